@@ -206,11 +206,12 @@ tls_record_seal_burst(struct crypto_engine *engine, struct tls_record_seal recs[
 	return sealed;
 }
 
-/* Decrypts bytes [from, to) of the chain in place, streaming. */
+/* Decrypts bytes [from, to) of the chain, streaming: in place, or into out
+ * (which then receives byte `from` at out[0]). */
 static void
 decrypt_range(const struct gcm_ops *ops, struct tls_record_dir *dir,
 	      struct gcm_context_data *ctx, const struct crypto_iov *segments, unsigned n,
-	      uint64_t from, uint64_t to)
+	      uint64_t from, uint64_t to, uint8_t *out)
 {
 	uint64_t seg_start = 0;
 
@@ -219,9 +220,12 @@ decrypt_range(const struct gcm_ops *ops, struct tls_record_dir *dir,
 		uint64_t a = from > seg_start ? from : seg_start;
 		uint64_t b = to < seg_end ? to : seg_end;
 
-		if (a < b)
-			ops->dec_update(&dir->key, ctx, segments[i].base + (a - seg_start),
-					segments[i].base + (a - seg_start), b - a);
+		if (a < b) {
+			uint8_t *src = segments[i].base + (a - seg_start);
+
+			ops->dec_update(&dir->key, ctx, out != NULL ? out + (a - from) : src, src,
+					b - a);
+		}
 		seg_start = seg_end;
 	}
 }
@@ -298,23 +302,28 @@ open_one(struct crypto_engine *engine, struct tls_record_open *r)
 	if (r->nb_segments == 1) {
 		uint8_t *ct = r->segments[0].base + start;
 
-		ops.dec(&dir->key, &ctx, ct, ct, ct_len, nonce, aad, aad_len, tag,
-			TLS_RECORD_TAG_LEN);
+		ops.dec(&dir->key, &ctx, r->out != NULL ? r->out : ct, ct, ct_len, nonce, aad,
+			aad_len, tag, TLS_RECORD_TAG_LEN);
 	} else {
 		ops.init(&dir->key, &ctx, nonce, aad, aad_len);
-		decrypt_range(&ops, dir, &ctx, r->segments, r->nb_segments, start, start + ct_len);
+		decrypt_range(&ops, dir, &ctx, r->segments, r->nb_segments, start, start + ct_len,
+			      r->out);
 		ops.dec_finalize(&dir->key, &ctx, tag, TLS_RECORD_TAG_LEN);
 	}
 	if (!ct_equal(tag, tag_rx, TLS_RECORD_TAG_LEN))
 		return -EBADMSG;
 
-	r->plaintext_offset = (uint32_t)start;
+	r->plaintext_offset = r->out != NULL ? 0 : (uint32_t)start;
 	if (tls13) {
-		int64_t type_at = find_inner_type(r->segments, r->nb_segments, ct_len);
+		/* The plaintext view: out, or the segments (start is 0 in 1.3). */
+		struct crypto_iov out_view = {r->out, (uint32_t)ct_len};
+		const struct crypto_iov *view = r->out != NULL ? &out_view : r->segments;
+		unsigned view_n = r->out != NULL ? 1 : r->nb_segments;
+		int64_t type_at = find_inner_type(view, view_n, ct_len);
 
 		if (type_at < 0)
 			return -EPROTO;
-		segments_read(r->segments, r->nb_segments, (uint64_t)type_at, &r->content_type, 1);
+		segments_read(view, view_n, (uint64_t)type_at, &r->content_type, 1);
 		/* RFC 8446 5.4: the plaintext proper may not exceed 2^14. */
 		if ((uint64_t)type_at > TLS_RECORD_MAX_PLAINTEXT)
 			return -EMSGSIZE;

@@ -102,15 +102,22 @@ unsigned tls_record_seal_burst(struct crypto_engine *engine, struct tls_record_s
 /* A received record to open. header is the 5-byte record header (already
  * read to find the record's length); segments hold the rest of the record
  * (explicit nonce in 1.2, ciphertext, tag), exactly the header's length.
- * It is decrypted in place. */
+ * With out == NULL it is decrypted in place. Otherwise the segments are only
+ * read and the decrypted bytes go to out, which must have room for the
+ * ciphertext length (header length minus the tag, and minus the explicit
+ * nonce in 1.2): the worker decrypts an inbound record straight into the
+ * outbound record that will carry its cells. */
 struct tls_record_open {
 	struct tls_record_dir *dir;
 	const uint8_t *header;
 	const struct crypto_iov *segments;
 	uint16_t nb_segments;
-	/* out */
+	uint8_t *out;
+	/* results */
 	uint8_t content_type;
-	uint32_t plaintext_offset;	/* from the start of the segments */
+	/* where the plaintext starts: in the segments' bytes (in place) or in
+	 * out (then always 0) */
+	uint32_t plaintext_offset;
 	uint32_t plaintext_len;
 	/* 0, -EBADMSG (authentication failed: bad_record_mac), -EMSGSIZE
 	 * (record_overflow or too short), -EPROTO (TLS 1.3 record with no

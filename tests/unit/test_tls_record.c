@@ -267,7 +267,7 @@ split_segments(uint8_t *base, size_t len, unsigned nseg, uint64_t seed, struct c
 	return nseg;
 }
 
-static uint8_t pt_buf[TLS_RECORD_MAX_PLAINTEXT], rec_buf[TLS_RECORD_MAX_PLAINTEXT + 64],
+static uint8_t pt_buf[TLS_RECORD_MAX_PLAINTEXT + 1], out_buf[TLS_RECORD_MAX_PLAINTEXT + 1], rec_buf[TLS_RECORD_MAX_PLAINTEXT + 64],
 	ref_buf[TLS_RECORD_MAX_PLAINTEXT + 64];
 
 static void
@@ -282,13 +282,14 @@ records_vs_evp(struct crypto_engine *e)
 		for (int k = 0; k < 2; k++) {
 			unsigned key_len = k ? 32 : 16, iv_len = v ? 12 : 4;
 			uint8_t key[32], iv[12];
-			struct tls_record_dir seal_dir, open_dir;
+			struct tls_record_dir seal_dir, open_dir, copy_dir;
 			uint64_t seq0 = v ? 0x0102030405060708ull : 77;
 
 			test_fill(key, sizeof(key), 20 + v * 2 + k);
 			test_fill(iv, sizeof(iv), 30 + v * 2 + k);
 			assert_int_equal(tls_record_dir_init(e, &seal_dir, ver, key, key_len, iv, iv_len, seq0), 0);
 			assert_int_equal(tls_record_dir_init(e, &open_dir, ver, key, key_len, iv, iv_len, seq0), 0);
+			assert_int_equal(tls_record_dir_init(e, &copy_dir, ver, key, key_len, iv, iv_len, seq0), 0);
 			for (size_t l = 0; l < sizeof(lengths) / sizeof(lengths[0]); l++) {
 				for (size_t s = 0; s < sizeof(nsegs) / sizeof(nsegs[0]); s++) {
 					size_t len = lengths[l];
@@ -314,8 +315,21 @@ records_vs_evp(struct crypto_engine *e)
 					assert_int_equal(tls_record_seal_burst(e, &rs, 1), 1);
 					assert_memory_equal(rec_buf, ref_buf, ref_len);
 
-					/* Open the reference record, split differently. */
+					/* Open the reference record, split differently:
+					 * first out of place (the record stays intact),
+					 * then in place. */
 					split_segments(ref_buf + 5, ref_len - 5, nsegs[s], seq + 1, segs);
+					struct tls_record_open rc = {
+						.dir = &copy_dir, .header = ref_buf, .segments = segs,
+						.nb_segments = (uint16_t)nsegs[s], .out = out_buf,
+					};
+					assert_int_equal(tls_record_open_burst(e, &rc, 1), 1);
+					assert_int_equal(rc.status, 0);
+					assert_int_equal(rc.plaintext_offset, 0);
+					assert_int_equal(rc.plaintext_len, len);
+					assert_int_equal(rc.content_type, TLS_CONTENT_APPLICATION_DATA);
+					assert_memory_equal(out_buf, pt_buf, len);
+					assert_memory_equal(ref_buf, rec_buf, ref_len);
 					struct tls_record_open ro = {
 						.dir = &open_dir, .header = ref_buf, .segments = segs,
 						.nb_segments = (uint16_t)nsegs[s],

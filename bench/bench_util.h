@@ -1,0 +1,33 @@
+/* Timing and output helpers shared by the hsrelay-bench subcommands. */
+#ifndef HSRELAY_BENCH_BENCH_UTIL_H
+#define HSRELAY_BENCH_BENCH_UTIL_H
+
+#include <stdint.h>
+#include <time.h>
+
+static inline uint64_t
+bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The CPU model string from /proc/cpuinfo (or "unknown"), JSON-safe. */
+const char *bench_cpu_model(void);
+
+/* xorshift64*: deterministic workloads, so runs are comparable. */
+static inline uint64_t
+bench_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+#endif

@@ -176,7 +176,11 @@ enum netinfo_address_type {
 /* One ATYPE/ALEN/AVAL triple. Addresses of any type and length are kept as
  * sent: tor-spec 4.5 says an address whose length is wrong for its type is
  * ignored, not that the cell is malformed, so interpretation goes through
- * netinfo_address_is_ipv4() / _is_ipv6(). */
+ * netinfo_address_is_ipv4() / _is_ipv6().
+ * Interop note: tor's own NETINFO schema (src/trunnel/netinfo.trunnel in
+ * the torproject/tor mirror) fails on unknown address types and reads 4 or
+ * 16 bytes for types 4 and 6 whatever ALEN says, so what hsrelay sends must
+ * only contain type 4 / length 4 and type 6 / length 16 addresses. */
 struct netinfo_address {
 	uint8_t type;
 	uint8_t length;

@@ -175,7 +175,9 @@ ssize_t padding_negotiate_cell_encode(const struct padding_negotiate_cell *in,
 #define RELAY_OFFSET_LENGTH 9
 
 /* Relay commands (tor-spec 6.1; 32-40 rend-spec-v3; 41-42 padding-spec 3;
- * 43-44 prop 324). Conflux (19-22) and UDP (16-18) are not used. */
+ * 43-44 prop 324). Conflux (19-22) and UDP (16-18) are not used. The 2023
+ * tor-spec table lists 43 as XON and 44 as XOFF; tor's or.h (what peers
+ * send) has XOFF 43 and XON 44, which is used here. */
 enum relay_command {
 	RELAY_COMMAND_BEGIN = 1,
 	RELAY_COMMAND_DATA = 2,

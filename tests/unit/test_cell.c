@@ -41,6 +41,16 @@ test_command_values(void **state)
 	assert_int_equal(CELL_LEN, 514);
 	assert_int_equal(CELL_LEN_LEGACY, 512);
 	assert_int_equal(RELAY_DATA_MAX, 498);
+	assert_int_equal(RELAY_COMMAND_SENDME, 5);
+	assert_int_equal(RELAY_COMMAND_DROP, 10);
+	assert_int_equal(RELAY_COMMAND_BEGIN_DIR, 13);
+	assert_int_equal(RELAY_COMMAND_EXTEND2, 14);
+	assert_int_equal(RELAY_COMMAND_EXTENDED2, 15);
+	assert_int_equal(RELAY_COMMAND_ESTABLISH_INTRO, 32);
+	assert_int_equal(RELAY_COMMAND_INTRODUCE2, 35);
+	assert_int_equal(RELAY_COMMAND_INTRODUCE_ACK, 40);
+	assert_int_equal(RELAY_COMMAND_XOFF, 43);
+	assert_int_equal(RELAY_COMMAND_XON, 44);
 	assert_true(cell_command_is_var(CELL_COMMAND_VERSIONS));
 	assert_true(cell_command_is_var(CELL_COMMAND_VPADDING));
 	assert_true(cell_command_is_var(CELL_COMMAND_CERTS));

@@ -21,7 +21,7 @@ if ! ./deploy/install-deps.sh; then
 fi
 
 # meson test prints "Ok: N", "Fail: N", "Unexpected Pass: N", "Timeout: N".
-count() { sed -n "s/^$1:[[:space:]]*\([0-9][0-9]*\)$/\1/p" "$2" | tail -1; }
+count() { sed -n "s/^$1:[[:space:]]*\([0-9][0-9]*\)[[:space:]]*$/\1/p" "$2" | tail -1; }
 
 run_suites() {
   local conf=$1; shift

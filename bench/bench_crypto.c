@@ -756,12 +756,14 @@ bench_crypto_main(int argc, char **argv)
 		{"quick", no_argument, NULL, 'q'},
 		{"aead", required_argument, NULL, 'a'},
 		{"seconds", required_argument, NULL, 's'},
+		{"relay-ctr", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct options o = {.quick = false, .key_len = 16, .seconds = 0.4, .repetitions = 3};
 	static const unsigned circuit_counts[] = {1, 4096, 65536};
 	static const unsigned record_sizes[] = {1, MAX_RECORD_CELLS};
+	enum relay_ctr_impl relay_ctr = RELAY_CTR_AUTO;
 	struct crypto_engine *engine;
 	int opt, rc = 0;
 
@@ -789,14 +791,25 @@ bench_crypto_main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'r':
+			if (strcmp(optarg, "aesni") == 0) {
+				relay_ctr = RELAY_CTR_AESNI;
+			} else if (strcmp(optarg, "ipsec_mb") == 0) {
+				relay_ctr = RELAY_CTR_IPSEC_MB;
+			} else {
+				fprintf(stderr, "hsrelay-bench crypto: --relay-ctr takes aesni or ipsec_mb\n");
+				return 2;
+			}
+			break;
 		case 'h':
-			printf("usage: hsrelay-bench crypto [--quick] [--aead aes128|aes256] [--seconds S]\n");
+			printf("usage: hsrelay-bench crypto [--quick] [--aead aes128|aes256] [--seconds S]\n"
+			       "                            [--relay-ctr aesni|ipsec_mb]\n");
 			return 0;
 		default:
 			return 2;
 		}
 	}
-	engine = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AUTO);
+	engine = crypto_engine_create(CRYPTO_ARCH_AUTO, relay_ctr);
 	if (engine == NULL) {
 		fprintf(stderr, "hsrelay-bench: no crypto engine: %s\n", strerror(errno));
 		return 1;

@@ -44,7 +44,8 @@ bench_cpu_model(void)
 static void
 usage(FILE *to)
 {
-	fprintf(to, "usage: hsrelay-bench crypto [--quick] [--aead aes128|aes256] [--seconds S]\n");
+	fprintf(to, "usage: hsrelay-bench crypto [--quick] [--aead aes128|aes256] [--seconds S]\n"
+		    "                            [--relay-ctr aesni|ipsec_mb]\n");
 }
 
 int

@@ -42,11 +42,19 @@ relay_ctr_aesni_keystream(const uint8_t round_keys[11][16], uint64_t counter_hig
 					 _mm_aesenclast_si128(b[l], rk[10]));
 		done += LANES;
 	}
-	for (; done < nblocks; done++) {
-		__m128i b = _mm_xor_si128(counter_block(counter_high, counter_low, done), rk[0]);
+	if (done < nblocks) {
+		/* The last 1-7 blocks (a 509-byte cell needs 32 or 33) are also
+		 * interleaved rather than run one after another. */
+		unsigned rem = nblocks - done;
+		__m128i b[LANES];
 
+		for (unsigned l = 0; l < rem; l++)
+			b[l] = _mm_xor_si128(counter_block(counter_high, counter_low, done + l), rk[0]);
 		for (int r = 1; r < 10; r++)
-			b = _mm_aesenc_si128(b, rk[r]);
-		_mm_storeu_si128((__m128i *)(out + 16 * done), _mm_aesenclast_si128(b, rk[10]));
+			for (unsigned l = 0; l < rem; l++)
+				b[l] = _mm_aesenc_si128(b[l], rk[r]);
+		for (unsigned l = 0; l < rem; l++)
+			_mm_storeu_si128((__m128i *)(out + 16 * (done + l)),
+					 _mm_aesenclast_si128(b[l], rk[10]));
 	}
 }

@@ -204,7 +204,6 @@ kdf_digest_peek(const struct kdf_digest *digest, uint8_t *out, size_t out_len)
 	}
 	if (digest->hash == KDF_HASH_SHAKE256) {
 		ok = EVP_DigestFinalXOF(tmp, out, out_len);
-		written = 0;
 		digest_len = out_len;
 	} else {
 		ok = EVP_DigestFinal_ex(tmp, out, &written);

@@ -90,16 +90,27 @@ relay_ctr_impl_supported(enum relay_ctr_impl impl)
 	return false;
 }
 
+/* ipsec-mb's AVX-512 code pays off with VAES and VPCLMULQDQ (4 blocks per
+ * instruction). Without them it runs the same AES-NI rounds in 512-bit
+ * registers, which lowers the clock of Skylake-class cores: measured on a
+ * 2-vCPU Xeon (Skylake-SP class, no VAES), AES-128-GCM over 15935 bytes took
+ * 0.72 ns/B with the AVX-512 manager and 0.48 ns/B with the AVX2 one. */
 static enum crypto_arch
 best_arch(void)
 {
 	static const enum crypto_arch order[] = {
 		CRYPTO_ARCH_AVX512, CRYPTO_ARCH_AVX2, CRYPTO_ARCH_AVX, CRYPTO_ARCH_SSE,
 	};
+	const struct crypto_cpu_features *f = crypto_cpu_features();
 
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+	bool wide_aes = f->vaes && f->vpclmulqdq;
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if (order[i] == CRYPTO_ARCH_AVX512 && !wide_aes)
+			continue;
 		if (crypto_arch_supported(order[i]))
 			return order[i];
+	}
 	/* ipsec-mb's SSE path without AES-NI emulates AES in software. */
 	return CRYPTO_ARCH_SSE;
 }

@@ -45,7 +45,7 @@ static void
 usage(FILE *to)
 {
 	fprintf(to, "usage: hsrelay-bench crypto [--quick] [--aead aes128|aes256] [--seconds S]\n"
-		    "                            [--relay-ctr aesni|ipsec_mb]\n");
+		    "                            [--relay-ctr aesni|vaes|ipsec_mb]\n");
 }
 
 int

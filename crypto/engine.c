@@ -86,6 +86,8 @@ relay_ctr_impl_supported(enum relay_ctr_impl impl)
 		return true;
 	case RELAY_CTR_AESNI:
 		return f->aesni && f->sse41;
+	case RELAY_CTR_VAES:
+		return f->aesni && f->avx2 && f->vaes;
 	}
 	return false;
 }
@@ -127,9 +129,6 @@ crypto_engine_create(enum crypto_arch arch, enum relay_ctr_impl ctr)
 	}
 	if (arch == CRYPTO_ARCH_AUTO)
 		arch = best_arch();
-	if (ctr == RELAY_CTR_AUTO)
-		ctr = relay_ctr_impl_supported(RELAY_CTR_AESNI) ? RELAY_CTR_AESNI
-								 : RELAY_CTR_IPSEC_MB;
 	if (!crypto_cpu_features()->aesni)
 		flags |= IMB_FLAG_AESNI_OFF;
 
@@ -165,6 +164,26 @@ crypto_engine_create(enum crypto_arch arch, enum relay_ctr_impl ctr)
 		return NULL;
 	}
 	engine->arch = arch;
+	/* The in-register kernels prove themselves on this CPU before use (the
+	 * VAES kernel can only be run where VAES exists); on AUTO a kernel that
+	 * fails falls back to the next path, a forced one fails creation. */
+	if (ctr == RELAY_CTR_AUTO) {
+		static const enum relay_ctr_impl order[] = {RELAY_CTR_VAES, RELAY_CTR_AESNI};
+
+		ctr = RELAY_CTR_IPSEC_MB;
+		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+			if (relay_ctr_impl_supported(order[i]) &&
+			    relay_ctr_self_test(engine, order[i])) {
+				ctr = order[i];
+				break;
+			}
+		}
+	} else if (ctr != RELAY_CTR_IPSEC_MB && !relay_ctr_self_test(engine, ctr)) {
+		free_mb_mgr(engine->mgr);
+		free(engine);
+		errno = EIO;
+		return NULL;
+	}
 	engine->relay_ctr = ctr;
 	return engine;
 }
@@ -212,6 +231,7 @@ relay_ctr_impl_name(enum relay_ctr_impl impl)
 	case RELAY_CTR_AUTO: return "auto";
 	case RELAY_CTR_AESNI: return "aesni";
 	case RELAY_CTR_IPSEC_MB: return "ipsec_mb";
+	case RELAY_CTR_VAES: return "vaes";
 	}
 	return "unknown";
 }

@@ -34,6 +34,9 @@ enum relay_ctr_impl {
 	/* Portable fallback: ipsec-mb CTR cipher burst writes keystream to a
 	 * scratch buffer, then it is XORed at the cell's offset. */
 	RELAY_CTR_IPSEC_MB,
+	/* VAES kernel (crypto/relay_ctr_vaes.c): as RELAY_CTR_AESNI with two
+	 * blocks per instruction in YMM registers. Needs VAES and AVX2. */
+	RELAY_CTR_VAES,
 };
 
 /* CPU features the dispatcher looks at. */
@@ -51,8 +54,10 @@ bool crypto_arch_supported(enum crypto_arch arch);
 bool relay_ctr_impl_supported(enum relay_ctr_impl impl);
 
 /* Creates an engine for the calling thread. AUTO picks the best supported
- * path. Returns NULL (errno set: ENOTSUP when a forced path is not supported
- * by the CPU, ENOMEM) on failure. Start-up only: it allocates. */
+ * path whose known-answer self-test passes on this CPU. Returns NULL (errno
+ * set: ENOTSUP when a forced path is not supported by the CPU, EIO when a
+ * forced relay CTR kernel fails its self-test, ENOMEM) on failure. Start-up
+ * only: it allocates. */
 struct crypto_engine *crypto_engine_create(enum crypto_arch arch, enum relay_ctr_impl ctr);
 void crypto_engine_destroy(struct crypto_engine *engine);
 

@@ -20,4 +20,10 @@ struct crypto_engine {
 	IMB_JOB jobs[IMB_MAX_BURST_SIZE];
 };
 
+/* Known-answer check of an in-register relay CTR kernel (RELAY_CTR_AESNI or
+ * RELAY_CTR_VAES) on this CPU: the NIST SP 800-38A F.5.1 vector and, for
+ * VAES, agreement with the AES-NI kernel over every tail shape and a 64-bit
+ * counter carry. Uses engine->mgr for key expansion. */
+bool relay_ctr_self_test(struct crypto_engine *engine, enum relay_ctr_impl impl);
+
 #endif

@@ -13,6 +13,7 @@
 #include "crypto/ct.h"
 #include "crypto/engine_internal.h"
 #include "crypto/relay_ctr_aesni.h"
+#include "crypto/relay_ctr_vaes.h"
 
 _Static_assert(sizeof(struct relay_cipher) == 192, "relay_cipher is 3 cache lines");
 _Static_assert(sizeof(SHA_CTX) <= sizeof(((struct relay_digest *)0)->opaque),
@@ -140,13 +141,61 @@ ipsec_mb_keystream(struct crypto_engine *engine, struct relay_cipher *const ciph
 	(void)completed;
 }
 
-/* Keystream for one cell at `offset` into ks (block aligned) with AES-NI. */
+/* Keystream for one cell at `offset` into ks (block aligned) with one of
+ * the in-register kernels; returns where the cell's first byte lines up. */
 static inline const uint8_t *
-aesni_cell_keystream(const struct relay_cipher *c, uint64_t offset, uint8_t *ks)
+kernel_cell_keystream(enum relay_ctr_impl impl, const struct relay_cipher *c, uint64_t offset,
+		      uint8_t *ks)
 {
-	relay_ctr_aesni_keystream(c->round_keys, 0, offset >> 4,
-				  keystream_blocks(offset, RELAY_CRYPTO_PAYLOAD_LEN), ks);
+	unsigned nblocks = keystream_blocks(offset, RELAY_CRYPTO_PAYLOAD_LEN);
+
+	if (impl == RELAY_CTR_VAES)
+		relay_ctr_vaes_keystream(c->round_keys, 0, offset >> 4, nblocks, ks);
+	else
+		relay_ctr_aesni_keystream(c->round_keys, 0, offset >> 4, nblocks, ks);
 	return ks + (offset & 15);
+}
+
+bool
+relay_ctr_self_test(struct crypto_engine *engine, enum relay_ctr_impl impl)
+{
+	/* NIST SP 800-38A F.5.1: key, initial counter block, and the XOR of
+	 * plaintext and ciphertext (that is, the keystream) of its 4 blocks. */
+	static const uint8_t key[16] = {
+		0x2b, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6,
+		0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f, 0x3c,
+	};
+	static const uint8_t keystream[64] = {
+		0xec, 0x8c, 0xdf, 0x73, 0x98, 0x60, 0x7c, 0xb0, 0xf2, 0xd2, 0x16, 0x75,
+		0xea, 0x9e, 0xa1, 0xe4, 0x36, 0x2b, 0x7c, 0x3c, 0x67, 0x73, 0x51, 0x63,
+		0x18, 0xa0, 0x77, 0xd7, 0xfc, 0x50, 0x73, 0xae, 0x6a, 0x2c, 0xc3, 0x78,
+		0x78, 0x89, 0x37, 0x4f, 0xbe, 0xb4, 0xc8, 0x1b, 0x17, 0xba, 0x6c, 0x44,
+		0xe8, 0x9c, 0x39, 0x9f, 0xf0, 0xf1, 0x98, 0xc6, 0xd4, 0x0a, 0x31, 0xdb,
+		0x15, 0x6c, 0xab, 0xfe,
+	};
+	const uint64_t nist_high = UINT64_C(0xf0f1f2f3f4f5f6f7), nist_low = UINT64_C(0xf8f9fafbfcfdfeff);
+	uint8_t got[RELAY_KEYSTREAM_SCRATCH] __attribute__((aligned(64)));
+	uint8_t want[RELAY_KEYSTREAM_SCRATCH] __attribute__((aligned(64)));
+	struct relay_cipher c;
+	bool ok;
+
+	relay_cipher_init(engine, &c, key);
+	if (impl == RELAY_CTR_AESNI) {
+		relay_ctr_aesni_keystream(c.round_keys, nist_high, nist_low, 4, got);
+		ok = memcmp(got, keystream, sizeof(keystream)) == 0;
+	} else if (impl == RELAY_CTR_VAES) {
+		relay_ctr_vaes_keystream(c.round_keys, nist_high, nist_low, 4, got);
+		ok = memcmp(got, keystream, sizeof(keystream)) == 0;
+		for (unsigned n = 1; ok && n <= RELAY_KEYSTREAM_SCRATCH / 16; n++) {
+			relay_ctr_vaes_keystream(c.round_keys, 1, UINT64_MAX - 2, n, got);
+			relay_ctr_aesni_keystream(c.round_keys, 1, UINT64_MAX - 2, n, want);
+			ok = memcmp(got, want, 16 * n) == 0;
+		}
+	} else {
+		ok = false;
+	}
+	relay_cipher_clear(&c);
+	return ok;
 }
 
 /* Prefetch distance in cells: far enough to cover a DRAM miss at about
@@ -157,7 +206,9 @@ unsigned
 relay_crypt_burst(struct crypto_engine *engine, struct relay_cipher *const ciphers[],
 		  uint8_t *const payloads[], unsigned n)
 {
-	if (engine->relay_ctr == RELAY_CTR_AESNI) {
+	enum relay_ctr_impl impl = engine->relay_ctr;
+
+	if (impl != RELAY_CTR_IPSEC_MB) {
 		uint8_t ks[RELAY_KEYSTREAM_SCRATCH] __attribute__((aligned(64)));
 
 		for (unsigned i = 0; i < n; i++) {
@@ -165,7 +216,7 @@ relay_crypt_burst(struct crypto_engine *engine, struct relay_cipher *const ciphe
 
 			if (i + PREFETCH_AHEAD < n)
 				relay_cipher_prefetch(ciphers[i + PREFETCH_AHEAD]);
-			xor_payload(payloads[i], aesni_cell_keystream(c, c->offset, ks));
+			xor_payload(payloads[i], kernel_cell_keystream(impl, c, c->offset, ks));
 			c->offset += RELAY_CRYPTO_PAYLOAD_LEN;
 		}
 		return n;
@@ -202,9 +253,10 @@ relay_crypt_splice_burst(struct crypto_engine *engine, struct relay_cipher *cons
 			 struct relay_cipher *const out[], uint8_t *const payloads[],
 			 bool recognized[], unsigned n)
 {
+	enum relay_ctr_impl impl = engine->relay_ctr;
 	unsigned set_aside = 0;
 
-	if (engine->relay_ctr == RELAY_CTR_AESNI) {
+	if (impl != RELAY_CTR_IPSEC_MB) {
 		uint8_t ks_in[RELAY_KEYSTREAM_SCRATCH] __attribute__((aligned(64)));
 		uint8_t ks_out[RELAY_KEYSTREAM_SCRATCH] __attribute__((aligned(64)));
 
@@ -216,7 +268,7 @@ relay_crypt_splice_burst(struct crypto_engine *engine, struct relay_cipher *cons
 				relay_cipher_prefetch(in[i + PREFETCH_AHEAD]);
 				relay_cipher_prefetch(out[i + PREFETCH_AHEAD]);
 			}
-			ka = aesni_cell_keystream(a, a->offset, ks_in);
+			ka = kernel_cell_keystream(impl, a, a->offset, ks_in);
 			a->offset += RELAY_CRYPTO_PAYLOAD_LEN;
 			if (__builtin_expect(recognized_is_zero(payloads[i], ka), 0)) {
 				xor_payload(payloads[i], ka);
@@ -224,7 +276,7 @@ relay_crypt_splice_burst(struct crypto_engine *engine, struct relay_cipher *cons
 				set_aside++;
 				continue;
 			}
-			xor_payload2(payloads[i], ka, aesni_cell_keystream(b, b->offset, ks_out));
+			xor_payload2(payloads[i], ka, kernel_cell_keystream(impl, b, b->offset, ks_out));
 			b->offset += RELAY_CRYPTO_PAYLOAD_LEN;
 			recognized[i] = false;
 		}

@@ -8,13 +8,17 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto/engine.h"
+#include "crypto/engine_internal.h"
 #include "crypto/relay_crypto.h"
 #include "crypto/relay_ctr_aesni.h"
+#include "crypto/relay_ctr_vaes.h"
 #include "tests/unit/test_util.h"
 
 #define PAYLOAD RELAY_CRYPTO_PAYLOAD_LEN
@@ -22,13 +26,33 @@
 static const enum crypto_arch arches[] = {
 	CRYPTO_ARCH_SSE, CRYPTO_ARCH_AVX, CRYPTO_ARCH_AVX2, CRYPTO_ARCH_AVX512,
 };
-static const enum relay_ctr_impl impls[] = {RELAY_CTR_AESNI, RELAY_CTR_IPSEC_MB};
+static const enum relay_ctr_impl impls[] = {RELAY_CTR_AESNI, RELAY_CTR_IPSEC_MB, RELAY_CTR_VAES};
+
+/* HSRELAY_TEST_REQUIRE_CTR=<impl name> makes a skipped implementation a
+ * failure: the run under qemu (tests/unit/meson.build) uses it so that the
+ * VAES kernel is proven to have run on a machine without VAES. */
+static void
+check_required_ran(const bool ran_impl[])
+{
+	const char *want = getenv("HSRELAY_TEST_REQUIRE_CTR");
+
+	if (want == NULL)
+		return;
+	for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++)
+		if (strcmp(want, relay_ctr_impl_name(impls[i])) == 0) {
+			if (!ran_impl[i])
+				fail_msg("required relay CTR path %s did not run", want);
+			return;
+		}
+	fail_msg("unknown HSRELAY_TEST_REQUIRE_CTR=%s", want);
+}
 
 /* Calls fn once per supported (arch, impl) path; fails if none ran. */
 static void
 for_each_engine(void (*fn)(struct crypto_engine *))
 {
 	int ran = 0;
+	bool ran_impl[sizeof(impls) / sizeof(impls[0])] = {false};
 
 	for (size_t a = 0; a < sizeof(arches) / sizeof(arches[0]); a++) {
 		for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++) {
@@ -46,10 +70,35 @@ for_each_engine(void (*fn)(struct crypto_engine *))
 			fn(e);
 			crypto_engine_destroy(e);
 			ran++;
+			ran_impl[i] = true;
 		}
 	}
 	/* The ipsec-mb fallback runs everywhere, so at least the SSE path did. */
 	assert_true(ran >= 1);
+	check_required_ran(ran_impl);
+}
+
+/* The in-register kernels by name, for the vector tests. */
+typedef void (*keystream_kernel)(const uint8_t[11][16], uint64_t, uint64_t, unsigned, uint8_t *);
+
+static void
+for_each_kernel(void (*fn)(keystream_kernel, enum relay_ctr_impl))
+{
+	bool ran_impl[sizeof(impls) / sizeof(impls[0])] = {false};
+
+	for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++) {
+		if (impls[i] == RELAY_CTR_IPSEC_MB)
+			continue;
+		if (!relay_ctr_impl_supported(impls[i])) {
+			print_message("skip %s kernel: not supported by this CPU\n",
+				      relay_ctr_impl_name(impls[i]));
+			continue;
+		}
+		fn(impls[i] == RELAY_CTR_VAES ? relay_ctr_vaes_keystream : relay_ctr_aesni_keystream,
+		   impls[i]);
+		ran_impl[i] = true;
+	}
+	check_required_ran(ran_impl);
 }
 
 /* Reference: an EVP AES-128-CTR stream positioned at byte `offset` of the
@@ -93,24 +142,34 @@ test_engine_paths(void **state)
 	assert_non_null(e);
 	assert_int_not_equal(crypto_engine_arch(e), CRYPTO_ARCH_AUTO);
 	assert_int_not_equal(crypto_engine_relay_ctr(e), RELAY_CTR_AUTO);
-	if (f->aesni && f->sse41)
+	if (f->aesni && f->avx2 && f->vaes)
+		assert_int_equal(crypto_engine_relay_ctr(e), RELAY_CTR_VAES);
+	else if (f->aesni && f->sse41)
 		assert_int_equal(crypto_engine_relay_ctr(e), RELAY_CTR_AESNI);
+	/* The start-up known-answer check passes for the kernel in use and
+	 * has nothing to say about the ipsec-mb path. */
+	if (crypto_engine_relay_ctr(e) != RELAY_CTR_IPSEC_MB)
+		assert_true(relay_ctr_self_test(e, crypto_engine_relay_ctr(e)));
+	assert_false(relay_ctr_self_test(e, RELAY_CTR_IPSEC_MB));
 	crypto_engine_destroy(e);
+	/* A path this CPU cannot run is refused, not faked. */
+	if (!relay_ctr_impl_supported(RELAY_CTR_VAES)) {
+		errno = 0;
+		assert_null(crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_VAES));
+		assert_int_equal(errno, ENOTSUP);
+	}
 }
 
-/* NIST SP 800-38A F.5.1 CTR-AES128.Encrypt, through the AES-NI kernel with
- * round keys from relay_cipher_init(). */
+/* NIST SP 800-38A F.5.1 CTR-AES128.Encrypt, through each in-register
+ * kernel with round keys from relay_cipher_init(). */
 static void
-test_nist_ctr_vector(void **state)
+nist_ctr_vector(keystream_kernel kernel, enum relay_ctr_impl impl)
 {
-	(void)state;
 	uint8_t key[16], counter[16], pt[64], ct[64], ks[64];
 	struct relay_cipher c;
 	struct crypto_engine *e;
 	uint64_t hi = 0, lo = 0;
 
-	if (!relay_ctr_impl_supported(RELAY_CTR_AESNI))
-		skip();
 	test_hex("2b7e151628aed2a6abf7158809cf4f3c", key, sizeof(key));
 	test_hex("f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff", counter, sizeof(counter));
 	test_hex("6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51"
@@ -123,41 +182,59 @@ test_nist_ctr_vector(void **state)
 		hi = hi << 8 | counter[i];
 		lo = lo << 8 | counter[8 + i];
 	}
-	e = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AESNI);
+	e = crypto_engine_create(CRYPTO_ARCH_AUTO, impl);
 	assert_non_null(e);
 	relay_cipher_init(e, &c, key);
-	relay_ctr_aesni_keystream(c.round_keys, hi, lo, 4, ks);
+	kernel(c.round_keys, hi, lo, 4, ks);
 	for (int i = 0; i < 64; i++)
 		ks[i] ^= pt[i];
 	assert_memory_equal(ks, ct, 64);
 	crypto_engine_destroy(e);
 }
 
-/* The kernel carries across the 64-bit half of the counter, as a 128-bit
- * counter must (compared with EVP, which implements full 128-bit CTR). */
 static void
-test_kernel_128bit_carry(void **state)
+test_nist_ctr_vector(void **state)
 {
 	(void)state;
-	uint8_t key[16], iv[16], ks[16 * 11], ref[16 * 11] = {0};
+	for_each_kernel(nist_ctr_vector);
+}
+
+/* The kernels carry across the 64-bit half of the counter, as a 128-bit
+ * counter must (compared with EVP, which implements full 128-bit CTR), for
+ * every block count from 1 to 40 (all tail shapes of both kernels). */
+static void
+kernel_128bit_carry(keystream_kernel kernel, enum relay_ctr_impl impl)
+{
+	uint8_t key[16], iv[16], ks[16 * 40], ref[16 * 40] = {0};
 	struct relay_cipher c;
 	struct crypto_engine *e;
 	EVP_CIPHER_CTX *ctx;
 	int outl;
 
-	if (!relay_ctr_impl_supported(RELAY_CTR_AESNI))
-		skip();
 	test_fill(key, sizeof(key), 7);
-	e = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AESNI);
+	e = crypto_engine_create(CRYPTO_ARCH_AUTO, impl);
 	relay_cipher_init(e, &c, key);
-	relay_ctr_aesni_keystream(c.round_keys, 0x0011223344556677ull, UINT64_MAX - 4, 11, ks);
 	test_hex("0011223344556677fffffffffffffffb", iv, sizeof(iv));
 	ctx = EVP_CIPHER_CTX_new();
 	EVP_EncryptInit_ex(ctx, EVP_aes_128_ctr(), NULL, key, iv);
 	EVP_EncryptUpdate(ctx, ref, &outl, ref, sizeof(ref));
-	assert_memory_equal(ks, ref, sizeof(ref));
+	for (unsigned nblocks = 1; nblocks <= 40; nblocks++) {
+		memset(ks, 0xa5, sizeof(ks));
+		kernel(c.round_keys, 0x0011223344556677ull, UINT64_MAX - 4, nblocks, ks);
+		assert_memory_equal(ks, ref, 16 * nblocks);
+		/* Nothing is written past the last block. */
+		if (nblocks < 40)
+			assert_int_equal(ks[16 * nblocks], 0xa5);
+	}
 	EVP_CIPHER_CTX_free(ctx);
 	crypto_engine_destroy(e);
+}
+
+static void
+test_kernel_128bit_carry(void **state)
+{
+	(void)state;
+	for_each_kernel(kernel_128bit_carry);
 }
 
 #define NCIRC 7

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds every configuration and runs every test tier:
-#   release: suites unit, interop (and netns once it exists)
+#   release: suites unit, netns (kernel peers in network namespaces), interop
 #   asan:    the same suites under ASan + UBSan
 #   fuzz:    suite fuzz, a short bounded libFuzzer run per wire parser
 # The last line is the plain summary "N passed, N failed" (meson's counts).
@@ -52,7 +52,7 @@ for conf in release asan fuzz; do
     continue
   fi
   case "$conf" in
-    release|asan) run_suites "$conf" unit interop ;;
+    release|asan) run_suites "$conf" unit netns interop ;;
     fuzz)         run_suites "$conf" fuzz ;;
   esac
 done

@@ -1,22 +1,10 @@
 /* Circuit extension cell codecs (tor-spec 5.1, 5.1.2, 5.1.5). */
 #include "control/circ_cells.h"
+#include "dataplane/wire.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
-
-static uint16_t
-read_u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void
-write_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /* HLEN[2] HDATA[HLEN], shared by CREATED2 and EXTENDED2. */
 static int
@@ -28,7 +16,7 @@ handshake_reply_parse(const uint8_t **p, const uint8_t *end, size_t hlen_max,
 
 	if (end - q < 2)
 		return -EINVAL;
-	len = read_u16(q);
+	len = wire_read_u16(q);
 	if (len > hlen_max || (size_t)(end - q) - 2 < len)
 		return -EINVAL;
 	*hlen = len;
@@ -45,7 +33,7 @@ handshake_reply_encode(uint16_t hlen, const uint8_t *hdata, size_t hlen_max,
 
 	if (hlen > hlen_max || total_len > out_len)
 		return -EMSGSIZE;
-	write_u16(out, hlen);
+	wire_write_u16(out, hlen);
 	if (hlen > 0)
 		memmove(out + 2, hdata, hlen);
 	return (ssize_t)total_len;
@@ -60,10 +48,10 @@ create2_cell_parse(const uint8_t **p, const uint8_t *end,
 
 	if (end - q < 4)
 		return -EINVAL;
-	hlen = read_u16(q + 2);
+	hlen = wire_read_u16(q + 2);
 	if (hlen > CREATE2_HDATA_MAX || (size_t)(end - q) - 4 < hlen)
 		return -EINVAL;
-	out->htype = read_u16(q);
+	out->htype = wire_read_u16(q);
 	out->hlen = hlen;
 	out->hdata = q + 4;
 	*p = q + 4 + hlen;
@@ -78,8 +66,8 @@ create2_cell_encode(const struct create2_cell *in, uint8_t *out,
 
 	if (in->hlen > CREATE2_HDATA_MAX || total_len > out_len)
 		return -EMSGSIZE;
-	write_u16(out, in->htype);
-	write_u16(out + 2, in->hlen);
+	wire_write_u16(out, in->htype);
+	wire_write_u16(out + 2, in->hlen);
 	if (in->hlen > 0)
 		memmove(out + 4, in->hdata, in->hlen);
 	return (ssize_t)total_len;
@@ -204,11 +192,11 @@ link_specifier_parse(const uint8_t **p, const uint8_t *end,
 	switch (type) {
 	case LINK_SPECIFIER_IPV4:
 		memcpy(out->u.ipv4.address, q, 4);
-		out->u.ipv4.port = read_u16(q + 4);
+		out->u.ipv4.port = wire_read_u16(q + 4);
 		break;
 	case LINK_SPECIFIER_IPV6:
 		memcpy(out->u.ipv6.address, q, 16);
-		out->u.ipv6.port = read_u16(q + 16);
+		out->u.ipv6.port = wire_read_u16(q + 16);
 		break;
 	case LINK_SPECIFIER_LEGACY_ID:
 		memcpy(out->u.legacy_id, q, LINK_SPECIFIER_LEGACY_ID_LEN);
@@ -263,11 +251,11 @@ link_specifier_write(const struct link_specifier *in, uint8_t *out)
 	switch (in->type) {
 	case LINK_SPECIFIER_IPV4:
 		memmove(out + 2, in->u.ipv4.address, 4);
-		write_u16(out + 6, in->u.ipv4.port);
+		wire_write_u16(out + 6, in->u.ipv4.port);
 		break;
 	case LINK_SPECIFIER_IPV6:
 		memmove(out + 2, in->u.ipv6.address, 16);
-		write_u16(out + 18, in->u.ipv6.port);
+		wire_write_u16(out + 18, in->u.ipv6.port);
 		break;
 	case LINK_SPECIFIER_LEGACY_ID:
 		memmove(out + 2, in->u.legacy_id, LINK_SPECIFIER_LEGACY_ID_LEN);

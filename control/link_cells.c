@@ -2,38 +2,10 @@
 #include "control/link_cells.h"
 
 #include "dataplane/cell.h"
+#include "dataplane/wire.h"
 
 #include <errno.h>
 #include <string.h>
-
-static uint16_t
-read_u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-read_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-		(uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-write_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-write_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 int
 versions_cell_parse(const uint8_t **p, const uint8_t *end,
@@ -54,7 +26,7 @@ versions_cell_parse(const uint8_t **p, const uint8_t *end,
 uint16_t
 versions_cell_version(const struct versions_cell *cell, size_t index)
 {
-	return read_u16(cell->versions + 2 * index);
+	return wire_read_u16(cell->versions + 2 * index);
 }
 
 uint16_t
@@ -85,7 +57,7 @@ versions_cell_encode(const uint16_t *versions, size_t n_versions,
 	if (n_versions > CELL_VAR_PAYLOAD_MAX / 2 || out_len / 2 < n_versions)
 		return -EMSGSIZE;
 	for (size_t i = 0; i < n_versions; i++)
-		write_u16(out + 2 * i, versions[i]);
+		wire_write_u16(out + 2 * i, versions[i]);
 	return (ssize_t)(2 * n_versions);
 }
 
@@ -104,7 +76,7 @@ certs_cell_parse(const uint8_t **p, const uint8_t *end, struct certs_cell *out)
 		if (end - q < 3)
 			return -EINVAL;
 		entry->type = q[0];
-		entry->length = read_u16(q + 1);
+		entry->length = wire_read_u16(q + 1);
 		q += 3;
 		if ((size_t)(end - q) < entry->length)
 			return -EINVAL;
@@ -152,7 +124,7 @@ certs_cell_encode(const struct certs_cell *in, uint8_t *out, size_t out_len)
 		const struct certs_cell_entry *entry = &in->certs[i];
 
 		q[0] = entry->type;
-		write_u16(q + 1, entry->length);
+		wire_write_u16(q + 1, entry->length);
 		q += 3;
 		if (entry->length > 0)
 			memmove(q, entry->body, entry->length);
@@ -170,7 +142,7 @@ auth_challenge_cell_parse(const uint8_t **p, const uint8_t *end,
 
 	if (end - q < AUTH_CHALLENGE_LEN + 2)
 		return -EINVAL;
-	n_methods = read_u16(q + AUTH_CHALLENGE_LEN);
+	n_methods = wire_read_u16(q + AUTH_CHALLENGE_LEN);
 	if ((size_t)(end - q) - (AUTH_CHALLENGE_LEN + 2) < 2 * (size_t)n_methods)
 		return -EINVAL;
 	memcpy(out->challenge, q, AUTH_CHALLENGE_LEN);
@@ -184,7 +156,7 @@ uint16_t
 auth_challenge_cell_method(const struct auth_challenge_cell *cell,
 		size_t index)
 {
-	return read_u16(cell->methods + 2 * index);
+	return wire_read_u16(cell->methods + 2 * index);
 }
 
 bool
@@ -210,9 +182,9 @@ auth_challenge_cell_encode(const uint8_t challenge[AUTH_CHALLENGE_LEN],
 	if (total_len > out_len)
 		return -EMSGSIZE;
 	memmove(out, challenge, AUTH_CHALLENGE_LEN);
-	write_u16(out + AUTH_CHALLENGE_LEN, (uint16_t)n_methods);
+	wire_write_u16(out + AUTH_CHALLENGE_LEN, (uint16_t)n_methods);
 	for (size_t i = 0; i < n_methods; i++)
-		write_u16(out + AUTH_CHALLENGE_LEN + 2 + 2 * i, methods[i]);
+		wire_write_u16(out + AUTH_CHALLENGE_LEN + 2 + 2 * i, methods[i]);
 	return (ssize_t)total_len;
 }
 
@@ -225,10 +197,10 @@ authenticate_cell_parse(const uint8_t **p, const uint8_t *end,
 
 	if (end - q < 4)
 		return -EINVAL;
-	auth_length = read_u16(q + 2);
+	auth_length = wire_read_u16(q + 2);
 	if ((size_t)(end - q) - 4 < auth_length)
 		return -EINVAL;
-	out->auth_type = read_u16(q);
+	out->auth_type = wire_read_u16(q);
 	out->auth_length = auth_length;
 	out->auth = q + 4;
 	*p = q + 4 + auth_length;
@@ -243,8 +215,8 @@ authenticate_cell_encode(const struct authenticate_cell *in, uint8_t *out,
 
 	if (total_len > CELL_VAR_PAYLOAD_MAX || total_len > out_len)
 		return -EMSGSIZE;
-	write_u16(out, in->auth_type);
-	write_u16(out + 2, in->auth_length);
+	wire_write_u16(out, in->auth_type);
+	wire_write_u16(out + 2, in->auth_length);
 	if (in->auth_length > 0)
 		memmove(out + 4, in->auth, in->auth_length);
 	return (ssize_t)total_len;
@@ -340,7 +312,7 @@ netinfo_cell_parse(const uint8_t **p, const uint8_t *end,
 
 	if (end - q < 4)
 		return -EINVAL;
-	out->time = read_u32(q);
+	out->time = wire_read_u32(q);
 	q += 4;
 	rc = netinfo_address_parse(&q, end, &out->other_address);
 	if (rc != 0)
@@ -393,7 +365,7 @@ netinfo_cell_encode(const struct netinfo_cell *in, uint8_t *out,
 	if (total_len > CELL_PAYLOAD_LEN || total_len > out_len)
 		return -EMSGSIZE;
 
-	write_u32(q, in->time);
+	wire_write_u32(q, in->time);
 	q += 4;
 	q = netinfo_address_write(&in->other_address, q);
 	*q++ = in->n_my_addresses;

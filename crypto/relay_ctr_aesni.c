@@ -2,22 +2,11 @@
 
 #include <immintrin.h>
 
+#include "crypto/relay_ctr_counter.h"
+
 /* Eight independent blocks in flight hide the latency of AESENC (4 cycles on
  * Skylake-class cores at a throughput of 1 or 2 per cycle). */
 #define LANES 8
-
-/* The counter block for (high:low) + i, big-endian, carrying into high. */
-static inline __m128i
-counter_block(uint64_t high, uint64_t low, uint64_t i)
-{
-	uint64_t sum = low + i;
-
-	if (sum < low)
-		high++;
-	/* Bytes 0-7 hold the high half, bytes 8-15 the low half. */
-	return _mm_set_epi64x((long long)__builtin_bswap64(sum),
-			      (long long)__builtin_bswap64(high));
-}
 
 void
 relay_ctr_aesni_keystream(const uint8_t round_keys[11][16], uint64_t counter_high,
@@ -33,7 +22,7 @@ relay_ctr_aesni_keystream(const uint8_t round_keys[11][16], uint64_t counter_hig
 		__m128i b[LANES];
 
 		for (int l = 0; l < LANES; l++)
-			b[l] = _mm_xor_si128(counter_block(counter_high, counter_low, done + l), rk[0]);
+			b[l] = _mm_xor_si128(relay_ctr_counter_block(counter_high, counter_low, done + l), rk[0]);
 		for (int r = 1; r < 10; r++)
 			for (int l = 0; l < LANES; l++)
 				b[l] = _mm_aesenc_si128(b[l], rk[r]);
@@ -49,7 +38,7 @@ relay_ctr_aesni_keystream(const uint8_t round_keys[11][16], uint64_t counter_hig
 		__m128i b[LANES];
 
 		for (unsigned l = 0; l < rem; l++)
-			b[l] = _mm_xor_si128(counter_block(counter_high, counter_low, done + l), rk[0]);
+			b[l] = _mm_xor_si128(relay_ctr_counter_block(counter_high, counter_low, done + l), rk[0]);
 		for (int r = 1; r < 10; r++)
 			for (unsigned l = 0; l < rem; l++)
 				b[l] = _mm_aesenc_si128(b[l], rk[r]);

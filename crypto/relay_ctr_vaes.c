@@ -2,6 +2,8 @@
 
 #include <immintrin.h>
 
+#include "crypto/relay_ctr_counter.h"
+
 #ifdef RELAY_CTR_VAES_LANE_SPLIT
 /* Test build (tests/unit/test_relay_ctr_lane_split.c): each VAES round is
  * done lane by lane with AES-NI, so that the kernel's counter, lane and tail
@@ -31,22 +33,12 @@ aes_last_round(__m256i x, __m256i k)
 /* 8 YMM registers of 2 blocks each: 16 blocks in flight per round. */
 #define PAIRS 8
 
-static inline __m128i
-counter_block(uint64_t high, uint64_t low, uint64_t i)
-{
-	uint64_t sum = low + i;
-
-	if (sum < low)
-		high++;
-	return _mm_set_epi64x((long long)__builtin_bswap64(sum),
-			      (long long)__builtin_bswap64(high));
-}
-
 /* Blocks i (low lane) and i + 1 (high lane). */
 static inline __m256i
 counter_pair(uint64_t high, uint64_t low, uint64_t i)
 {
-	return _mm256_set_m128i(counter_block(high, low, i + 1), counter_block(high, low, i));
+	return _mm256_set_m128i(relay_ctr_counter_block(high, low, i + 1),
+				relay_ctr_counter_block(high, low, i));
 }
 
 void

@@ -8,22 +8,10 @@
  *   Padding[509 - 11 - Length]
  */
 #include "dataplane/cell.h"
+#include "dataplane/wire.h"
 
 #include <errno.h>
 #include <string.h>
-
-static uint16_t
-read_u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void
-write_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 static bool
 circ_id_len_is_valid(unsigned circ_id_len)
@@ -61,7 +49,7 @@ cell_frame_parse(const uint8_t **p, const uint8_t *end, unsigned circ_id_len,
 				*need = header_len - avail;
 			return -EAGAIN;
 		}
-		payload_len = read_u16(q + circ_id_len + 1);
+		payload_len = wire_read_u16(q + circ_id_len + 1);
 	} else {
 		header_len = circ_id_len + 1u;
 		payload_len = CELL_PAYLOAD_LEN;
@@ -77,7 +65,7 @@ cell_frame_parse(const uint8_t **p, const uint8_t *end, unsigned circ_id_len,
 		circ_id = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
 			(uint32_t)q[2] << 8 | q[3];
 	else
-		circ_id = read_u16(q);
+		circ_id = wire_read_u16(q);
 
 	out->circ_id = circ_id;
 	out->circ_id_len = (uint8_t)circ_id_len;
@@ -117,12 +105,12 @@ cell_frame_encode(const struct cell_frame *in, uint8_t *out, size_t out_len)
 		cell_wire_set_circ_id(q, in->circ_id);
 		q += CELL_CIRC_ID_LEN;
 	} else {
-		write_u16(q, (uint16_t)in->circ_id);
+		wire_write_u16(q, (uint16_t)in->circ_id);
 		q += CELL_CIRC_ID_LEN_LEGACY;
 	}
 	*q++ = in->command;
 	if (cell_command_is_var(in->command)) {
-		write_u16(q, in->payload_len);
+		wire_write_u16(q, in->payload_len);
 		q += 2;
 	}
 	if (in->payload_len > 0)
@@ -174,8 +162,8 @@ padding_negotiate_cell_parse(const uint8_t **p, const uint8_t *end,
 		return -EINVAL;
 	out->version = q[0];
 	out->command = q[1];
-	out->ito_low_ms = read_u16(q + 2);
-	out->ito_high_ms = read_u16(q + 4);
+	out->ito_low_ms = wire_read_u16(q + 2);
+	out->ito_high_ms = wire_read_u16(q + 4);
 	*p = q + PADDING_NEGOTIATE_LEN;
 	return 0;
 }
@@ -190,8 +178,8 @@ padding_negotiate_cell_encode(const struct padding_negotiate_cell *in,
 		return -EMSGSIZE;
 	out[0] = in->version;
 	out[1] = in->command;
-	write_u16(out + 2, in->ito_low_ms);
-	write_u16(out + 4, in->ito_high_ms);
+	wire_write_u16(out + 2, in->ito_low_ms);
+	wire_write_u16(out + 4, in->ito_high_ms);
 	return PADDING_NEGOTIATE_LEN;
 }
 
@@ -212,8 +200,8 @@ relay_cell_parse(const uint8_t **p, const uint8_t *end, struct relay_cell *out)
 		return -EINVAL;
 
 	out->command = q[RELAY_OFFSET_COMMAND];
-	out->recognized = read_u16(q + RELAY_OFFSET_RECOGNIZED);
-	out->stream_id = read_u16(q + RELAY_OFFSET_STREAM_ID);
+	out->recognized = wire_read_u16(q + RELAY_OFFSET_RECOGNIZED);
+	out->stream_id = wire_read_u16(q + RELAY_OFFSET_STREAM_ID);
 	memcpy(out->digest, q + RELAY_OFFSET_DIGEST, RELAY_DIGEST_LEN);
 	out->length = length;
 	out->data = q + RELAY_HEADER_LEN;
@@ -229,10 +217,10 @@ relay_cell_encode(const struct relay_cell *in, uint8_t *out, size_t out_len)
 	if (in->length > RELAY_DATA_MAX || out_len < total_len)
 		return -EMSGSIZE;
 	out[RELAY_OFFSET_COMMAND] = in->command;
-	write_u16(out + RELAY_OFFSET_RECOGNIZED, in->recognized);
-	write_u16(out + RELAY_OFFSET_STREAM_ID, in->stream_id);
+	wire_write_u16(out + RELAY_OFFSET_RECOGNIZED, in->recognized);
+	wire_write_u16(out + RELAY_OFFSET_STREAM_ID, in->stream_id);
 	memcpy(out + RELAY_OFFSET_DIGEST, in->digest, RELAY_DIGEST_LEN);
-	write_u16(out + RELAY_OFFSET_LENGTH, in->length);
+	wire_write_u16(out + RELAY_OFFSET_LENGTH, in->length);
 	if (in->length > 0)
 		memmove(out + RELAY_HEADER_LEN, in->data, in->length);
 	return (ssize_t)total_len;

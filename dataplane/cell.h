@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "dataplane/wire.h"
+
 /* tor-spec 3: every fixed-size cell carries a 509-byte payload. */
 #define CELL_PAYLOAD_LEN 509
 /* Circuit id width for link protocol 4 and later (tor-spec 3). */
@@ -239,17 +241,13 @@ ssize_t relay_cell_encode(const struct relay_cell *in, uint8_t *out,
 static inline uint32_t
 cell_wire_circ_id(const uint8_t *cell)
 {
-	return (uint32_t)cell[0] << 24 | (uint32_t)cell[1] << 16 |
-		(uint32_t)cell[2] << 8 | (uint32_t)cell[3];
+	return wire_read_u32(cell);
 }
 
 static inline void
 cell_wire_set_circ_id(uint8_t *cell, uint32_t circ_id)
 {
-	cell[0] = (uint8_t)(circ_id >> 24);
-	cell[1] = (uint8_t)(circ_id >> 16);
-	cell[2] = (uint8_t)(circ_id >> 8);
-	cell[3] = (uint8_t)circ_id;
+	wire_write_u32(cell, circ_id);
 }
 
 static inline uint8_t
@@ -269,8 +267,7 @@ cell_wire_payload(uint8_t *cell)
 static inline uint16_t
 relay_payload_length(const uint8_t *payload)
 {
-	return (uint16_t)(payload[RELAY_OFFSET_LENGTH] << 8 |
-		payload[RELAY_OFFSET_LENGTH + 1]);
+	return wire_read_u16(payload + RELAY_OFFSET_LENGTH);
 }
 
 #endif

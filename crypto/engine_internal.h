@@ -10,14 +10,18 @@
  * up to whole AES blocks. */
 #define RELAY_KEYSTREAM_SCRATCH 528
 
+/* Cells whose keystream one ipsec-mb cipher burst generates; their scratch
+ * (16 x 528 B) stays in L1. */
+#define IPSEC_MB_CHUNK 16
+
 struct crypto_engine {
 	IMB_MGR *mgr;
 	enum crypto_arch arch;
 	enum relay_ctr_impl relay_ctr;
-	/* Scratch for the ipsec-mb CTR path: one keystream buffer per job of a
-	 * cipher burst. */
-	_Alignas(64) uint8_t keystream[IMB_MAX_BURST_SIZE][RELAY_KEYSTREAM_SCRATCH];
-	IMB_JOB jobs[IMB_MAX_BURST_SIZE];
+	/* Scratch for the ipsec-mb CTR path: one keystream buffer per cell of a
+	 * chunk, and up to two jobs per cell (the 2^32-block split). */
+	_Alignas(64) uint8_t keystream[IPSEC_MB_CHUNK][RELAY_KEYSTREAM_SCRATCH];
+	IMB_JOB jobs[2 * IPSEC_MB_CHUNK];
 };
 
 /* Known-answer check of an in-register relay CTR kernel (RELAY_CTR_AESNI or

@@ -1,0 +1,67 @@
+/* Ethernet ports for the workers: one RX/TX queue pair per worker, each
+ * queue filled from that worker's own mempool, RSS (Toeplitz) where the
+ * device has it, and link status.
+ *
+ * Flow placement. Where the device offers RSS, the port is configured with
+ * a symmetric Toeplitz key (the 16-bit pattern 0x6d5a repeated, so that
+ * both directions of a connection hash alike) over IPv4 and TCP/UDP ports,
+ * and with a redirection table whose entry i is queue i % n_queues. The
+ * worker computes the same function in software (worker_flow_owner(),
+ * dataplane/worker.h), so the worker a flow lands on and the worker that
+ * owns it agree; where the device has no RSS (net_tap here, af_packet,
+ * rings) a frame may land elsewhere and is handed to its owner over a ring.
+ */
+#ifndef HSRELAY_DATAPLANE_PORT_H
+#define HSRELAY_DATAPLANE_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct rte_mempool;
+
+/* RSS key length of the software hash (and of most NICs' Toeplitz key). */
+#define PORT_RSS_KEY_LEN 40
+/* Redirection table size assumed by the software hash; devices with a
+ * larger table get it filled with the same i % n_queues pattern. */
+#define PORT_RETA_SIZE 128
+
+/* The symmetric Toeplitz key used on every port and by the software hash. */
+extern const uint8_t port_rss_key[PORT_RSS_KEY_LEN];
+
+struct port_info {
+	uint16_t port_id;
+	uint16_t n_queues;
+	bool rss;            /* hardware RSS configured */
+	uint8_t mac[6];      /* the device's MAC */
+	char name[64];       /* the ethdev name (vdev name or PCI address) */
+};
+
+/* The ethdev port id of a configured DPDKPort spec (control/config.h):
+ * the vdev name before the first ',' or the PCI address. Returns 0 and
+ * sets *port_id, or -ENODEV. */
+int port_find(const char *spec, uint16_t *port_id);
+
+/* Creates the mempool of one worker: n_mbufs (2^k - 1 is the most
+ * memory-efficient) mbufs with the default data room, a per-lcore cache,
+ * on socket_id. name must be unique in the process. Returns the pool or
+ * NULL (rte_errno set). */
+struct rte_mempool *port_mempool_create(const char *name, unsigned n_mbufs,
+		int socket_id);
+
+/* Configures port_id with n_queues RX/TX queue pairs, RX queue q filled
+ * from pools[q], rx_desc/tx_desc descriptors per queue (adjusted to the
+ * device's limits), RSS as described above when the device supports it and
+ * n_queues > 1, and promiscuous mode where supported (the dataplane may
+ * use a MAC other than the device's). Then starts it. Returns 0 and fills
+ * *info, or a negative errno naming nothing (the caller logs port_id). */
+int port_start(uint16_t port_id, uint16_t n_queues,
+		struct rte_mempool *const *pools, uint16_t rx_desc, uint16_t tx_desc,
+		struct port_info *info);
+
+/* Waits up to wait_ms for the link to come up. Returns true when it is up. */
+bool port_link_wait(uint16_t port_id, unsigned wait_ms);
+
+/* Stops and closes the port. */
+void port_stop(uint16_t port_id);
+
+#endif

@@ -1,0 +1,398 @@
+/* IPv4 header, Internet checksum, ICMP echo and burst classification.
+ *
+ * Wire layouts:
+ *   IPv4 (RFC 791 3.1): Version|IHL[1] TOS[1] TotalLength[2] ID[2]
+ *     Flags|FragmentOffset[2] TTL[1] Protocol[1] HeaderChecksum[2]
+ *     Source[4] Destination[4] Options[IHL * 4 - 20]
+ *   ICMP echo (RFC 792): Type[1] Code[1] Checksum[2] Identifier[2]
+ *     SequenceNumber[2] Data[...]
+ */
+#include "dataplane/ipv4.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include <rte_mbuf.h>
+
+static uint16_t
+read_u16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void
+write_u16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+uint16_t
+inet_checksum(const void *buf, size_t len)
+{
+	/* rte_raw_cksum() sums native-order words; the one's complement sum
+	 * is byte-order independent (RFC 1071 2.B), so swapping the folded
+	 * result gives the big-endian value. */
+	return rte_be_to_cpu_16((uint16_t)~rte_raw_cksum(buf, len));
+}
+
+uint16_t
+inet_checksum_adjust(uint16_t old_checksum, uint16_t old_word,
+		uint16_t new_word)
+{
+	/* HC' = ~(~HC + ~m + m') in one's complement arithmetic. */
+	uint32_t sum = (uint16_t)~old_checksum;
+
+	sum += (uint16_t)~old_word;
+	sum += new_word;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+int
+ipv4_header_parse(const uint8_t **p, const uint8_t *end,
+		struct ipv4_header *out)
+{
+	const uint8_t *q = *p;
+	size_t avail = (size_t)(end - q);
+	size_t header_len;
+	uint16_t total_len;
+
+	if (avail < IPV4_HEADER_MIN_LEN)
+		return -EINVAL;
+	if (q[0] >> 4 != 4)
+		return -EINVAL;
+	header_len = (size_t)(q[0] & 0x0f) * 4;
+	if (header_len < IPV4_HEADER_MIN_LEN || header_len > avail)
+		return -EINVAL;
+	total_len = read_u16(q + 2);
+	if (total_len < header_len || total_len > avail)
+		return -EINVAL;
+	if (inet_checksum(q, header_len) != 0)
+		return -EBADMSG;
+	out->header_len = (uint8_t)header_len;
+	out->tos = q[1];
+	out->total_len = total_len;
+	out->packet_id = read_u16(q + 4);
+	out->fragment = read_u16(q + 6);
+	out->ttl = q[8];
+	out->protocol = q[9];
+	out->checksum = read_u16(q + 10);
+	memcpy(&out->src, q + 12, 4);
+	memcpy(&out->dst, q + 16, 4);
+	out->options = q + IPV4_HEADER_MIN_LEN;
+	*p = q + header_len;
+	return 0;
+}
+
+ssize_t
+ipv4_header_encode(const struct ipv4_header *in, uint8_t *out, size_t out_len)
+{
+	size_t header_len = in->header_len;
+
+	if (header_len < IPV4_HEADER_MIN_LEN ||
+			header_len > IPV4_HEADER_MAX_LEN || header_len % 4 != 0 ||
+			in->total_len < header_len)
+		return -EINVAL;
+	if (out_len < header_len)
+		return -EMSGSIZE;
+	out[0] = (uint8_t)(0x40 | header_len / 4);
+	out[1] = in->tos;
+	write_u16(out + 2, in->total_len);
+	write_u16(out + 4, in->packet_id);
+	write_u16(out + 6, in->fragment);
+	out[8] = in->ttl;
+	out[9] = in->protocol;
+	write_u16(out + 10, 0);
+	memcpy(out + 12, &in->src, 4);
+	memcpy(out + 16, &in->dst, 4);
+	if (header_len > IPV4_HEADER_MIN_LEN)
+		memcpy(out + IPV4_HEADER_MIN_LEN, in->options,
+				header_len - IPV4_HEADER_MIN_LEN);
+	write_u16(out + 10, inet_checksum(out, header_len));
+	return (ssize_t)header_len;
+}
+
+void
+ipv4_header_build(struct rte_ipv4_hdr *h, rte_be32_t src, rte_be32_t dst,
+		uint8_t protocol, uint16_t payload_len, uint16_t packet_id)
+{
+	h->version_ihl = RTE_IPV4_VHL_DEF;
+	h->type_of_service = 0;
+	h->total_length = rte_cpu_to_be_16((uint16_t)(payload_len +
+			IPV4_HEADER_MIN_LEN));
+	h->packet_id = rte_cpu_to_be_16(packet_id);
+	h->fragment_offset = rte_cpu_to_be_16(IPV4_FLAG_DF);
+	h->time_to_live = IPV4_DEFAULT_TTL;
+	h->next_proto_id = protocol;
+	h->hdr_checksum = 0;
+	h->src_addr = src;
+	h->dst_addr = dst;
+	h->hdr_checksum = rte_ipv4_cksum(h);
+}
+
+int
+icmp_echo_parse(const uint8_t **p, const uint8_t *end, struct icmp_echo *out)
+{
+	const uint8_t *q = *p;
+	size_t len = (size_t)(end - q);
+
+	if (len < ICMP_ECHO_HEADER_LEN)
+		return -EINVAL;
+	if (q[0] != RTE_IP_ICMP_ECHO_REQUEST && q[0] != RTE_IP_ICMP_ECHO_REPLY)
+		return -ENOTSUP;
+	if (q[1] != 0)
+		return -EINVAL;
+	if (inet_checksum(q, len) != 0)
+		return -EBADMSG;
+	out->type = q[0];
+	out->id = read_u16(q + 4);
+	out->seq = read_u16(q + 6);
+	out->data = q + ICMP_ECHO_HEADER_LEN;
+	out->data_len = len - ICMP_ECHO_HEADER_LEN;
+	*p = end;
+	return 0;
+}
+
+ssize_t
+icmp_echo_encode(const struct icmp_echo *in, uint8_t *out, size_t out_len)
+{
+	size_t len = ICMP_ECHO_HEADER_LEN + in->data_len;
+
+	if (in->type != RTE_IP_ICMP_ECHO_REQUEST &&
+			in->type != RTE_IP_ICMP_ECHO_REPLY)
+		return -EINVAL;
+	if (in->data_len > out_len || out_len < len)
+		return -EMSGSIZE;
+	out[0] = in->type;
+	out[1] = 0;
+	write_u16(out + 2, 0);
+	write_u16(out + 4, in->id);
+	write_u16(out + 6, in->seq);
+	if (in->data_len > 0)
+		memmove(out + ICMP_ECHO_HEADER_LEN, in->data, in->data_len);
+	write_u16(out + 2, inet_checksum(out, len));
+	return (ssize_t)len;
+}
+
+int
+icmp_echo_reply_in_place(uint8_t *ip, size_t len)
+{
+	size_t header_len;
+	uint8_t *icmp;
+	uint8_t addr[4];
+
+	if (len < IPV4_HEADER_MIN_LEN)
+		return -EINVAL;
+	header_len = (size_t)(ip[0] & 0x0f) * 4;
+	if (header_len < IPV4_HEADER_MIN_LEN ||
+			len < header_len + ICMP_ECHO_HEADER_LEN ||
+			ip[9] != IPPROTO_ICMP)
+		return -EINVAL;
+	icmp = ip + header_len;
+	if (icmp[0] != RTE_IP_ICMP_ECHO_REQUEST || icmp[1] != 0)
+		return -EINVAL;
+	memcpy(addr, ip + 12, 4);
+	memcpy(ip + 12, ip + 16, 4);
+	memcpy(ip + 16, addr, 4);
+	ip[8] = IPV4_DEFAULT_TTL;
+	write_u16(ip + 10, 0);
+	write_u16(ip + 10, inet_checksum(ip, header_len));
+	/* Only the type/code word changes: 0x0800 -> 0x0000. */
+	write_u16(icmp + 2, inet_checksum_adjust(read_u16(icmp + 2),
+			(uint16_t)(RTE_IP_ICMP_ECHO_REQUEST << 8),
+			(uint16_t)(RTE_IP_ICMP_ECHO_REPLY << 8)));
+	icmp[0] = RTE_IP_ICMP_ECHO_REPLY;
+	return 0;
+}
+
+static const char *const net_drop_reason_names[NET_DROP_REASON_COUNT] = {
+	[NET_DROP_SEGMENTED] = "segmented",
+	[NET_DROP_ETHER_MALFORMED] = "ether_malformed",
+	[NET_DROP_ETHER_VLAN] = "ether_vlan",
+	[NET_DROP_ETHER_NOT_FOR_US] = "ether_not_for_us",
+	[NET_DROP_ETHER_TYPE] = "ether_type",
+	[NET_DROP_ARP_MALFORMED] = "arp_malformed",
+	[NET_DROP_ARP_UNSUPPORTED] = "arp_unsupported",
+	[NET_DROP_IPV4_MALFORMED] = "ipv4_malformed",
+	[NET_DROP_IPV4_CHECKSUM] = "ipv4_checksum",
+	[NET_DROP_IPV4_FRAGMENT] = "ipv4_fragment",
+	[NET_DROP_IPV4_NOT_FOR_US] = "ipv4_not_for_us",
+	[NET_DROP_IPV4_PROTOCOL] = "ipv4_protocol",
+	[NET_DROP_ICMP_MALFORMED] = "icmp_malformed",
+	[NET_DROP_ICMP_CHECKSUM] = "icmp_checksum",
+	[NET_DROP_ICMP_TYPE] = "icmp_type",
+};
+
+const char *
+net_drop_reason_name(enum net_drop_reason reason)
+{
+	if ((unsigned)reason >= NET_DROP_REASON_COUNT)
+		return "unknown";
+	return net_drop_reason_names[reason];
+}
+
+/* Kind a frame was sorted into; drops use their reason instead. */
+enum net_class {
+	NET_CLASS_ARP,
+	NET_CLASS_ICMP,
+	NET_CLASS_TCP,
+	NET_CLASS_DROP,
+};
+
+static enum net_class
+classify_ipv4(struct rte_mbuf *m, const uint8_t *frame, const uint8_t *end,
+		const struct net_local *local, enum net_drop_reason *reason)
+{
+	const uint8_t *p = frame + ETHER_HEADER_LEN;
+	struct ipv4_header ip;
+	struct icmp_echo echo;
+	int rc;
+
+	rc = ipv4_header_parse(&p, end, &ip);
+	if (rc != 0) {
+		*reason = rc == -EBADMSG ? NET_DROP_IPV4_CHECKSUM :
+			NET_DROP_IPV4_MALFORMED;
+		return NET_CLASS_DROP;
+	}
+	if (ipv4_is_fragment(&ip)) {
+		*reason = NET_DROP_IPV4_FRAGMENT;
+		return NET_CLASS_DROP;
+	}
+	if (!net_local_has_ip(local, ip.dst)) {
+		*reason = NET_DROP_IPV4_NOT_FOR_US;
+		return NET_CLASS_DROP;
+	}
+	if (ip.protocol != IPPROTO_TCP && ip.protocol != IPPROTO_ICMP) {
+		*reason = NET_DROP_IPV4_PROTOCOL;
+		return NET_CLASS_DROP;
+	}
+	if (ip.protocol == IPPROTO_ICMP) {
+		rc = icmp_echo_parse(&p, frame + ETHER_HEADER_LEN + ip.total_len,
+				&echo);
+		if (rc != 0) {
+			*reason = rc == -EBADMSG ? NET_DROP_ICMP_CHECKSUM :
+				rc == -ENOTSUP ? NET_DROP_ICMP_TYPE :
+				NET_DROP_ICMP_MALFORMED;
+			return NET_CLASS_DROP;
+		}
+		if (echo.type != RTE_IP_ICMP_ECHO_REQUEST) {
+			*reason = NET_DROP_ICMP_TYPE;
+			return NET_CLASS_DROP;
+		}
+	}
+	m->l3_len = ip.header_len;
+	/* Cut Ethernet padding so the TCP layer can trust pkt_len. */
+	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) -
+			(ETHER_HEADER_LEN + ip.total_len)));
+	return ip.protocol == IPPROTO_TCP ? NET_CLASS_TCP : NET_CLASS_ICMP;
+}
+
+static enum net_class
+classify_frame(struct rte_mbuf *m, const struct net_local *local,
+		enum net_drop_reason *reason)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	const uint8_t *end = frame + rte_pktmbuf_data_len(m);
+	const uint8_t *p = frame;
+	struct ether_header eth;
+	struct arp_ipv4 arp;
+	int rc;
+
+	if (m->nb_segs != 1) {
+		*reason = NET_DROP_SEGMENTED;
+		return NET_CLASS_DROP;
+	}
+	rc = ether_header_parse(&p, end, &eth);
+	if (rc != 0) {
+		*reason = rc == -ENOTSUP ? NET_DROP_ETHER_VLAN :
+			NET_DROP_ETHER_MALFORMED;
+		return NET_CLASS_DROP;
+	}
+	if (!rte_is_same_ether_addr(&eth.dst, &local->mac) &&
+			!rte_is_broadcast_ether_addr(&eth.dst)) {
+		*reason = NET_DROP_ETHER_NOT_FOR_US;
+		return NET_CLASS_DROP;
+	}
+	m->l2_len = ETHER_HEADER_LEN;
+	m->l3_len = 0;
+	switch (eth.ether_type) {
+	case RTE_ETHER_TYPE_ARP:
+		rc = arp_ipv4_parse(&p, end, &arp);
+		if (rc != 0) {
+			*reason = rc == -ENOTSUP ? NET_DROP_ARP_UNSUPPORTED :
+				NET_DROP_ARP_MALFORMED;
+			return NET_CLASS_DROP;
+		}
+		return NET_CLASS_ARP;
+	case RTE_ETHER_TYPE_IPV4:
+		return classify_ipv4(m, frame, end, local, reason);
+	default:
+		*reason = NET_DROP_ETHER_TYPE;
+		return NET_CLASS_DROP;
+	}
+}
+
+uint16_t
+net_classify_burst(struct rte_mbuf *pkts[], uint16_t n,
+		const struct net_local *local, struct net_classes *out,
+		struct net_counters *counters)
+{
+	uint16_t count = n < NET_BURST_MAX ? n : NET_BURST_MAX;
+
+	out->n_arp = 0;
+	out->n_icmp = 0;
+	out->n_tcp = 0;
+	out->n_drop = 0;
+	for (uint16_t i = 0; i < count; i++) {
+		struct rte_mbuf *m = pkts[i];
+		enum net_drop_reason reason = NET_DROP_ETHER_MALFORMED;
+
+		if (i + 1 < count)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		switch (classify_frame(m, local, &reason)) {
+		case NET_CLASS_ARP:
+			out->arp[out->n_arp++] = m;
+			break;
+		case NET_CLASS_ICMP:
+			out->icmp[out->n_icmp++] = m;
+			break;
+		case NET_CLASS_TCP:
+			out->tcp[out->n_tcp++] = m;
+			break;
+		case NET_CLASS_DROP:
+			out->drop_reason[out->n_drop] = (uint8_t)reason;
+			out->drop[out->n_drop++] = m;
+			break;
+		}
+	}
+	if (counters != NULL) {
+		counters->rx_frames += count;
+		counters->arp += out->n_arp;
+		counters->icmp_echo += out->n_icmp;
+		counters->tcp += out->n_tcp;
+		for (uint16_t i = 0; i < out->n_drop; i++)
+			counters->drop[out->drop_reason[i]]++;
+	}
+	return count;
+}
+
+int
+net_icmp_echo_reply(struct rte_mbuf *m, const struct net_local *local)
+{
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	size_t len = rte_pktmbuf_data_len(m);
+	int rc;
+
+	if (len < ETHER_HEADER_LEN)
+		return -EINVAL;
+	rc = icmp_echo_reply_in_place(frame + ETHER_HEADER_LEN,
+			len - ETHER_HEADER_LEN);
+	if (rc != 0)
+		return rc;
+	memcpy(frame, frame + 6, RTE_ETHER_ADDR_LEN);
+	memcpy(frame + 6, local->mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+	return 0;
+}

@@ -1,0 +1,221 @@
+/* Internal layout of the TCP stack shared by tcp.c, tcp_input.c,
+ * tcp_output.c and tcp_timer.c. Not an API. */
+#ifndef HSRELAY_DATAPLANE_TCP_INTERNAL_H
+#define HSRELAY_DATAPLANE_TCP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include "dataplane/syn_cookie.h"
+#include "dataplane/tcp.h"
+#include "dataplane/tcp_options.h"
+
+struct rte_hash;
+struct rte_mbuf;
+
+/* Sequence space comparisons, RFC 9293 3.4 (modulo 2^32). */
+#define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define SEQ_GT(a, b) SEQ_LT(b, a)
+#define SEQ_GEQ(a, b) SEQ_LEQ(b, a)
+
+#define TCP_NS_PER_MS 1000000ull
+#define TCP_NS_PER_S 1000000000ull
+/* Timer wheel: 1 ms ticks, 4096 slots; later deadlines wait in their slot
+ * and are skipped until due. */
+#define TCP_WHEEL_TICK_NS TCP_NS_PER_MS
+#define TCP_WHEEL_SLOTS 4096u
+#define TCP_NONE UINT32_MAX
+/* RFC 6691 / RFC 9293 3.7.1: MSS assumed when the peer sent none. */
+#define TCP_DEFAULT_PEER_MSS 536
+/* RFC 7323 5.5: TS.Recent older than 24 days is invalid for PAWS. */
+#define TCP_PAWS_IDLE_NS (24ull * 86400ull * TCP_NS_PER_S)
+#define TCP_TS_OPTION_LEN 12
+
+/* Connection flags. */
+#define CF_TS_OK		(1u << 0)
+#define CF_SACK_OK		(1u << 1)
+#define CF_WS_OK		(1u << 2)
+#define CF_SEND_SYN		(1u << 3)
+#define CF_ACK_NOW		(1u << 4)
+#define CF_REXMIT_ONE		(1u << 5)
+#define CF_PROBE		(1u << 6)
+#define CF_FIN_QUEUED		(1u << 7)
+#define CF_USER_CLOSED		(1u << 8)
+#define CF_USER_VISIBLE		(1u << 9)
+#define CF_RECOVERY		(1u << 10)
+#define CF_RTT_TIMING		(1u << 11)
+#define CF_OOO_FIN		(1u << 12)
+#define CF_PASSIVE		(1u << 13)
+#define CF_WANT_WRITABLE	(1u << 14)
+#define CF_PERSIST		(1u << 15)
+#define CF_IN_USE		(1u << 16)
+#define CF_SYN_QUEUE		(1u << 17)	/* counted in syn_queue_len */
+#define CF_PEER_FIN		(1u << 18)
+
+/* Flags that belong to the slot, not the connection: they survive free. */
+#define CF_IN_EVENTS		(1u << 30)
+#define CF_IN_DIRTY		(1u << 31)
+#define CF_SLOT_FLAGS		(CF_IN_EVENTS | CF_IN_DIRTY)
+
+struct tcp_key {
+	uint32_t remote_ip;
+	uint32_t local_ip;
+	uint16_t remote_port;
+	uint16_t local_port;
+};
+
+struct tcp_ooo_entry {
+	uint32_t seq;
+	uint32_t len;
+	uint32_t stamp;		/* arrival order, for RFC 2018 block order */
+	struct rte_mbuf *m;
+};
+
+struct tcp_conn {
+	struct tcp_key key;
+	uint32_t flags;
+	uint8_t state;
+	uint8_t events;		/* 1 << enum tcp_event_type */
+	uint8_t snd_wscale, rcv_wscale;
+	int16_t error;
+	uint16_t mss;		/* payload per full segment, options excluded */
+	uint16_t peer_mss;
+	uint32_t listener;
+	uint64_t user;
+
+	/* Send sequence variables, RFC 9293 3.3.1; snd_max is the highest
+	 * sequence sent (snd_nxt goes back to snd_una after a timeout). */
+	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, max_snd_wnd;
+	uint32_t snd_wl1, snd_wl2;
+	/* Send queue: segments linked by ->next; sq_head_off bytes of the
+	 * head are acknowledged; sq_seq is the sequence of the first unacked
+	 * queued byte; a cursor speeds up slicing new data. */
+	struct rte_mbuf *sq_head, *sq_tail;
+	uint32_t sq_head_off, sq_seq, sq_bytes;
+	struct rte_mbuf *sq_cursor;
+	uint32_t sq_cursor_seq;	/* sequence of sq_cursor's first data byte */
+
+	/* Receive sequence variables; rcv_adv is the right edge advertised. */
+	uint32_t irs, rcv_nxt, rcv_adv, last_ack_sent, fin_seq;
+	struct rte_mbuf *rq_head, *rq_last;
+	uint32_t rq_bytes, rq_segs;
+	struct tcp_ooo_entry *ooo;
+	uint16_t ooo_count;
+	uint32_t ooo_stamp;
+
+	/* RFC 7323 timestamps. */
+	uint32_t ts_recent, ts_offset;
+	uint64_t ts_recent_time;
+
+	/* RFC 6298 estimator, ns. */
+	uint64_t srtt, rttvar, rto;
+	uint64_t rtt_start;
+	uint32_t rtt_seq;
+	uint8_t backoff;
+	uint8_t persist_backoff;
+	uint8_t retries;
+
+	/* RFC 5681 / RFC 6582 congestion control. */
+	uint32_t cwnd, ssthresh, recover;
+	uint32_t dupacks;
+
+	/* Deadlines (ns, 0 = off) and the wheel link for the earliest. */
+	uint64_t t_rexmit, t_delack, t_2msl;
+	uint64_t wheel_deadline;
+	uint32_t wheel_prev, wheel_next;
+	uint32_t wheel_slot;
+};
+
+struct tcp_listener {
+	bool in_use;
+	uint32_t local_ip;
+	uint16_t port;
+};
+
+/* A ring of slot indices with a membership flag per slot, so each index is
+ * in it at most once and capacity max_connections never overflows. */
+struct tcp_index_ring {
+	uint32_t *slots;
+	uint32_t head, count, size;
+};
+
+struct tcp_stack {
+	struct tcp_stack_config cfg;
+	struct tcp_stats stats;
+	struct rte_hash *table;
+	struct tcp_conn *conns;
+	struct tcp_ooo_entry *ooo_entries;
+	uint32_t *free_list;
+	uint32_t free_count;
+	uint32_t syn_queue_len;
+	struct tcp_listener *listeners;
+
+	struct tcp_index_ring events;
+	struct tcp_index_ring dirty;
+
+	struct rte_mbuf **txq;
+	uint32_t txq_head, txq_count;
+
+	uint32_t wheel_heads[TCP_WHEEL_SLOTS];
+	uint64_t wheel_tick;
+
+	uint16_t ip_id;
+	uint8_t rcv_wscale;
+	uint64_t challenge_window;
+	uint32_t challenge_count;
+	uint64_t last_cookie_sent;
+	bool cookies_sent;
+	uint8_t isn_key[16];
+	uint8_t cookie_key[SYN_COOKIE_KEY_LEN];
+	uint8_t port_key[16];
+};
+
+/* Parsed incoming segment. */
+struct tcp_segment {
+	struct tcp_header h;
+	uint32_t local_ip, remote_ip;	/* host order */
+	uint32_t len;			/* payload bytes */
+	struct rte_mbuf *m;		/* payload (data starts at payload) */
+};
+
+/* tcp.c */
+struct tcp_conn *tcp_conn_alloc(struct tcp_stack *s, const struct tcp_key *key);
+void tcp_conn_free(struct tcp_stack *s, struct tcp_conn *c);
+struct tcp_conn *tcp_conn_lookup(struct tcp_stack *s, const struct tcp_key *key);
+void tcp_conn_init_tcb(struct tcp_stack *s, struct tcp_conn *c, uint64_t now);
+uint32_t tcp_isn(const struct tcp_stack *s, const struct tcp_key *key, uint64_t now);
+void tcp_event(struct tcp_stack *s, struct tcp_conn *c, enum tcp_event_type type);
+void tcp_mark_dirty(struct tcp_stack *s, struct tcp_conn *c);
+/* The protocol reached CLOSED: free now if the user let go, else report. */
+void tcp_conn_closed(struct tcp_stack *s, struct tcp_conn *c, int error);
+void tcp_enter_time_wait(struct tcp_stack *s, struct tcp_conn *c, uint64_t now);
+uint32_t tcp_conn_index(const struct tcp_stack *s, const struct tcp_conn *c);
+void tcp_mbuf_chain_free(struct rte_mbuf *m);
+/* Drops the first n bytes of a chain (freeing emptied segments); returns the
+ * new head. */
+struct rte_mbuf *tcp_chain_trim_front(struct rte_mbuf *m, uint32_t n);
+/* Keeps only the first keep bytes of a chain (keep >= 1). */
+void tcp_chain_trim_back(struct rte_mbuf *m, uint32_t keep);
+
+/* tcp_timer.c */
+void tcp_timer_update(struct tcp_stack *s, struct tcp_conn *c);
+void tcp_timer_remove(struct tcp_stack *s, struct tcp_conn *c);
+void tcp_rto_update(struct tcp_conn *c, const struct tcp_stack_config *cfg, uint64_t rtt);
+
+/* tcp_output.c */
+void tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now);
+bool tcp_txq_full(const struct tcp_stack *s);
+void tcp_send_reset_for(struct tcp_stack *s, const struct tcp_segment *seg);
+void tcp_send_rst(struct tcp_stack *s, struct tcp_conn *c, uint32_t seq, uint64_t now);
+void tcp_send_cookie_syn_ack(struct tcp_stack *s, const struct tcp_segment *seg, uint64_t now);
+uint32_t tcp_ts_now(const struct tcp_conn *c, uint64_t now);
+uint32_t tcp_rcv_window_update(struct tcp_stack *s, struct tcp_conn *c);
+uint32_t tcp_rcv_space(const struct tcp_stack *s, const struct tcp_conn *c);
+
+/* tcp_input.c */
+void tcp_segment_input(struct tcp_stack *s, struct tcp_segment *seg, uint64_t now);
+
+#endif

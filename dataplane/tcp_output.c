@@ -1,0 +1,555 @@
+/* Segment building: SYN / SYN-ACK with option negotiation, data with
+ * congestion and flow control (RFC 5681, RFC 9293 3.8.6), retransmissions,
+ * zero-window probes, pure ACKs with SACK blocks (RFC 2018), resets and
+ * stateless SYN-ACKs carrying SYN cookies. */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+
+#include "dataplane/tcp_internal.h"
+
+#define IPV4_HEADER_LEN 20
+#define DEFAULT_TTL 64
+
+bool
+tcp_txq_full(const struct tcp_stack *s)
+{
+	return s->txq_count == s->cfg.output_queue_size;
+}
+
+static void
+txq_push(struct tcp_stack *s, struct rte_mbuf *m)
+{
+	if (tcp_txq_full(s)) {
+		s->stats.drop_output_full++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	s->txq[(s->txq_head + s->txq_count) % s->cfg.output_queue_size] = m;
+	s->txq_count++;
+	s->stats.segments_out++;
+}
+
+uint32_t
+tcp_ts_now(const struct tcp_conn *c, uint64_t now)
+{
+	return (uint32_t)(now / TCP_NS_PER_MS) + c->ts_offset;
+}
+
+uint32_t
+tcp_rcv_space(const struct tcp_stack *s, const struct tcp_conn *c)
+{
+	if (c->flags & CF_USER_CLOSED)
+		return s->cfg.recv_buffer;
+	return c->rq_bytes < s->cfg.recv_buffer ? s->cfg.recv_buffer - c->rq_bytes : 0;
+}
+
+uint32_t
+tcp_rcv_window_update(struct tcp_stack *s, struct tcp_conn *c)
+{
+	uint32_t space = tcp_rcv_space(s, c);
+	uint32_t cur, field;
+
+	if (SEQ_LT(c->rcv_adv, c->rcv_nxt))
+		c->rcv_adv = c->rcv_nxt;
+	cur = c->rcv_adv - c->rcv_nxt;
+	/* RFC 9293 3.8.6.2.2: move the right edge only by at least
+	 * min(buffer / 2, MSS), and never back (RFC 7323 2.4). */
+	if (space > cur && (space - cur >= RTE_MIN(s->cfg.recv_buffer / 2, (uint32_t)c->mss) ||
+			    space == s->cfg.recv_buffer))
+		cur = space;
+	/* Round up so the scaled field never advertises less than before. */
+	field = (cur + (1u << c->rcv_wscale) - 1) >> c->rcv_wscale;
+	if (field > 0xffff)
+		field = 0xffff;
+	c->rcv_adv = c->rcv_nxt + (field << c->rcv_wscale);
+	return field;
+}
+
+/* RFC 2018 4: the block holding the latest segment first, then the others
+ * by how recently they changed. */
+static unsigned
+sack_blocks(const struct tcp_conn *c, struct tcp_sack_block *out, unsigned max)
+{
+	struct tcp_sack_block runs[64];
+	uint32_t stamps[64];
+	unsigned n = 0, chosen = 0;
+	bool used[64] = { false };
+
+	for (unsigned i = 0; i < c->ooo_count && n < 64; i++) {
+		const struct tcp_ooo_entry *e = &c->ooo[i];
+
+		if (n > 0 && runs[n - 1].right == e->seq) {
+			runs[n - 1].right = e->seq + e->len;
+			if (e->stamp > stamps[n - 1])
+				stamps[n - 1] = e->stamp;
+			continue;
+		}
+		runs[n].left = e->seq;
+		runs[n].right = e->seq + e->len;
+		stamps[n] = e->stamp;
+		n++;
+	}
+	while (chosen < max && chosen < n) {
+		unsigned best = n;
+
+		for (unsigned i = 0; i < n; i++)
+			if (!used[i] && (best == n || stamps[i] > stamps[best]))
+				best = i;
+		used[best] = true;
+		out[chosen++] = runs[best];
+	}
+	return chosen;
+}
+
+struct segment_spec {
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint16_t window;
+	const struct tcp_options *options;
+	uint32_t data_len;
+};
+
+/* Attaches [seq, seq + len) of the send queue to h as indirect mbufs. */
+static int
+attach_payload(struct tcp_stack *s, struct tcp_conn *c, struct rte_mbuf *h, uint32_t seq,
+		uint32_t len)
+{
+	struct rte_mbuf *m = c->sq_head;
+	uint32_t mseq = c->sq_seq - c->sq_head_off;
+	struct rte_mbuf *tail = h;
+
+	if (c->sq_cursor != NULL && SEQ_GEQ(seq, c->sq_cursor_seq) &&
+	    SEQ_GT(c->sq_cursor_seq, mseq)) {
+		m = c->sq_cursor;
+		mseq = c->sq_cursor_seq;
+	}
+	while (m != NULL && seq - mseq >= m->data_len) {
+		mseq += m->data_len;
+		m = m->next;
+	}
+	while (len > 0 && m != NULL) {
+		uint32_t off = seq - mseq;
+		uint32_t take = RTE_MIN((uint32_t)m->data_len - off, len);
+		struct rte_mbuf *mi = rte_pktmbuf_alloc(s->cfg.pool);
+
+		if (mi == NULL)
+			return -ENOBUFS;
+		rte_pktmbuf_attach(mi, m);
+		mi->data_off = (uint16_t)(mi->data_off + off);
+		mi->data_len = (uint16_t)take;
+		mi->pkt_len = take;
+		mi->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
+		tail->next = mi;
+		tail = mi;
+		h->nb_segs++;
+		h->pkt_len += take;
+		seq += take;
+		len -= take;
+		if (off + take == m->data_len) {
+			mseq += m->data_len;
+			m = m->next;
+		}
+	}
+	if (m != NULL) {
+		c->sq_cursor = m;
+		c->sq_cursor_seq = mseq;
+	}
+	return len == 0 ? 0 : -EINVAL;
+}
+
+static int
+emit(struct tcp_stack *s, const struct tcp_key *key, struct tcp_conn *c,
+		const struct segment_spec *spec)
+{
+	struct tcp_header th;
+	struct rte_ipv4_hdr *ip;
+	struct rte_mbuf *h;
+	ssize_t opt_len = spec->options != NULL ? tcp_options_encoded_len(spec->options) : 0;
+	uint32_t tcp_len;
+	uint8_t *p;
+
+	if (opt_len < 0)
+		return (int)opt_len;
+	h = rte_pktmbuf_alloc(s->cfg.pool);
+	if (h == NULL) {
+		s->stats.drop_no_mbuf++;
+		return -ENOBUFS;
+	}
+	tcp_len = TCP_HEADER_MIN_LEN + (uint32_t)opt_len;
+	p = (uint8_t *)rte_pktmbuf_append(h, (uint16_t)(IPV4_HEADER_LEN + tcp_len));
+	if (p == NULL) {
+		rte_pktmbuf_free(h);
+		s->stats.drop_no_mbuf++;
+		return -ENOBUFS;
+	}
+	if (spec->data_len > 0 && attach_payload(s, c, h, spec->seq, spec->data_len) != 0) {
+		rte_pktmbuf_free(h);
+		s->stats.drop_no_mbuf++;
+		return -ENOBUFS;
+	}
+	ip = (struct rte_ipv4_hdr *)p;
+	memset(ip, 0, IPV4_HEADER_LEN);
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(IPV4_HEADER_LEN + tcp_len + spec->data_len));
+	ip->packet_id = rte_cpu_to_be_16(s->ip_id++);
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = DEFAULT_TTL;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = rte_cpu_to_be_32(key->local_ip);
+	ip->dst_addr = rte_cpu_to_be_32(key->remote_ip);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+
+	memset(&th, 0, sizeof(th));
+	th.src_port = key->local_port;
+	th.dst_port = key->remote_port;
+	th.seq = spec->seq;
+	th.ack = spec->ack;
+	th.flags = spec->flags;
+	th.window = spec->window;
+	if (spec->options != NULL)
+		th.options = *spec->options;
+	if (tcp_header_encode(&th, p + IPV4_HEADER_LEN, tcp_len) != (ssize_t)tcp_len) {
+		rte_pktmbuf_free(h);
+		return -EINVAL;
+	}
+	h->l2_len = 0;
+	h->l3_len = IPV4_HEADER_LEN;
+	h->l4_len = (uint8_t)tcp_len;
+	h->ol_flags = 0;
+	{
+		struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(p + IPV4_HEADER_LEN);
+
+		t->cksum = 0;
+		t->cksum = rte_ipv4_udptcp_cksum_mbuf(h, ip, IPV4_HEADER_LEN);
+	}
+	s->stats.bytes_out += spec->data_len;
+	txq_push(s, h);
+	if (c != NULL && (spec->flags & TCP_FLAG_ACK)) {
+		c->last_ack_sent = spec->ack;
+		c->flags &= ~CF_ACK_NOW;
+		c->t_delack = 0;
+	}
+	return 0;
+}
+
+static void
+syn_options(struct tcp_stack *s, struct tcp_conn *c, bool syn_ack, uint64_t now,
+		struct tcp_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->present = TCP_OPT_MSS;
+	o->mss = s->cfg.mss;
+	if (syn_ack ? (c->flags & CF_SACK_OK) != 0 : !s->cfg.no_sack)
+		o->present |= TCP_OPT_SACK_PERMITTED;
+	if (syn_ack ? (c->flags & CF_TS_OK) != 0 : !s->cfg.no_timestamps) {
+		o->present |= TCP_OPT_TIMESTAMP;
+		o->ts_val = tcp_ts_now(c, now);
+		o->ts_ecr = syn_ack ? c->ts_recent : 0;
+	}
+	if (syn_ack ? (c->flags & CF_WS_OK) != 0 : !s->cfg.no_window_scale) {
+		o->present |= TCP_OPT_WSCALE;
+		o->wscale = syn_ack ? c->rcv_wscale : s->rcv_wscale;
+	}
+}
+
+static void
+send_syn(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
+{
+	struct tcp_options o;
+	struct segment_spec spec;
+	bool syn_ack = c->state == TCP_STATE_SYN_RECEIVED;
+	uint32_t space = tcp_rcv_space(s, c);
+
+	syn_options(s, c, syn_ack, now, &o);
+	memset(&spec, 0, sizeof(spec));
+	spec.seq = c->iss;
+	spec.flags = TCP_FLAG_SYN;
+	/* RFC 7323 2.2: the window in a SYN is never scaled. */
+	spec.window = (uint16_t)RTE_MIN(space, 0xffffu);
+	spec.options = &o;
+	if (syn_ack) {
+		spec.flags |= TCP_FLAG_ACK;
+		spec.ack = c->rcv_nxt;
+		c->rcv_adv = c->rcv_nxt + spec.window;
+	}
+	if (emit(s, &c->key, c, &spec) != 0)
+		return;
+	if (c->retries == 0)
+		c->rtt_start = now;
+	if (SEQ_LT(c->snd_max, c->iss + 1))
+		c->snd_max = c->iss + 1;
+	c->snd_nxt = c->iss + 1;
+	c->flags &= ~CF_SEND_SYN;
+	if (c->t_rexmit == 0)
+		c->t_rexmit = now + c->rto;
+}
+
+static void
+data_options(struct tcp_conn *c, uint64_t now, struct tcp_options *o)
+{
+	o->present = 0;
+	if (c->flags & CF_TS_OK) {
+		o->present |= TCP_OPT_TIMESTAMP;
+		o->ts_val = tcp_ts_now(c, now);
+		o->ts_ecr = c->ts_recent;
+	}
+	if ((c->flags & CF_SACK_OK) && c->ooo_count > 0) {
+		o->sack_count = (uint8_t)sack_blocks(c, o->sack,
+				(c->flags & CF_TS_OK) ? 3 : TCP_SACK_BLOCKS_MAX);
+		if (o->sack_count > 0)
+			o->present |= TCP_OPT_SACK;
+	}
+}
+
+/* Payload bytes a full segment can carry next to the options in o. */
+static uint32_t
+segment_room(const struct tcp_conn *c, const struct tcp_options *o)
+{
+	uint32_t room = c->mss;
+	uint32_t sack = (o->present & TCP_OPT_SACK) ? 4u + 8u * o->sack_count : 0;
+
+	return room > sack + 1 ? room - sack : 1;
+}
+
+static int
+send_data(struct tcp_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin,
+		uint64_t now)
+{
+	struct tcp_options o;
+	struct segment_spec spec;
+	uint32_t data_end = c->sq_seq + c->sq_bytes;
+
+	data_options(c, now, &o);
+	memset(&spec, 0, sizeof(spec));
+	spec.seq = seq;
+	spec.ack = c->rcv_nxt;
+	spec.flags = TCP_FLAG_ACK;
+	if (len > 0 && seq + len == data_end)
+		spec.flags |= TCP_FLAG_PSH;
+	if (fin)
+		spec.flags |= TCP_FLAG_FIN;
+	spec.window = (uint16_t)tcp_rcv_window_update(s, c);
+	spec.options = &o;
+	spec.data_len = len;
+	return emit(s, &c->key, c, &spec);
+}
+
+static void
+send_ack(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
+{
+	send_data(s, c, c->snd_nxt, 0, false, now);
+}
+
+void
+tcp_send_rst(struct tcp_stack *s, struct tcp_conn *c, uint32_t seq, uint64_t now)
+{
+	struct segment_spec spec;
+
+	(void)now;
+	memset(&spec, 0, sizeof(spec));
+	spec.seq = seq;
+	spec.ack = c->rcv_nxt;
+	spec.flags = TCP_FLAG_RST | TCP_FLAG_ACK;
+	if (emit(s, &c->key, NULL, &spec) == 0)
+		s->stats.resets_sent++;
+}
+
+void
+tcp_send_reset_for(struct tcp_stack *s, const struct tcp_segment *seg)
+{
+	const struct tcp_header *h = &seg->h;
+	struct tcp_key key = {
+		.remote_ip = seg->remote_ip, .local_ip = seg->local_ip,
+		.remote_port = h->src_port, .local_port = h->dst_port,
+	};
+	struct segment_spec spec;
+
+	/* RFC 9293 3.10.7.1: never answer a reset with a reset. */
+	if (h->flags & TCP_FLAG_RST)
+		return;
+	memset(&spec, 0, sizeof(spec));
+	if (h->flags & TCP_FLAG_ACK) {
+		spec.seq = h->ack;
+		spec.flags = TCP_FLAG_RST;
+	} else {
+		spec.ack = h->seq + seg->len + ((h->flags & TCP_FLAG_SYN) ? 1 : 0) +
+			((h->flags & TCP_FLAG_FIN) ? 1 : 0);
+		spec.flags = TCP_FLAG_RST | TCP_FLAG_ACK;
+	}
+	if (emit(s, &key, NULL, &spec) == 0)
+		s->stats.resets_sent++;
+}
+
+void
+tcp_send_cookie_syn_ack(struct tcp_stack *s, const struct tcp_segment *seg, uint64_t now)
+{
+	const struct tcp_header *h = &seg->h;
+	const struct tcp_options *po = &h->options;
+	struct tcp_conn tmp;
+	struct tcp_key key = {
+		.remote_ip = seg->remote_ip, .local_ip = seg->local_ip,
+		.remote_port = h->src_port, .local_port = h->dst_port,
+	};
+	struct syn_cookie_tuple t = {
+		.local_ip = seg->local_ip, .remote_ip = seg->remote_ip,
+		.local_port = h->dst_port, .remote_port = h->src_port,
+	};
+	struct tcp_options o;
+	struct segment_spec spec;
+	uint16_t peer_mss = (po->present & TCP_OPT_MSS) ? po->mss : TCP_DEFAULT_PEER_MSS;
+	uint8_t index = syn_cookie_mss_index(RTE_MIN(peer_mss, s->cfg.mss));
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.key = key;
+	tcp_conn_init_tcb(s, &tmp, now);
+	memset(&o, 0, sizeof(o));
+	o.present = TCP_OPT_MSS;
+	o.mss = s->cfg.mss;
+	/* Without a timestamp to carry them, window scaling and SACK are not
+	 * offered (the cookie has no room for them). */
+	if ((po->present & TCP_OPT_TIMESTAMP) && !s->cfg.no_timestamps) {
+		bool ws = (po->present & TCP_OPT_WSCALE) && !s->cfg.no_window_scale;
+		bool sack = (po->present & TCP_OPT_SACK_PERMITTED) && !s->cfg.no_sack;
+
+		o.present |= TCP_OPT_TIMESTAMP;
+		o.ts_val = syn_cookie_ts_encode(tcp_ts_now(&tmp, now),
+				ws ? RTE_MIN(po->wscale, TCP_WSCALE_MAX) : SYN_COOKIE_WSCALE_NONE, sack);
+		o.ts_ecr = po->ts_val;
+		if (ws) {
+			o.present |= TCP_OPT_WSCALE;
+			o.wscale = s->rcv_wscale;
+		}
+		if (sack)
+			o.present |= TCP_OPT_SACK_PERMITTED;
+	}
+	memset(&spec, 0, sizeof(spec));
+	spec.seq = syn_cookie_make(s->cookie_key, &t, h->seq, now, index);
+	spec.ack = h->seq + 1;
+	spec.flags = TCP_FLAG_SYN | TCP_FLAG_ACK;
+	spec.window = (uint16_t)RTE_MIN(s->cfg.recv_buffer, 0xffffu);
+	spec.options = &o;
+	if (emit(s, &key, NULL, &spec) == 0) {
+		s->stats.syn_cookies_sent++;
+		s->cookies_sent = true;
+		s->last_cookie_sent = now;
+	}
+}
+
+void
+tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
+{
+	bool sent = false;
+	uint32_t data_end;
+
+	switch (c->state) {
+	case TCP_STATE_SYN_SENT:
+	case TCP_STATE_SYN_RECEIVED:
+		if (c->flags & CF_SEND_SYN)
+			send_syn(s, c, now);
+		else if (c->flags & CF_ACK_NOW)
+			send_ack(s, c, now);
+		tcp_timer_update(s, c);
+		return;
+	case TCP_STATE_CLOSED:
+	case TCP_STATE_LISTEN:
+		return;
+	case TCP_STATE_TIME_WAIT:
+		if (c->flags & CF_ACK_NOW)
+			send_ack(s, c, now);
+		return;
+	default:
+		break;
+	}
+	data_end = c->sq_seq + c->sq_bytes;
+	if (c->flags & CF_REXMIT_ONE) {
+		/* Fast retransmit / NewReno partial ACK: the first unacked
+		 * segment, outside cwnd (RFC 5681 3.2 step 4). */
+		uint32_t avail = SEQ_LT(c->snd_una, data_end) ? data_end - c->snd_una : 0;
+		struct tcp_options o;
+		uint32_t len;
+		bool fin;
+
+		data_options(c, now, &o);
+		len = RTE_MIN(avail, segment_room(c, &o));
+		fin = (c->flags & CF_FIN_QUEUED) && c->snd_una + len == data_end &&
+			SEQ_GT(c->snd_max, data_end);
+		c->flags &= ~(CF_REXMIT_ONE | CF_RTT_TIMING);
+		if ((len > 0 || fin) && send_data(s, c, c->snd_una, len, fin, now) == 0) {
+			s->stats.retransmitted_segments++;
+			sent = true;
+		}
+	}
+	if (c->flags & CF_PROBE) {
+		/* RFC 9293 3.8.6.1: probe a zero window with one byte. */
+		c->flags &= ~CF_PROBE;
+		if (SEQ_LT(c->snd_una, data_end) && send_data(s, c, c->snd_una, 1, false, now) == 0) {
+			if (c->snd_nxt == c->snd_una)
+				c->snd_nxt++;
+			if (SEQ_LT(c->snd_max, c->snd_nxt))
+				c->snd_max = c->snd_nxt;
+			sent = true;
+		}
+	}
+	for (;;) {
+		struct tcp_options o;
+		uint32_t avail, win, flight, usable, room, len;
+		bool fin_wanted, fin;
+
+		if (tcp_txq_full(s)) {
+			tcp_mark_dirty(s, c);
+			break;
+		}
+		avail = SEQ_LT(c->snd_nxt, data_end) ? data_end - c->snd_nxt : 0;
+		fin_wanted = (c->flags & CF_FIN_QUEUED) && SEQ_LEQ(c->snd_nxt, data_end);
+		if (avail == 0 && !fin_wanted)
+			break;
+		win = RTE_MIN(c->snd_wnd, c->cwnd);
+		flight = c->snd_nxt - c->snd_una;
+		usable = win > flight ? win - flight : 0;
+		data_options(c, now, &o);
+		room = segment_room(c, &o);
+		len = RTE_MIN(RTE_MIN(avail, usable), room);
+		if (avail > 0) {
+			if (len == 0)
+				break;
+			/* RFC 9293 3.8.6.2.1 sender SWS avoidance: a full
+			 * segment, all that is queued, half the largest window
+			 * seen, or nothing in flight. */
+			if (len < room && len < avail && len < c->max_snd_wnd / 2 && flight > 0)
+				break;
+		}
+		fin = fin_wanted && c->snd_nxt + len == data_end;
+		if (len == 0 && !fin)
+			break;
+		if (send_data(s, c, c->snd_nxt, len, fin, now) != 0)
+			break;
+		sent = true;
+		if (SEQ_LT(c->snd_nxt, c->snd_max)) {
+			s->stats.retransmitted_segments++;
+		} else if (!(c->flags & (CF_TS_OK | CF_RTT_TIMING)) && len > 0) {
+			c->flags |= CF_RTT_TIMING;
+			c->rtt_seq = c->snd_nxt + len;
+			c->rtt_start = now;
+		}
+		c->snd_nxt += len + (fin ? 1 : 0);
+		if (SEQ_LT(c->snd_max, c->snd_nxt))
+			c->snd_max = c->snd_nxt;
+		if (c->t_rexmit == 0 && !(c->flags & CF_PERSIST))
+			c->t_rexmit = now + c->rto;
+	}
+	/* Zero window with data waiting and nothing in flight: persist. */
+	if (c->snd_wnd == 0 && SEQ_LT(c->snd_nxt, data_end) && c->snd_una == c->snd_max &&
+	    !(c->flags & CF_PERSIST)) {
+		c->flags |= CF_PERSIST;
+		c->persist_backoff = 0;
+		c->t_rexmit = now + c->rto;
+	}
+	if (!sent && (c->flags & CF_ACK_NOW))
+		send_ack(s, c, now);
+	tcp_timer_update(s, c);
+}

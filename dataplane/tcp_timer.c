@@ -1,0 +1,225 @@
+/* Per-stack timer wheel and the timer handlers: retransmission (RFC 6298),
+ * persist (RFC 9293 3.8.6.1), delayed ACK (RFC 9293 3.8.6.3), TIME-WAIT
+ * (RFC 9293 3.6.1) and the FIN-WAIT-2 limit for connections the user closed.
+ * Each connection keeps its deadlines and sits in the wheel once, at the
+ * earliest one. */
+#include <errno.h>
+
+#include "dataplane/tcp_internal.h"
+
+static void
+wheel_unlink(struct tcp_stack *s, struct tcp_conn *c)
+{
+	if (c->wheel_slot == TCP_NONE)
+		return;
+	if (c->wheel_prev != TCP_NONE)
+		s->conns[c->wheel_prev].wheel_next = c->wheel_next;
+	else
+		s->wheel_heads[c->wheel_slot] = c->wheel_next;
+	if (c->wheel_next != TCP_NONE)
+		s->conns[c->wheel_next].wheel_prev = c->wheel_prev;
+	c->wheel_slot = TCP_NONE;
+	c->wheel_prev = c->wheel_next = TCP_NONE;
+}
+
+static void
+wheel_link(struct tcp_stack *s, struct tcp_conn *c, uint64_t deadline)
+{
+	uint64_t tick = deadline / TCP_WHEEL_TICK_NS;
+	uint32_t idx = tcp_conn_index(s, c);
+	uint32_t slot;
+
+	/* A deadline behind the cursor goes where the cursor is, so it is
+	 * seen on the next run rather than a rotation later. */
+	if (tick < s->wheel_tick)
+		tick = s->wheel_tick;
+	slot = (uint32_t)(tick % TCP_WHEEL_SLOTS);
+	c->wheel_prev = TCP_NONE;
+	c->wheel_next = s->wheel_heads[slot];
+	if (c->wheel_next != TCP_NONE)
+		s->conns[c->wheel_next].wheel_prev = idx;
+	s->wheel_heads[slot] = idx;
+	c->wheel_slot = slot;
+	c->wheel_deadline = deadline;
+}
+
+void
+tcp_timer_remove(struct tcp_stack *s, struct tcp_conn *c)
+{
+	wheel_unlink(s, c);
+}
+
+void
+tcp_timer_update(struct tcp_stack *s, struct tcp_conn *c)
+{
+	uint64_t d = 0;
+	const uint64_t t[3] = { c->t_rexmit, c->t_delack, c->t_2msl };
+
+	for (unsigned i = 0; i < 3; i++)
+		if (t[i] != 0 && (d == 0 || t[i] < d))
+			d = t[i];
+	if (d == 0) {
+		wheel_unlink(s, c);
+		return;
+	}
+	if (c->wheel_slot != TCP_NONE && c->wheel_deadline == d)
+		return;
+	wheel_unlink(s, c);
+	wheel_link(s, c, d);
+}
+
+void
+tcp_rto_update(struct tcp_conn *c, const struct tcp_stack_config *cfg, uint64_t rtt)
+{
+	uint64_t var;
+
+	if (rtt == 0)
+		rtt = 1;
+	/* RFC 6298 2.2 and 2.3, alpha 1/8, beta 1/4. */
+	if (c->srtt == 0) {
+		c->srtt = rtt;
+		c->rttvar = rtt / 2;
+	} else {
+		uint64_t delta = c->srtt > rtt ? c->srtt - rtt : rtt - c->srtt;
+
+		c->rttvar = (3 * c->rttvar + delta) / 4;
+		c->srtt = (7 * c->srtt + rtt) / 8;
+	}
+	/* G, the clock granularity, is the 1 ms timestamp clock. */
+	var = 4 * c->rttvar > TCP_NS_PER_MS ? 4 * c->rttvar : TCP_NS_PER_MS;
+	c->rto = c->srtt + var;
+	if (c->rto < cfg->rto_min_ns)
+		c->rto = cfg->rto_min_ns;
+	if (c->rto > cfg->rto_max_ns)
+		c->rto = cfg->rto_max_ns;
+}
+
+static uint64_t
+backed_off(const struct tcp_stack *s, uint64_t rto, unsigned shift)
+{
+	uint64_t v = rto;
+
+	while (shift-- > 0 && v < s->cfg.rto_max_ns)
+		v *= 2;
+	return v > s->cfg.rto_max_ns ? s->cfg.rto_max_ns : v;
+}
+
+static void
+rexmit_timeout(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
+{
+	uint32_t flight;
+
+	c->flags &= ~CF_RTT_TIMING;	/* Karn: no sample from a retransmission */
+	if (c->state == TCP_STATE_SYN_SENT || c->state == TCP_STATE_SYN_RECEIVED) {
+		if (c->retries >= s->cfg.max_syn_retransmits) {
+			s->stats.connect_timeouts++;
+			tcp_conn_closed(s, c, -ETIMEDOUT);
+			return;
+		}
+		c->retries++;
+		s->stats.retransmit_timeouts++;
+		c->rto = backed_off(s, c->rto, 1);
+		c->flags |= CF_SEND_SYN;
+		c->t_rexmit = now + c->rto;
+		tcp_mark_dirty(s, c);
+		return;
+	}
+	if (c->snd_una == c->snd_max)
+		return;
+	if (c->retries >= s->cfg.max_retransmits) {
+		s->stats.data_timeouts++;
+		tcp_conn_closed(s, c, -ETIMEDOUT);
+		return;
+	}
+	c->retries++;
+	s->stats.retransmit_timeouts++;
+	flight = c->snd_max - c->snd_una;
+	/* RFC 5681 3.1 eq. (4), only for the first retransmission of a
+	 * segment; the loss window is one segment. */
+	if (c->backoff == 0)
+		c->ssthresh = RTE_MAX(flight / 2, 2u * c->mss);
+	c->cwnd = c->mss;
+	/* RFC 6582 4.1: no fast retransmit for data sent before the timeout. */
+	c->recover = c->snd_max;
+	c->flags &= ~(CF_RECOVERY | CF_REXMIT_ONE);
+	c->dupacks = 0;
+	c->snd_nxt = c->snd_una;
+	/* RFC 6298 5.5 and 5.6. */
+	if (c->backoff < 63)
+		c->backoff++;
+	c->rto = backed_off(s, c->rto, 1);
+	c->t_rexmit = now + c->rto;
+	tcp_mark_dirty(s, c);
+}
+
+static void
+persist_timeout(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
+{
+	c->flags |= CF_PROBE;
+	if (c->persist_backoff < 63)
+		c->persist_backoff++;
+	c->t_rexmit = now + backed_off(s, c->rto, c->persist_backoff);
+	s->stats.persist_probes++;
+	tcp_mark_dirty(s, c);
+}
+
+static void
+fire(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
+{
+	if (c->t_2msl != 0 && c->t_2msl <= now) {
+		if (c->state == TCP_STATE_TIME_WAIT)
+			s->stats.time_wait_expired++;
+		tcp_conn_closed(s, c, 0);
+		return;
+	}
+	if (c->t_delack != 0 && c->t_delack <= now) {
+		c->t_delack = 0;
+		c->flags |= CF_ACK_NOW;
+		s->stats.delayed_acks++;
+		tcp_mark_dirty(s, c);
+	}
+	if (c->t_rexmit != 0 && c->t_rexmit <= now) {
+		c->t_rexmit = 0;
+		if (c->flags & CF_PERSIST)
+			persist_timeout(s, c, now);
+		else
+			rexmit_timeout(s, c, now);
+		if (!(c->flags & CF_IN_USE))
+			return;
+	}
+	tcp_timer_update(s, c);
+}
+
+unsigned
+tcp_timers_run(struct tcp_stack *s, uint64_t now, unsigned budget)
+{
+	uint64_t last = now / TCP_WHEEL_TICK_NS;
+	uint64_t t = s->wheel_tick;
+	unsigned fired = 0;
+
+	if (last < t)
+		last = t;
+	if (last - t >= TCP_WHEEL_SLOTS)
+		t = last - TCP_WHEEL_SLOTS + 1;
+	for (; t <= last; t++) {
+		uint32_t idx = s->wheel_heads[t % TCP_WHEEL_SLOTS];
+
+		while (idx != TCP_NONE) {
+			struct tcp_conn *c = &s->conns[idx];
+			uint32_t next = c->wheel_next;
+
+			if (c->wheel_deadline <= now) {
+				if (fired == budget) {
+					s->wheel_tick = t;
+					return fired;
+				}
+				wheel_unlink(s, c);
+				fire(s, c, now);
+				fired++;
+			}
+			idx = next;
+		}
+	}
+	s->wheel_tick = last;
+	return fired;
+}

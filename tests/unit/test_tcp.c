@@ -1,0 +1,605 @@
+/* TCP stack conformance, segment by segment with virtual time
+ * (tests/unit/tcp_script.h for the notation). Peer segments are written the
+ * way a Linux peer would send them. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dataplane/tcp.h"
+#include "tests/unit/tcp_script.h"
+
+#define MS 1000000ull
+
+static struct tcp_conn_info
+info(struct tcp_script *s)
+{
+	struct tcp_conn_info i;
+
+	assert_int_equal(tcp_conn_info(s->stack, s->conn, &i), 0);
+	return i;
+}
+
+/* Passive open with timestamps, SACK and window scaling as Linux offers. */
+static void
+passive_ts(struct tcp_script *s)
+{
+	script_listen(s);
+	script_inject(s, 0, "S seq 0 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	script_expect(s, 0, "S. seq 0 ack 1 win 65535 <mss 1460,sackOK,TS val 0 ecr 100,wscale 2>");
+	script_inject(s, 10, ". seq 1 ack 1 win 512 <TS val 110 ecr 0>");
+	assert_true(script_events(s) & (1u << TCP_EVENT_ACCEPTED));
+}
+
+/* Passive open without timestamps (RTT from the SYN-ACK, Karn visible). */
+static void
+passive_plain(struct tcp_script *s, const char *syn, uint64_t ack_ms)
+{
+	char ack[64];
+
+	script_listen(s);
+	script_inject(s, 0, syn);
+	script_expect(s, 0, "S. seq 0 ack 1");
+	snprintf(ack, sizeof(ack), ". seq 1 ack 1 win %s", strstr(syn, "wscale") ? "512" : "65535");
+	script_inject(s, ack_ms, ack);
+	assert_true(script_events(s) & (1u << TCP_EVENT_ACCEPTED));
+}
+
+static void
+test_passive_open_data_delayed_ack(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+	struct tcp_conn_info i;
+
+	(void)state;
+	script_config(&cfg);
+	script_start(&s, &cfg);
+	passive_ts(&s);
+	i = info(&s);
+	assert_int_equal(i.state, TCP_STATE_ESTABLISHED);
+	assert_int_equal(i.snd_wscale, 7);
+	assert_int_equal(i.rcv_wscale, 2);
+	assert_int_equal(i.mss, 1448);
+	assert_int_equal(i.snd_wnd, 512 << 7);
+	assert_true(i.timestamps && i.sack_permitted);
+
+	/* One small segment: ACK delayed by 40 ms. */
+	script_inject(&s, 20, "P. seq 1 ack 1 win 512 len 100 <TS val 120 ecr 0>");
+	script_expect_none(&s, 59);
+	script_expect(&s, 60, ". seq 1 ack 101 win 65510 <TS val 60 ecr 120>");
+	script_read(&s, 100);
+	script_expect_none(&s, 70);
+
+	/* Two full segments: ACK at once (RFC 9293 3.8.6.3). */
+	script_inject(&s, 100, ". seq 101 ack 1 win 512 len 1448 <TS val 130 ecr 60>");
+	script_expect_none(&s, 100);
+	script_inject(&s, 100, ". seq 1549 ack 1 win 512 len 1448 <TS val 130 ecr 60>");
+	script_expect(&s, 100, ". seq 1 ack 2997 <TS val 100 ecr 130>");
+	script_read(&s, 2896);
+
+	/* Data the other way, carrying the ACK. */
+	script_advance(&s, 200);
+	script_send(&s, 1000);
+	script_expect(&s, 200, "P. seq 1 ack 2997 len 1000 <TS val 200 ecr 130>");
+	script_inject(&s, 250, ". seq 2997 ack 1001 win 512 <TS val 180 ecr 200>");
+	script_expect_none(&s, 3000);
+	i = info(&s);
+	assert_int_equal(i.snd_una - i.iss, 1001);
+	assert_int_equal(i.send_queued, 0);
+	assert_int_equal(tcp_stack_stats(s.stack)->delayed_acks, 1);
+	script_stop(&s);
+}
+
+static void
+test_active_open(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+	struct tcp_conn_info i;
+
+	(void)state;
+	script_config(&cfg);
+	script_start(&s, &cfg);
+	script_connect(&s);
+	script_expect(&s, 0, "S seq 0 win 65535 <mss 1460,sackOK,TS val 0 ecr 0,wscale 2>");
+	assert_int_equal(info(&s).state, TCP_STATE_SYN_SENT);
+	script_inject(&s, 30, "S. seq 0 ack 1 win 65535 <mss 1400,TS val 500 ecr 0,nop,wscale 3>");
+	script_expect(&s, 30, ". seq 1 ack 1 win 65535 <TS val 30 ecr 500>");
+	assert_true(script_events(&s) & (1u << TCP_EVENT_CONNECTED));
+	i = info(&s);
+	assert_int_equal(i.state, TCP_STATE_ESTABLISHED);
+	assert_int_equal(i.mss, 1400 - 12);
+	assert_int_equal(i.snd_wscale, 3);
+	assert_int_equal(i.snd_wnd, 65535);	/* RFC 7323 2.2: SYN window unscaled */
+	assert_false(i.sack_permitted);
+	assert_int_equal(i.srtt_ns, 30 * MS);
+	script_stop(&s);
+}
+
+static void
+test_syn_retransmit_and_timeout(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+
+	(void)state;
+	script_config(&cfg);
+	cfg.max_syn_retransmits = 2;
+	script_start(&s, &cfg);
+	script_connect(&s);
+	script_expect(&s, 0, "S seq 0");
+	script_expect_none(&s, 999);
+	script_expect(&s, 1000, "S seq 0");
+	script_expect_none(&s, 2999);
+	script_expect(&s, 3000, "S seq 0");
+	script_expect_none(&s, 6999);
+	assert_int_equal(script_events(&s), 0);
+	script_advance(&s, 7000);
+	assert_int_equal(script_events(&s), 1u << TCP_EVENT_RESET);
+	assert_int_equal(s.last_event_error, -ETIMEDOUT);
+	script_stop(&s);
+}
+
+static void
+test_rto_backoff_karn(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+
+	(void)state;
+	script_config(&cfg);
+	cfg.no_timestamps = true;
+	script_start(&s, &cfg);
+	passive_plain(&s, "S seq 0 win 65535 <mss 1460,sackOK,nop,wscale 7>", 100);
+	/* RFC 6298 2.2: SRTT 100 ms, RTTVAR 50 ms, RTO 300 ms. */
+	assert_int_equal(info(&s).rto_ns, 300 * MS);
+	script_advance(&s, 1000);
+	script_send(&s, 100);
+	script_expect(&s, 1000, "P. seq 1 ack 1 len 100");
+	script_expect_none(&s, 1299);
+	script_expect(&s, 1300, "P. seq 1 ack 1 len 100");
+	script_expect_none(&s, 1899);
+	script_expect(&s, 1900, "P. seq 1 ack 1 len 100");
+	script_expect_none(&s, 3099);
+	script_expect(&s, 3100, "P. seq 1 ack 1 len 100");
+	/* Karn: the ACK of a retransmitted segment gives no sample; the
+	 * backed-off RTO stays. */
+	script_inject(&s, 3200, ". seq 1 ack 101 win 512");
+	assert_int_equal(info(&s).rto_ns, 2400 * MS);
+	script_advance(&s, 4000);
+	script_send(&s, 100);
+	script_expect(&s, 4000, "P. seq 101 ack 1 len 100");
+	script_expect_none(&s, 6399);
+	script_expect(&s, 6400, "P. seq 101 ack 1 len 100");
+	script_inject(&s, 6450, ". seq 1 ack 201 win 512");
+	assert_int_equal(info(&s).rto_ns, 4800 * MS);
+	/* A clean sample of 50 ms: SRTT 93.75, RTTVAR 50, RTO 293.75 ms. */
+	script_advance(&s, 7000);
+	script_send(&s, 100);
+	script_expect(&s, 7000, "P. seq 201 ack 1 len 100");
+	script_inject(&s, 7050, ". seq 1 ack 301 win 512");
+	assert_int_equal(info(&s).srtt_ns, 93750000);
+	assert_int_equal(info(&s).rto_ns, 293750000);
+	script_advance(&s, 8000);
+	script_send(&s, 100);
+	script_expect(&s, 8000, "P. seq 301 ack 1 len 100");
+	script_expect_none(&s, 8293);
+	script_expect(&s, 8294, "P. seq 301 ack 1 len 100");
+	assert_int_equal(tcp_stack_stats(s.stack)->retransmit_timeouts, 5);
+	script_stop(&s);
+}
+
+static void
+test_fast_retransmit_newreno(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+	struct tcp_conn_info i;
+	char line[64];
+
+	(void)state;
+	script_config(&cfg);
+	cfg.no_timestamps = true;
+	script_start(&s, &cfg);
+	passive_plain(&s, "S seq 0 win 65535 <mss 1460>", 10);
+	assert_int_equal(info(&s).cwnd, 14600);	/* RFC 6928 IW */
+	script_advance(&s, 100);
+	script_send(&s, 14600);
+	for (unsigned k = 0; k < 10; k++) {
+		snprintf(line, sizeof(line), "%s seq %u ack 1 len 1460", k == 9 ? "P." : ".",
+			1 + 1460 * k);
+		script_expect(&s, 100, line);
+	}
+	script_inject(&s, 150, ". seq 1 ack 1461");
+	/* Segment 2 lost: three duplicate ACKs. */
+	script_inject(&s, 151, ". seq 1 ack 1461");
+	script_inject(&s, 152, ". seq 1 ack 1461");
+	script_expect_none(&s, 152);
+	script_inject(&s, 153, ". seq 1 ack 1461");
+	script_expect(&s, 153, ". seq 1461 ack 1 len 1460");
+	i = info(&s);
+	assert_true(i.in_recovery);
+	assert_int_equal(i.ssthresh, 6570);
+	assert_int_equal(i.cwnd, 6570 + 3 * 1460);
+	/* More duplicates inflate cwnd, nothing new to send. */
+	script_inject(&s, 154, ". seq 1 ack 1461");
+	assert_int_equal(info(&s).cwnd, 6570 + 4 * 1460);
+	script_expect_none(&s, 155);
+	/* RFC 6582 partial ACK: segment 4 was lost too. */
+	script_inject(&s, 160, ". seq 1 ack 4381");
+	script_expect(&s, 160, ". seq 4381 ack 1 len 1460");
+	i = info(&s);
+	assert_true(i.in_recovery);
+	assert_int_equal(i.cwnd, 6570 + 4 * 1460 - 2920 + 1460);
+	/* Full ACK: leave recovery with cwnd = min(ssthresh, flight + MSS). */
+	script_inject(&s, 170, ". seq 1 ack 14601");
+	i = info(&s);
+	assert_false(i.in_recovery);
+	assert_int_equal(i.cwnd, 2920);
+	script_expect_none(&s, 3000);
+	assert_int_equal(tcp_stack_stats(s.stack)->fast_retransmits, 1);
+	assert_int_equal(tcp_stack_stats(s.stack)->partial_acks, 1);
+	assert_int_equal(tcp_stack_stats(s.stack)->retransmit_timeouts, 0);
+	script_stop(&s);
+}
+
+static void
+test_out_of_order_sack(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+
+	(void)state;
+	script_config(&cfg);
+	script_start(&s, &cfg);
+	passive_ts(&s);
+	script_inject(&s, 20, ". seq 101 ack 1 win 512 len 100 <TS val 120 ecr 0>");
+	script_expect(&s, 20, ". seq 1 ack 1 <TS val 20 ecr 110,sack 101:201>");
+	script_inject(&s, 30, ". seq 301 ack 1 win 512 len 100 <TS val 130 ecr 0>");
+	script_expect(&s, 30, ". seq 1 ack 1 <TS val 30 ecr 110,sack 301:401 101:201>");
+	/* A duplicate inside a held block changes nothing but its recency. */
+	script_inject(&s, 35, ". seq 121 ack 1 win 512 len 50 <TS val 135 ecr 0>");
+	script_expect(&s, 35, ". seq 1 ack 1 <TS val 35 ecr 110,sack 101:201 301:401>");
+	assert_int_equal(info(&s).ooo_segments, 2);
+	/* The hole fills: cumulative ACK at once. */
+	script_inject(&s, 40, ". seq 1 ack 1 win 512 len 100 <TS val 140 ecr 0>");
+	script_expect(&s, 40, ". seq 1 ack 201 <TS val 40 ecr 140,sack 301:401>");
+	script_inject(&s, 50, ". seq 201 ack 1 win 512 len 100 <TS val 150 ecr 0>");
+	script_expect(&s, 50, ". seq 1 ack 401 <TS val 50 ecr 150>");
+	script_read(&s, 400);
+	assert_int_equal(info(&s).ooo_segments, 0);
+	script_stop(&s);
+}
+
+static void
+test_zero_window_persist(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+
+	(void)state;
+	script_config(&cfg);
+	cfg.no_timestamps = true;
+	script_start(&s, &cfg);
+	script_listen(&s);
+	script_inject(&s, 0, "S seq 0 win 1000 <mss 1460>");
+	script_expect(&s, 0, "S. seq 0 ack 1 <mss 1460>");
+	script_inject(&s, 10, ". seq 1 ack 1 win 1000");
+	script_events(&s);
+	script_advance(&s, 100);
+	script_send(&s, 3000);
+	script_expect(&s, 100, ". seq 1 ack 1 len 1000");
+	script_expect_none(&s, 150);
+	script_inject(&s, 200, ". seq 1 ack 1001 win 0");
+	assert_int_equal(info(&s).rto_ns, 200 * MS);
+	/* Persist probes of one byte with exponential back-off. */
+	script_expect_none(&s, 399);
+	script_expect(&s, 400, ". seq 1001 ack 1 len 1");
+	script_inject(&s, 410, ". seq 1 ack 1001 win 0");
+	script_expect_none(&s, 799);
+	script_expect(&s, 800, ". seq 1001 ack 1 len 1");
+	script_inject(&s, 810, ". seq 1 ack 1001 win 0");
+	script_expect_none(&s, 1599);
+	script_expect(&s, 1600, ". seq 1001 ack 1 len 1");
+	/* The window opens: the rest goes out, probe byte included. */
+	script_inject(&s, 1650, ". seq 1 ack 1001 win 5000");
+	script_expect(&s, 1650, ". seq 1001 ack 1 len 1460");
+	script_expect(&s, 1650, "P. seq 2461 ack 1 len 540");
+	script_inject(&s, 1700, ". seq 1 ack 3001 win 5000");
+	script_expect_none(&s, 5000);
+	assert_int_equal(tcp_stack_stats(s.stack)->persist_probes, 3);
+	assert_int_equal(tcp_stack_stats(s.stack)->fast_retransmits, 0);
+	script_stop(&s);
+}
+
+static void
+test_receive_window_closes_and_reopens(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+
+	(void)state;
+	script_config(&cfg);
+	cfg.no_timestamps = true;
+	cfg.recv_buffer = 4000;
+	script_start(&s, &cfg);
+	script_listen(&s);
+	script_inject(&s, 0, "S seq 0 win 65535 <mss 1000>");
+	script_expect(&s, 0, "S. seq 0 ack 1 win 4000 <mss 1460>");
+	script_inject(&s, 10, ". seq 1 ack 1");
+	script_events(&s);
+	for (unsigned k = 0; k < 4; k++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), ". seq %u ack 1 len 1000", 1 + 1000 * k);
+		script_inject(&s, 20, line);
+	}
+	script_expect(&s, 20, ". seq 1 ack 2001 win 2000");
+	script_expect(&s, 20, ". seq 1 ack 4001 win 0");
+	/* Beyond a zero window: not accepted, ACKed. */
+	script_inject(&s, 30, ". seq 4001 ack 1 len 100");
+	script_expect(&s, 30, ". seq 1 ack 4001 win 0");
+	/* The reader takes everything: a window update goes out at once. */
+	script_read(&s, 4000);
+	script_expect(&s, 30, ". seq 1 ack 4001 win 4000");
+	script_stop(&s);
+}
+
+static void
+test_rst_rules(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+
+	(void)state;
+	script_config(&cfg);
+	cfg.no_timestamps = true;
+	script_start(&s, &cfg);
+	passive_plain(&s, "S seq 0 win 65535 <mss 1460,sackOK,nop,wscale 7>", 10);
+	/* RFC 5961 3.2: in window but not exact: challenge ACK. */
+	script_inject(&s, 20, "R seq 50");
+	script_expect(&s, 20, ". seq 1 ack 1");
+	assert_int_equal(info(&s).state, TCP_STATE_ESTABLISHED);
+	/* Out of window: silently dropped. */
+	script_inject(&s, 30, "R seq 300000");
+	script_expect_none(&s, 30);
+	/* RFC 5961 4.2: SYN in a synchronized state: challenge ACK. */
+	script_inject(&s, 40, "S seq 5");
+	script_expect(&s, 40, ". seq 1 ack 1");
+	/* RFC 5961 5.2: an ACK for data never sent: ACK, drop. */
+	script_inject(&s, 45, ". seq 1 ack 5000 len 10");
+	script_expect(&s, 45, ". seq 1 ack 1");
+	assert_int_equal(info(&s).rcv_nxt - info(&s).irs, 1);
+	/* Bad checksum: counted, nothing else. */
+	script_inject(&s, 47, "R seq 1 badcsum");
+	assert_int_equal(tcp_stack_stats(s.stack)->drop_checksum, 1);
+	assert_int_equal(info(&s).state, TCP_STATE_ESTABLISHED);
+	/* Exact sequence number: reset. */
+	script_inject(&s, 50, "R seq 1");
+	script_expect_none(&s, 100);
+	assert_int_equal(script_events(&s), 1u << TCP_EVENT_RESET);
+	assert_int_equal(s.last_event_error, -ECONNRESET);
+	assert_int_equal(info(&s).state, TCP_STATE_CLOSED);
+	assert_int_equal(tcp_stack_stats(s.stack)->challenge_acks, 3);
+	assert_int_equal(tcp_stack_stats(s.stack)->resets_received, 1);
+	assert_int_equal(tcp_close(s.stack, s.conn, 100 * MS), 0);
+	assert_int_equal(tcp_conn_info(s.stack, s.conn, &(struct tcp_conn_info){0}), -EBADF);
+	/* No socket: RST. */
+	s.local_port = 9999;
+	s.local_iss = 0;
+	script_inject(&s, 110, "S seq 0");
+	script_expect(&s, 110, "R. seq 0 ack 1");
+	script_stop(&s);
+}
+
+static void
+test_time_wait(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+	struct tcp_conn_info i;
+
+	(void)state;
+	script_config(&cfg);
+	cfg.no_timestamps = true;
+	script_start(&s, &cfg);
+	passive_plain(&s, "S seq 0 win 65535 <mss 1460>", 10);
+	script_advance(&s, 100);
+	assert_int_equal(tcp_close(s.stack, s.conn, 100 * MS), 0);
+	script_expect(&s, 100, "F. seq 1 ack 1");
+	script_inject(&s, 110, ". seq 1 ack 2");
+	assert_int_equal(info(&s).state, TCP_STATE_FIN_WAIT_2);
+	script_inject(&s, 120, "F. seq 1 ack 2");
+	script_expect(&s, 120, ". seq 2 ack 2");
+	assert_int_equal(info(&s).state, TCP_STATE_TIME_WAIT);
+	/* RFC 1337: RST ignored in TIME-WAIT. */
+	script_inject(&s, 1000, "R seq 2");
+	assert_int_equal(info(&s).state, TCP_STATE_TIME_WAIT);
+	/* A retransmitted FIN is ACKed again and restarts 2MSL. */
+	script_inject(&s, 5000, "F. seq 1 ack 2");
+	script_expect(&s, 5000, ". seq 2 ack 2");
+	script_expect_none(&s, 64999);
+	i = info(&s);
+	assert_int_equal(i.state, TCP_STATE_TIME_WAIT);
+	script_advance(&s, 65000);
+	assert_int_equal(tcp_conn_info(s.stack, s.conn, &i), -EBADF);
+	assert_int_equal(tcp_stack_stats(s.stack)->time_wait_expired, 1);
+	script_stop(&s);
+}
+
+static void
+test_passive_close(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+
+	(void)state;
+	script_config(&cfg);
+	cfg.no_timestamps = true;
+	script_start(&s, &cfg);
+	passive_plain(&s, "S seq 0 win 65535 <mss 1460>", 10);
+	script_inject(&s, 20, "F. seq 1 ack 1 len 10");
+	script_expect(&s, 20, ". seq 1 ack 12");
+	assert_int_equal(script_events(&s), (1u << TCP_EVENT_READABLE) | (1u << TCP_EVENT_PEER_CLOSED));
+	assert_int_equal(info(&s).state, TCP_STATE_CLOSE_WAIT);
+	script_read(&s, 10);
+	script_advance(&s, 30);
+	assert_int_equal(tcp_close(s.stack, s.conn, 30 * MS), 0);
+	script_expect(&s, 30, "F. seq 1 ack 12");
+	script_inject(&s, 40, ". seq 12 ack 2");
+	assert_int_equal(tcp_conn_info(s.stack, s.conn, &(struct tcp_conn_info){0}), -EBADF);
+	script_stop(&s);
+}
+
+static void
+test_simultaneous_close(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+
+	(void)state;
+	script_config(&cfg);
+	cfg.no_timestamps = true;
+	script_start(&s, &cfg);
+	passive_plain(&s, "S seq 0 win 65535 <mss 1460>", 10);
+	script_advance(&s, 100);
+	assert_int_equal(tcp_close(s.stack, s.conn, 100 * MS), 0);
+	script_expect(&s, 100, "F. seq 1 ack 1");
+	script_inject(&s, 110, "F. seq 1 ack 1");
+	assert_int_equal(info(&s).state, TCP_STATE_CLOSING);
+	script_expect(&s, 110, ". seq 2 ack 2");
+	script_inject(&s, 120, ". seq 2 ack 2");
+	assert_int_equal(info(&s).state, TCP_STATE_TIME_WAIT);
+	script_advance(&s, 60120);
+	assert_int_equal(tcp_conn_info(s.stack, s.conn, &(struct tcp_conn_info){0}), -EBADF);
+	script_stop(&s);
+}
+
+static void
+test_simultaneous_open(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+
+	(void)state;
+	script_config(&cfg);
+	cfg.no_timestamps = true;
+	script_start(&s, &cfg);
+	script_connect(&s);
+	script_expect(&s, 0, "S seq 0");
+	script_inject(&s, 10, "S seq 0 win 65535 <mss 1460>");
+	assert_int_equal(info(&s).state, TCP_STATE_SYN_RECEIVED);
+	script_expect(&s, 10, "S. seq 0 ack 1 <mss 1460>");
+	script_inject(&s, 20, ". seq 1 ack 1");
+	assert_int_equal(info(&s).state, TCP_STATE_ESTABLISHED);
+	assert_true(script_events(&s) & (1u << TCP_EVENT_CONNECTED));
+	script_stop(&s);
+}
+
+static void
+test_paws(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+	struct rte_mbuf *m;
+
+	(void)state;
+	script_config(&cfg);
+	script_start(&s, &cfg);
+	passive_ts(&s);
+	/* RFC 7323 5.3: TSval older than TS.Recent: dropped, ACKed. */
+	script_inject(&s, 50, "P. seq 1 ack 1 win 512 len 100 <TS val 50 ecr 0>");
+	script_expect(&s, 50, ". seq 1 ack 1 <TS val 50 ecr 110>");
+	assert_int_equal(tcp_recv(s.stack, s.conn, &m, 50 * MS), 0);
+	assert_int_equal(tcp_stack_stats(s.stack)->drop_paws, 1);
+	script_inject(&s, 60, "P. seq 1 ack 1 win 512 len 100 <TS val 120 ecr 0>");
+	script_expect(&s, 100, ". seq 1 ack 101 <TS val 100 ecr 120>");
+	script_read(&s, 100);
+	script_stop(&s);
+}
+
+static void
+test_syn_cookies(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+	struct tcp_header h;
+	struct tcp_conn_info i;
+	uint32_t len;
+
+	(void)state;
+	script_config(&cfg);
+	cfg.syn_queue_max = 2;
+	script_start(&s, &cfg);
+	script_listen(&s);
+	for (unsigned k = 0; k < 2; k++) {
+		s.remote_port = (uint16_t)(40000 + k);
+		script_inject(&s, 0, "S seq 0 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+		script_pop(&s, 0, &h, &len);
+		assert_int_equal(h.flags, TCP_FLAG_SYN | TCP_FLAG_ACK);
+	}
+	assert_int_equal(tcp_stack_stats(s.stack)->syn_cookies_sent, 0);
+	/* The queue is full: a stateless SYN-ACK with a cookie. */
+	s.remote_port = 40002;
+	script_inject(&s, 5, "S seq 0 win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>");
+	script_pop(&s, 5, &h, &len);
+	assert_int_equal(h.flags, TCP_FLAG_SYN | TCP_FLAG_ACK);
+	assert_int_equal(h.ack, s.remote_isn + 1);
+	assert_int_equal(h.options.present, TCP_OPT_MSS | TCP_OPT_SACK_PERMITTED |
+			TCP_OPT_TIMESTAMP | TCP_OPT_WSCALE);
+	assert_int_equal(tcp_stack_stats(s.stack)->syn_cookies_sent, 1);
+	s.local_iss = h.seq;
+	s.ts_base = h.options.ts_val;
+	s.have_conn = false;
+	script_inject(&s, 20, ". seq 1 ack 1 win 512 <TS val 110 ecr 0>");
+	assert_true(script_events(&s) & (1u << TCP_EVENT_ACCEPTED));
+	assert_true(s.have_conn);
+	i = info(&s);
+	assert_int_equal(i.state, TCP_STATE_ESTABLISHED);
+	assert_int_equal(i.snd_wscale, 7);
+	assert_int_equal(i.mss, 1448);
+	assert_true(i.sack_permitted && i.timestamps);
+	assert_int_equal(i.snd_wnd, 512 << 7);
+	assert_int_equal(tcp_stack_stats(s.stack)->syn_cookies_accepted, 1);
+	script_inject(&s, 30, "P. seq 1 ack 1 win 512 len 300 <TS val 120 ecr 0>");
+	script_read(&s, 300);
+	/* The window grows past the SYN-ACK's unscaled 65535: update. */
+	script_expect(&s, 30, ". seq 1 ack 301 win 65535");
+	/* A forged cookie: reset. */
+	s.remote_port = 40003;
+	s.local_iss = 0x12345678;
+	script_inject(&s, 40, ". seq 1 ack 1 win 512 <TS val 110 ecr 0>");
+	script_expect(&s, 40, "R seq 1");
+	assert_int_equal(tcp_stack_stats(s.stack)->syn_cookies_rejected, 1);
+	script_stop(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_passive_open_data_delayed_ack),
+		cmocka_unit_test(test_active_open),
+		cmocka_unit_test(test_syn_retransmit_and_timeout),
+		cmocka_unit_test(test_rto_backoff_karn),
+		cmocka_unit_test(test_fast_retransmit_newreno),
+		cmocka_unit_test(test_out_of_order_sack),
+		cmocka_unit_test(test_zero_window_persist),
+		cmocka_unit_test(test_receive_window_closes_and_reopens),
+		cmocka_unit_test(test_rst_rules),
+		cmocka_unit_test(test_time_wait),
+		cmocka_unit_test(test_passive_close),
+		cmocka_unit_test(test_simultaneous_close),
+		cmocka_unit_test(test_simultaneous_open),
+		cmocka_unit_test(test_paws),
+		cmocka_unit_test(test_syn_cookies),
+	};
+
+	script_pool();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

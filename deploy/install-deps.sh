@@ -11,6 +11,7 @@ packages=(
   libcmocka-dev
   tor                                  # interop tier and key/cert vectors
   iproute2 nftables                    # network namespaces for netns/interop tiers
+  iputils-ping ethtool                 # netns tier: kernel-side ping, veth offloads off
   python3
 )
 

@@ -68,6 +68,7 @@ if ! wait_until 10 grep -q '^netcheck: port' "$work/out"; then
   fail "netcheck did not come up"
 fi
 checked "netcheck up: $(head -1 "$work/out")"
+checked "$(grep -m1 'EAL on' "$work/err" || echo 'EAL memory mode not reported')"
 grep -q 'queues 2' "$work/out" || fail "netcheck did not configure 2 queues"
 
 ping_out=$(ip netns exec "$nsk" ping -c 3 -i 0.2 -W 2 "$ip_ours" 2>&1) ||

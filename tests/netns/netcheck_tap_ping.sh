@@ -57,6 +57,7 @@ if ! wait_until 10 grep -q '^netcheck: port' "$work/out"; then
 fi
 ip -n "$ns" link show "$tap" >/dev/null || fail "no tap interface $tap"
 checked "netcheck up: $(head -1 "$work/out")"
+checked "$(grep -m1 'EAL on' "$work/err" || echo 'EAL memory mode not reported')"
 
 ip -n "$ns" addr add "$ip_kernel/24" dev "$tap"
 ip -n "$ns" link set "$tap" up

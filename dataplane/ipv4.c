@@ -43,12 +43,18 @@ inet_checksum_adjust(uint16_t old_checksum, uint16_t old_word,
 {
 	/* HC' = ~(~HC + ~m + m') in one's complement arithmetic. */
 	uint32_t sum = (uint16_t)~old_checksum;
+	uint16_t checksum;
 
 	sum += (uint16_t)~old_word;
 	sum += new_word;
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	checksum = (uint16_t)~sum;
+	/* A result of +0 means the covered data now sums to a zero of one's
+	 * complement arithmetic, and the equation cannot tell which: if the
+	 * data is all zero bytes only -0 (0xffff) verifies. -0 verifies in
+	 * both cases, so it is the one written. */
+	return checksum == 0 ? 0xffff : checksum;
 }
 
 int

@@ -48,7 +48,9 @@ struct rte_mbuf;
 uint16_t inet_checksum(const void *buf, size_t len);
 
 /* RFC 1624 eqn. 3: the checksum old_checksum after one 16-bit word of the
- * covered data changed from old_word to new_word (all host order). */
+ * covered data changed from old_word to new_word (all host order). Where
+ * the full computation would give 0x0000 this returns the equivalent
+ * 0xffff, which also verifies when the covered data is all zero. */
 uint16_t inet_checksum_adjust(uint16_t old_checksum, uint16_t old_word,
 		uint16_t new_word);
 

@@ -154,7 +154,7 @@ test_checksum_adjust(void **state)
 
 	(void)state;
 	for (uint64_t seed = 1; seed <= 2000; seed++) {
-		uint16_t old_word, new_word, adjusted;
+		uint16_t old_word, new_word, adjusted, full;
 
 		test_fill(buf, sizeof(buf), seed);
 		put_u16(buf + 2, 0);
@@ -165,8 +165,31 @@ test_checksum_adjust(void **state)
 				new_word);
 		put_u16(buf + 4, new_word);
 		put_u16(buf + 2, 0);
-		assert_int_equal(adjusted, inet_checksum(buf, sizeof(buf)));
+		full = inet_checksum(buf, sizeof(buf));
+		assert_true(adjusted == full ||
+				(adjusted == 0xffff && full == 0x0000));
+		put_u16(buf + 2, adjusted);
+		assert_int_equal(inet_checksum(buf, sizeof(buf)), 0);
 	}
+	/* A change that leaves the data summing to zero: the full result
+	 * 0x0000 is written as the equivalent 0xffff. */
+	memset(buf, 0, sizeof(buf));
+	put_u16(buf + 4, 0x1234);
+	put_u16(buf + 2, inet_checksum(buf, sizeof(buf)));
+	assert_int_equal(get_u16(buf + 2), 0xedcb);
+	put_u16(buf + 6, 0xedcb);
+	assert_int_equal(inet_checksum_adjust(0xedcb, 0x0000, 0xedcb), 0xffff);
+	put_u16(buf + 2, 0xffff);
+	assert_int_equal(inet_checksum(buf, sizeof(buf)), 0);
+	/* The all-zero case: an echo request with id 0, seq 0 and no data
+	 * (08 00 f7 ff 0000 0000) becomes an all-zero reply whose only valid
+	 * checksum is 0xffff. */
+	assert_int_equal(inet_checksum_adjust(0xf7ff, 0x0800, 0x0000), 0xffff);
+	memset(buf, 0, 8);
+	put_u16(buf + 2, 0xffff);
+	assert_int_equal(inet_checksum(buf, 8), 0);
+	put_u16(buf + 2, 0x0000);
+	assert_int_not_equal(inet_checksum(buf, 8), 0);
 	/* The echo request -> reply change in scapy's frames: the type word
 	 * 0x0800 becomes 0x0000 and the checksum 0x3eb3 becomes 0x46b3. */
 	assert_int_equal(inet_checksum_adjust(0x3eb3, 0x0800, 0x0000), 0x46b3);

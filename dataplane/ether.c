@@ -390,6 +390,7 @@ static struct arp_entry *
 arp_take_entry(struct arp_cache *cache, uint64_t now)
 {
 	struct arp_entry *oldest = NULL;
+	struct arp_entry *e;
 
 	if (cache->free_head == ARP_NO_ENTRY) {
 		for (uint32_t i = 0; i < cache->cfg.capacity; i++) {
@@ -412,8 +413,7 @@ arp_take_entry(struct arp_cache *cache, uint64_t now)
 			cache->stats.evicted++;
 		arp_remove(cache, oldest);
 	}
-	struct arp_entry *e = &cache->entries[cache->free_head];
-
+	e = &cache->entries[cache->free_head];
 	cache->free_head = e->next_free;
 	cache->n_used++;
 	memset(e, 0, sizeof(*e));

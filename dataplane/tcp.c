@@ -737,7 +737,7 @@ tcp_recv(struct tcp_stack *s, uint32_t conn, struct rte_mbuf **chain, uint64_t n
 	c->rq_segs -= segs;
 	head->pkt_len = bytes;
 	head->nb_segs = (uint16_t)segs;
-	head->ol_flags = 0;
+	head->ol_flags &= RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
 	head->packet_type = 0;
 	*chain = head;
 	/* RFC 9293 3.8.6.2.2: send a window update once the window the

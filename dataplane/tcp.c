@@ -144,6 +144,7 @@ tcp_stack_create(const struct tcp_stack_config *in, int *error)
 		s->conns[i].ooo = s->ooo_entries + (size_t)i * cfg.ooo_max_segments;
 	}
 	s->free_count = cfg.max_connections;
+	s->tw_head = s->tw_tail = TCP_NONE;
 	for (uint32_t i = 0; i < TCP_WHEEL_SLOTS; i++)
 		s->wheel_heads[i] = TCP_NONE;
 	/* Independent keys for ISNs, cookies and ports from the one secret. */
@@ -239,6 +240,29 @@ tcp_conn_lookup(struct tcp_stack *s, const struct tcp_key *key)
 	return data;
 }
 
+static void
+time_wait_unlink(struct tcp_stack *s, struct tcp_conn *c)
+{
+	if (!(c->flags & CF_IN_TIME_WAIT))
+		return;
+	if (c->tw_prev != TCP_NONE)
+		s->conns[c->tw_prev].tw_next = c->tw_next;
+	else
+		s->tw_head = c->tw_next;
+	if (c->tw_next != TCP_NONE)
+		s->conns[c->tw_next].tw_prev = c->tw_prev;
+	else
+		s->tw_tail = c->tw_prev;
+	c->tw_prev = c->tw_next = TCP_NONE;
+	c->flags &= ~CF_IN_TIME_WAIT;
+}
+
+bool
+tcp_conn_available(const struct tcp_stack *s)
+{
+	return s->free_count > 0 || s->tw_head != TCP_NONE;
+}
+
 struct tcp_conn *
 tcp_conn_alloc(struct tcp_stack *s, const struct tcp_key *key)
 {
@@ -246,6 +270,14 @@ tcp_conn_alloc(struct tcp_stack *s, const struct tcp_key *key)
 	struct tcp_ooo_entry *ooo;
 	uint32_t slot_flags;
 
+	if (s->free_count == 0 && s->tw_head != TCP_NONE) {
+		/* Table full: a TIME-WAIT TCB only guards against old
+		 * duplicates (RFC 9293 3.6.1), a new connection is worth more;
+		 * reuse the one closest to expiry, as Linux does past
+		 * tcp_max_tw_buckets. */
+		s->stats.time_wait_recycled++;
+		tcp_conn_free(s, &s->conns[s->tw_head]);
+	}
 	if (s->free_count == 0)
 		return NULL;
 	c = &s->conns[s->free_list[s->free_count - 1]];
@@ -260,6 +292,7 @@ tcp_conn_alloc(struct tcp_stack *s, const struct tcp_key *key)
 	c->key = *key;
 	c->wheel_slot = TCP_NONE;
 	c->wheel_prev = c->wheel_next = TCP_NONE;
+	c->tw_prev = c->tw_next = TCP_NONE;
 	c->listener = TCP_NONE;
 	return c;
 }
@@ -270,6 +303,7 @@ tcp_conn_free(struct tcp_stack *s, struct tcp_conn *c)
 	if (!(c->flags & CF_IN_USE))
 		return;
 	tcp_timer_remove(s, c);
+	time_wait_unlink(s, c);
 	rte_hash_del_key(s->table, &c->key);
 	conn_release_buffers(c);
 	if (c->flags & CF_SYN_QUEUE)
@@ -359,6 +393,18 @@ tcp_enter_time_wait(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	c->t_2msl = now + s->cfg.time_wait_ns;
 	tcp_timer_update(s, c);
 	s->stats.time_wait_entered++;
+	if (!(c->flags & CF_IN_TIME_WAIT)) {
+		uint32_t idx = tcp_conn_index(s, c);
+
+		c->flags |= CF_IN_TIME_WAIT;
+		c->tw_next = TCP_NONE;
+		c->tw_prev = s->tw_tail;
+		if (s->tw_tail != TCP_NONE)
+			s->conns[s->tw_tail].tw_next = idx;
+		else
+			s->tw_head = idx;
+		s->tw_tail = idx;
+	}
 }
 
 struct rte_mbuf *
@@ -611,7 +657,7 @@ tcp_connect(struct tcp_stack *s, uint32_t local_ip, uint16_t local_port, uint32_
 
 	if (remote_port == 0 || remote_ip == 0 || local_ip == 0)
 		return -EINVAL;
-	if (s->free_count == 0)
+	if (!tcp_conn_available(s))
 		return -ENOSPC;
 	if (local_port != 0) {
 		key.local_port = local_port;
@@ -746,7 +792,9 @@ tcp_recv(struct tcp_stack *s, uint32_t conn, struct rte_mbuf **chain, uint64_t n
 	 * the buffer (otherwise the next ACK carries it soon enough). */
 	if (c->state == TCP_STATE_ESTABLISHED || c->state == TCP_STATE_FIN_WAIT_1 ||
 	    c->state == TCP_STATE_FIN_WAIT_2) {
-		uint32_t space = tcp_rcv_space(s, c);
+		/* What the window field can carry at this scale: without
+		 * scaling a bigger buffer does not widen the window. */
+		uint32_t space = RTE_MIN(tcp_rcv_space(s, c), 0xffffu << c->rcv_wscale);
 		uint32_t threshold = RTE_MIN(s->cfg.recv_buffer / 2, 2u * c->mss);
 
 		if (before < s->cfg.recv_buffer / 2 && space > before &&

@@ -136,6 +136,7 @@ struct tcp_stats {
 	uint64_t connect_timeouts;
 	uint64_t data_timeouts;
 	uint64_t ooo_segments;
+	uint64_t time_wait_recycled;	/* TIME-WAIT TCB reused: table full */
 };
 
 struct tcp_conn_info {

@@ -99,9 +99,16 @@ ooo_insert(struct tcp_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, 
 		tcp_chain_trim_back(m, len);
 	}
 	if (c->ooo_count == s->cfg.ooo_max_segments) {
+		/* Full: keep the data closest to RCV.NXT, which fills the
+		 * next hole soonest; drop the highest entry for a lower
+		 * segment, else the segment (the peer retransmits either). */
 		s->stats.drop_ooo_full++;
-		rte_pktmbuf_free(m);
-		return;
+		if (i == c->ooo_count) {
+			rte_pktmbuf_free(m);
+			return;
+		}
+		c->ooo_count--;
+		rte_pktmbuf_free(c->ooo[c->ooo_count].m);
 	}
 	memmove(&c->ooo[i + 1], &c->ooo[i], (c->ooo_count - i) * sizeof(c->ooo[0]));
 	c->ooo[i].seq = seq;
@@ -703,8 +710,15 @@ listen_input(struct tcp_stack *s, const struct tcp_listener *l, struct tcp_segme
 	}
 	if (!(h->flags & TCP_FLAG_SYN))
 		return;
+	/* Every TCB holds a live connection: drop the SYN, as Linux does
+	 * with a full accept queue, so the peer retries with its SYN back-off
+	 * instead of believing a connection we cannot keep. */
+	if (!tcp_conn_available(s)) {
+		s->stats.drop_no_tcb++;
+		return;
+	}
 	/* RFC 4987: past the bounded SYN queue, answer statelessly. */
-	if (s->syn_queue_len >= s->cfg.syn_queue_max || s->free_count == 0) {
+	if (s->syn_queue_len >= s->cfg.syn_queue_max) {
 		tcp_send_cookie_syn_ack(s, seg, now);
 		return;
 	}

@@ -54,6 +54,7 @@ struct rte_mbuf;
 #define CF_IN_USE		(1u << 16)
 #define CF_SYN_QUEUE		(1u << 17)	/* counted in syn_queue_len */
 #define CF_PEER_FIN		(1u << 18)
+#define CF_IN_TIME_WAIT		(1u << 19)	/* linked in the TIME-WAIT list */
 
 /* Flags that belong to the slot, not the connection: they survive free. */
 #define CF_IN_EVENTS		(1u << 30)
@@ -127,6 +128,10 @@ struct tcp_conn {
 	uint64_t wheel_deadline;
 	uint32_t wheel_prev, wheel_next;
 	uint32_t wheel_slot;
+
+	/* TIME-WAIT list links, oldest first (all last 2MSL, so the head is
+	 * the next to expire and the first to recycle). */
+	uint32_t tw_prev, tw_next;
 };
 
 struct tcp_listener {
@@ -151,6 +156,7 @@ struct tcp_stack {
 	uint32_t *free_list;
 	uint32_t free_count;
 	uint32_t syn_queue_len;
+	uint32_t tw_head, tw_tail;
 	struct tcp_listener *listeners;
 
 	struct tcp_index_ring events;
@@ -182,7 +188,11 @@ struct tcp_segment {
 };
 
 /* tcp.c */
+/* Takes a free TCB, recycling the oldest TIME-WAIT one when none is free
+ * (never the connection being processed: its key is in the table). */
 struct tcp_conn *tcp_conn_alloc(struct tcp_stack *s, const struct tcp_key *key);
+/* A TCB is free or a TIME-WAIT one can be recycled. */
+bool tcp_conn_available(const struct tcp_stack *s);
 void tcp_conn_free(struct tcp_stack *s, struct tcp_conn *c);
 struct tcp_conn *tcp_conn_lookup(struct tcp_stack *s, const struct tcp_key *key);
 void tcp_conn_init_tcb(struct tcp_stack *s, struct tcp_conn *c, uint64_t now);

@@ -162,6 +162,19 @@ attach_payload(struct tcp_stack *s, struct tcp_conn *c, struct rte_mbuf *h, uint
 	return len == 0 ? 0 : -EINVAL;
 }
 
+/* The pool is empty: count it, and keep the connection dirty so what it
+ * could not build (its ACK, data, SYN) is retried on the next drain, once
+ * transmitted mbufs have come back, instead of waiting for a timer or a
+ * segment that may never come. */
+static int
+no_mbuf(struct tcp_stack *s, struct tcp_conn *c)
+{
+	s->stats.drop_no_mbuf++;
+	if (c != NULL)
+		tcp_mark_dirty(s, c);
+	return -ENOBUFS;
+}
+
 static int
 emit(struct tcp_stack *s, const struct tcp_key *key, struct tcp_conn *c,
 		const struct segment_spec *spec)
@@ -176,21 +189,17 @@ emit(struct tcp_stack *s, const struct tcp_key *key, struct tcp_conn *c,
 	if (opt_len < 0)
 		return (int)opt_len;
 	h = rte_pktmbuf_alloc(s->cfg.pool);
-	if (h == NULL) {
-		s->stats.drop_no_mbuf++;
-		return -ENOBUFS;
-	}
+	if (h == NULL)
+		return no_mbuf(s, c);
 	tcp_len = TCP_HEADER_MIN_LEN + (uint32_t)opt_len;
 	p = (uint8_t *)rte_pktmbuf_append(h, (uint16_t)(IPV4_HEADER_LEN + tcp_len));
 	if (p == NULL) {
 		rte_pktmbuf_free(h);
-		s->stats.drop_no_mbuf++;
-		return -ENOBUFS;
+		return no_mbuf(s, c);
 	}
 	if (spec->data_len > 0 && attach_payload(s, c, h, spec->seq, spec->data_len) != 0) {
 		rte_pktmbuf_free(h);
-		s->stats.drop_no_mbuf++;
-		return -ENOBUFS;
+		return no_mbuf(s, c);
 	}
 	ip = (struct rte_ipv4_hdr *)p;
 	memset(ip, 0, IPV4_HEADER_LEN);
@@ -479,20 +488,28 @@ tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 		fin = (c->flags & CF_FIN_QUEUED) && c->snd_una + len == data_end &&
 			SEQ_GT(c->snd_max, data_end);
 		c->flags &= ~(CF_REXMIT_ONE | CF_RTT_TIMING);
-		if ((len > 0 || fin) && send_data(s, c, c->snd_una, len, fin, now) == 0) {
-			s->stats.retransmitted_segments++;
-			sent = true;
+		if (len > 0 || fin) {
+			if (send_data(s, c, c->snd_una, len, fin, now) == 0) {
+				s->stats.retransmitted_segments++;
+				sent = true;
+			} else {
+				c->flags |= CF_REXMIT_ONE;
+			}
 		}
 	}
 	if (c->flags & CF_PROBE) {
 		/* RFC 9293 3.8.6.1: probe a zero window with one byte. */
 		c->flags &= ~CF_PROBE;
-		if (SEQ_LT(c->snd_una, data_end) && send_data(s, c, c->snd_una, 1, false, now) == 0) {
-			if (c->snd_nxt == c->snd_una)
-				c->snd_nxt++;
-			if (SEQ_LT(c->snd_max, c->snd_nxt))
-				c->snd_max = c->snd_nxt;
-			sent = true;
+		if (SEQ_LT(c->snd_una, data_end)) {
+			if (send_data(s, c, c->snd_una, 1, false, now) != 0) {
+				c->flags |= CF_PROBE;
+			} else {
+				if (c->snd_nxt == c->snd_una)
+					c->snd_nxt++;
+				if (SEQ_LT(c->snd_max, c->snd_nxt))
+					c->snd_max = c->snd_nxt;
+				sent = true;
+			}
 		}
 	}
 	for (;;) {

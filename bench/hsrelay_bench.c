@@ -1,12 +1,14 @@
 /* hsrelay-bench: benchmarks that print one JSON object per line.
  *
  *   hsrelay-bench crypto [--quick] [--aead aes128|aes256] [--seconds S]
+ *   hsrelay-bench tcp [--quick] [--seconds S] [--connections N[,N...]]
  *
  * See README "Bench" for the output contract. */
 #include <stdio.h>
 #include <string.h>
 
 #include "bench/bench_crypto.h"
+#include "bench/bench_tcp.h"
 #include "bench/bench_util.h"
 
 const char *
@@ -45,7 +47,8 @@ static void
 usage(FILE *to)
 {
 	fprintf(to, "usage: hsrelay-bench crypto [--quick] [--aead aes128|aes256] [--seconds S]\n"
-		    "                            [--relay-ctr aesni|vaes|ipsec_mb]\n");
+		    "                            [--relay-ctr aesni|vaes|ipsec_mb]\n"
+		    "       hsrelay-bench tcp [--quick] [--seconds S] [--connections N[,N...]]\n");
 }
 
 int
@@ -57,6 +60,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "crypto") == 0)
 		return bench_crypto_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "tcp") == 0)
+		return bench_tcp_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;

@@ -304,6 +304,55 @@ set_address(struct config *config, const char *value, char *msg, size_t msg_len)
 	return 0;
 }
 
+static int
+set_netcheck_echo_port(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	unsigned port;
+
+	if (parse_uint(value, 1, 65535, &port, msg, msg_len) < 0)
+		return -EINVAL;
+	config->netcheck.tcp_echo_port = (uint16_t)port;
+	return 0;
+}
+
+/* "A.B.C.D:PORT", the kernel peer netcheck's TCP client connects to. */
+static int
+set_netcheck_connect(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	const char *colon = strchr(value, ':');
+	uint32_t addr;
+	unsigned port;
+
+	if (!colon)
+		return bad(msg, msg_len, "'%s' has no port (e.g. 10.0.0.1:9000)", value);
+	if (!parse_ipv4(value, (size_t)(colon - value), &addr) || addr == 0)
+		return bad(msg, msg_len, "'%.*s' is not an IPv4 address",
+				(int)(colon - value), value);
+	if (parse_uint(colon + 1, 1, 65535, &port, msg, msg_len) < 0)
+		return -EINVAL;
+	config->netcheck.connect_address = addr;
+	config->netcheck.connect_port = (uint16_t)port;
+	config->netcheck.has_connect = true;
+	return 0;
+}
+
+static int
+set_netcheck_connect_bytes(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	return parse_uint(value, 1, 4000000000u, &config->netcheck.connect_bytes,
+			msg, msg_len);
+}
+
+static int
+set_netcheck_connections(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	return parse_uint(value, 1, 1024, &config->netcheck.connections, msg, msg_len);
+}
+
 /* Every key the reader knows; a subsystem adds its keys here. */
 static const struct config_key config_keys[] = {
 	{ "DPDKLcores", false, set_lcores },
@@ -317,6 +366,10 @@ static const struct config_key config_keys[] = {
 	{ "DPDKMac", false, set_mac },
 	{ "DPDKArpTimeout", false, set_arp_timeout },
 	{ "Address", false, set_address },
+	{ "NetcheckTcpEchoPort", false, set_netcheck_echo_port },
+	{ "NetcheckConnect", false, set_netcheck_connect },
+	{ "NetcheckConnectBytes", false, set_netcheck_connect_bytes },
+	{ "NetcheckConnections", false, set_netcheck_connections },
 };
 
 #define CONFIG_N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -333,6 +386,8 @@ config_init(struct config *config)
 	config->dpdk.idle_polls = 64;
 	config->dpdk.idle_sleep_usec = 50;
 	config->dpdk.arp_timeout_sec = 60;
+	config->netcheck.connect_bytes = 1u << 20;
+	config->netcheck.connections = 1;
 }
 
 static void

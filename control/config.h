@@ -69,8 +69,20 @@ struct config_dpdk {
 	unsigned arp_timeout_sec;            /* DPDKArpTimeout, default 60 */
 };
 
+/* hsrelay-netcheck's TCP checks (dataplane/netcheck_main.c). Defaults
+ * are set by config_init(). */
+struct config_netcheck {
+	uint16_t tcp_echo_port;              /* NetcheckTcpEchoPort, 0 = no echo service */
+	bool has_connect;                    /* NetcheckConnect given */
+	uint32_t connect_address;            /* NetcheckConnect address, host order */
+	uint16_t connect_port;               /* NetcheckConnect port */
+	unsigned connect_bytes;              /* NetcheckConnectBytes, default 1 MiB */
+	unsigned connections;                /* NetcheckConnections, 1..1024, default 1 */
+};
+
 struct config {
 	struct config_dpdk dpdk;
+	struct config_netcheck netcheck;
 };
 
 /* What went wrong and where. line is 0 for a problem with the whole file

@@ -1,20 +1,38 @@
-/* hsrelay-netcheck: the dataplane runtime with the Ethernet/ARP/IPv4/ICMP
- * layer and nothing above it, for checking a port against kernel peers.
+/* hsrelay-netcheck: the dataplane runtime with the per-worker protocol
+ * stack (dataplane/stack.h) and two small TCP applications, for checking a
+ * port and the TCP stack against kernel peers.
  *
  *   hsrelay-netcheck -f FILE [--seconds N]
  *
- * Reads the DPDK keys of FILE (control/config.h), starts EAL, one worker
- * per DPDKWorkerQueues on the lcores after the first, and answers ARP for
- * and ICMP echo to Address until SIGTERM or SIGINT (or N seconds). Other
- * frames for Address, TCP included, are classified, counted and dropped.
- * On exit it prints one line of counters per worker:
+ * Reads FILE (control/config.h), starts EAL, one worker per
+ * DPDKWorkerQueues on the lcores after the first, and answers ARP for and
+ * ICMP echo to Address. Besides:
+ *  - NetcheckTcpEchoPort P: every worker listens on Address:P and echoes
+ *    every byte it receives on a connection back on it, sending the
+ *    received mbuf chains themselves (no copy), and closes the connection
+ *    once the peer closed and everything was echoed;
+ *  - NetcheckConnect A:P: NetcheckConnections connections to A:P are
+ *    opened (connection k by worker k % DPDKWorkerQueues, on a local port
+ *    whose flow hash names that worker). Each sends NetcheckConnectBytes
+ *    bytes of the pattern below, reads the echo back, compares it byte for
+ *    byte and hashes it (SHA-256), then closes. The program ends when every
+ *    connection is done, and prints one line per connection:
+ *      client K worker W bytes=.. received=.. status=ok|mismatch|reset|
+ *        closed|incomplete seconds=.. mbytes_per_s=.. sha256=<hex>
+ *    The pattern: byte i of the stream is byte i % 4 of the little-endian
+ *    32-bit number i / 4 (so any lost, repeated or misplaced byte shows).
+ * It runs until SIGTERM or SIGINT, N seconds, or the clients are done. On
+ * exit it prints one line of counters per worker:
  *   worker N rx=.. tx=.. tx_dropped=.. handoff_out=.. handoff_in=..
  *     handoff_dropped=.. arp=.. arp_replies=.. icmp_echo=.. icmp_replies=..
- *     tcp=.. tcp_not_owned=.. idle_sleeps=.. drop_<reason>=.. (non-zero)
+ *     tcp=.. tcp_not_owned=.. arp_requests=.. alloc_failed=.. idle_sleeps=..
+ *     echo_accepted=.. echo_closed=.. echo_resets=.. echo_bytes=..
+ *     tcp_<counter>=.. (TCP stack counters) drop_<reason>=.. (non-zero)
  * where tcp_not_owned counts TCP frames that reached a worker other than
  * the flow's owner (0 unless the hand-off is broken).
- * Exit status: 0, 1 when the dataplane failed, 2 for a bad command line
- * or configuration.
+ * Exit status: 0; 1 when the dataplane failed; 2 for a bad command line or
+ * configuration; 3 when a client connection did not get its bytes back
+ * intact.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/evp.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -40,165 +60,368 @@
 #include "dataplane/ipv4.h"
 #include "dataplane/port.h"
 #include "dataplane/ring_msg.h"
+#include "dataplane/stack.h"
+#include "dataplane/tcp.h"
 #include "dataplane/worker.h"
 
 #define NETCHECK_RING_SIZE 1024
 #define NETCHECK_DESC 1024
-/* How often the ARP cache's periodic work runs (ether.h asks for every
- * few retry intervals at most). */
-#define NETCHECK_ARP_TICK_NS 250000000ull
 #define NETCHECK_ARP_RETRY_NS 1000000000ull
+#define NETCHECK_MAX_CONNECTIONS 1024
+/* How long the main thread waits between looks at the signals, the time
+ * limit and the workers' reports. */
+#define NETCHECK_TICK_NS 20000000l
 
-/* One worker's ARP/ICMP responder. */
-struct __rte_cache_aligned netcheck_stack {
-	struct net_local local;
-	struct arp_cache *arp;
-	struct rte_mempool *pool;
-	unsigned index;
-	unsigned n_workers;
-	uint64_t next_arp_tick;
-	struct net_counters net;
-	uint64_t arp_replies;
-	uint64_t icmp_replies;
-	uint64_t tcp_not_owned;
-	uint64_t arp_requests_sent;
-	uint64_t alloc_failed;
+/* worker -> control on the results ring: every client connection of the
+ * worker is done; u32 = how many failed. */
+#define NETCHECK_MSG_CLIENTS_DONE 1
+
+enum netcheck_role {
+	NETCHECK_ROLE_NONE = 0,
+	NETCHECK_ROLE_ECHO,
+	NETCHECK_ROLE_CLIENT,
 };
 
-static void
-netcheck_release(struct worker *w, struct arp_release *release)
-{
-	for (uint32_t i = 0; i < release->n; i++) {
-		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(release->pkts[i],
-				struct rte_ether_hdr *);
+enum client_status {
+	CLIENT_INCOMPLETE = 0,
+	CLIENT_OK,
+	CLIENT_MISMATCH,
+	CLIENT_RESET,
+	CLIENT_CLOSED,
+};
 
-		eth->dst_addr = release->mac;
-	}
-	worker_tx_burst(w, release->pkts, (uint16_t)release->n);
-	release->n = 0;
+static const char *const client_status_names[] = {
+	[CLIENT_INCOMPLETE] = "incomplete",
+	[CLIENT_OK] = "ok",
+	[CLIENT_MISMATCH] = "mismatch",
+	[CLIENT_RESET] = "reset",
+	[CLIENT_CLOSED] = "closed",
+};
+
+/* One client connection. */
+struct netcheck_client {
+	unsigned id;              /* k of NetcheckConnections */
+	uint32_t conn;
+	bool opened;
+	bool connected;
+	bool finished;
+	enum client_status status;
+	uint64_t sent;
+	uint64_t received;
+	uint64_t started_ns;
+	uint64_t finished_ns;
+	struct rte_mbuf *unsent;  /* filled, refused by tcp_send(): retried */
+	EVP_MD_CTX *sha;
+	uint8_t digest[32];
+};
+
+/* Per connection handle: which application it belongs to. */
+struct netcheck_conn {
+	uint8_t role;              /* enum netcheck_role */
+	bool peer_closed;
+	uint32_t client;           /* index into netcheck_app.clients */
+	struct rte_mbuf *pending;  /* echo: received bytes tcp_send() refused */
+};
+
+/* One worker's applications. */
+struct __rte_cache_aligned netcheck_app {
+	struct rte_mempool *pool;
+	struct rte_ring *results;
+	uint32_t remote_ip;
+	uint16_t remote_port;
+	uint64_t bytes_per_client;
+	unsigned n_clients;
+	unsigned clients_finished;
+	bool clients_started;
+	bool clients_reported;
+	struct netcheck_client *clients;
+	struct netcheck_conn conns[NETCHECK_MAX_CONNECTIONS];
+	uint64_t echo_accepted;
+	uint64_t echo_closed;
+	uint64_t echo_resets;
+	uint64_t echo_bytes;
+	uint64_t client_alloc_failed;
+};
+
+/* Byte i of the client's stream (see the header comment). */
+static inline uint8_t
+pattern_byte(uint64_t i)
+{
+	return (uint8_t)((uint32_t)(i >> 2) >> ((i & 3) * 8));
 }
 
 static void
-netcheck_input(void *ctx, struct worker *w, struct rte_mbuf **pkts, uint16_t n,
-		uint64_t now)
+pattern_fill(uint8_t *p, uint64_t offset, uint32_t len)
 {
-	struct netcheck_stack *s = ctx;
-	struct net_classes classes;
-	struct rte_mbuf *out[NET_BURST_MAX];
-	struct arp_release release;
-	uint16_t n_out = 0;
+	for (uint32_t k = 0; k < len; k++)
+		p[k] = pattern_byte(offset + k);
+}
 
-	net_classify_burst(pkts, n, &s->local, &classes, &s->net);
-	for (uint16_t i = 0; i < classes.n_arp; i++) {
-		struct rte_mbuf *m = classes.arp[i];
+static void
+echo_forget(struct netcheck_app *app, uint32_t h)
+{
+	rte_pktmbuf_free(app->conns[h].pending);
+	memset(&app->conns[h], 0, sizeof(app->conns[h]));
+}
 
-		release.n = 0;
-		if (net_arp_input(s->arp, &s->local, m, now, &release) == 1) {
-			out[n_out++] = m;
-			s->arp_replies++;
-		} else {
-			rte_pktmbuf_free(m);
+/* Sends back what was received, as long as the send buffer takes it; once
+ * the peer has closed and nothing is left, closes. */
+static void
+echo_pump(struct netcheck_app *app, struct tcp_stack *tcp, uint32_t h, uint64_t now)
+{
+	struct netcheck_conn *c = &app->conns[h];
+
+	for (;;) {
+		int got;
+
+		if (c->pending != NULL) {
+			int rc = tcp_send(tcp, h, c->pending, now);
+
+			if (rc == -EAGAIN)
+				return;
+			if (rc < 0) {
+				tcp_abort(tcp, h, now);
+				app->echo_resets++;
+				echo_forget(app, h);
+				return;
+			}
+			c->pending = NULL;
 		}
-		netcheck_release(w, &release);
+		got = tcp_recv(tcp, h, &c->pending, now);
+		if (got <= 0)
+			break;
+		app->echo_bytes += (uint64_t)got;
 	}
-	for (uint16_t i = 0; i < classes.n_icmp; i++) {
-		struct rte_mbuf *m = classes.icmp[i];
+	if (c->peer_closed) {
+		tcp_close(tcp, h, now);
+		app->echo_closed++;
+		echo_forget(app, h);
+	}
+}
 
-		if (net_icmp_echo_reply(m, &s->local) == 0) {
-			out[n_out++] = m;
-			s->icmp_replies++;
-		} else {
+static void
+client_finish(struct netcheck_app *app, struct tcp_stack *tcp,
+		struct netcheck_client *cl, enum client_status status, uint64_t now)
+{
+	unsigned int len = sizeof(cl->digest);
+
+	if (cl->finished)
+		return;
+	cl->finished = true;
+	cl->status = status;
+	cl->finished_ns = now;
+	EVP_DigestFinal_ex(cl->sha, cl->digest, &len);
+	rte_pktmbuf_free(cl->unsent);
+	cl->unsent = NULL;
+	if (cl->opened) {
+		memset(&app->conns[cl->conn], 0, sizeof(app->conns[cl->conn]));
+		if (status == CLIENT_OK || status == CLIENT_CLOSED ||
+				status == CLIENT_RESET)
+			tcp_close(tcp, cl->conn, now);
+		else
+			tcp_abort(tcp, cl->conn, now);
+	}
+	app->clients_finished++;
+}
+
+/* Queues more of the pattern while the send buffer takes it. */
+static unsigned
+client_push(struct netcheck_app *app, struct tcp_stack *tcp,
+		struct netcheck_client *cl, uint64_t now)
+{
+	unsigned queued = 0;
+
+	while (!cl->finished && cl->connected && cl->sent < app->bytes_per_client) {
+		struct rte_mbuf *m = cl->unsent;
+		int rc;
+
+		if (m == NULL) {
+			uint32_t len;
+
+			m = rte_pktmbuf_alloc(app->pool);
+			if (m == NULL) {
+				app->client_alloc_failed++;
+				break;
+			}
+			len = (uint32_t)RTE_MIN((uint64_t)rte_pktmbuf_tailroom(m),
+					app->bytes_per_client - cl->sent);
+			pattern_fill((uint8_t *)rte_pktmbuf_append(m, (uint16_t)len),
+					cl->sent, len);
+		}
+		rc = tcp_send(tcp, cl->conn, m, now);
+		if (rc == -EAGAIN) {
+			cl->unsent = m;
+			break;
+		}
+		cl->unsent = NULL;
+		if (rc < 0) {
 			rte_pktmbuf_free(m);
+			client_finish(app, tcp, cl, CLIENT_CLOSED, now);
+			break;
+		}
+		cl->sent += rte_pktmbuf_data_len(m);
+		queued++;
+	}
+	return queued;
+}
+
+/* Takes the echo, checks it against the pattern and hashes it. */
+static void
+client_read(struct netcheck_app *app, struct tcp_stack *tcp,
+		struct netcheck_client *cl, uint64_t now)
+{
+	struct rte_mbuf *chain;
+	uint8_t expected[RTE_MBUF_DEFAULT_BUF_SIZE];
+
+	while (!cl->finished && tcp_recv(tcp, cl->conn, &chain, now) > 0) {
+		bool good = true;
+
+		for (struct rte_mbuf *seg = chain; seg != NULL; seg = seg->next) {
+			const uint8_t *data = rte_pktmbuf_mtod(seg, const uint8_t *);
+			uint32_t len = seg->data_len;
+
+			EVP_DigestUpdate(cl->sha, data, len);
+			for (uint32_t done = 0; done < len && good;) {
+				uint32_t n = RTE_MIN(len - done, (uint32_t)sizeof(expected));
+
+				pattern_fill(expected, cl->received + done, n);
+				good = memcmp(expected, data + done, n) == 0;
+				done += n;
+			}
+			cl->received += len;
+		}
+		rte_pktmbuf_free(chain);
+		if (!good || cl->received > app->bytes_per_client)
+			client_finish(app, tcp, cl, CLIENT_MISMATCH, now);
+		else if (cl->received == app->bytes_per_client)
+			client_finish(app, tcp, cl, CLIENT_OK, now);
+	}
+}
+
+static void
+netcheck_events(void *arg, struct stack *stack, const struct tcp_event *ev,
+		unsigned n, uint64_t now)
+{
+	struct netcheck_app *app = arg;
+	struct tcp_stack *tcp = stack_tcp(stack);
+
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t h = ev[i].conn;
+		struct netcheck_conn *c;
+
+		if (h >= NETCHECK_MAX_CONNECTIONS) {
+			tcp_abort(tcp, h, now);
+			continue;
+		}
+		c = &app->conns[h];
+		if (ev[i].type == TCP_EVENT_ACCEPTED) {
+			c->role = NETCHECK_ROLE_ECHO;
+			app->echo_accepted++;
+			continue;
+		}
+		if (c->role == NETCHECK_ROLE_ECHO) {
+			switch (ev[i].type) {
+			case TCP_EVENT_READABLE:
+			case TCP_EVENT_WRITABLE:
+				echo_pump(app, tcp, h, now);
+				break;
+			case TCP_EVENT_PEER_CLOSED:
+				c->peer_closed = true;
+				echo_pump(app, tcp, h, now);
+				break;
+			case TCP_EVENT_RESET:
+			case TCP_EVENT_CLOSED:
+				if (ev[i].type == TCP_EVENT_RESET)
+					app->echo_resets++;
+				tcp_close(tcp, h, now);
+				echo_forget(app, h);
+				break;
+			default:
+				break;
+			}
+		} else if (c->role == NETCHECK_ROLE_CLIENT) {
+			struct netcheck_client *cl = &app->clients[c->client];
+
+			switch (ev[i].type) {
+			case TCP_EVENT_CONNECTED:
+				cl->connected = true;
+				client_push(app, tcp, cl, now);
+				break;
+			case TCP_EVENT_READABLE:
+				client_read(app, tcp, cl, now);
+				break;
+			case TCP_EVENT_WRITABLE:
+				client_push(app, tcp, cl, now);
+				break;
+			case TCP_EVENT_PEER_CLOSED:
+				client_read(app, tcp, cl, now);
+				client_finish(app, tcp, cl, CLIENT_CLOSED, now);
+				break;
+			case TCP_EVENT_RESET:
+			case TCP_EVENT_CLOSED:
+				client_finish(app, tcp, cl, ev[i].type == TCP_EVENT_RESET ?
+						CLIENT_RESET : CLIENT_CLOSED, now);
+				break;
+			default:
+				break;
+			}
+		} else {
+			/* A handle nobody here knows: close it rather than leak it. */
+			tcp_abort(tcp, h, now);
 		}
 	}
-	for (uint16_t i = 0; i < classes.n_tcp; i++) {
-		int owner = worker_frame_owner(classes.tcp[i], s->n_workers);
-
-		if (owner >= 0 && (unsigned)owner != s->index)
-			s->tcp_not_owned++;
-	}
-	rte_pktmbuf_free_bulk(classes.tcp, classes.n_tcp);
-	rte_pktmbuf_free_bulk(classes.drop, classes.n_drop);
-	worker_tx_burst(w, out, n_out);
 }
 
 static unsigned
-netcheck_timers(void *ctx, struct worker *w, uint64_t now, unsigned budget)
+netcheck_poll(void *arg, struct stack *stack, uint64_t now)
 {
-	struct netcheck_stack *s = ctx;
-	rte_be32_t requests[16];
-	struct rte_mbuf *dropped[16];
-	uint32_t n_requests, n_dropped, limit = RTE_MIN(budget, 16u);
+	struct netcheck_app *app = arg;
+	struct tcp_stack *tcp = stack_tcp(stack);
+	unsigned work = 0;
 
-	if (now < s->next_arp_tick)
+	if (app->n_clients == 0)
 		return 0;
-	s->next_arp_tick = now + NETCHECK_ARP_TICK_NS;
-	n_requests = arp_cache_tick(s->arp, now, requests, limit, dropped, limit,
-			&n_dropped);
-	rte_pktmbuf_free_bulk(dropped, n_dropped);
-	for (uint32_t i = 0; i < n_requests; i++) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(s->pool);
-		char *frame;
+	if (!app->clients_started) {
+		app->clients_started = true;
+		for (unsigned i = 0; i < app->n_clients; i++) {
+			struct netcheck_client *cl = &app->clients[i];
 
-		if (!m) {
-			s->alloc_failed++;
-			continue;
+			cl->started_ns = now;
+			if (tcp_connect(tcp, stack_local_ip(stack), 0, app->remote_ip,
+						app->remote_port, now, &cl->conn) < 0 ||
+					cl->conn >= NETCHECK_MAX_CONNECTIONS) {
+				client_finish(app, tcp, cl, CLIENT_RESET, now);
+				continue;
+			}
+			cl->opened = true;
+			app->conns[cl->conn].role = NETCHECK_ROLE_CLIENT;
+			app->conns[cl->conn].client = i;
+			work++;
 		}
-		frame = rte_pktmbuf_append(m, ARP_FRAME_LEN);
-		if (!frame || arp_request_build(&s->local.mac, s->local.ip[0],
-					requests[i], (uint8_t *)frame, ARP_FRAME_LEN) < 0) {
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		s->arp_requests_sent++;
-		worker_tx_burst(w, &m, 1);
 	}
-	return 1 + n_requests;
+	/* Pushes that stopped on an empty pool get no WRITABLE event. */
+	if (app->client_alloc_failed)
+		for (unsigned i = 0; i < app->n_clients; i++)
+			if (app->clients[i].unsent == NULL)
+				work += client_push(app, tcp, &app->clients[i], now);
+	if (app->clients_finished == app->n_clients && !app->clients_reported) {
+		unsigned failed = 0;
+
+		for (unsigned i = 0; i < app->n_clients; i++)
+			failed += app->clients[i].status != CLIENT_OK;
+		if (ring_msg_send(app->results, &(struct ring_msg){
+					.type = NETCHECK_MSG_CLIENTS_DONE,
+					.worker = (uint16_t)stack_index(stack),
+					.u32 = failed }) == 0)
+			app->clients_reported = true;
+	}
+	return work;
 }
 
-static void
-netcheck_message(void *ctx, struct worker *w, const struct ring_msg *msg,
-		uint64_t now)
-{
-	(void)ctx;
-	(void)w;
-	(void)msg;
-	(void)now;
-}
-
-static const struct worker_ops netcheck_ops = {
-	.input = netcheck_input,
-	.timers = netcheck_timers,
-	.message = netcheck_message,
+static const struct stack_app_ops netcheck_app_ops = {
+	.events = netcheck_events,
+	.poll = netcheck_poll,
 };
-
-static void
-print_counters(const struct worker *w, const struct netcheck_stack *s)
-{
-	const struct worker_counters *c = worker_counters(w);
-
-	printf("worker %u rx=%" PRIu64 " tx=%" PRIu64 " tx_dropped=%" PRIu64
-			" handoff_out=%" PRIu64 " handoff_in=%" PRIu64
-			" handoff_dropped=%" PRIu64 " arp=%" PRIu64 " arp_replies=%" PRIu64
-			" icmp_echo=%" PRIu64 " icmp_replies=%" PRIu64 " tcp=%" PRIu64
-			" tcp_not_owned=%" PRIu64 " arp_requests=%" PRIu64
-			" alloc_failed=%" PRIu64 " idle_sleeps=%" PRIu64,
-			worker_index(w), c->rx_packets, c->tx_packets, c->tx_dropped,
-			c->handoff_out, c->handoff_in, c->handoff_dropped, s->net.arp,
-			s->arp_replies, s->net.icmp_echo, s->icmp_replies, s->net.tcp,
-			s->tcp_not_owned, s->arp_requests_sent, s->alloc_failed,
-			c->idle_sleeps);
-	for (int r = 0; r < NET_DROP_REASON_COUNT; r++)
-		if (s->net.drop[r])
-			printf(" drop_%s=%" PRIu64, net_drop_reason_name(r), s->net.drop[r]);
-	printf("\n");
-}
-
-static void
-usage(const char *program)
-{
-	fprintf(stderr, "usage: %s -f CONFIG [--seconds N]\n", program);
-}
 
 struct netcheck {
 	struct config config;
@@ -208,53 +431,214 @@ struct netcheck {
 	struct port_info port;
 	struct rte_mempool *pools[WORKER_MAX];
 	struct rte_ring *control[WORKER_MAX], *events[WORKER_MAX], *handoff[WORKER_MAX];
-	struct netcheck_stack *stacks[WORKER_MAX];
-	void *arp_memory[WORKER_MAX];
+	struct rte_ring *results[WORKER_MAX];
+	struct rte_ring *arp_rings[WORKER_MAX];
+	struct stack *stacks[WORKER_MAX];
+	struct netcheck_app *apps[WORKER_MAX];
 	struct worker *workers[WORKER_MAX];
 	unsigned lcores[WORKER_MAX];
 	bool launched[WORKER_MAX];
+	uint64_t started_ns;
 };
+
+static void
+print_counters(const struct worker *w, struct stack *s,
+		const struct netcheck_app *app)
+{
+	const struct worker_counters *c = worker_counters(w);
+	const struct stack_counters *sc = stack_counters(s);
+	const struct net_counters *net = stack_net_counters(s);
+	const struct tcp_stats *t = tcp_stack_stats(stack_tcp(s));
+	const struct {
+		const char *name;
+		uint64_t value;
+	} tcp[] = {
+		{ "segments_in", t->segments_in }, { "segments_out", t->segments_out },
+		{ "bytes_in", t->bytes_in }, { "bytes_out", t->bytes_out },
+		{ "drop_malformed", t->drop_malformed }, { "drop_checksum", t->drop_checksum },
+		{ "drop_no_socket", t->drop_no_socket },
+		{ "drop_out_of_window", t->drop_out_of_window }, { "drop_paws", t->drop_paws },
+		{ "drop_bad_ack", t->drop_bad_ack }, { "drop_ooo_full", t->drop_ooo_full },
+		{ "drop_no_mbuf", t->drop_no_mbuf }, { "drop_output_full", t->drop_output_full },
+		{ "drop_no_tcb", t->drop_no_tcb }, { "drop_after_close", t->drop_after_close },
+		{ "resets_sent", t->resets_sent }, { "resets_received", t->resets_received },
+		{ "challenge_acks", t->challenge_acks },
+		{ "retransmit_timeouts", t->retransmit_timeouts },
+		{ "retransmitted_segments", t->retransmitted_segments },
+		{ "fast_retransmits", t->fast_retransmits }, { "partial_acks", t->partial_acks },
+		{ "persist_probes", t->persist_probes }, { "delayed_acks", t->delayed_acks },
+		{ "syn_cookies_sent", t->syn_cookies_sent },
+		{ "connections_accepted", t->connections_accepted },
+		{ "connections_connected", t->connections_connected },
+		{ "connect_timeouts", t->connect_timeouts }, { "data_timeouts", t->data_timeouts },
+		{ "ooo_segments", t->ooo_segments },
+	};
+
+	printf("worker %u rx=%" PRIu64 " tx=%" PRIu64 " tx_dropped=%" PRIu64
+			" handoff_out=%" PRIu64 " handoff_in=%" PRIu64
+			" handoff_dropped=%" PRIu64 " arp=%" PRIu64 " arp_replies=%" PRIu64
+			" icmp_echo=%" PRIu64 " icmp_replies=%" PRIu64 " tcp=%" PRIu64
+			" tcp_not_owned=%" PRIu64 " arp_requests=%" PRIu64
+			" alloc_failed=%" PRIu64 " idle_sleeps=%" PRIu64
+			" echo_accepted=%" PRIu64 " echo_closed=%" PRIu64
+			" echo_resets=%" PRIu64 " echo_bytes=%" PRIu64
+			" arp_shared=%" PRIu64 " arp_share_dropped=%" PRIu64
+			" arp_learnt=%" PRIu64,
+			worker_index(w), c->rx_packets, c->tx_packets, c->tx_dropped,
+			c->handoff_out, c->handoff_in, c->handoff_dropped, net->arp,
+			sc->arp_replies, net->icmp_echo, sc->icmp_replies, net->tcp,
+			sc->tcp_not_owned, sc->arp_requests,
+			sc->alloc_failed + app->client_alloc_failed, c->idle_sleeps,
+			app->echo_accepted, app->echo_closed, app->echo_resets,
+			app->echo_bytes, sc->arp_shared, sc->arp_share_dropped,
+			sc->arp_learnt);
+	for (size_t i = 0; i < RTE_DIM(tcp); i++)
+		printf(" tcp_%s=%" PRIu64, tcp[i].name, tcp[i].value);
+	if (sc->drop_no_route || sc->drop_unresolved || sc->drop_arp_evicted ||
+			sc->drop_no_headroom)
+		printf(" drop_no_route=%" PRIu64 " drop_unresolved=%" PRIu64
+				" drop_arp_evicted=%" PRIu64 " drop_no_headroom=%" PRIu64,
+				sc->drop_no_route, sc->drop_unresolved,
+				sc->drop_arp_evicted, sc->drop_no_headroom);
+	for (int r = 0; r < NET_DROP_REASON_COUNT; r++)
+		if (net->drop[r])
+			printf(" drop_%s=%" PRIu64, net_drop_reason_name(r), net->drop[r]);
+	printf("\n");
+}
+
+/* Prints the client lines; returns how many connections failed. */
+static unsigned
+print_clients(const struct netcheck *nc)
+{
+	unsigned failed = 0;
+
+	for (unsigned w = 0; w < nc->n_workers; w++) {
+		const struct netcheck_app *app = nc->apps[w];
+
+		for (unsigned i = 0; i < app->n_clients; i++) {
+			const struct netcheck_client *cl = &app->clients[i];
+			double seconds = cl->finished ?
+				(double)(cl->finished_ns - cl->started_ns) / 1e9 : 0;
+			char hex[65];
+
+			for (int k = 0; k < 32; k++)
+				snprintf(hex + 2 * k, 3, "%02x", cl->digest[k]);
+			printf("client %u worker %u bytes=%" PRIu64 " sent=%" PRIu64
+					" received=%" PRIu64 " status=%s seconds=%.3f"
+					" mbytes_per_s=%.1f sha256=%s\n",
+					cl->id, w, app->bytes_per_client, cl->sent, cl->received,
+					client_status_names[cl->status], seconds,
+					seconds > 0 ? (double)cl->received / 1e6 / seconds : 0.0,
+					cl->finished ? hex : "-");
+			failed += cl->status != CLIENT_OK;
+		}
+	}
+	return failed;
+}
+
+static void
+usage(const char *program)
+{
+	fprintf(stderr, "usage: %s -f CONFIG [--seconds N]\n", program);
+}
+
+static int
+setup_app(struct netcheck *nc, unsigned i, int socket)
+{
+	const struct config_netcheck *ncfg = &nc->config.netcheck;
+	struct netcheck_app *app;
+	unsigned n_clients = 0;
+
+	app = rte_zmalloc_socket("netcheck_app", sizeof(*app), RTE_CACHE_LINE_SIZE,
+			socket);
+	if (!app)
+		return -ENOMEM;
+	nc->apps[i] = app;
+	app->pool = nc->pools[i];
+	app->results = nc->results[i];
+	app->bytes_per_client = ncfg->connect_bytes;
+	if (ncfg->has_connect) {
+		app->remote_ip = ncfg->connect_address;
+		app->remote_port = ncfg->connect_port;
+		for (unsigned k = i; k < ncfg->connections; k += nc->n_workers)
+			n_clients++;
+	}
+	if (n_clients == 0)
+		return 0;
+	app->clients = rte_zmalloc_socket("netcheck_clients",
+			n_clients * sizeof(app->clients[0]), RTE_CACHE_LINE_SIZE, socket);
+	if (!app->clients)
+		return -ENOMEM;
+	for (unsigned k = i, j = 0; k < ncfg->connections; k += nc->n_workers, j++) {
+		app->clients[j].id = k;
+		app->clients[j].sha = EVP_MD_CTX_new();
+		app->n_clients++;
+		if (!app->clients[j].sha ||
+				EVP_DigestInit_ex(app->clients[j].sha, EVP_sha256(), NULL) != 1)
+			return -ENOMEM;
+	}
+	return 0;
+}
 
 static int
 setup_workers(struct netcheck *nc)
 {
 	const struct config_dpdk *cfg = &nc->config.dpdk;
-	struct arp_cache_config arp_cfg = {
-		.capacity = 256,
-		.held_per_entry = 4,
-		.max_requests = 3,
-		.reachable_ns = (uint64_t)cfg->arp_timeout_sec * 1000000000ull,
-		.retry_ns = NETCHECK_ARP_RETRY_NS,
-	};
-	size_t arp_size = arp_cache_footprint(&arp_cfg);
 	int socket = rte_socket_id();
 	char name[RTE_RING_NAMESIZE];
 
 	for (unsigned i = 0; i < nc->n_workers; i++) {
-		struct netcheck_stack *s;
+		nc->arp_rings[i] = stack_arp_ring_create(i, NETCHECK_RING_SIZE, socket);
+		if (!nc->arp_rings[i])
+			return -ENOMEM;
+	}
+	for (unsigned i = 0; i < nc->n_workers; i++) {
+		struct stack_config sc = {
+			.index = i,
+			.n_workers = nc->n_workers,
+			.socket_id = socket,
+			.pool = nc->pools[i],
+			.ip = cfg->address,
+			.prefix_len = cfg->prefix_len,
+			.arp = {
+				.capacity = 256,
+				.held_per_entry = 8,
+				.max_requests = 3,
+				.reachable_ns = (uint64_t)cfg->arp_timeout_sec * 1000000000ull,
+				.retry_ns = NETCHECK_ARP_RETRY_NS,
+			},
+			.tcp = { .max_connections = NETCHECK_MAX_CONNECTIONS },
+			.app = &netcheck_app_ops,
+		};
+		int rc;
 
 		snprintf(name, sizeof(name), "ctl%u", i);
 		nc->control[i] = ring_msg_ring_create(name, 64, socket);
 		snprintf(name, sizeof(name), "ev%u", i);
 		nc->events[i] = ring_msg_ring_create(name, 64, socket);
+		snprintf(name, sizeof(name), "res%u", i);
+		nc->results[i] = ring_msg_ring_create(name, 64, socket);
 		snprintf(name, sizeof(name), "ho%u", i);
 		nc->handoff[i] = ring_handoff_create(name, NETCHECK_RING_SIZE, socket);
-		s = rte_zmalloc_socket("netcheck_stack", sizeof(*s), RTE_CACHE_LINE_SIZE,
-				socket);
-		nc->arp_memory[i] = rte_zmalloc_socket("arp_cache", arp_size, 64, socket);
-		nc->stacks[i] = s;
-		if (!nc->control[i] || !nc->events[i] || !nc->handoff[i] || !s ||
-				!nc->arp_memory[i])
+		if (!nc->control[i] || !nc->events[i] || !nc->results[i] || !nc->handoff[i])
 			return -ENOMEM;
-		s->arp = arp_cache_init(nc->arp_memory[i], arp_size, &arp_cfg);
-		if (!s->arp)
-			return -EINVAL;
-		memcpy(s->local.mac.addr_bytes, cfg->has_mac ? cfg->mac : nc->port.mac, 6);
-		s->local.n_ip = 1;
-		s->local.ip[0] = rte_cpu_to_be_32(cfg->address);
-		s->pool = nc->pools[i];
-		s->index = i;
-		s->n_workers = nc->n_workers;
+		rc = setup_app(nc, i, socket);
+		if (rc < 0)
+			return rc;
+		memcpy(sc.arp_rings, nc->arp_rings, sizeof(nc->arp_rings));
+		memcpy(sc.mac.addr_bytes, cfg->has_mac ? cfg->mac : nc->port.mac, 6);
+		sc.app_arg = nc->apps[i];
+		nc->stacks[i] = stack_create(&sc, &rc);
+		if (!nc->stacks[i])
+			return rc;
+		if (nc->config.netcheck.tcp_echo_port) {
+			uint32_t listener;
+
+			rc = tcp_listen(stack_tcp(nc->stacks[i]), cfg->address,
+					nc->config.netcheck.tcp_echo_port, &listener);
+			if (rc < 0)
+				return rc;
+		}
 	}
 	for (unsigned i = 0; i < nc->n_workers; i++) {
 		struct worker_config wc = {
@@ -265,7 +649,7 @@ setup_workers(struct netcheck *nc)
 			.hw_rss = nc->port.rss,
 			.control_ring = nc->control[i],
 			.event_ring = nc->events[i],
-			.ops = &netcheck_ops,
+			.ops = &stack_worker_ops,
 			.stack = nc->stacks[i],
 			.idle_polls = cfg->idle_polls,
 			.idle_sleep_usec = cfg->idle_sleep_usec,
@@ -284,13 +668,19 @@ static void
 teardown(struct netcheck *nc)
 {
 	for (unsigned i = 0; i < nc->n_workers; i++) {
-		if (nc->stacks[i] && nc->stacks[i]->arp) {
-			struct rte_mbuf *held[16];
-			uint32_t n;
+		struct netcheck_app *app = nc->apps[i];
 
-			while ((n = arp_cache_drain(nc->stacks[i]->arp, held, 16)) > 0)
-				rte_pktmbuf_free_bulk(held, n);
+		if (app) {
+			for (unsigned h = 0; h < NETCHECK_MAX_CONNECTIONS; h++)
+				rte_pktmbuf_free(app->conns[h].pending);
+			for (unsigned k = 0; k < app->n_clients; k++) {
+				rte_pktmbuf_free(app->clients[k].unsent);
+				EVP_MD_CTX_free(app->clients[k].sha);
+			}
+			rte_free(app->clients);
+			rte_free(app);
 		}
+		stack_destroy(nc->stacks[i]);
 		worker_destroy(nc->workers[i]);
 		if (nc->handoff[i]) {
 			void *m = NULL;
@@ -300,9 +690,9 @@ teardown(struct netcheck *nc)
 		}
 		rte_ring_free(nc->control[i]);
 		rte_ring_free(nc->events[i]);
+		rte_ring_free(nc->results[i]);
 		rte_ring_free(nc->handoff[i]);
-		rte_free(nc->arp_memory[i]);
-		rte_free(nc->stacks[i]);
+		rte_ring_free(nc->arp_rings[i]);
 	}
 	if (nc->port_started)
 		port_stop(nc->port_id);
@@ -310,13 +700,32 @@ teardown(struct netcheck *nc)
 		rte_mempool_free(nc->pools[i]);
 }
 
-/* Waits for SIGTERM/SIGINT (blocked in every thread since start-up) or
- * the time limit. */
+/* True when every worker with client connections reported them done. */
+static bool
+clients_done(struct netcheck *nc, unsigned *reported)
+{
+	unsigned expected = 0;
+
+	for (unsigned i = 0; i < nc->n_workers; i++) {
+		struct ring_msg msg;
+
+		if (nc->apps[i]->n_clients > 0)
+			expected++;
+		while (ring_msg_recv_burst(nc->results[i], &msg, 1) == 1)
+			if (msg.type == NETCHECK_MSG_CLIENTS_DONE)
+				(*reported)++;
+	}
+	return expected > 0 && *reported == expected;
+}
+
+/* Waits for SIGTERM/SIGINT (blocked in every thread since start-up), the
+ * time limit, or the end of the client connections. */
 static void
-wait_for_stop(unsigned seconds)
+wait_for_stop(struct netcheck *nc, unsigned seconds)
 {
 	sigset_t set;
-	struct timespec start, now, tick = { .tv_sec = 0, .tv_nsec = 200000000 };
+	struct timespec start, now, tick = { .tv_sec = 0, .tv_nsec = NETCHECK_TICK_NS };
+	unsigned reported = 0;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -328,6 +737,13 @@ wait_for_stop(unsigned seconds)
 		if (sig == SIGTERM || sig == SIGINT)
 			return;
 		/* EAGAIN: the tick passed; EINTR: some other signal. */
+		if (clients_done(nc, &reported)) {
+			/* Let the FINs of the closes go out. */
+			struct timespec linger = { .tv_sec = 0, .tv_nsec = 200000000 };
+
+			nanosleep(&linger, NULL);
+			return;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (seconds && now.tv_sec - start.tv_sec >= (time_t)seconds)
 			return;
@@ -395,7 +811,7 @@ run(struct netcheck *nc, unsigned seconds)
 		nc->launched[i] = true;
 	}
 	if (rc == 0) {
-		const uint8_t *mac = nc->stacks[0]->local.mac.addr_bytes;
+		const uint8_t *mac = cfg->has_mac ? cfg->mac : nc->port.mac;
 
 		printf("netcheck: port %s queues %u rss %s link %s mac "
 				"%02x:%02x:%02x:%02x:%02x:%02x address %u.%u.%u.%u/%u\n",
@@ -405,7 +821,7 @@ run(struct netcheck *nc, unsigned seconds)
 				cfg->address >> 24, cfg->address >> 16 & 0xff,
 				cfg->address >> 8 & 0xff, cfg->address & 0xff, cfg->prefix_len);
 		fflush(stdout);
-		wait_for_stop(seconds);
+		wait_for_stop(nc, seconds);
 	}
 	for (unsigned i = 0; i < nc->n_workers; i++)
 		if (nc->launched[i] && ring_msg_send(nc->control[i],
@@ -415,7 +831,9 @@ run(struct netcheck *nc, unsigned seconds)
 		if (nc->launched[i])
 			rte_eal_wait_lcore(nc->lcores[i]);
 	for (unsigned i = 0; i < nc->n_workers; i++)
-		print_counters(nc->workers[i], nc->stacks[i]);
+		print_counters(nc->workers[i], nc->stacks[i], nc->apps[i]);
+	if (rc == 0 && nc->config.netcheck.has_connect && print_clients(nc) > 0)
+		rc = -EBADMSG;
 	fflush(stdout);
 	return rc;
 }
@@ -482,5 +900,7 @@ main(int argc, char **argv)
 	rc = run(&nc, seconds);
 	teardown(&nc);
 	eal_stop();
+	if (rc == -EBADMSG)
+		return 3;
 	return rc < 0 ? 1 : 0;
 }

@@ -19,6 +19,7 @@
  *    connection is done, and prints one line per connection:
  *      client K worker W bytes=.. received=.. status=ok|mismatch|reset|
  *        closed|incomplete seconds=.. mbytes_per_s=.. sha256=<hex>
+ *    (seconds from the end of the handshake to the last byte of the echo).
  *    The pattern: byte i of the stream is byte i % 4 of the little-endian
  *    32-bit number i / 4 (so any lost, repeated or misplaced byte shows).
  * It runs until SIGTERM or SIGINT, N seconds, or the clients are done. On
@@ -345,6 +346,7 @@ netcheck_events(void *arg, struct stack *stack, const struct tcp_event *ev,
 			switch (ev[i].type) {
 			case TCP_EVENT_CONNECTED:
 				cl->connected = true;
+				cl->started_ns = now;
 				client_push(app, tcp, cl, now);
 				break;
 			case TCP_EVENT_READABLE:
@@ -386,7 +388,6 @@ netcheck_poll(void *arg, struct stack *stack, uint64_t now)
 		for (unsigned i = 0; i < app->n_clients; i++) {
 			struct netcheck_client *cl = &app->clients[i];
 
-			cl->started_ns = now;
 			if (tcp_connect(tcp, stack_local_ip(stack), 0, app->remote_ip,
 						app->remote_port, now, &cl->conn) < 0 ||
 					cl->conn >= NETCHECK_MAX_CONNECTIONS) {
@@ -517,7 +518,7 @@ print_clients(const struct netcheck *nc)
 
 		for (unsigned i = 0; i < app->n_clients; i++) {
 			const struct netcheck_client *cl = &app->clients[i];
-			double seconds = cl->finished ?
+			double seconds = cl->finished && cl->connected ?
 				(double)(cl->finished_ns - cl->started_ns) / 1e9 : 0;
 			char hex[65];
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# tcp_echo_tap.sh NETCHECK [MBYTES] [CONNECTIONS] [LOSS_PERCENT]
+# tcp_echo_tap.sh NETCHECK [KBYTES] [CONNECTIONS] [LOSS_PERCENT]
 # Kernel TCP clients -> hsrelay-netcheck's TCP echo service over net_tap,
 # in a fresh network namespace (the kernel's end of the tap is in it too):
-#   - CONNECTIONS (default 1) kernel connections at once each send MBYTES
-#     (default 100) MB of seeded random bytes, half-close, and read the echo
+#   - CONNECTIONS (default 1) kernel connections at once each send KBYTES
+#     (default 100000, i.e. 100 MB) kB of seeded random bytes, half-close, and read the echo
 #     until EOF; every echo must match what was sent (SHA-256), byte count
 #     included;
 #   - with LOSS_PERCENT, nftables drops that share of TCP packets at random
@@ -16,7 +16,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 netcheck=$1
-mbytes=${2:-100}
+kbytes=${2:-100000}
 connections=${3:-1}
 loss=${4:-0}
 require_root
@@ -35,7 +35,7 @@ pid=
 cleanup() {
   [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
   ip netns del "$ns" 2>/dev/null
-  rm -rf "$work"
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -66,21 +66,28 @@ if ! wait_until 15 grep -q '^netcheck: port' "$work/out"; then
 fi
 checked "netcheck up: $(head -1 "$work/out")"
 ip -n "$ns" addr add "$ip_kernel/24" dev "$tap"
+# A deeper tun queue than the default 1000: 64 kernel senders at once
+# overflow it while the worker reads one frame per readv().
+ip -n "$ns" link set "$tap" txqueuelen 10000
 ip -n "$ns" link set "$tap" up
 
 if [ "$loss" -gt 0 ]; then
   ip netns exec "$ns" nft -f - <<NFT
 table inet impair {
-  chain out { type filter hook output priority 0; policy accept;
-              oifname "$tap" meta l4proto tcp numgen random mod 100 < $loss counter drop }
-  chain in  { type filter hook input priority 0; policy accept;
-              iifname "$tap" meta l4proto tcp numgen random mod 100 < $loss counter drop }
+  chain out {
+    type filter hook output priority 0; policy accept;
+    oifname "$tap" meta l4proto tcp numgen random mod 100 < $loss counter drop
+  }
+  chain in {
+    type filter hook input priority 0; policy accept;
+    iifname "$tap" meta l4proto tcp numgen random mod 100 < $loss counter drop
+  }
 }
 NFT
   checked "nftables drops $loss % of TCP packets each way on $tap"
 fi
 
-bytes=$((mbytes * 1000 * 1000))
+bytes=$((kbytes * 1000))
 if ! ip netns exec "$ns" timeout 100 "$python" "$here/tcp_peer.py" client "$ip_ours" "$port" \
     --bytes "$bytes" --connections "$connections" >"$work/client" 2>&1; then
   cat "$work/client" >&2
@@ -90,7 +97,9 @@ if ! ip netns exec "$ns" timeout 100 "$python" "$here/tcp_peer.py" client "$ip_o
   fail "kernel client: echo incomplete or different"
 fi
 cat "$work/client"
-checked "$connections x $mbytes MB echoed byte-exact (SHA-256): $(tail -1 "$work/client" | sed 's/^client: //')"
+echo "kernel side: $(ip -n "$ns" -s link show "$tap" | awk '/TX:/{getline; print "tap tx packets=" $2 " dropped=" $4}')" \
+  "$(ip netns exec "$ns" nstat -a 2>/dev/null | awk '/Retrans|Timeout|Drop|Prune|Collapse|OFO|Lost|Loss|Reord/{printf "%s=%s ", $1, $2}')"
+checked "$connections x $kbytes kB echoed byte-exact (SHA-256): $(tail -1 "$work/client" | sed 's/^client: //')"
 if [ "$loss" -gt 0 ]; then
   ip netns exec "$ns" nft list table inet impair | grep -o 'counter packets [0-9]*' |
     awk '{d += $3} END {print "ok: nftables dropped " d " TCP packets"}'
@@ -111,4 +120,4 @@ txd=$(counter "$work/out" 0 tx_dropped)
 [ "$txd" -eq 0 ] || fail "tx_dropped=$txd"
 checked "counters: echo_accepted=$accepted echo_closed=$closed tcp_drop_checksum=0 tx_dropped=0" \
   "retransmitted=$(counter "$work/out" 0 tcp_retransmitted_segments)"
-echo "PASS tcp_echo_tap ${connections}x${mbytes}MB loss=${loss}%"
+echo "PASS tcp_echo_tap ${connections}x${kbytes}kB loss=${loss}%"

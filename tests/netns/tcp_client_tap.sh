@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# tcp_client_tap.sh NETCHECK [KBYTES] [CONNECTIONS] [WORKERS]
+# hsrelay-netcheck's TCP client -> a kernel echo server (tcp_peer.py) over
+# net_tap, in a fresh network namespace:
+#   - netcheck opens CONNECTIONS (default 1) connections (spread over
+#     WORKERS workers, default 1, each on a local port whose flow hash names
+#     its worker), sends KBYTES (default 100000, i.e. 100 MB) kB of its
+#     pattern on each, reads the echo back and checks it byte for byte;
+#   - netcheck's SHA-256 of what came back, the kernel server's SHA-256 of
+#     what it received and the SHA-256 of the pattern must all be equal;
+#   - netcheck exits 0 by itself once every connection is done.
+# Prints the goodput (MB/s each way) netcheck measured.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+netcheck=$1
+kbytes=${2:-100000}
+connections=${3:-1}
+workers=${4:-1}
+require_root
+python=/usr/bin/python3
+[ -x "$python" ] || fail "needs $python"
+
+ns=hsnc-tc-$$
+tap=hsntc$$
+ip_ours=10.77.4.2
+ip_kernel=10.77.4.1
+mac_ours=02:00:00:77:04:02
+port=7009
+work=$(mktemp -d /tmp/hsrelay-netns-tcpclient.XXXXXX)
+pid=
+server=
+
+cleanup() {
+  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+  [ -n "$server" ] && kill -KILL "$server" 2>/dev/null
+  ip netns del "$ns" 2>/dev/null
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+  net.ipv6.conf.default.disable_ipv6=1
+
+bytes=$((kbytes * 1000))
+ip netns exec "$ns" timeout 100 "$python" "$here/tcp_peer.py" server "$port" \
+  --connections "$connections" --out "$work/server" >"$work/server.log" 2>&1 &
+server=$!
+wait_until 10 grep -q listening "$work/server.log" || fail "kernel echo server did not start"
+expected=$("$python" "$here/tcp_peer.py" pattern "$bytes")
+
+cat > "$work/netcheck.conf" <<CONF
+# written by tcp_client_tap.sh
+DPDKLcores $(lcores_for "$workers")
+DPDKPort net_tap0,iface=$tap
+DPDKWorkerQueues $workers
+DPDKMemoryMB 512
+DPDKMbufsPerWorker 32767
+DPDKIdleSleepUsec 20
+DPDKMac $mac_ours
+Address $ip_ours/24
+NetcheckConnect $ip_kernel:$port
+NetcheckConnectBytes $bytes
+NetcheckConnections $connections
+CONF
+
+ip netns exec "$ns" timeout 100 "$netcheck" -f "$work/netcheck.conf" --seconds 90 \
+  >"$work/out" 2>"$work/err" &
+pid=$!
+if ! wait_until 15 grep -q '^netcheck: port' "$work/out"; then
+  cat "$work/err" >&2
+  fail "netcheck did not come up"
+fi
+checked "netcheck up: $(head -1 "$work/out")"
+# The tap exists once netcheck runs; its first ARP request for the server
+# may go out before the address is there, and is repeated a second later.
+ip -n "$ns" addr add "$ip_kernel/24" dev "$tap"
+ip -n "$ns" link set "$tap" txqueuelen 10000
+ip -n "$ns" link set "$tap" up
+
+rc=0
+wait "$pid" || rc=$?
+pid=
+cat "$work/out"
+[ "$rc" -eq 0 ] || { cat "$work/err" >&2; fail "netcheck exited with status $rc"; }
+wait "$server" || fail "kernel echo server failed: $(cat "$work/server.log")"
+server=
+n_ok=$(grep -c '^client .* status=ok ' "$work/out" || true)
+[ "$n_ok" -eq "$connections" ] || fail "$n_ok of $connections client connections ok"
+for sha in $(sed -n 's/^client .* sha256=\([0-9a-f]*\)$/\1/p' "$work/out"); do
+  [ "$sha" = "$expected" ] || fail "netcheck's SHA-256 $sha, pattern's $expected"
+done
+while read -r _ i b s; do
+  [ "$b" = "bytes=$bytes" ] || fail "kernel server conn $i: $b, expected $bytes"
+  [ "$s" = "sha256=$expected" ] || fail "kernel server conn $i: $s, pattern's $expected"
+done <"$work/server"
+[ "$(wc -l <"$work/server")" -eq "$connections" ] || fail "kernel server saw $(wc -l <"$work/server") connections"
+checked "$connections x $kbytes kB: netcheck's, the kernel server's and the pattern's SHA-256 agree ($expected)"
+awk '/^client /{for (i = 1; i <= NF; i++) if ($i ~ /^(seconds|mbytes_per_s)=/) s = s " " $i; print "ok: client " $2 ":" s; s = ""}' "$work/out" | head -4
+awk '/^client /{for (i = 1; i <= NF; i++) if ($i ~ /^seconds=/) {split($i, a, "="); if (a[2] > m) m = a[2]}} END {printf "ok: all %d connections done in %.2f s: %.1f MB/s each way in all\n", '"$connections"', m, '"$bytes"' * '"$connections"' / 1e6 / m}' "$work/out"
+for ((w = 0; w < workers; w++)); do
+  [ "$(counter "$work/out" $w tcp_drop_checksum)" -eq 0 ] || fail "worker $w: TCP checksum drops"
+  [ "$(counter "$work/out" $w tcp_not_owned)" -eq 0 ] || fail "worker $w: frames of flows it does not own"
+done
+echo "PASS tcp_client_tap ${connections}x${kbytes}kB workers=$workers"

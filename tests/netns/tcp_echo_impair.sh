@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# tcp_echo_impair.sh NETCHECK [KBYTES] [CONNECTIONS] [IMPAIR_ARGS...]
+# Kernel TCP clients -> hsrelay-netcheck's TCP echo service through the
+# user-space impairment bridge (the kernel has no netem):
+#   A: vk 10.77.5.1  <->  I: ia [impair] ib  <->  D: vdp (net_af_packet)
+# impair (../shared/tools/impair.c, built here from the shared copy at run
+# time; skipped when it is absent) delays every frame, adds uniform jitter
+# (which reorders), loses and duplicates frames, per direction, from a
+# fixed seed. Default IMPAIR_ARGS: -d 5 -j 3 -l 1 -u 0.5 -s 42.
+# Every echo must match what was sent (SHA-256), and netcheck's counters
+# must show no checksum drops.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+netcheck=$1
+kbytes=${2:-2000}
+connections=${3:-1}
+shift $(( $# < 3 ? $# : 3 ))
+impair_args=("$@")
+[ ${#impair_args[@]} -gt 0 ] || impair_args=(-d 5 -j 3 -l 1 -u 0.5 -s 42)
+require_root
+python=/usr/bin/python3
+[ -x "$python" ] || fail "needs $python"
+impair_src=${HSRELAY_IMPAIR_SRC:-$here/../../../shared/tools/impair.c}
+if [ ! -f "$impair_src" ]; then
+  echo "skipping: no impair.c at $impair_src (set HSRELAY_IMPAIR_SRC)"
+  exit 77
+fi
+
+nsa=hsnc-ia-$$
+nsi=hsnc-ii-$$
+nsd=hsnc-id-$$
+ip_ours=10.77.5.2
+ip_kernel=10.77.5.1
+mac_ours=02:00:00:77:05:02
+port=7011
+work=$(mktemp -d /tmp/hsrelay-netns-impair.XXXXXX)
+pid=
+impair=
+
+cleanup() {
+  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+  [ -n "$impair" ] && kill -KILL "$impair" 2>/dev/null
+  for ns in "$nsa" "$nsi" "$nsd"; do ip netns del "$ns" 2>/dev/null; done
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+cc -O2 -Wall -Wextra -o "$work/impair" "$impair_src" || fail "cannot build $impair_src"
+
+for ns in "$nsa" "$nsi" "$nsd"; do
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+    net.ipv6.conf.default.disable_ipv6=1
+done
+ip link add vk netns "$nsa" type veth peer name ia netns "$nsi"
+ip link add ib netns "$nsi" type veth peer name vdp netns "$nsd"
+# Offloads off wherever frames enter an AF_PACKET socket: otherwise they
+# carry partial checksums or arrive as 64 KB super-frames
+# (dpdk-on-ci-machines.md, sections 2 and 5).
+ip netns exec "$nsa" ethtool -K vk tx off tso off gso off >/dev/null
+for i in ia ib; do ip netns exec "$nsi" ethtool -K "$i" tx off tso off gso off gro off >/dev/null; done
+ip netns exec "$nsd" ethtool -K vdp tx off tso off gso off gro off >/dev/null
+ip -n "$nsa" addr add "$ip_kernel/24" dev vk
+ip -n "$nsa" link set vk up
+ip -n "$nsi" link set ia up
+ip -n "$nsi" link set ib up
+ip -n "$nsd" link set vdp up
+
+ip netns exec "$nsi" "$work/impair" ia ib "${impair_args[@]}" -t 100 \
+  >"$work/impair.log" 2>&1 &
+impair=$!
+
+cat > "$work/netcheck.conf" <<CONF
+# written by tcp_echo_impair.sh
+DPDKLcores $(lcores_for 1)
+DPDKPort net_af_packet0,iface=vdp,qpairs=1
+DPDKWorkerQueues 1
+DPDKMemoryMB 512
+DPDKMbufsPerWorker 32767
+DPDKIdleSleepUsec 20
+DPDKMac $mac_ours
+Address $ip_ours/24
+NetcheckTcpEchoPort $port
+CONF
+
+ip netns exec "$nsd" timeout 120 "$netcheck" -f "$work/netcheck.conf" --seconds 110 \
+  >"$work/out" 2>"$work/err" &
+pid=$!
+if ! wait_until 15 grep -q '^netcheck: port' "$work/out"; then
+  cat "$work/err" >&2
+  fail "netcheck did not come up"
+fi
+checked "netcheck up: $(head -1 "$work/out")"
+ping_out=$(ip netns exec "$nsa" ping -c 5 -i 0.2 -W 2 "$ip_ours" 2>&1) || true
+checked "ping through impair (${impair_args[*]}): $(echo "$ping_out" | grep -E 'transmitted|rtt' | tr '\n' ' ')"
+
+bytes=$((kbytes * 1000))
+if ! ip netns exec "$nsa" timeout 90 "$python" "$here/tcp_peer.py" client "$ip_ours" "$port" \
+    --bytes "$bytes" --connections "$connections" >"$work/client" 2>&1; then
+  cat "$work/client" >&2
+  stop_netcheck "$pid" "$work/out" || true
+  pid=
+  cat "$work/out" >&2
+  fail "kernel client: echo incomplete or different"
+fi
+cat "$work/client"
+checked "$connections x $kbytes kB echoed byte-exact through impair (${impair_args[*]}): $(tail -1 "$work/client" | sed 's/^client: //')"
+sleep 0.3
+stop_netcheck "$pid" "$work/out"
+pid=
+kill -INT "$impair" 2>/dev/null || true
+sleep 0.2
+cat "$work/impair.log"
+cat "$work/out"
+[ "$(counter "$work/out" 0 echo_accepted)" -eq "$connections" ] || fail "not every connection accepted"
+[ "$(counter "$work/out" 0 tcp_drop_checksum)" -eq 0 ] || fail "TCP checksum drops"
+checked "counters: ooo_segments=$(counter "$work/out" 0 tcp_ooo_segments)" \
+  "retransmitted=$(counter "$work/out" 0 tcp_retransmitted_segments)" \
+  "fast_retransmits=$(counter "$work/out" 0 tcp_fast_retransmits)" \
+  "timeouts=$(counter "$work/out" 0 tcp_retransmit_timeouts)"
+echo "PASS tcp_echo_impair ${connections}x${kbytes}kB (${impair_args[*]})"

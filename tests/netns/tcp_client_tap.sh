@@ -32,9 +32,9 @@ pid=
 server=
 
 cleanup() {
-  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-  [ -n "$server" ] && kill -KILL "$server" 2>/dev/null
-  ip netns del "$ns" 2>/dev/null
+  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+  [ -n "$server" ] && kill -KILL "$server" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT

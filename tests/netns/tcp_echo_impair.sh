@@ -39,9 +39,9 @@ pid=
 impair=
 
 cleanup() {
-  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-  [ -n "$impair" ] && kill -KILL "$impair" 2>/dev/null
-  for ns in "$nsa" "$nsi" "$nsd"; do ip netns del "$ns" 2>/dev/null; done
+  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+  [ -n "$impair" ] && kill -KILL "$impair" 2>/dev/null || true
+  for ns in "$nsa" "$nsi" "$nsd"; do ip netns del "$ns" 2>/dev/null || true; done
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -111,7 +111,8 @@ sleep 0.3
 stop_netcheck "$pid" "$work/out"
 pid=
 kill -INT "$impair" 2>/dev/null || true
-sleep 0.2
+wait "$impair" 2>/dev/null || true
+impair=
 cat "$work/impair.log"
 cat "$work/out"
 [ "$(counter "$work/out" 0 echo_accepted)" -eq "$connections" ] || fail "not every connection accepted"

@@ -33,8 +33,8 @@ work=$(mktemp -d /tmp/hsrelay-netns-tcpecho.XXXXXX)
 pid=
 
 cleanup() {
-  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-  ip netns del "$ns" 2>/dev/null
+  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
   [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT

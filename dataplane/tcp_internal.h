@@ -167,6 +167,7 @@ struct tcp_stack {
 
 	uint32_t wheel_heads[TCP_WHEEL_SLOTS];
 	uint64_t wheel_tick;
+	uint32_t wheel_linked;		/* connections in the wheel */
 
 	uint16_t ip_id;
 	uint8_t rcv_wscale;

@@ -20,6 +20,7 @@ wheel_unlink(struct tcp_stack *s, struct tcp_conn *c)
 		s->conns[c->wheel_next].wheel_prev = c->wheel_prev;
 	c->wheel_slot = TCP_NONE;
 	c->wheel_prev = c->wheel_next = TCP_NONE;
+	s->wheel_linked--;
 }
 
 static void
@@ -41,6 +42,7 @@ wheel_link(struct tcp_stack *s, struct tcp_conn *c, uint64_t deadline)
 	s->wheel_heads[slot] = idx;
 	c->wheel_slot = slot;
 	c->wheel_deadline = deadline;
+	s->wheel_linked++;
 }
 
 void
@@ -199,6 +201,11 @@ tcp_timers_run(struct tcp_stack *s, uint64_t now, unsigned budget)
 
 	if (last < t)
 		last = t;
+	/* Nothing armed: no slot to visit, however far time jumped. */
+	if (s->wheel_linked == 0) {
+		s->wheel_tick = last;
+		return 0;
+	}
 	if (last - t >= TCP_WHEEL_SLOTS)
 		t = last - TCP_WHEEL_SLOTS + 1;
 	for (; t <= last; t++) {

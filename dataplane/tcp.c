@@ -816,6 +816,15 @@ tcp_close(struct tcp_stack *s, uint32_t conn, uint64_t now)
 		return -EBADF;
 	c->flags |= CF_USER_CLOSED;
 	c->events = 0;
+	if (c->rq_bytes > 0 && c->state != TCP_STATE_CLOSED) {
+		/* RFC 9293 3.10.4 and RFC 2525 2.17: closing with unread
+		 * data loses it; tell the peer with a RST rather than a FIN
+		 * it would take for a clean end of stream. */
+		s->stats.resets_unread_at_close++;
+		tcp_send_rst(s, c, c->snd_max, now);
+		tcp_conn_free(s, c);
+		return 0;
+	}
 	tcp_mbuf_chain_free(c->rq_head);
 	c->rq_head = c->rq_last = NULL;
 	c->rq_bytes = 0;

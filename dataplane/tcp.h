@@ -137,6 +137,9 @@ struct tcp_stats {
 	uint64_t data_timeouts;
 	uint64_t ooo_segments;
 	uint64_t time_wait_recycled;	/* TIME-WAIT TCB reused: table full */
+	uint64_t resets_unread_at_close;	/* tcp_close() with data unread */
+	uint64_t resets_data_after_close;	/* new data after tcp_close() */
+	uint64_t limited_transmits;	/* RFC 3042 segments */
 };
 
 struct tcp_conn_info {
@@ -211,7 +214,10 @@ int tcp_send(struct tcp_stack *stack, uint32_t conn, struct rte_mbuf *chain, uin
  * receive window; a window update is sent when it grew enough. */
 int tcp_recv(struct tcp_stack *stack, uint32_t conn, struct rte_mbuf **chain, uint64_t now);
 
-/* Graceful close: queued data then FIN. The handle is invalid afterwards. */
+/* Graceful close: queued data then FIN. The handle is invalid afterwards.
+ * Received data the caller has not taken with tcp_recv() makes it abortive
+ * (RFC 9293 3.10.4, RFC 2525 2.17, as Linux): a RST, and the connection is
+ * gone. New data arriving after the close is answered with a RST too. */
 int tcp_close(struct tcp_stack *stack, uint32_t conn, uint64_t now);
 
 /* Abortive close: RST if synchronized, all buffers freed, handle invalid. */

@@ -144,14 +144,6 @@ static void
 receive_data(struct tcp_stack *s, struct tcp_conn *c, struct tcp_segment *seg, uint32_t seq,
 		uint32_t len, uint64_t now)
 {
-	if (c->flags & CF_USER_CLOSED) {
-		/* Nobody will read it: acknowledge in-order bytes and drop. */
-		s->stats.drop_after_close++;
-		if (seq == c->rcv_nxt)
-			c->rcv_nxt += len;
-		c->flags |= CF_ACK_NOW;
-		return;
-	}
 	if (seq == c->rcv_nxt) {
 		bool had_ooo = c->ooo_count > 0;
 
@@ -326,7 +318,11 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 		   wnd == c->snd_wnd && !(c->flags & CF_PERSIST)) {
 		/* RFC 5681 2 duplicate ACK; 3.2 fast retransmit; RFC 6582. */
 		c->dupacks++;
-		if (c->dupacks == 3 && !(c->flags & CF_RECOVERY)) {
+		if (c->dupacks < 3 && !(c->flags & CF_RECOVERY)) {
+			/* RFC 3042: the first two may each release a new
+			 * segment (tcp_conn_output) to keep the ACK clock. */
+			tcp_mark_dirty(s, c);
+		} else if (c->dupacks == 3 && !(c->flags & CF_RECOVERY)) {
 			if (SEQ_GT(ack, c->recover)) {
 				uint32_t flight = c->snd_max - c->snd_una;
 
@@ -582,6 +578,18 @@ conn_input(struct tcp_stack *s, struct tcp_conn *c, struct tcp_segment *seg, uin
 	}
 	if (!process_ack(s, c, seg, now))
 		return;
+	if (len > 0 && (c->flags & CF_USER_CLOSED) &&
+	    (c->state == TCP_STATE_FIN_WAIT_1 || c->state == TCP_STATE_FIN_WAIT_2)) {
+		/* New data nobody will read (RFC 9293 3.10.7.4 seventh, RFC
+		 * 1122 4.2.2.13, as Linux): reset the sender rather than let
+		 * it believe the bytes were delivered. A retransmission wholly
+		 * below RCV.NXT is not acceptable and only gets an ACK. */
+		s->stats.drop_after_close++;
+		s->stats.resets_data_after_close++;
+		tcp_send_reset_for(s, seg);
+		tcp_conn_closed(s, c, -ECONNRESET);
+		return;
+	}
 	if (len > 0) {
 		switch (c->state) {
 		case TCP_STATE_ESTABLISHED:

@@ -449,6 +449,18 @@ tcp_send_cookie_syn_ack(struct tcp_stack *s, const struct tcp_segment *seg, uint
 	}
 }
 
+/* RFC 3042 2: on the first and second duplicate ACK, one new segment each
+ * beyond cwnd (FlightSize up to cwnd + 2 SMSS), new data only, cwnd itself
+ * unchanged. */
+static uint32_t
+limited_transmit_room(const struct tcp_conn *c)
+{
+	if ((c->flags & CF_RECOVERY) || c->dupacks == 0 || c->dupacks > 2 ||
+	    c->snd_nxt != c->snd_max)
+		return 0;
+	return c->dupacks * (uint32_t)c->mss;
+}
+
 void
 tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 {
@@ -477,8 +489,13 @@ tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	data_end = c->sq_seq + c->sq_bytes;
 	if (c->flags & CF_REXMIT_ONE) {
 		/* Fast retransmit / NewReno partial ACK: the first unacked
-		 * segment, outside cwnd (RFC 5681 3.2 step 4). */
-		uint32_t avail = SEQ_LT(c->snd_una, data_end) ? data_end - c->snd_una : 0;
+		 * segment, outside cwnd (RFC 5681 3.2 step 4). Only bytes
+		 * already sent: a segment first sent shorter (room taken by
+		 * SACK blocks) must not grow past SND.MAX here, where SND.MAX
+		 * does not follow, or the peer's ACK of the extra bytes would
+		 * look like an ACK of unsent data and be dropped for good. */
+		uint32_t sent_end = SEQ_LT(c->snd_max, data_end) ? c->snd_max : data_end;
+		uint32_t avail = SEQ_LT(c->snd_una, sent_end) ? sent_end - c->snd_una : 0;
 		struct tcp_options o;
 		uint32_t len;
 		bool fin;
@@ -525,7 +542,7 @@ tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 		fin_wanted = (c->flags & CF_FIN_QUEUED) && SEQ_LEQ(c->snd_nxt, data_end);
 		if (avail == 0 && !fin_wanted)
 			break;
-		win = RTE_MIN(c->snd_wnd, c->cwnd);
+		win = RTE_MIN(c->snd_wnd, c->cwnd + limited_transmit_room(c));
 		flight = c->snd_nxt - c->snd_una;
 		usable = win > flight ? win - flight : 0;
 		data_options(c, now, &o);
@@ -546,6 +563,8 @@ tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 		if (send_data(s, c, c->snd_nxt, len, fin, now) != 0)
 			break;
 		sent = true;
+		if (flight + len > c->cwnd)
+			s->stats.limited_transmits++;
 		if (SEQ_LT(c->snd_nxt, c->snd_max)) {
 			s->stats.retransmitted_segments++;
 		} else if (!(c->flags & (CF_TS_OK | CF_RTT_TIMING)) && len > 0) {

@@ -49,6 +49,17 @@ passive_plain(struct tcp_script *s, const char *syn, uint64_t ack_ms)
 	assert_true(script_events(s) & (1u << TCP_EVENT_ACCEPTED));
 }
 
+/* Another passive open on the same listener, from s->remote_port. */
+static void
+passive_again(struct tcp_script *s, uint64_t t_ms)
+{
+	s->have_iss = false;
+	script_inject(s, t_ms, "S seq 0 win 65535 <mss 1460>");
+	script_expect(s, t_ms, "S. seq 0 ack 1");
+	script_inject(s, t_ms, ". seq 1 ack 1");
+	assert_true(script_events(s) & (1u << TCP_EVENT_ACCEPTED));
+}
+
 static void
 test_passive_open_data_delayed_ack(void **state)
 {
@@ -579,6 +590,173 @@ test_syn_cookies(void **state)
 	script_stop(&s);
 }
 
+static void
+test_close_with_unread_data_resets(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+
+	(void)state;
+	script_config(&cfg);
+	cfg.no_timestamps = true;
+	script_start(&s, &cfg);
+	passive_plain(&s, "S seq 0 win 65535 <mss 1460>", 10);
+	script_inject(&s, 20, "P. seq 1 ack 1 len 100");
+	script_expect(&s, 60, ". seq 1 ack 101");
+	/* RFC 2525 2.17: closing with 100 bytes unread: RST, not FIN. */
+	script_advance(&s, 70);
+	assert_int_equal(tcp_close(s.stack, s.conn, 70 * MS), 0);
+	script_expect(&s, 70, "R. seq 1 ack 101");
+	script_expect_none(&s, 5000);
+	assert_int_equal(tcp_stack_stats(s.stack)->resets_unread_at_close, 1);
+	assert_int_equal(tcp_conn_info(s.stack, s.conn, &(struct tcp_conn_info){0}), -EBADF);
+	/* The peer's next segment finds no connection. */
+	script_inject(&s, 5010, ". seq 101 ack 1 len 10");
+	script_expect(&s, 5010, "R seq 1");
+	script_stop(&s);
+}
+
+static void
+test_data_after_close_resets(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+	const struct tcp_stats *st;
+
+	(void)state;
+	script_config(&cfg);
+	cfg.no_timestamps = true;
+	script_start(&s, &cfg);
+	st = tcp_stack_stats(s.stack);
+	passive_plain(&s, "S seq 0 win 65535 <mss 1460>", 10);
+	script_inject(&s, 20, "P. seq 1 ack 1 len 100");
+	script_read(&s, 100);
+	script_advance(&s, 30);
+	assert_int_equal(tcp_close(s.stack, s.conn, 30 * MS), 0);
+	script_expect(&s, 30, "F. seq 1 ack 101");
+	script_inject(&s, 40, ". seq 101 ack 2");
+	assert_int_equal(info(&s).state, TCP_STATE_FIN_WAIT_2);
+	/* A retransmission of bytes already received: only an ACK. */
+	script_inject(&s, 50, "P. seq 1 ack 2 len 100");
+	script_expect(&s, 50, ". seq 2 ack 101");
+	assert_int_equal(info(&s).state, TCP_STATE_FIN_WAIT_2);
+	/* New data nobody will read: RST from the segment's ACK (RFC 1122
+	 * 4.2.2.13, as Linux), and the TCB is gone. */
+	script_inject(&s, 60, "P. seq 101 ack 2 len 50");
+	script_expect(&s, 60, "R seq 2");
+	script_expect_none(&s, 1000);
+	assert_int_equal(st->resets_data_after_close, 1);
+	assert_int_equal(st->drop_after_close, 1);
+	assert_int_equal(tcp_conn_info(s.stack, s.conn, &(struct tcp_conn_info){0}), -EBADF);
+	/* The same in FIN-WAIT-1: data before our FIN is acknowledged. */
+	s.remote_port = 40001;
+	passive_again(&s, 1010);
+	script_advance(&s, 1020);
+	assert_int_equal(tcp_close(s.stack, s.conn, 1020 * MS), 0);
+	script_expect(&s, 1020, "F. seq 1 ack 1");
+	assert_int_equal(info(&s).state, TCP_STATE_FIN_WAIT_1);
+	script_inject(&s, 1030, "P. seq 1 ack 1 len 10");
+	script_expect(&s, 1030, "R seq 1");
+	assert_int_equal(st->resets_data_after_close, 2);
+	/* A peer that only sends its FIN closes cleanly (no RST). */
+	s.remote_port = 40002;
+	passive_again(&s, 2010);
+	script_advance(&s, 2020);
+	assert_int_equal(tcp_close(s.stack, s.conn, 2020 * MS), 0);
+	script_expect(&s, 2020, "F. seq 1 ack 1");
+	script_inject(&s, 2030, "F. seq 1 ack 2");
+	script_expect(&s, 2030, ". seq 2 ack 2");
+	assert_int_equal(info(&s).state, TCP_STATE_TIME_WAIT);
+	assert_int_equal(st->resets_data_after_close, 2);
+	script_stop(&s);
+}
+
+static void
+test_limited_transmit(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+	struct tcp_conn_info i;
+	char line[64];
+
+	(void)state;
+	script_config(&cfg);
+	cfg.no_timestamps = true;
+	script_start(&s, &cfg);
+	passive_plain(&s, "S seq 0 win 65535 <mss 1460>", 10);
+	script_advance(&s, 100);
+	/* Twelve segments queued; the initial window sends ten. */
+	script_send(&s, 12 * 1460);
+	for (unsigned k = 0; k < 10; k++) {
+		snprintf(line, sizeof(line), ". seq %u ack 1 len 1460", 1 + 1460 * k);
+		script_expect(&s, 100, line);
+	}
+	script_expect_none(&s, 150);
+	/* RFC 3042: the first two duplicate ACKs each release one new
+	 * segment, cwnd unchanged. */
+	script_inject(&s, 150, ". seq 1 ack 1");
+	script_expect(&s, 150, ". seq 14601 ack 1 len 1460");
+	assert_int_equal(info(&s).cwnd, 14600);
+	script_inject(&s, 151, ". seq 1 ack 1");
+	script_expect(&s, 151, "P. seq 16061 ack 1 len 1460");
+	assert_int_equal(info(&s).cwnd, 14600);
+	assert_int_equal(tcp_stack_stats(s.stack)->limited_transmits, 2);
+	/* The third: fast retransmit, ssthresh from the whole flight. */
+	script_inject(&s, 152, ". seq 1 ack 1");
+	script_expect(&s, 152, ". seq 1 ack 1 len 1460");
+	i = info(&s);
+	assert_true(i.in_recovery);
+	assert_int_equal(i.ssthresh, 12 * 1460 / 2);
+	script_inject(&s, 160, ". seq 1 ack 17521");
+	i = info(&s);
+	assert_false(i.in_recovery);
+	assert_int_equal(i.send_queued, 0);
+	script_expect_none(&s, 3000);
+	assert_int_equal(tcp_stack_stats(s.stack)->fast_retransmits, 1);
+	assert_int_equal(tcp_stack_stats(s.stack)->retransmit_timeouts, 0);
+	script_stop(&s);
+}
+
+static void
+test_fast_retransmit_within_snd_max(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+
+	(void)state;
+	script_config(&cfg);
+	cfg.no_timestamps = true;
+	script_start(&s, &cfg);
+	passive_plain(&s, "S seq 0 win 65535 <mss 1460,sackOK>", 10);
+	/* A hole in the peer's data: our ACKs carry a SACK block, which
+	 * takes 12 bytes of each data segment (1448 of 1460). The peer's
+	 * window holds one such segment. */
+	script_inject(&s, 20, ". seq 101 ack 1 win 1448 len 100");
+	script_expect(&s, 20, ". seq 1 ack 1 <sack 101:201>");
+	script_advance(&s, 30);
+	script_send(&s, 3000);
+	script_expect(&s, 30, ". seq 1 ack 1 len 1448 <sack 101:201>");
+	script_expect_none(&s, 39);
+	script_inject(&s, 40, ". seq 1 ack 1 win 1448 len 100");
+	script_expect(&s, 40, ". seq 1449 ack 201 <>");
+	/* The segment is lost. Its fast retransmission has no SACK block
+	 * to make room for, yet must not grow past SND.MAX: the peer's ACK
+	 * of the extra bytes would look like an ACK of unsent data and be
+	 * dropped, and the connection would time out. */
+	for (unsigned k = 0; k < 3; k++)
+		script_inject(&s, 50, ". seq 201 ack 1 win 1448");
+	script_expect(&s, 50, ". seq 1 ack 201 len 1448 <>");
+	script_expect_none(&s, 55);
+	script_inject(&s, 60, ". seq 201 ack 1449 win 1448");
+	script_expect(&s, 60, ". seq 1449 ack 201 len 1448");
+	script_inject(&s, 70, ". seq 201 ack 2897 win 1448");
+	script_expect(&s, 70, "P. seq 2897 ack 201 len 104");
+	script_inject(&s, 80, ". seq 201 ack 3001 win 1448");
+	assert_int_equal(info(&s).send_queued, 0);
+	assert_false(info(&s).in_recovery);
+	script_stop(&s);
+}
+
 int
 main(void)
 {
@@ -598,6 +776,10 @@ main(void)
 		cmocka_unit_test(test_simultaneous_open),
 		cmocka_unit_test(test_paws),
 		cmocka_unit_test(test_syn_cookies),
+		cmocka_unit_test(test_close_with_unread_data_resets),
+		cmocka_unit_test(test_data_after_close_resets),
+		cmocka_unit_test(test_limited_transmit),
+		cmocka_unit_test(test_fast_retransmit_within_snd_max),
 	};
 
 	script_pool();

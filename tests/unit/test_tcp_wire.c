@@ -128,7 +128,8 @@ pump(struct side *s, struct wire *out, struct rte_mempool *pool, uint64_t now)
 				s->conn = ev[i].conn;
 				s->up = true;
 			}
-			assert_int_not_equal(ev[i].type, TCP_EVENT_RESET);
+			if (ev[i].type == TCP_EVENT_RESET)
+				fail_msg("connection reset: error %d", ev[i].error);
 			if (ev[i].type == TCP_EVENT_PEER_CLOSED)
 				s->closed_seen = true;
 		}

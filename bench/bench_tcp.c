@@ -74,6 +74,7 @@
 #include "dataplane/ipv4.h"
 #include "dataplane/port.h"
 #include "dataplane/ring_msg.h"
+#include "dataplane/stack.h"
 #include "dataplane/tcp.h"
 #include "dataplane/worker.h"
 
@@ -95,7 +96,14 @@
 #define START_TIMEOUT_NS (15ull * 1000000000)
 #define STOP_TIMEOUT_NS (5ull * 1000000000)
 #define POOL_MBUFS 32767
-#define MEMIF_LOG2_RING 11
+/* memif ring of 8192 2 KiB slots per direction. The stack glue has no TX
+ * back-pressure (a full ring drops at the worker's TX buffer), so the
+ * receive windows of all connections together are kept below what the
+ * ring holds: a receiver that is scheduled out then stalls the sender
+ * instead of losing segments. */
+#define MEMIF_LOG2_RING 13
+#define MEMIF_RING_PAYLOAD ((1u << MEMIF_LOG2_RING) * 1448u)
+#define BUFFER_MAX (4u << 20)
 
 static const struct rte_ether_addr sender_mac = { { 0x02, 0, 0, 0x4d, 0xfa, 0x01 } };
 static const struct rte_ether_addr receiver_mac = { { 0x02, 0, 0, 0x4d, 0xfa, 0x02 } };
@@ -109,6 +117,7 @@ struct bench_shared {
 		uint64_t checked;	/* chains or reads whose first bytes were compared */
 		uint64_t check_failures;
 		uint32_t ready;		/* listening */
+		uint32_t halted;	/* hsrelay: worker stopped, memif no longer polled */
 		int32_t error;
 	} __attribute__((aligned(64))) receiver;
 	struct {
@@ -116,6 +125,8 @@ struct bench_shared {
 		uint64_t tx_dropped;
 		uint32_t connected;
 		uint32_t mss;
+		uint32_t halted;
+		uint32_t closed;	/* hsrelay: EAL and memif torn down */
 		int32_t error;
 	} __attribute__((aligned(64))) sender;
 	struct {
@@ -135,7 +146,8 @@ struct options {
 	bool skip_kernel;
 	bool skip_hsrelay;
 	bool verbose;		/* children print their counters on exit */
-	uint32_t buffer;	/* hsrelay send and receive buffer per connection */
+	uint32_t buffer;	/* hsrelay buffers per connection; 0: by the ring size */
+	uint32_t output_queue;	/* hsrelay: segments built ahead of TX */
 	/* Hidden: the role of a re-executed child. */
 	const char *role;
 	int shared_fd;
@@ -170,6 +182,14 @@ pin_to_cpu(int cpu)
 	sched_setaffinity(0, sizeof(set), &set);
 }
 
+static void
+sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000) };
+
+	nanosleep(&ts, NULL);
+}
+
 static bool
 parent_stop(struct bench_shared *sh)
 {
@@ -179,12 +199,11 @@ parent_stop(struct bench_shared *sh)
 /* ---- hsrelay roles (re-executed children, one DPDK process each) ---- */
 
 struct hs_app {
-	struct tcp_stack *stack;
+	struct stack *stack;
+	struct tcp_stack *tcp;
+	struct worker *worker;
 	struct rte_mempool *pool;
 	struct rte_mbuf *payload;	/* sender: PATTERN_LEN bytes, cloned per send */
-	struct net_local local;
-	struct rte_ether_addr peer_mac;
-	struct net_counters net;
 	struct bench_shared *shared;
 	bool sender;
 	unsigned n_conns;
@@ -193,7 +212,6 @@ struct hs_app {
 	uint64_t bytes, checked, check_failures;
 	uint32_t connected;
 	uint64_t clone_failed;
-	uint64_t tx_queued;	/* frames given to worker_tx_burst() */
 };
 
 /* Compares the first CHECK_LEN bytes of chain with the pattern at offset. */
@@ -213,188 +231,124 @@ chain_matches(const struct rte_mbuf *chain, uint64_t offset)
 }
 
 static void
-hs_input(void *ctx, struct worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now)
+hs_receive(struct hs_app *app, uint32_t conn, uint64_t now)
 {
-	struct hs_app *app = ctx;
-	struct net_classes classes;
-	uint16_t done = 0;
+	struct rte_mbuf *chain;
+	unsigned idx = 0;
+	int got;
 
-	(void)w;
-	while (done < n) {
-		uint16_t took = net_classify_burst(pkts + done, (uint16_t)(n - done), &app->local,
-				&classes, &app->net);
-
-		done = (uint16_t)(done + took);
-		if (classes.n_tcp)
-			tcp_input_burst(app->stack, classes.tcp, classes.n_tcp, now);
-		/* Static addresses on a point-to-point link: ARP and ICMP
-		 * have nothing to do here. */
-		rte_pktmbuf_free_bulk(classes.arp, classes.n_arp);
-		rte_pktmbuf_free_bulk(classes.icmp, classes.n_icmp);
-		rte_pktmbuf_free_bulk(classes.drop, classes.n_drop);
-	}
+	/* Not ev.user: a READABLE drained in the same batch as its ACCEPTED
+	 * predates any tcp_set_user(). */
+	while (idx < app->n_conns && app->conns[idx] != conn)
+		idx++;
+	if (idx == app->n_conns)
+		return;
+	got = tcp_recv(app->tcp, conn, &chain, now);
+	if (got <= 0)
+		return;
+	app->checked++;
+	if (!chain_matches(chain, app->offset[idx]))
+		app->check_failures++;
+	app->offset[idx] += (uint64_t)got;
+	app->bytes += (uint64_t)got;
+	rte_pktmbuf_free(chain);
 }
 
 static void
-hs_events(struct hs_app *app, uint64_t now)
+hs_events(void *arg, struct stack *stack, const struct tcp_event *ev, unsigned n, uint64_t now)
 {
-	struct tcp_event ev[32];
-	unsigned n;
+	struct hs_app *app = arg;
 
-	while ((n = tcp_events_drain(app->stack, ev, 32)) > 0) {
-		for (unsigned i = 0; i < n; i++) {
-			switch (ev[i].type) {
-			case TCP_EVENT_ACCEPTED:
-				if (app->n_conns < MAX_CONNECTIONS) {
-					app->conns[app->n_conns++] = ev[i].conn;
-				} else {
-					tcp_abort(app->stack, ev[i].conn, now);
-				}
-				break;
-			case TCP_EVENT_CONNECTED:
-				app->connected++;
-				if (app->connected == 1) {
-					struct tcp_conn_info info;
+	(void)stack;
+	for (unsigned i = 0; i < n; i++) {
+		switch (ev[i].type) {
+		case TCP_EVENT_ACCEPTED:
+			if (app->n_conns < MAX_CONNECTIONS)
+				app->conns[app->n_conns++] = ev[i].conn;
+			else
+				tcp_abort(app->tcp, ev[i].conn, now);
+			break;
+		case TCP_EVENT_CONNECTED:
+			app->connected++;
+			if (app->connected == 1) {
+				struct tcp_conn_info info;
 
-					if (tcp_conn_info(app->stack, ev[i].conn, &info) == 0)
-						PUT(app->shared->sender.mss, info.mss);
-				}
-				PUT(app->shared->sender.connected, app->connected);
-				break;
-			case TCP_EVENT_READABLE: {
-				struct rte_mbuf *chain;
-				unsigned idx = 0;
-				int got;
-
-				/* Not ev.user: a READABLE drained in the same
-				 * batch as its ACCEPTED predates tcp_set_user(). */
-				while (idx < app->n_conns && app->conns[idx] != ev[i].conn)
-					idx++;
-				if (idx == app->n_conns)
-					break;
-				got = tcp_recv(app->stack, ev[i].conn, &chain, now);
-				if (got <= 0)
-					break;
-				app->checked++;
-				if (!chain_matches(chain, app->offset[idx]))
-					app->check_failures++;
-				app->offset[idx] += (uint64_t)got;
-				app->bytes += (uint64_t)got;
-				rte_pktmbuf_free(chain);
-				break;
+				if (tcp_conn_info(app->tcp, ev[i].conn, &info) == 0)
+					PUT(app->shared->sender.mss, info.mss);
 			}
-			case TCP_EVENT_RESET:
-			case TCP_EVENT_PEER_CLOSED:
-			case TCP_EVENT_CLOSED:
-				if (app->sender)
-					PUT(app->shared->sender.error, ECONNRESET);
-				else
-					PUT(app->shared->receiver.error, ECONNRESET);
-				break;
-			default:
-				break;
-			}
+			PUT(app->shared->sender.connected, app->connected);
+			break;
+		case TCP_EVENT_READABLE:
+			hs_receive(app, ev[i].conn, now);
+			break;
+		case TCP_EVENT_RESET:
+		case TCP_EVENT_PEER_CLOSED:
+		case TCP_EVENT_CLOSED:
+			/* Nothing closes before the parent says stop. */
+			fprintf(stderr, "hsrelay-bench tcp: %s: connection %u: event %u error %d\n",
+					app->sender ? "sender" : "receiver", ev[i].conn, ev[i].type,
+					ev[i].error);
+			if (app->sender)
+				PUT(app->shared->sender.error, ECONNRESET);
+			else
+				PUT(app->shared->receiver.error, ECONNRESET);
+			break;
+		default:
+			break;
 		}
 	}
 }
 
 /* Sender: keep every send buffer full with clones of the pattern mbuf. */
-static void
+static unsigned
 hs_fill(struct hs_app *app, uint64_t now)
 {
+	unsigned sent = 0;
+
 	for (unsigned i = 0; i < app->n_conns; i++) {
-		while (tcp_send_space(app->stack, app->conns[i]) >= PATTERN_LEN) {
+		while (tcp_send_space(app->tcp, app->conns[i]) >= PATTERN_LEN) {
 			struct rte_mbuf *m = rte_pktmbuf_clone(app->payload, app->pool);
 
 			if (m == NULL) {
 				app->clone_failed++;
-				return;
+				return sent;
 			}
-			if (tcp_send(app->stack, app->conns[i], m, now) != 0) {
+			if (tcp_send(app->tcp, app->conns[i], m, now) != 0) {
 				rte_pktmbuf_free(m);
 				break;
 			}
+			sent++;
 		}
 	}
+	return sent;
 }
 
-static void
-hs_output(struct hs_app *app, struct worker *w, uint64_t now)
-{
-	struct rte_mbuf *out[WORKER_BURST];
-	const struct worker_counters *wc = worker_counters(w);
-	/* Frames still in the worker's TX buffer (every frame it holds came
-	 * from here): drain the stack only into free room, so a full memif
-	 * ring holds segments back in TCP (which paces itself) instead of
-	 * dropping them at the TX buffer. */
-	uint64_t pending = app->tx_queued - wc->tx_packets - wc->tx_dropped;
-	unsigned room = pending >= WORKER_TX_BUFFER ? 0 : WORKER_TX_BUFFER - (unsigned)pending;
-	unsigned n = room == 0 ? 0 :
-		tcp_output_drain(app->stack, out, RTE_MIN(room, (unsigned)WORKER_BURST), now);
-	unsigned k = 0;
-
-	for (unsigned i = 0; i < n; i++) {
-		struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(out[i],
-				sizeof(*eth));
-
-		if (eth == NULL) {
-			/* tcp.h promises headroom for Ethernet. */
-			rte_pktmbuf_free(out[i]);
-			out[i] = NULL;
-			continue;
-		}
-		eth->dst_addr = app->peer_mac;
-		eth->src_addr = app->local.mac;
-		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-		out[i]->l2_len = sizeof(*eth);
-	}
-	for (unsigned i = 0; i < n; i++)
-		if (out[i] != NULL)
-			out[k++] = out[i];
-	if (k > 0) {
-		worker_tx_burst(w, out, (uint16_t)k);
-		app->tx_queued += k;
-	}
-	if (pending + k > 0)
-		worker_tx_flush(w);
-}
-
-/* Runs after input on every iteration: the application's turn. */
+/* Once per loop iteration (the stack's timer phase): the application's
+ * turn, then the counters the parent reads. */
 static unsigned
-hs_timers(void *ctx, struct worker *w, uint64_t now, unsigned budget)
+hs_poll(void *arg, struct stack *stack, uint64_t now)
 {
-	struct hs_app *app = ctx;
-	const struct tcp_stats *st = tcp_stack_stats(app->stack);
-	unsigned ran = tcp_timers_run(app->stack, now, budget);
+	struct hs_app *app = arg;
+	const struct tcp_stats *st = tcp_stack_stats(app->tcp);
+	unsigned work = 0;
 
-	hs_events(app, now);
+	(void)stack;
 	if (app->sender) {
-		hs_fill(app, now);
+		work = hs_fill(app, now);
 		PUT(app->shared->sender.retransmits, st->retransmitted_segments);
-		PUT(app->shared->sender.tx_dropped, worker_counters(w)->tx_dropped);
+		PUT(app->shared->sender.tx_dropped, worker_counters(app->worker)->tx_dropped);
 	} else {
 		PUT(app->shared->receiver.bytes, app->bytes);
 		PUT(app->shared->receiver.segments, st->segments_in);
 		PUT(app->shared->receiver.checked, app->checked);
 		PUT(app->shared->receiver.check_failures, app->check_failures);
 	}
-	hs_output(app, w, now);
-	return ran;
+	return work;
 }
 
-static void
-hs_message(void *ctx, struct worker *w, const struct ring_msg *msg, uint64_t now)
-{
-	(void)ctx;
-	(void)w;
-	(void)msg;
-	(void)now;
-}
-
-static const struct worker_ops hs_ops = {
-	.input = hs_input,
-	.timers = hs_timers,
-	.message = hs_message,
+static const struct stack_app_ops hs_app_ops = {
+	.events = hs_events,
+	.poll = hs_poll,
 };
 
 static int
@@ -446,7 +400,8 @@ hs_eal_start(const struct options *o, bool sender)
 static void
 hs_print_stats(const char *role, const struct hs_app *app, const struct worker *worker)
 {
-	const struct tcp_stats *st = tcp_stack_stats(app->stack);
+	const struct tcp_stats *st = tcp_stack_stats(app->tcp);
+	const struct stack_counters *sc = stack_counters(app->stack);
 	const struct worker_counters *wc = worker != NULL ? worker_counters(worker) : NULL;
 
 	fprintf(stderr, "%s: segments_in=%" PRIu64 " segments_out=%" PRIu64 " bytes_in=%" PRIu64
@@ -458,13 +413,16 @@ hs_print_stats(const char *role, const struct hs_app *app, const struct worker *
 			st->retransmitted_segments, st->retransmit_timeouts, st->fast_retransmits,
 			st->delayed_acks, st->drop_no_mbuf, st->drop_output_full, st->drop_checksum,
 			st->drop_ooo_full, st->drop_out_of_window, st->ooo_segments, app->clone_failed);
+	fprintf(stderr, " tcp_tx=%" PRIu64 " arp_requests=%" PRIu64 " tcp_held=%" PRIu64
+			" drop_unresolved=%" PRIu64, sc->tcp_tx, sc->arp_requests, sc->tcp_held,
+			sc->drop_unresolved);
 	if (wc != NULL)
 		fprintf(stderr, " polls=%" PRIu64 " rx=%" PRIu64 " tx=%" PRIu64 " tx_dropped=%" PRIu64,
 				wc->polls, wc->rx_packets, wc->tx_packets, wc->tx_dropped);
 	for (unsigned i = 0; i < app->n_conns; i++) {
 		struct tcp_conn_info info;
 
-		if (tcp_conn_info(app->stack, app->conns[i], &info) == 0)
+		if (tcp_conn_info(app->tcp, app->conns[i], &info) == 0)
 			fprintf(stderr, " [conn %u cwnd=%u ssthresh=%u snd_wnd=%u rcv_wnd=%u srtt_us=%" PRIu64
 					" wscale=%u/%u]", i, info.cwnd, info.ssthresh, info.snd_wnd,
 					info.rcv_wnd, info.srtt_ns / 1000, info.snd_wscale, info.rcv_wscale);
@@ -484,11 +442,16 @@ hs_role_main(const struct options *o, struct bench_shared *sh)
 	unsigned lcore = 1;
 	bool port_started = false, launched = false;
 	int rc, *error = sender ? &sh->sender.error : &sh->receiver.error;
+	uint32_t *halted = sender ? &sh->sender.halted : &sh->receiver.halted;
+	uint32_t *peer_halted = sender ? &sh->receiver.halted : &sh->sender.halted;
 
 	rc = hs_eal_start(o, sender);
 	if (rc < 0) {
 		fprintf(stderr, "hsrelay-bench tcp: %s: EAL: %s\n", o->role, rte_strerror(-rc));
 		PUT(*error, -rc);
+		PUT(*halted, 1);
+		if (sender)
+			PUT(sh->sender.closed, 1);
 		return 1;
 	}
 	app = calloc(1, sizeof(*app));
@@ -498,10 +461,6 @@ hs_role_main(const struct options *o, struct bench_shared *sh)
 	}
 	app->sender = sender;
 	app->shared = sh;
-	app->local.mac = sender ? sender_mac : receiver_mac;
-	app->local.n_ip = 1;
-	app->local.ip[0] = rte_cpu_to_be_32(sender ? SENDER_IP : RECEIVER_IP);
-	app->peer_mac = sender ? receiver_mac : sender_mac;
 	app->pool = port_mempool_create("bench", POOL_MBUFS, (int)rte_socket_id());
 	if (app->pool == NULL) {
 		rc = -ENOMEM;
@@ -515,20 +474,35 @@ hs_role_main(const struct options *o, struct bench_shared *sh)
 		goto out;
 	port_started = true;
 
-	struct tcp_stack_config cfg;
+	struct stack_config cfg = {
+		.index = 0,
+		.n_workers = 1,
+		.socket_id = (int)rte_socket_id(),
+		.pool = app->pool,
+		.mac = sender ? sender_mac : receiver_mac,
+		.ip = sender ? SENDER_IP : RECEIVER_IP,
+		.prefix_len = 24,
+		.arp = {
+			.capacity = 16,
+			.held_per_entry = 8,
+			.max_requests = 3,
+			.reachable_ns = 60ull * 1000000000,
+			.retry_ns = 1000000000ull,
+		},
+		.tcp = {
+			.max_connections = 2 * MAX_CONNECTIONS,
+			.recv_buffer = o->buffer,
+			.send_buffer = o->buffer,
+			.output_queue_size = o->output_queue,
+		},
+		.app = &hs_app_ops,
+		.app_arg = app,
+	};
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.pool = app->pool;
-	cfg.socket_id = (int)rte_socket_id();
-	cfg.max_connections = 2 * MAX_CONNECTIONS;
-	cfg.recv_buffer = o->buffer;
-	cfg.send_buffer = o->buffer;
-	for (unsigned i = 0; i < TCP_SECRET_LEN; i++)
-		cfg.secret[i] = (uint8_t)(i * 7 + (sender ? 1 : 2));
-	tcp_stack_config_defaults(&cfg);
-	app->stack = tcp_stack_create(&cfg, &rc);
+	app->stack = stack_create(&cfg, &rc);
 	if (app->stack == NULL)
 		goto out;
+	app->tcp = stack_tcp(app->stack);
 
 	control = ring_msg_ring_create(sender ? "bench_ctl_s" : "bench_ctl_r", 64,
 			(int)rte_socket_id());
@@ -545,8 +519,8 @@ hs_role_main(const struct options *o, struct bench_shared *sh)
 		.queue_id = 0,
 		.control_ring = control,
 		.event_ring = events,
-		.ops = &hs_ops,
-		.stack = app,
+		.ops = &stack_worker_ops,
+		.stack = app->stack,
 		.socket_id = (int)rte_socket_id(),
 	};
 
@@ -555,6 +529,7 @@ hs_role_main(const struct options *o, struct bench_shared *sh)
 		rc = -ENOMEM;
 		goto out;
 	}
+	app->worker = worker;
 
 	if (sender) {
 		struct rte_mempool *payload_pool = rte_pktmbuf_pool_create("bench_payload", 1, 0, 0,
@@ -577,7 +552,7 @@ hs_role_main(const struct options *o, struct bench_shared *sh)
 			goto out;
 		}
 		for (unsigned i = 0; i < o->connections[0]; i++) {
-			rc = tcp_connect(app->stack, SENDER_IP, 0, RECEIVER_IP, BENCH_PORT,
+			rc = tcp_connect(app->tcp, SENDER_IP, 0, RECEIVER_IP, BENCH_PORT,
 					worker_tsc_to_ns(rte_rdtsc()), &app->conns[i]);
 			if (rc < 0)
 				goto out;
@@ -586,7 +561,7 @@ hs_role_main(const struct options *o, struct bench_shared *sh)
 	} else {
 		uint32_t listener;
 
-		rc = tcp_listen(app->stack, RECEIVER_IP, BENCH_PORT, &listener);
+		rc = tcp_listen(app->tcp, RECEIVER_IP, BENCH_PORT, &listener);
 		if (rc < 0)
 			goto out;
 	}
@@ -611,6 +586,18 @@ out:
 			rte_pause();
 		rte_eal_wait_lcore(lcore);
 	}
+	/* A memif peer that goes away unmaps the shared rings under a worker
+	 * still polling them: close only once neither side polls. */
+	PUT(*halted, 1);
+	{
+		uint64_t end = bench_now_ns() + STOP_TIMEOUT_NS / 2;
+
+		while (GET(*peer_halted) == 0 && bench_now_ns() < end && getppid() != 1) {
+			struct timespec tick = { .tv_sec = 0, .tv_nsec = 1000000 };
+
+			nanosleep(&tick, NULL);
+		}
+	}
 	if (rc < 0) {
 		fprintf(stderr, "hsrelay-bench tcp: %s: %s\n", o->role, strerror(-rc));
 		PUT(*error, -rc);
@@ -618,13 +605,30 @@ out:
 	if (o->verbose && app != NULL && app->stack != NULL)
 		hs_print_stats(o->role, app, worker);
 	if (app != NULL && app->stack != NULL)
-		tcp_stack_destroy(app->stack);
+		stack_destroy(app->stack);
 	worker_destroy(worker);
 	rte_ring_free(control);
 	rte_ring_free(events);
+	/* The memif client goes first. A peer's disconnect is handled on the
+	 * EAL interrupt thread, which races a teardown of the same device on
+	 * this thread, so the server tears down only once the client has
+	 * finished. rte_eal_cleanup() removes the vdev (its bus cleanup
+	 * closes the port); closing it here first would free it twice. */
+	if (!sender) {
+		uint64_t end = bench_now_ns() + STOP_TIMEOUT_NS / 2;
+
+		while (GET(sh->sender.closed) == 0 && bench_now_ns() < end && getppid() != 1) {
+			struct timespec tick = { .tv_sec = 0, .tv_nsec = 1000000 };
+
+			nanosleep(&tick, NULL);
+		}
+		sleep_ns(20000000);
+	}
 	if (port_started)
-		port_stop(port_id);
+		rte_eth_dev_stop(port_id);
 	rte_eal_cleanup();
+	if (sender)
+		PUT(sh->sender.closed, 1);
 	free(app);
 	return rc < 0 ? 1 : 0;
 }
@@ -815,14 +819,6 @@ struct run_state {
 	char socket_path[192];
 };
 
-static void
-sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000) };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Runs argv (no shell) with stdout/stderr to /dev/null unless verbose.
  * Returns the exit status or -1. */
 static int
@@ -910,6 +906,8 @@ reap(pid_t *pid, uint64_t timeout_ns)
 		sleep_ns(5000000);
 	}
 	*pid = 0;
+	if (WIFSIGNALED(status) && !killed)
+		fprintf(stderr, "hsrelay-bench tcp: a child died of signal %d\n", WTERMSIG(status));
 	if (killed || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
@@ -999,7 +997,12 @@ wait_flag(struct run_state *st, const uint32_t *flag, uint32_t want, const char 
 			return -EINTR;
 		if (GET(st->sh->receiver.error) || GET(st->sh->sender.error) ||
 		    !child_alive(st->receiver) || (st->sender > 0 && !child_alive(st->sender))) {
-			fprintf(stderr, "hsrelay-bench tcp: a child failed while waiting for %s\n", what);
+			fprintf(stderr, "hsrelay-bench tcp: a child failed while waiting for %s "
+					"(receiver error %d%s, sender error %d%s)\n", what,
+					(int)GET(st->sh->receiver.error),
+					child_alive(st->receiver) ? "" : ", exited",
+					(int)GET(st->sh->sender.error),
+					st->sender > 0 && !child_alive(st->sender) ? ", exited" : "");
 			return -ECHILD;
 		}
 		if (bench_now_ns() > end) {
@@ -1011,21 +1014,50 @@ wait_flag(struct run_state *st, const uint32_t *flag, uint32_t want, const char 
 	return 0;
 }
 
+/* CPU time of every thread of pid in ns (schedstat: time on a CPU). */
 static uint64_t
-task_cpu_ns(pid_t pid)
+process_cpu_ns(pid_t pid)
 {
-	char path[64];
-	unsigned long long ns = 0;
-	FILE *f;
+	char dir[64];
+	uint64_t total = 0;
+	struct dirent *e;
+	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
-	f = fopen(path, "r");
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char path[400];
+		unsigned long long ns;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/schedstat", dir, e->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		if (fscanf(f, "%llu", &ns) == 1)
+			total += ns;
+		fclose(f);
+	}
+	closedir(d);
+	return total;
+}
+
+static double
+load_average(void)
+{
+	double load = 0;
+	FILE *f = fopen("/proc/loadavg", "r");
+
 	if (f == NULL)
 		return 0;
-	if (fscanf(f, "%llu", &ns) != 1)
-		ns = 0;
+	if (fscanf(f, "%lf", &load) != 1)
+		load = 0;
 	fclose(f);
-	return ns;
+	return load;
 }
 
 /* Busy (non-idle, non-iowait) time of all CPUs in ns, from /proc/stat. */
@@ -1049,8 +1081,10 @@ system_busy_ns(void)
 struct measurement {
 	double seconds;
 	uint64_t bytes, segments;
-	double cpu_cores;		/* kernel: schedstat of both processes */
+	double cpu_cores;		/* kernel: schedstat of both processes; hsrelay: 2 */
+	double cpu_cores_measured;	/* schedstat of both processes */
 	double cpu_cores_system;	/* whole machine busy */
+	double load_average;		/* 1-minute load before the window */
 	uint32_t mss;
 	uint64_t retransmits, tx_dropped, checked;
 };
@@ -1059,15 +1093,15 @@ static int
 measure_window(struct run_state *st, const struct options *o, bool kernel, struct measurement *m)
 {
 	struct bench_shared *sh = st->sh;
-	uint64_t t0, t1, b0, s0, cpu0 = 0, cpu1 = 0, sys0, sys1;
+	uint64_t t0, t1, b0, s0, cpu0, cpu1, sys0, sys1;
 
 	sleep_ns((uint64_t)(o->warmup * 1e9));
 	t0 = bench_now_ns();
 	b0 = GET(sh->receiver.bytes);
 	s0 = GET(sh->receiver.segments);
 	sys0 = system_busy_ns();
-	if (kernel)
-		cpu0 = task_cpu_ns(st->sender) + task_cpu_ns(st->receiver);
+	cpu0 = process_cpu_ns(st->sender) + process_cpu_ns(st->receiver);
+	m->load_average = load_average();
 	while (bench_now_ns() - t0 < (uint64_t)(o->seconds * 1e9)) {
 		if (interrupted)
 			return -EINTR;
@@ -1077,18 +1111,26 @@ measure_window(struct run_state *st, const struct options *o, bool kernel, struc
 	m->bytes = GET(sh->receiver.bytes) - b0;
 	m->segments = GET(sh->receiver.segments) - s0;
 	sys1 = system_busy_ns();
-	if (kernel)
-		cpu1 = task_cpu_ns(st->sender) + task_cpu_ns(st->receiver);
+	cpu1 = process_cpu_ns(st->sender) + process_cpu_ns(st->receiver);
 	m->seconds = (double)(t1 - t0) / 1e9;
-	m->cpu_cores = kernel ? (double)(cpu1 - cpu0) / (double)(t1 - t0) : 2.0;
+	m->cpu_cores_measured = (double)(cpu1 - cpu0) / (double)(t1 - t0);
+	/* A poll-mode worker owns its core whether it has work or not. */
+	m->cpu_cores = kernel ? m->cpu_cores_measured : 2.0;
 	m->cpu_cores_system = (double)(sys1 - sys0) / (double)(t1 - t0);
 	m->mss = GET(sh->sender.mss);
 	if (kernel && m->mss > 0)
 		m->segments = (m->bytes + m->mss - 1) / m->mss;
 	PUT(sh->parent.stop, 1);
-	if (reap(&st->sender, STOP_TIMEOUT_NS) != 0 || reap(&st->receiver, STOP_TIMEOUT_NS) != 0) {
-		fprintf(stderr, "hsrelay-bench tcp: a child did not exit cleanly\n");
-		return -ECHILD;
+	{
+		int sender_status = reap(&st->sender, STOP_TIMEOUT_NS);
+		int receiver_status = reap(&st->receiver, STOP_TIMEOUT_NS);
+
+		if (sender_status != 0 || receiver_status != 0) {
+			fprintf(stderr, "hsrelay-bench tcp: a child did not exit cleanly "
+					"(sender %d, receiver %d; -1: killed or signalled)\n",
+					sender_status, receiver_status);
+			return -ECHILD;
+		}
 	}
 	m->retransmits = GET(sh->sender.retransmits);
 	m->tx_dropped = GET(sh->sender.tx_dropped);
@@ -1158,7 +1200,7 @@ static pid_t
 spawn_hs_role(struct run_state *st, const char *role, unsigned connections, int cpu,
 		const struct options *o)
 {
-	char fd_text[16], conn_text[16], cpu_text[16], buffer_text[16];
+	char fd_text[16], conn_text[16], cpu_text[16], buffer_text[16], queue_text[16];
 	pid_t pid;
 
 	snprintf(fd_text, sizeof(fd_text), "%d", st->shared_fd);
@@ -1168,10 +1210,17 @@ spawn_hs_role(struct run_state *st, const char *role, unsigned connections, int 
 	if (pid != 0)
 		return pid;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	snprintf(buffer_text, sizeof(buffer_text), "%u", o->buffer / 1024);
+	uint32_t buffer = o->buffer;
+
+	if (buffer == 0) {
+		buffer = MEMIF_RING_PAYLOAD / 4 * 3 / connections;
+		buffer = RTE_MIN(buffer, BUFFER_MAX) & ~(64u * 1024 - 1);
+	}
+	snprintf(buffer_text, sizeof(buffer_text), "%u", buffer / 1024);
+	snprintf(queue_text, sizeof(queue_text), "%u", o->output_queue);
 	execl("/proc/self/exe", "hsrelay-bench", "tcp", "--role", role, "--shared-fd", fd_text,
 			"--socket", st->socket_path, "--cpu", cpu_text, "--connections", conn_text,
-			"--buffer-kib", buffer_text, o->verbose ? "--verbose" : (char *)NULL,
+			"--buffer-kib", buffer_text, "--output-queue", queue_text, o->verbose ? "--verbose" : (char *)NULL,
 			(char *)NULL);
 	_exit(127);
 }
@@ -1214,10 +1263,12 @@ print_line(const char *impl, unsigned connections, const struct measurement *m,
 
 	printf("{\"bench\":\"tcp\",\"impl\":\"%s\",\"connections\":%u,\"seconds\":%.3f,"
 	       "\"gbit_per_s\":%.3f,\"segments_per_s\":%.0f,\"cpu_cores\":%.3f,"
-	       "\"gbit_per_s_per_core\":%.3f,\"cpu_cores_system\":%.3f,\"mss\":%u,"
+	       "\"gbit_per_s_per_core\":%.3f,\"cpu_cores_measured\":%.3f,"
+	       "\"cpu_cores_system\":%.3f,\"load_average\":%.2f,\"mss\":%u,"
 	       "\"retransmits\":%" PRIu64 ",\"checked_reads\":%" PRIu64,
 	       impl, connections, m->seconds, gbit, (double)m->segments / m->seconds,
-	       m->cpu_cores, per_core, m->cpu_cores_system, m->mss, m->retransmits, m->checked);
+	       m->cpu_cores, per_core, m->cpu_cores_measured, m->cpu_cores_system,
+	       m->load_average, m->mss, m->retransmits, m->checked);
 	if (hsrelay)
 		printf(",\"tx_dropped\":%" PRIu64, m->tx_dropped);
 	if (reference != NULL) {
@@ -1268,6 +1319,7 @@ bench_tcp_main(int argc, char **argv)
 		{ "hsrelay-only", no_argument, NULL, 'H' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "buffer-kib", required_argument, NULL, 'b' },
+		{ "output-queue", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "shared-fd", required_argument, NULL, 'f' },
@@ -1282,7 +1334,7 @@ bench_tcp_main(int argc, char **argv)
 		.connections = { 1, 8 },
 		.shared_fd = -1,
 		.cpu = 0,
-		.buffer = 4u << 20,
+		.output_queue = 64,
 	};
 	bool seconds_set = false, connections_set = false;
 	int opt;
@@ -1315,6 +1367,13 @@ bench_tcp_main(int argc, char **argv)
 			break;
 		case 'v':
 			o.verbose = true;
+			break;
+		case 'o':
+			o.output_queue = (uint32_t)strtoul(optarg, NULL, 10);
+			if (o.output_queue < 8 || o.output_queue > 65536) {
+				usage(stderr);
+				return 2;
+			}
 			break;
 		case 'b':
 			o.buffer = (uint32_t)strtoul(optarg, NULL, 10) * 1024;

@@ -1,5 +1,6 @@
-/* User-space TCP for one worker (RFC 9293 with RFC 6298, 5681, 6582, 7323,
- * 6691, 5961, 6528, 2018 receiver side, 4987 SYN cookies).
+/* User-space TCP for one worker (RFC 9293 with RFC 6298, 5681, 6582, 3042
+ * limited transmit, 7323, 6691, 5961, 6528, 2018 receiver side, 4987 SYN
+ * cookies).
  *
  * One struct tcp_stack per worker lcore; nothing in it is shared or locked.
  * Time is never read here: every entry point that can arm or fire a timer
@@ -43,7 +44,9 @@ typedef int (*tcp_port_chooser_fn)(void *arg, uint32_t local_ip, uint32_t remote
 struct tcp_stack_config {
 	struct rte_mempool *pool;	/* headers of sent segments, indirect mbufs */
 	int socket_id;
-	uint32_t max_connections;	/* TCBs incl. SYN-RECEIVED and TIME-WAIT */
+	/* TCBs incl. SYN-RECEIVED and TIME-WAIT. When all are taken, the
+	 * oldest TIME-WAIT one is reused; with none, SYNs are dropped. */
+	uint32_t max_connections;
 	uint32_t max_listeners;		/* default 16 */
 	uint32_t syn_queue_max;		/* half-open TCBs before SYN cookies; default max/4 */
 	uint32_t output_queue_size;	/* default 1024 */

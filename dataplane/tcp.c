@@ -91,8 +91,10 @@ tcp_stack_create(const struct tcp_stack_config *in, int *error)
 	uint8_t derived[48];
 
 	tcp_stack_config_defaults(&cfg);
+	/* The largest segment, 40 bytes of headers and 40 of options around
+	 * an MSS of payload, must fit the 16-bit IPv4 total length. */
 	if (cfg.pool == NULL || cfg.max_connections == 0 || cfg.mss < 64 ||
-	    cfg.max_connections > (1u << 24)) {
+	    cfg.mss > UINT16_MAX - 80 || cfg.max_connections > (1u << 24)) {
 		*error = -EINVAL;
 		return NULL;
 	}

@@ -29,7 +29,7 @@ challenge_ack(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 static void
 negotiate(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_options *o, uint64_t now)
 {
-	uint32_t mss;
+	uint32_t mss, opt_len;
 
 	c->peer_mss = (o->present & TCP_OPT_MSS) ? o->mss : TCP_DEFAULT_PEER_MSS;
 	if ((o->present & TCP_OPT_WSCALE) && !s->cfg.no_window_scale) {
@@ -44,12 +44,13 @@ negotiate(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_options *o, 
 	}
 	if ((o->present & TCP_OPT_SACK_PERMITTED) && !s->cfg.no_sack)
 		c->flags |= CF_SACK_OK;
-	/* RFC 6691: the MSS counts no options; timestamps come out of it. */
+	/* RFC 6691: the MSS counts no options; timestamps come out of it.
+	 * A peer MSS below 64 bytes of payload is raised to that floor
+	 * before (not after) the subtraction: an MSS of 0..11 with
+	 * timestamps must not wrap around to a 64 KiB segment. */
+	opt_len = (c->flags & CF_TS_OK) ? TCP_TS_OPTION_LEN : 0;
 	mss = RTE_MIN((uint32_t)c->peer_mss, (uint32_t)s->cfg.mss);
-	if (c->flags & CF_TS_OK)
-		mss -= TCP_TS_OPTION_LEN;
-	if (mss < 64)
-		mss = 64;
+	mss = RTE_MAX(mss, 64u + opt_len) - opt_len;
 	c->mss = (uint16_t)mss;
 	/* RFC 6928 2: IW = min(10 MSS, max(2 MSS, 14600)). */
 	c->cwnd = RTE_MIN(10 * mss, RTE_MAX(2 * mss, 14600u));

@@ -757,6 +757,30 @@ test_fast_retransmit_within_snd_max(void **state)
 	script_stop(&s);
 }
 
+static void
+test_tiny_peer_mss(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+
+	(void)state;
+	script_config(&cfg);
+	script_start(&s, &cfg);
+	script_listen(&s);
+	/* MSS 8 with timestamps: 64 bytes of payload per segment (the
+	 * floor), not 8 - 12 wrapped around to 65524. */
+	script_inject(&s, 0, "S seq 0 win 65535 <mss 8,TS val 100 ecr 0>");
+	script_expect(&s, 0, "S. seq 0 ack 1 <mss 1460,TS val 0 ecr 100>");
+	script_inject(&s, 10, ". seq 1 ack 1 <TS val 110 ecr 0>");
+	assert_true(script_events(&s) & (1u << TCP_EVENT_ACCEPTED));
+	assert_int_equal(info(&s).mss, 64);
+	script_advance(&s, 20);
+	script_send(&s, 100);
+	script_expect(&s, 20, ". seq 1 ack 1 len 64");
+	script_expect(&s, 20, "P. seq 65 ack 1 len 36");
+	script_stop(&s);
+}
+
 int
 main(void)
 {
@@ -780,6 +804,7 @@ main(void)
 		cmocka_unit_test(test_data_after_close_resets),
 		cmocka_unit_test(test_limited_transmit),
 		cmocka_unit_test(test_fast_retransmit_within_snd_max),
+		cmocka_unit_test(test_tiny_peer_mss),
 	};
 
 	script_pool();

@@ -97,6 +97,12 @@ ooo_insert(struct tcp_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, 
 	}
 	if (i < c->ooo_count && SEQ_LT(c->ooo[i].seq, end)) {
 		len = c->ooo[i].seq - seq;
+		if (len == 0) {
+			/* Between two adjacent entries: nothing new. */
+			c->ooo[i].stamp = ++c->ooo_stamp;
+			rte_pktmbuf_free(m);
+			return;
+		}
 		tcp_chain_trim_back(m, len);
 	}
 	if (c->ooo_count == s->cfg.ooo_max_segments) {

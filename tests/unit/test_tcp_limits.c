@@ -153,6 +153,34 @@ test_ooo_queue_limit(void **state)
 	script_stop(&s);
 }
 
+static void
+test_ooo_segment_across_adjacent_entries(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+
+	(void)state;
+	script_config(&cfg);
+	cfg.no_timestamps = true;
+	script_start(&s, &cfg);
+	script_listen(&s);
+	handshake(&s, 0, "S seq 0 win 65535 <mss 1460,sackOK>");
+	script_inject(&s, 10, ". seq 101 ack 1 len 100");
+	script_expect(&s, 10, ". seq 1 ack 1 <sack 101:201>");
+	script_inject(&s, 11, ". seq 201 ack 1 len 100");
+	script_expect(&s, 11, ". seq 1 ack 1 <sack 101:301>");
+	assert_int_equal(info(&s).ooo_segments, 2);
+	/* Straddling the two adjacent entries: wholly held already, no
+	 * empty entry (found by fuzz_tcp_conversation). */
+	script_inject(&s, 12, ". seq 151 ack 1 len 100");
+	script_expect(&s, 12, ". seq 1 ack 1 <sack 101:301>");
+	assert_int_equal(info(&s).ooo_segments, 2);
+	script_inject(&s, 20, ". seq 1 ack 1 len 100");
+	script_expect(&s, 20, ". seq 1 ack 301");
+	script_read(&s, 300);
+	script_stop(&s);
+}
+
 static struct rte_mempool *
 small_pool(void)
 {
@@ -365,6 +393,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_challenge_ack_rate_limit),
 		cmocka_unit_test(test_ooo_queue_limit),
+		cmocka_unit_test(test_ooo_segment_across_adjacent_entries),
 		cmocka_unit_test(test_mbuf_pool_exhausted),
 		cmocka_unit_test(test_connection_table_full),
 		cmocka_unit_test(test_time_wait_table_full),

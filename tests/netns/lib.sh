@@ -1,6 +1,8 @@
 # Shared helpers of the netns tests; sourced, not run.
 # Every test creates its own namespaces (names carry the test's PID), uses
 # only 10.77.x.y addresses inside them, and deletes them on exit (trap).
+# The netcheck helpers read the caller's netcheck (the binary), here (this
+# folder), work (begin_test), port and python (require_python).
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 checked() { echo "ok: $*"; }
@@ -10,6 +12,62 @@ require_root() {
     echo "skipping: needs root for network namespaces"
     exit 77
   fi
+}
+
+# require_python: sets python to /usr/bin/python3, or fails without it.
+require_python() {
+  python=/usr/bin/python3
+  [ -x "$python" ] || fail "needs $python"
+}
+
+# use_subnet N: sets ip_kernel (10.77.N.1), ip_ours (10.77.N.2) and
+# mac_ours (02:00:00:77:0N:02; N < 10) for a test's own subnet.
+use_subnet() {
+  ip_kernel=10.77.$1.1
+  ip_ours=10.77.$1.2
+  mac_ours=02:00:00:77:0$1:02
+}
+
+# begin_test SUBNET TAG [HELPER_VAR...]: use_subnet SUBNET, a fresh work
+# directory in work (/tmp/hsrelay-netns-TAG.*), pid (netcheck's) and each
+# HELPER_VAR (a helper process's PID) empty, and cleanup_test of them all
+# as the EXIT trap.
+begin_test() {
+  local subnet=$1 tag=$2 var
+  shift 2
+  use_subnet "$subnet"
+  work=$(mktemp -d "/tmp/hsrelay-netns-$tag.XXXXXX")
+  pid=
+  for var in "$@"; do printf -v "$var" '%s' ''; done
+  # shellcheck disable=SC2064 # the variable names are fixed here on purpose
+  trap "cleanup_test pid $*" EXIT
+}
+
+# The namespaces add_netns created; cleanup_test deletes them.
+test_namespaces=()
+
+# add_netns NS...: creates each namespace with lo up and IPv6 off.
+add_netns() {
+  local ns
+  for ns in "$@"; do
+    ip netns add "$ns"
+    test_namespaces+=("$ns")
+    ip -n "$ns" link set lo up
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+      net.ipv6.conf.default.disable_ipv6=1
+  done
+}
+
+# cleanup_test VAR...: the EXIT trap: SIGKILLs the PIDs held in the named
+# variables (empty ones are skipped), deletes the namespaces add_netns made
+# and $work (kept when KEEP_WORK is set).
+cleanup_test() {
+  local var ns
+  for var in "$@"; do
+    if [ -n "${!var:-}" ]; then kill -KILL "${!var}" 2>/dev/null || true; fi
+  done
+  for ns in "${test_namespaces[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
 }
 
 # lcores SPEC for N workers: the control lcore and the workers, spread over
@@ -22,6 +80,56 @@ lcores_for() {
     spec+=",$i@$(( i % cpus ))"
   done
   echo "$spec"
+}
+
+# write_netcheck_conf WORKERS PORT MEMORY MBUFS IDLE_USEC [SETTING...]:
+# writes $work/netcheck.conf for WORKERS workers (one queue each) on DPDK
+# port PORT, with the MEMORY line (or none when empty), mbufs per worker,
+# idle sleep, MAC $mac_ours, address $ip_ours/24, then each SETTING line.
+write_netcheck_conf() {
+  local workers=$1 port=$2 memory=$3 mbufs=$4 idle_usec=$5
+  shift 5
+  {
+    echo "# written by $(basename "$0")"
+    echo "DPDKLcores $(lcores_for "$workers")"
+    echo "DPDKPort $port"
+    echo "DPDKWorkerQueues $workers"
+    [ -z "$memory" ] || echo "$memory"
+    echo "DPDKMbufsPerWorker $mbufs"
+    echo "DPDKIdleSleepUsec $idle_usec"
+    echo "DPDKMac $mac_ours"
+    echo "Address $ip_ours/24"
+    [ $# -eq 0 ] || printf '%s\n' "$@"
+  } >"$work/netcheck.conf"
+}
+
+# start_netcheck NS TIMEOUT SECONDS UP_WITHIN: runs netcheck ($netcheck,
+# $work/netcheck.conf) in NS for SECONDS under timeout TIMEOUT, output in
+# $work/out and $work/err, PID in pid; fails unless its port is up within
+# UP_WITHIN seconds.
+start_netcheck() {
+  local ns=$1 limit=$2 seconds=$3 up_within=$4
+  ip netns exec "$ns" timeout "$limit" "$netcheck" -f "$work/netcheck.conf" --seconds "$seconds" \
+    >"$work/out" 2>"$work/err" &
+  pid=$!
+  if ! wait_until "$up_within" grep -q '^netcheck: port' "$work/out"; then
+    cat "$work/err" >&2
+    fail "netcheck did not come up"
+  fi
+  checked "netcheck up: $(head -1 "$work/out")"
+}
+
+# report_eal_mode: prints the EAL memory mode netcheck logged.
+report_eal_mode() {
+  checked "$(grep -m1 'EAL on' "$work/err" || echo 'EAL memory mode not reported')"
+}
+
+# tap_up NS TAP [TXQUEUELEN]: gives the kernel's end of netcheck's tap the
+# address $ip_kernel/24 (and the queue length) and brings it up.
+tap_up() {
+  ip -n "$1" addr add "$ip_kernel/24" dev "$2"
+  [ -z "${3:-}" ] || ip -n "$1" link set "$2" txqueuelen "$3"
+  ip -n "$1" link set "$2" up
 }
 
 # wait_until SECONDS COMMAND...: polls COMMAND every 0.05 s.
@@ -56,4 +164,28 @@ stop_netcheck() {
   [ "$rc" -eq 0 ] || fail "netcheck exited with status $rc"
   grep -q '^worker 0 ' "$out" || fail "netcheck printed no counters"
   checked "netcheck exited 0 on SIGTERM and printed its counters"
+}
+
+# finish_netcheck: stop_netcheck on $pid, clears pid, prints $work/out.
+finish_netcheck() {
+  stop_netcheck "$pid" "$work/out"
+  pid=
+  cat "$work/out"
+}
+
+# run_echo_client NS TIMEOUT BYTES CONNECTIONS: tcp_peer.py's kernel client
+# in NS sends BYTES on each of CONNECTIONS connections to $ip_ours:$port and
+# checks the echo; output in $work/client, printed. On failure stops
+# netcheck and fails with its counters.
+run_echo_client() {
+  local ns=$1 limit=$2 bytes=$3 connections=$4
+  if ! ip netns exec "$ns" timeout "$limit" "$python" "$here/tcp_peer.py" client "$ip_ours" "$port" \
+      --bytes "$bytes" --connections "$connections" >"$work/client" 2>&1; then
+    cat "$work/client" >&2
+    stop_netcheck "$pid" "$work/out" || true
+    pid=
+    cat "$work/out" >&2
+    fail "kernel client: echo incomplete or different"
+  fi
+  cat "$work/client"
 }

@@ -15,32 +15,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 netcheck=$1
 require_root
-python=/usr/bin/python3
-[ -x "$python" ] || fail "needs $python"
+require_python
 
 nsk=hsnc-k-$$
 nsd=hsnc-d-$$
-ip_ours=10.77.2.2
-ip_kernel=10.77.2.1
-mac_ours=02:00:00:77:02:02
-work=$(mktemp -d /tmp/hsrelay-netns-afp.XXXXXX)
-pid=
+begin_test 2 afp
 
-cleanup() {
-  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-  ip netns del "$nsk" 2>/dev/null
-  ip netns del "$nsd" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-ip netns add "$nsk"
-ip netns add "$nsd"
-for ns in "$nsk" "$nsd"; do
-  ip -n "$ns" link set lo up
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-    net.ipv6.conf.default.disable_ipv6=1
-done
+add_netns "$nsk" "$nsd"
 ip link add veth-dp netns "$nsd" type veth peer name veth-k netns "$nsk"
 # Offloads off on the kernel side: otherwise TCP frames reach af_packet
 # with partial checksums (dpdk-on-ci-machines.md, section 2).
@@ -49,26 +30,9 @@ ip -n "$nsk" addr add "$ip_kernel/24" dev veth-k
 ip -n "$nsk" link set veth-k up
 ip -n "$nsd" link set veth-dp up
 
-cat > "$work/netcheck.conf" <<CONF
-# written by netcheck_af_packet_handoff.sh
-DPDKLcores $(lcores_for 2)
-DPDKPort net_af_packet0,iface=veth-dp,qpairs=2
-DPDKWorkerQueues 2
-DPDKMbufsPerWorker 4095
-DPDKIdleSleepUsec 100
-DPDKMac $mac_ours
-Address $ip_ours/24
-CONF
-
-ip netns exec "$nsd" timeout 60 "$netcheck" -f "$work/netcheck.conf" --seconds 50 \
-  >"$work/out" 2>"$work/err" &
-pid=$!
-if ! wait_until 10 grep -q '^netcheck: port' "$work/out"; then
-  cat "$work/err" >&2
-  fail "netcheck did not come up"
-fi
-checked "netcheck up: $(head -1 "$work/out")"
-checked "$(grep -m1 'EAL on' "$work/err" || echo 'EAL memory mode not reported')"
+write_netcheck_conf 2 net_af_packet0,iface=veth-dp,qpairs=2 "" 4095 100
+start_netcheck "$nsd" 60 50 10
+report_eal_mode
 grep -q 'queues 2' "$work/out" || fail "netcheck did not configure 2 queues"
 
 ping_out=$(ip netns exec "$nsk" ping -c 3 -i 0.2 -W 2 "$ip_ours" 2>&1) ||
@@ -92,9 +56,7 @@ for s in socks:
     s.close()
 PY
 
-stop_netcheck "$pid" "$work/out"
-pid=
-cat "$work/out"
+finish_netcheck
 tcp=0; out=0; in=0; dropped=0
 for w in 0 1; do
   t=$(counter "$work/out" $w tcp); o=$(counter "$work/out" $w handoff_out)

@@ -17,50 +17,16 @@ require_root
 
 ns=hsnc-tap-$$
 tap=hsnct$$
-ip_ours=10.77.1.2
-ip_kernel=10.77.1.1
-mac_ours=02:00:00:77:01:02
-work=$(mktemp -d /tmp/hsrelay-netns-tap.XXXXXX)
-pid=
+begin_test 1 tap
 
-cleanup() {
-  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-  ip netns del "$ns" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-ip netns add "$ns"
-ip -n "$ns" link set lo up
-ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-  net.ipv6.conf.default.disable_ipv6=1
-
-cat > "$work/netcheck.conf" <<CONF
-# written by netcheck_tap_ping.sh
-DPDKLcores $(lcores_for 1)
-DPDKPort net_tap0,iface=$tap
-DPDKWorkerQueues 1
-DPDKHugepages auto
-DPDKMbufsPerWorker 2047
-DPDKIdleSleepUsec 100
-# net_tap gives the kernel interface the port's MAC: use another one.
-DPDKMac $mac_ours
-Address $ip_ours/24
-CONF
-
-ip netns exec "$ns" timeout 60 "$netcheck" -f "$work/netcheck.conf" --seconds 50 \
-  >"$work/out" 2>"$work/err" &
-pid=$!
-if ! wait_until 10 grep -q '^netcheck: port' "$work/out"; then
-  cat "$work/err" >&2
-  fail "netcheck did not come up"
-fi
+add_netns "$ns"
+# net_tap gives the kernel interface the port's MAC: mac_ours is another one.
+write_netcheck_conf 1 "net_tap0,iface=$tap" "DPDKHugepages auto" 2047 100
+start_netcheck "$ns" 60 50 10
 ip -n "$ns" link show "$tap" >/dev/null || fail "no tap interface $tap"
-checked "netcheck up: $(head -1 "$work/out")"
-checked "$(grep -m1 'EAL on' "$work/err" || echo 'EAL memory mode not reported')"
+report_eal_mode
 
-ip -n "$ns" addr add "$ip_kernel/24" dev "$tap"
-ip -n "$ns" link set "$tap" up
+tap_up "$ns" "$tap"
 ip netns exec "$ns" sysctl -qw "net.ipv4.neigh.$tap.base_reachable_time_ms=500" \
   "net.ipv4.neigh.$tap.delay_first_probe_time=1"
 
@@ -96,9 +62,7 @@ grep -q '4 packets transmitted, 4 received' "$work/ping2" ||
 checked "ping after the expiries: 4 of 4 replies"
 
 # 4: counters.
-stop_netcheck "$pid" "$work/out"
-pid=
-cat "$work/out"
+finish_netcheck
 icmp=$(counter "$work/out" 0 icmp_replies)
 arp=$(counter "$work/out" 0 arp_replies)
 txd=$(counter "$work/out" 0 tx_dropped)

@@ -18,31 +18,14 @@ kbytes=${2:-100000}
 connections=${3:-1}
 workers=${4:-1}
 require_root
-python=/usr/bin/python3
-[ -x "$python" ] || fail "needs $python"
+require_python
 
 ns=hsnc-tc-$$
 tap=hsntc$$
-ip_ours=10.77.4.2
-ip_kernel=10.77.4.1
-mac_ours=02:00:00:77:04:02
 port=7009
-work=$(mktemp -d /tmp/hsrelay-netns-tcpclient.XXXXXX)
-pid=
-server=
+begin_test 4 tcpclient server
 
-cleanup() {
-  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
-  [ -n "$server" ] && kill -KILL "$server" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-ip netns add "$ns"
-ip -n "$ns" link set lo up
-ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-  net.ipv6.conf.default.disable_ipv6=1
+add_netns "$ns"
 
 bytes=$((kbytes * 1000))
 ip netns exec "$ns" timeout 100 "$python" "$here/tcp_peer.py" server "$port" \
@@ -51,34 +34,13 @@ server=$!
 wait_until 10 grep -q listening "$work/server.log" || fail "kernel echo server did not start"
 expected=$("$python" "$here/tcp_peer.py" pattern "$bytes")
 
-cat > "$work/netcheck.conf" <<CONF
-# written by tcp_client_tap.sh
-DPDKLcores $(lcores_for "$workers")
-DPDKPort net_tap0,iface=$tap
-DPDKWorkerQueues $workers
-DPDKMemoryMB 512
-DPDKMbufsPerWorker 32767
-DPDKIdleSleepUsec 20
-DPDKMac $mac_ours
-Address $ip_ours/24
-NetcheckConnect $ip_kernel:$port
-NetcheckConnectBytes $bytes
-NetcheckConnections $connections
-CONF
-
-ip netns exec "$ns" timeout 100 "$netcheck" -f "$work/netcheck.conf" --seconds 90 \
-  >"$work/out" 2>"$work/err" &
-pid=$!
-if ! wait_until 15 grep -q '^netcheck: port' "$work/out"; then
-  cat "$work/err" >&2
-  fail "netcheck did not come up"
-fi
-checked "netcheck up: $(head -1 "$work/out")"
+write_netcheck_conf "$workers" "net_tap0,iface=$tap" "DPDKMemoryMB 512" 32767 20 \
+  "NetcheckConnect $ip_kernel:$port" "NetcheckConnectBytes $bytes" \
+  "NetcheckConnections $connections"
+start_netcheck "$ns" 100 90 15
 # The tap exists once netcheck runs; its first ARP request for the server
 # may go out before the address is there, and is repeated a second later.
-ip -n "$ns" addr add "$ip_kernel/24" dev "$tap"
-ip -n "$ns" link set "$tap" txqueuelen 10000
-ip -n "$ns" link set "$tap" up
+tap_up "$ns" "$tap" 10000
 
 rc=0
 wait "$pid" || rc=$?

@@ -19,8 +19,7 @@ shift $(( $# < 3 ? $# : 3 ))
 impair_args=("$@")
 [ ${#impair_args[@]} -gt 0 ] || impair_args=(-d 5 -j 3 -l 1 -u 0.5 -s 42)
 require_root
-python=/usr/bin/python3
-[ -x "$python" ] || fail "needs $python"
+require_python
 impair_src=${HSRELAY_IMPAIR_SRC:-$here/../../../shared/tools/impair.c}
 if [ ! -f "$impair_src" ]; then
   echo "skipping: no impair.c at $impair_src (set HSRELAY_IMPAIR_SRC)"
@@ -30,30 +29,12 @@ fi
 nsa=hsnc-ia-$$
 nsi=hsnc-ii-$$
 nsd=hsnc-id-$$
-ip_ours=10.77.5.2
-ip_kernel=10.77.5.1
-mac_ours=02:00:00:77:05:02
 port=7011
-work=$(mktemp -d /tmp/hsrelay-netns-impair.XXXXXX)
-pid=
-impair=
-
-cleanup() {
-  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
-  [ -n "$impair" ] && kill -KILL "$impair" 2>/dev/null || true
-  for ns in "$nsa" "$nsi" "$nsd"; do ip netns del "$ns" 2>/dev/null || true; done
-  [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
+begin_test 5 impair impair
 
 cc -O2 -Wall -Wextra -o "$work/impair" "$impair_src" || fail "cannot build $impair_src"
 
-for ns in "$nsa" "$nsi" "$nsd"; do
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-    net.ipv6.conf.default.disable_ipv6=1
-done
+add_netns "$nsa" "$nsi" "$nsd"
 ip link add vk netns "$nsa" type veth peer name ia netns "$nsi"
 ip link add ib netns "$nsi" type veth peer name vdp netns "$nsd"
 # Offloads off wherever frames enter an AF_PACKET socket: otherwise they
@@ -72,40 +53,14 @@ ip netns exec "$nsi" "$work/impair" ia ib "${impair_args[@]}" -t 100 \
   >"$work/impair.log" 2>&1 &
 impair=$!
 
-cat > "$work/netcheck.conf" <<CONF
-# written by tcp_echo_impair.sh
-DPDKLcores $(lcores_for 1)
-DPDKPort net_af_packet0,iface=vdp,qpairs=1
-DPDKWorkerQueues 1
-DPDKMemoryMB 512
-DPDKMbufsPerWorker 32767
-DPDKIdleSleepUsec 20
-DPDKMac $mac_ours
-Address $ip_ours/24
-NetcheckTcpEchoPort $port
-CONF
-
-ip netns exec "$nsd" timeout 120 "$netcheck" -f "$work/netcheck.conf" --seconds 110 \
-  >"$work/out" 2>"$work/err" &
-pid=$!
-if ! wait_until 15 grep -q '^netcheck: port' "$work/out"; then
-  cat "$work/err" >&2
-  fail "netcheck did not come up"
-fi
-checked "netcheck up: $(head -1 "$work/out")"
+write_netcheck_conf 1 net_af_packet0,iface=vdp,qpairs=1 "DPDKMemoryMB 512" 32767 20 \
+  "NetcheckTcpEchoPort $port"
+start_netcheck "$nsd" 120 110 15
 ping_out=$(ip netns exec "$nsa" ping -c 5 -i 0.2 -W 2 "$ip_ours" 2>&1) || true
 checked "ping through impair (${impair_args[*]}): $(echo "$ping_out" | grep -E 'transmitted|rtt' | tr '\n' ' ')"
 
 bytes=$((kbytes * 1000))
-if ! ip netns exec "$nsa" timeout 90 "$python" "$here/tcp_peer.py" client "$ip_ours" "$port" \
-    --bytes "$bytes" --connections "$connections" >"$work/client" 2>&1; then
-  cat "$work/client" >&2
-  stop_netcheck "$pid" "$work/out" || true
-  pid=
-  cat "$work/out" >&2
-  fail "kernel client: echo incomplete or different"
-fi
-cat "$work/client"
+run_echo_client "$nsa" 90 "$bytes" "$connections"
 checked "$connections x $kbytes kB echoed byte-exact through impair (${impair_args[*]}): $(tail -1 "$work/client" | sed 's/^client: //')"
 sleep 0.3
 stop_netcheck "$pid" "$work/out"

@@ -20,56 +20,20 @@ kbytes=${2:-100000}
 connections=${3:-1}
 loss=${4:-0}
 require_root
-python=/usr/bin/python3
-[ -x "$python" ] || fail "needs $python"
+require_python
 
 ns=hsnc-te-$$
 tap=hsnte$$
-ip_ours=10.77.3.2
-ip_kernel=10.77.3.1
-mac_ours=02:00:00:77:03:02
 port=7007
-work=$(mktemp -d /tmp/hsrelay-netns-tcpecho.XXXXXX)
-pid=
+begin_test 3 tcpecho
 
-cleanup() {
-  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-ip netns add "$ns"
-ip -n "$ns" link set lo up
-ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-  net.ipv6.conf.default.disable_ipv6=1
-
-cat > "$work/netcheck.conf" <<CONF
-# written by tcp_echo_tap.sh
-DPDKLcores $(lcores_for 1)
-DPDKPort net_tap0,iface=$tap
-DPDKWorkerQueues 1
-DPDKMemoryMB 512
-DPDKMbufsPerWorker 65535
-DPDKIdleSleepUsec 20
-DPDKMac $mac_ours
-Address $ip_ours/24
-NetcheckTcpEchoPort $port
-CONF
-
-ip netns exec "$ns" timeout 120 "$netcheck" -f "$work/netcheck.conf" --seconds 110 \
-  >"$work/out" 2>"$work/err" &
-pid=$!
-if ! wait_until 15 grep -q '^netcheck: port' "$work/out"; then
-  cat "$work/err" >&2
-  fail "netcheck did not come up"
-fi
-checked "netcheck up: $(head -1 "$work/out")"
-ip -n "$ns" addr add "$ip_kernel/24" dev "$tap"
+add_netns "$ns"
+write_netcheck_conf 1 "net_tap0,iface=$tap" "DPDKMemoryMB 512" 65535 20 \
+  "NetcheckTcpEchoPort $port"
+start_netcheck "$ns" 120 110 15
 # A deeper tun queue than the default 1000: 64 kernel senders at once
 # overflow it while the worker reads one frame per readv().
-ip -n "$ns" link set "$tap" txqueuelen 10000
-ip -n "$ns" link set "$tap" up
+tap_up "$ns" "$tap" 10000
 
 if [ "$loss" -gt 0 ]; then
   ip netns exec "$ns" nft -f - <<NFT
@@ -88,15 +52,7 @@ NFT
 fi
 
 bytes=$((kbytes * 1000))
-if ! ip netns exec "$ns" timeout 100 "$python" "$here/tcp_peer.py" client "$ip_ours" "$port" \
-    --bytes "$bytes" --connections "$connections" >"$work/client" 2>&1; then
-  cat "$work/client" >&2
-  stop_netcheck "$pid" "$work/out" || true
-  pid=
-  cat "$work/out" >&2
-  fail "kernel client: echo incomplete or different"
-fi
-cat "$work/client"
+run_echo_client "$ns" 100 "$bytes" "$connections"
 echo "kernel side: $(ip -n "$ns" -s link show "$tap" | awk '/TX:/{getline; print "tap tx packets=" $2 " dropped=" $4}')" \
   "$(ip netns exec "$ns" nstat -a 2>/dev/null | awk '/Retrans|Timeout|Drop|Prune|Collapse|OFO|Lost|Loss|Reord/{printf "%s=%s ", $1, $2}')"
 checked "$connections x $kbytes kB echoed byte-exact (SHA-256): $(tail -1 "$work/client" | sed 's/^client: //')"
@@ -107,9 +63,7 @@ fi
 
 # Let the last closes finish, then stop.
 sleep 0.3
-stop_netcheck "$pid" "$work/out"
-pid=
-cat "$work/out"
+finish_netcheck
 accepted=$(counter "$work/out" 0 echo_accepted)
 closed=$(counter "$work/out" 0 echo_closed)
 csum=$(counter "$work/out" 0 tcp_drop_checksum)

@@ -495,3 +495,12 @@ script_read(struct tcp_script *s, uint32_t len)
 	rte_pktmbuf_free(m);
 	collect(s);
 }
+
+struct tcp_conn_info
+script_info(struct tcp_script *s)
+{
+	struct tcp_conn_info i;
+
+	assert_int_equal(tcp_conn_info(s->stack, s->conn, &i), 0);
+	return i;
+}

@@ -77,4 +77,10 @@ void script_read(struct tcp_script *s, uint32_t len);
 uint8_t script_stack_byte(uint32_t rel_seq);
 uint8_t script_peer_byte(uint32_t rel_seq);
 
+/* Nanoseconds per millisecond of virtual time. */
+#define MS 1000000ull
+
+/* The scripted connection's state (asserting it exists). */
+struct tcp_conn_info script_info(struct tcp_script *s);
+
 #endif

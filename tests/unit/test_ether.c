@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "dataplane/ether.h"
-#include "tests/unit/test_util.h"
+#include "tests/unit/net_test_util.h"
 
 /* Ether(dst=ff:ff:ff:ff:ff:ff, src=02:00:00:00:01:01) /
  * ARP(op=1, hwsrc=02:00:00:00:01:01, psrc=10.99.1.1, pdst=10.99.1.2) */
@@ -29,37 +29,7 @@ static const char arp_reply_hex[] =
 	"0001 0800 06 04 0002 020000000102 0a630102 020000000101 0a630101";
 
 static const struct rte_ether_addr mac_a = {{0x02, 0, 0, 0, 0x01, 0x01}};
-static const struct rte_ether_addr mac_b = {{0x02, 0, 0, 0, 0x01, 0x02}};
 static const struct rte_ether_addr mac_c = {{0x02, 0, 0, 0, 0x01, 0x03}};
-
-static rte_be32_t
-ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-	return rte_cpu_to_be_32((uint32_t)a << 24 | (uint32_t)b << 16 |
-			(uint32_t)c << 8 | d);
-}
-
-/* Worker B of the vectors: 02:00:00:00:01:02, 10.99.1.2. */
-static struct net_local
-local_b(void)
-{
-	struct net_local local;
-
-	memset(&local, 0, sizeof(local));
-	local.mac = mac_b;
-	local.n_ip = 1;
-	local.ip[0] = ip4(10, 99, 1, 2);
-	return local;
-}
-
-static size_t
-hex(const char *h, uint8_t *out, size_t len)
-{
-	size_t n = test_hex(h, out, len);
-
-	assert_true(n != (size_t)-1);
-	return n;
-}
 
 static void
 test_ether_header(void **state)

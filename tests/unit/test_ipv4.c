@@ -19,7 +19,7 @@
 
 #include "dataplane/ether.h"
 #include "dataplane/ipv4.h"
-#include "tests/unit/test_util.h"
+#include "tests/unit/net_test_util.h"
 
 /* Ether(dst=02:00:00:00:01:02, src=02:00:00:00:01:01) /
  * IP(src=10.99.1.1, dst=10.99.1.2, id=0x1234, flags=DF, ttl=63) /
@@ -78,36 +78,6 @@ static const char arp_reply_hex[] =
  * checksum 0xb861, the worked example of the IPv4 header checksum. */
 static const char captured_header_hex[] =
 	"4500 0073 0000 4000 4011 b861 c0a8 0001 c0a8 00c7";
-
-static const struct rte_ether_addr mac_b = {{0x02, 0, 0, 0, 0x01, 0x02}};
-
-static rte_be32_t
-ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-	return rte_cpu_to_be_32((uint32_t)a << 24 | (uint32_t)b << 16 |
-			(uint32_t)c << 8 | d);
-}
-
-static struct net_local
-local_b(void)
-{
-	struct net_local local;
-
-	memset(&local, 0, sizeof(local));
-	local.mac = mac_b;
-	local.n_ip = 1;
-	local.ip[0] = ip4(10, 99, 1, 2);
-	return local;
-}
-
-static size_t
-hex(const char *h, uint8_t *out, size_t len)
-{
-	size_t n = test_hex(h, out, len);
-
-	assert_true(n != (size_t)-1);
-	return n;
-}
 
 static uint16_t
 get_u16(const uint8_t *p)

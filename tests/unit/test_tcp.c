@@ -13,16 +13,6 @@
 #include "dataplane/tcp.h"
 #include "tests/unit/tcp_script.h"
 
-#define MS 1000000ull
-
-static struct tcp_conn_info
-info(struct tcp_script *s)
-{
-	struct tcp_conn_info i;
-
-	assert_int_equal(tcp_conn_info(s->stack, s->conn, &i), 0);
-	return i;
-}
 
 /* Passive open with timestamps, SACK and window scaling as Linux offers. */
 static void
@@ -71,7 +61,7 @@ test_passive_open_data_delayed_ack(void **state)
 	script_config(&cfg);
 	script_start(&s, &cfg);
 	passive_ts(&s);
-	i = info(&s);
+	i = script_info(&s);
 	assert_int_equal(i.state, TCP_STATE_ESTABLISHED);
 	assert_int_equal(i.snd_wscale, 7);
 	assert_int_equal(i.rcv_wscale, 2);
@@ -99,7 +89,7 @@ test_passive_open_data_delayed_ack(void **state)
 	script_expect(&s, 200, "P. seq 1 ack 2997 len 1000 <TS val 200 ecr 130>");
 	script_inject(&s, 250, ". seq 2997 ack 1001 win 512 <TS val 180 ecr 200>");
 	script_expect_none(&s, 3000);
-	i = info(&s);
+	i = script_info(&s);
 	assert_int_equal(i.snd_una - i.iss, 1001);
 	assert_int_equal(i.send_queued, 0);
 	assert_int_equal(tcp_stack_stats(s.stack)->delayed_acks, 1);
@@ -118,11 +108,11 @@ test_active_open(void **state)
 	script_start(&s, &cfg);
 	script_connect(&s);
 	script_expect(&s, 0, "S seq 0 win 65535 <mss 1460,sackOK,TS val 0 ecr 0,wscale 2>");
-	assert_int_equal(info(&s).state, TCP_STATE_SYN_SENT);
+	assert_int_equal(script_info(&s).state, TCP_STATE_SYN_SENT);
 	script_inject(&s, 30, "S. seq 0 ack 1 win 65535 <mss 1400,TS val 500 ecr 0,nop,wscale 3>");
 	script_expect(&s, 30, ". seq 1 ack 1 win 65535 <TS val 30 ecr 500>");
 	assert_true(script_events(&s) & (1u << TCP_EVENT_CONNECTED));
-	i = info(&s);
+	i = script_info(&s);
 	assert_int_equal(i.state, TCP_STATE_ESTABLISHED);
 	assert_int_equal(i.mss, 1400 - 12);
 	assert_int_equal(i.snd_wscale, 3);
@@ -168,7 +158,7 @@ test_rto_backoff_karn(void **state)
 	script_start(&s, &cfg);
 	passive_plain(&s, "S seq 0 win 65535 <mss 1460,sackOK,nop,wscale 7>", 100);
 	/* RFC 6298 2.2: SRTT 100 ms, RTTVAR 50 ms, RTO 300 ms. */
-	assert_int_equal(info(&s).rto_ns, 300 * MS);
+	assert_int_equal(script_info(&s).rto_ns, 300 * MS);
 	script_advance(&s, 1000);
 	script_send(&s, 100);
 	script_expect(&s, 1000, "P. seq 1 ack 1 len 100");
@@ -181,21 +171,21 @@ test_rto_backoff_karn(void **state)
 	/* Karn: the ACK of a retransmitted segment gives no sample; the
 	 * backed-off RTO stays. */
 	script_inject(&s, 3200, ". seq 1 ack 101 win 512");
-	assert_int_equal(info(&s).rto_ns, 2400 * MS);
+	assert_int_equal(script_info(&s).rto_ns, 2400 * MS);
 	script_advance(&s, 4000);
 	script_send(&s, 100);
 	script_expect(&s, 4000, "P. seq 101 ack 1 len 100");
 	script_expect_none(&s, 6399);
 	script_expect(&s, 6400, "P. seq 101 ack 1 len 100");
 	script_inject(&s, 6450, ". seq 1 ack 201 win 512");
-	assert_int_equal(info(&s).rto_ns, 4800 * MS);
+	assert_int_equal(script_info(&s).rto_ns, 4800 * MS);
 	/* A clean sample of 50 ms: SRTT 93.75, RTTVAR 50, RTO 293.75 ms. */
 	script_advance(&s, 7000);
 	script_send(&s, 100);
 	script_expect(&s, 7000, "P. seq 201 ack 1 len 100");
 	script_inject(&s, 7050, ". seq 1 ack 301 win 512");
-	assert_int_equal(info(&s).srtt_ns, 93750000);
-	assert_int_equal(info(&s).rto_ns, 293750000);
+	assert_int_equal(script_info(&s).srtt_ns, 93750000);
+	assert_int_equal(script_info(&s).rto_ns, 293750000);
 	script_advance(&s, 8000);
 	script_send(&s, 100);
 	script_expect(&s, 8000, "P. seq 301 ack 1 len 100");
@@ -218,7 +208,7 @@ test_fast_retransmit_newreno(void **state)
 	cfg.no_timestamps = true;
 	script_start(&s, &cfg);
 	passive_plain(&s, "S seq 0 win 65535 <mss 1460>", 10);
-	assert_int_equal(info(&s).cwnd, 14600);	/* RFC 6928 IW */
+	assert_int_equal(script_info(&s).cwnd, 14600);	/* RFC 6928 IW */
 	script_advance(&s, 100);
 	script_send(&s, 14600);
 	for (unsigned k = 0; k < 10; k++) {
@@ -233,23 +223,23 @@ test_fast_retransmit_newreno(void **state)
 	script_expect_none(&s, 152);
 	script_inject(&s, 153, ". seq 1 ack 1461");
 	script_expect(&s, 153, ". seq 1461 ack 1 len 1460");
-	i = info(&s);
+	i = script_info(&s);
 	assert_true(i.in_recovery);
 	assert_int_equal(i.ssthresh, 6570);
 	assert_int_equal(i.cwnd, 6570 + 3 * 1460);
 	/* More duplicates inflate cwnd, nothing new to send. */
 	script_inject(&s, 154, ". seq 1 ack 1461");
-	assert_int_equal(info(&s).cwnd, 6570 + 4 * 1460);
+	assert_int_equal(script_info(&s).cwnd, 6570 + 4 * 1460);
 	script_expect_none(&s, 155);
 	/* RFC 6582 partial ACK: segment 4 was lost too. */
 	script_inject(&s, 160, ". seq 1 ack 4381");
 	script_expect(&s, 160, ". seq 4381 ack 1 len 1460");
-	i = info(&s);
+	i = script_info(&s);
 	assert_true(i.in_recovery);
 	assert_int_equal(i.cwnd, 6570 + 4 * 1460 - 2920 + 1460);
 	/* Full ACK: leave recovery with cwnd = min(ssthresh, flight + MSS). */
 	script_inject(&s, 170, ". seq 1 ack 14601");
-	i = info(&s);
+	i = script_info(&s);
 	assert_false(i.in_recovery);
 	assert_int_equal(i.cwnd, 2920);
 	script_expect_none(&s, 3000);
@@ -276,14 +266,14 @@ test_out_of_order_sack(void **state)
 	/* A duplicate inside a held block changes nothing but its recency. */
 	script_inject(&s, 35, ". seq 121 ack 1 win 512 len 50 <TS val 135 ecr 0>");
 	script_expect(&s, 35, ". seq 1 ack 1 <TS val 35 ecr 110,sack 101:201 301:401>");
-	assert_int_equal(info(&s).ooo_segments, 2);
+	assert_int_equal(script_info(&s).ooo_segments, 2);
 	/* The hole fills: cumulative ACK at once. */
 	script_inject(&s, 40, ". seq 1 ack 1 win 512 len 100 <TS val 140 ecr 0>");
 	script_expect(&s, 40, ". seq 1 ack 201 <TS val 40 ecr 140,sack 301:401>");
 	script_inject(&s, 50, ". seq 201 ack 1 win 512 len 100 <TS val 150 ecr 0>");
 	script_expect(&s, 50, ". seq 1 ack 401 <TS val 50 ecr 150>");
 	script_read(&s, 400);
-	assert_int_equal(info(&s).ooo_segments, 0);
+	assert_int_equal(script_info(&s).ooo_segments, 0);
 	script_stop(&s);
 }
 
@@ -307,7 +297,7 @@ test_zero_window_persist(void **state)
 	script_expect(&s, 100, ". seq 1 ack 1 len 1000");
 	script_expect_none(&s, 150);
 	script_inject(&s, 200, ". seq 1 ack 1001 win 0");
-	assert_int_equal(info(&s).rto_ns, 200 * MS);
+	assert_int_equal(script_info(&s).rto_ns, 200 * MS);
 	/* Persist probes of one byte with exponential back-off. */
 	script_expect_none(&s, 399);
 	script_expect(&s, 400, ". seq 1001 ack 1 len 1");
@@ -375,7 +365,7 @@ test_rst_rules(void **state)
 	/* RFC 5961 3.2: in window but not exact: challenge ACK. */
 	script_inject(&s, 20, "R seq 50");
 	script_expect(&s, 20, ". seq 1 ack 1");
-	assert_int_equal(info(&s).state, TCP_STATE_ESTABLISHED);
+	assert_int_equal(script_info(&s).state, TCP_STATE_ESTABLISHED);
 	/* Out of window: silently dropped. */
 	script_inject(&s, 30, "R seq 300000");
 	script_expect_none(&s, 30);
@@ -385,17 +375,17 @@ test_rst_rules(void **state)
 	/* RFC 5961 5.2: an ACK for data never sent: ACK, drop. */
 	script_inject(&s, 45, ". seq 1 ack 5000 len 10");
 	script_expect(&s, 45, ". seq 1 ack 1");
-	assert_int_equal(info(&s).rcv_nxt - info(&s).irs, 1);
+	assert_int_equal(script_info(&s).rcv_nxt - script_info(&s).irs, 1);
 	/* Bad checksum: counted, nothing else. */
 	script_inject(&s, 47, "R seq 1 badcsum");
 	assert_int_equal(tcp_stack_stats(s.stack)->drop_checksum, 1);
-	assert_int_equal(info(&s).state, TCP_STATE_ESTABLISHED);
+	assert_int_equal(script_info(&s).state, TCP_STATE_ESTABLISHED);
 	/* Exact sequence number: reset. */
 	script_inject(&s, 50, "R seq 1");
 	script_expect_none(&s, 100);
 	assert_int_equal(script_events(&s), 1u << TCP_EVENT_RESET);
 	assert_int_equal(s.last_event_error, -ECONNRESET);
-	assert_int_equal(info(&s).state, TCP_STATE_CLOSED);
+	assert_int_equal(script_info(&s).state, TCP_STATE_CLOSED);
 	assert_int_equal(tcp_stack_stats(s.stack)->challenge_acks, 3);
 	assert_int_equal(tcp_stack_stats(s.stack)->resets_received, 1);
 	assert_int_equal(tcp_close(s.stack, s.conn, 100 * MS), 0);
@@ -424,18 +414,18 @@ test_time_wait(void **state)
 	assert_int_equal(tcp_close(s.stack, s.conn, 100 * MS), 0);
 	script_expect(&s, 100, "F. seq 1 ack 1");
 	script_inject(&s, 110, ". seq 1 ack 2");
-	assert_int_equal(info(&s).state, TCP_STATE_FIN_WAIT_2);
+	assert_int_equal(script_info(&s).state, TCP_STATE_FIN_WAIT_2);
 	script_inject(&s, 120, "F. seq 1 ack 2");
 	script_expect(&s, 120, ". seq 2 ack 2");
-	assert_int_equal(info(&s).state, TCP_STATE_TIME_WAIT);
+	assert_int_equal(script_info(&s).state, TCP_STATE_TIME_WAIT);
 	/* RFC 1337: RST ignored in TIME-WAIT. */
 	script_inject(&s, 1000, "R seq 2");
-	assert_int_equal(info(&s).state, TCP_STATE_TIME_WAIT);
+	assert_int_equal(script_info(&s).state, TCP_STATE_TIME_WAIT);
 	/* A retransmitted FIN is ACKed again and restarts 2MSL. */
 	script_inject(&s, 5000, "F. seq 1 ack 2");
 	script_expect(&s, 5000, ". seq 2 ack 2");
 	script_expect_none(&s, 64999);
-	i = info(&s);
+	i = script_info(&s);
 	assert_int_equal(i.state, TCP_STATE_TIME_WAIT);
 	script_advance(&s, 65000);
 	assert_int_equal(tcp_conn_info(s.stack, s.conn, &i), -EBADF);
@@ -457,7 +447,7 @@ test_passive_close(void **state)
 	script_inject(&s, 20, "F. seq 1 ack 1 len 10");
 	script_expect(&s, 20, ". seq 1 ack 12");
 	assert_int_equal(script_events(&s), (1u << TCP_EVENT_READABLE) | (1u << TCP_EVENT_PEER_CLOSED));
-	assert_int_equal(info(&s).state, TCP_STATE_CLOSE_WAIT);
+	assert_int_equal(script_info(&s).state, TCP_STATE_CLOSE_WAIT);
 	script_read(&s, 10);
 	script_advance(&s, 30);
 	assert_int_equal(tcp_close(s.stack, s.conn, 30 * MS), 0);
@@ -482,10 +472,10 @@ test_simultaneous_close(void **state)
 	assert_int_equal(tcp_close(s.stack, s.conn, 100 * MS), 0);
 	script_expect(&s, 100, "F. seq 1 ack 1");
 	script_inject(&s, 110, "F. seq 1 ack 1");
-	assert_int_equal(info(&s).state, TCP_STATE_CLOSING);
+	assert_int_equal(script_info(&s).state, TCP_STATE_CLOSING);
 	script_expect(&s, 110, ". seq 2 ack 2");
 	script_inject(&s, 120, ". seq 2 ack 2");
-	assert_int_equal(info(&s).state, TCP_STATE_TIME_WAIT);
+	assert_int_equal(script_info(&s).state, TCP_STATE_TIME_WAIT);
 	script_advance(&s, 60120);
 	assert_int_equal(tcp_conn_info(s.stack, s.conn, &(struct tcp_conn_info){0}), -EBADF);
 	script_stop(&s);
@@ -504,10 +494,10 @@ test_simultaneous_open(void **state)
 	script_connect(&s);
 	script_expect(&s, 0, "S seq 0");
 	script_inject(&s, 10, "S seq 0 win 65535 <mss 1460>");
-	assert_int_equal(info(&s).state, TCP_STATE_SYN_RECEIVED);
+	assert_int_equal(script_info(&s).state, TCP_STATE_SYN_RECEIVED);
 	script_expect(&s, 10, "S. seq 0 ack 1 <mss 1460>");
 	script_inject(&s, 20, ". seq 1 ack 1");
-	assert_int_equal(info(&s).state, TCP_STATE_ESTABLISHED);
+	assert_int_equal(script_info(&s).state, TCP_STATE_ESTABLISHED);
 	assert_true(script_events(&s) & (1u << TCP_EVENT_CONNECTED));
 	script_stop(&s);
 }
@@ -570,7 +560,7 @@ test_syn_cookies(void **state)
 	script_inject(&s, 20, ". seq 1 ack 1 win 512 <TS val 110 ecr 0>");
 	assert_true(script_events(&s) & (1u << TCP_EVENT_ACCEPTED));
 	assert_true(s.have_conn);
-	i = info(&s);
+	i = script_info(&s);
 	assert_int_equal(i.state, TCP_STATE_ESTABLISHED);
 	assert_int_equal(i.snd_wscale, 7);
 	assert_int_equal(i.mss, 1448);
@@ -635,11 +625,11 @@ test_data_after_close_resets(void **state)
 	assert_int_equal(tcp_close(s.stack, s.conn, 30 * MS), 0);
 	script_expect(&s, 30, "F. seq 1 ack 101");
 	script_inject(&s, 40, ". seq 101 ack 2");
-	assert_int_equal(info(&s).state, TCP_STATE_FIN_WAIT_2);
+	assert_int_equal(script_info(&s).state, TCP_STATE_FIN_WAIT_2);
 	/* A retransmission of bytes already received: only an ACK. */
 	script_inject(&s, 50, "P. seq 1 ack 2 len 100");
 	script_expect(&s, 50, ". seq 2 ack 101");
-	assert_int_equal(info(&s).state, TCP_STATE_FIN_WAIT_2);
+	assert_int_equal(script_info(&s).state, TCP_STATE_FIN_WAIT_2);
 	/* New data nobody will read: RST from the segment's ACK (RFC 1122
 	 * 4.2.2.13, as Linux), and the TCB is gone. */
 	script_inject(&s, 60, "P. seq 101 ack 2 len 50");
@@ -654,7 +644,7 @@ test_data_after_close_resets(void **state)
 	script_advance(&s, 1020);
 	assert_int_equal(tcp_close(s.stack, s.conn, 1020 * MS), 0);
 	script_expect(&s, 1020, "F. seq 1 ack 1");
-	assert_int_equal(info(&s).state, TCP_STATE_FIN_WAIT_1);
+	assert_int_equal(script_info(&s).state, TCP_STATE_FIN_WAIT_1);
 	script_inject(&s, 1030, "P. seq 1 ack 1 len 10");
 	script_expect(&s, 1030, "R seq 1");
 	assert_int_equal(st->resets_data_after_close, 2);
@@ -666,7 +656,7 @@ test_data_after_close_resets(void **state)
 	script_expect(&s, 2020, "F. seq 1 ack 1");
 	script_inject(&s, 2030, "F. seq 1 ack 2");
 	script_expect(&s, 2030, ". seq 2 ack 2");
-	assert_int_equal(info(&s).state, TCP_STATE_TIME_WAIT);
+	assert_int_equal(script_info(&s).state, TCP_STATE_TIME_WAIT);
 	assert_int_equal(st->resets_data_after_close, 2);
 	script_stop(&s);
 }
@@ -696,19 +686,19 @@ test_limited_transmit(void **state)
 	 * segment, cwnd unchanged. */
 	script_inject(&s, 150, ". seq 1 ack 1");
 	script_expect(&s, 150, ". seq 14601 ack 1 len 1460");
-	assert_int_equal(info(&s).cwnd, 14600);
+	assert_int_equal(script_info(&s).cwnd, 14600);
 	script_inject(&s, 151, ". seq 1 ack 1");
 	script_expect(&s, 151, "P. seq 16061 ack 1 len 1460");
-	assert_int_equal(info(&s).cwnd, 14600);
+	assert_int_equal(script_info(&s).cwnd, 14600);
 	assert_int_equal(tcp_stack_stats(s.stack)->limited_transmits, 2);
 	/* The third: fast retransmit, ssthresh from the whole flight. */
 	script_inject(&s, 152, ". seq 1 ack 1");
 	script_expect(&s, 152, ". seq 1 ack 1 len 1460");
-	i = info(&s);
+	i = script_info(&s);
 	assert_true(i.in_recovery);
 	assert_int_equal(i.ssthresh, 12 * 1460 / 2);
 	script_inject(&s, 160, ". seq 1 ack 17521");
-	i = info(&s);
+	i = script_info(&s);
 	assert_false(i.in_recovery);
 	assert_int_equal(i.send_queued, 0);
 	script_expect_none(&s, 3000);
@@ -752,8 +742,8 @@ test_fast_retransmit_within_snd_max(void **state)
 	script_inject(&s, 70, ". seq 201 ack 2897 win 1448");
 	script_expect(&s, 70, "P. seq 2897 ack 201 len 104");
 	script_inject(&s, 80, ". seq 201 ack 3001 win 1448");
-	assert_int_equal(info(&s).send_queued, 0);
-	assert_false(info(&s).in_recovery);
+	assert_int_equal(script_info(&s).send_queued, 0);
+	assert_false(script_info(&s).in_recovery);
 	script_stop(&s);
 }
 
@@ -773,7 +763,7 @@ test_tiny_peer_mss(void **state)
 	script_expect(&s, 0, "S. seq 0 ack 1 <mss 1460,TS val 0 ecr 100>");
 	script_inject(&s, 10, ". seq 1 ack 1 <TS val 110 ecr 0>");
 	assert_true(script_events(&s) & (1u << TCP_EVENT_ACCEPTED));
-	assert_int_equal(info(&s).mss, 64);
+	assert_int_equal(script_info(&s).mss, 64);
 	script_advance(&s, 20);
 	script_send(&s, 100);
 	script_expect(&s, 20, ". seq 1 ack 1 len 64");

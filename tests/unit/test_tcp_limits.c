@@ -19,16 +19,6 @@
 #include "dataplane/tcp.h"
 #include "tests/unit/tcp_script.h"
 
-#define MS 1000000ull
-
-static struct tcp_conn_info
-info(struct tcp_script *s)
-{
-	struct tcp_conn_info i;
-
-	assert_int_equal(tcp_conn_info(s->stack, s->conn, &i), 0);
-	return i;
-}
 
 /* Passive open from s->remote_port without timestamps; the peer's window
  * is 65535 << 7 when it offers wscale 7. */
@@ -82,7 +72,7 @@ test_challenge_ack_rate_limit(void **state)
 	script_expect_none(&s, 1019);
 	assert_int_equal(st->challenge_acks, 3);
 	assert_int_equal(st->challenge_acks_suppressed, 4);
-	assert_int_equal(info(&s).state, TCP_STATE_ESTABLISHED);
+	assert_int_equal(script_info(&s).state, TCP_STATE_ESTABLISHED);
 	/* One second after the window opened, a new one starts. */
 	script_inject(&s, 1020, "R seq 80");
 	script_expect(&s, 1020, ". seq 1 ack 1");
@@ -122,13 +112,13 @@ test_ooo_queue_limit(void **state)
 	script_expect(&s, 11, ". seq 1 ack 1 <sack 401:501 201:301>");
 	script_inject(&s, 12, ". seq 601 ack 1 len 100");
 	script_expect(&s, 12, ". seq 1 ack 1 <sack 601:701 401:501 201:301>");
-	assert_int_equal(info(&s).ooo_segments, 3);
+	assert_int_equal(script_info(&s).ooo_segments, 3);
 	assert_int_equal(st->drop_ooo_full, 0);
 	/* A fourth above them all: dropped, counted, still ACKed. */
 	script_inject(&s, 13, ". seq 801 ack 1 len 100");
 	script_expect(&s, 13, ". seq 1 ack 1 <sack 601:701 401:501 201:301>");
 	assert_int_equal(st->drop_ooo_full, 1);
-	assert_int_equal(info(&s).ooo_segments, 3);
+	assert_int_equal(script_info(&s).ooo_segments, 3);
 	/* A duplicate of held data needs no new entry: not a drop. */
 	script_inject(&s, 14, ". seq 401 ack 1 len 100");
 	script_expect(&s, 14, ". seq 1 ack 1 <sack 401:501 601:701 201:301>");
@@ -137,7 +127,7 @@ test_ooo_queue_limit(void **state)
 	script_inject(&s, 15, ". seq 101 ack 1 len 50");
 	script_expect(&s, 15, ". seq 1 ack 1 <sack 101:151 401:501 201:301>");
 	assert_int_equal(st->drop_ooo_full, 2);
-	assert_int_equal(info(&s).ooo_segments, 3);
+	assert_int_equal(script_info(&s).ooo_segments, 3);
 	/* The holes fill; the evicted and dropped data come again. */
 	script_inject(&s, 20, ". seq 1 ack 1 len 100");
 	script_expect(&s, 20, ". seq 1 ack 151 <sack 401:501 201:301>");
@@ -148,7 +138,7 @@ test_ooo_queue_limit(void **state)
 	script_inject(&s, 23, ". seq 501 ack 1 len 400");
 	script_expect_none(&s, 62);
 	script_expect(&s, 63, ". seq 1 ack 901");
-	assert_int_equal(info(&s).ooo_segments, 0);
+	assert_int_equal(script_info(&s).ooo_segments, 0);
 	script_read(&s, 900);
 	script_stop(&s);
 }
@@ -169,12 +159,12 @@ test_ooo_segment_across_adjacent_entries(void **state)
 	script_expect(&s, 10, ". seq 1 ack 1 <sack 101:201>");
 	script_inject(&s, 11, ". seq 201 ack 1 len 100");
 	script_expect(&s, 11, ". seq 1 ack 1 <sack 101:301>");
-	assert_int_equal(info(&s).ooo_segments, 2);
+	assert_int_equal(script_info(&s).ooo_segments, 2);
 	/* Straddling the two adjacent entries: wholly held already, no
 	 * empty entry (found by fuzz_tcp_conversation). */
 	script_inject(&s, 12, ". seq 151 ack 1 len 100");
 	script_expect(&s, 12, ". seq 1 ack 1 <sack 101:301>");
-	assert_int_equal(info(&s).ooo_segments, 2);
+	assert_int_equal(script_info(&s).ooo_segments, 2);
 	script_inject(&s, 20, ". seq 1 ack 1 len 100");
 	script_expect(&s, 20, ". seq 1 ack 301");
 	script_read(&s, 300);
@@ -226,9 +216,9 @@ test_mbuf_pool_exhausted(void **state)
 	script_inject(&s, 111, ". seq 101 ack 1 len 100");
 	script_expect_none(&s, 2000);
 	assert_true(st->drop_no_mbuf >= 2);
-	assert_int_equal(info(&s).snd_nxt - info(&s).iss, 1);
-	assert_int_equal(info(&s).rcv_nxt - info(&s).irs, 201);
-	assert_int_equal(info(&s).state, TCP_STATE_ESTABLISHED);
+	assert_int_equal(script_info(&s).snd_nxt - script_info(&s).iss, 1);
+	assert_int_equal(script_info(&s).rcv_nxt - script_info(&s).irs, 201);
+	assert_int_equal(script_info(&s).state, TCP_STATE_ESTABLISHED);
 	/* The mbufs come back: the next drain sends the data and the ACK it
 	 * carries, with no timer or segment needed to wake it. */
 	for (unsigned i = 0; i < n_held; i++)
@@ -239,7 +229,7 @@ test_mbuf_pool_exhausted(void **state)
 	script_expect(&s, 2000, "P. seq 2921 ack 201 len 80");
 	assert_int_equal(st->drop_no_mbuf, drops);
 	script_inject(&s, 2010, ". seq 201 ack 3001");
-	assert_int_equal(info(&s).send_queued, 0);
+	assert_int_equal(script_info(&s).send_queued, 0);
 	script_read(&s, 200);
 	/* Emptied again while a retransmission is due: counted, then the
 	 * retransmission goes out when mbufs return. */
@@ -258,7 +248,7 @@ test_mbuf_pool_exhausted(void **state)
 		rte_pktmbuf_free(held[i]);
 	script_expect(&s, 3300, "P. seq 3001 ack 201 len 100");
 	script_inject(&s, 3310, ". seq 201 ack 3101");
-	assert_int_equal(info(&s).send_queued, 0);
+	assert_int_equal(script_info(&s).send_queued, 0);
 	script_stop(&s);
 	/* Every mbuf of the stack's pool is back. */
 	assert_int_equal(rte_mempool_avail_count(pool), 16);
@@ -307,7 +297,7 @@ test_connection_table_full(void **state)
 	script_expect(&s, 200, "R. seq 1 ack 11");
 	s.remote_port = 40002;
 	handshake(&s, 1020, "S seq 0 win 65535 <mss 1460>");
-	assert_int_equal(info(&s).state, TCP_STATE_ESTABLISHED);
+	assert_int_equal(script_info(&s).state, TCP_STATE_ESTABLISHED);
 	assert_int_equal(st->drop_no_tcb, 1);
 	assert_int_equal(st->connections_accepted, 3);
 	script_stop(&s);
@@ -343,7 +333,7 @@ test_time_wait_table_full(void **state)
 		script_inject(&s, t + 20, ". seq 1 ack 2");
 		script_inject(&s, t + 20, "F. seq 1 ack 2");
 		script_expect(&s, t + 20, ". seq 2 ack 2");
-		assert_int_equal(info(&s).state, TCP_STATE_TIME_WAIT);
+		assert_int_equal(script_info(&s).state, TCP_STATE_TIME_WAIT);
 	}
 	assert_int_equal(st->time_wait_entered, 2);
 	/* A new SYN reuses the oldest TIME-WAIT TCB (the first one). */

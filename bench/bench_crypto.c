@@ -38,6 +38,7 @@
 #include "crypto/engine.h"
 #include "crypto/relay_crypto.h"
 #include "crypto/tls_record.h"
+#include "dataplane/wire.h"
 
 #define CELL_LEN 514		/* circ id 4, command 1, payload 509 */
 #define CELL_HEADER 5
@@ -102,21 +103,6 @@ table_lookup(const struct circuit_table *t, uint64_t key)
 	for (uint32_t i = table_hash(key) & t->mask;; i = (i + 1) & t->mask)
 		if (t->keys[i] == key + 1 || t->keys[i] == 0)
 			return t->keys[i] == 0 ? UINT32_MAX : t->values[i];
-}
-
-static inline uint32_t
-get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
 }
 
 /* Everything both implementations share. */
@@ -263,7 +249,7 @@ workload_init(struct workload *w, enum bench_case kind, unsigned circuits, unsig
 		for (unsigned i = 0; i < record_cells; i++) {
 			uint8_t *cell = cells + i * CELL_LEN;
 
-			put_be32(cell, local_ids[slots[r * record_cells + i]]);
+			wire_write_u32(cell, local_ids[slots[r * record_cells + i]]);
 			cell[4] = CELL_COMMAND_RELAY;
 			for (unsigned b = CELL_HEADER; b < CELL_LEN; b++)
 				cell[b] = (uint8_t)bench_rand(&rng);
@@ -359,7 +345,7 @@ hs_burst(struct hs_state *h, const struct workload *w, unsigned link, unsigned f
 		uint8_t *c = h->outbuf + j * w->record_len + TLS_RECORD_HEADER_LEN;
 
 		for (unsigned i = 0; i < w->record_cells; i++, n++, c += CELL_LEN) {
-			uint32_t idx = table_lookup(&w->table, (uint64_t)link << 32 | get_be32(c));
+			uint32_t idx = table_lookup(&w->table, (uint64_t)link << 32 | wire_read_u32(c));
 
 			index[n] = idx;
 			cells[n] = c;
@@ -389,7 +375,7 @@ hs_burst(struct hs_state *h, const struct workload *w, unsigned link, unsigned f
 				relay_digest_check(&h->digests[index[i]], payloads[i]);
 	}
 	for (unsigned i = 0; i < n; i++)
-		put_be32(cells[i], w->out_ids[index[i]]);
+		wire_write_u32(cells[i], w->out_ids[index[i]]);
 
 	for (unsigned j = 0; j < m; j++) {
 		uint8_t *rec = h->outbuf + j * w->record_len;
@@ -535,18 +521,18 @@ evp_burst(struct evp_state *v, const struct workload *w, unsigned link, unsigned
 			exit(1);
 		}
 		for (unsigned i = 0; i < w->record_cells; i++, c += CELL_LEN) {
-			uint32_t idx = table_lookup(&w->table, (uint64_t)link << 32 | get_be32(c));
+			uint32_t idx = table_lookup(&w->table, (uint64_t)link << 32 | wire_read_u32(c));
 			uint8_t *payload = c + CELL_HEADER;
 
 			evp_ctr(v->in[idx], payload);
 			if (payload[1] == 0 && payload[2] == 0 &&
 			    relay_digest_check(&v->digests[idx], payload)) {
-				put_be32(c, w->out_ids[idx]);
+				wire_write_u32(c, w->out_ids[idx]);
 				continue;
 			}
 			if (w->kind == CASE_RENDEZVOUS_SPLICE)
 				evp_ctr(v->out[idx], payload);
-			put_be32(c, w->out_ids[idx]);
+			wire_write_u32(c, w->out_ids[idx]);
 		}
 		evp_record_seal(v->link_out, w->link_out_iv, v->out_seq++, out, plain);
 	}

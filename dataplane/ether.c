@@ -7,6 +7,7 @@
  *     SenderMAC[6] SenderIP[4] TargetMAC[6] TargetIP[4]
  */
 #include "dataplane/ether.h"
+#include "dataplane/wire.h"
 
 #include <errno.h>
 #include <string.h>
@@ -15,19 +16,6 @@
 
 /* EtherType values below this are IEEE 802.3 length fields. */
 #define ETHER_TYPE_MIN 0x0600
-
-static uint16_t
-read_u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void
-write_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 static bool
 ether_type_is_vlan(uint16_t type)
@@ -46,7 +34,7 @@ ether_header_parse(const uint8_t **p, const uint8_t *end,
 
 	if (end - q < ETHER_HEADER_LEN)
 		return -EINVAL;
-	type = read_u16(q + 12);
+	type = wire_read_u16(q + 12);
 	if (type < ETHER_TYPE_MIN)
 		return -EINVAL;
 	if (ether_type_is_vlan(type))
@@ -66,7 +54,7 @@ ether_header_encode(const struct ether_header *in, uint8_t *out,
 		return -EMSGSIZE;
 	memcpy(out, in->dst.addr_bytes, RTE_ETHER_ADDR_LEN);
 	memcpy(out + 6, in->src.addr_bytes, RTE_ETHER_ADDR_LEN);
-	write_u16(out + 12, in->ether_type);
+	wire_write_u16(out + 12, in->ether_type);
 	return ETHER_HEADER_LEN;
 }
 
@@ -78,12 +66,12 @@ arp_ipv4_parse(const uint8_t **p, const uint8_t *end, struct arp_ipv4 *out)
 
 	if (end - q < ARP_IPV4_LEN)
 		return -EINVAL;
-	if (read_u16(q) != RTE_ARP_HRD_ETHER ||
-			read_u16(q + 2) != RTE_ETHER_TYPE_IPV4)
+	if (wire_read_u16(q) != RTE_ARP_HRD_ETHER ||
+			wire_read_u16(q + 2) != RTE_ETHER_TYPE_IPV4)
 		return -ENOTSUP;
 	if (q[4] != RTE_ETHER_ADDR_LEN || q[5] != 4)
 		return -EINVAL;
-	op = read_u16(q + 6);
+	op = wire_read_u16(q + 6);
 	if (op != RTE_ARP_OP_REQUEST && op != RTE_ARP_OP_REPLY)
 		return -ENOTSUP;
 	out->op = op;
@@ -102,11 +90,11 @@ arp_ipv4_encode(const struct arp_ipv4 *in, uint8_t *out, size_t out_len)
 		return -EINVAL;
 	if (out_len < ARP_IPV4_LEN)
 		return -EMSGSIZE;
-	write_u16(out, RTE_ARP_HRD_ETHER);
-	write_u16(out + 2, RTE_ETHER_TYPE_IPV4);
+	wire_write_u16(out, RTE_ARP_HRD_ETHER);
+	wire_write_u16(out + 2, RTE_ETHER_TYPE_IPV4);
 	out[4] = RTE_ETHER_ADDR_LEN;
 	out[5] = 4;
-	write_u16(out + 6, in->op);
+	wire_write_u16(out + 6, in->op);
 	memcpy(out + 8, in->sender_mac.addr_bytes, RTE_ETHER_ADDR_LEN);
 	memcpy(out + 14, &in->sender_ip, 4);
 	memcpy(out + 18, in->target_mac.addr_bytes, RTE_ETHER_ADDR_LEN);
@@ -142,14 +130,14 @@ arp_reply_in_place(uint8_t *frame, size_t len, const struct net_local *local)
 	const uint8_t *p = frame + ETHER_HEADER_LEN;
 	struct arp_ipv4 msg;
 
-	if (len < ARP_FRAME_LEN || read_u16(frame + 12) != RTE_ETHER_TYPE_ARP)
+	if (len < ARP_FRAME_LEN || wire_read_u16(frame + 12) != RTE_ETHER_TYPE_ARP)
 		return -EINVAL;
 	if (arp_ipv4_parse(&p, frame + len, &msg) != 0 ||
 			msg.op != RTE_ARP_OP_REQUEST)
 		return -EINVAL;
 	if (!net_local_has_ip(local, msg.target_ip))
 		return -ENOENT;
-	write_u16(frame + ETHER_HEADER_LEN + 6, RTE_ARP_OP_REPLY);
+	wire_write_u16(frame + ETHER_HEADER_LEN + 6, RTE_ARP_OP_REPLY);
 	/* Sender fields: our MAC and the address that was asked for. */
 	memcpy(frame + ETHER_HEADER_LEN + 8, local->mac.addr_bytes,
 			RTE_ETHER_ADDR_LEN);

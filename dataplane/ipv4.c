@@ -8,25 +8,13 @@
  *     SequenceNumber[2] Data[...]
  */
 #include "dataplane/ipv4.h"
+#include "dataplane/wire.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 
 #include <rte_mbuf.h>
-
-static uint16_t
-read_u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void
-write_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 uint16_t
 inet_checksum(const void *buf, size_t len)
@@ -73,7 +61,7 @@ ipv4_header_parse(const uint8_t **p, const uint8_t *end,
 	header_len = (size_t)(q[0] & 0x0f) * 4;
 	if (header_len < IPV4_HEADER_MIN_LEN || header_len > avail)
 		return -EINVAL;
-	total_len = read_u16(q + 2);
+	total_len = wire_read_u16(q + 2);
 	if (total_len < header_len || total_len > avail)
 		return -EINVAL;
 	if (inet_checksum(q, header_len) != 0)
@@ -81,11 +69,11 @@ ipv4_header_parse(const uint8_t **p, const uint8_t *end,
 	out->header_len = (uint8_t)header_len;
 	out->tos = q[1];
 	out->total_len = total_len;
-	out->packet_id = read_u16(q + 4);
-	out->fragment = read_u16(q + 6);
+	out->packet_id = wire_read_u16(q + 4);
+	out->fragment = wire_read_u16(q + 6);
 	out->ttl = q[8];
 	out->protocol = q[9];
-	out->checksum = read_u16(q + 10);
+	out->checksum = wire_read_u16(q + 10);
 	memcpy(&out->src, q + 12, 4);
 	memcpy(&out->dst, q + 16, 4);
 	out->options = q + IPV4_HEADER_MIN_LEN;
@@ -106,18 +94,18 @@ ipv4_header_encode(const struct ipv4_header *in, uint8_t *out, size_t out_len)
 		return -EMSGSIZE;
 	out[0] = (uint8_t)(0x40 | header_len / 4);
 	out[1] = in->tos;
-	write_u16(out + 2, in->total_len);
-	write_u16(out + 4, in->packet_id);
-	write_u16(out + 6, in->fragment);
+	wire_write_u16(out + 2, in->total_len);
+	wire_write_u16(out + 4, in->packet_id);
+	wire_write_u16(out + 6, in->fragment);
 	out[8] = in->ttl;
 	out[9] = in->protocol;
-	write_u16(out + 10, 0);
+	wire_write_u16(out + 10, 0);
 	memcpy(out + 12, &in->src, 4);
 	memcpy(out + 16, &in->dst, 4);
 	if (header_len > IPV4_HEADER_MIN_LEN)
 		memcpy(out + IPV4_HEADER_MIN_LEN, in->options,
 				header_len - IPV4_HEADER_MIN_LEN);
-	write_u16(out + 10, inet_checksum(out, header_len));
+	wire_write_u16(out + 10, inet_checksum(out, header_len));
 	return (ssize_t)header_len;
 }
 
@@ -154,8 +142,8 @@ icmp_echo_parse(const uint8_t **p, const uint8_t *end, struct icmp_echo *out)
 	if (inet_checksum(q, len) != 0)
 		return -EBADMSG;
 	out->type = q[0];
-	out->id = read_u16(q + 4);
-	out->seq = read_u16(q + 6);
+	out->id = wire_read_u16(q + 4);
+	out->seq = wire_read_u16(q + 6);
 	out->data = q + ICMP_ECHO_HEADER_LEN;
 	out->data_len = len - ICMP_ECHO_HEADER_LEN;
 	*p = end;
@@ -174,12 +162,12 @@ icmp_echo_encode(const struct icmp_echo *in, uint8_t *out, size_t out_len)
 		return -EMSGSIZE;
 	out[0] = in->type;
 	out[1] = 0;
-	write_u16(out + 2, 0);
-	write_u16(out + 4, in->id);
-	write_u16(out + 6, in->seq);
+	wire_write_u16(out + 2, 0);
+	wire_write_u16(out + 4, in->id);
+	wire_write_u16(out + 6, in->seq);
 	if (in->data_len > 0)
 		memmove(out + ICMP_ECHO_HEADER_LEN, in->data, in->data_len);
-	write_u16(out + 2, inet_checksum(out, len));
+	wire_write_u16(out + 2, inet_checksum(out, len));
 	return (ssize_t)len;
 }
 
@@ -204,10 +192,10 @@ icmp_echo_reply_in_place(uint8_t *ip, size_t len)
 	memcpy(ip + 12, ip + 16, 4);
 	memcpy(ip + 16, addr, 4);
 	ip[8] = IPV4_DEFAULT_TTL;
-	write_u16(ip + 10, 0);
-	write_u16(ip + 10, inet_checksum(ip, header_len));
+	wire_write_u16(ip + 10, 0);
+	wire_write_u16(ip + 10, inet_checksum(ip, header_len));
 	/* Only the type/code word changes: 0x0800 -> 0x0000. */
-	write_u16(icmp + 2, inet_checksum_adjust(read_u16(icmp + 2),
+	wire_write_u16(icmp + 2, inet_checksum_adjust(wire_read_u16(icmp + 2),
 			(uint16_t)(RTE_IP_ICMP_ECHO_REQUEST << 8),
 			(uint16_t)(RTE_IP_ICMP_ECHO_REPLY << 8)));
 	icmp[0] = RTE_IP_ICMP_ECHO_REPLY;

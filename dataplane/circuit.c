@@ -1,0 +1,695 @@
+/* The worker's circuit table and relay-cell fast path; see circuit.h. */
+#include "dataplane/circuit.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+#include <rte_random.h>
+
+#include "dataplane/wire.h"
+
+enum circuit_state {
+	CIRCUIT_FREE,
+	CIRCUIT_OPEN,		/* ends here, or forwards to n */
+	CIRCUIT_EXTENDING,	/* CREATE2 sent to n, CREATED2 not yet done */
+};
+
+/* Hash values: handle << 1 | side. */
+#define SIDE_P 0u
+#define SIDE_N 1u
+
+struct circuit_key {
+	uint32_t link;
+	uint32_t circ_id;
+};
+
+struct circuit {
+	struct relay_cipher forward;	/* Kf: removes the client's layer towards n */
+	struct relay_cipher backward;	/* Kb: adds ours towards p */
+	uint32_t p_link, p_circ_id;
+	uint32_t n_link, n_circ_id;	/* CIRCUIT_NO_LINK: none */
+	uint64_t slow_epoch;		/* burst in which cells take the slow path */
+	uint8_t state;			/* enum circuit_state */
+	uint8_t relay_early_left;
+	bool n_open;			/* extension done: forward to n */
+} __rte_cache_aligned;
+
+/* Cold: only for cells to or from this hop. */
+struct circuit_digests {
+	struct relay_digest forward;
+	struct relay_digest backward;
+};
+
+struct circuit_table {
+	struct rte_hash *hash;
+	struct circuit *circuits;
+	struct circuit_digests *digests;
+	uint32_t *free_list;
+	uint32_t nb_free;
+	uint32_t max_circuits;
+	uint64_t epoch;
+	struct circuit_counters counters;
+};
+
+struct circuit_table *
+circuit_table_create(const struct circuit_table_config *cfg, int *error)
+{
+	static uint32_t instance;
+	struct rte_hash_parameters hp;
+	struct circuit_table *t;
+	char name[RTE_HASH_NAMESIZE];
+
+	if (cfg->max_circuits == 0 || cfg->max_circuits > (1u << 24)) {
+		*error = -EINVAL;
+		return NULL;
+	}
+	t = rte_zmalloc_socket("circuit_table", sizeof(*t), RTE_CACHE_LINE_SIZE, cfg->socket_id);
+	if (t == NULL) {
+		*error = -ENOMEM;
+		return NULL;
+	}
+	t->max_circuits = cfg->max_circuits;
+	t->circuits = rte_zmalloc_socket("circuits", sizeof(*t->circuits) * cfg->max_circuits,
+			RTE_CACHE_LINE_SIZE, cfg->socket_id);
+	t->digests = rte_zmalloc_socket("circuit_digests",
+			sizeof(*t->digests) * cfg->max_circuits, RTE_CACHE_LINE_SIZE, cfg->socket_id);
+	t->free_list = rte_malloc_socket("circuit_free", sizeof(uint32_t) * cfg->max_circuits, 0,
+			cfg->socket_id);
+	snprintf(name, sizeof(name), "circ%u", __atomic_fetch_add(&instance, 1, __ATOMIC_RELAXED));
+	memset(&hp, 0, sizeof(hp));
+	hp.name = name;
+	/* Two keys per extended circuit. */
+	hp.entries = cfg->max_circuits * 2 > 8 ? cfg->max_circuits * 2 : 8;
+	hp.key_len = sizeof(struct circuit_key);
+	hp.hash_func = rte_hash_crc;
+	hp.socket_id = cfg->socket_id;
+	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+	t->hash = rte_hash_create(&hp);
+	if (t->circuits == NULL || t->digests == NULL || t->free_list == NULL || t->hash == NULL) {
+		circuit_table_destroy(t);
+		*error = -ENOMEM;
+		return NULL;
+	}
+	for (uint32_t i = 0; i < cfg->max_circuits; i++)
+		t->free_list[i] = cfg->max_circuits - 1 - i;
+	t->nb_free = cfg->max_circuits;
+	return t;
+}
+
+void
+circuit_table_destroy(struct circuit_table *t)
+{
+	if (t == NULL)
+		return;
+	if (t->circuits != NULL) {
+		for (uint32_t i = 0; i < t->max_circuits; i++) {
+			relay_cipher_clear(&t->circuits[i].forward);
+			relay_cipher_clear(&t->circuits[i].backward);
+		}
+	}
+	if (t->digests != NULL) {
+		for (uint32_t i = 0; i < t->max_circuits; i++) {
+			relay_digest_clear(&t->digests[i].forward);
+			relay_digest_clear(&t->digests[i].backward);
+		}
+	}
+	rte_hash_free(t->hash);
+	rte_free(t->circuits);
+	rte_free(t->digests);
+	rte_free(t->free_list);
+	rte_free(t);
+}
+
+static int
+key_add(struct circuit_table *t, uint32_t link, uint32_t circ_id, uint32_t handle, uint32_t side)
+{
+	struct circuit_key k = { .link = link, .circ_id = circ_id };
+
+	if (rte_hash_lookup(t->hash, &k) >= 0)
+		return -EEXIST;
+	if (rte_hash_add_key_data(t->hash, &k, (void *)(uintptr_t)(handle << 1 | side)) < 0)
+		return -ENOSPC;
+	return 0;
+}
+
+static void
+key_del(struct circuit_table *t, uint32_t link, uint32_t circ_id)
+{
+	struct circuit_key k = { .link = link, .circ_id = circ_id };
+
+	rte_hash_del_key(t->hash, &k);
+}
+
+int
+circuit_create(struct circuit_table *t, struct crypto_engine *engine,
+		const struct circuit_keys *keys, uint32_t p_link, uint32_t p_circ_id,
+		uint32_t *handle)
+{
+	struct circuit *c;
+	uint32_t h;
+	int rc;
+
+	if (p_circ_id == 0 || p_link == CIRCUIT_NO_LINK)
+		return -EINVAL;
+	if (t->nb_free == 0)
+		return -ENOSPC;
+	h = t->free_list[t->nb_free - 1];
+	rc = key_add(t, p_link, p_circ_id, h, SIDE_P);
+	if (rc < 0)
+		return rc;
+	t->nb_free--;
+	c = &t->circuits[h];
+	relay_cipher_init(engine, &c->forward, keys->forward_key);
+	relay_cipher_init(engine, &c->backward, keys->backward_key);
+	relay_digest_init(&t->digests[h].forward, keys->forward_digest);
+	relay_digest_init(&t->digests[h].backward, keys->backward_digest);
+	c->p_link = p_link;
+	c->p_circ_id = p_circ_id;
+	c->n_link = CIRCUIT_NO_LINK;
+	c->n_circ_id = 0;
+	c->slow_epoch = 0;
+	c->state = CIRCUIT_OPEN;
+	c->relay_early_left = CIRCUIT_MAX_RELAY_EARLY;
+	c->n_open = false;
+	t->counters.circuits_open++;
+	*handle = h;
+	return 0;
+}
+
+static struct circuit *
+live(const struct circuit_table *t, uint32_t handle)
+{
+	if (handle >= t->max_circuits || t->circuits[handle].state == CIRCUIT_FREE)
+		return NULL;
+	return &t->circuits[handle];
+}
+
+int
+circuit_extend_begin(struct circuit_table *t, uint32_t handle, uint32_t n_link,
+		uint32_t n_circ_id)
+{
+	struct circuit *c = live(t, handle);
+	int rc;
+
+	if (c == NULL)
+		return -ENOENT;
+	if (c->n_link != CIRCUIT_NO_LINK || n_circ_id == 0 || n_link == CIRCUIT_NO_LINK)
+		return c->n_link != CIRCUIT_NO_LINK ? -EEXIST : -EINVAL;
+	rc = key_add(t, n_link, n_circ_id, handle, SIDE_N);
+	if (rc < 0)
+		return rc;
+	c->n_link = n_link;
+	c->n_circ_id = n_circ_id;
+	c->state = CIRCUIT_EXTENDING;
+	return 0;
+}
+
+int
+circuit_extend_done(struct circuit_table *t, uint32_t handle)
+{
+	struct circuit *c = live(t, handle);
+
+	if (c == NULL)
+		return -ENOENT;
+	if (c->state != CIRCUIT_EXTENDING)
+		return -EINVAL;
+	c->state = CIRCUIT_OPEN;
+	c->n_open = true;
+	return 0;
+}
+
+static void
+detach_n(struct circuit_table *t, struct circuit *c)
+{
+	if (c->n_link == CIRCUIT_NO_LINK)
+		return;
+	key_del(t, c->n_link, c->n_circ_id);
+	c->n_link = CIRCUIT_NO_LINK;
+	c->n_circ_id = 0;
+	c->n_open = false;
+	c->state = CIRCUIT_OPEN;
+}
+
+int
+circuit_free(struct circuit_table *t, uint32_t handle)
+{
+	struct circuit *c = live(t, handle);
+
+	if (c == NULL)
+		return -ENOENT;
+	detach_n(t, c);
+	key_del(t, c->p_link, c->p_circ_id);
+	relay_cipher_clear(&c->forward);
+	relay_cipher_clear(&c->backward);
+	relay_digest_clear(&t->digests[handle].forward);
+	relay_digest_clear(&t->digests[handle].backward);
+	c->state = CIRCUIT_FREE;
+	t->free_list[t->nb_free++] = handle;
+	t->counters.circuits_open--;
+	return 0;
+}
+
+int
+circuit_sides(const struct circuit_table *t, uint32_t handle, uint32_t *p_link,
+		uint32_t *p_circ_id, uint32_t *n_link, uint32_t *n_circ_id)
+{
+	const struct circuit *c = live(t, handle);
+
+	if (c == NULL)
+		return -ENOENT;
+	*p_link = c->p_link;
+	*p_circ_id = c->p_circ_id;
+	*n_link = c->n_link;
+	*n_circ_id = c->n_circ_id;
+	return 0;
+}
+
+uint32_t
+circuit_lookup(const struct circuit_table *t, uint32_t link, uint32_t circ_id)
+{
+	struct circuit_key k = { .link = link, .circ_id = circ_id };
+	void *data;
+
+	if (rte_hash_lookup_data(t->hash, &k, &data) < 0)
+		return CIRCUIT_NONE;
+	return (uint32_t)((uintptr_t)data >> 1);
+}
+
+const struct circuit_counters *
+circuit_table_counters(const struct circuit_table *t)
+{
+	return &t->counters;
+}
+
+/* Writes a DESTROY cell (tor-spec 5.4): circuit id, command, reason, and
+ * zero bytes for the rest of the payload. */
+static void
+write_destroy(uint8_t *cell, uint32_t circ_id, uint8_t reason)
+{
+	cell_wire_set_circ_id(cell, circ_id);
+	cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
+	memset(cell_wire_payload(cell), 0, CELL_PAYLOAD_LEN);
+	cell_wire_payload(cell)[0] = reason;
+}
+
+/* Relay payload this hop originates (tor-spec 6.1): header, data, then
+ * four zero bytes and random padding (so that padding never decrypts to a
+ * predictable keystream), digest stamped, one layer added. */
+static void
+originate(struct circuit_table *t, struct crypto_engine *engine, uint32_t handle,
+		uint8_t *payload, uint8_t relay_command, uint16_t stream_id, const uint8_t *data,
+		uint16_t len)
+{
+	struct circuit *c = &t->circuits[handle];
+	struct relay_cipher *cipher = &c->backward;
+	uint8_t *pad = payload + RELAY_HEADER_LEN + len;
+	size_t pad_len = RELAY_DATA_MAX - len;
+
+	payload[RELAY_OFFSET_COMMAND] = relay_command;
+	wire_write_u16(payload + RELAY_OFFSET_RECOGNIZED, 0);
+	wire_write_u16(payload + RELAY_OFFSET_STREAM_ID, stream_id);
+	memset(payload + RELAY_OFFSET_DIGEST, 0, RELAY_DIGEST_LEN);
+	wire_write_u16(payload + RELAY_OFFSET_LENGTH, len);
+	if (len > 0)
+		memmove(payload + RELAY_HEADER_LEN, data, len);
+	for (size_t i = 0; i < pad_len; i += 8) {
+		uint64_t r = rte_rand();
+
+		memcpy(pad + i, &r, pad_len - i < 8 ? pad_len - i : 8);
+	}
+	memset(pad, 0, pad_len < 4 ? pad_len : 4);
+	relay_digest_stamp(&t->digests[handle].backward, payload);
+	relay_crypt_burst(engine, &cipher, &payload, 1);
+}
+
+int
+circuit_originate_backward(struct circuit_table *t, struct crypto_engine *engine,
+		uint32_t handle, uint8_t relay_command, uint16_t stream_id, const uint8_t *data,
+		uint16_t len, uint8_t cell[CELL_LEN], uint32_t *p_link)
+{
+	struct circuit *c = live(t, handle);
+
+	if (c == NULL)
+		return -ENOENT;
+	if (len > RELAY_DATA_MAX)
+		return -EMSGSIZE;
+	cell_wire_set_circ_id(cell, c->p_circ_id);
+	cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY;
+	originate(t, engine, handle, cell_wire_payload(cell), relay_command, stream_id, data, len);
+	*p_link = c->p_link;
+	return 0;
+}
+
+/* Closes a circuit for a protocol violation (or any reason): the cell that
+ * caused it becomes the DESTROY to p, and n (if any) gets one in extra. */
+static void
+close_circuit(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc, uint8_t reason,
+		struct circuit_extra_cell extra[], unsigned *nb_extra)
+{
+	struct circuit *c = &t->circuits[handle];
+
+	write_destroy(cc->cell, c->p_circ_id, reason);
+	cc->verdict = CIRCUIT_VERDICT_FORWARD;
+	cc->out_link = c->p_link;
+	cc->relay_early = 0;
+	if (c->n_link != CIRCUIT_NO_LINK) {
+		write_destroy(extra[*nb_extra].cell, c->n_circ_id, reason);
+		extra[*nb_extra].link = c->n_link;
+		(*nb_extra)++;
+	}
+	circuit_free(t, handle);
+}
+
+static void
+set_drop(struct circuit_cell *cc, uint64_t *counter)
+{
+	cc->verdict = CIRCUIT_VERDICT_DROP;
+	(*counter)++;
+}
+
+/* A relay cell from p, already decrypted by one layer. */
+static void
+relay_from_p(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc,
+		uint8_t command, struct circuit_extra_cell extra[], unsigned *nb_extra)
+{
+	struct circuit *c = &t->circuits[handle];
+	uint8_t *payload = cell_wire_payload(cc->cell);
+
+	/* tor-spec 6.1 "Routing relay cells": recognized == 0 and a matching
+	 * running digest mean the cell is for this hop. */
+	if (wire_read_u16(payload + RELAY_OFFSET_RECOGNIZED) == 0 &&
+	    relay_digest_check(&t->digests[handle].forward, payload)) {
+		cc->verdict = CIRCUIT_VERDICT_LOCAL;
+		cc->circuit = handle;
+		t->counters.local++;
+		return;
+	}
+	if (!c->n_open) {
+		/* tor-spec 5.5.2.1 / tor relay.c: not recognized, and the
+		 * circuit stops here. */
+		t->counters.closed_protocol++;
+		close_circuit(t, handle, cc, DESTROY_REASON_PROTOCOL, extra, nb_extra);
+		return;
+	}
+	cell_wire_set_circ_id(cc->cell, c->n_circ_id);
+	cc->out_link = c->n_link;
+	cc->relay_early = command == CELL_COMMAND_RELAY_EARLY;
+	cc->verdict = CIRCUIT_VERDICT_FORWARD;
+	t->counters.forwarded++;
+}
+
+static void
+relay_from_n(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc)
+{
+	struct circuit *c = &t->circuits[handle];
+
+	cell_wire_set_circ_id(cc->cell, c->p_circ_id);
+	cc->cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY;
+	cc->out_link = c->p_link;
+	cc->relay_early = 0;
+	cc->verdict = CIRCUIT_VERDICT_FORWARD;
+	t->counters.backwarded++;
+}
+
+/* Everything but the fast relay case, one cell at a time, with the
+ * circuit's state as it is now. */
+static void
+slow_cell(struct circuit_table *t, struct crypto_engine *engine, uint32_t handle,
+		uint32_t side, struct circuit_cell *cc, struct circuit_extra_cell extra[],
+		unsigned *nb_extra)
+{
+	struct circuit *c = &t->circuits[handle];
+	uint8_t command = cell_wire_command(cc->cell);
+	uint8_t *payload = cell_wire_payload(cc->cell);
+
+	switch (command) {
+	case CELL_COMMAND_RELAY:
+	case CELL_COMMAND_RELAY_EARLY:
+		if (side == SIDE_N) {
+			if (command == CELL_COMMAND_RELAY_EARLY || !c->n_open) {
+				/* tor-spec 5.6: RELAY_EARLY only travels
+				 * away from the client; nothing but CREATED2
+				 * comes from n before the extension is done. */
+				t->counters.closed_protocol++;
+				close_circuit(t, handle, cc, DESTROY_REASON_PROTOCOL, extra,
+						nb_extra);
+				return;
+			}
+			{
+				struct relay_cipher *cipher = &c->backward;
+
+				relay_crypt_burst(engine, &cipher, &payload, 1);
+			}
+			relay_from_n(t, handle, cc);
+			return;
+		}
+		if (command == CELL_COMMAND_RELAY_EARLY) {
+			if (c->relay_early_left == 0) {
+				t->counters.closed_protocol++;
+				close_circuit(t, handle, cc, DESTROY_REASON_PROTOCOL, extra,
+						nb_extra);
+				return;
+			}
+			c->relay_early_left--;
+		}
+		{
+			struct relay_cipher *cipher = &c->forward;
+
+			relay_crypt_burst(engine, &cipher, &payload, 1);
+		}
+		relay_from_p(t, handle, cc, command, extra, nb_extra);
+		return;
+	case CELL_COMMAND_DESTROY:
+		t->counters.destroy_received++;
+		if (side == SIDE_P) {
+			/* tor-spec 5.4: the circuit goes; n hears the same
+			 * reason. */
+			uint8_t reason = payload[0];
+
+			t->counters.closed_by_destroy++;
+			if (c->n_link != CIRCUIT_NO_LINK) {
+				write_destroy(cc->cell, c->n_circ_id, reason);
+				cc->out_link = c->n_link;
+				cc->verdict = CIRCUIT_VERDICT_FORWARD;
+				cc->relay_early = 0;
+			} else {
+				cc->verdict = CIRCUIT_VERDICT_DROP;
+			}
+			circuit_free(t, handle);
+			return;
+		}
+		/* From n: the circuit is truncated here and the client is
+		 * told with RELAY_TRUNCATED carrying the reason (tor-spec
+		 * 5.4; tor command.c). */
+		{
+			uint8_t reason = payload[0];
+
+			detach_n(t, c);
+			cell_wire_set_circ_id(cc->cell, c->p_circ_id);
+			cc->cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY;
+			originate(t, engine, handle, payload, RELAY_COMMAND_TRUNCATED, 0, &reason,
+					1);
+			cc->out_link = c->p_link;
+			cc->verdict = CIRCUIT_VERDICT_FORWARD;
+			cc->relay_early = 0;
+			t->counters.truncated_sent++;
+		}
+		return;
+	case CELL_COMMAND_CREATED2:
+	case CELL_COMMAND_CREATED_FAST:
+		if (side == SIDE_N && c->state == CIRCUIT_EXTENDING) {
+			cc->verdict = CIRCUIT_VERDICT_CONTROL;
+			cc->circuit = handle;
+			t->counters.to_control++;
+			return;
+		}
+		t->counters.closed_protocol++;
+		close_circuit(t, handle, cc, DESTROY_REASON_PROTOCOL, extra, nb_extra);
+		return;
+	case CELL_COMMAND_PADDING:
+		set_drop(cc, &t->counters.drop_padding);
+		return;
+	default:
+		/* CREATE2 on a circuit id in use (tor drops it), and commands
+		 * without meaning on a circuit. */
+		set_drop(cc, &t->counters.drop_other);
+		return;
+	}
+}
+
+static void
+unknown_circuit(struct circuit_table *t, struct circuit_cell *cc)
+{
+	uint8_t command = cell_wire_command(cc->cell);
+
+	cc->circuit = CIRCUIT_NONE;
+	if (cell_wire_circ_id(cc->cell) == 0) {
+		/* Link-level cells: tor-spec 7.2 padding negotiation is the
+		 * control thread's; PADDING is dropped. */
+		if (command == CELL_COMMAND_PADDING_NEGOTIATE) {
+			cc->verdict = CIRCUIT_VERDICT_CONTROL;
+			t->counters.to_control++;
+		} else if (command == CELL_COMMAND_PADDING) {
+			set_drop(cc, &t->counters.drop_padding);
+		} else {
+			set_drop(cc, &t->counters.drop_other);
+		}
+		return;
+	}
+	switch (command) {
+	case CELL_COMMAND_CREATE2:
+	case CELL_COMMAND_CREATE_FAST:
+		cc->verdict = CIRCUIT_VERDICT_CONTROL;
+		t->counters.to_control++;
+		return;
+	default:
+		/* Includes DESTROY for a circuit already gone (tor ignores
+		 * it) and cells racing a close. */
+		set_drop(cc, &t->counters.drop_unknown_circuit);
+		return;
+	}
+}
+
+unsigned
+circuit_cells_burst(struct circuit_table *t, struct crypto_engine *engine,
+		struct circuit_cell cells[], unsigned n, struct circuit_extra_cell extra[],
+		unsigned *nb_extra)
+{
+	struct circuit_key keys[CIRCUIT_BURST_MAX];
+	const void *key_ptrs[CIRCUIT_BURST_MAX];
+	void *data[CIRCUIT_BURST_MAX];
+	uint64_t hits = 0;
+	struct relay_cipher *ciphers[CIRCUIT_BURST_MAX];
+	uint8_t *payloads[CIRCUIT_BURST_MAX];
+	bool fast[CIRCUIT_BURST_MAX];
+	unsigned nb_crypt = 0;
+	uint64_t epoch = ++t->epoch;
+
+	*nb_extra = 0;
+	if (n > CIRCUIT_BURST_MAX)
+		n = CIRCUIT_BURST_MAX;
+	for (unsigned i = 0; i < n; i++) {
+		keys[i].link = cells[i].link;
+		keys[i].circ_id = cell_wire_circ_id(cells[i].cell);
+		key_ptrs[i] = &keys[i];
+	}
+	if (n > 0)
+		rte_hash_lookup_bulk_data(t->hash, key_ptrs, n, &hits, data);
+
+	/* Pass 1: circuits with any cell other than a plain RELAY in this
+	 * burst take the slow path for all their cells, so that state
+	 * changes (DESTROY, RELAY_EARLY accounting, closes) apply in arrival
+	 * order before any keystream is used. */
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t h;
+
+		if (!(hits & (1ull << i)))
+			continue;
+		h = (uint32_t)((uintptr_t)data[i] >> 1);
+		rte_prefetch0(&t->circuits[h]);
+		if (cell_wire_command(cells[i].cell) != CELL_COMMAND_RELAY)
+			t->circuits[h].slow_epoch = epoch;
+	}
+	/* Pass 2: one crypto burst for every plain relay cell of the other
+	 * circuits. A circuit whose n side is not open yet keeps its
+	 * backward cells out of it (they close the circuit). */
+	for (unsigned i = 0; i < n; i++) {
+		struct circuit *c;
+		uint32_t h, side;
+
+		fast[i] = false;
+		if (!(hits & (1ull << i)))
+			continue;
+		h = (uint32_t)((uintptr_t)data[i] >> 1);
+		side = (uint32_t)((uintptr_t)data[i] & 1);
+		c = &t->circuits[h];
+		if (c->slow_epoch == epoch || (side == SIDE_N && !c->n_open))
+			continue;
+		fast[i] = true;
+		ciphers[nb_crypt] = side == SIDE_P ? &c->forward : &c->backward;
+		payloads[nb_crypt] = cell_wire_payload(cells[i].cell);
+		nb_crypt++;
+	}
+	if (nb_crypt > 0)
+		relay_crypt_burst(engine, ciphers, payloads, nb_crypt);
+
+	/* Pass 3: decide in arrival order. */
+	for (unsigned i = 0; i < n; i++) {
+		struct circuit_cell *cc = &cells[i];
+		uint32_t h, side;
+
+		cc->relay_early = 0;
+		cc->circuit = CIRCUIT_NONE;
+		if (!(hits & (1ull << i))) {
+			unknown_circuit(t, cc);
+			continue;
+		}
+		h = (uint32_t)((uintptr_t)data[i] >> 1);
+		side = (uint32_t)((uintptr_t)data[i] & 1);
+		/* A circuit closed earlier in this burst (its cells were
+		 * looked up before) is gone for the rest of it. */
+		if (t->circuits[h].state == CIRCUIT_FREE ||
+		    (side == SIDE_P ? t->circuits[h].p_link != cc->link ||
+					      t->circuits[h].p_circ_id != keys[i].circ_id
+				    : t->circuits[h].n_link != cc->link ||
+					      t->circuits[h].n_circ_id != keys[i].circ_id)) {
+			set_drop(cc, &t->counters.drop_unknown_circuit);
+			continue;
+		}
+		if (!fast[i]) {
+			slow_cell(t, engine, h, side, cc, extra, nb_extra);
+			continue;
+		}
+		if (side == SIDE_P)
+			relay_from_p(t, h, cc, CELL_COMMAND_RELAY, extra, nb_extra);
+		else
+			relay_from_n(t, h, cc);
+	}
+	return n;
+}
+
+unsigned
+circuit_close_link(struct circuit_table *t, uint32_t link, struct circuit_extra_cell out[],
+		unsigned max, unsigned *unsent)
+{
+	unsigned closed = 0, written = 0;
+
+	*unsent = 0;
+	for (uint32_t h = 0; h < t->max_circuits; h++) {
+		struct circuit *c = &t->circuits[h];
+
+		if (c->state == CIRCUIT_FREE)
+			continue;
+		if (c->p_link == link) {
+			/* The client side is gone: n hears CHANNEL_CLOSED. */
+			if (c->n_link != CIRCUIT_NO_LINK) {
+				if (written < max) {
+					write_destroy(out[written].cell, c->n_circ_id,
+							DESTROY_REASON_CHANNEL_CLOSED);
+					out[written++].link = c->n_link;
+				} else {
+					(*unsent)++;
+				}
+			}
+		} else if (c->n_link == link) {
+			if (written < max) {
+				write_destroy(out[written].cell, c->p_circ_id,
+						DESTROY_REASON_CHANNEL_CLOSED);
+				out[written++].link = c->p_link;
+			} else {
+				(*unsent)++;
+			}
+		} else {
+			continue;
+		}
+		circuit_free(t, h);
+		closed++;
+	}
+	return closed;
+}

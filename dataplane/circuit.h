@@ -1,0 +1,174 @@
+/* The worker's circuit table and the relay-cell fast path (tor-spec 5 and
+ * "Routing relay cells").
+ *
+ * A worker owns the circuits whose previous-hop side (p) arrives on a link
+ * it owns. Each circuit has one or two keys in an rte_hash: (p link,
+ * p circ id) and, once it is extended, (n link, n circ id). The relay
+ * crypto state of both directions sits in the circuit entry (two
+ * struct relay_cipher, 3 cache lines each); the running digests, touched
+ * only by cells for or from this hop, are kept apart.
+ *
+ * circuit_cells_burst() takes a burst of fixed-size cells (4-byte circuit
+ * ids, link protocol 4 and later) that arrived on the worker's links and
+ * decides each one, rewriting forwarded cells in place:
+ *   RELAY / RELAY_EARLY from p: one layer removed (tor1, Kf); when the
+ *     "recognized" field and the running digest say it is for this hop,
+ *     it goes to the caller as LOCAL (the control thread handles EXTEND2,
+ *     and later the onion-service commands), else it is forwarded to n
+ *     with n's circuit id (FORWARD); a cell no hop recognizes on a circuit
+ *     that ends here closes the circuit (tor-spec 5.5.2.1).
+ *   RELAY from n: one layer added (Kb) and forwarded to p.
+ *   RELAY_EARLY from n, or a ninth RELAY_EARLY from p: protocol violation,
+ *     the circuit closes (tor-spec 5.6).
+ *   DESTROY from p: the circuit is freed and the DESTROY goes on to n with
+ *     the same reason; DESTROY from n: n is detached and a RELAY_TRUNCATED
+ *     carrying the reason goes to p (tor-spec 5.4, tor command.c).
+ *   CREATE2 / CREATE_FAST on an unknown circuit id: CONTROL (ntor runs on
+ *     the control thread); CREATED2 for a pending extension: CONTROL.
+ *   PADDING, and anything on an unknown circuit: DROP, counted.
+ * A circuit that closes sends DESTROY to each side it has: the cell that
+ * caused it is rewritten into the first one, the second is written into
+ * the caller's extra[] array.
+ *
+ * Nothing here allocates, locks or makes a system call after
+ * circuit_table_create(). Single-threaded: the owning worker only.
+ */
+#ifndef HSRELAY_DATAPLANE_CIRCUIT_H
+#define HSRELAY_DATAPLANE_CIRCUIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crypto/engine.h"
+#include "crypto/relay_crypto.h"
+#include "dataplane/cell.h"
+
+#define CIRCUIT_NO_LINK UINT32_MAX
+#define CIRCUIT_NONE UINT32_MAX
+/* tor-spec 5.6: at most 8 RELAY_EARLY cells per circuit from the client. */
+#define CIRCUIT_MAX_RELAY_EARLY 8
+/* The largest burst circuit_cells_burst() takes (rte_hash bulk lookup). */
+#define CIRCUIT_BURST_MAX 32
+
+struct circuit_table;
+
+struct circuit_table_config {
+	uint32_t max_circuits;
+	int socket_id;
+};
+
+/* Key material of one hop, from ntor / ntor-v3 / CREATE_FAST (tor-spec 5.2):
+ * Kf and Kb for the tor1 ciphers, Df and Db to seed the digests. */
+struct circuit_keys {
+	uint8_t forward_key[RELAY_CRYPTO_KEY_LEN];
+	uint8_t backward_key[RELAY_CRYPTO_KEY_LEN];
+	uint8_t forward_digest[RELAY_CRYPTO_DIGEST_SEED_LEN];
+	uint8_t backward_digest[RELAY_CRYPTO_DIGEST_SEED_LEN];
+};
+
+enum circuit_verdict {
+	CIRCUIT_VERDICT_FORWARD,	/* rewritten in place: send on out_link */
+	CIRCUIT_VERDICT_LOCAL,		/* relay payload for this hop, decrypted and verified */
+	CIRCUIT_VERDICT_CONTROL,	/* for the control thread (CREATE2, CREATED2, ...) */
+	CIRCUIT_VERDICT_DROP,		/* dropped and counted */
+};
+
+/* One cell of a burst. cell points at a CELL_LEN-byte wire cell (4-byte
+ * circuit id, command, 509-byte payload) that the burst may rewrite. */
+struct circuit_cell {
+	uint8_t *cell;
+	uint32_t link;		/* the link it arrived on */
+	/* results */
+	uint32_t out_link;	/* FORWARD: where to send it */
+	uint32_t circuit;	/* LOCAL / CONTROL: the circuit handle, or CIRCUIT_NONE */
+	uint8_t verdict;	/* enum circuit_verdict */
+	uint8_t relay_early;	/* FORWARD of a relay cell: it must leave as RELAY_EARLY */
+};
+
+/* A DESTROY produced by a closing circuit in addition to the rewritten
+ * cell (to its other side). */
+struct circuit_extra_cell {
+	uint8_t cell[CELL_LEN];
+	uint32_t link;
+};
+
+struct circuit_counters {
+	uint64_t forwarded;		/* relay cells towards n */
+	uint64_t backwarded;		/* relay cells towards p */
+	uint64_t local;			/* relay cells for this hop */
+	uint64_t to_control;
+	uint64_t drop_unknown_circuit;
+	uint64_t drop_padding;
+	uint64_t drop_other;
+	uint64_t destroy_received;
+	uint64_t truncated_sent;
+	uint64_t closed_protocol;	/* circuits closed for a protocol violation */
+	uint64_t closed_by_destroy;
+	uint64_t circuits_open;		/* gauge */
+};
+
+/* Allocates a table for max_circuits on socket_id. NULL with *error set
+ * (-EINVAL, -ENOMEM) on failure. Not fast path. */
+struct circuit_table *circuit_table_create(const struct circuit_table_config *cfg, int *error);
+
+/* Frees the table and wipes every key in it. */
+void circuit_table_destroy(struct circuit_table *t);
+
+/* Installs a circuit that ends at this hop (after CREATE2 was answered):
+ * its p side is (p_link, p_circ_id). Returns 0 and sets *handle, -EEXIST
+ * (the circuit id is taken on that link) or -ENOSPC. */
+int circuit_create(struct circuit_table *t, struct crypto_engine *engine,
+		const struct circuit_keys *keys, uint32_t p_link, uint32_t p_circ_id,
+		uint32_t *handle);
+
+/* Registers the n side of an extension in progress (CREATE2 sent on
+ * (n_link, n_circ_id)): CREATED2 and DESTROY from there reach the caller
+ * as CONTROL / are handled; relay cells for this hop are not forwarded
+ * until circuit_extend_done(). Returns 0, -EEXIST (n side taken or the
+ * circuit already has one), -ENOENT. */
+int circuit_extend_begin(struct circuit_table *t, uint32_t handle, uint32_t n_link,
+		uint32_t n_circ_id);
+
+/* The extension is complete (CREATED2 arrived and EXTENDED2 was sent):
+ * from now on unrecognized cells from p go to n. -ENOENT, -EINVAL when no
+ * extension is pending. */
+int circuit_extend_done(struct circuit_table *t, uint32_t handle);
+
+/* Frees a circuit (both keys); the caller sends any DESTROY cells. */
+int circuit_free(struct circuit_table *t, uint32_t handle);
+
+/* The sides of a circuit. -ENOENT for a free handle. */
+int circuit_sides(const struct circuit_table *t, uint32_t handle, uint32_t *p_link,
+		uint32_t *p_circ_id, uint32_t *n_link, uint32_t *n_circ_id);
+
+/* The circuit keyed by (link, circ id) on either side, or CIRCUIT_NONE. */
+uint32_t circuit_lookup(const struct circuit_table *t, uint32_t link, uint32_t circ_id);
+
+/* Decides a burst of at most CIRCUIT_BURST_MAX cells (see the top of this
+ * header), in array order per circuit. extra has room for n cells; the
+ * number of extra DESTROY cells written is returned in *nb_extra.
+ * Returns n. */
+unsigned circuit_cells_burst(struct circuit_table *t, struct crypto_engine *engine,
+		struct circuit_cell cells[], unsigned n, struct circuit_extra_cell extra[],
+		unsigned *nb_extra);
+
+/* Builds, in cell, a relay cell this hop originates towards p on circuit
+ * handle (e.g. EXTENDED2 from the control thread): relay header with
+ * command, stream id and data, tor-spec padding, digest stamped with the
+ * backward running digest, one layer added. Returns 0 and sets *p_link,
+ * -ENOENT, -EMSGSIZE (more than RELAY_DATA_MAX bytes). */
+int circuit_originate_backward(struct circuit_table *t, struct crypto_engine *engine,
+		uint32_t handle, uint8_t relay_command, uint16_t stream_id, const uint8_t *data,
+		uint16_t len, uint8_t cell[CELL_LEN], uint32_t *p_link);
+
+/* Closes every circuit with a side on link (the link went away): writes a
+ * DESTROY (reason CHANNEL_CLOSED) for each other side into out (room for
+ * max) and frees them. Returns how many circuits were closed; when out is
+ * full the rest are freed without a DESTROY and counted in *unsent. Slow
+ * path: scans the table. */
+unsigned circuit_close_link(struct circuit_table *t, uint32_t link,
+		struct circuit_extra_cell out[], unsigned max, unsigned *unsent);
+
+const struct circuit_counters *circuit_table_counters(const struct circuit_table *t);
+
+#endif

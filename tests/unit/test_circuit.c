@@ -1,0 +1,572 @@
+/* The worker's circuit table (dataplane/circuit.c) as three relays of one
+ * 3-hop circuit, driven by client-side onion code written here from
+ * tor-spec 6.1 ("Routing relay cells"): layers added hop by hop, digests
+ * stamped for the target hop and checked layer by layer on the way back.
+ * Keys come from KDF-TOR (tor-spec 5.2.1) over fixed secrets, as a
+ * CREATE_FAST would give them. Also: mixed bursts over many circuits, the
+ * RELAY_EARLY limit, DESTROY both ways, a cell no hop recognizes, CREATE2
+ * for the control thread, and closing a link. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_eal.h>
+
+#include "crypto/engine.h"
+#include "crypto/kdf.h"
+#include "crypto/relay_crypto.h"
+#include "dataplane/circuit.h"
+#include "dataplane/wire.h"
+#include "tests/unit/test_util.h"
+
+#define HOPS 3
+#define MAX_CIRCUITS 64
+
+/* Links, as each relay numbers them: relay i has p link 10 + i (towards
+ * the client or relay i - 1) and n link 20 + i (towards relay i + 1). */
+#define P_LINK(i) (10u + (i))
+#define N_LINK(i) (20u + (i))
+
+static struct crypto_engine *engine;
+
+struct client_hop {
+	struct relay_cipher forward, backward;
+	struct relay_digest forward_digest, backward_digest;
+};
+
+struct client_circuit {
+	struct client_hop hops[HOPS];
+	uint32_t circ_ids[HOPS];	/* circuit id on the p side of relay i */
+	uint32_t handles[HOPS];
+};
+
+static struct circuit_table *relays[HOPS];
+
+static int
+setup(void **state)
+{
+	char *argv[] = {
+		"test_circuit", "--no-huge", "--no-pci", "--no-shconf", "-m", "256",
+		"--log-level=lib.eal:error",
+	};
+
+	(void)state;
+	if (rte_eal_init(7, argv) < 0)
+		return -1;
+	engine = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AUTO);
+	return engine != NULL ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	crypto_engine_destroy(engine);
+	rte_eal_cleanup();
+	return 0;
+}
+
+static int
+tables_new(void **state)
+{
+	struct circuit_table_config cfg = { .max_circuits = MAX_CIRCUITS, .socket_id = 0 };
+	int err;
+
+	(void)state;
+	for (int i = 0; i < HOPS; i++) {
+		relays[i] = circuit_table_create(&cfg, &err);
+		if (relays[i] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+tables_free(void **state)
+{
+	(void)state;
+	for (int i = 0; i < HOPS; i++)
+		circuit_table_destroy(relays[i]);
+	return 0;
+}
+
+/* tor-spec 5.2.1: KDF-TOR(K0) = Df | Db | Kf | Kb (20, 20, 16, 16 bytes
+ * after the 20-byte KH). */
+static void
+hop_keys(uint64_t seed, struct circuit_keys *keys)
+{
+	uint8_t k0[40], out[20 + 20 + 20 + 16 + 16];
+
+	test_fill(k0, sizeof(k0), seed);
+	assert_int_equal(kdf_tor(k0, sizeof(k0), out, sizeof(out)), 0);
+	memcpy(keys->forward_digest, out + 20, 20);
+	memcpy(keys->backward_digest, out + 40, 20);
+	memcpy(keys->forward_key, out + 60, 16);
+	memcpy(keys->backward_key, out + 76, 16);
+}
+
+/* Builds a circuit through the three relays: relay i learns keys of hop i
+ * (as after CREATE2) and, but for the last, is extended to relay i + 1. */
+static void
+build_circuit(struct client_circuit *cc, uint64_t seed, uint32_t first_circ_id)
+{
+	for (int i = 0; i < HOPS; i++) {
+		struct circuit_keys keys;
+
+		hop_keys(seed * 16 + (uint64_t)i, &keys);
+		relay_cipher_init(engine, &cc->hops[i].forward, keys.forward_key);
+		relay_cipher_init(engine, &cc->hops[i].backward, keys.backward_key);
+		relay_digest_init(&cc->hops[i].forward_digest, keys.forward_digest);
+		relay_digest_init(&cc->hops[i].backward_digest, keys.backward_digest);
+		cc->circ_ids[i] = first_circ_id + (uint32_t)i;
+		assert_int_equal(circuit_create(relays[i], engine, &keys, P_LINK(i),
+				cc->circ_ids[i], &cc->handles[i]), 0);
+	}
+	for (int i = 0; i + 1 < HOPS; i++) {
+		assert_int_equal(circuit_extend_begin(relays[i], cc->handles[i], N_LINK(i),
+				cc->circ_ids[i + 1]), 0);
+		assert_int_equal(circuit_extend_done(relays[i], cc->handles[i]), 0);
+	}
+}
+
+/* Client: a relay cell for hop target, with data, onion-encrypted. */
+static void
+client_cell(struct client_circuit *cc, int target, uint8_t command, uint8_t cell_command,
+		const uint8_t *data, uint16_t len, uint8_t cell[CELL_LEN])
+{
+	uint8_t *payload = cell_wire_payload(cell);
+
+	cell_wire_set_circ_id(cell, cc->circ_ids[0]);
+	cell[CELL_CIRC_ID_LEN] = cell_command;
+	memset(payload, 0, CELL_PAYLOAD_LEN);
+	payload[RELAY_OFFSET_COMMAND] = command;
+	wire_write_u16(payload + RELAY_OFFSET_STREAM_ID, 7);
+	wire_write_u16(payload + RELAY_OFFSET_LENGTH, len);
+	memcpy(payload + RELAY_HEADER_LEN, data, len);
+	relay_digest_stamp(&cc->hops[target].forward_digest, payload);
+	for (int i = target; i >= 0; i--) {
+		struct relay_cipher *c = &cc->hops[i].forward;
+
+		relay_crypt_burst(engine, &c, &payload, 1);
+	}
+}
+
+/* Client: peels layers of a cell from relay 0 until a hop recognizes it;
+ * returns that hop or -1. */
+static int
+client_receive(struct client_circuit *cc, uint8_t cell[CELL_LEN])
+{
+	uint8_t *payload = cell_wire_payload(cell);
+
+	assert_int_equal(cell_wire_circ_id(cell), cc->circ_ids[0]);
+	for (int i = 0; i < HOPS; i++) {
+		struct relay_cipher *c = &cc->hops[i].backward;
+
+		relay_crypt_burst(engine, &c, &payload, 1);
+		if (relay_digest_check(&cc->hops[i].backward_digest, payload))
+			return i;
+	}
+	return -1;
+}
+
+/* Runs one cell through relay i (arriving on link) and returns the verdict;
+ * extra cells are copied to extra_out (room for 1). */
+static uint8_t
+through(int i, uint32_t link, uint8_t cell[CELL_LEN], uint32_t *out_link,
+		struct circuit_extra_cell *extra_out, unsigned *nb_extra_out)
+{
+	struct circuit_cell c = { .cell = cell, .link = link };
+	struct circuit_extra_cell extra[1];
+	unsigned nb_extra = 0;
+
+	assert_int_equal(circuit_cells_burst(relays[i], engine, &c, 1, extra, &nb_extra), 1);
+	*out_link = c.out_link;
+	if (nb_extra_out != NULL)
+		*nb_extra_out = nb_extra;
+	if (nb_extra > 0 && extra_out != NULL)
+		*extra_out = extra[0];
+	return c.verdict;
+}
+
+/* A cell to each hop arrives recognized at exactly that hop, with its
+ * data intact; cells from the last hop reach the client, which recognizes
+ * them at hop 2; circuit ids are rewritten per link. */
+static void
+test_three_hops(void **state)
+{
+	struct client_circuit cc;
+	uint8_t cell[CELL_LEN], data[RELAY_DATA_MAX];
+	uint32_t out_link, p_link;
+
+	(void)state;
+	build_circuit(&cc, 1, 0x80000001u);
+	for (int round = 0; round < 20; round++) {
+		for (int target = 0; target < HOPS; target++) {
+			uint16_t len = (uint16_t)(round * 37 % (RELAY_DATA_MAX + 1));
+
+			test_fill(data, len, (uint64_t)(round * 3 + target));
+			client_cell(&cc, target, RELAY_COMMAND_DATA, CELL_COMMAND_RELAY, data, len,
+					cell);
+			for (int i = 0; i <= target; i++) {
+				uint8_t v = through(i, P_LINK(i), cell, &out_link, NULL, NULL);
+
+				if (i < target) {
+					assert_int_equal(v, CIRCUIT_VERDICT_FORWARD);
+					assert_int_equal(out_link, N_LINK(i));
+					assert_int_equal(cell_wire_circ_id(cell), cc.circ_ids[i + 1]);
+				} else {
+					struct relay_cell rc;
+					const uint8_t *p = cell_wire_payload(cell);
+
+					assert_int_equal(v, CIRCUIT_VERDICT_LOCAL);
+					assert_int_equal(relay_cell_parse(&p, p + CELL_PAYLOAD_LEN, &rc),
+							0);
+					assert_int_equal(rc.command, RELAY_COMMAND_DATA);
+					assert_int_equal(rc.stream_id, 7);
+					assert_int_equal(rc.length, len);
+					assert_memory_equal(rc.data, data, len);
+				}
+			}
+		}
+		/* And back from each hop. */
+		for (int origin = 0; origin < HOPS; origin++) {
+			test_fill(data, 100, (uint64_t)round + 1000);
+			assert_int_equal(circuit_originate_backward(relays[origin], engine,
+					cc.handles[origin], RELAY_COMMAND_DATA, 9, data, 100, cell,
+					&p_link), 0);
+			assert_int_equal(p_link, P_LINK(origin));
+			for (int i = origin - 1; i >= 0; i--) {
+				assert_int_equal(through(i, N_LINK(i), cell, &out_link, NULL, NULL),
+						CIRCUIT_VERDICT_FORWARD);
+				assert_int_equal(out_link, P_LINK(i));
+				assert_int_equal(cell_wire_circ_id(cell), cc.circ_ids[i]);
+			}
+			assert_int_equal(client_receive(&cc, cell), origin);
+			assert_int_equal(relay_payload_length(cell_wire_payload(cell)), 100);
+			assert_memory_equal(cell_wire_payload(cell) + RELAY_HEADER_LEN, data, 100);
+			/* tor-spec 6.1: four zero bytes start the padding. */
+			assert_memory_equal(cell_wire_payload(cell) + RELAY_HEADER_LEN + 100,
+					"\0\0\0\0", 4);
+		}
+	}
+	assert_int_equal(circuit_table_counters(relays[0])->forwarded, 40);
+	assert_int_equal(circuit_table_counters(relays[0])->local, 20);
+	assert_int_equal(circuit_table_counters(relays[0])->backwarded, 40);
+}
+
+/* Bursts of 32 cells from 8 circuits in a shuffled order: every cell
+ * reaches its target in order, so every keystream stays in step. */
+static void
+test_mixed_bursts(void **state)
+{
+	enum { CIRCS = 8, CELLS = 32 * 40 };
+	static struct client_circuit cc[CIRCS];
+	static uint8_t cells[CELLS][CELL_LEN];
+	uint8_t data[64];
+	unsigned sent[CIRCS] = { 0 };
+
+	(void)state;
+	for (int c = 0; c < CIRCS; c++)
+		build_circuit(&cc[c], 100 + (uint64_t)c, 0x80000100u + (uint32_t)c * 4);
+	/* Every cell targets the last hop; the cell's data says which
+	 * circuit and which sequence number. */
+	for (unsigned k = 0; k < CELLS; k++) {
+		unsigned c = (k * 5 + k / 7) % CIRCS;
+
+		memset(data, 0, sizeof(data));
+		wire_write_u32(data, c);
+		wire_write_u32(data + 4, sent[c]++);
+		client_cell(&cc[c], HOPS - 1, RELAY_COMMAND_DATA, CELL_COMMAND_RELAY, data,
+				sizeof(data), cells[k]);
+	}
+	for (int hop = 0; hop < HOPS; hop++) {
+		for (unsigned b = 0; b < CELLS; b += CIRCUIT_BURST_MAX) {
+			struct circuit_cell burst[CIRCUIT_BURST_MAX];
+			struct circuit_extra_cell extra[CIRCUIT_BURST_MAX];
+			unsigned nb_extra;
+
+			for (unsigned i = 0; i < CIRCUIT_BURST_MAX; i++) {
+				burst[i].cell = cells[b + i];
+				burst[i].link = P_LINK(hop);
+			}
+			circuit_cells_burst(relays[hop], engine, burst, CIRCUIT_BURST_MAX, extra,
+					&nb_extra);
+			assert_int_equal(nb_extra, 0);
+			for (unsigned i = 0; i < CIRCUIT_BURST_MAX; i++) {
+				assert_int_equal(burst[i].verdict, hop < HOPS - 1
+						? CIRCUIT_VERDICT_FORWARD : CIRCUIT_VERDICT_LOCAL);
+			}
+		}
+	}
+	memset(sent, 0, sizeof(sent));
+	for (unsigned k = 0; k < CELLS; k++) {
+		const uint8_t *d = cell_wire_payload(cells[k]) + RELAY_HEADER_LEN;
+		unsigned c = wire_read_u32(d);
+
+		assert_true(c < CIRCS);
+		assert_int_equal(wire_read_u32(d + 4), sent[c]++);
+	}
+}
+
+/* tor-spec 5.6: eight RELAY_EARLY cells pass (and leave as RELAY_EARLY),
+ * the ninth closes the circuit both ways; RELAY_EARLY from n closes too. */
+static void
+test_relay_early(void **state)
+{
+	struct client_circuit cc;
+	struct circuit_extra_cell extra = { .link = 0 };
+	unsigned nb_extra;
+	uint8_t cell[CELL_LEN], data[8] = { 0 };
+	uint32_t out_link;
+
+	(void)state;
+	build_circuit(&cc, 7, 0x80000200u);
+	for (int k = 0; k < CIRCUIT_MAX_RELAY_EARLY; k++) {
+		struct circuit_cell c;
+		struct circuit_extra_cell ex[1];
+		unsigned ne;
+
+		client_cell(&cc, 2, RELAY_COMMAND_DATA, CELL_COMMAND_RELAY_EARLY, data, 8, cell);
+		c.cell = cell;
+		c.link = P_LINK(0);
+		circuit_cells_burst(relays[0], engine, &c, 1, ex, &ne);
+		assert_int_equal(c.verdict, CIRCUIT_VERDICT_FORWARD);
+		assert_int_equal(c.relay_early, 1);
+	}
+	client_cell(&cc, 2, RELAY_COMMAND_DATA, CELL_COMMAND_RELAY_EARLY, data, 8, cell);
+	assert_int_equal(through(0, P_LINK(0), cell, &out_link, &extra, &nb_extra),
+			CIRCUIT_VERDICT_FORWARD);
+	/* The cell became DESTROY(PROTOCOL) to p; n got one too. */
+	assert_int_equal(out_link, P_LINK(0));
+	assert_int_equal(cell[CELL_CIRC_ID_LEN], CELL_COMMAND_DESTROY);
+	assert_int_equal(cell_wire_circ_id(cell), cc.circ_ids[0]);
+	assert_int_equal(cell_wire_payload(cell)[0], DESTROY_REASON_PROTOCOL);
+	assert_int_equal(nb_extra, 1);
+	assert_int_equal(extra.link, N_LINK(0));
+	assert_int_equal(cell_wire_circ_id(extra.cell), cc.circ_ids[1]);
+	assert_int_equal(extra.cell[CELL_CIRC_ID_LEN], CELL_COMMAND_DESTROY);
+	assert_int_equal(circuit_lookup(relays[0], P_LINK(0), cc.circ_ids[0]), CIRCUIT_NONE);
+	assert_int_equal(circuit_lookup(relays[0], N_LINK(0), cc.circ_ids[1]), CIRCUIT_NONE);
+
+	/* RELAY_EARLY travelling towards the client: relay 1 closes. */
+	memset(cell, 0, sizeof(cell));
+	cell_wire_set_circ_id(cell, cc.circ_ids[2]);
+	cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY_EARLY;
+	assert_int_equal(through(1, N_LINK(1), cell, &out_link, &extra, &nb_extra),
+			CIRCUIT_VERDICT_FORWARD);
+	assert_int_equal(out_link, P_LINK(1));
+	assert_int_equal(cell[CELL_CIRC_ID_LEN], CELL_COMMAND_DESTROY);
+	assert_int_equal(nb_extra, 1);
+	assert_int_equal(extra.link, N_LINK(1));
+	assert_int_equal(circuit_free(relays[2], cc.handles[2]), 0);
+}
+
+/* DESTROY from p goes on to n with the same reason; cells of the circuit
+ * earlier in the same burst still go out, later ones are dropped. DESTROY
+ * from n becomes a RELAY_TRUNCATED the client reads from that hop. */
+static void
+test_destroy(void **state)
+{
+	struct client_circuit cc;
+	struct circuit_cell burst[3];
+	struct circuit_extra_cell extra[3];
+	unsigned nb_extra;
+	uint8_t cells[3][CELL_LEN], data[4] = { 1, 2, 3, 4 };
+	uint32_t out_link;
+
+	(void)state;
+	build_circuit(&cc, 9, 0x80000300u);
+	/* Relay 1 receives DESTROY from relay 2 (its n side). */
+	memset(cells[0], 0, CELL_LEN);
+	cell_wire_set_circ_id(cells[0], cc.circ_ids[2]);
+	cells[0][CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
+	cell_wire_payload(cells[0])[0] = DESTROY_REASON_FINISHED;
+	assert_int_equal(through(1, N_LINK(1), cells[0], &out_link, NULL, &nb_extra),
+			CIRCUIT_VERDICT_FORWARD);
+	assert_int_equal(out_link, P_LINK(1));
+	assert_int_equal(through(0, N_LINK(0), cells[0], &out_link, NULL, NULL),
+			CIRCUIT_VERDICT_FORWARD);
+	assert_int_equal(client_receive(&cc, cells[0]), 1);
+	assert_int_equal(cell_wire_payload(cells[0])[RELAY_OFFSET_COMMAND], RELAY_COMMAND_TRUNCATED);
+	assert_int_equal(relay_payload_length(cell_wire_payload(cells[0])), 1);
+	assert_int_equal(cell_wire_payload(cells[0])[RELAY_HEADER_LEN], DESTROY_REASON_FINISHED);
+	assert_int_equal(circuit_lookup(relays[1], N_LINK(1), cc.circ_ids[2]), CIRCUIT_NONE);
+	assert_int_not_equal(circuit_lookup(relays[1], P_LINK(1), cc.circ_ids[1]), CIRCUIT_NONE);
+	assert_int_equal(circuit_free(relays[2], cc.handles[2]), 0);
+
+	/* Relay 0 gets: a relay cell, DESTROY, a relay cell, in one burst. */
+	client_cell(&cc, 1, RELAY_COMMAND_DATA, CELL_COMMAND_RELAY, data, 4, cells[0]);
+	memset(cells[1], 0, CELL_LEN);
+	cell_wire_set_circ_id(cells[1], cc.circ_ids[0]);
+	cells[1][CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
+	cell_wire_payload(cells[1])[0] = DESTROY_REASON_REQUESTED;
+	client_cell(&cc, 1, RELAY_COMMAND_DATA, CELL_COMMAND_RELAY, data, 4, cells[2]);
+	for (int i = 0; i < 3; i++) {
+		burst[i].cell = cells[i];
+		burst[i].link = P_LINK(0);
+	}
+	circuit_cells_burst(relays[0], engine, burst, 3, extra, &nb_extra);
+	assert_int_equal(nb_extra, 0);
+	assert_int_equal(burst[0].verdict, CIRCUIT_VERDICT_FORWARD);
+	assert_int_equal(burst[1].verdict, CIRCUIT_VERDICT_FORWARD);
+	assert_int_equal(burst[1].out_link, N_LINK(0));
+	assert_int_equal(cells[1][CELL_CIRC_ID_LEN], CELL_COMMAND_DESTROY);
+	assert_int_equal(cell_wire_circ_id(cells[1]), cc.circ_ids[1]);
+	assert_int_equal(cell_wire_payload(cells[1])[0], DESTROY_REASON_REQUESTED);
+	assert_int_equal(burst[2].verdict, CIRCUIT_VERDICT_DROP);
+	/* Relay 1 still gets the first cell right, then the DESTROY. */
+	assert_int_equal(through(1, P_LINK(1), cells[0], &out_link, NULL, NULL),
+			CIRCUIT_VERDICT_LOCAL);
+	assert_int_equal(through(1, P_LINK(1), cells[1], &out_link, NULL, &nb_extra),
+			CIRCUIT_VERDICT_DROP);
+	assert_int_equal(circuit_table_counters(relays[1])->circuits_open, 0);
+}
+
+/* A cell nobody recognizes reaches the last hop: that circuit closes. */
+static void
+test_unrecognized_at_last_hop(void **state)
+{
+	struct client_circuit cc;
+	uint8_t cell[CELL_LEN], data[4] = { 0 };
+	uint32_t out_link;
+	unsigned nb_extra;
+
+	(void)state;
+	build_circuit(&cc, 11, 0x80000400u);
+	client_cell(&cc, 2, RELAY_COMMAND_DATA, CELL_COMMAND_RELAY, data, 4, cell);
+	/* Corrupt the innermost layer's digest: hop 2 cannot recognize it. */
+	cell_wire_payload(cell)[RELAY_OFFSET_DIGEST] ^= 1;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(through(i, P_LINK(i), cell, &out_link, NULL, NULL),
+				CIRCUIT_VERDICT_FORWARD);
+	assert_int_equal(through(2, P_LINK(2), cell, &out_link, NULL, &nb_extra),
+			CIRCUIT_VERDICT_FORWARD);
+	assert_int_equal(out_link, P_LINK(2));
+	assert_int_equal(cell[CELL_CIRC_ID_LEN], CELL_COMMAND_DESTROY);
+	assert_int_equal(cell_wire_payload(cell)[0], DESTROY_REASON_PROTOCOL);
+	assert_int_equal(nb_extra, 0);
+	assert_int_equal(circuit_lookup(relays[2], P_LINK(2), cc.circ_ids[2]), CIRCUIT_NONE);
+	assert_int_equal(circuit_table_counters(relays[2])->closed_protocol, 1);
+}
+
+/* CREATE2 for a new circuit id goes to the control thread; PADDING and
+ * cells for unknown circuits are dropped and counted; CREATED2 from n
+ * during an extension goes to control, anywhere else it closes. */
+static void
+test_control_and_drops(void **state)
+{
+	struct circuit_cell c[4];
+	struct circuit_extra_cell extra[4];
+	uint8_t cells[4][CELL_LEN];
+	struct circuit_keys keys;
+	uint32_t h, out_link;
+	unsigned nb_extra;
+
+	(void)state;
+	memset(cells, 0, sizeof(cells));
+	cell_wire_set_circ_id(cells[0], 0x80000555u);
+	cells[0][CELL_CIRC_ID_LEN] = CELL_COMMAND_CREATE2;
+	cell_wire_set_circ_id(cells[1], 0);
+	cells[1][CELL_CIRC_ID_LEN] = CELL_COMMAND_PADDING;
+	cell_wire_set_circ_id(cells[2], 0x80000556u);
+	cells[2][CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY;
+	cell_wire_set_circ_id(cells[3], 0);
+	cells[3][CELL_CIRC_ID_LEN] = CELL_COMMAND_PADDING_NEGOTIATE;
+	for (int i = 0; i < 4; i++) {
+		c[i].cell = cells[i];
+		c[i].link = 1;
+	}
+	circuit_cells_burst(relays[0], engine, c, 4, extra, &nb_extra);
+	assert_int_equal(c[0].verdict, CIRCUIT_VERDICT_CONTROL);
+	assert_int_equal(c[0].circuit, CIRCUIT_NONE);
+	assert_int_equal(c[1].verdict, CIRCUIT_VERDICT_DROP);
+	assert_int_equal(c[2].verdict, CIRCUIT_VERDICT_DROP);
+	assert_int_equal(c[3].verdict, CIRCUIT_VERDICT_CONTROL);
+	assert_int_equal(circuit_table_counters(relays[0])->drop_padding, 1);
+	assert_int_equal(circuit_table_counters(relays[0])->drop_unknown_circuit, 1);
+
+	hop_keys(77, &keys);
+	assert_int_equal(circuit_create(relays[0], engine, &keys, 1, 0x80000555u, &h), 0);
+	assert_int_equal(circuit_create(relays[0], engine, &keys, 1, 0x80000555u, &h), -EEXIST);
+	assert_int_equal(circuit_extend_begin(relays[0], h, 2, 0x00000042u), 0);
+	memset(cells[0], 0, CELL_LEN);
+	cell_wire_set_circ_id(cells[0], 0x42);
+	cells[0][CELL_CIRC_ID_LEN] = CELL_COMMAND_CREATED2;
+	assert_int_equal(through(0, 2, cells[0], &out_link, NULL, NULL), CIRCUIT_VERDICT_CONTROL);
+	assert_int_equal(circuit_extend_done(relays[0], h), 0);
+	/* A second CREATED2 is a protocol violation. */
+	assert_int_equal(through(0, 2, cells[0], &out_link, NULL, &nb_extra),
+			CIRCUIT_VERDICT_FORWARD);
+	assert_int_equal(cells[0][CELL_CIRC_ID_LEN], CELL_COMMAND_DESTROY);
+	assert_int_equal(out_link, 1);
+	assert_int_equal(nb_extra, 1);
+	assert_int_equal(circuit_table_counters(relays[0])->circuits_open, 0);
+}
+
+/* A link that goes away closes every circuit on it, with DESTROY
+ * (CHANNEL_CLOSED) to the other side. */
+static void
+test_close_link(void **state)
+{
+	struct client_circuit a, b;
+	struct circuit_extra_cell out[4];
+	unsigned unsent;
+
+	(void)state;
+	build_circuit(&a, 21, 0x80000600u);
+	build_circuit(&b, 22, 0x80000610u);
+	/* Relay 1 loses its n link: both circuits close towards p. */
+	assert_int_equal(circuit_close_link(relays[1], N_LINK(1), out, 4, &unsent), 2);
+	assert_int_equal(unsent, 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(out[i].link, P_LINK(1));
+		assert_int_equal(out[i].cell[CELL_CIRC_ID_LEN], CELL_COMMAND_DESTROY);
+		assert_int_equal(cell_wire_payload(out[i].cell)[0], DESTROY_REASON_CHANNEL_CLOSED);
+	}
+	/* Relay 0 loses its p link with no room for DESTROYs. */
+	assert_int_equal(circuit_close_link(relays[0], P_LINK(0), out, 0, &unsent), 2);
+	assert_int_equal(unsent, 2);
+	assert_int_equal(circuit_table_counters(relays[0])->circuits_open, 0);
+	assert_int_equal(circuit_table_counters(relays[1])->circuits_open, 0);
+}
+
+/* The table refuses more circuits than it was sized for. */
+static void
+test_table_full(void **state)
+{
+	struct circuit_keys keys;
+	uint32_t h;
+
+	(void)state;
+	hop_keys(5, &keys);
+	for (uint32_t i = 0; i < MAX_CIRCUITS; i++)
+		assert_int_equal(circuit_create(relays[0], engine, &keys, 1, 0x1000 + i, &h), 0);
+	assert_int_equal(circuit_create(relays[0], engine, &keys, 1, 0x2000, &h), -ENOSPC);
+	assert_int_equal(circuit_free(relays[0], h), 0);
+	assert_int_equal(circuit_free(relays[0], h), -ENOENT);
+	assert_int_equal(circuit_create(relays[0], engine, &keys, 1, 0x2000, &h), 0);
+	assert_int_equal(circuit_create(relays[0], engine, &keys, 1, 0, &h), -EINVAL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_three_hops, tables_new, tables_free),
+		cmocka_unit_test_setup_teardown(test_mixed_bursts, tables_new, tables_free),
+		cmocka_unit_test_setup_teardown(test_relay_early, tables_new, tables_free),
+		cmocka_unit_test_setup_teardown(test_destroy, tables_new, tables_free),
+		cmocka_unit_test_setup_teardown(test_unrecognized_at_last_hop, tables_new,
+				tables_free),
+		cmocka_unit_test_setup_teardown(test_control_and_drops, tables_new, tables_free),
+		cmocka_unit_test_setup_teardown(test_close_link, tables_new, tables_free),
+		cmocka_unit_test_setup_teardown(test_table_full, tables_new, tables_free),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -545,12 +545,15 @@ unknown_circuit(struct circuit_table *t, struct circuit_cell *cc)
 	switch (command) {
 	case CELL_COMMAND_CREATE2:
 	case CELL_COMMAND_CREATE_FAST:
+	case CELL_COMMAND_DESTROY:
+		/* A DESTROY may race the CREATE2 the control thread is still
+		 * answering: control cancels it, or ignores it when the
+		 * circuit is long gone (as tor does). */
 		cc->verdict = CIRCUIT_VERDICT_CONTROL;
 		t->counters.to_control++;
 		return;
 	default:
-		/* Includes DESTROY for a circuit already gone (tor ignores
-		 * it) and cells racing a close. */
+		/* Cells racing a close. */
 		set_drop(cc, &t->counters.drop_unknown_circuit);
 		return;
 	}
@@ -656,12 +659,11 @@ circuit_cells_burst(struct circuit_table *t, struct crypto_engine *engine,
 
 unsigned
 circuit_close_link(struct circuit_table *t, uint32_t link, struct circuit_extra_cell out[],
-		unsigned max, unsigned *unsent)
+		unsigned max)
 {
-	unsigned closed = 0, written = 0;
+	unsigned written = 0;
 
-	*unsent = 0;
-	for (uint32_t h = 0; h < t->max_circuits; h++) {
+	for (uint32_t h = 0; h < t->max_circuits && written < max; h++) {
 		struct circuit *c = &t->circuits[h];
 
 		if (c->state == CIRCUIT_FREE)
@@ -669,27 +671,19 @@ circuit_close_link(struct circuit_table *t, uint32_t link, struct circuit_extra_
 		if (c->p_link == link) {
 			/* The client side is gone: n hears CHANNEL_CLOSED. */
 			if (c->n_link != CIRCUIT_NO_LINK) {
-				if (written < max) {
-					write_destroy(out[written].cell, c->n_circ_id,
-							DESTROY_REASON_CHANNEL_CLOSED);
-					out[written++].link = c->n_link;
-				} else {
-					(*unsent)++;
-				}
+				write_destroy(out[written].cell, c->n_circ_id,
+						DESTROY_REASON_CHANNEL_CLOSED);
+				out[written++].link = c->n_link;
 			}
 		} else if (c->n_link == link) {
-			if (written < max) {
-				write_destroy(out[written].cell, c->p_circ_id,
-						DESTROY_REASON_CHANNEL_CLOSED);
-				out[written++].link = c->p_link;
-			} else {
-				(*unsent)++;
-			}
+			write_destroy(out[written].cell, c->p_circ_id,
+					DESTROY_REASON_CHANNEL_CLOSED);
+			out[written++].link = c->p_link;
 		} else {
 			continue;
 		}
 		circuit_free(t, h);
-		closed++;
+		t->counters.closed_by_link++;
 	}
-	return closed;
+	return written;
 }

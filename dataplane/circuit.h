@@ -24,7 +24,8 @@
  *     the same reason; DESTROY from n: n is detached and a RELAY_TRUNCATED
  *     carrying the reason goes to p (tor-spec 5.4, tor command.c).
  *   CREATE2 / CREATE_FAST on an unknown circuit id: CONTROL (ntor runs on
- *     the control thread); CREATED2 for a pending extension: CONTROL.
+ *     the control thread), and so is DESTROY there (it may cancel a
+ *     CREATE2 in progress); CREATED2 for a pending extension: CONTROL.
  *   PADDING, and anything on an unknown circuit: DROP, counted.
  * A circuit that closes sends DESTROY to each side it has: the cell that
  * caused it is rewritten into the first one, the second is written into
@@ -104,6 +105,7 @@ struct circuit_counters {
 	uint64_t truncated_sent;
 	uint64_t closed_protocol;	/* circuits closed for a protocol violation */
 	uint64_t closed_by_destroy;
+	uint64_t closed_by_link;		/* their link went away */
 	uint64_t circuits_open;		/* gauge */
 };
 
@@ -161,13 +163,13 @@ int circuit_originate_backward(struct circuit_table *t, struct crypto_engine *en
 		uint32_t handle, uint8_t relay_command, uint16_t stream_id, const uint8_t *data,
 		uint16_t len, uint8_t cell[CELL_LEN], uint32_t *p_link);
 
-/* Closes every circuit with a side on link (the link went away): writes a
- * DESTROY (reason CHANNEL_CLOSED) for each other side into out (room for
- * max) and frees them. Returns how many circuits were closed; when out is
- * full the rest are freed without a DESTROY and counted in *unsent. Slow
- * path: scans the table. */
+/* Closes circuits with a side on link (the link went away), writing a
+ * DESTROY (reason CHANNEL_CLOSED) for each other side into out, until out
+ * (room for max, at least 1) is full. Returns how many DESTROY cells were
+ * written; call again until it returns 0 (circuits with no other side are
+ * freed on the way and write nothing). Slow path: scans the table. */
 unsigned circuit_close_link(struct circuit_table *t, uint32_t link,
-		struct circuit_extra_cell out[], unsigned max, unsigned *unsent);
+		struct circuit_extra_cell out[], unsigned max);
 
 const struct circuit_counters *circuit_table_counters(const struct circuit_table *t);
 

@@ -489,6 +489,9 @@ test_control_and_drops(void **state)
 	assert_int_equal(c[3].verdict, CIRCUIT_VERDICT_CONTROL);
 	assert_int_equal(circuit_table_counters(relays[0])->drop_padding, 1);
 	assert_int_equal(circuit_table_counters(relays[0])->drop_unknown_circuit, 1);
+	/* A DESTROY for a circuit id nobody has: control may be creating it. */
+	cells[2][CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
+	assert_int_equal(through(0, 1, cells[2], &out_link, NULL, NULL), CIRCUIT_VERDICT_CONTROL);
 
 	hop_keys(77, &keys);
 	assert_int_equal(circuit_create(relays[0], engine, &keys, 1, 0x80000555u, &h), 0);
@@ -515,24 +518,28 @@ test_close_link(void **state)
 {
 	struct client_circuit a, b;
 	struct circuit_extra_cell out[4];
-	unsigned unsent;
 
 	(void)state;
 	build_circuit(&a, 21, 0x80000600u);
 	build_circuit(&b, 22, 0x80000610u);
 	/* Relay 1 loses its n link: both circuits close towards p. */
-	assert_int_equal(circuit_close_link(relays[1], N_LINK(1), out, 4, &unsent), 2);
-	assert_int_equal(unsent, 0);
+	assert_int_equal(circuit_close_link(relays[1], N_LINK(1), out, 4), 2);
+	assert_int_equal(circuit_close_link(relays[1], N_LINK(1), out + 2, 2), 0);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(out[i].link, P_LINK(1));
 		assert_int_equal(out[i].cell[CELL_CIRC_ID_LEN], CELL_COMMAND_DESTROY);
 		assert_int_equal(cell_wire_payload(out[i].cell)[0], DESTROY_REASON_CHANNEL_CLOSED);
 	}
-	/* Relay 0 loses its p link with no room for DESTROYs. */
-	assert_int_equal(circuit_close_link(relays[0], P_LINK(0), out, 0, &unsent), 2);
-	assert_int_equal(unsent, 2);
-	assert_int_equal(circuit_table_counters(relays[0])->circuits_open, 0);
-	assert_int_equal(circuit_table_counters(relays[1])->circuits_open, 0);
+	/* Relay 0 loses its p link, one DESTROY (to n) at a time. */
+	assert_int_equal(circuit_close_link(relays[0], P_LINK(0), out, 1), 1);
+	assert_int_equal(out[0].link, N_LINK(0));
+	assert_int_equal(circuit_close_link(relays[0], P_LINK(0), out, 1), 1);
+	assert_int_equal(circuit_close_link(relays[0], P_LINK(0), out, 1), 0);
+	/* Relay 2 loses its p link: nothing to tell anyone. */
+	assert_int_equal(circuit_close_link(relays[2], P_LINK(2), out, 4), 0);
+	for (int i = 0; i < HOPS; i++)
+		assert_int_equal(circuit_table_counters(relays[i])->circuits_open, 0);
+	assert_int_equal(circuit_table_counters(relays[2])->closed_by_link, 2);
 }
 
 /* The table refuses more circuits than it was sized for. */

@@ -1,0 +1,175 @@
+/* Typed messages between the control thread and the relay running on each
+ * worker (dataplane/relay_worker.h), carried as struct ring_msg (24 bytes
+ * by value) on two rings per worker: the worker's control ring (control ->
+ * worker, handed to the relay by the stack's message hook) and the relay's
+ * own event ring (worker -> control, single producer and consumer).
+ *
+ * Anything bigger than a ring_msg travels in an mbuf chain named by ptr,
+ * and the chain's ownership moves with the message: the receiver frees it
+ * (rte_pktmbuf_free; mempools are safe for that from any lcore). Fixed
+ * request structs sit at the start of the first segment's data.
+ *
+ * Links and circuits are named by ids that carry a generation, so a message
+ * about a link or circuit that closed while the message was in flight is
+ * recognised and ignored rather than applied to a newcomer in the same
+ * slot. Circuits are named by their p side (link id, circuit id), which the
+ * worker checks against the handle.
+ *
+ * A link's life (docs/links.md):
+ *   inbound:  EV_LINK_NEW -> TLS bytes both ways (EV_LINK_BYTES /
+ *             MSG_LINK_SEND, the worker pausing after each EV_LINK_BYTES
+ *             until MSG_LINK_CONTINUE or MSG_LINK_TLS_READY) ->
+ *             MSG_LINK_TLS_READY (keys, leftover bytes) -> every cell to
+ *             control as EV_LINK_CELL and control's cells sealed by the
+ *             worker (MSG_LINK_CELLS) -> MSG_LINK_OPEN: from then on cells
+ *             go through the circuit table, and only CREATE2 and the like
+ *             reach control;
+ *   outbound: MSG_LINK_CONNECT -> EV_LINK_CONNECTED -> as above;
+ *   raw:      MSG_LINK_CONNECT with RELAY_CONNECT_RAW: plain TCP for the
+ *             control thread's directory requests; all bytes both ways,
+ *             no pause;
+ *   end:      EV_LINK_CLOSED (either side, any reason), after which the id
+ *             is dead.
+ */
+#ifndef HSRELAY_DATAPLANE_RELAY_MSG_H
+#define HSRELAY_DATAPLANE_RELAY_MSG_H
+
+#include <stdint.h>
+
+#include "crypto/tls_record.h"
+#include "dataplane/cell.h"
+#include "dataplane/circuit.h"
+#include "dataplane/ring_msg.h"
+
+enum relay_msg_type {
+	/* control -> worker */
+	/* u32 link, ptr: bytes to send as they are (TLS handshake, raw). */
+	RELAY_MSG_LINK_SEND = RING_MSG_STACK_FIRST,
+	/* u32 link: control consumed the last EV_LINK_BYTES; read on. */
+	RELAY_MSG_LINK_CONTINUE,
+	/* u32 link, ptr: struct relay_tls_ready, then the leftover bytes
+	 * (received after the handshake) in the following segments. */
+	RELAY_MSG_LINK_TLS_READY,
+	/* u32 link, ptr: wire cells (any length, concatenated) to seal. */
+	RELAY_MSG_LINK_CELLS,
+	/* u32 link: the link handshake is done (link protocol >= 4). */
+	RELAY_MSG_LINK_OPEN,
+	/* u32 link, u64 reason (enum destroy_reason for its circuits). */
+	RELAY_MSG_LINK_CLOSE,
+	/* u32 request id, u64 = ipv4 << 16 | port (host order), and
+	 * ptr = NULL; RELAY_CONNECT_RAW in the request id's top bit asks for
+	 * a raw stream. Answer: EV_LINK_CONNECTED or EV_LINK_CLOSED. */
+	RELAY_MSG_LINK_CONNECT,
+	/* ptr: struct relay_circuit_create. */
+	RELAY_MSG_CIRCUIT_CREATE,
+	/* ptr: struct relay_circuit_extend. */
+	RELAY_MSG_CIRCUIT_EXTEND,
+	/* ptr: struct relay_circuit_relay (EXTENDED2 body): the extension is
+	 * done; the worker originates the cell towards p. */
+	RELAY_MSG_CIRCUIT_EXTENDED,
+	/* ptr: struct relay_circuit_relay: originate towards p. */
+	RELAY_MSG_CIRCUIT_ORIGINATE,
+	/* ptr: struct relay_circuit_ref + reason in u64: DESTROY both
+	 * sides and free. */
+	RELAY_MSG_CIRCUIT_DESTROY,
+	/* ptr: struct relay_worker_stats owned by control; answered by
+	 * EV_STATS_DONE with the same u64. */
+	RELAY_MSG_STATS,
+
+	/* worker -> control */
+	/* u32 link, u64 = remote ipv4 << 16 | remote port. */
+	RELAY_EV_LINK_NEW = RING_MSG_STACK_FIRST + 64,
+	/* u32 link, u64 = the request id of MSG_LINK_CONNECT. */
+	RELAY_EV_LINK_CONNECTED,
+	/* u32 link, ptr: received bytes (TLS handshake, raw). */
+	RELAY_EV_LINK_BYTES,
+	/* u32 link, u64 circuit handle or CIRCUIT_NONE, ptr: one wire cell
+	 * as cut from the stream (2-byte circuit id for the first one). */
+	RELAY_EV_LINK_CELL,
+	/* u32 circuit handle, ptr: struct relay_circuit_local: a relay cell
+	 * recognized at this hop, decrypted and digest-checked. */
+	RELAY_EV_CIRCUIT_RELAY,
+	/* u32 link, u64 = request id (for a failed connect, else 0) << 32 |
+	 * -errno. */
+	RELAY_EV_LINK_CLOSED,
+	/* u64: the request's. */
+	RELAY_EV_STATS_DONE,
+};
+
+/* The top bit of a connect request id asks for a raw stream. */
+#define RELAY_CONNECT_RAW 0x80000000u
+
+/* MSG_LINK_TLS_READY: the record keys from the TLS handshake (see
+ * crypto/tls_record.h for the key and IV lengths). */
+struct relay_tls_ready {
+	uint8_t version;	/* enum tls_record_version */
+	uint8_t key_len;	/* 16 or 32 */
+	uint8_t iv_len;		/* 12 (TLS 1.3) or 4 (TLS 1.2 salt) */
+	uint8_t initiator;	/* we opened the link */
+	uint8_t read_key[32], read_iv[12];
+	uint8_t write_key[32], write_iv[12];
+	uint64_t read_seq, write_seq;
+};
+
+struct relay_circuit_ref {
+	uint32_t handle;
+	uint32_t p_link;
+	uint32_t p_circ_id;
+};
+
+/* MSG_CIRCUIT_CREATE: install a circuit ending here and send the reply
+ * (CREATED2 / CREATED_FAST) on p. */
+struct relay_circuit_create {
+	uint32_t p_link;
+	uint32_t p_circ_id;
+	struct circuit_keys keys;
+	uint8_t reply[CELL_LEN];
+};
+
+/* MSG_CIRCUIT_EXTEND: register n = (n_link, n_circ_id) and send the
+ * CREATE2 cell there. */
+struct relay_circuit_extend {
+	struct relay_circuit_ref circuit;
+	uint32_t n_link;
+	uint32_t n_circ_id;
+	uint8_t create[CELL_LEN];
+};
+
+/* MSG_CIRCUIT_EXTENDED / ORIGINATE. */
+struct relay_circuit_relay {
+	struct relay_circuit_ref circuit;
+	uint8_t relay_command;
+	uint16_t stream_id;
+	uint16_t length;
+	uint8_t data[RELAY_DATA_MAX];
+};
+
+/* EV_CIRCUIT_RELAY. */
+struct relay_circuit_local {
+	struct relay_circuit_ref circuit;
+	uint8_t payload[CELL_PAYLOAD_LEN];
+};
+
+/* What the relay on a worker counted (MSG_STATS). */
+struct relay_worker_stats {
+	uint64_t links_open;		/* gauge */
+	uint64_t links_accepted;
+	uint64_t links_connected;
+	uint64_t links_closed;
+	uint64_t records_opened;
+	uint64_t records_sealed;
+	uint64_t cells_in;
+	uint64_t cells_out;
+	uint64_t cells_to_control;
+	uint64_t drop_link_full;	/* no link slot for an accepted connection */
+	uint64_t drop_bad_record;	/* records that failed: link closed */
+	uint64_t drop_bad_cell;		/* unframeable cells: link closed */
+	uint64_t drop_no_mbuf;
+	uint64_t drop_no_link;		/* cells for a link that is gone */
+	uint64_t drop_events;		/* event ring full */
+	uint64_t backlog_overflow;	/* links closed: send backlog too big */
+	uint64_t stale_messages;	/* control messages about dead ids */
+	struct circuit_counters circuits;
+};
+
+#endif

@@ -1,0 +1,1210 @@
+/* The relay on one worker; see relay_worker.h and relay_msg.h. */
+#include "dataplane/relay_worker.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "crypto/tls_record.h"
+#include "dataplane/circuit.h"
+#include "dataplane/tls_stream.h"
+#include "dataplane/wire.h"
+
+enum link_state {
+	LINK_FREE,
+	LINK_CONNECTING,	/* active open in progress */
+	LINK_TLS,		/* TLS handshake bytes go to control */
+	LINK_RECORDS,		/* TLS records handled here */
+	LINK_RAW,		/* plain bytes to and from control */
+};
+
+#define LINK_SLOT_BITS 16
+#define LINK_SLOT_MASK ((1u << LINK_SLOT_BITS) - 1)
+/* Ids of links that have something to read or to seal, per iteration. */
+#define LIST_MAX 1024
+/* Records waiting for the seal burst. */
+#define SEAL_MAX 32
+/* DESTROY cells written per circuit_close_link() call. */
+#define CLOSE_BATCH 32
+/* Record plaintext room for one opened record. */
+#define SCRATCH_LEN (16384 + 256)
+
+struct relay_link {
+	struct tls_record_dir rx_dir;
+	struct tls_record_dir tx_dir;
+	struct tls_stream_rx rx;
+	struct tls_stream_tx_record tx;		/* tx.head NULL: none open */
+	struct rte_mbuf *backlog[RELAY_LINK_BACKLOG_RECORDS];
+	uint32_t backlog_first, backlog_count;
+	uint32_t id;
+	uint32_t tcp_conn;
+	uint32_t connect_request;
+	uint32_t peeked;	/* record bytes peeked in the current burst */
+	uint32_t var_skip;	/* bytes of an oversized VPADDING still to skip */
+	uint16_t generation;
+	uint16_t carry_len;
+	uint8_t state;		/* enum link_state */
+	uint8_t version;	/* enum tls_record_version */
+	bool paused;		/* TLS: waiting for control's answer */
+	bool open;		/* link handshake done */
+	bool first_cell_done;	/* the VERSIONS cell (2-byte circuit id) was cut */
+	bool in_rx_list;
+	bool in_flush_list;
+	bool failed;		/* close at the end of the burst */
+	int close_error;
+	uint8_t carry[RELAY_LINK_CARRY_MAX];
+};
+
+struct pending_record {
+	struct tls_stream_tx_record rec;
+	uint32_t link;
+};
+
+struct relay_worker {
+	struct relay_worker_config cfg;
+	struct stack *stack;
+	struct tcp_stack *tcp;
+	struct circuit_table *circuits;
+	struct relay_link *links;
+	uint32_t *free_slots;
+	uint32_t nb_free;
+	uint32_t listener;
+	uint64_t now;
+
+	uint32_t rx_list[LIST_MAX];
+	uint32_t nb_rx;
+	uint32_t flush_list[LIST_MAX];
+	uint32_t nb_flush;
+
+	/* the record burst */
+	struct tls_stream_record peeks[RELAY_RECORD_BURST];
+	struct tls_record_open opens[RELAY_RECORD_BURST];
+	uint32_t open_links[RELAY_RECORD_BURST];
+	uint8_t *scratch;	/* RELAY_RECORD_BURST * SCRATCH_LEN */
+
+	/* the cell burst */
+	struct circuit_cell cells[CIRCUIT_BURST_MAX];
+	uint8_t assembled[CIRCUIT_BURST_MAX][CELL_LEN];
+	struct circuit_extra_cell extra[CIRCUIT_BURST_MAX];
+	unsigned nb_cells;
+	unsigned nb_assembled;
+
+	/* the seal burst */
+	struct pending_record pending[SEAL_MAX];
+	struct tls_record_seal seals[SEAL_MAX];
+	unsigned nb_pending;
+
+	struct relay_worker_stats stats;
+} __rte_cache_aligned;
+
+/* ------------------------------------------------------------------ */
+/* Links                                                               */
+
+static struct relay_link *
+link_get(struct relay_worker *w, uint32_t id)
+{
+	uint32_t slot = id & LINK_SLOT_MASK;
+	struct relay_link *l;
+
+	if (slot >= w->cfg.max_links)
+		return NULL;
+	l = &w->links[slot];
+	if (l->state == LINK_FREE || l->id != id)
+		return NULL;
+	return l;
+}
+
+static struct relay_link *
+link_alloc(struct relay_worker *w, uint8_t state)
+{
+	struct relay_link *l;
+	uint32_t slot;
+
+	if (w->nb_free == 0)
+		return NULL;
+	slot = w->free_slots[--w->nb_free];
+	l = &w->links[slot];
+	/* Generation 0 is skipped so that no id is ever 0 or all ones. */
+	l->generation = (uint16_t)(l->generation + 1 == 0xffff ? 1 : l->generation + 1);
+	l->id = (uint32_t)l->generation << LINK_SLOT_BITS | slot;
+	l->state = state;
+	tls_stream_rx_init(&l->rx);
+	l->tx.head = NULL;
+	l->backlog_first = l->backlog_count = 0;
+	l->tcp_conn = UINT32_MAX;
+	l->connect_request = 0;
+	l->peeked = 0;
+	l->var_skip = 0;
+	l->carry_len = 0;
+	l->paused = false;
+	l->open = false;
+	l->first_cell_done = false;
+	l->in_rx_list = false;
+	l->in_flush_list = false;
+	l->failed = false;
+	l->close_error = 0;
+	w->stats.links_open++;
+	return l;
+}
+
+static void
+event(struct relay_worker *w, uint16_t type, uint32_t u32, uint64_t u64, struct rte_mbuf *m)
+{
+	struct ring_msg msg = {
+		.type = type, .worker = (uint16_t)w->cfg.index, .u32 = u32, .u64 = u64, .ptr = m,
+	};
+
+	if (ring_msg_send(w->cfg.event_ring, &msg) < 0) {
+		w->stats.drop_events++;
+		if (m != NULL)
+			rte_pktmbuf_free(m);
+	}
+}
+
+/* Copies len bytes into a new mbuf chain from the worker's pool; NULL
+ * (counted) when the pool is empty. */
+static struct rte_mbuf *
+copy_to_mbuf(struct relay_worker *w, const void *data, uint32_t len)
+{
+	struct rte_mbuf *head = NULL, *tail = NULL;
+	uint32_t done = 0;
+
+	do {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(w->cfg.pool);
+		uint32_t chunk;
+
+		if (m == NULL) {
+			rte_pktmbuf_free(head);
+			w->stats.drop_no_mbuf++;
+			return NULL;
+		}
+		chunk = RTE_MIN(len - done, (uint32_t)rte_pktmbuf_tailroom(m));
+		memcpy(rte_pktmbuf_append(m, (uint16_t)chunk), (const uint8_t *)data + done, chunk);
+		done += chunk;
+		if (head == NULL) {
+			head = tail = m;
+		} else {
+			tail->next = m;
+			tail = m;
+			head->nb_segs++;
+			head->pkt_len += chunk;
+		}
+	} while (done < len);
+	return head;
+}
+
+/* An event carrying a copy of len bytes; lost (counted) without mbufs. */
+static void
+event_copy(struct relay_worker *w, uint16_t type, uint32_t u32, uint64_t u64, const void *data,
+		uint32_t len)
+{
+	struct rte_mbuf *m = copy_to_mbuf(w, data, len);
+
+	if (m != NULL)
+		event(w, type, u32, u64, m);
+}
+
+static void
+mark_failed(struct relay_link *l, int error)
+{
+	if (!l->failed) {
+		l->failed = true;
+		l->close_error = error;
+	}
+}
+
+static void queue_bytes(struct relay_worker *w, struct relay_link *l, const uint8_t *p,
+		uint32_t len);
+static void flush_links(struct relay_worker *w);
+
+/* Sends DESTROY for every circuit that had a side on the link. */
+static void
+close_link_circuits(struct relay_worker *w, uint32_t id)
+{
+	struct circuit_extra_cell out[CLOSE_BATCH];
+	unsigned n;
+
+	while ((n = circuit_close_link(w->circuits, id, out, CLOSE_BATCH)) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			struct relay_link *other = link_get(w, out[i].link);
+
+			if (other != NULL && other->state == LINK_RECORDS)
+				queue_bytes(w, other, out[i].cell, CELL_LEN);
+			else
+				w->stats.drop_no_link++;
+		}
+	}
+}
+
+/* Ends a link. tcp_alive: the TCP handle is still ours (close it);
+ * graceful: with FIN (else RST). */
+static void
+link_close(struct relay_worker *w, struct relay_link *l, int error, bool tcp_alive,
+		bool graceful)
+{
+	uint32_t slot = l->id & LINK_SLOT_MASK;
+
+	close_link_circuits(w, l->id);
+	if (tcp_alive && l->tcp_conn != UINT32_MAX) {
+		if (graceful)
+			tcp_close(w->tcp, l->tcp_conn, w->now);
+		else
+			tcp_abort(w->tcp, l->tcp_conn, w->now);
+	}
+	tls_stream_rx_release(&l->rx);
+	tls_stream_tx_discard(&l->tx);
+	while (l->backlog_count > 0) {
+		rte_pktmbuf_free(l->backlog[l->backlog_first]);
+		l->backlog_first = (l->backlog_first + 1) % RELAY_LINK_BACKLOG_RECORDS;
+		l->backlog_count--;
+	}
+	tls_record_dir_clear(&l->rx_dir);
+	tls_record_dir_clear(&l->tx_dir);
+	event(w, RELAY_EV_LINK_CLOSED, l->id,
+			(uint64_t)l->connect_request << 32 | (uint32_t)(-error), NULL);
+	l->state = LINK_FREE;
+	w->free_slots[w->nb_free++] = slot;
+	w->stats.links_open--;
+	w->stats.links_closed++;
+}
+
+/* Hands a sealed record (or raw bytes) to TCP, behind any backlog. */
+static void
+link_send_chain(struct relay_worker *w, struct relay_link *l, struct rte_mbuf *chain)
+{
+	if (l->backlog_count == 0) {
+		int rc = tcp_send(w->tcp, l->tcp_conn, chain, w->now);
+
+		if (rc == 0)
+			return;
+		if (rc != -EAGAIN) {
+			rte_pktmbuf_free(chain);
+			mark_failed(l, rc);
+			return;
+		}
+	}
+	if (l->backlog_count == RELAY_LINK_BACKLOG_RECORDS) {
+		rte_pktmbuf_free(chain);
+		w->stats.backlog_overflow++;
+		mark_failed(l, -ENOBUFS);
+		return;
+	}
+	l->backlog[(l->backlog_first + l->backlog_count) % RELAY_LINK_BACKLOG_RECORDS] = chain;
+	l->backlog_count++;
+}
+
+static void
+link_send_backlog(struct relay_worker *w, struct relay_link *l)
+{
+	while (l->backlog_count > 0) {
+		int rc = tcp_send(w->tcp, l->tcp_conn, l->backlog[l->backlog_first], w->now);
+
+		if (rc == -EAGAIN)
+			return;
+		if (rc != 0) {
+			mark_failed(l, rc);
+			return;
+		}
+		l->backlog_first = (l->backlog_first + 1) % RELAY_LINK_BACKLOG_RECORDS;
+		l->backlog_count--;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Sending: records filled per link, sealed in bursts                  */
+
+static void
+add_to_flush(struct relay_worker *w, struct relay_link *l)
+{
+	if (l->in_flush_list)
+		return;
+	if (w->nb_flush == LIST_MAX)
+		flush_links(w);
+	w->flush_list[w->nb_flush++] = l->id;
+	l->in_flush_list = true;
+}
+
+static void
+seal_pending(struct relay_worker *w)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < w->nb_pending; i++) {
+		struct pending_record *p = &w->pending[i];
+		struct relay_link *l = link_get(w, p->link);
+
+		if (l == NULL || tls_stream_tx_seal_prepare(&p->rec, w->cfg.pool, &l->tx_dir,
+				TLS_CONTENT_APPLICATION_DATA, &w->seals[n]) < 0) {
+			tls_stream_tx_discard(&p->rec);
+			if (l != NULL) {
+				w->stats.drop_no_mbuf++;
+				mark_failed(l, -ENOBUFS);
+			}
+			p->link = 0;
+			continue;
+		}
+		n++;
+	}
+	tls_record_seal_burst(w->cfg.engine, w->seals, n);
+	for (unsigned i = 0, s = 0; i < w->nb_pending; i++) {
+		struct pending_record *p = &w->pending[i];
+		struct relay_link *l;
+
+		if (p->link == 0)
+			continue;
+		l = link_get(w, p->link);
+		if (w->seals[s++].status != 0) {
+			/* Sequence number exhausted (RFC 8446 5.3): close. */
+			tls_stream_tx_discard(&p->rec);
+			mark_failed(l, -EOVERFLOW);
+			continue;
+		}
+		w->stats.records_sealed++;
+		link_send_chain(w, l, tls_stream_tx_take(&p->rec));
+	}
+	w->nb_pending = 0;
+}
+
+/* Moves the link's open record to the seal burst. */
+static void
+finish_record(struct relay_worker *w, struct relay_link *l)
+{
+	if (l->tx.head == NULL)
+		return;
+	if (w->nb_pending == SEAL_MAX)
+		seal_pending(w);
+	w->pending[w->nb_pending].rec = l->tx;
+	w->pending[w->nb_pending].link = l->id;
+	w->nb_pending++;
+	l->tx.head = NULL;
+}
+
+/* Appends plaintext (cells) to the link's records. */
+static void
+queue_bytes(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uint32_t len)
+{
+	while (len > 0) {
+		uint32_t chunk;
+
+		if (l->tx.head == NULL &&
+		    tls_stream_tx_begin(&l->tx, w->cfg.pool, (enum tls_record_version)l->version) < 0) {
+			w->stats.drop_no_mbuf++;
+			mark_failed(l, -ENOBUFS);
+			return;
+		}
+		chunk = RTE_MIN(len, tls_stream_tx_room(&l->tx));
+		if (tls_stream_tx_append(&l->tx, w->cfg.pool, p, chunk) < 0) {
+			w->stats.drop_no_mbuf++;
+			mark_failed(l, -ENOBUFS);
+			return;
+		}
+		p += chunk;
+		len -= chunk;
+		if (tls_stream_tx_room(&l->tx) < CELL_LEN)
+			finish_record(w, l);
+	}
+	add_to_flush(w, l);
+}
+
+static void
+queue_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell)
+{
+	struct relay_link *l = link_get(w, link);
+
+	if (l == NULL || l->state != LINK_RECORDS || l->failed) {
+		w->stats.drop_no_link++;
+		return;
+	}
+	queue_bytes(w, l, cell, CELL_LEN);
+	w->stats.cells_out++;
+}
+
+/* Seals what every listed link has, sends it, and closes links that
+ * failed on the way (whose DESTROY cells may list more links). */
+static void
+flush_links(struct relay_worker *w)
+{
+	uint32_t ids[LIST_MAX];
+
+	while (w->nb_flush > 0) {
+		uint32_t n = w->nb_flush;
+
+		memcpy(ids, w->flush_list, n * sizeof(ids[0]));
+		w->nb_flush = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			struct relay_link *l = link_get(w, ids[i]);
+
+			if (l == NULL)
+				continue;
+			l->in_flush_list = false;
+			finish_record(w, l);
+		}
+		seal_pending(w);
+		for (uint32_t i = 0; i < n; i++) {
+			struct relay_link *l = link_get(w, ids[i]);
+
+			if (l != NULL && l->failed)
+				link_close(w, l, l->close_error, true, false);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Receiving: records opened in bursts, cells cut and decided in bursts */
+
+static void
+run_cell_burst(struct relay_worker *w)
+{
+	unsigned nb_extra = 0;
+
+	if (w->nb_cells == 0)
+		return;
+	circuit_cells_burst(w->circuits, w->cfg.engine, w->cells, w->nb_cells, w->extra,
+			&nb_extra);
+	for (unsigned i = 0; i < w->nb_cells; i++) {
+		struct circuit_cell *c = &w->cells[i];
+
+		switch (c->verdict) {
+		case CIRCUIT_VERDICT_FORWARD:
+			queue_cell(w, c->out_link, c->cell);
+			break;
+		case CIRCUIT_VERDICT_LOCAL: {
+			struct relay_circuit_local local;
+			uint32_t n_link, n_circ_id;
+
+			local.circuit.handle = c->circuit;
+			circuit_sides(w->circuits, c->circuit, &local.circuit.p_link,
+					&local.circuit.p_circ_id, &n_link, &n_circ_id);
+			memcpy(local.payload, cell_wire_payload(c->cell), CELL_PAYLOAD_LEN);
+			event_copy(w, RELAY_EV_CIRCUIT_RELAY, c->circuit, 0, &local,
+					sizeof(local));
+			w->stats.cells_to_control++;
+			break;
+		}
+		case CIRCUIT_VERDICT_CONTROL:
+			event_copy(w, RELAY_EV_LINK_CELL, c->link, c->circuit, c->cell,
+					CELL_LEN);
+			w->stats.cells_to_control++;
+			break;
+		default:
+			break;
+		}
+	}
+	for (unsigned i = 0; i < nb_extra; i++)
+		queue_cell(w, w->extra[i].link, w->extra[i].cell);
+	w->nb_cells = 0;
+	w->nb_assembled = 0;
+}
+
+/* One complete cell of len bytes at p, cut from link l's stream. */
+static void
+deliver_cell(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uint32_t len,
+		uint8_t command, bool in_carry)
+{
+	w->stats.cells_in++;
+	l->first_cell_done = true;
+	if (!l->open) {
+		/* Link handshake, and whatever the peer sends before control
+		 * has seen it complete: control handles it in order. */
+		event_copy(w, RELAY_EV_LINK_CELL, l->id, CIRCUIT_NONE, p, len);
+		w->stats.cells_to_control++;
+		return;
+	}
+	if (cell_command_is_var(command)) {
+		/* tor-spec 3: VPADDING is ignored; other variable-length cells
+		 * after the handshake have no meaning for a relay. */
+		return;
+	}
+	if (in_carry) {
+		memcpy(w->assembled[w->nb_assembled], p, CELL_LEN);
+		p = w->assembled[w->nb_assembled++];
+	}
+	w->cells[w->nb_cells].cell = (uint8_t *)(uintptr_t)p;
+	w->cells[w->nb_cells].link = l->id;
+	w->nb_cells++;
+	if (w->nb_cells == CIRCUIT_BURST_MAX)
+		run_cell_burst(w);
+}
+
+/* Cuts the cells out of one record's plaintext, with what the link
+ * carried over from earlier records. */
+static void
+cells_input(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uint32_t len)
+{
+	const uint8_t *end = p + len;
+
+	while (p < end && !l->failed) {
+		struct cell_frame frame;
+		const uint8_t *q;
+		size_t need = 0;
+		unsigned circ_len = l->first_cell_done ? CELL_CIRC_ID_LEN : CELL_CIRC_ID_LEN_LEGACY;
+		int rc;
+
+		if (l->var_skip > 0) {
+			uint32_t n = RTE_MIN(l->var_skip, (uint32_t)(end - p));
+
+			l->var_skip -= n;
+			p += n;
+			continue;
+		}
+		if (l->carry_len > 0) {
+			/* Complete the carried cell a piece at a time. */
+			q = l->carry;
+			rc = cell_frame_parse(&q, l->carry + l->carry_len, circ_len, &frame, &need);
+			if (rc == -EAGAIN) {
+				uint32_t take;
+
+				if (need == 0)
+					need = 1;
+				take = RTE_MIN((uint32_t)need, (uint32_t)(end - p));
+
+				if (l->carry_len + need > RELAY_LINK_CARRY_MAX) {
+					if (l->first_cell_done && l->carry_len > CELL_CIRC_ID_LEN &&
+					    l->carry[CELL_CIRC_ID_LEN] == CELL_COMMAND_VPADDING) {
+						/* Skip the rest of an oversized
+						 * VPADDING: header seen, need left. */
+						l->var_skip = (uint32_t)need;
+						l->carry_len = 0;
+						continue;
+					}
+					w->stats.drop_bad_cell++;
+					mark_failed(l, -EMSGSIZE);
+					return;
+				}
+				memcpy(l->carry + l->carry_len, p, take);
+				l->carry_len = (uint16_t)(l->carry_len + take);
+				p += take;
+				continue;
+			}
+			if (rc < 0) {
+				w->stats.drop_bad_cell++;
+				mark_failed(l, -EPROTO);
+				return;
+			}
+			deliver_cell(w, l, l->carry, (uint32_t)(q - l->carry), frame.command, true);
+			l->carry_len = 0;
+			continue;
+		}
+		q = p;
+		rc = cell_frame_parse(&q, end, circ_len, &frame, &need);
+		if (rc == -EAGAIN) {
+			uint32_t rest = (uint32_t)(end - p);
+
+			if (rest > RELAY_LINK_CARRY_MAX) {
+				/* Only a variable-length cell can be this long. */
+				if (l->first_cell_done && p[CELL_CIRC_ID_LEN] == CELL_COMMAND_VPADDING) {
+					l->var_skip = (uint32_t)need;
+					p = end;
+					continue;
+				}
+				w->stats.drop_bad_cell++;
+				mark_failed(l, -EMSGSIZE);
+				return;
+			}
+			memcpy(l->carry, p, rest);
+			l->carry_len = (uint16_t)rest;
+			return;
+		}
+		if (rc < 0) {
+			w->stats.drop_bad_cell++;
+			mark_failed(l, -EPROTO);
+			return;
+		}
+		deliver_cell(w, l, p, (uint32_t)(q - p), frame.command, false);
+		p = q;
+	}
+}
+
+/* TLS 1.3 post-handshake messages (RFC 8446 4.6): tor relays send
+ * NewSessionTicket (type 4), which is discarded; anything else (KeyUpdate
+ * included, which this worker does not implement) closes the link. */
+static bool
+only_session_tickets(const uint8_t *p, uint32_t len)
+{
+	while (len >= 4) {
+		uint32_t body = (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+
+		if (p[0] != 4 || body > len - 4)
+			return false;
+		p += 4 + body;
+		len -= 4 + body;
+	}
+	return len == 0;
+}
+
+static void
+record_input(struct relay_worker *w, struct relay_link *l, const struct tls_record_open *o,
+		const uint8_t *plaintext)
+{
+	if (o->status != 0) {
+		/* RFC 8446 5.2: bad_record_mac and friends end the link. */
+		w->stats.drop_bad_record++;
+		mark_failed(l, o->status);
+		return;
+	}
+	w->stats.records_opened++;
+	switch (o->content_type) {
+	case TLS_CONTENT_APPLICATION_DATA:
+		cells_input(w, l, plaintext, o->plaintext_len);
+		return;
+	case TLS_CONTENT_HANDSHAKE:
+		if (l->version == TLS_RECORD_TLS13 &&
+		    only_session_tickets(plaintext, o->plaintext_len))
+			return;
+		w->stats.drop_bad_record++;
+		mark_failed(l, -EPROTO);
+		return;
+	case TLS_CONTENT_ALERT:
+		/* close_notify (RFC 8446 6.1) or an error alert: either way
+		 * the link ends. */
+		mark_failed(l, o->plaintext_len == 2 && plaintext[1] == 0 ? 0 : -ECONNRESET);
+		return;
+	default:
+		w->stats.drop_bad_record++;
+		mark_failed(l, -EPROTO);
+		return;
+	}
+}
+
+static void
+add_to_rx(struct relay_worker *w, struct relay_link *l)
+{
+	if (l->in_rx_list || w->nb_rx == LIST_MAX)
+		return;
+	w->rx_list[w->nb_rx++] = l->id;
+	l->in_rx_list = true;
+}
+
+/* Opens the records every listed link has, RELAY_RECORD_BURST at a time
+ * across links, and handles their contents in arrival order per link. */
+static void
+process_records(struct relay_worker *w)
+{
+	while (w->nb_rx > 0) {
+		unsigned n = 0;
+		uint32_t kept = 0;
+
+		for (uint32_t i = 0; i < w->nb_rx; i++) {
+			struct relay_link *l = link_get(w, w->rx_list[i]);
+			bool more = false;
+
+			if (l == NULL)
+				continue;
+			while (!l->failed && l->state == LINK_RECORDS) {
+				struct tls_stream_record *r;
+				int rc;
+
+				if (n == RELAY_RECORD_BURST) {
+					more = true;
+					break;
+				}
+				r = &w->peeks[n];
+				rc = tls_stream_rx_peek_record(&l->rx, l->peeked,
+						(enum tls_record_version)l->version, r);
+				if (rc == -EAGAIN)
+					break;
+				if (rc < 0) {
+					w->stats.drop_bad_record++;
+					mark_failed(l, rc);
+					break;
+				}
+				w->opens[n] = (struct tls_record_open){
+					.dir = &l->rx_dir,
+					.header = r->header,
+					.segments = r->segments,
+					.nb_segments = r->nb_segments,
+					.out = w->scratch + (size_t)n * SCRATCH_LEN,
+				};
+				w->open_links[n] = l->id;
+				l->peeked += (uint32_t)rc;
+				n++;
+			}
+			if (more) {
+				w->rx_list[kept++] = l->id;
+			} else {
+				l->in_rx_list = false;
+				/* Failed before any record of it joined the
+				 * burst: nothing points into its buffers. */
+				if (l->failed && l->peeked == 0)
+					link_close(w, l, l->close_error, true, false);
+			}
+		}
+		tls_record_open_burst(w->cfg.engine, w->opens, n);
+		for (unsigned i = 0; i < n; i++) {
+			struct relay_link *l = link_get(w, w->open_links[i]);
+
+			if (l != NULL && !l->failed)
+				record_input(w, l, &w->opens[i], w->opens[i].out);
+		}
+		run_cell_burst(w);
+		for (unsigned i = 0; i < n; i++) {
+			struct relay_link *l = link_get(w, w->open_links[i]);
+
+			if (l != NULL && l->peeked > 0) {
+				tls_stream_rx_consume(&l->rx, l->peeked);
+				l->peeked = 0;
+			}
+		}
+		for (unsigned i = 0; i < n; i++) {
+			struct relay_link *l = link_get(w, w->open_links[i]);
+
+			if (l != NULL && l->failed)
+				link_close(w, l, l->close_error, true, l->close_error == 0);
+		}
+		w->nb_rx = kept;
+	}
+}
+
+/* Takes what TCP received on the link. */
+static void
+link_read(struct relay_worker *w, struct relay_link *l)
+{
+	struct rte_mbuf *chain;
+	int n;
+
+	if (l->state == LINK_TLS && l->paused)
+		return;
+	n = tcp_recv(w->tcp, l->tcp_conn, &chain, w->now);
+	if (n <= 0)
+		return;
+	switch (l->state) {
+	case LINK_TLS:
+		l->paused = true;
+		/* fall through */
+	case LINK_RAW:
+		event(w, RELAY_EV_LINK_BYTES, l->id, 0, chain);
+		return;
+	case LINK_RECORDS:
+		tls_stream_rx_append(&l->rx, chain);
+		add_to_rx(w, l);
+		return;
+	default:
+		rte_pktmbuf_free(chain);
+		return;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* TCP events                                                          */
+
+static struct relay_link *
+link_of_event(struct relay_worker *w, const struct tcp_event *ev)
+{
+	uint32_t slot = (uint32_t)ev->user;
+
+	if (slot >= w->cfg.max_links)
+		return NULL;
+	if (w->links[slot].state == LINK_FREE || w->links[slot].tcp_conn != ev->conn)
+		return NULL;
+	return &w->links[slot];
+}
+
+static void
+relay_events(void *app, struct stack *stack, const struct tcp_event *ev, unsigned n,
+		uint64_t now)
+{
+	struct relay_worker *w = app;
+
+	(void)stack;
+	w->now = now;
+	for (unsigned i = 0; i < n; i++) {
+		struct relay_link *l;
+
+		if (ev[i].type == TCP_EVENT_ACCEPTED) {
+			struct tcp_conn_info info;
+
+			l = link_alloc(w, LINK_TLS);
+			if (l == NULL) {
+				w->stats.drop_link_full++;
+				tcp_abort(w->tcp, ev[i].conn, now);
+				continue;
+			}
+			l->tcp_conn = ev[i].conn;
+			tcp_set_user(w->tcp, ev[i].conn, l->id & LINK_SLOT_MASK);
+			tcp_conn_info(w->tcp, ev[i].conn, &info);
+			w->stats.links_accepted++;
+			event(w, RELAY_EV_LINK_NEW, l->id,
+					(uint64_t)info.remote_ip << 16 | info.remote_port, NULL);
+			continue;
+		}
+		l = link_of_event(w, &ev[i]);
+		if (l == NULL)
+			continue;
+		switch (ev[i].type) {
+		case TCP_EVENT_CONNECTED:
+			l->state = l->connect_request & RELAY_CONNECT_RAW ? LINK_RAW : LINK_TLS;
+			w->stats.links_connected++;
+			event(w, RELAY_EV_LINK_CONNECTED, l->id, l->connect_request, NULL);
+			break;
+		case TCP_EVENT_READABLE:
+			link_read(w, l);
+			break;
+		case TCP_EVENT_WRITABLE:
+			link_send_backlog(w, l);
+			break;
+		case TCP_EVENT_PEER_CLOSED:
+			link_read(w, l);
+			process_records(w);
+			if ((l = link_of_event(w, &ev[i])) != NULL)
+				link_close(w, l, 0, true, true);
+			break;
+		case TCP_EVENT_RESET:
+		case TCP_EVENT_CLOSED:
+			link_close(w, l, ev[i].type == TCP_EVENT_RESET ? ev[i].error : 0, false,
+					false);
+			break;
+		default:
+			break;
+		}
+	}
+	process_records(w);
+	flush_links(w);
+}
+
+static unsigned
+relay_poll(void *app, struct stack *stack, uint64_t now)
+{
+	struct relay_worker *w = app;
+	unsigned work = w->nb_rx + w->nb_flush;
+
+	(void)stack;
+	w->now = now;
+	process_records(w);
+	flush_links(w);
+	return work;
+}
+
+/* ------------------------------------------------------------------ */
+/* Control messages                                                    */
+
+static bool
+circuit_ref_ok(struct relay_worker *w, const struct relay_circuit_ref *ref)
+{
+	if (circuit_lookup(w->circuits, ref->p_link, ref->p_circ_id) == ref->handle &&
+	    ref->handle != CIRCUIT_NONE)
+		return true;
+	w->stats.stale_messages++;
+	return false;
+}
+
+/* DESTROY to both sides of a circuit and free it. */
+static void
+destroy_circuit(struct relay_worker *w, uint32_t handle, uint8_t reason)
+{
+	uint32_t p_link, p_circ_id, n_link, n_circ_id;
+	uint8_t cell[CELL_LEN];
+
+	if (circuit_sides(w->circuits, handle, &p_link, &p_circ_id, &n_link, &n_circ_id) < 0)
+		return;
+	memset(cell, 0, sizeof(cell));
+	cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
+	cell_wire_payload(cell)[0] = reason;
+	cell_wire_set_circ_id(cell, p_circ_id);
+	queue_cell(w, p_link, cell);
+	if (n_link != CIRCUIT_NO_LINK) {
+		cell_wire_set_circ_id(cell, n_circ_id);
+		queue_cell(w, n_link, cell);
+	}
+	circuit_free(w->circuits, handle);
+}
+
+static void
+msg_tls_ready(struct relay_worker *w, struct relay_link *l, struct rte_mbuf *m)
+{
+	struct relay_tls_ready *r = rte_pktmbuf_mtod(m, struct relay_tls_ready *);
+	struct rte_mbuf *leftover = m->next;
+	int rc;
+
+	m->next = NULL;
+	m->nb_segs = 1;
+	if (l->state != LINK_TLS || m->data_len < sizeof(*r)) {
+		rc = -EINVAL;
+	} else {
+		rc = tls_record_dir_init(w->cfg.engine, &l->rx_dir, r->version, r->read_key,
+				r->key_len, r->read_iv, r->iv_len, r->read_seq);
+		if (rc == 0)
+			rc = tls_record_dir_init(w->cfg.engine, &l->tx_dir, r->version,
+					r->write_key, r->key_len, r->write_iv, r->iv_len,
+					r->write_seq);
+		l->version = r->version;
+	}
+	memset(r, 0, sizeof(*r) < m->data_len ? sizeof(*r) : m->data_len);
+	rte_pktmbuf_free(m);
+	if (rc < 0) {
+		rte_pktmbuf_free(leftover);
+		mark_failed(l, rc);
+		add_to_flush(w, l);
+		return;
+	}
+	l->state = LINK_RECORDS;
+	l->paused = false;
+	tls_stream_rx_append(&l->rx, leftover);
+	add_to_rx(w, l);
+	link_read(w, l);
+}
+
+static void
+relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64_t now)
+{
+	struct relay_worker *w = app;
+	struct rte_mbuf *m = msg->ptr;
+	struct relay_link *l;
+
+	(void)stack;
+	w->now = now;
+	switch (msg->type) {
+	case RELAY_MSG_LINK_SEND:
+		l = link_get(w, msg->u32);
+		if (l == NULL || (l->state != LINK_TLS && l->state != LINK_RAW)) {
+			w->stats.stale_messages++;
+			rte_pktmbuf_free(m);
+			break;
+		}
+		link_send_chain(w, l, m);
+		add_to_flush(w, l);	/* closes it if sending failed */
+		break;
+	case RELAY_MSG_LINK_CONTINUE:
+		l = link_get(w, msg->u32);
+		if (l == NULL || l->state != LINK_TLS) {
+			w->stats.stale_messages++;
+			break;
+		}
+		l->paused = false;
+		link_read(w, l);
+		break;
+	case RELAY_MSG_LINK_TLS_READY:
+		l = link_get(w, msg->u32);
+		if (l == NULL) {
+			w->stats.stale_messages++;
+			rte_pktmbuf_free(m);
+			break;
+		}
+		msg_tls_ready(w, l, m);
+		break;
+	case RELAY_MSG_LINK_CELLS:
+		l = link_get(w, msg->u32);
+		if (l == NULL || l->state != LINK_RECORDS) {
+			w->stats.stale_messages++;
+			rte_pktmbuf_free(m);
+			break;
+		}
+		for (struct rte_mbuf *s = m; s != NULL; s = s->next)
+			queue_bytes(w, l, rte_pktmbuf_mtod(s, uint8_t *), s->data_len);
+		rte_pktmbuf_free(m);
+		break;
+	case RELAY_MSG_LINK_OPEN:
+		l = link_get(w, msg->u32);
+		if (l == NULL || l->state != LINK_RECORDS) {
+			w->stats.stale_messages++;
+			break;
+		}
+		l->open = true;
+		break;
+	case RELAY_MSG_LINK_CLOSE:
+		l = link_get(w, msg->u32);
+		if (l == NULL) {
+			w->stats.stale_messages++;
+			break;
+		}
+		/* What is queued goes out before the FIN. */
+		finish_record(w, l);
+		seal_pending(w);
+		link_close(w, l, 0, true, true);
+		break;
+	case RELAY_MSG_LINK_CONNECT: {
+		uint32_t conn;
+		int rc;
+
+		l = link_alloc(w, LINK_CONNECTING);
+		if (l == NULL) {
+			w->stats.drop_link_full++;
+			event(w, RELAY_EV_LINK_CLOSED, 0, (uint64_t)msg->u32 << 32 | ENOSPC, NULL);
+			break;
+		}
+		rc = tcp_connect(w->tcp, w->cfg.local_ip, 0, (uint32_t)(msg->u64 >> 16),
+				(uint16_t)msg->u64, now, &conn);
+		l->connect_request = msg->u32;
+		if (rc < 0) {
+			link_close(w, l, rc, false, false);
+			break;
+		}
+		l->tcp_conn = conn;
+		tcp_set_user(w->tcp, conn, l->id & LINK_SLOT_MASK);
+		break;
+	}
+	case RELAY_MSG_CIRCUIT_CREATE: {
+		struct relay_circuit_create *c = rte_pktmbuf_mtod(m, struct relay_circuit_create *);
+		uint32_t handle;
+		int rc;
+
+		l = link_get(w, c->p_link);
+		if (l == NULL || l->state != LINK_RECORDS) {
+			w->stats.stale_messages++;
+		} else {
+			rc = circuit_create(w->circuits, w->cfg.engine, &c->keys, c->p_link,
+					c->p_circ_id, &handle);
+			if (rc < 0) {
+				/* tor-spec 5.4: refuse with a reason. */
+				memset(c->reply, 0, CELL_LEN);
+				cell_wire_set_circ_id(c->reply, c->p_circ_id);
+				c->reply[CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
+				cell_wire_payload(c->reply)[0] = rc == -ENOSPC
+						? DESTROY_REASON_RESOURCELIMIT : DESTROY_REASON_PROTOCOL;
+			}
+			queue_cell(w, c->p_link, c->reply);
+		}
+		memset(&c->keys, 0, sizeof(c->keys));
+		rte_pktmbuf_free(m);
+		break;
+	}
+	case RELAY_MSG_CIRCUIT_EXTEND: {
+		struct relay_circuit_extend *x = rte_pktmbuf_mtod(m, struct relay_circuit_extend *);
+		struct relay_link *n_link;
+
+		if (circuit_ref_ok(w, &x->circuit)) {
+			n_link = link_get(w, x->n_link);
+			if (n_link == NULL || n_link->state != LINK_RECORDS ||
+			    circuit_extend_begin(w->circuits, x->circuit.handle, x->n_link,
+					x->n_circ_id) < 0)
+				destroy_circuit(w, x->circuit.handle, DESTROY_REASON_CONNECTFAILED);
+			else
+				queue_cell(w, x->n_link, x->create);
+		}
+		rte_pktmbuf_free(m);
+		break;
+	}
+	case RELAY_MSG_CIRCUIT_EXTENDED:
+	case RELAY_MSG_CIRCUIT_ORIGINATE: {
+		struct relay_circuit_relay *r = rte_pktmbuf_mtod(m, struct relay_circuit_relay *);
+		uint8_t cell[CELL_LEN];
+		uint32_t p_link;
+
+		if (circuit_ref_ok(w, &r->circuit)) {
+			if (msg->type == RELAY_MSG_CIRCUIT_EXTENDED)
+				circuit_extend_done(w->circuits, r->circuit.handle);
+			if (circuit_originate_backward(w->circuits, w->cfg.engine,
+					r->circuit.handle, r->relay_command, r->stream_id, r->data,
+					r->length, cell, &p_link) == 0)
+				queue_cell(w, p_link, cell);
+		}
+		rte_pktmbuf_free(m);
+		break;
+	}
+	case RELAY_MSG_CIRCUIT_DESTROY: {
+		struct relay_circuit_ref *ref = rte_pktmbuf_mtod(m, struct relay_circuit_ref *);
+
+		if (circuit_ref_ok(w, ref))
+			destroy_circuit(w, ref->handle, (uint8_t)msg->u64);
+		rte_pktmbuf_free(m);
+		break;
+	}
+	case RELAY_MSG_STATS:
+		relay_worker_stats(w, msg->ptr);
+		event(w, RELAY_EV_STATS_DONE, 0, msg->u64, NULL);
+		break;
+	default:
+		if (m != NULL && msg->type < RELAY_EV_LINK_NEW)
+			rte_pktmbuf_free(m);
+		w->stats.stale_messages++;
+		break;
+	}
+	process_records(w);
+	flush_links(w);
+}
+
+const struct stack_app_ops relay_worker_app_ops = {
+	.events = relay_events,
+	.poll = relay_poll,
+	.message = relay_message,
+};
+
+/* ------------------------------------------------------------------ */
+/* Set-up                                                              */
+
+struct relay_worker *
+relay_worker_create(const struct relay_worker_config *cfg, int *error)
+{
+	struct circuit_table_config ccfg = {
+		.max_circuits = cfg->max_circuits, .socket_id = cfg->socket_id,
+	};
+	struct relay_worker *w;
+
+	if (cfg->pool == NULL || cfg->engine == NULL || cfg->event_ring == NULL ||
+	    cfg->max_links == 0 || cfg->max_links > LINK_SLOT_MASK || cfg->max_circuits == 0) {
+		*error = -EINVAL;
+		return NULL;
+	}
+	w = rte_zmalloc_socket("relay_worker", sizeof(*w), RTE_CACHE_LINE_SIZE, cfg->socket_id);
+	if (w == NULL) {
+		*error = -ENOMEM;
+		return NULL;
+	}
+	w->cfg = *cfg;
+	w->links = rte_zmalloc_socket("relay_links", sizeof(*w->links) * cfg->max_links,
+			RTE_CACHE_LINE_SIZE, cfg->socket_id);
+	w->free_slots = rte_malloc_socket("relay_link_free", sizeof(uint32_t) * cfg->max_links,
+			0, cfg->socket_id);
+	w->scratch = rte_malloc_socket("relay_scratch", (size_t)RELAY_RECORD_BURST * SCRATCH_LEN,
+			RTE_CACHE_LINE_SIZE, cfg->socket_id);
+	w->circuits = circuit_table_create(&ccfg, error);
+	if (w->links == NULL || w->free_slots == NULL || w->scratch == NULL ||
+	    w->circuits == NULL) {
+		relay_worker_destroy(w);
+		*error = -ENOMEM;
+		return NULL;
+	}
+	for (uint32_t i = 0; i < cfg->max_links; i++)
+		w->free_slots[i] = cfg->max_links - 1 - i;
+	w->nb_free = cfg->max_links;
+	return w;
+}
+
+int
+relay_worker_attach(struct relay_worker *w, struct stack *stack)
+{
+	w->stack = stack;
+	w->tcp = stack_tcp(stack);
+	if (w->cfg.or_port == 0)
+		return 0;
+	return tcp_listen(w->tcp, w->cfg.local_ip, w->cfg.or_port, &w->listener);
+}
+
+void
+relay_worker_destroy(struct relay_worker *w)
+{
+	if (w == NULL)
+		return;
+	if (w->links != NULL) {
+		for (uint32_t i = 0; i < w->cfg.max_links; i++) {
+			struct relay_link *l = &w->links[i];
+
+			if (l->state == LINK_FREE)
+				continue;
+			tls_stream_rx_release(&l->rx);
+			tls_stream_tx_discard(&l->tx);
+			for (uint32_t k = 0; k < l->backlog_count; k++)
+				rte_pktmbuf_free(l->backlog[(l->backlog_first + k) %
+						RELAY_LINK_BACKLOG_RECORDS]);
+			tls_record_dir_clear(&l->rx_dir);
+			tls_record_dir_clear(&l->tx_dir);
+		}
+	}
+	for (unsigned i = 0; i < w->nb_pending; i++)
+		tls_stream_tx_discard(&w->pending[i].rec);
+	circuit_table_destroy(w->circuits);
+	rte_free(w->links);
+	rte_free(w->free_slots);
+	rte_free(w->scratch);
+	rte_free(w);
+}
+
+void
+relay_worker_stats(const struct relay_worker *w, struct relay_worker_stats *out)
+{
+	*out = w->stats;
+	out->circuits = *circuit_table_counters(w->circuits);
+}

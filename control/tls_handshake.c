@@ -355,6 +355,9 @@ struct tls_session {
 	uint8_t server_secret_len;
 	uint8_t *leftover;
 	size_t leftover_len;
+	/* OpenSSL's state name before the last step, for error messages
+	 * (after a failure OpenSSL only says "error") */
+	const char *last_state;
 	uint8_t *peer_cert;
 	size_t peer_cert_len;
 	uint8_t peer_cert_sha256[TLS_HANDSHAKE_SHA256_LEN];
@@ -550,8 +553,7 @@ fail_session(struct tls_session *s, int error, const char *what)
 	const char *reason = e ? ERR_reason_error_string(e) : NULL;
 
 	snprintf(s->error_text, sizeof(s->error_text), "%s%s%s (in %s)", what,
-		 reason ? ": " : "", reason ? reason : "",
-		 s->ssl ? SSL_state_string_long(s->ssl) : "setup");
+		 reason ? ": " : "", reason ? reason : "", s->last_state);
 	ERR_clear_error();
 	s->error = error;
 	s->state = TLS_SESSION_FAILED;
@@ -573,6 +575,7 @@ tls_session_create(struct tls_handshake_context *context,
 		return -ENOMEM;
 	s->role = context->role;
 	s->state = TLS_SESSION_HANDSHAKING;
+	s->last_state = "before the handshake";
 	s->ssl = SSL_new(context->ctx);
 	s->rbio = BIO_new(BIO_s_mem());
 	s->wbio = BIO_new(BIO_s_mem());
@@ -689,6 +692,7 @@ tls_session_step(struct tls_session *s)
 		break;
 	}
 	s->started = true;
+	s->last_state = SSL_state_string_long(s->ssl);
 	ERR_clear_error();
 	r = SSL_do_handshake(s->ssl);
 	if (r == 1)

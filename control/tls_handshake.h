@@ -229,7 +229,7 @@ struct tls_handover {
 	 * first application records, e.g. a tor client's VERSIONS cell):
 	 * the start of the worker's inbound record stream, to be processed
 	 * before anything received later. Points into the session; valid
-	 * until tls_session_free(). */
+	 * until tls_session_free(); NULL when leftover_len is 0. */
 	const uint8_t *leftover;
 	size_t leftover_len;
 };

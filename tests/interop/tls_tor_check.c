@@ -103,6 +103,8 @@ struct link {
 static void
 link_add_ciphertext(struct link *l, const uint8_t *p, size_t n)
 {
+	if (n == 0)
+		return;
 	if (l->in_len + n > l->in_cap) {
 		l->in_cap = (l->in_len + n) * 2;
 		l->in = realloc(l->in, l->in_cap);
@@ -161,8 +163,10 @@ link_open_records(struct link *l)
 		}
 		off += TLS_RECORD_HEADER_LEN + body;
 	}
-	memmove(l->in, l->in + off, l->in_len - off);
-	l->in_len -= off;
+	if (off) {
+		memmove(l->in, l->in + off, l->in_len - off);
+		l->in_len -= off;
+	}
 }
 
 static void

@@ -230,7 +230,8 @@ static void
 stream_add(struct stream *st, const uint8_t *data, size_t len)
 {
 	assert_true(len <= sizeof(st->buf) - st->len);
-	memcpy(st->buf + st->len, data, len);
+	if (len)
+		memcpy(st->buf + st->len, data, len);
 	st->len += len;
 }
 

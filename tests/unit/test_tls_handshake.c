@@ -400,6 +400,8 @@ static const struct {
 	{ "X25519", NID_X25519 },
 };
 
+static void check_hostname(const char *name, const char *suffix, size_t min, size_t max);
+
 static void
 run_case(enum tls_role role, const struct suite_case *sc, const char *group, int nid)
 {
@@ -464,10 +466,14 @@ run_case(enum tls_role role, const struct suite_case *sc, const char *group, int
 	check_exporter(s, &p);
 
 	if (role == TLS_ROLE_CLIENT) {
+		const char *sni = SSL_get_servername(p.ssl, TLSEXT_NAMETYPE_host_name);
 		unsigned char *peer_der = NULL;
 		int n = i2d_X509(peer_cert, &peer_der);
 		uint8_t digest[32];
 
+		/* tor's fake server name: www.<4..25 base32>.com */
+		assert_non_null(sni);
+		check_hostname(sni, ".com", 4, 25);
 		assert_int_equal(tls_session_peer_cert(s, &der, &der_len, &sha), 0);
 		assert_int_equal(der_len, n);
 		assert_memory_equal(der, peer_der, der_len);
@@ -524,6 +530,7 @@ test_negotiation_defaults(void **state)
 	struct tls_handover h;
 	struct tls_session *s;
 	struct peer p;
+	int rc;
 
 	(void)state;
 	/* peer client offering AES-128 first */
@@ -535,6 +542,36 @@ test_negotiation_defaults(void **state)
 	assert_int_equal(h.cipher_suite, 0x1302);
 	assert_int_equal(tls_session_group_nid(s), NID_X25519); /* OpenSSL client's share */
 	tls_handover_wipe(&h);
+	tls_session_free(s);
+	peer_free(&p);
+
+	/* TLS 1.2 likewise: AES-256 although the client lists AES-128 first */
+	cfg.suites13 = NULL;
+	cfg.max_version = TLS1_2_VERSION;
+	cfg.ciphers12 = "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384";
+	peer_init(&p, false, &cfg);
+	assert_int_equal(tls_session_create(server_context, &s), 0);
+	pump(s, &p, false);
+	assert_int_equal(tls_session_handover(s, &h), 0);
+	assert_int_equal(h.cipher_suite, 0xc030);
+	tls_handover_wipe(&h);
+	tls_session_free(s);
+	peer_free(&p);
+	cfg.max_version = 0;
+	cfg.ciphers12 = NULL;
+
+	/* a TLS 1.1 client is refused (tor 0.4.9 requires 1.2 or later) */
+	peer_init(&p, false, &cfg);
+	SSL_set_security_level(p.ssl, 0);
+	assert_int_equal(SSL_set_min_proto_version(p.ssl, TLS1_1_VERSION), 1);
+	assert_int_equal(SSL_set_max_proto_version(p.ssl, TLS1_1_VERSION), 1);
+	peer_step(&p);
+	assert_int_equal(tls_session_create(server_context, &s), 0);
+	peer_to_session(&p, s);
+	rc = tls_session_step(s);
+	print_message("TLS 1.1 client: %s\n", tls_session_error(s));
+	assert_int_equal(rc, -EPROTO);
+	assert_non_null(strstr(tls_session_error(s), "protocol"));
 	tls_session_free(s);
 	peer_free(&p);
 

@@ -8,6 +8,9 @@
 # The relay never reaches outside 127.0.0.1: its only directory authority is
 # a fake one on 127.0.0.1:9, no fallback directories, no SOCKS or control
 # port, no descriptor upload. tor is killed in the EXIT trap.
+# Then the other direction: CHECKER --serve listens on 127.0.0.1 and a tor
+# client configured with it as its only bridge connects; our server session
+# must complete the handshake and open the client's VERSIONS cell.
 # Exit 77 (meson: skipped) when no tor binary is installed.
 set -euo pipefail
 checker=$1
@@ -19,11 +22,13 @@ fi
 
 work=$(mktemp -d /tmp/hsrelay-interop-tls.XXXXXX)
 tor_pid=
+client_pid=
+serve_pid=
 cleanup() {
-  if [ -n "$tor_pid" ]; then
-    kill "$tor_pid" 2>/dev/null || true
-    wait "$tor_pid" 2>/dev/null || true
-  fi
+  for pid in $tor_pid $client_pid $serve_pid; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -75,3 +80,45 @@ for version in 1.3 1.2; do
   out=$(timeout 60 "$checker" "$port" "$version") || fail "TLS $version: checker failed"
   echo "TLS $version: $out"
 done
+kill "$tor_pid" 2>/dev/null || true
+wait "$tor_pid" 2>/dev/null || true
+tor_pid=
+
+# Our server, a tor client: the client treats us as a bridge, which it
+# connects to without needing any consensus.
+"$checker" --serve >"$work/serve.out" 2>"$work/serve.err" &
+serve_pid=$!
+port=
+for _ in $(seq 1 100); do
+  port=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$work/serve.out")
+  [ -n "$port" ] && break
+  kill -0 "$serve_pid" 2>/dev/null || break
+  sleep 0.2
+done
+[ -n "$port" ] || { cat "$work/serve.err" >&2; fail "checker --serve did not listen"; }
+mkdir -m 700 "$work/client"
+cat > "$work/client.torrc" <<EOF
+DataDirectory $work/client
+SocksPort 127.0.0.1:auto
+ControlPort 0
+UseBridges 1
+Bridge 127.0.0.1:$port
+DirAuthority fakeauth orport=9 no-v2 v3ident=$zeros 127.0.0.1:9 $zeros
+UseDefaultFallbackDirs 0
+Log notice file $work/client.log
+EOF
+"$tor" -f "$work/client.torrc" --defaults-torrc "$work/client.torrc" \
+  >"$work/client.out" 2>&1 &
+client_pid=$!
+for _ in $(seq 1 300); do
+  kill -0 "$serve_pid" 2>/dev/null || break
+  sleep 0.2
+done
+if ! wait "$serve_pid"; then
+  serve_pid=
+  cat "$work/serve.err" >&2
+  tail -20 "$work/client.log" >&2 || true
+  fail "server side: checker --serve failed"
+fi
+serve_pid=
+echo "tor client -> our server: $(sed -n '2,$p' "$work/serve.out")"

@@ -1,4 +1,5 @@
 /* tls_tor_check PORT [1.2|1.3]
+ * tls_tor_check --serve
  *
  * Interop of control/tls_handshake.c and crypto/tls_record.c with a real
  * tor relay listening on 127.0.0.1:PORT (started by tls_tor.sh):
@@ -16,6 +17,11 @@
  *      type 4 signing key) certifies the SHA-256 we computed of it;
  *   4. we send NETINFO and CREATE_FAST (two more records under our keys)
  *      and tor must answer CREATED_FAST, then we send close_notify.
+ * With --serve, the other direction: listens on 127.0.0.1 (an ephemeral
+ * port, printed as "listening PORT"), accepts one connection from a tor
+ * client that uses us as its bridge, runs the handshake with our server
+ * session (fresh link credentials), hands over, and opens the client's
+ * first records with tls_record: they must hold its VERSIONS cell.
  * Prints one summary line; exit 0 on success, 1 on failure.
  */
 #include <arpa/inet.h>
@@ -296,6 +302,122 @@ check_certs(const struct cell_frame *cell, struct tls_session *session)
 		die("type 5 does not certify the SHA-256 of our peer certificate");
 }
 
+/* Runs our session's handshake on fd; returns when it is done. */
+static void
+handshake(int fd, struct tls_session *session)
+{
+	uint8_t buf[16384];
+
+	for (;;) {
+		size_t n;
+		int rc = tls_session_step(session);
+
+		while ((n = tls_session_drain_output(session, buf, sizeof(buf))) > 0)
+			send_all(fd, buf, n);
+		if (rc < 0)
+			die("handshake: %d %s", rc, tls_session_error(session));
+		if (rc == TLS_SESSION_DONE)
+			return;
+		n = recv_some(fd, buf, sizeof(buf));
+		if (n == 0)
+			die("peer closed during the handshake");
+		if (tls_session_feed(session, buf, n) != 0)
+			die("feed: %s", tls_session_error(session));
+	}
+}
+
+static void
+check_versions(const struct cell_frame *cell, const uint16_t *ours, size_t n_ours)
+{
+	struct versions_cell versions;
+	const uint8_t *p = cell->payload;
+
+	if (cell->circ_id != 0 || cell->command != CELL_COMMAND_VERSIONS)
+		die("first cell: circ %u command %u", cell->circ_id, cell->command);
+	if (versions_cell_parse(&p, cell->payload + cell->payload_len, &versions) != 0)
+		die("VERSIONS does not parse");
+	for (size_t i = 0; i < n_ours; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < versions.n_versions; j++)
+			found |= versions_cell_version(&versions, j) == ours[i];
+		if (!found)
+			die("tor's VERSIONS lacks %u", ours[i]);
+	}
+}
+
+/* We are the server: a tor client connects to us as its bridge. */
+static int
+serve(void)
+{
+	static const uint16_t wanted[] = { 3, 4, 5 };
+	static struct link l;
+	struct rsa_identity *identity;
+	struct tls_link_credentials *credentials;
+	struct tls_handshake_context *context;
+	struct tls_session *session;
+	struct tls_handover h;
+	struct cell_frame cell;
+	struct sockaddr_in sa;
+	socklen_t sa_len = sizeof(sa);
+	struct pollfd pfd;
+	int listener, one = 1;
+
+	if (rsa_identity_generate(&identity) != 0 ||
+	    tls_link_credentials_create(identity, 0, time(NULL), &credentials) != 0 ||
+	    tls_handshake_context_create(TLS_ROLE_SERVER, credentials, &context) != 0 ||
+	    tls_session_create(context, &session) != 0)
+		die("creating the server session");
+	listener = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (listener < 0 || bind(listener, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(listener, 1) != 0 ||
+	    getsockname(listener, (struct sockaddr *)&sa, &sa_len) != 0)
+		die("listen: %s", strerror(errno));
+	printf("listening %u\n", ntohs(sa.sin_port));
+	fflush(stdout);
+	pfd = (struct pollfd){ .fd = listener, .events = POLLIN };
+	if (poll(&pfd, 1, 90000) != 1)
+		die("no tor client connected");
+	l.fd = accept(listener, NULL, NULL);
+	if (l.fd < 0)
+		die("accept: %s", strerror(errno));
+	close(listener);
+
+	handshake(l.fd, session);
+	l.engine = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AUTO);
+	if (!l.engine || tls_session_handover(session, &h) != 0 ||
+	    tls_handover_install(l.engine, &h, &l.rd, &l.wr) != 0)
+		die("handover: %s", tls_session_error(session));
+	printf("TLS 0x%04x suite 0x%04x group nid %d seq r%llu/w%llu leftover %zu; ",
+	       h.protocol_version, h.cipher_suite, tls_session_group_nid(session),
+	       (unsigned long long)h.read.seq, (unsigned long long)h.write.seq,
+	       h.leftover_len);
+	link_add_ciphertext(&l, h.leftover, h.leftover_len);
+	tls_handover_wipe(&h);
+	link_open_records(&l);
+	link_next_cell(&l, CELL_CIRC_ID_LEN_LEGACY, &cell);
+	check_versions(&cell, wanted, 3);
+	printf("tor client's VERSIONS opened at read seq %llu\n",
+	       (unsigned long long)l.rd.seq - 1);
+	if (tls_session_peer_cert(session, NULL, NULL, NULL) != -ENOENT)
+		die("a tor client sent a TLS certificate");
+	link_seal_send(&l, TLS_CONTENT_ALERT, (const uint8_t *)"\x01\x00", 2);
+	close(l.fd);
+	tls_record_dir_clear(&l.rd);
+	tls_record_dir_clear(&l.wr);
+	crypto_engine_destroy(l.engine);
+	tls_session_free(session);
+	tls_handshake_context_free(context);
+	tls_link_credentials_free(credentials);
+	rsa_identity_free(identity);
+	free(l.in);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -307,14 +429,16 @@ main(int argc, char **argv)
 	struct sockaddr_in sa;
 	struct cell_frame cell;
 	struct versions_cell versions;
-	uint8_t buf[16384], payload[CELL_PAYLOAD_LEN];
+	uint8_t payload[CELL_PAYLOAD_LEN];
 	const uint8_t *p;
 	bool cap12;
 	uint16_t link_version;
 	int rc;
 
+	if (argc == 2 && strcmp(argv[1], "--serve") == 0)
+		return serve();
 	if (argc < 2 || argc > 3)
-		die("usage: tls_tor_check PORT [1.2|1.3]");
+		die("usage: tls_tor_check PORT [1.2|1.3] | --serve");
 	cap12 = argc == 3 && strcmp(argv[2], "1.2") == 0;
 
 	l.fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -331,22 +455,7 @@ main(int argc, char **argv)
 		die("creating the TLS session");
 	if (cap12 && tls_session_set_max_version(session, 0x0303) != 0)
 		die("capping the version");
-	for (;;) {
-		size_t n;
-
-		rc = tls_session_step(session);
-		while ((n = tls_session_drain_output(session, buf, sizeof(buf))) > 0)
-			send_all(l.fd, buf, n);
-		if (rc < 0)
-			die("handshake: %d %s", rc, tls_session_error(session));
-		if (rc == TLS_SESSION_DONE)
-			break;
-		n = recv_some(l.fd, buf, sizeof(buf));
-		if (n == 0)
-			die("tor closed during the handshake");
-		if (tls_session_feed(session, buf, n) != 0)
-			die("feed: %s", tls_session_error(session));
-	}
+	handshake(l.fd, session);
 
 	/* 2. handover: no OpenSSL I/O from here on */
 	l.engine = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AUTO);
@@ -373,19 +482,9 @@ main(int argc, char **argv)
 	link_send_cell(&l, &cell);
 	link_open_records(&l);
 	link_next_cell(&l, CELL_CIRC_ID_LEN_LEGACY, &cell);
-	if (cell.circ_id != 0 || cell.command != CELL_COMMAND_VERSIONS)
-		die("first cell: circ %u command %u", cell.circ_id, cell.command);
+	check_versions(&cell, ours, 3);
 	p = cell.payload;
-	if (versions_cell_parse(&p, cell.payload + cell.payload_len, &versions) != 0)
-		die("VERSIONS does not parse");
-	for (size_t i = 0; i < 3; i++) {
-		bool found = false;
-
-		for (size_t j = 0; j < versions.n_versions; j++)
-			found |= versions_cell_version(&versions, j) == ours[i];
-		if (!found)
-			die("tor's VERSIONS lacks %u", ours[i]);
-	}
+	versions_cell_parse(&p, cell.payload + cell.payload_len, &versions);
 	link_version = versions_cell_highest_common(&versions, ours, 3);
 	printf("link v%u; ", link_version);
 

@@ -179,10 +179,12 @@ void tls_session_free(struct tls_session *session);
 int tls_session_set_max_version(struct tls_session *session,
 		uint16_t version);
 
-/* Appends bytes received from the peer. Fails with -EMSGSIZE (and the
- * session fails) when more than TLS_SESSION_MAX_BUFFERED bytes would wait
- * unconsumed or more than TLS_SESSION_MAX_INPUT bytes were fed in all;
- * -EINVAL once the handshake is complete or failed. */
+/* Appends bytes received from the peer. Bytes fed after completion but
+ * before the handover (records the worker forwarded meanwhile) join the
+ * handover's leftover. Fails with -EMSGSIZE (and the session fails) when
+ * more than TLS_SESSION_MAX_BUFFERED bytes would wait unconsumed or more
+ * than TLS_SESSION_MAX_INPUT bytes were fed in all; -EINVAL after a
+ * failure or the handover (from then on the worker owns the stream). */
 int tls_session_feed(struct tls_session *session, const uint8_t *data,
 		size_t len);
 

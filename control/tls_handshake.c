@@ -433,6 +433,8 @@ keylog_callback(const SSL *ssl, const char *line)
 	if (!p)
 		return;
 	n = decode_hex_secret(p + 1, dst, TRAFFIC_SECRET_MAX);
+	if (n <= 0)
+		OPENSSL_cleanse(dst, TRAFFIC_SECRET_MAX);
 	*dst_len = n > 0 ? (uint8_t)n : 0;
 }
 

@@ -506,7 +506,8 @@ deliver_cell(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uin
 		uint8_t command, bool in_carry)
 {
 	w->stats.cells_in++;
-	l->first_cell_done = true;
+	if (command == CELL_COMMAND_VERSIONS)
+		l->first_cell_done = true;
 	if (!l->open) {
 		/* Link handshake, and whatever the peer sends before control
 		 * has seen it complete: control handles it in order. */

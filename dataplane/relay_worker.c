@@ -882,12 +882,18 @@ relay_poll(void *app, struct stack *stack, uint64_t now)
 /* ------------------------------------------------------------------ */
 /* Control messages                                                    */
 
+/* Checks that the circuit control names still is the one it meant; a
+ * handle of CIRCUIT_NONE asks for whatever circuit has that p side (control
+ * answering a DESTROY that overtook its CREATE2 answer). */
 static bool
-circuit_ref_ok(struct relay_worker *w, const struct relay_circuit_ref *ref)
+circuit_ref_ok(struct relay_worker *w, struct relay_circuit_ref *ref)
 {
-	if (circuit_lookup(w->circuits, ref->p_link, ref->p_circ_id) == ref->handle &&
-	    ref->handle != CIRCUIT_NONE)
+	uint32_t found = circuit_lookup(w->circuits, ref->p_link, ref->p_circ_id);
+
+	if (found != CIRCUIT_NONE && (ref->handle == CIRCUIT_NONE || found == ref->handle)) {
+		ref->handle = found;
 		return true;
+	}
 	w->stats.stale_messages++;
 	return false;
 }
@@ -1045,6 +1051,9 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 		l = link_get(w, c->p_link);
 		if (l == NULL || l->state != LINK_RECORDS) {
 			w->stats.stale_messages++;
+		} else if (c->reply[CELL_CIRC_ID_LEN] == CELL_COMMAND_DESTROY) {
+			/* Control refused the CREATE2: only the DESTROY goes. */
+			queue_cell(w, c->p_link, c->reply);
 		} else {
 			rc = circuit_create(w->circuits, w->cfg.engine, &c->keys, c->p_link,
 					c->p_circ_id, &handle);

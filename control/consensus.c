@@ -712,10 +712,33 @@ starts_footer(const struct dirdoc_item *item)
 		dirdoc_keyword_is(item, "directory-signature");
 }
 
+/* Items this parser reads, none of which carries an object except
+ * directory-signature; unknown items may (dir-spec 1.2). */
+static bool
+is_known_plain_item(const struct dirdoc_item *item)
+{
+	static const char *const plain[] = {
+		"dir-source", "contact", "vote-digest", "r", "s", "pr", "w",
+		"a", "m", "directory-footer", "bandwidth-weights",
+	};
+
+	for (unsigned i = 0; i < H_COUNT; i++)
+		if (dirdoc_keyword_is(item, header_items[i].keyword))
+			return true;
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		if (dirdoc_keyword_is(item, plain[i]))
+			return true;
+	return false;
+}
+
 static int
 parse_item(struct parse_state *st, const struct dirdoc_item *item)
 {
 	int rc;
+
+	if (item->has_object && is_known_plain_item(item))
+		return FAIL(st, item, "unexpected object after %.*s",
+				(int)item->keyword.len, item->keyword.ptr);
 
 	if (st->section == SECTION_HEADER) {
 		if (!dirdoc_keyword_is(item, "r") && !starts_footer(item))

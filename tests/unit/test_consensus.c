@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "control/consensus.h"
 #include "dirdoc_vectors.h"
 
@@ -525,6 +527,9 @@ test_malformed(void **state)
 	expect_malformed("consensus-ns", "directory-footer\n",
 			"directory-footer 1\n", -EPROTO,
 			"misplaced directory-footer");
+	expect_malformed("consensus-ns", "directory-footer\n",
+			"directory-footer\n-----BEGIN X-----\nAAAA\n-----END X-----\n",
+			-EPROTO, "unexpected object after directory-footer");
 	expect_malformed("consensus-ns", "dir-source a2 259F",
 			"dir-source a2 259", -EPROTO, "line 18: bad dir-source");
 }
@@ -545,6 +550,91 @@ test_unsigned(void **state)
 				&c, &err), -EPROTO);
 	assert_null(c);
 	assert_non_null(strstr(err.message, "no directory-signature"));
+	free(text);
+}
+
+/* A synthetic microdesc consensus with n routers (identities 0, 1, 2...
+ * big-endian) and one unverifiable signature by its only dir-source. */
+static char *
+synthetic_consensus(size_t n, size_t *len)
+{
+	static const char header[] =
+		"network-status-version 3 microdesc\n"
+		"vote-status consensus\n"
+		"valid-after 2026-12-01 00:00:00\n"
+		"fresh-until 2026-12-01 01:00:00\n"
+		"valid-until 2026-12-01 03:00:00\n"
+		"voting-delay 300 300\n"
+		"known-flags Running Valid\n"
+		"dir-source a0 873C6F75EDB09F2AD6D1D264059DF6BC0F18E0AB 127.0.0.1 127.0.0.1 1 2\n";
+	size_t cap = sizeof(header) + n * 160 + 1024;
+	char *out = malloc(cap);
+	size_t off;
+	uint8_t sig[128] = { 0 };
+	char sig_b64[256];
+
+	assert_non_null(out);
+	off = (size_t)snprintf(out, cap, "%s", header);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t id[20] = { 0 };
+		uint8_t md[32] = { 0 };
+		char id_b64[32], md_b64[48];
+
+		id[0] = (uint8_t)(i >> 24);
+		id[1] = (uint8_t)(i >> 16);
+		id[2] = (uint8_t)(i >> 8);
+		id[3] = (uint8_t)i;
+		memcpy(md, id, 4);
+		EVP_EncodeBlock((unsigned char *)id_b64, id, 20);
+		EVP_EncodeBlock((unsigned char *)md_b64, md, 32);
+		off += (size_t)snprintf(out + off, cap - off,
+				"r n%zu %s 2038-01-01 00:00:00 10.0.0.1 9001 0\n"
+				"m %s\ns Running Valid\npr Link=4-5\n",
+				i, id_b64, md_b64);
+	}
+	EVP_EncodeBlock((unsigned char *)sig_b64, sig, sizeof(sig));
+	off += (size_t)snprintf(out + off, cap - off,
+			"directory-footer\n"
+			"directory-signature sha256 873C6F75EDB09F2AD6D1D264059DF6BC0F18E0AB "
+			"6A6F34E19C298AD01E1192A5CAC1C1AB84EEEE0C\n"
+			"-----BEGIN SIGNATURE-----\n%s\n-----END SIGNATURE-----\n",
+			sig_b64);
+	assert_true(off < cap);
+	*len = off;
+	return out;
+}
+
+static void
+test_router_limit(void **state)
+{
+	const struct fixture *f = *state;
+	struct consensus *c = NULL;
+	struct consensus_verify_result r;
+	struct dirdoc_error err;
+	size_t len;
+	char *text = synthetic_consensus(CONSENSUS_MAX_ROUTERS, &len);
+	uint8_t id[20] = { 0 };
+
+	assert_int_equal(consensus_parse((const uint8_t *)text, len, &c, &err),
+			0);
+	assert_int_equal(consensus_n_routers(c), CONSENSUS_MAX_ROUTERS);
+	id[2] = 0x12;
+	id[3] = 0x34;
+	assert_string_equal(consensus_find_router(c, id)->nickname, "n4660");
+	assert_true(consensus_router_has_flags(c, id, CONSENSUS_FLAG_RUNNING |
+				CONSENSUS_FLAG_VALID));
+	assert_false(consensus_router_has_flags(c, id, CONSENSUS_FLAG_GUARD));
+	assert_int_equal(verify(f, c, 1, 3, DIRDOC_NOW, &r), -EBADMSG);
+	assert_int_equal(r.n_bad, 1);
+	consensus_free(c);
+	free(text);
+
+	text = synthetic_consensus(CONSENSUS_MAX_ROUTERS + 1, &len);
+	c = NULL;
+	assert_int_equal(consensus_parse((const uint8_t *)text, len, &c, &err),
+			-EMSGSIZE);
+	assert_null(c);
+	assert_non_null(strstr(err.message, "more than 20000 routers"));
 	free(text);
 }
 
@@ -594,6 +684,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_unsigned),
+		cmocka_unit_test(test_router_limit),
 		cmocka_unit_test(test_truncated),
 	};
 

@@ -429,6 +429,7 @@ encode_our_certs(const struct link_credentials *creds, enum link_role role,
 {
 	struct certs_cell local;
 	size_t n = 0;
+	size_t need = 1;
 	uint8_t *buf;
 	ssize_t len;
 
@@ -452,10 +453,12 @@ encode_our_certs(const struct link_credentials *creds, enum link_role role,
 		(uint16_t)creds->crosscert_len, creds->crosscert };
 	local.n_certs = (uint8_t)n;
 
-	buf = malloc(CELL_VAR_PAYLOAD_MAX);
+	for (size_t i = 0; i < n; i++)
+		need += 3 + (size_t)local.certs[i].length;
+	buf = malloc(need);
 	if (buf == NULL)
 		return -ENOMEM;
-	len = certs_cell_encode(&local, buf, CELL_VAR_PAYLOAD_MAX);
+	len = certs_cell_encode(&local, buf, need);
 	if (len < 0) {
 		free(buf);
 		return (int)len;

@@ -154,6 +154,16 @@ relay_make(struct relay *r, time_t now)
 	OPENSSL_free(link_der);
 }
 
+static void
+relay_free(struct relay *r)
+{
+	link_credentials_free(r->creds);
+	rsa_identity_free(r->rsa);
+	EVP_PKEY_free(r->rsa_evp);
+	EVP_PKEY_free(r->link_evp);
+	X509_free(r->link_cert);
+}
+
 static int
 tls_export(void *arg, const uint8_t cid[LINK_SHA256_LEN],
 		uint8_t out[LINK_SHA256_LEN])
@@ -328,6 +338,12 @@ run_initiator(int port)
 	for (int i = 0; i < 20; i++)
 		printf("%02X", self.fingerprint[i]);
 	printf("\n");
+	link_handshake_free(hs);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	X509_free(peer);
+	OPENSSL_free(der);
+	relay_free(&self);
 	return 0;
 }
 
@@ -399,6 +415,11 @@ run_responder(void)
 		link_handshake_link_protocol(hs),
 		frame.command == CELL_COMMAND_CREATE_FAST ? "CREATE_FAST" :
 		"CREATE2");
+	link_handshake_free(hs);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(listener);
+	relay_free(&self);
 	return 0;
 }
 

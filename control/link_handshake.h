@@ -223,7 +223,10 @@ unsigned link_handshake_circ_id_len(const struct link_handshake *hs);
  *   -ENOTSUP  the handshake is open and the cell is not a link-level cell
  *             (not PADDING, VPADDING, AUTHORIZE, PADDING_NEGOTIATE,
  *             VERSIONS or NETINFO): nothing consumed, it belongs to the
- *             circuit layer;
+ *             circuit layer (after open, PADDING, VPADDING, AUTHORIZE,
+ *             VERSIONS and NETINFO are consumed and ignored, PADDING_NEGOTIATE
+ *             is recorded, and CERTS / AUTH_CHALLENGE / AUTHENTICATE fail the
+ *             link as tor closes it);
  *   otherwise the handshake failed (or had failed before): the negative
  *             errno also given by link_handshake_error(); *p advanced over
  *             the offending cell when one was framed.

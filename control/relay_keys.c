@@ -52,14 +52,20 @@ fail(struct relay_keys_error *err, int rc, const char *path,
 }
 
 /* "what: strerror" for a system error, a fixed text for our own codes. */
+/* A key file too short for its header is as malformed as one with a bad
+ * header: report both as -EINVAL. */
+static int
+malformed_as_einval(int rc)
+{
+	return rc == -EMSGSIZE ? -EINVAL : rc;
+}
+
 static const char *
 describe(int rc)
 {
 	switch (rc) {
 	case -EINVAL:
 		return "malformed, or not a key tor accepts";
-	case -EMSGSIZE:
-		return "file too large for this kind of key";
 	default:
 		return strerror(-rc);
 	}
@@ -192,7 +198,8 @@ load_master(struct relay_keys *keys, struct relay_keys_error *err)
 	if (have_public < 0)
 		return have_public;
 
-	rc = ed25519_secret_key_file_load(secret_path, &secret_file);
+	rc = malformed_as_einval(ed25519_secret_key_file_load(secret_path,
+			&secret_file));
 	if (rc == -ENOENT) {
 		if (have_public)
 			return fail(err, -ENOENT, secret_path,
@@ -226,7 +233,8 @@ load_master(struct relay_keys *keys, struct relay_keys_error *err)
 	ct_wipe(&secret_file, sizeof(secret_file));
 
 	if (have_public) {
-		rc = ed25519_public_key_file_load(public_path, &public_file);
+		rc = malformed_as_einval(ed25519_public_key_file_load(
+				public_path, &public_file));
 		if (rc != 0)
 			return fail(err, rc, public_path,
 					"cannot load Ed25519 public key: %s",
@@ -337,7 +345,7 @@ load_signing(struct relay_keys *keys, struct relay_keys_error *err)
 	if (!have_key || !have_cert)
 		return 1;
 
-	rc = ed25519_cert_file_load(cert_path, &cert_file);
+	rc = malformed_as_einval(ed25519_cert_file_load(cert_path, &cert_file));
 	if (rc == 0 && strcmp(cert_file.tag, TOR_KEY_FILE_TAG_SIGNING) != 0)
 		rc = -EINVAL;
 	cursor = cert_file.cert;
@@ -360,7 +368,8 @@ load_signing(struct relay_keys *keys, struct relay_keys_error *err)
 		return fail(err, -EINVAL, cert_path,
 				"not signed by ed25519_master_id_secret_key");
 
-	rc = ed25519_secret_key_file_load(key_path_buf, &secret_file);
+	rc = malformed_as_einval(ed25519_secret_key_file_load(key_path_buf,
+			&secret_file));
 	if (rc == 0 && strcmp(secret_file.tag, TOR_KEY_FILE_TAG_SIGNING) != 0)
 		rc = -EINVAL;
 	if (rc != 0) {
@@ -409,7 +418,7 @@ load_ntor(const struct relay_keys *keys, const char *name, bool create,
 
 	if (rc != 0)
 		return rc;
-	rc = curve25519_key_file_load(path, &file);
+	rc = malformed_as_einval(curve25519_key_file_load(path, &file));
 	if (rc == -ENOENT && !create)
 		return 0;
 	if (rc == -ENOENT) {

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,18 @@ mtime_of(const char *name)
 	key_file(path, sizeof(path), name);
 	assert_int_equal(stat(path, &st), 0);
 	return st.st_mtime;
+}
+
+static void
+set_mtime(const char *name, time_t when)
+{
+	char path[512];
+	struct timespec times[2] = {
+		{ .tv_sec = when }, { .tv_sec = when },
+	};
+
+	key_file(path, sizeof(path), name);
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
 }
 
 static size_t
@@ -297,9 +310,19 @@ test_tor_vectors(void **state)
 		free(after);
 		free(before[i]);
 	}
-	/* The copies' modification times are "now" on the real clock, later
-	 * than the virtual now: the rotation clock restarts at now. */
+	relay_keys_free(keys);
+
+	/* The rotation clock is the ntor key's modification time; one in the
+	 * future restarts it at now (and is written back), one in the past
+	 * is kept. */
+	set_mtime("secret_onion_key_ntor", now + 100);
+	keys = load(now);
 	assert_int_equal(relay_keys_onion_key_set_at(keys), now);
+	assert_int_equal(mtime_of("secret_onion_key_ntor"), now);
+	relay_keys_free(keys);
+	set_mtime("secret_onion_key_ntor", now - 5 * DAY);
+	keys = load(now);
+	assert_int_equal(relay_keys_onion_key_set_at(keys), now - 5 * DAY);
 	relay_keys_free(keys);
 }
 

@@ -8,6 +8,10 @@
  *       relay_keys_load_or_create() and the fingerprint files; prints
  *       "HEXFINGERPRINT ED25519_BASE64 YYYY-MM-DD HH:MM:SS", the last being
  *       the signing certificate's expiry as tor --key-expiration prints it.
+ *   descriptor_tool rotate DATADIR
+ *       Loads the keys and runs the schedule 28 days ahead (onion keys
+ *       rotated, the previous ones in the .old files); prints the result of
+ *       relay_keys_rotate_if_due().
  *   descriptor_tool build DATADIR NICKNAME ORPORT OUTFILE
  *       Builds the descriptor (Address 127.0.0.1, all roles, published now)
  *       into OUTFILE; prints its digest in hex.
@@ -110,6 +114,26 @@ cmd_keys(const char *datadir, const char *nickname)
 			sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
 	printf("%s %s %s\n", hex, ed, expiry);
 	relay_keys_free(keys);
+	return 0;
+}
+
+static int
+cmd_rotate(const char *datadir)
+{
+	struct relay_keys *keys;
+	struct relay_keys_error err;
+	int rc;
+
+	load_keys(datadir, &keys);
+	rc = relay_keys_rotate_if_due(keys,
+			time(NULL) + RELAY_KEYS_ONION_KEY_LIFETIME, &err);
+	relay_keys_free(keys);
+	if (rc < 0) {
+		fprintf(stderr, "descriptor_tool: %s: %s\n", err.path,
+				err.message);
+		return 1;
+	}
+	printf("%d\n", rc);
 	return 0;
 }
 
@@ -298,6 +322,8 @@ main(int argc, char **argv)
 		return cmd_freeport();
 	if (argc == 4 && strcmp(argv[1], "keys") == 0)
 		return cmd_keys(argv[2], argv[3]);
+	if (argc == 3 && strcmp(argv[1], "rotate") == 0)
+		return cmd_rotate(argv[2]);
 	if (argc == 6 && strcmp(argv[1], "build") == 0)
 		return cmd_build(argv[2], argv[3], argv[4], argv[5]);
 	if (argc == 4 && strcmp(argv[1], "post") == 0)
@@ -305,7 +331,7 @@ main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "get") == 0)
 		return cmd_get(argv[2], argv[3], argv[4]);
 	fprintf(stderr, "usage: descriptor_tool freeport | keys DATADIR NICK | "
-			"build DATADIR NICK ORPORT OUT | post HOST:PORT FILE | "
+			"rotate DATADIR | build DATADIR NICK ORPORT OUT | post HOST:PORT FILE | "
 			"get HOST:PORT PATH OUT\n");
 	return 2;
 }

@@ -6,7 +6,9 @@
 # own DirAuthority line):
 #   1. TOOL creates a DataDirectory with our keys; `tor --list-fingerprint`
 #      and `tor --key-expiration sign` over it print our fingerprints and
-#      our signing certificate's expiry and leave every key file unchanged.
+#      our signing certificate's expiry and leave every key file unchanged;
+#      after an onion key rotation tor starts as a relay (DisableNetwork 1)
+#      on it, loading the .old keys too.
 #   2. Copies of our descriptor with one byte changed are POSTed to the
 #      authority's DirPort: a changed contact byte must fail the signature
 #      check and not be stored (tor still answers "200 [None]", see below),
@@ -88,6 +90,41 @@ if [ "$before" != "$after" ]; then
   fail "tor rewrote key files of ours (it rejected them)"
 fi
 echo "tor reads our keys: $our_fp $our_ed, signing cert until $our_expiry"
+# After an onion key rotation: tor started as a relay (DisableNetwork 1, so
+# it opens no connection) loads every key file including the .old ones
+# (--list-fingerprint does not read onion keys); a file it cannot load is an
+# "[err]" in its log.
+[ "$("$tool" rotate "$ours")" = 1 ] || fail "rotating our onion keys"
+[ -f "$ours/keys/secret_onion_key.old" ] && [ -f "$ours/keys/secret_onion_key_ntor.old" ] ||
+  fail "no .old onion keys after the rotation"
+before=$(cd "$ours/keys" && sha256sum ./*)
+"$tor" -f "$work/empty" --defaults-torrc "$work/empty" --DataDirectory "$ours" \
+  --Nickname "$nick" --ORPort "127.0.0.1:$our_or" --PublishServerDescriptor 0 \
+  --DisableNetwork 1 --SocksPort 0 --Log "info file $work/relay.log" \
+  >"$work/relay.out" 2>&1 &
+tor_pid=$!
+started=
+for _ in $(seq 1 60); do
+  if grep -q "identity key ed25519 fingerprint is '$nick $our_ed'" "$work/relay.log" 2>/dev/null; then
+    started=1
+    break
+  fi
+  kill -0 "$tor_pid" 2>/dev/null || break
+  sleep 0.5
+done
+sleep 1
+kill "$tor_pid" 2>/dev/null || true
+wait "$tor_pid" 2>/dev/null || true
+tor_pid=
+if [ -z "$started" ] || grep -q '\[err\]' "$work/relay.log"; then
+  grep -E '\[(err|warn)\]' "$work/relay.log" >&2 || true
+  fail "tor did not start as a relay on our rotated DataDirectory"
+fi
+grep -q 'Reading/making onion key' "$work/relay.log" ||
+  fail "tor did not load our onion keys"
+after=$(cd "$ours/keys" && sha256sum ./*)
+[ "$before" = "$after" ] || fail "tor rewrote key files after our rotation"
+echo "tor runs as a relay on our rotated keys (with .old files)"
 
 # The authority.
 auth=$work/auth

@@ -6,13 +6,17 @@
 # hsrelay will sit on net_tap), a client and an HTTP origin, all inside
 # namespaces this test creates.
 #   1. every relay is listed Running and Valid in an authority's consensus
-#      (authorities test each ORPort themselves), then in the client's;
+#      (authorities test each ORPort themselves), then in the client's and
+#      the exits' (exits refuse streams from a middle hop they do not know);
 #   2. the client bootstraps to 100 %;
 #   3. with the client's middle hop forced to r2, 50 fetches of a small page
 #      (each on a circuit of its own) are byte-exact, and the client's
 #      control port shows each one's stream on a 3-hop circuit whose middle
 #      hop is r2;
-#   4. a 20 MiB download through r2 has the origin's SHA-256.
+#   4. a 20 MiB download through r2 has the origin's SHA-256;
+#   5. negative control: relay "ghost", whose descriptor advertises an
+#      ORPort nobody listens on, was accepted by the authorities (a1 has its
+#      descriptor) but is still not Running in a1's consensus at the end.
 # Timings (from the start, key generation included) are printed.
 # Exit 77 (meson: skipped) without root, tor, tor-gencert or curl.
 set -euo pipefail
@@ -23,7 +27,7 @@ fetches=${FETCHES:-50}
 testnet_begin tor-only 0
 "$tn_tor" --version | head -1
 
-testnet_generate 3 2
+testnet_generate 3 2 1
 middle=${tn_fp[r2]}
 tn_log "keys and torrc written: authorities ${tn_auths[*]}, relays ${tn_relays[*]} (r2 in the seat $tn_seat_addr:$tn_seat_orport, \$$middle)"
 testnet_start_origin
@@ -39,6 +43,8 @@ checked "a1's consensus lists all ${#all_fps[@]} relays Running+Valid at ${t_con
 testnet_wait_running client 90 "${all_fps[@]}" >/dev/null ||
   fail "the client's consensus lacks Running+Valid relays"
 checked "the client's consensus lists them at $(testnet_elapsed) s"
+testnet_wait_exits_know 90 "${all_fps[@]}" || fail "an exit's consensus lacks Running+Valid relays"
+checked "the exits' (${tn_exits[*]}) consensus lists them at $(testnet_elapsed) s"
 
 # 2. Bootstrap.
 testnet_wait_bootstrap 90 || fail "the client did not bootstrap"
@@ -74,6 +80,17 @@ got=$(sha256sum <"$tn_work/big.out" | cut -d' ' -f1)
 [ "$got" = "$want" ] || fail "20 MiB download: sha256 $got, expected $want"
 echo "  big: $line"
 checked "20 MiB byte-exact through r2 (sha256 $want) in $ms ms ($(( 20 * 1024 * 1000 / (ms > 0 ? ms : 1) )) KiB/s)"
+
+# 5. The unreachable relay.
+ghost_fp=${tn_fp[$tn_ghost]}
+testnet_ctl a1 run "GETINFO desc/id/$ghost_fp" >"$tn_work/ghost.desc" 2>&1 ||
+  { cat "$tn_work/ghost.desc" >&2; fail "a1 has no descriptor of the ghost relay"; }
+grep -q "^router ghost $tn_addr 5119 " "$tn_work/ghost.desc" ||
+  fail "the ghost's descriptor at a1 does not advertise $tn_addr:5119"
+if ghost=$(testnet_ctl a1 flags "$ghost_fp"); then
+  fail "the ghost relay (nothing listens on its ORPort) is Running: $ghost"
+fi
+checked "a1 accepted the ghost's descriptor (ORPort $tn_addr:5119, unreachable) and its consensus does not list it Running at $(testnet_elapsed) s: $ghost"
 
 tn_log "done: consensus ${t_consensus} s, bootstrap ${t_bootstrap} s"
 echo "PASS testnet_tor_only"

@@ -30,9 +30,11 @@
 #
 # Functions (in the order a test calls them):
 #   testnet_begin TAG [SUBNET]     namespace, its address, work dir, trap
-#   testnet_generate RELAYS [SEAT] keys and torrc of a1..a3, r1..rRELAYS and
-#                                  the client; relay number SEAT (if given)
-#                                  is a non-exit tor relay in the seat
+#   testnet_generate RELAYS [SEAT [GHOST]]  keys and torrc of a1..a3,
+#                                  r1..rRELAYS and the client; relay number
+#                                  SEAT (unless 0) is a non-exit tor relay
+#                                  in the seat; GHOST=1 adds an unreachable
+#                                  relay (negative control)
 #   testnet_network_torrc          TestingTorNetwork + the DirAuthority lines
 #   testnet_seat_torrc NICK        what hsrelay (or a tor relay) in the seat
 #                                  needs: the network lines, Nickname, ORPort
@@ -42,6 +44,7 @@
 #   testnet_attach_link IFACE      route the seat's subnet through IFACE
 #   testnet_wait_running NODE SECONDS FP...   NODE's consensus lists every FP
 #                                  Running + Valid
+#   testnet_wait_exits_know SECONDS FP...  the same in every exit's consensus
 #   testnet_wait_bootstrap SECONDS the client is bootstrapped 100 %
 #   testnet_force_middle FP        the client's middle hop is FP (SETCONF)
 #   testnet_fetch URL OUT TAG FP   fetch through the client, prove hop 2 = FP
@@ -135,32 +138,54 @@ tn_node() {
 }
 
 # tn_relay_keys NAME: tor writes NAME's relay identity keys (RSA-1024 and
-# ed25519) into its data directory; sets tn_fp[NAME].
+# ed25519) into its data directory and prints the fingerprint line to
+# DIR/fingerprint.out. Runs as a job of tn_make_keys.
 tn_relay_keys() {
-  local out fp
-  : >"$tn_work/empty"
-  out=$(ip netns exec "${tn_node_ns[$1]}" "$tn_tor" -f "$tn_work/empty" \
-        --defaults-torrc "$tn_work/empty" --DataDirectory "${tn_dir[$1]}" \
-        --Nickname "$1" --ORPort "$tn_addr:1" --DisableNetwork 1 --SocksPort 0 \
-        --ControlPort 0 --Log "warn stderr" --list-fingerprint 2>"${tn_dir[$1]}/keys.log") ||
-    { cat "${tn_dir[$1]}/keys.log" >&2; fail "tor --list-fingerprint for $1"; }
-  fp=$(echo "$out" | sed -n "s/^$1 //p" | tr -d ' ')
-  [[ $fp =~ ^[0-9A-F]{40}$ ]] || fail "no fingerprint for $1 in: $out"
-  tn_fp[$1]=$fp
+  ip netns exec "${tn_node_ns[$1]}" "$tn_tor" -f "$tn_work/empty" \
+    --defaults-torrc "$tn_work/empty" --DataDirectory "${tn_dir[$1]}" \
+    --Nickname "$1" --ORPort "$tn_addr:1" --DisableNetwork 1 --SocksPort 0 \
+    --ControlPort 0 --Log "warn stderr" --list-fingerprint \
+    >"${tn_dir[$1]}/fingerprint.out" 2>"${tn_dir[$1]}/keys.log"
 }
 
 # tn_authority_keys NAME DIRPORT: tor-gencert makes NAME's authority identity
 # (RSA-3072), signing key and certificate (12 months, dir-address
-# 10.78.S.1:DIRPORT); sets tn_v3ident[NAME] (the certificate's fingerprint).
-declare -A tn_v3ident
+# 10.78.S.1:DIRPORT). Runs as a job of tn_make_keys.
 tn_authority_keys() {
   local d=${tn_dir[$1]}
   echo "" | "$tn_gencert" --create-identity-key --passphrase-fd 0 -m 12 \
       -a "$tn_addr:$2" -i "$d/keys/authority_identity_key" \
       -s "$d/keys/authority_signing_key" -c "$d/keys/authority_certificate" \
-      >"$d/gencert.log" 2>&1 || { cat "$d/gencert.log" >&2; fail "tor-gencert for $1"; }
-  tn_v3ident[$1]=$(sed -n 's/^fingerprint //p' "$d/keys/authority_certificate")
-  [[ ${tn_v3ident[$1]} =~ ^[0-9A-F]{40}$ ]] || fail "no v3ident in $1's certificate"
+      >"$d/gencert.log" 2>&1
+}
+
+# tn_make_keys: every node's keys at once (RSA key generation is most of
+# the set-up time; the jobs share the CPUs), then tn_fp[NAME] for each
+# relay and tn_v3ident[NAME] for each authority.
+declare -A tn_v3ident
+tn_make_keys() {
+  local name jobs=() job fp
+  for name in "${tn_auths[@]}"; do
+    tn_authority_keys "$name" $((5200 + ${name#a})) &
+    jobs+=($!)
+  done
+  for name in "${tn_auths[@]}" "${tn_relays[@]}" ${tn_ghost:+"$tn_ghost"}; do
+    tn_relay_keys "$name" &
+    jobs+=($!)
+  done
+  tn_pids+=("${jobs[@]}")
+  for job in "${jobs[@]}"; do wait "$job" || true; done
+  for name in "${tn_auths[@]}"; do
+    tn_v3ident[$name]=$(sed -n 's/^fingerprint //p' "${tn_dir[$name]}/keys/authority_certificate" 2>/dev/null)
+    [[ ${tn_v3ident[$name]} =~ ^[0-9A-F]{40}$ ]] ||
+      { cat "${tn_dir[$name]}/gencert.log" >&2; fail "tor-gencert for $name"; }
+  done
+  for name in "${tn_auths[@]}" "${tn_relays[@]}" ${tn_ghost:+"$tn_ghost"}; do
+    fp=$(sed -n "s/^$name //p" "${tn_dir[$name]}/fingerprint.out" | tr -d ' ')
+    [[ $fp =~ ^[0-9A-F]{40}$ ]] ||
+      { cat "${tn_dir[$name]}/keys.log" >&2; fail "tor --list-fingerprint for $name"; }
+    tn_fp[$name]=$fp
+  done
 }
 
 # testnet_network_torrc: the lines every node of this network needs.
@@ -206,18 +231,20 @@ GeoIPv6File $tn_work/empty
 EOF
 }
 
-# tn_relay_torrc NAME ORPORT EXIT: the relay part (authorities too). Relays
-# publish without their own ORPort self-test (AssumeReachable); the
-# authorities still test every ORPort before voting it Running.
+# tn_relay_torrc NAME ORPORT KIND: the relay part (authorities too); KIND
+# is exit, noexit or authority. Relays publish without their own ORPort
+# self-test (AssumeReachable 1), but authorities must not have it: on an
+# authority AssumeReachable votes every relay Running untested
+# (voteflags.c dirserv_set_router_is_running).
 tn_relay_torrc() {
   cat <<EOF
 Nickname $1
 Address $tn_addr
 ORPort $tn_addr:$2
 SocksPort 0
-AssumeReachable 1
 ContactInfo $1@test.invalid
 EOF
+  [ "$3" = authority ] || echo "AssumeReachable 1"
   if [ "$3" = exit ]; then
     printf '%s\n' "ExitRelay 1" "ExitPolicyRejectPrivate 0" "ExitPolicy accept *:*"
   else
@@ -266,12 +293,16 @@ PathsNeededToBuildCircuits 0.67
 EOF
 }
 
-# testnet_generate RELAYS [SEAT]: keys and torrc files of authorities
-# a1..a3, relays r1..rRELAYS (exits) and the client. Relay number SEAT, if
-# given, is a non-exit tor relay in the seat (namespace hstn-<pid>-seat,
-# 10.78.S.2:9001, configured by testnet_seat_torrc) standing in for hsrelay.
+# testnet_generate RELAYS [SEAT [GHOST]]: keys and torrc files of
+# authorities a1..a3, relays r1..rRELAYS (exits) and the client. Relay
+# number SEAT, if not 0, is a non-exit tor relay in the seat (namespace
+# hstn-<pid>-seat, 10.78.S.2:9001, configured by testnet_seat_torrc)
+# standing in for hsrelay. GHOST=1 adds relay "ghost" (tn_ghost), whose
+# descriptor advertises ORPort 10.78.S.1:5119 where nothing listens (it
+# listens on 5129): the authorities must never vote it Running, which shows
+# that they do test reachability.
 testnet_generate() {
-  local relays=$1 seat=${2:-0} i name
+  local relays=$1 seat=${2:-0} ghost=${3:-0} i name
   for i in 1 2 3; do
     tn_auths+=("a$i")
     tn_node "a$i" "$tn_ns" $((5300 + i))
@@ -289,17 +320,24 @@ testnet_generate() {
     fi
   done
   tn_node client "$tn_ns" 9051
-
-  for name in "${tn_auths[@]}"; do
-    tn_authority_keys "$name" $((5200 + ${name#a}))
-  done
-  for name in "${tn_auths[@]}" "${tn_relays[@]}"; do tn_relay_keys "$name"; done
+  tn_ghost=
+  if [ "$ghost" = 1 ]; then
+    tn_ghost=ghost
+    tn_node ghost "$tn_ns" 5319
+  fi
+  : >"$tn_work/empty"
+  tn_make_keys
 
   for name in "${tn_auths[@]}"; do
     { tn_common_torrc "$name"; testnet_network_torrc
-      tn_relay_torrc "$name" $((5100 + ${name#a})) noexit
+      tn_relay_torrc "$name" $((5100 + ${name#a})) authority
       tn_authority_torrc $((5200 + ${name#a})); } >"${tn_dir[$name]}/torrc"
   done
+  if [ -n "$tn_ghost" ]; then
+    { tn_common_torrc ghost; testnet_network_torrc
+      tn_relay_torrc ghost 5119 noexit | sed 's/^ORPort .*/& NoListen/'
+      echo "ORPort $tn_addr:5129 NoAdvertise"; } >"${tn_dir[ghost]}/torrc"
+  fi
   for name in "${tn_relays[@]}"; do
     if [ "$name" = "${tn_seat_relay:-}" ]; then
       { tn_common_torrc "$name"; testnet_seat_torrc "$name"
@@ -352,8 +390,10 @@ testnet_start_tor() {
 # testnet_start_network: every node testnet_generate wrote, at once.
 testnet_start_network() {
   local name
-  for name in "${tn_auths[@]}" "${tn_relays[@]}" client; do testnet_start_tor "$name"; done
-  tn_log "started ${#tn_auths[@]} authorities, ${#tn_relays[@]} relays and a client"
+  for name in "${tn_auths[@]}" "${tn_relays[@]}" ${tn_ghost:+"$tn_ghost"} client; do
+    testnet_start_tor "$name"
+  done
+  tn_log "started ${#tn_auths[@]} authorities, ${#tn_relays[@]} relays${tn_ghost:+, $tn_ghost} and a client"
 }
 
 # testnet_start_origin: python3 http.server on 10.78.S.1:8080 serving
@@ -383,13 +423,19 @@ testnet_ctl() {
 }
 
 # testnet_wait_running NODE SECONDS FP...: polls NODE's consensus (GETINFO
-# ns/id) every second until every FP is listed Running and Valid; prints
-# the entries then. Returns 1 (entries printed) after SECONDS.
+# ns/id) every second until every FP is listed Running and Valid, logging
+# each change of the relays listed so; prints the entries then. Returns 1
+# (entries printed) after SECONDS.
 testnet_wait_running() {
-  local node=$1 limit=$2 end
+  local node=$1 limit=$2 end ready last=
   shift 2
   end=$(( $(date +%s) + limit ))
   while ! testnet_ctl "$node" flags "$@" >"$tn_work/flags.$node" 2>&1; do
+    ready=$(awk '/ Running .*Valid/ {printf "%s ", $2}' "$tn_work/flags.$node")
+    if [ "$ready" != "$last" ]; then
+      tn_log "$node's consensus: Running+Valid: ${ready:-none}"
+      last=$ready
+    fi
     if [ "$(date +%s)" -ge "$end" ]; then
       sed "s/^/  $node: /" "$tn_work/flags.$node" >&2
       return 1
@@ -397,6 +443,20 @@ testnet_wait_running() {
     sleep 1
   done
   sed "s/^/  /" "$tn_work/flags.$node"
+}
+
+# testnet_wait_exits_know SECONDS FP...: testnet_wait_running on every exit
+# relay. An exit refuses streams arriving from a previous hop it does not
+# know as a relay (refuseunknownexits, on by default: connection_edge.c
+# connection_exit_begin_conn ends them with TORPROTOCOL, which the client
+# reports as SOCKS5 "general failure"), so a new middle hop is usable only
+# once the exits' consensus lists it.
+testnet_wait_exits_know() {
+  local limit=$1 name
+  shift
+  for name in "${tn_exits[@]}"; do
+    testnet_wait_running "$name" "$limit" "$@" >/dev/null || return 1
+  done
 }
 
 # testnet_wait_bootstrap SECONDS: polls the client until bootstrapped 100 %.

@@ -195,6 +195,32 @@ def cmd_flags(ctl, args):
     return 0 if ok else 1
 
 
+def print_stream_events(ctl, isolation):
+    """After a failed fetch: prints to stderr the STREAM events of streams
+    with SOCKS username ISOLATION and the CIRC events of their circuits
+    (events of the next 2 s included), to tell why tor gave up."""
+    circuits, lines = set(), []
+    deadline = time.monotonic() + 2
+    while True:
+        try:
+            status, block = ctl.events.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if status == 'EOF':
+            break
+        lines.append(block[0])
+    for line in lines:
+        fields = split_event(line)
+        if (fields[0] == 'STREAM' and len(fields) > 3
+                and keywords(fields[5:]).get('SOCKS_USERNAME') == isolation):
+            circuits.add(fields[3])
+    for line in lines:
+        fields = split_event(line)
+        if ((fields[0] == 'STREAM' and keywords(fields[5:]).get('SOCKS_USERNAME') == isolation)
+                or (fields[0] == 'CIRC' and len(fields) > 1 and fields[1] in circuits)):
+            print('  event: ' + line, file=sys.stderr)
+
+
 def cmd_fetch(ctl, args):
     url = urllib.parse.urlsplit(args.url)
     target = '%s:%d' % (url.hostname, url.port or 80)
@@ -210,6 +236,7 @@ def cmd_fetch(ctl, args):
     if curl.returncode != 0:
         print('curl exit %d: %s' % (curl.returncode, curl.stdout.decode(errors='replace').strip()),
               file=sys.stderr)
+        print_stream_events(ctl, args.isolation)
         return 1
 
     # The stream's events arrive before curl sees its data; CLOSED may

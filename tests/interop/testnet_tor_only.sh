@@ -29,7 +29,7 @@ testnet_begin tor-only 0
 
 testnet_generate 3 2 1
 middle=${tn_fp[r2]}
-tn_log "keys and torrc written: authorities ${tn_auths[*]}, relays ${tn_relays[*]} (r2 in the seat $tn_seat_addr:$tn_seat_orport, \$$middle)"
+testnet_log "keys and torrc written: authorities ${tn_auths[*]}, relays ${tn_relays[*]} (r2 in the seat $tn_seat_addr:$tn_seat_orport, \$$middle)"
 testnet_start_origin
 testnet_start_network
 
@@ -92,5 +92,5 @@ if ghost=$(testnet_ctl a1 flags "$ghost_fp"); then
 fi
 checked "a1 accepted the ghost's descriptor (ORPort $tn_addr:5119, unreachable) and its consensus does not list it Running at $(testnet_elapsed) s: $ghost"
 
-tn_log "done: consensus ${t_consensus} s, bootstrap ${t_bootstrap} s"
+testnet_log "done: consensus ${t_consensus} s, bootstrap ${t_bootstrap} s"
 echo "PASS testnet_tor_only"

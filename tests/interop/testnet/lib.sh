@@ -12,11 +12,14 @@
 #                                  ControlPort 127.0.0.1:5301..5303
 #     relays r1..rN                ORPort 10.78.S.1:5111.., ControlPort 5311..
 #                                  (exits: ExitPolicy accept *:*)
+#     ghost (optional)             advertises ORPort 10.78.S.1:5119 but
+#                                  listens on 5129; ControlPort 5319
 #     client                       SocksPort 127.0.0.1:9050, ControlPort 9051
 #     origin                       http://10.78.S.1:8080/ (python3 http.server)
 #   the seat, 10.78.S.2            where hsrelay sits: hsrelay runs in the
 #                                  network's namespace on DPDK net_tap with
-#                                  address 10.78.S.2/24 and ORPort 9001; the
+#                                  address 10.78.S.2/24 (MAC 02:00:00:78:S:02)
+#                                  and ORPort 9001; the
 #                                  kernel end of its tap is handed to
 #                                  testnet_attach_link, which routes
 #                                  10.78.S.0/24 through it (source 10.78.S.1;
@@ -39,7 +42,10 @@
 #   testnet_seat_torrc NICK        what hsrelay (or a tor relay) in the seat
 #                                  needs: the network lines, Nickname, ORPort
 #                                  10.78.S.2:9001, ContactInfo, ExitPolicy
+#   testnet_node_keys NAME         tor-made relay keys in $tn_work/NAME
+#                                  (for hsrelay); prints the fingerprint
 #   testnet_start_network          starts every node testnet_generate wrote
+#   testnet_spawn NS LOG CMD...    starts CMD in NS, killed by the cleanup
 #   testnet_start_origin           index.html (small) + big.bin (20 MiB)
 #   testnet_attach_link IFACE      route the seat's subnet through IFACE
 #   testnet_wait_running NODE SECONDS FP...   NODE's consensus lists every FP
@@ -50,6 +56,7 @@
 #   testnet_fetch URL OUT TAG FP   fetch through the client, prove hop 2 = FP
 #   testnet_ctl NODE ARGS...       torctl.py on NODE's control port
 #   testnet_elapsed                seconds since testnet_begin (0.1 s)
+#   testnet_log MESSAGE            MESSAGE after the elapsed time
 #   testnet_cleanup                the EXIT trap
 
 tn_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -104,15 +111,15 @@ testnet_begin() {
   trap 'exit 143' TERM
   trap 'exit 129' HUP
   add_netns "$tn_ns"
-  tn_quiet_arp "$tn_ns"
+  tn_arp_any_link "$tn_ns"
   ip -n "$tn_ns" addr add "$tn_addr/32" dev lo
 }
 
-# tn_quiet_arp NS: answer ARP for any local address on any link and pick
-# any local source, whatever the host's defaults were (a namespace inherits
-# the host's IPv4 settings): the seat reaches 10.78.S.1 on a link that does
-# not carry it.
-tn_quiet_arp() {
+# tn_arp_any_link NS: answer ARP for any local address on any link, pick
+# any local source address and skip reverse-path filtering, whatever the
+# host's defaults are (a new namespace inherits the host's IPv4 settings):
+# the seat reaches 10.78.S.1 over a link that does not carry it.
+tn_arp_any_link() {
   ip netns exec "$1" sysctl -qw net.ipv4.conf.all.arp_ignore=0 \
     net.ipv4.conf.default.arp_ignore=0 net.ipv4.conf.all.arp_announce=0 \
     net.ipv4.conf.default.arp_announce=0 net.ipv4.conf.all.rp_filter=0 \
@@ -125,8 +132,8 @@ testnet_elapsed() {
   printf '%d.%d' $(( ns / 1000000000 )) $(( ns / 100000000 % 10 ))
 }
 
-# tn_log MESSAGE: a line with the elapsed time.
-tn_log() { printf '[%6ss] %s\n' "$(testnet_elapsed)" "$*"; }
+# testnet_log MESSAGE: prints MESSAGE after the elapsed time.
+testnet_log() { printf '[%6ss] %s\n' "$(testnet_elapsed)" "$*"; }
 
 # tn_node NAME NS CONTROL_PORT: registers a node and makes its directory.
 tn_node() {
@@ -186,6 +193,20 @@ tn_make_keys() {
       { cat "${tn_dir[$name]}/keys.log" >&2; fail "tor --list-fingerprint for $name"; }
     tn_fp[$name]=$fp
   done
+}
+
+# testnet_node_keys NAME: tor writes relay identity keys for NAME (nickname
+# NAME) into $tn_work/NAME (keys/secret_id_key, keys/ed25519_master_id_*,
+# ...: the files hsrelay loads, crypto/tor_keys.h), sets tn_fp[NAME] and
+# prints the fingerprint. After testnet_begin; for a relay testnet_generate
+# does not make, e.g. hsrelay.
+testnet_node_keys() {
+  [ -n "${tn_dir[$1]:-}" ] || tn_node "$1" "$tn_ns" 0
+  : >"$tn_work/empty"
+  tn_relay_keys "$1" || { cat "${tn_dir[$1]}/keys.log" >&2; fail "tor --list-fingerprint for $1"; }
+  tn_fp[$1]=$(sed -n "s/^$1 //p" "${tn_dir[$1]}/fingerprint.out" | tr -d ' ')
+  [[ ${tn_fp[$1]} =~ ^[0-9A-F]{40}$ ]] || fail "no fingerprint for $1"
+  echo "${tn_fp[$1]}"
 }
 
 # testnet_network_torrc: the lines every node of this network needs.
@@ -357,7 +378,7 @@ testnet_generate() {
 tn_add_seat_netns() {
   tn_seat_ns=$tn_ns-seat
   add_netns "$tn_seat_ns"
-  tn_quiet_arp "$tn_seat_ns"
+  tn_arp_any_link "$tn_seat_ns"
   ip -n "$tn_ns" link add tn-seat type veth peer name eth0 netns "$tn_seat_ns"
   ip -n "$tn_seat_ns" addr add "$tn_seat_addr/24" dev eth0
   ip -n "$tn_seat_ns" link set eth0 up
@@ -372,9 +393,10 @@ testnet_attach_link() {
   ip -n "$tn_ns" route replace "$tn_subnet" dev "$1" src "$tn_addr"
 }
 
-# tn_spawn NS LOG COMMAND...: starts COMMAND in namespace NS (ip netns exec
-# execs it, so $! is the command's PID), output to LOG; records the PID.
-tn_spawn() {
+# testnet_spawn NS LOG COMMAND...: starts COMMAND in namespace NS (ip netns
+# exec execs it, so $! is the command's PID), output to LOG; records the PID
+# for testnet_cleanup. hsrelay is started this way, in $tn_ns.
+testnet_spawn() {
   local ns=$1 log=$2
   shift 2
   ip netns exec "$ns" "$@" >"$log" 2>&1 &
@@ -383,7 +405,7 @@ tn_spawn() {
 
 # testnet_start_tor NAME: starts tor on NAME's torrc in NAME's namespace.
 testnet_start_tor() {
-  tn_spawn "${tn_node_ns[$1]}" "${tn_dir[$1]}/stdout" "$tn_tor" \
+  testnet_spawn "${tn_node_ns[$1]}" "${tn_dir[$1]}/stdout" "$tn_tor" \
     -f "${tn_dir[$1]}/torrc" --defaults-torrc "$tn_work/empty"
 }
 
@@ -393,7 +415,7 @@ testnet_start_network() {
   for name in "${tn_auths[@]}" "${tn_relays[@]}" ${tn_ghost:+"$tn_ghost"} client; do
     testnet_start_tor "$name"
   done
-  tn_log "started ${#tn_auths[@]} authorities, ${#tn_relays[@]} relays${tn_ghost:+, $tn_ghost} and a client"
+  testnet_log "started ${#tn_auths[@]} authorities, ${#tn_relays[@]} relays${tn_ghost:+, $tn_ghost} and a client"
 }
 
 # testnet_start_origin: python3 http.server on 10.78.S.1:8080 serving
@@ -407,7 +429,7 @@ testnet_start_origin() {
     >"$www/index.html"
   head -c $((20 * 1024 * 1024)) /dev/urandom >"$www/big.bin"
   tn_origin=http://$tn_addr:$tn_origin_port
-  tn_spawn "$tn_ns" "$tn_work/origin.log" timeout 900 "$tn_python" -m http.server \
+  testnet_spawn "$tn_ns" "$tn_work/origin.log" timeout 900 "$tn_python" -m http.server \
     --bind "$tn_addr" --directory "$www" "$tn_origin_port"
   wait_until 10 ip netns exec "$tn_ns" curl -sf -o /dev/null "$tn_origin/index.html" ||
     { cat "$tn_work/origin.log" >&2; fail "the origin does not answer on $tn_origin"; }
@@ -433,7 +455,7 @@ testnet_wait_running() {
   while ! testnet_ctl "$node" flags "$@" >"$tn_work/flags.$node" 2>&1; do
     ready=$(awk '/ Running .*Valid/ {printf "%s ", $2}' "$tn_work/flags.$node")
     if [ "$ready" != "$last" ]; then
-      tn_log "$node's consensus: Running+Valid: ${ready:-none}"
+      testnet_log "$node's consensus: Running+Valid: ${ready:-none}"
       last=$ready
     fi
     if [ "$(date +%s)" -ge "$end" ]; then

@@ -15,7 +15,7 @@
 #     ghost (optional)             advertises ORPort 10.78.S.1:5119 but
 #                                  listens on 5129; ControlPort 5319
 #     client                       SocksPort 127.0.0.1:9050, ControlPort 9051
-#     origin                       http://10.78.S.1:8080/ (python3 http.server)
+#     origin                       http://10.78.S.1:8080/ (origin.py)
 #   the seat, 10.78.S.2            where hsrelay sits: hsrelay runs in the
 #                                  network's namespace on DPDK net_tap with
 #                                  address 10.78.S.2/24 (MAC 02:00:00:78:S:02)
@@ -53,7 +53,8 @@
 #   testnet_wait_exits_know SECONDS FP...  the same in every exit's consensus
 #   testnet_wait_bootstrap SECONDS the client is bootstrapped 100 %
 #   testnet_force_middle FP        the client's middle hop is FP (SETCONF)
-#   testnet_fetch URL OUT TAG FP   fetch through the client, prove hop 2 = FP
+#   testnet_fetch URL OUT TAG FP [COUNT [EXPECT]]  fetch through the
+#                                  client, prove hop 2 = FP for each fetch
 #   testnet_ctl NODE ARGS...       torctl.py on NODE's control port
 #   testnet_elapsed                seconds since testnet_begin (0.1 s)
 #   testnet_log MESSAGE            MESSAGE after the elapsed time
@@ -403,9 +404,11 @@ testnet_spawn() {
   tn_pids+=($!)
 }
 
-# testnet_start_tor NAME: starts tor on NAME's torrc in NAME's namespace.
+# testnet_start_tor NAME: starts tor on NAME's torrc in NAME's namespace
+# (without meson's MALLOC_PERTURB_: tor is not under test here, and glibc
+# filling every allocation slows it).
 testnet_start_tor() {
-  testnet_spawn "${tn_node_ns[$1]}" "${tn_dir[$1]}/stdout" "$tn_tor" \
+  testnet_spawn "${tn_node_ns[$1]}" "${tn_dir[$1]}/stdout" env -u MALLOC_PERTURB_ "$tn_tor" \
     -f "${tn_dir[$1]}/torrc" --defaults-torrc "$tn_work/empty"
 }
 
@@ -418,10 +421,10 @@ testnet_start_network() {
   testnet_log "started ${#tn_auths[@]} authorities, ${#tn_relays[@]} relays${tn_ghost:+, $tn_ghost} and a client"
 }
 
-# testnet_start_origin: python3 http.server on 10.78.S.1:8080 serving
-# index.html (a 4 KiB page) and big.bin (20 MiB of random bytes) from
-# $tn_work/www; sets tn_origin (its base URL); fails unless it answers
-# within 10 s.
+# testnet_start_origin: origin.py (python3 http.server; exits with this
+# shell) on 10.78.S.1:8080 serving index.html (a 4 KiB page) and big.bin
+# (20 MiB of random bytes) from $tn_work/www; sets tn_origin (its base
+# URL); fails unless it answers within 10 s.
 testnet_start_origin() {
   local www=$tn_work/www
   mkdir -p "$www"
@@ -429,8 +432,8 @@ testnet_start_origin() {
     >"$www/index.html"
   head -c $((20 * 1024 * 1024)) /dev/urandom >"$www/big.bin"
   tn_origin=http://$tn_addr:$tn_origin_port
-  testnet_spawn "$tn_ns" "$tn_work/origin.log" timeout 900 "$tn_python" -m http.server \
-    --bind "$tn_addr" --directory "$www" "$tn_origin_port"
+  testnet_spawn "$tn_ns" "$tn_work/origin.log" "$tn_python" "$tn_lib_dir/origin.py" \
+    --bind "$tn_addr" --port "$tn_origin_port" --directory "$www" --owner $$
   wait_until 10 ip netns exec "$tn_ns" curl -sf -o /dev/null "$tn_origin/index.html" ||
     { cat "$tn_work/origin.log" >&2; fail "the origin does not answer on $tn_origin"; }
 }
@@ -516,14 +519,16 @@ testnet_force_middle() {
     fail "SETCONF MiddleNodes/EntryNodes/ExitNodes on the client"
 }
 
-# testnet_fetch URL OUT TAG FP: fetches URL through the client's SOCKS port
-# into OUT on a circuit of its own (SOCKS username TAG) and proves from the
-# client's control port that this stream's circuit had 3 hops, the second
-# FP; prints torctl's "stream .. circuit .. path .." line. Returns non-zero
-# (reason on stderr) otherwise.
+# testnet_fetch URL OUT TAG FP [COUNT [EXPECT]]: fetches URL through the
+# client's SOCKS port into OUT, COUNT times (default 1), each on a circuit
+# of its own (SOCKS username TAG, or TAG1..TAGCOUNT), and proves from the
+# client's control port that each fetch's stream went over a 3-hop circuit
+# whose second hop is FP; with EXPECT, each body must equal that file.
+# Prints torctl's line per fetch ("TAG: stream .. circuit .. path ..");
+# returns non-zero at the first fetch that fails (reason on stderr).
 testnet_fetch() {
   testnet_ctl client fetch --socks "127.0.0.1:$tn_socks_port" --url "$1" --out "$2" \
-    --isolation "$3" --middle "$4" --max-time 120
+    --isolation "$3" --middle "$4" --count "${5:-1}" ${6:+--expect "$6"} --max-time 120
 }
 
 # testnet_cleanup: the EXIT trap. SIGTERM to every process started here,

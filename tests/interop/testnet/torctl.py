@@ -11,15 +11,20 @@
       exit 0 only if every relay is listed with Running and Valid.
   torctl.py --port P [--cookie FILE] fetch --socks HOST:PORT --url URL
             --out FILE --isolation TAG --middle FINGERPRINT [--max-time S]
+            [--count N] [--expect FILE]
       Subscribes to STREAM and CIRC events, fetches URL with curl through
-      the SOCKS port (SOCKS username TAG: with tor's default IsolateSOCKSAuth
-      the stream gets a circuit of its own), finds the stream tor opened for
-      it (SOCKS_USERNAME=TAG, target = the URL's host:port), the circuit it
+      the SOCKS port into --out (SOCKS username TAG, or TAG1..TAGN with
+      --count N: with tor's default IsolateSOCKSAuth each fetch gets a
+      circuit of its own), finds the stream tor opened for it
+      (SOCKS_USERNAME, target = the URL's host:port), the circuit it
       SUCCEEDED on and that circuit's path (CIRC events, else GETINFO
-      circuit-status), and prints
-          stream S circuit C hops N middle FP~nick path HOP,HOP,HOP
-      Exit 0 only if curl succeeded and the path has 3 hops whose second
-      is FINGERPRINT; 1 otherwise, with the reason on stderr.
+      circuit-status), and prints per fetch
+          TAG: stream S circuit C hops N middle FP~nick path HOP,HOP,HOP
+               seconds T [identical]
+      Exit 0 only if every curl succeeded, every path has 3 hops whose
+      second is FINGERPRINT and (--expect) every body equals FILE; 1 at the
+      first fetch that does not, with the reason (and the stream's events
+      if curl failed) on stderr.
 
 The port is on 127.0.0.1 of the caller's network namespace (--host to
 change). Authentication: COOKIE with --cookie, else NULL (control-spec 3.5).
@@ -221,66 +226,106 @@ def print_stream_events(ctl, isolation):
             print('  event: ' + line, file=sys.stderr)
 
 
-def cmd_fetch(ctl, args):
-    url = urllib.parse.urlsplit(args.url)
-    target = '%s:%d' % (url.hostname, url.port or 80)
-    middle = args.middle.lstrip('$').upper()
-    ctl.command('SETEVENTS STREAM CIRC')
+class PathTracker:
+    """Follows CIRC and STREAM events; finds the circuit a stream used."""
+
+    def __init__(self, ctl):
+        self.ctl = ctl
+        self.paths = {}
+
+    def stream_circuit(self, isolation, target, seconds):
+        """(stream id, circuit id) of the stream to TARGET with SOCKS
+        username ISOLATION that SUCCEEDED, from the events of the next
+        SECONDS at most; (None, None) if none."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                status, lines = self.ctl.events.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if status == 'EOF':
+                break
+            fields = split_event(lines[0])
+            if len(fields) >= 4 and fields[0] == 'CIRC' and fields[2] in ('EXTENDED', 'BUILT'):
+                self.paths[fields[1]] = fields[3]
+            elif (len(fields) >= 5 and fields[0] == 'STREAM' and fields[2] == 'SUCCEEDED'
+                  and fields[4] == target
+                  and keywords(fields[5:]).get('SOCKS_USERNAME') == isolation):
+                return fields[1], fields[3]
+        return None, None
+
+    def path(self, circuit):
+        """The path of CIRCUIT from its events, else from circuit-status
+        (a circuit built before we subscribed)."""
+        if circuit not in self.paths:
+            for line in self.ctl.getinfo('circuit-status').split('\n'):
+                fields = line.split()
+                if len(fields) >= 3 and fields[0] == circuit:
+                    self.paths[circuit] = fields[2]
+        return self.paths.get(circuit)
+
+
+def fetch_once(ctl, tracker, args, isolation, target, middle, expect):
+    """One fetch with SOCKS username ISOLATION; prints its line; returns 0
+    if it succeeded on a 3-hop circuit with MIDDLE second (and the body
+    equals EXPECT when given)."""
     started = time.monotonic()
     curl = subprocess.run(
         ['curl', '-sS', '--fail', '--max-time', str(args.max_time),
-         '--socks5-hostname', '%s:x@%s' % (args.isolation, args.socks),
+         '--socks5-hostname', '%s:x@%s' % (isolation, args.socks),
          '-o', args.out, args.url],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
     seconds = time.monotonic() - started
     if curl.returncode != 0:
-        print('curl exit %d: %s' % (curl.returncode, curl.stdout.decode(errors='replace').strip()),
+        print('%s: curl exit %d: %s' % (isolation, curl.returncode,
+                                        curl.stdout.decode(errors='replace').strip()),
               file=sys.stderr)
-        print_stream_events(ctl, args.isolation)
+        print_stream_events(ctl, isolation)
         return 1
-
-    # The stream's events arrive before curl sees its data; CLOSED may
-    # trail curl's exit by a moment, but SUCCEEDED names the circuit.
-    paths = {}
-    stream = circuit = None
-    deadline = time.monotonic() + 10
-    while circuit is None and time.monotonic() < deadline:
-        try:
-            status, lines = ctl.events.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            break
-        if status == 'EOF':
-            break
-        fields = split_event(lines[0])
-        if len(fields) >= 4 and fields[0] == 'CIRC' and fields[2] in ('EXTENDED', 'BUILT'):
-            paths[fields[1]] = fields[3]
-        elif len(fields) >= 5 and fields[0] == 'STREAM':
-            extra = keywords(fields[5:])
-            if (fields[2] == 'SUCCEEDED' and extra.get('SOCKS_USERNAME') == args.isolation
-                    and fields[4] == target):
-                stream, circuit = fields[1], fields[3]
+    # SUCCEEDED precedes the data curl received; it names the circuit.
+    stream, circuit = tracker.stream_circuit(isolation, target, 10)
     if circuit is None:
-        print('no SUCCEEDED stream to %s with SOCKS username %s among the events'
-              % (target, args.isolation), file=sys.stderr)
+        print('%s: no SUCCEEDED stream to %s among the events' % (isolation, target),
+              file=sys.stderr)
         return 1
-    path_text = paths.get(circuit)
+    path_text = tracker.path(circuit)
     if path_text is None:
-        # Built before we subscribed (a preemptive circuit): ask for it.
-        for line in ctl.getinfo('circuit-status').split('\n'):
-            fields = line.split()
-            if len(fields) >= 3 and fields[0] == circuit:
-                path_text = fields[2]
-    if path_text is None:
-        print('circuit %s of stream %s not found' % (circuit, stream), file=sys.stderr)
+        print('%s: circuit %s of stream %s not found' % (isolation, circuit, stream),
+              file=sys.stderr)
         return 1
     hops = parse_path(path_text)
     second = '%s~%s' % hops[1] if len(hops) > 1 else '-'
-    print('stream %s circuit %s hops %d middle %s path %s seconds %.3f'
-          % (stream, circuit, len(hops), second, path_text, seconds))
+    same = ''
+    if expect is not None:
+        with open(args.out, 'rb') as f:
+            same = ' identical' if f.read() == expect else ' DIFFERENT'
+    print('%s: stream %s circuit %s hops %d middle %s path %s seconds %.3f%s'
+          % (isolation, stream, circuit, len(hops), second, path_text, seconds, same),
+          flush=True)
     if len(hops) != 3 or hops[1][0] != middle:
-        print('circuit %s: middle hop is %s, expected $%s' % (circuit, second, middle),
-              file=sys.stderr)
+        print('%s: circuit %s: middle hop is %s, expected $%s'
+              % (isolation, circuit, second, middle), file=sys.stderr)
         return 1
+    if same == ' DIFFERENT':
+        print('%s: the body differs from %s' % (isolation, args.expect), file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_fetch(ctl, args):
+    url = urllib.parse.urlsplit(args.url)
+    target = '%s:%d' % (url.hostname, url.port or 80)
+    middle = args.middle.lstrip('$').upper()
+    expect = None
+    if args.expect:
+        with open(args.expect, 'rb') as f:
+            expect = f.read()
+    ctl.command('SETEVENTS STREAM CIRC')
+    tracker = PathTracker(ctl)
+    for i in range(1, args.count + 1):
+        isolation = args.isolation if args.count == 1 else '%s%d' % (args.isolation, i)
+        if fetch_once(ctl, tracker, args, isolation, target, middle, expect) != 0:
+            return 1
     return 0
 
 
@@ -303,6 +348,8 @@ def main():
     fetch.add_argument('--isolation', required=True)
     fetch.add_argument('--middle', required=True)
     fetch.add_argument('--max-time', type=int, default=60, help="curl's --max-time")
+    fetch.add_argument('--count', type=int, default=1)
+    fetch.add_argument('--expect', help='a file the body must equal')
     args = parser.parse_args()
 
     try:

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # A private tor 0.4.9 network inside network namespaces the test creates;
 # sourced by the interop tests, not run. Needs root, tor, tor-gencert, curl
 # and /usr/bin/python3 (tests exit 77 without them).
@@ -43,7 +44,7 @@
 #                                  needs: the network lines, Nickname, ORPort
 #                                  10.78.S.2:9001, ContactInfo, ExitPolicy
 #   testnet_node_keys NAME         tor-made relay keys in $tn_work/NAME
-#                                  (for hsrelay); prints the fingerprint
+#                                  (for hsrelay); sets tn_fp[NAME]
 #   testnet_start_network          starts every node testnet_generate wrote
 #   testnet_spawn NS LOG CMD...    starts CMD in NS, killed by the cleanup
 #   testnet_start_origin           index.html (small) + big.bin (20 MiB)
@@ -59,10 +60,17 @@
 #   testnet_elapsed                seconds since testnet_begin (0.1 s)
 #   testnet_log MESSAGE            MESSAGE after the elapsed time
 #   testnet_cleanup                the EXIT trap
+#
+# Variables a test reads: tn_ns (the network's namespace), tn_work (work
+# directory), tn_addr / tn_seat_addr / tn_seat_orport (10.78.S.1,
+# 10.78.S.2, 9001), tn_fp[NAME] (fingerprints), tn_auths, tn_relays,
+# tn_exits, tn_ghost (node names), tn_origin (http://10.78.S.1:8080),
+# tn_tor; and ip_kernel / ip_ours / mac_ours as ../../netns/lib.sh names
+# them (10.78.S.1, 10.78.S.2, 02:00:00:78:SS:02 with SS = S in hex).
 
 tn_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # fail, checked, require_root, add_netns, wait_until, write_netcheck_conf.
-# shellcheck source=../../netns/lib.sh
+# shellcheck source-path=SCRIPTDIR source=../../netns/lib.sh
 . "$tn_lib_dir/../../netns/lib.sh"
 
 tn_python=/usr/bin/python3
@@ -102,8 +110,11 @@ testnet_begin() {
   tn_addr=10.78.$subnet.1
   tn_seat_addr=10.78.$subnet.2
   tn_subnet=10.78.$subnet.0/24
+  # shellcheck disable=SC2034 # read by write_netcheck_conf / tap_up
   ip_kernel=$tn_addr
+  # shellcheck disable=SC2034
   ip_ours=$tn_seat_addr
+  # shellcheck disable=SC2034
   mac_ours=$(printf '02:00:00:78:%02x:02' "$subnet")
   tn_work=$(mktemp -d "/tmp/hsrelay-testnet-$tag.XXXXXX")
   chmod 755 "$tn_work"
@@ -198,16 +209,15 @@ tn_make_keys() {
 
 # testnet_node_keys NAME: tor writes relay identity keys for NAME (nickname
 # NAME) into $tn_work/NAME (keys/secret_id_key, keys/ed25519_master_id_*,
-# ...: the files hsrelay loads, crypto/tor_keys.h), sets tn_fp[NAME] and
-# prints the fingerprint. After testnet_begin; for a relay testnet_generate
-# does not make, e.g. hsrelay.
+# ...: the files hsrelay loads, crypto/tor_keys.h) and sets tn_fp[NAME]
+# (call it directly, not in $(...), or the setting is lost). After
+# testnet_begin; for a relay testnet_generate does not make, e.g. hsrelay.
 testnet_node_keys() {
   [ -n "${tn_dir[$1]:-}" ] || tn_node "$1" "$tn_ns" 0
   : >"$tn_work/empty"
   tn_relay_keys "$1" || { cat "${tn_dir[$1]}/keys.log" >&2; fail "tor --list-fingerprint for $1"; }
   tn_fp[$1]=$(sed -n "s/^$1 //p" "${tn_dir[$1]}/fingerprint.out" | tr -d ' ')
   [[ ${tn_fp[$1]} =~ ^[0-9A-F]{40}$ ]] || fail "no fingerprint for $1"
-  echo "${tn_fp[$1]}"
 }
 
 # testnet_network_torrc: the lines every node of this network needs.
@@ -537,7 +547,7 @@ testnet_fetch() {
 # namespaces go; on failure the tail of each node's log is printed; the
 # work directory stays only with KEEP_WORK set.
 testnet_cleanup() {
-  local status=$? pid= ns name i
+  local status=$? pid='' ns name i
   set +eu
   trap - INT TERM HUP
   for pid in "${tn_pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done

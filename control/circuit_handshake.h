@@ -142,7 +142,8 @@ struct circuit_handshake_result {
  *                     unknown handshake type;
  *   -ENOKEY           NODEID is not ours or KEYID is neither onion key;
  *   -EBADMSG          the ntor-v3 MAC does not verify;
- *   -EINVAL           a degenerate client key (low-order point);
+ *   -EINVAL           a degenerate client key (low-order point), or
+ *                     hs_keys without onion keys (reason INTERNAL);
  *   -EIO / -ENOMEM    the crypto library failed. */
 int circuit_handshake_server(const struct circuit_handshake_keys *hs_keys,
 		const uint8_t cell[CELL_LEN], struct circuit_keys *keys,

@@ -551,7 +551,8 @@ circuit_extend_create_cell(const struct circuit_extend_request *req, uint32_t n_
 
 	if (req->handshake_type == HANDSHAKE_TYPE_TAP ||
 	    req->handshake_type == CIRCUIT_HANDSHAKE_TYPE_FAST ||
-	    (req->handshake_type == HANDSHAKE_TYPE_NTOR && req->handshake_len != NTOR_ONIONSKIN_LEN))
+	    (req->handshake_type == HANDSHAKE_TYPE_NTOR &&
+	     req->handshake_len != NTOR_ONIONSKIN_LEN))
 		return -EINVAL;
 	memset(cell, 0, CELL_LEN);
 	n = create2_cell_encode(&create2, cell + CELL_CIRC_ID_LEN + 1, CELL_PAYLOAD_LEN);

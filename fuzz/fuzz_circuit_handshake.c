@@ -100,7 +100,9 @@ fuzz_create(const uint8_t *data, size_t size)
 	cell[CELL_CIRC_ID_LEN] = (data[0] & 1) ? CELL_COMMAND_CREATE_FAST : CELL_COMMAND_CREATE2;
 	data++;
 	size--;
-	memcpy(cell + CELL_CIRC_ID_LEN + 1, data, size < CELL_PAYLOAD_LEN ? size : CELL_PAYLOAD_LEN);
+	if (size > CELL_PAYLOAD_LEN)
+		size = CELL_PAYLOAD_LEN;
+	memcpy(cell + CELL_CIRC_ID_LEN + 1, data, size);
 	check_server(&relay, cell);
 }
 
@@ -187,7 +189,9 @@ fuzz_created2(const uint8_t *data, size_t size)
 
 	cell_wire_set_circ_id(cell, 3);
 	cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_CREATED2;
-	memcpy(cell + CELL_CIRC_ID_LEN + 1, data, size < CELL_PAYLOAD_LEN ? size : CELL_PAYLOAD_LEN);
+	if (size > CELL_PAYLOAD_LEN)
+		size = CELL_PAYLOAD_LEN;
+	memcpy(cell + CELL_CIRC_ID_LEN + 1, data, size);
 	if (circuit_extend_created(cell, body, &len) != 0)
 		return;
 	if (len < 2 || len > RELAY_DATA_MAX || wire_read_u16(body) + 2u != len ||

@@ -605,7 +605,8 @@ test_keys_work_on_circuit(void **state)
 		/* The worker hands CREATE2 / CREATE_FAST to control. */
 		assert_int_equal(through(t, link, cell, NULL, &circuit), CIRCUIT_VERDICT_CONTROL);
 		assert_int_equal(circuit, CIRCUIT_NONE);
-		assert_int_equal(circuit_handshake_server(&relay_a, cell, &keys, reply, &result), 0);
+		assert_int_equal(circuit_handshake_server(&relay_a, cell, &keys, reply, &result),
+				0);
 		assert_int_equal(circuit_create(t, engine, &keys, link, circ_id, &handle), 0);
 		client_complete_cell(&c, reply, &r);
 		client_hop_init(&hop, &r.keys);
@@ -926,7 +927,8 @@ test_ntor_v3_messages(void **state)
 			assert_refused(&relay_a, cell, cases[i].want, DESTROY_REASON_PROTOCOL);
 			continue;
 		}
-		assert_int_equal(circuit_handshake_server(&relay_a, cell, &keys, reply, &result), 0);
+		assert_int_equal(circuit_handshake_server(&relay_a, cell, &keys, reply, &result),
+				0);
 		assert_int_equal(result.cc_requested, cases[i].cc);
 	}
 }
@@ -1083,7 +1085,8 @@ test_extend_ipv6_and_passthrough(void **state)
 {
 	static const uint8_t public_ipv6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
 		0, 0, 0, 0, 0, 0, 0, 1 };
-	static const uint8_t link_local[16] = { 0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+	static const uint8_t link_local[16] = { 0xfe, 0x80, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 1 };
 	static const uint8_t mapped_private[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
 		10, 1, 2, 3 };
 	struct circuit_extend_policy policy = { .ipv6_supported = false };

@@ -147,6 +147,7 @@ struct relay_circuit_relay {
 /* EV_CIRCUIT_RELAY. */
 struct relay_circuit_local {
 	struct relay_circuit_ref circuit;
+	uint8_t command;	/* CELL_COMMAND_RELAY or _RELAY_EARLY as received */
 	uint8_t payload[CELL_PAYLOAD_LEN];
 };
 

@@ -477,6 +477,7 @@ run_cell_burst(struct relay_worker *w)
 			uint32_t n_link, n_circ_id;
 
 			local.circuit.handle = c->circuit;
+			local.command = cell_wire_command(c->cell);
 			circuit_sides(w->circuits, c->circuit, &local.circuit.p_link,
 					&local.circuit.p_circ_id, &n_link, &n_circ_id);
 			memcpy(local.payload, cell_wire_payload(c->cell), CELL_PAYLOAD_LEN);

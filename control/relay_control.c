@@ -1,0 +1,1104 @@
+/* The control thread's relay; see relay_control.h and dataplane/relay_msg.h. */
+#include "control/relay_control.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_pause.h>
+#include <rte_ring.h>
+
+#include "control/circ_cells.h"
+#include "control/circuit_handshake.h"
+#include "control/descriptor.h"
+#include "control/dir_http.h"
+#include "control/link_cells.h"
+#include "control/link_handshake.h"
+#include "control/relay_keys.h"
+#include "control/tls_handshake.h"
+#include "crypto/ntor.h"
+#include "crypto/rsa_identity.h"
+#include "crypto/torcert.h"
+#include "dataplane/relay_msg.h"
+#include "dataplane/wire.h"
+
+/* tor routerkeys.c: the RSA->Ed25519 cross-certificate lives six months. */
+#define RSA_CROSSCERT_LIFETIME (6 * 30 * 24 * 3600)
+/* tor router.c: a relay republishes its descriptor at least every 18 hours. */
+#define UPLOAD_INTERVAL_DEFAULT (18 * 3600)
+/* Give up on a directory request that has not finished. */
+#define DIR_REQUEST_TIMEOUT 60
+/* Largest directory response kept. */
+#define DIR_RESPONSE_MAX (64 * 1024)
+/* Circuits waiting for one outbound link to open. */
+#define EXTEND_WAIT_MAX 64
+#define LINK_SLOTS 65536u
+#define EVENT_BURST 32
+
+enum control_link_state {
+	CONTROL_LINK_CONNECTING,
+	CONTROL_LINK_TLS,
+	CONTROL_LINK_HANDSHAKE,
+	CONTROL_LINK_OPEN,
+	CONTROL_LINK_RAW,
+};
+
+struct control_link {
+	uint32_t id;			/* the worker's link id (0 while connecting) */
+	unsigned worker;
+	uint32_t request;		/* connect request id, 0 for inbound */
+	enum control_link_state state;
+	bool initiator;
+	struct tls_session *tls;
+	struct link_handshake *hs;
+	uint32_t peer_ip;
+	uint16_t peer_port;
+	uint8_t peer_rsa[RSA_IDENTITY_FINGERPRINT_LEN];
+	bool peer_rsa_known;
+	/* outbound links: circuits waiting for it to open */
+	struct relay_circuit_ref waiting[EXTEND_WAIT_MAX];
+	struct extend_request *waiting_req[EXTEND_WAIT_MAX];
+	unsigned nb_waiting;
+	/* raw links: the directory request */
+	struct dir_request *dir;
+	struct control_link *next;	/* in the connecting list */
+};
+
+/* An EXTEND2 waiting for its link, kept until CREATED2. */
+struct extend_request {
+	struct relay_circuit_ref circuit;
+	unsigned worker;
+	uint32_t n_link;
+	struct circuit_extend_request target;
+	struct extend_request *next;
+};
+
+struct dir_request {
+	unsigned authority;
+	time_t started;
+	uint8_t *request;
+	size_t request_len;
+	uint8_t response[DIR_RESPONSE_MAX];
+	size_t response_len;
+};
+
+struct relay_control {
+	struct relay_control_config cfg;
+	struct tls_link_credentials *tls_credentials;
+	struct tls_handshake_context *tls_server;
+	struct tls_handshake_context *tls_client;
+	struct link_credentials *link_credentials;
+	struct circuit_handshake_keys circuit_keys;
+	struct control_link **slots[WORKER_MAX];
+	struct control_link *connecting;	/* outbound, waiting for a link id */
+	struct extend_request *extends;		/* sent CREATE2, waiting for CREATED2 */
+	uint32_t next_request;
+	time_t started;
+	time_t next_upload;
+	time_t last_tls_rotation;
+	struct relay_control_stats stats;
+};
+
+static void
+relay_log(const char *level, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "hsrelay [%s] ", level);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const char *
+ip_string(uint32_t ip, char *buf)
+{
+	struct in_addr a = { .s_addr = htonl(ip) };
+
+	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+	return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Messages to workers                                                 */
+
+static struct rte_mbuf *
+mbuf_from(struct relay_control *c, const void *data, size_t len)
+{
+	struct rte_mbuf *head = NULL, *tail = NULL;
+	size_t done = 0;
+
+	do {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(c->cfg.pool);
+		size_t chunk;
+
+		if (m == NULL) {
+			rte_pktmbuf_free(head);
+			return NULL;
+		}
+		chunk = RTE_MIN(len - done, (size_t)rte_pktmbuf_tailroom(m));
+		if (chunk > 0)
+			memcpy(rte_pktmbuf_append(m, (uint16_t)chunk),
+					(const uint8_t *)data + done, chunk);
+		done += chunk;
+		if (head == NULL) {
+			head = tail = m;
+		} else {
+			tail->next = m;
+			tail = m;
+			head->nb_segs++;
+			head->pkt_len += (uint32_t)chunk;
+		}
+	} while (done < len);
+	return head;
+}
+
+/* Sends a message to a worker; the control thread waits for room rather
+ * than lose it (a worker drains its ring every iteration). */
+static void
+send_msg(struct relay_control *c, unsigned worker, uint16_t type, uint32_t u32, uint64_t u64,
+		struct rte_mbuf *m)
+{
+	struct ring_msg msg = { .type = type, .worker = (uint16_t)worker, .u32 = u32, .u64 = u64,
+			.ptr = m };
+
+	for (unsigned tries = 0; ring_msg_send(c->cfg.worker_rings[worker], &msg) < 0; tries++) {
+		if (tries == 10000000) {
+			c->stats.messages_dropped++;
+			rte_pktmbuf_free(m);
+			return;
+		}
+		rte_pause();
+	}
+}
+
+static void
+send_bytes(struct relay_control *c, struct control_link *cl, uint16_t type, const void *data,
+		size_t len)
+{
+	struct rte_mbuf *m;
+
+	if (len == 0)
+		return;
+	m = mbuf_from(c, data, len);
+	if (m == NULL) {
+		c->stats.messages_dropped++;
+		return;
+	}
+	send_msg(c, cl->worker, type, cl->id, 0, m);
+}
+
+static void
+send_struct(struct relay_control *c, unsigned worker, uint16_t type, uint64_t u64,
+		const void *s, size_t len)
+{
+	struct rte_mbuf *m = mbuf_from(c, s, len);
+
+	if (m == NULL) {
+		c->stats.messages_dropped++;
+		return;
+	}
+	send_msg(c, worker, type, 0, u64, m);
+}
+
+static void
+destroy_circuit(struct relay_control *c, unsigned worker, const struct relay_circuit_ref *ref,
+		uint8_t reason)
+{
+	send_struct(c, worker, RELAY_MSG_CIRCUIT_DESTROY, reason, ref, sizeof(*ref));
+}
+
+/* ------------------------------------------------------------------ */
+/* Links                                                               */
+
+static struct control_link *
+link_find(struct relay_control *c, unsigned worker, uint32_t id)
+{
+	struct control_link *cl;
+
+	if (worker >= c->cfg.n_workers)
+		return NULL;
+	cl = c->slots[worker][id & (LINK_SLOTS - 1)];
+	return cl != NULL && cl->id == id ? cl : NULL;
+}
+
+static void
+link_forget(struct relay_control *c, struct control_link *cl)
+{
+	if (cl->id != 0 && c->slots[cl->worker][cl->id & (LINK_SLOTS - 1)] == cl)
+		c->slots[cl->worker][cl->id & (LINK_SLOTS - 1)] = NULL;
+	tls_session_free(cl->tls);
+	link_handshake_free(cl->hs);
+	if (cl->dir != NULL) {
+		free(cl->dir->request);
+		free(cl->dir);
+	}
+	free(cl);
+}
+
+static void
+link_fail_waiting(struct relay_control *c, struct control_link *cl)
+{
+	for (unsigned i = 0; i < cl->nb_waiting; i++) {
+		destroy_circuit(c, cl->worker, &cl->waiting[i], DESTROY_REASON_CONNECTFAILED);
+		free(cl->waiting_req[i]);
+		c->stats.extend_failures++;
+	}
+	cl->nb_waiting = 0;
+}
+
+static void
+link_close(struct relay_control *c, struct control_link *cl, const char *why)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	relay_log("info", "link %u/%08x to %s:%u closing: %s", cl->worker, cl->id,
+			ip_string(cl->peer_ip, ip), cl->peer_port, why);
+	send_msg(c, cl->worker, RELAY_MSG_LINK_CLOSE, cl->id, 0, NULL);
+	/* The worker answers EV_LINK_CLOSED; the state goes then. */
+}
+
+/* Sends whatever the TLS session has for the peer. */
+static void
+tls_flush(struct relay_control *c, struct control_link *cl)
+{
+	uint8_t buf[16384];
+	size_t n;
+
+	while ((n = tls_session_drain_output(cl->tls, buf, sizeof(buf))) > 0)
+		send_bytes(c, cl, RELAY_MSG_LINK_SEND, buf, n);
+}
+
+static void
+handshake_flush(struct relay_control *c, struct control_link *cl)
+{
+	const uint8_t *data;
+	size_t n = link_handshake_output(cl->hs, &data);
+
+	if (n > 0) {
+		send_bytes(c, cl, RELAY_MSG_LINK_CELLS, data, n);
+		link_handshake_output_consumed(cl->hs, n);
+	}
+}
+
+static int
+export_auth(void *arg, const uint8_t cid[LINK_SHA256_LEN], uint8_t out[LINK_SHA256_LEN])
+{
+	struct control_link *cl = arg;
+
+	return tls_session_export_auth0003(cl->tls, cid, out);
+}
+
+static void extend_link_open(struct relay_control *c, struct control_link *cl);
+
+/* TLS done: keys to the worker, link handshake started. */
+static void
+tls_done(struct relay_control *c, struct control_link *cl, time_t now)
+{
+	struct tls_handover h;
+	struct relay_tls_ready ready;
+	struct link_handshake_params p;
+	struct rte_mbuf *m;
+	const uint8_t *peer_cert_der, *peer_digest = NULL;
+	size_t peer_cert_len;
+	int rc;
+
+	rc = tls_session_handover(cl->tls, &h);
+	if (rc < 0) {
+		c->stats.tls_failures++;
+		link_close(c, cl, "TLS handover failed");
+		return;
+	}
+	memset(&ready, 0, sizeof(ready));
+	ready.version = h.version;
+	ready.key_len = h.key_len;
+	ready.iv_len = h.read.iv_len;
+	ready.initiator = cl->initiator;
+	memcpy(ready.read_key, h.read.key, sizeof(ready.read_key));
+	memcpy(ready.read_iv, h.read.iv, sizeof(ready.read_iv));
+	memcpy(ready.write_key, h.write.key, sizeof(ready.write_key));
+	memcpy(ready.write_iv, h.write.iv, sizeof(ready.write_iv));
+	ready.read_seq = h.read.seq;
+	ready.write_seq = h.write.seq;
+	m = mbuf_from(c, &ready, sizeof(ready));
+	OPENSSL_cleanse(&ready, sizeof(ready));
+	if (m != NULL && h.leftover_len > 0) {
+		struct rte_mbuf *rest = mbuf_from(c, h.leftover, h.leftover_len);
+
+		if (rest == NULL) {
+			rte_pktmbuf_free(m);
+			m = NULL;
+		} else {
+			m->next = rest;
+			m->nb_segs = (uint16_t)(1 + rest->nb_segs);
+			m->pkt_len += rest->pkt_len;
+		}
+	}
+	tls_handover_wipe(&h);
+	if (m == NULL) {
+		c->stats.messages_dropped++;
+		link_close(c, cl, "no mbufs for the TLS keys");
+		return;
+	}
+	send_msg(c, cl->worker, RELAY_MSG_LINK_TLS_READY, cl->id, 0, m);
+	c->stats.tls_handshakes++;
+
+	memset(&p, 0, sizeof(p));
+	p.role = cl->initiator ? LINK_ROLE_INITIATOR : LINK_ROLE_RESPONDER;
+	p.credentials = c->link_credentials;
+	p.export_keying_material = export_auth;
+	p.export_arg = cl;
+	p.peer_address.type = NETINFO_ADDRESS_IPV4;
+	wire_write_u32(p.peer_address.bytes, cl->peer_ip);
+	p.my_addresses[0].type = NETINFO_ADDRESS_IPV4;
+	wire_write_u32(p.my_addresses[0].bytes, c->cfg.address);
+	p.n_my_addresses = 1;
+	if (cl->initiator) {
+		if (tls_session_peer_cert(cl->tls, &peer_cert_der, &peer_cert_len, &peer_digest) < 0) {
+			link_close(c, cl, "the peer sent no TLS certificate");
+			return;
+		}
+		p.peer_tls_cert_digest = peer_digest;
+		p.expected_rsa_fingerprint = cl->peer_rsa_known ? cl->peer_rsa : NULL;
+		p.authenticate = true;
+	}
+	rc = link_handshake_new(&p, now, &cl->hs);
+	if (rc < 0) {
+		c->stats.link_failures++;
+		link_close(c, cl, "link handshake set-up failed");
+		return;
+	}
+	cl->state = CONTROL_LINK_HANDSHAKE;
+	handshake_flush(c, cl);
+}
+
+static void
+tls_input(struct relay_control *c, struct control_link *cl, struct rte_mbuf *m, time_t now)
+{
+	int rc = 0;
+
+	for (struct rte_mbuf *s = m; s != NULL && rc == 0; s = s->next)
+		rc = tls_session_feed(cl->tls, rte_pktmbuf_mtod(s, uint8_t *), s->data_len);
+	rte_pktmbuf_free(m);
+	if (rc == 0)
+		rc = tls_session_step(cl->tls);
+	tls_flush(c, cl);
+	if (rc < 0) {
+		c->stats.tls_failures++;
+		relay_log("info", "TLS handshake with link %08x failed: %s", cl->id,
+				tls_session_error(cl->tls));
+		link_close(c, cl, "TLS handshake failed");
+		return;
+	}
+	if (rc == TLS_SESSION_DONE)
+		tls_done(c, cl, now);
+	else
+		send_msg(c, cl->worker, RELAY_MSG_LINK_CONTINUE, cl->id, 0, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Circuits                                                            */
+
+static void
+answer_create(struct relay_control *c, struct control_link *cl, const uint8_t *cell,
+		time_t now)
+{
+	struct relay_circuit_create create;
+	struct circuit_handshake_result result;
+	int rc;
+
+	(void)now;
+	memset(&create, 0, sizeof(create));
+	create.p_link = cl->id;
+	create.p_circ_id = cell_wire_circ_id(cell);
+	rc = circuit_handshake_server(&c->circuit_keys, cell, &create.keys, create.reply, &result);
+	if (rc < 0) {
+		/* tor command.c: a CREATE2 we cannot answer is refused with a
+		 * DESTROY; the worker installs nothing for it. */
+		c->stats.create_failures++;
+		memset(create.reply, 0, CELL_LEN);
+		cell_wire_set_circ_id(create.reply, create.p_circ_id);
+		create.reply[CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
+		cell_wire_payload(create.reply)[0] = result.destroy_reason;
+	} else {
+		c->stats.creates++;
+	}
+	send_struct(c, cl->worker, RELAY_MSG_CIRCUIT_CREATE, 0, &create, sizeof(create));
+	OPENSSL_cleanse(&create, sizeof(create));
+	OPENSSL_cleanse(&result, sizeof(result));
+}
+
+static struct control_link *
+find_open_link(struct relay_control *c, unsigned worker, const uint8_t rsa[20])
+{
+	for (uint32_t s = 0; s < LINK_SLOTS; s++) {
+		struct control_link *cl = c->slots[worker][s];
+
+		if (cl != NULL && cl->initiator && cl->peer_rsa_known &&
+		    (cl->state == CONTROL_LINK_OPEN || cl->state == CONTROL_LINK_HANDSHAKE ||
+		     cl->state == CONTROL_LINK_TLS) &&
+		    memcmp(cl->peer_rsa, rsa, 20) == 0)
+			return cl;
+	}
+	for (struct control_link *cl = c->connecting; cl != NULL; cl = cl->next) {
+		if (cl->worker == worker && cl->peer_rsa_known && memcmp(cl->peer_rsa, rsa, 20) == 0)
+			return cl;
+	}
+	return NULL;
+}
+
+/* Sends CREATE2 for a circuit whose next link is open. */
+static void
+extend_send(struct relay_control *c, struct control_link *n, struct extend_request *x)
+{
+	struct relay_circuit_extend msg;
+	uint32_t circ_id;
+
+	/* tor-spec 4.1: on links we opened, our circuit ids have the high
+	 * bit set. */
+	do {
+		RAND_bytes((uint8_t *)&circ_id, sizeof(circ_id));
+		circ_id |= 0x80000000u;
+	} while (circ_id == 0x80000000u);
+	memset(&msg, 0, sizeof(msg));
+	msg.circuit = x->circuit;
+	msg.n_link = n->id;
+	msg.n_circ_id = circ_id;
+	if (circuit_extend_create_cell(&x->target, circ_id, msg.create) < 0) {
+		destroy_circuit(c, x->worker, &x->circuit, DESTROY_REASON_INTERNAL);
+		free(x);
+		c->stats.extend_failures++;
+		return;
+	}
+	x->n_link = n->id;
+	x->next = c->extends;
+	c->extends = x;
+	send_struct(c, x->worker, RELAY_MSG_CIRCUIT_EXTEND, 0, &msg, sizeof(msg));
+	c->stats.extends++;
+}
+
+static void
+extend_link_open(struct relay_control *c, struct control_link *cl)
+{
+	for (unsigned i = 0; i < cl->nb_waiting; i++)
+		extend_send(c, cl, cl->waiting_req[i]);
+	cl->nb_waiting = 0;
+}
+
+static void
+handle_extend2(struct relay_control *c, unsigned worker, const struct relay_circuit_local *local)
+{
+	const uint8_t *payload = local->payload;
+	uint16_t len = wire_read_u16(payload + RELAY_OFFSET_LENGTH);
+	struct circuit_extend_policy policy;
+	struct extend_request *x;
+	struct control_link *n;
+	uint8_t reason = DESTROY_REASON_PROTOCOL;
+	const uint8_t *p;
+	int rc;
+
+	/* tor-spec 5.6 (tor relay.c): EXTEND2 only counts in RELAY_EARLY;
+	 * tor drops it otherwise. */
+	if (local->command != CELL_COMMAND_RELAY_EARLY) {
+		c->stats.relay_cells_ignored++;
+		return;
+	}
+	x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return;
+	x->circuit = local->circuit;
+	x->worker = worker;
+	memset(&policy, 0, sizeof(policy));
+	policy.own_rsa_id = relay_keys_fingerprint(c->cfg.keys);
+	policy.own_ed25519_id = relay_keys_master(c->cfg.keys)->public_key;
+	policy.allow_private = c->cfg.allow_private_extend;
+	{
+		struct control_link *prev = link_find(c, worker, local->circuit.p_link);
+
+		/* tor circuitbuild_relay.c: never extend back to the hop the
+		 * circuit came from (known when that link authenticated). */
+		if (prev != NULL && prev->peer_rsa_known)
+			policy.previous_rsa_id = prev->peer_rsa;
+	}
+	p = payload + RELAY_HEADER_LEN;
+	rc = len <= RELAY_DATA_MAX ? circuit_extend_request_parse(&p, p + len, &x->target) : -EINVAL;
+	if (rc == 0)
+		rc = circuit_extend_request_check(&x->target, &policy, &reason);
+	if (rc < 0 || !x->target.has_ipv4) {
+		/* tor-spec 5.1.2: an EXTEND2 we cannot honour closes the
+		 * circuit. */
+		relay_log("info", "EXTEND2 on circuit %08x refused (error %d)",
+				local->circuit.p_circ_id, rc);
+		destroy_circuit(c, worker, &local->circuit, rc < 0 ? reason
+				: DESTROY_REASON_CONNECTFAILED);
+		free(x);
+		c->stats.extend_failures++;
+		return;
+	}
+	n = find_open_link(c, worker, x->target.rsa_id);
+	if (n != NULL && n->state == CONTROL_LINK_OPEN) {
+		extend_send(c, n, x);
+		return;
+	}
+	if (n == NULL) {
+		n = calloc(1, sizeof(*n));
+		if (n == NULL) {
+			free(x);
+			return;
+		}
+		n->worker = worker;
+		n->initiator = true;
+		n->state = CONTROL_LINK_CONNECTING;
+		n->request = ++c->next_request & ~RELAY_CONNECT_RAW;
+		n->peer_ip = wire_read_u32(x->target.ipv4_address);
+		n->peer_port = x->target.ipv4_port;
+		memcpy(n->peer_rsa, x->target.rsa_id, 20);
+		n->peer_rsa_known = true;
+		n->next = c->connecting;
+		c->connecting = n;
+		send_msg(c, worker, RELAY_MSG_LINK_CONNECT, n->request,
+				(uint64_t)n->peer_ip << 16 | n->peer_port, NULL);
+		c->stats.links_outbound++;
+	}
+	if (n->nb_waiting == EXTEND_WAIT_MAX) {
+		destroy_circuit(c, worker, &local->circuit, DESTROY_REASON_RESOURCELIMIT);
+		free(x);
+		return;
+	}
+	n->waiting[n->nb_waiting] = x->circuit;
+	n->waiting_req[n->nb_waiting++] = x;
+}
+
+static void
+handle_created(struct relay_control *c, unsigned worker, uint32_t handle, const uint8_t *cell)
+{
+	struct extend_request **pp = &c->extends, *x;
+	struct relay_circuit_relay r;
+	int rc;
+
+	while ((x = *pp) != NULL && !(x->worker == worker && x->circuit.handle == handle))
+		pp = &x->next;
+	if (x == NULL)
+		return;
+	*pp = x->next;
+	memset(&r, 0, sizeof(r));
+	r.circuit = x->circuit;
+	r.relay_command = RELAY_COMMAND_EXTENDED2;
+	rc = circuit_extend_created(cell, r.data, &r.length);
+	if (rc < 0) {
+		destroy_circuit(c, worker, &x->circuit, DESTROY_REASON_PROTOCOL);
+		c->stats.extend_failures++;
+	} else {
+		send_struct(c, worker, RELAY_MSG_CIRCUIT_EXTENDED, 0, &r, sizeof(r));
+		c->stats.extended++;
+	}
+	free(x);
+}
+
+/* A cell for the control thread on an open link. */
+static void
+circuit_cell(struct relay_control *c, struct control_link *cl, uint64_t handle,
+		const uint8_t *cell, uint32_t len, time_t now)
+{
+	if (len != CELL_LEN)
+		return;
+	switch (cell_wire_command(cell)) {
+	case CELL_COMMAND_CREATE2:
+	case CELL_COMMAND_CREATE_FAST:
+		answer_create(c, cl, cell, now);
+		return;
+	case CELL_COMMAND_CREATED2:
+		if (handle != CIRCUIT_NONE)
+			handle_created(c, cl->worker, (uint32_t)handle, cell);
+		return;
+	case CELL_COMMAND_DESTROY: {
+		/* A DESTROY that overtook our answer to its CREATE2: the
+		 * worker looks the circuit up by its p side. */
+		struct relay_circuit_ref ref = {
+			.handle = CIRCUIT_NONE, .p_link = cl->id, .p_circ_id = cell_wire_circ_id(cell),
+		};
+
+		destroy_circuit(c, cl->worker, &ref, cell_wire_payload((uint8_t *)cell)[0]);
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Events                                                              */
+
+static void
+on_link_cell(struct relay_control *c, struct control_link *cl, uint64_t handle,
+		struct rte_mbuf *m, time_t now)
+{
+	uint8_t cell[CELL_LEN + 65536 + 8];
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	const uint8_t *p, *end;
+
+	if (len > sizeof(cell)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	rte_memcpy(cell, rte_pktmbuf_read(m, 0, len, cell), len);
+	rte_pktmbuf_free(m);
+	if (cl->state == CONTROL_LINK_OPEN) {
+		circuit_cell(c, cl, handle, cell, len, now);
+		return;
+	}
+	if (cl->state != CONTROL_LINK_HANDSHAKE)
+		return;
+	p = cell;
+	end = cell + len;
+	for (;;) {
+		int rc = link_handshake_receive(cl->hs, &p, end, now, NULL);
+
+		if (rc == -ENOTSUP) {
+			circuit_cell(c, cl, handle, p, (uint32_t)(end - p), now);
+			return;
+		}
+		handshake_flush(c, cl);
+		if (rc < 0 && rc != -EAGAIN) {
+			c->stats.link_failures++;
+			relay_log("info", "link handshake on %08x failed: %s", cl->id,
+					link_handshake_reason(cl->hs));
+			link_close(c, cl, "link handshake failed");
+			return;
+		}
+		if (link_handshake_state(cl->hs) == LINK_HANDSHAKE_OPEN &&
+		    cl->state == CONTROL_LINK_HANDSHAKE) {
+			cl->state = CONTROL_LINK_OPEN;
+			c->stats.link_handshakes++;
+			if (link_handshake_peer_rsa_fingerprint(cl->hs, cl->peer_rsa) == 0)
+				cl->peer_rsa_known = true;
+			send_msg(c, cl->worker, RELAY_MSG_LINK_OPEN, cl->id, 0, NULL);
+			extend_link_open(c, cl);
+		}
+		if (rc == -EAGAIN || p >= end)
+			return;
+	}
+}
+
+static void
+on_link_new(struct relay_control *c, unsigned worker, uint32_t id, uint64_t addr)
+{
+	struct control_link *cl = calloc(1, sizeof(*cl));
+
+	if (cl == NULL || tls_session_create(c->tls_server, &cl->tls) < 0) {
+		free(cl);
+		send_msg(c, worker, RELAY_MSG_LINK_CLOSE, id, 0, NULL);
+		return;
+	}
+	cl->id = id;
+	cl->worker = worker;
+	cl->state = CONTROL_LINK_TLS;
+	cl->peer_ip = (uint32_t)(addr >> 16);
+	cl->peer_port = (uint16_t)addr;
+	c->slots[worker][id & (LINK_SLOTS - 1)] = cl;
+	c->stats.links_inbound++;
+}
+
+static struct control_link *
+take_connecting(struct relay_control *c, uint32_t request)
+{
+	struct control_link **pp = &c->connecting, *cl;
+
+	while ((cl = *pp) != NULL && cl->request != request)
+		pp = &cl->next;
+	if (cl != NULL)
+		*pp = cl->next;
+	return cl;
+}
+
+static void
+on_link_connected(struct relay_control *c, unsigned worker, uint32_t id, uint32_t request)
+{
+	struct control_link *cl = take_connecting(c, request);
+
+	if (cl == NULL) {
+		send_msg(c, worker, RELAY_MSG_LINK_CLOSE, id, 0, NULL);
+		return;
+	}
+	cl->id = id;
+	c->slots[worker][id & (LINK_SLOTS - 1)] = cl;
+	if (cl->dir != NULL) {
+		cl->state = CONTROL_LINK_RAW;
+		send_bytes(c, cl, RELAY_MSG_LINK_SEND, cl->dir->request, cl->dir->request_len);
+		return;
+	}
+	cl->state = CONTROL_LINK_TLS;
+	if (tls_session_create(c->tls_client, &cl->tls) < 0 || tls_session_step(cl->tls) < 0) {
+		link_close(c, cl, "TLS client set-up failed");
+		return;
+	}
+	tls_flush(c, cl);
+}
+
+static void
+dir_response(struct relay_control *c, struct control_link *cl)
+{
+	const uint8_t *p = cl->dir->response;
+	struct dir_http_response r;
+	char ip[INET_ADDRSTRLEN];
+	int rc = dir_http_response_parse(&p, p + cl->dir->response_len, &r);
+
+	if (rc == -EAGAIN)
+		return;
+	if (rc == 0 && r.status == 200) {
+		c->stats.uploads_ok++;
+		relay_log("notice", "descriptor uploaded to %s:%u%s", ip_string(cl->peer_ip, ip),
+				cl->peer_port, r.descriptor_not_new ? " (not new)" : "");
+	} else {
+		c->stats.uploads_failed++;
+		relay_log("warn", "descriptor upload to %s:%u refused: %u %.*s",
+				ip_string(cl->peer_ip, ip), cl->peer_port, rc == 0 ? r.status : 0,
+				rc == 0 ? (int)r.reason_len : 0, rc == 0 ? r.reason : "");
+	}
+	free(cl->dir->request);
+	free(cl->dir);
+	cl->dir = NULL;
+	link_close(c, cl, "directory request done");
+}
+
+static void
+on_link_bytes(struct relay_control *c, struct control_link *cl, struct rte_mbuf *m, time_t now)
+{
+	if (cl->state == CONTROL_LINK_TLS) {
+		tls_input(c, cl, m, now);
+		return;
+	}
+	if (cl->state == CONTROL_LINK_RAW && cl->dir != NULL) {
+		for (struct rte_mbuf *s = m; s != NULL; s = s->next) {
+			size_t n = RTE_MIN((size_t)s->data_len,
+					DIR_RESPONSE_MAX - cl->dir->response_len);
+
+			memcpy(cl->dir->response + cl->dir->response_len,
+					rte_pktmbuf_mtod(s, uint8_t *), n);
+			cl->dir->response_len += n;
+		}
+		rte_pktmbuf_free(m);
+		dir_response(c, cl);
+		return;
+	}
+	rte_pktmbuf_free(m);
+}
+
+static void
+on_link_closed(struct relay_control *c, unsigned worker, uint32_t id, uint64_t u64)
+{
+	uint32_t request = (uint32_t)(u64 >> 32);
+	struct control_link *cl = id != 0 ? link_find(c, worker, id) : NULL;
+
+	if (cl == NULL && request != 0)
+		cl = take_connecting(c, request);
+	if (cl == NULL)
+		return;
+	if (cl->dir != NULL && cl->dir->response_len > 0)
+		dir_response(c, cl);
+	if (cl->dir != NULL) {
+		c->stats.uploads_failed++;
+		relay_log("warn", "directory request to authority %u failed (error %d)",
+				cl->dir->authority, -(int)(uint32_t)u64);
+	}
+	link_fail_waiting(c, cl);
+	/* Extensions waiting for CREATED2 on this link fail too. */
+	for (struct extend_request **pp = &c->extends, *x; (x = *pp) != NULL;) {
+		if (x->worker == cl->worker && x->n_link == cl->id) {
+			*pp = x->next;
+			destroy_circuit(c, x->worker, &x->circuit, DESTROY_REASON_CHANNEL_CLOSED);
+			free(x);
+			c->stats.extend_failures++;
+		} else {
+			pp = &x->next;
+		}
+	}
+	link_forget(c, cl);
+}
+
+/* ------------------------------------------------------------------ */
+/* Directory                                                           */
+
+static void
+upload_descriptor(struct relay_control *c, time_t now)
+{
+	static char text[DESCRIPTOR_MAX_LEN + 1];
+	struct descriptor_params d;
+	char address[INET_ADDRSTRLEN], platform[64];
+	ssize_t len;
+
+	memset(&d, 0, sizeof(d));
+	d.nickname = c->cfg.nickname;
+	d.address = ip_string(c->cfg.address, address);
+	d.or_port = c->cfg.or_port;
+	snprintf(platform, sizeof(platform), "hsrelay 0.1.0 on Linux");
+	d.platform = platform;
+	d.contact = c->cfg.contact;
+	d.bandwidth_rate = c->cfg.bandwidth_rate;
+	d.bandwidth_burst = c->cfg.bandwidth_burst;
+	d.bandwidth_observed = c->cfg.bandwidth_rate;
+	d.uptime = (uint64_t)(now - c->started);
+	d.published = now;
+	d.roles = 0;
+	len = descriptor_build(&d, c->cfg.keys, text, sizeof(text), NULL);
+	if (len < 0) {
+		relay_log("warn", "cannot build the descriptor: error %zd", len);
+		return;
+	}
+	for (unsigned a = 0; a < c->cfg.n_authorities; a++) {
+		struct control_link *cl = calloc(1, sizeof(*cl));
+		char host[32];
+		ssize_t n;
+
+		if (cl == NULL)
+			return;
+		cl->dir = calloc(1, sizeof(*cl->dir));
+		cl->dir->request = malloc((size_t)len + 1024);
+		if (cl->dir == NULL || cl->dir->request == NULL) {
+			link_forget(c, cl);
+			return;
+		}
+		snprintf(host, sizeof(host), "%s:%u",
+				ip_string(c->cfg.authorities[a].address, address),
+				c->cfg.authorities[a].dir_port);
+		n = dir_http_upload_request(host, c->next_upload == 0 ? "hsrelay just started"
+				: "periodic republication", (const uint8_t *)text, (size_t)len,
+				cl->dir->request, (size_t)len + 1024);
+		if (n < 0) {
+			link_forget(c, cl);
+			return;
+		}
+		cl->dir->request_len = (size_t)n;
+		cl->dir->authority = a;
+		cl->dir->started = now;
+		cl->worker = 0;
+		cl->state = CONTROL_LINK_CONNECTING;
+		cl->request = (++c->next_request & ~RELAY_CONNECT_RAW) | RELAY_CONNECT_RAW;
+		cl->peer_ip = c->cfg.authorities[a].address;
+		cl->peer_port = c->cfg.authorities[a].dir_port;
+		cl->next = c->connecting;
+		c->connecting = cl;
+		send_msg(c, 0, RELAY_MSG_LINK_CONNECT, cl->request,
+				(uint64_t)cl->peer_ip << 16 | cl->peer_port, NULL);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+
+unsigned
+relay_control_poll(struct relay_control *c, time_t now)
+{
+	unsigned work = 0;
+
+	for (unsigned w = 0; w < c->cfg.n_workers; w++) {
+		struct ring_msg ev[EVENT_BURST];
+		unsigned n = ring_msg_recv_burst(c->cfg.event_rings[w], ev, EVENT_BURST);
+
+		work += n;
+		for (unsigned i = 0; i < n; i++) {
+			struct rte_mbuf *m = ev[i].ptr;
+			struct control_link *cl;
+
+			switch (ev[i].type) {
+			case RELAY_EV_LINK_NEW:
+				on_link_new(c, w, ev[i].u32, ev[i].u64);
+				break;
+			case RELAY_EV_LINK_CONNECTED:
+				on_link_connected(c, w, ev[i].u32, (uint32_t)ev[i].u64);
+				break;
+			case RELAY_EV_LINK_BYTES:
+				cl = link_find(c, w, ev[i].u32);
+				if (cl != NULL)
+					on_link_bytes(c, cl, m, now);
+				else
+					rte_pktmbuf_free(m);
+				break;
+			case RELAY_EV_LINK_CELL:
+				cl = link_find(c, w, ev[i].u32);
+				if (cl != NULL)
+					on_link_cell(c, cl, ev[i].u64, m, now);
+				else
+					rte_pktmbuf_free(m);
+				break;
+			case RELAY_EV_CIRCUIT_RELAY: {
+				struct relay_circuit_local local;
+
+				if (rte_pktmbuf_pkt_len(m) == sizeof(local)) {
+					rte_memcpy(&local, rte_pktmbuf_read(m, 0, sizeof(local), &local),
+							sizeof(local));
+					if (local.payload[RELAY_OFFSET_COMMAND] == RELAY_COMMAND_EXTEND2)
+						handle_extend2(c, w, &local);
+					else if (local.payload[RELAY_OFFSET_COMMAND] != RELAY_COMMAND_DROP)
+						c->stats.relay_cells_ignored++;
+				}
+				rte_pktmbuf_free(m);
+				break;
+			}
+			case RELAY_EV_LINK_CLOSED:
+				on_link_closed(c, w, ev[i].u32, ev[i].u64);
+				break;
+			default:
+				if (m != NULL)
+					rte_pktmbuf_free(m);
+				break;
+			}
+		}
+	}
+	if (c->cfg.publish && c->cfg.n_authorities > 0 && now >= c->next_upload) {
+		upload_descriptor(c, now);
+		c->next_upload = now + (c->cfg.upload_interval != 0 ? c->cfg.upload_interval
+								    : UPLOAD_INTERVAL_DEFAULT);
+		work++;
+	}
+	return work;
+}
+
+/* ------------------------------------------------------------------ */
+
+static int
+make_link_credentials(struct relay_control *c, time_t now)
+{
+	uint8_t crosscert[512];
+	struct link_credentials_params p;
+	const uint8_t *link_der, *id_der, *signing_cert;
+	size_t link_len, id_len, signing_len;
+	ssize_t cross_len;
+
+	cross_len = rsa_ed25519_crosscert_create(relay_keys_master(c->cfg.keys)->public_key,
+			torcert_hours_from_time(now + RSA_CROSSCERT_LIFETIME),
+			relay_keys_identity(c->cfg.keys), crosscert, sizeof(crosscert));
+	if (cross_len < 0)
+		return (int)cross_len;
+	link_der = tls_link_credentials_link_cert(c->tls_credentials, &link_len);
+	id_der = tls_link_credentials_identity_cert(c->tls_credentials, &id_len);
+	signing_cert = relay_keys_signing_cert(c->cfg.keys, &signing_len);
+	memset(&p, 0, sizeof(p));
+	p.rsa_identity = relay_keys_identity(c->cfg.keys);
+	p.ed25519_identity = relay_keys_master(c->cfg.keys)->public_key;
+	p.ed25519_signing = relay_keys_signing(c->cfg.keys);
+	p.signing_cert = signing_cert;
+	p.signing_cert_len = signing_len;
+	p.rsa_crosscert = crosscert;
+	p.rsa_crosscert_len = (size_t)cross_len;
+	p.identity_x509 = id_der;
+	p.identity_x509_len = id_len;
+	p.link_x509 = link_der;
+	p.link_x509_len = link_len;
+	return link_credentials_new(&p, now, &c->link_credentials);
+}
+
+struct relay_control *
+relay_control_create(const struct relay_control_config *cfg, time_t now, int *error,
+		char *errbuf, size_t errbuf_len)
+{
+	struct relay_control *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (c == NULL) {
+		*error = -ENOMEM;
+		snprintf(errbuf, errbuf_len, "out of memory");
+		return NULL;
+	}
+	c->cfg = *cfg;
+	c->started = now;
+	for (unsigned w = 0; w < cfg->n_workers; w++) {
+		c->slots[w] = calloc(LINK_SLOTS, sizeof(*c->slots[w]));
+		if (c->slots[w] == NULL) {
+			rc = -ENOMEM;
+			snprintf(errbuf, errbuf_len, "out of memory");
+			goto fail;
+		}
+	}
+	rc = tls_link_credentials_create(relay_keys_identity(cfg->keys), 0, now,
+			&c->tls_credentials);
+	if (rc == 0)
+		rc = tls_handshake_context_create(TLS_ROLE_SERVER, c->tls_credentials,
+				&c->tls_server);
+	if (rc == 0)
+		rc = tls_handshake_context_create(TLS_ROLE_CLIENT, NULL, &c->tls_client);
+	if (rc < 0) {
+		snprintf(errbuf, errbuf_len, "TLS set-up failed (error %d)", rc);
+		goto fail;
+	}
+	rc = make_link_credentials(c, now);
+	if (rc < 0) {
+		snprintf(errbuf, errbuf_len, "link certificates failed (error %d)", rc);
+		goto fail;
+	}
+	{
+		struct ntor_server_keys ntor;
+
+		relay_keys_ntor_server_keys(cfg->keys, &ntor);
+		memcpy(c->circuit_keys.rsa_id, ntor.node_id, sizeof(c->circuit_keys.rsa_id));
+		memcpy(c->circuit_keys.ed25519_id, relay_keys_master(cfg->keys)->public_key,
+				sizeof(c->circuit_keys.ed25519_id));
+		memcpy(c->circuit_keys.onion_keys, ntor.onion_keys, sizeof(ntor.onion_keys));
+		c->circuit_keys.onion_key_count = ntor.onion_key_count;
+		/* prop 324: congestion control on (consensus cc_alg 2), tor's
+		 * default cc_sendme_inc. */
+		c->circuit_keys.cc.enabled = true;
+		c->circuit_keys.cc.sendme_inc = 31;
+		OPENSSL_cleanse(&ntor, sizeof(ntor));
+	}
+	c->last_tls_rotation = now;
+	return c;
+fail:
+	*error = rc;
+	relay_control_destroy(c);
+	return NULL;
+}
+
+void
+relay_control_destroy(struct relay_control *c)
+{
+	if (c == NULL)
+		return;
+	for (unsigned w = 0; w < c->cfg.n_workers; w++) {
+		if (c->slots[w] == NULL)
+			continue;
+		for (uint32_t s = 0; s < LINK_SLOTS; s++) {
+			if (c->slots[w][s] != NULL) {
+				for (unsigned i = 0; i < c->slots[w][s]->nb_waiting; i++)
+					free(c->slots[w][s]->waiting_req[i]);
+				link_forget(c, c->slots[w][s]);
+			}
+		}
+		free(c->slots[w]);
+	}
+	while (c->connecting != NULL) {
+		struct control_link *cl = c->connecting;
+
+		c->connecting = cl->next;
+		for (unsigned i = 0; i < cl->nb_waiting; i++)
+			free(cl->waiting_req[i]);
+		link_forget(c, cl);
+	}
+	while (c->extends != NULL) {
+		struct extend_request *x = c->extends;
+
+		c->extends = x->next;
+		free(x);
+	}
+	link_credentials_free(c->link_credentials);
+	tls_handshake_context_free(c->tls_server);
+	tls_handshake_context_free(c->tls_client);
+	tls_link_credentials_free(c->tls_credentials);
+	OPENSSL_cleanse(&c->circuit_keys, sizeof(c->circuit_keys));
+	free(c);
+}
+
+const struct relay_control_stats *
+relay_control_stats(const struct relay_control *c)
+{
+	return &c->stats;
+}

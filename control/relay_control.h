@@ -1,0 +1,94 @@
+/* The control thread's relay: everything slow that the workers' links and
+ * circuits need (dataplane/relay_msg.h is the contract with the workers).
+ *
+ *  - TLS handshakes over the bytes a worker forwards (control/tls_handshake.h),
+ *    then the record keys handed to the worker;
+ *  - the link handshake on the cells the worker forwards until the link is
+ *    open (control/link_handshake.h), responder for inbound links, an
+ *    authenticating initiator for the links it opens to extend circuits;
+ *  - CREATE2 / CREATE_FAST answered with the circuit keys installed in the
+ *    worker (control/circuit_handshake.h), EXTEND2 turned into a link to the
+ *    next relay (reused when one is open to that identity) and a CREATE2
+ *    there, its CREATED2 into EXTENDED2;
+ *  - the directory work over raw TCP streams the workers open: the signed
+ *    descriptor uploaded to every directory authority at start and
+ *    periodically.
+ *
+ * Single-threaded: relay_control_poll() is called from the control loop.
+ * Time is passed in (wall-clock seconds for certificates and the
+ * directory schedule).
+ */
+#ifndef HSRELAY_CONTROL_RELAY_CONTROL_H
+#define HSRELAY_CONTROL_RELAY_CONTROL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "dataplane/worker.h"
+
+struct rte_mempool;
+struct rte_ring;
+struct relay_keys;
+struct relay_control;
+
+/* A directory authority to upload the descriptor to. */
+struct relay_control_authority {
+	uint32_t address;	/* host order */
+	uint16_t dir_port;
+};
+
+#define RELAY_CONTROL_AUTHORITIES_MAX 16
+
+struct relay_control_config {
+	unsigned n_workers;
+	struct rte_ring *worker_rings[WORKER_MAX];	/* control -> worker */
+	struct rte_ring *event_rings[WORKER_MAX];	/* worker -> control (relay events) */
+	struct rte_mempool *pool;			/* control's mbufs for messages */
+	const struct relay_keys *keys;
+	uint32_t address;		/* our IPv4, host order */
+	uint16_t or_port;
+	const char *nickname;
+	const char *contact;		/* NULL: none */
+	uint64_t bandwidth_rate;	/* bytes/s */
+	uint64_t bandwidth_burst;
+	bool publish;			/* upload the descriptor */
+	bool allow_private_extend;	/* TestingTorNetwork: extend to private addresses */
+	unsigned n_authorities;
+	struct relay_control_authority authorities[RELAY_CONTROL_AUTHORITIES_MAX];
+	uint32_t upload_interval;	/* seconds between uploads; 0: 18 hours as tor */
+};
+
+/* What the control thread counted. */
+struct relay_control_stats {
+	uint64_t tls_handshakes;
+	uint64_t tls_failures;
+	uint64_t link_handshakes;
+	uint64_t link_failures;
+	uint64_t links_inbound;
+	uint64_t links_outbound;
+	uint64_t creates;		/* CREATE2 / CREATE_FAST answered */
+	uint64_t create_failures;
+	uint64_t extends;		/* EXTEND2 forwarded as CREATE2 */
+	uint64_t extend_failures;
+	uint64_t extended;		/* EXTENDED2 sent */
+	uint64_t relay_cells_ignored;	/* relay cells for this hop we do not serve */
+	uint64_t uploads_ok;
+	uint64_t uploads_failed;
+	uint64_t messages_dropped;	/* a worker's control ring stayed full */
+};
+
+/* Allocates the control state (TLS contexts, link credentials). NULL with
+ * *error set and a message in errbuf. Not thread-safe. */
+struct relay_control *relay_control_create(const struct relay_control_config *cfg, time_t now,
+		int *error, char *errbuf, size_t errbuf_len);
+
+void relay_control_destroy(struct relay_control *c);
+
+/* Handles the workers' events and the timers due at now. Returns the
+ * amount of work done (0: idle). */
+unsigned relay_control_poll(struct relay_control *c, time_t now);
+
+const struct relay_control_stats *relay_control_stats(const struct relay_control *c);
+
+#endif

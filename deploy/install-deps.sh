@@ -13,6 +13,7 @@ packages=(
   iproute2 nftables                    # network namespaces for netns/interop tiers
   iputils-ping ethtool                 # netns tier: kernel-side ping, veth offloads off
   python3
+  libmicrohttpd-dev libsystemd-dev     # MetricsPort server, sd_notify
 )
 
 missing=()

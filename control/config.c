@@ -1,5 +1,6 @@
 #include "control/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -353,6 +354,746 @@ set_netcheck_connections(struct config *config, const char *value, char *msg,
 	return parse_uint(value, 1, 1024, &config->netcheck.connections, msg, msg_len);
 }
 
+/* ---- The Tor relay's keys (struct config_tor) ---- */
+
+/* Splits a copy of value (in buf) at whitespace into at most max tokens.
+ * Returns the token count, or -1 when there are more than max. */
+static int
+split_tokens(const char *value, char *buf, size_t buf_len, char **tokens, int max)
+{
+	int n = 0;
+	char *s = buf;
+
+	snprintf(buf, buf_len, "%s", value);
+	for (;;) {
+		while (*s && isspace((unsigned char)*s))
+			s++;
+		if (!*s)
+			return n;
+		if (n == max)
+			return -1;
+		tokens[n++] = s;
+		while (*s && !isspace((unsigned char)*s))
+			s++;
+		if (*s)
+			*s++ = '\0';
+	}
+}
+
+/* tor's is_legal_nickname(): 1..19 characters of [A-Za-z0-9]. */
+static bool
+legal_nickname(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CONFIG_NICKNAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* A decimal port in [min, 65535], nothing else. */
+static bool
+parse_port(const char *s, unsigned min, uint16_t *out)
+{
+	unsigned v = 0;
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 5 || (s[0] == '0' && n > 1))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v < min || v > 65535)
+		return false;
+	*out = (uint16_t)v;
+	return true;
+}
+
+/* "A.B.C.D:PORT" with a port in 1..65535. */
+static bool
+parse_ipv4_port(const char *s, uint32_t *addr, uint16_t *port)
+{
+	const char *colon = strrchr(s, ':');
+
+	return colon && parse_ipv4(s, (size_t)(colon - s), addr) &&
+		parse_port(colon + 1, 1, port);
+}
+
+/* Exactly 40 hex digits into CONFIG_DIGEST_LEN bytes. */
+static bool
+parse_hex_digest(const char *s, uint8_t out[CONFIG_DIGEST_LEN])
+{
+	if (strlen(s) != 2 * CONFIG_DIGEST_LEN || !all_hex(s, 2 * CONFIG_DIGEST_LEN))
+		return false;
+	for (int i = 0; i < CONFIG_DIGEST_LEN; i++)
+		out[i] = (uint8_t)strtoul((char[]){ s[2 * i], s[2 * i + 1], '\0' }, NULL, 16);
+	return true;
+}
+
+/* 0 or 1, as tor's BOOL options. */
+static int
+parse_bool(const char *value, bool *out, char *msg, size_t msg_len)
+{
+	if (strcmp(value, "0") == 0)
+		*out = false;
+	else if (strcmp(value, "1") == 0)
+		*out = true;
+	else
+		return bad(msg, msg_len, "'%s' is not 0 or 1", value);
+	return 0;
+}
+
+static int
+set_nickname(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	if (!legal_nickname(value))
+		return bad(msg, msg_len,
+				"'%s' is not a nickname: 1 to 19 characters A-Z, a-z, 0-9", value);
+	strcpy(config->tor.nickname, value);
+	return 0;
+}
+
+/* tor: "ORPort [address:]PORT|auto [flags]". hsrelay has one IPv4 ORPort
+ * on the dataplane's Address, so only "PORT" and "ADDR:PORT" are taken. */
+static int
+set_or_port(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	char buf[CONFIG_LINE_MAX + 1];
+	char *tokens[8];
+	int n = split_tokens(value, buf, sizeof(buf), tokens, 8);
+	struct config_tor *tor = &config->tor;
+	const char *colon;
+
+	if (n < 1)
+		return bad(msg, msg_len, "too many flags");
+	for (int i = 1; i < n; i++) {
+		/* IPv4Only is what hsrelay does anyway. */
+		if (strcasecmp(tokens[i], "IPv4Only") == 0)
+			continue;
+		if (strcasecmp(tokens[i], "NoAdvertise") == 0 ||
+				strcasecmp(tokens[i], "NoListen") == 0 ||
+				strcasecmp(tokens[i], "IPv6Only") == 0)
+			return bad(msg, msg_len, "flag %s is not supported: hsrelay listens "
+					"on and advertises one IPv4 ORPort", tokens[i]);
+		return bad(msg, msg_len, "unknown flag '%s'", tokens[i]);
+	}
+	if (tokens[0][0] == '[')
+		return bad(msg, msg_len, "IPv6 ORPorts are not supported");
+	if (strcasecmp(tokens[0], "auto") == 0)
+		return bad(msg, msg_len, "auto is not supported: give a port number");
+	if (strcmp(tokens[0], "0") == 0)
+		return bad(msg, msg_len, "0 (no ORPort) is not supported: hsrelay is a relay");
+	colon = strrchr(tokens[0], ':');
+	if (!colon) {
+		if (!parse_port(tokens[0], 1, &tor->or_port))
+			return bad(msg, msg_len, "'%s' is not a port 1..65535", tokens[0]);
+		tor->or_port_has_address = false;
+	} else {
+		if (strchr(tokens[0], ':') != colon)
+			return bad(msg, msg_len, "IPv6 ORPorts are not supported");
+		if (!parse_ipv4(tokens[0], (size_t)(colon - tokens[0]), &tor->or_address))
+			return bad(msg, msg_len, "'%.*s' is not an IPv4 address",
+					(int)(colon - tokens[0]), tokens[0]);
+		if (!parse_port(colon + 1, 1, &tor->or_port))
+			return bad(msg, msg_len, "'%s' is not a port 1..65535", colon + 1);
+		tor->or_port_has_address = true;
+	}
+	tor->has_or_port = true;
+	return 0;
+}
+
+static int
+set_data_directory(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	if (strlen(value) >= sizeof(config->tor.data_directory))
+		return bad(msg, msg_len, "longer than %zu characters",
+				sizeof(config->tor.data_directory) - 1);
+	/* tor expands "~"; hsrelay runs as a service with no home to expand. */
+	if (value[0] == '~')
+		return bad(msg, msg_len, "'~' is not expanded: give an absolute path");
+	strcpy(config->tor.data_directory, value);
+	return 0;
+}
+
+/* Free text; the descriptor's "contact" line (dir-spec 2.1.1) carries it
+ * to the end of the line, so only printable text and UTF-8 are taken (tor
+ * refuses ContactInfo that is not UTF-8). */
+static int
+set_contact_info(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	const unsigned char *s = (const unsigned char *)value;
+
+	if (strlen(value) >= sizeof(config->tor.contact_info))
+		return bad(msg, msg_len, "longer than %zu characters",
+				sizeof(config->tor.contact_info) - 1);
+	while (*s) {
+		unsigned extra;
+		uint32_t cp;
+
+		if (*s < 0x80) {
+			if (*s < 0x20 || *s == 0x7f)
+				return bad(msg, msg_len, "control characters are not allowed");
+			s++;
+			continue;
+		}
+		if ((*s & 0xe0) == 0xc0) {
+			extra = 1;
+			cp = *s & 0x1f;
+		} else if ((*s & 0xf0) == 0xe0) {
+			extra = 2;
+			cp = *s & 0x0f;
+		} else if ((*s & 0xf8) == 0xf0) {
+			extra = 3;
+			cp = *s & 0x07;
+		} else {
+			return bad(msg, msg_len, "not UTF-8");
+		}
+		s++;
+		for (unsigned i = 0; i < extra; i++, s++) {
+			if ((*s & 0xc0) != 0x80)
+				return bad(msg, msg_len, "not UTF-8");
+			cp = cp << 6 | (*s & 0x3f);
+		}
+		/* Overlong forms, surrogates and values past U+10FFFF. */
+		if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
+				(extra == 3 && cp < 0x10000) || cp > 0x10ffff ||
+				(cp >= 0xd800 && cp <= 0xdfff))
+			return bad(msg, msg_len, "not UTF-8");
+	}
+	strcpy(config->tor.contact_info, value);
+	return 0;
+}
+
+/* "http://ADDR:PORT" with an optional "/" (tor's parse_dirauth_dirport):
+ * checked, not kept; hsrelay talks to an authority's main DirPort. */
+static bool
+dirauth_url_valid(const char *url)
+{
+	char hostport[64];
+	const char *slash;
+	size_t n;
+	uint32_t addr;
+	uint16_t port;
+
+	if (strncmp(url, "http://", 7) != 0)
+		return false;
+	url += 7;
+	slash = strchr(url, '/');
+	if (slash && strcmp(slash, "/") != 0)
+		return false;
+	n = slash ? (size_t)(slash - url) : strlen(url);
+	if (n >= sizeof(hostport))
+		return false;
+	memcpy(hostport, url, n);
+	hostport[n] = '\0';
+	return parse_ipv4_port(hostport, &addr, &port);
+}
+
+/* "[ADDR]:PORT" with an IPv6 address. */
+static bool
+ipv6_port_valid(const char *s)
+{
+	const char *close = strchr(s, ']');
+	char addr[INET6_ADDRSTRLEN];
+	struct in6_addr in6;
+	uint16_t port;
+
+	if (s[0] != '[' || !close || (size_t)(close - s - 1) >= sizeof(addr) ||
+			close[1] != ':')
+		return false;
+	memcpy(addr, s + 1, (size_t)(close - s - 1));
+	addr[close - s - 1] = '\0';
+	return inet_pton(AF_INET6, addr, &in6) == 1 && parse_port(close + 2, 1, &port);
+}
+
+/* A non-negative decimal number with an optional fraction ("2", "0.5"). */
+static bool
+parse_weight(const char *s, double *out)
+{
+	double v = 0, scale = 1;
+	bool digits = false, dot = false;
+
+	for (; *s; s++) {
+		if (*s == '.' && !dot) {
+			dot = true;
+		} else if (isdigit((unsigned char)*s)) {
+			digits = true;
+			if (dot)
+				v += (scale /= 10) * (*s - '0');
+			else
+				v = v * 10 + (*s - '0');
+		} else {
+			return false;
+		}
+	}
+	if (!digits || v > 1e18)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* tor's parse_dir_authority_line: an optional nickname (a legal nickname
+ * as the first word), flags up to the first word that starts with a digit,
+ * then "IPv4:dirport" and the fingerprint (the remaining words joined, so
+ * tor's "XXXX XXXX ..." spacing works). tor logs and skips an unknown flag
+ * or a bad orport=, weight= or v3ident=; hsrelay refuses them, because a
+ * skipped v3ident= silently makes the line useless to a relay. */
+static int
+set_dir_authority(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	char buf[CONFIG_LINE_MAX + 1];
+	char *tokens[32];
+	int n = split_tokens(value, buf, sizeof(buf), tokens, 32);
+	struct config_tor *tor = &config->tor;
+	struct config_dir_authority auth;
+	char fingerprint[2 * CONFIG_DIGEST_LEN + 1];
+	size_t fp_len = 0;
+	bool has_ipv6 = false;
+	int i = 0;
+
+	if (n < 0)
+		return bad(msg, msg_len, "too many words");
+	if (tor->n_dir_authorities == CONFIG_DIR_AUTHORITIES_MAX)
+		return bad(msg, msg_len, "more than %d authorities", CONFIG_DIR_AUTHORITIES_MAX);
+	memset(&auth, 0, sizeof(auth));
+	auth.weight = 1.0;
+	if (n > 0 && legal_nickname(tokens[0]))
+		strcpy(auth.nickname, tokens[i++]);
+	for (; i < n && !isdigit((unsigned char)tokens[i][0]); i++) {
+		const char *flag = tokens[i];
+
+		if (strcasecmp(flag, "hs") == 0 || strcasecmp(flag, "no-hs") == 0 ||
+				strcasecmp(flag, "no-v2") == 0) {
+			/* Obsolete flags tor still accepts (tools write no-v2). */
+		} else if (strcasecmp(flag, "bridge") == 0) {
+			auth.is_bridge = true;
+		} else if (strncasecmp(flag, "orport=", 7) == 0) {
+			if (!parse_port(flag + 7, 1, &auth.or_port))
+				return bad(msg, msg_len, "orport '%s' is not a port 1..65535", flag + 7);
+		} else if (strncmp(flag, "weight=", 7) == 0) {
+			if (!parse_weight(flag + 7, &auth.weight))
+				return bad(msg, msg_len, "weight '%s' is not a non-negative number",
+						flag + 7);
+		} else if (strncasecmp(flag, "v3ident=", 8) == 0) {
+			if (!parse_hex_digest(flag + 8, auth.v3ident))
+				return bad(msg, msg_len, "v3ident '%s' is not 40 hex digits", flag + 8);
+			auth.has_v3ident = true;
+		} else if (strncasecmp(flag, "ipv6=", 5) == 0) {
+			/* Checked as tor does; hsrelay reaches authorities over IPv4. */
+			if (has_ipv6)
+				return bad(msg, msg_len, "ipv6= given twice");
+			if (!ipv6_port_valid(flag + 5))
+				return bad(msg, msg_len, "ipv6 '%s' is not [IPv6 address]:port", flag + 5);
+			has_ipv6 = true;
+		} else if (strncasecmp(flag, "upload=", 7) == 0 ||
+				strncasecmp(flag, "download=", 9) == 0 ||
+				strncasecmp(flag, "vote=", 5) == 0) {
+			if (!dirauth_url_valid(strchr(flag, '=') + 1))
+				return bad(msg, msg_len, "'%s' is not a flag=http://IPv4:port URL", flag);
+		} else {
+			return bad(msg, msg_len, "unknown flag '%s'", flag);
+		}
+	}
+	if (n - i < 2)
+		return bad(msg, msg_len, "expected [nickname] [flags] address:dirport fingerprint");
+	if (!parse_ipv4_port(tokens[i], &auth.address, &auth.dir_port))
+		return bad(msg, msg_len, "'%s' is not an IPv4 address:dirport", tokens[i]);
+	for (i++; i < n; i++) {
+		size_t len = strlen(tokens[i]);
+
+		if (fp_len + len > 2 * CONFIG_DIGEST_LEN)
+			return bad(msg, msg_len, "the fingerprint is not 40 hex digits");
+		memcpy(fingerprint + fp_len, tokens[i], len);
+		fp_len += len;
+	}
+	fingerprint[fp_len] = '\0';
+	if (!parse_hex_digest(fingerprint, auth.fingerprint))
+		return bad(msg, msg_len, "the fingerprint is not 40 hex digits");
+	tor->dir_authorities[tor->n_dir_authorities++] = auth;
+	return 0;
+}
+
+static int
+set_testing_tor_network(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	return parse_bool(value, &config->tor.testing_tor_network, msg, msg_len);
+}
+
+/* tor's memory units (src/lib/confmgt/unitparse.c): powers of two; "bits"
+ * units count bits, so a KBit is 128 bytes. Compared case-insensitively. */
+static const struct {
+	const char *name;
+	uint64_t bytes;
+} memory_units[] = {
+	{ "", 1 }, { "b", 1 }, { "byte", 1 }, { "bytes", 1 },
+	{ "kb", 1u << 10 }, { "kbyte", 1u << 10 }, { "kbytes", 1u << 10 },
+	{ "kilobyte", 1u << 10 }, { "kilobytes", 1u << 10 },
+	{ "kbit", 1u << 7 }, { "kbits", 1u << 7 },
+	{ "kilobit", 1u << 7 }, { "kilobits", 1u << 7 },
+	{ "m", 1u << 20 }, { "mb", 1u << 20 }, { "mbyte", 1u << 20 },
+	{ "mbytes", 1u << 20 }, { "megabyte", 1u << 20 }, { "megabytes", 1u << 20 },
+	{ "mbit", 1u << 17 }, { "mbits", 1u << 17 },
+	{ "megabit", 1u << 17 }, { "megabits", 1u << 17 },
+	{ "gb", 1u << 30 }, { "gbyte", 1u << 30 }, { "gbytes", 1u << 30 },
+	{ "gigabyte", 1u << 30 }, { "gigabytes", 1u << 30 },
+	{ "gbit", 1u << 27 }, { "gbits", 1u << 27 },
+	{ "gigabit", 1u << 27 }, { "gigabits", 1u << 27 },
+	{ "tb", 1ull << 40 }, { "tbyte", 1ull << 40 }, { "tbytes", 1ull << 40 },
+	{ "terabyte", 1ull << 40 }, { "terabytes", 1ull << 40 },
+	{ "tbit", 1ull << 37 }, { "tbits", 1ull << 37 },
+	{ "terabit", 1ull << 37 }, { "terabits", 1ull << 37 },
+};
+
+/* "N [unit]" (N may have a fraction, "1.5 MBytes") into bytes, capped as
+ * tor's config_ensure_bandwidth_cap: INT32_MAX + 1 ("2 GBytes") is taken
+ * as INT32_MAX, anything larger is refused. */
+static int
+parse_bandwidth(const char *value, uint64_t *out, char *msg, size_t msg_len)
+{
+	const char *s = value;
+	uint64_t whole = 0;
+	double fraction = 0, scale = 1;
+	bool has_fraction = false;
+	double bytes;
+
+	if (!isdigit((unsigned char)*s))
+		return bad(msg, msg_len, "'%s' is not a number with a unit such as "
+				"75 KBytes or 10 MBits", value);
+	for (; isdigit((unsigned char)*s); s++) {
+		if (whole > (UINT64_MAX - 9) / 10)
+			return bad(msg, msg_len, "%s is more than %u bytes", value,
+					CONFIG_BANDWIDTH_MAX);
+		whole = whole * 10 + (uint64_t)(*s - '0');
+	}
+	if (*s == '.') {
+		has_fraction = true;
+		for (s++; isdigit((unsigned char)*s); s++)
+			fraction += (scale /= 10) * (*s - '0');
+	}
+	while (isspace((unsigned char)*s))
+		s++;
+	for (size_t u = 0; u < sizeof(memory_units) / sizeof(memory_units[0]); u++) {
+		if (strcasecmp(s, memory_units[u].name) != 0)
+			continue;
+		bytes = ((double)whole + fraction) * (double)memory_units[u].bytes;
+		if (bytes > (double)CONFIG_BANDWIDTH_MAX + 1 ||
+				(!has_fraction && whole > ((uint64_t)CONFIG_BANDWIDTH_MAX + 1) /
+					memory_units[u].bytes))
+			return bad(msg, msg_len, "%s is more than %u bytes", value,
+					CONFIG_BANDWIDTH_MAX);
+		*out = has_fraction ? (uint64_t)bytes : whole * memory_units[u].bytes;
+		if (*out > CONFIG_BANDWIDTH_MAX)
+			*out = CONFIG_BANDWIDTH_MAX;
+		return 0;
+	}
+	return bad(msg, msg_len, "unknown unit '%s' (bytes, KBytes, MBytes, GBytes, "
+			"TBytes, KBits, MBits, GBits, TBits)", s);
+}
+
+static int
+set_bandwidth_rate(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	return parse_bandwidth(value, &config->tor.bandwidth_rate, msg, msg_len);
+}
+
+static int
+set_bandwidth_burst(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	return parse_bandwidth(value, &config->tor.bandwidth_burst, msg, msg_len);
+}
+
+/* tor: "MetricsPort [address:]port [format]"; a port alone listens on
+ * 127.0.0.1 (tor's metrics_parse_ports); 0 leaves it off. */
+static int
+set_metrics_port(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	char buf[CONFIG_LINE_MAX + 1];
+	char *tokens[3];
+	int n = split_tokens(value, buf, sizeof(buf), tokens, 3);
+	struct config_tor *tor = &config->tor;
+	const char *colon;
+
+	if (n < 1 || n > 2)
+		return bad(msg, msg_len, "expected [address:]port [prometheus]");
+	if (n == 2 && strcasecmp(tokens[1], "prometheus") != 0)
+		return bad(msg, msg_len, "unknown format '%s': only prometheus", tokens[1]);
+	if (tokens[0][0] == '[')
+		return bad(msg, msg_len, "IPv6 addresses are not supported");
+	colon = strrchr(tokens[0], ':');
+	if (!colon) {
+		if (!parse_port(tokens[0], 0, &tor->metrics_port))
+			return bad(msg, msg_len, "'%s' is not a port 0..65535", tokens[0]);
+		tor->metrics_address = 0x7f000001;
+		tor->has_metrics_port = tor->metrics_port != 0;
+		return 0;
+	}
+	if (!parse_ipv4(tokens[0], (size_t)(colon - tokens[0]), &tor->metrics_address))
+		return bad(msg, msg_len, "'%.*s' is not an IPv4 address",
+				(int)(colon - tokens[0]), tokens[0]);
+	if (!parse_port(colon + 1, 1, &tor->metrics_port))
+		return bad(msg, msg_len, "'%s' is not a port 1..65535", colon + 1);
+	tor->has_metrics_port = true;
+	return 0;
+}
+
+/* One policy entry: "accept|reject ADDR[/BITS][:PORTS]" where ADDR is an
+ * IPv4 address, "*" or "*4"; the port part is checked and, as tor does for
+ * MetricsPortPolicy, ignored. */
+static int
+parse_policy_entry(const char *entry, struct config_policy_entry *out, char *msg,
+		size_t msg_len)
+{
+	char buf[CONFIG_LINE_MAX + 1];
+	char *tokens[3];
+	int n = split_tokens(entry, buf, sizeof(buf), tokens, 3);
+	char *target, *colon, *slash;
+	unsigned prefix = 32;
+	uint32_t addr = 0;
+
+	if (n != 2)
+		return bad(msg, msg_len, "'%s' is not 'accept|reject address[/bits]'", entry);
+	if (strcasecmp(tokens[0], "accept6") == 0 || strcasecmp(tokens[0], "reject6") == 0)
+		return bad(msg, msg_len, "IPv6 entries (%s) are not supported", tokens[0]);
+	if (strcasecmp(tokens[0], "accept") == 0)
+		out->accept = true;
+	else if (strcasecmp(tokens[0], "reject") == 0)
+		out->accept = false;
+	else
+		return bad(msg, msg_len, "'%s' is not accept or reject", tokens[0]);
+	target = tokens[1];
+	if (target[0] == '[' || strcmp(target, "*6") == 0 || strncmp(target, "*6:", 3) == 0)
+		return bad(msg, msg_len, "IPv6 addresses are not supported");
+	if (strncasecmp(target, "private", 7) == 0)
+		return bad(msg, msg_len, "'private' is not supported: list the networks");
+	colon = strchr(target, ':');
+	if (colon) {
+		char *dash = strchr(colon + 1, '-');
+		uint16_t lo, hi;
+
+		*colon = '\0';
+		if (strcmp(colon + 1, "*") != 0) {
+			if (dash)
+				*dash = '\0';
+			if (!parse_port(colon + 1, 1, &lo) ||
+					(dash && (!parse_port(dash + 1, 1, &hi) || hi < lo)))
+				return bad(msg, msg_len, "bad port in '%s'", entry);
+		}
+	}
+	if (strcmp(target, "*") == 0 || strcmp(target, "*4") == 0) {
+		out->network = 0;
+		out->prefix_len = 0;
+		return 0;
+	}
+	slash = strchr(target, '/');
+	if (slash) {
+		*slash = '\0';
+		if (strchr(slash + 1, '.'))
+			return bad(msg, msg_len, "only /bits masks are supported, not /%s", slash + 1);
+		if (parse_uint(slash + 1, 0, 32, &prefix, msg, msg_len) < 0)
+			return bad(msg, msg_len, "mask '/%s' is not 0..32", slash + 1);
+	}
+	if (!parse_ipv4(target, strlen(target), &addr))
+		return bad(msg, msg_len, "'%s' is not an IPv4 address", target);
+	out->prefix_len = (uint8_t)prefix;
+	out->network = prefix ? addr & (UINT32_MAX << (32 - prefix)) : 0;
+	return 0;
+}
+
+/* "policy,policy,..."; the line may repeat, entries keep their order. */
+static int
+set_metrics_policy(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	struct config_policy *policy = &config->tor.metrics_policy;
+	const char *s = value;
+
+	for (;;) {
+		size_t len = strcspn(s, ",");
+		char entry[CONFIG_LINE_MAX + 1];
+
+		memcpy(entry, s, len);
+		entry[len] = '\0';
+		if (policy->n_entries == CONFIG_POLICY_MAX)
+			return bad(msg, msg_len, "more than %d entries", CONFIG_POLICY_MAX);
+		if (parse_policy_entry(entry, &policy->entries[policy->n_entries],
+					msg, msg_len) < 0)
+			return -EINVAL;
+		policy->n_entries++;
+		if (s[len] == '\0')
+			return 0;
+		s += len + 1;
+	}
+}
+
+bool
+config_policy_allows(const struct config_policy *policy, uint32_t address)
+{
+	for (unsigned i = 0; i < policy->n_entries; i++) {
+		const struct config_policy_entry *e = &policy->entries[i];
+		uint32_t mask = e->prefix_len ? UINT32_MAX << (32 - e->prefix_len) : 0;
+
+		if ((address & mask) == e->network)
+			return e->accept;
+	}
+	return false;
+}
+
+static bool
+parse_severity(const char *s, size_t n, enum config_log_severity *out)
+{
+	static const char *const names[] = { "debug", "info", "notice", "warn", "err" };
+
+	for (int i = 0; i < 5; i++) {
+		if (strlen(names[i]) == n && strncasecmp(s, names[i], n) == 0) {
+			*out = (enum config_log_severity)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* tor: "Log minSeverity[-maxSeverity] stderr|stdout|syslog" or "... file
+ * FILENAME"; no destination means stdout. Logging domains ("[handshake]")
+ * are not supported. */
+static int
+set_log(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	struct config_tor *tor = &config->tor;
+	struct config_log log;
+	size_t sev_len = strcspn(value, " \t");
+	const char *dash = memchr(value, '-', sev_len);
+	const char *dest = value + sev_len;
+
+	if (tor->n_logs == CONFIG_LOGS_MAX)
+		return bad(msg, msg_len, "more than %d Log lines", CONFIG_LOGS_MAX);
+	if (value[0] == '[')
+		return bad(msg, msg_len, "logging domains ([...]) are not supported");
+	memset(&log, 0, sizeof(log));
+	if (!parse_severity(value, dash ? (size_t)(dash - value) : sev_len,
+				&log.min_severity) ||
+			(dash && !parse_severity(dash + 1, sev_len - (size_t)(dash + 1 - value),
+				&log.max_severity)))
+		return bad(msg, msg_len, "'%.*s' is not a severity or range of debug, "
+				"info, notice, warn, err", (int)sev_len, value);
+	if (!dash)
+		log.max_severity = CONFIG_LOG_ERR;
+	if (log.max_severity < log.min_severity)
+		return bad(msg, msg_len, "range '%.*s' is empty: put the less severe level first",
+				(int)sev_len, value);
+	while (isspace((unsigned char)*dest))
+		dest++;
+	if (*dest == '\0' || strcasecmp(dest, "stdout") == 0) {
+		log.dest = CONFIG_LOG_STDOUT;
+	} else if (strcasecmp(dest, "stderr") == 0) {
+		log.dest = CONFIG_LOG_STDERR;
+	} else if (strcasecmp(dest, "syslog") == 0) {
+		log.dest = CONFIG_LOG_SYSLOG;
+	} else if (strncasecmp(dest, "file", 4) == 0 && isspace((unsigned char)dest[4])) {
+		const char *path = dest + 4;
+
+		while (isspace((unsigned char)*path))
+			path++;
+		if (strlen(path) >= sizeof(log.path))
+			return bad(msg, msg_len, "file name longer than %zu characters",
+					sizeof(log.path) - 1);
+		if (path[0] == '~')
+			return bad(msg, msg_len, "'~' is not expanded: give an absolute path");
+		log.dest = CONFIG_LOG_FILE;
+		strcpy(log.path, path);
+	} else if (strcasecmp(dest, "file") == 0) {
+		return bad(msg, msg_len, "file needs a file name");
+	} else {
+		return bad(msg, msg_len, "'%s' is not stdout, stderr, syslog or file FILENAME",
+				dest);
+	}
+	tor->logs[tor->n_logs++] = log;
+	return 0;
+}
+
+static int
+set_publish_server_descriptor(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	/* "v3" is what "1" means for a relay; bridge descriptors are not made. */
+	if (strcasecmp(value, "v3") == 0) {
+		config->tor.publish_server_descriptor = true;
+		return 0;
+	}
+	if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
+		return bad(msg, msg_len, "'%s' is not 0, 1 or v3 (hsrelay is not a bridge)",
+				value);
+	return parse_bool(value, &config->tor.publish_server_descriptor, msg, msg_len);
+}
+
+static int
+set_assume_reachable(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	return parse_bool(value, &config->tor.assume_reachable, msg, msg_len);
+}
+
+static int
+set_exit_relay(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	(void)config;
+	if (strcmp(value, "0") != 0)
+		return bad(msg, msg_len, "'%s' is not supported: hsrelay is a non-exit "
+				"relay (ExitRelay 0)", value);
+	return 0;
+}
+
+/* Only the reject-everything policy, in tor's spelling "reject *:*" (or
+ * "reject *", the port defaulting to "*"), possibly repeated in a list. */
+static int
+set_exit_policy(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	const char *s = value;
+
+	(void)config;
+	for (;;) {
+		size_t len = strcspn(s, ",");
+		char buf[CONFIG_LINE_MAX + 1];
+		char *tokens[3];
+		char entry[CONFIG_LINE_MAX + 1];
+		int n;
+
+		memcpy(entry, s, len);
+		entry[len] = '\0';
+		n = split_tokens(entry, buf, sizeof(buf), tokens, 3);
+		if (n != 2 || strcasecmp(tokens[0], "reject") != 0 ||
+				(strcmp(tokens[1], "*:*") != 0 && strcmp(tokens[1], "*") != 0))
+			return bad(msg, msg_len, "'%s' is not supported: hsrelay is a non-exit "
+					"relay (ExitPolicy reject *:*)", entry);
+		if (s[len] == '\0')
+			return 0;
+		s += len + 1;
+	}
+}
+
+static int
+set_max_circuits(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	/* dataplane/circuit.c takes at most 2^24 circuits per table. */
+	return parse_uint(value, 1, 1u << 24, &config->tor.max_circuits_per_worker,
+			msg, msg_len);
+}
+
+static int
+set_max_links(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	/* dataplane/relay_worker.h: link ids fit 16 bits. */
+	return parse_uint(value, 1, 65535, &config->tor.max_links_per_worker, msg, msg_len);
+}
+
 /* Every key the reader knows; a subsystem adds its keys here. */
 static const struct config_key config_keys[] = {
 	{ "DPDKLcores", false, set_lcores },
@@ -370,6 +1111,23 @@ static const struct config_key config_keys[] = {
 	{ "NetcheckConnect", false, set_netcheck_connect },
 	{ "NetcheckConnectBytes", false, set_netcheck_connect_bytes },
 	{ "NetcheckConnections", false, set_netcheck_connections },
+	{ "Nickname", false, set_nickname },
+	{ "ORPort", false, set_or_port },
+	{ "DataDirectory", false, set_data_directory },
+	{ "ContactInfo", false, set_contact_info },
+	{ "DirAuthority", true, set_dir_authority },
+	{ "TestingTorNetwork", false, set_testing_tor_network },
+	{ "BandwidthRate", false, set_bandwidth_rate },
+	{ "BandwidthBurst", false, set_bandwidth_burst },
+	{ "MetricsPort", false, set_metrics_port },
+	{ "MetricsPortPolicy", true, set_metrics_policy },
+	{ "Log", true, set_log },
+	{ "PublishServerDescriptor", false, set_publish_server_descriptor },
+	{ "AssumeReachable", false, set_assume_reachable },
+	{ "ExitRelay", false, set_exit_relay },
+	{ "ExitPolicy", true, set_exit_policy },
+	{ "MaxCircuitsPerWorker", false, set_max_circuits },
+	{ "MaxLinksPerWorker", false, set_max_links },
 };
 
 #define CONFIG_N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -388,6 +1146,11 @@ config_init(struct config *config)
 	config->dpdk.arp_timeout_sec = 60;
 	config->netcheck.connect_bytes = 1u << 20;
 	config->netcheck.connections = 1;
+	config->tor.bandwidth_rate = 1u << 30;
+	config->tor.bandwidth_burst = 1u << 30;
+	config->tor.publish_server_descriptor = true;
+	config->tor.max_circuits_per_worker = 65536;
+	config->tor.max_links_per_worker = 4096;
 }
 
 static void
@@ -555,6 +1318,72 @@ config_check_dataplane(const struct config *config, const char *name,
 	}
 	if (!config->dpdk.has_address) {
 		error_set(err, name, 0, "Address", 7, "required: the dataplane's IPv4 address/prefix");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+config_check_relay(const struct config *config, const char *name,
+		struct config_error *err)
+{
+	const struct config_tor *tor = &config->tor;
+	char msg[sizeof(err->message)];
+	bool has_v3_authority = false;
+	int rc;
+
+	rc = config_check_dataplane(config, name, err);
+	if (rc < 0)
+		return rc;
+	if (tor->nickname[0] == '\0') {
+		error_set(err, name, 0, "Nickname", 8, "required: the relay's nickname");
+		return -EINVAL;
+	}
+	if (!tor->has_or_port) {
+		error_set(err, name, 0, "ORPort", 6, "required: the port relays and clients connect to");
+		return -EINVAL;
+	}
+	if (tor->data_directory[0] == '\0') {
+		error_set(err, name, 0, "DataDirectory", 13,
+				"required: where the relay keeps its keys and state");
+		return -EINVAL;
+	}
+	/* The dataplane accepts on Address only; an ORPort address is a
+	 * restatement of it (or tor's 0.0.0.0 "every address"). */
+	if (tor->or_port_has_address && tor->or_address != 0 &&
+			tor->or_address != config->dpdk.address) {
+		uint32_t a = tor->or_address, d = config->dpdk.address;
+
+		snprintf(msg, sizeof(msg), "address %u.%u.%u.%u is not the dataplane's "
+				"Address %u.%u.%u.%u: give the port alone", a >> 24, (a >> 16) & 0xff,
+				(a >> 8) & 0xff, a & 0xff, d >> 24, (d >> 16) & 0xff,
+				(d >> 8) & 0xff, d & 0xff);
+		error_set(err, name, 0, "ORPort", 6, msg);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < tor->n_dir_authorities; i++)
+		if (tor->dir_authorities[i].has_v3ident && !tor->dir_authorities[i].is_bridge)
+			has_v3_authority = true;
+	if (!has_v3_authority) {
+		error_set(err, name, 0, "DirAuthority", 12, tor->n_dir_authorities == 0 ?
+				"required: hsrelay has no built-in list of directory authorities" :
+				"required: at least one with v3ident= (relays upload descriptors "
+				"to v3 authorities only)");
+		return -EINVAL;
+	}
+	if (tor->bandwidth_rate < CONFIG_RELAY_BANDWIDTH_MIN) {
+		snprintf(msg, sizeof(msg), "%llu bytes/s is below the %u a relay needs",
+				(unsigned long long)tor->bandwidth_rate, CONFIG_RELAY_BANDWIDTH_MIN);
+		error_set(err, name, 0, "BandwidthRate", 13, msg);
+		return -EINVAL;
+	}
+	if (tor->bandwidth_burst < tor->bandwidth_rate) {
+		error_set(err, name, 0, "BandwidthBurst", 14, "must be at least BandwidthRate");
+		return -EINVAL;
+	}
+	if (tor->has_metrics_port && tor->metrics_policy.n_entries == 0) {
+		error_set(err, name, 0, "MetricsPortPolicy", 17,
+				"required with MetricsPort (without it every request is refused)");
 		return -EINVAL;
 	}
 	return 0;

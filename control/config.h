@@ -80,9 +80,117 @@ struct config_netcheck {
 	unsigned connections;                /* NetcheckConnections, 1..1024, default 1 */
 };
 
+/* The Tor relay's keys, written and validated as tor 0.4.9 does (tor's
+ * manual and src/app/config/config.c) for the subset hsrelay implements;
+ * anything tor accepts but hsrelay cannot honour is refused with a message
+ * saying so instead of being ignored. Defaults are set by config_init(). */
+
+/* Nicknames: 1 to 19 characters [A-Za-z0-9] (tor's MAX_NICKNAME_LEN). */
+#define CONFIG_NICKNAME_MAX 19
+/* Longest DataDirectory or Log file path. */
+#define CONFIG_PATH_MAX 256
+/* Longest ContactInfo. */
+#define CONFIG_CONTACT_MAX 256
+/* DirAuthority lines kept (a test network has 3, the public one 9). */
+#define CONFIG_DIR_AUTHORITIES_MAX 16
+/* MetricsPortPolicy entries kept over all lines. */
+#define CONFIG_POLICY_MAX 32
+/* Log lines kept. */
+#define CONFIG_LOGS_MAX 8
+/* SHA-1 digests: RSA identity fingerprints and v3 authority identities. */
+#define CONFIG_DIGEST_LEN 20
+/* tor's ROUTER_MAX_DECLARED_BANDWIDTH (INT32_MAX bytes/s) and, for a
+ * public relay, RELAY_REQUIRED_MIN_BANDWIDTH (75 KBytes/s). */
+#define CONFIG_BANDWIDTH_MAX 2147483647u
+#define CONFIG_RELAY_BANDWIDTH_MIN (75u * 1024u)
+
+/* One DirAuthority line: "[nickname] [flags] address:dirport fingerprint"
+ * (tor's parse_dir_authority_line). */
+struct config_dir_authority {
+	char nickname[CONFIG_NICKNAME_MAX + 1];	/* "" when not given */
+	uint32_t address;			/* DirPort address, host order */
+	uint16_t dir_port;
+	uint16_t or_port;			/* orport=, 0 when not given */
+	bool has_v3ident;			/* v3ident= given: a v3 authority */
+	uint8_t v3ident[CONFIG_DIGEST_LEN];	/* SHA-1 of the authority identity key */
+	uint8_t fingerprint[CONFIG_DIGEST_LEN];	/* SHA-1 of the relay RSA identity */
+	bool is_bridge;				/* bridge: a bridge authority */
+	double weight;				/* weight=, default 1.0 */
+};
+
+/* Log severities, least severe first (tor's debug..err). */
+enum config_log_severity {
+	CONFIG_LOG_DEBUG = 0,
+	CONFIG_LOG_INFO,
+	CONFIG_LOG_NOTICE,
+	CONFIG_LOG_WARN,
+	CONFIG_LOG_ERR,
+};
+
+enum config_log_dest {
+	CONFIG_LOG_STDOUT = 0,
+	CONFIG_LOG_STDERR,
+	CONFIG_LOG_SYSLOG,
+	CONFIG_LOG_FILE,
+};
+
+/* One Log line: "minSeverity[-maxSeverity] [stdout|stderr|syslog|file PATH]".
+ * Messages with min_severity <= severity <= max_severity are written. */
+struct config_log {
+	enum config_log_severity min_severity;
+	enum config_log_severity max_severity;
+	enum config_log_dest dest;
+	char path[CONFIG_PATH_MAX];		/* CONFIG_LOG_FILE only */
+};
+
+/* An address policy (MetricsPortPolicy): the first entry whose network
+ * contains the address decides; no match rejects (tor: "a reject all by
+ * default policy"). IPv4 only. */
+struct config_policy_entry {
+	bool accept;
+	uint32_t network;			/* host order, host bits cleared */
+	uint8_t prefix_len;			/* 0..32; 0 with network 0 is "*" */
+};
+
+struct config_policy {
+	unsigned n_entries;
+	struct config_policy_entry entries[CONFIG_POLICY_MAX];
+};
+
+struct config_tor {
+	char nickname[CONFIG_NICKNAME_MAX + 1];	/* Nickname, "" = not given */
+	/* ORPort: "PORT" or "ADDR:PORT" [IPv4Only]. hsrelay accepts on the
+	 * dataplane's Address (struct config_dpdk): an ORPort address, if
+	 * given, must be that address or 0.0.0.0 (config_check_relay()). */
+	bool has_or_port;
+	bool or_port_has_address;
+	uint32_t or_address;			/* host order, when given */
+	uint16_t or_port;
+	char data_directory[CONFIG_PATH_MAX];	/* DataDirectory, "" = not given */
+	char contact_info[CONFIG_CONTACT_MAX];	/* ContactInfo, "" = not given */
+	unsigned n_dir_authorities;
+	struct config_dir_authority dir_authorities[CONFIG_DIR_AUTHORITIES_MAX];
+	bool testing_tor_network;		/* TestingTorNetwork, default 0 */
+	uint64_t bandwidth_rate;		/* BandwidthRate, bytes/s, default 1 GByte */
+	uint64_t bandwidth_burst;		/* BandwidthBurst, bytes, default 1 GByte */
+	/* MetricsPort: served by the control process on a kernel socket
+	 * (control/metrics.h), not on the dataplane; default off. */
+	bool has_metrics_port;
+	uint32_t metrics_address;		/* host order; 127.0.0.1 if only a port */
+	uint16_t metrics_port;
+	struct config_policy metrics_policy;	/* MetricsPortPolicy lines, in order */
+	unsigned n_logs;			/* 0: tor's default, notice to stdout */
+	struct config_log logs[CONFIG_LOGS_MAX];
+	bool publish_server_descriptor;		/* PublishServerDescriptor, default 1 */
+	bool assume_reachable;			/* AssumeReachable, default 0 */
+	unsigned max_circuits_per_worker;	/* MaxCircuitsPerWorker, default 65536 */
+	unsigned max_links_per_worker;		/* MaxLinksPerWorker, default 4096 */
+};
+
 struct config {
 	struct config_dpdk dpdk;
 	struct config_netcheck netcheck;
+	struct config_tor tor;
 };
 
 /* What went wrong and where. line is 0 for a problem with the whole file
@@ -92,7 +200,7 @@ struct config_error {
 	char file[128];
 	unsigned line;
 	char key[64];
-	char message[160];
+	char message[256];
 };
 
 /* Sets every key to its default. */
@@ -116,6 +224,28 @@ int config_parse_file(struct config *config, const char *path,
  * (line 0). */
 int config_check_dataplane(const struct config *config, const char *name,
 		struct config_error *err);
+
+/* Checks what the relay needs after parsing, in this order, with *err
+ * naming the missing or inconsistent key (line 0):
+ * - everything config_check_dataplane() checks (DPDKPort, Address);
+ * - Nickname, ORPort and DataDirectory are given (tor would default the
+ *   first and last; a relay operator should choose them);
+ * - an ORPort address, if any, is the dataplane's Address or 0.0.0.0;
+ * - at least one DirAuthority with v3ident= that is not a bridge
+ *   authority: hsrelay has no built-in authority list (so this holds with
+ *   and without TestingTorNetwork), and a relay uploads its descriptor
+ *   only to v3 authorities;
+ * - BandwidthRate is at least 75 KBytes and BandwidthBurst at least
+ *   BandwidthRate (tor's rules for a relay);
+ * - MetricsPort, when set, has a MetricsPortPolicy (tor would refuse every
+ *   request without one, which is never what the operator meant).
+ * Returns 0 or -EINVAL. */
+int config_check_relay(const struct config *config, const char *name,
+		struct config_error *err);
+
+/* Whether policy lets address (host order) in: the first matching entry's
+ * verdict, false when none matches. */
+bool config_policy_allows(const struct config_policy *policy, uint32_t address);
 
 /* Writes "file:line: Key: message" (or "file: Key: message" for line 0)
  * into out; returns what snprintf returns. */

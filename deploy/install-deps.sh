@@ -14,6 +14,8 @@ packages=(
   iputils-ping ethtool                 # netns tier: kernel-side ping, veth offloads off
   python3
   curl                                 # interop tier: fetches through tor's SOCKS port
+
+  libmicrohttpd-dev libsystemd-dev     # MetricsPort server, sd_notify
 )
 
 missing=()

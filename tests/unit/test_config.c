@@ -1,4 +1,4 @@
-/* control/config.c (torrc-syntax reader, DPDK keys) and the EAL command
+/* control/config.c (torrc-syntax reader, DPDK and Tor keys) and the EAL command
  * line dataplane/eal.c builds from it. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "control/config.h"
@@ -367,8 +368,676 @@ test_free_hugepages(void **state)
 	assert_true(eal_free_hugepages_2mb("/proc/meminfo") >= 0);
 }
 
+/* ---- The Tor relay's keys ---- */
+
+static void
+test_tor_defaults(void **state)
+{
+	struct config c;
+
+	(void)state;
+	config_init(&c);
+	assert_string_equal(c.tor.nickname, "");
+	assert_false(c.tor.has_or_port);
+	assert_string_equal(c.tor.data_directory, "");
+	assert_string_equal(c.tor.contact_info, "");
+	assert_int_equal(c.tor.n_dir_authorities, 0);
+	assert_false(c.tor.testing_tor_network);
+	assert_int_equal(c.tor.bandwidth_rate, 1u << 30);
+	assert_int_equal(c.tor.bandwidth_burst, 1u << 30);
+	assert_false(c.tor.has_metrics_port);
+	assert_int_equal(c.tor.metrics_policy.n_entries, 0);
+	assert_int_equal(c.tor.n_logs, 0);
+	assert_true(c.tor.publish_server_descriptor);
+	assert_false(c.tor.assume_reachable);
+	assert_int_equal(c.tor.max_circuits_per_worker, 65536);
+	assert_int_equal(c.tor.max_links_per_worker, 4096);
+}
+
+/* Parses one line alone and expects success. */
+static void
+parse_ok(struct config *c, const char *line)
+{
+	struct config_error err;
+	char formatted[512];
+
+	if (parse(c, line, &err) != 0) {
+		config_error_format(&err, formatted, sizeof(formatted));
+		fail_msg("'%s' refused: %s", line, formatted);
+	}
+}
+
+static void
+test_tor_good_values(void **state)
+{
+	struct config c;
+
+	(void)state;
+	parse_ok(&c, "Nickname a");
+	assert_string_equal(c.tor.nickname, "a");
+	parse_ok(&c, "nickname Abcdefghij012345678");		/* 19 characters */
+	assert_string_equal(c.tor.nickname, "Abcdefghij012345678");
+
+	parse_ok(&c, "ORPort 9001");
+	assert_true(c.tor.has_or_port);
+	assert_false(c.tor.or_port_has_address);
+	assert_int_equal(c.tor.or_port, 9001);
+	parse_ok(&c, "ORPort 10.77.1.2:443 IPv4Only");
+	assert_true(c.tor.or_port_has_address);
+	assert_int_equal(c.tor.or_address, 0x0a4d0102);
+	assert_int_equal(c.tor.or_port, 443);
+	parse_ok(&c, "ORPort 65535");
+	assert_int_equal(c.tor.or_port, 65535);
+
+	parse_ok(&c, "DataDirectory /var/lib/hsrelay data");
+	assert_string_equal(c.tor.data_directory, "/var/lib/hsrelay data");
+	parse_ok(&c, "DataDirectory relative/dir");
+	assert_string_equal(c.tor.data_directory, "relative/dir");
+
+	parse_ok(&c, "ContactInfo Operator <op AT example dot org> \xc3\xa9t\xc3\xa9 # comment");
+	assert_string_equal(c.tor.contact_info, "Operator <op AT example dot org> \xc3\xa9t\xc3\xa9");
+
+	parse_ok(&c, "TestingTorNetwork 1");
+	assert_true(c.tor.testing_tor_network);
+	parse_ok(&c, "TestingTorNetwork 0");
+	assert_false(c.tor.testing_tor_network);
+
+	parse_ok(&c, "PublishServerDescriptor 0");
+	assert_false(c.tor.publish_server_descriptor);
+	parse_ok(&c, "PublishServerDescriptor v3");
+	assert_true(c.tor.publish_server_descriptor);
+	parse_ok(&c, "AssumeReachable 1");
+	assert_true(c.tor.assume_reachable);
+
+	parse_ok(&c, "ExitRelay 0");
+	parse_ok(&c, "ExitPolicy reject *:*");
+	parse_ok(&c, "ExitPolicy reject *:*\nExitPolicy REJECT *, reject *:*");
+
+	parse_ok(&c, "MaxCircuitsPerWorker 16777216");
+	assert_int_equal(c.tor.max_circuits_per_worker, 1u << 24);
+	parse_ok(&c, "MaxLinksPerWorker 1");
+	assert_int_equal(c.tor.max_links_per_worker, 1);
+}
+
+/* tor's unit grammar (unitparse.c): powers of two, bits are an eighth. */
+static void
+test_tor_bandwidth_units(void **state)
+{
+	static const struct {
+		const char *value;
+		uint64_t bytes;
+	} cases[] = {
+		{ "0", 0 },
+		{ "76800", 76800 },
+		{ "100 bytes", 100 },
+		{ "1 byte", 1 },
+		{ "7 b", 7 },
+		{ "75 KBytes", 75 * 1024 },
+		{ "75 kb", 75 * 1024 },
+		{ "75 KILOBYTES", 75 * 1024 },
+		{ "75KBytes", 75 * 1024 },
+		{ "8 KBits", 1024 },
+		{ "1 kilobit", 128 },
+		{ "10 MBytes", 10u << 20 },
+		{ "10 m", 10u << 20 },
+		{ "1 megabyte", 1u << 20 },
+		{ "8 MBits", 1u << 20 },
+		{ "1 gigabyte", 1u << 30 },
+		{ "1 GBit", 1u << 27 },
+		{ "1.5 MBytes", 3u << 19 },
+		{ "0.5 kb", 512 },
+		{ "1 GBytes", 1u << 30 },
+		/* tor takes 2 GBytes (INT32_MAX + 1) as INT32_MAX. */
+		{ "2 GBytes", 2147483647u },
+		{ "2147483648", 2147483647u },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config c;
+		char line[128];
+
+		snprintf(line, sizeof(line), "BandwidthRate %s", cases[i].value);
+		parse_ok(&c, line);
+		if (c.tor.bandwidth_rate != cases[i].bytes)
+			fail_msg("'%s': %llu bytes, expected %llu", cases[i].value,
+					(unsigned long long)c.tor.bandwidth_rate,
+					(unsigned long long)cases[i].bytes);
+		snprintf(line, sizeof(line), "BandwidthBurst %s", cases[i].value);
+		parse_ok(&c, line);
+		assert_int_equal(c.tor.bandwidth_burst, cases[i].bytes);
+	}
+}
+
+static void
+test_tor_metrics_port_and_policy(void **state)
+{
+	struct config c;
+
+	(void)state;
+	parse_ok(&c, "MetricsPort 127.0.0.1:9035");
+	assert_true(c.tor.has_metrics_port);
+	assert_int_equal(c.tor.metrics_address, 0x7f000001);
+	assert_int_equal(c.tor.metrics_port, 9035);
+	/* A port alone listens on 127.0.0.1, as tor's. */
+	parse_ok(&c, "MetricsPort 9036 prometheus");
+	assert_true(c.tor.has_metrics_port);
+	assert_int_equal(c.tor.metrics_address, 0x7f000001);
+	assert_int_equal(c.tor.metrics_port, 9036);
+	parse_ok(&c, "MetricsPort 0");
+	assert_false(c.tor.has_metrics_port);
+	parse_ok(&c, "MetricsPort 10.1.2.3:80 Prometheus");
+	assert_int_equal(c.tor.metrics_address, 0x0a010203);
+
+	parse_ok(&c, "MetricsPortPolicy accept 127.0.0.1\n"
+			"MetricsPortPolicy reject 10.1.2.3, accept 10.1.0.0/16:*,reject *4:9035\n"
+			"MetricsPortPolicy accept 192.168.7.9/24:1-65535");
+	assert_int_equal(c.tor.metrics_policy.n_entries, 5);
+	assert_true(c.tor.metrics_policy.entries[0].accept);
+	assert_int_equal(c.tor.metrics_policy.entries[0].network, 0x7f000001);
+	assert_int_equal(c.tor.metrics_policy.entries[0].prefix_len, 32);
+	assert_false(c.tor.metrics_policy.entries[1].accept);
+	assert_int_equal(c.tor.metrics_policy.entries[2].network, 0x0a010000);
+	assert_int_equal(c.tor.metrics_policy.entries[2].prefix_len, 16);
+	assert_false(c.tor.metrics_policy.entries[3].accept);
+	assert_int_equal(c.tor.metrics_policy.entries[3].prefix_len, 0);
+	/* Host bits are cleared. */
+	assert_int_equal(c.tor.metrics_policy.entries[4].network, 0xc0a80700);
+
+	/* First match decides; no match rejects. */
+	assert_true(config_policy_allows(&c.tor.metrics_policy, 0x7f000001));
+	assert_false(config_policy_allows(&c.tor.metrics_policy, 0x7f000002));
+	assert_false(config_policy_allows(&c.tor.metrics_policy, 0x0a010203));
+	assert_true(config_policy_allows(&c.tor.metrics_policy, 0x0a010204));
+	assert_false(config_policy_allows(&c.tor.metrics_policy, 0x0a020204));
+	config_init(&c);
+	assert_false(config_policy_allows(&c.tor.metrics_policy, 0x7f000001));
+	parse_ok(&c, "MetricsPortPolicy accept *");
+	assert_true(config_policy_allows(&c.tor.metrics_policy, 0x01020304));
+	parse_ok(&c, "MetricsPortPolicy accept 0.0.0.0/0");
+	assert_true(config_policy_allows(&c.tor.metrics_policy, 0xfffffffe));
+}
+
+static void
+test_tor_log(void **state)
+{
+	struct config c;
+
+	(void)state;
+	parse_ok(&c, "Log notice stdout\nLog info-warn STDERR\nLog err syslog\n"
+			"Log debug file /var/log/hsrelay/debug log.txt\nLog Warn\n"
+			"Log notice-notice file rel.log");
+	assert_int_equal(c.tor.n_logs, 6);
+	assert_int_equal(c.tor.logs[0].min_severity, CONFIG_LOG_NOTICE);
+	assert_int_equal(c.tor.logs[0].max_severity, CONFIG_LOG_ERR);
+	assert_int_equal(c.tor.logs[0].dest, CONFIG_LOG_STDOUT);
+	assert_int_equal(c.tor.logs[1].min_severity, CONFIG_LOG_INFO);
+	assert_int_equal(c.tor.logs[1].max_severity, CONFIG_LOG_WARN);
+	assert_int_equal(c.tor.logs[1].dest, CONFIG_LOG_STDERR);
+	assert_int_equal(c.tor.logs[2].min_severity, CONFIG_LOG_ERR);
+	assert_int_equal(c.tor.logs[2].dest, CONFIG_LOG_SYSLOG);
+	assert_int_equal(c.tor.logs[3].min_severity, CONFIG_LOG_DEBUG);
+	assert_int_equal(c.tor.logs[3].dest, CONFIG_LOG_FILE);
+	assert_string_equal(c.tor.logs[3].path, "/var/log/hsrelay/debug log.txt");
+	/* No destination: stdout, as tor. */
+	assert_int_equal(c.tor.logs[4].min_severity, CONFIG_LOG_WARN);
+	assert_int_equal(c.tor.logs[4].dest, CONFIG_LOG_STDOUT);
+	assert_int_equal(c.tor.logs[5].min_severity, CONFIG_LOG_NOTICE);
+	assert_int_equal(c.tor.logs[5].max_severity, CONFIG_LOG_NOTICE);
+	assert_string_equal(c.tor.logs[5].path, "rel.log");
+}
+
+/* The lines tor-testnet.sh writes, with values tor-gencert and
+ * tor --list-fingerprint produced (tests/unit/vectors/hsrelay-config). */
+static const uint8_t a0_v3ident[20] = {
+	0x19, 0xE2, 0x3A, 0x24, 0x29, 0xC5, 0xD0, 0xD0, 0x3D, 0x77,
+	0x5A, 0xF9, 0x58, 0xB9, 0x4D, 0x79, 0x7F, 0x7D, 0x8C, 0xD3,
+};
+static const uint8_t a0_fingerprint[20] = {
+	0xAE, 0xDF, 0x24, 0x3C, 0x9A, 0xBD, 0x0F, 0x38, 0xC6, 0x80,
+	0xDC, 0x12, 0xB5, 0x25, 0x9F, 0x56, 0x27, 0xDC, 0x11, 0xE5,
+};
+
+static void
+test_tor_dir_authority(void **state)
+{
+	struct config c;
+	const struct config_dir_authority *a;
+
+	(void)state;
+	parse_ok(&c,
+		"DirAuthority a0 orport=21100 no-v2 v3ident=19E23A2429C5D0D03D775AF958B94D797F7D8CD3 "
+		"127.0.0.1:21200 AEDF 243C 9ABD 0F38 C680 DC12 B525 9F56 27DC 11E5\n"
+		"DirAuthority 127.0.0.2:80 aedf243c9abd0f38c680dc12b5259f5627dc11e5\n"
+		"DirAuthority Bridge1 bridge weight=2.5 hs no-hs ORPORT=443 "
+		"ipv6=[2001:db8::1]:443 upload=http://10.0.0.1:80/ download=http://10.0.0.2:8080 "
+		"vote=http://10.0.0.3:81 V3IDENT=19e23a2429c5d0d03d775af958b94d797f7d8cd3 "
+		"10.9.8.7:9030 AEDF243C9ABD0F38C680 DC12B5259F5627DC11E5\n");
+	assert_int_equal(c.tor.n_dir_authorities, 3);
+
+	a = &c.tor.dir_authorities[0];
+	assert_string_equal(a->nickname, "a0");
+	assert_int_equal(a->address, 0x7f000001);
+	assert_int_equal(a->dir_port, 21200);
+	assert_int_equal(a->or_port, 21100);
+	assert_true(a->has_v3ident);
+	assert_memory_equal(a->v3ident, a0_v3ident, 20);
+	assert_memory_equal(a->fingerprint, a0_fingerprint, 20);
+	assert_false(a->is_bridge);
+	assert_true(a->weight == 1.0);
+
+	/* No nickname, no flags. */
+	a = &c.tor.dir_authorities[1];
+	assert_string_equal(a->nickname, "");
+	assert_int_equal(a->address, 0x7f000002);
+	assert_int_equal(a->dir_port, 80);
+	assert_int_equal(a->or_port, 0);
+	assert_false(a->has_v3ident);
+	assert_memory_equal(a->fingerprint, a0_fingerprint, 20);
+
+	/* Every flag tor's parse_dir_authority_line knows. */
+	a = &c.tor.dir_authorities[2];
+	assert_string_equal(a->nickname, "Bridge1");
+	assert_true(a->is_bridge);
+	assert_true(a->weight == 2.5);
+	assert_int_equal(a->or_port, 443);
+	assert_true(a->has_v3ident);
+	assert_memory_equal(a->v3ident, a0_v3ident, 20);
+	assert_int_equal(a->address, 0x0a090807);
+	assert_int_equal(a->dir_port, 9030);
+	assert_memory_equal(a->fingerprint, a0_fingerprint, 20);
+}
+
+/* One bad line (line 4 of a file): the whole formatted error must match. */
+struct exact_case {
+	const char *line;
+	const char *error;
+};
+
+#define FP "AEDF243C9ABD0F38C680DC12B5259F5627DC11E5"
+#define V3 "v3ident=19E23A2429C5D0D03D775AF958B94D797F7D8CD3"
+
+static const struct exact_case tor_bad_cases[] = {
+	{ "Nickname bad-name", "test.conf:4: Nickname: 'bad-name' is not a nickname: "
+		"1 to 19 characters A-Z, a-z, 0-9" },
+	{ "Nickname Abcdefghij0123456789", "test.conf:4: Nickname: 'Abcdefghij0123456789' "
+		"is not a nickname: 1 to 19 characters A-Z, a-z, 0-9" },
+	{ "Nickname two words", "test.conf:4: Nickname: 'two words' is not a nickname: "
+		"1 to 19 characters A-Z, a-z, 0-9" },
+	{ "Nickname", "test.conf:4: Nickname: missing value" },
+	{ "ORPort auto", "test.conf:4: ORPort: auto is not supported: give a port number" },
+	{ "ORPort 0", "test.conf:4: ORPort: 0 (no ORPort) is not supported: hsrelay is a relay" },
+	{ "ORPort 65536", "test.conf:4: ORPort: '65536' is not a port 1..65535" },
+	{ "ORPort 09001", "test.conf:4: ORPort: '09001' is not a port 1..65535" },
+	{ "ORPort 10.0.0.1:0", "test.conf:4: ORPort: '0' is not a port 1..65535" },
+	{ "ORPort 10.0.0.256:9001", "test.conf:4: ORPort: '10.0.0.256' is not an IPv4 address" },
+	{ "ORPort relay.example:9001", "test.conf:4: ORPort: 'relay.example' is not an IPv4 address" },
+	{ "ORPort [::1]:9001", "test.conf:4: ORPort: IPv6 ORPorts are not supported" },
+	{ "ORPort ::1:9001", "test.conf:4: ORPort: IPv6 ORPorts are not supported" },
+	{ "ORPort 9001 NoAdvertise", "test.conf:4: ORPort: flag NoAdvertise is not supported: "
+		"hsrelay listens on and advertises one IPv4 ORPort" },
+	{ "ORPort 9001 nolisten", "test.conf:4: ORPort: flag nolisten is not supported: "
+		"hsrelay listens on and advertises one IPv4 ORPort" },
+	{ "ORPort 9001 IPv6Only", "test.conf:4: ORPort: flag IPv6Only is not supported: "
+		"hsrelay listens on and advertises one IPv4 ORPort" },
+	{ "ORPort 9001 Fast", "test.conf:4: ORPort: unknown flag 'Fast'" },
+	{ "DataDirectory ~/.tor", "test.conf:4: DataDirectory: '~' is not expanded: "
+		"give an absolute path" },
+	{ "ContactInfo a\tb", "test.conf:4: ContactInfo: control characters are not allowed" },
+	{ "ContactInfo caf\xe9", "test.conf:4: ContactInfo: not UTF-8" },
+	{ "ContactInfo \xc0\xaf", "test.conf:4: ContactInfo: not UTF-8" },
+	{ "ContactInfo \xed\xa0\x80", "test.conf:4: ContactInfo: not UTF-8" },
+	{ "TestingTorNetwork yes", "test.conf:4: TestingTorNetwork: 'yes' is not 0 or 1" },
+	{ "TestingTorNetwork 2", "test.conf:4: TestingTorNetwork: '2' is not 0 or 1" },
+	{ "AssumeReachable true", "test.conf:4: AssumeReachable: 'true' is not 0 or 1" },
+	{ "PublishServerDescriptor bridge", "test.conf:4: PublishServerDescriptor: 'bridge' "
+		"is not 0, 1 or v3 (hsrelay is not a bridge)" },
+	{ "ExitRelay 1", "test.conf:4: ExitRelay: '1' is not supported: hsrelay is a non-exit "
+		"relay (ExitRelay 0)" },
+	{ "ExitRelay auto", "test.conf:4: ExitRelay: 'auto' is not supported: hsrelay is a "
+		"non-exit relay (ExitRelay 0)" },
+	{ "ExitPolicy accept *:80", "test.conf:4: ExitPolicy: 'accept *:80' is not supported: "
+		"hsrelay is a non-exit relay (ExitPolicy reject *:*)" },
+	{ "ExitPolicy reject *:*, accept *:*", "test.conf:4: ExitPolicy: ' accept *:*' is not "
+		"supported: hsrelay is a non-exit relay (ExitPolicy reject *:*)" },
+	{ "ExitPolicy reject 10.0.0.0/8:*", "test.conf:4: ExitPolicy: 'reject 10.0.0.0/8:*' is "
+		"not supported: hsrelay is a non-exit relay (ExitPolicy reject *:*)" },
+	{ "BandwidthRate fast", "test.conf:4: BandwidthRate: 'fast' is not a number with a "
+		"unit such as 75 KBytes or 10 MBits" },
+	{ "BandwidthRate -1 KBytes", "test.conf:4: BandwidthRate: '-1 KBytes' is not a number "
+		"with a unit such as 75 KBytes or 10 MBits" },
+	{ "BandwidthRate 10 KiB", "test.conf:4: BandwidthRate: unknown unit 'KiB' (bytes, "
+		"KBytes, MBytes, GBytes, TBytes, KBits, MBits, GBits, TBits)" },
+	{ "BandwidthRate 10 k", "test.conf:4: BandwidthRate: unknown unit 'k' (bytes, "
+		"KBytes, MBytes, GBytes, TBytes, KBits, MBits, GBits, TBits)" },
+	{ "BandwidthBurst 3 GBytes", "test.conf:4: BandwidthBurst: 3 GBytes is more than "
+		"2147483647 bytes" },
+	{ "BandwidthBurst 2147483649", "test.conf:4: BandwidthBurst: 2147483649 is more than "
+		"2147483647 bytes" },
+	{ "BandwidthBurst 2.5 GBytes", "test.conf:4: BandwidthBurst: 2.5 GBytes is more than "
+		"2147483647 bytes" },
+	{ "BandwidthBurst 1 TBits", "test.conf:4: BandwidthBurst: 1 TBits is more than "
+		"2147483647 bytes" },
+	{ "BandwidthBurst 99999999999999999999999", "test.conf:4: BandwidthBurst: "
+		"99999999999999999999999 is more than 2147483647 bytes" },
+	{ "MetricsPort 9035 json", "test.conf:4: MetricsPort: unknown format 'json': only "
+		"prometheus" },
+	{ "MetricsPort 127.0.0.1:9035 prometheus x", "test.conf:4: MetricsPort: expected "
+		"[address:]port [prometheus]" },
+	{ "MetricsPort [::1]:9035", "test.conf:4: MetricsPort: IPv6 addresses are not supported" },
+	{ "MetricsPort localhost:9035", "test.conf:4: MetricsPort: 'localhost' is not an "
+		"IPv4 address" },
+	{ "MetricsPort 127.0.0.1:0", "test.conf:4: MetricsPort: '0' is not a port 1..65535" },
+	{ "MetricsPort 70000", "test.conf:4: MetricsPort: '70000' is not a port 0..65535" },
+	{ "MetricsPortPolicy allow 127.0.0.1", "test.conf:4: MetricsPortPolicy: 'allow' is "
+		"not accept or reject" },
+	{ "MetricsPortPolicy accept", "test.conf:4: MetricsPortPolicy: 'accept' is not "
+		"'accept|reject address[/bits]'" },
+	{ "MetricsPortPolicy accept 127.0.0.1,", "test.conf:4: MetricsPortPolicy: '' is not "
+		"'accept|reject address[/bits]'" },
+	{ "MetricsPortPolicy accept6 [::1]", "test.conf:4: MetricsPortPolicy: IPv6 entries "
+		"(accept6) are not supported" },
+	{ "MetricsPortPolicy accept [::1]", "test.conf:4: MetricsPortPolicy: IPv6 addresses "
+		"are not supported" },
+	{ "MetricsPortPolicy reject *6", "test.conf:4: MetricsPortPolicy: IPv6 addresses are "
+		"not supported" },
+	{ "MetricsPortPolicy reject private", "test.conf:4: MetricsPortPolicy: 'private' is "
+		"not supported: list the networks" },
+	{ "MetricsPortPolicy accept 10.0.0.0/255.0.0.0", "test.conf:4: MetricsPortPolicy: "
+		"only /bits masks are supported, not /255.0.0.0" },
+	{ "MetricsPortPolicy accept 10.0.0.0/33", "test.conf:4: MetricsPortPolicy: mask "
+		"'/33' is not 0..32" },
+	{ "MetricsPortPolicy accept 10.0.0:80", "test.conf:4: MetricsPortPolicy: '10.0.0' "
+		"is not an IPv4 address" },
+	{ "MetricsPortPolicy accept 10.0.0.1:80-20", "test.conf:4: MetricsPortPolicy: bad "
+		"port in 'accept 10.0.0.1:80-20'" },
+	{ "Log", "test.conf:4: Log: missing value" },
+	{ "Log loud stdout", "test.conf:4: Log: 'loud' is not a severity or range of debug, "
+		"info, notice, warn, err" },
+	{ "Log notice- stdout", "test.conf:4: Log: 'notice-' is not a severity or range of "
+		"debug, info, notice, warn, err" },
+	{ "Log err-debug stdout", "test.conf:4: Log: range 'err-debug' is empty: put the "
+		"less severe level first" },
+	{ "Log [handshake]debug stdout", "test.conf:4: Log: logging domains ([...]) are not "
+		"supported" },
+	{ "Log notice file", "test.conf:4: Log: file needs a file name" },
+	{ "Log notice printer", "test.conf:4: Log: 'printer' is not stdout, stderr, syslog or "
+		"file FILENAME" },
+	{ "Log notice stdout stderr", "test.conf:4: Log: 'stdout stderr' is not stdout, "
+		"stderr, syslog or file FILENAME" },
+	{ "Log info notice stdout", "test.conf:4: Log: 'notice stdout' is not stdout, stderr, "
+		"syslog or file FILENAME" },
+	{ "Log notice file ~/tor.log", "test.conf:4: Log: '~' is not expanded: give an "
+		"absolute path" },
+	{ "MaxCircuitsPerWorker 0", "test.conf:4: MaxCircuitsPerWorker: 0 is out of range "
+		"1..16777216" },
+	{ "MaxCircuitsPerWorker 16777217", "test.conf:4: MaxCircuitsPerWorker: 16777217 is out "
+		"of range 1..16777216" },
+	{ "MaxLinksPerWorker 65536", "test.conf:4: MaxLinksPerWorker: 65536 is out of range "
+		"1..65535" },
+	{ "MaxLinksPerWorker many", "test.conf:4: MaxLinksPerWorker: 'many' is not a decimal "
+		"number" },
+	{ "DirAuthority a0 127.0.0.1:21200", "test.conf:4: DirAuthority: expected [nickname] "
+		"[flags] address:dirport fingerprint" },
+	{ "DirAuthority a0", "test.conf:4: DirAuthority: expected [nickname] [flags] "
+		"address:dirport fingerprint" },
+	{ "DirAuthority a0 fast 127.0.0.1:21200 " FP, "test.conf:4: DirAuthority: unknown "
+		"flag 'fast'" },
+	{ "DirAuthority a0 orport=0 127.0.0.1:21200 " FP, "test.conf:4: DirAuthority: orport "
+		"'0' is not a port 1..65535" },
+	{ "DirAuthority a0 orport=x 127.0.0.1:21200 " FP, "test.conf:4: DirAuthority: orport "
+		"'x' is not a port 1..65535" },
+	{ "DirAuthority a0 weight=-1 127.0.0.1:21200 " FP, "test.conf:4: DirAuthority: weight "
+		"'-1' is not a non-negative number" },
+	{ "DirAuthority a0 v3ident=19E23A 127.0.0.1:21200 " FP, "test.conf:4: DirAuthority: "
+		"v3ident '19E23A' is not 40 hex digits" },
+	{ "DirAuthority a0 v3ident=19E23A2429C5D0D03D775AF958B94D797F7D8CDZ 127.0.0.1:21200 "
+		FP, "test.conf:4: DirAuthority: v3ident '19E23A2429C5D0D03D775AF958B94D797F7D8CDZ' "
+		"is not 40 hex digits" },
+	{ "DirAuthority a0 ipv6=::1:443 127.0.0.1:21200 " FP, "test.conf:4: DirAuthority: "
+		"ipv6 '::1:443' is not [IPv6 address]:port" },
+	{ "DirAuthority a0 ipv6=[::1]:443 ipv6=[::2]:443 127.0.0.1:21200 " FP,
+		"test.conf:4: DirAuthority: ipv6= given twice" },
+	{ "DirAuthority a0 upload=https://10.0.0.1:443 127.0.0.1:21200 " FP,
+		"test.conf:4: DirAuthority: 'upload=https://10.0.0.1:443' is not a "
+		"flag=http://IPv4:port URL" },
+	{ "DirAuthority a0 vote=http://10.0.0.1:80/tor 127.0.0.1:21200 " FP,
+		"test.conf:4: DirAuthority: 'vote=http://10.0.0.1:80/tor' is not a "
+		"flag=http://IPv4:port URL" },
+	{ "DirAuthority a0 127.0.0.1 " FP, "test.conf:4: DirAuthority: '127.0.0.1' is not "
+		"an IPv4 address:dirport" },
+	{ "DirAuthority a0 127.0.0.1:0 " FP, "test.conf:4: DirAuthority: '127.0.0.1:0' is "
+		"not an IPv4 address:dirport" },
+	{ "DirAuthority a0 1.2.3:80 " FP, "test.conf:4: DirAuthority: '1.2.3:80' is not an "
+		"IPv4 address:dirport" },
+	{ "DirAuthority a0 " V3 " 127.0.0.1:21200 AEDF243C", "test.conf:4: DirAuthority: the "
+		"fingerprint is not 40 hex digits" },
+	{ "DirAuthority a0 127.0.0.1:21200 " FP " 00", "test.conf:4: DirAuthority: the "
+		"fingerprint is not 40 hex digits" },
+	{ "DirAuthority a0 127.0.0.1:21200 AEDF243C9ABD0F38C680DC12B5259F5627DC11EG",
+		"test.conf:4: DirAuthority: the fingerprint is not 40 hex digits" },
+	{ "DirAuthority a0 " V3 " 127.0.0.1:21200 \"" FP "\"", "test.conf:4: DirAuthority: "
+		"the fingerprint is not 40 hex digits" },
+	{ "Nickname \"quoted\"", "test.conf:4: Nickname: line continuations and quoted values "
+		"are not supported" },
+	{ "SocksPort 9050", "test.conf:4: SocksPort: unknown key" },
+};
+
+static void
+test_tor_bad_values_exact(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(tor_bad_cases) / sizeof(tor_bad_cases[0]); i++) {
+		char text[1024], formatted[512];
+		struct config c;
+		struct config_error err;
+
+		snprintf(text, sizeof(text),
+				"# line 1\nNickname good\nORPort 9001\n%s\nContactInfo x\n",
+				tor_bad_cases[i].line);
+		/* The first three lines would clash with some cases' keys. */
+		if (strncasecmp(tor_bad_cases[i].line, "Nickname", 8) == 0 ||
+				strncasecmp(tor_bad_cases[i].line, "ORPort", 6) == 0)
+			snprintf(text, sizeof(text), "# line 1\n\n# 3\n%s\nContactInfo x\n",
+					tor_bad_cases[i].line);
+		assert_int_equal(parse(&c, text, &err), -EINVAL);
+		config_error_format(&err, formatted, sizeof(formatted));
+		if (strcmp(formatted, tor_bad_cases[i].error) != 0)
+			fail_msg("case '%s':\n got      '%s'\n expected '%s'", tor_bad_cases[i].line,
+					formatted, tor_bad_cases[i].error);
+		assert_int_equal(err.line, 4);
+		assert_string_equal(err.file, "test.conf");
+	}
+}
+
+static void
+test_tor_limits_and_repeats(void **state)
+{
+	struct config c;
+	struct config_error err;
+	char text[8192] = "";
+	char formatted[512];
+
+	(void)state;
+	/* Single-valued Tor keys refuse a second line, naming the first. */
+	assert_int_equal(parse(&c, "Nickname a\nNickname b\n", &err), -EINVAL);
+	config_error_format(&err, formatted, sizeof(formatted));
+	assert_string_equal(formatted, "test.conf:2: Nickname: given twice (first on line 1)");
+	assert_int_equal(parse(&c, "ORPort 1\n\norport 2\n", &err), -EINVAL);
+	config_error_format(&err, formatted, sizeof(formatted));
+	assert_string_equal(formatted, "test.conf:3: ORPort: given twice (first on line 1)");
+
+	/* DirAuthority repeats up to CONFIG_DIR_AUTHORITIES_MAX. */
+	for (int i = 0; i < CONFIG_DIR_AUTHORITIES_MAX + 1; i++) {
+		char line[256];
+
+		snprintf(line, sizeof(line), "DirAuthority auth%d orport=%d " V3
+				" 127.0.0.1:%d " FP "\n", i, 5000 + i, 6000 + i);
+		strcat(text, line);
+	}
+	assert_int_equal(parse(&c, text, &err), -EINVAL);
+	config_error_format(&err, formatted, sizeof(formatted));
+	assert_string_equal(formatted, "test.conf:17: DirAuthority: more than 16 authorities");
+	assert_int_equal(c.tor.n_dir_authorities, CONFIG_DIR_AUTHORITIES_MAX);
+	for (int i = 0; i < CONFIG_DIR_AUTHORITIES_MAX; i++) {
+		char nick[16];
+
+		snprintf(nick, sizeof(nick), "auth%d", i);
+		assert_string_equal(c.tor.dir_authorities[i].nickname, nick);
+		assert_int_equal(c.tor.dir_authorities[i].or_port, 5000 + i);
+		assert_int_equal(c.tor.dir_authorities[i].dir_port, 6000 + i);
+	}
+
+	/* Log and MetricsPortPolicy limits. */
+	text[0] = '\0';
+	for (int i = 0; i < CONFIG_LOGS_MAX + 1; i++)
+		strcat(text, "Log notice stderr\n");
+	assert_int_equal(parse(&c, text, &err), -EINVAL);
+	config_error_format(&err, formatted, sizeof(formatted));
+	assert_string_equal(formatted, "test.conf:9: Log: more than 8 Log lines");
+	text[0] = '\0';
+	for (int i = 0; i < CONFIG_POLICY_MAX / 2; i++)
+		strcat(text, "MetricsPortPolicy accept 10.0.0.1, reject *\n");
+	strcat(text, "MetricsPortPolicy accept 10.0.0.2\n");
+	assert_int_equal(parse(&c, text, &err), -EINVAL);
+	config_error_format(&err, formatted, sizeof(formatted));
+	assert_string_equal(formatted, "test.conf:17: MetricsPortPolicy: more than 32 entries");
+}
+
+/* Reads the realistic relay file from the vectors directory. */
+static const char *vectors_dir = ".";
+
+static void
+test_tor_full_relay_file(void **state)
+{
+	char path[512];
+	struct config c;
+	struct config_error err;
+	char formatted[512];
+	const struct config_dir_authority *a;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/relay.conf", vectors_dir);
+	config_init(&c);
+	if (config_parse_file(&c, path, &err) != 0) {
+		config_error_format(&err, formatted, sizeof(formatted));
+		fail_msg("%s", formatted);
+	}
+	assert_int_equal(config_check_relay(&c, path, &err), 0);
+	assert_string_equal(c.tor.nickname, "hsrelay0");
+	assert_true(c.tor.has_or_port);
+	assert_false(c.tor.or_port_has_address);
+	assert_int_equal(c.tor.or_port, 9001);
+	assert_string_equal(c.tor.data_directory, "/var/lib/hsrelay");
+	assert_string_equal(c.tor.contact_info, "hsrelay0 <operator@test.invalid>");
+	assert_true(c.tor.testing_tor_network);
+	assert_true(c.tor.assume_reachable);
+	assert_true(c.tor.publish_server_descriptor);
+	assert_int_equal(c.tor.bandwidth_rate, 10u << 20);
+	assert_int_equal(c.tor.bandwidth_burst, 20u << 20);
+	assert_int_equal(c.tor.n_logs, 2);
+	assert_string_equal(c.tor.logs[0].path, "/var/lib/hsrelay/notice.log");
+	assert_int_equal(c.tor.logs[1].dest, CONFIG_LOG_STDERR);
+	assert_true(c.tor.has_metrics_port);
+	assert_int_equal(c.tor.metrics_port, 9035);
+	assert_int_equal(c.tor.metrics_policy.n_entries, 3);
+	assert_true(config_policy_allows(&c.tor.metrics_policy, 0x7f000001));
+	assert_true(config_policy_allows(&c.tor.metrics_policy, 0x0a4d0909));
+	assert_false(config_policy_allows(&c.tor.metrics_policy, 0x0b000001));
+	assert_int_equal(c.tor.max_circuits_per_worker, 32768);
+	assert_int_equal(c.tor.max_links_per_worker, 1024);
+	assert_int_equal(c.tor.n_dir_authorities, 3);
+	a = &c.tor.dir_authorities[0];
+	assert_string_equal(a->nickname, "a0");
+	assert_memory_equal(a->v3ident, a0_v3ident, 20);
+	assert_memory_equal(a->fingerprint, a0_fingerprint, 20);
+	a = &c.tor.dir_authorities[2];
+	assert_string_equal(a->nickname, "a2");
+	assert_int_equal(a->or_port, 21102);
+	assert_int_equal(a->dir_port, 21202);
+	assert_memory_equal(a->fingerprint, ((const uint8_t[]){ 0x18, 0xCA, 0x6C, 0x09,
+			0xC7, 0xD5, 0x0F, 0x2C, 0x4B, 0xEC, 0x90, 0x43, 0x94, 0x93, 0xEA, 0x58,
+			0x90, 0xE1, 0x03, 0xB6 }), 20);
+	assert_int_equal(c.dpdk.address, 0x0a4d0102);
+}
+
+/* config_check_relay names the first missing key, in its documented order. */
+static void
+test_tor_check_relay(void **state)
+{
+	static const char base[] =
+		"DPDKPort net_null0\nAddress 10.77.1.2/24\n";
+	static const struct {
+		const char *text;
+		const char *error;
+	} cases[] = {
+		{ "", "r.conf: DPDKPort: required: at least one port" },
+		{ "DPDKPort net_null0\n", "r.conf: Address: required: the dataplane's IPv4 "
+			"address/prefix" },
+		{ "", "r.conf: Nickname: required: the relay's nickname" },
+		{ "Nickname r\n", "r.conf: ORPort: required: the port relays and clients connect to" },
+		{ "Nickname r\nORPort 9001\n", "r.conf: DataDirectory: required: where the relay "
+			"keeps its keys and state" },
+		{ "Nickname r\nORPort 10.77.1.3:9001\nDataDirectory /d\n", "r.conf: ORPort: address "
+			"10.77.1.3 is not the dataplane's Address 10.77.1.2: give the port alone" },
+		{ "Nickname r\nORPort 9001\nDataDirectory /d\n", "r.conf: DirAuthority: required: "
+			"hsrelay has no built-in list of directory authorities" },
+		{ "Nickname r\nORPort 9001\nDataDirectory /d\nTestingTorNetwork 1\n", "r.conf: "
+			"DirAuthority: required: hsrelay has no built-in list of directory authorities" },
+		{ "Nickname r\nORPort 9001\nDataDirectory /d\nDirAuthority 127.0.0.1:1 " FP "\n"
+			"DirAuthority b bridge " V3 " 127.0.0.1:2 " FP "\n",
+			"r.conf: DirAuthority: required: at least one with v3ident= (relays upload "
+			"descriptors to v3 authorities only)" },
+		{ "Nickname r\nORPort 9001\nDataDirectory /d\nDirAuthority " V3 " 127.0.0.1:1 " FP
+			"\nBandwidthRate 76799\n", "r.conf: BandwidthRate: 76799 bytes/s is below "
+			"the 76800 a relay needs" },
+		{ "Nickname r\nORPort 9001\nDataDirectory /d\nDirAuthority " V3 " 127.0.0.1:1 " FP
+			"\nBandwidthRate 2 MBytes\nBandwidthBurst 1 MBytes\n", "r.conf: "
+			"BandwidthBurst: must be at least BandwidthRate" },
+		{ "Nickname r\nORPort 9001\nDataDirectory /d\nDirAuthority " V3 " 127.0.0.1:1 " FP
+			"\nMetricsPort 9035\n", "r.conf: MetricsPortPolicy: required with MetricsPort "
+			"(without it every request is refused)" },
+		/* These pass. */
+		{ "Nickname r\nORPort 9001\nDataDirectory /d\nDirAuthority " V3 " 127.0.0.1:1 " FP
+			"\nMetricsPort 9035\nMetricsPortPolicy accept 127.0.0.1\n", NULL },
+		{ "Nickname r\nORPort 10.77.1.2:9001\nDataDirectory /d\nDirAuthority " V3
+			" 127.0.0.1:1 " FP "\nBandwidthRate 75 KBytes\nBandwidthBurst 75 KBytes\n", NULL },
+		{ "Nickname r\nORPort 0.0.0.0:9001\nDataDirectory /d\nDirAuthority " V3
+			" 127.0.0.1:1 " FP "\n", NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[2048], formatted[512];
+		struct config c;
+		struct config_error err;
+
+		snprintf(text, sizeof(text), "%s%s", i >= 2 ? base : "", cases[i].text);
+		if (i < 2)
+			snprintf(text, sizeof(text), "%s", cases[i].text);
+		if (parse(&c, text, &err) != 0) {
+			config_error_format(&err, formatted, sizeof(formatted));
+			fail_msg("case %zu does not parse: %s", i, formatted);
+		}
+		memset(&err, 0, sizeof(err));
+		if (!cases[i].error) {
+			if (config_check_relay(&c, "r.conf", &err) != 0) {
+				config_error_format(&err, formatted, sizeof(formatted));
+				fail_msg("case %zu refused: %s", i, formatted);
+			}
+			continue;
+		}
+		assert_int_equal(config_check_relay(&c, "r.conf", &err), -EINVAL);
+		assert_int_equal(err.line, 0);
+		config_error_format(&err, formatted, sizeof(formatted));
+		if (strcmp(formatted, cases[i].error) != 0)
+			fail_msg("case %zu:\n got      '%s'\n expected '%s'", i, formatted,
+					cases[i].error);
+	}
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
@@ -379,7 +1048,20 @@ main(void)
 		cmocka_unit_test(test_eal_args),
 		cmocka_unit_test(test_eal_args_overflow),
 		cmocka_unit_test(test_free_hugepages),
+		cmocka_unit_test(test_tor_defaults),
+		cmocka_unit_test(test_tor_good_values),
+		cmocka_unit_test(test_tor_bandwidth_units),
+		cmocka_unit_test(test_tor_metrics_port_and_policy),
+		cmocka_unit_test(test_tor_log),
+		cmocka_unit_test(test_tor_dir_authority),
+		cmocka_unit_test(test_tor_bad_values_exact),
+		cmocka_unit_test(test_tor_limits_and_repeats),
+		cmocka_unit_test(test_tor_full_relay_file),
+		cmocka_unit_test(test_tor_check_relay),
 	};
+
+	if (argc > 1)
+		vectors_dir = argv[1];
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,202 @@
+#include "control/relay_metrics.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+/* Adds one family and its samples; a small table keeps the names, help
+ * texts and labels in one place. */
+struct family_builder {
+	struct metrics_snapshot *s;
+	int id;
+	int rc;
+};
+
+static void
+family(struct family_builder *b, const char *name, const char *help,
+		enum metrics_type type)
+{
+	if (b->rc < 0)
+		return;
+	b->id = metrics_snapshot_family(b->s, name, help, type);
+	if (b->id < 0)
+		b->rc = b->id;
+}
+
+static void
+sample(struct family_builder *b, const struct metrics_label *labels, size_t n,
+		uint64_t value)
+{
+	if (b->rc < 0)
+		return;
+	b->rc = metrics_snapshot_sample(b->s, b->id, labels, n, value);
+}
+
+/* One per-worker sample with an extra label. */
+static void
+worker_sample(struct family_builder *b, const char *worker, const char *label,
+		const char *value_name, uint64_t value)
+{
+	struct metrics_label labels[2] = {
+		{ "worker", worker },
+		{ label, value_name },
+	};
+
+	sample(b, labels, label ? 2 : 1, value);
+}
+
+static void
+fill_tor_totals(struct family_builder *b, const struct relay_worker_stats *workers,
+		unsigned n, const struct relay_metrics_control *control)
+{
+	static const char *const onionskin_names[RELAY_METRICS_ONIONSKINS] = {
+		"tap", "fast", "ntor", "ntor_v3",
+	};
+	uint64_t accepted = 0, connected = 0, circuits_open = 0, destroy = 0;
+	uint64_t proto = 0;
+
+	for (unsigned w = 0; w < n; w++) {
+		accepted += workers[w].links_accepted;
+		connected += workers[w].links_connected;
+		circuits_open += workers[w].circuits.circuits_open;
+		destroy += workers[w].circuits.destroy_received;
+		proto += workers[w].circuits.closed_protocol;
+	}
+
+	/* tor's help texts and label sets, so one dashboard reads both. */
+	family(b, "tor_relay_connections_total", "Total number of created/rejected connections",
+			METRICS_COUNTER);
+	sample(b, (struct metrics_label[]){ { "type", "OR" }, { "direction", "initiated" },
+			{ "state", "created" }, { "family", "ipv4" } }, 4, connected);
+	sample(b, (struct metrics_label[]){ { "type", "OR" }, { "direction", "received" },
+			{ "state", "created" }, { "family", "ipv4" } }, 4, accepted);
+
+	family(b, "tor_relay_circuits_total", "Total number of circuits", METRICS_GAUGE);
+	sample(b, (struct metrics_label[]){ { "state", "opened" } }, 1, circuits_open);
+
+	family(b, "tor_relay_destroy_cell_total", "Total number of DESTROY cell we received",
+			METRICS_COUNTER);
+	sample(b, NULL, 0, destroy);
+
+	family(b, "tor_relay_drop_cell_total", "Total number of DROP cell we received",
+			METRICS_COUNTER);
+	sample(b, NULL, 0, control->drop_cells);
+
+	family(b, "tor_relay_circ_proto_violation_total",
+			"Total number of circuit protocol violation", METRICS_COUNTER);
+	sample(b, NULL, 0, proto);
+
+	family(b, "tor_relay_traffic_bytes", "Traffic related counters", METRICS_COUNTER);
+	sample(b, (struct metrics_label[]){ { "direction", "read" } }, 1, control->bytes_read);
+	sample(b, (struct metrics_label[]){ { "direction", "written" } }, 1,
+			control->bytes_written);
+
+	family(b, "tor_relay_load_onionskins_total", "Total number of onionskins handled",
+			METRICS_COUNTER);
+	for (int t = 0; t < RELAY_METRICS_ONIONSKINS; t++) {
+		sample(b, (struct metrics_label[]){ { "type", onionskin_names[t] },
+				{ "action", "processed" } }, 2, control->onionskins_processed[t]);
+		sample(b, (struct metrics_label[]){ { "type", onionskin_names[t] },
+				{ "action", "dropped" } }, 2, control->onionskins_dropped[t]);
+	}
+}
+
+int
+relay_metrics_fill(struct metrics_snapshot *s, const struct relay_worker_stats *workers,
+		unsigned n, const struct relay_metrics_control *control)
+{
+	struct family_builder b = { .s = s };
+	char names[RELAY_METRICS_WORKERS_MAX][12];
+	unsigned w;
+
+	if (n > RELAY_METRICS_WORKERS_MAX)
+		return -EINVAL;
+	for (w = 0; w < n; w++)
+		snprintf(names[w], sizeof(names[w]), "%u", w);
+
+	fill_tor_totals(&b, workers, n, control);
+
+	family(&b, "hsrelay_cells_total", "Cells per worker: received on links, sent "
+			"on links, handed to the control thread", METRICS_COUNTER);
+	for (w = 0; w < n; w++) {
+		worker_sample(&b, names[w], "direction", "in", workers[w].cells_in);
+		worker_sample(&b, names[w], "direction", "out", workers[w].cells_out);
+		worker_sample(&b, names[w], "direction", "to_control",
+				workers[w].cells_to_control);
+	}
+
+	family(&b, "hsrelay_records_total", "TLS records opened (decrypted) and sealed "
+			"(encrypted) per worker", METRICS_COUNTER);
+	for (w = 0; w < n; w++) {
+		worker_sample(&b, names[w], "action", "opened", workers[w].records_opened);
+		worker_sample(&b, names[w], "action", "sealed", workers[w].records_sealed);
+	}
+
+	family(&b, "hsrelay_drops_total", "What a worker dropped, by reason",
+			METRICS_COUNTER);
+	for (w = 0; w < n; w++) {
+		const struct relay_worker_stats *st = &workers[w];
+
+		worker_sample(&b, names[w], "reason", "link_full", st->drop_link_full);
+		worker_sample(&b, names[w], "reason", "bad_record", st->drop_bad_record);
+		worker_sample(&b, names[w], "reason", "bad_cell", st->drop_bad_cell);
+		worker_sample(&b, names[w], "reason", "no_mbuf", st->drop_no_mbuf);
+		worker_sample(&b, names[w], "reason", "no_link", st->drop_no_link);
+		worker_sample(&b, names[w], "reason", "event_ring_full", st->drop_events);
+		worker_sample(&b, names[w], "reason", "backlog_overflow", st->backlog_overflow);
+		worker_sample(&b, names[w], "reason", "unknown_circuit",
+				st->circuits.drop_unknown_circuit);
+		worker_sample(&b, names[w], "reason", "padding", st->circuits.drop_padding);
+		worker_sample(&b, names[w], "reason", "other_cell", st->circuits.drop_other);
+	}
+
+	family(&b, "hsrelay_links_open", "Links (TLS connections) open per worker",
+			METRICS_GAUGE);
+	for (w = 0; w < n; w++)
+		worker_sample(&b, names[w], NULL, NULL, workers[w].links_open);
+
+	family(&b, "hsrelay_links_total", "Links accepted, connected and closed per worker",
+			METRICS_COUNTER);
+	for (w = 0; w < n; w++) {
+		worker_sample(&b, names[w], "event", "accepted", workers[w].links_accepted);
+		worker_sample(&b, names[w], "event", "connected", workers[w].links_connected);
+		worker_sample(&b, names[w], "event", "closed", workers[w].links_closed);
+	}
+
+	family(&b, "hsrelay_circuits_open", "Circuits open per worker", METRICS_GAUGE);
+	for (w = 0; w < n; w++)
+		worker_sample(&b, names[w], NULL, NULL, workers[w].circuits.circuits_open);
+
+	family(&b, "hsrelay_circuit_cells_total", "Relay cells per worker: forwarded "
+			"towards n, backwarded towards p, for this hop, handed to control",
+			METRICS_COUNTER);
+	for (w = 0; w < n; w++) {
+		const struct circuit_counters *cc = &workers[w].circuits;
+
+		worker_sample(&b, names[w], "direction", "forward", cc->forwarded);
+		worker_sample(&b, names[w], "direction", "backward", cc->backwarded);
+		worker_sample(&b, names[w], "direction", "local", cc->local);
+		worker_sample(&b, names[w], "direction", "to_control", cc->to_control);
+	}
+
+	family(&b, "hsrelay_circuits_closed_total", "Circuits closed per worker, by reason",
+			METRICS_COUNTER);
+	for (w = 0; w < n; w++) {
+		const struct circuit_counters *cc = &workers[w].circuits;
+
+		worker_sample(&b, names[w], "reason", "protocol", cc->closed_protocol);
+		worker_sample(&b, names[w], "reason", "destroy", cc->closed_by_destroy);
+		worker_sample(&b, names[w], "reason", "link", cc->closed_by_link);
+	}
+
+	family(&b, "hsrelay_truncated_sent_total", "TRUNCATED cells sent per worker",
+			METRICS_COUNTER);
+	for (w = 0; w < n; w++)
+		worker_sample(&b, names[w], NULL, NULL, workers[w].circuits.truncated_sent);
+
+	family(&b, "hsrelay_stale_messages_total", "Control messages about links or "
+			"circuits that had gone, per worker", METRICS_COUNTER);
+	for (w = 0; w < n; w++)
+		worker_sample(&b, names[w], NULL, NULL, workers[w].stale_messages);
+
+	return b.rc;
+}

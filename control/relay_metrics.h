@@ -1,0 +1,66 @@
+/* The relay's metric families: what the control thread publishes on the
+ * MetricsPort (control/metrics.h) from the workers' statistics
+ * (struct relay_worker_stats, collected with RELAY_MSG_STATS) and its own
+ * counters.
+ *
+ * Names tor's MetricsPort also has keep tor's spelling, type and labels
+ * (tor 0.4.9.11, src/feature/relay/relay_metrics.c; checked against a real
+ * tor's output in tests/unit/vectors/tor-0.4.9-metrics):
+ *   tor_relay_connections_total{type="OR",direction,state="created",family="ipv4"}
+ *   tor_relay_circuits_total{state="opened"}            (a gauge, as in tor)
+ *   tor_relay_destroy_cell_total, tor_relay_drop_cell_total,
+ *   tor_relay_circ_proto_violation_total
+ *   tor_relay_traffic_bytes{direction="read"|"written"}
+ *   tor_relay_load_onionskins_total{type,action="processed"|"dropped"}
+ * hsrelay's own are per worker (label worker="N") and prefixed hsrelay_:
+ *   hsrelay_cells_total{worker,direction="in"|"out"|"to_control"}
+ *   hsrelay_records_total{worker,action="opened"|"sealed"}
+ *   hsrelay_drops_total{worker,reason}   reasons: link_full, bad_record,
+ *       bad_cell, no_mbuf, no_link, event_ring_full, backlog_overflow,
+ *       unknown_circuit, padding, other_cell
+ *   hsrelay_links_open{worker}, hsrelay_circuits_open{worker} (gauges)
+ *   hsrelay_links_total{worker,event="accepted"|"connected"|"closed"}
+ *   hsrelay_circuit_cells_total{worker,direction="forward"|"backward"|"local"|"to_control"}
+ *   hsrelay_circuits_closed_total{worker,reason="protocol"|"destroy"|"link"}
+ *   hsrelay_truncated_sent_total{worker}, hsrelay_stale_messages_total{worker}
+ */
+#ifndef HSRELAY_CONTROL_RELAY_METRICS_H
+#define HSRELAY_CONTROL_RELAY_METRICS_H
+
+#include <stdint.h>
+
+#include "control/metrics.h"
+#include "dataplane/relay_msg.h"
+
+/* Onionskin handshake types, in tor's order and spelling for the label
+ * type= of tor_relay_load_onionskins_total ("tap" is gone in 0.4.9 but
+ * tor still prints it). */
+enum relay_metrics_onionskin {
+	RELAY_METRICS_ONIONSKIN_TAP = 0,
+	RELAY_METRICS_ONIONSKIN_FAST,
+	RELAY_METRICS_ONIONSKIN_NTOR,
+	RELAY_METRICS_ONIONSKIN_NTOR_V3,
+	RELAY_METRICS_ONIONSKINS,
+};
+
+/* Most workers relay_metrics_fill() labels. */
+#define RELAY_METRICS_WORKERS_MAX 64
+
+/* What the control thread counts itself. */
+struct relay_metrics_control {
+	uint64_t onionskins_processed[RELAY_METRICS_ONIONSKINS];
+	uint64_t onionskins_dropped[RELAY_METRICS_ONIONSKINS];
+	uint64_t drop_cells;		/* relay DROP cells received (tor-spec 6.1) */
+	uint64_t bytes_read;		/* TLS bytes over all links */
+	uint64_t bytes_written;
+};
+
+/* Adds every family above to s: the tor_ totals summed over the n_workers
+ * entries of workers, the hsrelay_ ones per worker. Returns 0, or the
+ * metrics_snapshot_family()/_sample() error (s is then partly filled and
+ * should be freed); -EINVAL for more than RELAY_METRICS_WORKERS_MAX. */
+int relay_metrics_fill(struct metrics_snapshot *s,
+		const struct relay_worker_stats *workers, unsigned n_workers,
+		const struct relay_metrics_control *control);
+
+#endif

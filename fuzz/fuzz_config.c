@@ -1,0 +1,104 @@
+/* libFuzzer target for control/config.c: parses the input as a whole
+ * configuration file, then checks what the reader promises: on success
+ * every count is within its array and every string is terminated inside
+ * its field; on failure the error names a line of the input and formats.
+ * config_check_relay() and the policy lookup then run on what was kept. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/config.h"
+
+static void
+check_string(const char *s, size_t size)
+{
+	if (!memchr(s, '\0', size))
+		abort();
+}
+
+static unsigned
+count_lines(const uint8_t *data, size_t size)
+{
+	unsigned lines = 1;
+
+	for (size_t i = 0; i + 1 < size; i++)
+		if (data[i] == '\n')
+			lines++;
+	return lines;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct config config;
+	struct config_error err;
+	char formatted[512];
+	int rc;
+
+	config_init(&config);
+	memset(&err, 0, sizeof(err));
+	rc = config_parse_text(&config, (const char *)data, size, "fuzz.conf", &err);
+	if (rc < 0) {
+		if (rc != -EINVAL || err.line == 0 || err.line > count_lines(data, size))
+			abort();
+		check_string(err.key, sizeof(err.key));
+		check_string(err.message, sizeof(err.message));
+		if (config_error_format(&err, formatted, sizeof(formatted)) <= 0)
+			abort();
+		return 0;
+	}
+
+	const struct config_tor *tor = &config.tor;
+
+	if (config.dpdk.n_ports > CONFIG_PORTS_MAX ||
+			tor->n_dir_authorities > CONFIG_DIR_AUTHORITIES_MAX ||
+			tor->n_logs > CONFIG_LOGS_MAX ||
+			tor->metrics_policy.n_entries > CONFIG_POLICY_MAX)
+		abort();
+	check_string(tor->nickname, sizeof(tor->nickname));
+	check_string(tor->data_directory, sizeof(tor->data_directory));
+	check_string(tor->contact_info, sizeof(tor->contact_info));
+	for (unsigned i = 0; i < tor->n_dir_authorities; i++) {
+		check_string(tor->dir_authorities[i].nickname,
+				sizeof(tor->dir_authorities[i].nickname));
+		if (tor->dir_authorities[i].dir_port == 0 || tor->dir_authorities[i].weight < 0)
+			abort();
+	}
+	for (unsigned i = 0; i < tor->n_logs; i++) {
+		check_string(tor->logs[i].path, sizeof(tor->logs[i].path));
+		if (tor->logs[i].min_severity > tor->logs[i].max_severity)
+			abort();
+	}
+	if (tor->bandwidth_rate > CONFIG_BANDWIDTH_MAX ||
+			tor->bandwidth_burst > CONFIG_BANDWIDTH_MAX)
+		abort();
+	if (tor->has_or_port && tor->or_port == 0)
+		abort();
+	for (unsigned i = 0; i < tor->metrics_policy.n_entries; i++) {
+		const struct config_policy_entry *e = &tor->metrics_policy.entries[i];
+
+		unsigned j;
+
+		if (e->prefix_len > 32)
+			abort();
+		/* An entry matches its own network, so some entry up to it
+		 * decides that address. */
+		for (j = 0; j <= i; j++) {
+			const struct config_policy_entry *f = &tor->metrics_policy.entries[j];
+			uint32_t mask = f->prefix_len ? UINT32_MAX << (32 - f->prefix_len) : 0;
+
+			if ((e->network & mask) == f->network)
+				break;
+		}
+		if (j > i || config_policy_allows(&tor->metrics_policy, e->network) !=
+				tor->metrics_policy.entries[j].accept)
+			abort();
+	}
+	if (config_check_relay(&config, "fuzz.conf", &err) < 0) {
+		if (err.line != 0)
+			abort();
+		check_string(err.message, sizeof(err.message));
+	}
+	return 0;
+}

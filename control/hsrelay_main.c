@@ -1,0 +1,496 @@
+/* hsrelay: the relay. Operators run it as they run tor:
+ *
+ *   hsrelay -f FILE [--verify-config]
+ *
+ * Reads FILE (control/config.h: the Tor keys and the DPDK keys), loads or
+ * creates the keys in DataDirectory, starts EAL with one worker per
+ * DPDKWorkerQueues on the lcores after the first, each running the relay
+ * on its own protocol stack (dataplane/relay_worker.h) and listening on the
+ * ORPort at Address, and runs the control thread (control/relay_control.h)
+ * on the main lcore until SIGTERM or SIGINT. SIGHUP re-reads FILE and
+ * reports whether it is still valid; the values a running relay can change
+ * without a restart are none yet, so it says so.
+ *
+ * --verify-config checks FILE and exits 0 ("Configuration was valid") or 2
+ * with "FILE:LINE: Key: message", as tor --verify-config does.
+ *
+ * Exit status: 0 after a clean stop; 1 when the dataplane or the keys
+ * failed; 2 for a bad command line or configuration.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "control/config.h"
+#include "control/relay_control.h"
+#include "control/relay_keys.h"
+#include "crypto/engine.h"
+#include "crypto/rsa_identity.h"
+#include "dataplane/eal.h"
+#include "dataplane/port.h"
+#include "dataplane/relay_worker.h"
+#include "dataplane/stack.h"
+#include "dataplane/worker.h"
+
+#define RING_SIZE 1024
+#define EVENT_RING_SIZE 4096
+#define PORT_DESC 1024
+#define ARP_RETRY_NS 200000000ull
+#define CONTROL_POOL_MBUFS 8191
+/* How long the control loop sleeps when there was nothing to do. */
+#define CONTROL_IDLE_NS 1000000
+
+struct hsrelay {
+	struct config config;
+	const char *config_path;
+	unsigned n_workers;
+	uint16_t port_id;
+	bool port_started;
+	struct port_info port;
+	struct rte_mempool *pools[WORKER_MAX];
+	struct rte_mempool *control_pool;
+	struct rte_ring *control[WORKER_MAX], *events[WORKER_MAX], *relay_events[WORKER_MAX];
+	struct rte_ring *handoff[WORKER_MAX], *arp_rings[WORKER_MAX];
+	struct crypto_engine *engines[WORKER_MAX];
+	struct relay_worker *relays[WORKER_MAX];
+	struct stack *stacks[WORKER_MAX];
+	struct worker *workers[WORKER_MAX];
+	unsigned lcores[WORKER_MAX];
+	bool launched[WORKER_MAX];
+	struct relay_keys *keys;
+	struct relay_control *control_state;
+};
+
+static void
+usage(const char *argv0)
+{
+	fprintf(stderr, "usage: %s -f FILE [--verify-config]\n", argv0);
+}
+
+static int
+setup_workers(struct hsrelay *r)
+{
+	const struct config_dpdk *cfg = &r->config.dpdk;
+	const struct config_tor *tor = &r->config.tor;
+	int socket = rte_socket_id();
+	char name[RTE_RING_NAMESIZE];
+
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		r->arp_rings[i] = stack_arp_ring_create(i, RING_SIZE, socket);
+		if (!r->arp_rings[i])
+			return -ENOMEM;
+	}
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		struct relay_worker_config rc = {
+			.index = i,
+			.pool = r->pools[i],
+			.local_ip = cfg->address,
+			.or_port = tor->or_port,
+			.max_links = tor->max_links_per_worker,
+			.max_circuits = tor->max_circuits_per_worker,
+			.socket_id = socket,
+		};
+		struct stack_config sc = {
+			.index = i,
+			.n_workers = r->n_workers,
+			.socket_id = socket,
+			.pool = r->pools[i],
+			.ip = cfg->address,
+			.prefix_len = cfg->prefix_len,
+			.arp = {
+				.capacity = 256,
+				.held_per_entry = 8,
+				.max_requests = 3,
+				.reachable_ns = (uint64_t)cfg->arp_timeout_sec * 1000000000ull,
+				.retry_ns = ARP_RETRY_NS,
+			},
+			.tcp = { .max_connections = tor->max_links_per_worker * 2 },
+			.app = &relay_worker_app_ops,
+		};
+		int err;
+
+		snprintf(name, sizeof(name), "ctl%u", i);
+		r->control[i] = ring_msg_ring_create(name, RING_SIZE, socket);
+		snprintf(name, sizeof(name), "ev%u", i);
+		r->events[i] = ring_msg_ring_create(name, RING_SIZE, socket);
+		snprintf(name, sizeof(name), "rev%u", i);
+		r->relay_events[i] = ring_msg_ring_create(name, EVENT_RING_SIZE, socket);
+		snprintf(name, sizeof(name), "ho%u", i);
+		r->handoff[i] = ring_handoff_create(name, RING_SIZE, socket);
+		if (!r->control[i] || !r->events[i] || !r->relay_events[i] || !r->handoff[i])
+			return -ENOMEM;
+		r->engines[i] = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AUTO);
+		if (!r->engines[i])
+			return -ENOMEM;
+		rc.engine = r->engines[i];
+		rc.event_ring = r->relay_events[i];
+		r->relays[i] = relay_worker_create(&rc, &err);
+		if (!r->relays[i])
+			return err;
+		memcpy(sc.arp_rings, r->arp_rings, sizeof(r->arp_rings));
+		memcpy(sc.mac.addr_bytes, cfg->has_mac ? cfg->mac : r->port.mac, 6);
+		sc.app_arg = r->relays[i];
+		r->stacks[i] = stack_create(&sc, &err);
+		if (!r->stacks[i])
+			return err;
+		err = relay_worker_attach(r->relays[i], r->stacks[i]);
+		if (err < 0)
+			return err;
+	}
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		struct worker_config wc = {
+			.index = i,
+			.n_workers = r->n_workers,
+			.port_id = r->port_id,
+			.queue_id = (uint16_t)i,
+			.hw_rss = r->port.rss,
+			.control_ring = r->control[i],
+			.event_ring = r->events[i],
+			.ops = &stack_worker_ops,
+			.stack = r->stacks[i],
+			.idle_polls = cfg->idle_polls,
+			.idle_sleep_usec = cfg->idle_sleep_usec,
+			.socket_id = socket,
+		};
+
+		memcpy(wc.handoff_rings, r->handoff, sizeof(r->handoff));
+		r->workers[i] = worker_create(&wc);
+		if (!r->workers[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void
+teardown(struct hsrelay *r)
+{
+	relay_control_destroy(r->control_state);
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		stack_destroy(r->stacks[i]);
+		relay_worker_destroy(r->relays[i]);
+		worker_destroy(r->workers[i]);
+		crypto_engine_destroy(r->engines[i]);
+		if (r->handoff[i]) {
+			void *m = NULL;
+
+			while (rte_ring_dequeue(r->handoff[i], &m) == 0)
+				rte_pktmbuf_free(m);
+		}
+		if (r->relay_events[i]) {
+			struct ring_msg msg;
+
+			while (ring_msg_recv_burst(r->relay_events[i], &msg, 1) == 1)
+				if (msg.ptr != NULL)
+					rte_pktmbuf_free(msg.ptr);
+		}
+		rte_ring_free(r->control[i]);
+		rte_ring_free(r->events[i]);
+		rte_ring_free(r->relay_events[i]);
+		rte_ring_free(r->handoff[i]);
+		rte_ring_free(r->arp_rings[i]);
+	}
+	if (r->port_started)
+		port_stop(r->port_id);
+	for (unsigned i = 0; i < r->n_workers; i++)
+		rte_mempool_free(r->pools[i]);
+	rte_mempool_free(r->control_pool);
+}
+
+static int
+make_control(struct hsrelay *r, time_t now)
+{
+	const struct config_tor *tor = &r->config.tor;
+	struct relay_control_config cc;
+	char message[256];
+	int err;
+
+	memset(&cc, 0, sizeof(cc));
+	cc.n_workers = r->n_workers;
+	memcpy(cc.worker_rings, r->control, sizeof(r->control));
+	memcpy(cc.event_rings, r->relay_events, sizeof(r->relay_events));
+	cc.pool = r->control_pool;
+	cc.keys = r->keys;
+	cc.address = r->config.dpdk.address;
+	cc.or_port = tor->or_port;
+	cc.nickname = tor->nickname;
+	cc.contact = tor->contact_info[0] ? tor->contact_info : NULL;
+	cc.bandwidth_rate = tor->bandwidth_rate;
+	cc.bandwidth_burst = tor->bandwidth_burst;
+	cc.publish = tor->publish_server_descriptor;
+	cc.allow_private_extend = tor->testing_tor_network;
+	for (unsigned a = 0; a < tor->n_dir_authorities &&
+			cc.n_authorities < RELAY_CONTROL_AUTHORITIES_MAX; a++) {
+		const struct config_dir_authority *d = &tor->dir_authorities[a];
+
+		/* dir-spec 3: relays upload to the v3 authorities. */
+		if (!d->has_v3ident || d->is_bridge)
+			continue;
+		cc.authorities[cc.n_authorities].address = d->address;
+		cc.authorities[cc.n_authorities].dir_port = d->dir_port;
+		cc.n_authorities++;
+	}
+	/* tor uploads at start and every 18 hours; a testing network
+	 * republishes often so that a new authority learns about it. */
+	cc.upload_interval = tor->testing_tor_network ? 60 : 0;
+	r->control_state = relay_control_create(&cc, now, &err, message, sizeof(message));
+	if (!r->control_state) {
+		fprintf(stderr, "hsrelay: control thread: %s\n", message);
+		return err;
+	}
+	return 0;
+}
+
+/* One line per worker and one for the control thread, on stdout at exit. */
+static void
+print_stats(const struct hsrelay *r)
+{
+	const struct relay_control_stats *c = relay_control_stats(r->control_state);
+
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		struct relay_worker_stats s;
+
+		relay_worker_stats(r->relays[i], &s);
+		printf("hsrelay: stats worker %u links_accepted=%" PRIu64 " links_connected=%" PRIu64
+				" links_closed=%" PRIu64 " records_opened=%" PRIu64
+				" records_sealed=%" PRIu64 " cells_in=%" PRIu64 " cells_out=%" PRIu64
+				" cells_to_control=%" PRIu64 " forwarded=%" PRIu64 " backwarded=%" PRIu64
+				" circuits_open=%" PRIu64 " drop_bad_record=%" PRIu64
+				" drop_bad_cell=%" PRIu64 " drop_no_mbuf=%" PRIu64 " drop_no_link=%" PRIu64
+				" drop_events=%" PRIu64 " backlog_overflow=%" PRIu64
+				" stale_messages=%" PRIu64 "\n", i, s.links_accepted,
+				s.links_connected, s.links_closed, s.records_opened, s.records_sealed,
+				s.cells_in, s.cells_out, s.cells_to_control, s.circuits.forwarded,
+				s.circuits.backwarded, s.circuits.circuits_open, s.drop_bad_record,
+				s.drop_bad_cell, s.drop_no_mbuf, s.drop_no_link, s.drop_events,
+				s.backlog_overflow, s.stale_messages);
+	}
+	printf("hsrelay: stats control tls_handshakes=%" PRIu64 " tls_failures=%" PRIu64
+			" link_handshakes=%" PRIu64 " link_failures=%" PRIu64 " creates=%" PRIu64
+			" create_failures=%" PRIu64 " extends=%" PRIu64 " extend_failures=%" PRIu64
+			" extended=%" PRIu64 " uploads_ok=%" PRIu64 " uploads_failed=%" PRIu64
+			" messages_dropped=%" PRIu64 "\n", c->tls_handshakes, c->tls_failures,
+			c->link_handshakes, c->link_failures, c->creates, c->create_failures,
+			c->extends, c->extend_failures, c->extended, c->uploads_ok, c->uploads_failed,
+			c->messages_dropped);
+	fflush(stdout);
+}
+
+/* Runs the control thread until SIGTERM/SIGINT (blocked in every thread
+ * since start-up). */
+static void
+control_loop(struct hsrelay *r)
+{
+	sigset_t set;
+	struct timespec idle = { .tv_sec = 0, .tv_nsec = CONTROL_IDLE_NS };
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		unsigned work = relay_control_poll(r->control_state, time(NULL));
+		int sig;
+
+		sig = sigtimedwait(&set, NULL, work ? &(struct timespec){ 0, 0 } : &idle);
+		if (sig == SIGTERM || sig == SIGINT) {
+			fprintf(stderr, "hsrelay: caught signal %d, shutting down\n", sig);
+			return;
+		}
+		if (sig == SIGHUP) {
+			struct config fresh;
+			struct config_error err;
+			char message[512];
+
+			config_init(&fresh);
+			if (config_parse_file(&fresh, r->config_path, &err) < 0 ||
+			    config_check_relay(&fresh, r->config_path, &err) < 0) {
+				config_error_format(&err, message, sizeof(message));
+				fprintf(stderr, "hsrelay: SIGHUP: %s; keeping the running "
+						"configuration\n", message);
+			} else {
+				fprintf(stderr, "hsrelay: SIGHUP: %s is valid; changes take "
+						"effect at the next start\n", r->config_path);
+			}
+		}
+	}
+}
+
+static int
+run(struct hsrelay *r)
+{
+	const struct config_dpdk *cfg = &r->config.dpdk;
+	unsigned lcore, n = 0;
+	int rc;
+
+	if (cfg->n_ports != 1) {
+		fprintf(stderr, "hsrelay: drives exactly one DPDKPort, %u given\n", cfg->n_ports);
+		return -EINVAL;
+	}
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (n < r->n_workers)
+			r->lcores[n++] = lcore;
+	}
+	if (n < r->n_workers) {
+		fprintf(stderr, "hsrelay: DPDKWorkerQueues %u needs %u worker lcores besides "
+				"the main one; DPDKLcores gives %u\n", r->n_workers, r->n_workers, n);
+		return -EINVAL;
+	}
+	rc = port_find(cfg->ports[0].spec, &r->port_id);
+	if (rc < 0) {
+		fprintf(stderr, "hsrelay: no ethdev for DPDKPort %s\n", cfg->ports[0].spec);
+		return rc;
+	}
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		char name[RTE_MEMPOOL_NAMESIZE];
+
+		snprintf(name, sizeof(name), "pool%u", i);
+		r->pools[i] = port_mempool_create(name, cfg->mbufs_per_worker,
+				(int)rte_lcore_to_socket_id(r->lcores[i]));
+		if (!r->pools[i]) {
+			fprintf(stderr, "hsrelay: mempool %s: %s\n", name, rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+	}
+	r->control_pool = port_mempool_create("control", CONTROL_POOL_MBUFS, (int)rte_socket_id());
+	if (!r->control_pool)
+		return -ENOMEM;
+	rc = port_start(r->port_id, (uint16_t)r->n_workers, r->pools, PORT_DESC, PORT_DESC,
+			&r->port);
+	if (rc < 0) {
+		fprintf(stderr, "hsrelay: port %s: %s\n", cfg->ports[0].spec, rte_strerror(-rc));
+		return rc;
+	}
+	r->port_started = true;
+	rc = setup_workers(r);
+	if (rc < 0) {
+		fprintf(stderr, "hsrelay: worker set-up: %s\n", strerror(-rc));
+		return rc;
+	}
+	rc = make_control(r, time(NULL));
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		rc = rte_eal_remote_launch(worker_run, r->workers[i], r->lcores[i]);
+		if (rc < 0) {
+			fprintf(stderr, "hsrelay: launch on lcore %u failed\n", r->lcores[i]);
+			break;
+		}
+		r->launched[i] = true;
+	}
+	if (rc == 0) {
+		char fp[2 * RSA_IDENTITY_FINGERPRINT_LEN + 1];
+
+		rsa_fingerprint_to_hex(relay_keys_fingerprint(r->keys), fp);
+		printf("hsrelay: relay %s %s on %u.%u.%u.%u:%u, port %s queues %u link %s\n",
+				r->config.tor.nickname, fp, cfg->address >> 24,
+				cfg->address >> 16 & 0xff, cfg->address >> 8 & 0xff,
+				cfg->address & 0xff, r->config.tor.or_port, r->port.name,
+				r->n_workers, port_link_wait(r->port_id, 500) ? "up" : "down");
+		fflush(stdout);
+		control_loop(r);
+	}
+	for (unsigned i = 0; i < r->n_workers; i++)
+		if (r->launched[i] && ring_msg_send(r->control[i],
+				&(struct ring_msg){ .type = RING_MSG_STOP }) < 0)
+			fprintf(stderr, "hsrelay: worker %u control ring full\n", i);
+	for (unsigned i = 0; i < r->n_workers; i++)
+		if (r->launched[i])
+			rte_eal_wait_lcore(r->lcores[i]);
+	if (r->control_state != NULL)
+		print_stats(r);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'f' },
+		{ "verify-config", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct hsrelay r;
+	struct config_error err;
+	struct relay_keys_error kerr;
+	struct eal_args eal_args;
+	bool verify = false;
+	char message[512];
+	sigset_t signals;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "f:", options, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			r.config_path = optarg;
+			break;
+		case 'v':
+			verify = true;
+			break;
+		default:
+			usage(argv[0]);
+			return 2;
+		}
+	}
+	if (!r.config_path || optind != argc) {
+		usage(argv[0]);
+		return 2;
+	}
+	config_init(&r.config);
+	if (config_parse_file(&r.config, r.config_path, &err) < 0 ||
+	    config_check_relay(&r.config, r.config_path, &err) < 0) {
+		config_error_format(&err, message, sizeof(message));
+		fprintf(stderr, "hsrelay: %s\n", message);
+		return 2;
+	}
+	if (verify) {
+		printf("Configuration was valid\n");
+		return 0;
+	}
+	r.n_workers = r.config.dpdk.worker_queues;
+
+	rc = relay_keys_load_or_create(r.config.tor.data_directory, time(NULL), &r.keys, &kerr);
+	if (rc == 0)
+		rc = relay_keys_write_fingerprint_files(r.keys, r.config.tor.data_directory,
+				r.config.tor.nickname, &kerr);
+	if (rc < 0) {
+		fprintf(stderr, "hsrelay: keys: %s: %s\n", kerr.path, kerr.message);
+		relay_keys_free(r.keys);
+		return 1;
+	}
+
+	/* SIGTERM/SIGINT/SIGHUP are taken by the control loop only: blocked
+	 * before EAL creates its threads, so every thread inherits the mask. */
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+
+	rc = eal_start(&r.config.dpdk, argv[0], &eal_args);
+	if (rc < 0) {
+		fprintf(stderr, "hsrelay: EAL did not start: %s\n", rte_strerror(-rc));
+		relay_keys_free(r.keys);
+		return 1;
+	}
+	/* The workers keep SIGIO (net_tap's RX trigger); this thread does not. */
+	eal_block_sigio();
+	fprintf(stderr, "hsrelay: EAL on %s\n", eal_args.hugepages ?
+			"hugepages (--in-memory)" : "plain memory (--no-huge)");
+	rc = run(&r);
+	teardown(&r);
+	eal_stop();
+	relay_keys_free(r.keys);
+	return rc < 0 ? 1 : 0;
+}

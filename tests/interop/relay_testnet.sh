@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# relay_testnet.sh HSRELAY
+# hsrelay as a middle relay in the private tor 0.4.9 network of
+# tests/interop/testnet/lib.sh: 3 tor authorities, 3 tor exit relays, a tor
+# client and an HTTP origin in a network namespace this test creates, and
+# hsrelay in the seat (10.78.1.2:9001) on DPDK net_tap.
+#   1. hsrelay starts, creates its keys, uploads its descriptor; the
+#      authorities test its ORPort (TLS and link handshake answered by
+#      hsrelay) and list it Running and Valid in their consensus, then the
+#      client's and the exits' consensus do;
+#   2. the client bootstraps;
+#   3. with the client's middle hop forced to hsrelay, 50 fetches of a small
+#      page, each on a circuit of its own, are byte-exact, and the client's
+#      control port shows each one on a 3-hop circuit whose middle is
+#      hsrelay;
+#   4. a 20 MiB download through hsrelay has the origin's SHA-256.
+# hsrelay's counters are printed at the end. Exit 77 (meson: skipped)
+# without root, tor, tor-gencert or curl.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/testnet/lib.sh"
+
+hsrelay=$1
+fetches=${FETCHES:-50}
+tap=hsrtap$$
+
+testnet_begin hsrelay 1
+"$tn_tor" --version | head -1
+testnet_generate 3 0 1
+testnet_node_keys hsrelay
+middle=${tn_fp[hsrelay]}
+conf=$tn_work/hsrelay.conf
+{
+  echo "# written by $(basename "$0")"
+  echo "DPDKLcores 0-1"
+  echo "DPDKPort net_tap0,iface=$tap"
+  echo "DPDKWorkerQueues 1"
+  echo "DPDKMemoryMB 512"
+  echo "DPDKMbufsPerWorker 16383"
+  echo "DPDKIdleSleepUsec 100"
+  echo "DPDKMac $mac_ours"
+  echo "Address $ip_ours/24"
+  echo "DataDirectory ${tn_dir[hsrelay]}"
+  echo "ContactInfo hsrelay interop test"
+  echo "BandwidthRate 10 MBytes"
+  echo "BandwidthBurst 10 MBytes"
+  echo "ExitRelay 0"
+  testnet_network_torrc
+  echo "Nickname hsrelay"
+  echo "ORPort $tn_seat_addr:$tn_seat_orport"
+} >"$conf"
+"$hsrelay" -f "$conf" --verify-config >/dev/null || fail "hsrelay --verify-config refused $conf"
+
+testnet_start_origin
+testnet_start_network
+testnet_spawn "$tn_ns" "$tn_work/hsrelay.log" "$hsrelay" -f "$conf"
+hsrelay_pid=${tn_pids[-1]}
+wait_until 30 ip -n "$tn_ns" link show "$tap" >/dev/null 2>&1 ||
+  { cat "$tn_work/hsrelay.log"; fail "hsrelay's tap $tap did not appear"; }
+testnet_attach_link "$tap"
+testnet_log "hsrelay \$$middle started on $tn_seat_addr:$tn_seat_orport ($tap)"
+
+all_fps=()
+for name in "${tn_auths[@]}" "${tn_relays[@]}" hsrelay; do all_fps+=("${tn_fp[$name]}"); done
+
+# 1. Running + Valid: the authorities test hsrelay's ORPort themselves.
+if ! testnet_wait_running a1 180 "${all_fps[@]}"; then
+  tail -40 "$tn_work/hsrelay.log"
+  fail "a1's consensus does not list every relay (hsrelay \$$middle) Running+Valid"
+fi
+kill -0 "$hsrelay_pid" || fail "hsrelay exited"
+t_consensus=$(testnet_elapsed)
+checked "a1's consensus lists hsrelay and the ${#all_fps[@]} relays Running+Valid at ${t_consensus} s"
+testnet_wait_running client 90 "${all_fps[@]}" >/dev/null ||
+  fail "the client's consensus lacks Running+Valid relays"
+testnet_wait_exits_know 90 "${all_fps[@]}" || fail "an exit's consensus lacks hsrelay"
+checked "the client's and the exits' consensus list them at $(testnet_elapsed) s"
+
+# 2. Bootstrap.
+testnet_wait_bootstrap 90 || fail "the client did not bootstrap"
+checked "client bootstrapped 100 % at $(testnet_elapsed) s"
+
+# 3. Small page through hsrelay, proven per fetch.
+testnet_force_middle "$middle"
+start=$(date +%s%N)
+if ! testnet_fetch "$tn_origin/index.html" "$tn_work/page" page "$middle" "$fetches" \
+    "$tn_work/www/index.html" >"$tn_work/fetches"; then
+  cat "$tn_work/fetches"
+  tail -40 "$tn_work/hsrelay.log"
+  fail "page fetches through hsrelay"
+fi
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+sed -n '1,3p;$p' "$tn_work/fetches" | sed 's/^/  /'
+[ "$(grep -c ' hops 3 middle .* identical$' "$tn_work/fetches")" -eq "$fetches" ] ||
+  fail "not $fetches proven, identical fetches"
+distinct=$(awk '{print $5}' "$tn_work/fetches" | sort -u | wc -l)
+checked "$fetches page fetches byte-exact, each on a 3-hop circuit with middle hsrelay (\$$middle): $distinct distinct circuits, $ms ms in all"
+
+# 4. 20 MiB through hsrelay.
+start=$(date +%s%N)
+line=$(testnet_fetch "$tn_origin/big.bin" "$tn_work/big.out" big "$middle") ||
+  { tail -40 "$tn_work/hsrelay.log"; fail "20 MiB download through hsrelay"; }
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+want=$(sha256sum <"$tn_work/www/big.bin" | cut -d' ' -f1)
+got=$(sha256sum <"$tn_work/big.out" | cut -d' ' -f1)
+[ "$got" = "$want" ] || fail "20 MiB download: sha256 $got, expected $want"
+echo "  $line"
+checked "20 MiB byte-exact through hsrelay (sha256 $want) in $ms ms ($(( 20 * 1024 * 1000 / (ms > 0 ? ms : 1) )) KiB/s)"
+
+kill -0 "$hsrelay_pid" || fail "hsrelay exited"
+kill -TERM "$hsrelay_pid"
+wait_until 20 sh -c "! kill -0 $hsrelay_pid 2>/dev/null" || fail "hsrelay did not stop on SIGTERM"
+grep -E 'uploaded|stats|relay ' "$tn_work/hsrelay.log" | tail -8 | sed 's/^/  hsrelay: /'
+testnet_log "done"
+echo "PASS relay_testnet"

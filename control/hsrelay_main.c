@@ -34,7 +34,10 @@
 #include <rte_mbuf.h>
 
 #include "control/config.h"
+#include "control/metrics.h"
 #include "control/relay_control.h"
+#include "control/relay_metrics.h"
+#include "control/service_notify.h"
 #include "control/relay_keys.h"
 #include "crypto/engine.h"
 #include "crypto/rsa_identity.h"
@@ -71,6 +74,7 @@ struct hsrelay {
 	bool launched[WORKER_MAX];
 	struct relay_keys *keys;
 	struct relay_control *control_state;
+	struct metrics_server *metrics;
 };
 
 static void
@@ -287,6 +291,35 @@ print_stats(const struct hsrelay *r)
 	fflush(stdout);
 }
 
+/* Publishes the workers' last reported counters and the control thread's
+ * on the MetricsPort, and asks the workers for fresh ones. */
+static void
+publish_metrics(struct hsrelay *r)
+{
+	const struct relay_control_stats *cs = relay_control_stats(r->control_state);
+	struct relay_metrics_control mc;
+	struct metrics_snapshot *s;
+
+	relay_control_request_stats(r->control_state);
+	if (r->metrics == NULL)
+		return;
+	memset(&mc, 0, sizeof(mc));
+	mc.onionskins_processed[RELAY_METRICS_ONIONSKIN_FAST] = cs->onionskins[1];
+	mc.onionskins_processed[RELAY_METRICS_ONIONSKIN_NTOR] = cs->onionskins[2];
+	mc.onionskins_processed[RELAY_METRICS_ONIONSKIN_NTOR_V3] = cs->onionskins[3];
+	mc.onionskins_dropped[RELAY_METRICS_ONIONSKIN_NTOR] = cs->create_failures;
+	mc.drop_cells = cs->drop_cells;
+	s = metrics_snapshot_new();
+	if (s == NULL)
+		return;
+	if (relay_metrics_fill(s, relay_control_worker_stats(r->control_state), r->n_workers,
+			&mc) < 0) {
+		metrics_snapshot_free(s);
+		return;
+	}
+	metrics_server_publish(r->metrics, s);
+}
+
 /* Runs the control thread until SIGTERM/SIGINT (blocked in every thread
  * since start-up). */
 static void
@@ -294,21 +327,30 @@ control_loop(struct hsrelay *r)
 {
 	sigset_t set;
 	struct timespec idle = { .tv_sec = 0, .tv_nsec = CONTROL_IDLE_NS };
+	time_t last_metrics = 0;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	for (;;) {
-		unsigned work = relay_control_poll(r->control_state, time(NULL));
+		time_t now = time(NULL);
+		unsigned work = relay_control_poll(r->control_state, now);
 		int sig;
+
+		if (now != last_metrics) {
+			publish_metrics(r);
+			last_metrics = now;
+		}
 
 		sig = sigtimedwait(&set, NULL, work ? &(struct timespec){ 0, 0 } : &idle);
 		if (sig == SIGTERM || sig == SIGINT) {
 			fprintf(stderr, "hsrelay: caught signal %d, shutting down\n", sig);
+			service_notify_stopping();
 			return;
 		}
 		if (sig == SIGHUP) {
+			service_notify_reloading();
 			struct config fresh;
 			struct config_error err;
 			char message[512];
@@ -323,6 +365,7 @@ control_loop(struct hsrelay *r)
 				fprintf(stderr, "hsrelay: SIGHUP: %s is valid; changes take "
 						"effect at the next start\n", r->config_path);
 			}
+			service_notify_ready();
 		}
 	}
 }
@@ -399,7 +442,22 @@ run(struct hsrelay *r)
 				cfg->address & 0xff, r->config.tor.or_port, r->port.name,
 				r->n_workers, port_link_wait(r->port_id, 500) ? "up" : "down");
 		fflush(stdout);
-		control_loop(r);
+		if (r->config.tor.has_metrics_port) {
+			rc = metrics_server_start(r->config.tor.metrics_address,
+					r->config.tor.metrics_port, &r->config.tor.metrics_policy,
+					&r->metrics);
+			if (rc < 0)
+				fprintf(stderr, "hsrelay: MetricsPort %u: %s\n",
+						r->config.tor.metrics_port, strerror(-rc));
+		}
+		if (rc == 0) {
+			service_notify_ready();
+			service_notify_status("relay %s on port %u", r->config.tor.nickname,
+					r->config.tor.or_port);
+			control_loop(r);
+		}
+		metrics_server_stop(r->metrics);
+		r->metrics = NULL;
 	}
 	for (unsigned i = 0; i < r->n_workers; i++)
 		if (r->launched[i] && ring_msg_send(r->control[i],

@@ -39,6 +39,8 @@
 #define DIR_REQUEST_TIMEOUT 60
 /* Largest directory response kept. */
 #define DIR_RESPONSE_MAX (64 * 1024)
+/* How often keys and certificates are checked for rotation. */
+#define MAINTENANCE_INTERVAL 60
 /* Circuits waiting for one outbound link to open. */
 #define EXTEND_WAIT_MAX 64
 #define LINK_SLOTS 65536u
@@ -105,7 +107,13 @@ struct relay_control {
 	time_t started;
 	time_t next_upload;
 	time_t last_tls_rotation;
+	time_t next_maintenance;
 	struct relay_control_stats stats;
+	/* Workers write their counters into pending[] (MSG_STATS); control
+	 * copies them to reported[] on EV_STATS_DONE. */
+	struct relay_worker_stats stats_pending[WORKER_MAX];
+	struct relay_worker_stats stats_reported[WORKER_MAX];
+	bool stats_outstanding[WORKER_MAX];
 };
 
 static void
@@ -432,6 +440,12 @@ answer_create(struct relay_control *c, struct control_link *cl, const uint8_t *c
 		cell_wire_payload(create.reply)[0] = result.destroy_reason;
 	} else {
 		c->stats.creates++;
+		if (result.cell_command == CELL_COMMAND_CREATE_FAST)
+			c->stats.onionskins[1]++;
+		else if (result.handshake_type == HANDSHAKE_TYPE_NTOR)
+			c->stats.onionskins[2]++;
+		else
+			c->stats.onionskins[3]++;
 	}
 	send_struct(c, cl->worker, RELAY_MSG_CIRCUIT_CREATE, 0, &create, sizeof(create));
 	OPENSSL_cleanse(&create, sizeof(create));
@@ -894,6 +908,118 @@ upload_descriptor(struct relay_control *c, time_t now)
 }
 
 /* ------------------------------------------------------------------ */
+/* Keys and certificates on tor's schedule                             */
+
+static int make_link_credentials(struct relay_control *c, time_t now);
+
+static void
+load_circuit_keys(struct relay_control *c)
+{
+	struct ntor_server_keys ntor;
+
+	relay_keys_ntor_server_keys(c->cfg.keys, &ntor);
+	memcpy(c->circuit_keys.rsa_id, ntor.node_id, sizeof(c->circuit_keys.rsa_id));
+	memcpy(c->circuit_keys.ed25519_id, relay_keys_master(c->cfg.keys)->public_key,
+			sizeof(c->circuit_keys.ed25519_id));
+	memcpy(c->circuit_keys.onion_keys, ntor.onion_keys, sizeof(ntor.onion_keys));
+	c->circuit_keys.onion_key_count = ntor.onion_key_count;
+	/* prop 324: congestion control on (consensus cc_alg 2) with tor's
+	 * default cc_sendme_inc. */
+	c->circuit_keys.cc.enabled = true;
+	c->circuit_keys.cc.sendme_inc = 31;
+	OPENSSL_cleanse(&ntor, sizeof(ntor));
+}
+
+/* Replaces the TLS link key and certificate (tor: every two hours) and the
+ * certificates of the link handshake that name it. Links under way keep
+ * what they started with. */
+static int
+rotate_tls(struct relay_control *c, time_t now)
+{
+	struct tls_link_credentials *creds = NULL;
+	struct tls_handshake_context *server = NULL;
+	struct link_credentials *old_link = c->link_credentials;
+	int rc;
+
+	rc = tls_link_credentials_create(relay_keys_identity(c->cfg.keys), 0, now, &creds);
+	if (rc == 0)
+		rc = tls_handshake_context_create(TLS_ROLE_SERVER, creds, &server);
+	if (rc < 0) {
+		tls_link_credentials_free(creds);
+		return rc;
+	}
+	tls_handshake_context_free(c->tls_server);
+	tls_link_credentials_free(c->tls_credentials);
+	c->tls_server = server;
+	c->tls_credentials = creds;
+	c->link_credentials = NULL;
+	rc = make_link_credentials(c, now);
+	if (rc < 0) {
+		c->link_credentials = old_link;
+		return rc;
+	}
+	link_credentials_free(old_link);
+	c->last_tls_rotation = now;
+	c->stats.tls_rotations++;
+	return 0;
+}
+
+static void
+maintenance(struct relay_control *c, time_t now)
+{
+	struct relay_keys_error err;
+	int rc;
+
+	/* relay_keys owns the onion and signing keys on tor's schedule; the
+	 * keys object is the control thread's (cfg.keys is const only to
+	 * the rest of this file). */
+	rc = relay_keys_rotate_if_due((struct relay_keys *)(uintptr_t)c->cfg.keys, now, &err);
+	if (rc < 0) {
+		relay_log("warn", "key rotation failed: %s: %s", err.path, err.message);
+	} else if (rc == 1) {
+		relay_log("notice", "keys rotated; republishing the descriptor");
+		load_circuit_keys(c);
+		link_credentials_free(c->link_credentials);
+		c->link_credentials = NULL;
+		if (make_link_credentials(c, now) < 0)
+			relay_log("warn", "link certificates after key rotation failed");
+		c->next_upload = now;
+		c->stats.key_rotations++;
+	}
+	if (now - c->last_tls_rotation >= TLS_LINK_KEY_ROTATION_INTERVAL) {
+		rc = rotate_tls(c, now);
+		if (rc < 0)
+			relay_log("warn", "TLS link key rotation failed (error %d)", rc);
+	} else if (c->link_credentials != NULL &&
+		   link_credentials_refresh(c->link_credentials, now) < 0) {
+		relay_log("warn", "link certificate refresh failed");
+	}
+}
+
+void
+relay_control_request_stats(struct relay_control *c)
+{
+	for (unsigned w = 0; w < c->cfg.n_workers; w++) {
+		if (c->stats_outstanding[w])
+			continue;
+		c->stats_outstanding[w] = true;
+		{
+			struct ring_msg msg = { .type = RELAY_MSG_STATS, .worker = (uint16_t)w,
+					.ptr = &c->stats_pending[w] };
+
+			if (ring_msg_send(c->cfg.worker_rings[w], &msg) < 0)
+				c->stats_outstanding[w] = false;
+		}
+	}
+}
+
+const struct relay_worker_stats *
+relay_control_worker_stats(const struct relay_control *c)
+{
+	return c->stats_reported;
+}
+
+/* ------------------------------------------------------------------ */
 
 unsigned
 relay_control_poll(struct relay_control *c, time_t now)
@@ -938,7 +1064,9 @@ relay_control_poll(struct relay_control *c, time_t now)
 							sizeof(local));
 					if (local.payload[RELAY_OFFSET_COMMAND] == RELAY_COMMAND_EXTEND2)
 						handle_extend2(c, w, &local);
-					else if (local.payload[RELAY_OFFSET_COMMAND] != RELAY_COMMAND_DROP)
+					else if (local.payload[RELAY_OFFSET_COMMAND] == RELAY_COMMAND_DROP)
+						c->stats.drop_cells++;
+					else
 						c->stats.relay_cells_ignored++;
 				}
 				rte_pktmbuf_free(m);
@@ -947,12 +1075,22 @@ relay_control_poll(struct relay_control *c, time_t now)
 			case RELAY_EV_LINK_CLOSED:
 				on_link_closed(c, w, ev[i].u32, ev[i].u64);
 				break;
+			case RELAY_EV_STATS_DONE:
+				if (c->stats_outstanding[w]) {
+					c->stats_reported[w] = c->stats_pending[w];
+					c->stats_outstanding[w] = false;
+				}
+				break;
 			default:
 				if (m != NULL)
 					rte_pktmbuf_free(m);
 				break;
 			}
 		}
+	}
+	if (now >= c->next_maintenance) {
+		maintenance(c, now);
+		c->next_maintenance = now + MAINTENANCE_INTERVAL;
 	}
 	if (c->cfg.publish && c->cfg.n_authorities > 0 && now >= c->next_upload) {
 		upload_descriptor(c, now);
@@ -1035,22 +1173,9 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 		snprintf(errbuf, errbuf_len, "link certificates failed (error %d)", rc);
 		goto fail;
 	}
-	{
-		struct ntor_server_keys ntor;
-
-		relay_keys_ntor_server_keys(cfg->keys, &ntor);
-		memcpy(c->circuit_keys.rsa_id, ntor.node_id, sizeof(c->circuit_keys.rsa_id));
-		memcpy(c->circuit_keys.ed25519_id, relay_keys_master(cfg->keys)->public_key,
-				sizeof(c->circuit_keys.ed25519_id));
-		memcpy(c->circuit_keys.onion_keys, ntor.onion_keys, sizeof(ntor.onion_keys));
-		c->circuit_keys.onion_key_count = ntor.onion_key_count;
-		/* prop 324: congestion control on (consensus cc_alg 2), tor's
-		 * default cc_sendme_inc. */
-		c->circuit_keys.cc.enabled = true;
-		c->circuit_keys.cc.sendme_inc = 31;
-		OPENSSL_cleanse(&ntor, sizeof(ntor));
-	}
+	load_circuit_keys(c);
 	c->last_tls_rotation = now;
+	c->next_maintenance = now + MAINTENANCE_INTERVAL;
 	return c;
 fail:
 	*error = rc;

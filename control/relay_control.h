@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "dataplane/relay_msg.h"
 #include "dataplane/worker.h"
 
 struct rte_mempool;
@@ -73,6 +74,10 @@ struct relay_control_stats {
 	uint64_t extend_failures;
 	uint64_t extended;		/* EXTENDED2 sent */
 	uint64_t relay_cells_ignored;	/* relay cells for this hop we do not serve */
+	uint64_t onionskins[4];		/* answered, by type: TAP (never), FAST, ntor, ntor-v3 */
+	uint64_t drop_cells;		/* relay DROP cells for this hop (tor-spec 6.1) */
+	uint64_t key_rotations;		/* onion or signing keys replaced */
+	uint64_t tls_rotations;		/* link key and certificate replaced */
 	uint64_t uploads_ok;
 	uint64_t uploads_failed;
 	uint64_t messages_dropped;	/* a worker's control ring stayed full */
@@ -90,5 +95,13 @@ void relay_control_destroy(struct relay_control *c);
 unsigned relay_control_poll(struct relay_control *c, time_t now);
 
 const struct relay_control_stats *relay_control_stats(const struct relay_control *c);
+
+/* Asks every worker for its counters (answered within a loop iteration or
+ * two); the previous answers stay readable meanwhile. */
+void relay_control_request_stats(struct relay_control *c);
+
+/* The workers' counters as last reported (zero before the first answer). */
+const struct relay_worker_stats *relay_control_worker_stats(const struct relay_control *c);
+
 
 #endif

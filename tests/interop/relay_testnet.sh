@@ -45,6 +45,8 @@ conf=$tn_work/hsrelay.conf
   echo "BandwidthRate 10 MBytes"
   echo "BandwidthBurst 10 MBytes"
   echo "ExitRelay 0"
+  echo "MetricsPort 127.0.0.1:9035"
+  echo "MetricsPortPolicy accept 127.0.0.1"
   testnet_network_torrc
   echo "Nickname hsrelay"
   echo "ORPort $tn_seat_addr:$tn_seat_orport"
@@ -106,6 +108,16 @@ got=$(sha256sum <"$tn_work/big.out" | cut -d' ' -f1)
 [ "$got" = "$want" ] || fail "20 MiB download: sha256 $got, expected $want"
 echo "  $line"
 checked "20 MiB byte-exact through hsrelay (sha256 $want) in $ms ms ($(( 20 * 1024 * 1000 / (ms > 0 ? ms : 1) )) KiB/s)"
+
+# 5. The MetricsPort shows the traffic: tor's names, summed over workers.
+sleep 2
+ip netns exec "$tn_ns" curl -s --max-time 5 http://127.0.0.1:9035/metrics >"$tn_work/metrics" ||
+  fail "hsrelay's MetricsPort did not answer"
+grep -E '^(tor_relay_circuits_total|tor_relay_connections_total|hsrelay_cells_total)' "$tn_work/metrics" |
+  head -8 | sed 's/^/  metrics: /'
+cells=$(awk '/^hsrelay_cells_total\{.*direction="in"/ {s += $2} END {print s + 0}' "$tn_work/metrics")
+[ "$cells" -gt 40000 ] || fail "MetricsPort counts $cells cells in, expected more than 40000 after 20 MiB"
+checked "MetricsPort: $cells cells in through hsrelay"
 
 kill -0 "$hsrelay_pid" || fail "hsrelay exited"
 kill -TERM "$hsrelay_pid"

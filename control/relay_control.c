@@ -257,6 +257,12 @@ link_forget(struct relay_control *c, struct control_link *cl)
 static void
 link_fail_waiting(struct relay_control *c, struct control_link *cl)
 {
+	if (cl->nb_waiting > 0) {
+		char ip[INET_ADDRSTRLEN];
+
+		relay_log("info", "link to %s:%u failed: %u circuits waiting to extend there closed",
+				ip_string(cl->peer_ip, ip), cl->peer_port, cl->nb_waiting);
+	}
 	for (unsigned i = 0; i < cl->nb_waiting; i++) {
 		destroy_circuit(c, cl->worker, &cl->waiting[i], DESTROY_REASON_CONNECTFAILED);
 		free(cl->waiting_req[i]);
@@ -610,6 +616,8 @@ handle_created(struct relay_control *c, unsigned worker, uint32_t handle, const 
 	r.relay_command = RELAY_COMMAND_EXTENDED2;
 	rc = circuit_extend_created(cell, r.data, &r.length);
 	if (rc < 0) {
+		relay_log("info", "CREATED2 for circuit %08x unusable (error %d)",
+				x->circuit.p_circ_id, rc);
 		destroy_circuit(c, worker, &x->circuit, DESTROY_REASON_PROTOCOL);
 		c->stats.extend_failures++;
 	} else {
@@ -829,6 +837,8 @@ on_link_closed(struct relay_control *c, unsigned worker, uint32_t id, uint64_t u
 	/* Extensions waiting for CREATED2 on this link fail too. */
 	for (struct extend_request **pp = &c->extends, *x; (x = *pp) != NULL;) {
 		if (x->worker == cl->worker && x->n_link == cl->id) {
+			relay_log("info", "link %08x closed before CREATED2 for circuit %08x",
+					cl->id, x->circuit.p_circ_id);
 			*pp = x->next;
 			destroy_circuit(c, x->worker, &x->circuit, DESTROY_REASON_CHANNEL_CLOSED);
 			free(x);

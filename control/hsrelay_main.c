@@ -243,11 +243,14 @@ make_control(struct hsrelay *r, time_t now)
 			continue;
 		cc.authorities[cc.n_authorities].address = d->address;
 		cc.authorities[cc.n_authorities].dir_port = d->dir_port;
+		memcpy(cc.authorities[cc.n_authorities].v3ident, d->v3ident,
+				sizeof(cc.authorities[0].v3ident));
 		cc.n_authorities++;
 	}
 	/* tor uploads at start and every 18 hours; a testing network
 	 * republishes often so that a new authority learns about it. */
 	cc.upload_interval = tor->testing_tor_network ? 60 : 0;
+	cc.consensus_interval = tor->testing_tor_network ? 20 : 0;
 	r->control_state = relay_control_create(&cc, now, &err, message, sizeof(message));
 	if (!r->control_state) {
 		fprintf(stderr, "hsrelay: control thread: %s\n", message);

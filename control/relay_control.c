@@ -17,7 +17,9 @@
 #include <rte_pause.h>
 #include <rte_ring.h>
 
+#include "control/authority_cert.h"
 #include "control/circ_cells.h"
+#include "control/consensus.h"
 #include "control/circuit_handshake.h"
 #include "control/descriptor.h"
 #include "control/dir_http.h"
@@ -37,8 +39,13 @@
 #define UPLOAD_INTERVAL_DEFAULT (18 * 3600)
 /* Give up on a directory request that has not finished. */
 #define DIR_REQUEST_TIMEOUT 60
-/* Largest directory response kept. */
-#define DIR_RESPONSE_MAX (64 * 1024)
+/* Largest directory response kept: a public-network consensus is a few
+ * megabytes uncompressed. */
+#define DIR_RESPONSE_MAX (16 * 1024 * 1024)
+/* Certificates refetched this often (they last months). */
+#define CERTS_INTERVAL (6 * 3600)
+#define CONSENSUS_INTERVAL_DEFAULT (30 * 60)
+#define AUTHORITY_CERTS_MAX 32
 /* How often keys and certificates are checked for rotation. */
 #define MAINTENANCE_INTERVAL 60
 /* Circuits waiting for one outbound link to open. */
@@ -84,13 +91,21 @@ struct extend_request {
 	struct extend_request *next;
 };
 
+enum dir_request_kind {
+	DIR_UPLOAD,		/* POST /tor/ (our descriptor) */
+	DIR_CERTS,		/* GET /tor/keys/all */
+	DIR_CONSENSUS,		/* GET the microdesc consensus */
+};
+
 struct dir_request {
+	enum dir_request_kind kind;
 	unsigned authority;
 	time_t started;
 	uint8_t *request;
 	size_t request_len;
-	uint8_t response[DIR_RESPONSE_MAX];
-	size_t response_len;
+	uint8_t *response;	/* grows up to DIR_RESPONSE_MAX */
+	size_t response_len, response_cap;
+	bool done;
 };
 
 struct relay_control {
@@ -106,6 +121,12 @@ struct relay_control {
 	uint32_t next_request;
 	time_t started;
 	time_t next_upload;
+	time_t next_certs;
+	time_t next_consensus;
+	unsigned next_authority;	/* round robin for fetches */
+	struct authority_cert *certs[AUTHORITY_CERTS_MAX];
+	size_t n_certs;
+	struct consensus *consensus;
 	time_t last_tls_rotation;
 	time_t next_maintenance;
 	struct relay_control_stats stats;
@@ -249,6 +270,7 @@ link_forget(struct relay_control *c, struct control_link *cl)
 	link_handshake_free(cl->hs);
 	if (cl->dir != NULL) {
 		free(cl->dir->request);
+		free(cl->dir->response);
 		free(cl->dir);
 	}
 	free(cl);
@@ -768,29 +790,147 @@ on_link_connected(struct relay_control *c, unsigned worker, uint32_t id, uint32_
 }
 
 static void
-dir_response(struct relay_control *c, struct control_link *cl)
+certs_received(struct relay_control *c, const uint8_t *body, size_t len, time_t now)
 {
-	const uint8_t *p = cl->dir->response;
+	const uint8_t *p = body, *end = body + len;
+	size_t kept = 0;
+
+	while (p < end && c->n_certs < AUTHORITY_CERTS_MAX) {
+		struct authority_cert *cert = NULL;
+		bool ours = false;
+
+		while (p < end && (*p == '\n' || *p == '\r'))
+			p++;
+		if (p == end || authority_cert_parse(&p, end, &cert, NULL) < 0)
+			break;
+		for (unsigned a = 0; a < c->cfg.n_authorities; a++)
+			ours |= memcmp(authority_cert_identity_digest(cert),
+					c->cfg.authorities[a].v3ident, 20) == 0;
+		/* Keep only certificates of configured authorities that
+		 * verify and that we do not have yet. */
+		if (!ours || authority_cert_verify(cert, now) < 0 ||
+		    authority_cert_find(c->certs, c->n_certs, authority_cert_identity_digest(cert),
+				authority_cert_signing_key_digest(cert)) != NULL) {
+			authority_cert_free(cert);
+			continue;
+		}
+		c->certs[c->n_certs++] = cert;
+		kept++;
+	}
+	relay_log("info", "authority certificates: %zu new, %zu kept", kept, c->n_certs);
+}
+
+static void
+consensus_received(struct relay_control *c, const uint8_t *body, size_t len, time_t now)
+{
+	uint8_t authorities[RELAY_CONTROL_AUTHORITIES_MAX][CONSENSUS_IDENTITY_LEN];
+	struct consensus_verify_result vr;
+	struct dirdoc_error err;
+	struct consensus *fresh = NULL;
+	int rc;
+
+	for (unsigned a = 0; a < c->cfg.n_authorities; a++)
+		memcpy(authorities[a], c->cfg.authorities[a].v3ident, CONSENSUS_IDENTITY_LEN);
+	rc = consensus_parse(body, len, &fresh, &err);
+	if (rc < 0) {
+		relay_log("warn", "consensus refused: line %u: %s", err.line, err.message);
+		c->stats.consensus_rejected++;
+		return;
+	}
+	/* dir-spec 3.4.1: more than half of the authorities we know must
+	 * have signed it with keys their certificates vouch for. */
+	rc = consensus_verify(fresh, (const uint8_t (*)[CONSENSUS_IDENTITY_LEN])authorities,
+			c->cfg.n_authorities, c->certs, c->n_certs, now, &vr);
+	if (rc == 0)
+		rc = consensus_check_time(fresh, now, 60);
+	if (rc < 0 || (c->consensus != NULL &&
+		       consensus_valid_after(fresh) <= consensus_valid_after(c->consensus))) {
+		if (rc < 0) {
+			relay_log("warn", "consensus refused (error %d): %u valid signatures, %u "
+					"bad, %u without certificate", rc, vr.n_valid, vr.n_bad,
+					vr.n_missing_cert);
+			c->stats.consensus_rejected++;
+			if (vr.n_missing_cert > 0)
+				c->next_certs = now;
+		}
+		consensus_free(fresh);
+		return;
+	}
+	consensus_free(c->consensus);
+	c->consensus = fresh;
+	c->stats.consensus_fetched++;
+	c->stats.consensus_valid_after = consensus_valid_after(fresh);
+	c->stats.consensus_routers = consensus_n_routers(fresh);
+	c->stats.listed_running = consensus_router_has_flags(fresh,
+			relay_keys_fingerprint(c->cfg.keys),
+			CONSENSUS_FLAG_RUNNING | CONSENSUS_FLAG_VALID);
+	relay_log("notice", "consensus valid-after %" PRId64 " kept: %zu relays, %u signatures; "
+			"we are %s", (int64_t)consensus_valid_after(fresh), consensus_n_routers(fresh),
+			vr.n_valid, c->stats.listed_running ? "listed Running and Valid"
+			: consensus_find_router(fresh, relay_keys_fingerprint(c->cfg.keys)) != NULL
+			? "listed, not Running and Valid" : "not listed");
+}
+
+/* Handles a directory response once it is complete (or the stream
+ * ended). */
+static void
+dir_response(struct relay_control *c, struct control_link *cl, bool closed, time_t now)
+{
+	struct dir_request *d = cl->dir;
+	const uint8_t *p = d->response;
 	struct dir_http_response r;
 	char ip[INET_ADDRSTRLEN];
-	int rc = dir_http_response_parse(&p, p + cl->dir->response_len, &r);
+	int rc = dir_http_response_parse(&p, p + d->response_len, &r);
+	size_t body_len;
 
-	if (rc == -EAGAIN)
+	if (rc == -EAGAIN && !closed)
 		return;
-	if (rc == 0 && r.status == 200) {
+	body_len = rc == 0 ? d->response_len - (size_t)(p - d->response) : 0;
+	/* GETs need the whole body: Content-Length, or the end of the
+	 * stream (HTTP/1.0). */
+	if (rc == 0 && d->kind != DIR_UPLOAD && !closed &&
+	    (!r.has_content_length || body_len < r.content_length))
+		return;
+	d->done = true;
+	if (rc < 0 || r.status != 200) {
+		relay_log("warn", "directory request %d to %s:%u failed: HTTP %u %.*s", d->kind,
+				ip_string(cl->peer_ip, ip), cl->peer_port, rc == 0 ? r.status : 0,
+				rc == 0 ? (int)r.reason_len : 0, rc == 0 ? r.reason : "");
+		if (d->kind == DIR_UPLOAD)
+			c->stats.uploads_failed++;
+	} else if (d->kind == DIR_UPLOAD) {
 		c->stats.uploads_ok++;
 		relay_log("notice", "descriptor uploaded to %s:%u%s", ip_string(cl->peer_ip, ip),
 				cl->peer_port, r.descriptor_not_new ? " (not new)" : "");
+	} else if (d->kind == DIR_CERTS) {
+		certs_received(c, p, body_len, now);
 	} else {
-		c->stats.uploads_failed++;
-		relay_log("warn", "descriptor upload to %s:%u refused: %u %.*s",
-				ip_string(cl->peer_ip, ip), cl->peer_port, rc == 0 ? r.status : 0,
-				rc == 0 ? (int)r.reason_len : 0, rc == 0 ? r.reason : "");
+		consensus_received(c, p, body_len, now);
 	}
-	free(cl->dir->request);
-	free(cl->dir);
-	cl->dir = NULL;
-	link_close(c, cl, "directory request done");
+	if (!closed)
+		link_close(c, cl, "directory request done");
+}
+
+static int
+dir_append(struct dir_request *d, const uint8_t *data, size_t len)
+{
+	if (d->response_len + len > DIR_RESPONSE_MAX)
+		return -EMSGSIZE;
+	if (d->response_len + len > d->response_cap) {
+		size_t cap = d->response_cap ? d->response_cap : 16384;
+		uint8_t *n;
+
+		while (cap < d->response_len + len)
+			cap *= 2;
+		n = realloc(d->response, cap);
+		if (n == NULL)
+			return -ENOMEM;
+		d->response = n;
+		d->response_cap = cap;
+	}
+	memcpy(d->response + d->response_len, data, len);
+	d->response_len += len;
+	return 0;
 }
 
 static void
@@ -800,17 +940,18 @@ on_link_bytes(struct relay_control *c, struct control_link *cl, struct rte_mbuf 
 		tls_input(c, cl, m, now);
 		return;
 	}
-	if (cl->state == CONTROL_LINK_RAW && cl->dir != NULL) {
-		for (struct rte_mbuf *s = m; s != NULL; s = s->next) {
-			size_t n = RTE_MIN((size_t)s->data_len,
-					DIR_RESPONSE_MAX - cl->dir->response_len);
+	if (cl->state == CONTROL_LINK_RAW && cl->dir != NULL && !cl->dir->done) {
+		int rc = 0;
 
-			memcpy(cl->dir->response + cl->dir->response_len,
-					rte_pktmbuf_mtod(s, uint8_t *), n);
-			cl->dir->response_len += n;
-		}
+		for (struct rte_mbuf *s = m; s != NULL && rc == 0; s = s->next)
+			rc = dir_append(cl->dir, rte_pktmbuf_mtod(s, uint8_t *), s->data_len);
 		rte_pktmbuf_free(m);
-		dir_response(c, cl);
+		if (rc < 0) {
+			cl->dir->done = true;
+			link_close(c, cl, "directory response too large");
+			return;
+		}
+		dir_response(c, cl, false, now);
 		return;
 	}
 	rte_pktmbuf_free(m);
@@ -826,12 +967,13 @@ on_link_closed(struct relay_control *c, unsigned worker, uint32_t id, uint64_t u
 		cl = take_connecting(c, request);
 	if (cl == NULL)
 		return;
-	if (cl->dir != NULL && cl->dir->response_len > 0)
-		dir_response(c, cl);
-	if (cl->dir != NULL) {
-		c->stats.uploads_failed++;
-		relay_log("warn", "directory request to authority %u failed (error %d)",
-				cl->dir->authority, -(int)(uint32_t)u64);
+	if (cl->dir != NULL && !cl->dir->done && cl->dir->response_len > 0)
+		dir_response(c, cl, true, time(NULL));
+	if (cl->dir != NULL && !cl->dir->done) {
+		if (cl->dir->kind == DIR_UPLOAD)
+			c->stats.uploads_failed++;
+		relay_log("warn", "directory request %d to authority %u failed (error %d)",
+				cl->dir->kind, cl->dir->authority, -(int)(uint32_t)u64);
 	}
 	link_fail_waiting(c, cl);
 	/* Extensions waiting for CREATED2 on this link fail too. */
@@ -852,6 +994,51 @@ on_link_closed(struct relay_control *c, unsigned worker, uint32_t id, uint64_t u
 
 /* ------------------------------------------------------------------ */
 /* Directory                                                           */
+
+/* Opens a raw stream to authority a's DirPort for one request: the
+ * descriptor upload (body) or a GET. */
+static void
+dir_start(struct relay_control *c, unsigned a, enum dir_request_kind kind, const uint8_t *body,
+		size_t body_len, time_t now)
+{
+	struct control_link *cl = calloc(1, sizeof(*cl));
+	char host[32], address[INET_ADDRSTRLEN];
+	size_t cap = body_len + 1024;
+	ssize_t n;
+
+	if (cl == NULL)
+		return;
+	cl->dir = calloc(1, sizeof(*cl->dir));
+	if (cl->dir == NULL || (cl->dir->request = malloc(cap)) == NULL) {
+		link_forget(c, cl);
+		return;
+	}
+	snprintf(host, sizeof(host), "%s:%u", ip_string(c->cfg.authorities[a].address, address),
+			c->cfg.authorities[a].dir_port);
+	if (kind == DIR_UPLOAD)
+		n = dir_http_upload_request(host, c->next_upload == 0 ? "hsrelay just started"
+				: "periodic republication", body, body_len, cl->dir->request, cap);
+	else
+		n = dir_http_get_request(host, kind == DIR_CERTS ? "/tor/keys/all"
+				: "/tor/status-vote/current/consensus-microdesc", cl->dir->request, cap);
+	if (n < 0) {
+		link_forget(c, cl);
+		return;
+	}
+	cl->dir->kind = kind;
+	cl->dir->request_len = (size_t)n;
+	cl->dir->authority = a;
+	cl->dir->started = now;
+	cl->worker = 0;
+	cl->state = CONTROL_LINK_CONNECTING;
+	cl->request = (++c->next_request & ~RELAY_CONNECT_RAW) | RELAY_CONNECT_RAW;
+	cl->peer_ip = c->cfg.authorities[a].address;
+	cl->peer_port = c->cfg.authorities[a].dir_port;
+	cl->next = c->connecting;
+	c->connecting = cl;
+	send_msg(c, 0, RELAY_MSG_LINK_CONNECT, cl->request,
+			(uint64_t)cl->peer_ip << 16 | cl->peer_port, NULL);
+}
 
 static void
 upload_descriptor(struct relay_control *c, time_t now)
@@ -879,42 +1066,8 @@ upload_descriptor(struct relay_control *c, time_t now)
 		relay_log("warn", "cannot build the descriptor: error %zd", len);
 		return;
 	}
-	for (unsigned a = 0; a < c->cfg.n_authorities; a++) {
-		struct control_link *cl = calloc(1, sizeof(*cl));
-		char host[32];
-		ssize_t n;
-
-		if (cl == NULL)
-			return;
-		cl->dir = calloc(1, sizeof(*cl->dir));
-		cl->dir->request = malloc((size_t)len + 1024);
-		if (cl->dir == NULL || cl->dir->request == NULL) {
-			link_forget(c, cl);
-			return;
-		}
-		snprintf(host, sizeof(host), "%s:%u",
-				ip_string(c->cfg.authorities[a].address, address),
-				c->cfg.authorities[a].dir_port);
-		n = dir_http_upload_request(host, c->next_upload == 0 ? "hsrelay just started"
-				: "periodic republication", (const uint8_t *)text, (size_t)len,
-				cl->dir->request, (size_t)len + 1024);
-		if (n < 0) {
-			link_forget(c, cl);
-			return;
-		}
-		cl->dir->request_len = (size_t)n;
-		cl->dir->authority = a;
-		cl->dir->started = now;
-		cl->worker = 0;
-		cl->state = CONTROL_LINK_CONNECTING;
-		cl->request = (++c->next_request & ~RELAY_CONNECT_RAW) | RELAY_CONNECT_RAW;
-		cl->peer_ip = c->cfg.authorities[a].address;
-		cl->peer_port = c->cfg.authorities[a].dir_port;
-		cl->next = c->connecting;
-		c->connecting = cl;
-		send_msg(c, 0, RELAY_MSG_LINK_CONNECT, cl->request,
-				(uint64_t)cl->peer_ip << 16 | cl->peer_port, NULL);
-	}
+	for (unsigned a = 0; a < c->cfg.n_authorities; a++)
+		dir_start(c, a, DIR_UPLOAD, (const uint8_t *)text, (size_t)len, now);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1023,6 +1176,12 @@ relay_control_request_stats(struct relay_control *c)
 	}
 }
 
+const struct consensus *
+relay_control_consensus(const struct relay_control *c)
+{
+	return c->consensus;
+}
+
 const struct relay_worker_stats *
 relay_control_worker_stats(const struct relay_control *c)
 {
@@ -1101,6 +1260,21 @@ relay_control_poll(struct relay_control *c, time_t now)
 	if (now >= c->next_maintenance) {
 		maintenance(c, now);
 		c->next_maintenance = now + MAINTENANCE_INTERVAL;
+	}
+	if (c->cfg.n_authorities > 0 && now >= c->next_certs) {
+		dir_start(c, c->next_authority++ % c->cfg.n_authorities, DIR_CERTS, NULL, 0, now);
+		c->next_certs = now + CERTS_INTERVAL;
+		/* The consensus needs the certificates: fetch it right after. */
+		if (c->next_consensus < now + 2)
+			c->next_consensus = now + 2;
+		work++;
+	}
+	if (c->cfg.n_authorities > 0 && now >= c->next_consensus) {
+		dir_start(c, c->next_authority++ % c->cfg.n_authorities, DIR_CONSENSUS, NULL, 0,
+				now);
+		c->next_consensus = now + (c->cfg.consensus_interval != 0 ? c->cfg.consensus_interval
+									 : CONSENSUS_INTERVAL_DEFAULT);
+		work++;
 	}
 	if (c->cfg.publish && c->cfg.n_authorities > 0 && now >= c->next_upload) {
 		upload_descriptor(c, now);
@@ -1224,6 +1398,9 @@ relay_control_destroy(struct relay_control *c)
 		c->extends = x->next;
 		free(x);
 	}
+	for (size_t i = 0; i < c->n_certs; i++)
+		authority_cert_free(c->certs[i]);
+	consensus_free(c->consensus);
 	link_credentials_free(c->link_credentials);
 	tls_handshake_context_free(c->tls_server);
 	tls_handshake_context_free(c->tls_client);

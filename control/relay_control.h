@@ -31,12 +31,14 @@
 struct rte_mempool;
 struct rte_ring;
 struct relay_keys;
+struct consensus;
 struct relay_control;
 
 /* A directory authority to upload the descriptor to. */
 struct relay_control_authority {
 	uint32_t address;	/* host order */
 	uint16_t dir_port;
+	uint8_t v3ident[20];	/* SHA-1 of its authority identity key */
 };
 
 #define RELAY_CONTROL_AUTHORITIES_MAX 16
@@ -58,6 +60,9 @@ struct relay_control_config {
 	unsigned n_authorities;
 	struct relay_control_authority authorities[RELAY_CONTROL_AUTHORITIES_MAX];
 	uint32_t upload_interval;	/* seconds between uploads; 0: 18 hours as tor */
+	/* seconds between consensus fetches; 0: 30 minutes (a consensus is
+	 * fresh for an hour on the public network) */
+	uint32_t consensus_interval;
 };
 
 /* What the control thread counted. */
@@ -80,6 +85,11 @@ struct relay_control_stats {
 	uint64_t tls_rotations;		/* link key and certificate replaced */
 	uint64_t uploads_ok;
 	uint64_t uploads_failed;
+	uint64_t consensus_fetched;	/* verified and kept */
+	uint64_t consensus_rejected;	/* did not parse, verify or was stale */
+	int64_t consensus_valid_after;	/* of the one kept, 0: none */
+	uint64_t consensus_routers;
+	bool listed_running;		/* we are in it, Running and Valid */
 	uint64_t messages_dropped;	/* a worker's control ring stayed full */
 };
 
@@ -99,6 +109,9 @@ const struct relay_control_stats *relay_control_stats(const struct relay_control
 /* Asks every worker for its counters (answered within a loop iteration or
  * two); the previous answers stay readable meanwhile. */
 void relay_control_request_stats(struct relay_control *c);
+
+/* The consensus kept (verified, not stale), or NULL. */
+const struct consensus *relay_control_consensus(const struct relay_control *c);
 
 /* The workers' counters as last reported (zero before the first answer). */
 const struct relay_worker_stats *relay_control_worker_stats(const struct relay_control *c);

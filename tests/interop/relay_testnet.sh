@@ -13,7 +13,10 @@
 #      page, each on a circuit of its own, are byte-exact, and the client's
 #      control port shows each one on a 3-hop circuit whose middle is
 #      hsrelay;
-#   4. a 20 MiB download through hsrelay has the origin's SHA-256.
+#   4. a 20 MiB download through hsrelay has the origin's SHA-256;
+#   5. hsrelay's own consensus (fetched from the authorities, verified with
+#      their certificates) lists it Running and Valid, and its MetricsPort
+#      counts the cells.
 # hsrelay's counters are printed at the end. Exit 77 (meson: skipped)
 # without root, tor, tor-gencert or curl.
 set -euo pipefail
@@ -77,6 +80,12 @@ testnet_wait_running client 90 "${all_fps[@]}" >/dev/null ||
   fail "the client's consensus lacks Running+Valid relays"
 testnet_wait_exits_know 90 "${all_fps[@]}" || fail "an exit's consensus lacks hsrelay"
 checked "the client's and the exits' consensus list them at $(testnet_elapsed) s"
+
+# hsrelay fetched the consensus itself, checked it against the authorities'
+# certificates and found itself in it.
+wait_until 90 grep -q 'consensus .* kept: .* we are listed Running and Valid' "$tn_work/hsrelay.log" ||
+  { grep -E 'consensus|certificates|directory' "$tn_work/hsrelay.log" | tail; fail "hsrelay did not keep a verified consensus listing it Running and Valid"; }
+checked "hsrelay's own verified consensus lists it Running and Valid at $(testnet_elapsed) s: $(grep -o 'consensus valid-after .*' "$tn_work/hsrelay.log" | tail -1)"
 
 # 2. Bootstrap.
 testnet_wait_bootstrap 90 || fail "the client did not bootstrap"

@@ -127,6 +127,12 @@ grep -E '^(tor_relay_circuits_total|tor_relay_connections_total|hsrelay_cells_to
 cells=$(awk '/^hsrelay_cells_total\{.*direction="in"/ {s += $2} END {print s + 0}' "$tn_work/metrics")
 [ "$cells" -gt 40000 ] || fail "MetricsPort counts $cells cells in, expected more than 40000 after 20 MiB"
 checked "MetricsPort: $cells cells in through hsrelay"
+if [ "${DEMO:-0}" = 1 ]; then
+  echo "--- the client's first page through hsrelay (first lines):"
+  head -5 "$tn_work/page"* 2>/dev/null | head -8 | sed 's/^/  /'
+  echo "--- hsrelay's MetricsPort (http://127.0.0.1:9035/metrics in $tn_ns), samples:"
+  grep -v '^#' "$tn_work/metrics" | sed 's/^/  /'
+fi
 
 kill -0 "$hsrelay_pid" || fail "hsrelay exited"
 kill -TERM "$hsrelay_pid"

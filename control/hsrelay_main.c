@@ -276,12 +276,15 @@ print_stats(const struct hsrelay *r)
 				" circuits_open=%" PRIu64 " drop_bad_record=%" PRIu64
 				" drop_bad_cell=%" PRIu64 " drop_no_mbuf=%" PRIu64 " drop_no_link=%" PRIu64
 				" drop_events=%" PRIu64 " backlog_overflow=%" PRIu64
-				" stale_messages=%" PRIu64 "\n", i, s.links_accepted,
+				" stale_messages=%" PRIu64 " cells_queued=%" PRIu64
+				" closed_queue_limit=%" PRIu64 " closed_oom=%" PRIu64 "\n", i,
+				s.links_accepted,
 				s.links_connected, s.links_closed, s.records_opened, s.records_sealed,
 				s.cells_in, s.cells_out, s.cells_to_control, s.circuits.forwarded,
 				s.circuits.backwarded, s.circuits.circuits_open, s.drop_bad_record,
 				s.drop_bad_cell, s.drop_no_mbuf, s.drop_no_link, s.drop_events,
-				s.backlog_overflow, s.stale_messages);
+				s.backlog_overflow, s.stale_messages, s.cells_queued,
+				s.closed_queue_limit, s.closed_oom);
 	}
 	printf("hsrelay: stats control tls_handshakes=%" PRIu64 " tls_failures=%" PRIu64
 			" link_handshakes=%" PRIu64 " link_failures=%" PRIu64 " creates=%" PRIu64

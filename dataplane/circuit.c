@@ -401,6 +401,8 @@ relay_from_p(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc,
 	cc->out_link = c->n_link;
 	cc->relay_early = command == CELL_COMMAND_RELAY_EARLY;
 	cc->verdict = CIRCUIT_VERDICT_FORWARD;
+	cc->circuit = handle;
+	cc->toward_p = 0;
 	t->counters.forwarded++;
 }
 
@@ -414,6 +416,8 @@ relay_from_n(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc)
 	cc->out_link = c->p_link;
 	cc->relay_early = 0;
 	cc->verdict = CIRCUIT_VERDICT_FORWARD;
+	cc->circuit = handle;
+	cc->toward_p = 1;
 	t->counters.backwarded++;
 }
 
@@ -498,6 +502,8 @@ slow_cell(struct circuit_table *t, struct crypto_engine *engine, uint32_t handle
 			cc->out_link = c->p_link;
 			cc->verdict = CIRCUIT_VERDICT_FORWARD;
 			cc->relay_early = 0;
+			cc->circuit = handle;
+			cc->toward_p = 1;
 			t->counters.truncated_sent++;
 		}
 		return;
@@ -628,6 +634,7 @@ circuit_cells_burst(struct circuit_table *t, struct crypto_engine *engine,
 		uint32_t h, side;
 
 		cc->relay_early = 0;
+		cc->toward_p = 0;
 		cc->circuit = CIRCUIT_NONE;
 		if (!(hits & (1ull << i))) {
 			unknown_circuit(t, cc);

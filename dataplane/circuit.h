@@ -81,9 +81,14 @@ struct circuit_cell {
 	uint32_t link;		/* the link it arrived on */
 	/* results */
 	uint32_t out_link;	/* FORWARD: where to send it */
-	uint32_t circuit;	/* LOCAL / CONTROL: the circuit handle, or CIRCUIT_NONE */
+	/* LOCAL / CONTROL: the circuit handle, or CIRCUIT_NONE; FORWARD: the
+	 * circuit the cell travels on while it stays open (relay cells,
+	 * TRUNCATED), CIRCUIT_NONE for a DESTROY */
+	uint32_t circuit;
 	uint8_t verdict;	/* enum circuit_verdict */
 	uint8_t relay_early;	/* FORWARD of a relay cell: it must leave as RELAY_EARLY */
+	uint8_t toward_p;	/* FORWARD on a live circuit (circuit set): 1 toward the
+				 * client side, 0 toward n */
 };
 
 /* A DESTROY produced by a closing circuit in addition to the rewritten

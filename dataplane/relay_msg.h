@@ -170,6 +170,9 @@ struct relay_worker_stats {
 	uint64_t drop_events;		/* event ring full */
 	uint64_t backlog_overflow;	/* links closed: send backlog too big */
 	uint64_t stale_messages;	/* control messages about dead ids */
+	uint64_t cells_queued;		/* gauge: in per-circuit queues */
+	uint64_t closed_queue_limit;	/* circuits closed: queue too long */
+	uint64_t closed_oom;		/* circuits closed: queue memory full */
 	struct circuit_counters circuits;
 };
 

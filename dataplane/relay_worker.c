@@ -11,6 +11,7 @@
 
 #include "crypto/tls_record.h"
 #include "dataplane/circuit.h"
+#include "dataplane/circuit_queue.h"
 #include "dataplane/tls_stream.h"
 #include "dataplane/wire.h"
 
@@ -69,6 +70,8 @@ struct relay_worker {
 	struct stack *stack;
 	struct tcp_stack *tcp;
 	struct circuit_table *circuits;
+	struct circuit_queues *queues;
+	uint8_t pulled[TLS_RECORD_MAX_PLAINTEXT / CELL_LEN][CELL_LEN];
 	struct relay_link *links;
 	uint32_t *free_slots;
 	uint32_t nb_free;
@@ -249,6 +252,7 @@ link_close(struct relay_worker *w, struct relay_link *l, int error, bool tcp_ali
 	uint32_t slot = l->id & LINK_SLOT_MASK;
 
 	close_link_circuits(w, l->id);
+	circuit_queue_drop_link(w->queues, slot);
 	if (tcp_alive && l->tcp_conn != UINT32_MAX) {
 		if (graceful)
 			tcp_close(w->tcp, l->tcp_conn, w->now);
@@ -410,6 +414,8 @@ queue_bytes(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uint
 	add_to_flush(w, l);
 }
 
+static void destroy_circuit(struct relay_worker *w, uint32_t handle, uint8_t reason);
+
 static void
 queue_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell)
 {
@@ -421,6 +427,82 @@ queue_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell)
 	}
 	queue_bytes(w, l, cell, CELL_LEN);
 	w->stats.cells_out++;
+}
+
+static bool
+link_congested(struct relay_worker *w, const struct relay_link *l)
+{
+	return l->backlog_count > 0 ||
+	       circuit_queue_link_cells(w->queues, l->id & LINK_SLOT_MASK) > 0;
+}
+
+/* A cell of a live circuit for link: straight into the link's record, or,
+ * while the link is congested, into the circuit's queue for it (tor relay.c
+ * append_cell_to_circuit_queue), closing the circuit when its queue is too
+ * long and the longest one when memory runs out. */
+static void
+queue_circuit_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell,
+		uint32_t handle, uint8_t toward_p)
+{
+	struct relay_link *l = link_get(w, link);
+	struct circuit_queue_owner owner;
+	uint32_t n_link, n_circ_id;
+	int rc;
+
+	if (l == NULL || l->state != LINK_RECORDS || l->failed || !link_congested(w, l)) {
+		queue_cell(w, link, cell);
+		return;
+	}
+	if (circuit_sides(w->circuits, handle, &owner.p_link, &owner.p_circ_id, &n_link,
+			&n_circ_id) < 0) {
+		w->stats.drop_no_link++;
+		return;
+	}
+	rc = circuit_queue_push(w->queues, handle * 2 + toward_p, &owner,
+			l->id & LINK_SLOT_MASK, cell);
+	if (rc == -ENOBUFS) {
+		struct circuit_queue_owner victim_owner;
+		uint32_t victim = circuit_queue_oom_victim(w->queues, &victim_owner);
+		uint32_t victim_handle = victim == CIRCUIT_QUEUE_NONE ? CIRCUIT_NONE
+				: circuit_lookup(w->circuits, victim_owner.p_link, victim_owner.p_circ_id);
+
+		if (victim != CIRCUIT_QUEUE_NONE)
+			circuit_queue_drop(w->queues, victim);
+		if (victim_handle != CIRCUIT_NONE && victim_handle == victim / 2) {
+			w->stats.closed_oom++;
+			destroy_circuit(w, victim_handle, DESTROY_REASON_RESOURCELIMIT);
+			if (victim_handle == handle)
+				return;
+		}
+		rc = circuit_queue_push(w->queues, handle * 2 + toward_p, &owner,
+				l->id & LINK_SLOT_MASK, cell);
+	}
+	if (rc == -EMSGSIZE || rc == -ENOBUFS) {
+		if (rc == -EMSGSIZE)
+			w->stats.closed_queue_limit++;
+		else
+			w->stats.closed_oom++;
+		destroy_circuit(w, handle, DESTROY_REASON_RESOURCELIMIT);
+	}
+}
+
+/* The link's TCP took everything it had: send what its circuits queued,
+ * a record at a time, round-robin, while TCP keeps taking it. */
+static void
+link_drain_queues(struct relay_worker *w, struct relay_link *l)
+{
+	uint32_t slot = l->id & LINK_SLOT_MASK;
+
+	while (l->backlog_count == 0 && !l->failed &&
+	       circuit_queue_link_cells(w->queues, slot) > 0) {
+		unsigned n = circuit_queue_pull(w->queues, slot, w->pulled, RTE_DIM(w->pulled));
+
+		for (unsigned i = 0; i < n; i++)
+			queue_bytes(w, l, w->pulled[i], CELL_LEN);
+		w->stats.cells_out += n;
+		finish_record(w, l);
+		seal_pending(w);
+	}
 }
 
 /* Seals what every listed link has, sends it, and closes links that
@@ -470,7 +552,10 @@ run_cell_burst(struct relay_worker *w)
 
 		switch (c->verdict) {
 		case CIRCUIT_VERDICT_FORWARD:
-			queue_cell(w, c->out_link, c->cell);
+			if (c->circuit != CIRCUIT_NONE)
+				queue_circuit_cell(w, c->out_link, c->cell, c->circuit, c->toward_p);
+			else
+				queue_cell(w, c->out_link, c->cell);
 			break;
 		case CIRCUIT_VERDICT_LOCAL: {
 			struct relay_circuit_local local;
@@ -847,6 +932,7 @@ relay_events(void *app, struct stack *stack, const struct tcp_event *ev, unsigne
 			break;
 		case TCP_EVENT_WRITABLE:
 			link_send_backlog(w, l);
+			link_drain_queues(w, l);
 			break;
 		case TCP_EVENT_PEER_CLOSED:
 			link_read(w, l);
@@ -917,6 +1003,9 @@ destroy_circuit(struct relay_worker *w, uint32_t handle, uint8_t reason)
 		cell_wire_set_circ_id(cell, n_circ_id);
 		queue_cell(w, n_link, cell);
 	}
+	/* tor circuitlist.c: a closing circuit's queued cells go with it. */
+	circuit_queue_drop(w->queues, handle * 2);
+	circuit_queue_drop(w->queues, handle * 2 + 1);
 	circuit_free(w->circuits, handle);
 }
 
@@ -1162,8 +1251,20 @@ relay_worker_create(const struct relay_worker_config *cfg, int *error)
 	w->scratch = rte_malloc_socket("relay_scratch", (size_t)RELAY_RECORD_BURST * SCRATCH_LEN,
 			RTE_CACHE_LINE_SIZE, cfg->socket_id);
 	w->circuits = circuit_table_create(&ccfg, error);
+	{
+		struct circuit_queues_config qcfg = {
+			.max_cells = cfg->max_queued_cells ? cfg->max_queued_cells : 16384,
+			.max_queues = cfg->max_circuits * 2,
+			.max_links = cfg->max_links,
+			.max_per_queue = RELAY_CIRCUIT_QUEUE_MAX,
+			.socket_id = cfg->socket_id,
+		};
+		int qerr;
+
+		w->queues = circuit_queues_create(&qcfg, &qerr);
+	}
 	if (w->links == NULL || w->free_slots == NULL || w->scratch == NULL ||
-	    w->circuits == NULL) {
+	    w->circuits == NULL || w->queues == NULL) {
 		relay_worker_destroy(w);
 		*error = -ENOMEM;
 		return NULL;
@@ -1207,6 +1308,7 @@ relay_worker_destroy(struct relay_worker *w)
 	for (unsigned i = 0; i < w->nb_pending; i++)
 		tls_stream_tx_discard(&w->pending[i].rec);
 	circuit_table_destroy(w->circuits);
+	circuit_queues_destroy(w->queues);
 	rte_free(w->links);
 	rte_free(w->free_slots);
 	rte_free(w->scratch);
@@ -1218,4 +1320,5 @@ relay_worker_stats(const struct relay_worker *w, struct relay_worker_stats *out)
 {
 	*out = w->stats;
 	out->circuits = *circuit_table_counters(w->circuits);
+	out->cells_queued = circuit_queue_total(w->queues);
 }

@@ -16,11 +16,16 @@
  * beyond mbufs from the worker's pool, locks or makes a system call once
  * created.
  *
+ * While a link's TCP send buffer is full, cells for it wait in
+ * per-circuit queues (dataplane/circuit_queue.h) and are sent round-robin
+ * across circuits when TCP has room again; a circuit whose queue exceeds
+ * RELAY_CIRCUIT_QUEUE_MAX cells is closed (tor: circ_max_cell_queue_size),
+ * and when the worker's queue memory runs out the circuit with the longest
+ * queue is closed (tor's OOM handler).
+ *
  * Known limits (docs/STATUS.md): cells only go to links of the same
- * worker (no cross-worker circuit hand-off yet); per-link send backlog of
- * RELAY_LINK_BACKLOG_RECORDS sealed records beyond TCP's send buffer, then
- * the link is closed (no per-circuit queues or fair scheduling yet);
- * TLS 1.3 KeyUpdate closes the link.
+ * worker (no cross-worker circuit hand-off yet); TLS 1.3 KeyUpdate closes
+ * the link.
  */
 #ifndef HSRELAY_DATAPLANE_RELAY_WORKER_H
 #define HSRELAY_DATAPLANE_RELAY_WORKER_H
@@ -41,6 +46,9 @@ struct relay_worker;
  * the link handshake's CERTS cell; only VPADDING may be longer (its bytes
  * are skipped). */
 #define RELAY_LINK_CARRY_MAX 4096
+/* Longest per-circuit queue (the consensus value of tor's
+ * circ_max_cell_queue_size). */
+#define RELAY_CIRCUIT_QUEUE_MAX 1250
 /* Sealed records a link may hold when TCP's send buffer is full. */
 #define RELAY_LINK_BACKLOG_RECORDS 256
 
@@ -53,6 +61,9 @@ struct relay_worker_config {
 	uint16_t or_port;		/* 0: no listener */
 	uint32_t max_links;		/* at most 65535 */
 	uint32_t max_circuits;
+	/* Cells held in per-circuit queues while links are congested
+	 * (dataplane/circuit_queue.h); 0: 16384. */
+	uint32_t max_queued_cells;
 	int socket_id;
 };
 

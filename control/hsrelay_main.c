@@ -104,6 +104,7 @@ setup_workers(struct hsrelay *r)
 			.or_port = tor->or_port,
 			.max_links = tor->max_links_per_worker,
 			.max_circuits = tor->max_circuits_per_worker,
+			.max_tcp_connections = tor->max_links_per_worker * 2,
 			.socket_id = socket,
 		};
 		struct stack_config sc = {

@@ -73,6 +73,12 @@ struct relay_worker {
 	struct circuit_queues *queues;
 	uint8_t pulled[TLS_RECORD_MAX_PLAINTEXT / CELL_LEN][CELL_LEN];
 	struct relay_link *links;
+	/* TCP connection handle -> link slot + 1 (0: none). Events carry the
+	 * user value of when they were made, which for the data and FIN that
+	 * arrive in the same burst as the handshake's last ACK is not set
+	 * yet, so links are found by connection handle. */
+	uint32_t *conn_links;
+	uint32_t max_conns;
 	uint32_t *free_slots;
 	uint32_t nb_free;
 	uint32_t listener;
@@ -253,6 +259,8 @@ link_close(struct relay_worker *w, struct relay_link *l, int error, bool tcp_ali
 
 	close_link_circuits(w, l->id);
 	circuit_queue_drop_link(w->queues, slot);
+	if (l->tcp_conn < w->max_conns && w->conn_links[l->tcp_conn] == slot + 1)
+		w->conn_links[l->tcp_conn] = 0;
 	if (tcp_alive && l->tcp_conn != UINT32_MAX) {
 		if (graceful)
 			tcp_close(w->tcp, l->tcp_conn, w->now);
@@ -878,10 +886,18 @@ link_read(struct relay_worker *w, struct relay_link *l)
 /* ------------------------------------------------------------------ */
 /* TCP events                                                          */
 
+static void
+conn_bind(struct relay_worker *w, uint32_t conn, const struct relay_link *l)
+{
+	if (conn < w->max_conns)
+		w->conn_links[conn] = (l->id & LINK_SLOT_MASK) + 1;
+	tcp_set_user(w->tcp, conn, l->id & LINK_SLOT_MASK);
+}
+
 static struct relay_link *
 link_of_event(struct relay_worker *w, const struct tcp_event *ev)
 {
-	uint32_t slot = (uint32_t)ev->user;
+	uint32_t slot = ev->conn < w->max_conns ? w->conn_links[ev->conn] - 1 : (uint32_t)ev->user;
 
 	if (slot >= w->cfg.max_links)
 		return NULL;
@@ -911,7 +927,7 @@ relay_events(void *app, struct stack *stack, const struct tcp_event *ev, unsigne
 				continue;
 			}
 			l->tcp_conn = ev[i].conn;
-			tcp_set_user(w->tcp, ev[i].conn, l->id & LINK_SLOT_MASK);
+			conn_bind(w, ev[i].conn, l);
 			tcp_conn_info(w->tcp, ev[i].conn, &info);
 			w->stats.links_accepted++;
 			event(w, RELAY_EV_LINK_NEW, l->id,
@@ -1130,7 +1146,7 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 			break;
 		}
 		l->tcp_conn = conn;
-		tcp_set_user(w->tcp, conn, l->id & LINK_SLOT_MASK);
+		conn_bind(w, conn, l);
 		break;
 	}
 	case RELAY_MSG_CIRCUIT_CREATE: {
@@ -1248,6 +1264,9 @@ relay_worker_create(const struct relay_worker_config *cfg, int *error)
 			RTE_CACHE_LINE_SIZE, cfg->socket_id);
 	w->free_slots = rte_malloc_socket("relay_link_free", sizeof(uint32_t) * cfg->max_links,
 			0, cfg->socket_id);
+	w->max_conns = cfg->max_tcp_connections ? cfg->max_tcp_connections : cfg->max_links * 2;
+	w->conn_links = rte_zmalloc_socket("relay_conn_links", sizeof(uint32_t) * w->max_conns, 0,
+			cfg->socket_id);
 	w->scratch = rte_malloc_socket("relay_scratch", (size_t)RELAY_RECORD_BURST * SCRATCH_LEN,
 			RTE_CACHE_LINE_SIZE, cfg->socket_id);
 	w->circuits = circuit_table_create(&ccfg, error);
@@ -1264,7 +1283,7 @@ relay_worker_create(const struct relay_worker_config *cfg, int *error)
 		w->queues = circuit_queues_create(&qcfg, &qerr);
 	}
 	if (w->links == NULL || w->free_slots == NULL || w->scratch == NULL ||
-	    w->circuits == NULL || w->queues == NULL) {
+	    w->circuits == NULL || w->queues == NULL || w->conn_links == NULL) {
 		relay_worker_destroy(w);
 		*error = -ENOMEM;
 		return NULL;
@@ -1310,6 +1329,7 @@ relay_worker_destroy(struct relay_worker *w)
 	circuit_table_destroy(w->circuits);
 	circuit_queues_destroy(w->queues);
 	rte_free(w->links);
+	rte_free(w->conn_links);
 	rte_free(w->free_slots);
 	rte_free(w->scratch);
 	rte_free(w);

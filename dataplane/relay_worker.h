@@ -64,6 +64,8 @@ struct relay_worker_config {
 	/* Cells held in per-circuit queues while links are congested
 	 * (dataplane/circuit_queue.h); 0: 16384. */
 	uint32_t max_queued_cells;
+	/* The stack's tcp_stack_config.max_connections; 0: 2 * max_links. */
+	uint32_t max_tcp_connections;
 	int socket_id;
 };
 

@@ -599,6 +599,10 @@ tls_run(struct record_link *l, struct tls_handshake_context *ctx, struct crypto_
 			l->raw_len = h.leftover_len;
 		}
 		tls_handover_wipe(&h);
+		/* The peer's first records may have come with its Finished
+		 * (hsrelay sends VERSIONS in the same segment). */
+		if (rc == 0)
+			rc = record_open_available(l, engine);
 	}
 	if (rc < 0) {
 		snprintf(why, why_len, "TLS handover failed (%d)", rc);
@@ -728,6 +732,7 @@ struct generator {
 	uint16_t rut_port;
 	/* run state */
 	unsigned window;
+	bool verbose;
 	uint8_t drop_template[CELL_PAYLOAD_LEN];
 	int listener;
 	pthread_t acceptor;
@@ -750,6 +755,13 @@ gen_fail(struct generator *g, const char *fmt, ...)
 	va_list ap;
 
 	pthread_mutex_lock(&g->lock);
+	if (g->verbose) {
+		fprintf(stderr, "hsrelay-bench relay: ");
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
 	if (!g->failed && !GET(g->stop)) {
 		va_start(ap, fmt);
 		vsnprintf(g->error, sizeof(g->error), fmt, ap);
@@ -1971,7 +1983,7 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 		uint64_t t0, t1, c0, c1;
 		double cpu0, cpu1, proc0, proc1, gen0, gen1;
 		unsigned threads;
-		const char *prefix = "lcore-worker";
+		const char *prefix = "rte-worker-";
 
 		m->load_average = load_average();
 		t0 = bench_now_ns();
@@ -1992,7 +2004,7 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 		m->generator_cpu_seconds = gen1 - gen0;
 		m->worker_threads = kind == RUT_TOR ? 0 : threads;
 		if (rc == 0 && kind == RUT_HSRELAY && threads == 0) {
-			fprintf(stderr, "hsrelay-bench relay: no lcore-worker thread in hsrelay\n");
+			fprintf(stderr, "hsrelay-bench relay: no rte-worker thread (worker lcore) in hsrelay\n");
 			rc = -ESRCH;
 		}
 	}
@@ -2348,6 +2360,7 @@ bench_relay_main(int argc, char **argv)
 		return 1;
 	}
 	g.window = o.window;
+	g.verbose = o.verbose;
 	for (unsigned i = 0; i < o.n_cases && status == 0 && !interrupted; i++) {
 		struct measurement tor = { 0 }, hs = { 0 };
 		unsigned c = o.circuits[i];

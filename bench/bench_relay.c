@@ -24,8 +24,9 @@
  *            cell's index, so a lost, duplicated, reordered or wrongly
  *            decrypted cell fails the check.
  * Each client circuit keeps at most --window cells in flight (sent, not
- * yet counted by the sink; tor's circuit window is 1000 cells): the RUT
- * gets as much as it accepts without unbounded queues. With a rate the
+ * yet counted by the sink; by default 1000 cells, tor's circuit window,
+ * shared by all circuits of the case): the RUT gets as much as it accepts
+ * without unbounded queues. With a rate the
  * clients also pace themselves to that many cells per second in all.
  *
  * The RUTs:
@@ -146,7 +147,7 @@ struct options {
 	unsigned n_cases;
 	unsigned circuits[MAX_CASES];
 	unsigned links;			/* 0: min(circuits, 4) */
-	unsigned window;
+	unsigned window;		/* per circuit; 0: WINDOW_DEFAULT / circuits */
 	bool skip_tor, skip_hsrelay, skip_max;
 	bool verbose;
 	unsigned idle_sleep_usec;
@@ -1975,7 +1976,13 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 	memset(m, 0, sizeof(*m));
 	m->circuits = circuits;
 	m->links = links;
-	m->window = o->window;
+	/* Default: WINDOW_DEFAULT cells in flight in all, shared by the
+	 * circuits (hsrelay closes an outbound link whose backlog overflows,
+	 * which 8 circuits with 1000 cells each in flight do on net_tap). */
+	m->window = o->window ? o->window : WINDOW_DEFAULT / circuits;
+	if (m->window < 2 * RECORD_CELLS)
+		m->window = 2 * RECORD_CELLS;
+	g->window = m->window;
 	m->offered = rate;
 	rc = kind == RUT_TOR ? tor_start(&r, work, o, g) : hsrelay_start(&r, work, o, g);
 	if (rc == 0)
@@ -2243,7 +2250,7 @@ bench_relay_main(int argc, char **argv)
 		.warmup = 1.0,
 		.n_cases = 2,
 		.circuits = { 1, 8 },
-		.window = WINDOW_DEFAULT,
+		.window = 0,
 		.idle_sleep_usec = 50,
 		.tor_path = "/usr/bin/tor",
 	};
@@ -2366,7 +2373,6 @@ bench_relay_main(int argc, char **argv)
 		environment_cleanup(&env);
 		return 1;
 	}
-	g.window = o.window;
 	g.verbose = o.verbose;
 	for (unsigned i = 0; i < o.n_cases && status == 0 && !interrupted; i++) {
 		struct measurement tor = { 0 }, hs = { 0 };

@@ -2,12 +2,14 @@
  *
  *   hsrelay-bench crypto [--quick] [--aead aes128|aes256] [--seconds S]
  *   hsrelay-bench tcp [--quick] [--seconds S] [--connections N[,N...]]
+ *   hsrelay-bench relay [--quick] [--seconds S] [--circuits N[,N...]]
  *
  * See README "Bench" for the output contract. */
 #include <stdio.h>
 #include <string.h>
 
 #include "bench/bench_crypto.h"
+#include "bench/bench_relay.h"
 #include "bench/bench_tcp.h"
 #include "bench/bench_util.h"
 
@@ -48,7 +50,8 @@ usage(FILE *to)
 {
 	fprintf(to, "usage: hsrelay-bench crypto [--quick] [--aead aes128|aes256] [--seconds S]\n"
 		    "                            [--relay-ctr aesni|vaes|ipsec_mb]\n"
-		    "       hsrelay-bench tcp [--quick] [--seconds S] [--connections N[,N...]]\n");
+		    "       hsrelay-bench tcp [--quick] [--seconds S] [--connections N[,N...]]\n"
+		    "       hsrelay-bench relay [--quick] [--seconds S] [--circuits N[,N...]]\n");
 }
 
 int
@@ -62,6 +65,8 @@ main(int argc, char **argv)
 		return bench_crypto_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "tcp") == 0)
 		return bench_tcp_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "relay") == 0)
+		return bench_relay_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;

@@ -1,0 +1,2420 @@
+/* hsrelay-bench relay: relay cells per second forwarded by a relay under
+ * test (RUT), and relay cells per CPU-second of the RUT, for hsrelay and
+ * for tor 0.4.9 in the same run with the same generator.
+ *
+ * The generator is this process, built from the project's own code, in a
+ * network namespace it creates:
+ *   clients  open L links to the RUT (kernel TCP sockets; TLS client and
+ *            link-handshake initiator of control/tls_handshake.h and
+ *            control/link_handshake.h, not authenticating, as a tor
+ *            client), create a circuit to the RUT with CREATE2 (ntor,
+ *            crypto/ntor.h) and extend it with EXTEND2 (control/
+ *            circ_cells.h, in RELAY_EARLY) to the sink; then push RELAY
+ *            DROP cells, encrypted with the sink's layer then the RUT's
+ *            (crypto/relay_crypto.h), in 31-cell TLS records sealed by
+ *            crypto/tls_record.h, on N circuits spread over the links;
+ *   the sink listens on a kernel socket, accepts the RUT's link (TLS
+ *            server with its own relay keys, link-handshake responder; the
+ *            RUT must authenticate), answers the CREATE2 the RUT forwards
+ *            (control/circuit_handshake.h), counts the relay cells of
+ *            every circuit, and decrypts one cell in SAMPLE_EVERY with its
+ *            own layer: it must be a DROP cell with "recognized" zero
+ *            carrying the client's circuit number, the cell's sequence
+ *            number and the pattern. The sink's keystream position is the
+ *            cell's index, so a lost, duplicated, reordered or wrongly
+ *            decrypted cell fails the check.
+ * Each client circuit keeps at most --window cells in flight (sent, not
+ * yet counted by the sink; by default 1000 cells, tor's circuit window,
+ * shared by all circuits of the case): the RUT gets as much as it accepts
+ * without unbounded queues. With a rate the
+ * clients also pace themselves to that many cells per second in all.
+ *
+ * The RUTs:
+ *   tor      /usr/bin/tor as a non-exit relay on ORPort 10.79.0.1:9101
+ *            (TestingTorNetwork with a fake DirAuthority, so that
+ *            ExtendAllowPrivateAddresses lets it extend to the sink on
+ *            10.79.0.1:9201; AssumeReachable, PublishServerDescriptor 0),
+ *            reached over the namespace's loopback. CPU: the tor process
+ *            (all its threads).
+ *   hsrelay  hsrelay -f FILE with one worker on DPDK net_tap, Address
+ *            10.79.0.2 in the same namespace; the tap's kernel side is
+ *            routed to 10.79.0.0/24, so the clients and the sink reach it
+ *            with the same kernel sockets. DPDKIdleSleepUsec is set so an
+ *            idle worker sleeps instead of spinning. CPU: the worker lcore
+ *            thread (/proc/PID/task/TID/stat); the whole process is
+ *            reported as well.
+ * Both RUTs get their keys from control/relay_keys.h in a DataDirectory
+ * made here (tor reads the same files); the ntor key is read back from
+ * keys/secret_onion_key_ntor once the RUT runs.
+ *
+ * Measurement: after the circuits are built and a warm-up, a window of
+ * --seconds: cells counted by the sink, CPU time of the RUT (utime + stime
+ * from /proc), CPU time of the generator (getrusage), wall time. Per
+ * circuits value the order is tor (unpaced), hsrelay paced to tor's
+ * measured rate (same offered load: tor's cost per cell falls as load
+ * rises), then hsrelay unpaced. Everything made here (namespace, RUT
+ * processes, temporary directory) is removed on every exit path, SIGINT
+ * and SIGTERM included; RUT processes also die with this one
+ * (PR_SET_PDEATHSIG). */
+#include "bench/bench_relay.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/bench_util.h"
+#include "control/circ_cells.h"
+#include "control/circuit_handshake.h"
+#include "control/link_cells.h"
+#include "control/link_handshake.h"
+#include "control/relay_keys.h"
+#include "control/tls_handshake.h"
+#include "crypto/engine.h"
+#include "crypto/ntor.h"
+#include "crypto/relay_crypto.h"
+#include "crypto/rsa_identity.h"
+#include "crypto/tls_record.h"
+#include "crypto/tor_keys.h"
+#include "crypto/torcert.h"
+#include "dataplane/cell.h"
+#include "dataplane/wire.h"
+
+#define MAX_CIRCUITS 64
+#define MAX_LINKS 16
+#define MAX_SINK_LINKS 8
+#define MAX_CASES 8
+
+/* Addresses exist only inside the bench's namespace. */
+#define NS_ADDR "10.79.0.1"		/* lo: tor, the sink, the clients */
+#define HS_ADDR "10.79.0.2"		/* hsrelay behind its tap */
+#define HS_MAC "02:00:00:79:00:02"
+#define SUBNET "10.79.0.0/24"
+#define SINK_PORT 9201
+#define TOR_OR_PORT 9101
+#define HS_OR_PORT 9001
+
+#define WINDOW_DEFAULT 1000
+/* The sink decrypts cells whose index is a multiple of this. */
+#define SAMPLE_EVERY 64
+#define RECORD_CELLS 31			/* 31 * 514 bytes fit a 16 KiB record */
+#define RECORDS_PER_SEND 4
+#define RAW_CAP (1u << 20)
+#define PLAIN_CAP (2u << 20)
+#define RECORD_WIRE_MAX (TLS_RECORD_HEADER_LEN + TLS_RECORD_EXPLICIT_NONCE_LEN + \
+		TLS_RECORD_MAX_PLAINTEXT + TLS_RECORD_TAG_LEN + 1)
+#define SETUP_TIMEOUT_S 20
+#define RUT_START_TIMEOUT_NS (60ull * 1000000000)
+#define RUT_STOP_TIMEOUT_NS (10ull * 1000000000)
+/* Offsets of the client circuit number and the sequence number in the
+ * data of a DROP cell. */
+#define DROP_INDEX_OFFSET RELAY_HEADER_LEN
+#define DROP_SEQ_OFFSET (RELAY_HEADER_LEN + 4)
+#define DROP_PATTERN_OFFSET (RELAY_HEADER_LEN + 12)
+
+#define GET(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define PUT(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+
+static volatile sig_atomic_t interrupted;
+
+/* ---- options and results ---------------------------------------------- */
+
+struct options {
+	bool quick;
+	double seconds;
+	double warmup;
+	unsigned n_cases;
+	unsigned circuits[MAX_CASES];
+	unsigned links;			/* 0: min(circuits, 4) */
+	unsigned window;		/* per circuit; 0: WINDOW_DEFAULT / circuits */
+	bool skip_tor, skip_hsrelay, skip_max;
+	bool verbose;
+	unsigned idle_sleep_usec;
+	const char *tor_path;
+	char hsrelay_path[PATH_MAX + 16];
+};
+
+enum rut_kind { RUT_TOR, RUT_HSRELAY };
+
+struct measurement {
+	unsigned circuits, links, window;
+	double offered;			/* cells/s the clients paced to; 0: unpaced */
+	double seconds;
+	uint64_t cells;
+	double cpu_seconds;		/* what cells_per_cpu_second divides by */
+	double process_cpu_seconds;
+	double generator_cpu_seconds;
+	unsigned worker_threads;
+	uint64_t verified, verify_failures;
+	uint64_t backward_cells;
+	unsigned sink_links;
+	bool sink_authenticated;
+	uint16_t tls_version;
+	uint16_t cipher_suite;
+	double load_average;
+	uint64_t rut_forwarded;		/* hsrelay: its own counter, from the exit stats */
+	bool have_rut_forwarded;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void
+sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000) };
+
+	nanosleep(&ts, NULL);
+}
+
+static int
+send_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void
+set_timeout(int fd, unsigned seconds)
+{
+	struct timeval tv = { .tv_sec = seconds };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static uint32_t
+ipv4_of(const char *text)
+{
+	struct in_addr a;
+
+	inet_pton(AF_INET, text, &a);
+	return ntohl(a.s_addr);
+}
+
+/* Runs argv (no shell), output to /dev/null; its exit status or -1. */
+static int
+run_command(char *const argv[])
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0) {
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+#define RUN(...) run_command((char *const[]){ __VA_ARGS__, NULL })
+
+static int
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return -errno;
+	fputs(text, f);
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+/* utime + stime of /proc/.../stat in clock ticks, or -1. */
+static long long
+stat_ticks(const char *path)
+{
+	char buf[1024];
+	unsigned long long utime, stime;
+	FILE *f = fopen(path, "r");
+	size_t n;
+	char *p;
+
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* After "(comm)": state ppid pgrp session tty_nr tpgid flags minflt
+	 * cminflt majflt cmajflt utime stime (proc(5) fields 3-15). */
+	if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+				&utime, &stime) != 2)
+		return -1;
+	return (long long)(utime + stime);
+}
+
+static double
+ticks_to_seconds(long long ticks)
+{
+	return (double)ticks / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double
+process_cpu(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	return ticks_to_seconds(stat_ticks(path));
+}
+
+/* Sum over the threads of pid whose name starts with prefix; *count gets
+ * how many there were. */
+static double
+threads_cpu(pid_t pid, const char *prefix, unsigned *count)
+{
+	char dir[64];
+	long long total = 0;
+	struct dirent *e;
+	DIR *d;
+
+	*count = 0;
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char path[600], comm[64] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/comm", dir, e->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f) == NULL)
+			comm[0] = '\0';
+		fclose(f);
+		if (strncmp(comm, prefix, strlen(prefix)) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
+		long long t = stat_ticks(path);
+
+		if (t >= 0) {
+			total += t;
+			(*count)++;
+		}
+	}
+	closedir(d);
+	return ticks_to_seconds(total);
+}
+
+static double
+self_cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+		(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static double
+load_average(void)
+{
+	double load = 0;
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%lf", &load) != 1)
+		load = 0;
+	fclose(f);
+	return load;
+}
+
+/* ---- TLS records on a kernel socket ----------------------------------- */
+
+/* One link after the TLS handover: the record layer of crypto/tls_record.h
+ * on a blocking socket. The read side belongs to one thread, the write
+ * side to one thread (each with its own crypto engine). */
+struct record_link {
+	struct tls_record_dir read_dir;
+	struct tls_record_dir write_dir;
+	int fd;
+	enum tls_record_version version;
+	uint16_t protocol_version, cipher_suite;
+	uint8_t *raw;		/* received bytes not yet opened */
+	size_t raw_len;
+	uint8_t *plain;		/* opened application data not yet consumed */
+	size_t plain_off, plain_len;
+};
+
+static struct record_link *
+record_link_new(int fd)
+{
+	struct record_link *l = aligned_alloc(64, (sizeof(*l) + 63) & ~(size_t)63);
+
+	if (l == NULL)
+		return NULL;
+	memset(l, 0, sizeof(*l));
+	l->fd = fd;
+	l->raw = malloc(RAW_CAP);
+	l->plain = malloc(PLAIN_CAP);
+	if (l->raw == NULL || l->plain == NULL) {
+		free(l->raw);
+		free(l->plain);
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+static void
+record_link_free(struct record_link *l)
+{
+	if (l == NULL)
+		return;
+	tls_record_dir_clear(&l->read_dir);
+	tls_record_dir_clear(&l->write_dir);
+	if (l->fd >= 0)
+		close(l->fd);
+	free(l->raw);
+	free(l->plain);
+	free(l);
+}
+
+/* Seals data into as many records as needed and sends them. */
+static int
+record_send(struct record_link *l, struct crypto_engine *engine, const uint8_t *data, size_t len)
+{
+	uint8_t rec[RECORD_WIRE_MAX];
+	unsigned pre = tls_record_prefix_len(l->version), suf = tls_record_suffix_len(l->version);
+
+	while (len > 0) {
+		size_t n = len < TLS_RECORD_MAX_PLAINTEXT ? len : TLS_RECORD_MAX_PLAINTEXT;
+		struct crypto_iov iov = { .base = rec + pre, .len = (uint32_t)n };
+		struct tls_record_seal seal = {
+			.dir = &l->write_dir, .prefix = rec, .segments = &iov, .nb_segments = 1,
+			.content_type = TLS_CONTENT_APPLICATION_DATA, .suffix = rec + pre + n,
+		};
+		int rc;
+
+		memcpy(rec + pre, data, n);
+		if (tls_record_seal_burst(engine, &seal, 1) != 1)
+			return seal.status < 0 ? seal.status : -EIO;
+		rc = send_all(l->fd, rec, pre + n + suf);
+		if (rc < 0)
+			return rc;
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Opens every complete record received so far (in bursts of up to 32) and
+ * appends the application data to plain. Handshake records (a TLS 1.3
+ * server's tickets) are dropped; an alert ends the link. */
+static int
+record_open_available(struct record_link *l, struct crypto_engine *engine)
+{
+	size_t off = 0;
+
+	for (;;) {
+		struct tls_record_open recs[32];
+		struct crypto_iov iovs[32];
+		unsigned n = 0;
+
+		while (n < 32 && l->raw_len - off >= TLS_RECORD_HEADER_LEN) {
+			const uint8_t *h = l->raw + off;
+			size_t len = wire_read_u16(h + 3);
+
+			if (len > TLS_RECORD_MAX_PLAINTEXT + 256)
+				return -EMSGSIZE;
+			if (l->raw_len - off < TLS_RECORD_HEADER_LEN + len)
+				break;
+			iovs[n] = (struct crypto_iov){ .base = l->raw + off + TLS_RECORD_HEADER_LEN,
+				.len = (uint32_t)len };
+			recs[n] = (struct tls_record_open){ .dir = &l->read_dir, .header = h,
+				.segments = &iovs[n], .nb_segments = 1 };
+			n++;
+			off += TLS_RECORD_HEADER_LEN + len;
+		}
+		if (n == 0)
+			break;
+		tls_record_open_burst(engine, recs, n);
+		for (unsigned i = 0; i < n; i++) {
+			if (recs[i].status < 0)
+				return recs[i].status;
+			if (recs[i].content_type == TLS_CONTENT_HANDSHAKE)
+				continue;
+			if (recs[i].content_type == TLS_CONTENT_ALERT)
+				return -ECONNRESET;
+			if (recs[i].content_type != TLS_CONTENT_APPLICATION_DATA)
+				return -EPROTO;
+			if (l->plain_off + l->plain_len + recs[i].plaintext_len > PLAIN_CAP) {
+				memmove(l->plain, l->plain + l->plain_off, l->plain_len);
+				l->plain_off = 0;
+				if (l->plain_len + recs[i].plaintext_len > PLAIN_CAP)
+					return -EMSGSIZE;
+			}
+			memcpy(l->plain + l->plain_off + l->plain_len,
+					iovs[i].base + recs[i].plaintext_offset, recs[i].plaintext_len);
+			l->plain_len += recs[i].plaintext_len;
+		}
+	}
+	memmove(l->raw, l->raw + off, l->raw_len - off);
+	l->raw_len -= off;
+	return 0;
+}
+
+/* One recv() and the records it completed. */
+static int
+record_recv(struct record_link *l, struct crypto_engine *engine)
+{
+	ssize_t n;
+
+	if (l->raw_len == RAW_CAP)
+		return -EMSGSIZE;
+	do {
+		n = recv(l->fd, l->raw + l->raw_len, RAW_CAP - l->raw_len, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return -ECONNRESET;
+	if (n < 0)
+		return errno == EAGAIN ? -ETIMEDOUT : -errno;
+	l->raw_len += (size_t)n;
+	return record_open_available(l, engine);
+}
+
+static void
+plain_consume(struct record_link *l, size_t n)
+{
+	l->plain_off += n;
+	l->plain_len -= n;
+	if (l->plain_len == 0)
+		l->plain_off = 0;
+}
+
+/* The next cell (4-byte circuit ids); its payload points into l->plain
+ * and stays valid until the next call on l. */
+static int
+record_next_cell(struct record_link *l, struct crypto_engine *engine, struct cell_frame *frame)
+{
+	for (;;) {
+		const uint8_t *start = l->plain + l->plain_off, *p = start;
+		int rc = cell_frame_parse(&p, start + l->plain_len, CELL_CIRC_ID_LEN, frame, NULL);
+
+		if (rc == 0) {
+			plain_consume(l, (size_t)(p - start));
+			return 0;
+		}
+		if (rc != -EAGAIN)
+			return rc;
+		rc = record_recv(l, engine);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/* The TLS handshake in role ctx on l's socket, then the key handover.
+ * *session stays alive for the link handshake's exporter. */
+static int
+tls_run(struct record_link *l, struct tls_handshake_context *ctx, struct crypto_engine *engine,
+		struct tls_session **session, char *why, size_t why_len)
+{
+	uint8_t buf[16384];
+	struct tls_handover h;
+	struct tls_session *s;
+	int rc, step;
+
+	rc = tls_session_create(ctx, &s);
+	if (rc < 0)
+		return rc;
+	step = tls_session_step(s);
+	for (;;) {
+		size_t n;
+
+		while ((n = tls_session_drain_output(s, buf, sizeof(buf))) > 0) {
+			rc = send_all(l->fd, buf, n);
+			if (rc < 0)
+				goto fail;
+		}
+		if (step < 0) {
+			snprintf(why, why_len, "TLS: %s", tls_session_error(s));
+			rc = step;
+			goto fail;
+		}
+		if (step == TLS_SESSION_DONE)
+			break;
+		ssize_t got = recv(l->fd, buf, sizeof(buf), 0);
+
+		if (got <= 0) {
+			rc = got == 0 ? -ECONNRESET : errno == EAGAIN ? -ETIMEDOUT : -errno;
+			snprintf(why, why_len, "TLS handshake: %s", strerror(-rc));
+			goto fail;
+		}
+		rc = tls_session_feed(s, buf, (size_t)got);
+		step = rc < 0 ? rc : tls_session_step(s);
+	}
+	rc = tls_session_handover(s, &h);
+	if (rc == 0) {
+		l->version = h.version;
+		l->protocol_version = h.protocol_version;
+		l->cipher_suite = h.cipher_suite;
+		rc = tls_handover_install(engine, &h, &l->read_dir, &l->write_dir);
+		if (rc == 0 && h.leftover_len > 0) {
+			memcpy(l->raw, h.leftover, h.leftover_len);
+			l->raw_len = h.leftover_len;
+		}
+		tls_handover_wipe(&h);
+		/* The peer's first records may have come with its Finished
+		 * (hsrelay sends VERSIONS in the same segment). */
+		if (rc == 0)
+			rc = record_open_available(l, engine);
+	}
+	if (rc < 0) {
+		snprintf(why, why_len, "TLS handover failed (%d)", rc);
+		goto fail;
+	}
+	*session = s;
+	return 0;
+fail:
+	tls_session_free(s);
+	return rc;
+}
+
+static int
+export_auth(void *arg, const uint8_t cid[LINK_SHA256_LEN], uint8_t out[LINK_SHA256_LEN])
+{
+	return tls_session_export_auth0003(arg, cid, out);
+}
+
+/* Runs the link handshake hs over l until it is open. */
+static int
+link_run(struct record_link *l, struct crypto_engine *engine, struct link_handshake *hs,
+		char *why, size_t why_len)
+{
+	for (;;) {
+		const uint8_t *data, *start, *p;
+		size_t n = link_handshake_output(hs, &data);
+		int rc;
+
+		if (n > 0) {
+			rc = record_send(l, engine, data, n);
+			if (rc < 0) {
+				snprintf(why, why_len, "link handshake: send: %s", strerror(-rc));
+				return rc;
+			}
+			link_handshake_output_consumed(hs, n);
+		}
+		if (link_handshake_state(hs) == LINK_HANDSHAKE_OPEN)
+			return 0;
+		if (link_handshake_state(hs) == LINK_HANDSHAKE_FAILED) {
+			snprintf(why, why_len, "link handshake: %s", link_handshake_reason(hs));
+			return link_handshake_error(hs);
+		}
+		start = p = l->plain + l->plain_off;
+		rc = link_handshake_receive(hs, &p, start + l->plain_len, time(NULL), NULL);
+		plain_consume(l, (size_t)(p - start));
+		if (rc == -EAGAIN) {
+			rc = record_recv(l, engine);
+			if (rc < 0) {
+				snprintf(why, why_len, "link handshake: %s", strerror(-rc));
+				return rc;
+			}
+		} else if (rc < 0 && link_handshake_state(hs) != LINK_HANDSHAKE_FAILED) {
+			snprintf(why, why_len, "link handshake: error %d", rc);
+			return rc;
+		}
+	}
+}
+
+/* ---- the generator ---------------------------------------------------- */
+
+/* A circuit as the sink sees it, shared with the client that built it
+ * (matched by the client's ntor public key X of the sink's onion skin). */
+struct circuit_slot {
+	struct relay_cipher sink_forward;	/* the sink's layer (sink thread) */
+	uint8_t client_key[NTOR_KEY_LEN];
+	uint64_t received;			/* written by the sink thread */
+	uint32_t client_index;			/* written by the client before any cell */
+	bool claimed;
+};
+
+struct generator;
+
+struct client_circuit {
+	struct relay_cipher rut_forward;
+	struct relay_cipher sink_forward;
+	struct relay_cipher rut_backward;
+	struct relay_digest rut_forward_digest, rut_backward_digest;
+	struct circuit_slot *slot;
+	uint32_t circ_id;
+	uint32_t index;
+	uint64_t sent;
+};
+
+struct client_link {
+	struct generator *g;
+	struct record_link *rl;
+	struct tls_session *tls;
+	struct link_handshake *hs;
+	struct client_circuit *circuits[MAX_CIRCUITS];
+	unsigned n_circuits;
+	double rate;				/* cells/s for this link; 0: unpaced */
+	pthread_t writer, reader;
+	bool writer_started, reader_started;
+	uint64_t backward_cells;
+};
+
+struct sink_circuit {
+	uint32_t circ_id;
+	struct circuit_slot *slot;
+};
+
+struct sink_link {
+	struct generator *g;
+	struct record_link *rl;
+	uint32_t peer_ip;
+	pthread_t thread;
+	bool started;
+	bool authenticated;
+	struct sink_circuit circuits[MAX_CIRCUITS];
+	unsigned n_circuits;
+	uint64_t verified, verify_failures;
+};
+
+struct generator {
+	/* the sink's identity */
+	struct relay_keys *sink_keys;
+	struct tls_link_credentials *sink_tls;
+	struct link_credentials *sink_link_credentials;
+	struct tls_handshake_context *server_ctx, *client_ctx;
+	struct circuit_handshake_keys sink_hs;
+	uint32_t sink_ip;
+	/* the RUT */
+	uint8_t rut_rsa_id[RSA_IDENTITY_FINGERPRINT_LEN];
+	uint8_t rut_ed_id[ED25519_PUBLIC_KEY_LEN];
+	uint8_t rut_ntor[NTOR_KEY_LEN];
+	uint32_t rut_ip;
+	uint16_t rut_port;
+	/* run state */
+	unsigned window;
+	bool verbose;
+	uint8_t drop_template[CELL_PAYLOAD_LEN];
+	int listener;
+	pthread_t acceptor;
+	bool acceptor_started;
+	pthread_mutex_t lock;
+	struct circuit_slot *slots;		/* MAX_CIRCUITS, 64-byte aligned */
+	unsigned n_slots;
+	struct sink_link *sinks[MAX_SINK_LINKS];
+	unsigned n_sinks;
+	struct client_link clients[MAX_LINKS];
+	unsigned n_clients;
+	uint32_t stop;
+	uint32_t failed;
+	char error[320];
+};
+
+static void
+gen_fail(struct generator *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&g->lock);
+	if (g->verbose) {
+		fprintf(stderr, "hsrelay-bench relay: ");
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	if (!g->failed && !GET(g->stop)) {
+		va_start(ap, fmt);
+		vsnprintf(g->error, sizeof(g->error), fmt, ap);
+		va_end(ap);
+		PUT(g->failed, 1);
+	}
+	pthread_mutex_unlock(&g->lock);
+}
+
+static bool
+gen_running(struct generator *g)
+{
+	return !GET(g->stop) && !GET(g->failed) && !interrupted;
+}
+
+/* The sink's keys and link credentials, made once per bench run in dir
+ * (relay_keys creates them as tor would). */
+static int
+generator_init(struct generator *g, const char *dir)
+{
+	struct relay_keys_error kerr;
+	struct link_credentials_params p;
+	struct ntor_server_keys ntor;
+	uint8_t crosscert[512];
+	const uint8_t *link_der, *id_der, *signing_cert;
+	size_t link_len, id_len, signing_len;
+	ssize_t cross_len;
+	time_t now = time(NULL);
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	g->listener = -1;
+	pthread_mutex_init(&g->lock, NULL);
+	rc = relay_keys_load_or_create(dir, now, &g->sink_keys, &kerr);
+	if (rc < 0) {
+		fprintf(stderr, "hsrelay-bench relay: sink keys: %s: %s\n", kerr.path, kerr.message);
+		return rc;
+	}
+	rc = tls_link_credentials_create(relay_keys_identity(g->sink_keys), 0, now, &g->sink_tls);
+	if (rc == 0)
+		rc = tls_handshake_context_create(TLS_ROLE_SERVER, g->sink_tls, &g->server_ctx);
+	if (rc == 0)
+		rc = tls_handshake_context_create(TLS_ROLE_CLIENT, NULL, &g->client_ctx);
+	if (rc < 0)
+		return rc;
+	cross_len = rsa_ed25519_crosscert_create(relay_keys_master(g->sink_keys)->public_key,
+			torcert_hours_from_time(now + 30 * 24 * 3600),
+			relay_keys_identity(g->sink_keys), crosscert, sizeof(crosscert));
+	if (cross_len < 0)
+		return (int)cross_len;
+	link_der = tls_link_credentials_link_cert(g->sink_tls, &link_len);
+	id_der = tls_link_credentials_identity_cert(g->sink_tls, &id_len);
+	signing_cert = relay_keys_signing_cert(g->sink_keys, &signing_len);
+	memset(&p, 0, sizeof(p));
+	p.rsa_identity = relay_keys_identity(g->sink_keys);
+	p.ed25519_identity = relay_keys_master(g->sink_keys)->public_key;
+	p.ed25519_signing = relay_keys_signing(g->sink_keys);
+	p.signing_cert = signing_cert;
+	p.signing_cert_len = signing_len;
+	p.rsa_crosscert = crosscert;
+	p.rsa_crosscert_len = (size_t)cross_len;
+	p.identity_x509 = id_der;
+	p.identity_x509_len = id_len;
+	p.link_x509 = link_der;
+	p.link_x509_len = link_len;
+	rc = link_credentials_new(&p, now, &g->sink_link_credentials);
+	if (rc < 0)
+		return rc;
+	relay_keys_ntor_server_keys(g->sink_keys, &ntor);
+	memcpy(g->sink_hs.rsa_id, ntor.node_id, sizeof(g->sink_hs.rsa_id));
+	memcpy(g->sink_hs.ed25519_id, relay_keys_master(g->sink_keys)->public_key,
+			sizeof(g->sink_hs.ed25519_id));
+	memcpy(g->sink_hs.onion_keys, ntor.onion_keys, sizeof(ntor.onion_keys));
+	g->sink_hs.onion_key_count = ntor.onion_key_count;
+	g->sink_ip = ipv4_of(NS_ADDR);
+	g->slots = aligned_alloc(64, MAX_CIRCUITS * sizeof(*g->slots));
+	if (g->slots == NULL)
+		return -ENOMEM;
+
+	/* DROP cell: command 10, recognized 0, stream 0, digest 0, a full
+	 * RELAY_DATA_MAX of data; client number and sequence written per cell. */
+	struct relay_cell drop = { .command = RELAY_COMMAND_DROP, .length = RELAY_DATA_MAX };
+	uint8_t data[RELAY_DATA_MAX];
+
+	for (unsigned i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	drop.data = data;
+	if (relay_cell_encode(&drop, g->drop_template, sizeof(g->drop_template)) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+static void
+generator_free(struct generator *g)
+{
+	link_credentials_free(g->sink_link_credentials);
+	tls_handshake_context_free(g->server_ctx);
+	tls_handshake_context_free(g->client_ctx);
+	tls_link_credentials_free(g->sink_tls);
+	relay_keys_free(g->sink_keys);
+	free(g->slots);
+	pthread_mutex_destroy(&g->lock);
+}
+
+/* ---- the sink --------------------------------------------------------- */
+
+static struct circuit_slot *
+slot_register(struct generator *g, const uint8_t client_key[NTOR_KEY_LEN])
+{
+	struct circuit_slot *s = NULL;
+
+	pthread_mutex_lock(&g->lock);
+	if (g->n_slots < MAX_CIRCUITS) {
+		s = &g->slots[g->n_slots++];
+		memset(s, 0, sizeof(*s));
+		memcpy(s->client_key, client_key, NTOR_KEY_LEN);
+	}
+	pthread_mutex_unlock(&g->lock);
+	return s;
+}
+
+static struct circuit_slot *
+slot_claim(struct generator *g, const uint8_t client_key[NTOR_KEY_LEN], uint32_t index)
+{
+	struct circuit_slot *found = NULL;
+
+	pthread_mutex_lock(&g->lock);
+	for (unsigned i = 0; i < g->n_slots; i++)
+		if (!g->slots[i].claimed && memcmp(g->slots[i].client_key, client_key, NTOR_KEY_LEN) == 0) {
+			found = &g->slots[i];
+			found->claimed = true;
+			PUT(found->client_index, index);
+			break;
+		}
+	pthread_mutex_unlock(&g->lock);
+	return found;
+}
+
+static void
+sink_answer_create(struct sink_link *s, struct crypto_engine *engine, const uint8_t *cell)
+{
+	struct generator *g = s->g;
+	struct circuit_keys keys;
+	struct circuit_handshake_result result;
+	uint8_t reply[CELL_LEN];
+	struct circuit_slot *slot;
+	int rc;
+
+	rc = circuit_handshake_server(&g->sink_hs, cell, &keys, reply, &result);
+	if (rc < 0) {
+		gen_fail(g, "sink: CREATE2 from the relay under test refused (%d)", rc);
+		return;
+	}
+	if (s->n_circuits == MAX_CIRCUITS ||
+	    wire_read_u16(cell + CELL_CIRC_ID_LEN + 1) != HANDSHAKE_TYPE_NTOR) {
+		gen_fail(g, "sink: unexpected CREATE2");
+		return;
+	}
+	/* HTYPE HLEN, then the ntor onion skin NODEID KEYID CLIENT_KP. */
+	slot = slot_register(g, cell + CELL_CIRC_ID_LEN + 1 + 4 + NTOR_NODE_ID_LEN + NTOR_KEY_LEN);
+	if (slot == NULL) {
+		gen_fail(g, "sink: too many circuits");
+		return;
+	}
+	relay_cipher_init(engine, &slot->sink_forward, keys.forward_key);
+	s->circuits[s->n_circuits++] = (struct sink_circuit){ .circ_id = cell_wire_circ_id(cell),
+		.slot = slot };
+	memset(&keys, 0, sizeof(keys));
+	rc = record_send(s->rl, engine, reply, sizeof(reply));
+	if (rc < 0)
+		gen_fail(g, "sink: sending CREATED2: %s", strerror(-rc));
+}
+
+/* Decrypts a copy of cell number k of slot with the sink's layer and
+ * checks it is the DROP cell the client made. */
+static bool
+sink_verify(struct generator *g, struct crypto_engine *engine, struct circuit_slot *slot,
+		const uint8_t *payload, uint64_t k)
+{
+	uint8_t copy[CELL_PAYLOAD_LEN];
+	uint8_t *p = copy;
+	struct relay_cipher *c = &slot->sink_forward;
+
+	memcpy(copy, payload, sizeof(copy));
+	relay_cipher_seek(c, k * CELL_PAYLOAD_LEN);
+	relay_crypt_burst(engine, &c, &p, 1);
+	return copy[RELAY_OFFSET_COMMAND] == RELAY_COMMAND_DROP &&
+		wire_read_u16(copy + RELAY_OFFSET_RECOGNIZED) == 0 &&
+		wire_read_u16(copy + RELAY_OFFSET_STREAM_ID) == 0 &&
+		relay_payload_length(copy) == RELAY_DATA_MAX &&
+		wire_read_u32(copy + DROP_INDEX_OFFSET) == GET(slot->client_index) &&
+		wire_read_u32(copy + DROP_SEQ_OFFSET) == (uint32_t)(k >> 32) &&
+		wire_read_u32(copy + DROP_SEQ_OFFSET + 4) == (uint32_t)k &&
+		memcmp(copy + DROP_PATTERN_OFFSET, g->drop_template + DROP_PATTERN_OFFSET,
+				CELL_PAYLOAD_LEN - DROP_PATTERN_OFFSET) == 0;
+}
+
+/* Handles every whole cell in the link's plaintext. */
+static void
+sink_cells(struct sink_link *s, struct crypto_engine *engine)
+{
+	struct record_link *l = s->rl;
+	struct generator *g = s->g;
+	unsigned last = 0;
+
+	while (l->plain_len >= CELL_CIRC_ID_LEN + 1) {
+		const uint8_t *cell = l->plain + l->plain_off;
+		uint8_t command = cell[CELL_CIRC_ID_LEN];
+
+		if (cell_command_is_var(command)) {
+			struct cell_frame frame;
+			const uint8_t *p = cell;
+
+			if (cell_frame_parse(&p, cell + l->plain_len, CELL_CIRC_ID_LEN, &frame, NULL) < 0)
+				return;
+			plain_consume(l, (size_t)(p - cell));
+			continue;
+		}
+		if (l->plain_len < CELL_LEN)
+			return;
+		if (command == CELL_COMMAND_RELAY || command == CELL_COMMAND_RELAY_EARLY) {
+			uint32_t id = cell_wire_circ_id(cell);
+			struct circuit_slot *slot;
+
+			if (last >= s->n_circuits || s->circuits[last].circ_id != id)
+				for (last = 0; last < s->n_circuits && s->circuits[last].circ_id != id; last++)
+					;
+			if (last == s->n_circuits) {
+				gen_fail(g, "sink: relay cell on unknown circuit %08x", id);
+				return;
+			}
+			slot = s->circuits[last].slot;
+			uint64_t k = slot->received;
+
+			if (k % SAMPLE_EVERY == 0) {
+				if (sink_verify(g, engine, slot, cell + CELL_CIRC_ID_LEN + 1, k))
+					s->verified++;
+				else
+					s->verify_failures++;
+			}
+			PUT(slot->received, k + 1);
+		} else if (command == CELL_COMMAND_CREATE2) {
+			sink_answer_create(s, engine, cell);
+		} else if (command == CELL_COMMAND_DESTROY) {
+			gen_fail(g, "sink: the relay under test destroyed circuit %08x (reason %u)",
+					cell_wire_circ_id(cell), cell[CELL_CIRC_ID_LEN + 1]);
+		} else if (command != CELL_COMMAND_PADDING && command != CELL_COMMAND_PADDING_NEGOTIATE &&
+				command != CELL_COMMAND_NETINFO) {
+			gen_fail(g, "sink: unexpected cell command %u", command);
+		}
+		plain_consume(l, CELL_LEN);
+	}
+}
+
+static void *
+sink_link_main(void *arg)
+{
+	struct sink_link *s = arg;
+	struct generator *g = s->g;
+	struct crypto_engine *engine = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AUTO);
+	struct tls_session *tls = NULL;
+	struct link_handshake *hs = NULL;
+	char why[256] = "";
+	int rc;
+
+	if (engine == NULL) {
+		gen_fail(g, "sink: no crypto engine");
+		return NULL;
+	}
+	rc = tls_run(s->rl, g->server_ctx, engine, &tls, why, sizeof(why));
+	if (rc == 0) {
+		struct link_handshake_params p = {
+			.role = LINK_ROLE_RESPONDER,
+			.credentials = g->sink_link_credentials,
+			.export_keying_material = export_auth,
+			.export_arg = tls,
+			.peer_address = { .type = NETINFO_ADDRESS_IPV4 },
+			.my_addresses = { { .type = NETINFO_ADDRESS_IPV4 } },
+			.n_my_addresses = 1,
+		};
+
+		wire_write_u32(p.peer_address.bytes, s->peer_ip);
+		wire_write_u32(p.my_addresses[0].bytes, g->sink_ip);
+		rc = link_handshake_new(&p, time(NULL), &hs);
+		if (rc == 0)
+			rc = link_run(s->rl, engine, hs, why, sizeof(why));
+	}
+	if (rc < 0) {
+		gen_fail(g, "sink: link from the relay under test: %s", why[0] ? why : strerror(-rc));
+		goto out;
+	}
+	s->authenticated = link_handshake_peer_authenticated(hs);
+	set_timeout(s->rl->fd, 0);
+	while (gen_running(g)) {
+		sink_cells(s, engine);
+		rc = record_recv(s->rl, engine);
+		if (rc < 0) {
+			if (gen_running(g))
+				gen_fail(g, "sink: link from the relay under test: %s", strerror(-rc));
+			break;
+		}
+	}
+out:
+	link_handshake_free(hs);
+	tls_session_free(tls);
+	crypto_engine_destroy(engine);
+	return NULL;
+}
+
+static void *
+acceptor_main(void *arg)
+{
+	struct generator *g = arg;
+
+	for (;;) {
+		struct sockaddr_in peer;
+		socklen_t len = sizeof(peer);
+		int fd = accept4(g->listener, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+		struct sink_link *s;
+		int one = 1;
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return NULL;	/* shut down by the main thread */
+		}
+		if (!gen_running(g) || g->n_sinks == MAX_SINK_LINKS ||
+		    (s = calloc(1, sizeof(*s))) == NULL) {
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		set_timeout(fd, SETUP_TIMEOUT_S);
+		s->g = g;
+		s->peer_ip = ntohl(peer.sin_addr.s_addr);
+		s->rl = record_link_new(fd);
+		if (s->rl == NULL) {
+			close(fd);
+			free(s);
+			continue;
+		}
+		pthread_mutex_lock(&g->lock);
+		g->sinks[g->n_sinks++] = s;
+		s->started = pthread_create(&s->thread, NULL, sink_link_main, s) == 0;
+		pthread_mutex_unlock(&g->lock);
+	}
+}
+
+/* ---- the clients ------------------------------------------------------ */
+
+static void
+split_keys(const uint8_t *m, struct circuit_keys *keys)
+{
+	memcpy(keys->forward_digest, m, RELAY_CRYPTO_DIGEST_SEED_LEN);
+	memcpy(keys->backward_digest, m + 20, RELAY_CRYPTO_DIGEST_SEED_LEN);
+	memcpy(keys->forward_key, m + 40, RELAY_CRYPTO_KEY_LEN);
+	memcpy(keys->backward_key, m + 56, RELAY_CRYPTO_KEY_LEN);
+}
+
+/* The next cell for circ_id, skipping link padding. DESTROY is an error. */
+static int
+client_wait_cell(struct client_link *c, struct crypto_engine *engine, uint32_t circ_id,
+		uint8_t cell[CELL_LEN], char *why, size_t why_len)
+{
+	for (;;) {
+		struct cell_frame f;
+		int rc = record_next_cell(c->rl, engine, &f);
+
+		if (rc < 0) {
+			snprintf(why, why_len, "waiting for the relay's answer: %s", strerror(-rc));
+			return rc;
+		}
+		if (cell_command_is_var(f.command) || f.command == CELL_COMMAND_PADDING ||
+		    f.command == CELL_COMMAND_PADDING_NEGOTIATE)
+			continue;
+		if (f.circ_id != circ_id) {
+			snprintf(why, why_len, "cell %u on unexpected circuit %08x", f.command, f.circ_id);
+			return -EPROTO;
+		}
+		if (f.command == CELL_COMMAND_DESTROY) {
+			snprintf(why, why_len, "the relay destroyed circuit %08x (reason %u)", circ_id,
+					f.payload[0]);
+			return -ECONNREFUSED;
+		}
+		cell_wire_set_circ_id(cell, f.circ_id);
+		cell[CELL_CIRC_ID_LEN] = f.command;
+		memcpy(cell_wire_payload(cell), f.payload, CELL_PAYLOAD_LEN);
+		return 0;
+	}
+}
+
+/* CREATE2 to the RUT, EXTEND2 to the sink. */
+static int
+client_build_circuit(struct client_link *c, struct crypto_engine *engine,
+		struct client_circuit *cc, char *why, size_t why_len)
+{
+	struct generator *g = c->g;
+	uint8_t cell[CELL_LEN], hdata[CREATE2_HDATA_MAX], material[NTOR_TOR1_KEY_MATERIAL_LEN];
+	uint8_t body[RELAY_DATA_MAX], client_key[NTOR_KEY_LEN];
+	struct ntor_client_state rut_state, sink_state;
+	struct circuit_keys keys;
+	struct created2_cell created;
+	const uint8_t *p;
+	uint8_t *payload = cell_wire_payload(cell);
+	ssize_t n;
+	int rc;
+
+	n = ntor_client_create(&rut_state, g->rut_rsa_id, g->rut_ntor, hdata, sizeof(hdata));
+	if (n < 0)
+		return (int)n;
+	memset(cell, 0, sizeof(cell));
+	cell_wire_set_circ_id(cell, cc->circ_id);
+	cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_CREATE2;
+	if (create2_cell_encode(&(struct create2_cell){ .htype = HANDSHAKE_TYPE_NTOR,
+				.hlen = (uint16_t)n, .hdata = hdata }, payload, CELL_PAYLOAD_LEN) < 0)
+		return -EINVAL;
+	rc = record_send(c->rl, engine, cell, sizeof(cell));
+	if (rc == 0)
+		rc = client_wait_cell(c, engine, cc->circ_id, cell, why, why_len);
+	if (rc < 0)
+		return rc;
+	p = payload;
+	if (cell[CELL_CIRC_ID_LEN] != CELL_COMMAND_CREATED2 ||
+	    created2_cell_parse(&p, payload + CELL_PAYLOAD_LEN, &created) < 0 ||
+	    ntor_client_complete(&rut_state, created.hdata, created.hlen, material, sizeof(material)) < 0) {
+		snprintf(why, why_len, "no valid CREATED2 from the relay (command %u)",
+				cell[CELL_CIRC_ID_LEN]);
+		return -EPROTO;
+	}
+	split_keys(material, &keys);
+	relay_cipher_init(engine, &cc->rut_forward, keys.forward_key);
+	relay_cipher_init(engine, &cc->rut_backward, keys.backward_key);
+	relay_digest_init(&cc->rut_forward_digest, keys.forward_digest);
+	relay_digest_init(&cc->rut_backward_digest, keys.backward_digest);
+
+	/* EXTEND2 (tor-spec "Extending a circuit"): IPv4, RSA id, Ed25519 id,
+	 * and the ntor onion skin for the sink; in RELAY_EARLY. */
+	struct extend2_cell ext = { .n_specifiers = 3 };
+
+	n = ntor_client_create(&sink_state, g->sink_hs.rsa_id, g->sink_hs.onion_keys[0].public_key,
+			hdata, sizeof(hdata));
+	if (n < 0)
+		return (int)n;
+	memcpy(client_key, sink_state.ephemeral.public_key, sizeof(client_key));
+	ext.specifiers[0].type = LINK_SPECIFIER_IPV4;
+	ext.specifiers[0].length = LINK_SPECIFIER_IPV4_LEN;
+	wire_write_u32(ext.specifiers[0].u.ipv4.address, g->sink_ip);
+	ext.specifiers[0].u.ipv4.port = SINK_PORT;
+	ext.specifiers[1].type = LINK_SPECIFIER_LEGACY_ID;
+	ext.specifiers[1].length = LINK_SPECIFIER_LEGACY_ID_LEN;
+	memcpy(ext.specifiers[1].u.legacy_id, g->sink_hs.rsa_id, LINK_SPECIFIER_LEGACY_ID_LEN);
+	ext.specifiers[2].type = LINK_SPECIFIER_ED25519_ID;
+	ext.specifiers[2].length = LINK_SPECIFIER_ED25519_ID_LEN;
+	memcpy(ext.specifiers[2].u.ed25519_id, g->sink_hs.ed25519_id, LINK_SPECIFIER_ED25519_ID_LEN);
+	ext.create2 = (struct create2_cell){ .htype = HANDSHAKE_TYPE_NTOR, .hlen = (uint16_t)n,
+		.hdata = hdata };
+	n = extend2_cell_encode(&ext, body, sizeof(body));
+	if (n < 0)
+		return (int)n;
+	memset(cell, 0, sizeof(cell));
+	cell_wire_set_circ_id(cell, cc->circ_id);
+	cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY_EARLY;
+	if (relay_cell_encode(&(struct relay_cell){ .command = RELAY_COMMAND_EXTEND2,
+				.length = (uint16_t)n, .data = body }, payload, CELL_PAYLOAD_LEN) < 0)
+		return -EINVAL;
+	relay_digest_stamp(&cc->rut_forward_digest, payload);
+	{
+		struct relay_cipher *ciph = &cc->rut_forward;
+
+		relay_crypt_burst(engine, &ciph, &payload, 1);
+	}
+	rc = record_send(c->rl, engine, cell, sizeof(cell));
+	if (rc == 0)
+		rc = client_wait_cell(c, engine, cc->circ_id, cell, why, why_len);
+	if (rc < 0)
+		return rc;
+	{
+		struct relay_cipher *ciph = &cc->rut_backward;
+		struct relay_cell rcell;
+		struct extended2_cell extended;
+
+		relay_crypt_burst(engine, &ciph, &payload, 1);
+		p = payload;
+		if (cell[CELL_CIRC_ID_LEN] != CELL_COMMAND_RELAY ||
+		    !relay_digest_check(&cc->rut_backward_digest, payload) ||
+		    relay_cell_parse(&p, payload + CELL_PAYLOAD_LEN, &rcell) < 0) {
+			snprintf(why, why_len, "no recognized answer to EXTEND2 (command %u)",
+					cell[CELL_CIRC_ID_LEN]);
+			return -EPROTO;
+		}
+		if (rcell.command == RELAY_COMMAND_TRUNCATED) {
+			snprintf(why, why_len, "the relay could not extend to the sink: TRUNCATED "
+					"reason %u", rcell.length > 0 ? rcell.data[0] : 0);
+			return -ECONNREFUSED;
+		}
+		p = rcell.data;
+		if (rcell.command != RELAY_COMMAND_EXTENDED2 ||
+		    extended2_cell_parse(&p, rcell.data + rcell.length, &extended) < 0 ||
+		    ntor_client_complete(&sink_state, extended.hdata, extended.hlen, material,
+				    sizeof(material)) < 0) {
+			snprintf(why, why_len, "no valid EXTENDED2 (relay command %u)", rcell.command);
+			return -EPROTO;
+		}
+	}
+	split_keys(material, &keys);
+	relay_cipher_init(engine, &cc->sink_forward, keys.forward_key);
+	memset(&keys, 0, sizeof(keys));
+	memset(material, 0, sizeof(material));
+	cc->slot = slot_claim(g, client_key, cc->index);
+	if (cc->slot == NULL) {
+		snprintf(why, why_len, "the sink did not see circuit %u's CREATE2", cc->index);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int
+tcp_connect(uint32_t ip, uint16_t port, uint64_t timeout_ns)
+{
+	uint64_t end = bench_now_ns() + timeout_ns;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port),
+		.sin_addr.s_addr = htonl(ip) };
+
+	for (;;) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+		if (fd < 0)
+			return -errno;
+		set_timeout(fd, SETUP_TIMEOUT_S);
+		if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0) {
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			return fd;
+		}
+		int err = errno;
+
+		close(fd);
+		if ((err != ECONNREFUSED && err != ETIMEDOUT && err != EHOSTUNREACH &&
+		     err != EINPROGRESS && err != EAGAIN) || bench_now_ns() > end || interrupted)
+			return -err;
+		sleep_ns(100000000);
+	}
+}
+
+/* Opens link c to the RUT: TCP, TLS, link handshake as a client. */
+static int
+client_link_open(struct client_link *c, struct crypto_engine *engine, char *why, size_t why_len)
+{
+	struct generator *g = c->g;
+	const uint8_t *der, *digest;
+	size_t der_len;
+	int fd, rc;
+
+	fd = tcp_connect(g->rut_ip, g->rut_port, 10ull * 1000000000);
+	if (fd < 0) {
+		snprintf(why, why_len, "connect to the relay: %s", strerror(-fd));
+		return fd;
+	}
+	c->rl = record_link_new(fd);
+	if (c->rl == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	/* hsrelay's worker loses a ClientHello that arrives in the same RX
+	 * burst as the ACK completing the TCP handshake (relay_worker.c: the
+	 * READABLE event of that burst predates tcp_set_user(), so
+	 * link_of_event() drops it, and nothing reads the bytes until more
+	 * arrive): the handshake then hangs. Waiting a little after
+	 * connect() keeps the two apart. */
+	sleep_ns(5000000);
+	rc = tls_run(c->rl, g->client_ctx, engine, &c->tls, why, why_len);
+	if (rc < 0)
+		return rc;
+	rc = tls_session_peer_cert(c->tls, &der, &der_len, &digest);
+	if (rc < 0) {
+		snprintf(why, why_len, "the relay sent no TLS certificate");
+		return rc;
+	}
+	struct link_handshake_params p = {
+		.role = LINK_ROLE_INITIATOR,
+		.credentials = g->sink_link_credentials,	/* not sent: a client */
+		.export_keying_material = export_auth,
+		.export_arg = c->tls,
+		.peer_address = { .type = NETINFO_ADDRESS_IPV4 },
+		.peer_tls_cert_digest = digest,
+		.expected_rsa_fingerprint = g->rut_rsa_id,
+		.expected_ed25519_identity = g->rut_ed_id,
+		.authenticate = false,
+	};
+
+	wire_write_u32(p.peer_address.bytes, g->rut_ip);
+	rc = link_handshake_new(&p, time(NULL), &c->hs);
+	if (rc < 0)
+		return rc;
+	return link_run(c->rl, engine, c->hs, why, why_len);
+}
+
+static void
+token_refill(double *tokens, double rate, uint64_t *last)
+{
+	uint64_t now = bench_now_ns();
+	double cap = rate * 0.005 > RECORD_CELLS * RECORDS_PER_SEND ?
+		rate * 0.005 : RECORD_CELLS * RECORDS_PER_SEND;
+
+	*tokens += rate * (double)(now - *last) / 1e9;
+	if (*tokens > cap)
+		*tokens = cap;
+	*last = now;
+}
+
+/* Pushes DROP cells on the link's circuits, RECORDS_PER_SEND records of
+ * RECORD_CELLS cells per send(), round-robin over the circuits, each kept
+ * below the window; paced when c->rate is set. */
+static void *
+client_writer_main(void *arg)
+{
+	struct client_link *c = arg;
+	struct generator *g = c->g;
+	struct record_link *l = c->rl;
+	const unsigned pre = tls_record_prefix_len(l->version), suf = tls_record_suffix_len(l->version);
+	const size_t stride = pre + RECORD_CELLS * CELL_LEN + suf;
+	const unsigned max_cells = RECORD_CELLS * RECORDS_PER_SEND;
+	struct crypto_engine *engine = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AUTO);
+	uint8_t *buf = malloc(stride * RECORDS_PER_SEND);
+	uint8_t *payloads[RECORD_CELLS * RECORDS_PER_SEND];
+	struct relay_cipher *sink_layer[RECORD_CELLS * RECORDS_PER_SEND];
+	struct relay_cipher *rut_layer[RECORD_CELLS * RECORDS_PER_SEND];
+	struct tls_record_seal seals[RECORDS_PER_SEND];
+	struct crypto_iov iovs[RECORDS_PER_SEND];
+	uint64_t allowance[MAX_CIRCUITS];
+	double tokens = 0;
+	uint64_t last = bench_now_ns();
+	unsigned next = 0;
+
+	if (engine == NULL || buf == NULL) {
+		gen_fail(g, "client: out of memory");
+		goto out;
+	}
+	while (gen_running(g)) {
+		unsigned budget = max_cells, n = 0, open = 0;
+
+		if (c->rate > 0) {
+			token_refill(&tokens, c->rate, &last);
+			budget = tokens < max_cells ? (unsigned)tokens : max_cells;
+		}
+		for (unsigned i = 0; i < c->n_circuits; i++) {
+			struct client_circuit *cc = c->circuits[i];
+			uint64_t in_flight = cc->sent - GET(cc->slot->received);
+
+			allowance[i] = in_flight < g->window ? g->window - in_flight : 0;
+			open += allowance[i] > 0;
+		}
+		while (n < budget && open > 0) {
+			unsigned i = next;
+			struct client_circuit *cc = c->circuits[i];
+
+			next = next + 1 == c->n_circuits ? 0 : next + 1;
+			if (allowance[i] == 0)
+				continue;
+			if (--allowance[i] == 0)
+				open--;
+			uint8_t *cell = buf + (n / RECORD_CELLS) * stride + pre + (n % RECORD_CELLS) * CELL_LEN;
+			uint8_t *payload = cell_wire_payload(cell);
+
+			cell_wire_set_circ_id(cell, cc->circ_id);
+			cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY;
+			memcpy(payload, g->drop_template, CELL_PAYLOAD_LEN);
+			wire_write_u32(payload + DROP_INDEX_OFFSET, cc->index);
+			wire_write_u32(payload + DROP_SEQ_OFFSET, (uint32_t)(cc->sent >> 32));
+			wire_write_u32(payload + DROP_SEQ_OFFSET + 4, (uint32_t)cc->sent);
+			cc->sent++;
+			payloads[n] = payload;
+			sink_layer[n] = &cc->sink_forward;
+			rut_layer[n] = &cc->rut_forward;
+			n++;
+		}
+		if (n == 0) {
+			sleep_ns(20000);
+			continue;
+		}
+		if (c->rate > 0)
+			tokens -= n;
+		/* The sink's layer first, then the RUT's (the RUT removes its
+		 * own, the sink the inner one). */
+		relay_crypt_burst(engine, sink_layer, payloads, n);
+		relay_crypt_burst(engine, rut_layer, payloads, n);
+		unsigned records = (n + RECORD_CELLS - 1) / RECORD_CELLS;
+		size_t total = 0;
+
+		for (unsigned r = 0; r < records; r++) {
+			unsigned cells = r + 1 < records ? RECORD_CELLS : n - r * RECORD_CELLS;
+			uint8_t *base = buf + r * stride;
+
+			iovs[r] = (struct crypto_iov){ .base = base + pre, .len = cells * CELL_LEN };
+			seals[r] = (struct tls_record_seal){ .dir = &l->write_dir, .prefix = base,
+				.segments = &iovs[r], .nb_segments = 1,
+				.content_type = TLS_CONTENT_APPLICATION_DATA,
+				.suffix = base + pre + cells * CELL_LEN };
+			total = r * stride + pre + cells * CELL_LEN + suf;
+		}
+		if (tls_record_seal_burst(engine, seals, records) != records) {
+			gen_fail(g, "client: sealing a record failed");
+			break;
+		}
+		int rc = send_all(l->fd, buf, total);
+
+		if (rc < 0) {
+			if (gen_running(g))
+				gen_fail(g, "client: send to the relay under test: %s", strerror(-rc));
+			break;
+		}
+	}
+out:
+	free(buf);
+	crypto_engine_destroy(engine);
+	return NULL;
+}
+
+/* Reads what the RUT sends back: nothing is expected but padding; a
+ * DESTROY fails the run. */
+static void *
+client_reader_main(void *arg)
+{
+	struct client_link *c = arg;
+	struct generator *g = c->g;
+	struct crypto_engine *engine = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AUTO);
+
+	if (engine == NULL) {
+		gen_fail(g, "client: no crypto engine");
+		return NULL;
+	}
+	while (gen_running(g)) {
+		struct cell_frame f;
+		int rc = record_next_cell(c->rl, engine, &f);
+
+		if (rc < 0) {
+			if (gen_running(g))
+				gen_fail(g, "client: link to the relay under test: %s", strerror(-rc));
+			break;
+		}
+		if (f.command == CELL_COMMAND_DESTROY) {
+			gen_fail(g, "client: the relay under test destroyed circuit %08x (reason %u)",
+					f.circ_id, f.payload[0]);
+			break;
+		}
+		if (f.command == CELL_COMMAND_RELAY || f.command == CELL_COMMAND_RELAY_EARLY)
+			__atomic_add_fetch(&c->backward_cells, 1, __ATOMIC_RELAXED);
+	}
+	crypto_engine_destroy(engine);
+	return NULL;
+}
+
+static int
+generator_listen(struct generator *g)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(SINK_PORT),
+		.sin_addr.s_addr = htonl(g->sink_ip) };
+	int one = 1;
+
+	g->listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (g->listener < 0 ||
+	    setsockopt(g->listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(g->listener, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    listen(g->listener, 16) < 0)
+		return -errno;
+	if (pthread_create(&g->acceptor, NULL, acceptor_main, g) != 0)
+		return -EAGAIN;
+	g->acceptor_started = true;
+	return 0;
+}
+
+/* Builds the links and circuits of one case and starts pushing. */
+static int
+generator_start(struct generator *g, unsigned circuits, unsigned links, double rate)
+{
+	struct crypto_engine *engine = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AUTO);
+	char why[256] = "";
+	int rc = 0;
+
+	if (engine == NULL)
+		return -ENOMEM;
+	g->n_slots = 0;
+	g->n_sinks = 0;
+	g->n_clients = 0;
+	PUT(g->stop, 0);
+	PUT(g->failed, 0);
+	g->error[0] = '\0';
+	memset(g->clients, 0, sizeof(g->clients));
+	rc = generator_listen(g);
+	if (rc < 0) {
+		snprintf(why, sizeof(why), "sink listener: %s", strerror(-rc));
+		goto out;
+	}
+	for (unsigned i = 0; i < links && rc == 0; i++) {
+		struct client_link *c = &g->clients[i];
+
+		c->g = g;
+		c->rate = rate > 0 ? rate / links : 0;
+		g->n_clients++;
+		rc = client_link_open(c, engine, why, sizeof(why));
+	}
+	for (unsigned k = 0; k < circuits && rc == 0; k++) {
+		struct client_link *c = &g->clients[k % links];
+		struct client_circuit *cc = aligned_alloc(64, (sizeof(*cc) + 63) & ~(size_t)63);
+
+		if (cc == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		memset(cc, 0, sizeof(*cc));
+		cc->index = k;
+		cc->circ_id = 0x80000000u | (k + 1);
+		c->circuits[c->n_circuits++] = cc;
+		rc = client_build_circuit(c, engine, cc, why, sizeof(why));
+		if (rc == 0 && GET(g->failed))
+			rc = -EIO;
+	}
+	for (unsigned i = 0; i < g->n_clients && rc == 0; i++) {
+		struct client_link *c = &g->clients[i];
+
+		set_timeout(c->rl->fd, 0);
+		c->reader_started = pthread_create(&c->reader, NULL, client_reader_main, c) == 0;
+		if (c->n_circuits > 0)
+			c->writer_started = pthread_create(&c->writer, NULL, client_writer_main, c) == 0;
+		if (!c->reader_started || (c->n_circuits > 0 && !c->writer_started))
+			rc = -EAGAIN;
+	}
+out:
+	if (rc < 0 && !GET(g->failed))
+		gen_fail(g, "%s", why[0] ? why : strerror(-rc));
+	crypto_engine_destroy(engine);
+	return rc;
+}
+
+static uint64_t
+generator_received(struct generator *g)
+{
+	uint64_t total = 0;
+
+	pthread_mutex_lock(&g->lock);
+	for (unsigned i = 0; i < g->n_slots; i++)
+		total += GET(g->slots[i].received);
+	pthread_mutex_unlock(&g->lock);
+	return total;
+}
+
+/* Stops every thread and closes every socket of the case. */
+static void
+generator_stop(struct generator *g, struct measurement *m)
+{
+	PUT(g->stop, 1);
+	if (g->listener >= 0)
+		shutdown(g->listener, SHUT_RDWR);
+	for (unsigned i = 0; i < g->n_clients; i++)
+		if (g->clients[i].rl != NULL)
+			shutdown(g->clients[i].rl->fd, SHUT_RDWR);
+	pthread_mutex_lock(&g->lock);
+	for (unsigned i = 0; i < g->n_sinks; i++)
+		shutdown(g->sinks[i]->rl->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&g->lock);
+	if (g->acceptor_started)
+		pthread_join(g->acceptor, NULL);
+	g->acceptor_started = false;
+	for (unsigned i = 0; i < g->n_clients; i++) {
+		struct client_link *c = &g->clients[i];
+
+		if (c->writer_started)
+			pthread_join(c->writer, NULL);
+		if (c->reader_started)
+			pthread_join(c->reader, NULL);
+		if (m != NULL)
+			m->backward_cells += c->backward_cells;
+		for (unsigned k = 0; k < c->n_circuits; k++) {
+			relay_cipher_clear(&c->circuits[k]->rut_forward);
+			relay_cipher_clear(&c->circuits[k]->rut_backward);
+			relay_cipher_clear(&c->circuits[k]->sink_forward);
+			free(c->circuits[k]);
+		}
+		link_handshake_free(c->hs);
+		tls_session_free(c->tls);
+		record_link_free(c->rl);
+		memset(c, 0, sizeof(*c));
+	}
+	g->n_clients = 0;
+	for (unsigned i = 0; i < g->n_sinks; i++) {
+		struct sink_link *s = g->sinks[i];
+
+		if (s->started)
+			pthread_join(s->thread, NULL);
+		if (m != NULL) {
+			m->verified += s->verified;
+			m->verify_failures += s->verify_failures;
+			m->sink_authenticated = i == 0 ? s->authenticated :
+				m->sink_authenticated && s->authenticated;
+		}
+		record_link_free(s->rl);
+		free(s);
+	}
+	if (m != NULL)
+		m->sink_links = g->n_sinks;
+	g->n_sinks = 0;
+	for (unsigned i = 0; i < g->n_slots; i++)
+		relay_cipher_clear(&g->slots[i].sink_forward);
+	g->n_slots = 0;
+	if (g->listener >= 0)
+		close(g->listener);
+	g->listener = -1;
+}
+
+/* ---- the relays under test -------------------------------------------- */
+
+struct rut {
+	enum rut_kind kind;
+	pid_t pid;
+	char dir[PATH_MAX];		/* DataDirectory */
+	char log[PATH_MAX];
+	char tap[IFNAMSIZ];
+};
+
+static pid_t
+spawn(char *const argv[], const char *log)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	unsetenv("MALLOC_PERTURB_");
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd >= 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+	}
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+static bool
+child_alive(pid_t pid)
+{
+	return pid > 0 && waitpid(pid, NULL, WNOHANG) == 0;
+}
+
+/* SIGTERM, then SIGKILL after RUT_STOP_TIMEOUT_NS; 0 for a clean exit. */
+static int
+rut_stop(struct rut *r)
+{
+	uint64_t end = bench_now_ns() + RUT_STOP_TIMEOUT_NS;
+	bool killed = false;
+	int status = 0;
+
+	if (r->pid <= 0)
+		return 0;
+	kill(r->pid, SIGTERM);
+	for (;;) {
+		pid_t w = waitpid(r->pid, &status, WNOHANG);
+
+		if (w == r->pid || (w < 0 && errno != EINTR))
+			break;
+		if (!killed && bench_now_ns() > end) {
+			kill(r->pid, SIGKILL);
+			killed = true;
+		}
+		sleep_ns(10000000);
+	}
+	r->pid = 0;
+	return killed || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ? -1 : 0;
+}
+
+static bool
+file_contains(const char *path, const char *needle)
+{
+	char line[1024];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+static void
+print_log_tail(const char *path, unsigned lines)
+{
+	char buf[64][256];
+	unsigned n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return;
+	while (fgets(buf[n % 64], sizeof(buf[0]), f) != NULL)
+		n++;
+	fclose(f);
+	for (unsigned i = n > lines ? n - lines : 0; i < n; i++)
+		fprintf(stderr, "  %s", buf[i % 64]);
+}
+
+/* Loads the RUT's identities and its ntor key from its DataDirectory. */
+static int
+rut_read_keys(const char *dir, struct generator *g)
+{
+	struct relay_keys *keys;
+	struct relay_keys_error kerr;
+	struct curve25519_key_file ntor;
+	char path[PATH_MAX + 40];
+	int rc = relay_keys_load_or_create(dir, time(NULL), &keys, &kerr);
+
+	if (rc < 0) {
+		fprintf(stderr, "hsrelay-bench relay: keys of the relay under test: %s: %s\n",
+				kerr.path, kerr.message);
+		return rc;
+	}
+	memcpy(g->rut_rsa_id, relay_keys_fingerprint(keys), sizeof(g->rut_rsa_id));
+	memcpy(g->rut_ed_id, relay_keys_master(keys)->public_key, sizeof(g->rut_ed_id));
+	memcpy(g->rut_ntor, relay_keys_ntor_onion_key(keys)->public_key, sizeof(g->rut_ntor));
+	relay_keys_free(keys);
+	/* What the running relay uses, in case it replaced the key. */
+	snprintf(path, sizeof(path), "%s/keys/secret_onion_key_ntor", dir);
+	if (curve25519_key_file_load(path, &ntor) == 0)
+		memcpy(g->rut_ntor, ntor.keypair.public_key, sizeof(g->rut_ntor));
+	memset(&ntor, 0, sizeof(ntor));
+	return 0;
+}
+
+static const char fake_authority[] =
+	"DirAuthority fakeauth orport=9 no-v2 v3ident=0000000000000000000000000000000000000000 "
+	NS_ADDR ":9 0000000000000000000000000000000000000000\n";
+
+static int
+tor_start(struct rut *r, const char *work, const struct options *o, struct generator *g)
+{
+	char torrc[PATH_MAX + 16], empty[PATH_MAX + 16], text[4 * PATH_MAX + 2048];
+	uint64_t end;
+	int rc;
+
+	snprintf(r->dir, sizeof(r->dir), "%s/tor-data", work);
+	snprintf(r->log, sizeof(r->log), "%s/tor.log", work);
+	snprintf(torrc, sizeof(torrc), "%s/torrc", work);
+	snprintf(empty, sizeof(empty), "%s/empty", work);
+	/* The keys are made here (tor reads relay_keys' files) so that the
+	 * generator knows them before tor runs. */
+	rc = rut_read_keys(r->dir, g);
+	if (rc < 0)
+		return rc;
+	snprintf(text, sizeof(text),
+			"# hsrelay-bench relay: the reference relay\n"
+			"DataDirectory %s\n"
+			"Nickname benchtor\n"
+			"Address " NS_ADDR "\n"
+			"ORPort " NS_ADDR ":%u\n"
+			"AssumeReachable 1\n"
+			"PublishServerDescriptor 0\n"
+			"SocksPort 0\nControlPort 0\nDirPort 0\n"
+			"ExitRelay 0\nExitPolicy reject *:*\n"
+			"ContactInfo hsrelay-bench\n"
+			"TestingTorNetwork 1\n"
+			"ExtendAllowPrivateAddresses 1\n"
+			"%s"
+			"UseDefaultFallbackDirs 0\n"
+			"GeoIPFile %s\nGeoIPv6File %s\n"
+			"Log notice file %s/notice.log\n"
+			"RunAsDaemon 0\nShutdownWaitLength 0\nSafeLogging 0\n"
+			"__OwningControllerProcess %d\n",
+			r->dir, TOR_OR_PORT, fake_authority, empty, empty, work, (int)getpid());
+	if (write_file(torrc, text) < 0 || write_file(empty, "") < 0)
+		return -EIO;
+	char *argv[] = { (char *)o->tor_path, "-f", torrc, "--defaults-torrc", empty, NULL };
+
+	r->kind = RUT_TOR;
+	r->pid = spawn(argv, r->log);
+	if (r->pid < 0)
+		return -errno;
+	/* "Bootstrapped 0%" comes after tor has loaded its keys and made its
+	 * TLS context (tests/interop/tls_tor.sh). */
+	snprintf(text, sizeof(text), "%s/notice.log", work);
+	end = bench_now_ns() + RUT_START_TIMEOUT_NS;
+	while (!file_contains(text, "Bootstrapped 0%")) {
+		if (!child_alive(r->pid) || bench_now_ns() > end || interrupted) {
+			fprintf(stderr, "hsrelay-bench relay: tor did not start; its log:\n");
+			print_log_tail(r->log, 20);
+			print_log_tail(text, 20);
+			return -ECHILD;
+		}
+		sleep_ns(50000000);
+	}
+	g->rut_ip = ipv4_of(NS_ADDR);
+	g->rut_port = TOR_OR_PORT;
+	return rut_read_keys(r->dir, g);
+}
+
+static int
+hsrelay_start(struct rut *r, const char *work, const struct options *o, struct generator *g)
+{
+	char conf[PATH_MAX + 16], text[2 * PATH_MAX + 2048];
+	uint64_t end;
+	int rc;
+
+	snprintf(r->dir, sizeof(r->dir), "%s/hsrelay-data", work);
+	snprintf(r->log, sizeof(r->log), "%s/hsrelay.log", work);
+	snprintf(conf, sizeof(conf), "%s/hsrelay.conf", work);
+	snprintf(r->tap, sizeof(r->tap), "hsbr%d", (int)getpid() % 10000000);
+	rc = rut_read_keys(r->dir, g);
+	if (rc < 0)
+		return rc;
+	snprintf(text, sizeof(text),
+			"# hsrelay-bench relay: the relay under test\n"
+			"DPDKLcores 0-1\n"
+			"DPDKPort net_tap0,iface=%s\n"
+			"DPDKWorkerQueues 1\n"
+			"DPDKMemoryMB 512\n"
+			"DPDKMbufsPerWorker 16383\n"
+			"DPDKIdleSleepUsec %u\n"
+			"DPDKMac " HS_MAC "\n"
+			"Address " HS_ADDR "/24\n"
+			"DataDirectory %s\n"
+			"Nickname benchhsrelay\n"
+			"ORPort " HS_ADDR ":%u\n"
+			"ContactInfo hsrelay-bench\n"
+			"ExitRelay 0\n"
+			"PublishServerDescriptor 0\n"
+			"AssumeReachable 1\n"
+			"TestingTorNetwork 1\n"
+			"%s",
+			r->tap, o->idle_sleep_usec, r->dir, HS_OR_PORT, fake_authority);
+	if (write_file(conf, text) < 0)
+		return -EIO;
+	char *argv[] = { (char *)o->hsrelay_path, "-f", conf, NULL };
+
+	r->kind = RUT_HSRELAY;
+	r->pid = spawn(argv, r->log);
+	if (r->pid < 0)
+		return -errno;
+	end = bench_now_ns() + RUT_START_TIMEOUT_NS;
+	while (if_nametoindex(r->tap) == 0 || !file_contains(r->log, "hsrelay: relay ")) {
+		if (!child_alive(r->pid) || bench_now_ns() > end || interrupted) {
+			fprintf(stderr, "hsrelay-bench relay: hsrelay did not start; its log:\n");
+			print_log_tail(r->log, 20);
+			return -ECHILD;
+		}
+		sleep_ns(50000000);
+	}
+	if (RUN("ip", "link", "set", r->tap, "up") != 0 ||
+	    RUN("ip", "route", "replace", SUBNET, "dev", r->tap, "src", NS_ADDR) != 0) {
+		fprintf(stderr, "hsrelay-bench relay: could not route " SUBNET " through %s\n", r->tap);
+		return -EIO;
+	}
+	g->rut_ip = ipv4_of(HS_ADDR);
+	g->rut_port = HS_OR_PORT;
+	return 0;
+}
+
+/* hsrelay's exit counters (its "hsrelay: stats" lines) to stderr; the
+ * worker's forwarded count into m. */
+static void
+hsrelay_report(const struct rut *r, struct measurement *m, bool print)
+{
+	char line[2048];
+	FILE *f = fopen(r->log, "r");
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *fw = strstr(line, " forwarded=");
+
+		if (strncmp(line, "hsrelay: stats", 14) != 0)
+			continue;
+		if (print)
+			fprintf(stderr, "  %s", line);
+		if (fw != NULL && strstr(line, "stats worker") != NULL) {
+			m->rut_forwarded += strtoull(fw + 11, NULL, 10);
+			m->have_rut_forwarded = true;
+		}
+	}
+	fclose(f);
+}
+
+/* ---- one case --------------------------------------------------------- */
+
+static int
+wait_ns(struct generator *g, uint64_t ns)
+{
+	uint64_t end = bench_now_ns() + ns;
+
+	while (bench_now_ns() < end) {
+		if (interrupted)
+			return -EINTR;
+		if (GET(g->failed))
+			return -EIO;
+		sleep_ns(10000000);
+	}
+	return 0;
+}
+
+static int
+run_case(const struct options *o, struct generator *g, const char *work, enum rut_kind kind,
+		unsigned circuits, double rate, struct measurement *m)
+{
+	struct rut r = { .pid = 0 };
+	unsigned links = o->links ? o->links : (circuits < 4 ? circuits : 4);
+	const char *name = kind == RUT_TOR ? "tor" : "hsrelay";
+	int rc;
+
+	if (links > circuits)
+		links = circuits;
+	memset(m, 0, sizeof(*m));
+	m->circuits = circuits;
+	m->links = links;
+	/* Default: WINDOW_DEFAULT cells in flight in all, shared by the
+	 * circuits (hsrelay closes an outbound link whose backlog overflows,
+	 * which 8 circuits with 1000 cells each in flight do on net_tap). */
+	m->window = o->window ? o->window : WINDOW_DEFAULT / circuits;
+	if (m->window < 2 * RECORD_CELLS)
+		m->window = 2 * RECORD_CELLS;
+	g->window = m->window;
+	m->offered = rate;
+	rc = kind == RUT_TOR ? tor_start(&r, work, o, g) : hsrelay_start(&r, work, o, g);
+	if (rc == 0)
+		rc = generator_start(g, circuits, links, rate);
+	if (rc == 0 && g->n_clients > 0) {
+		m->tls_version = g->clients[0].rl->protocol_version;
+		m->cipher_suite = g->clients[0].rl->cipher_suite;
+	}
+	if (rc == 0)
+		rc = wait_ns(g, (uint64_t)(o->warmup * 1e9));
+	if (rc == 0) {
+		uint64_t t0, t1, c0, c1;
+		double cpu0, cpu1, proc0, proc1, gen0, gen1;
+		unsigned threads;
+		const char *prefix = "rte-worker-";
+
+		m->load_average = load_average();
+		t0 = bench_now_ns();
+		c0 = generator_received(g);
+		proc0 = process_cpu(r.pid);
+		cpu0 = kind == RUT_TOR ? proc0 : threads_cpu(r.pid, prefix, &threads);
+		gen0 = self_cpu();
+		rc = wait_ns(g, (uint64_t)(o->seconds * 1e9));
+		t1 = bench_now_ns();
+		c1 = generator_received(g);
+		proc1 = process_cpu(r.pid);
+		cpu1 = kind == RUT_TOR ? proc1 : threads_cpu(r.pid, prefix, &threads);
+		gen1 = self_cpu();
+		m->seconds = (double)(t1 - t0) / 1e9;
+		m->cells = c1 - c0;
+		m->cpu_seconds = cpu1 - cpu0;
+		m->process_cpu_seconds = proc1 - proc0;
+		m->generator_cpu_seconds = gen1 - gen0;
+		m->worker_threads = kind == RUT_TOR ? 0 : threads;
+		if (rc == 0 && kind == RUT_HSRELAY && threads == 0) {
+			fprintf(stderr, "hsrelay-bench relay: no rte-worker thread (worker lcore) in hsrelay\n");
+			rc = -ESRCH;
+		}
+	}
+	if (GET(g->failed))
+		fprintf(stderr, "hsrelay-bench relay: %s, %u circuits: %s\n", name, circuits, g->error);
+	generator_stop(g, m);
+	if (r.pid > 0 && !child_alive(r.pid)) {
+		fprintf(stderr, "hsrelay-bench relay: %s exited during the run; its log:\n", name);
+		print_log_tail(r.log, 20);
+		rc = rc < 0 ? rc : -ECHILD;
+	}
+	if (rut_stop(&r) < 0 && rc == 0) {
+		fprintf(stderr, "hsrelay-bench relay: %s did not stop cleanly\n", name);
+		rc = -ECHILD;
+	}
+	if (kind == RUT_HSRELAY)
+		hsrelay_report(&r, m, o->verbose || rc < 0);
+	if (rc < 0 && kind == RUT_HSRELAY && o->verbose)
+		print_log_tail(r.log, 20);
+	if (rc == 0 && m->verify_failures > 0) {
+		fprintf(stderr, "hsrelay-bench relay: %s: %" PRIu64 " sampled cells did not decrypt "
+				"to the DROP cell sent\n", name, m->verify_failures);
+		rc = -EBADMSG;
+	}
+	if (rc == 0 && (m->cells == 0 || m->verified == 0)) {
+		fprintf(stderr, "hsrelay-bench relay: %s: no cells reached the sink in the window\n",
+				name);
+		rc = -EIO;
+	}
+	return rc;
+}
+
+static const char *
+limited_by(const struct measurement *m, enum rut_kind kind)
+{
+	double utilization = m->cpu_seconds / m->seconds;
+
+	if (m->offered > 0 && (double)m->cells / m->seconds >= 0.95 * m->offered)
+		return "offered_load";
+	if (utilization >= (kind == RUT_TOR ? 0.85 : 0.9))
+		return "relay_under_test";
+	return "generator_or_transport";
+}
+
+static void
+print_line(enum rut_kind kind, const struct measurement *m, const struct measurement *reference)
+{
+	double cells_per_s = (double)m->cells / m->seconds;
+	double per_cpu = m->cpu_seconds > 0 ? (double)m->cells / m->cpu_seconds : 0;
+
+	printf("{\"bench\":\"relay\",\"impl\":\"%s\",\"load\":\"%s\",\"circuits\":%u,\"links\":%u,"
+	       "\"window\":%u,\"offered_cells_per_s\":%.0f,\"cells\":%" PRIu64 ",\"seconds\":%.3f,"
+	       "\"cells_per_s\":%.0f,\"cpu_seconds\":%.3f,\"cells_per_cpu_second\":%.0f,"
+	       "\"cpu_what\":\"%s\",\"process_cpu_seconds\":%.3f,\"relay_cpu_utilization\":%.3f,"
+	       "\"generator_cpu_seconds\":%.3f,\"limited_by\":\"%s\",\"verified_cells\":%" PRIu64
+	       ",\"verify_failures\":%" PRIu64 ",\"sink_links\":%u,\"sink_peer_authenticated\":%s,"
+	       "\"backward_cells\":%" PRIu64 ",\"tls\":\"0x%04x/0x%04x\"",
+	       kind == RUT_TOR ? "tor" : "hsrelay", m->offered > 0 ? "matched" : "max", m->circuits,
+	       m->links, m->window, m->offered, m->cells, m->seconds, cells_per_s, m->cpu_seconds, per_cpu,
+	       kind == RUT_TOR ? "process" : "worker lcore threads", m->process_cpu_seconds,
+	       m->cpu_seconds / m->seconds, m->generator_cpu_seconds, limited_by(m, kind),
+	       m->verified, m->verify_failures, m->sink_links,
+	       m->sink_authenticated ? "true" : "false", m->backward_cells, m->tls_version,
+	       m->cipher_suite);
+	if (kind == RUT_HSRELAY) {
+		printf(",\"worker_threads\":%u", m->worker_threads);
+		if (m->have_rut_forwarded)
+			printf(",\"relay_forwarded_total\":%" PRIu64, m->rut_forwarded);
+	}
+	if (reference != NULL && reference->cpu_seconds > 0)
+		printf(",\"ratio_vs_reference\":%.3f",
+		       per_cpu / ((double)reference->cells / reference->cpu_seconds));
+	printf(",\"load_average\":%.2f,\"cpu\":\"%s\"}\n", m->load_average, bench_cpu_model());
+	fflush(stdout);
+}
+
+/* ---- the namespace and the work directory ----------------------------- */
+
+struct environment {
+	char netns[32];
+	bool netns_made;
+	char work[PATH_MAX];
+};
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void
+environment_cleanup(struct environment *env)
+{
+	if (env->netns_made)
+		RUN("ip", "netns", "del", env->netns);
+	env->netns_made = false;
+	if (env->work[0] != '\0')
+		nftw(env->work, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	env->work[0] = '\0';
+}
+
+/* Creates namespace hsbr<pid> (lo up with NS_ADDR, ARP answered for any
+ * local address on any link, no reverse-path filter) and moves this
+ * process into it: the RUTs it starts inherit it. */
+static int
+environment_setup(struct environment *env)
+{
+	char path[64];
+	int fd, rc;
+
+	snprintf(env->work, sizeof(env->work), "/tmp/hsrelay-bench-relay-XXXXXX");
+	if (mkdtemp(env->work) == NULL) {
+		env->work[0] = '\0';
+		return -errno;
+	}
+	snprintf(env->netns, sizeof(env->netns), "hsbr%d", (int)getpid());
+	env->netns_made = true;
+	if (RUN("ip", "netns", "add", env->netns) != 0) {
+		env->netns_made = false;
+		fprintf(stderr, "hsrelay-bench relay: ip netns add failed (iproute2 and root needed)\n");
+		return -EPERM;
+	}
+	snprintf(path, sizeof(path), "/var/run/netns/%s", env->netns);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rc = setns(fd, CLONE_NEWNET);
+	close(fd);
+	if (rc < 0)
+		return -errno;
+	if (RUN("ip", "link", "set", "lo", "up") != 0 ||
+	    RUN("ip", "addr", "add", NS_ADDR "/32", "dev", "lo") != 0 ||
+	    RUN("sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=0",
+		"net.ipv4.conf.default.arp_ignore=0", "net.ipv4.conf.all.arp_announce=0",
+		"net.ipv4.conf.default.arp_announce=0", "net.ipv4.conf.all.rp_filter=0",
+		"net.ipv4.conf.default.rp_filter=0") != 0)
+		return -EIO;
+	return 0;
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+static int
+parse_list(const char *text, struct options *o)
+{
+	char *end;
+
+	o->n_cases = 0;
+	while (*text != '\0') {
+		unsigned long v = strtoul(text, &end, 10);
+
+		if (end == text || v == 0 || v > MAX_CIRCUITS || o->n_cases == MAX_CASES)
+			return -EINVAL;
+		o->circuits[o->n_cases++] = (unsigned)v;
+		if (*end != ',' && *end != '\0')
+			return -EINVAL;
+		text = *end == ',' ? end + 1 : end;
+	}
+	return o->n_cases > 0 ? 0 : -EINVAL;
+}
+
+static void
+usage(FILE *to)
+{
+	fprintf(to, "usage: hsrelay-bench relay [--quick] [--seconds S] [--circuits N[,N...]]\n"
+		    "                           [--links L] [--window CELLS] [--no-max]\n"
+		    "                           [--tor-only | --hsrelay-only] [--tor PATH]\n"
+		    "                           [--hsrelay PATH] [--idle-sleep-usec U] [--verbose]\n"
+		    "  needs root: creates a network namespace; runs tor and hsrelay in it\n");
+}
+
+/* hsrelay next to this binary, or one directory up (the build tree). */
+static void
+default_hsrelay_path(struct options *o)
+{
+	char self[PATH_MAX - 16];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	o->hsrelay_path[0] = '\0';
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash == NULL)
+		return;
+	*slash = '\0';
+	snprintf(o->hsrelay_path, sizeof(o->hsrelay_path), "%s/hsrelay", self);
+	if (access(o->hsrelay_path, X_OK) == 0)
+		return;
+	slash = strrchr(self, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	snprintf(o->hsrelay_path, sizeof(o->hsrelay_path), "%s/hsrelay", self);
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+int
+bench_relay_main(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "circuits", required_argument, NULL, 'c' },
+		{ "links", required_argument, NULL, 'l' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "no-max", no_argument, NULL, 'n' },
+		{ "tor-only", no_argument, NULL, 'T' },
+		{ "hsrelay-only", no_argument, NULL, 'H' },
+		{ "tor", required_argument, NULL, 't' },
+		{ "hsrelay", required_argument, NULL, 'r' },
+		{ "idle-sleep-usec", required_argument, NULL, 'i' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct options o = {
+		.seconds = 5.0,
+		.warmup = 1.0,
+		.n_cases = 2,
+		.circuits = { 1, 8 },
+		.window = 0,
+		.idle_sleep_usec = 50,
+		.tor_path = "/usr/bin/tor",
+	};
+	bool seconds_set = false, circuits_set = false;
+	struct environment env = { .netns_made = false };
+	struct generator g;
+	struct sigaction sa;
+	int opt, status = 0;
+	char path[PATH_MAX + 16];
+
+	default_hsrelay_path(&o);
+	while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'q':
+			o.quick = true;
+			break;
+		case 's':
+			o.seconds = strtod(optarg, NULL);
+			seconds_set = true;
+			if (!(o.seconds > 0 && o.seconds <= 600)) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'c':
+			circuits_set = true;
+			if (parse_list(optarg, &o) < 0) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'l':
+			o.links = (unsigned)strtoul(optarg, NULL, 10);
+			if (o.links == 0 || o.links > MAX_LINKS) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'w':
+			o.window = (unsigned)strtoul(optarg, NULL, 10);
+			if (o.window < RECORD_CELLS || o.window > 100000) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'n':
+			o.skip_max = true;
+			break;
+		case 'T':
+			o.skip_hsrelay = true;
+			break;
+		case 'H':
+			o.skip_tor = true;
+			break;
+		case 't':
+			o.tor_path = optarg;
+			break;
+		case 'r':
+			snprintf(o.hsrelay_path, sizeof(o.hsrelay_path), "%s", optarg);
+			break;
+		case 'i':
+			o.idle_sleep_usec = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (o.quick) {
+		if (!seconds_set)
+			o.seconds = 1.0;
+		if (!circuits_set) {
+			o.n_cases = 1;
+			o.circuits[0] = 2;
+		}
+		o.warmup = 0.3;
+		o.skip_max = true;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "hsrelay-bench relay: needs root (network namespace, net_tap)\n");
+		return 77;
+	}
+	if (!o.skip_tor && access(o.tor_path, X_OK) != 0) {
+		fprintf(stderr, "hsrelay-bench relay: no tor at %s (--tor PATH, or --hsrelay-only)\n",
+				o.tor_path);
+		return 77;
+	}
+	if (!o.skip_hsrelay && access(o.hsrelay_path, X_OK) != 0) {
+		fprintf(stderr, "hsrelay-bench relay: no hsrelay at %s (--hsrelay PATH)\n",
+				o.hsrelay_path);
+		return 2;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int rc = environment_setup(&env);
+
+	if (rc == 0) {
+		snprintf(path, sizeof(path), "%s/sink-data", env.work);
+		rc = generator_init(&g, path);
+		if (rc < 0)
+			generator_free(&g);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "hsrelay-bench relay: set-up failed: %s\n", strerror(-rc));
+		environment_cleanup(&env);
+		return 1;
+	}
+	g.verbose = o.verbose;
+	for (unsigned i = 0; i < o.n_cases && status == 0 && !interrupted; i++) {
+		struct measurement tor = { 0 }, hs = { 0 };
+		unsigned c = o.circuits[i];
+		bool have_tor = false;
+
+		if (!o.skip_tor) {
+			rc = run_case(&o, &g, env.work, RUT_TOR, c, 0, &tor);
+			if (rc < 0) {
+				fprintf(stderr, "hsrelay-bench relay: tor, %u circuits: %s\n", c, strerror(-rc));
+				status = 1;
+				break;
+			}
+			print_line(RUT_TOR, &tor, NULL);
+			have_tor = true;
+		}
+		if (o.skip_hsrelay)
+			continue;
+		if (have_tor) {
+			rc = run_case(&o, &g, env.work, RUT_HSRELAY, c, (double)tor.cells / tor.seconds, &hs);
+			if (rc < 0) {
+				fprintf(stderr, "hsrelay-bench relay: hsrelay (matched), %u circuits: %s\n", c,
+						strerror(-rc));
+				status = 1;
+				break;
+			}
+			print_line(RUT_HSRELAY, &hs, &tor);
+		}
+		if (!have_tor || !o.skip_max) {
+			rc = run_case(&o, &g, env.work, RUT_HSRELAY, c, 0, &hs);
+			if (rc < 0) {
+				fprintf(stderr, "hsrelay-bench relay: hsrelay (max), %u circuits: %s\n", c,
+						strerror(-rc));
+				status = 1;
+				break;
+			}
+			print_line(RUT_HSRELAY, &hs, have_tor ? &tor : NULL);
+		}
+	}
+	if (interrupted)
+		status = 1;
+	generator_free(&g);
+	environment_cleanup(&env);
+	return status;
+}

@@ -1325,13 +1325,6 @@ client_link_open(struct client_link *c, struct crypto_engine *engine, char *why,
 		close(fd);
 		return -ENOMEM;
 	}
-	/* hsrelay's worker loses a ClientHello that arrives in the same RX
-	 * burst as the ACK completing the TCP handshake (relay_worker.c: the
-	 * READABLE event of that burst predates tcp_set_user(), so
-	 * link_of_event() drops it, and nothing reads the bytes until more
-	 * arrive): the handshake then hangs. Waiting a little after
-	 * connect() keeps the two apart. */
-	sleep_ns(5000000);
 	rc = tls_run(c->rl, g->client_ctx, engine, &c->tls, why, why_len);
 	if (rc < 0)
 		return rc;

@@ -958,8 +958,10 @@ relay_events(void *app, struct stack *stack, const struct tcp_event *ev, unsigne
 			break;
 		case TCP_EVENT_RESET:
 		case TCP_EVENT_CLOSED:
-			link_close(w, l, ev[i].type == TCP_EVENT_RESET ? ev[i].error : 0, false,
-					false);
+			/* The connection is over, but its handle stays ours until
+			 * tcp_close() releases it (dataplane/tcp.h). */
+			link_close(w, l, ev[i].type == TCP_EVENT_RESET ? ev[i].error : 0, true,
+					true);
 			break;
 		default:
 			break;

@@ -455,9 +455,19 @@ answer_create(struct relay_control *c, struct control_link *cl, const uint8_t *c
 
 	(void)now;
 	memset(&create, 0, sizeof(create));
+	memset(&result, 0, sizeof(result));
 	create.p_link = cl->id;
 	create.p_circ_id = cell_wire_circ_id(cell);
-	rc = circuit_handshake_server(&c->circuit_keys, cell, &create.keys, create.reply, &result);
+	/* tor-spec 5.1.1 (tor command.c): the link's initiator sets the high
+	 * bit of the circuit ids it creates; a CREATE with the other kind of
+	 * id is refused with DESTROY(PROTOCOL). */
+	if (((create.p_circ_id & 0x80000000u) != 0) == cl->initiator) {
+		rc = -EPROTO;
+		result.destroy_reason = DESTROY_REASON_PROTOCOL;
+	} else {
+		rc = circuit_handshake_server(&c->circuit_keys, cell, &create.keys, create.reply,
+				&result);
+	}
 	if (rc < 0) {
 		/* tor command.c: a CREATE2 we cannot answer is refused with a
 		 * DESTROY; the worker installs nothing for it. */

@@ -658,10 +658,13 @@ cells_input(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uint
 				take = RTE_MIN((uint32_t)need, (uint32_t)(end - p));
 
 				if (l->carry_len + need > RELAY_LINK_CARRY_MAX) {
-					if (l->first_cell_done && l->carry_len > CELL_CIRC_ID_LEN &&
-					    l->carry[CELL_CIRC_ID_LEN] == CELL_COMMAND_VPADDING) {
+					if (l->open && l->carry_len > CELL_CIRC_ID_LEN &&
+					    cell_command_is_var(l->carry[CELL_CIRC_ID_LEN])) {
 						/* Skip the rest of an oversized
-						 * VPADDING: header seen, need left. */
+						 * variable-length cell once the link
+						 * is open (tor-spec 3: VPADDING and
+						 * unknown commands are ignored): header
+						 * seen, need left. */
 						l->var_skip = (uint32_t)need;
 						l->carry_len = 0;
 						continue;
@@ -690,8 +693,9 @@ cells_input(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uint
 			uint32_t rest = (uint32_t)(end - p);
 
 			if (rest > RELAY_LINK_CARRY_MAX) {
-				/* Only a variable-length cell can be this long. */
-				if (l->first_cell_done && p[CELL_CIRC_ID_LEN] == CELL_COMMAND_VPADDING) {
+				/* Only a variable-length cell can be this long;
+				 * after the handshake it is ignored anyway. */
+				if (l->open && cell_command_is_var(p[CELL_CIRC_ID_LEN])) {
 					l->var_skip = (uint32_t)need;
 					p = end;
 					continue;
@@ -1165,15 +1169,21 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 		} else {
 			rc = circuit_create(w->circuits, w->cfg.engine, &c->keys, c->p_link,
 					c->p_circ_id, &handle);
-			if (rc < 0) {
+			if (rc == -EEXIST) {
+				/* tor command.c: a CREATE for a circuit id in use
+				 * is dropped; the circuit that has it goes on. */
+				w->stats.stale_messages++;
+			} else if (rc < 0) {
 				/* tor-spec 5.4: refuse with a reason. */
 				memset(c->reply, 0, CELL_LEN);
 				cell_wire_set_circ_id(c->reply, c->p_circ_id);
 				c->reply[CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
 				cell_wire_payload(c->reply)[0] = rc == -ENOSPC
 						? DESTROY_REASON_RESOURCELIMIT : DESTROY_REASON_PROTOCOL;
+				queue_cell(w, c->p_link, c->reply);
+			} else {
+				queue_cell(w, c->p_link, c->reply);
 			}
-			queue_cell(w, c->p_link, c->reply);
 		}
 		memset(&c->keys, 0, sizeof(c->keys));
 		rte_pktmbuf_free(m);

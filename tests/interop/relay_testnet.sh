@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# relay_testnet.sh HSRELAY
+# relay_testnet.sh HSRELAY [WORKERS]
 # hsrelay as a middle relay in the private tor 0.4.9 network of
 # tests/interop/testnet/lib.sh: 3 tor authorities, 3 tor exit relays, a tor
 # client and an HTTP origin in a network namespace this test creates, and
@@ -14,6 +14,8 @@
 #      control port shows each one on a 3-hop circuit whose middle is
 #      hsrelay;
 #   4. a 20 MiB download through hsrelay has the origin's SHA-256;
+# With WORKERS > 1 hsrelay runs that many workers on a multi-queue tap (flows
+# are spread by the kernel and handed to their owner by the workers).
 #   5. hsrelay's own consensus (fetched from the authorities, verified with
 #      their certificates) lists it Running and Valid, and its MetricsPort
 #      counts the cells.
@@ -24,6 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/testnet/lib.sh"
 
 hsrelay=$1
+workers=${2:-1}
 fetches=${FETCHES:-50}
 tap=hsrtap$$
 
@@ -35,9 +38,9 @@ middle=${tn_fp[hsrelay]}
 conf=$tn_work/hsrelay.conf
 {
   echo "# written by $(basename "$0")"
-  echo "DPDKLcores 0-1"
+  echo "DPDKLcores $(lcores_for "$workers")"
   echo "DPDKPort net_tap0,iface=$tap"
-  echo "DPDKWorkerQueues 1"
+  echo "DPDKWorkerQueues $workers"
   echo "DPDKMemoryMB 512"
   echo "DPDKMbufsPerWorker 16383"
   echo "DPDKIdleSleepUsec 100"

@@ -54,6 +54,13 @@
  *   P3. a variable-length cell of unknown command with 10000 bytes sent
  *       across records (tor buffers any var cell and ignores unknown
  *       commands).
+ * and probes of hsrelay defects found with this tool ("bug:"):
+ *   P4. a ClientHello sent right after connect() must be answered (every
+ *       other link waits 20 ms after connect() so that the scenarios do
+ *       not depend on this);
+ *   P5. after 40 more EXTEND2 to the closed port (run last; the relay is
+ *       configured with MaxLinksPerWorker 16, i.e. 32 TCP connections), a
+ *       new link must still open.
  *
  * Prints one line per scenario ("ok: ..." / "FAIL: ...") and each cell
  * the relay sent ("  [L1] <- ..."). Exit 0 when every scenario passed, 1
@@ -71,6 +78,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -466,16 +474,30 @@ export_auth(void *arg, const uint8_t cid[LINK_SHA256_LEN], uint8_t out[LINK_SHA2
 	return tls_session_export_auth0003(l->tls, cid, out);
 }
 
-static void
-link_connect(struct link *l, const char *name)
+/* Connects; with settle, waits 20 ms before the caller sends anything:
+ * hsrelay loses the first bytes of a connection when they reach its
+ * worker in the same burst as the handshake's final ACK (probe P4), which
+ * is not what these scenarios are about. */
+static bool
+link_connect(struct link *l, const char *name, bool settle)
 {
+	struct timeval limit = { .tv_sec = 3 };
+
 	memset(l, 0, offsetof(struct link, in));
 	l->name = name;
-	expected.links_accepted++;
 	l->fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (l->fd < 0 || connect(l->fd, (const struct sockaddr *)&relay_addr,
-			sizeof(relay_addr)) != 0)
-		die("%s: connect to the relay: %s", name, strerror(errno));
+	if (l->fd < 0)
+		die("socket: %s", strerror(errno));
+	/* Linux applies the send timeout to connect(). */
+	setsockopt(l->fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
+	if (connect(l->fd, (const struct sockaddr *)&relay_addr, sizeof(relay_addr)) != 0) {
+		mark_closed(l, "connect: %s", strerror(errno));
+		return why("%s: connect to the relay: %s", name, strerror(errno));
+	}
+	expected.links_accepted++;
+	if (settle)
+		usleep(20000);
+	return true;
 }
 
 /* TLS handshake, handover, link handshake: true when the link is open. */
@@ -490,7 +512,8 @@ link_open(struct link *l, const char *name)
 	size_t der_len, n;
 	int rc;
 
-	link_connect(l, name);
+	if (!link_connect(l, name, true))
+		return false;
 	if (tls_session_create(tls_client, &l->tls) != 0)
 		die("tls_session_create");
 	for (;;) {
@@ -963,7 +986,8 @@ garbage_link(enum garbage kind, const char *name, char *how, size_t how_len)
 	if (kind == GARBAGE_NOT_TLS) {
 		static const char text[] = "GET / HTTP/1.0\r\n\r\n";
 
-		link_connect(&l, name);
+		if (!link_connect(&l, name, true))
+			return false;
 		send_all(&l, (const uint8_t *)text, sizeof(text) - 1);
 	} else {
 		if (!link_open(&l, name) || !create_fast(&l, &h))
@@ -1055,17 +1079,22 @@ scenario_var_cells(void)
 /* ------------------------------------------------------------------ */
 /* Probes of known differences from tor                                */
 
+/* Prints "ok: NAME: ..." or, when the relay failed the probe, "LABEL:
+ * NAME: ..." with LABEL "diverges" (from tor) or "bug" (of hsrelay). */
+static void probe(const char *label, const char *name, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 static void
-probe(const char *name, bool matches_tor, const char *fmt, ...)
+probe(const char *label, const char *name, bool ok, const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("%s: %s: ", matches_tor ? "ok" : "diverges", name);
+	printf("%s: %s: ", ok ? "ok" : label, name);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
-	if (!matches_tor)
+	if (!ok)
 		divergences++;
 }
 
@@ -1083,13 +1112,13 @@ probe_low_circ_id(void)
 	rc = next_cell(l1, &c, IO_TIMEOUT_MS);
 	if (rc == 1 && c.circ_id == circ_id && c.command == CELL_COMMAND_DESTROY &&
 	    c.payload[0] == DESTROY_REASON_PROTOCOL) {
-		probe("P1 low circuit id from a client", true, "DESTROY PROTOCOL, as tor");
+		probe("diverges", "P1 low circuit id from a client", true, "DESTROY PROTOCOL, as tor");
 		return;
 	}
 	if (rc == 1 && c.circ_id == circ_id && c.command == CELL_COMMAND_CREATED_FAST) {
 		struct hop h;
 
-		probe("P1 low circuit id from a client", false, "CREATE_FAST on 0x%08x answered "
+		probe("diverges", "P1 low circuit id from a client", false, "CREATE_FAST on 0x%08x answered "
 				"CREATED_FAST (tor command.c: DESTROY PROTOCOL, \"unexpected "
 				"circ_id\")", circ_id);
 		/* Leave nothing open behind. */
@@ -1097,7 +1126,7 @@ probe_low_circ_id(void)
 			extends(l1, &h);
 		return;
 	}
-	probe("P1 low circuit id from a client", false, "unexpected answer (%d)", rc);
+	probe("diverges", "P1 low circuit id from a client", false, "unexpected answer (%d)", rc);
 }
 
 /* P2: two CREATE_FAST with one new id in one record. */
@@ -1114,7 +1143,7 @@ probe_double_create(void)
 	send_plain(l1, cells, sizeof(cells), TLS_RECORD_MAX_PLAINTEXT);
 	if (!expect(l1, circ_id, CELL_COMMAND_CREATED_FAST, -1, &c) ||
 	    !fast_complete(&h, circ_id, x[0], &c)) {
-		probe("P2 CREATE_FAST twice on one new id", false, "%s", detail);
+		probe("diverges", "P2 CREATE_FAST twice on one new id", false, "%s", detail);
 		return;
 	}
 	/* tor: the second is dropped; the barrier's answer comes next. */
@@ -1128,7 +1157,7 @@ probe_double_create(void)
 		send_cell(l1, cell);
 		rc = next_cell(l1, &c, IO_TIMEOUT_MS);
 		if (rc == 1 && c.circ_id == barrier_id && c.command == CELL_COMMAND_CREATED_FAST) {
-			probe("P2 CREATE_FAST twice on one new id", true, "second one dropped, "
+			probe("diverges", "P2 CREATE_FAST twice on one new id", true, "second one dropped, "
 					"as tor");
 			extends(l1, &h);
 			return;
@@ -1142,14 +1171,14 @@ probe_double_create(void)
 			/* Is the circuit the client was told is destroyed
 			 * still open in the relay, with the first keys? */
 			alive = extends(l1, &h);
-			probe("P2 CREATE_FAST twice on one new id", false, "CREATED_FAST then %s "
+			probe("diverges", "P2 CREATE_FAST twice on one new id", false, "CREATED_FAST then %s "
 					"for the second (tor drops it: the id is in use); the relay "
 					"%s the circuit%s", text, alive ? "still holds" :
 					"does not hold", alive ? " the client was told is gone "
 					"(EXTEND2 under the first keys -> DESTROY CONNECTFAILED)" : "");
 			return;
 		}
-		probe("P2 CREATE_FAST twice on one new id", false, "unexpected answer");
+		probe("diverges", "P2 CREATE_FAST twice on one new id", false, "unexpected answer");
 	}
 }
 
@@ -1163,18 +1192,82 @@ probe_long_unknown_var(void)
 	size_t n;
 
 	if (!link_open(&l, "L5") || !create_fast(&l, &h)) {
-		probe("P3 unknown var cell of 10000 B", false, "link set-up: %s", detail);
+		probe("diverges", "P3 unknown var cell of 10000 B", false, "link set-up: %s", detail);
 		link_close(&l);
 		return;
 	}
 	n = var_cell(buf, 0xf0, 10000);
 	send_plain(&l, buf, n, 1000);
 	if (barrier(&l, NULL) && extends(&l, &h))
-		probe("P3 unknown var cell of 10000 B", true, "ignored, as tor");
+		probe("diverges", "P3 unknown var cell of 10000 B", true, "ignored, as tor");
 	else
-		probe("P3 unknown var cell of 10000 B", false, "in 1000 B records: the link "
+		probe("diverges", "P3 unknown var cell of 10000 B", false, "in 1000 B records: the link "
 				"ended (%s) (tor channeltls.c ignores a var cell of unknown "
 				"command of any length)", l.closed ? l.how : detail);
+	link_close(&l);
+}
+
+/* P4: a ClientHello sent as soon as connect() returns; up to 5 tries,
+ * each must get an answer within 1.5 s. */
+static void
+probe_accept_race(void)
+{
+	for (int attempt = 1; attempt <= 5; attempt++) {
+		static struct link l;
+		uint8_t buf[16384];
+		size_t n;
+
+		if (!link_connect(&l, "race", false)) {
+			probe("bug", "P4 ClientHello right after the TCP handshake", false, "%s",
+					detail);
+			return;
+		}
+		if (tls_session_create(tls_client, &l.tls) != 0)
+			die("tls_session_create");
+		tls_session_step(l.tls);
+		while ((n = tls_session_drain_output(l.tls, buf, sizeof(buf))) > 0)
+			send_all(&l, buf, n);
+		if (!pump(&l, 1500)) {
+			probe("bug", "P4 ClientHello right after the TCP handshake", false, "connection %d: "
+					"no answer in 1.5 s (%s): the worker dropped the READABLE event "
+					"that came in one batch with ACCEPTED (ev.user not yet set)",
+					attempt, l.closed ? l.how : "open, silent");
+			link_close(&l);
+			return;
+		}
+		link_close(&l);
+	}
+	probe("bug", "P4 ClientHello right after the TCP handshake", true, "5 connections answered");
+}
+
+/* P5: every extension to a closed port costs the relay a TCP connection
+ * it never releases (the RESET handle is not passed to tcp_abort()).
+ * With MaxLinksPerWorker 16 (32 TCP connections), 40 more of them leave
+ * no room for a new link. Run last. */
+static void
+probe_connection_leak(void)
+{
+	static struct link l;
+	struct hop h;
+	int done = 0;
+
+	for (; done < 40; done++)
+		if (!create_fast(l1, &h) || !extends(l1, &h))
+			break;
+	if (done < 40) {
+		probe("bug", "P5 TCP connections after 40 failed extensions", false, "extension %d: %s",
+				done + 1, detail);
+		return;
+	}
+	if (link_open(&l, "L6")) {
+		probe("bug", "P5 TCP connections after 40 failed extensions", true, "a new link opens");
+	} else {
+		/* hsrelay had no connection for it: not accepted. */
+		if (!l.closed || strncmp(l.how, "connect", 7) != 0)
+			expected.links_accepted--;
+		probe("bug", "P5 TCP connections after 40 failed extensions", false, "a new link does "
+				"not open (%s): each refused connect leaked a TCP connection", detail);
+	}
 	link_close(&l);
 }
 
@@ -1322,7 +1415,9 @@ main(int argc, char **argv)
 	probe_low_circ_id();
 	probe_double_create();
 	probe_long_unknown_var();
+	probe_accept_race();
 	run("7 after everything, L1 still serves", final_check);
+	probe_connection_leak();
 
 	link_close(l1);
 	free(l1);
@@ -1333,7 +1428,7 @@ main(int argc, char **argv)
 			"drop_bad_record=%u extend_failures=%u\n", expected.links_accepted,
 			expected.tls_failures, expected.create_failures, expected.closed_protocol,
 			expected.drop_bad_record, expected.extend_failures);
-	printf("%s: %u scenario failures, %u divergences from tor\n",
+	printf("%s: %u scenario failures, %u probes where hsrelay differs from tor or has a bug\n",
 			failures == 0 ? "PASS" : "FAIL", failures, divergences);
 	return failures > 0 || (strict && divergences > 0) ? 1 : 0;
 }

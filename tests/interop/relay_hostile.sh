@@ -47,6 +47,8 @@ conf=$work/hsrelay.conf
   echo "ORPort $orport"
   echo "ContactInfo hsrelay hostile-client test"
   echo "ExitRelay 0"
+  # 32 TCP connections: probe P5 of the client fills them.
+  echo "MaxLinksPerWorker 16"
   echo "PublishServerDescriptor 0"
   echo "TestingTorNetwork 1"
   # Nothing listens there; with PublishServerDescriptor 0 it is never used.

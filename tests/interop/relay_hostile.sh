@@ -15,7 +15,7 @@
 # HOSTILE_STRICT=1 also fails on the probes where hsrelay differs from tor.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../netns/lib.sh
+# shellcheck source-path=SCRIPTDIR source=../netns/lib.sh
 . "$here/../netns/lib.sh"
 
 hsrelay=$1

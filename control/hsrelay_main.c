@@ -41,6 +41,7 @@
 #include "control/relay_keys.h"
 #include "crypto/engine.h"
 #include "crypto/rsa_identity.h"
+#include "dataplane/circuit.h"
 #include "dataplane/eal.h"
 #include "dataplane/port.h"
 #include "dataplane/relay_worker.h"
@@ -327,6 +328,35 @@ publish_metrics(struct hsrelay *r)
 	metrics_server_publish(r->metrics, s);
 }
 
+/* The circuit table's counters and the control thread's link counts, one
+ * more line per worker and one for control, on stdout at exit (what a
+ * misbehaving peer caused shows here: tests/interop/relay_hostile.sh). */
+static void
+print_circuit_stats(const struct hsrelay *r)
+{
+	const struct relay_control_stats *c = relay_control_stats(r->control_state);
+
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		struct relay_worker_stats s;
+		const struct circuit_counters *cc = &s.circuits;
+
+		relay_worker_stats(r->relays[i], &s);
+		printf("hsrelay: stats circuits worker %u local=%" PRIu64 " to_control=%" PRIu64
+				" drop_unknown_circuit=%" PRIu64 " drop_padding=%" PRIu64
+				" drop_other=%" PRIu64 " destroy_received=%" PRIu64
+				" truncated_sent=%" PRIu64 " closed_protocol=%" PRIu64
+				" closed_by_destroy=%" PRIu64 " closed_by_link=%" PRIu64
+				" drop_link_full=%" PRIu64 "\n", i, cc->local, cc->to_control,
+				cc->drop_unknown_circuit, cc->drop_padding, cc->drop_other,
+				cc->destroy_received, cc->truncated_sent, cc->closed_protocol,
+				cc->closed_by_destroy, cc->closed_by_link, s.drop_link_full);
+	}
+	printf("hsrelay: stats links control links_inbound=%" PRIu64 " links_outbound=%" PRIu64
+			" relay_cells_ignored=%" PRIu64 "\n", c->links_inbound, c->links_outbound,
+			c->relay_cells_ignored);
+	fflush(stdout);
+}
+
 /* Runs the control thread until SIGTERM/SIGINT (blocked in every thread
  * since start-up). */
 static void
@@ -473,8 +503,10 @@ run(struct hsrelay *r)
 	for (unsigned i = 0; i < r->n_workers; i++)
 		if (r->launched[i])
 			rte_eal_wait_lcore(r->lcores[i]);
-	if (r->control_state != NULL)
+	if (r->control_state != NULL) {
 		print_stats(r);
+		print_circuit_stats(r);
+	}
 	return rc;
 }
 

@@ -286,7 +286,9 @@ link_fail_waiting(struct relay_control *c, struct control_link *cl)
 				ip_string(cl->peer_ip, ip), cl->peer_port, cl->nb_waiting);
 	}
 	for (unsigned i = 0; i < cl->nb_waiting; i++) {
-		destroy_circuit(c, cl->worker, &cl->waiting[i], DESTROY_REASON_CONNECTFAILED);
+		/* tor circuitbuild.c circuit_n_chan_done: "Channel failed;
+		 * closing circ" with reason CHANNEL_CLOSED. */
+		destroy_circuit(c, cl->worker, &cl->waiting[i], DESTROY_REASON_CHANNEL_CLOSED);
 		free(cl->waiting_req[i]);
 		c->stats.extend_failures++;
 	}

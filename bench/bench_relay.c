@@ -876,9 +876,12 @@ slot_register(struct generator *g, const uint8_t client_key[NTOR_KEY_LEN])
 
 	pthread_mutex_lock(&g->lock);
 	if (g->n_slots < MAX_CIRCUITS) {
+		struct circuit_slot fresh;
+
+		memset(&fresh, 0, sizeof(fresh));
+		memcpy(fresh.client_key, client_key, NTOR_KEY_LEN);
+		g->slots[g->n_slots] = fresh;
 		s = &g->slots[g->n_slots++];
-		memset(s, 0, sizeof(*s));
-		memcpy(s->client_key, client_key, NTOR_KEY_LEN);
 	}
 	pthread_mutex_unlock(&g->lock);
 	return s;

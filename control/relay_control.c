@@ -164,32 +164,7 @@ ip_string(uint32_t ip, char *buf)
 static struct rte_mbuf *
 mbuf_from(struct relay_control *c, const void *data, size_t len)
 {
-	struct rte_mbuf *head = NULL, *tail = NULL;
-	size_t done = 0;
-
-	do {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(c->cfg.pool);
-		size_t chunk;
-
-		if (m == NULL) {
-			rte_pktmbuf_free(head);
-			return NULL;
-		}
-		chunk = RTE_MIN(len - done, (size_t)rte_pktmbuf_tailroom(m));
-		if (chunk > 0)
-			memcpy(rte_pktmbuf_append(m, (uint16_t)chunk),
-					(const uint8_t *)data + done, chunk);
-		done += chunk;
-		if (head == NULL) {
-			head = tail = m;
-		} else {
-			tail->next = m;
-			tail = m;
-			head->nb_segs++;
-			head->pkt_len += (uint32_t)chunk;
-		}
-	} while (done < len);
-	return head;
+	return relay_msg_mbuf_from(c->cfg.pool, data, len);
 }
 
 /* Sends a message to a worker; the control thread waits for room rather

@@ -35,6 +35,9 @@
 #define HSRELAY_DATAPLANE_RELAY_MSG_H
 
 #include <stdint.h>
+#include <string.h>
+
+#include <rte_mbuf.h>
 
 #include "crypto/tls_record.h"
 #include "dataplane/cell.h"
@@ -175,5 +178,39 @@ struct relay_worker_stats {
 	uint64_t closed_oom;		/* circuits closed: queue memory full */
 	struct circuit_counters circuits;
 };
+
+/* A new mbuf chain from pool holding a copy of len bytes (at least one
+ * segment, also for len 0): how both sides put message payloads into
+ * mbufs. NULL when the pool ran dry (nothing is left allocated). */
+static inline struct rte_mbuf *
+relay_msg_mbuf_from(struct rte_mempool *pool, const void *data, size_t len)
+{
+	struct rte_mbuf *head = NULL, *tail = NULL;
+	size_t done = 0;
+
+	do {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		size_t chunk;
+
+		if (m == NULL) {
+			rte_pktmbuf_free(head);
+			return NULL;
+		}
+		chunk = RTE_MIN(len - done, (size_t)rte_pktmbuf_tailroom(m));
+		if (chunk > 0)
+			memcpy(rte_pktmbuf_append(m, (uint16_t)chunk),
+					(const uint8_t *)data + done, chunk);
+		done += chunk;
+		if (head == NULL) {
+			head = tail = m;
+		} else {
+			tail->next = m;
+			tail = m;
+			head->nb_segs++;
+			head->pkt_len += (uint32_t)chunk;
+		}
+	} while (done < len);
+	return head;
+}
 
 #endif

@@ -179,31 +179,11 @@ event(struct relay_worker *w, uint16_t type, uint32_t u32, uint64_t u64, struct 
 static struct rte_mbuf *
 copy_to_mbuf(struct relay_worker *w, const void *data, uint32_t len)
 {
-	struct rte_mbuf *head = NULL, *tail = NULL;
-	uint32_t done = 0;
+	struct rte_mbuf *m = relay_msg_mbuf_from(w->cfg.pool, data, len);
 
-	do {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(w->cfg.pool);
-		uint32_t chunk;
-
-		if (m == NULL) {
-			rte_pktmbuf_free(head);
-			w->stats.drop_no_mbuf++;
-			return NULL;
-		}
-		chunk = RTE_MIN(len - done, (uint32_t)rte_pktmbuf_tailroom(m));
-		memcpy(rte_pktmbuf_append(m, (uint16_t)chunk), (const uint8_t *)data + done, chunk);
-		done += chunk;
-		if (head == NULL) {
-			head = tail = m;
-		} else {
-			tail->next = m;
-			tail = m;
-			head->nb_segs++;
-			head->pkt_len += chunk;
-		}
-	} while (done < len);
-	return head;
+	if (m == NULL)
+		w->stats.drop_no_mbuf++;
+	return m;
 }
 
 /* An event carrying a copy of len bytes; lost (counted) without mbufs. */

@@ -154,8 +154,11 @@ void relay_stream_circuit_free(struct relay_stream_circuit *circ);
  * digest (RELAY_STREAM_DIGEST_LEN bytes). now_usec is a monotonic clock
  * (Vegas RTT). Returns 0 (cells may have been queued), or -EPROTO: the
  * circuit must be destroyed with reason DESTROY_REASON_PROTOCOL (tor's
- * END_CIRC_REASON_TORPROTOCOL); the circuit object then refuses further
- * input and output but must still be freed. */
+ * END_CIRC_REASON_TORPROTOCOL); or -ENOBUFS: the control-cell queue is
+ * full because the caller did not drain relay_stream_next_cell() between
+ * inputs (destroy with DESTROY_REASON_RESOURCELIMIT). After either, the
+ * circuit object refuses further input and output but must still be
+ * freed. */
 int relay_stream_receive(struct relay_stream_circuit *circ,
 		const uint8_t *payload, const uint8_t *digest,
 		uint64_t now_usec);

@@ -44,12 +44,17 @@
 #include "dataplane/circuit.h"
 #include "dataplane/eal.h"
 #include "dataplane/port.h"
+#include "dataplane/cross_batch.h"
 #include "dataplane/relay_worker.h"
 #include "dataplane/stack.h"
 #include "dataplane/worker.h"
 
 #define RING_SIZE 1024
 #define EVENT_RING_SIZE 4096
+/* Cross rings hold batch pointers; the shared pool has this many batches
+ * (16 kB each) per worker, enough to fill every ring. */
+#define CROSS_RING_SIZE 256
+#define CROSS_BATCHES_PER_WORKER 320
 #define PORT_DESC 1024
 #define ARP_RETRY_NS 200000000ull
 #define CONTROL_POOL_MBUFS 8191
@@ -67,6 +72,9 @@ struct hsrelay {
 	struct rte_mempool *control_pool;
 	struct rte_ring *control[WORKER_MAX], *events[WORKER_MAX], *relay_events[WORKER_MAX];
 	struct rte_ring *handoff[WORKER_MAX], *arp_rings[WORKER_MAX];
+	/* cells of circuits split across workers (dataplane/cross_batch.h) */
+	struct rte_ring *cross[WORKER_MAX];
+	struct rte_mempool *cross_pool;
 	struct crypto_engine *engines[WORKER_MAX];
 	struct relay_worker *relays[WORKER_MAX];
 	struct stack *stacks[WORKER_MAX];
@@ -97,9 +105,23 @@ setup_workers(struct hsrelay *r)
 		if (!r->arp_rings[i])
 			return -ENOMEM;
 	}
+	if (r->n_workers > 1) {
+		r->cross_pool = cross_batch_pool_create("cross_batches",
+				CROSS_BATCHES_PER_WORKER * r->n_workers - 1, socket);
+		if (!r->cross_pool)
+			return -ENOMEM;
+		for (unsigned i = 0; i < r->n_workers; i++) {
+			snprintf(name, sizeof(name), "cross%u", i);
+			r->cross[i] = cross_ring_create(name, CROSS_RING_SIZE, socket);
+			if (!r->cross[i])
+				return -ENOMEM;
+		}
+	}
 	for (unsigned i = 0; i < r->n_workers; i++) {
 		struct relay_worker_config rc = {
 			.index = i,
+			.n_workers = r->n_workers,
+			.cross_pool = r->cross_pool,
 			.pool = r->pools[i],
 			.local_ip = cfg->address,
 			.or_port = tor->or_port,
@@ -141,6 +163,7 @@ setup_workers(struct hsrelay *r)
 		if (!r->engines[i])
 			return -ENOMEM;
 		rc.engine = r->engines[i];
+		memcpy(rc.cross_rings, r->cross, sizeof(r->cross));
 		rc.event_ring = r->relay_events[i];
 		r->relays[i] = relay_worker_create(&rc, &err);
 		if (!r->relays[i])
@@ -206,7 +229,15 @@ teardown(struct hsrelay *r)
 		rte_ring_free(r->relay_events[i]);
 		rte_ring_free(r->handoff[i]);
 		rte_ring_free(r->arp_rings[i]);
+		if (r->cross[i]) {
+			struct cross_batch *b;
+
+			while (cross_ring_take(r->cross[i], &b, 1) == 1)
+				cross_batch_free(r->cross_pool, b);
+			rte_ring_free(r->cross[i]);
+		}
 	}
+	rte_mempool_free(r->cross_pool);
 	if (r->port_started)
 		port_stop(r->port_id);
 	for (unsigned i = 0; i < r->n_workers; i++)
@@ -279,23 +310,29 @@ print_stats(const struct hsrelay *r)
 				" drop_bad_cell=%" PRIu64 " drop_no_mbuf=%" PRIu64 " drop_no_link=%" PRIu64
 				" drop_events=%" PRIu64 " backlog_overflow=%" PRIu64
 				" stale_messages=%" PRIu64 " cells_queued=%" PRIu64
-				" closed_queue_limit=%" PRIu64 " closed_oom=%" PRIu64 "\n", i,
+				" closed_queue_limit=%" PRIu64 " closed_oom=%" PRIu64
+				" cells_cross_out=%" PRIu64 " cells_cross_in=%" PRIu64
+				" cross_batches_in=%" PRIu64 " cross_ring_full=%" PRIu64
+				" remotes_open=%" PRIu64 "\n", i,
 				s.links_accepted,
 				s.links_connected, s.links_closed, s.records_opened, s.records_sealed,
 				s.cells_in, s.cells_out, s.cells_to_control, s.circuits.forwarded,
 				s.circuits.backwarded, s.circuits.circuits_open, s.drop_bad_record,
 				s.drop_bad_cell, s.drop_no_mbuf, s.drop_no_link, s.drop_events,
 				s.backlog_overflow, s.stale_messages, s.cells_queued,
-				s.closed_queue_limit, s.closed_oom);
+				s.closed_queue_limit, s.closed_oom, s.cells_cross_out,
+				s.cells_cross_in, s.cross_batches_in, s.cross_ring_full,
+				s.circuits.remotes_open);
 	}
 	printf("hsrelay: stats control tls_handshakes=%" PRIu64 " tls_failures=%" PRIu64
 			" link_handshakes=%" PRIu64 " link_failures=%" PRIu64 " creates=%" PRIu64
 			" create_failures=%" PRIu64 " extends=%" PRIu64 " extend_failures=%" PRIu64
 			" extended=%" PRIu64 " uploads_ok=%" PRIu64 " uploads_failed=%" PRIu64
-			" messages_dropped=%" PRIu64 "\n", c->tls_handshakes, c->tls_failures,
+			" messages_dropped=%" PRIu64 " extends_cross_worker=%" PRIu64
+			" cross_lost=%" PRIu64 "\n", c->tls_handshakes, c->tls_failures,
 			c->link_handshakes, c->link_failures, c->creates, c->create_failures,
 			c->extends, c->extend_failures, c->extended, c->uploads_ok, c->uploads_failed,
-			c->messages_dropped);
+			c->messages_dropped, c->extends_cross_worker, c->cross_lost);
 	fflush(stdout);
 }
 

@@ -71,6 +71,9 @@ struct control_link {
 	struct link_handshake *hs;
 	uint32_t peer_ip;
 	uint16_t peer_port;
+	/* other workers with circuits extended over this link: told when
+	 * it closes (MSG_LINK_GONE) */
+	uint32_t remote_users;
 	uint8_t peer_rsa[RSA_IDENTITY_FINGERPRINT_LEN];
 	bool peer_rsa_known;
 	/* outbound links: circuits waiting for it to open */
@@ -225,9 +228,11 @@ destroy_circuit(struct relay_control *c, unsigned worker, const struct relay_cir
 /* ------------------------------------------------------------------ */
 /* Links                                                               */
 
+/* The link named by id, on whichever worker owns it (relay_msg.h). */
 static struct control_link *
-link_find(struct relay_control *c, unsigned worker, uint32_t id)
+link_find(struct relay_control *c, uint32_t id)
 {
+	unsigned worker = relay_link_worker(id);
 	struct control_link *cl;
 
 	if (worker >= c->cfg.n_workers)
@@ -263,7 +268,8 @@ link_fail_waiting(struct relay_control *c, struct control_link *cl)
 	for (unsigned i = 0; i < cl->nb_waiting; i++) {
 		/* tor circuitbuild.c circuit_n_chan_done: "Channel failed;
 		 * closing circ" with reason CHANNEL_CLOSED. */
-		destroy_circuit(c, cl->worker, &cl->waiting[i], DESTROY_REASON_CHANNEL_CLOSED);
+		destroy_circuit(c, cl->waiting_req[i]->worker, &cl->waiting[i],
+				DESTROY_REASON_CHANNEL_CLOSED);
 		free(cl->waiting_req[i]);
 		c->stats.extend_failures++;
 	}
@@ -467,20 +473,37 @@ answer_create(struct relay_control *c, struct control_link *cl, const uint8_t *c
 	OPENSSL_cleanse(&result, sizeof(result));
 }
 
+/* A link we opened to the relay with RSA identity rsa, on any worker:
+ * tor keeps one channel per relay pair, and a circuit of one worker
+ * extends over another worker's link through the cross rings. Links of
+ * the circuit's own worker come first (no hand-off), then open links
+ * elsewhere, then links still being opened. */
 static struct control_link *
 find_open_link(struct relay_control *c, unsigned worker, const uint8_t rsa[20])
 {
-	for (uint32_t s = 0; s < LINK_SLOTS; s++) {
-		struct control_link *cl = c->slots[worker][s];
+	struct control_link *found = NULL;
 
-		if (cl != NULL && cl->initiator && cl->peer_rsa_known &&
-		    (cl->state == CONTROL_LINK_OPEN || cl->state == CONTROL_LINK_HANDSHAKE ||
-		     cl->state == CONTROL_LINK_TLS) &&
-		    memcmp(cl->peer_rsa, rsa, 20) == 0)
-			return cl;
+	for (unsigned k = 0; k < c->cfg.n_workers && found == NULL; k++) {
+		unsigned wk = (worker + k) % c->cfg.n_workers;
+
+		for (uint32_t s = 0; s < LINK_SLOTS; s++) {
+			struct control_link *cl = c->slots[wk][s];
+
+			if (cl != NULL && cl->initiator && cl->peer_rsa_known &&
+			    (cl->state == CONTROL_LINK_OPEN || cl->state == CONTROL_LINK_HANDSHAKE ||
+			     cl->state == CONTROL_LINK_TLS) &&
+			    memcmp(cl->peer_rsa, rsa, 20) == 0) {
+				if (cl->state == CONTROL_LINK_OPEN)
+					return cl;
+				if (found == NULL)
+					found = cl;
+			}
+		}
 	}
+	if (found != NULL)
+		return found;
 	for (struct control_link *cl = c->connecting; cl != NULL; cl = cl->next) {
-		if (cl->worker == worker && cl->peer_rsa_known && memcmp(cl->peer_rsa, rsa, 20) == 0)
+		if (cl->peer_rsa_known && memcmp(cl->peer_rsa, rsa, 20) == 0)
 			return cl;
 	}
 	return NULL;
@@ -512,6 +535,10 @@ extend_send(struct relay_control *c, struct control_link *n, struct extend_reque
 	x->n_link = n->id;
 	x->next = c->extends;
 	c->extends = x;
+	if (n->worker != x->worker) {
+		n->remote_users |= 1u << x->worker;
+		c->stats.extends_cross_worker++;
+	}
 	send_struct(c, x->worker, RELAY_MSG_CIRCUIT_EXTEND, 0, &msg, sizeof(msg));
 	c->stats.extends++;
 }
@@ -552,7 +579,7 @@ handle_extend2(struct relay_control *c, unsigned worker, const struct relay_circ
 	policy.own_ed25519_id = relay_keys_master(c->cfg.keys)->public_key;
 	policy.allow_private = c->cfg.allow_private_extend;
 	{
-		struct control_link *prev = link_find(c, worker, local->circuit.p_link);
+		struct control_link *prev = link_find(c, local->circuit.p_link);
 
 		/* tor circuitbuild_relay.c: never extend back to the hop the
 		 * circuit came from (known when that link authenticated). */
@@ -638,8 +665,8 @@ handle_created(struct relay_control *c, unsigned worker, uint32_t handle, const 
 
 /* A cell for the control thread on an open link. */
 static void
-circuit_cell(struct relay_control *c, struct control_link *cl, uint64_t handle,
-		const uint8_t *cell, uint32_t len, time_t now)
+circuit_cell(struct relay_control *c, struct control_link *cl, unsigned worker,
+		uint64_t handle, const uint8_t *cell, uint32_t len, time_t now)
 {
 	if (len != CELL_LEN)
 		return;
@@ -650,7 +677,7 @@ circuit_cell(struct relay_control *c, struct control_link *cl, uint64_t handle,
 		return;
 	case CELL_COMMAND_CREATED2:
 		if (handle != CIRCUIT_NONE)
-			handle_created(c, cl->worker, (uint32_t)handle, cell);
+			handle_created(c, worker, (uint32_t)handle, cell);
 		return;
 	case CELL_COMMAND_DESTROY: {
 		/* A DESTROY that overtook our answer to its CREATE2: the
@@ -670,9 +697,12 @@ circuit_cell(struct relay_control *c, struct control_link *cl, uint64_t handle,
 /* ------------------------------------------------------------------ */
 /* Events                                                              */
 
+/* A cell from worker's circuit table (or link handshake) that arrived on
+ * cl, which may be another worker's link when the cell belongs to a
+ * circuit of worker (CREATED2 for its extension). */
 static void
-on_link_cell(struct relay_control *c, struct control_link *cl, uint64_t handle,
-		struct rte_mbuf *m, time_t now)
+on_link_cell(struct relay_control *c, struct control_link *cl, unsigned worker,
+		uint64_t handle, struct rte_mbuf *m, time_t now)
 {
 	uint8_t cell[CELL_LEN + 65536 + 8];
 	uint32_t len = rte_pktmbuf_pkt_len(m);
@@ -685,7 +715,7 @@ on_link_cell(struct relay_control *c, struct control_link *cl, uint64_t handle,
 	rte_memcpy(cell, rte_pktmbuf_read(m, 0, len, cell), len);
 	rte_pktmbuf_free(m);
 	if (cl->state == CONTROL_LINK_OPEN) {
-		circuit_cell(c, cl, handle, cell, len, now);
+		circuit_cell(c, cl, worker, handle, cell, len, now);
 		return;
 	}
 	if (cl->state != CONTROL_LINK_HANDSHAKE)
@@ -696,7 +726,7 @@ on_link_cell(struct relay_control *c, struct control_link *cl, uint64_t handle,
 		int rc = link_handshake_receive(cl->hs, &p, end, now, NULL);
 
 		if (rc == -ENOTSUP) {
-			circuit_cell(c, cl, handle, p, (uint32_t)(end - p), now);
+			circuit_cell(c, cl, worker, handle, p, (uint32_t)(end - p), now);
 			return;
 		}
 		handshake_flush(c, cl);
@@ -945,10 +975,10 @@ on_link_bytes(struct relay_control *c, struct control_link *cl, struct rte_mbuf 
 }
 
 static void
-on_link_closed(struct relay_control *c, unsigned worker, uint32_t id, uint64_t u64)
+on_link_closed(struct relay_control *c, uint32_t id, uint64_t u64)
 {
 	uint32_t request = (uint32_t)(u64 >> 32);
-	struct control_link *cl = id != 0 ? link_find(c, worker, id) : NULL;
+	struct control_link *cl = id != 0 ? link_find(c, id) : NULL;
 
 	if (cl == NULL && request != 0)
 		cl = take_connecting(c, request);
@@ -965,7 +995,7 @@ on_link_closed(struct relay_control *c, unsigned worker, uint32_t id, uint64_t u
 	link_fail_waiting(c, cl);
 	/* Extensions waiting for CREATED2 on this link fail too. */
 	for (struct extend_request **pp = &c->extends, *x; (x = *pp) != NULL;) {
-		if (x->worker == cl->worker && x->n_link == cl->id) {
+		if (x->n_link == cl->id) {
 			relay_log("info", "link %08x closed before CREATED2 for circuit %08x",
 					cl->id, x->circuit.p_circ_id);
 			*pp = x->next;
@@ -975,6 +1005,11 @@ on_link_closed(struct relay_control *c, unsigned worker, uint32_t id, uint64_t u
 		} else {
 			pp = &x->next;
 		}
+	}
+	/* Circuits of other workers with their n side there close too. */
+	for (unsigned w = 0; w < c->cfg.n_workers; w++) {
+		if (w != cl->worker && (cl->remote_users & (1u << w)))
+			send_msg(c, w, RELAY_MSG_LINK_GONE, cl->id, 0, NULL);
 	}
 	link_forget(c, cl);
 }
@@ -1199,16 +1234,16 @@ relay_control_poll(struct relay_control *c, time_t now)
 				on_link_connected(c, w, ev[i].u32, (uint32_t)ev[i].u64);
 				break;
 			case RELAY_EV_LINK_BYTES:
-				cl = link_find(c, w, ev[i].u32);
+				cl = link_find(c, ev[i].u32);
 				if (cl != NULL)
 					on_link_bytes(c, cl, m, now);
 				else
 					rte_pktmbuf_free(m);
 				break;
 			case RELAY_EV_LINK_CELL:
-				cl = link_find(c, w, ev[i].u32);
+				cl = link_find(c, ev[i].u32);
 				if (cl != NULL)
-					on_link_cell(c, cl, ev[i].u64, m, now);
+					on_link_cell(c, cl, w, ev[i].u64, m, now);
 				else
 					rte_pktmbuf_free(m);
 				break;
@@ -1229,8 +1264,20 @@ relay_control_poll(struct relay_control *c, time_t now)
 				break;
 			}
 			case RELAY_EV_LINK_CLOSED:
-				on_link_closed(c, w, ev[i].u32, ev[i].u64);
+				on_link_closed(c, ev[i].u32, ev[i].u64);
 				break;
+			case RELAY_EV_CROSS_LOST: {
+				/* A cell between workers was lost: the worker
+				 * named closes its side of that circuit. */
+				unsigned target = (unsigned)(ev[i].u64 >> 32);
+
+				c->stats.cross_lost++;
+				if (target < c->cfg.n_workers)
+					send_msg(c, target, RELAY_MSG_CIRCUIT_CLOSE_SIDE, ev[i].u32,
+							(uint64_t)DESTROY_REASON_RESOURCELIMIT << 32 |
+							(uint32_t)ev[i].u64, NULL);
+				break;
+			}
 			case RELAY_EV_STATS_DONE:
 				if (c->stats_outstanding[w]) {
 					c->stats_reported[w] = c->stats_pending[w];

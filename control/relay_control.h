@@ -91,6 +91,8 @@ struct relay_control_stats {
 	uint64_t consensus_routers;
 	bool listed_running;		/* we are in it, Running and Valid */
 	uint64_t messages_dropped;	/* a worker's control ring stayed full */
+	uint64_t extends_cross_worker;	/* CREATE2 over another worker's link */
+	uint64_t cross_lost;		/* cells lost between workers (EV_CROSS_LOST) */
 };
 
 /* Allocates the control state (TLS contexts, link credentials). NULL with

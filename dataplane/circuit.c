@@ -18,6 +18,7 @@ enum circuit_state {
 	CIRCUIT_FREE,
 	CIRCUIT_OPEN,		/* ends here, or forwards to n */
 	CIRCUIT_EXTENDING,	/* CREATE2 sent to n, CREATED2 not yet done */
+	CIRCUIT_REMOTE,		/* another worker owns it; p side = its n side here */
 };
 
 /* Hash values: handle << 1 | side. */
@@ -38,6 +39,7 @@ struct circuit {
 	uint8_t state;			/* enum circuit_state */
 	uint8_t relay_early_left;
 	bool n_open;			/* extension done: forward to n */
+	uint8_t owner;			/* REMOTE: the owning worker */
 } __rte_cache_aligned;
 
 /* Cold: only for cells to or from this hop. */
@@ -199,6 +201,8 @@ circuit_extend_begin(struct circuit_table *t, uint32_t handle, uint32_t n_link,
 
 	if (c == NULL)
 		return -ENOENT;
+	if (c->state == CIRCUIT_REMOTE)
+		return -EINVAL;
 	if (c->n_link != CIRCUIT_NO_LINK || n_circ_id == 0 || n_link == CIRCUIT_NO_LINK)
 		return c->n_link != CIRCUIT_NO_LINK ? -EEXIST : -EINVAL;
 	rc = key_add(t, n_link, n_circ_id, handle, SIDE_N);
@@ -249,10 +253,55 @@ circuit_free(struct circuit_table *t, uint32_t handle)
 	relay_cipher_clear(&c->backward);
 	relay_digest_clear(&t->digests[handle].forward);
 	relay_digest_clear(&t->digests[handle].backward);
+	if (c->state == CIRCUIT_REMOTE)
+		t->counters.remotes_open--;
+	else
+		t->counters.circuits_open--;
 	c->state = CIRCUIT_FREE;
 	t->free_list[t->nb_free++] = handle;
-	t->counters.circuits_open--;
 	return 0;
+}
+
+int
+circuit_remote_add(struct circuit_table *t, uint32_t link, uint32_t circ_id, uint8_t owner,
+		uint32_t *handle)
+{
+	struct circuit *c;
+	uint32_t h;
+	int rc;
+
+	if (circ_id == 0 || link == CIRCUIT_NO_LINK)
+		return -EINVAL;
+	if (t->nb_free == 0)
+		return -ENOSPC;
+	h = t->free_list[t->nb_free - 1];
+	rc = key_add(t, link, circ_id, h, SIDE_P);
+	if (rc < 0)
+		return rc;
+	t->nb_free--;
+	c = &t->circuits[h];
+	c->p_link = link;
+	c->p_circ_id = circ_id;
+	c->n_link = CIRCUIT_NO_LINK;
+	c->n_circ_id = 0;
+	c->slow_epoch = 0;
+	c->state = CIRCUIT_REMOTE;
+	c->relay_early_left = 0;
+	c->n_open = false;
+	c->owner = owner;
+	t->counters.remotes_open++;
+	*handle = h;
+	return 0;
+}
+
+int
+circuit_remote_owner(const struct circuit_table *t, uint32_t handle)
+{
+	if (handle >= t->max_circuits || t->circuits[handle].state == CIRCUIT_FREE)
+		return -ENOENT;
+	if (t->circuits[handle].state != CIRCUIT_REMOTE)
+		return -EINVAL;
+	return t->circuits[handle].owner;
 }
 
 int
@@ -337,6 +386,8 @@ circuit_originate_backward(struct circuit_table *t, struct crypto_engine *engine
 
 	if (c == NULL)
 		return -ENOENT;
+	if (c->state == CIRCUIT_REMOTE)
+		return -EINVAL;
 	if (len > RELAY_DATA_MAX)
 		return -EMSGSIZE;
 	cell_wire_set_circ_id(cell, c->p_circ_id);
@@ -618,7 +669,8 @@ circuit_cells_burst(struct circuit_table *t, struct crypto_engine *engine,
 		h = (uint32_t)((uintptr_t)data[i] >> 1);
 		side = (uint32_t)((uintptr_t)data[i] & 1);
 		c = &t->circuits[h];
-		if (c->slow_epoch == epoch || (side == SIDE_N && !c->n_open))
+		if (c->slow_epoch == epoch || (side == SIDE_N && !c->n_open) ||
+		    c->state == CIRCUIT_REMOTE)
 			continue;
 		fast[i] = true;
 		ciphers[nb_crypt] = side == SIDE_P ? &c->forward : &c->backward;
@@ -652,6 +704,18 @@ circuit_cells_burst(struct circuit_table *t, struct crypto_engine *engine,
 			set_drop(cc, &t->counters.drop_unknown_circuit);
 			continue;
 		}
+		if (t->circuits[h].state == CIRCUIT_REMOTE) {
+			/* The owner decides; a DESTROY from n ends the entry
+			 * here too (the owner detaches n when it sees it). */
+			cc->verdict = CIRCUIT_VERDICT_REMOTE;
+			cc->owner = t->circuits[h].owner;
+			t->counters.remote_cells++;
+			if (cell_wire_command(cc->cell) == CELL_COMMAND_DESTROY)
+				circuit_free(t, h);
+			else
+				cc->circuit = h;
+			continue;
+		}
 		if (!fast[i]) {
 			slow_cell(t, engine, h, side, cc, extra, nb_extra);
 			continue;
@@ -675,6 +739,11 @@ circuit_close_link(struct circuit_table *t, uint32_t link, struct circuit_extra_
 
 		if (c->state == CIRCUIT_FREE)
 			continue;
+		if (c->state == CIRCUIT_REMOTE) {
+			if (c->p_link == link)
+				circuit_free(t, h);
+			continue;
+		}
 		if (c->p_link == link) {
 			/* The client side is gone: n hears CHANNEL_CLOSED. */
 			if (c->n_link != CIRCUIT_NO_LINK) {

@@ -72,6 +72,10 @@ enum circuit_verdict {
 	CIRCUIT_VERDICT_LOCAL,		/* relay payload for this hop, decrypted and verified */
 	CIRCUIT_VERDICT_CONTROL,	/* for the control thread (CREATE2, CREATED2, ...) */
 	CIRCUIT_VERDICT_DROP,		/* dropped and counted */
+	/* for a circuit another worker owns (a remote entry): hand the cell,
+	 * unchanged, to worker `owner`, which decides it with link as the
+	 * arrival link */
+	CIRCUIT_VERDICT_REMOTE,
 };
 
 /* One cell of a burst. cell points at a CELL_LEN-byte wire cell (4-byte
@@ -89,6 +93,7 @@ struct circuit_cell {
 	uint8_t relay_early;	/* FORWARD of a relay cell: it must leave as RELAY_EARLY */
 	uint8_t toward_p;	/* FORWARD on a live circuit (circuit set): 1 toward the
 				 * client side, 0 toward n */
+	uint8_t owner;		/* REMOTE: the worker that owns the circuit */
 };
 
 /* A DESTROY produced by a closing circuit in addition to the rewritten
@@ -112,6 +117,8 @@ struct circuit_counters {
 	uint64_t closed_by_destroy;
 	uint64_t closed_by_link;		/* their link went away */
 	uint64_t circuits_open;		/* gauge */
+	uint64_t remote_cells;		/* cells for circuits other workers own */
+	uint64_t remotes_open;		/* gauge: remote entries */
 };
 
 /* Allocates a table for max_circuits on socket_id. NULL with *error set
@@ -169,12 +176,29 @@ int circuit_originate_backward(struct circuit_table *t, struct crypto_engine *en
 		uint16_t len, uint8_t cell[CELL_LEN], uint32_t *p_link);
 
 /* Closes circuits with a side on link (the link went away), writing a
- * DESTROY (reason CHANNEL_CLOSED) for each other side into out, until out
+ * DESTROY (reason CHANNEL_CLOSED) for each other side into out (remote
+ * entries on link are freed and write nothing: their owner hears of the
+ * link from the control thread), until out
  * (room for max, at least 1) is full. Returns how many DESTROY cells were
  * written; call again until it returns 0 (circuits with no other side are
  * freed on the way and write nothing). Slow path: scans the table. */
 unsigned circuit_close_link(struct circuit_table *t, uint32_t link,
 		struct circuit_extra_cell out[], unsigned max);
+
+/* Registers a remote entry: the circuit whose n side is (link, circ_id),
+ * a link of this table's worker, is owned by worker owner, whose table
+ * holds its keys. Every cell arriving on that key is handed to the owner
+ * unchanged (CIRCUIT_VERDICT_REMOTE); a DESTROY arriving there also frees
+ * the entry. The entry takes a circuit slot, whose handle names it for
+ * per-circuit queues (its p side reads as (link, circ_id), it has no n
+ * side) and for circuit_free(). Returns 0 and sets *handle, -EINVAL,
+ * -EEXIST (the key is taken) or -ENOSPC. */
+int circuit_remote_add(struct circuit_table *t, uint32_t link, uint32_t circ_id, uint8_t owner,
+		uint32_t *handle);
+
+/* The owning worker of remote entry handle, -ENOENT for a free handle,
+ * -EINVAL for a circuit this table owns. */
+int circuit_remote_owner(const struct circuit_table *t, uint32_t handle);
 
 const struct circuit_counters *circuit_table_counters(const struct circuit_table *t);
 

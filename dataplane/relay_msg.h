@@ -9,6 +9,12 @@
  * (rte_pktmbuf_free; mempools are safe for that from any lcore). Fixed
  * request structs sit at the start of the first segment's data.
  *
+ * A link id is generation (12 bits) << 20 | owning worker (4 bits) << 16 |
+ * slot (16 bits); the generation is never 0 and the slot never 0xffff, so
+ * no id is 0 or UINT32_MAX. Any worker can tell whose a link is
+ * (RELAY_LINK_WORKER()), which is how a circuit owned by one worker uses a
+ * link owned by another (docs/links.md, "Circuits across workers").
+ *
  * Links and circuits are named by ids that carry a generation, so a message
  * about a link or circuit that closed while the message was in flight is
  * recognised and ignored rather than applied to a newcomer in the same
@@ -78,6 +84,13 @@ enum relay_msg_type {
 	/* ptr: struct relay_worker_stats owned by control; answered by
 	 * EV_STATS_DONE with the same u64. */
 	RELAY_MSG_STATS,
+	/* u32 link (another worker's, closed): circuits whose n side was
+	 * there close as circuit_close_link() closes them locally. */
+	RELAY_MSG_LINK_GONE,
+	/* u32 link, u64 = reason << 32 | circuit id: close whatever circuit
+	 * or remote entry this worker has on (link, circuit id) (answer to
+	 * EV_CROSS_LOST). */
+	RELAY_MSG_CIRCUIT_CLOSE_SIDE,
 
 	/* worker -> control */
 	/* u32 link, u64 = remote ipv4 << 16 | remote port. */
@@ -97,7 +110,23 @@ enum relay_msg_type {
 	RELAY_EV_LINK_CLOSED,
 	/* u64: the request's. */
 	RELAY_EV_STATS_DONE,
+	/* u32 link, u64 = worker << 32 | circuit id: a cell for worker's
+	 * side of that circuit was lost between workers (cross ring full):
+	 * control asks worker to close it (MSG_CIRCUIT_CLOSE_SIDE). */
+	RELAY_EV_CROSS_LOST,
 };
+
+#define RELAY_LINK_SLOT_BITS 16
+#define RELAY_LINK_WORKER_BITS 4
+#define RELAY_LINK_GENERATION_SHIFT (RELAY_LINK_SLOT_BITS + RELAY_LINK_WORKER_BITS)
+#define RELAY_LINK_GENERATION_MAX ((1u << (32 - RELAY_LINK_GENERATION_SHIFT)) - 1)
+
+/* The worker that owns link id. */
+static inline unsigned
+relay_link_worker(uint32_t id)
+{
+	return (id >> RELAY_LINK_SLOT_BITS) & ((1u << RELAY_LINK_WORKER_BITS) - 1);
+}
 
 /* The top bit of a connect request id asks for a raw stream. */
 #define RELAY_CONNECT_RAW 0x80000000u
@@ -176,6 +205,11 @@ struct relay_worker_stats {
 	uint64_t cells_queued;		/* gauge: in per-circuit queues */
 	uint64_t closed_queue_limit;	/* circuits closed: queue too long */
 	uint64_t closed_oom;		/* circuits closed: queue memory full */
+	uint64_t cells_cross_out;	/* cells handed to other workers */
+	uint64_t cells_cross_in;	/* cells taken from other workers */
+	uint64_t cross_batches_in;	/* batches taken from other workers */
+	uint64_t cross_ring_full;	/* cells lost between workers: ring full or
+					 * no batch left (their circuits close) */
 	struct circuit_counters circuits;
 };
 

@@ -12,6 +12,7 @@
 #include "crypto/tls_record.h"
 #include "dataplane/circuit.h"
 #include "dataplane/circuit_queue.h"
+#include "dataplane/cross_batch.h"
 #include "dataplane/tls_stream.h"
 #include "dataplane/wire.h"
 
@@ -23,8 +24,7 @@ enum link_state {
 	LINK_RAW,		/* plain bytes to and from control */
 };
 
-#define LINK_SLOT_BITS 16
-#define LINK_SLOT_MASK ((1u << LINK_SLOT_BITS) - 1)
+#define LINK_SLOT_MASK ((1u << RELAY_LINK_SLOT_BITS) - 1)
 /* Ids of links that have something to read or to seal, per iteration. */
 #define LIST_MAX 1024
 /* Records waiting for the seal burst. */
@@ -107,6 +107,10 @@ struct relay_worker {
 	struct tls_record_seal seals[SEAL_MAX];
 	unsigned nb_pending;
 
+	/* cells for other workers (cross is false with one worker) */
+	struct cross_outbox outbox;
+	bool cross;
+
 	struct relay_worker_stats stats;
 } __rte_cache_aligned;
 
@@ -137,9 +141,12 @@ link_alloc(struct relay_worker *w, uint8_t state)
 		return NULL;
 	slot = w->free_slots[--w->nb_free];
 	l = &w->links[slot];
-	/* Generation 0 is skipped so that no id is ever 0 or all ones. */
-	l->generation = (uint16_t)(l->generation + 1 == 0xffff ? 1 : l->generation + 1);
-	l->id = (uint32_t)l->generation << LINK_SLOT_BITS | slot;
+	/* Generation 0 is skipped so that no id is ever 0; slots stay below
+	 * 0xffff, so no id is all ones (relay_msg.h). */
+	l->generation = (uint16_t)(l->generation >= RELAY_LINK_GENERATION_MAX ? 1
+			: l->generation + 1);
+	l->id = (uint32_t)l->generation << RELAY_LINK_GENERATION_SHIFT |
+		(uint32_t)w->cfg.index << RELAY_LINK_SLOT_BITS | slot;
 	l->state = state;
 	tls_stream_rx_init(&l->rx);
 	l->tx.head = NULL;
@@ -208,9 +215,11 @@ mark_failed(struct relay_link *l, int error)
 
 static void queue_bytes(struct relay_worker *w, struct relay_link *l, const uint8_t *p,
 		uint32_t len);
+static void queue_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell);
 static void flush_links(struct relay_worker *w);
 
-/* Sends DESTROY for every circuit that had a side on the link. */
+/* Sends DESTROY for every circuit that had a side on the link (a link of
+ * this worker, or one of another worker that closed). */
 static void
 close_link_circuits(struct relay_worker *w, uint32_t id)
 {
@@ -218,14 +227,8 @@ close_link_circuits(struct relay_worker *w, uint32_t id)
 	unsigned n;
 
 	while ((n = circuit_close_link(w->circuits, id, out, CLOSE_BATCH)) > 0) {
-		for (unsigned i = 0; i < n; i++) {
-			struct relay_link *other = link_get(w, out[i].link);
-
-			if (other != NULL && other->state == LINK_RECORDS)
-				queue_bytes(w, other, out[i].cell, CELL_LEN);
-			else
-				w->stats.drop_no_link++;
-		}
+		for (unsigned i = 0; i < n; i++)
+			queue_cell(w, out[i].link, out[i].cell);
 	}
 }
 
@@ -404,10 +407,102 @@ queue_bytes(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uint
 
 static void destroy_circuit(struct relay_worker *w, uint32_t handle, uint8_t reason);
 
+/* ------------------------------------------------------------------ */
+/* Cells for other workers                                             */
+
+static bool
+link_is_remote(const struct relay_worker *w, uint32_t link)
+{
+	return relay_link_worker(link) != w->cfg.index;
+}
+
+/* A cell that could not reach worker dest (ring full, no batch): its
+ * circuit is broken. Close it here when it is still ours (its DESTROY
+ * cells go out as usual); otherwise the other side must close, which the
+ * control thread arranges (EV_CROSS_LOST). Never waits. */
+static void
+cross_lost(struct relay_worker *w, unsigned dest, const struct cross_cell *c)
+{
+	uint32_t circ_id = cell_wire_circ_id(c->cell);
+
+	w->stats.cross_ring_full++;
+	if (c->circuit != CIRCUIT_NONE &&
+	    circuit_lookup(w->circuits, c->link, circ_id) == c->circuit) {
+		destroy_circuit(w, c->circuit, DESTROY_REASON_RESOURCELIMIT);
+		return;
+	}
+	if (circ_id != 0)
+		event(w, RELAY_EV_CROSS_LOST, c->link, (uint64_t)dest << 32 | circ_id, NULL);
+}
+
+static void
+cross_refused(struct relay_worker *w, unsigned dest, struct cross_batch *b)
+{
+	w->stats.cells_cross_out -= b->count;
+	for (unsigned i = 0; i < b->count; i++)
+		cross_lost(w, dest, &b->cells[i]);
+	cross_batch_free(w->cfg.cross_pool, b);
+}
+
+/* Puts a cell in the open batch for worker dest. */
+static void
+cross_out(struct relay_worker *w, unsigned dest, uint32_t link, uint32_t circuit, uint8_t kind,
+		uint8_t flags, const uint8_t *cell)
+{
+	struct cross_batch *refused;
+	int rc;
+
+	if (!w->cross) {
+		w->stats.drop_no_link++;
+		return;
+	}
+	rc = cross_outbox_add(&w->outbox, dest, link, circuit, kind, flags, cell, &refused);
+	if (rc == -EINVAL) {
+		w->stats.drop_no_link++;
+		return;
+	}
+	if (rc < 0) {
+		struct cross_cell lost = {
+			.link = link, .circuit = circuit, .kind = kind, .flags = flags,
+		};
+
+		memcpy(lost.cell, cell, CELL_LEN);
+		cross_lost(w, dest, &lost);
+		return;
+	}
+	w->stats.cells_cross_out++;
+	if (refused != NULL)
+		cross_refused(w, dest, refused);
+}
+
+/* Enqueues the open batches at the end of a hook; what a ring refused
+ * closes its circuits. */
+static void
+cross_flush(struct relay_worker *w)
+{
+	struct cross_batch *refused[WORKER_MAX];
+	unsigned dest[WORKER_MAX];
+	unsigned n;
+
+	if (!w->cross)
+		return;
+	n = cross_outbox_flush(&w->outbox, refused, dest);
+	for (unsigned i = 0; i < n; i++)
+		cross_refused(w, dest[i], refused[i]);
+	if (n > 0)
+		flush_links(w);
+}
+
 static void
 queue_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell)
 {
-	struct relay_link *l = link_get(w, link);
+	struct relay_link *l;
+
+	if (link_is_remote(w, link)) {
+		cross_out(w, relay_link_worker(link), link, CIRCUIT_NONE, CROSS_TO_LINK, 0, cell);
+		return;
+	}
+	l = link_get(w, link);
 
 	if (l == NULL || l->state != LINK_RECORDS || l->failed) {
 		w->stats.drop_no_link++;
@@ -432,11 +527,16 @@ static void
 queue_circuit_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell,
 		uint32_t handle, uint8_t toward_p)
 {
-	struct relay_link *l = link_get(w, link);
+	struct relay_link *l;
 	struct circuit_queue_owner owner;
 	uint32_t n_link, n_circ_id;
 	int rc;
 
+	if (link_is_remote(w, link)) {
+		cross_out(w, relay_link_worker(link), link, handle, CROSS_TO_LINK, 0, cell);
+		return;
+	}
+	l = link_get(w, link);
 	if (l == NULL || l->state != LINK_RECORDS || l->failed || !link_congested(w, l)) {
 		queue_cell(w, link, cell);
 		return;
@@ -563,6 +663,9 @@ run_cell_burst(struct relay_worker *w)
 			event_copy(w, RELAY_EV_LINK_CELL, c->link, c->circuit, c->cell,
 					CELL_LEN);
 			w->stats.cells_to_control++;
+			break;
+		case CIRCUIT_VERDICT_REMOTE:
+			cross_out(w, c->owner, c->link, c->circuit, CROSS_TO_CIRCUIT, 0, c->cell);
 			break;
 		default:
 			break;
@@ -953,6 +1056,90 @@ relay_events(void *app, struct stack *stack, const struct tcp_event *ev, unsigne
 	}
 	process_records(w);
 	flush_links(w);
+	cross_flush(w);
+}
+
+/* A cell another worker sends on our link c->link: for a circuit it owns
+ * (with CROSS_REGISTER: the CREATE2 of its extension, whose remote entry
+ * is installed first), or a DESTROY, which also ends the entry. */
+static void
+cross_to_link(struct relay_worker *w, unsigned from, const struct cross_cell *c)
+{
+	uint32_t circ_id = cell_wire_circ_id(c->cell);
+	struct relay_link *l = link_get(w, c->link);
+	uint32_t h;
+
+	if (l == NULL || l->state != LINK_RECORDS || l->failed) {
+		/* The owner hears of the closed link from control. */
+		w->stats.drop_no_link++;
+		return;
+	}
+	if (c->flags & CROSS_REGISTER) {
+		if (circuit_remote_add(w->circuits, c->link, circ_id, (uint8_t)from, &h) < 0) {
+			/* No room: the owner sees a DESTROY from n. */
+			uint8_t d[CELL_LEN];
+
+			memset(d, 0, sizeof(d));
+			cell_wire_set_circ_id(d, circ_id);
+			d[CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
+			cell_wire_payload(d)[0] = DESTROY_REASON_RESOURCELIMIT;
+			cross_out(w, from, c->link, CIRCUIT_NONE, CROSS_TO_CIRCUIT, 0, d);
+			return;
+		}
+		queue_circuit_cell(w, c->link, c->cell, h, 0);
+		return;
+	}
+	h = circuit_lookup(w->circuits, c->link, circ_id);
+	if (h != CIRCUIT_NONE && circuit_remote_owner(w->circuits, h) != (int)from)
+		h = CIRCUIT_NONE;
+	if (cell_wire_command(c->cell) == CELL_COMMAND_DESTROY) {
+		if (h != CIRCUIT_NONE) {
+			circuit_queue_drop(w->queues, h * 2);
+			circuit_queue_drop(w->queues, h * 2 + 1);
+			circuit_free(w->circuits, h);
+		}
+		queue_cell(w, c->link, c->cell);
+		return;
+	}
+	if (h != CIRCUIT_NONE)
+		queue_circuit_cell(w, c->link, c->cell, h, 0);
+	else
+		queue_cell(w, c->link, c->cell);
+}
+
+/* Takes up to RELAY_CROSS_BUDGET batches from our cross ring: cells to
+ * send on our links, and cells for our circuits that arrived on other
+ * workers' links, decided here in bursts. */
+static unsigned
+cross_input(struct relay_worker *w)
+{
+	struct cross_batch *b[RELAY_CROSS_BUDGET];
+	unsigned n;
+
+	if (!w->cross)
+		return 0;
+	run_cell_burst(w);
+	n = cross_ring_take(w->cfg.cross_rings[w->cfg.index], b, RELAY_CROSS_BUDGET);
+	for (unsigned i = 0; i < n; i++) {
+		w->stats.cross_batches_in++;
+		for (unsigned k = 0; k < b[i]->count; k++) {
+			struct cross_cell *c = &b[i]->cells[k];
+
+			w->stats.cells_cross_in++;
+			if (c->kind != CROSS_TO_CIRCUIT) {
+				cross_to_link(w, b[i]->from, c);
+				continue;
+			}
+			w->cells[w->nb_cells].cell = c->cell;
+			w->cells[w->nb_cells].link = c->link;
+			if (++w->nb_cells == CIRCUIT_BURST_MAX)
+				run_cell_burst(w);
+		}
+		/* The burst points into the batch. */
+		run_cell_burst(w);
+		cross_batch_free(w->cfg.cross_pool, b[i]);
+	}
+	return n;
 }
 
 static unsigned
@@ -964,7 +1151,9 @@ relay_poll(void *app, struct stack *stack, uint64_t now)
 	(void)stack;
 	w->now = now;
 	process_records(w);
+	work += cross_input(w);
 	flush_links(w);
+	cross_flush(w);
 	return work;
 }
 
@@ -987,11 +1176,13 @@ circuit_ref_ok(struct relay_worker *w, struct relay_circuit_ref *ref)
 	return false;
 }
 
-/* DESTROY to both sides of a circuit and free it. */
+/* DESTROY to both sides of a circuit and free it. For a remote entry, the
+ * DESTROY goes on its link and to the owner, as if n had sent it. */
 static void
 destroy_circuit(struct relay_worker *w, uint32_t handle, uint8_t reason)
 {
 	uint32_t p_link, p_circ_id, n_link, n_circ_id;
+	int owner = circuit_remote_owner(w->circuits, handle);
 	uint8_t cell[CELL_LEN];
 
 	if (circuit_sides(w->circuits, handle, &p_link, &p_circ_id, &n_link, &n_circ_id) < 0)
@@ -1001,6 +1192,8 @@ destroy_circuit(struct relay_worker *w, uint32_t handle, uint8_t reason)
 	cell_wire_payload(cell)[0] = reason;
 	cell_wire_set_circ_id(cell, p_circ_id);
 	queue_cell(w, p_link, cell);
+	if (owner >= 0)
+		cross_out(w, (unsigned)owner, p_link, CIRCUIT_NONE, CROSS_TO_CIRCUIT, 0, cell);
 	if (n_link != CIRCUIT_NO_LINK) {
 		cell_wire_set_circ_id(cell, n_circ_id);
 		queue_cell(w, n_link, cell);
@@ -1173,7 +1366,22 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 		struct relay_circuit_extend *x = rte_pktmbuf_mtod(m, struct relay_circuit_extend *);
 		struct relay_link *n_link;
 
-		if (circuit_ref_ok(w, &x->circuit)) {
+		if (!circuit_ref_ok(w, &x->circuit)) {
+			rte_pktmbuf_free(m);
+			break;
+		}
+		if (link_is_remote(w, x->n_link)) {
+			/* The link is another worker's: it installs the
+			 * remote entry before it sends the CREATE2 (both in
+			 * one cross cell, so nothing can overtake it). */
+			if (!w->cross || circuit_extend_begin(w->circuits, x->circuit.handle,
+					x->n_link, x->n_circ_id) < 0)
+				destroy_circuit(w, x->circuit.handle, DESTROY_REASON_CONNECTFAILED);
+			else
+				cross_out(w, relay_link_worker(x->n_link), x->n_link,
+						x->circuit.handle, CROSS_TO_LINK, CROSS_REGISTER,
+						x->create);
+		} else {
 			n_link = link_get(w, x->n_link);
 			if (n_link == NULL || n_link->state != LINK_RECORDS ||
 			    circuit_extend_begin(w->circuits, x->circuit.handle, x->n_link,
@@ -1214,6 +1422,21 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 		relay_worker_stats(w, msg->ptr);
 		event(w, RELAY_EV_STATS_DONE, 0, msg->u64, NULL);
 		break;
+	case RELAY_MSG_LINK_GONE:
+		if (link_is_remote(w, msg->u32))
+			close_link_circuits(w, msg->u32);
+		else
+			w->stats.stale_messages++;
+		break;
+	case RELAY_MSG_CIRCUIT_CLOSE_SIDE: {
+		uint32_t h = circuit_lookup(w->circuits, msg->u32, (uint32_t)msg->u64);
+
+		if (h == CIRCUIT_NONE)
+			w->stats.stale_messages++;
+		else
+			destroy_circuit(w, h, (uint8_t)(msg->u64 >> 32));
+		break;
+	}
 	default:
 		if (m != NULL && msg->type < RELAY_EV_LINK_NEW)
 			rte_pktmbuf_free(m);
@@ -1222,6 +1445,7 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 	}
 	process_records(w);
 	flush_links(w);
+	cross_flush(w);
 }
 
 const struct stack_app_ops relay_worker_app_ops = {
@@ -1242,7 +1466,9 @@ relay_worker_create(const struct relay_worker_config *cfg, int *error)
 	struct relay_worker *w;
 
 	if (cfg->pool == NULL || cfg->engine == NULL || cfg->event_ring == NULL ||
-	    cfg->max_links == 0 || cfg->max_links > LINK_SLOT_MASK || cfg->max_circuits == 0) {
+	    cfg->max_links == 0 || cfg->max_links > LINK_SLOT_MASK || cfg->max_circuits == 0 ||
+	    cfg->index >= WORKER_MAX || cfg->n_workers > WORKER_MAX ||
+	    (cfg->n_workers > 1 && cfg->index >= cfg->n_workers)) {
 		*error = -EINVAL;
 		return NULL;
 	}
@@ -1279,6 +1505,17 @@ relay_worker_create(const struct relay_worker_config *cfg, int *error)
 		relay_worker_destroy(w);
 		*error = -ENOMEM;
 		return NULL;
+	}
+	if (cfg->n_workers > 1 && cfg->cross_pool != NULL) {
+		int rc = cross_outbox_init(&w->outbox, cfg->index, cfg->n_workers, cfg->cross_pool,
+				cfg->cross_rings);
+
+		if (rc < 0) {
+			relay_worker_destroy(w);
+			*error = rc;
+			return NULL;
+		}
+		w->cross = true;
 	}
 	for (uint32_t i = 0; i < cfg->max_links; i++)
 		w->free_slots[i] = cfg->max_links - 1 - i;
@@ -1318,6 +1555,8 @@ relay_worker_destroy(struct relay_worker *w)
 	}
 	for (unsigned i = 0; i < w->nb_pending; i++)
 		tls_stream_tx_discard(&w->pending[i].rec);
+	if (w->cross)
+		cross_outbox_discard(&w->outbox);
 	circuit_table_destroy(w->circuits);
 	circuit_queues_destroy(w->queues);
 	rte_free(w->links);

@@ -23,9 +23,16 @@
  * and when the worker's queue memory runs out the circuit with the longest
  * queue is closed (tor's OOM handler).
  *
- * Known limits (docs/STATUS.md): cells only go to links of the same
- * worker (no cross-worker circuit hand-off yet); TLS 1.3 KeyUpdate closes
- * the link.
+ * A circuit belongs to the worker of its p link; its n side may be a link
+ * of another worker (the control thread reuses any open link to the next
+ * relay). Cells then travel between the two workers in batches over
+ * their cross rings (dataplane/cross_batch.h): the owner sends its
+ * forward cells, crypto done, for the other worker to append to the link;
+ * the link's worker keeps a remote entry for the circuit and hands every
+ * cell arriving for it to the owner undecided (docs/links.md, "Circuits
+ * across workers").
+ *
+ * Known limits (docs/STATUS.md): TLS 1.3 KeyUpdate closes the link.
  */
 #ifndef HSRELAY_DATAPLANE_RELAY_WORKER_H
 #define HSRELAY_DATAPLANE_RELAY_WORKER_H
@@ -34,6 +41,7 @@
 
 #include "dataplane/relay_msg.h"
 #include "dataplane/stack.h"
+#include "dataplane/worker.h"
 
 struct rte_mempool;
 struct rte_ring;
@@ -51,9 +59,17 @@ struct relay_worker;
 #define RELAY_CIRCUIT_QUEUE_MAX 1250
 /* Sealed records a link may hold when TCP's send buffer is full. */
 #define RELAY_LINK_BACKLOG_RECORDS 256
+/* Batches taken from the cross ring per poll. */
+#define RELAY_CROSS_BUDGET 8
 
 struct relay_worker_config {
-	unsigned index;			/* the worker's */
+	unsigned index;			/* the worker's, < WORKER_MAX */
+	unsigned n_workers;		/* all relay workers (0 taken as 1) */
+	/* With several workers: the shared batch pool and every worker's
+	 * cross ring (dataplane/cross_batch.h). Without them, cells for
+	 * another worker's link are dropped (drop_no_link). */
+	struct rte_mempool *cross_pool;
+	struct rte_ring *cross_rings[WORKER_MAX];
 	struct rte_mempool *pool;	/* the worker's: records, event payloads */
 	struct crypto_engine *engine;	/* used on the worker's lcore only */
 	struct rte_ring *event_ring;	/* worker -> control, struct ring_msg */

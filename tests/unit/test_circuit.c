@@ -5,7 +5,8 @@
  * Keys come from KDF-TOR (tor-spec 5.2.1) over fixed secrets, as a
  * CREATE_FAST would give them. Also: mixed bursts over many circuits, the
  * RELAY_EARLY limit, DESTROY both ways, a cell no hop recognizes, CREATE2
- * for the control thread, and closing a link. */
+ * for the control thread, closing a link, and remote entries (the n link
+ * of relay 1 held by another worker's table). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -560,6 +561,98 @@ test_table_full(void **state)
 	assert_int_equal(circuit_create(relays[0], engine, &keys, 1, 0, &h), -EINVAL);
 }
 
+/* Relay 1's n link belongs to another worker: that worker's table holds
+ * a remote entry for the circuit, hands its cells over unchanged, and
+ * relay 1's own table decides them with the n link as arrival link. */
+static void
+test_remote_entries(void **state)
+{
+	struct circuit_table_config cfg = { .max_circuits = 2, .socket_id = 0 };
+	struct client_circuit a;
+	struct circuit_table *other;
+	struct circuit_extra_cell extra[2];
+	struct circuit_extra_cell out[2];
+	struct circuit_cell cc;
+	uint8_t cell[CELL_LEN], copy[CELL_LEN];
+	unsigned nb_extra;
+	uint32_t h, h2, h3;
+	int err;
+
+	(void)state;
+	other = circuit_table_create(&cfg, &err);
+	assert_non_null(other);
+	build_circuit(&a, 31, 0x80000700u);
+	assert_int_equal(circuit_remote_add(other, N_LINK(1), a.circ_ids[2], 1, &h), 0);
+	assert_int_equal(circuit_remote_add(other, N_LINK(1), a.circ_ids[2], 1, &h2), -EEXIST);
+	assert_int_equal(circuit_remote_add(other, N_LINK(1), 0, 1, &h2), -EINVAL);
+	assert_int_equal(circuit_remote_owner(other, h), 1);
+	assert_int_equal(circuit_remote_owner(relays[1], a.handles[1]), -EINVAL);
+	assert_int_equal(circuit_remote_owner(other, h + 1), -ENOENT);
+	assert_int_equal(circuit_extend_begin(other, h, 5, 6), -EINVAL);
+	assert_int_equal(circuit_lookup(other, N_LINK(1), a.circ_ids[2]), h);
+	assert_int_equal(circuit_table_counters(other)->remotes_open, 1);
+	assert_int_equal(circuit_table_counters(other)->circuits_open, 0);
+
+	/* A backward relay cell from relay 2 arrives on the other worker. */
+	memset(cell, 0, sizeof(cell));
+	cell_wire_set_circ_id(cell, a.circ_ids[2]);
+	cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY;
+	test_fill(cell_wire_payload(cell), CELL_PAYLOAD_LEN, 77);
+	memcpy(copy, cell, CELL_LEN);
+	memset(&cc, 0, sizeof(cc));
+	cc.cell = cell;
+	cc.link = N_LINK(1);
+	circuit_cells_burst(other, engine, &cc, 1, extra, &nb_extra);
+	assert_int_equal(cc.verdict, CIRCUIT_VERDICT_REMOTE);
+	assert_int_equal(cc.owner, 1);
+	assert_int_equal(cc.circuit, h);
+	assert_int_equal(nb_extra, 0);
+	assert_memory_equal(cell, copy, CELL_LEN);
+	assert_int_equal(circuit_table_counters(other)->remote_cells, 1);
+
+	/* The owner decides it as if it had arrived on its own link. */
+	memset(&cc, 0, sizeof(cc));
+	cc.cell = cell;
+	cc.link = N_LINK(1);
+	circuit_cells_burst(relays[1], engine, &cc, 1, extra, &nb_extra);
+	assert_int_equal(cc.verdict, CIRCUIT_VERDICT_FORWARD);
+	assert_int_equal(cc.out_link, P_LINK(1));
+	assert_int_equal(cc.toward_p, 1);
+	assert_int_equal(cell_wire_circ_id(cell), a.circ_ids[1]);
+	assert_memory_not_equal(cell_wire_payload(cell), cell_wire_payload(copy),
+			CELL_PAYLOAD_LEN);
+
+	/* A DESTROY from n goes to the owner and ends the remote entry. */
+	memset(cell, 0, sizeof(cell));
+	cell_wire_set_circ_id(cell, a.circ_ids[2]);
+	cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
+	cell_wire_payload(cell)[0] = DESTROY_REASON_FINISHED;
+	memset(&cc, 0, sizeof(cc));
+	cc.cell = cell;
+	cc.link = N_LINK(1);
+	circuit_cells_burst(other, engine, &cc, 1, extra, &nb_extra);
+	assert_int_equal(cc.verdict, CIRCUIT_VERDICT_REMOTE);
+	assert_int_equal(cc.circuit, CIRCUIT_NONE);
+	assert_int_equal(cell_wire_payload(cell)[0], DESTROY_REASON_FINISHED);
+	assert_int_equal(circuit_lookup(other, N_LINK(1), a.circ_ids[2]), CIRCUIT_NONE);
+	assert_int_equal(circuit_table_counters(other)->remotes_open, 0);
+	/* The next cell on that key is unknown here. */
+	cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY;
+	circuit_cells_burst(other, engine, &cc, 1, extra, &nb_extra);
+	assert_int_equal(cc.verdict, CIRCUIT_VERDICT_DROP);
+
+	/* Closing the link frees remote entries and writes nothing: the
+	 * owners hear of it from the control thread. */
+	assert_int_equal(circuit_remote_add(other, N_LINK(1), 0x80000801u, 1, &h), 0);
+	assert_int_equal(circuit_remote_add(other, N_LINK(1), 0x80000802u, 0, &h2), 0);
+	assert_int_equal(circuit_remote_add(other, N_LINK(1), 0x80000803u, 0, &h3), -ENOSPC);
+	assert_int_equal(circuit_close_link(other, N_LINK(1), out, 2), 0);
+	assert_int_equal(circuit_table_counters(other)->remotes_open, 0);
+	assert_int_equal(circuit_remote_owner(other, h), -ENOENT);
+	assert_int_equal(circuit_remote_owner(other, h2), -ENOENT);
+	circuit_table_destroy(other);
+}
+
 int
 main(void)
 {
@@ -573,6 +666,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_control_and_drops, tables_new, tables_free),
 		cmocka_unit_test_setup_teardown(test_close_link, tables_new, tables_free),
 		cmocka_unit_test_setup_teardown(test_table_full, tables_new, tables_free),
+		cmocka_unit_test_setup_teardown(test_remote_entries, tables_new, tables_free),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

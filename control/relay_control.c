@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -23,9 +25,11 @@
 #include "control/circuit_handshake.h"
 #include "control/descriptor.h"
 #include "control/dir_http.h"
+#include "control/dir_server.h"
 #include "control/link_cells.h"
 #include "control/link_handshake.h"
 #include "control/relay_keys.h"
+#include "control/relay_stream.h"
 #include "control/tls_handshake.h"
 #include "crypto/ntor.h"
 #include "crypto/rsa_identity.h"
@@ -52,6 +56,22 @@
 #define EXTEND_WAIT_MAX 64
 #define LINK_SLOTS 65536u
 #define EVENT_BURST 32
+/* Circuits ending here with stream state (BEGIN_DIR); one more is
+ * refused with DESTROY(RESOURCELIMIT). */
+#define STREAM_CIRCUITS_MAX 1024
+/* Stream state of a circuit with no input and no output for this long is
+ * freed (and the circuit destroyed if streams were still open): control
+ * is not told of every circuit close (DESTROYs the worker handles), so
+ * this bounds what such circuits leave behind. */
+#define STREAM_IDLE_TIMEOUT 300
+/* Cells one stream circuit may originate per flush (fairness between
+ * circuits; the rest goes on the next poll). */
+#define STREAM_CELLS_PER_FLUSH 64
+/* The congestion-control parameters of the latest circuits created here
+ * (answer_create), looked up when a circuit's first stream cell arrives;
+ * a circuit that gets its first stream cell after this many newer
+ * creates falls back to no congestion control. */
+#define CC_PARAMS_REMEMBERED 4096
 
 enum control_link_state {
 	CONTROL_LINK_CONNECTING,
@@ -81,7 +101,7 @@ struct control_link {
 	struct extend_request *waiting_req[EXTEND_WAIT_MAX];
 	unsigned nb_waiting;
 	/* raw links: the directory request */
-	struct dir_request *dir;
+	struct dir_fetch *dir;
 	struct control_link *next;	/* in the connecting list */
 };
 
@@ -100,7 +120,7 @@ enum dir_request_kind {
 	DIR_CONSENSUS,		/* GET the microdesc consensus */
 };
 
-struct dir_request {
+struct dir_fetch {
 	enum dir_request_kind kind;
 	unsigned authority;
 	time_t started;
@@ -109,6 +129,35 @@ struct dir_request {
 	uint8_t *response;	/* grows up to DIR_RESPONSE_MAX */
 	size_t response_len, response_cap;
 	bool done;
+};
+
+/* What answer_create negotiated for a circuit: ntor-v3 congestion
+ * control (prop 324), needed by its streams' windows. */
+struct cc_params_entry {
+	uint32_t p_link;
+	uint32_t p_circ_id;
+	bool used;
+	bool cc_enabled;
+	uint8_t cc_sendme_inc;
+};
+
+/* One BEGIN_DIR stream's HTTP request as it arrives. */
+struct dir_stream {
+	uint16_t id;
+	bool used;
+	uint8_t *request;	/* DIR_REQUEST_HEAD_MAX bytes, allocated on data */
+	size_t len;
+};
+
+/* A circuit ending here that carries streams. */
+struct stream_circuit {
+	struct relay_control *control;
+	unsigned worker;
+	struct relay_circuit_ref ref;
+	struct relay_stream_circuit *rs;
+	struct dir_stream streams[RELAY_STREAM_MAX_STREAMS];
+	time_t last_active;
+	struct stream_circuit *next;
 };
 
 struct relay_control {
@@ -138,6 +187,16 @@ struct relay_control {
 	struct relay_worker_stats stats_pending[WORKER_MAX];
 	struct relay_worker_stats stats_reported[WORKER_MAX];
 	bool stats_outstanding[WORKER_MAX];
+	/* Directory cache: the raw text of the kept consensus and of each
+	 * kept authority certificate (certs[i]), served over BEGIN_DIR. */
+	uint8_t *consensus_text;
+	size_t consensus_len;
+	uint8_t *cert_text[AUTHORITY_CERTS_MAX];
+	size_t cert_len[AUTHORITY_CERTS_MAX];
+	struct stream_circuit *stream_circuits;
+	size_t n_stream_circuits;
+	struct cc_params_entry cc_params[WORKER_MAX][CC_PARAMS_REMEMBERED];
+	unsigned cc_params_next[WORKER_MAX];
 };
 
 static void
@@ -223,6 +282,361 @@ destroy_circuit(struct relay_control *c, unsigned worker, const struct relay_cir
 		uint8_t reason)
 {
 	send_struct(c, worker, RELAY_MSG_CIRCUIT_DESTROY, reason, ref, sizeof(*ref));
+}
+
+/* ------------------------------------------------------------------ */
+/* Streams on circuits that end here: the directory cache (BEGIN_DIR)  */
+
+static uint64_t
+monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* dir_server store callbacks: what this relay holds, all verified. */
+static int
+store_consensus(void *ctx, enum dir_consensus_flavor flavor, const uint8_t **text, size_t *len,
+		time_t *valid_after, time_t *fresh_until, time_t *valid_until)
+{
+	const struct relay_control *c = ctx;
+
+	if (flavor != DIR_CONSENSUS_MICRODESC || c->consensus == NULL || c->consensus_text == NULL)
+		return -ENOENT;
+	*text = c->consensus_text;
+	*len = c->consensus_len;
+	*valid_after = consensus_valid_after(c->consensus);
+	*fresh_until = consensus_fresh_until(c->consensus);
+	*valid_until = consensus_valid_until(c->consensus);
+	return 0;
+}
+
+static int
+store_authority_cert(void *ctx, size_t index, const uint8_t **text, size_t *len,
+		uint8_t *identity_digest)
+{
+	const struct relay_control *c = ctx;
+	size_t seen = 0;
+
+	for (size_t i = 0; i < c->n_certs; i++) {
+		if (c->cert_text[i] == NULL)
+			continue;
+		if (seen++ == index) {
+			*text = c->cert_text[i];
+			*len = c->cert_len[i];
+			memcpy(identity_digest, authority_cert_identity_digest(c->certs[i]),
+					DIR_SERVER_DIGEST_LEN);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static struct dir_stream *
+dir_stream_find(struct stream_circuit *sc, uint16_t id)
+{
+	for (size_t i = 0; i < RELAY_STREAM_MAX_STREAMS; i++) {
+		if (sc->streams[i].used && sc->streams[i].id == id)
+			return &sc->streams[i];
+	}
+	return NULL;
+}
+
+static void
+dir_stream_release(struct dir_stream *ds)
+{
+	free(ds->request);
+	memset(ds, 0, sizeof(*ds));
+}
+
+static bool
+stream_open(void *ctx, uint16_t id)
+{
+	struct stream_circuit *sc = ctx;
+
+	for (size_t i = 0; i < RELAY_STREAM_MAX_STREAMS; i++) {
+		if (!sc->streams[i].used) {
+			sc->streams[i].used = true;
+			sc->streams[i].id = id;
+			sc->streams[i].len = 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+stream_end(void *ctx, uint16_t id, uint8_t reason)
+{
+	struct dir_stream *ds = dir_stream_find(ctx, id);
+
+	(void)reason;
+	if (ds != NULL)
+		dir_stream_release(ds);
+}
+
+/* Request bytes on a BEGIN_DIR stream: once the head is complete, the
+ * whole response is queued and the stream ends with DONE when it is sent
+ * (tor's dircache answers one request per tunnelled connection). A head
+ * that does not parse ends the stream (tor closes the connection). */
+static void
+stream_data(void *ctx, uint16_t id, const uint8_t *data, size_t len)
+{
+	struct stream_circuit *sc = ctx;
+	struct relay_control *c = sc->control;
+	struct dir_stream *ds = dir_stream_find(sc, id);
+	struct dir_store store = {
+		.ctx = c, .consensus = store_consensus, .authority_cert = store_authority_cert,
+	};
+	struct dir_request req;
+	const uint8_t *p;
+	uint8_t *response = NULL;
+	size_t response_len = 0, take;
+	int rc;
+
+	if (ds == NULL)
+		return;
+	if (ds->request == NULL) {
+		ds->request = malloc(DIR_REQUEST_HEAD_MAX);
+		if (ds->request == NULL) {
+			relay_stream_finish(sc->rs, id, RELAY_END_REASON_RESOURCELIMIT);
+			dir_stream_release(ds);
+			return;
+		}
+	}
+	take = RTE_MIN(len, DIR_REQUEST_HEAD_MAX - ds->len);
+	memcpy(ds->request + ds->len, data, take);
+	ds->len += take;
+	p = ds->request;
+	rc = dir_request_parse(&p, ds->request + ds->len, &req);
+	if (rc == -EAGAIN && take == len)
+		return;
+	if (rc == 0)
+		rc = dir_server_respond(&req, &store, time(NULL), NULL, false, &response,
+				&response_len);
+	if (rc == 0 && relay_stream_write(sc->rs, id, response, response_len) == 0) {
+		relay_stream_finish(sc->rs, id, RELAY_END_REASON_DONE);
+		c->stats.dir_requests_served++;
+	} else {
+		relay_stream_finish(sc->rs, id, rc == -ENOMEM ? RELAY_END_REASON_RESOURCELIMIT
+							      : RELAY_END_REASON_MISC);
+		c->stats.dir_requests_failed++;
+	}
+	free(response);
+	dir_stream_release(ds);
+}
+
+static const struct relay_stream_callbacks stream_callbacks = {
+	.open = stream_open, .data = stream_data, .end = stream_end,
+};
+
+static void
+stream_circuit_free(struct relay_control *c, struct stream_circuit *sc)
+{
+	for (struct stream_circuit **pp = &c->stream_circuits; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == sc) {
+			*pp = sc->next;
+			break;
+		}
+	}
+	for (size_t i = 0; i < RELAY_STREAM_MAX_STREAMS; i++)
+		dir_stream_release(&sc->streams[i]);
+	relay_stream_circuit_free(sc->rs);
+	free(sc);
+	c->n_stream_circuits--;
+}
+
+/* Frees the stream state of circuits whose p side is (p_link, p_circ_id),
+ * or every circuit on p_link when all_circuits. */
+static void
+stream_circuits_gone(struct relay_control *c, uint32_t p_link, uint32_t p_circ_id,
+		bool all_circuits)
+{
+	for (struct stream_circuit *sc = c->stream_circuits, *next; sc != NULL; sc = next) {
+		next = sc->next;
+		if (sc->ref.p_link == p_link && (all_circuits || sc->ref.p_circ_id == p_circ_id))
+			stream_circuit_free(c, sc);
+	}
+}
+
+static struct stream_circuit *
+stream_circuit_find(struct relay_control *c, unsigned worker, const struct relay_circuit_ref *ref)
+{
+	for (struct stream_circuit *sc = c->stream_circuits, *next; sc != NULL; sc = next) {
+		next = sc->next;
+		if (sc->worker != worker || sc->ref.handle != ref->handle)
+			continue;
+		if (sc->ref.p_link == ref->p_link && sc->ref.p_circ_id == ref->p_circ_id)
+			return sc;
+		/* The handle was reused: the old circuit is gone. */
+		stream_circuit_free(c, sc);
+	}
+	return NULL;
+}
+
+static struct stream_circuit *
+stream_circuit_new(struct relay_control *c, unsigned worker, const struct relay_circuit_ref *ref,
+		time_t now)
+{
+	struct relay_stream_params params = { .cc_enabled = false };
+	struct stream_circuit *sc;
+
+	for (unsigned i = 1; i <= CC_PARAMS_REMEMBERED; i++) {
+		const struct cc_params_entry *e = &c->cc_params[worker][(c->cc_params_next[worker] - i) %
+				CC_PARAMS_REMEMBERED];
+
+		if (e->used && e->p_link == ref->p_link && e->p_circ_id == ref->p_circ_id) {
+			params.cc_enabled = e->cc_enabled;
+			params.cc_sendme_inc = e->cc_sendme_inc;
+			break;
+		}
+	}
+	if (c->consensus != NULL)
+		params.sendme_accept_min_version = (uint8_t)consensus_param(c->consensus,
+				"sendme_accept_min_version", 0, 0, 255);
+	sc = calloc(1, sizeof(*sc));
+	if (sc == NULL)
+		return NULL;
+	sc->rs = relay_stream_circuit_new(&params, &stream_callbacks, sc);
+	if (sc->rs == NULL) {
+		free(sc);
+		return NULL;
+	}
+	sc->control = c;
+	sc->worker = worker;
+	sc->ref = *ref;
+	sc->last_active = now;
+	sc->next = c->stream_circuits;
+	c->stream_circuits = sc;
+	c->n_stream_circuits++;
+	return sc;
+}
+
+static void
+stream_circuit_fail(struct relay_control *c, struct stream_circuit *sc, int rc)
+{
+	/* relay_stream.h: -EPROTO is tor's TORPROTOCOL, -ENOBUFS a queue we
+	 * failed to drain. */
+	destroy_circuit(c, sc->worker, &sc->ref,
+			rc == -EPROTO ? DESTROY_REASON_PROTOCOL : DESTROY_REASON_RESOURCELIMIT);
+	c->stats.stream_circuits_failed++;
+	stream_circuit_free(c, sc);
+}
+
+/* Originates what the circuit may send now (MSG_CIRCUIT_ORIGINATE, in
+ * order; the worker reports the digest of cells that need it). Returns
+ * false when the circuit failed and was freed. */
+static bool
+stream_circuit_flush(struct relay_control *c, struct stream_circuit *sc, uint64_t now_usec)
+{
+	struct relay_stream_cell cell;
+	struct relay_circuit_relay r;
+	int rc = 0;
+
+	for (unsigned n = 0; n < STREAM_CELLS_PER_FLUSH; n++) {
+		rc = relay_stream_next_cell(sc->rs, now_usec, &cell);
+		if (rc <= 0)
+			break;
+		memset(&r, 0, sizeof(r));
+		r.circuit = sc->ref;
+		r.relay_command = cell.command;
+		r.stream_id = cell.stream_id;
+		r.length = cell.length;
+		memcpy(r.data, cell.data, cell.length);
+		r.report_digest = cell.report_digest;
+		send_struct(c, sc->worker, RELAY_MSG_CIRCUIT_ORIGINATE, 0, &r, sizeof(r));
+		c->stats.stream_cells_sent++;
+	}
+	if (rc < 0) {
+		stream_circuit_fail(c, sc, rc);
+		return false;
+	}
+	return true;
+}
+
+static bool
+is_stream_command(uint8_t command)
+{
+	switch (command) {
+	case RELAY_COMMAND_BEGIN:
+	case RELAY_COMMAND_DATA:
+	case RELAY_COMMAND_END:
+	case RELAY_COMMAND_CONNECTED:
+	case RELAY_COMMAND_SENDME:
+	case RELAY_COMMAND_RESOLVE:
+	case RELAY_COMMAND_RESOLVED:
+	case RELAY_COMMAND_BEGIN_DIR:
+	case RELAY_COMMAND_XOFF:
+	case RELAY_COMMAND_XON:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A stream-type relay cell recognized at this hop (EV_CIRCUIT_RELAY). */
+static void
+stream_cell(struct relay_control *c, unsigned worker, const struct relay_circuit_local *local,
+		time_t now)
+{
+	struct stream_circuit *sc = stream_circuit_find(c, worker, &local->circuit);
+	uint64_t now_usec = monotonic_usec();
+	int rc;
+
+	if (sc == NULL) {
+		if (c->n_stream_circuits >= STREAM_CIRCUITS_MAX) {
+			destroy_circuit(c, worker, &local->circuit, DESTROY_REASON_RESOURCELIMIT);
+			c->stats.stream_circuits_failed++;
+			return;
+		}
+		sc = stream_circuit_new(c, worker, &local->circuit, now);
+		if (sc == NULL) {
+			destroy_circuit(c, worker, &local->circuit, DESTROY_REASON_RESOURCELIMIT);
+			c->stats.stream_circuits_failed++;
+			return;
+		}
+	}
+	sc->last_active = now;
+	c->stats.stream_cells_received++;
+	rc = relay_stream_receive(sc->rs, local->payload, local->digest, now_usec);
+	if (rc < 0) {
+		stream_circuit_fail(c, sc, rc);
+		return;
+	}
+	stream_circuit_flush(c, sc, now_usec);
+}
+
+/* EV_CIRCUIT_SENT_DIGEST: prop 289, the digest a later circuit SENDME from
+ * the client must carry. */
+static void
+stream_sent_digest(struct relay_control *c, unsigned worker,
+		const struct relay_circuit_sent_digest *sent)
+{
+	struct stream_circuit *sc = stream_circuit_find(c, worker, &sent->circuit);
+
+	if (sc != NULL && relay_stream_note_sent_digest(sc->rs, sent->digest) < 0)
+		stream_circuit_fail(c, sc, -ENOBUFS);
+}
+
+/* Every poll: output that waited for the per-flush limit, and idle
+ * circuits' state freed (STREAM_IDLE_TIMEOUT). */
+static void
+stream_circuits_poll(struct relay_control *c, time_t now)
+{
+	uint64_t now_usec = monotonic_usec();
+
+	for (struct stream_circuit *sc = c->stream_circuits, *next; sc != NULL; sc = next) {
+		next = sc->next;
+		if (!stream_circuit_flush(c, sc, now_usec))
+			continue;
+		if (now - sc->last_active < STREAM_IDLE_TIMEOUT)
+			continue;
+		if (relay_stream_count(sc->rs) > 0)
+			destroy_circuit(c, sc->worker, &sc->ref, DESTROY_REASON_FINISHED);
+		stream_circuit_free(c, sc);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -460,6 +874,15 @@ answer_create(struct relay_control *c, struct control_link *cl, const uint8_t *c
 		create.reply[CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
 		cell_wire_payload(create.reply)[0] = result.destroy_reason;
 	} else {
+		struct cc_params_entry *e =
+				&c->cc_params[cl->worker][c->cc_params_next[cl->worker]++ %
+						CC_PARAMS_REMEMBERED];
+
+		e->p_link = create.p_link;
+		e->p_circ_id = create.p_circ_id;
+		e->used = true;
+		e->cc_enabled = result.cc_enabled;
+		e->cc_sendme_inc = result.cc_sendme_inc;
 		c->stats.creates++;
 		if (result.cell_command == CELL_COMMAND_CREATE_FAST)
 			c->stats.onionskins[1]++;
@@ -687,6 +1110,7 @@ circuit_cell(struct relay_control *c, struct control_link *cl, unsigned worker,
 		};
 
 		destroy_circuit(c, cl->worker, &ref, cell_wire_payload((uint8_t *)cell)[0]);
+		stream_circuits_gone(c, ref.p_link, ref.p_circ_id, false);
 		return;
 	}
 	default:
@@ -816,8 +1240,11 @@ certs_received(struct relay_control *c, const uint8_t *body, size_t len, time_t 
 		struct authority_cert *cert = NULL;
 		bool ours = false;
 
+		const uint8_t *start;
+
 		while (p < end && (*p == '\n' || *p == '\r'))
 			p++;
+		start = p;
 		if (p == end || authority_cert_parse(&p, end, &cert, NULL) < 0)
 			break;
 		for (unsigned a = 0; a < c->cfg.n_authorities; a++)
@@ -830,6 +1257,13 @@ certs_received(struct relay_control *c, const uint8_t *body, size_t len, time_t 
 				authority_cert_signing_key_digest(cert)) != NULL) {
 			authority_cert_free(cert);
 			continue;
+		}
+		/* The text as the authority served it, for our own
+		 * /tor/keys/ answers (dir_server.h). */
+		c->cert_text[c->n_certs] = malloc((size_t)(p - start));
+		if (c->cert_text[c->n_certs] != NULL) {
+			memcpy(c->cert_text[c->n_certs], start, (size_t)(p - start));
+			c->cert_len[c->n_certs] = (size_t)(p - start);
 		}
 		c->certs[c->n_certs++] = cert;
 		kept++;
@@ -873,6 +1307,18 @@ consensus_received(struct relay_control *c, const uint8_t *body, size_t len, tim
 		consensus_free(fresh);
 		return;
 	}
+	{
+		uint8_t *text = malloc(len > 0 ? len : 1);
+
+		if (text == NULL) {
+			consensus_free(fresh);
+			return;
+		}
+		memcpy(text, body, len);
+		free(c->consensus_text);
+		c->consensus_text = text;
+		c->consensus_len = len;
+	}
 	consensus_free(c->consensus);
 	c->consensus = fresh;
 	c->stats.consensus_fetched++;
@@ -893,7 +1339,7 @@ consensus_received(struct relay_control *c, const uint8_t *body, size_t len, tim
 static void
 dir_response(struct relay_control *c, struct control_link *cl, bool closed, time_t now)
 {
-	struct dir_request *d = cl->dir;
+	struct dir_fetch *d = cl->dir;
 	const uint8_t *p = d->response;
 	struct dir_http_response r;
 	char ip[INET_ADDRSTRLEN];
@@ -929,7 +1375,7 @@ dir_response(struct relay_control *c, struct control_link *cl, bool closed, time
 }
 
 static int
-dir_append(struct dir_request *d, const uint8_t *data, size_t len)
+dir_append(struct dir_fetch *d, const uint8_t *data, size_t len)
 {
 	if (d->response_len + len > DIR_RESPONSE_MAX)
 		return -EMSGSIZE;
@@ -993,6 +1439,7 @@ on_link_closed(struct relay_control *c, uint32_t id, uint64_t u64)
 				cl->dir->kind, cl->dir->authority, -(int)(uint32_t)u64);
 	}
 	link_fail_waiting(c, cl);
+	stream_circuits_gone(c, cl->id, 0, true);
 	/* Extensions waiting for CREATED2 on this link fail too. */
 	for (struct extend_request **pp = &c->extends, *x; (x = *pp) != NULL;) {
 		if (x->n_link == cl->id) {
@@ -1255,6 +1702,8 @@ relay_control_poll(struct relay_control *c, time_t now)
 							sizeof(local));
 					if (local.payload[RELAY_OFFSET_COMMAND] == RELAY_COMMAND_EXTEND2)
 						handle_extend2(c, w, &local);
+					else if (is_stream_command(local.payload[RELAY_OFFSET_COMMAND]))
+						stream_cell(c, w, &local, now);
 					else if (local.payload[RELAY_OFFSET_COMMAND] == RELAY_COMMAND_DROP)
 						c->stats.drop_cells++;
 					else
@@ -1266,6 +1715,17 @@ relay_control_poll(struct relay_control *c, time_t now)
 			case RELAY_EV_LINK_CLOSED:
 				on_link_closed(c, ev[i].u32, ev[i].u64);
 				break;
+			case RELAY_EV_CIRCUIT_SENT_DIGEST: {
+				struct relay_circuit_sent_digest sent;
+
+				if (rte_pktmbuf_pkt_len(m) == sizeof(sent)) {
+					rte_memcpy(&sent, rte_pktmbuf_read(m, 0, sizeof(sent), &sent),
+							sizeof(sent));
+					stream_sent_digest(c, w, &sent);
+				}
+				rte_pktmbuf_free(m);
+				break;
+			}
 			case RELAY_EV_CROSS_LOST: {
 				/* A cell between workers was lost: the worker
 				 * named closes its side of that circuit. */
@@ -1291,6 +1751,7 @@ relay_control_poll(struct relay_control *c, time_t now)
 			}
 		}
 	}
+	stream_circuits_poll(c, now);
 	if (now >= c->next_maintenance) {
 		maintenance(c, now);
 		c->next_maintenance = now + MAINTENANCE_INTERVAL;
@@ -1432,8 +1893,13 @@ relay_control_destroy(struct relay_control *c)
 		c->extends = x->next;
 		free(x);
 	}
-	for (size_t i = 0; i < c->n_certs; i++)
+	for (size_t i = 0; i < c->n_certs; i++) {
 		authority_cert_free(c->certs[i]);
+		free(c->cert_text[i]);
+	}
+	while (c->stream_circuits != NULL)
+		stream_circuit_free(c, c->stream_circuits);
+	free(c->consensus_text);
 	consensus_free(c->consensus);
 	link_credentials_free(c->link_credentials);
 	tls_handshake_context_free(c->tls_server);

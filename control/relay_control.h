@@ -93,6 +93,12 @@ struct relay_control_stats {
 	uint64_t messages_dropped;	/* a worker's control ring stayed full */
 	uint64_t extends_cross_worker;	/* CREATE2 over another worker's link */
 	uint64_t cross_lost;		/* cells lost between workers (EV_CROSS_LOST) */
+	/* Directory cache over BEGIN_DIR (relay_stream.h, dir_server.h). */
+	uint64_t stream_cells_received;	/* stream-type relay cells for this hop */
+	uint64_t stream_cells_sent;	/* relay cells originated on such circuits */
+	uint64_t stream_circuits_failed;	/* destroyed: protocol, limits */
+	uint64_t dir_requests_served;
+	uint64_t dir_requests_failed;	/* bad request head, no memory */
 };
 
 /* Allocates the control state (TLS contexts, link credentials). NULL with

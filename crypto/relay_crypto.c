@@ -381,6 +381,16 @@ relay_digest_stamp(struct relay_digest *d, uint8_t payload[RELAY_CRYPTO_PAYLOAD_
 }
 
 void
+relay_digest_current(const struct relay_digest *d, uint8_t out[20])
+{
+	SHA_CTX snapshot;
+
+	memcpy(&snapshot, d->opaque, sizeof(snapshot));
+	SHA1_Final(out, &snapshot);
+	ct_wipe(&snapshot, sizeof(snapshot));
+}
+
+void
 relay_digest_clear(struct relay_digest *d)
 {
 	ct_wipe(d, sizeof(*d));

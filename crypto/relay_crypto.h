@@ -108,6 +108,11 @@ bool relay_digest_check(struct relay_digest *d,
 void relay_digest_stamp(struct relay_digest *d,
 			uint8_t payload[RELAY_CRYPTO_PAYLOAD_LEN]);
 
+/* Writes the full 20-byte SHA-1 value of the running digest so far (tor's
+ * relay_crypto_get_sendme_tag for tor1: the SENDME v1 tag after the last
+ * cell checked or stamped), leaving the running state as it is. */
+void relay_digest_current(const struct relay_digest *d, uint8_t out[20]);
+
 void relay_digest_clear(struct relay_digest *d);
 
 #endif

@@ -57,6 +57,10 @@ struct circuit_table {
 	uint32_t max_circuits;
 	uint64_t epoch;
 	struct circuit_counters counters;
+	/* Running forward digests after the LOCAL cells of the last burst,
+	 * by index (circuit_burst_local_digest). */
+	unsigned burst_index;
+	uint8_t burst_digests[CIRCUIT_BURST_MAX][20];
 };
 
 struct circuit_table *
@@ -439,6 +443,7 @@ relay_from_p(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc,
 		cc->verdict = CIRCUIT_VERDICT_LOCAL;
 		cc->circuit = handle;
 		t->counters.local++;
+		relay_digest_current(&t->digests[handle].forward, t->burst_digests[t->burst_index]);
 		return;
 	}
 	if (!c->n_open) {
@@ -685,6 +690,7 @@ circuit_cells_burst(struct circuit_table *t, struct crypto_engine *engine,
 		struct circuit_cell *cc = &cells[i];
 		uint32_t h, side;
 
+		t->burst_index = i;
 		cc->relay_early = 0;
 		cc->toward_p = 0;
 		cc->circuit = CIRCUIT_NONE;
@@ -762,4 +768,19 @@ circuit_close_link(struct circuit_table *t, uint32_t link, struct circuit_extra_
 		t->counters.closed_by_link++;
 	}
 	return written;
+}
+
+const uint8_t *
+circuit_burst_local_digest(const struct circuit_table *t, unsigned i)
+{
+	return t->burst_digests[i < CIRCUIT_BURST_MAX ? i : 0];
+}
+
+int
+circuit_backward_digest(const struct circuit_table *t, uint32_t handle, uint8_t out[20])
+{
+	if (handle >= t->max_circuits || t->circuits[handle].state == CIRCUIT_FREE)
+		return -ENOENT;
+	relay_digest_current(&t->digests[handle].backward, out);
+	return 0;
 }

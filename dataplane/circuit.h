@@ -200,6 +200,18 @@ int circuit_remote_add(struct circuit_table *t, uint32_t link, uint32_t circ_id,
  * -EINVAL for a circuit this table owns. */
 int circuit_remote_owner(const struct circuit_table *t, uint32_t handle);
 
+/* After circuit_cells_burst(): for cell index i of that burst whose
+ * verdict is LOCAL, the full 20-byte running forward digest right after
+ * that cell (the SENDME v1 tag a client expects back, prop 289); valid
+ * until the next burst. Other indexes give unspecified bytes. */
+const uint8_t *circuit_burst_local_digest(const struct circuit_table *t, unsigned i);
+
+/* The full 20-byte running backward digest of circuit handle after the
+ * last cell it originated (circuit_originate_backward): the tag the
+ * client's next circuit SENDME must carry when that cell was the one the
+ * window counts (prop 289). -ENOENT for a free handle. */
+int circuit_backward_digest(const struct circuit_table *t, uint32_t handle, uint8_t out[20]);
+
 const struct circuit_counters *circuit_table_counters(const struct circuit_table *t);
 
 #endif

@@ -114,6 +114,10 @@ enum relay_msg_type {
 	 * side of that circuit was lost between workers (cross ring full):
 	 * control asks worker to close it (MSG_CIRCUIT_CLOSE_SIDE). */
 	RELAY_EV_CROSS_LOST,
+	/* u32 circuit handle, ptr: struct relay_circuit_sent_digest: the
+	 * running backward digest right after an ORIGINATE cell that had
+	 * report_digest set, sent in the iteration that stamped it. */
+	RELAY_EV_CIRCUIT_SENT_DIGEST,
 };
 
 #define RELAY_LINK_SLOT_BITS 16
@@ -174,6 +178,9 @@ struct relay_circuit_relay {
 	uint16_t stream_id;
 	uint16_t length;
 	uint8_t data[RELAY_DATA_MAX];
+	/* ORIGINATE: report the backward digest after this cell
+	 * (EV_CIRCUIT_SENT_DIGEST) */
+	uint8_t report_digest;
 };
 
 /* EV_CIRCUIT_RELAY. */
@@ -181,6 +188,15 @@ struct relay_circuit_local {
 	struct relay_circuit_ref circuit;
 	uint8_t command;	/* CELL_COMMAND_RELAY or _RELAY_EARLY as received */
 	uint8_t payload[CELL_PAYLOAD_LEN];
+	/* the full running forward digest right after this cell (prop 289
+	 * SENDME v1 tag) */
+	uint8_t digest[20];
+};
+
+/* EV_CIRCUIT_SENT_DIGEST. */
+struct relay_circuit_sent_digest {
+	struct relay_circuit_ref circuit;
+	uint8_t digest[20];
 };
 
 /* What the relay on a worker counted (MSG_STATS). */

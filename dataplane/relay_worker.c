@@ -654,6 +654,8 @@ run_cell_burst(struct relay_worker *w)
 			circuit_sides(w->circuits, c->circuit, &local.circuit.p_link,
 					&local.circuit.p_circ_id, &n_link, &n_circ_id);
 			memcpy(local.payload, cell_wire_payload(c->cell), CELL_PAYLOAD_LEN);
+			memcpy(local.digest, circuit_burst_local_digest(w->circuits, i),
+					sizeof(local.digest));
 			event_copy(w, RELAY_EV_CIRCUIT_RELAY, c->circuit, 0, &local,
 					sizeof(local));
 			w->stats.cells_to_control++;
@@ -1404,8 +1406,17 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 				circuit_extend_done(w->circuits, r->circuit.handle);
 			if (circuit_originate_backward(w->circuits, w->cfg.engine,
 					r->circuit.handle, r->relay_command, r->stream_id, r->data,
-					r->length, cell, &p_link) == 0)
+					r->length, cell, &p_link) == 0) {
 				queue_cell(w, p_link, cell);
+				if (msg->type == RELAY_MSG_CIRCUIT_ORIGINATE && r->report_digest) {
+					struct relay_circuit_sent_digest sent = { .circuit = r->circuit };
+
+					circuit_backward_digest(w->circuits, r->circuit.handle,
+							sent.digest);
+					event_copy(w, RELAY_EV_CIRCUIT_SENT_DIGEST, r->circuit.handle,
+							0, &sent, sizeof(sent));
+				}
+			}
 		}
 		rte_pktmbuf_free(m);
 		break;

@@ -436,6 +436,20 @@ test_digest_stamp_and_check(void **state)
 	assert_true(relay_digest_check(&hop, cell1));
 	assert_false(relay_digest_check(&hop, cell1));
 	assert_true(relay_digest_check(&hop, cell2));
+
+	/* The full current digest is SHA-1 of the whole transcript (the
+	 * SENDME v1 tag), on both sides, and reading it changes nothing. */
+	uint8_t full[20], got[20];
+	unsigned int outl;
+
+	assert_int_equal(EVP_Digest(transcript, 20 + 2 * PAYLOAD, full, &outl, EVP_sha1(), NULL),
+			1);
+	relay_digest_current(&origin, got);
+	assert_memory_equal(got, full, 20);
+	relay_digest_current(&hop, got);
+	assert_memory_equal(got, full, 20);
+	relay_digest_current(&hop, got);
+	assert_memory_equal(got, full, 20);
 	relay_digest_clear(&origin);
 	relay_digest_clear(&hop);
 }

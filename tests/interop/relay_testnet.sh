@@ -18,7 +18,12 @@
 # are spread by the kernel and handed to their owner by the workers).
 #   5. hsrelay's own consensus (fetched from the authorities, verified with
 #      their certificates) lists it Running and Valid, and its MetricsPort
-#      counts the cells.
+#      counts the cells;
+#   6. hsrelay is a directory cache: begindir_client (one-hop CREATE_FAST
+#      circuit, BEGIN_DIR, GET the microdesc consensus, circuit SENDMEs v1)
+#      gets a body byte-identical to a consensus an authority served (the
+#      authorities' consensus is sampled every second from the start: it
+#      changes every 10 s), and /tor/keys/all with the certificates.
 # hsrelay's counters are printed at the end. Exit 77 (meson: skipped)
 # without root, tor, tor-gencert or curl.
 set -euo pipefail
@@ -27,6 +32,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 hsrelay=$1
 workers=${2:-1}
+begindir_client=${3:-$(dirname "$hsrelay")/tests/interop/begindir_client}
 fetches=${FETCHES:-50}
 tap=hsrtap$$
 
@@ -61,6 +67,19 @@ conf=$tn_work/hsrelay.conf
 
 testnet_start_origin
 testnet_start_network
+# Every consensus the authorities serve, kept by content (step 6).
+snapshots=$tn_work/consensus_snapshots
+mkdir -p "$snapshots"
+testnet_spawn "$tn_ns" "$tn_work/snapshots.log" bash -c '
+  while :; do
+    for port in 5201 5202 5203; do
+      if curl -sf --max-time 3 -o "$1/tmp" "http://$2:$port/tor/status-vote/current/consensus-microdesc"; then
+        h=$(sha256sum <"$1/tmp" | cut -c1-16)
+        mv "$1/tmp" "$1/c.$h"
+      fi
+    done
+    sleep 1
+  done' snapshots "$snapshots" "$tn_addr"
 testnet_spawn "$tn_ns" "$tn_work/hsrelay.log" "$hsrelay" -f "$conf"
 hsrelay_pid=${tn_pids[-1]}
 wait_until 30 ip -n "$tn_ns" link show "$tap" >/dev/null 2>&1 ||
@@ -130,6 +149,31 @@ grep -E '^(tor_relay_circuits_total|tor_relay_connections_total|hsrelay_cells_to
 cells=$(awk '/^hsrelay_cells_total\{.*direction="in"/ {s += $2} END {print s + 0}' "$tn_work/metrics")
 [ "$cells" -gt 40000 ] || fail "MetricsPort counts $cells cells in, expected more than 40000 after 20 MiB"
 checked "MetricsPort: $cells cells in through hsrelay"
+
+# 6. hsrelay's directory cache over BEGIN_DIR.
+[ -x "$begindir_client" ] || fail "no begindir_client at $begindir_client"
+ok=0
+for attempt in 1 2 3 4 5; do
+  ip netns exec "$tn_ns" "$begindir_client" "$tn_seat_addr" "$tn_seat_orport" "${tn_dir[hsrelay]}" \
+    "$tn_work/begindir_client" "$tn_work/begindir.consensus" >"$tn_work/begindir.log" 2>&1 ||
+    { cat "$tn_work/begindir.log"; tail -20 "$tn_work/hsrelay.log"; fail "begindir_client failed"; }
+  head -c 35 "$tn_work/begindir.consensus" | grep -q '^network-status-version 3 microdesc' ||
+    fail "hsrelay's consensus over BEGIN_DIR does not start like a microdesc consensus"
+  for snap in "$snapshots"/c.*; do
+    if cmp -s "$snap" "$tn_work/begindir.consensus"; then ok=1; break; fi
+  done
+  [ "$ok" = 1 ] && break
+  sleep 3
+done
+[ "$ok" = 1 ] || fail "hsrelay served a consensus ($(grep -m1 '^valid-after' "$tn_work/begindir.consensus")) that no authority served byte for byte"
+sed 's/^/  /' "$tn_work/begindir.log"
+checked "BEGIN_DIR: hsrelay served the microdesc consensus ($(grep -m1 '^valid-after' "$tn_work/begindir.consensus"), $(wc -c <"$tn_work/begindir.consensus") bytes) identical to an authority's (attempt $attempt, $(ls "$snapshots" | wc -l) authority copies sampled)"
+ip netns exec "$tn_ns" "$begindir_client" "$tn_seat_addr" "$tn_seat_orport" "${tn_dir[hsrelay]}" \
+  "$tn_work/begindir_client" "$tn_work/begindir.keys" /tor/keys/all >"$tn_work/begindir.log" 2>&1 ||
+  { cat "$tn_work/begindir.log"; fail "begindir_client /tor/keys/all failed"; }
+certs=$(grep -c '^dir-key-certificate-version 3' "$tn_work/begindir.keys" || true)
+[ "$certs" -eq 3 ] || fail "/tor/keys/all over BEGIN_DIR holds $certs certificates, expected 3"
+checked "BEGIN_DIR: /tor/keys/all holds the $certs authority certificates"
 if [ "${DEMO:-0}" = 1 ]; then
   echo "--- the client's first page through hsrelay (first lines):"
   head -5 "$tn_work/page"* 2>/dev/null | head -8 | sed 's/^/  /'

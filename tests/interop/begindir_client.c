@@ -1,15 +1,19 @@
-/* begindir_client ADDR PORT RELAY_DATADIR CLIENT_DATADIR OUT [URL]
+/* begindir_client ADDR PORT RELAY_DATADIR CLIENT_DATADIR OUT [URL [REPEAT]]
  *
  * A directory client of hsrelay's directory cache over a one-hop circuit
  * (run by relay_testnet.sh), written with the project's own modules over a
  * kernel TCP socket, as tor's dirclient does it for a tunnelled request
  * (tor-spec "Opening a directory stream"; dir-spec "HTTP headers"):
  * TLS and an unauthenticated link handshake as a client (the relay's CERTS
- * checked against the fingerprint in RELAY_DATADIR), CREATE_FAST, then
- * BEGIN_DIR on stream 1 -> CONNECTED; one DATA cell with
- * "GET URL HTTP/1.0" (default the microdesc consensus); DATA cells until
- * END. The response is checked for "HTTP/1.0 200" and its body written to
- * OUT; the caller compares it with what an authority serves.
+ * checked against the fingerprint in RELAY_DATADIR), CREATE_FAST; 100 DATA
+ * cells on a stream that does not exist, after which the relay must send a
+ * circuit SENDME v1 carrying our forward digest after the 100th (prop 289:
+ * this checks the digests the worker reports with received cells); then
+ * REPEAT times (default 1), on streams 1, 2, ...: BEGIN_DIR -> CONNECTED;
+ * one DATA cell with "GET URL HTTP/1.0" (default the microdesc
+ * consensus); DATA cells until END DONE. The last response is checked for
+ * "HTTP/1.0 200" and its body written to OUT; the caller compares it with
+ * what an authority serves.
  *
  * Flow control as a tor 0.4.9 client without congestion control does it
  * (CREATE_FAST negotiates none; tor relay.c, sendme.c): every received
@@ -17,8 +21,11 @@
  * stream's (500); at 900 the client sends a circuit SENDME version 1
  * carrying the 20-byte backward running digest right after that DATA
  * cell (prop 289), at 450 an empty stream SENDME. So a response of more
- * than 1000 cells only arrives when these SENDMEs are right (the relay
- * closes the circuit for a wrong digest).
+ * than 1000 cells only arrives when these SENDMEs are right, and the relay
+ * closes the circuit for a wrong digest: with more than 100 DATA cells
+ * over the REPEAT streams, the later streams work only if the relay
+ * accepted our SENDME (this checks the digests the worker reports for
+ * cells it sent).
  *
  * Every relay cell from the relay must be recognized at our hop
  * (recognized == 0 and the backward digest matching). Prints the counts;
@@ -706,12 +713,73 @@ relay_cell_open(struct hop *hop, struct cell *c)
 	return true;
 }
 
+/* Circuit-level counters across the streams of the circuit. */
+struct circuit_state {
+	int deliver_window;
+	unsigned nb_data, nb_circ_sendme, nb_stream_sendme;
+	/* prop 289 from our side: the forward digests the relay's circuit
+	 * SENDMEs must carry, in order */
+	uint8_t expected[8][20];
+	unsigned nb_expected, next_expected, nb_sendme_checked;
+};
+
+/* A circuit SENDME from the relay (sendme.c build_cell_payload_v1): must
+ * be version 1 with the digest of the DATA cell of ours that crossed the
+ * relay's threshold. */
 static bool
-fetch(struct link *l, struct hop *hop, const char *url, uint8_t **out, size_t *out_len,
-		unsigned *nb_data, unsigned *nb_circ_sendme, unsigned *nb_stream_sendme)
+check_sendme(struct circuit_state *cs, const uint8_t *body, uint16_t length)
 {
-	const uint16_t stream_id = 1;
-	int circ_deliver = CIRCWINDOW_START, stream_deliver = STREAMWINDOW_START;
+	if (length != 23 || body[0] != 1 || wire_read_u16(body + 1) != 20)
+		return why("circuit SENDME from the relay is not v1 with 20 bytes (length %u)",
+				length);
+	if (cs->next_expected == cs->nb_expected)
+		return why("circuit SENDME from the relay that we did not ask for");
+	if (memcmp(body + 3, cs->expected[cs->next_expected++], 20) != 0)
+		return why("circuit SENDME from the relay carries the wrong digest");
+	cs->nb_sendme_checked++;
+	return true;
+}
+
+/* 100 DATA cells on a stream that does not exist: each counts against the
+ * relay's circuit deliver window (tor relay.c), so the 100th makes it send
+ * a circuit SENDME v1 carrying our forward digest after that cell. */
+static bool
+provoke_sendme(struct link *l, struct hop *hop, struct circuit_state *cs)
+{
+	uint8_t cell[CELL_LEN], junk[RELAY_DATA_MAX];
+	struct cell c;
+
+	memset(junk, 'x', sizeof(junk));
+	for (unsigned i = 1; i <= CIRCWINDOW_INCREMENT; i++) {
+		stream_cell(hop, cell, RELAY_COMMAND_DATA, 9, junk, sizeof(junk));
+		send_cell(l, cell);
+	}
+	relay_digest_current(&hop->forward_digest, cs->expected[cs->nb_expected++]);
+	for (;;) {
+		int rc = next_cell(l, &c, 3 * IO_TIMEOUT_MS);
+
+		if (rc <= 0)
+			return why("no circuit SENDME after %u DATA cells", CIRCWINDOW_INCREMENT);
+		if (c.command == CELL_COMMAND_DESTROY)
+			return why("the relay destroyed the circuit: reason %u", c.payload[0]);
+		if (c.command != CELL_COMMAND_RELAY || c.circ_id != hop->circ_id)
+			continue;
+		if (!relay_cell_open(hop, &c))
+			return false;
+		if (c.payload[RELAY_OFFSET_COMMAND] != RELAY_COMMAND_SENDME ||
+		    wire_read_u16(c.payload + RELAY_OFFSET_STREAM_ID) != 0)
+			return why("relay command %u while waiting for a circuit SENDME",
+					c.payload[RELAY_OFFSET_COMMAND]);
+		return check_sendme(cs, c.payload + RELAY_HEADER_LEN,
+				wire_read_u16(c.payload + RELAY_OFFSET_LENGTH));
+	}
+}
+
+static bool
+fetch(struct link *l, struct hop *hop, struct circuit_state *cs, uint16_t stream_id,
+		const char *url, uint8_t **out, size_t *out_len)
+{
+	int stream_deliver = STREAMWINDOW_START;
 	uint8_t cell[CELL_LEN], request[512];
 	size_t len = 0, cap = 1 << 16;
 	uint8_t *response = malloc(cap);
@@ -759,7 +827,7 @@ fetch(struct link *l, struct hop *hop, const char *url, uint8_t **out, size_t *o
 		case RELAY_COMMAND_DATA:
 			if (sid != stream_id || !connected)
 				return why("DATA on stream %u before CONNECTED", sid);
-			(*nb_data)++;
+			cs->nb_data++;
 			if (len + length > RESPONSE_MAX)
 				return why("response too long");
 			if (len + length > cap) {
@@ -772,22 +840,22 @@ fetch(struct link *l, struct hop *hop, const char *url, uint8_t **out, size_t *o
 			len += length;
 			/* sendme.c sendme_circuit_consider_sending: version 1 with
 			 * the digest of the cell that crossed the threshold. */
-			if (--circ_deliver <= CIRCWINDOW_START - CIRCWINDOW_INCREMENT) {
+			if (--cs->deliver_window <= CIRCWINDOW_START - CIRCWINDOW_INCREMENT) {
 				uint8_t body[3 + 20];
 
-				circ_deliver += CIRCWINDOW_INCREMENT;
+				cs->deliver_window += CIRCWINDOW_INCREMENT;
 				body[0] = 1;
 				wire_write_u16(body + 1, 20);
 				relay_digest_current(&hop->backward_digest, body + 3);
 				stream_cell(hop, cell, RELAY_COMMAND_SENDME, 0, body, sizeof(body));
 				send_cell(l, cell);
-				(*nb_circ_sendme)++;
+				cs->nb_circ_sendme++;
 			}
 			if (--stream_deliver <= STREAMWINDOW_START - STREAMWINDOW_INCREMENT) {
 				stream_deliver += STREAMWINDOW_INCREMENT;
 				stream_cell(hop, cell, RELAY_COMMAND_SENDME, stream_id, NULL, 0);
 				send_cell(l, cell);
-				(*nb_stream_sendme)++;
+				cs->nb_stream_sendme++;
 			}
 			break;
 		case RELAY_COMMAND_END:
@@ -800,6 +868,8 @@ fetch(struct link *l, struct hop *hop, const char *url, uint8_t **out, size_t *o
 			*out_len = len;
 			return true;
 		case RELAY_COMMAND_SENDME:
+			if (sid == 0 && !check_sendme(cs, payload + RELAY_HEADER_LEN, length))
+				return false;
 			break;
 		default:
 			return why("unexpected relay command %u", payload[RELAY_OFFSET_COMMAND]);
@@ -811,7 +881,8 @@ int
 main(int argc, char **argv)
 {
 	const char *url = "/tor/status-vote/current/consensus-microdesc";
-	unsigned nb_data = 0, nb_circ_sendme = 0, nb_stream_sendme = 0;
+	struct circuit_state cs = { .deliver_window = CIRCWINDOW_START };
+	unsigned repeat = 1;
 	static struct link link;
 	struct hop hop;
 	uint8_t *response = NULL;
@@ -821,13 +892,15 @@ main(int argc, char **argv)
 
 	alarm(120);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc != 6 && argc != 7) {
+	if (argc < 6 || argc > 8) {
 		fprintf(stderr, "usage: begindir_client ADDR PORT RELAY_DATADIR CLIENT_DATADIR OUT "
-				"[URL]\n");
+				"[URL [REPEAT]]\n");
 		return 2;
 	}
-	if (argc == 7)
+	if (argc >= 7)
 		url = argv[6];
+	if (argc == 8 && (repeat = (unsigned)atoi(argv[7])) == 0)
+		die("bad REPEAT %s", argv[7]);
 	parse_addr(argv[1], argv[2], &relay_addr);
 	load_relay_keys(argv[3]);
 	make_client_credentials(argv[4]);
@@ -839,9 +912,18 @@ main(int argc, char **argv)
 		die("%s", detail);
 	if (!create_fast(&link, &hop))
 		die("%s", detail);
-	if (!fetch(&link, &hop, url, &response, &len, &nb_data, &nb_circ_sendme,
-			&nb_stream_sendme))
+	if (!provoke_sendme(&link, &hop, &cs))
 		die("%s", detail);
+	/* REPEAT requests on streams 1, 2, ... of the same circuit: with more
+	 * than 100 DATA cells in all, our circuit SENDME v1 reaches the relay,
+	 * which checks its digest, and the next stream only works if it
+	 * matched. */
+	for (unsigned i = 0; i < repeat; i++) {
+		free(response);
+		response = NULL;
+		if (!fetch(&link, &hop, &cs, (uint16_t)(i + 1), url, &response, &len))
+			die("stream %u: %s", i + 1, detail);
+	}
 	if (len < 13 || memcmp(response, "HTTP/1.0 200 ", 13) != 0)
 		die("response does not start with HTTP/1.0 200: %.40s", (const char *)response);
 	body = memmem(response, len, "\r\n\r\n", 4);
@@ -852,9 +934,11 @@ main(int argc, char **argv)
 	if (f == NULL || fwrite(body, 1, len - (size_t)(body - response), f) !=
 			len - (size_t)(body - response) || fclose(f) != 0)
 		die("cannot write %s", argv[5]);
-	printf("begindir: %s: %zu response bytes (%zu body) in %u DATA cells, %u circuit "
-			"SENDMEs (v1) and %u stream SENDMEs sent, END DONE\n", url, len,
-			len - (size_t)(body - response), nb_data, nb_circ_sendme, nb_stream_sendme);
+	printf("begindir: %s on %u streams of one circuit: %zu response bytes (%zu body) "
+			"each, END DONE; %u DATA cells in all; we sent %u circuit SENDMEs (v1) and %u "
+			"stream SENDMEs; the relay sent %u circuit SENDMEs (v1), digests checked\n",
+			url, repeat, len, len - (size_t)(body - response), cs.nb_data,
+			cs.nb_circ_sendme, cs.nb_stream_sendme, cs.nb_sendme_checked);
 	free(response);
 	link_close(&link);
 	link_credentials_free(client_credentials);

@@ -20,10 +20,13 @@
 #      their certificates) lists it Running and Valid, and its MetricsPort
 #      counts the cells;
 #   6. hsrelay is a directory cache: begindir_client (one-hop CREATE_FAST
-#      circuit, BEGIN_DIR, GET the microdesc consensus, circuit SENDMEs v1)
-#      gets a body byte-identical to a consensus an authority served (the
-#      authorities' consensus is sampled every second from the start: it
-#      changes every 10 s), and /tor/keys/all with the certificates.
+#      circuit; 100 DATA cells that make hsrelay send a circuit SENDME v1
+#      with the right digest; then 12 BEGIN_DIR streams in turn, each a GET
+#      of the microdesc consensus, more than 100 DATA cells back, so that
+#      hsrelay checks the client's SENDME v1) gets a body byte-identical to
+#      a consensus an authority served (the authorities' consensus is
+#      sampled every second from the start: it changes every 10 s), and
+#      /tor/keys/all with the certificates.
 # hsrelay's counters are printed at the end. Exit 77 (meson: skipped)
 # without root, tor, tor-gencert or curl.
 set -euo pipefail
@@ -155,7 +158,8 @@ checked "MetricsPort: $cells cells in through hsrelay"
 ok=0
 for attempt in 1 2 3 4 5; do
   ip netns exec "$tn_ns" "$begindir_client" "$tn_seat_addr" "$tn_seat_orport" "${tn_dir[hsrelay]}" \
-    "$tn_work/begindir_client" "$tn_work/begindir.consensus" >"$tn_work/begindir.log" 2>&1 ||
+    "$tn_work/begindir_client" "$tn_work/begindir.consensus" \
+    /tor/status-vote/current/consensus-microdesc 12 >"$tn_work/begindir.log" 2>&1 ||
     { cat "$tn_work/begindir.log"; tail -20 "$tn_work/hsrelay.log"; fail "begindir_client failed"; }
   head -c 35 "$tn_work/begindir.consensus" | grep -q '^network-status-version 3 microdesc' ||
     fail "hsrelay's consensus over BEGIN_DIR does not start like a microdesc consensus"

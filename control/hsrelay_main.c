@@ -391,6 +391,11 @@ print_circuit_stats(const struct hsrelay *r)
 	printf("hsrelay: stats links control links_inbound=%" PRIu64 " links_outbound=%" PRIu64
 			" relay_cells_ignored=%" PRIu64 "\n", c->links_inbound, c->links_outbound,
 			c->relay_cells_ignored);
+	printf("hsrelay: stats dircache dir_requests_served=%" PRIu64 " dir_requests_failed=%"
+			PRIu64 " stream_cells_received=%" PRIu64 " stream_cells_sent=%" PRIu64
+			" stream_circuits_failed=%" PRIu64 "\n", c->dir_requests_served,
+			c->dir_requests_failed, c->stream_cells_received, c->stream_cells_sent,
+			c->stream_circuits_failed);
 	fflush(stdout);
 }
 

@@ -1529,7 +1529,9 @@ upload_descriptor(struct relay_control *c, time_t now)
 	d.bandwidth_observed = c->cfg.bandwidth_rate;
 	d.uptime = (uint64_t)(now - c->started);
 	d.published = now;
-	d.roles = 0;
+	/* BEGIN_DIR is served (relay_stream, dir_server): DirCache=2 and
+	 * tunnelled-dir-server (dir-spec 2.1.1). */
+	d.roles = DESCRIPTOR_ROLE_DIR_CACHE;
 	len = descriptor_build(&d, c->cfg.keys, text, sizeof(text), NULL);
 	if (len < 0) {
 		relay_log("warn", "cannot build the descriptor: error %zd", len);

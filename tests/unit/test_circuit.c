@@ -260,6 +260,49 @@ test_three_hops(void **state)
 	assert_int_equal(circuit_table_counters(relays[0])->backwarded, 40);
 }
 
+/* prop 289 SENDME tags: several cells for hop 0 in one burst each get
+ * the forward digest right after themselves (not the burst's last), as
+ * the client computes it; the backward digest after an originated cell
+ * is the client's after recognizing it. */
+static void
+test_sendme_digests(void **state)
+{
+	struct client_circuit cc;
+	struct circuit_cell burst[3];
+	struct circuit_extra_cell extra[3];
+	uint8_t cells[3][CELL_LEN], want[3][20], got[20], data[50];
+	unsigned nb_extra;
+	uint32_t p_link;
+
+	(void)state;
+	build_circuit(&cc, 7, 0x80000100u);
+	for (int i = 0; i < 3; i++) {
+		test_fill(data, sizeof(data), (uint64_t)i + 50);
+		client_cell(&cc, 0, RELAY_COMMAND_DATA, CELL_COMMAND_RELAY, data, sizeof(data),
+				cells[i]);
+		relay_digest_current(&cc.hops[0].forward_digest, want[i]);
+		burst[i] = (struct circuit_cell){ .cell = cells[i], .link = P_LINK(0) };
+	}
+	assert_memory_not_equal(want[0], want[1], 20);
+	assert_int_equal(circuit_cells_burst(relays[0], engine, burst, 3, extra, &nb_extra), 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(burst[i].verdict, CIRCUIT_VERDICT_LOCAL);
+		assert_memory_equal(circuit_burst_local_digest(relays[0], (unsigned)i), want[i], 20);
+	}
+	for (int i = 0; i < 2; i++) {
+		uint8_t cell[CELL_LEN];
+
+		assert_int_equal(circuit_originate_backward(relays[0], engine, cc.handles[0],
+				RELAY_COMMAND_DATA, 3, data, sizeof(data), cell, &p_link), 0);
+		assert_int_equal(circuit_backward_digest(relays[0], cc.handles[0], got), 0);
+		assert_int_equal(client_receive(&cc, cell), 0);
+		relay_digest_current(&cc.hops[0].backward_digest, want[0]);
+		assert_memory_equal(got, want[0], 20);
+	}
+	assert_int_equal(circuit_free(relays[0], cc.handles[0]), 0);
+	assert_int_equal(circuit_backward_digest(relays[0], cc.handles[0], got), -ENOENT);
+}
+
 /* Bursts of 32 cells from 8 circuits in a shuffled order: every cell
  * reaches its target in order, so every keystream stays in step. */
 static void
@@ -667,6 +710,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_close_link, tables_new, tables_free),
 		cmocka_unit_test_setup_teardown(test_table_full, tables_new, tables_free),
 		cmocka_unit_test_setup_teardown(test_remote_entries, tables_new, tables_free),
+		cmocka_unit_test_setup_teardown(test_sendme_digests, tables_new, tables_free),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1529,9 +1529,13 @@ upload_descriptor(struct relay_control *c, time_t now)
 	d.bandwidth_observed = c->cfg.bandwidth_rate;
 	d.uptime = (uint64_t)(now - c->started);
 	d.published = now;
-	/* BEGIN_DIR is served (relay_stream, dir_server): DirCache=2 and
-	 * tunnelled-dir-server (dir-spec 2.1.1). */
-	d.roles = DESCRIPTOR_ROLE_DIR_CACHE;
+	/* BEGIN_DIR works (relay_stream, dir_server), but a directory cache
+	 * must also serve the microdescriptors clients fetch from it, and
+	 * those are not fetched yet: advertising DirCache=2 and
+	 * tunnelled-dir-server now would get us the V2Dir flag and send
+	 * clients to a cache that answers 404 for them. So no role yet
+	 * (docs/STATUS.md). */
+	d.roles = 0;
 	len = descriptor_build(&d, c->cfg.keys, text, sizeof(text), NULL);
 	if (len < 0) {
 		relay_log("warn", "cannot build the descriptor: error %zd", len);

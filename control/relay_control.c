@@ -48,6 +48,7 @@
 #define DIR_RESPONSE_MAX (16 * 1024 * 1024)
 /* Certificates refetched this often (they last months). */
 #define CERTS_INTERVAL (6 * 3600)
+#define CERTS_RETRY_INTERVAL 10
 #define CONSENSUS_INTERVAL_DEFAULT (30 * 60)
 #define AUTHORITY_CERTS_MAX 32
 /* How often keys and certificates are checked for rotation. */
@@ -1322,6 +1323,14 @@ consensus_received(struct relay_control *c, const uint8_t *body, size_t len, tim
 	consensus_free(c->consensus);
 	c->consensus = fresh;
 	c->stats.consensus_fetched++;
+	/* A majority was enough to keep it, but a signature whose
+	 * certificate we lack means an authority we cannot vouch for yet
+	 * (it may have been missing from the first authority's
+	 * /tor/keys/all): fetch the certificates again soon, from the next
+	 * authority, as tor fetches the certificates a consensus names but
+	 * it lacks. */
+	if (vr.n_missing_cert > 0 && c->next_certs > now + CERTS_RETRY_INTERVAL)
+		c->next_certs = now + CERTS_RETRY_INTERVAL;
 	c->stats.consensus_valid_after = consensus_valid_after(fresh);
 	c->stats.consensus_routers = consensus_n_routers(fresh);
 	c->stats.listed_running = consensus_router_has_flags(fresh,

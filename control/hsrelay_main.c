@@ -387,6 +387,9 @@ print_circuit_stats(const struct hsrelay *r)
 				cc->drop_unknown_circuit, cc->drop_padding, cc->drop_other,
 				cc->destroy_received, cc->truncated_sent, cc->closed_protocol,
 				cc->closed_by_destroy, cc->closed_by_link, s.drop_link_full);
+		printf("hsrelay: stats tls worker %u key_updates_in=%" PRIu64
+				" key_updates_out=%" PRIu64 "\n", i, s.tls_key_updates_in,
+				s.tls_key_updates_out);
 	}
 	printf("hsrelay: stats links control links_inbound=%" PRIu64 " links_outbound=%" PRIu64
 			" relay_cells_ignored=%" PRIu64 "\n", c->links_inbound, c->links_outbound,

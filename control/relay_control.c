@@ -764,6 +764,9 @@ tls_done(struct relay_control *c, struct control_link *cl, time_t now)
 	memcpy(ready.write_iv, h.write.iv, sizeof(ready.write_iv));
 	ready.read_seq = h.read.seq;
 	ready.write_seq = h.write.seq;
+	ready.secret_len = h.read.secret_len;
+	memcpy(ready.read_secret, h.read.secret, sizeof(ready.read_secret));
+	memcpy(ready.write_secret, h.write.secret, sizeof(ready.write_secret));
 	m = mbuf_from(c, &ready, sizeof(ready));
 	OPENSSL_cleanse(&ready, sizeof(ready));
 	if (m != NULL && h.leftover_len > 0) {

@@ -783,6 +783,11 @@ tls13_direction(const struct suite_params *p, const uint8_t *secret,
 	d->iv_len = 12;
 	/* read and write start at 0: see tls_session_handover() */
 	d->seq = 0;
+	/* kept for the worker's KeyUpdate (RFC 8446 7.2) */
+	if (secret_len > sizeof(d->secret))
+		return -EIO;
+	memcpy(d->secret, secret, secret_len);
+	d->secret_len = (uint8_t)secret_len;
 	return rc < 0 ? -EIO : 0;
 }
 

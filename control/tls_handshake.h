@@ -218,6 +218,11 @@ struct tls_handover_direction {
 	uint8_t iv[12];		/* iv_len bytes used */
 	uint8_t iv_len;		/* 12 (TLS 1.3 IV) or 4 (TLS 1.2 salt) */
 	uint64_t seq;		/* sequence number of the next record */
+	/* TLS 1.3: the application traffic secret these keys came from, for
+	 * KeyUpdate (RFC 8446 4.6.3); secret_len is the suite's hash length
+	 * (32 or 48). TLS 1.2: secret_len 0. */
+	uint8_t secret[48];
+	uint8_t secret_len;
 };
 
 struct tls_handover {
@@ -245,8 +250,9 @@ struct tls_handover {
  *     the worker opens them and discards them (inner type 22).
  *   TLS 1.2: read 1 and write 1: each side's Finished was record 0 under
  *     the new keys.
- * The traffic secrets are wiped from the session afterwards; the caller
- * wipes *out (tls_handover_wipe) once the keys are installed. Returns 0,
+ * The traffic secrets are wiped from the session afterwards (in TLS 1.3
+ * they travel on in *out, for the worker's KeyUpdate); the caller wipes
+ * *out (tls_handover_wipe) once the keys are installed. Returns 0,
  * -EAGAIN when output is still pending, -EINVAL when the handshake is not
  * complete or was already handed over, -EPROTO when OpenSSL holds
  * application data it already read (it never should: read-ahead is off),

@@ -145,6 +145,11 @@ struct relay_tls_ready {
 	uint8_t read_key[32], read_iv[12];
 	uint8_t write_key[32], write_iv[12];
 	uint64_t read_seq, write_seq;
+	/* TLS 1.3: the application traffic secrets the keys came from; the
+	 * worker derives the next keys from them on KeyUpdate (RFC 8446
+	 * 4.6.3, docs/links.md). secret_len 32 or 48; 0 for TLS 1.2. */
+	uint8_t secret_len;
+	uint8_t read_secret[48], write_secret[48];
 };
 
 struct relay_circuit_ref {
@@ -226,6 +231,8 @@ struct relay_worker_stats {
 	uint64_t cross_batches_in;	/* batches taken from other workers */
 	uint64_t cross_ring_full;	/* cells lost between workers: ring full or
 					 * no batch left (their circuits close) */
+	uint64_t tls_key_updates_in;	/* KeyUpdates received (TLS 1.3) */
+	uint64_t tls_key_updates_out;	/* KeyUpdates sent in answer */
 	struct circuit_counters circuits;
 };
 

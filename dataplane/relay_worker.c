@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "crypto/tls_key_update.h"
 #include "crypto/tls_record.h"
 #include "dataplane/circuit.h"
 #include "dataplane/circuit_queue.h"
@@ -37,6 +38,9 @@ enum link_state {
 struct relay_link {
 	struct tls_record_dir rx_dir;
 	struct tls_record_dir tx_dir;
+	/* TLS 1.3 traffic secrets of rx_dir and tx_dir, for KeyUpdate */
+	struct tls_traffic_secret rx_secret;
+	struct tls_traffic_secret tx_secret;
 	struct tls_stream_rx rx;
 	struct tls_stream_tx_record tx;		/* tx.head NULL: none open */
 	struct rte_mbuf *backlog[RELAY_LINK_BACKLOG_RECORDS];
@@ -45,6 +49,7 @@ struct relay_link {
 	uint32_t tcp_conn;
 	uint32_t connect_request;
 	uint32_t peeked;	/* record bytes peeked in the current burst */
+	uint32_t peeked_rekeyed;	/* peeked bytes up to the KeyUpdate */
 	uint32_t var_skip;	/* bytes of an oversized VPADDING still to skip */
 	uint16_t generation;
 	uint16_t carry_len;
@@ -56,6 +61,9 @@ struct relay_link {
 	bool in_rx_list;
 	bool in_flush_list;
 	bool failed;		/* close at the end of the burst */
+	/* a KeyUpdate was read in this burst: the link's later records in it
+	 * were tried with the old key and are opened again */
+	bool rekeyed;
 	int close_error;
 	uint8_t carry[RELAY_LINK_CARRY_MAX];
 };
@@ -93,6 +101,7 @@ struct relay_worker {
 	struct tls_stream_record peeks[RELAY_RECORD_BURST];
 	struct tls_record_open opens[RELAY_RECORD_BURST];
 	uint32_t open_links[RELAY_RECORD_BURST];
+	uint32_t open_end[RELAY_RECORD_BURST];	/* link's peeked after each record */
 	uint8_t *scratch;	/* RELAY_RECORD_BURST * SCRATCH_LEN */
 
 	/* the cell burst */
@@ -154,6 +163,8 @@ link_alloc(struct relay_worker *w, uint8_t state)
 	l->tcp_conn = UINT32_MAX;
 	l->connect_request = 0;
 	l->peeked = 0;
+	l->peeked_rekeyed = 0;
+	l->rekeyed = false;
 	l->var_skip = 0;
 	l->carry_len = 0;
 	l->paused = false;
@@ -259,6 +270,8 @@ link_close(struct relay_worker *w, struct relay_link *l, int error, bool tcp_ali
 	}
 	tls_record_dir_clear(&l->rx_dir);
 	tls_record_dir_clear(&l->tx_dir);
+	tls_traffic_secret_wipe(&l->rx_secret);
+	tls_traffic_secret_wipe(&l->tx_secret);
 	event(w, RELAY_EV_LINK_CLOSED, l->id,
 			(uint64_t)l->connect_request << 32 | (uint32_t)(-error), NULL);
 	l->state = LINK_FREE;
@@ -803,21 +816,78 @@ cells_input(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uint
 	}
 }
 
-/* TLS 1.3 post-handshake messages (RFC 8446 4.6): tor relays send
- * NewSessionTicket (type 4), which is discarded; anything else (KeyUpdate
- * included, which this worker does not implement) closes the link. */
-static bool
-only_session_tickets(const uint8_t *p, uint32_t len)
+/* Answers a KeyUpdate(update_requested) (RFC 8446 4.6.3): every record
+ * built so far is sealed under the old write key and queued for TCP, then
+ * our KeyUpdate(update_not_requested), the last record under that key;
+ * everything sealed afterwards uses the next one. */
+static void
+send_key_update(struct relay_worker *w, struct relay_link *l)
 {
-	while (len >= 4) {
-		uint32_t body = (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	struct tls_stream_tx_record rec = { .head = NULL };
+	struct tls_record_seal seal;
+	uint8_t msg[TLS_KEY_UPDATE_MSG_LEN];
 
-		if (p[0] != 4 || body > len - 4)
-			return false;
-		p += 4 + body;
-		len -= 4 + body;
+	finish_record(w, l);
+	seal_pending(w);
+	if (l->failed)
+		return;
+	tls_key_update_message(msg, false);
+	if (tls_stream_tx_begin(&rec, w->cfg.pool, TLS_RECORD_TLS13) < 0 ||
+	    tls_stream_tx_append(&rec, w->cfg.pool, msg, sizeof(msg)) < 0 ||
+	    tls_stream_tx_seal_prepare(&rec, w->cfg.pool, &l->tx_dir, TLS_CONTENT_HANDSHAKE,
+			&seal) < 0) {
+		tls_stream_tx_discard(&rec);
+		w->stats.drop_no_mbuf++;
+		mark_failed(l, -ENOBUFS);
+		return;
 	}
-	return len == 0;
+	if (tls_record_seal_burst(w->cfg.engine, &seal, 1) != 1) {
+		/* Sequence number exhausted (RFC 8446 5.3). */
+		tls_stream_tx_discard(&rec);
+		mark_failed(l, -EOVERFLOW);
+		return;
+	}
+	w->stats.records_sealed++;
+	link_send_chain(w, l, tls_stream_tx_take(&rec));
+	if (tls_key_update_apply(w->cfg.engine, &l->tx_dir, &l->tx_secret) < 0) {
+		mark_failed(l, -EPROTO);
+		return;
+	}
+	w->stats.tls_key_updates_out++;
+	add_to_flush(w, l);
+}
+
+/* TLS 1.3 post-handshake messages (RFC 8446 4.6): NewSessionTickets (a
+ * tor relay sends two) are discarded; a KeyUpdate moves the read side to
+ * the next keys, and when the peer asks for it, the write side after our
+ * own KeyUpdate (docs/links.md, "KeyUpdate"). Anything else, and any
+ * handshake record in TLS 1.2 (renegotiation is refused), closes the
+ * link. */
+static void
+handshake_input(struct relay_worker *w, struct relay_link *l, const uint8_t *plaintext,
+		uint32_t len)
+{
+	const uint8_t *p = plaintext;
+	bool update_requested = false;
+	int rc;
+
+	if (l->version != TLS_RECORD_TLS13) {
+		w->stats.drop_bad_record++;
+		mark_failed(l, -EPROTO);
+		return;
+	}
+	rc = tls_post_handshake_parse(&p, plaintext + len, &update_requested);
+	if (rc == TLS_POST_HANDSHAKE_TICKETS)
+		return;
+	if (rc < 0 || tls_key_update_apply(w->cfg.engine, &l->rx_dir, &l->rx_secret) < 0) {
+		w->stats.drop_bad_record++;
+		mark_failed(l, rc < 0 ? rc : -EPROTO);
+		return;
+	}
+	w->stats.tls_key_updates_in++;
+	l->rekeyed = true;
+	if (update_requested)
+		send_key_update(w, l);
 }
 
 static void
@@ -836,11 +906,7 @@ record_input(struct relay_worker *w, struct relay_link *l, const struct tls_reco
 		cells_input(w, l, plaintext, o->plaintext_len);
 		return;
 	case TLS_CONTENT_HANDSHAKE:
-		if (l->version == TLS_RECORD_TLS13 &&
-		    only_session_tickets(plaintext, o->plaintext_len))
-			return;
-		w->stats.drop_bad_record++;
-		mark_failed(l, -EPROTO);
+		handshake_input(w, l, plaintext, o->plaintext_len);
 		return;
 	case TLS_CONTENT_ALERT:
 		/* close_notify (RFC 8446 6.1) or an error alert: either way
@@ -905,6 +971,7 @@ process_records(struct relay_worker *w)
 				};
 				w->open_links[n] = l->id;
 				l->peeked += (uint32_t)rc;
+				w->open_end[n] = l->peeked;
 				n++;
 			}
 			if (more) {
@@ -921,15 +988,23 @@ process_records(struct relay_worker *w)
 		for (unsigned i = 0; i < n; i++) {
 			struct relay_link *l = link_get(w, w->open_links[i]);
 
-			if (l != NULL && !l->failed)
-				record_input(w, l, &w->opens[i], w->opens[i].out);
+			/* After a KeyUpdate, the link's later records in this
+			 * burst were tried with the old key: their results are
+			 * ignored and they stay in the stream, to be opened with
+			 * the new key in the next round. */
+			if (l == NULL || l->failed || l->rekeyed)
+				continue;
+			record_input(w, l, &w->opens[i], w->opens[i].out);
+			if (l->rekeyed)
+				l->peeked_rekeyed = w->open_end[i];
 		}
 		run_cell_burst(w);
 		for (unsigned i = 0; i < n; i++) {
 			struct relay_link *l = link_get(w, w->open_links[i]);
 
 			if (l != NULL && l->peeked > 0) {
-				tls_stream_rx_consume(&l->rx, l->peeked);
+				tls_stream_rx_consume(&l->rx,
+						l->rekeyed ? l->peeked_rekeyed : l->peeked);
 				l->peeked = 0;
 			}
 		}
@@ -940,6 +1015,14 @@ process_records(struct relay_worker *w)
 				link_close(w, l, l->close_error, true, l->close_error == 0);
 		}
 		w->nb_rx = kept;
+		for (unsigned i = 0; i < n; i++) {
+			struct relay_link *l = link_get(w, w->open_links[i]);
+
+			if (l != NULL && l->rekeyed) {
+				l->rekeyed = false;
+				add_to_rx(w, l);
+			}
+		}
 	}
 }
 
@@ -1225,6 +1308,13 @@ msg_tls_ready(struct relay_worker *w, struct relay_link *l, struct rte_mbuf *m)
 					r->write_key, r->key_len, r->write_iv, r->iv_len,
 					r->write_seq);
 		l->version = r->version;
+		l->rx_secret.len = l->tx_secret.len = 0;
+		if (rc == 0 && r->version == TLS_RECORD_TLS13 &&
+		    r->secret_len <= sizeof(r->read_secret)) {
+			memcpy(l->rx_secret.bytes, r->read_secret, r->secret_len);
+			memcpy(l->tx_secret.bytes, r->write_secret, r->secret_len);
+			l->rx_secret.len = l->tx_secret.len = r->secret_len;
+		}
 	}
 	memset(r, 0, sizeof(*r) < m->data_len ? sizeof(*r) : m->data_len);
 	rte_pktmbuf_free(m);
@@ -1562,6 +1652,8 @@ relay_worker_destroy(struct relay_worker *w)
 						RELAY_LINK_BACKLOG_RECORDS]);
 			tls_record_dir_clear(&l->rx_dir);
 			tls_record_dir_clear(&l->tx_dir);
+			tls_traffic_secret_wipe(&l->rx_secret);
+			tls_traffic_secret_wipe(&l->tx_secret);
 		}
 	}
 	for (unsigned i = 0; i < w->nb_pending; i++)

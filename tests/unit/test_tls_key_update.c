@@ -520,8 +520,8 @@ run_key_update(enum tls_role role, const char *suite, unsigned key_len, unsigned
 	tls_handover_wipe(&h);
 
 	/* Rounds: plain data, then the peer's KeyUpdate asking for ours, then
-	 * one not asking, then two in a row, each followed by data both
-	 * ways. */
+	 * one not asking, then two in a row (both asking), then one asking
+	 * before a full-size record, each followed by data both ways. */
 	for (unsigned round = 0; round < 5; round++) {
 		size_t size = round == 4 ? TLS_RECORD_MAX_PLAINTEXT : 100 + 700 * round;
 		uint8_t got[TLS_RECORD_MAX_PLAINTEXT];
@@ -533,12 +533,13 @@ run_key_update(enum tls_role role, const char *suite, unsigned key_len, unsigned
 			expected_updates++;
 		}
 		if (round == 2 || round == 3) {
-			assert_int_equal(SSL_key_update(p.ssl, SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+			assert_int_equal(SSL_key_update(p.ssl, round == 3 ? SSL_KEY_UPDATE_REQUESTED :
+					SSL_KEY_UPDATE_NOT_REQUESTED), 1);
 			expected_updates++;
 		}
 		if (round == 3) {
-			/* a second KeyUpdate before any data: the first one is
-			 * sent by this write */
+			/* a second KeyUpdate asking for ours right after the
+			 * first: the first one is sent by this write */
 			assert_int_equal(SSL_write(p.ssl, "x", 1), 1);
 			assert_int_equal(SSL_key_update(p.ssl, SSL_KEY_UPDATE_REQUESTED), 1);
 			expected_updates++;
@@ -567,8 +568,9 @@ run_key_update(enum tls_role role, const char *suite, unsigned key_len, unsigned
 		assert_int_equal(SSL_read(p.ssl, got, sizeof(got)), (int)size);
 		assert_memory_equal(got, msg, size);
 	}
-	/* The peer's write keys moved five times, ours three times; a record
-	 * under our first keys would now be refused by OpenSSL. */
+	/* The peer's write keys moved five times (the last two in one
+	 * flight, both asking for ours), ours four times; nothing is left
+	 * pending on the peer's side. */
 	assert_int_equal(SSL_get_key_update_type(p.ssl), SSL_KEY_UPDATE_NONE);
 	tls_record_dir_clear(&rd);
 	tls_record_dir_clear(&wr);

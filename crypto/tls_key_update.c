@@ -79,13 +79,14 @@ hash(struct crypto_engine *engine, unsigned hash_len, const uint8_t *data, unsig
 }
 
 /* HMAC (RFC 2104) with a key no longer than the hash's block, which every
- * traffic secret is. */
+ * traffic secret is, over at most INFO_MAX bytes (the callers' HkdfLabel). */
 static void
 hmac(struct crypto_engine *engine, unsigned hash_len, const uint8_t *key, unsigned key_len,
 		const uint8_t *msg, unsigned msg_len, uint8_t *out)
 {
 	unsigned block = hash_len == SHA256_LEN ? SHA256_BLOCK : SHA384_BLOCK;
-	uint8_t buf[SHA384_BLOCK + INFO_MAX];
+	/* the key block, then the message (inner) or the inner hash (outer) */
+	uint8_t buf[SHA384_BLOCK + (INFO_MAX > SHA384_LEN ? INFO_MAX : SHA384_LEN)];
 	uint8_t inner[SHA384_LEN];
 
 	memset(buf, 0, block);

@@ -11,9 +11,7 @@
 #define KEYS_CACHE_LIFETIME (60 * 60)
 /* networkstatus.c REASONABLY_LIVE_TIME. */
 #define REASONABLY_LIVE_TIME (24 * 60 * 60)
-/* Microdescriptors answered in one response (tor's clients ask for at most
- * 92 per request: MAX_MICRODESC_DOWNLOADS_PER_REQUEST... we cap parsing). */
-#define MICRODESC_MAX_PER_REQUEST 512
+
 #define AUTHORITY_CERTS_MAX 64
 
 static const char *const weekdays[7] = {
@@ -128,6 +126,52 @@ parse_request_line(const char *line, size_t len, struct dir_request *out)
 }
 
 static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* len hex digits -> len / 2 bytes; false unless all are hex. */
+static bool
+decode_hex(const char *s, size_t len, uint8_t *out)
+{
+	for (size_t i = 0; i + 1 < len; i += 2) {
+		int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	return len % 2 == 0;
+}
+
+/* dircache.c parse_or_diff_from_header: space-separated hex SHA3-256
+ * digests; others are ignored. */
+static void
+parse_diff_from(const char *value, const char *end, struct dir_request *out)
+{
+	const char *pos = value;
+
+	while (pos < end) {
+		const char *sp = memchr(pos, ' ', (size_t)(end - pos));
+		const char *item_end = sp != NULL ? sp : end;
+		size_t n = (size_t)(item_end - pos);
+
+		if (n == 2 * DIR_SERVER_DIGEST256_LEN &&
+				out->n_diff_from < DIR_SERVER_DIFF_FROM_MAX &&
+				decode_hex(pos, n, out->diff_from[out->n_diff_from]))
+			out->n_diff_from++;
+		pos = sp != NULL ? sp + 1 : end;
+	}
+}
+
+static int
 parse_header_line(const char *line, size_t len, struct dir_request *out,
 		bool *have_length)
 {
@@ -146,6 +190,8 @@ parse_header_line(const char *line, size_t len, struct dir_request *out,
 	if (name_is(line, name_len, "If-Modified-Since")) {
 		out->if_modified_since = parse_rfc1123_time(value,
 				(size_t)(end - value));
+	} else if (name_is(line, name_len, "X-Or-Diff-From-Consensus")) {
+		parse_diff_from(value, end, out);
 	} else if (name_is(line, name_len, "Content-Length")) {
 		size_t v = 0;
 
@@ -219,6 +265,8 @@ struct outbuf {
 	uint8_t *data;
 	size_t len, cap;
 	bool failed;
+	unsigned status;
+	size_t items;
 };
 
 static void
@@ -272,6 +320,7 @@ out_short(struct outbuf *b, unsigned status, const char *reason, time_t now)
 	ssize_t n = dir_server_short_response(status, reason, now, buf,
 			sizeof(buf));
 
+	b->status = status;
 	if (n < 0)
 		b->failed = true;
 	else
@@ -287,6 +336,7 @@ out_header(struct outbuf *b, time_t now, const char *client_address,
 {
 	char date[30], line[128];
 
+	b->status = 200;
 	dir_server_rfc1123_time(now, date);
 	out_str(b, "HTTP/1.0 200 OK\r\nDate: ");
 	out_str(b, date);
@@ -322,51 +372,126 @@ starts_with(const char *s, size_t len, const char *prefix)
 	return len >= n && memcmp(s, prefix, n) == 0;
 }
 
-/* dircache.c handle_get_current_consensus. rest is what follows
- * "/tor/status-vote/current/consensus" (".z" already cut). */
+/* True when more than half of the authorities named by the hex prefixes
+ * in [list, end) ('+'-separated) signed doc (dircache.c
+ * client_likes_consensus; an odd last digit is ignored, as tor's
+ * strcasecmpstart on the hex would not be). */
+static bool
+client_likes_consensus(const char *list, const char *end,
+		const struct dir_consensus_doc *doc)
+{
+	size_t n_want = 1, have = 0;
+	const char *pos = list;
+
+	for (const char *c = list; c < end; c++)
+		n_want += *c == '+';
+	while (have < n_want / 2 + 1) {
+		const char *plus = memchr(pos, '+', (size_t)(end - pos));
+		const char *item_end = plus != NULL ? plus : end;
+		size_t n = (size_t)(item_end - pos);
+		uint8_t prefix[DIR_SERVER_DIGEST_LEN];
+
+		if (n <= 2 * DIR_SERVER_DIGEST_LEN &&
+				decode_hex(pos, n & ~(size_t)1, prefix)) {
+			for (size_t i = 0; i < doc->n_signers; i++) {
+				if (memcmp(doc->signers[i], prefix, n / 2) == 0) {
+					have++;
+					break;
+				}
+			}
+		}
+		if (plus == NULL)
+			break;
+		pos = plus + 1;
+	}
+	return have >= n_want / 2 + 1;
+}
+
+/* dircache.c handle_get_current_consensus (parse_consensus_request). rest
+ * is what follows "/tor/status-vote/current/consensus" (".z" already
+ * cut). */
 static void
 respond_consensus(struct outbuf *b, const char *rest, size_t rest_len,
 		const struct dir_request *req, const struct dir_store *store,
 		time_t now, const char *client_address, bool busy)
 {
 	enum dir_consensus_flavor flavor = DIR_CONSENSUS_NS;
-	const uint8_t *text;
-	size_t len, flavor_len;
-	time_t valid_after, fresh_until, valid_until;
+	const char *end = rest + rest_len, *after = NULL, *want = NULL;
+	struct dir_consensus_doc doc;
+	bool diff_only = false;
+	uint8_t url_diff[DIR_SERVER_DIGEST256_LEN];
 	long lifetime;
 
 	if (rest_len > 0 && rest[0] == '-') {
 		const char *slash = memchr(rest, '/', rest_len);
+		const char *flavor_end = slash != NULL ? slash : end;
+		size_t flavor_len = (size_t)(flavor_end - (rest + 1));
 
-		flavor_len = (size_t)((slash != NULL ? slash : rest + rest_len) -
-				(rest + 1));
+		/* An unknown flavor name means ns (networkstatus_parse_flavor_name
+		 * fails, tor falls back to FLAV_NS). */
 		if (flavor_len == 9 && memcmp(rest + 1, "microdesc", 9) == 0)
 			flavor = DIR_CONSENSUS_MICRODESC;
-		else if (!(flavor_len == 2 && memcmp(rest + 1, "ns", 2) == 0)) {
-			out_short(b, 404, "Not found", now);
+		after = slash != NULL ? slash + 1 : NULL;
+	} else if (rest_len > 0 && rest[0] == '/') {
+		after = rest + 1;
+	}
+	want = after;
+	if (after != NULL && (size_t)(end - after) >= 5 &&
+			memcmp(after, "diff/", 5) == 0) {
+		const char *hash = after + 5;
+		const char *slash = memchr(hash, '/', (size_t)(end - hash));
+		const char *hash_end = slash != NULL ? slash : end;
+
+		if (hash_end - hash != 2 * DIR_SERVER_DIGEST256_LEN ||
+				!decode_hex(hash, (size_t)(hash_end - hash),
+				url_diff)) {
+			out_short(b, 404, "Couldn't parse request", now);
 			return;
 		}
-	} else if (rest_len > 0 && rest[0] != '/') {
-		out_short(b, 404, "Not found", now);
-		return;
+		diff_only = true;
+		want = slash != NULL ? slash + 1 : NULL;
 	}
 	if (store->consensus == NULL ||
-			store->consensus(store->ctx, flavor, &text, &len,
-			&valid_after, &fresh_until, &valid_until) < 0) {
-		out_short(b, 404, "Not found", now);
+			store->consensus(store->ctx, flavor, &doc) < 0) {
+		out_short(b, 404, diff_only ? "No such diff available" :
+				"Not found", now);
 		return;
 	}
-	if (now < valid_after - REASONABLY_LIVE_TIME) {
+	/* digest_list_contains_best_consensus: the client holds ours. */
+	if (diff_only && memcmp(url_diff, doc.sha3_as_signed,
+			DIR_SERVER_DIGEST256_LEN) == 0) {
+		out_short(b, 304, "Not modified", now);
+		return;
+	}
+	for (size_t i = 0; !diff_only && i < req->n_diff_from; i++) {
+		if (memcmp(req->diff_from[i], doc.sha3_as_signed,
+				DIR_SERVER_DIGEST256_LEN) == 0) {
+			out_short(b, 304, "Not modified", now);
+			return;
+		}
+	}
+	/* We keep no diffs: a diff-only request has nothing to get. */
+	if (diff_only) {
+		out_short(b, 404, "No such diff available", now);
+		return;
+	}
+	if (now < doc.valid_after - REASONABLY_LIVE_TIME) {
 		out_short(b, 404, "Consensus is too new", now);
 		return;
 	}
-	if (now > valid_until + REASONABLY_LIVE_TIME) {
+	if (now > doc.valid_until + REASONABLY_LIVE_TIME) {
 		out_short(b, 404, "Consensus is too old", now);
+		return;
+	}
+	if (want != NULL && !client_likes_consensus(want, end, &doc)) {
+		out_short(b, 404, "Consensus not signed by sufficient number of "
+				"requested authorities", now);
 		return;
 	}
 	/* dirserv_spool_remove_missing_and_guess_size: a consensus published
 	 * (valid-after) before If-Modified-Since is not sent. */
-	if (req->if_modified_since > 0 && valid_after < req->if_modified_since) {
+	if (req->if_modified_since > 0 &&
+			doc.valid_after < req->if_modified_since) {
 		out_short(b, 304, "Not modified", now);
 		return;
 	}
@@ -374,10 +499,11 @@ respond_consensus(struct outbuf *b, const char *rest, size_t rest_len,
 		out_short(b, 503, "Directory busy, try again later", now);
 		return;
 	}
-	lifetime = fresh_until > now ? (long)(fresh_until - now) : 0;
+	lifetime = doc.fresh_until > now ? (long)(doc.fresh_until - now) : 0;
 	out_header(b, now, client_address, -1, lifetime,
 			"Vary: X-Or-Diff-From-Consensus\r\n");
-	out_add(b, text, len);
+	out_add(b, doc.text, doc.len);
+	b->items = 1;
 }
 
 static int
@@ -396,7 +522,8 @@ base64_value(char c)
 	return -1;
 }
 
-/* 43 base64 characters without padding -> 32 bytes. */
+/* 43 base64 characters without padding -> 32 bytes (the last character
+ * carries 2 bits; tor's base64_decode ignores the 4 bits left over). */
 static bool
 decode_digest256(const char *s, size_t len, uint8_t *out)
 {
@@ -421,6 +548,25 @@ decode_digest256(const char *s, size_t len, uint8_t *out)
 	return n == DIR_SERVER_DIGEST256_LEN;
 }
 
+size_t
+dir_microdesc_digests_parse(const char **p, const char *end,
+		uint8_t (*out)[DIR_SERVER_DIGEST256_LEN], size_t max)
+{
+	const char *pos = *p;
+	size_t n = 0;
+
+	while (pos < end && n < max) {
+		const char *dash = memchr(pos, '-', (size_t)(end - pos));
+		const char *item_end = dash != NULL ? dash : end;
+
+		if (decode_digest256(pos, (size_t)(item_end - pos), out[n]))
+			n++;
+		pos = dash != NULL ? dash + 1 : end;
+	}
+	*p = pos;
+	return n;
+}
+
 static int
 compare_digest256(const void *a, const void *b)
 {
@@ -429,33 +575,29 @@ compare_digest256(const void *a, const void *b)
 
 /* dircache.c handle_get_microdesc: digests separated by '-', bad ones
  * skipped, sorted and made unique (DSR_SORT_UNIQ), missing ones left out,
- * 404 when none is left. */
+ * 404 when none is left. tor's spool is flushed from its end
+ * (connection_dirserv_flushed_some pops the last resource), so the
+ * microdescriptors go out in descending digest order. */
 static int
 respond_microdesc(struct outbuf *b, const char *list, size_t list_len,
 		const struct dir_store *store, time_t now,
 		const char *client_address, bool busy)
 {
 	uint8_t (*digests)[DIR_SERVER_DIGEST256_LEN];
-	size_t n = 0, found = 0;
-	const char *pos = list, *end = list + list_len;
+	const char *pos = list;
+	size_t n, found = 0;
 
-	digests = malloc(MICRODESC_MAX_PER_REQUEST * sizeof(*digests));
+	digests = malloc(DIR_SERVER_MICRODESC_MAX * sizeof(*digests));
 	if (digests == NULL)
 		return -ENOMEM;
-	while (pos < end && n < MICRODESC_MAX_PER_REQUEST) {
-		const char *dash = memchr(pos, '-', (size_t)(end - pos));
-		const char *item_end = dash != NULL ? dash : end;
-
-		if (decode_digest256(pos, (size_t)(item_end - pos), digests[n]))
-			n++;
-		pos = dash != NULL ? dash + 1 : end;
-	}
+	n = dir_microdesc_digests_parse(&pos, list + list_len, digests,
+			DIR_SERVER_MICRODESC_MAX);
 	qsort(digests, n, sizeof(*digests), compare_digest256);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = n; i-- > 0;) {
 		const uint8_t *text;
 		size_t len;
 
-		if (i > 0 && memcmp(digests[i], digests[i - 1],
+		if (i + 1 < n && memcmp(digests[i], digests[i + 1],
 				DIR_SERVER_DIGEST256_LEN) == 0)
 			continue;
 		if (store->microdesc != NULL &&
@@ -474,64 +616,93 @@ respond_microdesc(struct outbuf *b, const char *list, size_t list_len,
 		out_short(b, 404, "Not found", now);
 	else if (busy)
 		out_short(b, 503, "Directory busy, try again later", now);
+	else
+		b->items = found;
 	free(digests);
 	return 0;
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+/* One '+'-separated item of a keys URL: "HEX" (fp/, sk/) or "ID-SK"
+ * (fp-sk/). */
+enum keys_select {
+	KEYS_BY_ID,
+	KEYS_BY_SK,
+	KEYS_BY_ID_SK,
+};
 
-static bool
-decode_hex_digest(const char *s, size_t len, uint8_t *out)
+static void
+keys_mark(const char *item, size_t len, enum keys_select select,
+		const struct dir_cert_doc *certs, size_t n, bool *want)
 {
-	if (len != 2 * DIR_SERVER_DIGEST_LEN)
-		return false;
-	for (size_t i = 0; i < DIR_SERVER_DIGEST_LEN; i++) {
-		int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
+	uint8_t a[DIR_SERVER_DIGEST_LEN], k[DIR_SERVER_DIGEST_LEN];
+	const size_t hex = 2 * DIR_SERVER_DIGEST_LEN;
+	bool newest_only = select == KEYS_BY_ID;
 
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
+	if (select == KEYS_BY_ID_SK) {
+		if (len != 2 * hex + 1 || item[hex] != '-' ||
+				!decode_hex(item, hex, a) ||
+				!decode_hex(item + hex + 1, hex, k))
+			return;
+	} else if (len != hex || !decode_hex(item, hex, a)) {
+		return;
 	}
-	return true;
+	for (size_t i = 0; i < n; i++) {
+		bool match;
+
+		if (select == KEYS_BY_ID)
+			match = memcmp(certs[i].identity_digest, a, sizeof(a)) == 0;
+		else if (select == KEYS_BY_SK)
+			match = memcmp(certs[i].signing_key_digest, a,
+					sizeof(a)) == 0;
+		else
+			match = memcmp(certs[i].identity_digest, a,
+					sizeof(a)) == 0 &&
+				memcmp(certs[i].signing_key_digest, k,
+					sizeof(k)) == 0;
+		if (match) {
+			want[i] = true;
+			/* authority_cert_get_newest_by_id: the store lists
+			 * the newest of an identity first. */
+			if (newest_only)
+				return;
+		}
+	}
 }
 
-/* dircache.c handle_get_keys for "all" and "fp/HEX+HEX" (certificates in
- * the store's order; identity fingerprints not held are left out). */
+/* dircache.c handle_get_keys: all, fp/, sk/, fp-sk/ (certificates in the
+ * store's order; those not held are left out), If-Modified-Since against
+ * dir-key-published. "/tor/keys/authority" is only an authority's own. */
 static void
 respond_keys(struct outbuf *b, const char *url, size_t url_len,
-		const struct dir_store *store, time_t now,
-		const char *client_address, bool busy)
+		const struct dir_request *req, const struct dir_store *store,
+		time_t now, const char *client_address, bool busy)
 {
-	const uint8_t *text[AUTHORITY_CERTS_MAX];
-	size_t len[AUTHORITY_CERTS_MAX], n = 0, total = 0;
-	uint8_t ids[AUTHORITY_CERTS_MAX][DIR_SERVER_DIGEST_LEN];
-	bool all, want[AUTHORITY_CERTS_MAX];
+	struct dir_cert_doc certs[AUTHORITY_CERTS_MAX];
+	size_t n = 0, total = 0, picked = 0, kept = 0;
+	bool want[AUTHORITY_CERTS_MAX];
 	const char *list = NULL, *end = url + url_len;
+	enum keys_select select = KEYS_BY_ID;
+	bool all;
 
 	all = url_len == strlen("/tor/keys/all") &&
 			memcmp(url, "/tor/keys/all", url_len) == 0;
-	if (!all && starts_with(url, url_len, "/tor/keys/fp/")) {
+	if (all) {
+		list = NULL;
+	} else if (starts_with(url, url_len, "/tor/keys/fp/")) {
 		list = url + strlen("/tor/keys/fp/");
-	} else if (!all && !starts_with(url, url_len, "/tor/keys/sk/") &&
-			!starts_with(url, url_len, "/tor/keys/fp-sk/") &&
-			!(url_len == strlen("/tor/keys/authority") &&
+	} else if (starts_with(url, url_len, "/tor/keys/sk/")) {
+		list = url + strlen("/tor/keys/sk/");
+		select = KEYS_BY_SK;
+	} else if (starts_with(url, url_len, "/tor/keys/fp-sk/")) {
+		list = url + strlen("/tor/keys/fp-sk/");
+		select = KEYS_BY_ID_SK;
+	} else if (!(url_len == strlen("/tor/keys/authority") &&
 			memcmp(url, "/tor/keys/authority", url_len) == 0)) {
 		out_short(b, 400, "Bad request", now);
 		return;
 	}
 	while (store->authority_cert != NULL && n < AUTHORITY_CERTS_MAX &&
-			store->authority_cert(store->ctx, n, &text[n], &len[n],
-			ids[n]) == 0) {
+			store->authority_cert(store->ctx, n, &certs[n]) == 0) {
 		want[n] = all;
 		n++;
 	}
@@ -541,20 +712,29 @@ respond_keys(struct outbuf *b, const char *url, size_t url_len,
 		while (pos < end) {
 			const char *plus = memchr(pos, '+', (size_t)(end - pos));
 			const char *item_end = plus != NULL ? plus : end;
-			uint8_t id[DIR_SERVER_DIGEST_LEN];
 
-			if (decode_hex_digest(pos, (size_t)(item_end - pos), id))
-				for (size_t i = 0; i < n; i++)
-					if (memcmp(ids[i], id, sizeof(id)) == 0)
-						want[i] = true;
+			keys_mark(pos, (size_t)(item_end - pos), select, certs,
+					n, want);
 			pos = plus != NULL ? plus + 1 : end;
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		if (want[i])
-			total += len[i];
-	if (total == 0) {
+	for (size_t i = 0; i < n; i++) {
+		if (!want[i])
+			continue;
+		picked++;
+		if (certs[i].published < req->if_modified_since) {
+			want[i] = false;
+			continue;
+		}
+		kept++;
+		total += certs[i].len;
+	}
+	if (picked == 0) {
 		out_short(b, 404, "Not found", now);
+		return;
+	}
+	if (kept == 0) {
+		out_short(b, 304, "Not modified", now);
 		return;
 	}
 	if (busy) {
@@ -565,18 +745,21 @@ respond_keys(struct outbuf *b, const char *url, size_t url_len,
 			KEYS_CACHE_LIFETIME, NULL);
 	for (size_t i = 0; i < n; i++)
 		if (want[i])
-			out_add(b, text[i], len[i]);
+			out_add(b, certs[i].text, certs[i].len);
+	b->items = kept;
 }
 
 int
 dir_server_respond(const struct dir_request *req,
 		const struct dir_store *store, time_t now,
-		const char *client_address, bool busy, uint8_t **out,
+		const char *client_address, bool busy,
+		struct dir_response_info *info, uint8_t **out,
 		size_t *out_len)
 {
 	static const char consensus_prefix[] =
 			"/tor/status-vote/current/consensus";
 	struct outbuf b = { 0 };
+	enum dir_resource resource = DIR_RESOURCE_OTHER;
 	const char *url = req->url;
 	size_t url_len = req->url_len;
 	int rc = 0;
@@ -588,6 +771,7 @@ dir_server_respond(const struct dir_request *req,
 	if (req->method == DIR_REQUEST_POST) {
 		/* dircache.c directory_handle_command_post, for a relay that
 		 * is no authority (HSDir uploads are issue 6). */
+		resource = DIR_RESOURCE_POST;
 		out_short(&b, 400, "Nonauthoritative directory does not accept "
 				"posted server descriptors", now);
 		goto done;
@@ -599,15 +783,19 @@ dir_server_respond(const struct dir_request *req,
 	if (starts_with(url, url_len, consensus_prefix)) {
 		size_t skip = sizeof(consensus_prefix) - 1;
 
+		resource = DIR_RESOURCE_CONSENSUS;
 		respond_consensus(&b, url + skip, url_len - skip, req, store,
 				now, client_address, busy);
 	} else if (starts_with(url, url_len, "/tor/micro/d/")) {
 		size_t skip = strlen("/tor/micro/d/");
 
+		resource = DIR_RESOURCE_MICRODESC;
 		rc = respond_microdesc(&b, url + skip, url_len - skip, store,
 				now, client_address, busy);
 	} else if (starts_with(url, url_len, "/tor/keys/")) {
-		respond_keys(&b, url, url_len, store, now, client_address, busy);
+		resource = DIR_RESOURCE_KEYS;
+		respond_keys(&b, url, url_len, req, store, now, client_address,
+				busy);
 	} else {
 		out_short(&b, 404, "Not found", now);
 	}
@@ -617,6 +805,11 @@ done:
 	if (rc < 0) {
 		free(b.data);
 		return rc;
+	}
+	if (info != NULL) {
+		info->resource = resource;
+		info->status = b.status;
+		info->items = b.items;
 	}
 	*out = b.data;
 	*out_len = b.len;

@@ -35,11 +35,20 @@
  *   \r\n BODY
  * and errors as "HTTP/1.0 CODE REASON\r\nDate: RFC1123\r\n\r\n".
  *
+ * Consensus requests follow dircache.c handle_get_current_consensus:
+ * X-Or-Diff-From-Consensus naming the SHA3-256 (as signed) of the consensus
+ * we hold is answered 304; otherwise the full consensus is sent (we keep
+ * no diffs, and dirclient.c handle_response_fetch_consensus accepts a full
+ * consensus to a diff request); ".../diff/HASH/..." (diff only) is 404
+ * "No such diff available"; a URL naming authority fingerprint prefixes
+ * ("/FP+FP+...", client_likes_consensus) is 404 "Consensus not signed by
+ * sufficient number of requested authorities" unless more than half of
+ * them signed ours. Keys: all, fp/HEX+HEX, sk/HEX+HEX, fp-sk/ID-SK+ID-SK,
+ * with If-Modified-Since (dir-key-published) as handle_get_keys.
+ *
  * Not served (404 "Not found", what tor says for a resource it lacks):
- * /tor/server/..., /tor/extra/..., /tor/keys/sk/..., /tor/keys/fp-sk/...,
- * consensus diffs, /tor/hs/3/... (issue 6). The consensus is served
- * whatever authority fingerprints the URL names (tor checks
- * client_likes_consensus; we only hold verified consensuses anyway).
+ * /tor/server/..., /tor/extra/..., the ns consensus, consensus diffs,
+ * /tor/hs/3/... (issue 6).
  */
 #ifndef HSRELAY_CONTROL_DIR_SERVER_H
 #define HSRELAY_CONTROL_DIR_SERVER_H
@@ -56,6 +65,14 @@
 #define DIR_REQUEST_HEAD_MAX 16384
 #define DIR_SERVER_DIGEST256_LEN 32
 #define DIR_SERVER_DIGEST_LEN 20
+/* X-Or-Diff-From-Consensus digests kept from one request (tor clients
+ * send one). */
+#define DIR_SERVER_DIFF_FROM_MAX 8
+/* Signatures of one consensus looked at for client_likes_consensus. */
+#define DIR_SERVER_SIGNERS_MAX 32
+/* Digests answered in one /tor/micro/d/ request (tor's clients ask for at
+ * most 92; a 16 KB head holds about 370). */
+#define DIR_SERVER_MICRODESC_MAX 512
 
 enum dir_request_method {
 	DIR_REQUEST_GET,
@@ -70,6 +87,11 @@ struct dir_request {
 	 * acts as if it was not given). */
 	time_t if_modified_since;
 	size_t content_length;	/* POST */
+	/* X-Or-Diff-From-Consensus: SHA3-256 digests (as signed) of
+	 * consensuses the client holds, hex in the header; malformed ones
+	 * are ignored, as tor's parse_or_diff_from_header does. */
+	size_t n_diff_from;
+	uint8_t diff_from[DIR_SERVER_DIFF_FROM_MAX][DIR_SERVER_DIGEST256_LEN];
 };
 
 /* Parses a request head at [*p, end): request line, headers, empty line
@@ -90,33 +112,81 @@ enum dir_consensus_flavor {
 	DIR_CONSENSUS_MICRODESC,
 };
 
+/* A consensus the store holds (text borrowed until the responder
+ * returns). */
+struct dir_consensus_doc {
+	const uint8_t *text;
+	size_t len;
+	time_t valid_after, fresh_until, valid_until;
+	/* SHA3-256 of the text from its start through the space after the
+	 * first "directory-signature" (tor's digest_sha3_as_signed): what
+	 * X-Or-Diff-From-Consensus names. */
+	uint8_t sha3_as_signed[DIR_SERVER_DIGEST256_LEN];
+	/* Identities of its directory-signature lines. */
+	size_t n_signers;
+	uint8_t signers[DIR_SERVER_SIGNERS_MAX][DIR_SERVER_DIGEST_LEN];
+};
+
+/* An authority key certificate the store holds. */
+struct dir_cert_doc {
+	const uint8_t *text;
+	size_t len;
+	uint8_t identity_digest[DIR_SERVER_DIGEST_LEN];
+	uint8_t signing_key_digest[DIR_SERVER_DIGEST_LEN];
+	time_t published;		/* dir-key-published */
+};
+
 /* Documents the cache serves; every callback may be NULL (nothing held).
  * Returned text is borrowed until the responder returns. */
 struct dir_store {
 	void *ctx;
-	/* The newest verified consensus of a flavor, its raw text and times.
-	 * 0, or -ENOENT. */
+	/* The newest verified consensus of a flavor. 0, or -ENOENT. */
 	int (*consensus)(void *ctx, enum dir_consensus_flavor flavor,
-			const uint8_t **text, size_t *len, time_t *valid_after,
-			time_t *fresh_until, time_t *valid_until);
+			struct dir_consensus_doc *out);
 	/* The microdescriptor whose SHA-256 is digest. 0 or -ENOENT. */
 	int (*microdesc)(void *ctx, const uint8_t *digest,
 			const uint8_t **text, size_t *len);
-	/* The index-th authority key certificate (0, 1, ... until -ENOENT),
-	 * with the SHA-1 of its identity key. */
-	int (*authority_cert)(void *ctx, size_t index, const uint8_t **text,
-			size_t *len, uint8_t *identity_digest);
+	/* The index-th authority key certificate (0, 1, ... until
+	 * -ENOENT), newest first for each identity. */
+	int (*authority_cert)(void *ctx, size_t index,
+			struct dir_cert_doc *out);
 };
+
+/* What a response was, for the caller's counters. */
+enum dir_resource {
+	DIR_RESOURCE_OTHER,
+	DIR_RESOURCE_CONSENSUS,
+	DIR_RESOURCE_MICRODESC,
+	DIR_RESOURCE_KEYS,
+	DIR_RESOURCE_POST,
+};
+
+struct dir_response_info {
+	enum dir_resource resource;
+	unsigned status;		/* 200, 304, 400, 404, 503 */
+	size_t items;			/* documents in a 200 answer */
+};
+
+/* Parses a /tor/micro/d/ digest list at [*p, end): base64 SHA-256 digests
+ * without padding (43 characters) separated by '-', as dircache.c
+ * dir_split_resource_into_fingerprints with DSR_BASE64 | DSR_DIGEST256:
+ * an item that does not decode is skipped. Stores at most max digests in
+ * out, in URL order, and advances *p to end (or to the first item not
+ * stored when out is full). Returns the number stored. Pure. */
+size_t dir_microdesc_digests_parse(const char **p, const char *end,
+		uint8_t (*out)[DIR_SERVER_DIGEST256_LEN], size_t max);
 
 /* Writes the response to req into a malloc'd buffer (*out, *out_len;
  * caller frees). now is the wall clock (Date, Expires, freshness);
  * client_address the X-Your-Address-Is value or NULL to omit it; busy
  * answers 503 "Directory busy, try again later" where tor would when it
- * is short of bandwidth. Returns 0, -ENOMEM, or -EINVAL for a
- * client_address with bytes outside printable ASCII. */
+ * is short of bandwidth; info (may be NULL) gets what was answered.
+ * Returns 0, -ENOMEM, or -EINVAL for a client_address with bytes outside
+ * printable ASCII. */
 int dir_server_respond(const struct dir_request *req,
 		const struct dir_store *store, time_t now,
-		const char *client_address, bool busy, uint8_t **out,
+		const char *client_address, bool busy,
+		struct dir_response_info *info, uint8_t **out,
 		size_t *out_len);
 
 /* The short error response tor writes (write_short_http_response) for

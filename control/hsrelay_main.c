@@ -399,6 +399,21 @@ print_circuit_stats(const struct hsrelay *r)
 			" stream_circuits_failed=%" PRIu64 "\n", c->dir_requests_served,
 			c->dir_requests_failed, c->stream_cells_received, c->stream_cells_sent,
 			c->stream_circuits_failed);
+	{
+		static const char *const names[] = { "consensus", "microdesc", "keys", "other" };
+		const struct relay_control_dir_counts *k[] = {
+			&c->dir_consensus, &c->dir_microdesc, &c->dir_keys, &c->dir_other,
+		};
+
+		for (size_t i = 0; i < 4; i++)
+			printf("hsrelay: stats dircache %s ok=%" PRIu64 " items=%" PRIu64
+					" not_modified=%" PRIu64 " not_found=%" PRIu64
+					" other=%" PRIu64 "\n", names[i], k[i]->ok, k[i]->items,
+					k[i]->not_modified, k[i]->not_found, k[i]->other);
+	}
+	printf("hsrelay: stats microdescs held=%" PRIu64 " fetched=%" PRIu64 " rejected=%"
+			PRIu64 " requests=%" PRIu64 "\n", c->microdescs_held,
+			c->microdescs_fetched, c->microdescs_rejected, c->microdesc_requests);
 	fflush(stdout);
 }
 

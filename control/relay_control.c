@@ -28,9 +28,11 @@
 #include "control/dir_server.h"
 #include "control/link_cells.h"
 #include "control/link_handshake.h"
+#include "control/microdesc_store.h"
 #include "control/relay_keys.h"
 #include "control/relay_stream.h"
 #include "control/tls_handshake.h"
+#include "crypto/kdf.h"
 #include "crypto/ntor.h"
 #include "crypto/rsa_identity.h"
 #include "crypto/torcert.h"
@@ -73,6 +75,12 @@
  * a circuit that gets its first stream cell after this many newer
  * creates falls back to no congestion control. */
 #define CC_PARAMS_REMEMBERED 4096
+/* Microdescriptor fetches from the authorities in flight at once, each
+ * for at most MICRODESC_STORE_BATCH digests; what is still missing after
+ * a round is asked for again this much later (an authority may lack a
+ * microdescriptor for a moment after a new consensus). */
+#define MICRODESC_FETCHES_PARALLEL 4
+#define MICRODESC_RETRY_INTERVAL 30
 
 enum control_link_state {
 	CONTROL_LINK_CONNECTING,
@@ -119,6 +127,7 @@ enum dir_request_kind {
 	DIR_UPLOAD,		/* POST /tor/ (our descriptor) */
 	DIR_CERTS,		/* GET /tor/keys/all */
 	DIR_CONSENSUS,		/* GET the microdesc consensus */
+	DIR_MICRODESCS,		/* GET /tor/micro/d/... */
 };
 
 struct dir_fetch {
@@ -130,6 +139,9 @@ struct dir_fetch {
 	uint8_t *response;	/* grows up to DIR_RESPONSE_MAX */
 	size_t response_len, response_cap;
 	bool done;
+	/* DIR_MICRODESCS: the digests asked for (only these are kept) */
+	uint8_t (*wanted)[MICRODESC_DIGEST_LEN];
+	size_t n_wanted;
 };
 
 /* What answer_create negotiated for a circuit: ntor-v3 congestion
@@ -192,6 +204,10 @@ struct relay_control {
 	 * kept authority certificate (certs[i]), served over BEGIN_DIR. */
 	uint8_t *consensus_text;
 	size_t consensus_len;
+	uint8_t consensus_sha3[KDF_SHA3_256_LEN];	/* as signed */
+	struct microdesc_store *microdescs;
+	unsigned microdesc_fetches;	/* in flight */
+	time_t next_microdesc_fetch;	/* 0: nothing to do */
 	uint8_t *cert_text[AUTHORITY_CERTS_MAX];
 	size_t cert_len[AUTHORITY_CERTS_MAX];
 	struct stream_circuit *stream_circuits;
@@ -299,24 +315,40 @@ monotonic_usec(void)
 
 /* dir_server store callbacks: what this relay holds, all verified. */
 static int
-store_consensus(void *ctx, enum dir_consensus_flavor flavor, const uint8_t **text, size_t *len,
-		time_t *valid_after, time_t *fresh_until, time_t *valid_until)
+store_consensus(void *ctx, enum dir_consensus_flavor flavor, struct dir_consensus_doc *doc)
 {
 	const struct relay_control *c = ctx;
 
 	if (flavor != DIR_CONSENSUS_MICRODESC || c->consensus == NULL || c->consensus_text == NULL)
 		return -ENOENT;
-	*text = c->consensus_text;
-	*len = c->consensus_len;
-	*valid_after = consensus_valid_after(c->consensus);
-	*fresh_until = consensus_fresh_until(c->consensus);
-	*valid_until = consensus_valid_until(c->consensus);
+	memset(doc, 0, sizeof(*doc));
+	doc->text = c->consensus_text;
+	doc->len = c->consensus_len;
+	doc->valid_after = consensus_valid_after(c->consensus);
+	doc->fresh_until = consensus_fresh_until(c->consensus);
+	doc->valid_until = consensus_valid_until(c->consensus);
+	memcpy(doc->sha3_as_signed, c->consensus_sha3, sizeof(doc->sha3_as_signed));
+	for (size_t i = 0; i < consensus_n_signatures(c->consensus) &&
+			doc->n_signers < DIR_SERVER_SIGNERS_MAX; i++)
+		memcpy(doc->signers[doc->n_signers++],
+				consensus_signature_at(c->consensus, i)->identity,
+				DIR_SERVER_DIGEST_LEN);
 	return 0;
 }
 
 static int
-store_authority_cert(void *ctx, size_t index, const uint8_t **text, size_t *len,
-		uint8_t *identity_digest)
+store_microdesc(void *ctx, const uint8_t *digest, const uint8_t **text, size_t *len)
+{
+	const struct relay_control *c = ctx;
+
+	return c->microdescs != NULL ? microdesc_store_get(c->microdescs, digest, text, len)
+				     : -ENOENT;
+}
+
+/* Certificates in the order fetched; for each identity the newest
+ * (latest dir-key-published) comes first, as /tor/keys/fp/ wants. */
+static int
+store_authority_cert(void *ctx, size_t index, struct dir_cert_doc *doc)
 {
 	const struct relay_control *c = ctx;
 	size_t seen = 0;
@@ -325,10 +357,14 @@ store_authority_cert(void *ctx, size_t index, const uint8_t **text, size_t *len,
 		if (c->cert_text[i] == NULL)
 			continue;
 		if (seen++ == index) {
-			*text = c->cert_text[i];
-			*len = c->cert_len[i];
-			memcpy(identity_digest, authority_cert_identity_digest(c->certs[i]),
+			doc->text = c->cert_text[i];
+			doc->len = c->cert_len[i];
+			memcpy(doc->identity_digest, authority_cert_identity_digest(c->certs[i]),
 					DIR_SERVER_DIGEST_LEN);
+			memcpy(doc->signing_key_digest,
+					authority_cert_signing_key_digest(c->certs[i]),
+					DIR_SERVER_DIGEST_LEN);
+			doc->published = authority_cert_published(c->certs[i]);
 			return 0;
 		}
 	}
@@ -378,6 +414,38 @@ stream_end(void *ctx, uint16_t id, uint8_t reason)
 		dir_stream_release(ds);
 }
 
+/* Per-resource counters of answered requests (relay_control_stats). */
+static void
+dir_count(struct relay_control *c, const struct dir_response_info *info)
+{
+	struct relay_control_dir_counts *k;
+
+	switch (info->resource) {
+	case DIR_RESOURCE_CONSENSUS:
+		k = &c->stats.dir_consensus;
+		break;
+	case DIR_RESOURCE_MICRODESC:
+		k = &c->stats.dir_microdesc;
+		break;
+	case DIR_RESOURCE_KEYS:
+		k = &c->stats.dir_keys;
+		break;
+	default:
+		k = &c->stats.dir_other;
+		break;
+	}
+	if (info->status == 200) {
+		k->ok++;
+		k->items += info->items;
+	} else if (info->status == 304) {
+		k->not_modified++;
+	} else if (info->status == 404) {
+		k->not_found++;
+	} else {
+		k->other++;
+	}
+}
+
 /* Request bytes on a BEGIN_DIR stream: once the head is complete, the
  * whole response is queued and the stream ends with DONE when it is sent
  * (tor's dircache answers one request per tunnelled connection). A head
@@ -389,8 +457,10 @@ stream_data(void *ctx, uint16_t id, const uint8_t *data, size_t len)
 	struct relay_control *c = sc->control;
 	struct dir_stream *ds = dir_stream_find(sc, id);
 	struct dir_store store = {
-		.ctx = c, .consensus = store_consensus, .authority_cert = store_authority_cert,
+		.ctx = c, .consensus = store_consensus, .microdesc = store_microdesc,
+		.authority_cert = store_authority_cert,
 	};
+	struct dir_response_info info = { 0 };
 	struct dir_request req;
 	const uint8_t *p;
 	uint8_t *response = NULL;
@@ -415,11 +485,12 @@ stream_data(void *ctx, uint16_t id, const uint8_t *data, size_t len)
 	if (rc == -EAGAIN && take == len)
 		return;
 	if (rc == 0)
-		rc = dir_server_respond(&req, &store, time(NULL), NULL, false, &response,
+		rc = dir_server_respond(&req, &store, time(NULL), NULL, false, &info, &response,
 				&response_len);
 	if (rc == 0 && relay_stream_write(sc->rs, id, response, response_len) == 0) {
 		relay_stream_finish(sc->rs, id, RELAY_END_REASON_DONE);
 		c->stats.dir_requests_served++;
+		dir_count(c, &info);
 	} else {
 		relay_stream_finish(sc->rs, id, rc == -ENOMEM ? RELAY_END_REASON_RESOURCELIMIT
 							      : RELAY_END_REASON_MISC);
@@ -664,6 +735,9 @@ link_forget(struct relay_control *c, struct control_link *cl)
 	tls_session_free(cl->tls);
 	link_handshake_free(cl->hs);
 	if (cl->dir != NULL) {
+		if (cl->dir->kind == DIR_MICRODESCS && c->microdesc_fetches > 0)
+			c->microdesc_fetches--;
+		free(cl->dir->wanted);
 		free(cl->dir->request);
 		free(cl->dir->response);
 		free(cl->dir);
@@ -1275,6 +1349,27 @@ certs_received(struct relay_control *c, const uint8_t *body, size_t len, time_t 
 	relay_log("info", "authority certificates: %zu new, %zu kept", kept, c->n_certs);
 }
 
+/* SHA3-256 of the kept consensus from its start through the space after
+ * the first "directory-signature" (tor's digest_sha3_as_signed), which
+ * clients name in X-Or-Diff-From-Consensus. consensus_parse has checked
+ * that the line exists. */
+static void
+consensus_sha3_as_signed(struct relay_control *c)
+{
+	static const char marker[] = "\ndirectory-signature ";
+	const uint8_t *text = c->consensus_text;
+	size_t len = c->consensus_len, signed_len = 0;
+
+	for (size_t i = 0; i + sizeof(marker) - 1 <= len; i++) {
+		if (text[i] == '\n' && memcmp(text + i, marker, sizeof(marker) - 1) == 0) {
+			signed_len = i + sizeof(marker) - 1;
+			break;
+		}
+	}
+	if (signed_len == 0 || kdf_sha3_256(text, signed_len, c->consensus_sha3) != 0)
+		memset(c->consensus_sha3, 0, sizeof(c->consensus_sha3));
+}
+
 static void
 consensus_received(struct relay_control *c, const uint8_t *body, size_t len, time_t now)
 {
@@ -1326,6 +1421,17 @@ consensus_received(struct relay_control *c, const uint8_t *body, size_t len, tim
 	consensus_free(c->consensus);
 	c->consensus = fresh;
 	c->stats.consensus_fetched++;
+	consensus_sha3_as_signed(c);
+	/* Microdescriptors: keep those it or the previous one lists, fetch
+	 * the ones it lists that we lack (microdesc_store.h). */
+	if (c->microdescs != NULL) {
+		struct microdesc_store_stats st;
+
+		microdesc_store_set_consensus(c->microdescs, fresh);
+		microdesc_store_get_stats(c->microdescs, &st);
+		c->stats.microdescs_held = st.entries;
+		c->next_microdesc_fetch = now;
+	}
 	/* A majority was enough to keep it, but a signature whose
 	 * certificate we lack means an authority we cannot vouch for yet
 	 * (it may have been missing from the first authority's
@@ -1344,6 +1450,26 @@ consensus_received(struct relay_control *c, const uint8_t *body, size_t len, tim
 			vr.n_valid, c->stats.listed_running ? "listed Running and Valid"
 			: consensus_find_router(fresh, relay_keys_fingerprint(c->cfg.keys)) != NULL
 			? "listed, not Running and Valid" : "not listed");
+}
+
+/* An authority's /tor/micro/d/ answer: keep what was asked for. */
+static void
+microdescs_received(struct relay_control *c, const struct dir_fetch *d, const uint8_t *body,
+		size_t len)
+{
+	struct microdesc_store_stats st;
+	int kept;
+
+	if (c->microdescs == NULL)
+		return;
+	kept = microdesc_store_add_answer(c->microdescs, body, len,
+			(const uint8_t (*)[MICRODESC_DIGEST_LEN])d->wanted, d->n_wanted);
+	microdesc_store_get_stats(c->microdescs, &st);
+	c->stats.microdescs_held = st.entries;
+	c->stats.microdescs_fetched = st.added;
+	c->stats.microdescs_rejected = st.unwanted + st.malformed + st.refused_full;
+	relay_log("info", "microdescriptors: %d of %zu asked for kept, %zu held", kept,
+			d->n_wanted, st.entries);
 }
 
 /* Handles a directory response once it is complete (or the stream
@@ -1379,6 +1505,8 @@ dir_response(struct relay_control *c, struct control_link *cl, bool closed, time
 				cl->peer_port, r.descriptor_not_new ? " (not new)" : "");
 	} else if (d->kind == DIR_CERTS) {
 		certs_received(c, p, body_len, now);
+	} else if (d->kind == DIR_MICRODESCS) {
+		microdescs_received(c, d, p, body_len);
 	} else {
 		consensus_received(c, p, body_len, now);
 	}
@@ -1478,9 +1606,9 @@ on_link_closed(struct relay_control *c, uint32_t id, uint64_t u64)
 
 /* Opens a raw stream to authority a's DirPort for one request: the
  * descriptor upload (body) or a GET. */
-static void
+static struct dir_fetch *
 dir_start(struct relay_control *c, unsigned a, enum dir_request_kind kind, const uint8_t *body,
-		size_t body_len, time_t now)
+		size_t body_len, const char *url, time_t now)
 {
 	struct control_link *cl = calloc(1, sizeof(*cl));
 	char host[32], address[INET_ADDRSTRLEN];
@@ -1488,11 +1616,13 @@ dir_start(struct relay_control *c, unsigned a, enum dir_request_kind kind, const
 	ssize_t n;
 
 	if (cl == NULL)
-		return;
+		return NULL;
+	if (url != NULL)
+		cap += strlen(url);
 	cl->dir = calloc(1, sizeof(*cl->dir));
 	if (cl->dir == NULL || (cl->dir->request = malloc(cap)) == NULL) {
 		link_forget(c, cl);
-		return;
+		return NULL;
 	}
 	snprintf(host, sizeof(host), "%s:%u", ip_string(c->cfg.authorities[a].address, address),
 			c->cfg.authorities[a].dir_port);
@@ -1500,11 +1630,12 @@ dir_start(struct relay_control *c, unsigned a, enum dir_request_kind kind, const
 		n = dir_http_upload_request(host, c->next_upload == 0 ? "hsrelay just started"
 				: "periodic republication", body, body_len, cl->dir->request, cap);
 	else
-		n = dir_http_get_request(host, kind == DIR_CERTS ? "/tor/keys/all"
-				: "/tor/status-vote/current/consensus-microdesc", cl->dir->request, cap);
+		n = dir_http_get_request(host, url != NULL ? url : kind == DIR_CERTS ?
+				"/tor/keys/all" : "/tor/status-vote/current/consensus-microdesc",
+				cl->dir->request, cap);
 	if (n < 0) {
 		link_forget(c, cl);
-		return;
+		return NULL;
 	}
 	cl->dir->kind = kind;
 	cl->dir->request_len = (size_t)n;
@@ -1519,6 +1650,49 @@ dir_start(struct relay_control *c, unsigned a, enum dir_request_kind kind, const
 	c->connecting = cl;
 	send_msg(c, 0, RELAY_MSG_LINK_CONNECT, cl->request,
 			(uint64_t)cl->peer_ip << 16 | cl->peer_port, NULL);
+	return cl->dir;
+}
+
+/* Asks the authorities, round robin, for the microdescriptors the kept
+ * consensus lists and the store lacks: up to MICRODESC_FETCHES_PARALLEL
+ * requests of MICRODESC_STORE_BATCH digests. A new round starts once
+ * these are done: at once if more were missing, else after
+ * MICRODESC_RETRY_INTERVAL if some are still missing then. */
+static void
+microdescs_fetch(struct relay_control *c, time_t now)
+{
+	uint8_t (*missing)[MICRODESC_DIGEST_LEN];
+	size_t max = MICRODESC_FETCHES_PARALLEL * MICRODESC_STORE_BATCH, n, done = 0;
+
+	c->next_microdesc_fetch = 0;
+	missing = malloc((max + 1) * sizeof(*missing));
+	if (missing == NULL)
+		return;
+	n = microdesc_store_missing(c->microdescs, c->consensus, missing, max + 1);
+	while (done < n && done < max) {
+		size_t batch = RTE_MIN(n - done, (size_t)MICRODESC_STORE_BATCH);
+		char url[MICRODESC_STORE_URL_MAX];
+		struct dir_fetch *d;
+
+		if (microdesc_store_url((const uint8_t (*)[MICRODESC_DIGEST_LEN])missing + done,
+				batch, url, sizeof(url)) < 0)
+			break;
+		d = dir_start(c, c->next_authority++ % c->cfg.n_authorities, DIR_MICRODESCS, NULL,
+				0, url, now);
+		if (d == NULL)
+			break;
+		d->wanted = malloc(batch * sizeof(*d->wanted));
+		if (d->wanted != NULL) {
+			memcpy(d->wanted, missing + done, batch * sizeof(*d->wanted));
+			d->n_wanted = batch;
+		}
+		c->microdesc_fetches++;
+		c->stats.microdesc_requests++;
+		done += batch;
+	}
+	if (n > 0)
+		c->next_microdesc_fetch = n > max ? now : now + MICRODESC_RETRY_INTERVAL;
+	free(missing);
 }
 
 static void
@@ -1541,20 +1715,19 @@ upload_descriptor(struct relay_control *c, time_t now)
 	d.bandwidth_observed = c->cfg.bandwidth_rate;
 	d.uptime = (uint64_t)(now - c->started);
 	d.published = now;
-	/* BEGIN_DIR works (relay_stream, dir_server), but a directory cache
-	 * must also serve the microdescriptors clients fetch from it, and
-	 * those are not fetched yet: advertising DirCache=2 and
-	 * tunnelled-dir-server now would get us the V2Dir flag and send
-	 * clients to a cache that answers 404 for them. So no role yet
-	 * (docs/STATUS.md). */
-	d.roles = 0;
+	/* A directory cache over BEGIN_DIR (dir-spec 2.1.1
+	 * "tunnelled-dir-server", tor-spec "DirCache=2"): the consensus,
+	 * the authority certificates and the microdescriptors it lists
+	 * (microdesc_store.h), so the authorities vote us V2Dir and clients
+	 * may fetch from us. The onion-service roles are not there yet. */
+	d.roles = DESCRIPTOR_ROLES_OFFERED;
 	len = descriptor_build(&d, c->cfg.keys, text, sizeof(text), NULL);
 	if (len < 0) {
 		relay_log("warn", "cannot build the descriptor: error %zd", len);
 		return;
 	}
 	for (unsigned a = 0; a < c->cfg.n_authorities; a++)
-		dir_start(c, a, DIR_UPLOAD, (const uint8_t *)text, (size_t)len, now);
+		dir_start(c, a, DIR_UPLOAD, (const uint8_t *)text, (size_t)len, NULL, now);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1775,7 +1948,8 @@ relay_control_poll(struct relay_control *c, time_t now)
 		c->next_maintenance = now + MAINTENANCE_INTERVAL;
 	}
 	if (c->cfg.n_authorities > 0 && now >= c->next_certs) {
-		dir_start(c, c->next_authority++ % c->cfg.n_authorities, DIR_CERTS, NULL, 0, now);
+		dir_start(c, c->next_authority++ % c->cfg.n_authorities, DIR_CERTS, NULL, 0, NULL,
+				now);
 		c->next_certs = now + CERTS_INTERVAL;
 		/* The consensus needs the certificates: fetch it right after. */
 		if (c->next_consensus < now + 2)
@@ -1784,9 +1958,15 @@ relay_control_poll(struct relay_control *c, time_t now)
 	}
 	if (c->cfg.n_authorities > 0 && now >= c->next_consensus) {
 		dir_start(c, c->next_authority++ % c->cfg.n_authorities, DIR_CONSENSUS, NULL, 0,
-				now);
+				NULL, now);
 		c->next_consensus = now + (c->cfg.consensus_interval != 0 ? c->cfg.consensus_interval
 									 : CONSENSUS_INTERVAL_DEFAULT);
+		work++;
+	}
+	if (c->cfg.n_authorities > 0 && c->consensus != NULL && c->microdescs != NULL &&
+	    c->next_microdesc_fetch != 0 && now >= c->next_microdesc_fetch &&
+	    c->microdesc_fetches == 0) {
+		microdescs_fetch(c, now);
 		work++;
 	}
 	if (c->cfg.publish && c->cfg.n_authorities > 0 && now >= c->next_upload) {
@@ -1846,6 +2026,12 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 	}
 	c->cfg = *cfg;
 	c->started = now;
+	c->microdescs = microdesc_store_new();
+	if (c->microdescs == NULL) {
+		rc = -ENOMEM;
+		snprintf(errbuf, errbuf_len, "out of memory");
+		goto fail;
+	}
 	for (unsigned w = 0; w < cfg->n_workers; w++) {
 		c->slots[w] = calloc(LINK_SLOTS, sizeof(*c->slots[w]));
 		if (c->slots[w] == NULL) {
@@ -1919,6 +2105,7 @@ relay_control_destroy(struct relay_control *c)
 		stream_circuit_free(c, c->stream_circuits);
 	free(c->consensus_text);
 	consensus_free(c->consensus);
+	microdesc_store_free(c->microdescs);
 	link_credentials_free(c->link_credentials);
 	tls_handshake_context_free(c->tls_server);
 	tls_handshake_context_free(c->tls_client);

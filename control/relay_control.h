@@ -65,6 +65,15 @@ struct relay_control_config {
 	uint32_t consensus_interval;
 };
 
+/* Directory-cache answers of one kind. */
+struct relay_control_dir_counts {
+	uint64_t ok;			/* 200 */
+	uint64_t items;			/* documents in 200 answers */
+	uint64_t not_modified;		/* 304 */
+	uint64_t not_found;		/* 404 */
+	uint64_t other;			/* 400, 503 */
+};
+
 /* What the control thread counted. */
 struct relay_control_stats {
 	uint64_t tls_handshakes;
@@ -99,6 +108,16 @@ struct relay_control_stats {
 	uint64_t stream_circuits_failed;	/* destroyed: protocol, limits */
 	uint64_t dir_requests_served;
 	uint64_t dir_requests_failed;	/* bad request head, no memory */
+	/* Answers served, per resource (dir_server.h). */
+	struct relay_control_dir_counts dir_consensus;
+	struct relay_control_dir_counts dir_microdesc;
+	struct relay_control_dir_counts dir_keys;
+	struct relay_control_dir_counts dir_other;
+	/* The microdescriptor store (microdesc_store.h). */
+	uint64_t microdesc_requests;	/* /tor/micro/d/ fetches started */
+	uint64_t microdescs_fetched;	/* kept from the authorities' answers */
+	uint64_t microdescs_rejected;	/* unwanted digest, malformed, store full */
+	uint64_t microdescs_held;
 };
 
 /* Allocates the control state (TLS contexts, link credentials). NULL with

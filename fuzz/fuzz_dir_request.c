@@ -1,6 +1,6 @@
-/* libFuzzer: control/dir_server's request parser and responder. The
- * parsed URL must lie inside the input; every parsed request must get a
- * response from a small store. */
+/* libFuzzer: control/dir_server's request parser and responder, and the
+ * /tor/micro/d/ digest-list parser. The parsed URL must lie inside the
+ * input; every parsed request must get a response from a small store. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,16 +12,20 @@ static const char text[] = "document\n";
 
 static int
 any_consensus(void *ctx, enum dir_consensus_flavor flavor,
-		const uint8_t **out, size_t *len, time_t *valid_after,
-		time_t *fresh_until, time_t *valid_until)
+		struct dir_consensus_doc *doc)
 {
 	(void)ctx;
 	(void)flavor;
-	*out = (const uint8_t *)text;
-	*len = sizeof(text) - 1;
-	*valid_after = 1000;
-	*fresh_until = 4600;
-	*valid_until = 12000;
+	memset(doc, 0, sizeof(*doc));
+	doc->text = (const uint8_t *)text;
+	doc->len = sizeof(text) - 1;
+	doc->valid_after = 1000;
+	doc->fresh_until = 4600;
+	doc->valid_until = 12000;
+	memset(doc->sha3_as_signed, 0xab, sizeof(doc->sha3_as_signed));
+	doc->n_signers = 2;
+	memset(doc->signers[0], 0x12, 20);
+	memset(doc->signers[1], 0x34, 20);
 	return 0;
 }
 
@@ -38,15 +42,16 @@ any_microdesc(void *ctx, const uint8_t *digest, const uint8_t **out,
 }
 
 static int
-one_cert(void *ctx, size_t index, const uint8_t **out, size_t *len,
-		uint8_t *id)
+one_cert(void *ctx, size_t index, struct dir_cert_doc *doc)
 {
 	(void)ctx;
 	if (index > 0)
 		return -1;
-	*out = (const uint8_t *)text;
-	*len = sizeof(text) - 1;
-	memset(id, 0xaa, 20);
+	doc->text = (const uint8_t *)text;
+	doc->len = sizeof(text) - 1;
+	memset(doc->identity_digest, 0xaa, 20);
+	memset(doc->signing_key_digest, 0xbb, 20);
+	doc->published = 1500;
 	return 0;
 }
 
@@ -60,9 +65,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	const uint8_t *p = data;
 	struct dir_request req;
+	struct dir_response_info info;
 	uint8_t *out;
 	size_t out_len;
 
+	/* The digest-list parser on the whole input: bounded, *p inside. */
+	{
+		uint8_t digests[4][DIR_SERVER_DIGEST256_LEN];
+		const char *list = (const char *)data;
+		size_t n = dir_microdesc_digests_parse(&list,
+				(const char *)data + size, digests, 4);
+
+		if (n > 4 || list < (const char *)data ||
+				list > (const char *)data + size)
+			abort();
+	}
 	if (dir_request_parse(&p, data + size, &req) != 0)
 		return 0;
 	if (p <= data || p > data + size ||
@@ -70,8 +87,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(const uint8_t *)req.url + req.url_len > p)
 		abort();
 	if (dir_server_respond(&req, &store, 2000, "192.0.2.1", size & 1,
-			&out, &out_len) == 0) {
-		if (out_len < 12 || memcmp(out, "HTTP/1.0 ", 9) != 0)
+			&info, &out, &out_len) == 0) {
+		if (out_len < 12 || memcmp(out, "HTTP/1.0 ", 9) != 0 ||
+				info.status < 200 || info.status > 599 ||
+				(info.status == 200) != (info.items > 0))
 			abort();
 		free(out);
 	}

@@ -26,7 +26,13 @@
 #      hsrelay checks the client's SENDME v1) gets a body byte-identical to
 #      a consensus an authority served (the authorities' consensus is
 #      sampled every second from the start: it changes every 10 s), and
-#      /tor/keys/all with the certificates.
+#      /tor/keys/all with the certificates;
+#   7. hsrelay is a microdescriptor cache: its consensus lists it V2Dir
+#      (DirCache=2, tunnelled-dir-server); begindir_client's /tor/micro/d/
+#      for 4 digests of that consensus is byte-identical to a1's answer; a
+#      second tor client whose only fallback directory and only guard is
+#      hsrelay (the authorities vote it Guard for this step) bootstraps
+#      to 100 % with every directory answer in its log from hsrelay.
 # hsrelay's counters are printed at the end. Exit 77 (meson: skipped)
 # without root, tor, tor-gencert or curl.
 set -euo pipefail
@@ -178,6 +184,74 @@ ip netns exec "$tn_ns" "$begindir_client" "$tn_seat_addr" "$tn_seat_orport" "${t
 certs=$(grep -c '^dir-key-certificate-version 3' "$tn_work/begindir.keys" || true)
 [ "$certs" -eq 3 ] || fail "/tor/keys/all over BEGIN_DIR holds $certs certificates, expected 3"
 checked "BEGIN_DIR: /tor/keys/all holds the $certs authority certificates"
+
+# 7. hsrelay as a microdescriptor cache (DirCache=2, tunnelled-dir-server).
+# (b) the consensus hsrelay served (identical to an authority's) lists it V2Dir.
+hs_flags=$(awk '/^r hsrelay /{f=1; next} f && /^s /{print; exit}' "$tn_work/begindir.consensus")
+case " $hs_flags " in *" V2Dir "*) ;; *) fail "hsrelay is not V2Dir in the consensus: $hs_flags" ;; esac
+checked "consensus: hsrelay $hs_flags"
+# (a) microdescriptors by digest, byte-identical to an authority's answer for
+# the same URL (hsrelay fetches them right after keeping a consensus).
+digests=$(awk '/^m /{print $2}' "$tn_work/begindir.consensus" | head -4 | paste -sd-)
+[ -n "$digests" ] || fail "no m lines in the consensus"
+md_url=/tor/micro/d/$digests
+ok=0
+for attempt in 1 2 3 4 5 6; do
+  ip netns exec "$tn_ns" curl -sf --max-time 5 -o "$tn_work/md.authority" "http://$tn_addr:5201$md_url" ||
+    fail "a1 does not serve $md_url"
+  if ip netns exec "$tn_ns" "$begindir_client" "$tn_seat_addr" "$tn_seat_orport" "${tn_dir[hsrelay]}" \
+      "$tn_work/begindir_client" "$tn_work/md.hsrelay" "$md_url" >"$tn_work/begindir.log" 2>&1 &&
+      cmp -s "$tn_work/md.authority" "$tn_work/md.hsrelay"; then
+    ok=1; break
+  fi
+  sleep 3
+done
+if [ "$ok" != 1 ]; then
+  cat "$tn_work/begindir.log"; grep -i microdesc "$tn_work/hsrelay.log" | tail -5
+  fail "hsrelay's answer to $md_url differs from a1's"
+fi
+checked "BEGIN_DIR: $(grep -c '^ntor-onion-key' "$tn_work/md.hsrelay") microdescriptors ($(wc -c <"$tn_work/md.hsrelay") bytes) identical to a1's answer for the same 4 digests (attempt $attempt)"
+# (c) a second tor client whose only directory source is hsrelay: hsrelay is
+# its only fallback directory (the authorities' fallback weight is 0 and their
+# bootstrap schedule an hour away) and its only guard, hence its directory
+# guard (the authorities vote hsrelay Guard from now on). It must bootstrap,
+# and every directory answer in its log must come from hsrelay.
+guards=$(for a in "${tn_auths[@]}"; do printf '$%s,' "${tn_fp[$a]}"; done)
+for a in "${tn_auths[@]}"; do
+  testnet_ctl "$a" run "SETCONF TestingDirAuthVoteGuard=${guards}\$$middle" >/dev/null ||
+    fail "SETCONF TestingDirAuthVoteGuard on $a"
+done
+wait_until 60 sh -c "ip netns exec $tn_ns curl -sf --max-time 3 http://$tn_addr:5201/tor/status-vote/current/consensus-microdesc | awk '/^r hsrelay /{f=1; next} f && /^s /{print; exit}' | grep -q ' Guard .*V2Dir'" ||
+  fail "the authorities did not vote hsrelay Guard"
+tn_node client2 "$tn_ns" 9061
+{ tn_common_torrc client2; testnet_network_torrc
+  sed "s/^SocksPort .*/SocksPort 127.0.0.1:9060/" < <(tn_client_torrc)
+  echo "Log info file ${tn_dir[client2]}/info.log"
+  echo "FallbackDir $tn_seat_addr:9030 orport=$tn_seat_orport id=$middle"
+  echo "DirAuthorityFallbackRate 0"
+  echo "ClientBootstrapConsensusAuthorityDownloadInitialDelay 3600"
+  echo "UseEntryGuards 1"
+  echo "EntryNodes \$$middle"; } >"${tn_dir[client2]}/torrc"
+t_client2=$(date +%s)
+testnet_start_tor client2
+end=$(( $(date +%s) + 90 ))
+until [ "$(testnet_ctl client2 bootstrap 2>/dev/null || echo 0)" = 100 ]; do
+  if [ "$(date +%s)" -ge "$end" ]; then
+    grep -E 'Bootstrapped|from server|microdesc' "${tn_dir[client2]}/info.log" | tail -20
+    fail "client2 (directory source: hsrelay only) did not bootstrap"
+  fi
+  sleep 1
+done
+grep -E 'Received .* from server' "${tn_dir[client2]}/info.log" >"$tn_work/client2.dir" || true
+sed 's/^.*\] //' "$tn_work/client2.dir" | sort | uniq -c | sort -rn | head -8 | sed 's/^/  client2: /'
+grep -q "microdescriptor request (status 200" "$tn_work/client2.dir" ||
+  fail "client2 got no microdescriptors (its log has no 200 answer to a microdescriptor request)"
+if grep -v "$tn_seat_addr" "$tn_work/client2.dir" | grep -q .; then
+  grep -v "$tn_seat_addr" "$tn_work/client2.dir" | head -5
+  fail "client2 got directory answers from servers other than hsrelay"
+fi
+checked "client2 bootstrapped 100 % in $(( $(date +%s) - t_client2 )) s with hsrelay as its only directory source: $(wc -l <"$tn_work/client2.dir") directory answers, all from $tn_seat_addr"
+
 if [ "${DEMO:-0}" = 1 ]; then
   echo "--- the client's first page through hsrelay (first lines):"
   head -5 "$tn_work/page"* 2>/dev/null | head -8 | sed 's/^/  /'
@@ -188,6 +262,12 @@ fi
 kill -0 "$hsrelay_pid" || fail "hsrelay exited"
 kill -TERM "$hsrelay_pid"
 wait_until 20 sh -c "! kill -0 $hsrelay_pid 2>/dev/null" || fail "hsrelay did not stop on SIGTERM"
-grep -E 'uploaded|stats|relay ' "$tn_work/hsrelay.log" | tail -8 | sed 's/^/  hsrelay: /'
+grep -E 'uploaded|stats|relay ' "$tn_work/hsrelay.log" | tail -14 | sed 's/^/  hsrelay: /'
+# begindir_client asked for microdescriptors once or a few times (step 7a);
+# client2's fetches come on top.
+md_ok=$(sed -n 's/.*stats dircache microdesc ok=\([0-9]*\).*/\1/p' "$tn_work/hsrelay.log")
+[ "${md_ok:-0}" -ge 2 ] ||
+  fail "hsrelay's counters show ${md_ok:-no} microdescriptor answers, expected begindir_client's and client2's"
+checked "hsrelay answered $md_ok microdescriptor requests"
 testnet_log "done"
 echo "PASS relay_testnet"

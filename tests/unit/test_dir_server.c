@@ -28,19 +28,30 @@ static const char md_b_b64[] = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
 static const char cert_1[] = "dir-key-certificate-version 3\nfingerprint 1\n";
 static const char cert_2[] = "dir-key-certificate-version 3\nfingerprint 2\n";
 
+/* The consensus' SHA3-256 as signed (any value: dir_server compares). */
+static const uint8_t consensus_sha3[32] = { 0x5a, 0x5a, [31] = 0x01 };
+#define CONSENSUS_SHA3_HEX "5a5a0000000000000000000000000000" \
+	"00000000000000000000000000000001"
+
 static int
 store_consensus(void *ctx, enum dir_consensus_flavor flavor,
-		const uint8_t **text, size_t *len, time_t *valid_after,
-		time_t *fresh_until, time_t *valid_until)
+		struct dir_consensus_doc *doc)
 {
 	(void)ctx;
 	if (flavor != DIR_CONSENSUS_MICRODESC)
 		return -ENOENT;
-	*text = (const uint8_t *)consensus_text;
-	*len = strlen(consensus_text);
-	*valid_after = NOW - 600;
-	*fresh_until = NOW + 3000;
-	*valid_until = NOW + 3 * 3600;
+	memset(doc, 0, sizeof(*doc));
+	doc->text = (const uint8_t *)consensus_text;
+	doc->len = strlen(consensus_text);
+	doc->valid_after = NOW - 600;
+	doc->fresh_until = NOW + 3000;
+	doc->valid_until = NOW + 3 * 3600;
+	memcpy(doc->sha3_as_signed, consensus_sha3, 32);
+	/* Signed by 0232AF..., 14C131... and 23D15D... */
+	doc->n_signers = 3;
+	memcpy(doc->signers[0], "\x02\x32\xaf\x01", 4);
+	memcpy(doc->signers[1], "\x14\xc1\x31\x02", 4);
+	memcpy(doc->signers[2], "\x23\xd1\x5d\x03", 4);
 	return 0;
 }
 
@@ -62,16 +73,26 @@ store_microdesc(void *ctx, const uint8_t *digest, const uint8_t **text,
 	return 0;
 }
 
+/* Two authorities (identities 0xaa.. and 0xbb..); 0xbb.. has a newer
+ * certificate (signing key 0x22..) listed before its older one (0x11..). */
+static const char cert_3[] = "dir-key-certificate-version 3\nfingerprint 3\n";
+
 static int
-store_cert(void *ctx, size_t index, const uint8_t **text, size_t *len,
-		uint8_t *id)
+store_cert(void *ctx, size_t index, struct dir_cert_doc *doc)
 {
+	static const char *const texts[] = { cert_1, cert_2, cert_3 };
+	static const uint8_t ids[] = { 0xaa, 0xbb, 0xbb };
+	static const uint8_t sks[] = { 0x11, 0x22, 0x11 };
+
 	(void)ctx;
-	if (index > 1)
+	if (index > 2)
 		return -ENOENT;
-	*text = (const uint8_t *)(index == 0 ? cert_1 : cert_2);
-	*len = strlen(index == 0 ? cert_1 : cert_2);
-	memset(id, index == 0 ? 0xaa : 0xbb, 20);
+	doc->text = (const uint8_t *)texts[index];
+	doc->len = strlen(texts[index]);
+	memset(doc->identity_digest, ids[index], 20);
+	memset(doc->signing_key_digest, sks[index], 20);
+	/* dir-key-published: an hour ago, cert_3 a day ago. */
+	doc->published = index == 2 ? NOW - 86400 : NOW - 3600;
 	return 0;
 }
 
@@ -93,6 +114,8 @@ parse(const char *text, struct dir_request *req, size_t *consumed)
 }
 
 /* Parses request, responds, compares with expected. */
+static struct dir_response_info last_info;
+
 static void
 check_response(const char *request, const char *client, bool busy,
 		const char *expected)
@@ -102,8 +125,9 @@ check_response(const char *request, const char *client, bool busy,
 	size_t out_len = 0;
 
 	assert_int_equal(parse(request, &req, NULL), 0);
+	memset(&last_info, 0xff, sizeof(last_info));
 	assert_int_equal(dir_server_respond(&req, &store, NOW, client, busy,
-			&out, &out_len), 0);
+			&last_info, &out, &out_len), 0);
 	if (out_len != strlen(expected) ||
 			memcmp(out, expected, out_len) != 0)
 		fprintf(stderr, "got:\n%.*s\nwant:\n%s\n", (int)out_len,
@@ -222,7 +246,8 @@ test_microdesc_response(void **state)
 	char request[512];
 
 	(void)state;
-	/* Asked b, a, unknown, a again: sorted, unique, unknown left out. */
+	/* Asked b, a, unknown, a again: unique, unknown left out, in
+	 * descending digest order (tor pops its spool from the end). */
 	snprintf(request, sizeof(request),
 			"GET /tor/micro/d/%s-%s-%s-%s.z HTTP/1.0\r\n\r\n",
 			md_b_b64, md_a_b64,
@@ -234,47 +259,191 @@ test_microdesc_response(void **state)
 			"Content-Encoding: identity\r\n"
 			"Expires: Sat, 04 Jan 2025 03:04:05 GMT\r\n"
 			"\r\n"
-			"onion-key\nntor-onion-key AAAA\n"
-			"onion-key\nntor-onion-key BBBB\n");
+			"onion-key\nntor-onion-key BBBB\n"
+			"onion-key\nntor-onion-key AAAA\n");
+	assert_int_equal(last_info.resource, DIR_RESOURCE_MICRODESC);
+	assert_int_equal(last_info.status, 200);
+	assert_int_equal(last_info.items, 2);
 	check_response("GET /tor/micro/d/AgICAgICAgICAgICAgICAgICAgICAgICAgI"
 			"CAgICAgICAgI HTTP/1.0\r\n\r\n", NULL, false,
 			"HTTP/1.0 404 Not found\r\nDate: " DATE "\r\n\r\n");
 }
 
+#define HEX40(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
+	c c c c c c c c c c
+
+static void
+keys_expect(char *expected, size_t cap, const char *client,
+		const char *body)
+{
+	snprintf(expected, cap,
+			"HTTP/1.0 200 OK\r\n"
+			"Date: " DATE "\r\n"
+			"Content-Type: text/plain\r\n"
+			"%s%s%s"
+			"Content-Encoding: identity\r\n"
+			"Content-Length: %zu\r\n"
+			"Expires: Thu, 02 Jan 2025 04:04:05 GMT\r\n"
+			"\r\n%s", client != NULL ? "X-Your-Address-Is: " : "",
+			client != NULL ? client : "", client != NULL ? "\r\n" : "",
+			strlen(body), body);
+}
+
 static void
 test_keys_response(void **state)
 {
-	char expected[1024];
+	char expected[1024], body[512];
 
 	(void)state;
-	snprintf(expected, sizeof(expected),
-			"HTTP/1.0 200 OK\r\n"
-			"Date: " DATE "\r\n"
-			"Content-Type: text/plain\r\n"
-			"X-Your-Address-Is: 203.0.113.9\r\n"
-			"Content-Encoding: identity\r\n"
-			"Content-Length: %zu\r\n"
-			"Expires: Thu, 02 Jan 2025 04:04:05 GMT\r\n"
-			"\r\n%s%s", strlen(cert_1) + strlen(cert_2), cert_1,
-			cert_2);
+	snprintf(body, sizeof(body), "%s%s%s", cert_1, cert_2, cert_3);
+	keys_expect(expected, sizeof(expected), "203.0.113.9", body);
 	check_response("GET /tor/keys/all.z HTTP/1.0\r\n\r\n", "203.0.113.9",
 			false, expected);
-	snprintf(expected, sizeof(expected),
-			"HTTP/1.0 200 OK\r\n"
-			"Date: " DATE "\r\n"
-			"Content-Type: text/plain\r\n"
-			"Content-Encoding: identity\r\n"
-			"Content-Length: %zu\r\n"
-			"Expires: Thu, 02 Jan 2025 04:04:05 GMT\r\n"
-			"\r\n%s", strlen(cert_2), cert_2);
-	check_response("GET /tor/keys/fp/BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
-			"BBBB+CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC.z "
-			"HTTP/1.0\r\n\r\n", NULL, false, expected);
-	check_response("GET /tor/keys/fp/CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"
-			"CCCC HTTP/1.0\r\n\r\n", NULL, false,
+	assert_int_equal(last_info.resource, DIR_RESOURCE_KEYS);
+	assert_int_equal(last_info.status, 200);
+	assert_int_equal(last_info.items, 3);
+	/* fp/: the newest certificate of each identity held (tor
+	 * authority_cert_get_newest_by_id), unknown ones left out. */
+	keys_expect(expected, sizeof(expected), NULL, cert_2);
+	check_response("GET /tor/keys/fp/" HEX40("B") "+" HEX40("C")
+			".z HTTP/1.0\r\n\r\n", NULL, false, expected);
+	check_response("GET /tor/keys/fp/" HEX40("C") " HTTP/1.0\r\n\r\n",
+			NULL, false,
+			"HTTP/1.0 404 Not found\r\nDate: " DATE "\r\n\r\n");
+	assert_int_equal(last_info.status, 404);
+	/* fp-sk/ID-SK pairs, as a client fetches the certificate a
+	 * consensus signature names (authority_certs_fetch_missing). */
+	snprintf(body, sizeof(body), "%s%s", cert_1, cert_3);
+	keys_expect(expected, sizeof(expected), NULL, body);
+	check_response("GET /tor/keys/fp-sk/" HEX40("b") "-" HEX40("1") "+"
+			HEX40("A") "-" HEX40("1") "+" HEX40("B") "-" HEX40("3")
+			".z HTTP/1.0\r\n\r\n", NULL, false, expected);
+	check_response("GET /tor/keys/fp-sk/" HEX40("A") "-" HEX40("2")
+			" HTTP/1.0\r\n\r\n", NULL, false,
+			"HTTP/1.0 404 Not found\r\nDate: " DATE "\r\n\r\n");
+	/* sk/: by signing-key digest, every certificate with it. */
+	snprintf(body, sizeof(body), "%s%s", cert_1, cert_3);
+	keys_expect(expected, sizeof(expected), NULL, body);
+	check_response("GET /tor/keys/sk/" HEX40("1") " HTTP/1.0\r\n\r\n",
+			NULL, false, expected);
+	/* If-Modified-Since: certificates published before it are left
+	 * out; none left is 304. */
+	snprintf(body, sizeof(body), "%s%s", cert_1, cert_2);
+	keys_expect(expected, sizeof(expected), NULL, body);
+	check_response("GET /tor/keys/all HTTP/1.0\r\nIf-Modified-Since: "
+			"Wed, 01 Jan 2025 12:00:00 GMT\r\n\r\n", NULL, false,
+			expected);
+	check_response("GET /tor/keys/fp/" HEX40("a") " HTTP/1.0\r\n"
+			"If-Modified-Since: Thu, 02 Jan 2025 03:00:00 GMT\r\n"
+			"\r\n", NULL, false,
+			"HTTP/1.0 304 Not modified\r\nDate: " DATE "\r\n\r\n");
+	assert_int_equal(last_info.status, 304);
+	check_response("GET /tor/keys/authority HTTP/1.0\r\n\r\n", NULL,
+			false,
 			"HTTP/1.0 404 Not found\r\nDate: " DATE "\r\n\r\n");
 	check_response("GET /tor/keys/bogus HTTP/1.0\r\n\r\n", NULL, false,
 			"HTTP/1.0 400 Bad request\r\nDate: " DATE "\r\n\r\n");
+}
+
+#define CONSENSUS_200 \
+	"HTTP/1.0 200 OK\r\n" \
+	"Date: " DATE "\r\n" \
+	"Content-Type: text/plain\r\n" \
+	"Content-Encoding: identity\r\n" \
+	"Expires: Thu, 02 Jan 2025 03:54:05 GMT\r\n" \
+	"Vary: X-Or-Diff-From-Consensus\r\n" \
+	"\r\n" \
+	"network-status-version 3 microdesc\n"
+
+/* What a tor 0.4.9 client sends a cache once it holds a consensus
+ * (dirclient.c directory_send_command, dir_consensus_request_set_
+ * additional_headers), and the authority-fingerprint check. */
+static void
+test_consensus_diff_and_signers(void **state)
+{
+	(void)state;
+	/* It holds ours: 304. */
+	check_response("GET /tor/status-vote/current/consensus-microdesc/"
+			"0232AF+14C131+23D15D.z HTTP/1.0\r\nHost: h\r\n"
+			"If-Modified-Since: Thu, 02 Jan 2025 02:00:00 GMT\r\n"
+			"X-Or-Diff-From-Consensus: " CONSENSUS_SHA3_HEX "\r\n"
+			"Accept-Encoding: x-tor-lzma, x-zstd, deflate, gzip, "
+			"identity\r\n\r\n", NULL, false,
+			"HTTP/1.0 304 Not modified\r\nDate: " DATE "\r\n\r\n");
+	assert_int_equal(last_info.resource, DIR_RESOURCE_CONSENSUS);
+	assert_int_equal(last_info.status, 304);
+	/* It holds another one: the full consensus (we keep no diffs). */
+	check_response("GET /tor/status-vote/current/consensus-microdesc/"
+			"0232AF+14C131+23D15D.z HTTP/1.0\r\n"
+			"X-Or-Diff-From-Consensus: 00" CONSENSUS_SHA3_HEX "\r\n"
+			"X-Or-Diff-From-Consensus: 11111111111111111111111111111111"
+			"11111111111111111111111111111111\r\n\r\n", NULL, false,
+			CONSENSUS_200);
+	assert_int_equal(last_info.items, 1);
+	/* Two of three named authorities signed: enough; one of three or
+	 * one of two (need 2): not. Prefixes of any even length. */
+	check_response("GET /tor/status-vote/current/consensus-microdesc/"
+			"0232AF01+EEEEEE+14c1 HTTP/1.0\r\n\r\n", NULL, false,
+			CONSENSUS_200);
+	check_response("GET /tor/status-vote/current/consensus-microdesc/"
+			"0232AF+EEEEEE+DDDDDD.z HTTP/1.0\r\n\r\n", NULL, false,
+			"HTTP/1.0 404 Consensus not signed by sufficient number of "
+			"requested authorities\r\nDate: " DATE "\r\n\r\n");
+	check_response("GET /tor/status-vote/current/consensus-microdesc/"
+			"0232AF+EEEEEE HTTP/1.0\r\n\r\n", NULL, false,
+			"HTTP/1.0 404 Consensus not signed by sufficient number of "
+			"requested authorities\r\nDate: " DATE "\r\n\r\n");
+	/* Diff-only URLs. */
+	check_response("GET /tor/status-vote/current/consensus-microdesc/diff/"
+			CONSENSUS_SHA3_HEX "/0232AF HTTP/1.0\r\n\r\n", NULL,
+			false,
+			"HTTP/1.0 304 Not modified\r\nDate: " DATE "\r\n\r\n");
+	check_response("GET /tor/status-vote/current/consensus-microdesc/diff/"
+			"11111111111111111111111111111111"
+			"11111111111111111111111111111111 HTTP/1.0\r\n\r\n",
+			NULL, false,
+			"HTTP/1.0 404 No such diff available\r\nDate: " DATE
+			"\r\n\r\n");
+	check_response("GET /tor/status-vote/current/consensus-microdesc/diff/"
+			"xyz/0232AF HTTP/1.0\r\n\r\n", NULL, false,
+			"HTTP/1.0 404 Couldn't parse request\r\nDate: " DATE
+			"\r\n\r\n");
+	/* An unknown flavor is ns, which is not held. */
+	check_response("GET /tor/status-vote/current/consensus-bogus HTTP/1.0"
+			"\r\n\r\n", NULL, false,
+			"HTTP/1.0 404 Not found\r\nDate: " DATE "\r\n\r\n");
+}
+
+static void
+test_microdesc_digest_list(void **state)
+{
+	static const char list[] =
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA-"
+		"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=-"	/* padded: skipped */
+		"short--"
+		"_wEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE-"	/* not base64 */
+		"//////////////////////////////////////////8-"
+		"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE";
+	uint8_t out[4][32], want[32];
+	const char *p = list;
+
+	(void)state;
+	assert_int_equal(dir_microdesc_digests_parse(&p, list + strlen(list),
+			out, 4), 3);
+	assert_ptr_equal(p, list + strlen(list));
+	memset(want, 0, 32);
+	assert_memory_equal(out[0], want, 32);
+	memset(want, 0xff, 32);
+	assert_memory_equal(out[1], want, 32);
+	memset(want, 0x01, 32);
+	assert_memory_equal(out[2], want, 32);
+	/* Bounded: stops after max, *p at the next item. */
+	p = list;
+	assert_int_equal(dir_microdesc_digests_parse(&p, list + strlen(list),
+			out, 1), 1);
+	assert_ptr_equal(p, list + 44);
+	p = list;
+	assert_int_equal(dir_microdesc_digests_parse(&p, list, out, 4), 0);
 }
 
 static void
@@ -297,7 +466,8 @@ test_other_requests(void **state)
 		assert_int_equal(parse("GET /tor/keys/all HTTP/1.0\r\n\r\n",
 				&req, NULL), 0);
 		assert_int_equal(dir_server_respond(&req, &store, NOW,
-				"1.2.3.4\r\nX: y", false, &out, &len), -EINVAL);
+				"1.2.3.4\r\nX: y", false, NULL, &out, &len),
+				-EINVAL);
 	}
 }
 
@@ -310,6 +480,8 @@ main(void)
 		cmocka_unit_test(test_consensus_response),
 		cmocka_unit_test(test_microdesc_response),
 		cmocka_unit_test(test_keys_response),
+		cmocka_unit_test(test_consensus_diff_and_signers),
+		cmocka_unit_test(test_microdesc_digest_list),
 		cmocka_unit_test(test_other_requests),
 	};
 

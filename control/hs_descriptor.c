@@ -390,14 +390,16 @@ tokenize(const uint8_t *text, size_t len, struct token found[KW_COUNT])
 		}
 		s = skip_whitespace_and_comments(s, end);
 	}
+	/* tor walks its table in order: count, then the position rule of
+	 * that entry (hs-descriptor is the first entry, signature the last). */
 	for (int k = 0; k < KW_COUNT; k++) {
 		if (counts[k] != 1)
 			return HS_DESC_BAD_ITEM_COUNT;
+		if (k == KW_HS_DESCRIPTOR && first != KW_HS_DESCRIPTOR)
+			return HS_DESC_NOT_FIRST;
+		if (k == KW_SIGNATURE && last != KW_SIGNATURE)
+			return HS_DESC_NOT_LAST;
 	}
-	if (first != KW_HS_DESCRIPTOR)
-		return HS_DESC_NOT_FIRST;
-	if (last != KW_SIGNATURE)
-		return HS_DESC_NOT_LAST;
 	return HS_DESC_OK;
 }
 

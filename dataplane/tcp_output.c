@@ -10,6 +10,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "dataplane/ipv4.h"
 #include "dataplane/tcp_internal.h"
 
 #define IPV4_HEADER_LEN 20
@@ -234,7 +235,7 @@ emit(struct tcp_stack *s, const struct tcp_key *key, struct tcp_conn *c,
 		struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(p + IPV4_HEADER_LEN);
 
 		t->cksum = 0;
-		t->cksum = rte_ipv4_udptcp_cksum_mbuf(h, ip, IPV4_HEADER_LEN);
+		t->cksum = rte_cpu_to_be_16(ipv4_l4_checksum_mbuf(h, ip, IPV4_HEADER_LEN));
 	}
 	s->stats.bytes_out += spec->data_len;
 	txq_push(s, h);

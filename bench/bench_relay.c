@@ -36,20 +36,37 @@
  *            10.79.0.1:9201; AssumeReachable, PublishServerDescriptor 0),
  *            reached over the namespace's loopback. CPU: the tor process
  *            (all its threads).
- *   hsrelay  hsrelay -f FILE with one worker on DPDK net_tap, Address
- *            10.79.0.2 in the same namespace; the tap's kernel side is
- *            routed to 10.79.0.0/24, so the clients and the sink reach it
- *            with the same kernel sockets. DPDKIdleSleepUsec is set so an
- *            idle worker sleeps instead of spinning. CPU: the worker lcore
- *            thread (/proc/PID/task/TID/stat); the whole process is
- *            reported as well.
+ *   hsrelay  hsrelay -f FILE with one worker, Address 10.79.0.2 in the
+ *            same namespace, on one of two transports (--transport):
+ *            af_packet (default): DPDK net_af_packet on one end of a veth
+ *              pair; the other end is where the namespace routes
+ *              10.79.0.0/24, with offloads off (full checksums, no
+ *              super-packets). The worker's RX reads the kernel's mmap
+ *              ring without a system call; its TX is one sendto() per
+ *              burst, inside which the kernel delivers the frames through
+ *              the veth to the clients' and the sink's sockets (softirq in
+ *              the worker's context, charged to the worker, as tor's
+ *              loopback sends are charged to tor);
+ *            tap: DPDK net_tap, whose kernel side is routed to the subnet;
+ *              a readv() per received and a writev() per sent frame, and a
+ *              SIGIO per wake-up.
+ *            Either way the clients and the sink reach it with the same
+ *            kernel sockets. DPDKIdleSleepUsec is set so an idle worker
+ *            sleeps instead of spinning. CPU: the worker lcore thread
+ *            (/proc/PID/task/TID/stat); the whole process is reported as
+ *            well.
  * Both RUTs get their keys from control/relay_keys.h in a DataDirectory
  * made here (tor reads the same files); the ntor key is read back from
  * keys/secret_onion_key_ntor once the RUT runs.
  *
  * Measurement: after the circuits are built and a warm-up, a window of
  * --seconds: cells counted by the sink, CPU time of the RUT (utime + stime
- * from /proc), CPU time of the generator (getrusage), wall time. Per
+ * from /proc), CPU time of the generator (getrusage), wall time, and the
+ * machine's busy and softirq time (/proc/stat) with the ksoftirqd threads'
+ * CPU time, so kernel work that left both processes (softirq deferred to
+ * ksoftirqd) is visible. This kernel samples CPU time per tick without
+ * IRQ time accounting: softirq work that runs while a task is current
+ * (in its system calls or interrupting it) is in that task's figure. Per
  * circuits value the order is tor (unpaced), hsrelay paced to tor's
  * measured rate (same offered load: tor's cost per cell falls as load
  * rises), then hsrelay unpaced. Everything made here (namespace, RUT

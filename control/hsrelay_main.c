@@ -185,6 +185,7 @@ setup_workers(struct hsrelay *r)
 			.port_id = r->port_id,
 			.queue_id = (uint16_t)i,
 			.hw_rss = r->port.rss,
+			.tx_linearize = !r->port.tx_multi_segs,
 			.control_ring = r->control[i],
 			.event_ring = r->events[i],
 			.ops = &stack_worker_ops,

@@ -648,6 +648,7 @@ setup_workers(struct netcheck *nc)
 			.port_id = nc->port_id,
 			.queue_id = (uint16_t)i,
 			.hw_rss = nc->port.rss,
+			.tx_linearize = !nc->port.tx_multi_segs,
 			.control_ring = nc->control[i],
 			.event_ring = nc->events[i],
 			.ops = &stack_worker_ops,

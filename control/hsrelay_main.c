@@ -478,7 +478,6 @@ main(int argc, char **argv)
 	static struct hsrelay r;
 	struct config_error err;
 	struct relay_keys_error kerr;
-	struct eal_args eal_args;
 	bool verify = false;
 	char message[512];
 	sigset_t signals;
@@ -532,16 +531,10 @@ main(int argc, char **argv)
 	sigaddset(&signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 
-	rc = eal_start(&r.config.dpdk, argv[0], &eal_args);
-	if (rc < 0) {
-		fprintf(stderr, "hsrelay: EAL did not start: %s\n", rte_strerror(-rc));
+	if (eal_start_main(&r.config.dpdk, argv[0], "hsrelay") < 0) {
 		relay_keys_free(r.keys);
 		return 1;
 	}
-	/* The workers keep SIGIO (net_tap's RX trigger); this thread does not. */
-	eal_block_sigio();
-	fprintf(stderr, "hsrelay: EAL on %s\n", eal_args.hugepages ?
-			"hugepages (--in-memory)" : "plain memory (--no-huge)");
 	rc = run(&r);
 	teardown(&r);
 	eal_stop();

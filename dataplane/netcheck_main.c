@@ -724,7 +724,6 @@ main(int argc, char **argv)
 	};
 	static struct netcheck nc;
 	struct config_error err;
-	struct eal_args eal_args;
 	const char *path = NULL;
 	unsigned seconds = 0;
 	char message[512];
@@ -764,15 +763,8 @@ main(int argc, char **argv)
 	sigaddset(&stop_signals, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
-	rc = eal_start(&nc.config.dpdk, argv[0], &eal_args);
-	if (rc < 0) {
-		fprintf(stderr, "netcheck: EAL did not start: %s\n", rte_strerror(-rc));
+	if (eal_start_main(&nc.config.dpdk, argv[0], "netcheck") < 0)
 		return 1;
-	}
-	/* The workers keep SIGIO (net_tap's RX trigger); this thread does not. */
-	eal_block_sigio();
-	fprintf(stderr, "netcheck: EAL on %s\n", eal_args.hugepages ?
-			"hugepages (--in-memory)" : "plain memory (--no-huge)");
 	rc = run(&nc, seconds);
 	worker_set_destroy(&nc.dp);
 	eal_stop();

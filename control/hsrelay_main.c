@@ -300,6 +300,10 @@ publish_metrics(struct hsrelay *r)
 	mc.onionskins_processed[RELAY_METRICS_ONIONSKIN_NTOR_V3] = cs->onionskins[3];
 	mc.onionskins_dropped[RELAY_METRICS_ONIONSKIN_NTOR] = cs->create_failures;
 	mc.drop_cells = cs->drop_cells;
+	for (int a = 0; a < RELAY_METRICS_EST_REND_ACTIONS && a < REND_EST_ACTION_COUNT; a++)
+		mc.est_rend[a] = cs->rendezvous.est_rend[a];
+	for (int a = 0; a < RELAY_METRICS_REND1_ACTIONS && a < REND1_ACTION_COUNT; a++)
+		mc.rend1[a] = cs->rendezvous.rend1[a];
 	s = metrics_snapshot_new();
 	if (s == NULL)
 		return;

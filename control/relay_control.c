@@ -31,6 +31,7 @@
 #include "control/microdesc_store.h"
 #include "control/relay_keys.h"
 #include "control/relay_stream.h"
+#include "control/rendezvous.h"
 #include "control/tls_handshake.h"
 #include "crypto/kdf.h"
 #include "crypto/ntor.h"
@@ -212,6 +213,8 @@ struct relay_control {
 	size_t cert_len[AUTHORITY_CERTS_MAX];
 	struct stream_circuit *stream_circuits;
 	size_t n_stream_circuits;
+	struct rendezvous_table *rendezvous;	/* cookies of waiting circuits */
+	time_t next_rendezvous_expiry;
 	struct cc_params_entry cc_params[WORKER_MAX][CC_PARAMS_REMEMBERED];
 	unsigned cc_params_next[WORKER_MAX];
 };
@@ -1580,6 +1583,7 @@ on_link_closed(struct relay_control *c, uint32_t id, uint64_t u64)
 	}
 	link_fail_waiting(c, cl);
 	stream_circuits_gone(c, cl->id, 0, true);
+	rendezvous_link_gone(c->rendezvous, cl->id);
 	/* Extensions waiting for CREATED2 on this link fail too. */
 	for (struct extend_request **pp = &c->extends, *x; (x = *pp) != NULL;) {
 		if (x->n_link == cl->id) {
@@ -1849,6 +1853,90 @@ relay_control_worker_stats(const struct relay_control *c)
 }
 
 /* ------------------------------------------------------------------ */
+/* Rendezvous point (control/rendezvous.h; the splice is the workers')   */
+
+/* ESTABLISH_RENDEZVOUS or RENDEZVOUS1 recognized at this hop. */
+static void
+rendezvous_cell(struct relay_control *c, unsigned worker, const struct relay_circuit_local *local,
+		time_t now)
+{
+	const uint8_t *payload = local->payload;
+	uint16_t len = wire_read_u16(payload + RELAY_OFFSET_LENGTH);
+	struct rendezvous_circuit circ = {
+		.worker = worker, .handle = local->circuit.handle,
+		.p_link = local->circuit.p_link, .p_circ_id = local->circuit.p_circ_id,
+	};
+	struct control_link *cl = link_find(c, local->circuit.p_link);
+	struct rendezvous_circuit_state st = {
+		.busy = stream_circuit_find(c, worker, &local->circuit) != NULL,
+		.previous_hop_is_client = cl != NULL && !cl->initiator && !cl->peer_rsa_known,
+	};
+	struct rendezvous_result r;
+
+	if (len > RELAY_DATA_MAX)
+		len = RELAY_DATA_MAX;
+	if (payload[RELAY_OFFSET_COMMAND] == RELAY_COMMAND_ESTABLISH_RENDEZVOUS)
+		r = rendezvous_establish(c->rendezvous, &circ, &st, payload + RELAY_HEADER_LEN, len,
+				now);
+	else
+		r = rendezvous_rendezvous1(c->rendezvous, &circ, &st, payload + RELAY_HEADER_LEN,
+				len);
+	c->stats.rendezvous = *rendezvous_counters(c->rendezvous);
+	switch (r.verdict) {
+	case RENDEZVOUS_REPLY: {
+		struct relay_circuit_relay reply;
+
+		memset(&reply, 0, sizeof(reply));
+		reply.circuit = local->circuit;
+		reply.relay_command = RELAY_COMMAND_RENDEZVOUS_ESTABLISHED;
+		send_struct(c, worker, RELAY_MSG_CIRCUIT_ORIGINATE, 0, &reply, sizeof(reply));
+		return;
+	}
+	case RENDEZVOUS_JOIN: {
+		struct relay_circuit_splice s;
+
+		memset(&s, 0, sizeof(s));
+		s.circuit.handle = r.waiting.handle;
+		s.circuit.p_link = r.waiting.p_link;
+		s.circuit.p_circ_id = r.waiting.p_circ_id;
+		s.partner = local->circuit;
+		s.length = (uint16_t)r.handshake_info_len;
+		memcpy(s.rendezvous2, r.handshake_info, r.handshake_info_len);
+		send_struct(c, r.waiting.worker, RELAY_MSG_CIRCUIT_SPLICE, 0, &s, sizeof(s));
+		return;
+	}
+	case RENDEZVOUS_CLOSE:
+		destroy_circuit(c, worker, &local->circuit, r.destroy_reason);
+		return;
+	case RENDEZVOUS_IGNORE:
+		return;
+	}
+}
+
+/* Waiting circuits from clients that stayed idle close (rendezvous.h). */
+static void
+rendezvous_poll(struct relay_control *c, time_t now)
+{
+	struct rendezvous_circuit expired[16];
+	size_t n;
+
+	if (now < c->next_rendezvous_expiry)
+		return;
+	c->next_rendezvous_expiry = now + 1;
+	while ((n = rendezvous_expire(c->rendezvous, now, expired, RTE_DIM(expired))) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct relay_circuit_ref ref = {
+				.handle = expired[i].handle, .p_link = expired[i].p_link,
+				.p_circ_id = expired[i].p_circ_id,
+			};
+
+			destroy_circuit(c, expired[i].worker, &ref, DESTROY_REASON_FINISHED);
+		}
+		c->stats.rendezvous = *rendezvous_counters(c->rendezvous);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 
 unsigned
 relay_control_poll(struct relay_control *c, time_t now)
@@ -1895,6 +1983,11 @@ relay_control_poll(struct relay_control *c, time_t now)
 						handle_extend2(c, w, &local);
 					else if (is_stream_command(local.payload[RELAY_OFFSET_COMMAND]))
 						stream_cell(c, w, &local, now);
+					else if (local.payload[RELAY_OFFSET_COMMAND] ==
+							 RELAY_COMMAND_ESTABLISH_RENDEZVOUS ||
+						 local.payload[RELAY_OFFSET_COMMAND] ==
+							 RELAY_COMMAND_RENDEZVOUS1)
+						rendezvous_cell(c, w, &local, now);
 					else if (local.payload[RELAY_OFFSET_COMMAND] == RELAY_COMMAND_DROP)
 						c->stats.drop_cells++;
 					else
@@ -1943,6 +2036,7 @@ relay_control_poll(struct relay_control *c, time_t now)
 		}
 	}
 	stream_circuits_poll(c, now);
+	rendezvous_poll(c, now);
 	if (now >= c->next_maintenance) {
 		maintenance(c, now);
 		c->next_maintenance = now + MAINTENANCE_INTERVAL;
@@ -2027,7 +2121,8 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 	c->cfg = *cfg;
 	c->started = now;
 	c->microdescs = microdesc_store_new();
-	if (c->microdescs == NULL) {
+	c->rendezvous = rendezvous_table_create(NULL);
+	if (c->microdescs == NULL || c->rendezvous == NULL) {
 		rc = -ENOMEM;
 		snprintf(errbuf, errbuf_len, "out of memory");
 		goto fail;
@@ -2106,6 +2201,7 @@ relay_control_destroy(struct relay_control *c)
 	free(c->consensus_text);
 	consensus_free(c->consensus);
 	microdesc_store_free(c->microdescs);
+	rendezvous_table_destroy(c->rendezvous);
 	link_credentials_free(c->link_credentials);
 	tls_handshake_context_free(c->tls_server);
 	tls_handshake_context_free(c->tls_client);

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "control/rendezvous.h"
 #include "dataplane/relay_msg.h"
 #include "dataplane/worker.h"
 
@@ -102,6 +103,9 @@ struct relay_control_stats {
 	uint64_t messages_dropped;	/* a worker's control ring stayed full */
 	uint64_t extends_cross_worker;	/* CREATE2 over another worker's link */
 	uint64_t cross_lost;		/* cells lost between workers (EV_CROSS_LOST) */
+	/* Rendezvous point (control/rendezvous.h): tor's est_rend / rend1
+	 * actions, waiting circuits. */
+	struct rendezvous_counters rendezvous;
 	/* Directory cache over BEGIN_DIR (relay_stream.h, dir_server.h). */
 	uint64_t stream_cells_received;	/* stream-type relay cells for this hop */
 	uint64_t stream_cells_sent;	/* relay cells originated on such circuits */

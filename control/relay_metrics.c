@@ -44,6 +44,14 @@ worker_sample(struct family_builder *b, const char *worker, const char *label,
 	sample(b, labels, label ? 2 : 1, value);
 }
 
+static const char *const est_rend_names[RELAY_METRICS_EST_REND_ACTIONS] = {
+	"success", "unsuitable_circuit", "single_hop", "malformed", "duplicate_cookie",
+	"circuit_dead",
+};
+static const char *const rend1_names[RELAY_METRICS_REND1_ACTIONS] = {
+	"success", "unsuitable_circuit", "malformed", "unknown_cookie", "circuit_dead",
+};
+
 static void
 fill_tor_totals(struct family_builder *b, const struct relay_worker_stats *workers,
 		unsigned n, const struct relay_metrics_control *control)
@@ -89,6 +97,18 @@ fill_tor_totals(struct family_builder *b, const struct relay_worker_stats *worke
 	sample(b, (struct metrics_label[]){ { "direction", "read" } }, 1, control->bytes_read);
 	sample(b, (struct metrics_label[]){ { "direction", "written" } }, 1,
 			control->bytes_written);
+
+	/* tor relay_metrics.c fill_est_rend_cells() / fill_rend1_cells(). */
+	family(b, "tor_relay_est_rend_total", "Total number of EST_REND cells we received",
+			METRICS_COUNTER);
+	for (int a = 0; a < RELAY_METRICS_EST_REND_ACTIONS; a++)
+		sample(b, (struct metrics_label[]){ { "action", est_rend_names[a] } }, 1,
+				control->est_rend[a]);
+	family(b, "tor_relay_rend1_total", "Total number of REND1 cells we received",
+			METRICS_COUNTER);
+	for (int a = 0; a < RELAY_METRICS_REND1_ACTIONS; a++)
+		sample(b, (struct metrics_label[]){ { "action", rend1_names[a] } }, 1,
+				control->rend1[a]);
 
 	family(b, "tor_relay_load_onionskins_total", "Total number of onionskins handled",
 			METRICS_COUNTER);
@@ -187,6 +207,11 @@ relay_metrics_fill(struct metrics_snapshot *s, const struct relay_worker_stats *
 		worker_sample(&b, names[w], "reason", "destroy", cc->closed_by_destroy);
 		worker_sample(&b, names[w], "reason", "link", cc->closed_by_link);
 	}
+
+	family(&b, "hsrelay_spliced_cells_total", "Relay cells re-encrypted for a rendezvous "
+			"partner circuit, per worker", METRICS_COUNTER);
+	for (w = 0; w < n; w++)
+		worker_sample(&b, names[w], NULL, NULL, workers[w].circuits.spliced);
 
 	family(&b, "hsrelay_truncated_sent_total", "TRUNCATED cells sent per worker",
 			METRICS_COUNTER);

@@ -43,6 +43,9 @@ enum relay_metrics_onionskin {
 	RELAY_METRICS_ONIONSKINS,
 };
 
+#define RELAY_METRICS_EST_REND_ACTIONS 6
+#define RELAY_METRICS_REND1_ACTIONS 5
+
 /* Most workers relay_metrics_fill() labels. */
 #define RELAY_METRICS_WORKERS_MAX 64
 
@@ -53,6 +56,12 @@ struct relay_metrics_control {
 	uint64_t drop_cells;		/* relay DROP cells received (tor-spec 6.1) */
 	uint64_t bytes_read;		/* TLS bytes over all links */
 	uint64_t bytes_written;
+	/* Rendezvous point, in tor's label order (control/rendezvous.h):
+	 * success, unsuitable_circuit, single_hop, malformed,
+	 * duplicate_cookie, circuit_dead / success, unsuitable_circuit,
+	 * malformed, unknown_cookie, circuit_dead. */
+	uint64_t est_rend[RELAY_METRICS_EST_REND_ACTIONS];
+	uint64_t rend1[RELAY_METRICS_REND1_ACTIONS];
 };
 
 /* Adds every family above to s: the tor_ totals summed over the n_workers

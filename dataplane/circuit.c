@@ -40,6 +40,10 @@ struct circuit {
 	uint8_t relay_early_left;
 	bool n_open;			/* extension done: forward to n */
 	uint8_t owner;			/* REMOTE: the owning worker */
+	/* Rendezvous partner (circuit_splice): its p side, and its handle
+	 * when this table owns it too (else CIRCUIT_NONE). */
+	uint32_t splice_link, splice_circ_id;	/* CIRCUIT_NO_LINK: none */
+	uint32_t splice_handle;
 } __rte_cache_aligned;
 
 /* Cold: only for cells to or from this hop. */
@@ -57,6 +61,10 @@ struct circuit_table {
 	uint32_t max_circuits;
 	uint64_t epoch;
 	struct circuit_counters counters;
+	/* Cells of the current burst spliced to a partner this table owns:
+	 * their Kb layer is added in one crypto burst after the decisions. */
+	unsigned nb_splice;
+	uint16_t splice_index[CIRCUIT_BURST_MAX];
 	/* Running forward digests after the LOCAL cells of the last burst,
 	 * by index (circuit_burst_local_digest). */
 	unsigned burst_index;
@@ -183,6 +191,9 @@ circuit_create(struct circuit_table *t, struct crypto_engine *engine,
 	c->state = CIRCUIT_OPEN;
 	c->relay_early_left = CIRCUIT_MAX_RELAY_EARLY;
 	c->n_open = false;
+	c->splice_link = CIRCUIT_NO_LINK;
+	c->splice_circ_id = 0;
+	c->splice_handle = CIRCUIT_NONE;
 	t->counters.circuits_open++;
 	*handle = h;
 	return 0;
@@ -209,6 +220,8 @@ circuit_extend_begin(struct circuit_table *t, uint32_t handle, uint32_t n_link,
 		return -EINVAL;
 	if (c->n_link != CIRCUIT_NO_LINK || n_circ_id == 0 || n_link == CIRCUIT_NO_LINK)
 		return c->n_link != CIRCUIT_NO_LINK ? -EEXIST : -EINVAL;
+	if (c->splice_link != CIRCUIT_NO_LINK)
+		return -EBUSY;
 	rc = key_add(t, n_link, n_circ_id, handle, SIDE_N);
 	if (rc < 0)
 		return rc;
@@ -244,6 +257,29 @@ detach_n(struct circuit_table *t, struct circuit *c)
 	c->state = CIRCUIT_OPEN;
 }
 
+/* Forgets c's rendezvous partner; a partner in this table forgets c too
+ * (the caller closes it). */
+static void
+unsplice(struct circuit_table *t, uint32_t handle, struct circuit *c)
+{
+	if (c->splice_link == CIRCUIT_NO_LINK)
+		return;
+	if (c->splice_handle != CIRCUIT_NONE) {
+		struct circuit *peer = &t->circuits[c->splice_handle];
+
+		if (peer->state != CIRCUIT_FREE && peer->splice_handle == handle) {
+			peer->splice_link = CIRCUIT_NO_LINK;
+			peer->splice_circ_id = 0;
+			peer->splice_handle = CIRCUIT_NONE;
+			t->counters.splices_open--;
+		}
+	}
+	c->splice_link = CIRCUIT_NO_LINK;
+	c->splice_circ_id = 0;
+	c->splice_handle = CIRCUIT_NONE;
+	t->counters.splices_open--;
+}
+
 int
 circuit_free(struct circuit_table *t, uint32_t handle)
 {
@@ -251,6 +287,7 @@ circuit_free(struct circuit_table *t, uint32_t handle)
 
 	if (c == NULL)
 		return -ENOENT;
+	unsplice(t, handle, c);
 	detach_n(t, c);
 	key_del(t, c->p_link, c->p_circ_id);
 	relay_cipher_clear(&c->forward);
@@ -293,6 +330,9 @@ circuit_remote_add(struct circuit_table *t, uint32_t link, uint32_t circ_id, uin
 	c->relay_early_left = 0;
 	c->n_open = false;
 	c->owner = owner;
+	c->splice_link = CIRCUIT_NO_LINK;
+	c->splice_circ_id = 0;
+	c->splice_handle = CIRCUIT_NONE;
 	t->counters.remotes_open++;
 	*handle = h;
 	return 0;
@@ -306,6 +346,64 @@ circuit_remote_owner(const struct circuit_table *t, uint32_t handle)
 	if (t->circuits[handle].state != CIRCUIT_REMOTE)
 		return -EINVAL;
 	return t->circuits[handle].owner;
+}
+
+static bool
+splice_candidate(const struct circuit *c)
+{
+	return c->state == CIRCUIT_OPEN && c->n_link == CIRCUIT_NO_LINK &&
+	       c->splice_link == CIRCUIT_NO_LINK;
+}
+
+int
+circuit_splice(struct circuit_table *t, uint32_t handle, uint32_t peer_link,
+		uint32_t peer_circ_id, uint32_t peer_handle)
+{
+	struct circuit *c = live(t, handle);
+	struct circuit *peer = NULL;
+
+	if (c == NULL)
+		return -ENOENT;
+	if (c->state == CIRCUIT_REMOTE || peer_link == CIRCUIT_NO_LINK || peer_circ_id == 0 ||
+	    peer_handle == handle)
+		return -EINVAL;
+	if (peer_handle != CIRCUIT_NONE) {
+		peer = live(t, peer_handle);
+		if (peer == NULL)
+			return -ENOENT;
+		if (peer->state == CIRCUIT_REMOTE || peer->p_link != peer_link ||
+		    peer->p_circ_id != peer_circ_id)
+			return -EINVAL;
+		if (!splice_candidate(peer))
+			return -EBUSY;
+	}
+	if (!splice_candidate(c))
+		return -EBUSY;
+	c->splice_link = peer_link;
+	c->splice_circ_id = peer_circ_id;
+	c->splice_handle = peer_handle;
+	t->counters.splices_open++;
+	if (peer != NULL) {
+		peer->splice_link = c->p_link;
+		peer->splice_circ_id = c->p_circ_id;
+		peer->splice_handle = handle;
+		t->counters.splices_open++;
+	}
+	return 0;
+}
+
+int
+circuit_splice_peer(const struct circuit_table *t, uint32_t handle, uint32_t *peer_link,
+		uint32_t *peer_circ_id, uint32_t *peer_handle)
+{
+	const struct circuit *c = live(t, handle);
+
+	if (c == NULL)
+		return -ENOENT;
+	*peer_link = c->splice_link;
+	*peer_circ_id = c->splice_circ_id;
+	*peer_handle = c->splice_handle;
+	return 0;
 }
 
 int
@@ -413,10 +511,29 @@ close_circuit(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc,
 	cc->verdict = CIRCUIT_VERDICT_FORWARD;
 	cc->out_link = c->p_link;
 	cc->relay_early = 0;
+	cc->circuit = CIRCUIT_NONE;
 	if (c->n_link != CIRCUIT_NO_LINK) {
 		write_destroy(extra[*nb_extra].cell, c->n_circ_id, reason);
 		extra[*nb_extra].link = c->n_link;
+		extra[*nb_extra].splice_remote = 0;
 		(*nb_extra)++;
+	}
+	if (c->splice_link != CIRCUIT_NO_LINK) {
+		/* tor circuitlist.c circuit_mark_for_close_(): the partner
+		 * closes with the same reason. A spliced circuit has no n
+		 * side, so this is the only extra cell. */
+		uint32_t peer = c->splice_handle;
+
+		write_destroy(extra[*nb_extra].cell, c->splice_circ_id, reason);
+		extra[*nb_extra].link = c->splice_link;
+		extra[*nb_extra].splice_remote = peer == CIRCUIT_NONE;
+		(*nb_extra)++;
+		circuit_free(t, handle);
+		if (peer != CIRCUIT_NONE && live(t, peer) != NULL) {
+			t->counters.closed_by_splice++;
+			circuit_free(t, peer);
+		}
+		return;
 	}
 	circuit_free(t, handle);
 }
@@ -444,6 +561,25 @@ relay_from_p(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc,
 		cc->circuit = handle;
 		t->counters.local++;
 		relay_digest_current(&t->digests[handle].forward, t->burst_digests[t->burst_index]);
+		return;
+	}
+	if (c->splice_link != CIRCUIT_NO_LINK) {
+		/* tor relay.c circuit_receive_relay_cell(): not recognized on
+		 * a spliced circuit: it continues as an inbound RELAY cell of
+		 * the partner (RELAY_EARLY is downgraded). */
+		cell_wire_set_circ_id(cc->cell, c->splice_circ_id);
+		cc->cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY;
+		cc->out_link = c->splice_link;
+		cc->relay_early = 0;
+		cc->toward_p = 1;
+		if (c->splice_handle == CIRCUIT_NONE) {
+			cc->verdict = CIRCUIT_VERDICT_SPLICE_REMOTE;
+			cc->circuit = handle;
+		} else {
+			cc->verdict = CIRCUIT_VERDICT_FORWARD;
+			cc->circuit = c->splice_handle;
+			t->splice_index[t->nb_splice++] = (uint16_t)t->burst_index;
+		}
 		return;
 	}
 	if (!c->n_open) {
@@ -533,6 +669,27 @@ slow_cell(struct circuit_table *t, struct crypto_engine *engine, uint32_t handle
 			uint8_t reason = payload[0];
 
 			t->counters.closed_by_destroy++;
+			if (c->splice_link != CIRCUIT_NO_LINK) {
+				/* tor command.c: the circuit is closed with
+				 * reason DESTROYED rather than the received
+				 * one (no side channel), and the partner with
+				 * it (circuit_mark_for_close_()). */
+				uint32_t peer = c->splice_handle;
+
+				write_destroy(cc->cell, c->splice_circ_id,
+						DESTROY_REASON_DESTROYED);
+				cc->out_link = c->splice_link;
+				cc->relay_early = 0;
+				cc->circuit = CIRCUIT_NONE;
+				cc->verdict = peer == CIRCUIT_NONE ? CIRCUIT_VERDICT_SPLICE_REMOTE
+						: CIRCUIT_VERDICT_FORWARD;
+				circuit_free(t, handle);
+				if (peer != CIRCUIT_NONE && live(t, peer) != NULL) {
+					t->counters.closed_by_splice++;
+					circuit_free(t, peer);
+				}
+				return;
+			}
 			if (c->n_link != CIRCUIT_NO_LINK) {
 				write_destroy(cc->cell, c->n_circ_id, reason);
 				cc->out_link = c->n_link;
@@ -686,6 +843,7 @@ circuit_cells_burst(struct circuit_table *t, struct crypto_engine *engine,
 		relay_crypt_burst(engine, ciphers, payloads, nb_crypt);
 
 	/* Pass 3: decide in arrival order. */
+	t->nb_splice = 0;
 	for (unsigned i = 0; i < n; i++) {
 		struct circuit_cell *cc = &cells[i];
 		uint32_t h, side;
@@ -731,6 +889,100 @@ circuit_cells_burst(struct circuit_table *t, struct crypto_engine *engine,
 		else
 			relay_from_n(t, h, cc);
 	}
+	/* Pass 4: spliced cells get the partner's Kb layer, in arrival order
+	 * (each partner's keystream runs on in that order); a partner that
+	 * closed later in this burst takes nothing more. */
+	nb_crypt = 0;
+	for (unsigned k = 0; k < t->nb_splice; k++) {
+		struct circuit_cell *cc = &cells[t->splice_index[k]];
+
+		if (t->circuits[cc->circuit].state == CIRCUIT_FREE) {
+			set_drop(cc, &t->counters.drop_unknown_circuit);
+			continue;
+		}
+		ciphers[nb_crypt] = &t->circuits[cc->circuit].backward;
+		payloads[nb_crypt] = cell_wire_payload(cc->cell);
+		nb_crypt++;
+	}
+	if (nb_crypt > 0) {
+		relay_crypt_burst(engine, ciphers, payloads, nb_crypt);
+		t->counters.spliced += nb_crypt;
+	}
+	return n;
+}
+
+unsigned
+circuit_splice_in_burst(struct circuit_table *t, struct crypto_engine *engine,
+		struct circuit_cell cells[], unsigned n)
+{
+	struct circuit_key keys[CIRCUIT_BURST_MAX];
+	const void *key_ptrs[CIRCUIT_BURST_MAX];
+	void *data[CIRCUIT_BURST_MAX];
+	struct relay_cipher *ciphers[CIRCUIT_BURST_MAX];
+	uint8_t *payloads[CIRCUIT_BURST_MAX];
+	uint64_t hits = 0;
+	unsigned nb_crypt = 0;
+
+	if (n > CIRCUIT_BURST_MAX)
+		n = CIRCUIT_BURST_MAX;
+	for (unsigned i = 0; i < n; i++) {
+		keys[i].link = cells[i].link;
+		keys[i].circ_id = cell_wire_circ_id(cells[i].cell);
+		key_ptrs[i] = &keys[i];
+	}
+	if (n > 0)
+		rte_hash_lookup_bulk_data(t->hash, key_ptrs, n, &hits, data);
+	for (unsigned i = 0; i < n; i++) {
+		struct circuit_cell *cc = &cells[i];
+		struct circuit *c;
+		uint32_t h;
+
+		cc->relay_early = 0;
+		cc->circuit = CIRCUIT_NONE;
+		cc->toward_p = 1;
+		cc->out_link = cc->link;
+		if (!(hits & (1ull << i)) || ((uintptr_t)data[i] & 1) != SIDE_P) {
+			set_drop(cc, &t->counters.drop_unknown_circuit);
+			continue;
+		}
+		h = (uint32_t)((uintptr_t)data[i] >> 1);
+		c = &t->circuits[h];
+		if (c->state != CIRCUIT_OPEN || c->p_link != cc->link ||
+		    c->p_circ_id != keys[i].circ_id) {
+			/* Gone, or freed earlier in this burst. */
+			set_drop(cc, &t->counters.drop_unknown_circuit);
+			continue;
+		}
+		switch (cell_wire_command(cc->cell)) {
+		case CELL_COMMAND_RELAY:
+			if (c->splice_link == CIRCUIT_NO_LINK || c->splice_handle != CIRCUIT_NONE) {
+				set_drop(cc, &t->counters.drop_other);
+				continue;
+			}
+			cc->verdict = CIRCUIT_VERDICT_FORWARD;
+			cc->circuit = h;
+			ciphers[nb_crypt] = &c->backward;
+			payloads[nb_crypt] = cell_wire_payload(cc->cell);
+			nb_crypt++;
+			break;
+		case CELL_COMMAND_DESTROY:
+			/* The partner closed (or the join failed there): this
+			 * side goes too, with the reason it chose. */
+			cc->verdict = CIRCUIT_VERDICT_FORWARD;
+			t->counters.closed_by_splice++;
+			circuit_free(t, h);
+			break;
+		default:
+			set_drop(cc, &t->counters.drop_other);
+			break;
+		}
+	}
+	/* A circuit freed by a DESTROY in this burst took its cells before
+	 * it; none of its later cells were added (state check above). */
+	if (nb_crypt > 0) {
+		relay_crypt_burst(engine, ciphers, payloads, nb_crypt);
+		t->counters.spliced += nb_crypt;
+	}
 	return n;
 }
 
@@ -755,11 +1007,30 @@ circuit_close_link(struct circuit_table *t, uint32_t link, struct circuit_extra_
 			if (c->n_link != CIRCUIT_NO_LINK) {
 				write_destroy(out[written].cell, c->n_circ_id,
 						DESTROY_REASON_CHANNEL_CLOSED);
+				out[written].splice_remote = 0;
 				out[written++].link = c->n_link;
+			}
+			if (c->splice_link != CIRCUIT_NO_LINK) {
+				/* So does a rendezvous partner (tor
+				 * circuit_mark_for_close_(): same reason). */
+				uint32_t peer = c->splice_handle;
+
+				write_destroy(out[written].cell, c->splice_circ_id,
+						DESTROY_REASON_CHANNEL_CLOSED);
+				out[written].splice_remote = peer == CIRCUIT_NONE;
+				out[written++].link = c->splice_link;
+				circuit_free(t, h);
+				t->counters.closed_by_link++;
+				if (peer != CIRCUIT_NONE && live(t, peer) != NULL) {
+					t->counters.closed_by_splice++;
+					circuit_free(t, peer);
+				}
+				continue;
 			}
 		} else if (c->n_link == link) {
 			write_destroy(out[written].cell, c->p_circ_id,
 					DESTROY_REASON_CHANNEL_CLOSED);
+			out[written].splice_remote = 0;
 			out[written++].link = c->p_link;
 		} else {
 			continue;

@@ -76,6 +76,11 @@ enum circuit_verdict {
 	 * unchanged, to worker `owner`, which decides it with link as the
 	 * arrival link */
 	CIRCUIT_VERDICT_REMOTE,
+	/* a cell for the rendezvous partner of a spliced circuit that another
+	 * worker owns (rend-spec-v3 4.2): hand it, already carrying the
+	 * partner's p circuit id, to the worker of out_link, which finishes
+	 * it with circuit_splice_in_burst() */
+	CIRCUIT_VERDICT_SPLICE_REMOTE,
 };
 
 /* One cell of a burst. cell points at a CELL_LEN-byte wire cell (4-byte
@@ -101,6 +106,10 @@ struct circuit_cell {
 struct circuit_extra_cell {
 	uint8_t cell[CELL_LEN];
 	uint32_t link;
+	/* 1: the DESTROY of a rendezvous partner another worker owns: hand
+	 * it to the worker of link (circuit_splice_in_burst()), which frees
+	 * the partner and sends it on */
+	uint8_t splice_remote;
 };
 
 struct circuit_counters {
@@ -119,6 +128,11 @@ struct circuit_counters {
 	uint64_t circuits_open;		/* gauge */
 	uint64_t remote_cells;		/* cells for circuits other workers own */
 	uint64_t remotes_open;		/* gauge: remote entries */
+	uint64_t spliced;		/* relay cells re-encrypted for a rendezvous
+					 * partner circuit here */
+	uint64_t splices_open;		/* gauge: circuits joined to a partner */
+	uint64_t closed_by_splice;	/* circuits closed because their partner
+					 * closed */
 };
 
 /* Allocates a table for max_circuits on socket_id. NULL with *error set
@@ -211,6 +225,38 @@ const uint8_t *circuit_burst_local_digest(const struct circuit_table *t, unsigne
  * client's next circuit SENDME must carry when that cell was the one the
  * window counts (prop 289). -ENOENT for a free handle. */
 int circuit_backward_digest(const struct circuit_table *t, uint32_t handle, uint8_t out[20]);
+
+/* Rendezvous splice (rend-spec-v3 4.2, tor relay.c): joins circuit
+ * handle, which ends here, to its partner whose p side is (peer_link,
+ * peer_circ_id). From then on a relay cell from handle's p side that is
+ * not recognized at this hop leaves on the partner's p side, one layer of
+ * the partner's Kb added, as RELAY, and the other way round; a DESTROY or
+ * close of one closes the other (DESTROY reason DESTROYED for a received
+ * DESTROY, tor command.c). peer_handle: the partner's handle when this
+ * table owns it as well (both sides are joined by this call), or
+ * CIRCUIT_NONE when the worker of peer_link owns it (that worker joins its
+ * side with its own call). Returns 0, -ENOENT (a circuit is not live),
+ * -EBUSY (one has an n side or a partner already), -EINVAL (a remote
+ * entry, a circuit joined to itself, no link). */
+int circuit_splice(struct circuit_table *t, uint32_t handle, uint32_t peer_link,
+		uint32_t peer_circ_id, uint32_t peer_handle);
+
+/* The partner of circuit handle: its p side and its handle here (or
+ * CIRCUIT_NONE when another worker owns it); *peer_link is CIRCUIT_NO_LINK
+ * for a circuit without one. -ENOENT for a free handle. */
+int circuit_splice_peer(const struct circuit_table *t, uint32_t handle, uint32_t *peer_link,
+		uint32_t *peer_circ_id, uint32_t *peer_handle);
+
+/* Finishes cells another worker produced with CIRCUIT_VERDICT_SPLICE_REMOTE
+ * (or a DESTROY for a partner it closed): cells[i].cell carries the circuit
+ * id of our circuit's p side and cells[i].link is that p link. A RELAY cell
+ * for a joined circuit gets its Kb layer (one crypto burst, array order) and
+ * becomes FORWARD towards p (toward_p 1); a DESTROY frees the circuit (its
+ * partner link is forgotten) and is forwarded to p as it is (circuit
+ * CIRCUIT_NONE); anything else, or an unknown circuit, is DROP. At most
+ * CIRCUIT_BURST_MAX cells. Returns n. */
+unsigned circuit_splice_in_burst(struct circuit_table *t, struct crypto_engine *engine,
+		struct circuit_cell cells[], unsigned n);
 
 const struct circuit_counters *circuit_table_counters(const struct circuit_table *t);
 

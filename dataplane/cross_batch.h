@@ -42,10 +42,18 @@ struct rte_ring;
 enum cross_kind {
 	CROSS_TO_LINK = 0,
 	CROSS_TO_CIRCUIT = 1,
+	/* rendezvous splice (dataplane/circuit.h circuit_splice()): the cell
+	 * carries the circuit id of the receiver's circuit whose p side is
+	 * link; a RELAY cell gets its Kb layer and goes out on link, a
+	 * DESTROY closes that circuit. With CROSS_SPLICE_JOIN the cell is a
+	 * join request instead: its payload holds the partner's p link and p
+	 * circuit id (two big-endian u32). */
+	CROSS_TO_SPLICE = 2,
 };
 
 /* cross_cell.flags */
 #define CROSS_REGISTER 0x01
+#define CROSS_SPLICE_JOIN 0x02
 
 struct cross_cell {
 	uint32_t link;

@@ -91,6 +91,9 @@ enum relay_msg_type {
 	 * or remote entry this worker has on (link, circuit id) (answer to
 	 * EV_CROSS_LOST). */
 	RELAY_MSG_CIRCUIT_CLOSE_SIDE,
+	/* ptr: struct relay_circuit_splice: RENDEZVOUS2 on circuit, then
+	 * join it with partner (rend-spec-v3 4.2). */
+	RELAY_MSG_CIRCUIT_SPLICE,
 
 	/* worker -> control */
 	/* u32 link, u64 = remote ipv4 << 16 | remote port. */
@@ -186,6 +189,21 @@ struct relay_circuit_relay {
 	/* ORIGINATE: report the backward digest after this cell
 	 * (EV_CIRCUIT_SENT_DIGEST) */
 	uint8_t report_digest;
+};
+
+/* MSG_CIRCUIT_SPLICE, to the worker owning circuit (the client's circuit
+ * waiting on the cookie): originate RENDEZVOUS2 with body rendezvous2 on
+ * it, then join it with partner (the circuit that sent RENDEZVOUS1),
+ * which the worker of partner.p_link owns (a CROSS_SPLICE_JOIN cell asks
+ * that worker to join its side when it is another one). When circuit is
+ * gone, partner is closed (DESTROY TORPROTOCOL, as tor closes a
+ * RENDEZVOUS1 circuit whose cookie has no waiting circuit); when partner
+ * is gone, circuit is closed (DESTROYED). */
+struct relay_circuit_splice {
+	struct relay_circuit_ref circuit;
+	struct relay_circuit_ref partner;
+	uint16_t length;
+	uint8_t rendezvous2[RELAY_DATA_MAX];
 };
 
 /* EV_CIRCUIT_RELAY. */

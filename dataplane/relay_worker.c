@@ -108,6 +108,9 @@ struct relay_worker {
 	struct circuit_cell cells[CIRCUIT_BURST_MAX];
 	uint8_t assembled[CIRCUIT_BURST_MAX][CELL_LEN];
 	struct circuit_extra_cell extra[CIRCUIT_BURST_MAX];
+	/* rendezvous cells other workers spliced to our circuits */
+	struct circuit_cell splice_cells[CIRCUIT_BURST_MAX];
+	unsigned nb_splice_cells;
 	unsigned nb_cells;
 	unsigned nb_assembled;
 
@@ -228,6 +231,21 @@ static void queue_bytes(struct relay_worker *w, struct relay_link *l, const uint
 		uint32_t len);
 static void queue_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell);
 static void flush_links(struct relay_worker *w);
+static void cross_out(struct relay_worker *w, unsigned dest, uint32_t link, uint32_t circuit,
+		uint8_t kind, uint8_t flags, const uint8_t *cell);
+
+/* A DESTROY a closing circuit produced for its other side: sent on the
+ * link, or, for a rendezvous partner another worker owns, handed to that
+ * worker, which closes the partner and sends it on. */
+static void
+send_extra(struct relay_worker *w, const struct circuit_extra_cell *e)
+{
+	if (e->splice_remote)
+		cross_out(w, relay_link_worker(e->link), e->link, CIRCUIT_NONE, CROSS_TO_SPLICE, 0,
+				e->cell);
+	else
+		queue_cell(w, e->link, e->cell);
+}
 
 /* Sends DESTROY for every circuit that had a side on the link (a link of
  * this worker, or one of another worker that closed). */
@@ -239,7 +257,7 @@ close_link_circuits(struct relay_worker *w, uint32_t id)
 
 	while ((n = circuit_close_link(w->circuits, id, out, CLOSE_BATCH)) > 0) {
 		for (unsigned i = 0; i < n; i++)
-			queue_cell(w, out[i].link, out[i].cell);
+			send_extra(w, &out[i]);
 	}
 }
 
@@ -419,6 +437,8 @@ queue_bytes(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uint
 }
 
 static void destroy_circuit(struct relay_worker *w, uint32_t handle, uint8_t reason);
+static void destroy_partner(struct relay_worker *w, uint32_t link, uint32_t circ_id,
+		uint8_t reason);
 
 /* ------------------------------------------------------------------ */
 /* Cells for other workers                                             */
@@ -682,12 +702,16 @@ run_cell_burst(struct relay_worker *w)
 		case CIRCUIT_VERDICT_REMOTE:
 			cross_out(w, c->owner, c->link, c->circuit, CROSS_TO_CIRCUIT, 0, c->cell);
 			break;
+		case CIRCUIT_VERDICT_SPLICE_REMOTE:
+			cross_out(w, relay_link_worker(c->out_link), c->out_link, c->circuit,
+					CROSS_TO_SPLICE, 0, c->cell);
+			break;
 		default:
 			break;
 		}
 	}
 	for (unsigned i = 0; i < nb_extra; i++)
-		queue_cell(w, w->extra[i].link, w->extra[i].cell);
+		send_extra(w, &w->extra[i]);
 	w->nb_cells = 0;
 	w->nb_assembled = 0;
 }
@@ -1192,6 +1216,55 @@ cross_to_link(struct relay_worker *w, unsigned from, const struct cross_cell *c)
 		queue_cell(w, c->link, c->cell);
 }
 
+/* Sends what circuit_splice_in_burst() decided for the splice cells
+ * gathered from other workers. */
+static void
+run_splice_burst(struct relay_worker *w)
+{
+	if (w->nb_splice_cells == 0)
+		return;
+	circuit_splice_in_burst(w->circuits, w->cfg.engine, w->splice_cells, w->nb_splice_cells);
+	for (unsigned i = 0; i < w->nb_splice_cells; i++) {
+		struct circuit_cell *c = &w->splice_cells[i];
+
+		if (c->verdict != CIRCUIT_VERDICT_FORWARD)
+			continue;
+		if (c->circuit != CIRCUIT_NONE)
+			queue_circuit_cell(w, c->out_link, c->cell, c->circuit, 1);
+		else
+			queue_cell(w, c->out_link, c->cell);
+	}
+	w->nb_splice_cells = 0;
+}
+
+/* A rendezvous cell from another worker: gathered into a burst, or a join
+ * request, applied after the cells gathered before it. */
+static void
+cross_to_splice(struct relay_worker *w, struct cross_cell *c)
+{
+	if (c->flags & CROSS_SPLICE_JOIN) {
+		uint32_t circ_id = cell_wire_circ_id(c->cell);
+		uint32_t peer_link = wire_read_u32(cell_wire_payload(c->cell));
+		uint32_t peer_circ_id = wire_read_u32(cell_wire_payload(c->cell) + 4);
+		uint32_t h = circuit_lookup(w->circuits, c->link, circ_id);
+
+		run_splice_burst(w);
+		if (h == CIRCUIT_NONE || circuit_remote_owner(w->circuits, h) != -EINVAL ||
+		    circuit_splice(w->circuits, h, peer_link, peer_circ_id, CIRCUIT_NONE) < 0) {
+			/* Gone or unsuitable: the partner closes (as if
+			 * this side had closed after the join). */
+			if (h != CIRCUIT_NONE && circuit_remote_owner(w->circuits, h) == -EINVAL)
+				destroy_circuit(w, h, DESTROY_REASON_PROTOCOL);
+			destroy_partner(w, peer_link, peer_circ_id, DESTROY_REASON_DESTROYED);
+		}
+		return;
+	}
+	w->splice_cells[w->nb_splice_cells].cell = c->cell;
+	w->splice_cells[w->nb_splice_cells].link = c->link;
+	if (++w->nb_splice_cells == CIRCUIT_BURST_MAX)
+		run_splice_burst(w);
+}
+
 /* Takes up to RELAY_CROSS_BUDGET batches from our cross ring: cells to
  * send on our links, and cells for our circuits that arrived on other
  * workers' links, decided here in bursts. */
@@ -1211,6 +1284,10 @@ cross_input(struct relay_worker *w)
 			struct cross_cell *c = &b[i]->cells[k];
 
 			w->stats.cells_cross_in++;
+			if (c->kind == CROSS_TO_SPLICE) {
+				cross_to_splice(w, c);
+				continue;
+			}
 			if (c->kind != CROSS_TO_CIRCUIT) {
 				cross_to_link(w, b[i]->from, c);
 				continue;
@@ -1220,8 +1297,9 @@ cross_input(struct relay_worker *w)
 			if (++w->nb_cells == CIRCUIT_BURST_MAX)
 				run_cell_burst(w);
 		}
-		/* The burst points into the batch. */
+		/* The bursts point into the batch. */
 		run_cell_burst(w);
+		run_splice_burst(w);
 		cross_batch_free(w->cfg.cross_pool, b[i]);
 	}
 	return n;
@@ -1267,10 +1345,12 @@ static void
 destroy_circuit(struct relay_worker *w, uint32_t handle, uint8_t reason)
 {
 	uint32_t p_link, p_circ_id, n_link, n_circ_id;
+	uint32_t peer_link, peer_circ_id, peer;
 	int owner = circuit_remote_owner(w->circuits, handle);
 	uint8_t cell[CELL_LEN];
 
-	if (circuit_sides(w->circuits, handle, &p_link, &p_circ_id, &n_link, &n_circ_id) < 0)
+	if (circuit_sides(w->circuits, handle, &p_link, &p_circ_id, &n_link, &n_circ_id) < 0 ||
+	    circuit_splice_peer(w->circuits, handle, &peer_link, &peer_circ_id, &peer) < 0)
 		return;
 	memset(cell, 0, sizeof(cell));
 	cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
@@ -1287,6 +1367,82 @@ destroy_circuit(struct relay_worker *w, uint32_t handle, uint8_t reason)
 	circuit_queue_drop(w->queues, handle * 2);
 	circuit_queue_drop(w->queues, handle * 2 + 1);
 	circuit_free(w->circuits, handle);
+	/* A rendezvous partner closes with the same reason (tor
+	 * circuit_mark_for_close_()); freeing this side unjoined it. */
+	if (peer != CIRCUIT_NONE) {
+		destroy_circuit(w, peer, reason);
+	} else if (peer_link != CIRCUIT_NO_LINK) {
+		cell_wire_set_circ_id(cell, peer_circ_id);
+		cross_out(w, relay_link_worker(peer_link), peer_link, CIRCUIT_NONE,
+				CROSS_TO_SPLICE, 0, cell);
+	}
+}
+
+/* Sends a DESTROY for the circuit whose p side is (link, circ_id), which
+ * this worker or the worker of link owns (a rendezvous partner). */
+static void
+destroy_partner(struct relay_worker *w, uint32_t link, uint32_t circ_id, uint8_t reason)
+{
+	uint8_t cell[CELL_LEN];
+
+	if (!link_is_remote(w, link)) {
+		uint32_t h = circuit_lookup(w->circuits, link, circ_id);
+
+		if (h != CIRCUIT_NONE && circuit_remote_owner(w->circuits, h) == -EINVAL)
+			destroy_circuit(w, h, reason);
+		return;
+	}
+	memset(cell, 0, sizeof(cell));
+	cell_wire_set_circ_id(cell, circ_id);
+	cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
+	cell_wire_payload(cell)[0] = reason;
+	cross_out(w, relay_link_worker(link), link, CIRCUIT_NONE, CROSS_TO_SPLICE, 0, cell);
+}
+
+/* RENDEZVOUS2 on the client's circuit, then the join (rend-spec-v3 4.2;
+ * tor rendmid.c rend_mid_rendezvous()). */
+static void
+msg_splice(struct relay_worker *w, struct relay_circuit_splice *s)
+{
+	bool partner_here = !link_is_remote(w, s->partner.p_link);
+	uint8_t cell[CELL_LEN];
+	uint32_t p_link;
+
+	if (!circuit_ref_ok(w, &s->circuit)) {
+		/* The waiting circuit closed meanwhile: tor would not have
+		 * found the cookie and closes the RENDEZVOUS1 circuit. */
+		destroy_partner(w, s->partner.p_link, s->partner.p_circ_id,
+				DESTROY_REASON_PROTOCOL);
+		return;
+	}
+	if (partner_here && !circuit_ref_ok(w, &s->partner)) {
+		destroy_circuit(w, s->circuit.handle, DESTROY_REASON_DESTROYED);
+		return;
+	}
+	if (s->length > RELAY_DATA_MAX ||
+	    circuit_splice(w->circuits, s->circuit.handle, s->partner.p_link,
+			s->partner.p_circ_id, partner_here ? s->partner.handle : CIRCUIT_NONE) < 0) {
+		destroy_circuit(w, s->circuit.handle, DESTROY_REASON_PROTOCOL);
+		if (!partner_here)
+			destroy_partner(w, s->partner.p_link, s->partner.p_circ_id,
+					DESTROY_REASON_PROTOCOL);
+		return;
+	}
+	if (circuit_originate_backward(w->circuits, w->cfg.engine, s->circuit.handle,
+			RELAY_COMMAND_RENDEZVOUS2, 0, s->rendezvous2, s->length, cell,
+			&p_link) == 0)
+		queue_circuit_cell(w, p_link, cell, s->circuit.handle, 1);
+	if (!partner_here) {
+		/* The partner's worker joins its side; our cells for it
+		 * follow this request on the same ring. */
+		memset(cell, 0, sizeof(cell));
+		cell_wire_set_circ_id(cell, s->partner.p_circ_id);
+		cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY;
+		wire_write_u32(cell_wire_payload(cell), s->circuit.p_link);
+		wire_write_u32(cell_wire_payload(cell) + 4, s->circuit.p_circ_id);
+		cross_out(w, relay_link_worker(s->partner.p_link), s->partner.p_link,
+				s->circuit.handle, CROSS_TO_SPLICE, CROSS_SPLICE_JOIN, cell);
+	}
 }
 
 static void
@@ -1511,6 +1667,11 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 		rte_pktmbuf_free(m);
 		break;
 	}
+	case RELAY_MSG_CIRCUIT_SPLICE:
+		if (rte_pktmbuf_data_len(m) >= sizeof(struct relay_circuit_splice))
+			msg_splice(w, rte_pktmbuf_mtod(m, struct relay_circuit_splice *));
+		rte_pktmbuf_free(m);
+		break;
 	case RELAY_MSG_CIRCUIT_DESTROY: {
 		struct relay_circuit_ref *ref = rte_pktmbuf_mtod(m, struct relay_circuit_ref *);
 

@@ -696,6 +696,336 @@ test_remote_entries(void **state)
 	circuit_table_destroy(other);
 }
 
+
+/* Rendezvous splice (rend-spec-v3 4.2): the client's circuit A and the
+ * service's circuit B, one hop each, end at the same relay. Both ends keep
+ * an end-to-end layer of their own (the RP never sees it), so no cell is
+ * recognized at the RP; what one end sends must reach the other intact and
+ * in order, through one layer removed (A's Kf) and one added (B's Kb). */
+struct splice_end {
+	struct relay_cipher hop_forward, hop_backward;	/* with the RP */
+	struct relay_digest hop_forward_digest;
+	struct relay_cipher e2e_out, e2e_in;		/* with the other end */
+	uint32_t link, circ_id, handle;
+};
+
+static void
+splice_end_new(struct splice_end *e, struct circuit_table *t, uint64_t seed, uint32_t link,
+		uint32_t circ_id)
+{
+	struct circuit_keys keys;
+
+	hop_keys(seed, &keys);
+	relay_cipher_init(engine, &e->hop_forward, keys.forward_key);
+	relay_cipher_init(engine, &e->hop_backward, keys.backward_key);
+	relay_digest_init(&e->hop_forward_digest, keys.forward_digest);
+	e->link = link;
+	e->circ_id = circ_id;
+	assert_int_equal(circuit_create(t, engine, &keys, link, circ_id, &e->handle), 0);
+}
+
+/* The two ends share e2e keys: a's out is b's in and the other way. */
+static void
+splice_e2e(struct splice_end *a, struct splice_end *b, uint64_t seed)
+{
+	uint8_t k1[16], k2[16];
+
+	test_fill(k1, sizeof(k1), seed);
+	test_fill(k2, sizeof(k2), seed + 1);
+	relay_cipher_init(engine, &a->e2e_out, k1);
+	relay_cipher_init(engine, &b->e2e_in, k1);
+	relay_cipher_init(engine, &b->e2e_out, k2);
+	relay_cipher_init(engine, &a->e2e_in, k2);
+}
+
+/* An end sends body (CELL_PAYLOAD_LEN bytes) end to end: e2e layer, then
+ * the hop layer. */
+static void
+splice_send(struct splice_end *e, const uint8_t *body, uint8_t cell_command,
+		uint8_t cell[CELL_LEN])
+{
+	uint8_t *payload = cell_wire_payload(cell);
+	struct relay_cipher *c;
+
+	cell_wire_set_circ_id(cell, e->circ_id);
+	cell[CELL_CIRC_ID_LEN] = cell_command;
+	memcpy(payload, body, CELL_PAYLOAD_LEN);
+	c = &e->e2e_out;
+	relay_crypt_burst(engine, &c, &payload, 1);
+	c = &e->hop_forward;
+	relay_crypt_burst(engine, &c, &payload, 1);
+}
+
+/* An end receives a cell from the RP: hop layer, then e2e layer. */
+static void
+splice_receive(struct splice_end *e, uint8_t cell[CELL_LEN], uint8_t *body)
+{
+	uint8_t *payload = cell_wire_payload(cell);
+	struct relay_cipher *c;
+
+	assert_int_equal(cell_wire_circ_id(cell), e->circ_id);
+	assert_int_equal(cell[CELL_CIRC_ID_LEN], CELL_COMMAND_RELAY);
+	c = &e->hop_backward;
+	relay_crypt_burst(engine, &c, &payload, 1);
+	c = &e->e2e_in;
+	relay_crypt_burst(engine, &c, &payload, 1);
+	memcpy(body, payload, CELL_PAYLOAD_LEN);
+}
+
+#define SPLICE_CELLS 24
+
+static void
+test_splice_local(void **state)
+{
+	struct circuit_table *rp = relays[0];
+	struct splice_end a, b;
+	uint8_t cells[SPLICE_CELLS][CELL_LEN], sent[SPLICE_CELLS][CELL_PAYLOAD_LEN];
+	uint8_t got[CELL_PAYLOAD_LEN];
+	struct circuit_cell cc[SPLICE_CELLS];
+	struct circuit_extra_cell extra[SPLICE_CELLS];
+	unsigned nb_extra;
+	uint32_t peer_link, peer_circ_id, peer;
+
+	(void)state;
+	splice_end_new(&a, rp, 500, P_LINK(0), 0x80000a01u);
+	splice_end_new(&b, rp, 501, N_LINK(0), 0x80000b01u);
+	splice_e2e(&a, &b, 502);
+	/* Before the join, an unrecognized cell would close A (tested
+	 * elsewhere); joining checks its arguments. */
+	assert_int_equal(circuit_splice(rp, a.handle, b.link, b.circ_id, a.handle), -EINVAL);
+	assert_int_equal(circuit_splice(rp, a.handle, b.link, b.circ_id + 1, b.handle), -EINVAL);
+	assert_int_equal(circuit_splice(rp, a.handle, b.link, b.circ_id, MAX_CIRCUITS - 1),
+			-ENOENT);
+	assert_int_equal(circuit_splice(rp, a.handle, b.link, b.circ_id, b.handle), 0);
+	assert_int_equal(circuit_splice(rp, b.handle, a.link, a.circ_id, a.handle), -EBUSY);
+	assert_int_equal(circuit_extend_begin(rp, a.handle, 99, 5), -EBUSY);
+	assert_int_equal(circuit_splice_peer(rp, b.handle, &peer_link, &peer_circ_id, &peer), 0);
+	assert_int_equal(peer_link, a.link);
+	assert_int_equal(peer_circ_id, a.circ_id);
+	assert_int_equal(peer, a.handle);
+	assert_int_equal(circuit_table_counters(rp)->splices_open, 2);
+
+	/* One burst, both directions interleaved, some RELAY_EARLY from the
+	 * client (downgraded): every cell arrives at the other end intact
+	 * and in order. */
+	for (unsigned i = 0; i < SPLICE_CELLS; i++) {
+		struct splice_end *from = i % 3 == 0 ? &b : &a;
+
+		test_fill(sent[i], CELL_PAYLOAD_LEN, 600 + i);
+		splice_send(from, sent[i], i == 1 ? CELL_COMMAND_RELAY_EARLY : CELL_COMMAND_RELAY,
+				cells[i]);
+		memset(&cc[i], 0, sizeof(cc[i]));
+		cc[i].cell = cells[i];
+		cc[i].link = from->link;
+	}
+	circuit_cells_burst(rp, engine, cc, SPLICE_CELLS, extra, &nb_extra);
+	assert_int_equal(nb_extra, 0);
+	for (unsigned i = 0; i < SPLICE_CELLS; i++) {
+		struct splice_end *to = i % 3 == 0 ? &a : &b;
+
+		assert_int_equal(cc[i].verdict, CIRCUIT_VERDICT_FORWARD);
+		assert_int_equal(cc[i].out_link, to->link);
+		assert_int_equal(cc[i].circuit, to->handle);
+		assert_int_equal(cc[i].toward_p, 1);
+		assert_int_equal(cc[i].relay_early, 0);
+		splice_receive(to, cells[i], got);
+		assert_memory_equal(got, sent[i], CELL_PAYLOAD_LEN);
+	}
+	assert_int_equal(circuit_table_counters(rp)->spliced, SPLICE_CELLS);
+
+	/* A cell addressed to the RP itself is still recognized there. */
+	{
+		uint8_t *payload = cell_wire_payload(cells[0]);
+		struct relay_cipher *c = &a.hop_forward;
+
+		cell_wire_set_circ_id(cells[0], a.circ_id);
+		cells[0][CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY;
+		memset(payload, 0, CELL_PAYLOAD_LEN);
+		payload[RELAY_OFFSET_COMMAND] = RELAY_COMMAND_DROP;
+		relay_digest_stamp(&a.hop_forward_digest, payload);
+		relay_crypt_burst(engine, &c, &payload, 1);
+		memset(&cc[0], 0, sizeof(cc[0]));
+		cc[0].cell = cells[0];
+		cc[0].link = a.link;
+		circuit_cells_burst(rp, engine, cc, 1, extra, &nb_extra);
+		assert_int_equal(cc[0].verdict, CIRCUIT_VERDICT_LOCAL);
+		assert_int_equal(payload[RELAY_OFFSET_COMMAND], RELAY_COMMAND_DROP);
+	}
+
+	/* DESTROY from the service's side: both circuits go and the client
+	 * gets DESTROY reason DESTROYED, not the reason received (tor
+	 * command.c). A cell from A later in the same burst is dropped. */
+	memset(cells[0], 0, CELL_LEN);
+	cell_wire_set_circ_id(cells[0], b.circ_id);
+	cells[0][CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
+	cell_wire_payload(cells[0])[0] = DESTROY_REASON_FINISHED;
+	splice_send(&a, sent[1], CELL_COMMAND_RELAY, cells[1]);
+	for (unsigned i = 0; i < 2; i++) {
+		memset(&cc[i], 0, sizeof(cc[i]));
+		cc[i].cell = cells[i];
+	}
+	cc[0].link = b.link;
+	cc[1].link = a.link;
+	circuit_cells_burst(rp, engine, cc, 2, extra, &nb_extra);
+	assert_int_equal(cc[0].verdict, CIRCUIT_VERDICT_FORWARD);
+	assert_int_equal(cc[0].out_link, a.link);
+	assert_int_equal(cell_wire_circ_id(cells[0]), a.circ_id);
+	assert_int_equal(cells[0][CELL_CIRC_ID_LEN], CELL_COMMAND_DESTROY);
+	assert_int_equal(cell_wire_payload(cells[0])[0], DESTROY_REASON_DESTROYED);
+	assert_int_equal(cc[1].verdict, CIRCUIT_VERDICT_DROP);
+	assert_int_equal(circuit_lookup(rp, a.link, a.circ_id), CIRCUIT_NONE);
+	assert_int_equal(circuit_lookup(rp, b.link, b.circ_id), CIRCUIT_NONE);
+	assert_int_equal(circuit_table_counters(rp)->splices_open, 0);
+	assert_int_equal(circuit_table_counters(rp)->circuits_open, 0);
+
+	/* DESTROY from the client's side, and a protocol close (a ninth
+	 * RELAY_EARLY), each take the partner along. */
+	splice_end_new(&a, rp, 510, P_LINK(0), 0x80000a02u);
+	splice_end_new(&b, rp, 511, N_LINK(0), 0x80000b02u);
+	assert_int_equal(circuit_splice(rp, b.handle, a.link, a.circ_id, a.handle), 0);
+	memset(cells[0], 0, CELL_LEN);
+	cell_wire_set_circ_id(cells[0], a.circ_id);
+	cells[0][CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
+	cell_wire_payload(cells[0])[0] = DESTROY_REASON_REQUESTED;
+	assert_int_equal(through(0, a.link, cells[0], &peer_link, NULL, NULL),
+			CIRCUIT_VERDICT_FORWARD);
+	assert_int_equal(peer_link, b.link);
+	assert_int_equal(cell_wire_circ_id(cells[0]), b.circ_id);
+	assert_int_equal(cell_wire_payload(cells[0])[0], DESTROY_REASON_DESTROYED);
+	assert_int_equal(circuit_table_counters(rp)->circuits_open, 0);
+
+	splice_end_new(&a, rp, 520, P_LINK(0), 0x80000a03u);
+	splice_end_new(&b, rp, 521, N_LINK(0), 0x80000b03u);
+	splice_e2e(&a, &b, 522);
+	assert_int_equal(circuit_splice(rp, a.handle, b.link, b.circ_id, b.handle), 0);
+	for (unsigned i = 0; i <= CIRCUIT_MAX_RELAY_EARLY; i++) {
+		struct circuit_extra_cell one = { .link = 0 };
+		unsigned nb = 0;
+
+		test_fill(sent[0], CELL_PAYLOAD_LEN, 700 + i);
+		splice_send(&a, sent[0], CELL_COMMAND_RELAY_EARLY, cells[0]);
+		through(0, a.link, cells[0], &peer_link, &one, &nb);
+		if (i < CIRCUIT_MAX_RELAY_EARLY) {
+			splice_receive(&b, cells[0], got);
+			assert_memory_equal(got, sent[0], CELL_PAYLOAD_LEN);
+			continue;
+		}
+		assert_int_equal(cells[0][CELL_CIRC_ID_LEN], CELL_COMMAND_DESTROY);
+		assert_int_equal(peer_link, a.link);
+		assert_int_equal(nb, 1);
+		assert_int_equal(one.link, b.link);
+		assert_int_equal(one.splice_remote, 0);
+		assert_int_equal(cell_wire_circ_id(one.cell), b.circ_id);
+		assert_int_equal(cell_wire_payload(one.cell)[0], DESTROY_REASON_PROTOCOL);
+	}
+	assert_int_equal(circuit_table_counters(rp)->circuits_open, 0);
+
+	/* The client's link closes: the service hears CHANNEL_CLOSED. */
+	splice_end_new(&a, rp, 530, P_LINK(0), 0x80000a04u);
+	splice_end_new(&b, rp, 531, N_LINK(0), 0x80000b04u);
+	assert_int_equal(circuit_splice(rp, a.handle, b.link, b.circ_id, b.handle), 0);
+	assert_int_equal(circuit_close_link(rp, a.link, extra, 4), 1);
+	assert_int_equal(extra[0].link, b.link);
+	assert_int_equal(cell_wire_circ_id(extra[0].cell), b.circ_id);
+	assert_int_equal(cell_wire_payload(extra[0].cell)[0], DESTROY_REASON_CHANNEL_CLOSED);
+	assert_int_equal(circuit_table_counters(rp)->circuits_open, 0);
+}
+
+/* The two circuits on different workers' tables: A's owner removes A's
+ * layer and hands the cell over (SPLICE_REMOTE), B's owner adds B's layer
+ * (circuit_splice_in_burst); DESTROY crosses the same way. */
+static void
+test_splice_cross_worker(void **state)
+{
+	struct circuit_table_config cfg = { .max_circuits = 8, .socket_id = 0 };
+	struct circuit_table *t_a = relays[0], *t_b;
+	struct splice_end a, b;
+	uint8_t cells[SPLICE_CELLS][CELL_LEN], sent[SPLICE_CELLS][CELL_PAYLOAD_LEN];
+	uint8_t got[CELL_PAYLOAD_LEN];
+	struct circuit_cell cc[SPLICE_CELLS];
+	struct circuit_extra_cell extra[SPLICE_CELLS];
+	unsigned nb_extra;
+	int err;
+
+	(void)state;
+	t_b = circuit_table_create(&cfg, &err);
+	assert_non_null(t_b);
+	splice_end_new(&a, t_a, 540, P_LINK(0), 0x80000a05u);
+	splice_end_new(&b, t_b, 541, N_LINK(2), 0x80000b05u);
+	splice_e2e(&a, &b, 542);
+	assert_int_equal(circuit_splice(t_a, a.handle, b.link, b.circ_id, CIRCUIT_NONE), 0);
+	assert_int_equal(circuit_splice(t_b, b.handle, a.link, a.circ_id, CIRCUIT_NONE), 0);
+
+	for (int dir = 0; dir < 2; dir++) {
+		struct splice_end *from = dir == 0 ? &a : &b, *to = dir == 0 ? &b : &a;
+		struct circuit_table *t_from = dir == 0 ? t_a : t_b, *t_to = dir == 0 ? t_b : t_a;
+
+		for (unsigned i = 0; i < SPLICE_CELLS; i++) {
+			test_fill(sent[i], CELL_PAYLOAD_LEN, 800 + 100 * (unsigned)dir + i);
+			splice_send(from, sent[i], CELL_COMMAND_RELAY, cells[i]);
+			memset(&cc[i], 0, sizeof(cc[i]));
+			cc[i].cell = cells[i];
+			cc[i].link = from->link;
+		}
+		circuit_cells_burst(t_from, engine, cc, SPLICE_CELLS, extra, &nb_extra);
+		for (unsigned i = 0; i < SPLICE_CELLS; i++) {
+			assert_int_equal(cc[i].verdict, CIRCUIT_VERDICT_SPLICE_REMOTE);
+			assert_int_equal(cc[i].out_link, to->link);
+			assert_int_equal(cell_wire_circ_id(cells[i]), to->circ_id);
+			memset(&cc[i], 0, sizeof(cc[i]));
+			cc[i].cell = cells[i];
+			cc[i].link = to->link;
+		}
+		assert_int_equal(circuit_splice_in_burst(t_to, engine, cc, SPLICE_CELLS),
+				SPLICE_CELLS);
+		for (unsigned i = 0; i < SPLICE_CELLS; i++) {
+			assert_int_equal(cc[i].verdict, CIRCUIT_VERDICT_FORWARD);
+			assert_int_equal(cc[i].out_link, to->link);
+			assert_int_equal(cc[i].circuit, to->handle);
+			splice_receive(to, cells[i], got);
+			assert_memory_equal(got, sent[i], CELL_PAYLOAD_LEN);
+		}
+		assert_int_equal(circuit_table_counters(t_to)->spliced, SPLICE_CELLS);
+	}
+
+	/* DESTROY from the client: A's owner frees A and hands DESTROY
+	 * (DESTROYED) to B's owner, which frees B and sends it on. */
+	memset(cells[0], 0, CELL_LEN);
+	cell_wire_set_circ_id(cells[0], a.circ_id);
+	cells[0][CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
+	cell_wire_payload(cells[0])[0] = DESTROY_REASON_FINISHED;
+	memset(&cc[0], 0, sizeof(cc[0]));
+	cc[0].cell = cells[0];
+	cc[0].link = a.link;
+	circuit_cells_burst(t_a, engine, cc, 1, extra, &nb_extra);
+	assert_int_equal(cc[0].verdict, CIRCUIT_VERDICT_SPLICE_REMOTE);
+	assert_int_equal(cc[0].out_link, b.link);
+	assert_int_equal(circuit_lookup(t_a, a.link, a.circ_id), CIRCUIT_NONE);
+	memset(&cc[0], 0, sizeof(cc[0]));
+	cc[0].cell = cells[0];
+	cc[0].link = b.link;
+	circuit_splice_in_burst(t_b, engine, cc, 1);
+	assert_int_equal(cc[0].verdict, CIRCUIT_VERDICT_FORWARD);
+	assert_int_equal(cc[0].circuit, CIRCUIT_NONE);
+	assert_int_equal(cc[0].out_link, b.link);
+	assert_int_equal(cell_wire_circ_id(cells[0]), b.circ_id);
+	assert_int_equal(cell_wire_payload(cells[0])[0], DESTROY_REASON_DESTROYED);
+	assert_int_equal(circuit_lookup(t_b, b.link, b.circ_id), CIRCUIT_NONE);
+	/* A cell for a circuit that is gone is dropped there. */
+	cells[0][CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY;
+	circuit_splice_in_burst(t_b, engine, cc, 1);
+	assert_int_equal(cc[0].verdict, CIRCUIT_VERDICT_DROP);
+
+	/* A protocol close of a circuit whose partner is remote writes an
+	 * extra DESTROY marked for the partner's worker. */
+	splice_end_new(&a, t_a, 550, P_LINK(0), 0x80000a06u);
+	assert_int_equal(circuit_splice(t_a, a.handle, b.link, b.circ_id, CIRCUIT_NONE), 0);
+	assert_int_equal(circuit_close_link(t_a, a.link, extra, 4), 1);
+	assert_int_equal(extra[0].splice_remote, 1);
+	assert_int_equal(extra[0].link, b.link);
+	circuit_table_destroy(t_b);
+}
+
 int
 main(void)
 {
@@ -711,6 +1041,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_table_full, tables_new, tables_free),
 		cmocka_unit_test_setup_teardown(test_remote_entries, tables_new, tables_free),
 		cmocka_unit_test_setup_teardown(test_sendme_digests, tables_new, tables_free),
+		cmocka_unit_test_setup_teardown(test_splice_local, tables_new, tables_free),
+		cmocka_unit_test_setup_teardown(test_splice_cross_worker, tables_new, tables_free),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -337,6 +337,11 @@ print_circuit_stats(const struct hsrelay *r)
 				cc->drop_unknown_circuit, cc->drop_padding, cc->drop_other,
 				cc->destroy_received, cc->truncated_sent, cc->closed_protocol,
 				cc->closed_by_destroy, cc->closed_by_link, s.drop_link_full);
+		printf("hsrelay: stats rendezvous worker %u spliced=%" PRIu64 " splices_open=%"
+				PRIu64 " closed_by_splice=%" PRIu64 " cross_splice_cells_in=%" PRIu64
+				" cross_splice_joins_in=%" PRIu64 "\n", i, cc->spliced,
+				cc->splices_open, cc->closed_by_splice, s.cross_splice_cells_in,
+				s.cross_splice_joins_in);
 		printf("hsrelay: stats tls worker %u key_updates_in=%" PRIu64
 				" key_updates_out=%" PRIu64 "\n", i, s.tls_key_updates_in,
 				s.tls_key_updates_out);

@@ -249,6 +249,12 @@ struct relay_worker_stats {
 	uint64_t cross_batches_in;	/* batches taken from other workers */
 	uint64_t cross_ring_full;	/* cells lost between workers: ring full or
 					 * no batch left (their circuits close) */
+	/* rendezvous splices across workers: cells of a partner circuit
+	 * another worker owns (CROSS_TO_SPLICE, DESTROYs included) and
+	 * requests to join our side to such a partner (CROSS_SPLICE_JOIN),
+	 * taken from our cross ring */
+	uint64_t cross_splice_cells_in;
+	uint64_t cross_splice_joins_in;
 	uint64_t tls_key_updates_in;	/* KeyUpdates received (TLS 1.3) */
 	uint64_t tls_key_updates_out;	/* KeyUpdates sent in answer */
 	struct circuit_counters circuits;

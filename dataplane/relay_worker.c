@@ -1248,6 +1248,7 @@ cross_to_splice(struct relay_worker *w, struct cross_cell *c)
 		uint32_t peer_circ_id = wire_read_u32(cell_wire_payload(c->cell) + 4);
 		uint32_t h = circuit_lookup(w->circuits, c->link, circ_id);
 
+		w->stats.cross_splice_joins_in++;
 		run_splice_burst(w);
 		if (h == CIRCUIT_NONE || circuit_remote_owner(w->circuits, h) != -EINVAL ||
 		    circuit_splice(w->circuits, h, peer_link, peer_circ_id, CIRCUIT_NONE) < 0) {
@@ -1259,6 +1260,7 @@ cross_to_splice(struct relay_worker *w, struct cross_cell *c)
 		}
 		return;
 	}
+	w->stats.cross_splice_cells_in++;
 	w->splice_cells[w->nb_splice_cells].cell = c->cell;
 	w->splice_cells[w->nb_splice_cells].link = c->link;
 	if (++w->nb_splice_cells == CIRCUIT_BURST_MAX)

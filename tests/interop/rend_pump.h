@@ -1,0 +1,128 @@
+/* Both ends of rendezvous circuits through one relay acting as the
+ * rendezvous point, and the cell pump that drives traffic through its
+ * splice (rend-spec-v3 4.2; tor relay.c circuit_receive_relay_cell()).
+ * Used by tests/interop/rend_client.c; shaped for a benchmark as well.
+ *
+ * An end is a one-hop circuit to the relay (tests/interop/test_client.h)
+ * plus an end-to-end layer of our own between the two ends of a pair, as
+ * an onion client and service add one (rend-spec-v3 4.2.1): a sender
+ * stamps the e2e running digest and applies the e2e keystream, then its
+ * layer for the relay hop, without touching that hop's digest (the cell
+ * is not for the relay). The relay must take its layer of the sending
+ * circuit off and add its layer of the partner; the receiver takes the
+ * hop layer off and the e2e layer, which must then be recognized
+ * (recognized == 0 and the e2e digest matching). The e2e layer uses the
+ * project's tor1 relay crypto (AES-128-CTR, SHA-1 running digest) with
+ * random keys that both ends of a pair share; real onion services use
+ * AES-256 and SHA3-256 there, which the relay never sees either way.
+ *
+ * Data cells carry (pair, direction, sequence number) and a pattern
+ * derived from them, so that each arriving cell proves it is intact, in
+ * order, neither lost nor duplicated.
+ *
+ * Single-threaded; the pump multiplexes every link with poll().
+ */
+#ifndef HSRELAY_TESTS_INTEROP_REND_PUMP_H
+#define HSRELAY_TESTS_INTEROP_REND_PUMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tests/interop/test_client.h"
+
+/* Bytes at the start of a data body naming the cell: pair (4), direction
+ * (1), sequence number (4). */
+#define REND_DATA_HEADER_LEN 9
+/* The stream id data cells travel on (the ends never open a stream at the
+ * relay: the relay must not look at it). */
+#define REND_DATA_STREAM 1
+
+/* One direction of the e2e layer at one end. */
+struct rend_e2e_dir {
+	struct relay_cipher cipher;
+	struct relay_digest digest;
+};
+
+/* One end of a rendezvous: the one-hop circuit to the relay, its e2e
+ * layer and what it sent and received of the pump's data. */
+struct rend_end {
+	struct test_link *link;
+	struct test_hop hop;
+	struct rend_e2e_dir send, recv;
+	struct rend_end *peer;		/* the other end of the pair */
+	uint32_t pair;
+	uint8_t direction;		/* 0: client (A), 1: service (B) */
+	/* pump state */
+	uint32_t sent, received;
+	uint32_t to_send;		/* cells this end sends in this run */
+};
+
+/* Makes client and service the two ends of pair number pair: random e2e
+ * keys shared by both (client sends with the forward ones, the service
+ * with the backward ones), peers of each other, counters zero. The links
+ * and hops are the caller's. */
+void rend_pair_init(struct rend_end *client, struct rend_end *service, uint32_t pair);
+
+/* A relay cell from end e through the relay to its peer: relay_command,
+ * stream_id and len bytes of data (at most RELAY_DATA_MAX), e2e digest
+ * stamped and e2e layer added, then e's hop layer. */
+void rend_end_seal(struct rend_end *e, uint8_t cell[CELL_LEN], uint8_t relay_command,
+		uint16_t stream_id, const uint8_t *data, uint16_t len);
+
+/* Takes e's hop layer and the e2e layer off the relay cell c, which
+ * arrived on e's circuit from its peer. Returns true when it is recognized
+ * end to end; false with test_detail set otherwise. */
+bool rend_end_open(struct rend_end *e, struct test_cell *c);
+
+/* Writes the body of data cell seq of (pair, direction) into body (room
+ * for RELAY_DATA_MAX bytes) and returns its length: RELAY_DATA_MAX when
+ * full, else a length between REND_DATA_HEADER_LEN and RELAY_DATA_MAX
+ * that varies with seq. */
+uint16_t rend_data_fill(uint8_t *body, uint32_t pair, uint8_t direction, uint32_t seq,
+		bool full);
+
+/* True when [body, body + len) is exactly what rend_data_fill() writes
+ * for (pair, direction, seq); false with test_detail set otherwise. */
+bool rend_data_check(const uint8_t *body, uint16_t len, uint32_t pair, uint8_t direction,
+		uint32_t seq, bool full);
+
+struct rend_pump_config {
+	uint32_t cells;			/* data cells each end sends */
+	/* an end sends while fewer than window of its cells are on the way
+	 * (sent minus what its peer received) */
+	uint32_t window;
+	/* how many of an end's cells go into a link's buffer per round:
+	 * 1..burst, at random */
+	uint32_t burst;
+	bool full_cells;		/* every body RELAY_DATA_MAX bytes */
+	/* a service end (direction 1) sends only once it has received a
+	 * cell from its client, as a tor service answers the client's BEGIN
+	 * (the relay has joined both circuits by then) */
+	bool service_waits;
+	int stall_ms;			/* no cell received for this long: fail */
+	int settle_ms;			/* afterwards: no further cell may arrive */
+};
+
+struct rend_pump_result {
+	uint64_t cells_sent, cells_received;
+	uint64_t records_sent;		/* TLS records */
+	uint64_t sends;			/* send() calls (each of several records) */
+	uint64_t max_records_per_send;
+	uint64_t mixed_records;		/* records carrying cells of several circuits */
+	double seconds;			/* first send to last cell received */
+};
+
+/* Runs the pump over the ends (each on one of links, ends with to_send
+ * set by the caller or cfg->cells when 0): every round each link gets a
+ * buffer of cells from all its ends (up to cfg->burst each, interleaved),
+ * cut into TLS records of random sizes that need not end on a cell
+ * boundary and sent with one send(); then every link is read and each
+ * arriving cell checked (rend_end_open(), then DATA on REND_DATA_STREAM
+ * with the next sequence number of its peer and the right body). Ends
+ * when every end has received all its peer's cells and settle_ms passed
+ * without another cell. Returns true, or false with test_detail set (a
+ * cell that is not the expected one, a DESTROY, a link closed, a stall). */
+bool rend_pump_run(struct rend_end *const ends[], unsigned n_ends, struct test_link *const links[],
+		unsigned n_links, const struct rend_pump_config *cfg, struct rend_pump_result *res);
+
+#endif

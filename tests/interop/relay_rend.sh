@@ -80,6 +80,9 @@ grep -v '^  \[' "$work/client.out" || true
 if [ "$rc" -ne 0 ]; then
   tail -30 "$work/client.out" | grep '^  \[' >&2 || true
   tail -30 "$work/hsrelay.err" | sed 's/^/  hsrelay: /' >&2
+  kill -TERM "$hsrelay_pid" 2>/dev/null && wait "$hsrelay_pid" || true
+  hsrelay_pid=
+  grep '^hsrelay: stats' "$work/hsrelay.out" | sed 's/^/  /' >&2
   fail "rend_client exited $rc"
 fi
 

@@ -418,13 +418,24 @@ rend_pump_run(struct rend_end *const ends[], unsigned n_ends, struct test_link *
 			last_progress = now_seconds();
 		else if ((now_seconds() - last_progress) * 1000 > cfg->stall_ms) {
 			uint64_t missing = 0;
+			char where[256] = "";
+			size_t used = 0;
 
-			for (unsigned i = 0; i < n_ends; i++)
-				missing += ends[i]->peer->to_send - ends[i]->received;
+			for (unsigned i = 0; i < n_ends; i++) {
+				const struct rend_end *e = ends[i];
+
+				missing += e->peer->to_send - e->received;
+				if (e->received < e->peer->to_send && used < sizeof(where) - 64)
+					used += (size_t)snprintf(where + used, sizeof(where) - used,
+							" pair %u %s on [%s] 0x%08x got %u of %u;",
+							e->pair, e->direction ? "service" : "client",
+							e->link->name, e->hop.circ_id, e->received,
+							e->peer->to_send);
+			}
 			test_why("stalled: %llu cells sent, %llu received, %llu missing after %d ms "
-					"without progress", (unsigned long long)res->cells_sent,
+					"without progress:%s", (unsigned long long)res->cells_sent,
 					(unsigned long long)res->cells_received,
-					(unsigned long long)missing, cfg->stall_ms);
+					(unsigned long long)missing, cfg->stall_ms, where);
 			goto out;
 		}
 	}

@@ -514,7 +514,8 @@ tls_open(struct test_link *l, const char *name)
 	if (tls_session_handover(l->tls, &h) != 0 ||
 	    tls_handover_install(engine, &h, &l->rd, &l->wr) != 0)
 		return test_why("%s: handover: %s", name, tls_session_error(l->tls));
-	memcpy(l->in, h.leftover, h.leftover_len);
+	if (h.leftover_len > 0)
+		memcpy(l->in, h.leftover, h.leftover_len);
 	l->in_len = h.leftover_len;
 	tls_handover_wipe(&h);
 	l->records = true;

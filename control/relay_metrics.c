@@ -44,6 +44,38 @@ worker_sample(struct family_builder *b, const char *worker, const char *label,
 	sample(b, labels, label ? 2 : 1, value);
 }
 
+/* The introduction point's families, with tor's help texts. tor's
+ * tor_relay_dos_total has more types (DoS subsystem counters hsrelay does
+ * not have); only introduce2_rejected is exported. */
+static void
+fill_intro(struct family_builder *b, const struct relay_metrics_control *control)
+{
+	static const char *const est_names[RELAY_METRICS_EST_INTRO_ACTIONS] = {
+		"success", "malformed", "unsuitable_circuit", "circuit_dead",
+	};
+	static const char *const intro1_names[RELAY_METRICS_INTRO1_ACTIONS] = {
+		"success", "circuit_dead", "malformed", "unknown_service", "rate_limited",
+		"circuit_reused", "single_hop",
+	};
+
+	family(b, "tor_relay_dos_total", "Denial of Service defenses related counters",
+			METRICS_COUNTER);
+	sample(b, (struct metrics_label[]){ { "type", "introduce2_rejected" } }, 1,
+			control->introduce2_rejected);
+
+	family(b, "tor_relay_est_intro_total", "Total number of EST_INTRO cells we received",
+			METRICS_COUNTER);
+	for (int i = 0; i < RELAY_METRICS_EST_INTRO_ACTIONS; i++)
+		sample(b, (struct metrics_label[]){ { "action", est_names[i] } }, 1,
+				control->est_intro[i]);
+
+	family(b, "tor_relay_intro1_total", "Total number of INTRO1 cells we received",
+			METRICS_COUNTER);
+	for (int i = 0; i < RELAY_METRICS_INTRO1_ACTIONS; i++)
+		sample(b, (struct metrics_label[]){ { "action", intro1_names[i] } }, 1,
+				control->intro1[i]);
+}
+
 static void
 fill_tor_totals(struct family_builder *b, const struct relay_worker_stats *workers,
 		unsigned n, const struct relay_metrics_control *control)
@@ -89,6 +121,8 @@ fill_tor_totals(struct family_builder *b, const struct relay_worker_stats *worke
 	sample(b, (struct metrics_label[]){ { "direction", "read" } }, 1, control->bytes_read);
 	sample(b, (struct metrics_label[]){ { "direction", "written" } }, 1,
 			control->bytes_written);
+
+	fill_intro(b, control);
 
 	family(b, "tor_relay_load_onionskins_total", "Total number of onionskins handled",
 			METRICS_COUNTER);

@@ -43,6 +43,12 @@ enum relay_metrics_onionskin {
 	RELAY_METRICS_ONIONSKINS,
 };
 
+/* Label values in tor's order (relay_metrics.c fill_est_intro_cells,
+ * fill_intro1_cells); the same order as control/intro_point.h. */
+#define RELAY_METRICS_EST_INTRO_ACTIONS 4	/* success malformed unsuitable_circuit circuit_dead */
+#define RELAY_METRICS_INTRO1_ACTIONS 7		/* success circuit_dead malformed unknown_service
+						 * rate_limited circuit_reused single_hop */
+
 /* Most workers relay_metrics_fill() labels. */
 #define RELAY_METRICS_WORKERS_MAX 64
 
@@ -53,6 +59,12 @@ struct relay_metrics_control {
 	uint64_t drop_cells;		/* relay DROP cells received (tor-spec 6.1) */
 	uint64_t bytes_read;		/* TLS bytes over all links */
 	uint64_t bytes_written;
+	/* The introduction point (control/intro_point.h), tor's names:
+	 * tor_relay_est_intro_total{action}, tor_relay_intro1_total{action},
+	 * tor_relay_dos_total{type="introduce2_rejected"}. */
+	uint64_t est_intro[RELAY_METRICS_EST_INTRO_ACTIONS];
+	uint64_t intro1[RELAY_METRICS_INTRO1_ACTIONS];
+	uint64_t introduce2_rejected;
 };
 
 /* Adds every family above to s: the tor_ totals summed over the n_workers

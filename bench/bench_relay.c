@@ -36,20 +36,37 @@
  *            10.79.0.1:9201; AssumeReachable, PublishServerDescriptor 0),
  *            reached over the namespace's loopback. CPU: the tor process
  *            (all its threads).
- *   hsrelay  hsrelay -f FILE with one worker on DPDK net_tap, Address
- *            10.79.0.2 in the same namespace; the tap's kernel side is
- *            routed to 10.79.0.0/24, so the clients and the sink reach it
- *            with the same kernel sockets. DPDKIdleSleepUsec is set so an
- *            idle worker sleeps instead of spinning. CPU: the worker lcore
- *            thread (/proc/PID/task/TID/stat); the whole process is
- *            reported as well.
+ *   hsrelay  hsrelay -f FILE with one worker, Address 10.79.0.2 in the
+ *            same namespace, on one of two transports (--transport):
+ *            af_packet (default): DPDK net_af_packet on one end of a veth
+ *              pair; the other end is where the namespace routes
+ *              10.79.0.0/24, with offloads off (full checksums, no
+ *              super-packets). The worker's RX reads the kernel's mmap
+ *              ring without a system call; its TX is one sendto() per
+ *              burst, inside which the kernel delivers the frames through
+ *              the veth to the clients' and the sink's sockets (softirq in
+ *              the worker's context, charged to the worker, as tor's
+ *              loopback sends are charged to tor);
+ *            tap: DPDK net_tap, whose kernel side is routed to the subnet;
+ *              a readv() per received and a writev() per sent frame, and a
+ *              SIGIO per wake-up.
+ *            Either way the clients and the sink reach it with the same
+ *            kernel sockets. DPDKIdleSleepUsec is set so an idle worker
+ *            sleeps instead of spinning. CPU: the worker lcore thread
+ *            (/proc/PID/task/TID/stat); the whole process is reported as
+ *            well.
  * Both RUTs get their keys from control/relay_keys.h in a DataDirectory
  * made here (tor reads the same files); the ntor key is read back from
  * keys/secret_onion_key_ntor once the RUT runs.
  *
  * Measurement: after the circuits are built and a warm-up, a window of
  * --seconds: cells counted by the sink, CPU time of the RUT (utime + stime
- * from /proc), CPU time of the generator (getrusage), wall time. Per
+ * from /proc), CPU time of the generator (getrusage), wall time, and the
+ * machine's busy and softirq time (/proc/stat) with the ksoftirqd threads'
+ * CPU time, so kernel work that left both processes (softirq deferred to
+ * ksoftirqd) is visible. This kernel samples CPU time per tick without
+ * IRQ time accounting: softirq work that runs while a task is current
+ * (in its system calls or interrupting it) is in that task's figure. Per
  * circuits value the order is tor (unpaced), hsrelay paced to tor's
  * measured rate (same offered load: tor's cost per cell falls as load
  * rises), then hsrelay unpaced. Everything made here (namespace, RUT
@@ -140,8 +157,20 @@ static volatile sig_atomic_t interrupted;
 
 /* ---- options and results ---------------------------------------------- */
 
+/* How hsrelay's port meets the kernel of the namespace (--transport).
+ * net_af_xdp on the veth was tried: with chains linearized it carries the
+ * handshakes and the first few thousand cells, then traffic stops (DPDK
+ * 22.11, kernel 6.18, zero-copy and force_copy alike), so it is not
+ * offered. */
+enum transport { TRANSPORT_TAP, TRANSPORT_AF_PACKET };
+
+static const char *const transport_names[] = {
+	[TRANSPORT_TAP] = "tap", [TRANSPORT_AF_PACKET] = "af_packet",
+};
+
 struct options {
 	bool quick;
+	enum transport transport;
 	double seconds;
 	double warmup;
 	unsigned n_cases;
@@ -165,6 +194,13 @@ struct measurement {
 	double cpu_seconds;		/* what cells_per_cpu_second divides by */
 	double process_cpu_seconds;
 	double generator_cpu_seconds;
+	/* The machine's view over the window (/proc/stat, all CPUs): busy
+	 * time, of which softirq (charged to whichever task was running, or
+	 * to ksoftirqd), and the ksoftirqd threads' own time. */
+	double system_busy_seconds;
+	double system_softirq_seconds;
+	double ksoftirqd_cpu_seconds;
+	const char *transport;		/* how the generator reached the RUT */
 	unsigned worker_threads;
 	uint64_t verified, verify_failures;
 	uint64_t backward_cells;
@@ -336,6 +372,65 @@ threads_cpu(pid_t pid, const char *prefix, unsigned *count)
 			total += t;
 			(*count)++;
 		}
+	}
+	closedir(d);
+	return ticks_to_seconds(total);
+}
+
+/* The machine's busy time (user, nice, system, irq, softirq, steal) and
+ * its softirq part, all CPUs, in seconds, from /proc/stat. This kernel
+ * samples CPU time per tick (no IRQ time accounting): a tick that lands in
+ * softirq is charged to the task it interrupted as well, so softirq work
+ * done while the worker or the generator ran is inside their own figures;
+ * what ran in ksoftirqd is in neither, and shows here. */
+static void
+system_cpu(double *busy, double *softirq)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+
+	*busy = *softirq = 0;
+	if (f == NULL)
+		return;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &v[6], &v[7]) == 8) {
+		*busy = ticks_to_seconds((long long)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]));
+		*softirq = ticks_to_seconds((long long)v[6]);
+	}
+	fclose(f);
+}
+
+/* CPU time of the kernel's ksoftirqd/N threads (softirq work deferred out
+ * of the tasks that raised it). */
+static double
+ksoftirqd_cpu(void)
+{
+	long long total = 0;
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char path[300], comm[64] = "";
+		FILE *f;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f) == NULL)
+			comm[0] = '\0';
+		fclose(f);
+		if (strncmp(comm, "ksoftirqd/", 10) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		long long t = stat_ticks(path);
+
+		if (t > 0)
+			total += t;
 	}
 	closedir(d);
 	return ticks_to_seconds(total);
@@ -1674,7 +1769,11 @@ struct rut {
 	pid_t pid;
 	char dir[PATH_MAX];		/* DataDirectory */
 	char log[PATH_MAX];
-	char tap[IFNAMSIZ];
+	/* hsrelay's port: the tap, or the veth end given to DPDK */
+	char port_if[IFNAMSIZ];
+	/* af_packet: the veth end the namespace's kernel routes to */
+	char kernel_if[IFNAMSIZ];
+	bool veth_made;
 };
 
 static pid_t
@@ -1855,24 +1954,83 @@ tor_start(struct rut *r, const char *work, const struct options *o, struct gener
 	return rut_read_keys(r->dir, g);
 }
 
+/* af_packet: a veth pair in the namespace. The kernel end is
+ * where the namespace routes SUBNET (so the same kernel sockets reach
+ * hsrelay as on the tap); the other end has no address and belongs to
+ * hsrelay's DPDK port. Offloads are off on the kernel end: its frames must
+ * carry full checksums and be no larger than the MTU, as on a wire
+ * (dpdk-on-ci-machines.md 4). */
+static int
+veth_make(struct rut *r)
+{
+	char v6_kernel[64], v6_port[64];
+
+	snprintf(r->kernel_if, sizeof(r->kernel_if), "hsbk%d", (int)getpid() % 10000000);
+	snprintf(r->port_if, sizeof(r->port_if), "hsbd%d", (int)getpid() % 10000000);
+	snprintf(v6_kernel, sizeof(v6_kernel), "net.ipv6.conf.%s.disable_ipv6=1", r->kernel_if);
+	snprintf(v6_port, sizeof(v6_port), "net.ipv6.conf.%s.disable_ipv6=1", r->port_if);
+	RUN("ip", "link", "del", r->kernel_if);
+	if (RUN("ip", "link", "add", r->kernel_if, "type", "veth", "peer", "name", r->port_if) != 0) {
+		fprintf(stderr, "hsrelay-bench relay: could not make the veth pair %s/%s\n",
+				r->kernel_if, r->port_if);
+		return -EIO;
+	}
+	r->veth_made = true;
+	/* IPv6 off on both ends: no router solicitations or DAD frames for
+	 * hsrelay to read. */
+	RUN("sysctl", "-qw", v6_kernel, v6_port);
+	if (RUN("ethtool", "-K", r->kernel_if, "tx", "off", "tso", "off", "gso", "off") != 0) {
+		fprintf(stderr, "hsrelay-bench relay: ethtool -K %s tx off tso off gso off failed "
+				"(ethtool needed)\n", r->kernel_if);
+		return -EIO;
+	}
+	if (RUN("ip", "link", "set", r->port_if, "up") != 0 ||
+	    RUN("ip", "link", "set", r->kernel_if, "up") != 0 ||
+	    RUN("ip", "route", "replace", SUBNET, "dev", r->kernel_if, "src", NS_ADDR) != 0) {
+		fprintf(stderr, "hsrelay-bench relay: could not route " SUBNET " through %s\n",
+				r->kernel_if);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void
+veth_remove(struct rut *r)
+{
+	if (r->veth_made)
+		RUN("ip", "link", "del", r->kernel_if);
+	r->veth_made = false;
+}
+
 static int
 hsrelay_start(struct rut *r, const char *work, const struct options *o, struct generator *g)
 {
-	char conf[PATH_MAX + 16], text[2 * PATH_MAX + 2048];
+	char conf[PATH_MAX + 16], port[128], text[2 * PATH_MAX + 2048];
 	uint64_t end;
 	int rc;
 
 	snprintf(r->dir, sizeof(r->dir), "%s/hsrelay-data", work);
 	snprintf(r->log, sizeof(r->log), "%s/hsrelay.log", work);
 	snprintf(conf, sizeof(conf), "%s/hsrelay.conf", work);
-	snprintf(r->tap, sizeof(r->tap), "hsbr%d", (int)getpid() % 10000000);
 	rc = rut_read_keys(r->dir, g);
+	if (rc < 0)
+		return rc;
+	switch (o->transport) {
+	case TRANSPORT_TAP:
+		snprintf(r->port_if, sizeof(r->port_if), "hsbr%d", (int)getpid() % 10000000);
+		snprintf(port, sizeof(port), "net_tap0,iface=%s", r->port_if);
+		break;
+	case TRANSPORT_AF_PACKET:
+		rc = veth_make(r);
+		snprintf(port, sizeof(port), "net_af_packet0,iface=%s,qpairs=1", r->port_if);
+		break;
+	}
 	if (rc < 0)
 		return rc;
 	snprintf(text, sizeof(text),
 			"# hsrelay-bench relay: the relay under test\n"
 			"DPDKLcores 0-1\n"
-			"DPDKPort net_tap0,iface=%s\n"
+			"DPDKPort %s\n"
 			"DPDKWorkerQueues 1\n"
 			"DPDKMemoryMB 512\n"
 			"DPDKMbufsPerWorker 16383\n"
@@ -1888,7 +2046,7 @@ hsrelay_start(struct rut *r, const char *work, const struct options *o, struct g
 			"AssumeReachable 1\n"
 			"TestingTorNetwork 1\n"
 			"%s",
-			r->tap, o->idle_sleep_usec, r->dir, HS_OR_PORT, fake_authority);
+			port, o->idle_sleep_usec, r->dir, HS_OR_PORT, fake_authority);
 	if (write_file(conf, text) < 0)
 		return -EIO;
 	char *argv[] = { (char *)o->hsrelay_path, "-f", conf, NULL };
@@ -1898,7 +2056,7 @@ hsrelay_start(struct rut *r, const char *work, const struct options *o, struct g
 	if (r->pid < 0)
 		return -errno;
 	end = bench_now_ns() + RUT_START_TIMEOUT_NS;
-	while (if_nametoindex(r->tap) == 0 || !file_contains(r->log, "hsrelay: relay ")) {
+	while (if_nametoindex(r->port_if) == 0 || !file_contains(r->log, "hsrelay: relay ")) {
 		if (!child_alive(r->pid) || bench_now_ns() > end || interrupted) {
 			fprintf(stderr, "hsrelay-bench relay: hsrelay did not start; its log:\n");
 			print_log_tail(r->log, 20);
@@ -1906,9 +2064,11 @@ hsrelay_start(struct rut *r, const char *work, const struct options *o, struct g
 		}
 		sleep_ns(50000000);
 	}
-	if (RUN("ip", "link", "set", r->tap, "up") != 0 ||
-	    RUN("ip", "route", "replace", SUBNET, "dev", r->tap, "src", NS_ADDR) != 0) {
-		fprintf(stderr, "hsrelay-bench relay: could not route " SUBNET " through %s\n", r->tap);
+	if (o->transport == TRANSPORT_TAP &&
+	    (RUN("ip", "link", "set", r->port_if, "up") != 0 ||
+	     RUN("ip", "route", "replace", SUBNET, "dev", r->port_if, "src", NS_ADDR) != 0)) {
+		fprintf(stderr, "hsrelay-bench relay: could not route " SUBNET " through %s\n",
+				r->port_if);
 		return -EIO;
 	}
 	g->rut_ip = ipv4_of(HS_ADDR);
@@ -1980,6 +2140,7 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 		m->window = 2 * RECORD_CELLS;
 	g->window = m->window;
 	m->offered = rate;
+	m->transport = kind == RUT_TOR ? "loopback" : transport_names[o->transport];
 	rc = kind == RUT_TOR ? tor_start(&r, work, o, g) : hsrelay_start(&r, work, o, g);
 	if (rc == 0)
 		rc = generator_start(g, circuits, links, rate);
@@ -1992,6 +2153,7 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 	if (rc == 0) {
 		uint64_t t0, t1, c0, c1;
 		double cpu0, cpu1, proc0, proc1, gen0, gen1;
+		double busy0, busy1, softirq0, softirq1, ksoftirqd0, ksoftirqd1;
 		unsigned threads;
 		const char *prefix = "rte-worker-";
 
@@ -2001,17 +2163,24 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 		proc0 = process_cpu(r.pid);
 		cpu0 = kind == RUT_TOR ? proc0 : threads_cpu(r.pid, prefix, &threads);
 		gen0 = self_cpu();
+		system_cpu(&busy0, &softirq0);
+		ksoftirqd0 = ksoftirqd_cpu();
 		rc = wait_ns(g, (uint64_t)(o->seconds * 1e9));
 		t1 = bench_now_ns();
 		c1 = generator_received(g);
 		proc1 = process_cpu(r.pid);
 		cpu1 = kind == RUT_TOR ? proc1 : threads_cpu(r.pid, prefix, &threads);
 		gen1 = self_cpu();
+		system_cpu(&busy1, &softirq1);
+		ksoftirqd1 = ksoftirqd_cpu();
 		m->seconds = (double)(t1 - t0) / 1e9;
 		m->cells = c1 - c0;
 		m->cpu_seconds = cpu1 - cpu0;
 		m->process_cpu_seconds = proc1 - proc0;
 		m->generator_cpu_seconds = gen1 - gen0;
+		m->system_busy_seconds = busy1 - busy0;
+		m->system_softirq_seconds = softirq1 - softirq0;
+		m->ksoftirqd_cpu_seconds = ksoftirqd1 - ksoftirqd0;
 		m->worker_threads = kind == RUT_TOR ? 0 : threads;
 		if (rc == 0 && kind == RUT_HSRELAY && threads == 0) {
 			fprintf(stderr, "hsrelay-bench relay: no rte-worker thread (worker lcore) in hsrelay\n");
@@ -2030,6 +2199,7 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 		fprintf(stderr, "hsrelay-bench relay: %s did not stop cleanly\n", name);
 		rc = -ECHILD;
 	}
+	veth_remove(&r);
 	if (kind == RUT_HSRELAY)
 		hsrelay_report(&r, m, o->verbose || rc < 0);
 	if (rc < 0 && kind == RUT_HSRELAY && o->verbose)
@@ -2069,13 +2239,16 @@ print_line(enum rut_kind kind, const struct measurement *m, const struct measure
 	       "\"window\":%u,\"offered_cells_per_s\":%.0f,\"cells\":%" PRIu64 ",\"seconds\":%.3f,"
 	       "\"cells_per_s\":%.0f,\"cpu_seconds\":%.3f,\"cells_per_cpu_second\":%.0f,"
 	       "\"cpu_what\":\"%s\",\"process_cpu_seconds\":%.3f,\"relay_cpu_utilization\":%.3f,"
-	       "\"generator_cpu_seconds\":%.3f,\"limited_by\":\"%s\",\"verified_cells\":%" PRIu64
+	       "\"generator_cpu_seconds\":%.3f,\"system_busy_cpu_seconds\":%.3f,"
+	       "\"system_softirq_cpu_seconds\":%.3f,\"ksoftirqd_cpu_seconds\":%.3f,"
+	       "\"transport\":\"%s\",\"limited_by\":\"%s\",\"verified_cells\":%" PRIu64
 	       ",\"verify_failures\":%" PRIu64 ",\"sink_links\":%u,\"sink_peer_authenticated\":%s,"
 	       "\"backward_cells\":%" PRIu64 ",\"tls\":\"0x%04x/0x%04x\"",
 	       kind == RUT_TOR ? "tor" : "hsrelay", m->offered > 0 ? "matched" : "max", m->circuits,
 	       m->links, m->window, m->offered, m->cells, m->seconds, cells_per_s, m->cpu_seconds, per_cpu,
 	       kind == RUT_TOR ? "process" : "worker lcore threads", m->process_cpu_seconds,
-	       m->cpu_seconds / m->seconds, m->generator_cpu_seconds, limited_by(m, kind),
+	       m->cpu_seconds / m->seconds, m->generator_cpu_seconds, m->system_busy_seconds,
+	       m->system_softirq_seconds, m->ksoftirqd_cpu_seconds, m->transport, limited_by(m, kind),
 	       m->verified, m->verify_failures, m->sink_links,
 	       m->sink_authenticated ? "true" : "false", m->backward_cells, m->tls_version,
 	       m->cipher_suite);
@@ -2187,6 +2360,7 @@ usage(FILE *to)
 		    "                           [--links L] [--window CELLS] [--no-max]\n"
 		    "                           [--tor-only | --hsrelay-only] [--tor PATH]\n"
 		    "                           [--hsrelay PATH] [--idle-sleep-usec U] [--verbose]\n"
+		    "                           [--transport af_packet|tap]\n"
 		    "  needs root: creates a network namespace; runs tor and hsrelay in it\n");
 }
 
@@ -2237,6 +2411,7 @@ bench_relay_main(int argc, char **argv)
 		{ "tor", required_argument, NULL, 't' },
 		{ "hsrelay", required_argument, NULL, 'r' },
 		{ "idle-sleep-usec", required_argument, NULL, 'i' },
+		{ "transport", required_argument, NULL, 'x' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -2248,6 +2423,7 @@ bench_relay_main(int argc, char **argv)
 		.circuits = { 1, 8 },
 		.window = 0,
 		.idle_sleep_usec = 50,
+		.transport = TRANSPORT_AF_PACKET,
 		.tor_path = "/usr/bin/tor",
 	};
 	bool seconds_set = false, circuits_set = false;
@@ -2310,6 +2486,21 @@ bench_relay_main(int argc, char **argv)
 		case 'i':
 			o.idle_sleep_usec = (unsigned)strtoul(optarg, NULL, 10);
 			break;
+		case 'x': {
+			bool known = false;
+
+			for (unsigned t = 0; t < sizeof(transport_names) / sizeof(transport_names[0]); t++) {
+				if (strcmp(optarg, transport_names[t]) == 0) {
+					o.transport = (enum transport)t;
+					known = true;
+				}
+			}
+			if (!known) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		}
 		case 'v':
 			o.verbose = true;
 			break;
@@ -2336,7 +2527,7 @@ bench_relay_main(int argc, char **argv)
 		o.skip_max = true;
 	}
 	if (geteuid() != 0) {
-		fprintf(stderr, "hsrelay-bench relay: needs root (network namespace, net_tap)\n");
+		fprintf(stderr, "hsrelay-bench relay: needs root (network namespace, veth or tap)\n");
 		return 77;
 	}
 	if (!o.skip_tor && access(o.tor_path, X_OK) != 0) {

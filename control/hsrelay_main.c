@@ -29,7 +29,6 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
-#include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
@@ -49,6 +48,7 @@
 #include "dataplane/relay_worker.h"
 #include "dataplane/stack.h"
 #include "dataplane/worker.h"
+#include "dataplane/worker_set.h"
 
 #define RING_SIZE 1024
 #define EVENT_RING_SIZE 4096
@@ -66,22 +66,15 @@ struct hsrelay {
 	struct config config;
 	const char *config_path;
 	unsigned n_workers;
-	uint16_t port_id;
-	bool port_started;
-	struct port_info port;
-	struct rte_mempool *pools[WORKER_MAX];
+	/* lcores, mempools, the port, rings, stacks and poll loops */
+	struct worker_set dp;
 	struct rte_mempool *control_pool;
-	struct rte_ring *control[WORKER_MAX], *events[WORKER_MAX], *relay_events[WORKER_MAX];
-	struct rte_ring *handoff[WORKER_MAX], *arp_rings[WORKER_MAX];
+	struct rte_ring *relay_events[WORKER_MAX];
 	/* cells of circuits split across workers (dataplane/cross_batch.h) */
 	struct rte_ring *cross[WORKER_MAX];
 	struct rte_mempool *cross_pool;
 	struct crypto_engine *engines[WORKER_MAX];
 	struct relay_worker *relays[WORKER_MAX];
-	struct stack *stacks[WORKER_MAX];
-	struct worker *workers[WORKER_MAX];
-	unsigned lcores[WORKER_MAX];
-	bool launched[WORKER_MAX];
 	struct relay_keys *keys;
 	struct relay_control *control_state;
 	struct metrics_server *metrics;
@@ -93,156 +86,109 @@ usage(const char *argv0)
 	fprintf(stderr, "usage: %s -f FILE [--verify-config]\n", argv0);
 }
 
+/* The rings and pool of cells between workers, made before the workers. */
 static int
-setup_workers(struct hsrelay *r)
+setup_cross(struct hsrelay *r)
 {
-	const struct config_dpdk *cfg = &r->config.dpdk;
-	const struct config_tor *tor = &r->config.tor;
 	int socket = rte_socket_id();
 	char name[RTE_RING_NAMESIZE];
 
+	if (r->n_workers < 2)
+		return 0;
+	r->cross_pool = cross_batch_pool_create("cross_batches",
+			CROSS_BATCHES_PER_WORKER * r->n_workers - 1, socket);
+	if (!r->cross_pool)
+		return -ENOMEM;
 	for (unsigned i = 0; i < r->n_workers; i++) {
-		r->arp_rings[i] = stack_arp_ring_create(i, RING_SIZE, socket);
-		if (!r->arp_rings[i])
-			return -ENOMEM;
-	}
-	if (r->n_workers > 1) {
-		r->cross_pool = cross_batch_pool_create("cross_batches",
-				CROSS_BATCHES_PER_WORKER * r->n_workers - 1, socket);
-		if (!r->cross_pool)
-			return -ENOMEM;
-		for (unsigned i = 0; i < r->n_workers; i++) {
-			snprintf(name, sizeof(name), "cross%u", i);
-			r->cross[i] = cross_ring_create(name, CROSS_RING_SIZE, socket);
-			if (!r->cross[i])
-				return -ENOMEM;
-		}
-	}
-	for (unsigned i = 0; i < r->n_workers; i++) {
-		struct relay_worker_config rc = {
-			.index = i,
-			.n_workers = r->n_workers,
-			.cross_pool = r->cross_pool,
-			.pool = r->pools[i],
-			.local_ip = cfg->address,
-			.or_port = tor->or_port,
-			.max_links = tor->max_links_per_worker,
-			.max_circuits = tor->max_circuits_per_worker,
-			.max_tcp_connections = tor->max_links_per_worker * 2,
-			.socket_id = socket,
-		};
-		struct stack_config sc = {
-			.index = i,
-			.n_workers = r->n_workers,
-			.socket_id = socket,
-			.pool = r->pools[i],
-			.ip = cfg->address,
-			.prefix_len = cfg->prefix_len,
-			.arp = {
-				.capacity = 256,
-				.held_per_entry = 8,
-				.max_requests = 3,
-				.reachable_ns = (uint64_t)cfg->arp_timeout_sec * 1000000000ull,
-				.retry_ns = ARP_RETRY_NS,
-			},
-			.tcp = { .max_connections = tor->max_links_per_worker * 2 },
-			.app = &relay_worker_app_ops,
-		};
-		int err;
-
-		snprintf(name, sizeof(name), "ctl%u", i);
-		r->control[i] = ring_msg_ring_create(name, RING_SIZE, socket);
-		snprintf(name, sizeof(name), "ev%u", i);
-		r->events[i] = ring_msg_ring_create(name, RING_SIZE, socket);
-		snprintf(name, sizeof(name), "rev%u", i);
-		r->relay_events[i] = ring_msg_ring_create(name, EVENT_RING_SIZE, socket);
-		snprintf(name, sizeof(name), "ho%u", i);
-		r->handoff[i] = ring_handoff_create(name, RING_SIZE, socket);
-		if (!r->control[i] || !r->events[i] || !r->relay_events[i] || !r->handoff[i])
-			return -ENOMEM;
-		r->engines[i] = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AUTO);
-		if (!r->engines[i])
-			return -ENOMEM;
-		rc.engine = r->engines[i];
-		memcpy(rc.cross_rings, r->cross, sizeof(r->cross));
-		rc.event_ring = r->relay_events[i];
-		r->relays[i] = relay_worker_create(&rc, &err);
-		if (!r->relays[i])
-			return err;
-		memcpy(sc.arp_rings, r->arp_rings, sizeof(r->arp_rings));
-		memcpy(sc.mac.addr_bytes, cfg->has_mac ? cfg->mac : r->port.mac, 6);
-		sc.app_arg = r->relays[i];
-		r->stacks[i] = stack_create(&sc, &err);
-		if (!r->stacks[i])
-			return err;
-		err = relay_worker_attach(r->relays[i], r->stacks[i]);
-		if (err < 0)
-			return err;
-	}
-	for (unsigned i = 0; i < r->n_workers; i++) {
-		struct worker_config wc = {
-			.index = i,
-			.n_workers = r->n_workers,
-			.port_id = r->port_id,
-			.queue_id = (uint16_t)i,
-			.hw_rss = r->port.rss,
-			.control_ring = r->control[i],
-			.event_ring = r->events[i],
-			.ops = &stack_worker_ops,
-			.stack = r->stacks[i],
-			.idle_polls = cfg->idle_polls,
-			.idle_sleep_usec = cfg->idle_sleep_usec,
-			.socket_id = socket,
-		};
-
-		memcpy(wc.handoff_rings, r->handoff, sizeof(r->handoff));
-		r->workers[i] = worker_create(&wc);
-		if (!r->workers[i])
+		snprintf(name, sizeof(name), "cross%u", i);
+		r->cross[i] = cross_ring_create(name, CROSS_RING_SIZE, socket);
+		if (!r->cross[i])
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+/* worker_set hook: the relay of worker i with its event ring and crypto
+ * engine. */
+static int
+create_relay(void *arg, struct worker_set *set, unsigned i, void **app_arg)
+{
+	struct hsrelay *r = arg;
+	const struct config_tor *tor = &r->config.tor;
+	struct relay_worker_config rc = {
+		.index = i,
+		.n_workers = r->n_workers,
+		.cross_pool = r->cross_pool,
+		.pool = set->pools[i],
+		.local_ip = r->config.dpdk.address,
+		.or_port = tor->or_port,
+		.max_links = tor->max_links_per_worker,
+		.max_circuits = tor->max_circuits_per_worker,
+		.max_tcp_connections = tor->max_links_per_worker * 2,
+		.socket_id = set->socket_id,
+	};
+	char name[RTE_RING_NAMESIZE];
+	int err;
+
+	snprintf(name, sizeof(name), "rev%u", i);
+	r->relay_events[i] = ring_msg_ring_create(name, EVENT_RING_SIZE, set->socket_id);
+	if (!r->relay_events[i])
+		return -ENOMEM;
+	r->engines[i] = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AUTO);
+	if (!r->engines[i])
+		return -ENOMEM;
+	rc.engine = r->engines[i];
+	memcpy(rc.cross_rings, r->cross, sizeof(r->cross));
+	rc.event_ring = r->relay_events[i];
+	r->relays[i] = relay_worker_create(&rc, &err);
+	if (!r->relays[i])
+		return err;
+	*app_arg = r->relays[i];
+	return 0;
+}
+
+static int
+attach_relay(void *arg, struct worker_set *set, unsigned i)
+{
+	struct hsrelay *r = arg;
+
+	return relay_worker_attach(r->relays[i], set->stacks[i]);
+}
+
+static void
+destroy_relay(void *arg, unsigned i)
+{
+	struct hsrelay *r = arg;
+
+	relay_worker_destroy(r->relays[i]);
+	r->relays[i] = NULL;
+	crypto_engine_destroy(r->engines[i]);
+	r->engines[i] = NULL;
+	if (r->relay_events[i]) {
+		struct ring_msg msg;
+
+		while (ring_msg_recv_burst(r->relay_events[i], &msg, 1) == 1)
+			if (msg.ptr != NULL)
+				rte_pktmbuf_free(msg.ptr);
+	}
+	rte_ring_free(r->relay_events[i]);
+	r->relay_events[i] = NULL;
+	if (r->cross[i]) {
+		struct cross_batch *b;
+
+		while (cross_ring_take(r->cross[i], &b, 1) == 1)
+			cross_batch_free(r->cross_pool, b);
+		rte_ring_free(r->cross[i]);
+		r->cross[i] = NULL;
+	}
 }
 
 static void
 teardown(struct hsrelay *r)
 {
 	relay_control_destroy(r->control_state);
-	for (unsigned i = 0; i < r->n_workers; i++) {
-		stack_destroy(r->stacks[i]);
-		relay_worker_destroy(r->relays[i]);
-		worker_destroy(r->workers[i]);
-		crypto_engine_destroy(r->engines[i]);
-		if (r->handoff[i]) {
-			void *m = NULL;
-
-			while (rte_ring_dequeue(r->handoff[i], &m) == 0)
-				rte_pktmbuf_free(m);
-		}
-		if (r->relay_events[i]) {
-			struct ring_msg msg;
-
-			while (ring_msg_recv_burst(r->relay_events[i], &msg, 1) == 1)
-				if (msg.ptr != NULL)
-					rte_pktmbuf_free(msg.ptr);
-		}
-		rte_ring_free(r->control[i]);
-		rte_ring_free(r->events[i]);
-		rte_ring_free(r->relay_events[i]);
-		rte_ring_free(r->handoff[i]);
-		rte_ring_free(r->arp_rings[i]);
-		if (r->cross[i]) {
-			struct cross_batch *b;
-
-			while (cross_ring_take(r->cross[i], &b, 1) == 1)
-				cross_batch_free(r->cross_pool, b);
-			rte_ring_free(r->cross[i]);
-		}
-	}
+	worker_set_destroy(&r->dp);
 	rte_mempool_free(r->cross_pool);
-	if (r->port_started)
-		port_stop(r->port_id);
-	for (unsigned i = 0; i < r->n_workers; i++)
-		rte_mempool_free(r->pools[i]);
 	rte_mempool_free(r->control_pool);
 }
 
@@ -256,7 +202,7 @@ make_control(struct hsrelay *r, time_t now)
 
 	memset(&cc, 0, sizeof(cc));
 	cc.n_workers = r->n_workers;
-	memcpy(cc.worker_rings, r->control, sizeof(r->control));
+	memcpy(cc.worker_rings, r->dp.control, sizeof(r->dp.control));
 	memcpy(cc.event_rings, r->relay_events, sizeof(r->relay_events));
 	cc.pool = r->control_pool;
 	cc.keys = r->keys;
@@ -498,64 +444,39 @@ static int
 run(struct hsrelay *r)
 {
 	const struct config_dpdk *cfg = &r->config.dpdk;
-	unsigned lcore, n = 0;
+	const struct worker_set_config dp = {
+		.name = "hsrelay",
+		.dpdk = cfg,
+		.n_workers = r->n_workers,
+		.ring_size = RING_SIZE,
+		.message_ring_size = RING_SIZE,
+		.port_desc = PORT_DESC,
+		.arp_retry_ns = ARP_RETRY_NS,
+		.max_tcp_connections = r->config.tor.max_links_per_worker * 2,
+		.app = &relay_worker_app_ops,
+		.hooks = { create_relay, attach_relay, destroy_relay },
+		.hooks_arg = r,
+	};
 	int rc;
 
-	if (cfg->n_ports != 1) {
-		fprintf(stderr, "hsrelay: drives exactly one DPDKPort, %u given\n", cfg->n_ports);
-		return -EINVAL;
-	}
-	RTE_LCORE_FOREACH_WORKER(lcore) {
-		if (n < r->n_workers)
-			r->lcores[n++] = lcore;
-	}
-	if (n < r->n_workers) {
-		fprintf(stderr, "hsrelay: DPDKWorkerQueues %u needs %u worker lcores besides "
-				"the main one; DPDKLcores gives %u\n", r->n_workers, r->n_workers, n);
-		return -EINVAL;
-	}
-	rc = port_find(cfg->ports[0].spec, &r->port_id);
-	if (rc < 0) {
-		fprintf(stderr, "hsrelay: no ethdev for DPDKPort %s\n", cfg->ports[0].spec);
+	rc = worker_set_start_port(&r->dp, &dp);
+	if (rc < 0)
 		return rc;
-	}
-	for (unsigned i = 0; i < r->n_workers; i++) {
-		char name[RTE_MEMPOOL_NAMESIZE];
-
-		snprintf(name, sizeof(name), "pool%u", i);
-		r->pools[i] = port_mempool_create(name, cfg->mbufs_per_worker,
-				(int)rte_lcore_to_socket_id(r->lcores[i]));
-		if (!r->pools[i]) {
-			fprintf(stderr, "hsrelay: mempool %s: %s\n", name, rte_strerror(rte_errno));
-			return -ENOMEM;
-		}
-	}
 	r->control_pool = port_mempool_create("control", CONTROL_POOL_MBUFS, (int)rte_socket_id());
 	if (!r->control_pool)
 		return -ENOMEM;
-	rc = port_start(r->port_id, (uint16_t)r->n_workers, r->pools, PORT_DESC, PORT_DESC,
-			&r->port);
-	if (rc < 0) {
-		fprintf(stderr, "hsrelay: port %s: %s\n", cfg->ports[0].spec, rte_strerror(-rc));
-		return rc;
-	}
-	r->port_started = true;
-	rc = setup_workers(r);
+	rc = setup_cross(r);
 	if (rc < 0) {
 		fprintf(stderr, "hsrelay: worker set-up: %s\n", strerror(-rc));
 		return rc;
 	}
+	rc = worker_set_create_workers(&r->dp);
+	if (rc < 0)
+		return rc;
 	rc = make_control(r, time(NULL));
 	if (rc < 0)
 		return rc;
-	for (unsigned i = 0; i < r->n_workers; i++) {
-		rc = rte_eal_remote_launch(worker_run, r->workers[i], r->lcores[i]);
-		if (rc < 0) {
-			fprintf(stderr, "hsrelay: launch on lcore %u failed\n", r->lcores[i]);
-			break;
-		}
-		r->launched[i] = true;
-	}
+	rc = worker_set_launch(&r->dp);
 	if (rc == 0) {
 		char fp[2 * RSA_IDENTITY_FINGERPRINT_LEN + 1];
 
@@ -563,8 +484,8 @@ run(struct hsrelay *r)
 		printf("hsrelay: relay %s %s on %u.%u.%u.%u:%u, port %s queues %u link %s\n",
 				r->config.tor.nickname, fp, cfg->address >> 24,
 				cfg->address >> 16 & 0xff, cfg->address >> 8 & 0xff,
-				cfg->address & 0xff, r->config.tor.or_port, r->port.name,
-				r->n_workers, port_link_wait(r->port_id, 500) ? "up" : "down");
+				cfg->address & 0xff, r->config.tor.or_port, r->dp.port.name,
+				r->n_workers, port_link_wait(r->dp.port_id, 500) ? "up" : "down");
 		fflush(stdout);
 		if (r->config.tor.has_metrics_port) {
 			rc = metrics_server_start(r->config.tor.metrics_address,
@@ -583,13 +504,7 @@ run(struct hsrelay *r)
 		metrics_server_stop(r->metrics);
 		r->metrics = NULL;
 	}
-	for (unsigned i = 0; i < r->n_workers; i++)
-		if (r->launched[i] && ring_msg_send(r->control[i],
-				&(struct ring_msg){ .type = RING_MSG_STOP }) < 0)
-			fprintf(stderr, "hsrelay: worker %u control ring full\n", i);
-	for (unsigned i = 0; i < r->n_workers; i++)
-		if (r->launched[i])
-			rte_eal_wait_lcore(r->lcores[i]);
+	worker_set_stop(&r->dp);
 	if (r->control_state != NULL) {
 		print_stats(r);
 		print_circuit_stats(r);
@@ -608,7 +523,6 @@ main(int argc, char **argv)
 	static struct hsrelay r;
 	struct config_error err;
 	struct relay_keys_error kerr;
-	struct eal_args eal_args;
 	bool verify = false;
 	char message[512];
 	sigset_t signals;
@@ -662,16 +576,10 @@ main(int argc, char **argv)
 	sigaddset(&signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 
-	rc = eal_start(&r.config.dpdk, argv[0], &eal_args);
-	if (rc < 0) {
-		fprintf(stderr, "hsrelay: EAL did not start: %s\n", rte_strerror(-rc));
+	if (eal_start_main(&r.config.dpdk, argv[0], "hsrelay") < 0) {
 		relay_keys_free(r.keys);
 		return 1;
 	}
-	/* The workers keep SIGIO (net_tap's RX trigger); this thread does not. */
-	eal_block_sigio();
-	fprintf(stderr, "hsrelay: EAL on %s\n", eal_args.hugepages ?
-			"hugepages (--in-memory)" : "plain memory (--no-huge)");
 	rc = run(&r);
 	teardown(&r);
 	eal_stop();

@@ -147,6 +147,23 @@ eal_block_sigio(void)
 }
 
 int
+eal_start_main(const struct config_dpdk *config, const char *program, const char *name)
+{
+	struct eal_args args;
+	int rc = eal_start(config, program, &args);
+
+	if (rc < 0) {
+		fprintf(stderr, "%s: EAL did not start: %s\n", name, rte_strerror(-rc));
+		return rc;
+	}
+	/* The workers keep SIGIO (net_tap's RX trigger); this thread does not. */
+	eal_block_sigio();
+	fprintf(stderr, "%s: EAL on %s\n", name, args.hugepages ?
+			"hugepages (--in-memory)" : "plain memory (--no-huge)");
+	return 0;
+}
+
+int
 eal_stop(void)
 {
 	return rte_eal_cleanup();

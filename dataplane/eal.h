@@ -61,6 +61,14 @@ int eal_start(const struct config_dpdk *config, const char *program,
  * SIGIO unblocked. Returns 0 or a negative errno. */
 int eal_block_sigio(void);
 
+/* EAL for a program's main thread, as hsrelay and hsrelay-netcheck start
+ * it: eal_start(), then SIGIO blocked in the calling thread (see
+ * eal_block_sigio(); the workers keep it). Reports on stderr as
+ * "<name>: EAL on hugepages (--in-memory)" or "... plain memory
+ * (--no-huge)", or "<name>: EAL did not start: <reason>". Returns 0 or the
+ * negative errno of eal_start(). */
+int eal_start_main(const struct config_dpdk *config, const char *program, const char *name);
+
 /* rte_eal_cleanup(); returns its result. */
 int eal_stop(void);
 

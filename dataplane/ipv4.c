@@ -25,6 +25,134 @@ inet_checksum(const void *buf, size_t len)
 	return rte_be_to_cpu_16((uint16_t)~rte_raw_cksum(buf, len));
 }
 
+/* The one's complement sum of native-order 16-bit words (RFC 1071), the
+ * sum rte_raw_cksum() makes, 32 bytes per step: eight 32-bit lanes each
+ * add both halves of a 32-bit word. A lane gains at most 2 * 0xffff per
+ * step, so the lanes are folded into the 64-bit total every
+ * SUM_CHUNK bytes, long before they could overflow. */
+#define SUM_BLOCK 32
+#define SUM_CHUNK 65536
+typedef uint32_t sum_lanes __attribute__((vector_size(SUM_BLOCK)));
+
+static inline __attribute__((always_inline)) uint64_t
+raw_sum_body(const uint8_t *p, size_t len)
+{
+	uint64_t sum = 0;
+
+	while (len >= 2 * SUM_BLOCK) {
+		size_t chunk = len < SUM_CHUNK ? len : SUM_CHUNK;
+		sum_lanes a = { 0 }, b = { 0 };
+
+		len -= chunk - chunk % (2 * SUM_BLOCK);
+		for (; chunk >= 2 * SUM_BLOCK; chunk -= 2 * SUM_BLOCK, p += 2 * SUM_BLOCK) {
+			sum_lanes x, y;
+
+			memcpy(&x, p, SUM_BLOCK);
+			memcpy(&y, p + SUM_BLOCK, SUM_BLOCK);
+			a += (x & 0xffff) + (x >> 16);
+			b += (y & 0xffff) + (y >> 16);
+		}
+		for (unsigned i = 0; i < SUM_BLOCK / sizeof(uint32_t); i++)
+			sum += (uint64_t)a[i] + b[i];
+	}
+	for (; len >= 2; len -= 2, p += 2) {
+		uint16_t v;
+
+		memcpy(&v, p, sizeof(v));
+		sum += v;
+	}
+	if (len == 1) {
+		/* The odd byte as the first byte of a word padded with zero,
+		 * in memory order (RFC 1071 4.1), so the sum stays byte-order
+		 * independent. */
+		uint16_t v = 0;
+
+		memcpy(&v, p, 1);
+		sum += v;
+	}
+	return sum;
+}
+
+static uint64_t
+raw_sum_generic(const uint8_t *p, size_t len)
+{
+	return raw_sum_body(p, len);
+}
+
+__attribute__((target("avx2"))) static uint64_t
+raw_sum_avx2(const uint8_t *p, size_t len)
+{
+	return raw_sum_body(p, len);
+}
+
+static uint64_t (*raw_sum)(const uint8_t *p, size_t len) = raw_sum_generic;
+
+/* Picked once at load, before any thread runs. */
+__attribute__((constructor)) static void
+raw_sum_pick(void)
+{
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2"))
+		raw_sum = raw_sum_avx2;
+}
+
+static uint16_t
+sum_fold(uint64_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* The folded sum of the bytes [off, pkt_len) of chain m; false when off
+ * is past the end. A segment that starts at an odd offset of the summed
+ * bytes has its sum byte-swapped (RFC 1071 2.B). */
+static bool
+chain_sum(const struct rte_mbuf *m, uint32_t off, uint16_t *out)
+{
+	uint64_t sum = 0;
+	uint32_t done = 0, len;
+
+	if (off > m->pkt_len)
+		return false;
+	len = m->pkt_len - off;
+	while (m != NULL && off >= m->data_len) {
+		off -= m->data_len;
+		m = m->next;
+	}
+	for (; m != NULL && done < len; m = m->next, off = 0) {
+		uint32_t n = RTE_MIN((uint32_t)m->data_len - off, len - done);
+		uint16_t s = sum_fold(raw_sum(rte_pktmbuf_mtod_offset(m, const uint8_t *, off), n));
+
+		sum += (done & 1) ? rte_bswap16(s) : s;
+		done += n;
+	}
+	*out = sum_fold(sum);
+	return true;
+}
+
+uint16_t
+ipv4_l4_checksum_mbuf(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint32_t l4_off)
+{
+	uint16_t sum, checksum;
+
+	if (!chain_sum(m, l4_off, &sum))
+		return 0;
+	/* Native-order words: the stored form of the result is already
+	 * big-endian (RFC 1071 2.B); convert it for the caller. */
+	checksum = (uint16_t)~sum_fold((uint64_t)sum + rte_ipv4_phdr_cksum(ip, 0));
+	return checksum == 0 ? 0xffff : rte_be_to_cpu_16(checksum);
+}
+
+bool
+ipv4_l4_checksum_mbuf_ok(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint32_t l4_off)
+{
+	uint16_t sum;
+
+	return chain_sum(m, l4_off, &sum) &&
+	       sum_fold((uint64_t)sum + rte_ipv4_phdr_cksum(ip, 0)) == 0xffff;
+}
+
 uint16_t
 inet_checksum_adjust(uint16_t old_checksum, uint16_t old_word,
 		uint16_t new_word)

@@ -47,6 +47,21 @@ struct rte_mbuf;
  * result is 0. */
 uint16_t inet_checksum(const void *buf, size_t len);
 
+/* The TCP or UDP checksum over IPv4 (RFC 9293 3.1, RFC 768) of the bytes
+ * of chain m from l4_off to its end (pkt_len), with the pseudo-header of
+ * ip: the value rte_ipv4_udptcp_cksum_mbuf() gives (0 is written as
+ * 0xffff), computed 32 bytes at a time (AVX2 where the CPU has it). The
+ * L4 checksum field must be zero. Returns it host-order; 0 when l4_off is
+ * past the end. */
+uint16_t ipv4_l4_checksum_mbuf(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
+		uint32_t l4_off);
+
+/* True when the L4 bytes of m from l4_off to its end, checksum field
+ * included, verify against ip's pseudo-header (what
+ * rte_ipv4_udptcp_cksum_mbuf_verify() accepts). */
+bool ipv4_l4_checksum_mbuf_ok(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
+		uint32_t l4_off);
+
 /* RFC 1624 eqn. 3: the checksum old_checksum after one 16-bit word of the
  * covered data changed from old_word to new_word (all host order). Where
  * the full computation would give 0x0000 this returns the equivalent

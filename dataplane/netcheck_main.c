@@ -50,7 +50,6 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
-#include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -64,6 +63,7 @@
 #include "dataplane/stack.h"
 #include "dataplane/tcp.h"
 #include "dataplane/worker.h"
+#include "dataplane/worker_set.h"
 
 #define NETCHECK_RING_SIZE 1024
 #define NETCHECK_DESC 1024
@@ -427,18 +427,10 @@ static const struct stack_app_ops netcheck_app_ops = {
 struct netcheck {
 	struct config config;
 	unsigned n_workers;
-	uint16_t port_id;
-	bool port_started;
-	struct port_info port;
-	struct rte_mempool *pools[WORKER_MAX];
-	struct rte_ring *control[WORKER_MAX], *events[WORKER_MAX], *handoff[WORKER_MAX];
+	/* lcores, mempools, the port, rings, stacks and poll loops */
+	struct worker_set dp;
 	struct rte_ring *results[WORKER_MAX];
-	struct rte_ring *arp_rings[WORKER_MAX];
-	struct stack *stacks[WORKER_MAX];
 	struct netcheck_app *apps[WORKER_MAX];
-	struct worker *workers[WORKER_MAX];
-	unsigned lcores[WORKER_MAX];
-	bool launched[WORKER_MAX];
 	uint64_t started_ns;
 };
 
@@ -543,19 +535,28 @@ usage(const char *program)
 	fprintf(stderr, "usage: %s -f CONFIG [--seconds N]\n", program);
 }
 
+/* worker_set hook: worker i's results ring and applications (the echo
+ * service and its share of the client connections). */
 static int
-setup_app(struct netcheck *nc, unsigned i, int socket)
+create_app(void *arg, struct worker_set *set, unsigned i, void **app_arg)
 {
+	struct netcheck *nc = arg;
 	const struct config_netcheck *ncfg = &nc->config.netcheck;
 	struct netcheck_app *app;
+	char name[RTE_RING_NAMESIZE];
 	unsigned n_clients = 0;
 
+	snprintf(name, sizeof(name), "res%u", i);
+	nc->results[i] = ring_msg_ring_create(name, 64, set->socket_id);
+	if (!nc->results[i])
+		return -ENOMEM;
 	app = rte_zmalloc_socket("netcheck_app", sizeof(*app), RTE_CACHE_LINE_SIZE,
-			socket);
+			set->socket_id);
 	if (!app)
 		return -ENOMEM;
 	nc->apps[i] = app;
-	app->pool = nc->pools[i];
+	*app_arg = app;
+	app->pool = set->pools[i];
 	app->results = nc->results[i];
 	app->bytes_per_client = ncfg->connect_bytes;
 	if (ncfg->has_connect) {
@@ -567,7 +568,7 @@ setup_app(struct netcheck *nc, unsigned i, int socket)
 	if (n_clients == 0)
 		return 0;
 	app->clients = rte_zmalloc_socket("netcheck_clients",
-			n_clients * sizeof(app->clients[0]), RTE_CACHE_LINE_SIZE, socket);
+			n_clients * sizeof(app->clients[0]), RTE_CACHE_LINE_SIZE, set->socket_id);
 	if (!app->clients)
 		return -ENOMEM;
 	for (unsigned k = i, j = 0; k < ncfg->connections; k += nc->n_workers, j++) {
@@ -581,124 +582,38 @@ setup_app(struct netcheck *nc, unsigned i, int socket)
 	return 0;
 }
 
+/* worker_set hook: the echo service listens on every worker. */
 static int
-setup_workers(struct netcheck *nc)
+attach_app(void *arg, struct worker_set *set, unsigned i)
 {
-	const struct config_dpdk *cfg = &nc->config.dpdk;
-	int socket = rte_socket_id();
-	char name[RTE_RING_NAMESIZE];
+	struct netcheck *nc = arg;
+	uint32_t listener;
 
-	for (unsigned i = 0; i < nc->n_workers; i++) {
-		nc->arp_rings[i] = stack_arp_ring_create(i, NETCHECK_RING_SIZE, socket);
-		if (!nc->arp_rings[i])
-			return -ENOMEM;
-	}
-	for (unsigned i = 0; i < nc->n_workers; i++) {
-		struct stack_config sc = {
-			.index = i,
-			.n_workers = nc->n_workers,
-			.socket_id = socket,
-			.pool = nc->pools[i],
-			.ip = cfg->address,
-			.prefix_len = cfg->prefix_len,
-			.arp = {
-				.capacity = 256,
-				.held_per_entry = 8,
-				.max_requests = 3,
-				.reachable_ns = (uint64_t)cfg->arp_timeout_sec * 1000000000ull,
-				.retry_ns = NETCHECK_ARP_RETRY_NS,
-			},
-			.tcp = { .max_connections = NETCHECK_MAX_CONNECTIONS },
-			.app = &netcheck_app_ops,
-		};
-		int rc;
-
-		snprintf(name, sizeof(name), "ctl%u", i);
-		nc->control[i] = ring_msg_ring_create(name, 64, socket);
-		snprintf(name, sizeof(name), "ev%u", i);
-		nc->events[i] = ring_msg_ring_create(name, 64, socket);
-		snprintf(name, sizeof(name), "res%u", i);
-		nc->results[i] = ring_msg_ring_create(name, 64, socket);
-		snprintf(name, sizeof(name), "ho%u", i);
-		nc->handoff[i] = ring_handoff_create(name, NETCHECK_RING_SIZE, socket);
-		if (!nc->control[i] || !nc->events[i] || !nc->results[i] || !nc->handoff[i])
-			return -ENOMEM;
-		rc = setup_app(nc, i, socket);
-		if (rc < 0)
-			return rc;
-		memcpy(sc.arp_rings, nc->arp_rings, sizeof(nc->arp_rings));
-		memcpy(sc.mac.addr_bytes, cfg->has_mac ? cfg->mac : nc->port.mac, 6);
-		sc.app_arg = nc->apps[i];
-		nc->stacks[i] = stack_create(&sc, &rc);
-		if (!nc->stacks[i])
-			return rc;
-		if (nc->config.netcheck.tcp_echo_port) {
-			uint32_t listener;
-
-			rc = tcp_listen(stack_tcp(nc->stacks[i]), cfg->address,
-					nc->config.netcheck.tcp_echo_port, &listener);
-			if (rc < 0)
-				return rc;
-		}
-	}
-	for (unsigned i = 0; i < nc->n_workers; i++) {
-		struct worker_config wc = {
-			.index = i,
-			.n_workers = nc->n_workers,
-			.port_id = nc->port_id,
-			.queue_id = (uint16_t)i,
-			.hw_rss = nc->port.rss,
-			.control_ring = nc->control[i],
-			.event_ring = nc->events[i],
-			.ops = &stack_worker_ops,
-			.stack = nc->stacks[i],
-			.idle_polls = cfg->idle_polls,
-			.idle_sleep_usec = cfg->idle_sleep_usec,
-			.socket_id = socket,
-		};
-
-		memcpy(wc.handoff_rings, nc->handoff, sizeof(nc->handoff));
-		nc->workers[i] = worker_create(&wc);
-		if (!nc->workers[i])
-			return -ENOMEM;
-	}
-	return 0;
+	if (!nc->config.netcheck.tcp_echo_port)
+		return 0;
+	return tcp_listen(stack_tcp(set->stacks[i]), nc->config.dpdk.address,
+			nc->config.netcheck.tcp_echo_port, &listener);
 }
 
 static void
-teardown(struct netcheck *nc)
+destroy_app(void *arg, unsigned i)
 {
-	for (unsigned i = 0; i < nc->n_workers; i++) {
-		struct netcheck_app *app = nc->apps[i];
+	struct netcheck *nc = arg;
+	struct netcheck_app *app = nc->apps[i];
 
-		if (app) {
-			for (unsigned h = 0; h < NETCHECK_MAX_CONNECTIONS; h++)
-				rte_pktmbuf_free(app->conns[h].pending);
-			for (unsigned k = 0; k < app->n_clients; k++) {
-				rte_pktmbuf_free(app->clients[k].unsent);
-				EVP_MD_CTX_free(app->clients[k].sha);
-			}
-			rte_free(app->clients);
-			rte_free(app);
+	if (app) {
+		for (unsigned h = 0; h < NETCHECK_MAX_CONNECTIONS; h++)
+			rte_pktmbuf_free(app->conns[h].pending);
+		for (unsigned k = 0; k < app->n_clients; k++) {
+			rte_pktmbuf_free(app->clients[k].unsent);
+			EVP_MD_CTX_free(app->clients[k].sha);
 		}
-		stack_destroy(nc->stacks[i]);
-		worker_destroy(nc->workers[i]);
-		if (nc->handoff[i]) {
-			void *m = NULL;
-
-			while (rte_ring_dequeue(nc->handoff[i], &m) == 0)
-				rte_pktmbuf_free(m);
-		}
-		rte_ring_free(nc->control[i]);
-		rte_ring_free(nc->events[i]);
-		rte_ring_free(nc->results[i]);
-		rte_ring_free(nc->handoff[i]);
-		rte_ring_free(nc->arp_rings[i]);
+		rte_free(app->clients);
+		rte_free(app);
+		nc->apps[i] = NULL;
 	}
-	if (nc->port_started)
-		port_stop(nc->port_id);
-	for (unsigned i = 0; i < nc->n_workers; i++)
-		rte_mempool_free(nc->pools[i]);
+	rte_ring_free(nc->results[i]);
+	nc->results[i] = NULL;
 }
 
 /* True when every worker with client connections reported them done. */
@@ -755,84 +670,44 @@ static int
 run(struct netcheck *nc, unsigned seconds)
 {
 	const struct config_dpdk *cfg = &nc->config.dpdk;
-	unsigned lcore, n = 0;
+	const struct worker_set_config dp = {
+		.name = "netcheck",
+		.dpdk = cfg,
+		.n_workers = nc->n_workers,
+		.ring_size = NETCHECK_RING_SIZE,
+		.message_ring_size = 64,
+		.port_desc = NETCHECK_DESC,
+		.arp_retry_ns = NETCHECK_ARP_RETRY_NS,
+		.max_tcp_connections = NETCHECK_MAX_CONNECTIONS,
+		.app = &netcheck_app_ops,
+		.hooks = { create_app, attach_app, destroy_app },
+		.hooks_arg = nc,
+	};
 	int rc;
 
-	if (cfg->n_ports != 1) {
-		fprintf(stderr, "netcheck: drives exactly one DPDKPort, %u given\n",
-				cfg->n_ports);
-		return -EINVAL;
-	}
-	RTE_LCORE_FOREACH_WORKER(lcore) {
-		if (n < nc->n_workers)
-			nc->lcores[n++] = lcore;
-	}
-	if (n < nc->n_workers) {
-		fprintf(stderr, "netcheck: DPDKWorkerQueues %u needs %u worker lcores "
-				"besides the main one; DPDKLcores gives %u\n",
-				nc->n_workers, nc->n_workers, n);
-		return -EINVAL;
-	}
-	rc = port_find(cfg->ports[0].spec, &nc->port_id);
-	if (rc < 0) {
-		fprintf(stderr, "netcheck: no ethdev for DPDKPort %s\n", cfg->ports[0].spec);
+	rc = worker_set_start_port(&nc->dp, &dp);
+	if (rc < 0)
 		return rc;
-	}
-	for (unsigned i = 0; i < nc->n_workers; i++) {
-		char name[RTE_MEMPOOL_NAMESIZE];
-
-		snprintf(name, sizeof(name), "pool%u", i);
-		nc->pools[i] = port_mempool_create(name, cfg->mbufs_per_worker,
-				(int)rte_lcore_to_socket_id(nc->lcores[i]));
-		if (!nc->pools[i]) {
-			fprintf(stderr, "netcheck: mempool %s: %s\n", name,
-					rte_strerror(rte_errno));
-			return -ENOMEM;
-		}
-	}
-	rc = port_start(nc->port_id, (uint16_t)nc->n_workers, nc->pools,
-			NETCHECK_DESC, NETCHECK_DESC, &nc->port);
-	if (rc < 0) {
-		fprintf(stderr, "netcheck: port %s: %s\n", cfg->ports[0].spec,
-				rte_strerror(-rc));
+	rc = worker_set_create_workers(&nc->dp);
+	if (rc < 0)
 		return rc;
-	}
-	nc->port_started = true;
-	rc = setup_workers(nc);
-	if (rc < 0) {
-		fprintf(stderr, "netcheck: worker set-up: %s\n", strerror(-rc));
-		return rc;
-	}
-	for (unsigned i = 0; i < nc->n_workers; i++) {
-		rc = rte_eal_remote_launch(worker_run, nc->workers[i], nc->lcores[i]);
-		if (rc < 0) {
-			fprintf(stderr, "netcheck: launch on lcore %u failed\n", nc->lcores[i]);
-			break;
-		}
-		nc->launched[i] = true;
-	}
+	rc = worker_set_launch(&nc->dp);
 	if (rc == 0) {
-		const uint8_t *mac = cfg->has_mac ? cfg->mac : nc->port.mac;
+		const uint8_t *mac = cfg->has_mac ? cfg->mac : nc->dp.port.mac;
 
 		printf("netcheck: port %s queues %u rss %s link %s mac "
 				"%02x:%02x:%02x:%02x:%02x:%02x address %u.%u.%u.%u/%u\n",
-				nc->port.name, nc->n_workers, nc->port.rss ? "on" : "off",
-				port_link_wait(nc->port_id, 500) ? "up" : "down",
+				nc->dp.port.name, nc->n_workers, nc->dp.port.rss ? "on" : "off",
+				port_link_wait(nc->dp.port_id, 500) ? "up" : "down",
 				mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
 				cfg->address >> 24, cfg->address >> 16 & 0xff,
 				cfg->address >> 8 & 0xff, cfg->address & 0xff, cfg->prefix_len);
 		fflush(stdout);
 		wait_for_stop(nc, seconds);
 	}
+	worker_set_stop(&nc->dp);
 	for (unsigned i = 0; i < nc->n_workers; i++)
-		if (nc->launched[i] && ring_msg_send(nc->control[i],
-					&(struct ring_msg){ .type = RING_MSG_STOP }) < 0)
-			fprintf(stderr, "netcheck: worker %u control ring full\n", i);
-	for (unsigned i = 0; i < nc->n_workers; i++)
-		if (nc->launched[i])
-			rte_eal_wait_lcore(nc->lcores[i]);
-	for (unsigned i = 0; i < nc->n_workers; i++)
-		print_counters(nc->workers[i], nc->stacks[i], nc->apps[i]);
+		print_counters(nc->dp.workers[i], nc->dp.stacks[i], nc->apps[i]);
 	if (rc == 0 && nc->config.netcheck.has_connect && print_clients(nc) > 0)
 		rc = -EBADMSG;
 	fflush(stdout);
@@ -849,7 +724,6 @@ main(int argc, char **argv)
 	};
 	static struct netcheck nc;
 	struct config_error err;
-	struct eal_args eal_args;
 	const char *path = NULL;
 	unsigned seconds = 0;
 	char message[512];
@@ -889,17 +763,10 @@ main(int argc, char **argv)
 	sigaddset(&stop_signals, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
-	rc = eal_start(&nc.config.dpdk, argv[0], &eal_args);
-	if (rc < 0) {
-		fprintf(stderr, "netcheck: EAL did not start: %s\n", rte_strerror(-rc));
+	if (eal_start_main(&nc.config.dpdk, argv[0], "netcheck") < 0)
 		return 1;
-	}
-	/* The workers keep SIGIO (net_tap's RX trigger); this thread does not. */
-	eal_block_sigio();
-	fprintf(stderr, "netcheck: EAL on %s\n", eal_args.hugepages ?
-			"hugepages (--in-memory)" : "plain memory (--no-huge)");
 	rc = run(&nc, seconds);
-	teardown(&nc);
+	worker_set_destroy(&nc.dp);
 	eal_stop();
 	if (rc == -EBADMSG)
 		return 3;

@@ -102,6 +102,12 @@ port_start(uint16_t port_id, uint16_t n_queues,
 			dev_info.flow_type_rss_offloads & PORT_RSS_HF;
 		info->rss = true;
 	}
+	/* The stack sends header + payload chains; drivers that have a
+	 * faster single-segment TX path pick it unless told otherwise. */
+	if (dev_info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+		info->tx_multi_segs = true;
+	}
 	rc = rte_eth_dev_configure(port_id, n_queues, n_queues, &conf);
 	if (rc < 0)
 		return rc;

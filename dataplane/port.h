@@ -32,6 +32,11 @@ struct port_info {
 	uint16_t port_id;
 	uint16_t n_queues;
 	bool rss;            /* hardware RSS configured */
+	/* The device sends mbuf chains (RTE_ETH_TX_OFFLOAD_MULTI_SEGS, which
+	 * port_start() enables where offered). Without it (net_af_xdp in
+	 * DPDK 22.11) a chain's later segments would be lost or read as
+	 * garbage, so the worker linearizes frames first (worker_config). */
+	bool tx_multi_segs;
 	uint8_t mac[6];      /* the device's MAC */
 	char name[64];       /* the ethdev name (vdev name or PCI address) */
 };
@@ -51,7 +56,8 @@ struct rte_mempool *port_mempool_create(const char *name, unsigned n_mbufs,
 /* Configures port_id with n_queues RX/TX queue pairs, RX queue q filled
  * from pools[q], rx_desc/tx_desc descriptors per queue (adjusted to the
  * device's limits), RSS as described above when the device supports it and
- * n_queues > 1, and promiscuous mode where supported (the dataplane may
+ * n_queues > 1, multi-segment TX where offered (info->tx_multi_segs), and
+ * promiscuous mode where supported (the dataplane may
  * use a MAC other than the device's). Then starts it. Returns 0 and fills
  * *info, or a negative errno naming nothing (the caller logs port_id). */
 int port_start(uint16_t port_id, uint16_t n_queues,

@@ -2,6 +2,7 @@
  * Segment processing is in tcp_input.c, segment building in tcp_output.c,
  * timers in tcp_timer.c. */
 #include "dataplane/tcp.h"
+#include "dataplane/ipv4.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -478,7 +479,7 @@ input_one(struct tcp_stack *s, struct rte_mbuf *m, uint64_t now)
 		goto malformed;
 	if (off + total < m->pkt_len)
 		tcp_chain_trim_back(m, off + total);
-	if (rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, (uint16_t)(off + ihl)) != 0) {
+	if (!ipv4_l4_checksum_mbuf_ok(m, ip, off + ihl)) {
 		s->stats.drop_checksum++;
 		rte_pktmbuf_free(m);
 		return;

@@ -10,6 +10,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "dataplane/ipv4.h"
 #include "dataplane/tcp_internal.h"
 
 #define IPV4_HEADER_LEN 20
@@ -175,39 +176,6 @@ no_mbuf(struct tcp_stack *s, struct tcp_conn *c)
 	return -ENOBUFS;
 }
 
-/* The TCP checksum of segment h (IPv4 header ip, TCP header l4_off bytes
- * in). DPDK 22.11's rte_raw_cksum_mbuf() truncates the partial sum of a
- * buffer that starts at an odd offset to 16 bits before byte-swapping it,
- * so a segment whose payload has an odd-length piece (a 27-byte TLS 1.3
- * KeyUpdate record followed by another record) got a wrong checksum: the
- * peer dropped it and every retransmission, and the connection stalled.
- * Here each partial sum is folded first (RFC 1071 2(B): the one's
- * complement sum is byte-order independent once folded). */
-static uint16_t
-segment_checksum(const struct rte_mbuf *h, const struct rte_ipv4_hdr *ip, uint32_t l4_off)
-{
-	uint32_t sum = rte_ipv4_phdr_cksum(ip, 0);
-	uint32_t done = 0;
-	uint16_t folded;
-
-	for (const struct rte_mbuf *m = h; m != NULL; m = m->next) {
-		uint32_t off = m == h ? l4_off : 0;
-		uint32_t len = m->data_len > off ? m->data_len - off : 0;
-		uint32_t part;
-
-		if (len == 0)
-			continue;
-		part = __rte_raw_cksum_reduce(__rte_raw_cksum(
-				rte_pktmbuf_mtod_offset(m, const void *, off), len, 0));
-		if (done & 1)
-			part = rte_bswap16((uint16_t)part);
-		sum += part;
-		done += len;
-	}
-	folded = (uint16_t)~__rte_raw_cksum_reduce(sum);
-	return folded == 0 ? 0xffff : folded;
-}
-
 static int
 emit(struct tcp_stack *s, const struct tcp_key *key, struct tcp_conn *c,
 		const struct segment_spec *spec)
@@ -267,7 +235,7 @@ emit(struct tcp_stack *s, const struct tcp_key *key, struct tcp_conn *c,
 		struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(p + IPV4_HEADER_LEN);
 
 		t->cksum = 0;
-		t->cksum = segment_checksum(h, ip, IPV4_HEADER_LEN);
+		t->cksum = rte_cpu_to_be_16(ipv4_l4_checksum_mbuf(h, ip, IPV4_HEADER_LEN));
 	}
 	s->stats.bytes_out += spec->data_len;
 	txq_push(s, h);

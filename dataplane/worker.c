@@ -30,6 +30,7 @@ struct __rte_cache_aligned worker {
 	unsigned index;
 	unsigned n_workers;
 	bool hw_rss;
+	bool tx_linearize;
 	bool stopping;
 	uint64_t now;
 	uint64_t tx_deadline;
@@ -88,6 +89,7 @@ worker_create(const struct worker_config *config)
 	w->index = config->index;
 	w->n_workers = config->n_workers;
 	w->hw_rss = config->hw_rss;
+	w->tx_linearize = config->tx_linearize;
 	w->ops = config->ops;
 	w->stack = config->stack;
 	w->control_ring = config->control_ring;
@@ -179,10 +181,54 @@ worker_tx_flush(struct worker *w)
 	return sent;
 }
 
+/* One mbuf holding all of chain m, or NULL (m freed either way when the
+ * result is not m). The first segment is reused when it is ours alone and
+ * has the room; else the frame is copied into a new mbuf of its pool. */
+static struct rte_mbuf *
+tx_linearize_one(struct rte_mbuf *m)
+{
+	struct rte_mbuf *copy;
+
+	if (RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 &&
+	    rte_pktmbuf_linearize(m) == 0)
+		return m;
+	copy = rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX);
+	rte_pktmbuf_free(m);
+	if (copy != NULL && copy->nb_segs > 1) {
+		rte_pktmbuf_free(copy);
+		copy = NULL;
+	}
+	return copy;
+}
+
+/* Linearizes the chains among pkts, keeping the frames that made it at the
+ * front (in order); the others are counted in tx_dropped. */
+static uint16_t
+tx_linearize(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t kept = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (m->nb_segs > 1)
+			m = tx_linearize_one(m);
+		if (m == NULL) {
+			w->counters.tx_dropped++;
+			continue;
+		}
+		pkts[kept++] = m;
+	}
+	return kept;
+}
+
 uint16_t
 worker_tx_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
 	uint16_t queued = 0;
+
+	if (unlikely(w->tx_linearize))
+		n = tx_linearize(w, pkts, n);
 
 	while (queued < n) {
 		uint16_t room = (uint16_t)(WORKER_TX_BUFFER - w->tx_count);

@@ -87,6 +87,9 @@ struct worker_config {
 	/* Flows are placed by the device's RSS (port_info.rss): every
 	 * received frame is then taken as owned without hashing it. */
 	bool hw_rss;
+	/* The device sends only single-segment frames (!port_info.
+	 * tx_multi_segs): worker_tx_burst() copies each chain into one mbuf. */
+	bool tx_linearize;
 	struct rte_ring *control_ring;               /* control -> worker */
 	struct rte_ring *event_ring;                 /* worker -> control */
 	struct rte_ring *handoff_rings[WORKER_MAX];  /* per worker index */
@@ -124,7 +127,9 @@ int worker_run(void *arg);
 
 /* Queues frames for TX on the worker's queue. Takes ownership of all n:
  * returns how many were queued; the others were freed and counted in
- * tx_dropped (the buffer stayed full even after a TX burst). */
+ * tx_dropped (the buffer stayed full even after a TX burst, or, with
+ * tx_linearize, a chain could not be copied into one mbuf). pkts may be
+ * reordered by the call. */
 uint16_t worker_tx_burst(struct worker *worker, struct rte_mbuf **pkts,
 		uint16_t n);
 

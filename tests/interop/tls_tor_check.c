@@ -43,6 +43,7 @@
 #include "crypto/tls_record.h"
 #include "crypto/torcert.h"
 #include "dataplane/cell.h"
+#include "tests/interop/test_record.h"
 
 #define IO_TIMEOUT_MS 15000
 
@@ -121,80 +122,56 @@ link_add_ciphertext(struct link *l, const uint8_t *p, size_t n)
 	l->in_len += n;
 }
 
+/* test_record_open_all() callback: tor's NewSessionTicket messages are
+ * counted and discarded, cell bytes kept; anything else ends the test. */
+static int
+deliver_record(void *arg, uint8_t type, const uint8_t *pt, size_t len)
+{
+	struct link *l = arg;
+
+	l->records_in++;
+	switch (type) {
+	case TLS_CONTENT_HANDSHAKE:
+		/* RFC 8446 4.6.1: NewSessionTicket, to be discarded */
+		if (len < 4 || pt[0] != 4)
+			die("post-handshake message of type %u", pt[0]);
+		l->tickets++;
+		break;
+	case TLS_CONTENT_APPLICATION_DATA:
+		if (len > sizeof(l->cells) - l->cells_len)
+			die("too much cell data");
+		memcpy(l->cells + l->cells_len, pt, len);
+		l->cells_len += len;
+		break;
+	case TLS_CONTENT_ALERT:
+		die("tor sent alert %u/%u", pt[0], len > 1 ? pt[1] : 0);
+		break;
+	default:
+		die("record of content type %u", type);
+	}
+	return 0;
+}
+
 /* Opens every whole record received so far. */
 static void
 link_open_records(struct link *l)
 {
-	size_t off = 0;
+	int rc = test_record_open_all(l->engine, &l->rd, l->in, &l->in_len, deliver_record, l);
 
-	while (l->in_len - off >= TLS_RECORD_HEADER_LEN) {
-		uint8_t *h = l->in + off;
-		size_t body = (size_t)h[3] << 8 | h[4];
-		struct crypto_iov iov;
-		struct tls_record_open rec;
-		const uint8_t *pt;
-
-		if (l->in_len - off < TLS_RECORD_HEADER_LEN + body)
-			break;
-		iov.base = h + TLS_RECORD_HEADER_LEN;
-		iov.len = (uint32_t)body;
-		memset(&rec, 0, sizeof(rec));
-		rec.dir = &l->rd;
-		rec.header = h;
-		rec.segments = &iov;
-		rec.nb_segments = 1;
-		if (tls_record_open_burst(l->engine, &rec, 1) != 1 || rec.status != 0)
-			die("record %u (seq %llu) did not open: %d", l->records_in,
-			    (unsigned long long)l->rd.seq - 1, rec.status);
-		l->records_in++;
-		pt = iov.base + rec.plaintext_offset;
-		switch (rec.content_type) {
-		case TLS_CONTENT_HANDSHAKE:
-			/* RFC 8446 4.6.1: NewSessionTicket, to be discarded */
-			if (rec.plaintext_len < 4 || pt[0] != 4)
-				die("post-handshake message of type %u", pt[0]);
-			l->tickets++;
-			break;
-		case TLS_CONTENT_APPLICATION_DATA:
-			if (rec.plaintext_len > sizeof(l->cells) - l->cells_len)
-				die("too much cell data");
-			memcpy(l->cells + l->cells_len, pt, rec.plaintext_len);
-			l->cells_len += rec.plaintext_len;
-			break;
-		case TLS_CONTENT_ALERT:
-			die("tor sent alert %u/%u", pt[0], rec.plaintext_len > 1 ? pt[1] : 0);
-			break;
-		default:
-			die("record of content type %u", rec.content_type);
-		}
-		off += TLS_RECORD_HEADER_LEN + body;
-	}
-	if (off) {
-		memmove(l->in, l->in + off, l->in_len - off);
-		l->in_len -= off;
-	}
+	if (rc != 0)
+		die("record %u (seq %llu) did not open: %d", l->records_in,
+		    (unsigned long long)l->rd.seq - 1, rc);
 }
 
 static void
 link_seal_send(struct link *l, uint8_t type, const uint8_t *plaintext, size_t len)
 {
-	uint8_t wire[TLS_RECORD_MAX_PLAINTEXT + 64];
-	enum tls_record_version v = (enum tls_record_version)l->wr.version;
-	unsigned pre = tls_record_prefix_len(v);
-	struct crypto_iov iov = { wire + pre, (uint32_t)len };
-	struct tls_record_seal rec;
+	uint8_t wire[TEST_RECORD_WIRE_MAX];
+	ssize_t n = test_record_seal(l->engine, &l->wr, type, plaintext, len, wire);
 
-	memcpy(wire + pre, plaintext, len);
-	memset(&rec, 0, sizeof(rec));
-	rec.dir = &l->wr;
-	rec.prefix = wire;
-	rec.segments = &iov;
-	rec.nb_segments = 1;
-	rec.content_type = type;
-	rec.suffix = wire + pre + len;
-	if (tls_record_seal_burst(l->engine, &rec, 1) != 1)
-		die("seal failed: %d", rec.status);
-	send_all(l->fd, wire, pre + len + tls_record_suffix_len(v));
+	if (n < 0)
+		die("seal failed: %zd", n);
+	send_all(l->fd, wire, (size_t)n);
 }
 
 static void

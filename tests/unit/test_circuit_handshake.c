@@ -31,6 +31,7 @@
 #include "dataplane/circuit.h"
 #include "dataplane/wire.h"
 #include "tests/unit/test_util.h"
+#include "tests/unit/test_asserts.h"
 
 #define KEY_MATERIAL_LEN (NTOR_TOR1_KEY_MATERIAL_LEN + CIRCUIT_KH_LEN)
 
@@ -78,13 +79,6 @@ teardown(void **state)
 	crypto_engine_destroy(engine);
 	rte_eal_cleanup();
 	return 0;
-}
-
-static void
-assert_all_zero(const void *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		assert_int_equal(((const uint8_t *)p)[i], 0);
 }
 
 /* ---- the test client --------------------------------------------------- */

@@ -12,28 +12,7 @@
 #include <string.h>
 
 #include "crypto/ntor.h"
-
-static void
-unhex(const char *hex, uint8_t *out, size_t len)
-{
-	assert_int_equal(strlen(hex), 2 * len);
-	for (size_t i = 0; i < len; i++) {
-		unsigned int byte;
-
-		assert_int_equal(sscanf(hex + 2 * i, "%2x", &byte), 1);
-		out[i] = (uint8_t)byte;
-	}
-}
-
-static void
-assert_hex_equal(const uint8_t *got, size_t len, const char *want_hex)
-{
-	uint8_t want[512];
-
-	assert_true(len <= sizeof(want));
-	unhex(want_hex, want, len);
-	assert_memory_equal(got, want, len);
-}
+#include "tests/unit/test_asserts.h"
 
 /* RFC 7748 section 5.2: the two single scalar multiplications. */
 static void
@@ -42,17 +21,17 @@ test_x25519_rfc7748_scalarmult(void **state)
 	uint8_t scalar[32], u[32], out[32];
 
 	(void)state;
-	unhex("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
+	assert_unhex("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
 	      scalar, 32);
-	unhex("e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c",
+	assert_unhex("e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c",
 	      u, 32);
 	assert_int_equal(ntor_dh(out, scalar, u), 0);
 	assert_hex_equal(out, 32,
 		"c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
 
-	unhex("4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d",
+	assert_unhex("4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d",
 	      scalar, 32);
-	unhex("e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493",
+	assert_unhex("e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493",
 	      u, 32);
 	assert_int_equal(ntor_dh(out, scalar, u), 0);
 	assert_hex_equal(out, 32,
@@ -67,12 +46,12 @@ test_x25519_rfc7748_dh(void **state)
 	uint8_t secret[32], shared_a[32], shared_b[32];
 
 	(void)state;
-	unhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+	assert_unhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
 	      secret, 32);
 	assert_int_equal(ntor_keypair_from_secret(&alice, secret), 0);
 	assert_hex_equal(alice.public_key, 32,
 		"8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
-	unhex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb",
+	assert_unhex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb",
 	      secret, 32);
 	assert_int_equal(ntor_keypair_from_secret(&bob, secret), 0);
 	assert_hex_equal(bob.public_key, 32,
@@ -103,7 +82,7 @@ test_x25519_low_order_rejected(void **state)
 	(void)state;
 	assert_int_equal(ntor_keypair_generate(&keypair), 0);
 	for (size_t i = 0; i < 4; i++) {
-		unhex(low_order_points[i], point, 32);
+		assert_unhex(low_order_points[i], point, 32);
 		memset(out, 0xaa, sizeof(out));
 		assert_int_equal(ntor_dh(out, keypair.secret_key, point),
 				 -EINVAL);
@@ -138,7 +117,7 @@ keypair_from_hex(struct ntor_keypair *keypair, const char *sk_hex,
 {
 	uint8_t secret[32];
 
-	unhex(sk_hex, secret, 32);
+	assert_unhex(sk_hex, secret, 32);
 	assert_int_equal(ntor_keypair_from_secret(keypair, secret), 0);
 	assert_hex_equal(keypair->public_key, 32, pk_hex);
 }
@@ -147,7 +126,7 @@ static void
 vector_server_keys(struct ntor_server_keys *keys)
 {
 	memset(keys, 0, sizeof(*keys));
-	unhex(VEC_ID, keys->node_id, NTOR_NODE_ID_LEN);
+	assert_unhex(VEC_ID, keys->node_id, NTOR_NODE_ID_LEN);
 	keypair_from_hex(&keys->onion_keys[0], VEC_B_SK, VEC_B_PK);
 	keys->onion_key_count = 1;
 }
@@ -235,7 +214,7 @@ test_ntor_server_rejects(void **state)
 	(void)state;
 	vector_server_keys(&keys);
 	keypair_from_hex(&y, VEC_Y_SK, VEC_Y_PK);
-	unhex(VEC_CLIENT_HANDSHAKE, onionskin, NTOR_ONIONSKIN_LEN);
+	assert_unhex(VEC_CLIENT_HANDSHAKE, onionskin, NTOR_ONIONSKIN_LEN);
 	onionskin[NTOR_ONIONSKIN_LEN] = 0;
 
 	/* Every length but 84. */
@@ -260,7 +239,7 @@ test_ntor_server_rejects(void **state)
 	/* Low-order X. */
 	for (size_t i = 0; i < 4; i++) {
 		memcpy(bad, onionskin, sizeof(bad));
-		unhex(low_order_points[i], bad + NTOR_NODE_ID_LEN + NTOR_KEY_LEN,
+		assert_unhex(low_order_points[i], bad + NTOR_NODE_ID_LEN + NTOR_KEY_LEN,
 		      NTOR_KEY_LEN);
 		memset(key_material, 0xaa, sizeof(key_material));
 		assert_int_equal(ntor_server_handshake_with_ephemeral(&keys,
@@ -295,10 +274,10 @@ test_ntor_client_rejects(void **state)
 	uint8_t bad[NTOR_REPLY_LEN + 1], key_material[72];
 
 	(void)state;
-	unhex(VEC_ID, node_id, sizeof(node_id));
-	unhex(VEC_B_PK, onion_key, sizeof(onion_key));
+	assert_unhex(VEC_ID, node_id, sizeof(node_id));
+	assert_unhex(VEC_B_PK, onion_key, sizeof(onion_key));
 	keypair_from_hex(&x, VEC_X_SK, VEC_X_PK);
-	unhex(VEC_SERVER_HANDSHAKE, reply, sizeof(reply));
+	assert_unhex(VEC_SERVER_HANDSHAKE, reply, sizeof(reply));
 	assert_int_equal(ntor_client_create_with_ephemeral(&fresh, node_id,
 		onion_key, &x, onionskin, sizeof(onionskin)),
 		NTOR_ONIONSKIN_LEN);
@@ -320,7 +299,7 @@ test_ntor_client_rejects(void **state)
 	/* Degenerate Y. */
 	for (size_t i = 0; i < 4; i++) {
 		memcpy(bad, reply, sizeof(reply));
-		unhex(low_order_points[i], bad, NTOR_KEY_LEN);
+		assert_unhex(low_order_points[i], bad, NTOR_KEY_LEN);
 		client = fresh;
 		assert_int_equal(ntor_client_complete(&client, bad,
 			NTOR_REPLY_LEN, key_material, sizeof(key_material)),
@@ -354,7 +333,7 @@ test_ntor_parsers(void **state)
 	const uint8_t *p;
 
 	(void)state;
-	unhex(VEC_CLIENT_HANDSHAKE, wire, NTOR_ONIONSKIN_LEN);
+	assert_unhex(VEC_CLIENT_HANDSHAKE, wire, NTOR_ONIONSKIN_LEN);
 	for (size_t len = 0; len < NTOR_ONIONSKIN_LEN; len++) {
 		p = wire;
 		assert_int_equal(ntor_onionskin_parse(&p, wire + len,
@@ -374,7 +353,7 @@ test_ntor_parsers(void **state)
 	assert_int_equal(ntor_onionskin_encode(&onionskin, again,
 		sizeof(again) - 1), -EMSGSIZE);
 
-	unhex(VEC_SERVER_HANDSHAKE, wire, NTOR_REPLY_LEN);
+	assert_unhex(VEC_SERVER_HANDSHAKE, wire, NTOR_REPLY_LEN);
 	for (size_t len = 0; len < NTOR_REPLY_LEN; len++) {
 		p = wire;
 		assert_int_equal(ntor_reply_parse(&p, wire + len, &reply),

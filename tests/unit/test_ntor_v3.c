@@ -12,35 +12,7 @@
 #include <string.h>
 
 #include "crypto/ntor_v3.h"
-
-static void
-unhex(const char *hex, uint8_t *out, size_t len)
-{
-	assert_int_equal(strlen(hex), 2 * len);
-	for (size_t i = 0; i < len; i++) {
-		unsigned int byte;
-
-		assert_int_equal(sscanf(hex + 2 * i, "%2x", &byte), 1);
-		out[i] = (uint8_t)byte;
-	}
-}
-
-static void
-assert_hex_equal(const uint8_t *got, size_t len, const char *want_hex)
-{
-	uint8_t want[512];
-
-	assert_true(len <= sizeof(want));
-	unhex(want_hex, want, len);
-	assert_memory_equal(got, want, len);
-}
-
-static void
-assert_all_zero(const void *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		assert_int_equal(((const uint8_t *)p)[i], 0);
-}
+#include "tests/unit/test_asserts.h"
 
 /* Proposal 332 section X.2 (also tor's test_ntor_v3.c and arti's
  * ntor_v3.rs): inputs, expected messages, first 256 bytes of keystream. */
@@ -89,7 +61,7 @@ keypair_from_hex(struct ntor_keypair *keypair, const char *sk_hex,
 {
 	uint8_t secret[32];
 
-	unhex(sk_hex, secret, 32);
+	assert_unhex(sk_hex, secret, 32);
 	assert_int_equal(ntor_keypair_from_secret(keypair, secret), 0);
 	assert_hex_equal(keypair->public_key, 32, pk_hex);
 }
@@ -98,7 +70,7 @@ static void
 vector_server_keys(struct ntor_v3_server_keys *keys)
 {
 	memset(keys, 0, sizeof(*keys));
-	unhex(VEC_ID, keys->node_id, NTOR_V3_NODE_ID_LEN);
+	assert_unhex(VEC_ID, keys->node_id, NTOR_V3_NODE_ID_LEN);
 	keypair_from_hex(&keys->onion_keys[0], VEC_B_SK, VEC_B_PK);
 	keys->onion_key_count = 1;
 }
@@ -236,7 +208,7 @@ test_ntor_v3_server_rejects(void **state)
 	uint8_t client_msg[16];
 
 	(void)state;
-	unhex(VEC_CLIENT_HANDSHAKE, onionskin, sizeof(onionskin));
+	assert_unhex(VEC_CLIENT_HANDSHAKE, onionskin, sizeof(onionskin));
 	assert_int_equal(receive_vector_onionskin(onionskin, sizeof(onionskin),
 		ver, ver_len), 11);
 
@@ -299,7 +271,7 @@ test_ntor_v3_server_reply_rejects(void **state)
 	(void)state;
 	vector_server_keys(&keys);
 	keypair_from_hex(&y, VEC_Y_SK, VEC_Y_PK);
-	unhex(VEC_CLIENT_HANDSHAKE, onionskin, sizeof(onionskin));
+	assert_unhex(VEC_CLIENT_HANDSHAKE, onionskin, sizeof(onionskin));
 
 	assert_int_equal(ntor_v3_server_receive(&server, &keys, ver, ver_len,
 		onionskin, sizeof(onionskin), client_msg, sizeof(client_msg)),
@@ -335,9 +307,9 @@ test_ntor_v3_client_rejects(void **state)
 	struct ntor_keypair x;
 
 	(void)state;
-	unhex(VEC_ID, node_id, sizeof(node_id));
-	unhex(VEC_B_PK, onion_key, sizeof(onion_key));
-	unhex(VEC_SERVER_HANDSHAKE, reply, sizeof(reply));
+	assert_unhex(VEC_ID, node_id, sizeof(node_id));
+	assert_unhex(VEC_B_PK, onion_key, sizeof(onion_key));
+	assert_unhex(VEC_SERVER_HANDSHAKE, reply, sizeof(reply));
 	keypair_from_hex(&x, VEC_X_SK, VEC_X_PK);
 	assert_int_equal(ntor_v3_client_create_with_ephemeral(&fresh, &x,
 		node_id, onion_key, ver, ver_len, (const uint8_t *)VEC_CM,
@@ -402,7 +374,7 @@ test_ntor_v3_parsers(void **state)
 	const uint8_t *p;
 
 	(void)state;
-	unhex(VEC_CLIENT_HANDSHAKE, wire, sizeof(wire));
+	assert_unhex(VEC_CLIENT_HANDSHAKE, wire, sizeof(wire));
 	for (size_t len = 0; len < NTOR_V3_ONIONSKIN_MIN_LEN; len++) {
 		p = wire;
 		assert_int_equal(ntor_v3_onionskin_parse(&p, wire + len,
@@ -428,7 +400,7 @@ test_ntor_v3_parsers(void **state)
 	assert_hex_equal(onionskin.client_pk, 32, VEC_X_PK);
 	assert_hex_equal(onionskin.mac, 32, VEC_MSG_MAC);
 
-	unhex(VEC_SERVER_HANDSHAKE, wire, VEC_SERVER_HANDSHAKE_LEN);
+	assert_unhex(VEC_SERVER_HANDSHAKE, wire, VEC_SERVER_HANDSHAKE_LEN);
 	for (size_t len = 0; len < NTOR_V3_REPLY_MIN_LEN; len++) {
 		p = wire;
 		assert_int_equal(ntor_v3_reply_parse(&p, wire + len, &reply),

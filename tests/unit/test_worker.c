@@ -416,6 +416,145 @@ test_tx_buffer_overflow_is_counted_drop(void **state)
 	assert_int_equal(worker_counters(w0)->tx_packets, WORKER_TX_BUFFER);
 }
 
+/* A frame as the TCP stack sends it: a direct header mbuf followed by
+ * indirect segments attached to a payload buffer that the retransmit
+ * queue keeps. Byte i of the frame is (i * 7) & 0xff. */
+static struct rte_mbuf *
+make_chain(struct rte_mbuf *payload, uint16_t header_len, uint16_t seg_len, unsigned n_segs)
+{
+	struct rte_mbuf *head = rte_pktmbuf_alloc(pool);
+	uint8_t *h;
+
+	assert_non_null(head);
+	h = (uint8_t *)rte_pktmbuf_append(head, header_len);
+	assert_non_null(h);
+	for (uint16_t i = 0; i < header_len; i++)
+		h[i] = (uint8_t)(i * 7);
+	for (unsigned s = 0; s < n_segs; s++) {
+		struct rte_mbuf *seg = rte_pktmbuf_alloc(pool);
+
+		assert_non_null(seg);
+		rte_pktmbuf_attach(seg, payload);
+		rte_pktmbuf_adj(seg, (uint16_t)(s * seg_len));
+		rte_pktmbuf_trim(seg, (uint16_t)(seg->data_len - seg_len));
+		assert_int_equal(rte_pktmbuf_chain(head, seg), 0);
+	}
+	return head;
+}
+
+static struct rte_mbuf *
+make_payload(uint16_t header_len, uint16_t len)
+{
+	struct rte_mbuf *payload = rte_pktmbuf_alloc(pool);
+	uint8_t *p;
+
+	assert_non_null(payload);
+	p = (uint8_t *)rte_pktmbuf_append(payload, len);
+	assert_non_null(p);
+	for (uint16_t i = 0; i < len; i++)
+		p[i] = (uint8_t)((header_len + i) * 7);
+	return payload;
+}
+
+static void
+assert_frame_pattern(struct rte_mbuf *m, uint32_t len)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	assert_int_equal(m->nb_segs, 1);
+	assert_int_equal(m->pkt_len, len);
+	assert_int_equal(m->data_len, len);
+	for (uint32_t i = 0; i < len; i++)
+		if (p[i] != (uint8_t)(i * 7))
+			fail_msg("byte %u is %u, not %u", i, p[i], (uint8_t)(i * 7));
+}
+
+/* A device without multi-segment TX gets every chain as one mbuf with the
+ * same bytes; the payload buffer the stack keeps is untouched, and a
+ * header segment shared with someone else is copied, not written. */
+static void
+test_tx_linearize_chains(void **state)
+{
+	struct fixture *f = *state;
+	struct worker_config cfg = {
+		.index = 0, .n_workers = 1, .port_id = port_id, .queue_id = 0,
+		.tx_linearize = true, .control_ring = f->control[0],
+		.event_ring = f->events[0], .ops = &test_ops, .stack = &f->stacks[0],
+		.tx_drain_ns = DRAIN_NS, .socket_id = SOCKET_ID_ANY,
+	};
+	struct worker *w = worker_create(&cfg);
+	struct rte_mbuf *payload = make_payload(54, 1400);
+	struct rte_mbuf *pkts[3], *out[4];
+	struct rte_mbuf *shared_head;
+
+	assert_non_null(w);
+	pkts[0] = make_chain(payload, 54, 700, 2);
+	pkts[1] = make_frame(CLIENT, SERVER, 1, 2, IPPROTO_TCP);
+	pkts[2] = make_chain(payload, 54, 350, 4);
+	shared_head = pkts[2];
+	rte_pktmbuf_refcnt_update(shared_head, 1);
+	assert_int_equal(worker_tx_burst(w, pkts, 3), 3);
+	assert_int_equal(worker_tx_flush(w), 3);
+	assert_int_equal(rte_ring_dequeue_burst(tx_rings[0], (void **)out, 4, NULL), 3);
+	assert_frame_pattern(out[0], 54 + 1400);
+	assert_int_equal(out[1]->pkt_len, 60);
+	assert_frame_pattern(out[2], 54 + 1400);
+	assert_ptr_not_equal(out[2], shared_head);
+	/* The other holder's chain is still whole. */
+	assert_int_equal(shared_head->nb_segs, 5);
+	assert_int_equal(shared_head->pkt_len, 54 + 1400);
+	assert_int_equal(rte_mbuf_refcnt_read(shared_head), 1);
+	/* Only the payload buffer's own reference is left. */
+	assert_int_equal(rte_mbuf_refcnt_read(payload), 1 + 4);
+	rte_pktmbuf_free(shared_head);
+	assert_int_equal(rte_mbuf_refcnt_read(payload), 1);
+	rte_pktmbuf_free_bulk(out, 3);
+	rte_pktmbuf_free(payload);
+	assert_int_equal(worker_counters(w)->tx_dropped, 0);
+	assert_int_equal(worker_counters(w)->tx_packets, 3);
+	worker_destroy(w);
+}
+
+/* A chain too long for one mbuf cannot be linearized: it is freed and
+ * counted, and the frames around it still go out. */
+static void
+test_tx_linearize_too_long_is_counted_drop(void **state)
+{
+	struct fixture *f = *state;
+	struct worker_config cfg = {
+		.index = 0, .n_workers = 1, .port_id = port_id, .queue_id = 0,
+		.tx_linearize = true, .control_ring = f->control[0],
+		.event_ring = f->events[0], .ops = &test_ops, .stack = &f->stacks[0],
+		.tx_drain_ns = DRAIN_NS, .socket_id = SOCKET_ID_ANY,
+	};
+	struct worker *w = worker_create(&cfg);
+	struct rte_mbuf *payload = make_payload(54, 1800);
+	struct rte_mbuf *pkts[3], *out[4];
+
+	assert_non_null(w);
+	pkts[0] = make_frame(CLIENT, SERVER, 1, 2, IPPROTO_TCP);
+	pkts[1] = make_chain(payload, 54, 1800 / 2, 2);
+	{
+		/* Two more segments: 54 + 3 * 900 bytes, past one mbuf. */
+		struct rte_mbuf *extra = rte_pktmbuf_alloc(pool);
+
+		assert_non_null(extra);
+		rte_pktmbuf_attach(extra, payload);
+		rte_pktmbuf_trim(extra, 900);
+		assert_int_equal(rte_pktmbuf_chain(pkts[1], extra), 0);
+	}
+	pkts[2] = make_frame(CLIENT, SERVER, 3, 4, IPPROTO_TCP);
+	rte_pktmbuf_free(payload);
+	assert_int_equal(worker_tx_burst(w, pkts, 3), 2);
+	assert_int_equal(worker_counters(w)->tx_dropped, 1);
+	assert_int_equal(worker_tx_flush(w), 2);
+	assert_int_equal(rte_ring_dequeue_burst(tx_rings[0], (void **)out, 4, NULL), 2);
+	assert_int_equal(out[0]->nb_segs, 1);
+	assert_int_equal(out[1]->nb_segs, 1);
+	rte_pktmbuf_free_bulk(out, 2);
+	worker_destroy(w);
+}
+
 static void
 test_foreign_flow_handoff(void **state)
 {
@@ -721,6 +860,8 @@ main(void)
 		T(test_tx_drain_deadline),
 		T(test_tx_full_burst_sent_at_once),
 		T(test_tx_buffer_overflow_is_counted_drop),
+		T(test_tx_linearize_chains),
+		T(test_tx_linearize_too_long_is_counted_drop),
 		T(test_foreign_flow_handoff),
 		T(test_mixed_burst_each_frame_reaches_its_owner),
 		T(test_handoff_ring_full_is_counted_drop),

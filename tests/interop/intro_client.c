@@ -427,13 +427,16 @@ scenario_service_gone(void)
 	size_t len = introduce1_body(key_a.public_key, HS_AUTH_KEY_TYPE_ED25519, body);
 	struct circ c6;
 
+	/* c6 first: a circuit created after the DESTROY could take s3's
+	 * freed slot, and the relay would then drop s3's state for that
+	 * reason instead of the close report this checks. */
+	if (!create(&link_c, &c6))
+		return false;
 	test_cell_start(cell, s3.hop.circ_id, CELL_COMMAND_DESTROY);
 	cell_wire_payload(cell)[0] = DESTROY_REASON_FINISHED;
 	test_link_send_cell(&link_s, cell);
 	/* The close travels worker -> control before the next cell does. */
 	usleep(300 * 1000);
-	if (!create(&link_c, &c6))
-		return false;
 	send_relay(&link_c, &c6, RELAY_COMMAND_INTRODUCE1, body, len);
 	if (!expect_ack(&c6, INTRODUCE_ACK_UNKNOWN_ID))
 		return false;

@@ -1854,7 +1854,8 @@ upload_descriptor(struct relay_control *c, time_t now)
 	 * "tunnelled-dir-server", tor-spec "DirCache=2"): the consensus,
 	 * the authority certificates and the microdescriptors it lists
 	 * (microdesc_store.h), so the authorities vote us V2Dir and clients
-	 * may fetch from us. The onion-service roles are not there yet. */
+	 * may fetch from us; and an introduction point (intro_point.h,
+	 * HSIntro=4-5: ESTABLISH_INTRO with the DoS extension). */
 	d.roles = DESCRIPTOR_ROLES_OFFERED;
 	len = descriptor_build(&d, c->cfg.keys, text, sizeof(text), NULL);
 	if (len < 0) {

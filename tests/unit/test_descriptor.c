@@ -479,11 +479,12 @@ test_roles_and_proto(void **state)
 
 	/* What hsrelay advertises: a directory cache (dir-spec 2.1.1
 	 * "tunnelled-dir-server" after the exit policy, as tor writes it;
-	 * DirCache=2 in the proto line), no onion-service role. */
+	 * DirCache=2 in the proto line) and an introduction point
+	 * (HSIntro=4-5: services pick it, and send it the DoS extension). */
 	params.roles = DESCRIPTOR_ROLES_OFFERED;
 	ours = build(&params, &len, NULL);
 	assert_non_null(strstr(ours, "\nproto Cons=1-2 Desc=1-2 DirCache=2 "
-			"FlowCtrl=1-2 Link=4-5 LinkAuth=3 Microdesc=1-2 "
+			"FlowCtrl=1-2 HSIntro=4-5 Link=4-5 LinkAuth=3 Microdesc=1-2 "
 			"Relay=2-4\npublished "));
 	assert_non_null(strstr(ours, "\nreject *:*\ntunnelled-dir-server\n"
 			"router-sig-ed25519 "));

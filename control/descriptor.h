@@ -72,9 +72,10 @@ enum descriptor_role {
 	DESCRIPTOR_ROLE_HSDIR | DESCRIPTOR_ROLE_DIR_CACHE)
 /* What hsrelay offers today: a directory cache over BEGIN_DIR (consensus,
  * authority certificates, microdescriptors: dir_server.h) and the
- * rendezvous point (control/rendezvous.h, the splice in
- * dataplane/circuit.h). */
-#define DESCRIPTOR_ROLES_OFFERED (DESCRIPTOR_ROLE_DIR_CACHE | DESCRIPTOR_ROLE_REND)
+ * introduction point (intro_point.h) and the rendezvous point
+ * (control/rendezvous.h, the splice in dataplane/circuit.h). */
+#define DESCRIPTOR_ROLES_OFFERED (DESCRIPTOR_ROLE_DIR_CACHE | DESCRIPTOR_ROLE_INTRO | \
+	DESCRIPTOR_ROLE_REND)
 
 struct descriptor_params {
 	const char *nickname;		/* 1-19 characters [A-Za-z0-9] */

@@ -33,6 +33,7 @@
 #include <rte_mbuf.h>
 
 #include "control/config.h"
+#include "control/intro_point.h"
 #include "control/metrics.h"
 #include "control/relay_control.h"
 #include "control/relay_metrics.h"
@@ -238,6 +239,21 @@ make_control(struct hsrelay *r, time_t now)
 	return 0;
 }
 
+/* The introduction point's counters, tor's metric label values as keys. */
+static void
+print_intro_stats(const struct intro_point_stats *st)
+{
+	printf("hsrelay: stats intro");
+	for (int i = 0; i < INTRO_EST_ACTIONS; i++)
+		printf(" est_intro_%s=%" PRIu64, intro_point_est_action_name(i), st->est_intro[i]);
+	for (int i = 0; i < INTRO1_ACTIONS; i++)
+		printf(" intro1_%s=%" PRIu64, intro_point_intro1_action_name(i), st->intro1[i]);
+	printf(" introduce2_rejected=%" PRIu64 " replaced=%" PRIu64 " no_kh=%" PRIu64
+			" table_full=%" PRIu64 " intro_circuits=%" PRIu64 " circuits=%" PRIu64 "\n",
+			st->introduce2_rejected, st->replaced, st->no_kh, st->table_full,
+			st->intro_circuits, st->circuits);
+}
+
 /* One line per worker and one for the control thread, on stdout at exit. */
 static void
 print_stats(const struct hsrelay *r)
@@ -279,6 +295,7 @@ print_stats(const struct hsrelay *r)
 			c->link_handshakes, c->link_failures, c->creates, c->create_failures,
 			c->extends, c->extend_failures, c->extended, c->uploads_ok, c->uploads_failed,
 			c->messages_dropped, c->extends_cross_worker, c->cross_lost);
+	print_intro_stats(relay_control_intro_stats(r->control_state));
 	fflush(stdout);
 }
 
@@ -304,6 +321,17 @@ publish_metrics(struct hsrelay *r)
 		mc.est_rend[a] = cs->rendezvous.est_rend[a];
 	for (int a = 0; a < RELAY_METRICS_REND1_ACTIONS && a < REND1_ACTION_COUNT; a++)
 		mc.rend1[a] = cs->rendezvous.rend1[a];
+
+	{
+		const struct intro_point_stats *ist = relay_control_intro_stats(r->control_state);
+
+		_Static_assert(INTRO_EST_ACTIONS == RELAY_METRICS_EST_INTRO_ACTIONS &&
+				INTRO1_ACTIONS == RELAY_METRICS_INTRO1_ACTIONS,
+				"intro_point.h and relay_metrics.h list tor's actions alike");
+		memcpy(mc.est_intro, ist->est_intro, sizeof(mc.est_intro));
+		memcpy(mc.intro1, ist->intro1, sizeof(mc.intro1));
+		mc.introduce2_rejected = ist->introduce2_rejected;
+	}
 	s = metrics_snapshot_new();
 	if (s == NULL)
 		return;

@@ -26,6 +26,7 @@
 #include "control/descriptor.h"
 #include "control/dir_http.h"
 #include "control/dir_server.h"
+#include "control/intro_point.h"
 #include "control/link_cells.h"
 #include "control/link_handshake.h"
 #include "control/microdesc_store.h"
@@ -153,6 +154,7 @@ struct cc_params_entry {
 	bool used;
 	bool cc_enabled;
 	uint8_t cc_sendme_inc;
+	uint8_t kh[CIRCUIT_KH_LEN];	/* the MAC key of ESTABLISH_INTRO (intro_point.h) */
 };
 
 /* One BEGIN_DIR stream's HTTP request as it arrives. */
@@ -217,6 +219,7 @@ struct relay_control {
 	time_t next_rendezvous_expiry;
 	struct cc_params_entry cc_params[WORKER_MAX][CC_PARAMS_REMEMBERED];
 	unsigned cc_params_next[WORKER_MAX];
+	struct intro_point *intro;
 };
 
 static void
@@ -964,6 +967,7 @@ answer_create(struct relay_control *c, struct control_link *cl, const uint8_t *c
 		e->used = true;
 		e->cc_enabled = result.cc_enabled;
 		e->cc_sendme_inc = result.cc_sendme_inc;
+		memcpy(e->kh, result.kh, sizeof(e->kh));
 		c->stats.creates++;
 		if (result.cell_command == CELL_COMMAND_CREATE_FAST)
 			c->stats.onionskins[1]++;
@@ -1192,11 +1196,144 @@ circuit_cell(struct relay_control *c, struct control_link *cl, unsigned worker,
 
 		destroy_circuit(c, cl->worker, &ref, cell_wire_payload((uint8_t *)cell)[0]);
 		stream_circuits_gone(c, ref.p_link, ref.p_circ_id, false);
+		intro_point_circuit_gone(c->intro, ref.p_link, ref.p_circ_id);
 		return;
 	}
 	default:
 		return;
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Introduction point (control/intro_point.h)                          */
+
+static struct relay_circuit_ref
+intro_ref(const struct intro_circuit *circ)
+{
+	return (struct relay_circuit_ref){
+		.handle = circ->handle, .p_link = circ->p_link, .p_circ_id = circ->p_circ_id,
+	};
+}
+
+static int
+intro_send(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
+		const uint8_t *body, size_t len)
+{
+	struct relay_control *c = ctx;
+	struct relay_circuit_relay r;
+	struct rte_mbuf *m;
+
+	if (len > RELAY_DATA_MAX || circ->worker >= c->cfg.n_workers)
+		return -EMSGSIZE;
+	memset(&r, 0, sizeof(r));
+	r.circuit = intro_ref(circ);
+	r.relay_command = relay_command;
+	r.length = (uint16_t)len;
+	memcpy(r.data, body, len);
+	m = mbuf_from(c, &r, sizeof(r));
+	if (m == NULL) {
+		c->stats.messages_dropped++;
+		return -ENOBUFS;
+	}
+	send_msg(c, circ->worker, RELAY_MSG_CIRCUIT_ORIGINATE, 0, 0, m);
+	return 0;
+}
+
+static void
+intro_close(void *ctx, const struct intro_circuit *circ, uint8_t reason)
+{
+	struct relay_control *c = ctx;
+	struct relay_circuit_ref ref = intro_ref(circ);
+
+	destroy_circuit(c, circ->worker, &ref, reason);
+}
+
+static void
+intro_watch(void *ctx, const struct intro_circuit *circ)
+{
+	struct relay_control *c = ctx;
+
+	send_msg(c, circ->worker, RELAY_MSG_CIRCUIT_WATCH, circ->handle,
+			(uint64_t)circ->p_link << 32 | circ->p_circ_id, NULL);
+}
+
+/* tor hs_dos.c: the INTRODUCE2 defence defaults come from the consensus
+ * (tor 0.4.9 defaults: off, 25/s, burst 200). */
+static void
+intro_dos_defaults(struct relay_control *c)
+{
+	struct intro_point_dos_defaults d = {
+		.enabled = consensus_param(c->consensus, "HiddenServiceEnableIntroDoSDefense",
+				0, 0, 1) != 0,
+		.rate_per_sec = (uint32_t)consensus_param(c->consensus,
+				"HiddenServiceEnableIntroDoSRatePerSec",
+				HS_DOS_DEFAULT_RATE_PER_SEC, 0, INT32_MAX),
+		.burst_per_sec = (uint32_t)consensus_param(c->consensus,
+				"HiddenServiceEnableIntroDoSBurstPerSec",
+				HS_DOS_DEFAULT_BURST_PER_SEC, 0, INT32_MAX),
+	};
+
+	intro_point_set_dos_defaults(c->intro, &d);
+}
+
+static bool
+is_intro_command(uint8_t command)
+{
+	return command == RELAY_COMMAND_ESTABLISH_INTRO || command == RELAY_COMMAND_INTRODUCE1;
+}
+
+/* This hop's KH from answer_create, if the circuit is among the latest
+ * CC_PARAMS_REMEMBERED created on its worker. */
+static const uint8_t *
+circuit_kh(const struct relay_control *c, unsigned worker, const struct relay_circuit_ref *ref)
+{
+	for (unsigned i = 1; i <= CC_PARAMS_REMEMBERED; i++) {
+		const struct cc_params_entry *e = &c->cc_params[worker][(c->cc_params_next[worker] - i) %
+				CC_PARAMS_REMEMBERED];
+
+		if (e->used && e->p_link == ref->p_link && e->p_circ_id == ref->p_circ_id)
+			return e->kh;
+	}
+	return NULL;
+}
+
+/* ESTABLISH_INTRO or INTRODUCE1 recognized at this hop. */
+static void
+intro_cell(struct relay_control *c, unsigned worker, const struct relay_circuit_local *local)
+{
+	const uint8_t *payload = local->payload;
+	uint16_t len = wire_read_u16(payload + RELAY_OFFSET_LENGTH);
+	const struct control_link *prev = link_find(c, local->circuit.p_link);
+	struct intro_circuit circ = {
+		.worker = worker, .handle = local->circuit.handle,
+		.p_link = local->circuit.p_link, .p_circ_id = local->circuit.p_circ_id,
+	};
+	struct intro_circuit_info info = {
+		.has_next_hop = local->has_next_hop != 0,
+		/* tor: the purpose must still be OR; a circuit waiting on a
+		 * rendezvous cookie here is REND_POINT_WAITING. */
+		.other_purpose = rendezvous_is_waiting(c->rendezvous, local->circuit.p_link,
+				local->circuit.p_circ_id),
+		/* tor channel_is_client(): the peer did not authenticate. */
+		.previous_hop_is_client = prev == NULL || !prev->peer_rsa_known,
+	};
+	struct timespec ts;
+
+	/* tor-spec 6.1 (tor relay_msg decoding): a length past the cell is a
+	 * protocol violation that closes the circuit. */
+	if (len > RELAY_DATA_MAX) {
+		destroy_circuit(c, worker, &local->circuit, DESTROY_REASON_PROTOCOL);
+		return;
+	}
+	/* The token buckets count whole monotonic seconds, as tor's
+	 * monotime_coarse_absolute_sec(). */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (payload[RELAY_OFFSET_COMMAND] == RELAY_COMMAND_ESTABLISH_INTRO)
+		intro_point_establish(c->intro, &circ, &info, circuit_kh(c, worker, &local->circuit),
+				payload + RELAY_HEADER_LEN, len, (uint32_t)ts.tv_sec);
+	else
+		intro_point_introduce1(c->intro, &circ, &info, payload + RELAY_HEADER_LEN, len,
+				(uint32_t)ts.tv_sec);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1424,6 +1561,7 @@ consensus_received(struct relay_control *c, const uint8_t *body, size_t len, tim
 	consensus_free(c->consensus);
 	c->consensus = fresh;
 	c->stats.consensus_fetched++;
+	intro_dos_defaults(c);
 	consensus_sha3_as_signed(c);
 	/* Microdescriptors: keep those it or the previous one lists, fetch
 	 * the ones it lists that we lack (microdesc_store.h). */
@@ -1584,6 +1722,7 @@ on_link_closed(struct relay_control *c, uint32_t id, uint64_t u64)
 	link_fail_waiting(c, cl);
 	stream_circuits_gone(c, cl->id, 0, true);
 	rendezvous_link_gone(c->rendezvous, cl->id);
+	intro_point_link_closed(c->intro, cl->id);
 	/* Extensions waiting for CREATED2 on this link fail too. */
 	for (struct extend_request **pp = &c->extends, *x; (x = *pp) != NULL;) {
 		if (x->n_link == cl->id) {
@@ -1723,7 +1862,8 @@ upload_descriptor(struct relay_control *c, time_t now)
 	 * "tunnelled-dir-server", tor-spec "DirCache=2"): the consensus,
 	 * the authority certificates and the microdescriptors it lists
 	 * (microdesc_store.h), so the authorities vote us V2Dir and clients
-	 * may fetch from us. The onion-service roles are not there yet. */
+	 * may fetch from us; and an introduction point (intro_point.h,
+	 * HSIntro=4-5: ESTABLISH_INTRO with the DoS extension). */
 	d.roles = DESCRIPTOR_ROLES_OFFERED;
 	len = descriptor_build(&d, c->cfg.keys, text, sizeof(text), NULL);
 	if (len < 0) {
@@ -1868,7 +2008,13 @@ rendezvous_cell(struct relay_control *c, unsigned worker, const struct relay_cir
 	};
 	struct control_link *cl = link_find(c, local->circuit.p_link);
 	struct rendezvous_circuit_state st = {
-		.busy = stream_circuit_find(c, worker, &local->circuit) != NULL,
+		/* Streams, or tor's purpose INTRO_POINT: not a plain OR circuit. */
+		.busy = stream_circuit_find(c, worker, &local->circuit) != NULL ||
+			intro_point_is_intro_circuit(c->intro, &(struct intro_circuit){
+				.worker = worker, .handle = local->circuit.handle,
+				.p_link = local->circuit.p_link,
+				.p_circ_id = local->circuit.p_circ_id,
+			}),
 		.previous_hop_is_client = cl != NULL && !cl->initiator && !cl->peer_rsa_known,
 	};
 	struct rendezvous_result r;
@@ -1990,6 +2136,8 @@ relay_control_poll(struct relay_control *c, time_t now)
 						rendezvous_cell(c, w, &local, now);
 					else if (local.payload[RELAY_OFFSET_COMMAND] == RELAY_COMMAND_DROP)
 						c->stats.drop_cells++;
+					else if (is_intro_command(local.payload[RELAY_OFFSET_COMMAND]))
+						intro_cell(c, w, &local);
 					else
 						c->stats.relay_cells_ignored++;
 				}
@@ -2008,6 +2156,15 @@ relay_control_poll(struct relay_control *c, time_t now)
 					stream_sent_digest(c, w, &sent);
 				}
 				rte_pktmbuf_free(m);
+				break;
+			}
+			case RELAY_EV_CIRCUIT_CLOSED: {
+				struct intro_circuit ic = {
+					.worker = w, .handle = ev[i].u32,
+					.p_link = (uint32_t)(ev[i].u64 >> 32), .p_circ_id = (uint32_t)ev[i].u64,
+				};
+
+				intro_point_circuit_closed(c->intro, &ic);
 				break;
 			}
 			case RELAY_EV_CROSS_LOST: {
@@ -2122,7 +2279,11 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 	c->started = now;
 	c->microdescs = microdesc_store_new();
 	c->rendezvous = rendezvous_table_create(NULL);
-	if (c->microdescs == NULL || c->rendezvous == NULL) {
+	c->intro = intro_point_new(&(struct intro_point_config){
+		.ops = { .send = intro_send, .close = intro_close, .watch = intro_watch },
+		.ctx = c,
+	});
+	if (c->microdescs == NULL || c->rendezvous == NULL || c->intro == NULL) {
 		rc = -ENOMEM;
 		snprintf(errbuf, errbuf_len, "out of memory");
 		goto fail;
@@ -2202,6 +2363,7 @@ relay_control_destroy(struct relay_control *c)
 	consensus_free(c->consensus);
 	microdesc_store_free(c->microdescs);
 	rendezvous_table_destroy(c->rendezvous);
+	intro_point_free(c->intro);
 	link_credentials_free(c->link_credentials);
 	tls_handshake_context_free(c->tls_server);
 	tls_handshake_context_free(c->tls_client);
@@ -2214,4 +2376,10 @@ const struct relay_control_stats *
 relay_control_stats(const struct relay_control *c)
 {
 	return &c->stats;
+}
+
+const struct intro_point_stats *
+relay_control_intro_stats(const struct relay_control *c)
+{
+	return intro_point_stats(c->intro);
 }

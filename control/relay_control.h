@@ -137,6 +137,10 @@ unsigned relay_control_poll(struct relay_control *c, time_t now);
 
 const struct relay_control_stats *relay_control_stats(const struct relay_control *c);
 
+struct intro_point_stats;
+/* The introduction point's counters (control/intro_point.h). */
+const struct intro_point_stats *relay_control_intro_stats(const struct relay_control *c);
+
 /* Asks every worker for its counters (answered within a loop iteration or
  * two); the previous answers stay readable meanwhile. */
 void relay_control_request_stats(struct relay_control *c);

@@ -52,6 +52,38 @@ static const char *const rend1_names[RELAY_METRICS_REND1_ACTIONS] = {
 	"success", "unsuitable_circuit", "malformed", "unknown_cookie", "circuit_dead",
 };
 
+/* The introduction point's families, with tor's help texts. tor's
+ * tor_relay_dos_total has more types (DoS subsystem counters hsrelay does
+ * not have); only introduce2_rejected is exported. */
+static void
+fill_intro(struct family_builder *b, const struct relay_metrics_control *control)
+{
+	static const char *const est_names[RELAY_METRICS_EST_INTRO_ACTIONS] = {
+		"success", "malformed", "unsuitable_circuit", "circuit_dead",
+	};
+	static const char *const intro1_names[RELAY_METRICS_INTRO1_ACTIONS] = {
+		"success", "circuit_dead", "malformed", "unknown_service", "rate_limited",
+		"circuit_reused", "single_hop",
+	};
+
+	family(b, "tor_relay_dos_total", "Denial of Service defenses related counters",
+			METRICS_COUNTER);
+	sample(b, (struct metrics_label[]){ { "type", "introduce2_rejected" } }, 1,
+			control->introduce2_rejected);
+
+	family(b, "tor_relay_est_intro_total", "Total number of EST_INTRO cells we received",
+			METRICS_COUNTER);
+	for (int i = 0; i < RELAY_METRICS_EST_INTRO_ACTIONS; i++)
+		sample(b, (struct metrics_label[]){ { "action", est_names[i] } }, 1,
+				control->est_intro[i]);
+
+	family(b, "tor_relay_intro1_total", "Total number of INTRO1 cells we received",
+			METRICS_COUNTER);
+	for (int i = 0; i < RELAY_METRICS_INTRO1_ACTIONS; i++)
+		sample(b, (struct metrics_label[]){ { "action", intro1_names[i] } }, 1,
+				control->intro1[i]);
+}
+
 static void
 fill_tor_totals(struct family_builder *b, const struct relay_worker_stats *workers,
 		unsigned n, const struct relay_metrics_control *control)
@@ -109,6 +141,8 @@ fill_tor_totals(struct family_builder *b, const struct relay_worker_stats *worke
 	for (int a = 0; a < RELAY_METRICS_REND1_ACTIONS; a++)
 		sample(b, (struct metrics_label[]){ { "action", rend1_names[a] } }, 1,
 				control->rend1[a]);
+
+	fill_intro(b, control);
 
 	family(b, "tor_relay_load_onionskins_total", "Total number of onionskins handled",
 			METRICS_COUNTER);

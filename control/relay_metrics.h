@@ -46,6 +46,12 @@ enum relay_metrics_onionskin {
 #define RELAY_METRICS_EST_REND_ACTIONS 6
 #define RELAY_METRICS_REND1_ACTIONS 5
 
+/* Label values in tor's order (relay_metrics.c fill_est_intro_cells,
+ * fill_intro1_cells); the same order as control/intro_point.h. */
+#define RELAY_METRICS_EST_INTRO_ACTIONS 4	/* success malformed unsuitable_circuit circuit_dead */
+#define RELAY_METRICS_INTRO1_ACTIONS 7		/* success circuit_dead malformed unknown_service
+						 * rate_limited circuit_reused single_hop */
+
 /* Most workers relay_metrics_fill() labels. */
 #define RELAY_METRICS_WORKERS_MAX 64
 
@@ -62,6 +68,13 @@ struct relay_metrics_control {
 	 * malformed, unknown_cookie, circuit_dead. */
 	uint64_t est_rend[RELAY_METRICS_EST_REND_ACTIONS];
 	uint64_t rend1[RELAY_METRICS_REND1_ACTIONS];
+
+	/* The introduction point (control/intro_point.h), tor's names:
+	 * tor_relay_est_intro_total{action}, tor_relay_intro1_total{action},
+	 * tor_relay_dos_total{type="introduce2_rejected"}. */
+	uint64_t est_intro[RELAY_METRICS_EST_INTRO_ACTIONS];
+	uint64_t intro1[RELAY_METRICS_INTRO1_ACTIONS];
+	uint64_t introduce2_rejected;
 };
 
 /* Adds every family above to s: the tor_ totals summed over the n_workers

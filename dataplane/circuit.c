@@ -44,6 +44,8 @@ struct circuit {
 	 * when this table owns it too (else CIRCUIT_NONE). */
 	uint32_t splice_link, splice_circ_id;	/* CIRCUIT_NO_LINK: none */
 	uint32_t splice_handle;
+
+	bool watched;			/* report its close (circuit_watch) */
 } __rte_cache_aligned;
 
 /* Cold: only for cells to or from this hop. */
@@ -69,6 +71,9 @@ struct circuit_table {
 	 * by index (circuit_burst_local_digest). */
 	unsigned burst_index;
 	uint8_t burst_digests[CIRCUIT_BURST_MAX][20];
+	/* Watched circuits freed since the last circuit_take_closed(). */
+	struct circuit_closed closed[CIRCUIT_CLOSED_PENDING_MAX];
+	unsigned nb_closed;
 };
 
 struct circuit_table *
@@ -288,6 +293,15 @@ circuit_free(struct circuit_table *t, uint32_t handle)
 	if (c == NULL)
 		return -ENOENT;
 	unsplice(t, handle, c);
+	if (c->watched) {
+		if (t->nb_closed < CIRCUIT_CLOSED_PENDING_MAX)
+			t->closed[t->nb_closed++] = (struct circuit_closed){
+				.handle = handle, .p_link = c->p_link, .p_circ_id = c->p_circ_id,
+			};
+		else
+			t->counters.watch_lost++;
+		c->watched = false;
+	}
 	detach_n(t, c);
 	key_del(t, c->p_link, c->p_circ_id);
 	relay_cipher_clear(&c->forward);
@@ -1054,4 +1068,28 @@ circuit_backward_digest(const struct circuit_table *t, uint32_t handle, uint8_t 
 		return -ENOENT;
 	relay_digest_current(&t->digests[handle].backward, out);
 	return 0;
+}
+
+int
+circuit_watch(struct circuit_table *t, uint32_t handle)
+{
+	struct circuit *c = live(t, handle);
+
+	if (c == NULL)
+		return -ENOENT;
+	if (c->state == CIRCUIT_REMOTE)
+		return -EINVAL;
+	c->watched = true;
+	return 0;
+}
+
+unsigned
+circuit_take_closed(struct circuit_table *t, struct circuit_closed out[], unsigned max)
+{
+	unsigned n = t->nb_closed < max ? t->nb_closed : max;
+
+	memcpy(out, t->closed, n * sizeof(out[0]));
+	memmove(t->closed, t->closed + n, (t->nb_closed - n) * sizeof(t->closed[0]));
+	t->nb_closed -= n;
+	return n;
 }

@@ -133,6 +133,8 @@ struct circuit_counters {
 	uint64_t splices_open;		/* gauge: circuits joined to a partner */
 	uint64_t closed_by_splice;	/* circuits closed because their partner
 					 * closed */
+
+	uint64_t watch_lost;		/* closes of watched circuits not reported */
 };
 
 /* Allocates a table for max_circuits on socket_id. NULL with *error set
@@ -259,5 +261,27 @@ unsigned circuit_splice_in_burst(struct circuit_table *t, struct crypto_engine *
 		struct circuit_cell cells[], unsigned n);
 
 const struct circuit_counters *circuit_table_counters(const struct circuit_table *t);
+
+/* A watched circuit that was freed: what the control thread knew it by. */
+struct circuit_closed {
+	uint32_t handle;
+	uint32_t p_link;
+	uint32_t p_circ_id;
+};
+
+/* Closes of watched circuits kept between two circuit_take_closed() calls;
+ * more are counted in watch_lost and not reported. */
+#define CIRCUIT_CLOSED_PENDING_MAX 256
+
+/* Asks to be told when circuit handle is freed, however that happens
+ * (DESTROY from p, protocol violation, circuit_free()): the control thread
+ * keeps state for circuits ending here (an introduction point's circuit
+ * table) and is otherwise not told of every close. Returns 0, -ENOENT for
+ * a free handle, -EINVAL for a remote entry. */
+int circuit_watch(struct circuit_table *t, uint32_t handle);
+
+/* Moves up to max reports of freed watched circuits into out, oldest
+ * first. Returns how many. */
+unsigned circuit_take_closed(struct circuit_table *t, struct circuit_closed out[], unsigned max);
 
 #endif

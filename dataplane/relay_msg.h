@@ -95,6 +95,11 @@ enum relay_msg_type {
 	 * join it with partner (rend-spec-v3 4.2). */
 	RELAY_MSG_CIRCUIT_SPLICE,
 
+	/* u32 circuit handle, u64 = p link << 32 | p circuit id: report the
+	 * circuit's close (EV_CIRCUIT_CLOSED), at once if it is gone already
+	 * (dataplane/circuit.h circuit_watch). */
+	RELAY_MSG_CIRCUIT_WATCH,
+
 	/* worker -> control */
 	/* u32 link, u64 = remote ipv4 << 16 | remote port. */
 	RELAY_EV_LINK_NEW = RING_MSG_STACK_FIRST + 64,
@@ -121,6 +126,9 @@ enum relay_msg_type {
 	 * running backward digest right after an ORIGINATE cell that had
 	 * report_digest set, sent in the iteration that stamped it. */
 	RELAY_EV_CIRCUIT_SENT_DIGEST,
+	/* u32 circuit handle, u64 = p link << 32 | p circuit id: a circuit
+	 * named in MSG_CIRCUIT_WATCH was freed (or was gone when asked). */
+	RELAY_EV_CIRCUIT_CLOSED,
 };
 
 #define RELAY_LINK_SLOT_BITS 16
@@ -210,6 +218,9 @@ struct relay_circuit_splice {
 struct relay_circuit_local {
 	struct relay_circuit_ref circuit;
 	uint8_t command;	/* CELL_COMMAND_RELAY or _RELAY_EARLY as received */
+	/* the circuit has an n side (extended, or CREATE2 sent there): it
+	 * does not end here (tor's n_chan, hs_intropoint.c) */
+	uint8_t has_next_hop;
 	uint8_t payload[CELL_PAYLOAD_LEN];
 	/* the full running forward digest right after this cell (prop 289
 	 * SENDME v1 tag) */

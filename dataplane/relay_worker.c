@@ -218,6 +218,21 @@ event_copy(struct relay_worker *w, uint16_t type, uint32_t u32, uint64_t u64, co
 		event(w, type, u32, u64, m);
 }
 
+/* Tells control of the watched circuits freed since the last call
+ * (EV_CIRCUIT_CLOSED). */
+static void
+report_closed(struct relay_worker *w)
+{
+	struct circuit_closed closed[16];
+	unsigned n;
+
+	while ((n = circuit_take_closed(w->circuits, closed, RTE_DIM(closed))) > 0) {
+		for (unsigned i = 0; i < n; i++)
+			event(w, RELAY_EV_CIRCUIT_CLOSED, closed[i].handle,
+					(uint64_t)closed[i].p_link << 32 | closed[i].p_circ_id, NULL);
+	}
+}
+
 static void
 mark_failed(struct relay_link *l, int error)
 {
@@ -686,6 +701,7 @@ run_cell_burst(struct relay_worker *w)
 			local.command = cell_wire_command(c->cell);
 			circuit_sides(w->circuits, c->circuit, &local.circuit.p_link,
 					&local.circuit.p_circ_id, &n_link, &n_circ_id);
+			local.has_next_hop = n_link != CIRCUIT_NO_LINK;
 			memcpy(local.payload, cell_wire_payload(c->cell), CELL_PAYLOAD_LEN);
 			memcpy(local.digest, circuit_burst_local_digest(w->circuits, i),
 					sizeof(local.digest));
@@ -1166,6 +1182,7 @@ relay_events(void *app, struct stack *stack, const struct tcp_event *ev, unsigne
 	process_records(w);
 	flush_links(w);
 	cross_flush(w);
+	report_closed(w);
 }
 
 /* A cell another worker sends on our link c->link: for a circuit it owns
@@ -1319,6 +1336,7 @@ relay_poll(void *app, struct stack *stack, uint64_t now)
 	work += cross_input(w);
 	flush_links(w);
 	cross_flush(w);
+	report_closed(w);
 	return work;
 }
 
@@ -1692,6 +1710,18 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 		else
 			w->stats.stale_messages++;
 		break;
+	case RELAY_MSG_CIRCUIT_WATCH: {
+		struct relay_circuit_ref ref = {
+			.handle = msg->u32, .p_link = (uint32_t)(msg->u64 >> 32),
+			.p_circ_id = (uint32_t)msg->u64,
+		};
+
+		/* Gone already (or a remote entry, never a circuit ending
+		 * here): say so at once. */
+		if (!circuit_ref_ok(w, &ref) || circuit_watch(w->circuits, ref.handle) < 0)
+			event(w, RELAY_EV_CIRCUIT_CLOSED, msg->u32, msg->u64, NULL);
+		break;
+	}
 	case RELAY_MSG_CIRCUIT_CLOSE_SIDE: {
 		uint32_t h = circuit_lookup(w->circuits, msg->u32, (uint32_t)msg->u64);
 
@@ -1710,6 +1740,7 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 	process_records(w);
 	flush_links(w);
 	cross_flush(w);
+	report_closed(w);
 }
 
 const struct stack_app_ops relay_worker_app_ops = {

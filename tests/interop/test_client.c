@@ -29,6 +29,7 @@
  * 5.1.5, 5.2.1). */
 #define FAST_MATERIAL_LEN (20 + NTOR_TOR1_KEY_MATERIAL_LEN)
 
+bool test_client_authenticate;
 char test_detail[TEST_DETAIL_LEN];
 
 static const char *program_name = "test_client";
@@ -523,7 +524,8 @@ tls_open(struct test_link *l, const char *name)
 	return true;
 }
 
-/* The link handshake as an unauthenticated initiator (tor-spec 4): the
+/* The link handshake as an initiator (tor-spec 4), unauthenticated unless
+ * test_client_authenticate is set: the
  * relay's CERTS must name the fingerprint of its DataDirectory. */
 static bool
 link_handshake(struct test_link *l, const char *name)
@@ -546,7 +548,7 @@ link_handshake(struct test_link *l, const char *name)
 	memcpy(params.peer_address.bytes, &relay_addr.sin_addr.s_addr, 4);
 	params.peer_tls_cert_digest = digest;
 	params.expected_rsa_fingerprint = relay_fp;
-	params.authenticate = false;
+	params.authenticate = test_client_authenticate;
 	if (link_handshake_new(&params, time(NULL), &hs) != 0)
 		test_die("link_handshake_new");
 	for (;;) {

@@ -122,6 +122,12 @@ struct test_hop {
 	struct relay_digest forward_digest, backward_digest;
 };
 
+/* When set, test_link_open() authenticates as a relay (CERTS +
+ * AUTHENTICATE with our own key set) instead of as a client, so the relay
+ * does not take the link for a client's (tor's channel_is_client()).
+ * Default false. */
+extern bool test_client_authenticate;
+
 /* Names of a cell command and of a DESTROY reason ("?" when unknown). */
 const char *test_command_name(uint8_t command);
 const char *test_reason_name(uint8_t reason);

@@ -471,6 +471,52 @@ test_destroy(void **state)
 	assert_int_equal(circuit_table_counters(relays[1])->circuits_open, 0);
 }
 
+/* circuit_watch: the close of a watched circuit is reported once, with its
+ * p side, however it closes (DESTROY from p, circuit_free); unwatched
+ * circuits and remote entries are not reported. */
+static void
+test_watch_close(void **state)
+{
+	struct circuit_keys keys;
+	struct circuit_closed closed[4];
+	uint32_t a, b, c, remote, out_link;
+	uint8_t cell[CELL_LEN];
+
+	(void)state;
+	hop_keys(5, &keys);
+	assert_int_equal(circuit_create(relays[0], engine, &keys, 1, 0x80000901u, &a), 0);
+	assert_int_equal(circuit_create(relays[0], engine, &keys, 1, 0x80000902u, &b), 0);
+	assert_int_equal(circuit_create(relays[0], engine, &keys, 1, 0x80000903u, &c), 0);
+	assert_int_equal(circuit_remote_add(relays[0], 3, 0x77, 1, &remote), 0);
+	assert_int_equal(circuit_watch(relays[0], a), 0);
+	assert_int_equal(circuit_watch(relays[0], c), 0);
+	assert_int_equal(circuit_watch(relays[0], remote), -EINVAL);
+	assert_int_equal(circuit_watch(relays[0], 12345), -ENOENT);
+	assert_int_equal(circuit_take_closed(relays[0], closed, 4), 0);
+	/* DESTROY from p frees a. */
+	memset(cell, 0, CELL_LEN);
+	cell_wire_set_circ_id(cell, 0x80000901u);
+	cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
+	assert_int_equal(through(0, 1, cell, &out_link, NULL, NULL), CIRCUIT_VERDICT_DROP);
+	assert_int_equal(circuit_free(relays[0], b), 0);
+	assert_int_equal(circuit_free(relays[0], c), 0);
+	assert_int_equal(circuit_take_closed(relays[0], closed, 1), 1);
+	assert_int_equal(closed[0].handle, a);
+	assert_int_equal(closed[0].p_link, 1);
+	assert_int_equal(closed[0].p_circ_id, 0x80000901u);
+	assert_int_equal(circuit_take_closed(relays[0], closed, 4), 1);
+	assert_int_equal(closed[0].handle, c);
+	assert_int_equal(closed[0].p_circ_id, 0x80000903u);
+	assert_int_equal(circuit_take_closed(relays[0], closed, 4), 0);
+	/* A new circuit in a reported slot starts unwatched. */
+	assert_int_equal(circuit_create(relays[0], engine, &keys, 1, 0x80000904u, &b), 0);
+	assert_int_equal(circuit_free(relays[0], b), 0);
+	assert_int_equal(circuit_take_closed(relays[0], closed, 4), 0);
+	assert_int_equal(circuit_free(relays[0], remote), 0);
+	assert_int_equal(circuit_take_closed(relays[0], closed, 4), 0);
+	assert_int_equal(circuit_table_counters(relays[0])->watch_lost, 0);
+}
+
 /* A cell nobody recognizes reaches the last hop: that circuit closes. */
 static void
 test_unrecognized_at_last_hop(void **state)
@@ -1034,6 +1080,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_mixed_bursts, tables_new, tables_free),
 		cmocka_unit_test_setup_teardown(test_relay_early, tables_new, tables_free),
 		cmocka_unit_test_setup_teardown(test_destroy, tables_new, tables_free),
+		cmocka_unit_test_setup_teardown(test_watch_close, tables_new, tables_free),
 		cmocka_unit_test_setup_teardown(test_unrecognized_at_last_hop, tables_new,
 				tables_free),
 		cmocka_unit_test_setup_teardown(test_control_and_drops, tables_new, tables_free),

@@ -212,6 +212,9 @@ test_relay_families(void **state)
 	control.drop_cells = 8;
 	control.bytes_read = 123456;
 	control.bytes_written = 654321;
+	control.est_intro[2] = 6;
+	control.intro1[4] = 12;
+	control.introduce2_rejected = 13;
 	assert_int_equal(relay_metrics_fill(s, workers, 2, &control), 0);
 	text = render(s);
 
@@ -231,6 +234,12 @@ test_relay_families(void **state)
 			"action=\"processed\"} 42\n"));
 	assert_non_null(find_line(text, "tor_relay_load_onionskins_total{type=\"ntor\","
 			"action=\"dropped\"} 3\n"));
+	/* The introduction point (control/intro_point.h). */
+	assert_non_null(find_line(text,
+			"tor_relay_est_intro_total{action=\"unsuitable_circuit\"} 6\n"));
+	assert_non_null(find_line(text, "tor_relay_intro1_total{action=\"rate_limited\"} 12\n"));
+	assert_non_null(find_line(text,
+			"tor_relay_dos_total{type=\"introduce2_rejected\"} 13\n"));
 	/* Per worker under hsrelay's. */
 	assert_non_null(find_line(text,
 			"hsrelay_cells_total{worker=\"0\",direction=\"in\"} 1000\n"));
@@ -278,8 +287,9 @@ test_relay_families(void **state)
 		}
 		line = end + 1;
 	}
-	/* ... + est_rend (6 actions) + rend1 (5). */
-	assert_int_equal(tor_series, 2 + 1 + 1 + 1 + 1 + 2 + 8 + 6 + 5);
+	/* ... + est_rend (6 actions) + rend1 (5) + dos (1) + est_intro (4) +
+	 * intro1 (7). */
+	assert_int_equal(tor_series, 2 + 1 + 1 + 1 + 1 + 2 + 8 + 6 + 5 + 1 + 4 + 7);
 	free(tor_text);
 	free(text);
 

@@ -488,7 +488,6 @@ test_roles_and_proto(void **state)
 	assert_non_null(strstr(ours, "\nproto Cons=1-2 Desc=1-2 DirCache=2 "
 			"FlowCtrl=1-2 HSIntro=4-5 HSRend=1-2 Link=4-5 LinkAuth=3 Microdesc=1-2 "
 			"Relay=2-4\npublished "));
-	assert_null(strstr(ours, "HSIntro="));
 	assert_non_null(strstr(ours, "\nreject *:*\ntunnelled-dir-server\n"
 			"router-sig-ed25519 "));
 	assert_null(strstr(ours, "hidden-service-dir"));

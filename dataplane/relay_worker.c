@@ -770,7 +770,10 @@ cells_input(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uint
 {
 	const uint8_t *end = p + len;
 
-	while (p < end && !l->failed) {
+	/* A carried cell may be completed by the record's last bytes: it
+	 * must be delivered now, not when the next record arrives (which may
+	 * never come: the last cell of a transfer would stall). */
+	while ((p < end || l->carry_len > 0) && !l->failed) {
 		struct cell_frame frame;
 		const uint8_t *q;
 		size_t need = 0;
@@ -779,6 +782,9 @@ cells_input(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uint
 
 		if (l->var_skip > 0) {
 			uint32_t n = RTE_MIN(l->var_skip, (uint32_t)(end - p));
+
+			if (n == 0)
+				return;
 
 			l->var_skip -= n;
 			p += n;
@@ -811,6 +817,8 @@ cells_input(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uint
 					mark_failed(l, -EMSGSIZE);
 					return;
 				}
+				if (take == 0)
+					return;	/* the rest comes in a later record */
 				memcpy(l->carry + l->carry_len, p, take);
 				l->carry_len = (uint16_t)(l->carry_len + take);
 				p += take;

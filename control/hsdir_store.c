@@ -430,3 +430,64 @@ hsdir_store_metrics_fill(struct metrics_snapshot *m, const struct hsdir_store *s
 	label.value = "hsdir";
 	return metrics_snapshot_sample(m, f, &label, 1, st->pruned_bytes);
 }
+
+/* hs_get_current_srv / hs_get_previous_srv: the consensus value, or the
+ * disaster SRV of the period. */
+static int
+srv_or_disaster(const uint8_t *srv, const struct hs_time_period_params *params, uint64_t num,
+		uint8_t out[HS_SRV_LEN])
+{
+	if (srv != NULL) {
+		memcpy(out, srv, HS_SRV_LEN);
+		return 0;
+	}
+	return hs_build_disaster_srv(params->length_minutes, num, out);
+}
+
+int
+hsdir_ring_indexes(const uint8_t ed_id[ED25519_PUBLIC_KEY_LEN], time_t valid_after,
+		uint32_t voting_interval_sec, const struct hs_time_period_params *params,
+		const uint8_t *srv_current, const uint8_t *srv_previous,
+		struct hsdir_ring_indexes *out)
+{
+	uint8_t current[HS_SRV_LEN], previous[HS_SRV_LEN];
+	uint64_t num, fetch_tp, first_tp, second_tp, rounds;
+	time_t srv_start, tp_start;
+	const uint8_t *fetch_srv;
+	int rc;
+
+	if (voting_interval_sec == 0 || params->length_minutes == 0 || valid_after < 0)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	num = hs_time_period_num(params, valid_after);
+	out->period_length = params->length_minutes;
+	out->period_num = num;
+	/* sr_state_get_start_time_of_current_protocol_run */
+	rounds = ((uint64_t)valid_after / voting_interval_sec) % (2 * HS_SR_ROUNDS_PER_PHASE);
+	srv_start = valid_after - (time_t)(rounds * voting_interval_sec);
+	tp_start = hs_time_period_start(params, hs_time_period_num(params, srv_start) + 1);
+	out->between_tp_and_srv = !(valid_after >= srv_start && valid_after < tp_start);
+	fetch_tp = num;
+	if (out->between_tp_and_srv) {
+		first_tp = num > 0 ? num - 1 : 0;
+		second_tp = num;
+	} else {
+		first_tp = num;
+		second_tp = num + 1;
+	}
+	if ((rc = srv_or_disaster(srv_current, params, fetch_tp, current)) < 0 ||
+	    (rc = srv_or_disaster(srv_previous, params, fetch_tp, previous)) < 0)
+		return rc;
+	fetch_srv = out->between_tp_and_srv ? current : previous;
+	if ((rc = hs_build_hsdir_index(ed_id, fetch_srv, fetch_tp, params->length_minutes,
+			out->fetch)) < 0)
+		return rc;
+	if ((rc = srv_or_disaster(srv_previous, params, first_tp, previous)) < 0 ||
+	    (rc = hs_build_hsdir_index(ed_id, previous, first_tp, params->length_minutes,
+			out->store_first)) < 0)
+		return rc;
+	if ((rc = srv_or_disaster(srv_current, params, second_tp, current)) < 0)
+		return rc;
+	return hs_build_hsdir_index(ed_id, current, second_tp, params->length_minutes,
+			out->store_second);
+}

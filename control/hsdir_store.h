@@ -137,6 +137,37 @@ const char *hsdir_store_outcome_name(enum hsdir_store_outcome outcome);
  * within 256 MiB .. 8 GiB; 8 GiB when total_ram is 0, i.e. unknown). */
 uint64_t hsdir_store_auto_max_bytes(uint64_t total_ram);
 
+/* This relay's places on the hash ring (rend-spec-v3 2.2.3), as tor's
+ * nodelist.c node_set_hsdir_index computes every node's from the live
+ * consensus. */
+struct hsdir_ring_indexes {
+	uint64_t period_length;         /* minutes */
+	uint64_t period_num;            /* current time period */
+	/* hs_in_period_between_tp_and_srv: valid_after is not within
+	 * [start of the current SRV protocol run, next period start). */
+	bool between_tp_and_srv;
+	uint8_t fetch[HS_INDEX_LEN];            /* current period */
+	uint8_t store_first[HS_INDEX_LEN];
+	uint8_t store_second[HS_INDEX_LEN];
+};
+
+/* Computes the indexes for the Ed25519 identity ed_id from a consensus'
+ * valid_after, its voting interval (seconds), the time-period parameters
+ * (hs_time_period_params_live / _testing) and its
+ * shared-rand-current-value / -previous-value (NULL when absent: the
+ * disaster SRV of the period, as hs_get_current_srv / hs_get_previous_srv).
+ *   between:  fetch = (period, current SRV), store_first = (period - 1,
+ *             previous SRV), store_second = (period, current SRV);
+ *   else:     fetch = store_first = (period, previous SRV), store_second =
+ *             (period + 1, current SRV).
+ * The SRV protocol run starts 24 voting intervals apart (12 rounds x 2
+ * phases): valid_after minus ((valid_after / interval) % 24) intervals.
+ * Returns 0 or -EINVAL (zero interval or period length), -EIO (hash). */
+int hsdir_ring_indexes(const uint8_t ed_id[ED25519_PUBLIC_KEY_LEN], time_t valid_after,
+		uint32_t voting_interval_sec, const struct hs_time_period_params *params,
+		const uint8_t *srv_current, const uint8_t *srv_previous,
+		struct hsdir_ring_indexes *out);
+
 /* Adds the HSDir families to s (control/metrics.h):
  *   hsrelay_hsdir_descriptors, hsrelay_hsdir_bytes (gauges),
  *   hsrelay_hsdir_max_bytes (gauge),

@@ -391,6 +391,50 @@ test_auto_max_bytes(void **state)
 	assert_true(hsdir_store_auto_max_bytes(256u << 20) == (gib / 4) / 5);
 }
 
+/* node_set_hsdir_index on a testing network (10 s voting: 4-minute
+ * periods starting 2 minutes after each 4-minute mark; SRV runs of 240 s
+ * starting on the mark): before the period start in a run the fetch index
+ * uses the previous SRV, after it the current one. */
+static void
+test_ring_indexes(void **state)
+{
+	struct hs_time_period_params params = hs_time_period_params_testing(10);
+	uint8_t id[32], cur[32], prev[32], want[32], disaster[32];
+	struct hsdir_ring_indexes r;
+
+	(void)state;
+	memset(id, 0x5a, 32);
+	memset(cur, 0xc1, 32);
+	memset(prev, 0x9e, 32);
+	/* 240000: a run starts, period 999 runs until 240120. */
+	assert_int_equal(hsdir_ring_indexes(id, 240000, 10, &params, cur, prev, &r), 0);
+	assert_false(r.between_tp_and_srv);
+	assert_true(r.period_num == 999 && r.period_length == 4);
+	assert_int_equal(hs_build_hsdir_index(id, prev, 999, 4, want), 0);
+	assert_memory_equal(r.fetch, want, 32);
+	assert_memory_equal(r.store_first, want, 32);
+	assert_int_equal(hs_build_hsdir_index(id, cur, 1000, 4, want), 0);
+	assert_memory_equal(r.store_second, want, 32);
+	/* 240130: period 1000 started at 240120, between TP and next SRV. */
+	assert_int_equal(hsdir_ring_indexes(id, 240130, 10, &params, cur, prev, &r), 0);
+	assert_true(r.between_tp_and_srv);
+	assert_true(r.period_num == 1000);
+	assert_int_equal(hs_build_hsdir_index(id, cur, 1000, 4, want), 0);
+	assert_memory_equal(r.fetch, want, 32);
+	assert_memory_equal(r.store_second, want, 32);
+	assert_int_equal(hs_build_hsdir_index(id, prev, 999, 4, want), 0);
+	assert_memory_equal(r.store_first, want, 32);
+	/* No SRVs in the consensus: the disaster SRV of each period. */
+	assert_int_equal(hsdir_ring_indexes(id, 240130, 10, &params, NULL, NULL, &r), 0);
+	assert_int_equal(hs_build_disaster_srv(4, 999, disaster), 0);
+	assert_int_equal(hs_build_hsdir_index(id, disaster, 999, 4, want), 0);
+	assert_memory_equal(r.store_first, want, 32);
+	assert_int_equal(hs_build_disaster_srv(4, 1000, disaster), 0);
+	assert_int_equal(hs_build_hsdir_index(id, disaster, 1000, 4, want), 0);
+	assert_memory_equal(r.fetch, want, 32);
+	assert_int_equal(hsdir_ring_indexes(id, 240130, 0, &params, cur, prev, &r), -EINVAL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -401,6 +445,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_cap_spare_room),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_auto_max_bytes),
+		cmocka_unit_test(test_ring_indexes),
 	};
 
 	if (argc != 2) {

@@ -71,8 +71,9 @@ enum descriptor_role {
 #define DESCRIPTOR_ROLES_ALL (DESCRIPTOR_ROLE_INTRO | DESCRIPTOR_ROLE_REND | \
 	DESCRIPTOR_ROLE_HSDIR | DESCRIPTOR_ROLE_DIR_CACHE)
 /* What hsrelay offers today: a directory cache over BEGIN_DIR (consensus,
- * authority certificates, microdescriptors: dir_server.h). */
-#define DESCRIPTOR_ROLES_OFFERED DESCRIPTOR_ROLE_DIR_CACHE
+ * authority certificates, microdescriptors: dir_server.h) and an HSDir
+ * (v3 descriptors stored and served: hsdir_store.h). */
+#define DESCRIPTOR_ROLES_OFFERED (DESCRIPTOR_ROLE_DIR_CACHE | DESCRIPTOR_ROLE_HSDIR)
 
 struct descriptor_params {
 	const char *nickname;		/* 1-19 characters [A-Za-z0-9] */

@@ -79,6 +79,9 @@
  * microdescriptor fetch of 92 digests, about 4 KB; tor's own limit is
  * MAX_HEADERS_SIZE, 50000). */
 #define DIR_REQUEST_HEAD_MAX 16384
+/* Longest POST body a caller should accept (HSV3MaxDescriptorSize is
+ * 50000 by default; tor's own bound is MAX_DIR_UL_SIZE, 8 MB). */
+#define DIR_REQUEST_BODY_MAX (256 * 1024)
 #define DIR_SERVER_DIGEST256_LEN 32
 #define DIR_SERVER_DIGEST_LEN 20
 /* X-Or-Diff-From-Consensus digests kept from one request (tor clients

@@ -217,6 +217,7 @@ struct relay_control {
 	struct cc_params_entry cc_params[WORKER_MAX][CC_PARAMS_REMEMBERED];
 	unsigned cc_params_next[WORKER_MAX];
 	struct hsdir_store *hsdir;	/* onion-service descriptors (HSDir) */
+	uint8_t hsdir_ring_logged[3 * HS_INDEX_LEN + 1];	/* last logged, + flag */
 };
 
 static void
@@ -1478,6 +1479,20 @@ hsdir_ring_log(struct relay_control *c, const struct consensus *fresh)
 			consensus_valid_after(fresh), interval, &params,
 			cur->present ? cur->value : NULL, prev->present ? prev->value : NULL, &r) < 0)
 		return;
+	{
+		/* Only when something changed (a new period or SRV, the
+		 * flag): a consensus comes every voting interval. */
+		uint8_t now_logged[sizeof(c->hsdir_ring_logged)];
+
+		memcpy(now_logged, r.fetch, HS_INDEX_LEN);
+		memcpy(now_logged + HS_INDEX_LEN, r.store_first, HS_INDEX_LEN);
+		memcpy(now_logged + 2 * HS_INDEX_LEN, r.store_second, HS_INDEX_LEN);
+		now_logged[3 * HS_INDEX_LEN] = 1 + consensus_router_has_flags(fresh,
+				relay_keys_fingerprint(c->cfg.keys), CONSENSUS_FLAG_HSDIR);
+		if (memcmp(now_logged, c->hsdir_ring_logged, sizeof(now_logged)) == 0)
+			return;
+		memcpy(c->hsdir_ring_logged, now_logged, sizeof(now_logged));
+	}
 	for (unsigned i = 0; i < HS_INDEX_LEN; i++) {
 		snprintf(fetch + 2 * i, 3, "%02x", r.fetch[i]);
 		snprintf(first + 2 * i, 3, "%02x", r.store_first[i]);

@@ -35,11 +35,25 @@ testnet_generate 3
 testnet_node_keys hsrelay
 hsdir_fp=${tn_fp[hsrelay]}
 # Only hsrelay is HSDir; its microdescriptor carries its Ed25519 id.
+# hsrelay offers no intro or rendezvous role yet, but tor 0.4.9 does not
+# look at HSIntro/HSRend when it picks those (routerlist.c
+# router_can_choose_node): keep hsrelay out of them by leaving it without
+# Stable. Intro points need uptime (hs_service.c pick_intro_point,
+# CRN_NEED_UPTIME), and so does the client's rendezvous point with port 80
+# in LongLivedPorts; tor relaxes that only when no Stable relay is left.
+# Without a guaranteed uptime (lib.sh sets 0), Stable means an uptime of
+# at least the median (voteflags.c, real_uptime = the descriptor's uptime
+# + the time since it was published): hsrelay, started once the tor
+# relays are listed, stays below, and so do the two youngest tor relays,
+# leaving 4 Stable ones. hs_intro_num_extra=0: the service picks 3 intro
+# points per descriptor, not 5, so it never runs out of Stable ones.
 for a in "${tn_auths[@]}"; do
   printf '%s\n' "TestingDirAuthVoteHSDir \$$hsdir_fp" "TestingDirAuthVoteHSDirIsStrict 1" \
+    "AuthDirVoteStableGuaranteeMinUptime 30 days" "ConsensusParams hs_intro_num_extra=0" \
     >>"${tn_dir[$a]}/torrc"
 done
-echo "Log info file ${tn_dir[client]}/info.log" >>"${tn_dir[client]}/torrc"
+printf '%s\n' "Log info file ${tn_dir[client]}/info.log" "LongLivedPorts 80" \
+  >>"${tn_dir[client]}/torrc"
 
 conf=$tn_work/hsrelay.conf
 {
@@ -75,6 +89,11 @@ tn_node hs "$tn_ns" 5340
 
 testnet_start_origin
 testnet_start_network
+tor_fps=()
+for name in "${tn_auths[@]}" "${tn_relays[@]}"; do tor_fps+=("${tn_fp[$name]}"); done
+testnet_wait_running a1 120 "${tor_fps[@]}" >/dev/null ||
+  fail "a1's consensus does not list the tor relays Running+Valid"
+testnet_log "the tor relays are listed; starting hsrelay"
 testnet_spawn "$tn_ns" "$tn_work/hsrelay.log" "$hsrelay" -f "$conf"
 hsrelay_pid=${tn_pids[-1]}
 wait_until 30 ip -n "$tn_ns" link show "$tap" >/dev/null 2>&1 ||
@@ -97,9 +116,9 @@ if ! wait_hsdir a1 180; then
   fail "a1's consensus does not list hsrelay Running and HSDir"
 fi
 checked "a1's consensus: $(testnet_ctl a1 flags "$hsdir_fp" | cut -d' ' -f2-) at $(testnet_elapsed) s"
-others=()
-for name in "${tn_auths[@]}" "${tn_relays[@]}"; do others+=("${tn_fp[$name]}"); done
-testnet_ctl a1 flags "${others[@]}" >"$tn_work/flags.others" || true
+testnet_ctl a1 flags "$hsdir_fp" | grep -q ' Stable' &&
+  fail "hsrelay is Stable: it could be picked as an intro point"
+testnet_ctl a1 flags "${tor_fps[@]}" >"$tn_work/flags.others" || true
 if grep -q ' HSDir' "$tn_work/flags.others"; then
   cat "$tn_work/flags.others"
   fail "another relay is HSDir (TestingDirAuthVoteHSDirIsStrict)"

@@ -212,7 +212,7 @@ enum dir_resource {
 struct dir_response_info {
 	enum dir_resource resource;
 	unsigned status;		/* 200, 304, 400, 404, 503 */
-	size_t items;			/* documents in a 200 answer */
+	size_t items;			/* documents in a 200 answer (0 for an upload) */
 	/* HS_FETCH with a key that decoded: the blinded key. */
 	bool has_hs_key;
 	uint8_t hs_key[DIR_SERVER_HS_KEY_LEN];

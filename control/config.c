@@ -1087,6 +1087,41 @@ set_max_circuits(struct config *config, const char *value, char *msg, size_t msg
 			msg, msg_len);
 }
 
+/* tor's MEMUNIT (config_parse_memunit): "N [unit]" with the memory
+ * units above, N a whole or fractional number; no upper cap but 2^64. */
+static int
+set_max_hsdir_cache_bytes(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	const char *s = value;
+	uint64_t whole = 0;
+	double fraction = 0, scale = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return bad(msg, msg_len, "'%s' is not a number with a unit such as 512 MBytes",
+				value);
+	for (; isdigit((unsigned char)*s); s++) {
+		if (whole > (UINT64_MAX - 9) / 10)
+			return bad(msg, msg_len, "%s is too large", value);
+		whole = whole * 10 + (uint64_t)(*s - '0');
+	}
+	if (*s == '.')
+		for (s++; isdigit((unsigned char)*s); s++)
+			fraction += (scale /= 10) * (*s - '0');
+	while (isspace((unsigned char)*s))
+		s++;
+	for (size_t u = 0; u < sizeof(memory_units) / sizeof(memory_units[0]); u++) {
+		uint64_t unit = memory_units[u].bytes;
+
+		if (strcasecmp(s, memory_units[u].name) != 0)
+			continue;
+		if (whole > UINT64_MAX / unit)
+			return bad(msg, msg_len, "%s is too large", value);
+		config->tor.max_hsdir_cache_bytes = whole * unit + (uint64_t)(fraction * (double)unit);
+		return 0;
+	}
+	return bad(msg, msg_len, "unknown unit '%s' (bytes, KBytes, MBytes, GBytes, TBytes)", s);
+}
+
 static int
 set_max_links(struct config *config, const char *value, char *msg, size_t msg_len)
 {
@@ -1128,6 +1163,7 @@ static const struct config_key config_keys[] = {
 	{ "ExitPolicy", true, set_exit_policy },
 	{ "MaxCircuitsPerWorker", false, set_max_circuits },
 	{ "MaxLinksPerWorker", false, set_max_links },
+	{ "MaxHSDirCacheBytes", false, set_max_hsdir_cache_bytes },
 };
 
 #define CONFIG_N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -185,6 +185,10 @@ struct config_tor {
 	bool assume_reachable;			/* AssumeReachable, default 0 */
 	unsigned max_circuits_per_worker;	/* MaxCircuitsPerWorker, default 65536 */
 	unsigned max_links_per_worker;		/* MaxLinksPerWorker, default 4096 */
+	/* MaxHSDirCacheBytes (tor 0.4.9, a memory unit): the HSDir cache cap;
+	 * 0 (default) = a fifth of tor's automatic MaxMemInQueues
+	 * (hsdir_store_auto_max_bytes). */
+	uint64_t max_hsdir_cache_bytes;
 };
 
 struct config {

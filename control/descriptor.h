@@ -71,11 +71,11 @@ enum descriptor_role {
 #define DESCRIPTOR_ROLES_ALL (DESCRIPTOR_ROLE_INTRO | DESCRIPTOR_ROLE_REND | \
 	DESCRIPTOR_ROLE_HSDIR | DESCRIPTOR_ROLE_DIR_CACHE)
 /* What hsrelay offers today: a directory cache over BEGIN_DIR (consensus,
- * authority certificates, microdescriptors: dir_server.h) and the
- * introduction point (intro_point.h) and the rendezvous point
- * (control/rendezvous.h, the splice in dataplane/circuit.h). */
-#define DESCRIPTOR_ROLES_OFFERED (DESCRIPTOR_ROLE_DIR_CACHE | DESCRIPTOR_ROLE_INTRO | \
-	DESCRIPTOR_ROLE_REND)
+ * authority certificates, microdescriptors: dir_server.h), an HSDir (v3
+ * descriptors stored and served: hsdir_store.h), the introduction point
+ * (intro_point.h) and the rendezvous point (control/rendezvous.h, the
+ * splice in dataplane/circuit.h): every role. */
+#define DESCRIPTOR_ROLES_OFFERED DESCRIPTOR_ROLES_ALL
 
 struct descriptor_params {
 	const char *nickname;		/* 1-19 characters [A-Za-z0-9] */

@@ -260,6 +260,25 @@ dir_request_parse(const uint8_t **p, const uint8_t *end,
 	}
 }
 
+int
+dir_request_body(const uint8_t **p, const uint8_t *end, size_t max,
+		struct dir_request *req)
+{
+	size_t have = (size_t)(end - *p);
+
+	req->body = *p;
+	req->body_len = 0;
+	if (req->method != DIR_REQUEST_POST || req->content_length == 0)
+		return 0;
+	if (req->content_length > max)
+		return -EMSGSIZE;
+	if (have < req->content_length)
+		return -EAGAIN;
+	req->body_len = req->content_length;
+	*p += req->content_length;
+	return 0;
+}
+
 /* A growing output buffer; failure sticks. */
 struct outbuf {
 	uint8_t *data;
@@ -267,6 +286,9 @@ struct outbuf {
 	bool failed;
 	unsigned status;
 	size_t items;
+	bool has_hs_key;
+	uint8_t hs_key[DIR_SERVER_HS_KEY_LEN];
+	bool single_hop;
 };
 
 static void
@@ -749,6 +771,83 @@ respond_keys(struct outbuf *b, const char *url, size_t url_len,
 	b->items = kept;
 }
 
+/* tor's digest256_from_base64 on the rest of a /tor/hs/3/ URL: 43
+ * characters, or 44 ending in '=', decoding to 32 bytes. */
+static bool
+decode_hs_key(const char *s, size_t len, uint8_t *out)
+{
+	if (len == 44 && s[43] == '=')
+		len = 43;
+	return decode_digest256(s, len, out);
+}
+
+/* dircache.c handle_get_hs_descriptor_v3. key is what follows
+ * "/tor/hs/3/". */
+static void
+respond_hs_descriptor(struct outbuf *b, const char *key, size_t key_len,
+		const struct dir_request *req, const struct dir_store *store,
+		time_t now, const char *client_address)
+{
+	const uint8_t *text;
+	size_t len;
+
+	if (!req->anonymous) {
+		b->single_hop = true;
+		out_short(b, 503, "Rejecting single hop HS v3 descriptor request",
+				now);
+		return;
+	}
+	if (!decode_hs_key(key, key_len, b->hs_key)) {
+		out_short(b, 404, "Not found", now);
+		return;
+	}
+	b->has_hs_key = true;
+	if (store->hs_descriptor == NULL ||
+			store->hs_descriptor(store->ctx, b->hs_key, &text, &len) < 0) {
+		out_short(b, 404, "Not found", now);
+		return;
+	}
+	out_header(b, now, client_address, (long long)len, 0, NULL);
+	out_add(b, text, len);
+	b->items = 1;
+}
+
+/* dircache.c directory_handle_command_post for "/tor/hs/" (after the
+ * public-relay check): the anonymity check, then handle_post_hs_descriptor
+ * (parse_hs_version_from_post: a decimal version as tor_parse_long reads
+ * it, 0..INT_MAX, followed by "/publish" and anything). */
+static void
+respond_hs_publish(struct outbuf *b, const char *url, size_t url_len,
+		const struct dir_request *req, const struct dir_store *store,
+		time_t now)
+{
+	const char *pos = url + strlen("/tor/hs/"), *end = url + url_len;
+	unsigned long long version = 0;
+	bool digits = false, stored = false;
+
+	if (!req->anonymous) {
+		b->single_hop = true;
+		out_short(b, 503, "Rejecting single hop HS descriptor post", now);
+		return;
+	}
+	if (pos < end && *pos == '+')
+		pos++;
+	while (pos < end && *pos >= '0' && *pos <= '9' && version <= 0x7fffffffull) {
+		version = version * 10 + (unsigned long long)(*pos - '0');
+		digits = true;
+		pos++;
+	}
+	if (digits && version <= 0x7fffffffull && version == 3 &&
+			starts_with(pos, (size_t)(end - pos), "/publish") &&
+			store->hs_publish != NULL)
+		stored = store->hs_publish(store->ctx, req->body,
+				req->body_len) == 0;
+	if (stored)
+		out_short(b, 200, "HS descriptor stored successfully.", now);
+	else
+		out_short(b, 400, "Invalid HS descriptor. Rejected.", now);
+}
+
 int
 dir_server_respond(const struct dir_request *req,
 		const struct dir_store *store, time_t now,
@@ -770,10 +869,17 @@ dir_server_respond(const struct dir_request *req,
 				return -EINVAL;
 	if (req->method == DIR_REQUEST_POST) {
 		/* dircache.c directory_handle_command_post, for a relay that
-		 * is no authority (HSDir uploads are issue 6). */
+		 * is no authority. */
 		resource = DIR_RESOURCE_POST;
-		out_short(&b, 400, "Nonauthoritative directory does not accept "
-				"posted server descriptors", now);
+		if (store->not_public_relay) {
+			out_short(&b, 503, "Not acting as a public relay", now);
+		} else if (starts_with(url, url_len, "/tor/hs/")) {
+			resource = DIR_RESOURCE_HS_PUBLISH;
+			respond_hs_publish(&b, url, url_len, req, store, now);
+		} else {
+			out_short(&b, 400, "Nonauthoritative directory does not "
+					"accept posted server descriptors", now);
+		}
 		goto done;
 	}
 	/* directory_handle_command_get: a ".z" suffix only adds zlib to the
@@ -796,6 +902,12 @@ dir_server_respond(const struct dir_request *req,
 		resource = DIR_RESOURCE_KEYS;
 		respond_keys(&b, url, url_len, req, store, now, client_address,
 				busy);
+	} else if (starts_with(url, url_len, "/tor/hs/3/")) {
+		size_t skip = strlen("/tor/hs/3/");
+
+		resource = DIR_RESOURCE_HS_FETCH;
+		respond_hs_descriptor(&b, url + skip, url_len - skip, req, store,
+				now, client_address);
 	} else {
 		out_short(&b, 404, "Not found", now);
 	}
@@ -810,6 +922,9 @@ done:
 		info->resource = resource;
 		info->status = b.status;
 		info->items = b.items;
+		info->has_hs_key = b.has_hs_key;
+		memcpy(info->hs_key, b.hs_key, sizeof(info->hs_key));
+		info->single_hop = b.single_hop;
 	}
 	*out = b.data;
 	*out_len = b.len;

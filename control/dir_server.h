@@ -46,9 +46,25 @@
  * them signed ours. Keys: all, fp/HEX+HEX, sk/HEX+HEX, fp-sk/ID-SK+ID-SK,
  * with If-Modified-Since (dir-key-published) as handle_get_keys.
  *
+ * HSDir (rend-spec-v3 2.2.6, dircache.c handle_get_hs_descriptor_v3 and
+ * directory_handle_command_post / handle_post_hs_descriptor), only with the
+ * store's hs_publish / hs_descriptor callbacks:
+ *   GET /tor/hs/3/<base64 blinded key>: 200 with the stored text byte for
+ *     byte ("Pragma: no-cache", Content-Length), 404 "Not found" (also
+ *     for a key that does not decode); 503 "Rejecting single hop HS v3
+ *     descriptor request" unless the request is anonymous;
+ *   POST /tor/hs/<version>/publish[...]: 503 "Not acting as a public
+ *     relay" when the store says so (any POST); 503 "Rejecting single hop
+ *     HS descriptor post" unless anonymous; 200 "HS descriptor stored
+ *     successfully." when version 3 was stored, else 400 "Invalid HS
+ *     descriptor. Rejected." (bad URL, other version, refused descriptor).
+ * A request is anonymous (directory.c connection_dir_is_anonymous) when it
+ * came over BEGIN_DIR on a circuit whose previous hop is not a client
+ * channel, i.e. the peer authenticated as a relay in the link handshake:
+ * the caller knows, and sets dir_request.anonymous.
+ *
  * Not served (404 "Not found", what tor says for a resource it lacks):
- * /tor/server/..., /tor/extra/..., the ns consensus, consensus diffs,
- * /tor/hs/3/... (issue 6).
+ * /tor/server/..., /tor/extra/..., the ns consensus, consensus diffs.
  */
 #ifndef HSRELAY_CONTROL_DIR_SERVER_H
 #define HSRELAY_CONTROL_DIR_SERVER_H
@@ -63,6 +79,9 @@
  * microdescriptor fetch of 92 digests, about 4 KB; tor's own limit is
  * MAX_HEADERS_SIZE, 50000). */
 #define DIR_REQUEST_HEAD_MAX 16384
+/* Longest POST body a caller should accept (HSV3MaxDescriptorSize is
+ * 50000 by default; tor's own bound is MAX_DIR_UL_SIZE, 8 MB). */
+#define DIR_REQUEST_BODY_MAX (256 * 1024)
 #define DIR_SERVER_DIGEST256_LEN 32
 #define DIR_SERVER_DIGEST_LEN 20
 /* X-Or-Diff-From-Consensus digests kept from one request (tor clients
@@ -73,6 +92,8 @@
 /* Digests answered in one /tor/micro/d/ request (tor's clients ask for at
  * most 92; a 16 KB head holds about 370). */
 #define DIR_SERVER_MICRODESC_MAX 512
+/* Base64 of a blinded key in a /tor/hs/3/ URL (43 characters, no '='). */
+#define DIR_SERVER_HS_KEY_LEN 32
 
 enum dir_request_method {
 	DIR_REQUEST_GET,
@@ -92,6 +113,13 @@ struct dir_request {
 	 * are ignored, as tor's parse_or_diff_from_header does. */
 	size_t n_diff_from;
 	uint8_t diff_from[DIR_SERVER_DIFF_FROM_MAX][DIR_SERVER_DIGEST256_LEN];
+	/* POST: the body (into the input), set by dir_request_body(). */
+	const uint8_t *body;
+	size_t body_len;
+	/* Set by the caller: the request arrived over BEGIN_DIR on a circuit
+	 * whose previous hop authenticated as a relay (tor's
+	 * connection_dir_is_anonymous). Only /tor/hs/ looks at it. */
+	bool anonymous;
 };
 
 /* Parses a request head at [*p, end): request line, headers, empty line
@@ -106,6 +134,15 @@ struct dir_request {
  *              for an unknown method: so should the caller (END). */
 int dir_request_parse(const uint8_t **p, const uint8_t *end,
 		struct dir_request *out);
+
+/* The body of a parsed request at [*p, end) (*p just after the head): a
+ * POST's Content-Length bytes (none without Content-Length), nothing for a
+ * GET. Sets req->body / body_len and advances *p past the body. Errors,
+ * *p untouched: -EAGAIN fewer bytes than Content-Length so far; -EMSGSIZE
+ * Content-Length above max (tor closes the connection for a body over its
+ * limit). Bytes after the body are left alone. Pure. */
+int dir_request_body(const uint8_t **p, const uint8_t *end, size_t max,
+		struct dir_request *req);
 
 enum dir_consensus_flavor {
 	DIR_CONSENSUS_NS,
@@ -150,6 +187,15 @@ struct dir_store {
 	 * -ENOENT), newest first for each identity. */
 	int (*authority_cert)(void *ctx, size_t index,
 			struct dir_cert_doc *out);
+	/* HSDir: store a POSTed v3 descriptor (body, len); 0 when stored,
+	 * negative when refused. NULL: every upload is refused (400). */
+	int (*hs_publish)(void *ctx, const uint8_t *body, size_t len);
+	/* HSDir: the descriptor stored for a blinded key, 0 or -ENOENT. */
+	int (*hs_descriptor)(void *ctx, const uint8_t *blinded_key,
+			const uint8_t **text, size_t *len);
+	/* tor's !public_server_mode (PublishServerDescriptor 0): every POST
+	 * is answered 503 "Not acting as a public relay". */
+	bool not_public_relay;
 };
 
 /* What a response was, for the caller's counters. */
@@ -159,12 +205,19 @@ enum dir_resource {
 	DIR_RESOURCE_MICRODESC,
 	DIR_RESOURCE_KEYS,
 	DIR_RESOURCE_POST,
+	DIR_RESOURCE_HS_FETCH,		/* GET /tor/hs/3/ */
+	DIR_RESOURCE_HS_PUBLISH,	/* POST /tor/hs/ */
 };
 
 struct dir_response_info {
 	enum dir_resource resource;
 	unsigned status;		/* 200, 304, 400, 404, 503 */
-	size_t items;			/* documents in a 200 answer */
+	size_t items;			/* documents in a 200 answer (0 for an upload) */
+	/* HS_FETCH with a key that decoded: the blinded key. */
+	bool has_hs_key;
+	uint8_t hs_key[DIR_SERVER_HS_KEY_LEN];
+	/* 503 because the request was not anonymous (HS_*). */
+	bool single_hop;
 };
 
 /* Parses a /tor/micro/d/ digest list at [*p, end): base64 SHA-256 digests

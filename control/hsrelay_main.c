@@ -33,6 +33,7 @@
 #include <rte_mbuf.h>
 
 #include "control/config.h"
+#include "control/hsdir_store.h"
 #include "control/intro_point.h"
 #include "control/metrics.h"
 #include "control/relay_control.h"
@@ -231,6 +232,12 @@ make_control(struct hsrelay *r, time_t now)
 	 * republishes often so that a new authority learns about it. */
 	cc.upload_interval = tor->testing_tor_network ? 60 : 0;
 	cc.consensus_interval = tor->testing_tor_network ? 20 : 0;
+	/* MaxHSDirCacheBytes 0: tor's automatic value from the memory size. */
+	cc.max_hsdir_cache_bytes = tor->max_hsdir_cache_bytes != 0 ? tor->max_hsdir_cache_bytes
+			: hsdir_store_auto_max_bytes(sysconf(_SC_PHYS_PAGES) > 0 &&
+					sysconf(_SC_PAGESIZE) > 0
+					? (uint64_t)sysconf(_SC_PHYS_PAGES) *
+					  (uint64_t)sysconf(_SC_PAGESIZE) : 0);
 	r->control_state = relay_control_create(&cc, now, &err, message, sizeof(message));
 	if (!r->control_state) {
 		fprintf(stderr, "hsrelay: control thread: %s\n", message);
@@ -336,7 +343,8 @@ publish_metrics(struct hsrelay *r)
 	if (s == NULL)
 		return;
 	if (relay_metrics_fill(s, relay_control_worker_stats(r->control_state), r->n_workers,
-			&mc) < 0) {
+			&mc) < 0 ||
+	    hsdir_store_metrics_fill(s, relay_control_hsdir(r->control_state)) < 0) {
 		metrics_snapshot_free(s);
 		return;
 	}

@@ -26,6 +26,7 @@
 #include "control/descriptor.h"
 #include "control/dir_http.h"
 #include "control/dir_server.h"
+#include "control/hsdir_store.h"
 #include "control/intro_point.h"
 #include "control/link_cells.h"
 #include "control/link_handshake.h"
@@ -161,8 +162,9 @@ struct cc_params_entry {
 struct dir_stream {
 	uint16_t id;
 	bool used;
-	uint8_t *request;	/* DIR_REQUEST_HEAD_MAX bytes, allocated on data */
-	size_t len;
+	uint8_t *request;	/* DIR_REQUEST_HEAD_MAX bytes, allocated on data;
+				 * grown to head + Content-Length for a POST */
+	size_t len, cap;
 };
 
 /* A circuit ending here that carries streams. */
@@ -220,6 +222,8 @@ struct relay_control {
 	struct cc_params_entry cc_params[WORKER_MAX][CC_PARAMS_REMEMBERED];
 	unsigned cc_params_next[WORKER_MAX];
 	struct intro_point *intro;
+	struct hsdir_store *hsdir;	/* onion-service descriptors (HSDir) */
+	uint8_t hsdir_ring_logged[3 * HS_INDEX_LEN + 1];	/* last logged, + flag */
 };
 
 static void
@@ -404,6 +408,7 @@ stream_open(void *ctx, uint16_t id)
 			sc->streams[i].used = true;
 			sc->streams[i].id = id;
 			sc->streams[i].len = 0;
+			sc->streams[i].cap = 0;
 			return true;
 		}
 	}
@@ -452,6 +457,67 @@ dir_count(struct relay_control *c, const struct dir_response_info *info)
 	}
 }
 
+static struct control_link *link_find(struct relay_control *c, uint32_t id);
+
+/* HSDir (hsdir_store.h): the largest descriptor tor accepts
+ * (HSV3MaxDescriptorSize, hs_cache_get_max_descriptor_size). */
+static size_t
+hs_max_descriptor_size(const struct relay_control *c)
+{
+	return c->consensus != NULL ? (size_t)consensus_param(c->consensus,
+			"HSV3MaxDescriptorSize", HS_DESC_MAX_SIZE_DEFAULT, 1, INT32_MAX)
+				    : HS_DESC_MAX_SIZE_DEFAULT;
+}
+
+static void
+hs_key_base64(const uint8_t key[HS_BLINDED_KEY_LEN], char out[48])
+{
+	EVP_EncodeBlock((unsigned char *)out, key, HS_BLINDED_KEY_LEN);
+	out[43] = '\0';	/* tor logs it without '=' */
+}
+
+static int
+store_hs_publish(void *ctx, const uint8_t *body, size_t len)
+{
+	struct relay_control *c = ctx;
+	struct hsdir_store_result r;
+	char key[48];
+	int rc = hsdir_store_publish(c->hsdir, body, len, hs_max_descriptor_size(c), time(NULL),
+			&r);
+
+	if (r.outcome == HSDIR_STORE_INVALID || r.outcome == HSDIR_STORE_TOO_BIG) {
+		relay_log("info", "hsdir: descriptor refused (%s): %s",
+				hsdir_store_outcome_name(r.outcome), hs_desc_check_name(r.check));
+		return rc;
+	}
+	hs_key_base64(r.blinded_key, key);
+	if (rc == 0)
+		relay_log("notice", "hsdir: stored descriptor for blinded key %s revision %" PRIu64
+				" (%zu bytes, expires in %lld s)%s", key, r.revision_counter, len,
+				(long long)(r.expires - time(NULL)), r.replaced ? ", replaced" : "");
+	else
+		relay_log("info", "hsdir: descriptor for %s refused (%s): revision %" PRIu64
+				", held %" PRIu64, key, hsdir_store_outcome_name(r.outcome),
+				r.revision_counter, r.stored_revision_counter);
+	if (r.pruned_bytes > 0)
+		relay_log("notice", "hsdir: cache over MaxHSDirCacheBytes, pruned %zu bytes",
+				r.pruned_bytes);
+	return rc;
+}
+
+static int
+store_hs_descriptor(void *ctx, const uint8_t *blinded_key, const uint8_t **text, size_t *len)
+{
+	struct relay_control *c = ctx;
+	char key[48];
+	int rc = hsdir_store_fetch(c->hsdir, blinded_key, text, len);
+
+	hs_key_base64(blinded_key, key);
+	relay_log("notice", "hsdir: fetch for blinded key %s: %s", key,
+			rc == 0 ? "served" : "not found");
+	return rc;
+}
+
 /* Request bytes on a BEGIN_DIR stream: once the head is complete, the
  * whole response is queued and the stream ends with DONE when it is sent
  * (tor's dircache answers one request per tunnelled connection). A head
@@ -465,12 +531,17 @@ stream_data(void *ctx, uint16_t id, const uint8_t *data, size_t len)
 	struct dir_store store = {
 		.ctx = c, .consensus = store_consensus, .microdesc = store_microdesc,
 		.authority_cert = store_authority_cert,
+		.hs_publish = c->hsdir != NULL ? store_hs_publish : NULL,
+		.hs_descriptor = c->hsdir != NULL ? store_hs_descriptor : NULL,
+		.not_public_relay = !c->cfg.publish,
 	};
 	struct dir_response_info info = { 0 };
 	struct dir_request req;
 	const uint8_t *p;
 	uint8_t *response = NULL;
 	size_t response_len = 0, take;
+	/* A POST body may be as long as the largest descriptor tor accepts. */
+	size_t body_max = RTE_MAX(hs_max_descriptor_size(c), (size_t)HS_DESC_MAX_SIZE_DEFAULT);
 	int rc;
 
 	if (ds == NULL)
@@ -482,17 +553,54 @@ stream_data(void *ctx, uint16_t id, const uint8_t *data, size_t len)
 			dir_stream_release(ds);
 			return;
 		}
+		ds->cap = DIR_REQUEST_HEAD_MAX;
 	}
-	take = RTE_MIN(len, DIR_REQUEST_HEAD_MAX - ds->len);
-	memcpy(ds->request + ds->len, data, take);
-	ds->len += take;
-	p = ds->request;
-	rc = dir_request_parse(&p, ds->request + ds->len, &req);
-	if (rc == -EAGAIN && take == len)
-		return;
-	if (rc == 0)
+	if (body_max > DIR_REQUEST_BODY_MAX)
+		body_max = DIR_REQUEST_BODY_MAX;
+	for (;;) {
+		take = RTE_MIN(len, ds->cap - ds->len);
+		memcpy(ds->request + ds->len, data, take);
+		ds->len += take;
+		data += take;
+		len -= take;
+		p = ds->request;
+		rc = dir_request_parse(&p, ds->request + ds->len, &req);
+		if (rc == -EAGAIN && len == 0)
+			return;
+		if (rc == 0)
+			rc = dir_request_body(&p, ds->request + ds->len, body_max, &req);
+		if (rc != -EAGAIN)
+			break;
+		/* The head is complete, the body is not: room for all of it
+		 * (dir_request_body bounded it by body_max). */
+		if (ds->cap < (size_t)(p - ds->request) + req.content_length) {
+			size_t need = (size_t)(p - ds->request) + req.content_length;
+			uint8_t *grown = realloc(ds->request, need);
+
+			if (grown == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			ds->request = grown;
+			ds->cap = need;
+			continue;
+		}
+		if (len == 0)
+			return;
+	}
+	if (rc == 0) {
+		struct control_link *prev = link_find(c, sc->ref.p_link);
+
+		/* directory.c connection_dir_is_anonymous: the circuit's
+		 * previous hop is not a client channel (it authenticated as a
+		 * relay, or we opened the link to it). */
+		req.anonymous = prev != NULL && prev->peer_rsa_known;
 		rc = dir_server_respond(&req, &store, time(NULL), NULL, false, &info, &response,
 				&response_len);
+		if (rc == 0 && info.single_hop && c->hsdir != NULL)
+			hsdir_store_note_single_hop(c->hsdir,
+					info.resource == DIR_RESOURCE_HS_FETCH);
+	}
 	if (rc == 0 && relay_stream_write(sc->rs, id, response, response_len) == 0) {
 		relay_stream_finish(sc->rs, id, RELAY_END_REASON_DONE);
 		c->stats.dir_requests_served++;
@@ -1489,6 +1597,55 @@ certs_received(struct relay_control *c, const uint8_t *body, size_t len, time_t 
 	relay_log("info", "authority certificates: %zu new, %zu kept", kept, c->n_certs);
 }
 
+/* HSDir: our places on the hash ring for this consensus (hsdir_store.h
+ * hsdir_ring_indexes), in the log with our HSDir flag. */
+static void
+hsdir_ring_log(struct relay_control *c, const struct consensus *fresh)
+{
+	const struct consensus_srv *cur = consensus_srv_current(fresh);
+	const struct consensus_srv *prev = consensus_srv_previous(fresh);
+	uint32_t interval = (uint32_t)(consensus_fresh_until(fresh) - consensus_valid_after(fresh));
+	/* allow_private_extend is set exactly with TestingTorNetwork, which
+	 * makes a period 24 voting intervals (hs_get_time_period_length). */
+	struct hs_time_period_params params = c->cfg.allow_private_extend
+			? hs_time_period_params_testing(interval)
+			: hs_time_period_params_live((uint32_t)consensus_param(fresh, "hsdir_interval",
+					HS_TIME_PERIOD_LENGTH_DEFAULT, HS_TIME_PERIOD_LENGTH_MIN,
+					HS_TIME_PERIOD_LENGTH_MAX), interval);
+	struct hsdir_ring_indexes r;
+	char fetch[65], first[65], second[65];
+
+	if (hsdir_ring_indexes(relay_keys_master(c->cfg.keys)->public_key,
+			consensus_valid_after(fresh), interval, &params,
+			cur->present ? cur->value : NULL, prev->present ? prev->value : NULL, &r) < 0)
+		return;
+	{
+		/* Only when something changed (a new period or SRV, the
+		 * flag): a consensus comes every voting interval. */
+		uint8_t now_logged[sizeof(c->hsdir_ring_logged)];
+
+		memcpy(now_logged, r.fetch, HS_INDEX_LEN);
+		memcpy(now_logged + HS_INDEX_LEN, r.store_first, HS_INDEX_LEN);
+		memcpy(now_logged + 2 * HS_INDEX_LEN, r.store_second, HS_INDEX_LEN);
+		now_logged[3 * HS_INDEX_LEN] = 1 + consensus_router_has_flags(fresh,
+				relay_keys_fingerprint(c->cfg.keys), CONSENSUS_FLAG_HSDIR);
+		if (memcmp(now_logged, c->hsdir_ring_logged, sizeof(now_logged)) == 0)
+			return;
+		memcpy(c->hsdir_ring_logged, now_logged, sizeof(now_logged));
+	}
+	for (unsigned i = 0; i < HS_INDEX_LEN; i++) {
+		snprintf(fetch + 2 * i, 3, "%02x", r.fetch[i]);
+		snprintf(first + 2 * i, 3, "%02x", r.store_first[i]);
+		snprintf(second + 2 * i, 3, "%02x", r.store_second[i]);
+	}
+	relay_log("notice", "hsdir: %s; time period %" PRIu64 " (%" PRIu64 " min)%s; hsdir_index "
+			"fetch %s store_first %s store_second %s",
+			consensus_router_has_flags(fresh, relay_keys_fingerprint(c->cfg.keys),
+					CONSENSUS_FLAG_HSDIR) ? "listed HSDir" : "not HSDir",
+			r.period_num, r.period_length,
+			r.between_tp_and_srv ? " between TP and SRV" : "", fetch, first, second);
+}
+
 /* SHA3-256 of the kept consensus from its start through the space after
  * the first "directory-signature" (tor's digest_sha3_as_signed), which
  * clients name in X-Or-Diff-From-Consensus. consensus_parse has checked
@@ -1591,6 +1748,7 @@ consensus_received(struct relay_control *c, const uint8_t *body, size_t len, tim
 			vr.n_valid, c->stats.listed_running ? "listed Running and Valid"
 			: consensus_find_router(fresh, relay_keys_fingerprint(c->cfg.keys)) != NULL
 			? "listed, not Running and Valid" : "not listed");
+	hsdir_ring_log(c, fresh);
 }
 
 /* An authority's /tor/micro/d/ answer: keep what was asked for. */
@@ -1936,6 +2094,14 @@ maintenance(struct relay_control *c, time_t now)
 {
 	struct relay_keys_error err;
 	int rc;
+
+	/* hs_cache_clean_as_dir: descriptors past their lifetime. */
+	if (c->hsdir != NULL) {
+		size_t expired = hsdir_store_clean(c->hsdir, now);
+
+		if (expired > 0)
+			relay_log("info", "hsdir: %zu expired descriptors removed", expired);
+	}
 
 	/* relay_keys owns the onion and signing keys on tor's schedule; the
 	 * keys object is the control thread's (cfg.keys is const only to
@@ -2283,7 +2449,9 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 		.ops = { .send = intro_send, .close = intro_close, .watch = intro_watch },
 		.ctx = c,
 	});
-	if (c->microdescs == NULL || c->rendezvous == NULL || c->intro == NULL) {
+	c->hsdir = hsdir_store_new(cfg->max_hsdir_cache_bytes);
+	if (c->microdescs == NULL || c->rendezvous == NULL || c->intro == NULL ||
+	    c->hsdir == NULL) {
 		rc = -ENOMEM;
 		snprintf(errbuf, errbuf_len, "out of memory");
 		goto fail;
@@ -2364,6 +2532,7 @@ relay_control_destroy(struct relay_control *c)
 	microdesc_store_free(c->microdescs);
 	rendezvous_table_destroy(c->rendezvous);
 	intro_point_free(c->intro);
+	hsdir_store_free(c->hsdir);
 	link_credentials_free(c->link_credentials);
 	tls_handshake_context_free(c->tls_server);
 	tls_handshake_context_free(c->tls_client);
@@ -2382,4 +2551,10 @@ const struct intro_point_stats *
 relay_control_intro_stats(const struct relay_control *c)
 {
 	return intro_point_stats(c->intro);
+}
+
+const struct hsdir_store *
+relay_control_hsdir(const struct relay_control *c)
+{
+	return c->hsdir;
 }

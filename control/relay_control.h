@@ -64,6 +64,7 @@ struct relay_control_config {
 	/* seconds between consensus fetches; 0: 30 minutes (a consensus is
 	 * fresh for an hour on the public network) */
 	uint32_t consensus_interval;
+	uint64_t max_hsdir_cache_bytes;	/* HSDir cache cap, resolved; 0: none */
 };
 
 /* Directory-cache answers of one kind. */
@@ -150,6 +151,10 @@ const struct consensus *relay_control_consensus(const struct relay_control *c);
 
 /* The workers' counters as last reported (zero before the first answer). */
 const struct relay_worker_stats *relay_control_worker_stats(const struct relay_control *c);
+
+struct hsdir_store;
+/* The HSDir descriptor cache (hsdir_store.h), for its metrics. */
+const struct hsdir_store *relay_control_hsdir(const struct relay_control *c);
 
 
 #endif

@@ -1,6 +1,9 @@
 /* libFuzzer: control/dir_server's request parser and responder, and the
  * /tor/micro/d/ digest-list parser. The parsed URL must lie inside the
- * input; every parsed request must get a response from a small store. */
+ * input; every parsed request must get a response from a small store. A
+ * POST's body (dir_request_body) must lie inside the input after the head;
+ * HSDir requests (/tor/hs/) go to a store that holds one descriptor and
+ * accepts bodies starting with "hs-descriptor 3". */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,6 +58,26 @@ one_cert(void *ctx, size_t index, struct dir_cert_doc *doc)
 	return 0;
 }
 
+static int
+hs_publish(void *ctx, const uint8_t *body, size_t len)
+{
+	(void)ctx;
+	if (len > 0 && body == NULL)
+		abort();
+	return len >= 15 && memcmp(body, "hs-descriptor 3", 15) == 0 ? 0 : -1;
+}
+
+static int
+hs_descriptor(void *ctx, const uint8_t *key, const uint8_t **out, size_t *len)
+{
+	(void)ctx;
+	if (key[0] & 1)
+		return -1;
+	*out = (const uint8_t *)text;
+	*len = sizeof(text) - 1;
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -62,7 +85,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.consensus = any_consensus,
 		.microdesc = any_microdesc,
 		.authority_cert = one_cert,
+		.hs_publish = hs_publish,
+		.hs_descriptor = hs_descriptor,
 	};
+	const uint8_t *head_end;
 	const uint8_t *p = data;
 	struct dir_request req;
 	struct dir_response_info info;
@@ -86,11 +112,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(const uint8_t *)req.url < data ||
 			(const uint8_t *)req.url + req.url_len > p)
 		abort();
+	head_end = p;
+	if (dir_request_body(&p, data + size, 60000, &req) != 0)
+		return 0;
+	if (p < head_end || p > data + size || req.body != head_end ||
+			req.body_len != (size_t)(p - head_end))
+		abort();
+	req.anonymous = (size & 2) != 0;
 	if (dir_server_respond(&req, &store, 2000, "192.0.2.1", size & 1,
 			&info, &out, &out_len) == 0) {
 		if (out_len < 12 || memcmp(out, "HTTP/1.0 ", 9) != 0 ||
 				info.status < 200 || info.status > 599 ||
-				(info.status == 200) != (info.items > 0))
+				(info.resource == DIR_RESOURCE_HS_PUBLISH ?
+				 info.items != 0 :
+				 (info.status == 200) != (info.items > 0)))
 			abort();
 		free(out);
 	}

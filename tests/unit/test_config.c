@@ -457,6 +457,17 @@ test_tor_good_values(void **state)
 	assert_int_equal(c.tor.max_circuits_per_worker, 1u << 24);
 	parse_ok(&c, "MaxLinksPerWorker 1");
 	assert_int_equal(c.tor.max_links_per_worker, 1);
+
+	parse_ok(&c, "Nickname x");
+	assert_true(c.tor.max_hsdir_cache_bytes == 0);
+	parse_ok(&c, "MaxHSDirCacheBytes 512 MBytes");
+	assert_true(c.tor.max_hsdir_cache_bytes == 512ull << 20);
+	parse_ok(&c, "MaxHSDirCacheBytes 1.5 GB");
+	assert_true(c.tor.max_hsdir_cache_bytes == 3ull << 29);
+	parse_ok(&c, "MaxHSDirCacheBytes 20 TBytes");
+	assert_true(c.tor.max_hsdir_cache_bytes == 20ull << 40);
+	parse_ok(&c, "MaxHSDirCacheBytes 1000");
+	assert_true(c.tor.max_hsdir_cache_bytes == 1000);
 }
 
 /* tor's unit grammar (unitparse.c): powers of two, bits are an eighth. */
@@ -777,6 +788,12 @@ static const struct exact_case tor_bad_cases[] = {
 		"1..65535" },
 	{ "MaxLinksPerWorker many", "test.conf:4: MaxLinksPerWorker: 'many' is not a decimal "
 		"number" },
+	{ "MaxHSDirCacheBytes lots", "test.conf:4: MaxHSDirCacheBytes: 'lots' is not a number "
+		"with a unit such as 512 MBytes" },
+	{ "MaxHSDirCacheBytes 5 parsecs", "test.conf:4: MaxHSDirCacheBytes: unknown unit "
+		"'parsecs' (bytes, KBytes, MBytes, GBytes, TBytes)" },
+	{ "MaxHSDirCacheBytes 99999999999 TB", "test.conf:4: MaxHSDirCacheBytes: 99999999999 TB "
+		"is too large" },
 	{ "DirAuthority a0 127.0.0.1:21200", "test.conf:4: DirAuthority: expected [nickname] "
 		"[flags] address:dirport fingerprint" },
 	{ "DirAuthority a0", "test.conf:4: DirAuthority: expected [nickname] [flags] "

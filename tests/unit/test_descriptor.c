@@ -479,19 +479,20 @@ test_roles_and_proto(void **state)
 
 	/* What hsrelay advertises: a directory cache (dir-spec 2.1.1
 	 * "tunnelled-dir-server" after the exit policy, as tor writes it;
-	 * DirCache=2 in the proto line), an introduction point (HSIntro=4-5:
-	 * services pick it, and send it the DoS extension) and the rendezvous
-	 * point (HSRend=1-2, as tor 0.4.9.11 writes it: RENDEZVOUS1 of any
-	 * length), not yet an HSDir. */
+	 * DirCache=2 in the proto line), an HSDir (HSDir=2 and
+	 * "hidden-service-dir" before "contact" and "ntor-onion-key", as tor
+	 * writes it), an introduction point (HSIntro=4-5: services pick it,
+	 * and send it the DoS extension) and the rendezvous point (HSRend=1-2,
+	 * as tor 0.4.9.11 writes it: RENDEZVOUS1 of any length). */
 	params.roles = DESCRIPTOR_ROLES_OFFERED;
 	ours = build(&params, &len, NULL);
 	assert_non_null(strstr(ours, "\nproto Cons=1-2 Desc=1-2 DirCache=2 "
-			"FlowCtrl=1-2 HSIntro=4-5 HSRend=1-2 Link=4-5 LinkAuth=3 Microdesc=1-2 "
+			"FlowCtrl=1-2 HSDir=2 HSIntro=4-5 HSRend=1-2 Link=4-5 LinkAuth=3 "
+			"Microdesc=1-2 "
 			"Relay=2-4\npublished "));
 	assert_non_null(strstr(ours, "\nreject *:*\ntunnelled-dir-server\n"
 			"router-sig-ed25519 "));
-	assert_null(strstr(ours, "hidden-service-dir"));
-	assert_null(strstr(ours, "HSDir="));
+	assert_non_null(strstr(ours, "\nhidden-service-dir\nntor-onion-key "));
 	assert_int_equal(check_descriptor(ours, TOR_PUBLISHED), CHECK_OK);
 	free(ours);
 }

@@ -471,6 +471,173 @@ test_other_requests(void **state)
 	}
 }
 
+/* HSDir: a store holding one descriptor for the blinded key 0x07 * 32
+ * (base64 "BwcH...Bwc"); publish stores only the body "good". */
+static const char hs_text[] = "hs-descriptor 3\nsignature x\n";
+static int hs_published;
+static bool hs_no_callbacks;
+
+static int
+hs_publish(void *ctx, const uint8_t *body, size_t len)
+{
+	(void)ctx;
+	hs_published++;
+	return len == 4 && memcmp(body, "good", 4) == 0 ? 0 : -EPROTO;
+}
+
+static int
+hs_descriptor(void *ctx, const uint8_t *key, const uint8_t **text, size_t *len)
+{
+	static const uint8_t want[32] = { 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+		7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7 };
+
+	(void)ctx;
+	if (memcmp(key, want, 32) != 0)
+		return -ENOENT;
+	*text = (const uint8_t *)hs_text;
+	*len = sizeof(hs_text) - 1;
+	return 0;
+}
+
+#define HS_KEY_B64 "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc"
+
+/* Parses a request with its body, sets anonymous, responds. */
+static void
+check_hs(const char *request, bool anonymous, bool not_public, const char *expected)
+{
+	struct dir_store hs_store = store;
+	const uint8_t *start = (const uint8_t *)request, *cursor = start;
+	const uint8_t *end = start + strlen(request);
+	struct dir_request req;
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+
+	hs_store.hs_publish = hs_no_callbacks ? NULL : hs_publish;
+	hs_store.hs_descriptor = hs_no_callbacks ? NULL : hs_descriptor;
+	hs_store.not_public_relay = not_public;
+	assert_int_equal(dir_request_parse(&cursor, end, &req), 0);
+	assert_int_equal(dir_request_body(&cursor, end, 1000, &req), 0);
+	req.anonymous = anonymous;
+	memset(&last_info, 0, sizeof(last_info));
+	assert_int_equal(dir_server_respond(&req, &hs_store, NOW, NULL, false, &last_info, &out,
+			&out_len), 0);
+	if (out_len != strlen(expected) || memcmp(out, expected, out_len) != 0)
+		fprintf(stderr, "got:\n%.*s\nwant:\n%s\n", (int)out_len, (const char *)out,
+				expected);
+	assert_int_equal(out_len, strlen(expected));
+	assert_memory_equal(out, expected, out_len);
+	free(out);
+}
+
+static void
+test_hs_requests(void **state)
+{
+	static const char post_good[] = "POST /tor/hs/3/publish HTTP/1.0\r\nHost: 10.0.0.1:9001"
+			"\r\nContent-Length: 4\r\n\r\ngood";
+	static const char stored[] = "HTTP/1.0 200 HS descriptor stored successfully.\r\n"
+			"Date: " DATE "\r\n\r\n";
+	static const char rejected[] = "HTTP/1.0 400 Invalid HS descriptor. Rejected.\r\n"
+			"Date: " DATE "\r\n\r\n";
+	static const char not_found[] = "HTTP/1.0 404 Not found\r\nDate: " DATE "\r\n\r\n";
+
+	(void)state;
+	/* GET as tor's dirclient sends it over BEGIN_DIR. */
+	check_hs("GET /tor/hs/3/" HS_KEY_B64 " HTTP/1.0\r\nHost: 10.0.0.1:9001\r\n\r\n",
+			true, false,
+			"HTTP/1.0 200 OK\r\nDate: " DATE "\r\nContent-Type: text/plain\r\n"
+			"Content-Encoding: identity\r\nContent-Length: 28\r\n"
+			"Pragma: no-cache\r\n\r\nhs-descriptor 3\nsignature x\n");
+	assert_int_equal(last_info.resource, DIR_RESOURCE_HS_FETCH);
+	assert_int_equal(last_info.status, 200);
+	assert_true(last_info.has_hs_key);
+	assert_int_equal(last_info.hs_key[31], 7);
+	/* With '=' padding too (digest256_from_base64). */
+	check_hs("GET /tor/hs/3/" HS_KEY_B64 "= HTTP/1.0\r\n\r\n", true, false,
+			"HTTP/1.0 200 OK\r\nDate: " DATE "\r\nContent-Type: text/plain\r\n"
+			"Content-Encoding: identity\r\nContent-Length: 28\r\n"
+			"Pragma: no-cache\r\n\r\nhs-descriptor 3\nsignature x\n");
+	/* Another key, a key that does not decode, an empty key. */
+	check_hs("GET /tor/hs/3/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA HTTP/1.0\r\n\r\n",
+			true, false, not_found);
+	assert_true(last_info.has_hs_key);
+	check_hs("GET /tor/hs/3/BwcH HTTP/1.0\r\n\r\n", true, false, not_found);
+	assert_false(last_info.has_hs_key);
+	check_hs("GET /tor/hs/3/ HTTP/1.0\r\n\r\n", true, false, not_found);
+	check_hs("GET /tor/hs/2/" HS_KEY_B64 " HTTP/1.0\r\n\r\n", true, false, not_found);
+	/* Not anonymous: tor's connection_dir_is_anonymous fails. */
+	check_hs("GET /tor/hs/3/" HS_KEY_B64 " HTTP/1.0\r\n\r\n", false, false,
+			"HTTP/1.0 503 Rejecting single hop HS v3 descriptor request\r\n"
+			"Date: " DATE "\r\n\r\n");
+	assert_true(last_info.single_hop);
+
+	hs_published = 0;
+	check_hs(post_good, true, false, stored);
+	assert_int_equal(last_info.resource, DIR_RESOURCE_HS_PUBLISH);
+	assert_int_equal(last_info.status, 200);
+	assert_int_equal(hs_published, 1);
+	check_hs("POST /tor/hs/3/publish HTTP/1.0\r\nContent-Length: 3\r\n\r\nbad", true,
+			false, rejected);
+	/* parse_hs_version_from_post: "+3", anything after "/publish". */
+	check_hs("POST /tor/hs/+3/publishing HTTP/1.0\r\nContent-Length: 4\r\n\r\ngood",
+			true, false, stored);
+	assert_int_equal(hs_published, 3);
+	/* Other versions and URLs: 400 without looking at the body. */
+	check_hs("POST /tor/hs/2/publish HTTP/1.0\r\nContent-Length: 4\r\n\r\ngood", true,
+			false, rejected);
+	check_hs("POST /tor/hs/3/upload HTTP/1.0\r\nContent-Length: 4\r\n\r\ngood", true,
+			false, rejected);
+	check_hs("POST /tor/hs/x/publish HTTP/1.0\r\nContent-Length: 4\r\n\r\ngood", true,
+			false, rejected);
+	check_hs("POST /tor/hs/99999999999/publish HTTP/1.0\r\nContent-Length: 4\r\n\r\n"
+			"good", true, false, rejected);
+	assert_int_equal(hs_published, 3);
+	check_hs(post_good, false, false,
+			"HTTP/1.0 503 Rejecting single hop HS descriptor post\r\n"
+			"Date: " DATE "\r\n\r\n");
+	assert_true(last_info.single_hop);
+	check_hs(post_good, true, true,
+			"HTTP/1.0 503 Not acting as a public relay\r\nDate: " DATE "\r\n\r\n");
+	assert_int_equal(hs_published, 3);
+	/* Without the callbacks every upload is refused. */
+	hs_no_callbacks = true;
+	check_hs(post_good, true, false, rejected);
+	check_hs("GET /tor/hs/3/" HS_KEY_B64 " HTTP/1.0\r\n\r\n", true, false, not_found);
+	hs_no_callbacks = false;
+	assert_int_equal(hs_published, 3);
+}
+
+/* dir_request_body: Content-Length bytes, bounded. */
+static void
+test_request_body(void **state)
+{
+	static const char req_text[] = "POST /tor/hs/3/publish HTTP/1.0\r\n"
+			"Content-Length: 10\r\n\r\n0123456789extra";
+	const uint8_t *start = (const uint8_t *)req_text, *p = start, *head_end;
+	struct dir_request req;
+
+	(void)state;
+	assert_int_equal(dir_request_parse(&p, start + strlen(req_text), &req), 0);
+	head_end = p;
+	assert_int_equal(req.content_length, 10);
+	/* Incomplete body. */
+	assert_int_equal(dir_request_body(&p, head_end + 9, 1000, &req), -EAGAIN);
+	assert_ptr_equal(p, head_end);
+	/* Over the limit. */
+	assert_int_equal(dir_request_body(&p, head_end + 10, 9, &req), -EMSGSIZE);
+	assert_ptr_equal(p, head_end);
+	assert_int_equal(dir_request_body(&p, start + strlen(req_text), 10, &req), 0);
+	assert_ptr_equal(req.body, head_end);
+	assert_int_equal(req.body_len, 10);
+	assert_ptr_equal(p, head_end + 10);
+	/* A GET has no body, whatever follows. */
+	p = start = (const uint8_t *)"GET / HTTP/1.0\r\nContent-Length: 5\r\n\r\nabcde";
+	assert_int_equal(dir_request_parse(&p, start + strlen((const char *)start), &req), 0);
+	head_end = p;
+	assert_int_equal(dir_request_body(&p, head_end, 1, &req), 0);
+	assert_int_equal(req.body_len, 0);
+	assert_ptr_equal(p, head_end);
+}
+
 int
 main(void)
 {
@@ -483,6 +650,8 @@ main(void)
 		cmocka_unit_test(test_consensus_diff_and_signers),
 		cmocka_unit_test(test_microdesc_digest_list),
 		cmocka_unit_test(test_other_requests),
+		cmocka_unit_test(test_hs_requests),
+		cmocka_unit_test(test_request_body),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -290,6 +290,24 @@ peer_for(struct harness *h, uint16_t local_port, uint16_t remote_port)
 	return free_peer;
 }
 
+/* The TCP checksum of an IPv4 segment whose L4 part may span several
+ * mbufs, computed over a flat copy: DPDK 22.11's rte_raw_cksum_mbuf() is
+ * wrong for chains with an odd-length piece, so it cannot be the
+ * reference. verify: 0 when the stored checksum is right; otherwise the
+ * value to store (the checksum field must be 0). */
+static uint16_t
+flat_l4_checksum(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, bool verify)
+{
+	static uint8_t flat[65536];
+	uint32_t len = m->pkt_len > 20 ? m->pkt_len - 20 : 0;
+	const void *l4 = rte_pktmbuf_read(m, 20, len, flat);
+
+	if (l4 == NULL)
+		return 1;
+	return verify ? (uint16_t)rte_ipv4_udptcp_cksum_verify(ip, l4)
+		      : rte_ipv4_udptcp_cksum(ip, l4);
+}
+
 /* Checks and learns from one emitted segment, then frees it. */
 static void
 observe(struct harness *h, struct rte_mbuf *m)
@@ -304,7 +322,7 @@ observe(struct harness *h, struct rte_mbuf *m)
 	CHECK(m->data_len >= 40);
 	ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 	CHECK(rte_raw_cksum(ip, 20) == 0xffff);
-	CHECK(rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, 20) == 0);
+	CHECK(flat_l4_checksum(m, ip, true) == 0);
 	total = rte_be_to_cpu_16(ip->total_length);
 	CHECK(total == m->pkt_len);
 	CHECK(rte_be_to_cpu_32(ip->src_addr) == LOCAL_IP && rte_be_to_cpu_32(ip->dst_addr) == REMOTE_IP);
@@ -572,7 +590,7 @@ op_segment(struct harness *h)
 		struct rte_ipv4_hdr *mip = rte_pktmbuf_mtod(head, struct rte_ipv4_hdr *);
 
 		t->cksum = 0;
-		t->cksum = rte_ipv4_udptcp_cksum_mbuf(head, mip, 20);
+		t->cksum = flat_l4_checksum(head, mip, false);
 		if (opt & 0x80)
 			t->cksum ^= 0x0100;
 	}

@@ -364,7 +364,15 @@ script_pop(struct tcp_script *s, uint64_t t_ms, struct tcp_header *h, uint32_t *
 	s->fifo_count--;
 	ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 	assert_int_equal(rte_raw_cksum(ip, 20), 0xffff);
-	assert_int_equal(rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, 20), 0);
+	{
+		/* Over a flat copy: DPDK 22.11's rte_raw_cksum_mbuf() is wrong
+		 * for chains with an odd-length piece. */
+		static uint8_t flat[65536];
+		const void *l4 = rte_pktmbuf_read(m, 20, m->pkt_len - 20, flat);
+
+		assert_non_null(l4);
+		assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, l4), 0);
+	}
 	assert_int_equal(rte_be_to_cpu_32(ip->src_addr), s->local_ip);
 	assert_int_equal(rte_be_to_cpu_32(ip->dst_addr), s->remote_ip);
 	total = rte_be_to_cpu_16(ip->total_length);

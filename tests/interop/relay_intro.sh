@@ -15,6 +15,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=../netns/lib.sh
 . "$here/../netns/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=standalone_lib.sh
+. "$here/standalone_lib.sh"
 
 hsrelay=$1
 client=$2
@@ -28,38 +30,8 @@ add_netns "$ns"
 start=$(date +%s%N)
 
 mkdir -m 0700 "$work/hsrelay" "$work/client"
-conf=$work/hsrelay.conf
-{
-  echo "# written by $(basename "$0")"
-  echo "DPDKLcores $(lcores_for 1)"
-  echo "DPDKPort net_tap0,iface=$tap"
-  echo "DPDKWorkerQueues 1"
-  echo "DPDKMemoryMB 512"
-  echo "DPDKMbufsPerWorker 16383"
-  echo "DPDKIdleSleepUsec 100"
-  echo "DPDKMac $mac_ours"
-  echo "Address $ip_ours/24"
-  echo "DataDirectory $work/hsrelay"
-  echo "Nickname introtarget"
-  echo "ORPort $orport"
-  echo "ContactInfo hsrelay intro-client test"
-  echo "ExitRelay 0"
-  echo "PublishServerDescriptor 0"
-  echo "TestingTorNetwork 1"
-  # Nothing listens there; with PublishServerDescriptor 0 it is never used.
-  echo "DirAuthority nowhere orport=5101 v3ident=0123456789ABCDEF0123456789ABCDEF01234567" \
-    "$ip_kernel:5201 89AB CDEF 0123 4567 89AB CDEF 0123 4567 89AB CDEF"
-} >"$conf"
-"$hsrelay" -f "$conf" --verify-config >/dev/null || fail "hsrelay --verify-config refused $conf"
-
-ip netns exec "$ns" "$hsrelay" -f "$conf" >"$work/hsrelay.out" 2>"$work/hsrelay.err" &
-hsrelay_pid=$!
-wait_until 30 ip -n "$ns" link show "$tap" ||
-  { cat "$work/hsrelay.err" >&2; fail "hsrelay's tap $tap did not appear"; }
-tap_up "$ns" "$tap"
-wait_until 30 grep -q '^hsrelay: relay ' "$work/hsrelay.out" ||
-  { cat "$work/hsrelay.err" >&2; fail "hsrelay did not start"; }
-checked "hsrelay up: $(head -1 "$work/hsrelay.out")"
+standalone_config introtarget 1
+standalone_start
 
 rc=0
 ip netns exec "$ns" timeout 55 "$client" "$ip_ours" "$orport" "$work/hsrelay" "$work/client" \
@@ -71,27 +43,15 @@ if [ "$rc" -ne 0 ]; then
 fi
 
 sleep 0.3
-kill -0 "$hsrelay_pid" 2>/dev/null || fail "hsrelay is gone after the intro client"
-checked "hsrelay still running after the intro client"
-kill -TERM "$hsrelay_pid"
-wait_until 15 sh -c "! kill -0 $hsrelay_pid 2>/dev/null" || fail "hsrelay did not stop on SIGTERM"
-status=0
-wait "$hsrelay_pid" || status=$?
-hsrelay_pid=
-[ "$status" -eq 0 ] || fail "hsrelay exited $status after SIGTERM"
-grep '^hsrelay: stats' "$work/hsrelay.out" | sed 's/^/  /'
-checked "hsrelay stopped on SIGTERM with status 0"
+standalone_stop
 
-# stat NAME: NAME=value from hsrelay's "hsrelay: stats intro ..." line.
-stat() {
+# intro_stat NAME: NAME=value from hsrelay's "hsrelay: stats intro ..." line.
+intro_stat() {
   grep '^hsrelay: stats intro ' "$work/hsrelay.out" | head -1 | tr ' ' '\n' | sed -n "s/^$1=//p"
-}
-want() {
-  grep '^expect: ' "$work/client.out" | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 summary=""
 for name in $(grep '^expect: ' "$work/client.out" | tr ' ' '\n' | sed -n 's/=.*//p'); do
-  got=$(stat "$name")
+  got=$(intro_stat "$name")
   expected=$(want "$name")
   [ -n "$got" ] || fail "hsrelay printed no $name"
   [ "$got" = "$expected" ] || fail "hsrelay $name=$got, the client caused $expected"
@@ -99,8 +59,8 @@ for name in $(grep '^expect: ' "$work/client.out" | tr ' ' '\n' | sed -n 's/=.*/
 done
 [ -n "$summary" ] || fail "the client printed no expect: line"
 checked "intro counters match the client's doing:$summary"
-[ "$(stat no_kh)" = 0 ] || fail "no_kh=$(stat no_kh)"
+[ "$(intro_stat no_kh)" = 0 ] || fail "no_kh=$(intro_stat no_kh)"
 # Every circuit closed with its link: nothing left in the intro table.
-[ "$(stat circuits)" = 0 ] || fail "intro state of $(stat circuits) circuits left"
+[ "$(intro_stat circuits)" = 0 ] || fail "intro state of $(intro_stat circuits) circuits left"
 checked "no_kh=0, no intro state left after every link closed"
 echo "PASS relay_intro in $(( ($(date +%s%N) - start) / 1000000 )) ms"

@@ -14,6 +14,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=../netns/lib.sh
 . "$here/../netns/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=standalone_lib.sh
+. "$here/standalone_lib.sh"
 
 hsrelay=$1
 client=$2
@@ -27,38 +29,8 @@ add_netns "$ns"
 start=$(date +%s%N)
 
 mkdir -m 0700 "$work/hsrelay" "$work/client"
-conf=$work/hsrelay.conf
-{
-  echo "# written by $(basename "$0")"
-  echo "DPDKLcores $(lcores_for 1)"
-  echo "DPDKPort net_tap0,iface=$tap"
-  echo "DPDKWorkerQueues 1"
-  echo "DPDKMemoryMB 512"
-  echo "DPDKMbufsPerWorker 16383"
-  echo "DPDKIdleSleepUsec 100"
-  echo "DPDKMac $mac_ours"
-  echo "Address $ip_ours/24"
-  echo "DataDirectory $work/hsrelay"
-  echo "Nickname keyupdatetarget"
-  echo "ORPort $orport"
-  echo "ContactInfo hsrelay keyupdate test"
-  echo "ExitRelay 0"
-  echo "PublishServerDescriptor 0"
-  echo "TestingTorNetwork 1"
-  # Nothing listens there; with PublishServerDescriptor 0 it is never used.
-  echo "DirAuthority nowhere orport=5101 v3ident=0123456789ABCDEF0123456789ABCDEF01234567" \
-    "$ip_kernel:5201 89AB CDEF 0123 4567 89AB CDEF 0123 4567 89AB CDEF"
-} >"$conf"
-"$hsrelay" -f "$conf" --verify-config >/dev/null || fail "hsrelay --verify-config refused $conf"
-
-ip netns exec "$ns" "$hsrelay" -f "$conf" >"$work/hsrelay.out" 2>"$work/hsrelay.err" &
-hsrelay_pid=$!
-wait_until 30 ip -n "$ns" link show "$tap" ||
-  { cat "$work/hsrelay.err" >&2; fail "hsrelay's tap $tap did not appear"; }
-tap_up "$ns" "$tap"
-wait_until 30 grep -q '^hsrelay: relay ' "$work/hsrelay.out" ||
-  { cat "$work/hsrelay.err" >&2; fail "hsrelay did not start"; }
-checked "hsrelay up: $(head -1 "$work/hsrelay.out")"
+standalone_config keyupdatetarget 1
+standalone_start
 
 rc=0
 ip netns exec "$ns" timeout 55 "$client" "$ip_ours" "$orport" "$work/client" \
@@ -70,32 +42,8 @@ if [ "$rc" -ne 0 ]; then
 fi
 
 sleep 0.3
-kill -0 "$hsrelay_pid" 2>/dev/null || fail "hsrelay is gone after the client"
-kill -TERM "$hsrelay_pid"
-wait_until 15 sh -c "! kill -0 $hsrelay_pid 2>/dev/null" || fail "hsrelay did not stop on SIGTERM"
-status=0
-wait "$hsrelay_pid" || status=$?
-hsrelay_pid=
-[ "$status" -eq 0 ] || fail "hsrelay exited $status after SIGTERM"
-grep '^hsrelay: stats' "$work/hsrelay.out" | sed 's/^/  /'
-checked "hsrelay stopped on SIGTERM with status 0"
+standalone_stop
 
-# stat LINE_PREFIX NAME: NAME=value from hsrelay's "hsrelay: stats ..." line.
-stat() {
-  grep "^hsrelay: stats $1 " "$work/hsrelay.out" | head -1 | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
-# want NAME: the value the client printed in its "expect:" line.
-want() {
-  grep '^expect: ' "$work/client.out" | tr ' ' '\n' | sed -n "s/^$1=//p"
-}
-check_stat() {
-  local line=$1 name=$2 as=${3:-$2} got expected
-  got=$(stat "$line" "$name")
-  expected=$(want "$as")
-  [ -n "$got" ] || fail "hsrelay printed no $name"
-  [ "$got" = "$expected" ] || fail "hsrelay $name=$got, the client caused $expected"
-  echo "$name=$got"
-}
 summary=$(
   check_stat "worker 0" links_accepted
   check_stat "worker 0" drop_bad_record

@@ -19,6 +19,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=../netns/lib.sh
 . "$here/../netns/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=standalone_lib.sh
+. "$here/standalone_lib.sh"
 
 hsrelay=$1
 client=$2
@@ -34,40 +36,9 @@ add_netns "$ns"
 start=$(date +%s%N)
 
 mkdir -m 0700 "$work/hsrelay" "$work/client"
-conf=$work/hsrelay.conf
-{
-  echo "# written by $(basename "$0")"
-  echo "DPDKLcores $(lcores_for "$workers")"
-  echo "DPDKPort net_tap0,iface=$tap"
-  echo "DPDKWorkerQueues $workers"
-  echo "DPDKMemoryMB 512"
-  echo "DPDKMbufsPerWorker 16383"
-  echo "DPDKIdleSleepUsec 100"
-  echo "DPDKMac $mac_ours"
-  echo "Address $ip_ours/24"
-  echo "DataDirectory $work/hsrelay"
-  echo "Nickname rendtarget"
-  echo "ORPort $orport"
-  echo "ContactInfo hsrelay rendezvous test"
-  echo "ExitRelay 0"
-  echo "MetricsPort 127.0.0.1:$metrics_port"
-  echo "MetricsPortPolicy accept 127.0.0.1"
-  echo "PublishServerDescriptor 0"
-  echo "TestingTorNetwork 1"
-  # Nothing listens there; with PublishServerDescriptor 0 it is never used.
-  echo "DirAuthority nowhere orport=5101 v3ident=0123456789ABCDEF0123456789ABCDEF01234567" \
-    "$ip_kernel:5201 89AB CDEF 0123 4567 89AB CDEF 0123 4567 89AB CDEF"
-} >"$conf"
-"$hsrelay" -f "$conf" --verify-config >/dev/null || fail "hsrelay --verify-config refused $conf"
-
-ip netns exec "$ns" "$hsrelay" -f "$conf" >"$work/hsrelay.out" 2>"$work/hsrelay.err" &
-hsrelay_pid=$!
-wait_until 30 ip -n "$ns" link show "$tap" ||
-  { cat "$work/hsrelay.err" >&2; fail "hsrelay's tap $tap did not appear"; }
-tap_up "$ns" "$tap"
-wait_until 30 grep -q '^hsrelay: relay ' "$work/hsrelay.out" ||
-  { cat "$work/hsrelay.err" >&2; fail "hsrelay did not start"; }
-checked "hsrelay up with $workers worker(s): $(head -1 "$work/hsrelay.out")"
+standalone_config rendtarget "$workers" "MetricsPort 127.0.0.1:$metrics_port" \
+  "MetricsPortPolicy accept 127.0.0.1"
+standalone_start
 
 # Two workers: 8 links for the pairs (the kernel spreads them over the
 # queues by flow hash), 24 pairs so that many join circuits of different
@@ -86,10 +57,6 @@ if [ "$rc" -ne 0 ]; then
   fail "rend_client exited $rc"
 fi
 
-# want NAME: the value the client printed in its "expect:" line.
-want() {
-  grep '^expect: ' "$work/client.out" | tr ' ' '\n' | sed -n "s/^$1=//p"
-}
 # metric FAMILY [LABEL_MATCH]: the family's samples summed over workers.
 metric() {
   awk -v f="$1" -v m="${2:-}" '$1 ~ "^"f"({|$)" && index($1, m) {s += $2} END {print s + 0}' \
@@ -130,20 +97,8 @@ checked "MetricsPort: est_rend success=$(want est_rend_success)" \
 
 # The client closed every link; let hsrelay see the FINs.
 sleep 0.3
-kill -0 "$hsrelay_pid" 2>/dev/null || fail "hsrelay is gone after the client"
-kill -TERM "$hsrelay_pid"
-wait_until 15 sh -c "! kill -0 $hsrelay_pid 2>/dev/null" || fail "hsrelay did not stop on SIGTERM"
-status=0
-wait "$hsrelay_pid" || status=$?
-hsrelay_pid=
-[ "$status" -eq 0 ] || fail "hsrelay exited $status after SIGTERM"
-grep '^hsrelay: stats' "$work/hsrelay.out" | sed 's/^/  /'
-checked "hsrelay stopped on SIGTERM with status 0"
+standalone_stop
 
-# stat LINE_PREFIX NAME: NAME=value from hsrelay's "hsrelay: stats ..." line.
-stat() {
-  grep "^hsrelay: stats $1 " "$work/hsrelay.out" | head -1 | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
 sum_stat() {
   local total=0 w v
   for ((w = 0; w < workers; w++)); do

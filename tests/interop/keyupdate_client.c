@@ -60,6 +60,7 @@
 #include "crypto/tls_record.h"
 #include "crypto/torcert.h"
 #include "dataplane/cell.h"
+#include "tests/interop/test_client.h"
 
 #define IO_TIMEOUT_MS 5000
 #define PLAIN_MAX (1u << 18)
@@ -686,49 +687,6 @@ final_check(void)
 
 /* ------------------------------------------------------------------ */
 
-static void
-make_client_credentials(const char *datadir)
-{
-	struct relay_keys *keys;
-	struct relay_keys_error kerr;
-	struct tls_link_credentials *tls;
-	struct link_credentials_params p;
-	uint8_t crosscert[512];
-	const uint8_t *signing_cert, *link_der, *id_der;
-	size_t signing_len, link_len, id_len;
-	ssize_t cross_len;
-	time_t now = time(NULL);
-
-	if (relay_keys_load_or_create(datadir, now, &keys, &kerr) != 0)
-		die("client keys: %s: %s", kerr.path, kerr.message);
-	if (tls_link_credentials_create(relay_keys_identity(keys), 0, now, &tls) != 0)
-		die("tls_link_credentials_create");
-	cross_len = rsa_ed25519_crosscert_create(relay_keys_master(keys)->public_key,
-			torcert_hours_from_time(now + 86400), relay_keys_identity(keys), crosscert,
-			sizeof(crosscert));
-	if (cross_len < 0)
-		die("rsa_ed25519_crosscert_create");
-	signing_cert = relay_keys_signing_cert(keys, &signing_len);
-	link_der = tls_link_credentials_link_cert(tls, &link_len);
-	id_der = tls_link_credentials_identity_cert(tls, &id_len);
-	memset(&p, 0, sizeof(p));
-	p.rsa_identity = relay_keys_identity(keys);
-	p.ed25519_identity = relay_keys_master(keys)->public_key;
-	p.ed25519_signing = relay_keys_signing(keys);
-	p.signing_cert = signing_cert;
-	p.signing_cert_len = signing_len;
-	p.rsa_crosscert = crosscert;
-	p.rsa_crosscert_len = (size_t)cross_len;
-	p.identity_x509 = id_der;
-	p.identity_x509_len = id_len;
-	p.link_x509 = link_der;
-	p.link_x509_len = link_len;
-	if (link_credentials_new(&p, now, &client_credentials) != 0)
-		die("link_credentials_new");
-	tls_link_credentials_free(tls);
-	relay_keys_free(keys);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -743,7 +701,8 @@ main(int argc, char **argv)
 	relay_addr.sin_port = htons((uint16_t)atoi(argv[2]));
 	if (inet_pton(AF_INET, argv[1], &relay_addr.sin_addr) != 1)
 		die("bad address %s", argv[1]);
-	make_client_credentials(argv[3]);
+	test_client_init("keyupdate_client", argv[1], argv[2]);
+	client_credentials = test_link_credentials_create(argv[3]);
 	engine = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AUTO);
 	ex_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	l1 = calloc(1, sizeof(*l1));

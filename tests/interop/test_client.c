@@ -99,9 +99,10 @@ test_client_init(const char *program, const char *relay_host, const char *relay_
 	test_parse_addr(relay_host, relay_port, &relay_addr);
 }
 
-static void
-make_client_credentials(const char *datadir)
+struct link_credentials *
+test_link_credentials_create(const char *datadir)
 {
+	struct link_credentials *credentials;
 	struct relay_keys *keys;
 	struct relay_keys_error kerr;
 	struct tls_link_credentials *tls;
@@ -136,10 +137,11 @@ make_client_credentials(const char *datadir)
 	p.identity_x509_len = id_len;
 	p.link_x509 = link_der;
 	p.link_x509_len = link_len;
-	if (link_credentials_new(&p, now, &client_credentials) != 0)
+	if (link_credentials_new(&p, now, &credentials) != 0)
 		test_die("link_credentials_new");
 	tls_link_credentials_free(tls);
 	relay_keys_free(keys);
+	return credentials;
 }
 
 static void
@@ -162,7 +164,7 @@ void
 test_client_load_keys(const char *relay_datadir, const char *client_datadir)
 {
 	load_relay_keys(relay_datadir);
-	make_client_credentials(client_datadir);
+	client_credentials = test_link_credentials_create(client_datadir);
 	engine = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AUTO);
 	if (engine == NULL || tls_handshake_context_create(TLS_ROLE_CLIENT, NULL,
 			&tls_client) != 0)

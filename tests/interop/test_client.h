@@ -77,6 +77,11 @@ void test_client_init(const char *program, const char *relay_host, const char *r
  * crypto engine and the TLS client context. Dies on failure. */
 void test_client_load_keys(const char *relay_datadir, const char *client_datadir);
 
+/* Link credentials (certificates for CERTS/AUTHENTICATE) from the key set
+ * in datadir, created on first use. Dies on failure; the caller frees them
+ * with link_credentials_free(). */
+struct link_credentials *test_link_credentials_create(const char *datadir);
+
 /* Frees what test_client_load_keys() made. */
 void test_client_free(void);
 

@@ -825,6 +825,7 @@ static unsigned
 padding_tick(struct relay_worker *w)
 {
 	uint64_t next = CHANNEL_PADDING_NEVER;
+	uint32_t nb_pad = w->nb_pad;
 	unsigned sent = 0;
 
 	if (w->nb_pad == 0 || w->now < w->pad_next)
@@ -854,6 +855,10 @@ padding_tick(struct relay_worker *w)
 		if (due < next)
 			next = due;
 	}
+	/* A link closed on the way (a full flush list flushes) moved
+	 * another into its place, which this scan may have missed. */
+	if (w->nb_pad != nb_pad)
+		next = w->now;
 	w->pad_next = RTE_MAX(next, w->now + PADDING_TICK_NS);
 	return sent;
 }

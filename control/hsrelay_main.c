@@ -381,6 +381,10 @@ print_circuit_stats(const struct hsrelay *r)
 		printf("hsrelay: stats tls worker %u key_updates_in=%" PRIu64
 				" key_updates_out=%" PRIu64 "\n", i, s.tls_key_updates_in,
 				s.tls_key_updates_out);
+		printf("hsrelay: stats padding worker %u negotiations=%" PRIu64
+				" negotiate_ignored=%" PRIu64 " cells_sent=%" PRIu64 "\n", i,
+				s.padding_negotiations, s.padding_negotiate_ignored,
+				s.padding_cells_sent);
 	}
 	printf("hsrelay: stats links control links_inbound=%" PRIu64 " links_outbound=%" PRIu64
 			" relay_cells_ignored=%" PRIu64 "\n", c->links_inbound, c->links_outbound,

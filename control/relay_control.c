@@ -1493,7 +1493,9 @@ on_link_cell(struct relay_control *c, struct control_link *cl, unsigned worker,
 			c->stats.link_handshakes++;
 			if (link_handshake_peer_rsa_fingerprint(cl->hs, cl->peer_rsa) == 0)
 				cl->peer_rsa_known = true;
-			send_msg(c, cl->worker, RELAY_MSG_LINK_OPEN, cl->id, 0, NULL);
+			send_msg(c, cl->worker, RELAY_MSG_LINK_OPEN, cl->id,
+					link_handshake_link_protocol(cl->hs) |
+					(cl->peer_rsa_known ? 0 : RELAY_LINK_OPEN_CLIENT), NULL);
 			extend_link_open(c, cl);
 		}
 		if (rc == -EAGAIN || p >= end)

@@ -203,6 +203,18 @@ relay_metrics_fill(struct metrics_snapshot *s, const struct relay_worker_stats *
 		worker_sample(&b, names[w], "reason", "other_cell", st->circuits.drop_other);
 	}
 
+	family(&b, "hsrelay_padding_total", "Connection-level padding per worker: "
+			"PADDING_NEGOTIATE cells applied and ignored, PADDING cells sent",
+			METRICS_COUNTER);
+	for (w = 0; w < n; w++) {
+		worker_sample(&b, names[w], "event", "negotiated",
+				workers[w].padding_negotiations);
+		worker_sample(&b, names[w], "event", "negotiate_ignored",
+				workers[w].padding_negotiate_ignored);
+		worker_sample(&b, names[w], "event", "padding_sent",
+				workers[w].padding_cells_sent);
+	}
+
 	family(&b, "hsrelay_links_open", "Links (TLS connections) open per worker",
 			METRICS_GAUGE);
 	for (w = 0; w < n; w++)

@@ -763,8 +763,9 @@ unknown_circuit(struct circuit_table *t, struct circuit_cell *cc)
 
 	cc->circuit = CIRCUIT_NONE;
 	if (cell_wire_circ_id(cc->cell) == 0) {
-		/* Link-level cells: tor-spec 7.2 padding negotiation is the
-		 * control thread's; PADDING is dropped. */
+		/* Link-level cells: the relay worker applies PADDING_NEGOTIATE
+		 * before cells reach the table (dataplane/channel_padding.h);
+		 * one handed here goes to control. PADDING is dropped. */
 		if (command == CELL_COMMAND_PADDING_NEGOTIATE) {
 			cc->verdict = CIRCUIT_VERDICT_CONTROL;
 			t->counters.to_control++;

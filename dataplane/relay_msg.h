@@ -50,6 +50,12 @@
 #include "dataplane/circuit.h"
 #include "dataplane/ring_msg.h"
 
+/* MSG_LINK_OPEN's u64: the peer is a client (connection-level padding is
+ * for client links only, padding-spec). */
+#define RELAY_LINK_OPEN_CLIENT (1ull << 16)
+/* The first link protocol with PADDING_NEGOTIATE (padding-spec). */
+#define RELAY_LINK_PROTOCOL_PADDING 5
+
 enum relay_msg_type {
 	/* control -> worker */
 	/* u32 link, ptr: bytes to send as they are (TLS handshake, raw). */
@@ -61,7 +67,9 @@ enum relay_msg_type {
 	RELAY_MSG_LINK_TLS_READY,
 	/* u32 link, ptr: wire cells (any length, concatenated) to seal. */
 	RELAY_MSG_LINK_CELLS,
-	/* u32 link: the link handshake is done (link protocol >= 4). */
+	/* u32 link: the link handshake is done; u64 = the link protocol
+	 * (>= 4), with RELAY_LINK_OPEN_CLIENT when the peer did not
+	 * authenticate. */
 	RELAY_MSG_LINK_OPEN,
 	/* u32 link, u64 reason (enum destroy_reason for its circuits). */
 	RELAY_MSG_LINK_CLOSE,
@@ -268,6 +276,11 @@ struct relay_worker_stats {
 	uint64_t cross_splice_joins_in;
 	uint64_t tls_key_updates_in;	/* KeyUpdates received (TLS 1.3) */
 	uint64_t tls_key_updates_out;	/* KeyUpdates sent in answer */
+	/* connection-level padding (dataplane/channel_padding.h) */
+	uint64_t padding_negotiations;	/* PADDING_NEGOTIATE applied */
+	uint64_t padding_negotiate_ignored;	/* malformed, bad version, link
+						 * protocol < 5 */
+	uint64_t padding_cells_sent;
 	struct circuit_counters circuits;
 };
 

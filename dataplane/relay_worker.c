@@ -7,10 +7,12 @@
 #include <rte_common.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 #include <rte_ring.h>
 
 #include "crypto/tls_key_update.h"
 #include "crypto/tls_record.h"
+#include "dataplane/channel_padding.h"
 #include "dataplane/circuit.h"
 #include "dataplane/circuit_queue.h"
 #include "dataplane/cross_batch.h"
@@ -34,6 +36,11 @@ enum link_state {
 #define CLOSE_BATCH 32
 /* Record plaintext room for one opened record. */
 #define SCRATCH_LEN (16384 + 256)
+/* Padding deadlines are checked at most this often: tor's padding timers
+ * have millisecond resolution too. */
+#define PADDING_TICK_NS 1000000ull
+/* relay_link.pad_index: not in the padding list. */
+#define PAD_INDEX_NONE UINT32_MAX
 
 struct relay_link {
 	struct tls_record_dir rx_dir;
@@ -53,6 +60,7 @@ struct relay_link {
 	uint32_t var_skip;	/* bytes of an oversized VPADDING still to skip */
 	uint16_t generation;
 	uint16_t carry_len;
+	uint16_t link_protocol;	/* from MSG_LINK_OPEN */
 	uint8_t state;		/* enum link_state */
 	uint8_t version;	/* enum tls_record_version */
 	bool paused;		/* TLS: waiting for control's answer */
@@ -64,6 +72,14 @@ struct relay_link {
 	/* a KeyUpdate was read in this burst: the link's later records in it
 	 * were tried with the old key and are opened again */
 	bool rekeyed;
+	/* padding-spec connection-level padding: the peer did not
+	 * authenticate (a client, whose links tor pads when asked), and a
+	 * RELAY_EARLY cell came in (tor pads a channel only once it carried a
+	 * multi-hop circuit: channel_usage, nf_pad_before_usage) */
+	bool pad_client;
+	bool pad_used;
+	uint32_t pad_index;	/* in relay_worker.pad_links, or PAD_INDEX_NONE */
+	struct channel_padding padding;
 	int close_error;
 	uint8_t carry[RELAY_LINK_CARRY_MAX];
 };
@@ -123,6 +139,14 @@ struct relay_worker {
 	struct cross_outbox outbox;
 	bool cross;
 
+	/* links that negotiated padding (START), and the earliest time one
+	 * of them may be due: a lower bound, since traffic only moves a
+	 * link's deadline later */
+	uint32_t *pad_links;
+	uint32_t nb_pad;
+	uint64_t pad_next;
+	struct channel_padding_params pad_params;
+
 	struct relay_worker_stats stats;
 } __rte_cache_aligned;
 
@@ -177,6 +201,11 @@ link_alloc(struct relay_worker *w, uint8_t state)
 	l->in_flush_list = false;
 	l->failed = false;
 	l->close_error = 0;
+	l->link_protocol = 0;
+	l->pad_client = false;
+	l->pad_used = false;
+	l->pad_index = PAD_INDEX_NONE;
+	channel_padding_init(&l->padding, w->now);
 	w->stats.links_open++;
 	return l;
 }
@@ -193,6 +222,20 @@ event(struct relay_worker *w, uint16_t type, uint32_t u32, uint64_t u64, struct 
 		if (m != NULL)
 			rte_pktmbuf_free(m);
 	}
+}
+
+/* Takes the link out of the padding list (swap with the last). */
+static void
+pad_list_remove(struct relay_worker *w, struct relay_link *l)
+{
+	uint32_t i = l->pad_index;
+
+	if (i == PAD_INDEX_NONE)
+		return;
+	w->pad_links[i] = w->pad_links[--w->nb_pad];
+	if (i < w->nb_pad)
+		w->links[w->pad_links[i]].pad_index = i;
+	l->pad_index = PAD_INDEX_NONE;
 }
 
 /* Copies len bytes into a new mbuf chain from the worker's pool; NULL
@@ -286,6 +329,7 @@ link_close(struct relay_worker *w, struct relay_link *l, int error, bool tcp_ali
 
 	close_link_circuits(w, l->id);
 	circuit_queue_drop_link(w->queues, slot);
+	pad_list_remove(w, l);
 	if (l->tcp_conn < w->max_conns && w->conn_links[l->tcp_conn] == slot + 1)
 		w->conn_links[l->tcp_conn] = 0;
 	if (tcp_alive && l->tcp_conn != UINT32_MAX) {
@@ -448,6 +492,8 @@ queue_bytes(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uint
 		if (tls_stream_tx_room(&l->tx) < CELL_LEN)
 			finish_record(w, l);
 	}
+	/* Any cell sent restarts the idle time (tor: timestamp_xfer). */
+	channel_padding_on_transfer(&l->padding, w->now);
 	add_to_flush(w, l);
 }
 
@@ -732,6 +778,91 @@ run_cell_burst(struct relay_worker *w)
 	w->nb_assembled = 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* Connection-level padding (padding-spec; tor's channelpadding.c)     */
+
+static uint32_t
+padding_rand(void *arg, uint32_t bound)
+{
+	(void)arg;
+	return (uint32_t)rte_rand_max(bound);
+}
+
+/* PADDING_NEGOTIATE on an open link (tor-spec 7.2). tor's channeltls.c
+ * ignores it below link protocol 5 and when malformed, and
+ * channelpadding_update_padding_for_channel() when the version is not 0. */
+static void
+padding_negotiate(struct relay_worker *w, struct relay_link *l, const uint8_t *cell)
+{
+	const uint8_t *p = cell + CELL_CIRC_ID_LEN + 1;
+	struct padding_negotiate_cell n;
+
+	if (l->link_protocol < RELAY_LINK_PROTOCOL_PADDING ||
+	    padding_negotiate_cell_parse(&p, p + CELL_PAYLOAD_LEN, &n) < 0 ||
+	    channel_padding_negotiate(&l->padding, &w->pad_params, &n) < 0) {
+		w->stats.padding_negotiate_ignored++;
+		return;
+	}
+	w->stats.padding_negotiations++;
+	if (!l->padding.enabled) {
+		pad_list_remove(w, l);
+		return;
+	}
+	if (l->pad_index == PAD_INDEX_NONE) {
+		l->pad_index = w->nb_pad;
+		w->pad_links[w->nb_pad++] = l->id & LINK_SLOT_MASK;
+	}
+	/* The next poll draws the link's deadline. */
+	w->pad_next = w->now;
+}
+
+/* Sends PADDING cells on the padding links idle past their deadline
+ * (tor: channelpadding_decide_to_pad_channel), at most once per
+ * PADDING_TICK_NS. A link pads only if its peer is a client (tor's
+ * nf_pad_relays is 0) and it carried a multi-hop circuit; a link with
+ * cells waiting is not idle. Returns the cells sent. */
+static unsigned
+padding_tick(struct relay_worker *w)
+{
+	uint64_t next = CHANNEL_PADDING_NEVER;
+	uint32_t nb_pad = w->nb_pad;
+	unsigned sent = 0;
+
+	if (w->nb_pad == 0 || w->now < w->pad_next)
+		return 0;
+	for (uint32_t i = 0; i < w->nb_pad; i++) {
+		struct relay_link *l = &w->links[w->pad_links[i]];
+		uint64_t due;
+
+		if (!l->pad_client || !l->pad_used || l->failed || l->state != LINK_RECORDS)
+			continue;
+		due = channel_padding_deadline(&l->padding, &w->pad_params, padding_rand, NULL);
+		if (due <= w->now) {
+			if (link_congested(w, l)) {
+				channel_padding_on_transfer(&l->padding, w->now);
+			} else {
+				uint8_t cell[CELL_LEN] = { 0 };
+
+				cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_PADDING;
+				/* queue_bytes() restarts the idle time */
+				queue_cell(w, l->id, cell);
+				w->stats.padding_cells_sent++;
+				sent++;
+			}
+			due = channel_padding_deadline(&l->padding, &w->pad_params, padding_rand,
+					NULL);
+		}
+		if (due < next)
+			next = due;
+	}
+	/* A link closed on the way (a full flush list flushes) moved
+	 * another into its place, which this scan may have missed. */
+	if (w->nb_pad != nb_pad)
+		next = w->now;
+	w->pad_next = RTE_MAX(next, w->now + PADDING_TICK_NS);
+	return sent;
+}
+
 /* One complete cell of len bytes at p, cut from link l's stream. */
 static void
 deliver_cell(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uint32_t len,
@@ -745,6 +876,16 @@ deliver_cell(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uin
 		 * has seen it complete: control handles it in order. */
 		event_copy(w, RELAY_EV_LINK_CELL, l->id, CIRCUIT_NONE, p, len);
 		w->stats.cells_to_control++;
+		return;
+	}
+	/* Any cell received restarts the idle time (tor: timestamp_xfer). */
+	channel_padding_on_transfer(&l->padding, w->now);
+	if (command == CELL_COMMAND_RELAY_EARLY && !l->pad_used) {
+		l->pad_used = true;
+		if (l->pad_index != PAD_INDEX_NONE)
+			w->pad_next = w->now;
+	} else if (command == CELL_COMMAND_PADDING_NEGOTIATE && cell_wire_circ_id(p) == 0) {
+		padding_negotiate(w, l, p);
 		return;
 	}
 	if (cell_command_is_var(command)) {
@@ -1342,6 +1483,7 @@ relay_poll(void *app, struct stack *stack, uint64_t now)
 	w->now = now;
 	process_records(w);
 	work += cross_input(w);
+	work += padding_tick(w);
 	flush_links(w);
 	cross_flush(w);
 	report_closed(w);
@@ -1571,6 +1713,9 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 			break;
 		}
 		l->open = true;
+		l->link_protocol = (uint16_t)msg->u64;
+		l->pad_client = (msg->u64 & RELAY_LINK_OPEN_CLIENT) != 0;
+		channel_padding_on_transfer(&l->padding, now);
 		break;
 	case RELAY_MSG_LINK_CLOSE:
 		l = link_get(w, msg->u32);
@@ -1788,6 +1933,11 @@ relay_worker_create(const struct relay_worker_config *cfg, int *error)
 	w->max_conns = cfg->max_tcp_connections ? cfg->max_tcp_connections : cfg->max_links * 2;
 	w->conn_links = rte_zmalloc_socket("relay_conn_links", sizeof(uint32_t) * w->max_conns, 0,
 			cfg->socket_id);
+	w->pad_links = rte_malloc_socket("relay_pad_links", sizeof(uint32_t) * cfg->max_links,
+			0, cfg->socket_id);
+	w->pad_next = CHANNEL_PADDING_NEVER;
+	w->pad_params.ito_low_ms = CHANNEL_PADDING_ITO_LOW_DEFAULT_MS;
+	w->pad_params.ito_high_ms = CHANNEL_PADDING_ITO_HIGH_DEFAULT_MS;
 	w->scratch = rte_malloc_socket("relay_scratch", (size_t)RELAY_RECORD_BURST * SCRATCH_LEN,
 			RTE_CACHE_LINE_SIZE, cfg->socket_id);
 	w->circuits = circuit_table_create(&ccfg, error);
@@ -1804,7 +1954,8 @@ relay_worker_create(const struct relay_worker_config *cfg, int *error)
 		w->queues = circuit_queues_create(&qcfg, &qerr);
 	}
 	if (w->links == NULL || w->free_slots == NULL || w->scratch == NULL ||
-	    w->circuits == NULL || w->queues == NULL || w->conn_links == NULL) {
+	    w->circuits == NULL || w->queues == NULL || w->conn_links == NULL ||
+	    w->pad_links == NULL) {
 		relay_worker_destroy(w);
 		*error = -ENOMEM;
 		return NULL;
@@ -1867,6 +2018,7 @@ relay_worker_destroy(struct relay_worker *w)
 	rte_free(w->links);
 	rte_free(w->conn_links);
 	rte_free(w->free_slots);
+	rte_free(w->pad_links);
 	rte_free(w->scratch);
 	rte_free(w);
 }

@@ -207,6 +207,8 @@ test_relay_families(void **state)
 	workers[1].circuits.circuits_open = 6;
 	workers[1].circuits.destroy_received = 5;
 	workers[1].circuits.drop_unknown_circuit = 9;
+	workers[1].padding_negotiations = 2;
+	workers[1].padding_cells_sent = 17;
 	control.onionskins_processed[RELAY_METRICS_ONIONSKIN_NTOR_V3] = 42;
 	control.onionskins_dropped[RELAY_METRICS_ONIONSKIN_NTOR] = 3;
 	control.drop_cells = 8;
@@ -254,6 +256,10 @@ test_relay_families(void **state)
 	assert_non_null(find_line(text,
 			"hsrelay_drops_total{worker=\"1\",reason=\"unknown_circuit\"} 9\n"));
 	assert_non_null(find_line(text, "hsrelay_links_open{worker=\"1\"} 4\n"));
+	assert_non_null(find_line(text,
+			"hsrelay_padding_total{worker=\"1\",event=\"padding_sent\"} 17\n"));
+	assert_non_null(find_line(text,
+			"hsrelay_padding_total{worker=\"1\",event=\"negotiated\"} 2\n"));
 	assert_non_null(find_line(text, "hsrelay_circuits_open{worker=\"0\"} 5\n"));
 	assert_non_null(find_line(text, "# TYPE hsrelay_links_open gauge\n"));
 

@@ -414,6 +414,8 @@ test_link_next_cell(struct test_link *l, struct test_cell *c, int timeout_ms)
 			memcpy(c->payload, frame.payload, frame.payload_len);
 			memmove(l->plain, p, l->plain_len - used);
 			l->plain_len -= used;
+			if (c->command == CELL_COMMAND_PADDING)
+				l->padding_cells++;
 			if (c->command == CELL_COMMAND_PADDING ||
 			    c->command == CELL_COMMAND_VPADDING)
 				continue;

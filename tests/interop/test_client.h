@@ -106,6 +106,8 @@ struct test_link {
 	struct tls_record_dir rd, wr;
 	bool records;			/* keys installed */
 	bool closed;			/* FIN, RST or alert seen */
+	unsigned padding_cells;		/* PADDING cells test_link_next_cell()
+					 * skipped */
 	char how[96];			/* how it closed */
 	size_t in_len, plain_len;
 	uint8_t in[TEST_LINK_BUF];	/* ciphertext not yet opened */

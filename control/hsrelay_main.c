@@ -469,8 +469,8 @@ reload_config(struct hsrelay *r, time_t now)
 					"new values\n");
 		if (r->metrics != NULL)
 			metrics_server_set_policy(r->metrics, &tor->metrics_policy);
-		/* DataDirectory/fingerprint names the relay (tor writes it on
-		 * every options change too). */
+		/* DataDirectory/fingerprint starts with the nickname, which
+		 * may have changed. */
 		if (relay_keys_write_fingerprint_files(r->keys, tor->data_directory,
 				tor->nickname, &kerr) < 0)
 			fprintf(stderr, "hsrelay: SIGHUP: %s: %s\n", kerr.path, kerr.message);

@@ -44,6 +44,29 @@ bucket_of(const struct hsdir_store *s, const uint8_t *key)
 	return (size_t)(h & (s->n_buckets - 1));
 }
 
+/* Over the cap: prune to cap - HSDIR_STORE_PRUNE_SPARE_ROOM, or half the
+ * store when the cap is below the spare room. Returns the bytes freed. */
+static size_t
+prune_to_cap(struct hsdir_store *s)
+{
+	size_t to_remove;
+
+	if (s->max_bytes == 0 || s->stats.bytes <= s->max_bytes)
+		return 0;
+	to_remove = (size_t)(s->stats.bytes / 2);
+	if (HSDIR_STORE_PRUNE_SPARE_ROOM < s->max_bytes)
+		to_remove = (size_t)(s->stats.bytes - (s->max_bytes - HSDIR_STORE_PRUNE_SPARE_ROOM));
+	return hsdir_store_prune(s, to_remove);
+}
+
+size_t
+hsdir_store_set_max_bytes(struct hsdir_store *s, uint64_t max_bytes)
+{
+	s->max_bytes = max_bytes;
+	s->stats.max_bytes = max_bytes;
+	return prune_to_cap(s);
+}
+
 struct hsdir_store *
 hsdir_store_new(uint64_t max_bytes)
 {
@@ -219,14 +242,7 @@ hsdir_store_publish(struct hsdir_store *s, const uint8_t *text, size_t len, size
 
 	/* cache_store_v3_as_dir: prune for the cap first, so that the new
 	 * descriptor is never the one removed. */
-	if (s->max_bytes > 0 && s->stats.bytes > s->max_bytes) {
-		size_t to_remove = (size_t)(s->stats.bytes / 2);
-
-		if (HSDIR_STORE_PRUNE_SPARE_ROOM < s->max_bytes)
-			to_remove = (size_t)(s->stats.bytes -
-					(s->max_bytes - HSDIR_STORE_PRUNE_SPARE_ROOM));
-		r->pruned_bytes = hsdir_store_prune(s, to_remove);
-	}
+	r->pruned_bytes = prune_to_cap(s);
 
 	slot = entry_slot(s, outer.blinded_key);
 	if (*slot != NULL && (*slot)->revision_counter >= outer.revision_counter) {

@@ -115,6 +115,12 @@ size_t hsdir_store_clean(struct hsdir_store *s, time_t now);
  * Returns the bytes freed. */
 size_t hsdir_store_prune(struct hsdir_store *s, size_t min_remove_bytes);
 
+/* Changes the cap to max_bytes (0: no cap), as a reloaded
+ * MaxHSDirCacheBytes does. When the store holds more than the new cap it is
+ * pruned at once, down to the level a store at the cap prunes to (see
+ * hsdir_store_publish()). Returns the bytes freed. */
+size_t hsdir_store_set_max_bytes(struct hsdir_store *s, uint64_t max_bytes);
+
 /* Counts a request the caller refused before the store saw it
  * (HSDIR_STORE_SINGLE_HOP: upload when !fetch, else fetch). */
 void hsdir_store_note_single_hop(struct hsdir_store *s, bool fetch);

@@ -7,9 +7,12 @@
  * DPDKWorkerQueues on the lcores after the first, each running the relay
  * on its own protocol stack (dataplane/relay_worker.h) and listening on the
  * ORPort at Address, and runs the control thread (control/relay_control.h)
- * on the main lcore until SIGTERM or SIGINT. SIGHUP re-reads FILE and
- * reports whether it is still valid; the values a running relay can change
- * without a restart are none yet, so it says so.
+ * on the main lcore until SIGTERM or SIGINT. SIGHUP re-reads FILE, as tor
+ * does: an invalid file is reported ("FILE:LINE: Key: message") and the
+ * running configuration kept; otherwise every changed key is logged on its
+ * own line and the ones a running relay can take are applied (descriptor
+ * fields, PublishServerDescriptor, MaxHSDirCacheBytes, MetricsPortPolicy;
+ * control/config_reload.h), the others kept until a restart.
  *
  * --verify-config checks FILE and exits 0 ("Configuration was valid") or 2
  * with "FILE:LINE: Key: message", as tor --verify-config does.
@@ -33,6 +36,7 @@
 #include <rte_mbuf.h>
 
 #include "control/config.h"
+#include "control/config_reload.h"
 #include "control/hsdir_store.h"
 #include "control/intro_point.h"
 #include "control/metrics.h"
@@ -79,6 +83,8 @@ struct hsrelay {
 	struct relay_keys *keys;
 	struct relay_control *control_state;
 	struct metrics_server *metrics;
+	uint64_t reloads_valid;	/* SIGHUPs with a valid file */
+	uint64_t reloads_refused;	/* SIGHUPs with an invalid file */
 };
 
 static void
@@ -193,6 +199,16 @@ teardown(struct hsrelay *r)
 	rte_mempool_free(r->control_pool);
 }
 
+/* MaxHSDirCacheBytes 0: tor's automatic value from the memory size. */
+static uint64_t
+hsdir_cache_cap(const struct config_tor *tor)
+{
+	if (tor->max_hsdir_cache_bytes != 0)
+		return tor->max_hsdir_cache_bytes;
+	return hsdir_store_auto_max_bytes(sysconf(_SC_PHYS_PAGES) > 0 && sysconf(_SC_PAGESIZE) > 0
+			? (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE) : 0);
+}
+
 static int
 make_control(struct hsrelay *r, time_t now)
 {
@@ -232,12 +248,7 @@ make_control(struct hsrelay *r, time_t now)
 	 * republishes often so that a new authority learns about it. */
 	cc.upload_interval = tor->testing_tor_network ? 60 : 0;
 	cc.consensus_interval = tor->testing_tor_network ? 20 : 0;
-	/* MaxHSDirCacheBytes 0: tor's automatic value from the memory size. */
-	cc.max_hsdir_cache_bytes = tor->max_hsdir_cache_bytes != 0 ? tor->max_hsdir_cache_bytes
-			: hsdir_store_auto_max_bytes(sysconf(_SC_PHYS_PAGES) > 0 &&
-					sysconf(_SC_PAGESIZE) > 0
-					? (uint64_t)sysconf(_SC_PHYS_PAGES) *
-					  (uint64_t)sysconf(_SC_PAGESIZE) : 0);
+	cc.max_hsdir_cache_bytes = hsdir_cache_cap(tor);
 	r->control_state = relay_control_create(&cc, now, &err, message, sizeof(message));
 	if (!r->control_state) {
 		fprintf(stderr, "hsrelay: control thread: %s\n", message);
@@ -409,7 +420,70 @@ print_circuit_stats(const struct hsrelay *r)
 	printf("hsrelay: stats microdescs held=%" PRIu64 " fetched=%" PRIu64 " rejected=%"
 			PRIu64 " requests=%" PRIu64 "\n", c->microdescs_held,
 			c->microdescs_fetched, c->microdescs_rejected, c->microdesc_requests);
+	printf("hsrelay: stats reload valid=%" PRIu64 " refused=%" PRIu64 "\n",
+			r->reloads_valid, r->reloads_refused);
 	fflush(stdout);
+}
+
+/* SIGHUP (tor's do_hup): re-reads the file; an invalid one is reported
+ * and changes nothing. Otherwise one line per changed key says whether it
+ * was applied or needs a restart (control/config_reload.h), and the
+ * applied ones reach the control thread and the MetricsPort. */
+static void
+reload_config(struct hsrelay *r, time_t now)
+{
+	static struct config fresh;
+	struct config_reload_plan plan;
+	struct config_error err;
+	char message[512];
+
+	service_notify_reloading();
+	config_init(&fresh);
+	if (config_parse_file(&fresh, r->config_path, &err) < 0 ||
+	    config_check_relay(&fresh, r->config_path, &err) < 0) {
+		config_error_format(&err, message, sizeof(message));
+		fprintf(stderr, "hsrelay: SIGHUP: %s; keeping the running configuration\n",
+				message);
+		r->reloads_refused++;
+		service_notify_ready();
+		return;
+	}
+	config_reload_diff(&r->config, &fresh, &plan);
+	if (plan.n_changes == 0)
+		fprintf(stderr, "hsrelay: SIGHUP: %s is valid; nothing changed\n", r->config_path);
+	for (unsigned i = 0; i < plan.n_changes; i++)
+		fprintf(stderr, "hsrelay: SIGHUP: %s changed: %s\n", plan.changes[i].key,
+				config_reload_action_name(plan.changes[i].action));
+	config_reload_apply(&r->config, &fresh, &plan);
+	if (plan.apply) {
+		const struct config_tor *tor = &r->config.tor;
+		const struct relay_control_reload rr = {
+			.nickname = tor->nickname,
+			.contact = tor->contact_info[0] ? tor->contact_info : NULL,
+			.bandwidth_rate = tor->bandwidth_rate,
+			.bandwidth_burst = tor->bandwidth_burst,
+			.publish = tor->publish_server_descriptor,
+			.max_hsdir_cache_bytes = hsdir_cache_cap(tor),
+			.descriptor_dirty = plan.descriptor_dirty,
+		};
+		struct relay_keys_error kerr;
+
+		if (relay_control_reload(r->control_state, &rr, now) < 0)
+			fprintf(stderr, "hsrelay: SIGHUP: the control thread refused the "
+					"new values\n");
+		if (r->metrics != NULL)
+			metrics_server_set_policy(r->metrics, &tor->metrics_policy);
+		/* DataDirectory/fingerprint starts with the nickname, which
+		 * may have changed. */
+		if (relay_keys_write_fingerprint_files(r->keys, tor->data_directory,
+				tor->nickname, &kerr) < 0)
+			fprintf(stderr, "hsrelay: SIGHUP: %s: %s\n", kerr.path, kerr.message);
+		if (plan.descriptor_dirty && tor->publish_server_descriptor)
+			fprintf(stderr, "hsrelay: SIGHUP: descriptor changed; uploading it\n");
+		service_notify_status("relay %s on port %u", tor->nickname, tor->or_port);
+	}
+	r->reloads_valid++;
+	service_notify_ready();
 }
 
 /* Runs the control thread until SIGTERM/SIGINT (blocked in every thread
@@ -441,24 +515,8 @@ control_loop(struct hsrelay *r)
 			service_notify_stopping();
 			return;
 		}
-		if (sig == SIGHUP) {
-			service_notify_reloading();
-			struct config fresh;
-			struct config_error err;
-			char message[512];
-
-			config_init(&fresh);
-			if (config_parse_file(&fresh, r->config_path, &err) < 0 ||
-			    config_check_relay(&fresh, r->config_path, &err) < 0) {
-				config_error_format(&err, message, sizeof(message));
-				fprintf(stderr, "hsrelay: SIGHUP: %s; keeping the running "
-						"configuration\n", message);
-			} else {
-				fprintf(stderr, "hsrelay: SIGHUP: %s is valid; changes take "
-						"effect at the next start\n", r->config_path);
-			}
-			service_notify_ready();
-		}
+		if (sig == SIGHUP)
+			reload_config(r, now);
 	}
 }
 

@@ -264,7 +264,8 @@ struct metrics_server {
 	int listen_fd;
 	uint16_t port;
 	struct config_policy policy;
-	/* Guards snapshot: publish swaps it, requests render it. */
+	/* Guards snapshot (publish swaps it, requests render it) and policy
+	 * (a reload replaces it, requests read it). */
 	pthread_mutex_t lock;
 	struct metrics_snapshot *snapshot;
 };
@@ -288,8 +289,9 @@ answer(struct MHD_Connection *connection, unsigned status, const char *body)
 }
 
 static bool
-client_allowed(const struct metrics_server *server, struct MHD_Connection *connection)
+client_allowed(struct metrics_server *server, struct MHD_Connection *connection)
 {
+	bool allowed;
 	const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection,
 			MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr_in *sin;
@@ -297,7 +299,10 @@ client_allowed(const struct metrics_server *server, struct MHD_Connection *conne
 	if (!info || !info->client_addr || info->client_addr->sa_family != AF_INET)
 		return false;
 	sin = (const struct sockaddr_in *)(const void *)info->client_addr;
-	return config_policy_allows(&server->policy, ntohl(sin->sin_addr.s_addr));
+	pthread_mutex_lock(&server->lock);
+	allowed = config_policy_allows(&server->policy, ntohl(sin->sin_addr.s_addr));
+	pthread_mutex_unlock(&server->lock);
+	return allowed;
 }
 
 /* libmicrohttpd's request callback, on its thread. */
@@ -364,6 +369,14 @@ open_listener(uint32_t address, uint16_t port, int *fd_out, uint16_t *port_out)
 	*fd_out = fd;
 	*port_out = ntohs(sin.sin_port);
 	return 0;
+}
+
+void
+metrics_server_set_policy(struct metrics_server *server, const struct config_policy *policy)
+{
+	pthread_mutex_lock(&server->lock);
+	server->policy = *policy;
+	pthread_mutex_unlock(&server->lock);
 }
 
 int

@@ -87,6 +87,12 @@ uint16_t metrics_server_port(const struct metrics_server *server);
 void metrics_server_publish(struct metrics_server *server,
 		struct metrics_snapshot *snapshot);
 
+/* Replaces the server's policy with a copy of policy (a reloaded
+ * MetricsPortPolicy); requests that arrive afterwards are checked against
+ * it. */
+void metrics_server_set_policy(struct metrics_server *server,
+		const struct config_policy *policy);
+
 /* Stops the HTTP thread, closes the socket and frees everything; NULL is
  * ignored. */
 void metrics_server_stop(struct metrics_server *server);

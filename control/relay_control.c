@@ -180,6 +180,10 @@ struct stream_circuit {
 
 struct relay_control {
 	struct relay_control_config cfg;
+	/* cfg.nickname and cfg.contact point here, so that a reload can
+	 * change them (relay_control_reload). */
+	char nickname[RELAY_CONTROL_NICKNAME_MAX + 1];
+	char contact[RELAY_CONTROL_CONTACT_MAX + 1];
 	struct tls_link_credentials *tls_credentials;
 	struct tls_handshake_context *tls_server;
 	struct tls_handshake_context *tls_client;
@@ -2444,6 +2448,19 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 		return NULL;
 	}
 	c->cfg = *cfg;
+	if (cfg->nickname == NULL || strlen(cfg->nickname) > RELAY_CONTROL_NICKNAME_MAX ||
+	    (cfg->contact != NULL && strlen(cfg->contact) > RELAY_CONTROL_CONTACT_MAX)) {
+		free(c);
+		*error = -EINVAL;
+		snprintf(errbuf, errbuf_len, "nickname or contact too long");
+		return NULL;
+	}
+	strcpy(c->nickname, cfg->nickname);
+	c->cfg.nickname = c->nickname;
+	if (cfg->contact != NULL) {
+		strcpy(c->contact, cfg->contact);
+		c->cfg.contact = c->contact;
+	}
 	c->started = now;
 	c->microdescs = microdesc_store_new();
 	c->rendezvous = rendezvous_table_create(NULL);
@@ -2559,4 +2576,37 @@ const struct hsdir_store *
 relay_control_hsdir(const struct relay_control *c)
 {
 	return c->hsdir;
+}
+
+int
+relay_control_reload(struct relay_control *c, const struct relay_control_reload *r, time_t now)
+{
+	size_t pruned;
+
+	if (r->nickname == NULL || strlen(r->nickname) > RELAY_CONTROL_NICKNAME_MAX ||
+	    (r->contact != NULL && strlen(r->contact) > RELAY_CONTROL_CONTACT_MAX))
+		return -EINVAL;
+	strcpy(c->nickname, r->nickname);
+	if (r->contact != NULL) {
+		strcpy(c->contact, r->contact);
+		c->cfg.contact = c->contact;
+	} else {
+		c->contact[0] = '\0';
+		c->cfg.contact = NULL;
+	}
+	c->cfg.bandwidth_rate = r->bandwidth_rate;
+	c->cfg.bandwidth_burst = r->bandwidth_burst;
+	/* Turning publishing on publishes now: nothing was uploaded while it
+	 * was off (tor router.c: a dirty descriptor is uploaded at once). */
+	if (r->publish && !c->cfg.publish)
+		c->next_upload = now;
+	c->cfg.publish = r->publish;
+	if (r->descriptor_dirty && c->cfg.publish)
+		c->next_upload = now;
+	c->cfg.max_hsdir_cache_bytes = r->max_hsdir_cache_bytes;
+	pruned = hsdir_store_set_max_bytes(c->hsdir, r->max_hsdir_cache_bytes);
+	if (pruned > 0)
+		relay_log("notice", "hsdir: %zu bytes of descriptors removed for "
+				"MaxHSDirCacheBytes %" PRIu64, pruned, r->max_hsdir_cache_bytes);
+	return 0;
 }

@@ -43,6 +43,10 @@ struct relay_control_authority {
 };
 
 #define RELAY_CONTROL_AUTHORITIES_MAX 16
+/* Longest nickname and contact kept (tor: 19 characters; ContactInfo as
+ * control/config.h accepts it). */
+#define RELAY_CONTROL_NICKNAME_MAX 19
+#define RELAY_CONTROL_CONTACT_MAX 255
 
 struct relay_control_config {
 	unsigned n_workers;
@@ -52,8 +56,8 @@ struct relay_control_config {
 	const struct relay_keys *keys;
 	uint32_t address;		/* our IPv4, host order */
 	uint16_t or_port;
-	const char *nickname;
-	const char *contact;		/* NULL: none */
+	const char *nickname;		/* copied, up to RELAY_CONTROL_NICKNAME_MAX */
+	const char *contact;		/* NULL: none; copied, up to RELAY_CONTROL_CONTACT_MAX */
 	uint64_t bandwidth_rate;	/* bytes/s */
 	uint64_t bandwidth_burst;
 	bool publish;			/* upload the descriptor */
@@ -151,6 +155,27 @@ const struct consensus *relay_control_consensus(const struct relay_control *c);
 
 /* The workers' counters as last reported (zero before the first answer). */
 const struct relay_worker_stats *relay_control_worker_stats(const struct relay_control *c);
+
+/* What a SIGHUP may change in a running control thread
+ * (control/config_reload.h classifies the keys). */
+struct relay_control_reload {
+	const char *nickname;		/* copied */
+	const char *contact;		/* NULL: none; copied */
+	uint64_t bandwidth_rate;	/* bytes/s */
+	uint64_t bandwidth_burst;
+	bool publish;
+	uint64_t max_hsdir_cache_bytes;	/* resolved as in relay_control_config */
+	/* Something the descriptor says changed: rebuild and upload it at the
+	 * next poll (tor marks its descriptor dirty). */
+	bool descriptor_dirty;
+};
+
+/* Takes the reloadable values in r at now. The HSDir cache is pruned at
+ * once when it holds more than the new cap. Returns 0, or -EINVAL (a
+ * nickname or contact longer than the control thread keeps) with nothing
+ * changed. */
+int relay_control_reload(struct relay_control *c, const struct relay_control_reload *r,
+		time_t now);
 
 struct hsdir_store;
 /* The HSDir descriptor cache (hsdir_store.h), for its metrics. */

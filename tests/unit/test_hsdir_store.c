@@ -313,6 +313,48 @@ test_cap_prunes_least_downloaded(void **state)
 	hsdir_store_free(s);
 }
 
+/* A reloaded MaxHSDirCacheBytes below what is held prunes at once, the
+ * least downloaded first; a higher cap or none prunes nothing. */
+static void
+test_set_max_bytes(void **state)
+{
+	static char d[4][20000];
+	size_t len[4], entry;
+	struct hsdir_store *s;
+	struct hsdir_store_result r;
+	const uint8_t *got;
+	size_t got_len;
+	uint8_t key[32];
+
+	(void)state;
+	for (unsigned i = 0; i < 4; i++)
+		len[i] = build_desc((uint8_t)(0x50 + i), 180, 1, 1000, d[i], sizeof(d[i]));
+	entry = len[0] + HSDIR_STORE_ENTRY_OVERHEAD;
+	s = hsdir_store_new(0);
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(hsdir_store_publish(s, (uint8_t *)d[i], len[i], 50000, NOW, &r), 0);
+	/* Keys 0 and 3 are downloaded, 1 and 2 never. */
+	blinded_of(0x50, key);
+	assert_int_equal(hsdir_store_fetch(s, key, &got, &got_len), 0);
+	blinded_of(0x53, key);
+	assert_int_equal(hsdir_store_fetch(s, key, &got, &got_len), 0);
+	assert_int_equal(hsdir_store_set_max_bytes(s, 100 * entry), 0);
+	assert_true(hsdir_store_stats(s)->max_bytes == 100 * entry);
+	assert_true(hsdir_store_stats(s)->entries == 4);
+	/* A cap of 3 entries, below the spare room: half of 4 goes. */
+	assert_int_equal(hsdir_store_set_max_bytes(s, 3 * entry), 2 * entry);
+	assert_true(hsdir_store_stats(s)->max_bytes == 3 * entry);
+	assert_true(hsdir_store_stats(s)->entries == 2);
+	for (unsigned i = 0; i < 4; i++) {
+		blinded_of((uint8_t)(0x50 + i), key);
+		assert_int_equal(hsdir_store_fetch(s, key, &got, &got_len),
+				i == 1 || i == 2 ? -ENOENT : 0);
+	}
+	assert_int_equal(hsdir_store_set_max_bytes(s, 0), 0);
+	assert_true(hsdir_store_stats(s)->entries == 2);
+	hsdir_store_free(s);
+}
+
 /* Descriptors above the default HSV3MaxDescriptorSize need the consensus
  * parameter; a store under its cap prunes nothing. */
 static void
@@ -443,6 +485,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_revision_and_expiry),
 		cmocka_unit_test(test_cap_prunes_least_downloaded),
 		cmocka_unit_test(test_cap_spare_room),
+		cmocka_unit_test(test_set_max_bytes),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_auto_max_bytes),
 		cmocka_unit_test(test_ring_indexes),

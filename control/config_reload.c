@@ -1,0 +1,325 @@
+/* SIGHUP's key-by-key comparison of two configurations (config_reload.h).
+ *
+ * Fields are compared one by one, never with memcmp over whole structs: a
+ * struct copied from a local variable carries indeterminate padding. */
+#include "control/config_reload.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+/* One row per key of config.c's table. differs() compares the key's
+ * fields; copy() (NULL for keys that need a restart) moves them from the
+ * fresh configuration into the running one. */
+struct reload_key {
+	const char *key;
+	enum config_reload_action action;
+	bool descriptor;
+	bool (*differs)(const struct config *a, const struct config *b);
+	void (*copy)(struct config *to, const struct config *from);
+};
+
+#define SCALAR_DIFFERS(name, field) \
+	static bool name(const struct config *a, const struct config *b) \
+	{ \
+		return a->field != b->field; \
+	}
+#define STRING_DIFFERS(name, field) \
+	static bool name(const struct config *a, const struct config *b) \
+	{ \
+		return strcmp(a->field, b->field) != 0; \
+	}
+#define SCALAR_COPY(name, field) \
+	static void name(struct config *to, const struct config *from) \
+	{ \
+		to->field = from->field; \
+	}
+#define STRING_COPY(name, field) \
+	static void name(struct config *to, const struct config *from) \
+	{ \
+		memcpy(to->field, from->field, sizeof(to->field)); \
+	}
+
+STRING_DIFFERS(lcores_differs, dpdk.lcores)
+SCALAR_DIFFERS(worker_queues_differs, dpdk.worker_queues)
+SCALAR_DIFFERS(hugepages_differs, dpdk.hugepages)
+SCALAR_DIFFERS(memory_mb_differs, dpdk.memory_mb)
+SCALAR_DIFFERS(mbufs_differs, dpdk.mbufs_per_worker)
+SCALAR_DIFFERS(idle_polls_differs, dpdk.idle_polls)
+SCALAR_DIFFERS(idle_sleep_differs, dpdk.idle_sleep_usec)
+SCALAR_DIFFERS(arp_timeout_differs, dpdk.arp_timeout_sec)
+SCALAR_DIFFERS(echo_port_differs, netcheck.tcp_echo_port)
+SCALAR_DIFFERS(connect_bytes_differs, netcheck.connect_bytes)
+SCALAR_DIFFERS(connections_differs, netcheck.connections)
+STRING_DIFFERS(nickname_differs, tor.nickname)
+STRING_DIFFERS(data_directory_differs, tor.data_directory)
+STRING_DIFFERS(contact_differs, tor.contact_info)
+SCALAR_DIFFERS(testing_differs, tor.testing_tor_network)
+SCALAR_DIFFERS(rate_differs, tor.bandwidth_rate)
+SCALAR_DIFFERS(burst_differs, tor.bandwidth_burst)
+SCALAR_DIFFERS(publish_differs, tor.publish_server_descriptor)
+SCALAR_DIFFERS(assume_reachable_differs, tor.assume_reachable)
+SCALAR_DIFFERS(max_circuits_differs, tor.max_circuits_per_worker)
+SCALAR_DIFFERS(max_links_differs, tor.max_links_per_worker)
+SCALAR_DIFFERS(max_hsdir_differs, tor.max_hsdir_cache_bytes)
+
+STRING_COPY(nickname_copy, tor.nickname)
+STRING_COPY(contact_copy, tor.contact_info)
+SCALAR_COPY(rate_copy, tor.bandwidth_rate)
+SCALAR_COPY(burst_copy, tor.bandwidth_burst)
+SCALAR_COPY(publish_copy, tor.publish_server_descriptor)
+SCALAR_COPY(assume_reachable_copy, tor.assume_reachable)
+SCALAR_COPY(max_hsdir_copy, tor.max_hsdir_cache_bytes)
+SCALAR_COPY(echo_port_copy, netcheck.tcp_echo_port)
+SCALAR_COPY(connect_bytes_copy, netcheck.connect_bytes)
+SCALAR_COPY(connections_copy, netcheck.connections)
+
+static bool
+ports_differ(const struct config *a, const struct config *b)
+{
+	if (a->dpdk.n_ports != b->dpdk.n_ports)
+		return true;
+	for (unsigned i = 0; i < a->dpdk.n_ports; i++)
+		if (a->dpdk.ports[i].is_pci != b->dpdk.ports[i].is_pci ||
+		    strcmp(a->dpdk.ports[i].spec, b->dpdk.ports[i].spec) != 0)
+			return true;
+	return false;
+}
+
+static bool
+mac_differs(const struct config *a, const struct config *b)
+{
+	return a->dpdk.has_mac != b->dpdk.has_mac ||
+	       (a->dpdk.has_mac && memcmp(a->dpdk.mac, b->dpdk.mac, sizeof(a->dpdk.mac)) != 0);
+}
+
+static bool
+address_differs(const struct config *a, const struct config *b)
+{
+	return a->dpdk.has_address != b->dpdk.has_address ||
+	       a->dpdk.address != b->dpdk.address || a->dpdk.prefix_len != b->dpdk.prefix_len;
+}
+
+static bool
+netcheck_connect_differs(const struct config *a, const struct config *b)
+{
+	return a->netcheck.has_connect != b->netcheck.has_connect ||
+	       a->netcheck.connect_address != b->netcheck.connect_address ||
+	       a->netcheck.connect_port != b->netcheck.connect_port;
+}
+
+static void
+netcheck_connect_copy(struct config *to, const struct config *from)
+{
+	to->netcheck.has_connect = from->netcheck.has_connect;
+	to->netcheck.connect_address = from->netcheck.connect_address;
+	to->netcheck.connect_port = from->netcheck.connect_port;
+}
+
+static bool
+or_port_differs(const struct config *a, const struct config *b)
+{
+	return a->tor.has_or_port != b->tor.has_or_port ||
+	       a->tor.or_port_has_address != b->tor.or_port_has_address ||
+	       a->tor.or_address != b->tor.or_address || a->tor.or_port != b->tor.or_port;
+}
+
+static bool
+dir_authorities_differ(const struct config *a, const struct config *b)
+{
+	if (a->tor.n_dir_authorities != b->tor.n_dir_authorities)
+		return true;
+	for (unsigned i = 0; i < a->tor.n_dir_authorities; i++) {
+		const struct config_dir_authority *x = &a->tor.dir_authorities[i];
+		const struct config_dir_authority *y = &b->tor.dir_authorities[i];
+
+		if (strcmp(x->nickname, y->nickname) != 0 || x->address != y->address ||
+		    x->dir_port != y->dir_port || x->or_port != y->or_port ||
+		    x->has_v3ident != y->has_v3ident ||
+		    memcmp(x->v3ident, y->v3ident, sizeof(x->v3ident)) != 0 ||
+		    memcmp(x->fingerprint, y->fingerprint, sizeof(x->fingerprint)) != 0 ||
+		    x->is_bridge != y->is_bridge || x->weight != y->weight)
+			return true;
+	}
+	return false;
+}
+
+static bool
+metrics_port_differs(const struct config *a, const struct config *b)
+{
+	return a->tor.has_metrics_port != b->tor.has_metrics_port ||
+	       a->tor.metrics_address != b->tor.metrics_address ||
+	       a->tor.metrics_port != b->tor.metrics_port;
+}
+
+static bool
+metrics_policy_differs(const struct config *a, const struct config *b)
+{
+	const struct config_policy *x = &a->tor.metrics_policy, *y = &b->tor.metrics_policy;
+
+	if (x->n_entries != y->n_entries)
+		return true;
+	for (unsigned i = 0; i < x->n_entries; i++)
+		if (x->entries[i].accept != y->entries[i].accept ||
+		    x->entries[i].network != y->entries[i].network ||
+		    x->entries[i].prefix_len != y->entries[i].prefix_len)
+			return true;
+	return false;
+}
+
+static void
+metrics_policy_copy(struct config *to, const struct config *from)
+{
+	to->tor.metrics_policy = from->tor.metrics_policy;
+}
+
+static bool
+logs_differ(const struct config *a, const struct config *b)
+{
+	if (a->tor.n_logs != b->tor.n_logs)
+		return true;
+	for (unsigned i = 0; i < a->tor.n_logs; i++) {
+		const struct config_log *x = &a->tor.logs[i], *y = &b->tor.logs[i];
+
+		if (x->min_severity != y->min_severity || x->max_severity != y->max_severity ||
+		    x->dest != y->dest ||
+		    (x->dest == CONFIG_LOG_FILE && strcmp(x->path, y->path) != 0))
+			return true;
+	}
+	return false;
+}
+
+static void
+logs_copy(struct config *to, const struct config *from)
+{
+	to->tor.n_logs = from->tor.n_logs;
+	memcpy(to->tor.logs, from->tor.logs, sizeof(to->tor.logs));
+}
+
+/* In config.c's key table order. The classification follows what holds
+ * each value at run time:
+ * - the workers, EAL and the port are set up once (worker_set.h), so the
+ *   DPDK keys, Address, ORPort and the per-worker tables need a restart;
+ * - DataDirectory holds the keys loaded at start; DirAuthority and
+ *   TestingTorNetwork shape the directory schedule and the consensus
+ *   checks made at start (tor too refuses to change TestingTorNetwork
+ *   while running); MetricsPort's socket is bound at start;
+ * - the descriptor fields, PublishServerDescriptor, MaxHSDirCacheBytes and
+ *   MetricsPortPolicy are the control thread's own and are applied;
+ * - Log and AssumeReachable are parsed but unused (hsrelay logs to stderr
+ *   and always publishes), the Netcheck keys are hsrelay-netcheck's. */
+static const struct reload_key reload_keys[] = {
+	{ "DPDKLcores", CONFIG_RELOAD_RESTART, false, lcores_differs, NULL },
+	{ "DPDKPort", CONFIG_RELOAD_RESTART, false, ports_differ, NULL },
+	{ "DPDKWorkerQueues", CONFIG_RELOAD_RESTART, false, worker_queues_differs, NULL },
+	{ "DPDKHugepages", CONFIG_RELOAD_RESTART, false, hugepages_differs, NULL },
+	{ "DPDKMemoryMB", CONFIG_RELOAD_RESTART, false, memory_mb_differs, NULL },
+	{ "DPDKMbufsPerWorker", CONFIG_RELOAD_RESTART, false, mbufs_differs, NULL },
+	{ "DPDKIdlePolls", CONFIG_RELOAD_RESTART, false, idle_polls_differs, NULL },
+	{ "DPDKIdleSleepUsec", CONFIG_RELOAD_RESTART, false, idle_sleep_differs, NULL },
+	{ "DPDKMac", CONFIG_RELOAD_RESTART, false, mac_differs, NULL },
+	{ "DPDKArpTimeout", CONFIG_RELOAD_RESTART, false, arp_timeout_differs, NULL },
+	{ "Address", CONFIG_RELOAD_RESTART, false, address_differs, NULL },
+	{ "NetcheckTcpEchoPort", CONFIG_RELOAD_NO_EFFECT, false, echo_port_differs,
+	  echo_port_copy },
+	{ "NetcheckConnect", CONFIG_RELOAD_NO_EFFECT, false, netcheck_connect_differs,
+	  netcheck_connect_copy },
+	{ "NetcheckConnectBytes", CONFIG_RELOAD_NO_EFFECT, false, connect_bytes_differs,
+	  connect_bytes_copy },
+	{ "NetcheckConnections", CONFIG_RELOAD_NO_EFFECT, false, connections_differs,
+	  connections_copy },
+	{ "Nickname", CONFIG_RELOAD_APPLY, true, nickname_differs, nickname_copy },
+	{ "ORPort", CONFIG_RELOAD_RESTART, false, or_port_differs, NULL },
+	{ "DataDirectory", CONFIG_RELOAD_RESTART, false, data_directory_differs, NULL },
+	{ "ContactInfo", CONFIG_RELOAD_APPLY, true, contact_differs, contact_copy },
+	{ "DirAuthority", CONFIG_RELOAD_RESTART, false, dir_authorities_differ, NULL },
+	{ "TestingTorNetwork", CONFIG_RELOAD_RESTART, false, testing_differs, NULL },
+	{ "BandwidthRate", CONFIG_RELOAD_APPLY, true, rate_differs, rate_copy },
+	{ "BandwidthBurst", CONFIG_RELOAD_APPLY, true, burst_differs, burst_copy },
+	{ "MetricsPort", CONFIG_RELOAD_RESTART, false, metrics_port_differs, NULL },
+	{ "MetricsPortPolicy", CONFIG_RELOAD_APPLY, false, metrics_policy_differs,
+	  metrics_policy_copy },
+	{ "Log", CONFIG_RELOAD_NO_EFFECT, false, logs_differ, logs_copy },
+	/* Turning publishing on uploads at once, as tor does when its
+	 * descriptor is dirty. */
+	{ "PublishServerDescriptor", CONFIG_RELOAD_APPLY, true, publish_differs, publish_copy },
+	{ "AssumeReachable", CONFIG_RELOAD_NO_EFFECT, false, assume_reachable_differs,
+	  assume_reachable_copy },
+	{ "MaxCircuitsPerWorker", CONFIG_RELOAD_RESTART, false, max_circuits_differs, NULL },
+	{ "MaxLinksPerWorker", CONFIG_RELOAD_RESTART, false, max_links_differs, NULL },
+	{ "MaxHSDirCacheBytes", CONFIG_RELOAD_APPLY, false, max_hsdir_differs, max_hsdir_copy },
+};
+
+_Static_assert(sizeof(reload_keys) / sizeof(reload_keys[0]) <= CONFIG_RELOAD_KEYS_MAX,
+		"config_reload_plan holds every key");
+
+void
+config_reload_diff(const struct config *running, const struct config *fresh,
+		struct config_reload_plan *plan)
+{
+	memset(plan, 0, sizeof(*plan));
+	for (size_t i = 0; i < sizeof(reload_keys) / sizeof(reload_keys[0]); i++) {
+		const struct reload_key *k = &reload_keys[i];
+		struct config_reload_change *ch;
+
+		if (!k->differs(running, fresh))
+			continue;
+		ch = &plan->changes[plan->n_changes++];
+		ch->key = k->key;
+		ch->action = k->action;
+		ch->descriptor = k->descriptor;
+		if (k->action == CONFIG_RELOAD_APPLY)
+			plan->apply = true;
+		if (k->action == CONFIG_RELOAD_RESTART)
+			plan->needs_restart = true;
+		if (k->descriptor)
+			plan->descriptor_dirty = true;
+	}
+}
+
+static const struct reload_key *
+find_key(const char *key)
+{
+	for (size_t i = 0; i < sizeof(reload_keys) / sizeof(reload_keys[0]); i++)
+		if (strcasecmp(reload_keys[i].key, key) == 0)
+			return &reload_keys[i];
+	return NULL;
+}
+
+void
+config_reload_apply(struct config *running, const struct config *fresh,
+		const struct config_reload_plan *plan)
+{
+	for (unsigned i = 0; i < plan->n_changes; i++) {
+		const struct reload_key *k = find_key(plan->changes[i].key);
+
+		if (k != NULL && k->copy != NULL)
+			k->copy(running, fresh);
+	}
+}
+
+int
+config_reload_action_of(const char *key, enum config_reload_action *action)
+{
+	const struct reload_key *k = find_key(key);
+
+	if (k == NULL)
+		return -ENOENT;
+	*action = k->action;
+	return 0;
+}
+
+const char *
+config_reload_action_name(enum config_reload_action action)
+{
+	switch (action) {
+	case CONFIG_RELOAD_APPLY:
+		return "applied";
+	case CONFIG_RELOAD_RESTART:
+		return "needs restart, kept old value";
+	case CONFIG_RELOAD_NO_EFFECT:
+		return "accepted, not used by hsrelay";
+	}
+	return "?";
+}

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# relay_sighup.sh HSRELAY
+# SIGHUP reloads what can be reloaded (docs/config.md "Reloading"): hsrelay
+# runs alone on DPDK net_tap in a network namespace this test creates, with
+# a MetricsPort inside the namespace and a stub directory authority on the
+# kernel side that keeps every descriptor POSTed to it (and answers 404 to
+# everything else). The test edits the file and sends SIGHUP three times:
+#  1. Nickname, ContactInfo, MaxHSDirCacheBytes (reloadable) and
+#     DPDKMemoryMB (needs a restart): one log line per key says which, the
+#     MetricsPort's hsrelay_hsdir_max_bytes shows the new cap,
+#     DataDirectory/fingerprint the new nickname, and a new descriptor with
+#     the new nickname and contact reaches the authority at once;
+#  2. an invalid Nickname: the error names file, line and key, hsrelay keeps
+#     running with the previous values;
+#  3. a MetricsPortPolicy that rejects 127.0.0.1: the MetricsPort answers 403.
+# Then SIGTERM must stop it with status 0 and "stats reload valid=2
+# refused=1". Exit 77 (meson: skipped) without root.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../netns/lib.sh
+. "$here/../netns/lib.sh"
+
+hsrelay=$1
+require_root
+require_python
+
+ns=hssighup-$$
+tap=hssighup$$
+orport=9001
+metrics_port=9035
+begin_test 0 sighup hsrelay_pid authority_pid
+add_netns "$ns"
+start=$(date +%s%N)
+
+mkdir -m 0700 "$work/hsrelay"
+conf=$work/hsrelay.conf
+# write_conf NICKNAME CONTACT HSDIR_CAP MEMORY_MB POLICY
+write_conf() {
+  {
+    echo "# written by $(basename "$0")"
+    echo "DPDKLcores $(lcores_for 1)"
+    echo "DPDKPort net_tap0,iface=$tap"
+    echo "DPDKWorkerQueues 1"
+    echo "DPDKMemoryMB $4"
+    echo "DPDKIdleSleepUsec 100"
+    echo "DPDKMac $mac_ours"
+    echo "Address $ip_ours/24"
+    echo "DataDirectory $work/hsrelay"
+    echo "Nickname $1"
+    echo "ORPort $orport"
+    echo "ContactInfo $2"
+    echo "PublishServerDescriptor 1"
+    echo "TestingTorNetwork 1"
+    echo "MaxHSDirCacheBytes $3"
+    echo "MetricsPort 127.0.0.1:$metrics_port"
+    echo "MetricsPortPolicy $5"
+    # The stub below: uploads are kept, fetches get 404.
+    echo "DirAuthority stub orport=5101 v3ident=0123456789ABCDEF0123456789ABCDEF01234567" \
+      "$ip_kernel:5201 89AB CDEF 0123 4567 89AB CDEF 0123 4567 89AB CDEF"
+  } >"$conf"
+}
+write_conf sighupfirst "first contact" "64 MB" 512 "accept 127.0.0.1"
+"$hsrelay" -f "$conf" --verify-config >/dev/null || fail "hsrelay --verify-config refused $conf"
+
+mkdir "$work/uploads"
+# The stub authority, listening before hsrelay's first upload: POST /tor/
+# bodies go to uploads/N (dir-spec 3.1).
+ip netns exec "$ns" "$python" -c '
+import http.server, os, sys
+out = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        n = len(os.listdir(out))
+        with open(os.path.join(out, "%d.tmp" % n), "wb") as f:
+            f.write(body)
+        os.rename(os.path.join(out, "%d.tmp" % n), os.path.join(out, str(n)))
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+    def do_GET(self):
+        self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer((sys.argv[2], int(sys.argv[3])), H).serve_forever()
+' "$work/uploads" 0.0.0.0 5201 &
+authority_pid=$!
+ip netns exec "$ns" "$hsrelay" -f "$conf" >"$work/hsrelay.out" 2>"$work/hsrelay.err" &
+hsrelay_pid=$!
+wait_until 30 ip -n "$ns" link show "$tap" ||
+  { cat "$work/hsrelay.err" >&2; fail "hsrelay's tap $tap did not appear"; }
+tap_up "$ns" "$tap"
+# uploaded PATTERN: some descriptor uploaded so far has a line PATTERN.
+uploaded() {
+  local f
+  for f in "$work"/uploads/*; do
+    case $f in *.tmp) continue ;; esac
+    [ -f "$f" ] && grep -qx "$1" "$f" && return 0
+  done
+  return 1
+}
+wait_until 30 grep -q '^hsrelay: relay ' "$work/hsrelay.out" ||
+  { cat "$work/hsrelay.err" >&2; fail "hsrelay did not start"; }
+checked "hsrelay up: $(head -1 "$work/hsrelay.out")"
+
+# metric NAME: its value on the MetricsPort (empty when refused).
+metric() {
+  ip netns exec "$ns" curl -s --max-time 5 "http://127.0.0.1:$metrics_port/metrics" |
+    sed -n "s/^$1 //p"
+}
+# http_status: the MetricsPort's answer to GET /metrics.
+http_status() {
+  ip netns exec "$ns" curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+    "http://127.0.0.1:$metrics_port/metrics"
+}
+# hup PATTERN: SIGHUP and wait for PATTERN in hsrelay's log.
+hup() {
+  kill -HUP "$hsrelay_pid"
+  wait_until 10 grep -q "$1" "$work/hsrelay.err" ||
+    { tail -20 "$work/hsrelay.err" >&2; fail "no '$1' after SIGHUP"; }
+}
+wait_until 10 sh -c "ip netns exec $ns curl -s --max-time 2 http://127.0.0.1:$metrics_port/metrics |
+  grep -q '^hsrelay_hsdir_max_bytes 67108864$'" ||
+  fail "hsrelay_hsdir_max_bytes is '$(metric hsrelay_hsdir_max_bytes)', not 64 MB"
+checked "MetricsPort: hsrelay_hsdir_max_bytes 67108864"
+wait_until 30 uploaded "contact first contact" ||
+  { tail -20 "$work/hsrelay.err" >&2; fail "no descriptor reached the stub authority"; }
+checked "descriptor uploaded at start: $(ls "$work/uploads" | wc -l) upload(s)"
+
+write_conf sighupsecond "second contact" "32 MB" 256 "accept 127.0.0.1"
+hup 'SIGHUP: MaxHSDirCacheBytes changed'
+for line in "SIGHUP: DPDKMemoryMB changed: needs restart, kept old value" \
+    "SIGHUP: Nickname changed: applied" "SIGHUP: ContactInfo changed: applied" \
+    "SIGHUP: MaxHSDirCacheBytes changed: applied"; do
+  grep -qF "$line" "$work/hsrelay.err" || fail "no '$line' in the log"
+done
+[ "$(grep -c 'SIGHUP: .* changed: ' "$work/hsrelay.err")" = 4 ] ||
+  fail "expected 4 changed keys: $(grep 'SIGHUP' "$work/hsrelay.err")"
+checked "one line per changed key: $(grep -c 'SIGHUP: .* changed: ' "$work/hsrelay.err")"
+wait_until 5 sh -c "ip netns exec $ns curl -s --max-time 2 http://127.0.0.1:$metrics_port/metrics |
+  grep -q '^hsrelay_hsdir_max_bytes 33554432$'" ||
+  fail "hsrelay_hsdir_max_bytes is '$(metric hsrelay_hsdir_max_bytes)' after the reload"
+grep -q '^sighupsecond ' "$work/hsrelay/fingerprint" ||
+  fail "fingerprint file: $(cat "$work/hsrelay/fingerprint")"
+checked "applied: hsrelay_hsdir_max_bytes 33554432, fingerprint names sighupsecond"
+# The periodic upload is a minute away (TestingTorNetwork): a new
+# descriptor within 10 s comes from the reload.
+wait_until 10 uploaded "contact second contact" ||
+  fail "no descriptor with the new ContactInfo after SIGHUP"
+uploaded "router sighupsecond $ip_ours $orport 0 0" ||
+  fail "the new descriptor does not carry the new nickname"
+grep -q 'SIGHUP: descriptor changed; uploading it' "$work/hsrelay.err" ||
+  fail "no 'descriptor changed' line"
+checked "descriptor with the new nickname and contact uploaded after SIGHUP"
+
+write_conf 'bad_nickname!' "third contact" "16 MB" 256 "accept 127.0.0.1"
+hup 'keeping the running configuration'
+grep -q "SIGHUP: $conf:[0-9]*: Nickname: .*keeping the running configuration" \
+  "$work/hsrelay.err" || fail "the error does not name file, line and key: $(tail -1 "$work/hsrelay.err")"
+sleep 0.5
+kill -0 "$hsrelay_pid" 2>/dev/null || fail "hsrelay exited on an invalid file"
+[ "$(metric hsrelay_hsdir_max_bytes)" = 33554432 ] ||
+  fail "an invalid file changed hsrelay_hsdir_max_bytes to $(metric hsrelay_hsdir_max_bytes)"
+checked "invalid file: $(grep 'keeping the running' "$work/hsrelay.err" | tail -1); still running"
+
+[ "$(http_status)" = 200 ] || fail "MetricsPort answered $(http_status) before the policy change"
+write_conf sighupsecond "second contact" "32 MB" 256 "reject 127.0.0.1, accept *"
+hup 'SIGHUP: MetricsPortPolicy changed: applied'
+[ "$(http_status)" = 403 ] || fail "MetricsPort answered $(http_status) after rejecting 127.0.0.1"
+checked "MetricsPortPolicy reloaded: 127.0.0.1 now gets 403"
+
+kill -TERM "$hsrelay_pid"
+wait_until 15 sh -c "! kill -0 $hsrelay_pid 2>/dev/null" || fail "hsrelay did not stop on SIGTERM"
+status=0
+wait "$hsrelay_pid" || status=$?
+hsrelay_pid=
+[ "$status" -eq 0 ] || fail "hsrelay exited $status after SIGTERM"
+grep -q '^hsrelay: stats reload valid=2 refused=1$' "$work/hsrelay.out" ||
+  fail "reload counters: $(grep 'stats reload' "$work/hsrelay.out")"
+checked "stopped with status 0; $(grep 'stats reload' "$work/hsrelay.out")"
+echo "PASS relay_sighup in $(( ($(date +%s%N) - start) / 1000000 )) ms"

@@ -1,0 +1,239 @@
+/* control/config_reload.c: SIGHUP's key-by-key classification of what
+ * changed between the running configuration and the file read again. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "control/config.h"
+#include "control/config_reload.h"
+
+/* A complete relay configuration; a test's lines replace the lines of
+ * base_text with the same key (all of them, for repeatable keys). */
+static const char base_text[] =
+	"DPDKPort net_tap0,iface=hs0\n"
+	"DPDKLcores 0-1\n"
+	"Address 10.77.1.2/24\n"
+	"Nickname relayone\n"
+	"ORPort 9001\n"
+	"DataDirectory /var/lib/hsrelay\n"
+	"ContactInfo first operator\n"
+	"DirAuthority a0 orport=21100 v3ident=19E23A2429C5D0D03D775AF958B94D797F7D8CD3 "
+	"127.0.0.1:7000 AEDF243C9ABD0F38C680DC12B5259F5627DC11E5\n"
+	"BandwidthRate 1 MBytes\n"
+	"BandwidthBurst 2 MBytes\n"
+	"MetricsPort 127.0.0.1:9035\n"
+	"MetricsPortPolicy accept 127.0.0.1\n"
+	"MaxHSDirCacheBytes 64 MB\n";
+
+static void
+load(struct config *c, const char *extra)
+{
+	char text[4096];
+	struct config_error err;
+	const char *line = base_text;
+	size_t used = 0;
+
+	while (*line != '\0') {
+		const char *eol = strchr(line, '\n');
+		size_t len = (size_t)(eol - line) + 1, key_len = strcspn(line, " ");
+		bool replaced = false;
+
+		for (const char *o = extra; *o != '\0'; o = strchr(o, '\n') + 1)
+			if (strncmp(o, line, key_len) == 0 && o[key_len] == ' ')
+				replaced = true;
+		if (!replaced) {
+			memcpy(text + used, line, len);
+			used += len;
+		}
+		line = eol + 1;
+	}
+	snprintf(text + used, sizeof(text) - used, "%s", extra);
+	config_init(c);
+	memset(&err, 0, sizeof(err));
+	if (config_parse_text(c, text, strlen(text), "test.conf", &err) < 0)
+		fail_msg("%s:%u: %s: %s", err.file, err.line, err.key, err.message);
+	assert_int_equal(config_check_relay(c, "test.conf", &err), 0);
+}
+
+static const struct config_reload_change *
+find(const struct config_reload_plan *plan, const char *key)
+{
+	for (unsigned i = 0; i < plan->n_changes; i++)
+		if (strcmp(plan->changes[i].key, key) == 0)
+			return &plan->changes[i];
+	return NULL;
+}
+
+static void
+test_same_file_no_changes(void **state)
+{
+	struct config a, b;
+	struct config_reload_plan plan;
+
+	(void)state;
+	load(&a, "");
+	load(&b, "");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 0);
+	assert_false(plan.apply);
+	assert_false(plan.descriptor_dirty);
+	assert_false(plan.needs_restart);
+}
+
+static void
+test_contact_applies_and_dirties_descriptor(void **state)
+{
+	struct config a, b;
+	struct config_reload_plan plan;
+	const struct config_reload_change *ch;
+
+	(void)state;
+	load(&a, "");
+	load(&b, "ContactInfo second operator <ops@example.org>\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 1);
+	ch = find(&plan, "ContactInfo");
+	assert_non_null(ch);
+	assert_int_equal(ch->action, CONFIG_RELOAD_APPLY);
+	assert_true(ch->descriptor);
+	assert_true(plan.apply);
+	assert_true(plan.descriptor_dirty);
+	assert_false(plan.needs_restart);
+	config_reload_apply(&a, &b, &plan);
+	assert_string_equal(a.tor.contact_info, "second operator <ops@example.org>");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 0);
+}
+
+/* A DPDK key and the ORPort need a restart: reported, the old value kept,
+ * while the reloadable key in the same file is taken. */
+static void
+test_restart_keys_kept(void **state)
+{
+	struct config a, b;
+	struct config_reload_plan plan;
+	const struct config_reload_change *ch;
+
+	(void)state;
+	load(&a, "");
+	load(&b, "DPDKMemoryMB 512\nORPort 9002\nDPDKPort net_tap1,iface=hs1\n"
+			"BandwidthRate 2 MBytes\nMaxHSDirCacheBytes 1 MB\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 5);
+	assert_int_equal(find(&plan, "DPDKMemoryMB")->action, CONFIG_RELOAD_RESTART);
+	assert_int_equal(find(&plan, "ORPort")->action, CONFIG_RELOAD_RESTART);
+	assert_int_equal(find(&plan, "DPDKPort")->action, CONFIG_RELOAD_RESTART);
+	ch = find(&plan, "BandwidthRate");
+	assert_int_equal(ch->action, CONFIG_RELOAD_APPLY);
+	assert_true(ch->descriptor);
+	ch = find(&plan, "MaxHSDirCacheBytes");
+	assert_int_equal(ch->action, CONFIG_RELOAD_APPLY);
+	assert_false(ch->descriptor);
+	assert_true(plan.needs_restart);
+	assert_true(plan.descriptor_dirty);
+	/* Table order: DPDK keys first. */
+	assert_string_equal(plan.changes[0].key, "DPDKPort");
+	assert_string_equal(plan.changes[1].key, "DPDKMemoryMB");
+
+	config_reload_apply(&a, &b, &plan);
+	assert_int_equal(a.dpdk.memory_mb, 256);
+	assert_int_equal(a.tor.or_port, 9001);
+	assert_int_equal(a.dpdk.n_ports, 1);
+	assert_string_equal(a.dpdk.ports[0].spec, "net_tap0,iface=hs0");
+	assert_int_equal(a.tor.bandwidth_rate, 2u << 20);
+	assert_int_equal(a.tor.max_hsdir_cache_bytes, 1u << 20);
+	/* What is left differs only in the restart keys. */
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 3);
+	assert_false(plan.apply);
+	assert_true(plan.needs_restart);
+}
+
+static void
+test_metrics_policy_and_publish(void **state)
+{
+	struct config a, b;
+	struct config_reload_plan plan;
+
+	(void)state;
+	load(&a, "");
+	load(&b, "MetricsPortPolicy reject 127.0.0.1, accept 10.0.0.0/8\n"
+			"PublishServerDescriptor 0\nNickname relaytwo\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 3);
+	assert_int_equal(find(&plan, "MetricsPortPolicy")->action, CONFIG_RELOAD_APPLY);
+	assert_false(find(&plan, "MetricsPortPolicy")->descriptor);
+	assert_int_equal(find(&plan, "PublishServerDescriptor")->action, CONFIG_RELOAD_APPLY);
+	assert_int_equal(find(&plan, "Nickname")->action, CONFIG_RELOAD_APPLY);
+	config_reload_apply(&a, &b, &plan);
+	assert_int_equal(a.tor.metrics_policy.n_entries, 2);
+	assert_false(config_policy_allows(&a.tor.metrics_policy, 0x7f000001));
+	assert_true(config_policy_allows(&a.tor.metrics_policy, 0x0a000001));
+	assert_false(a.tor.publish_server_descriptor);
+	assert_string_equal(a.tor.nickname, "relaytwo");
+}
+
+/* A MetricsPort address change needs a restart (its socket is bound at
+ * start); an authority set change too; Log is accepted without effect. */
+static void
+test_metrics_port_authorities_log(void **state)
+{
+	struct config a, b;
+	struct config_reload_plan plan;
+
+	(void)state;
+	load(&a, "");
+	load(&b, "MetricsPort 127.0.0.1:9036\nLog info stderr\n"
+			"DirAuthority b0 orport=21101 v3ident=29E23A2429C5D0D03D775AF958B94D797F7D8CD3 "
+			"127.0.0.1:7001 BEDF243C9ABD0F38C680DC12B5259F5627DC11E5\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 3);
+	assert_int_equal(find(&plan, "MetricsPort")->action, CONFIG_RELOAD_RESTART);
+	assert_int_equal(find(&plan, "DirAuthority")->action, CONFIG_RELOAD_RESTART);
+	assert_int_equal(find(&plan, "Log")->action, CONFIG_RELOAD_NO_EFFECT);
+	assert_false(plan.apply);
+	assert_false(plan.descriptor_dirty);
+	config_reload_apply(&a, &b, &plan);
+	assert_int_equal(a.tor.metrics_port, 9035);
+	assert_int_equal(a.tor.n_dir_authorities, 1);
+	assert_int_equal(a.tor.n_logs, 1);
+}
+
+static void
+test_action_of(void **state)
+{
+	enum config_reload_action action;
+
+	(void)state;
+	assert_int_equal(config_reload_action_of("contactinfo", &action), 0);
+	assert_int_equal(action, CONFIG_RELOAD_APPLY);
+	assert_int_equal(config_reload_action_of("DataDirectory", &action), 0);
+	assert_int_equal(action, CONFIG_RELOAD_RESTART);
+	assert_int_equal(config_reload_action_of("TestingTorNetwork", &action), 0);
+	assert_int_equal(action, CONFIG_RELOAD_RESTART);
+	assert_int_equal(config_reload_action_of("NoSuchKey", &action), -ENOENT);
+	assert_string_equal(config_reload_action_name(CONFIG_RELOAD_RESTART),
+			"needs restart, kept old value");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_same_file_no_changes),
+		cmocka_unit_test(test_contact_applies_and_dirties_descriptor),
+		cmocka_unit_test(test_restart_keys_kept),
+		cmocka_unit_test(test_metrics_policy_and_publish),
+		cmocka_unit_test(test_metrics_port_authorities_log),
+		cmocka_unit_test(test_action_of),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -19,6 +19,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=../netns/lib.sh
 . "$here/../netns/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=standalone_lib.sh
+. "$here/standalone_lib.sh"
 
 hsrelay=$1
 require_root
@@ -83,11 +85,6 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer((sys.argv[2], int(sys.argv[3])), H).serve_forever()
 ' "$work/uploads" 0.0.0.0 5201 &
 authority_pid=$!
-ip netns exec "$ns" "$hsrelay" -f "$conf" >"$work/hsrelay.out" 2>"$work/hsrelay.err" &
-hsrelay_pid=$!
-wait_until 30 ip -n "$ns" link show "$tap" ||
-  { cat "$work/hsrelay.err" >&2; fail "hsrelay's tap $tap did not appear"; }
-tap_up "$ns" "$tap"
 # uploaded PATTERN: some descriptor uploaded so far has a line PATTERN.
 uploaded() {
   local f
@@ -97,9 +94,7 @@ uploaded() {
   done
   return 1
 }
-wait_until 30 grep -q '^hsrelay: relay ' "$work/hsrelay.out" ||
-  { cat "$work/hsrelay.err" >&2; fail "hsrelay did not start"; }
-checked "hsrelay up: $(head -1 "$work/hsrelay.out")"
+standalone_start
 
 # metric NAME: its value on the MetricsPort (empty when refused).
 metric() {
@@ -167,12 +162,7 @@ hup 'SIGHUP: MetricsPortPolicy changed: applied'
 [ "$(http_status)" = 403 ] || fail "MetricsPort answered $(http_status) after rejecting 127.0.0.1"
 checked "MetricsPortPolicy reloaded: 127.0.0.1 now gets 403"
 
-kill -TERM "$hsrelay_pid"
-wait_until 15 sh -c "! kill -0 $hsrelay_pid 2>/dev/null" || fail "hsrelay did not stop on SIGTERM"
-status=0
-wait "$hsrelay_pid" || status=$?
-hsrelay_pid=
-[ "$status" -eq 0 ] || fail "hsrelay exited $status after SIGTERM"
+standalone_stop
 grep -q '^hsrelay: stats reload valid=2 refused=1$' "$work/hsrelay.out" ||
   fail "reload counters: $(grep 'stats reload' "$work/hsrelay.out")"
 checked "stopped with status 0; $(grep 'stats reload' "$work/hsrelay.out")"

@@ -1370,7 +1370,8 @@ intro_watch(void *ctx, const struct intro_circuit *circ)
 }
 
 /* tor hs_dos.c: the INTRODUCE2 defence defaults come from the consensus
- * (tor 0.4.9 defaults: off, 25/s, burst 200). */
+ * (tor 0.4.9 defaults: off, 25/s, burst 200); so does the rendezvous
+ * point's single-hop refusal. */
 static void
 intro_dos_defaults(struct relay_control *c)
 {
@@ -1386,6 +1387,10 @@ intro_dos_defaults(struct relay_control *c)
 	};
 
 	intro_point_set_dos_defaults(c->intro, &d);
+	/* tor dos.c: DoSRefuseSingleHopClientRendezvous, default 0 (the live
+	 * consensus sets 1). */
+	rendezvous_set_refuse_single_hop(c->rendezvous, consensus_param(c->consensus,
+			"DoSRefuseSingleHopClientRendezvous", 0, 0, 1) != 0);
 }
 
 static bool

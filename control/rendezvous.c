@@ -59,6 +59,12 @@ rendezvous_table_create(const struct rendezvous_config *cfg)
 	return t;
 }
 
+void
+rendezvous_set_refuse_single_hop(struct rendezvous_table *t, bool refuse)
+{
+	t->cfg.refuse_single_hop_client = refuse;
+}
+
 static void
 waiting_free(struct rendezvous_table *t, struct waiting *w)
 {

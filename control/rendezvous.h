@@ -110,6 +110,12 @@ struct rendezvous_table *rendezvous_table_create(const struct rendezvous_config 
 
 void rendezvous_table_destroy(struct rendezvous_table *t);
 
+/* Sets DoSRefuseSingleHopClientRendezvous as the kept consensus says
+ * (tor dos.c reads it from every new consensus): while true, an
+ * ESTABLISH_RENDEZVOUS from a single-hop client is ignored. Cookies
+ * already waiting stay. */
+void rendezvous_set_refuse_single_hop(struct rendezvous_table *t, bool refuse);
+
 /* ESTABLISH_RENDEZVOUS (relay command 33) with body [body, body + len) on
  * circ, in tor's order (tor-roles doc 2.1): unsuitable circuit (busy, or
  * already waiting here) -> CLOSE TORPROTOCOL; previous hop a client with

@@ -122,6 +122,17 @@ test_refusals(void **state)
 	assert_int_equal(rendezvous_counters(t)->est_rend[REND_EST_UNSUITABLE_CIRCUIT], 2);
 	r = rendezvous_establish(t, &a, &relay_hop, body, HS_REND_COOKIE_LEN, 0);
 	assert_int_equal(r.verdict, RENDEZVOUS_REPLY);
+	/* The consensus turns the single-hop refusal off, then on again. */
+	rendezvous_set_refuse_single_hop(t, false);
+	body[0] ^= 2;
+	r = rendezvous_establish(t, &b, &client_hop, body, HS_REND_COOKIE_LEN, 0);
+	assert_int_equal(r.verdict, RENDEZVOUS_CLOSE);	/* the table is full (max 1) */
+	assert_int_equal(r.destroy_reason, DESTROY_REASON_RESOURCELIMIT);
+	rendezvous_set_refuse_single_hop(t, true);
+	r = rendezvous_establish(t, &b, &client_hop, body, HS_REND_COOKIE_LEN, 0);
+	assert_int_equal(r.verdict, RENDEZVOUS_IGNORE);
+	assert_int_equal(rendezvous_counters(t)->est_rend[REND_EST_SINGLE_HOP], 2);
+	body[0] ^= 2;
 	/* Over hsrelay's bound: RESOURCELIMIT. */
 	body[0] ^= 1;
 	r = rendezvous_establish(t, &b, &relay_hop, body, HS_REND_COOKIE_LEN, 0);

@@ -29,32 +29,12 @@
  * without unbounded queues. With a rate the
  * clients also pace themselves to that many cells per second in all.
  *
- * The RUTs:
- *   tor      /usr/bin/tor as a non-exit relay on ORPort 10.79.0.1:9101
- *            (TestingTorNetwork with a fake DirAuthority, so that
- *            ExtendAllowPrivateAddresses lets it extend to the sink on
- *            10.79.0.1:9201; AssumeReachable, PublishServerDescriptor 0),
- *            reached over the namespace's loopback. CPU: the tor process
- *            (all its threads).
- *   hsrelay  hsrelay -f FILE with one worker, Address 10.79.0.2 in the
- *            same namespace, on one of two transports (--transport):
- *            af_packet (default): DPDK net_af_packet on one end of a veth
- *              pair; the other end is where the namespace routes
- *              10.79.0.0/24, with offloads off (full checksums, no
- *              super-packets). The worker's RX reads the kernel's mmap
- *              ring without a system call; its TX is one sendto() per
- *              burst, inside which the kernel delivers the frames through
- *              the veth to the clients' and the sink's sockets (softirq in
- *              the worker's context, charged to the worker, as tor's
- *              loopback sends are charged to tor);
- *            tap: DPDK net_tap, whose kernel side is routed to the subnet;
- *              a readv() per received and a writev() per sent frame, and a
- *              SIGIO per wake-up.
- *            Either way the clients and the sink reach it with the same
- *            kernel sockets. DPDKIdleSleepUsec is set so an idle worker
- *            sleeps instead of spinning. CPU: the worker lcore thread
- *            (/proc/PID/task/TID/stat); the whole process is reported as
- *            well.
+ * The RUTs (bench/bench_rut.h): tor as a non-exit relay on the
+ * namespace's loopback (TestingTorNetwork with a fake DirAuthority, so
+ * that ExtendAllowPrivateAddresses lets it extend to the sink on
+ * 10.79.0.1:9201), and hsrelay with one worker on net_af_packet over a
+ * veth (default) or net_tap (--transport). CPU: tor's whole process,
+ * hsrelay's worker lcore thread (the whole process is reported as well).
  * Both RUTs get their keys from control/relay_keys.h in a DataDirectory
  * made here (tor reads the same files); the ntor key is read back from
  * keys/secret_onion_key_ntor once the RUT runs.
@@ -76,31 +56,24 @@
 #include "bench/bench_relay.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_env.h"
+#include "bench/bench_rut.h"
 #include "bench/bench_util.h"
 #include "control/circ_cells.h"
 #include "control/circuit_handshake.h"
@@ -123,14 +96,8 @@
 #define MAX_SINK_LINKS 8
 #define MAX_CASES 8
 
-/* Addresses exist only inside the bench's namespace. */
-#define NS_ADDR "10.79.0.1"		/* lo: tor, the sink, the clients */
-#define HS_ADDR "10.79.0.2"		/* hsrelay behind its tap */
-#define HS_MAC "02:00:00:79:00:02"
-#define SUBNET "10.79.0.0/24"
+/* The sink listens on BENCH_NS_ADDR (bench_rut.h) with the clients. */
 #define SINK_PORT 9201
-#define TOR_OR_PORT 9101
-#define HS_OR_PORT 9001
 
 #define WINDOW_DEFAULT 1000
 /* The sink decrypts cells whose index is a multiple of this. */
@@ -142,8 +109,6 @@
 #define RECORD_WIRE_MAX (TLS_RECORD_HEADER_LEN + TLS_RECORD_EXPLICIT_NONCE_LEN + \
 		TLS_RECORD_MAX_PLAINTEXT + TLS_RECORD_TAG_LEN + 1)
 #define SETUP_TIMEOUT_S 20
-#define RUT_START_TIMEOUT_NS (60ull * 1000000000)
-#define RUT_STOP_TIMEOUT_NS (10ull * 1000000000)
 /* Offsets of the client circuit number and the sequence number in the
  * data of a DROP cell. */
 #define DROP_INDEX_OFFSET RELAY_HEADER_LEN
@@ -153,24 +118,10 @@
 #define GET(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define PUT(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
-static volatile sig_atomic_t interrupted;
-
 /* ---- options and results ---------------------------------------------- */
-
-/* How hsrelay's port meets the kernel of the namespace (--transport).
- * net_af_xdp on the veth was tried: with chains linearized it carries the
- * handshakes and the first few thousand cells, then traffic stops (DPDK
- * 22.11, kernel 6.18, zero-copy and force_copy alike), so it is not
- * offered. */
-enum transport { TRANSPORT_TAP, TRANSPORT_AF_PACKET };
-
-static const char *const transport_names[] = {
-	[TRANSPORT_TAP] = "tap", [TRANSPORT_AF_PACKET] = "af_packet",
-};
 
 struct options {
 	bool quick;
-	enum transport transport;
 	double seconds;
 	double warmup;
 	unsigned n_cases;
@@ -179,12 +130,9 @@ struct options {
 	unsigned window;		/* per circuit; 0: WINDOW_DEFAULT / circuits */
 	bool skip_tor, skip_hsrelay, skip_max;
 	bool verbose;
-	unsigned idle_sleep_usec;
-	const char *tor_path;
+	struct bench_rut_options rut;	/* tor and hsrelay paths, transport */
 	char hsrelay_path[PATH_MAX + 16];
 };
-
-enum rut_kind { RUT_TOR, RUT_HSRELAY };
 
 struct measurement {
 	unsigned circuits, links, window;
@@ -214,14 +162,6 @@ struct measurement {
 };
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static void
-sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000) };
-
-	nanosleep(&ts, NULL);
-}
 
 static int
 send_all(int fd, const uint8_t *p, size_t len)
@@ -259,207 +199,6 @@ ipv4_of(const char *text)
 }
 
 /* Runs argv (no shell), output to /dev/null; its exit status or -1. */
-static int
-run_command(char *const argv[])
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		if (null >= 0) {
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-#define RUN(...) run_command((char *const[]){ __VA_ARGS__, NULL })
-
-static int
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL)
-		return -errno;
-	fputs(text, f);
-	return fclose(f) == 0 ? 0 : -errno;
-}
-
-/* utime + stime of /proc/.../stat in clock ticks, or -1. */
-static long long
-stat_ticks(const char *path)
-{
-	char buf[1024];
-	unsigned long long utime, stime;
-	FILE *f = fopen(path, "r");
-	size_t n;
-	char *p;
-
-	if (f == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	/* After "(comm)": state ppid pgrp session tty_nr tpgid flags minflt
-	 * cminflt majflt cmajflt utime stime (proc(5) fields 3-15). */
-	if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-				&utime, &stime) != 2)
-		return -1;
-	return (long long)(utime + stime);
-}
-
-static double
-ticks_to_seconds(long long ticks)
-{
-	return (double)ticks / (double)sysconf(_SC_CLK_TCK);
-}
-
-static double
-process_cpu(pid_t pid)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	return ticks_to_seconds(stat_ticks(path));
-}
-
-/* Sum over the threads of pid whose name starts with prefix; *count gets
- * how many there were. */
-static double
-threads_cpu(pid_t pid, const char *prefix, unsigned *count)
-{
-	char dir[64];
-	long long total = 0;
-	struct dirent *e;
-	DIR *d;
-
-	*count = 0;
-	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
-	d = opendir(dir);
-	if (d == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		char path[600], comm[64] = "";
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/comm", dir, e->d_name);
-		f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		if (fgets(comm, sizeof(comm), f) == NULL)
-			comm[0] = '\0';
-		fclose(f);
-		if (strncmp(comm, prefix, strlen(prefix)) != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
-		long long t = stat_ticks(path);
-
-		if (t >= 0) {
-			total += t;
-			(*count)++;
-		}
-	}
-	closedir(d);
-	return ticks_to_seconds(total);
-}
-
-/* The machine's busy time (user, nice, system, irq, softirq, steal) and
- * its softirq part, all CPUs, in seconds, from /proc/stat. This kernel
- * samples CPU time per tick (no IRQ time accounting): a tick that lands in
- * softirq is charged to the task it interrupted as well, so softirq work
- * done while the worker or the generator ran is inside their own figures;
- * what ran in ksoftirqd is in neither, and shows here. */
-static void
-system_cpu(double *busy, double *softirq)
-{
-	unsigned long long v[8] = { 0 };
-	FILE *f = fopen("/proc/stat", "r");
-
-	*busy = *softirq = 0;
-	if (f == NULL)
-		return;
-	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-		   &v[4], &v[5], &v[6], &v[7]) == 8) {
-		*busy = ticks_to_seconds((long long)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]));
-		*softirq = ticks_to_seconds((long long)v[6]);
-	}
-	fclose(f);
-}
-
-/* CPU time of the kernel's ksoftirqd/N threads (softirq work deferred out
- * of the tasks that raised it). */
-static double
-ksoftirqd_cpu(void)
-{
-	long long total = 0;
-	struct dirent *e;
-	DIR *d = opendir("/proc");
-
-	if (d == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		char path[300], comm[64] = "";
-		FILE *f;
-
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
-		f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		if (fgets(comm, sizeof(comm), f) == NULL)
-			comm[0] = '\0';
-		fclose(f);
-		if (strncmp(comm, "ksoftirqd/", 10) != 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		long long t = stat_ticks(path);
-
-		if (t > 0)
-			total += t;
-	}
-	closedir(d);
-	return ticks_to_seconds(total);
-}
-
-static double
-self_cpu(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-		(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static double
-load_average(void)
-{
-	double load = 0;
-	FILE *f = fopen("/proc/loadavg", "r");
-
-	if (f == NULL)
-		return 0;
-	if (fscanf(f, "%lf", &load) != 1)
-		load = 0;
-	fclose(f);
-	return load;
-}
-
 /* ---- TLS records on a kernel socket ----------------------------------- */
 
 /* One link after the TLS handover: the record layer of crypto/tls_record.h
@@ -870,7 +609,7 @@ gen_fail(struct generator *g, const char *fmt, ...)
 static bool
 gen_running(struct generator *g)
 {
-	return !GET(g->stop) && !GET(g->failed) && !interrupted;
+	return !GET(g->stop) && !GET(g->failed) && !bench_interrupted;
 }
 
 /* The sink's keys and link credentials, made once per bench run in dir
@@ -932,7 +671,7 @@ generator_init(struct generator *g, const char *dir)
 			sizeof(g->sink_hs.ed25519_id));
 	memcpy(g->sink_hs.onion_keys, ntor.onion_keys, sizeof(ntor.onion_keys));
 	g->sink_hs.onion_key_count = ntor.onion_key_count;
-	g->sink_ip = ipv4_of(NS_ADDR);
+	g->sink_ip = ipv4_of(BENCH_NS_ADDR);
 	g->slots = aligned_alloc(64, MAX_CIRCUITS * sizeof(*g->slots));
 	if (g->slots == NULL)
 		return -ENOMEM;
@@ -1398,9 +1137,9 @@ tcp_connect(uint32_t ip, uint16_t port, uint64_t timeout_ns)
 
 		close(fd);
 		if ((err != ECONNREFUSED && err != ETIMEDOUT && err != EHOSTUNREACH &&
-		     err != EINPROGRESS && err != EAGAIN) || bench_now_ns() > end || interrupted)
+		     err != EINPROGRESS && err != EAGAIN) || bench_now_ns() > end || bench_interrupted)
 			return -err;
-		sleep_ns(100000000);
+		bench_sleep_ns(100000000);
 	}
 }
 
@@ -1530,7 +1269,7 @@ client_writer_main(void *arg)
 			n++;
 		}
 		if (n == 0) {
-			sleep_ns(20000);
+			bench_sleep_ns(20000);
 			continue;
 		}
 		if (c->rate > 0)
@@ -1762,106 +1501,10 @@ generator_stop(struct generator *g, struct measurement *m)
 	g->listener = -1;
 }
 
-/* ---- the relays under test -------------------------------------------- */
+/* ---- the relays under test (bench_rut.h) ------------------------------ */
 
-struct rut {
-	enum rut_kind kind;
-	pid_t pid;
-	char dir[PATH_MAX];		/* DataDirectory */
-	char log[PATH_MAX];
-	/* hsrelay's port: the tap, or the veth end given to DPDK */
-	char port_if[IFNAMSIZ];
-	/* af_packet: the veth end the namespace's kernel routes to */
-	char kernel_if[IFNAMSIZ];
-	bool veth_made;
-};
-
-static pid_t
-spawn(char *const argv[], const char *log)
-{
-	pid_t pid = fork();
-
-	if (pid != 0)
-		return pid;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	unsetenv("MALLOC_PERTURB_");
-	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	if (fd >= 0) {
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-	}
-	execv(argv[0], argv);
-	_exit(127);
-}
-
-static bool
-child_alive(pid_t pid)
-{
-	return pid > 0 && waitpid(pid, NULL, WNOHANG) == 0;
-}
-
-/* SIGTERM, then SIGKILL after RUT_STOP_TIMEOUT_NS; 0 for a clean exit. */
-static int
-rut_stop(struct rut *r)
-{
-	uint64_t end = bench_now_ns() + RUT_STOP_TIMEOUT_NS;
-	bool killed = false;
-	int status = 0;
-
-	if (r->pid <= 0)
-		return 0;
-	kill(r->pid, SIGTERM);
-	for (;;) {
-		pid_t w = waitpid(r->pid, &status, WNOHANG);
-
-		if (w == r->pid || (w < 0 && errno != EINTR))
-			break;
-		if (!killed && bench_now_ns() > end) {
-			kill(r->pid, SIGKILL);
-			killed = true;
-		}
-		sleep_ns(10000000);
-	}
-	r->pid = 0;
-	return killed || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ? -1 : 0;
-}
-
-static bool
-file_contains(const char *path, const char *needle)
-{
-	char line[1024];
-	bool found = false;
-	FILE *f = fopen(path, "r");
-
-	if (f == NULL)
-		return false;
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = strstr(line, needle) != NULL;
-	fclose(f);
-	return found;
-}
-
-static void
-print_log_tail(const char *path, unsigned lines)
-{
-	char buf[64][256];
-	unsigned n = 0;
-	FILE *f = fopen(path, "r");
-
-	if (f == NULL)
-		return;
-	while (fgets(buf[n % 64], sizeof(buf[0]), f) != NULL)
-		n++;
-	fclose(f);
-	for (unsigned i = n > lines ? n - lines : 0; i < n; i++)
-		fprintf(stderr, "  %s", buf[i % 64]);
-}
-
-/* Loads the RUT's identities and its ntor key from its DataDirectory. */
+/* Loads the RUT's identities and its ntor key from its DataDirectory
+ * (creating the keys there when it has none yet). */
 static int
 rut_read_keys(const char *dir, struct generator *g)
 {
@@ -1888,217 +1531,21 @@ rut_read_keys(const char *dir, struct generator *g)
 	return 0;
 }
 
-static const char fake_authority[] =
-	"DirAuthority fakeauth orport=9 no-v2 v3ident=0000000000000000000000000000000000000000 "
-	NS_ADDR ":9 0000000000000000000000000000000000000000\n";
-
+/* Starts the RUT; its keys are made first (tor reads relay_keys' files)
+ * so that the generator knows them before it runs, and read again once it
+ * runs. */
 static int
-tor_start(struct rut *r, const char *work, const struct options *o, struct generator *g)
+rut_start(struct bench_rut *r, const char *work, const struct options *o, struct generator *g)
 {
-	char torrc[PATH_MAX + 16], empty[PATH_MAX + 16], text[4 * PATH_MAX + 2048];
-	uint64_t end;
-	int rc;
+	int rc = rut_read_keys(r->dir, g);
 
-	snprintf(r->dir, sizeof(r->dir), "%s/tor-data", work);
-	snprintf(r->log, sizeof(r->log), "%s/tor.log", work);
-	snprintf(torrc, sizeof(torrc), "%s/torrc", work);
-	snprintf(empty, sizeof(empty), "%s/empty", work);
-	/* The keys are made here (tor reads relay_keys' files) so that the
-	 * generator knows them before tor runs. */
-	rc = rut_read_keys(r->dir, g);
-	if (rc < 0)
-		return rc;
-	snprintf(text, sizeof(text),
-			"# hsrelay-bench relay: the reference relay\n"
-			"DataDirectory %s\n"
-			"Nickname benchtor\n"
-			"Address " NS_ADDR "\n"
-			"ORPort " NS_ADDR ":%u\n"
-			"AssumeReachable 1\n"
-			"PublishServerDescriptor 0\n"
-			"SocksPort 0\nControlPort 0\nDirPort 0\n"
-			"ExitRelay 0\nExitPolicy reject *:*\n"
-			"ContactInfo hsrelay-bench\n"
-			"TestingTorNetwork 1\n"
-			"ExtendAllowPrivateAddresses 1\n"
-			"%s"
-			"UseDefaultFallbackDirs 0\n"
-			"GeoIPFile %s\nGeoIPv6File %s\n"
-			"Log notice file %s/notice.log\n"
-			"RunAsDaemon 0\nShutdownWaitLength 0\nSafeLogging 0\n"
-			"__OwningControllerProcess %d\n",
-			r->dir, TOR_OR_PORT, fake_authority, empty, empty, work, (int)getpid());
-	if (write_file(torrc, text) < 0 || write_file(empty, "") < 0)
-		return -EIO;
-	char *argv[] = { (char *)o->tor_path, "-f", torrc, "--defaults-torrc", empty, NULL };
-
-	r->kind = RUT_TOR;
-	r->pid = spawn(argv, r->log);
-	if (r->pid < 0)
-		return -errno;
-	/* "Bootstrapped 0%" comes after tor has loaded its keys and made its
-	 * TLS context (tests/interop/tls_tor.sh). */
-	snprintf(text, sizeof(text), "%s/notice.log", work);
-	end = bench_now_ns() + RUT_START_TIMEOUT_NS;
-	while (!file_contains(text, "Bootstrapped 0%")) {
-		if (!child_alive(r->pid) || bench_now_ns() > end || interrupted) {
-			fprintf(stderr, "hsrelay-bench relay: tor did not start; its log:\n");
-			print_log_tail(r->log, 20);
-			print_log_tail(text, 20);
-			return -ECHILD;
-		}
-		sleep_ns(50000000);
-	}
-	g->rut_ip = ipv4_of(NS_ADDR);
-	g->rut_port = TOR_OR_PORT;
-	return rut_read_keys(r->dir, g);
-}
-
-/* af_packet: a veth pair in the namespace. The kernel end is
- * where the namespace routes SUBNET (so the same kernel sockets reach
- * hsrelay as on the tap); the other end has no address and belongs to
- * hsrelay's DPDK port. Offloads are off on the kernel end: its frames must
- * carry full checksums and be no larger than the MTU, as on a wire
- * (dpdk-on-ci-machines.md 4). */
-static int
-veth_make(struct rut *r)
-{
-	char v6_kernel[64], v6_port[64];
-
-	snprintf(r->kernel_if, sizeof(r->kernel_if), "hsbk%d", (int)getpid() % 10000000);
-	snprintf(r->port_if, sizeof(r->port_if), "hsbd%d", (int)getpid() % 10000000);
-	snprintf(v6_kernel, sizeof(v6_kernel), "net.ipv6.conf.%s.disable_ipv6=1", r->kernel_if);
-	snprintf(v6_port, sizeof(v6_port), "net.ipv6.conf.%s.disable_ipv6=1", r->port_if);
-	RUN("ip", "link", "del", r->kernel_if);
-	if (RUN("ip", "link", "add", r->kernel_if, "type", "veth", "peer", "name", r->port_if) != 0) {
-		fprintf(stderr, "hsrelay-bench relay: could not make the veth pair %s/%s\n",
-				r->kernel_if, r->port_if);
-		return -EIO;
-	}
-	r->veth_made = true;
-	/* IPv6 off on both ends: no router solicitations or DAD frames for
-	 * hsrelay to read. */
-	RUN("sysctl", "-qw", v6_kernel, v6_port);
-	if (RUN("ethtool", "-K", r->kernel_if, "tx", "off", "tso", "off", "gso", "off") != 0) {
-		fprintf(stderr, "hsrelay-bench relay: ethtool -K %s tx off tso off gso off failed "
-				"(ethtool needed)\n", r->kernel_if);
-		return -EIO;
-	}
-	if (RUN("ip", "link", "set", r->port_if, "up") != 0 ||
-	    RUN("ip", "link", "set", r->kernel_if, "up") != 0 ||
-	    RUN("ip", "route", "replace", SUBNET, "dev", r->kernel_if, "src", NS_ADDR) != 0) {
-		fprintf(stderr, "hsrelay-bench relay: could not route " SUBNET " through %s\n",
-				r->kernel_if);
-		return -EIO;
-	}
-	return 0;
-}
-
-static void
-veth_remove(struct rut *r)
-{
-	if (r->veth_made)
-		RUN("ip", "link", "del", r->kernel_if);
-	r->veth_made = false;
-}
-
-static int
-hsrelay_start(struct rut *r, const char *work, const struct options *o, struct generator *g)
-{
-	char conf[PATH_MAX + 16], port[128], text[2 * PATH_MAX + 2048];
-	uint64_t end;
-	int rc;
-
-	snprintf(r->dir, sizeof(r->dir), "%s/hsrelay-data", work);
-	snprintf(r->log, sizeof(r->log), "%s/hsrelay.log", work);
-	snprintf(conf, sizeof(conf), "%s/hsrelay.conf", work);
-	rc = rut_read_keys(r->dir, g);
-	if (rc < 0)
-		return rc;
-	switch (o->transport) {
-	case TRANSPORT_TAP:
-		snprintf(r->port_if, sizeof(r->port_if), "hsbr%d", (int)getpid() % 10000000);
-		snprintf(port, sizeof(port), "net_tap0,iface=%s", r->port_if);
-		break;
-	case TRANSPORT_AF_PACKET:
-		rc = veth_make(r);
-		snprintf(port, sizeof(port), "net_af_packet0,iface=%s,qpairs=1", r->port_if);
-		break;
-	}
-	if (rc < 0)
-		return rc;
-	snprintf(text, sizeof(text),
-			"# hsrelay-bench relay: the relay under test\n"
-			"DPDKLcores 0-1\n"
-			"DPDKPort %s\n"
-			"DPDKWorkerQueues 1\n"
-			"DPDKMemoryMB 512\n"
-			"DPDKMbufsPerWorker 16383\n"
-			"DPDKIdleSleepUsec %u\n"
-			"DPDKMac " HS_MAC "\n"
-			"Address " HS_ADDR "/24\n"
-			"DataDirectory %s\n"
-			"Nickname benchhsrelay\n"
-			"ORPort " HS_ADDR ":%u\n"
-			"ContactInfo hsrelay-bench\n"
-			"ExitRelay 0\n"
-			"PublishServerDescriptor 0\n"
-			"AssumeReachable 1\n"
-			"TestingTorNetwork 1\n"
-			"%s",
-			port, o->idle_sleep_usec, r->dir, HS_OR_PORT, fake_authority);
-	if (write_file(conf, text) < 0)
-		return -EIO;
-	char *argv[] = { (char *)o->hsrelay_path, "-f", conf, NULL };
-
-	r->kind = RUT_HSRELAY;
-	r->pid = spawn(argv, r->log);
-	if (r->pid < 0)
-		return -errno;
-	end = bench_now_ns() + RUT_START_TIMEOUT_NS;
-	while (if_nametoindex(r->port_if) == 0 || !file_contains(r->log, "hsrelay: relay ")) {
-		if (!child_alive(r->pid) || bench_now_ns() > end || interrupted) {
-			fprintf(stderr, "hsrelay-bench relay: hsrelay did not start; its log:\n");
-			print_log_tail(r->log, 20);
-			return -ECHILD;
-		}
-		sleep_ns(50000000);
-	}
-	if (o->transport == TRANSPORT_TAP &&
-	    (RUN("ip", "link", "set", r->port_if, "up") != 0 ||
-	     RUN("ip", "route", "replace", SUBNET, "dev", r->port_if, "src", NS_ADDR) != 0)) {
-		fprintf(stderr, "hsrelay-bench relay: could not route " SUBNET " through %s\n",
-				r->port_if);
-		return -EIO;
-	}
-	g->rut_ip = ipv4_of(HS_ADDR);
-	g->rut_port = HS_OR_PORT;
-	return 0;
-}
-
-/* hsrelay's exit counters (its "hsrelay: stats" lines) to stderr; the
- * worker's forwarded count into m. */
-static void
-hsrelay_report(const struct rut *r, struct measurement *m, bool print)
-{
-	char line[2048];
-	FILE *f = fopen(r->log, "r");
-
-	if (f == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		const char *fw = strstr(line, " forwarded=");
-
-		if (strncmp(line, "hsrelay: stats", 14) != 0)
-			continue;
-		if (print)
-			fprintf(stderr, "  %s", line);
-		if (fw != NULL && strstr(line, "stats worker") != NULL) {
-			m->rut_forwarded += strtoull(fw + 11, NULL, 10);
-			m->have_rut_forwarded = true;
-		}
-	}
-	fclose(f);
+	if (rc == 0)
+		rc = bench_rut_start(r, work, &o->rut);
+	if (rc == 0)
+		rc = rut_read_keys(r->dir, g);
+	g->rut_ip = r->ip;
+	g->rut_port = r->port;
+	return rc;
 }
 
 /* ---- one case --------------------------------------------------------- */
@@ -2109,24 +1556,26 @@ wait_ns(struct generator *g, uint64_t ns)
 	uint64_t end = bench_now_ns() + ns;
 
 	while (bench_now_ns() < end) {
-		if (interrupted)
+		if (bench_interrupted)
 			return -EINTR;
 		if (GET(g->failed))
 			return -EIO;
-		sleep_ns(10000000);
+		bench_sleep_ns(10000000);
 	}
 	return 0;
 }
 
 static int
-run_case(const struct options *o, struct generator *g, const char *work, enum rut_kind kind,
+run_case(const struct options *o, struct generator *g, const char *work, enum bench_rut_kind kind,
 		unsigned circuits, double rate, struct measurement *m)
 {
-	struct rut r = { .pid = 0 };
+	struct bench_rut r;
 	unsigned links = o->links ? o->links : (circuits < 4 ? circuits : 4);
-	const char *name = kind == RUT_TOR ? "tor" : "hsrelay";
+	const char *name;
 	int rc;
 
+	bench_rut_init(&r, kind, work);
+	name = bench_rut_name(&r);
 	if (links > circuits)
 		links = circuits;
 	memset(m, 0, sizeof(*m));
@@ -2140,8 +1589,8 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 		m->window = 2 * RECORD_CELLS;
 	g->window = m->window;
 	m->offered = rate;
-	m->transport = kind == RUT_TOR ? "loopback" : transport_names[o->transport];
-	rc = kind == RUT_TOR ? tor_start(&r, work, o, g) : hsrelay_start(&r, work, o, g);
+	m->transport = bench_rut_transport(&r, &o->rut);
+	rc = rut_start(&r, work, o, g);
 	if (rc == 0)
 		rc = generator_start(g, circuits, links, rate);
 	if (rc == 0 && g->n_clients > 0) {
@@ -2151,38 +1600,27 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 	if (rc == 0)
 		rc = wait_ns(g, (uint64_t)(o->warmup * 1e9));
 	if (rc == 0) {
-		uint64_t t0, t1, c0, c1;
-		double cpu0, cpu1, proc0, proc1, gen0, gen1;
-		double busy0, busy1, softirq0, softirq1, ksoftirqd0, ksoftirqd1;
-		unsigned threads;
-		const char *prefix = "rte-worker-";
+		struct bench_cpu_sample s0, s1;
+		struct bench_cpu_window w;
+		uint64_t c0, c1;
 
-		m->load_average = load_average();
-		t0 = bench_now_ns();
 		c0 = generator_received(g);
-		proc0 = process_cpu(r.pid);
-		cpu0 = kind == RUT_TOR ? proc0 : threads_cpu(r.pid, prefix, &threads);
-		gen0 = self_cpu();
-		system_cpu(&busy0, &softirq0);
-		ksoftirqd0 = ksoftirqd_cpu();
+		bench_rut_sample(&r, &s0);
 		rc = wait_ns(g, (uint64_t)(o->seconds * 1e9));
-		t1 = bench_now_ns();
 		c1 = generator_received(g);
-		proc1 = process_cpu(r.pid);
-		cpu1 = kind == RUT_TOR ? proc1 : threads_cpu(r.pid, prefix, &threads);
-		gen1 = self_cpu();
-		system_cpu(&busy1, &softirq1);
-		ksoftirqd1 = ksoftirqd_cpu();
-		m->seconds = (double)(t1 - t0) / 1e9;
+		bench_rut_sample(&r, &s1);
+		bench_cpu_window(&s0, &s1, &w);
+		m->load_average = w.load_average;
+		m->seconds = w.seconds;
 		m->cells = c1 - c0;
-		m->cpu_seconds = cpu1 - cpu0;
-		m->process_cpu_seconds = proc1 - proc0;
-		m->generator_cpu_seconds = gen1 - gen0;
-		m->system_busy_seconds = busy1 - busy0;
-		m->system_softirq_seconds = softirq1 - softirq0;
-		m->ksoftirqd_cpu_seconds = ksoftirqd1 - ksoftirqd0;
-		m->worker_threads = kind == RUT_TOR ? 0 : threads;
-		if (rc == 0 && kind == RUT_HSRELAY && threads == 0) {
+		m->cpu_seconds = w.rut_cpu;
+		m->process_cpu_seconds = w.process_cpu;
+		m->generator_cpu_seconds = w.generator_cpu;
+		m->system_busy_seconds = w.system_busy;
+		m->system_softirq_seconds = w.system_softirq;
+		m->ksoftirqd_cpu_seconds = w.ksoftirqd_cpu;
+		m->worker_threads = w.worker_threads;
+		if (rc == 0 && kind == BENCH_RUT_HSRELAY && w.worker_threads == 0) {
 			fprintf(stderr, "hsrelay-bench relay: no rte-worker thread (worker lcore) in hsrelay\n");
 			rc = -ESRCH;
 		}
@@ -2190,20 +1628,26 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 	if (GET(g->failed))
 		fprintf(stderr, "hsrelay-bench relay: %s, %u circuits: %s\n", name, circuits, g->error);
 	generator_stop(g, m);
-	if (r.pid > 0 && !child_alive(r.pid)) {
+	if (r.pid > 0 && !bench_child_alive(r.pid)) {
 		fprintf(stderr, "hsrelay-bench relay: %s exited during the run; its log:\n", name);
-		print_log_tail(r.log, 20);
+		bench_print_log_tail(r.log, 20);
 		rc = rc < 0 ? rc : -ECHILD;
 	}
-	if (rut_stop(&r) < 0 && rc == 0) {
+	if (bench_rut_stop(&r) < 0 && rc == 0) {
 		fprintf(stderr, "hsrelay-bench relay: %s did not stop cleanly\n", name);
 		rc = -ECHILD;
 	}
-	veth_remove(&r);
-	if (kind == RUT_HSRELAY)
-		hsrelay_report(&r, m, o->verbose || rc < 0);
-	if (rc < 0 && kind == RUT_HSRELAY && o->verbose)
-		print_log_tail(r.log, 20);
+	if (kind == BENCH_RUT_HSRELAY) {
+		uint64_t forwarded[BENCH_MAX_WORKERS];
+		unsigned n = bench_rut_exit_stats(&r, "hsrelay: stats worker", " forwarded=",
+				forwarded, BENCH_MAX_WORKERS, o->verbose || rc < 0);
+
+		m->have_rut_forwarded = n > 0;
+		for (unsigned i = 0; i < n; i++)
+			m->rut_forwarded += forwarded[i];
+	}
+	if (rc < 0 && kind == BENCH_RUT_HSRELAY && o->verbose)
+		bench_print_log_tail(r.log, 20);
 	if (rc == 0 && m->verify_failures > 0) {
 		fprintf(stderr, "hsrelay-bench relay: %s: %" PRIu64 " sampled cells did not decrypt "
 				"to the DROP cell sent\n", name, m->verify_failures);
@@ -2218,19 +1662,19 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 }
 
 static const char *
-limited_by(const struct measurement *m, enum rut_kind kind)
+limited_by(const struct measurement *m, enum bench_rut_kind kind)
 {
 	double utilization = m->cpu_seconds / m->seconds;
 
 	if (m->offered > 0 && (double)m->cells / m->seconds >= 0.95 * m->offered)
 		return "offered_load";
-	if (utilization >= (kind == RUT_TOR ? 0.85 : 0.9))
+	if (utilization >= (kind == BENCH_RUT_TOR ? 0.85 : 0.9))
 		return "relay_under_test";
 	return "generator_or_transport";
 }
 
 static void
-print_line(enum rut_kind kind, const struct measurement *m, const struct measurement *reference)
+print_line(enum bench_rut_kind kind, const struct measurement *m, const struct measurement *reference)
 {
 	double cells_per_s = (double)m->cells / m->seconds;
 	double per_cpu = m->cpu_seconds > 0 ? (double)m->cells / m->cpu_seconds : 0;
@@ -2244,15 +1688,15 @@ print_line(enum rut_kind kind, const struct measurement *m, const struct measure
 	       "\"transport\":\"%s\",\"limited_by\":\"%s\",\"verified_cells\":%" PRIu64
 	       ",\"verify_failures\":%" PRIu64 ",\"sink_links\":%u,\"sink_peer_authenticated\":%s,"
 	       "\"backward_cells\":%" PRIu64 ",\"tls\":\"0x%04x/0x%04x\"",
-	       kind == RUT_TOR ? "tor" : "hsrelay", m->offered > 0 ? "matched" : "max", m->circuits,
+	       kind == BENCH_RUT_TOR ? "tor" : "hsrelay", m->offered > 0 ? "matched" : "max", m->circuits,
 	       m->links, m->window, m->offered, m->cells, m->seconds, cells_per_s, m->cpu_seconds, per_cpu,
-	       kind == RUT_TOR ? "process" : "worker lcore threads", m->process_cpu_seconds,
+	       kind == BENCH_RUT_TOR ? "process" : "worker lcore threads", m->process_cpu_seconds,
 	       m->cpu_seconds / m->seconds, m->generator_cpu_seconds, m->system_busy_seconds,
 	       m->system_softirq_seconds, m->ksoftirqd_cpu_seconds, m->transport, limited_by(m, kind),
 	       m->verified, m->verify_failures, m->sink_links,
 	       m->sink_authenticated ? "true" : "false", m->backward_cells, m->tls_version,
 	       m->cipher_suite);
-	if (kind == RUT_HSRELAY) {
+	if (kind == BENCH_RUT_HSRELAY) {
 		printf(",\"worker_threads\":%u", m->worker_threads);
 		if (m->have_rut_forwarded)
 			printf(",\"relay_forwarded_total\":%" PRIu64, m->rut_forwarded);
@@ -2262,74 +1706,6 @@ print_line(enum rut_kind kind, const struct measurement *m, const struct measure
 		       per_cpu / ((double)reference->cells / reference->cpu_seconds));
 	printf(",\"load_average\":%.2f,\"cpu\":\"%s\"}\n", m->load_average, bench_cpu_model());
 	fflush(stdout);
-}
-
-/* ---- the namespace and the work directory ----------------------------- */
-
-struct environment {
-	char netns[32];
-	bool netns_made;
-	char work[PATH_MAX];
-};
-
-static int
-remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void
-environment_cleanup(struct environment *env)
-{
-	if (env->netns_made)
-		RUN("ip", "netns", "del", env->netns);
-	env->netns_made = false;
-	if (env->work[0] != '\0')
-		nftw(env->work, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-	env->work[0] = '\0';
-}
-
-/* Creates namespace hsbr<pid> (lo up with NS_ADDR, ARP answered for any
- * local address on any link, no reverse-path filter) and moves this
- * process into it: the RUTs it starts inherit it. */
-static int
-environment_setup(struct environment *env)
-{
-	char path[64];
-	int fd, rc;
-
-	snprintf(env->work, sizeof(env->work), "/tmp/hsrelay-bench-relay-XXXXXX");
-	if (mkdtemp(env->work) == NULL) {
-		env->work[0] = '\0';
-		return -errno;
-	}
-	snprintf(env->netns, sizeof(env->netns), "hsbr%d", (int)getpid());
-	env->netns_made = true;
-	if (RUN("ip", "netns", "add", env->netns) != 0) {
-		env->netns_made = false;
-		fprintf(stderr, "hsrelay-bench relay: ip netns add failed (iproute2 and root needed)\n");
-		return -EPERM;
-	}
-	snprintf(path, sizeof(path), "/var/run/netns/%s", env->netns);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	rc = setns(fd, CLONE_NEWNET);
-	close(fd);
-	if (rc < 0)
-		return -errno;
-	if (RUN("ip", "link", "set", "lo", "up") != 0 ||
-	    RUN("ip", "addr", "add", NS_ADDR "/32", "dev", "lo") != 0 ||
-	    RUN("sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=0",
-		"net.ipv4.conf.default.arp_ignore=0", "net.ipv4.conf.all.arp_announce=0",
-		"net.ipv4.conf.default.arp_announce=0", "net.ipv4.conf.all.rp_filter=0",
-		"net.ipv4.conf.default.rp_filter=0") != 0)
-		return -EIO;
-	return 0;
 }
 
 /* ---- options ---------------------------------------------------------- */
@@ -2364,38 +1740,6 @@ usage(FILE *to)
 		    "  needs root: creates a network namespace; runs tor and hsrelay in it\n");
 }
 
-/* hsrelay next to this binary, or one directory up (the build tree). */
-static void
-default_hsrelay_path(struct options *o)
-{
-	char self[PATH_MAX - 16];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
-
-	o->hsrelay_path[0] = '\0';
-	if (n <= 0)
-		return;
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (slash == NULL)
-		return;
-	*slash = '\0';
-	snprintf(o->hsrelay_path, sizeof(o->hsrelay_path), "%s/hsrelay", self);
-	if (access(o->hsrelay_path, X_OK) == 0)
-		return;
-	slash = strrchr(self, '/');
-	if (slash != NULL)
-		*slash = '\0';
-	snprintf(o->hsrelay_path, sizeof(o->hsrelay_path), "%s/hsrelay", self);
-}
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
 int
 bench_relay_main(int argc, char **argv)
 {
@@ -2422,18 +1766,22 @@ bench_relay_main(int argc, char **argv)
 		.n_cases = 2,
 		.circuits = { 1, 8 },
 		.window = 0,
-		.idle_sleep_usec = 50,
-		.transport = TRANSPORT_AF_PACKET,
-		.tor_path = "/usr/bin/tor",
+		.rut = {
+			.bench = "relay",
+			.tor_path = "/usr/bin/tor",
+			.transport = BENCH_TRANSPORT_AF_PACKET,
+			.workers = 1,
+			.idle_sleep_usec = 50,
+		},
 	};
 	bool seconds_set = false, circuits_set = false;
-	struct environment env = { .netns_made = false };
+	struct bench_environment env = { .netns_made = false };
 	struct generator g;
-	struct sigaction sa;
 	int opt, status = 0;
 	char path[PATH_MAX + 16];
 
-	default_hsrelay_path(&o);
+	bench_default_hsrelay_path(o.hsrelay_path, sizeof(o.hsrelay_path));
+	o.rut.hsrelay_path = o.hsrelay_path;
 	while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'q':
@@ -2478,29 +1826,20 @@ bench_relay_main(int argc, char **argv)
 			o.skip_tor = true;
 			break;
 		case 't':
-			o.tor_path = optarg;
+			o.rut.tor_path = optarg;
 			break;
 		case 'r':
 			snprintf(o.hsrelay_path, sizeof(o.hsrelay_path), "%s", optarg);
 			break;
 		case 'i':
-			o.idle_sleep_usec = (unsigned)strtoul(optarg, NULL, 10);
+			o.rut.idle_sleep_usec = (unsigned)strtoul(optarg, NULL, 10);
 			break;
-		case 'x': {
-			bool known = false;
-
-			for (unsigned t = 0; t < sizeof(transport_names) / sizeof(transport_names[0]); t++) {
-				if (strcmp(optarg, transport_names[t]) == 0) {
-					o.transport = (enum transport)t;
-					known = true;
-				}
-			}
-			if (!known) {
+		case 'x':
+			if (bench_transport_parse(optarg, &o.rut.transport) < 0) {
 				usage(stderr);
 				return 2;
 			}
 			break;
-		}
 		case 'v':
 			o.verbose = true;
 			break;
@@ -2530,9 +1869,9 @@ bench_relay_main(int argc, char **argv)
 		fprintf(stderr, "hsrelay-bench relay: needs root (network namespace, veth or tap)\n");
 		return 77;
 	}
-	if (!o.skip_tor && access(o.tor_path, X_OK) != 0) {
+	if (!o.skip_tor && access(o.rut.tor_path, X_OK) != 0) {
 		fprintf(stderr, "hsrelay-bench relay: no tor at %s (--tor PATH, or --hsrelay-only)\n",
-				o.tor_path);
+				o.rut.tor_path);
 		return 77;
 	}
 	if (!o.skip_hsrelay && access(o.hsrelay_path, X_OK) != 0) {
@@ -2540,14 +1879,10 @@ bench_relay_main(int argc, char **argv)
 				o.hsrelay_path);
 		return 2;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	bench_catch_signals();
 	signal(SIGPIPE, SIG_IGN);
 
-	int rc = environment_setup(&env);
+	int rc = bench_environment_setup(&env, "relay", BENCH_NS_ADDR);
 
 	if (rc == 0) {
 		snprintf(path, sizeof(path), "%s/sink-data", env.work);
@@ -2557,51 +1892,51 @@ bench_relay_main(int argc, char **argv)
 	}
 	if (rc < 0) {
 		fprintf(stderr, "hsrelay-bench relay: set-up failed: %s\n", strerror(-rc));
-		environment_cleanup(&env);
+		bench_environment_cleanup(&env);
 		return 1;
 	}
 	g.verbose = o.verbose;
-	for (unsigned i = 0; i < o.n_cases && status == 0 && !interrupted; i++) {
+	for (unsigned i = 0; i < o.n_cases && status == 0 && !bench_interrupted; i++) {
 		struct measurement tor = { 0 }, hs = { 0 };
 		unsigned c = o.circuits[i];
 		bool have_tor = false;
 
 		if (!o.skip_tor) {
-			rc = run_case(&o, &g, env.work, RUT_TOR, c, 0, &tor);
+			rc = run_case(&o, &g, env.work, BENCH_RUT_TOR, c, 0, &tor);
 			if (rc < 0) {
 				fprintf(stderr, "hsrelay-bench relay: tor, %u circuits: %s\n", c, strerror(-rc));
 				status = 1;
 				break;
 			}
-			print_line(RUT_TOR, &tor, NULL);
+			print_line(BENCH_RUT_TOR, &tor, NULL);
 			have_tor = true;
 		}
 		if (o.skip_hsrelay)
 			continue;
 		if (have_tor) {
-			rc = run_case(&o, &g, env.work, RUT_HSRELAY, c, (double)tor.cells / tor.seconds, &hs);
+			rc = run_case(&o, &g, env.work, BENCH_RUT_HSRELAY, c, (double)tor.cells / tor.seconds, &hs);
 			if (rc < 0) {
 				fprintf(stderr, "hsrelay-bench relay: hsrelay (matched), %u circuits: %s\n", c,
 						strerror(-rc));
 				status = 1;
 				break;
 			}
-			print_line(RUT_HSRELAY, &hs, &tor);
+			print_line(BENCH_RUT_HSRELAY, &hs, &tor);
 		}
 		if (!have_tor || !o.skip_max) {
-			rc = run_case(&o, &g, env.work, RUT_HSRELAY, c, 0, &hs);
+			rc = run_case(&o, &g, env.work, BENCH_RUT_HSRELAY, c, 0, &hs);
 			if (rc < 0) {
 				fprintf(stderr, "hsrelay-bench relay: hsrelay (max), %u circuits: %s\n", c,
 						strerror(-rc));
 				status = 1;
 				break;
 			}
-			print_line(RUT_HSRELAY, &hs, have_tor ? &tor : NULL);
+			print_line(BENCH_RUT_HSRELAY, &hs, have_tor ? &tor : NULL);
 		}
 	}
-	if (interrupted)
+	if (bench_interrupted)
 		status = 1;
 	generator_free(&g);
-	environment_cleanup(&env);
+	bench_environment_cleanup(&env);
 	return status;
 }

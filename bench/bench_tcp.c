@@ -68,6 +68,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "bench/bench_env.h"
 #include "bench/bench_util.h"
 #include "dataplane/eal.h"
 #include "dataplane/ether.h"
@@ -180,14 +181,6 @@ pin_to_cpu(int cpu)
 	CPU_ZERO(&set);
 	CPU_SET((unsigned)cpu, &set);
 	sched_setaffinity(0, sizeof(set), &set);
-}
-
-static void
-sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000) };
-
-	nanosleep(&ts, NULL);
 }
 
 static bool
@@ -622,7 +615,7 @@ out:
 
 			nanosleep(&tick, NULL);
 		}
-		sleep_ns(20000000);
+		bench_sleep_ns(20000000);
 	}
 	if (port_started)
 		rte_eth_dev_stop(port_id);
@@ -634,21 +627,6 @@ out:
 }
 
 /* ---- Linux kernel roles (forked children in the namespaces) ---- */
-
-static int
-enter_netns(const char *name)
-{
-	char path[256];
-	int fd, rc;
-
-	snprintf(path, sizeof(path), "/var/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	rc = setns(fd, CLONE_NEWNET);
-	close(fd);
-	return rc < 0 ? -errno : 0;
-}
 
 static int
 set_nonblocking(int fd)
@@ -800,15 +778,6 @@ kernel_sender(struct bench_shared *sh, unsigned connections)
 
 /* ---- the parent ---- */
 
-static volatile sig_atomic_t interrupted;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
 struct run_state {
 	struct bench_shared *sh;
 	int shared_fd;
@@ -819,41 +788,13 @@ struct run_state {
 	char socket_path[192];
 };
 
-/* Runs argv (no shell) with stdout/stderr to /dev/null unless verbose.
- * Returns the exit status or -1. */
-static int
-run_command(char *const argv[])
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		if (null >= 0) {
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-#define RUN(...) run_command((char *const[]){ __VA_ARGS__, NULL })
-
 static void
 netns_delete(struct run_state *st)
 {
 	if (!st->netns_made)
 		return;
-	RUN("ip", "netns", "del", st->netns_a);
-	RUN("ip", "netns", "del", st->netns_b);
+	bench_netns_delete(st->netns_a);
+	bench_netns_delete(st->netns_b);
 	st->netns_made = false;
 }
 
@@ -863,16 +804,15 @@ netns_create(struct run_state *st)
 	snprintf(st->netns_a, sizeof(st->netns_a), "hsbench%da", (int)getpid());
 	snprintf(st->netns_b, sizeof(st->netns_b), "hsbench%db", (int)getpid());
 	st->netns_made = true;
-	if (RUN("ip", "netns", "add", st->netns_a) != 0 ||
-	    RUN("ip", "netns", "add", st->netns_b) != 0 ||
-	    RUN("ip", "link", "add", "hsb0", "netns", st->netns_a, "type", "veth",
+	if (bench_netns_create(st->netns_a) != 0 || bench_netns_create(st->netns_b) != 0 ||
+	    BENCH_RUN("ip", "link", "add", "hsb0", "netns", st->netns_a, "type", "veth",
 		"peer", "name", "hsb1", "netns", st->netns_b) != 0 ||
-	    RUN("ip", "-n", st->netns_a, "addr", "add", SENDER_IP_TEXT "/24", "dev", "hsb0") != 0 ||
-	    RUN("ip", "-n", st->netns_b, "addr", "add", RECEIVER_IP_TEXT "/24", "dev", "hsb1") != 0 ||
-	    RUN("ip", "-n", st->netns_a, "link", "set", "lo", "up") != 0 ||
-	    RUN("ip", "-n", st->netns_b, "link", "set", "lo", "up") != 0 ||
-	    RUN("ip", "-n", st->netns_a, "link", "set", "hsb0", "up") != 0 ||
-	    RUN("ip", "-n", st->netns_b, "link", "set", "hsb1", "up") != 0) {
+	    BENCH_RUN("ip", "-n", st->netns_a, "addr", "add", SENDER_IP_TEXT "/24", "dev", "hsb0") != 0 ||
+	    BENCH_RUN("ip", "-n", st->netns_b, "addr", "add", RECEIVER_IP_TEXT "/24", "dev", "hsb1") != 0 ||
+	    BENCH_RUN("ip", "-n", st->netns_a, "link", "set", "lo", "up") != 0 ||
+	    BENCH_RUN("ip", "-n", st->netns_b, "link", "set", "lo", "up") != 0 ||
+	    BENCH_RUN("ip", "-n", st->netns_a, "link", "set", "hsb0", "up") != 0 ||
+	    BENCH_RUN("ip", "-n", st->netns_b, "link", "set", "hsb1", "up") != 0) {
 		fprintf(stderr, "hsrelay-bench tcp: could not set up the namespaces (root and iproute2 needed)\n");
 		return -EPERM;
 	}
@@ -903,7 +843,7 @@ reap(pid_t *pid, uint64_t timeout_ns)
 			kill(*pid, SIGKILL);
 			killed = true;
 		}
-		sleep_ns(5000000);
+		bench_sleep_ns(5000000);
 	}
 	*pid = 0;
 	if (WIFSIGNALED(status) && !killed)
@@ -980,12 +920,6 @@ shared_create(struct run_state *st)
 	return 0;
 }
 
-static bool
-child_alive(pid_t pid)
-{
-	return pid > 0 && waitpid(pid, NULL, WNOHANG) == 0;
-}
-
 /* Waits until *flag >= want, the child dies, or the timeout. */
 static int
 wait_flag(struct run_state *st, const uint32_t *flag, uint32_t want, const char *what)
@@ -993,23 +927,23 @@ wait_flag(struct run_state *st, const uint32_t *flag, uint32_t want, const char 
 	uint64_t end = bench_now_ns() + START_TIMEOUT_NS;
 
 	while (GET(*flag) < want) {
-		if (interrupted)
+		if (bench_interrupted)
 			return -EINTR;
 		if (GET(st->sh->receiver.error) || GET(st->sh->sender.error) ||
-		    !child_alive(st->receiver) || (st->sender > 0 && !child_alive(st->sender))) {
+		    !bench_child_alive(st->receiver) || (st->sender > 0 && !bench_child_alive(st->sender))) {
 			fprintf(stderr, "hsrelay-bench tcp: a child failed while waiting for %s "
 					"(receiver error %d%s, sender error %d%s)\n", what,
 					(int)GET(st->sh->receiver.error),
-					child_alive(st->receiver) ? "" : ", exited",
+					bench_child_alive(st->receiver) ? "" : ", exited",
 					(int)GET(st->sh->sender.error),
-					st->sender > 0 && !child_alive(st->sender) ? ", exited" : "");
+					st->sender > 0 && !bench_child_alive(st->sender) ? ", exited" : "");
 			return -ECHILD;
 		}
 		if (bench_now_ns() > end) {
 			fprintf(stderr, "hsrelay-bench tcp: timed out waiting for %s\n", what);
 			return -ETIMEDOUT;
 		}
-		sleep_ns(2000000);
+		bench_sleep_ns(2000000);
 	}
 	return 0;
 }
@@ -1044,20 +978,6 @@ process_cpu_ns(pid_t pid)
 	}
 	closedir(d);
 	return total;
-}
-
-static double
-load_average(void)
-{
-	double load = 0;
-	FILE *f = fopen("/proc/loadavg", "r");
-
-	if (f == NULL)
-		return 0;
-	if (fscanf(f, "%lf", &load) != 1)
-		load = 0;
-	fclose(f);
-	return load;
 }
 
 /* Busy (non-idle, non-iowait) time of all CPUs in ns, from /proc/stat. */
@@ -1095,17 +1015,17 @@ measure_window(struct run_state *st, const struct options *o, bool kernel, struc
 	struct bench_shared *sh = st->sh;
 	uint64_t t0, t1, b0, s0, cpu0, cpu1, sys0, sys1;
 
-	sleep_ns((uint64_t)(o->warmup * 1e9));
+	bench_sleep_ns((uint64_t)(o->warmup * 1e9));
 	t0 = bench_now_ns();
 	b0 = GET(sh->receiver.bytes);
 	s0 = GET(sh->receiver.segments);
 	sys0 = system_busy_ns();
 	cpu0 = process_cpu_ns(st->sender) + process_cpu_ns(st->receiver);
-	m->load_average = load_average();
+	m->load_average = bench_load_average();
 	while (bench_now_ns() - t0 < (uint64_t)(o->seconds * 1e9)) {
-		if (interrupted)
+		if (bench_interrupted)
 			return -EINTR;
-		sleep_ns(10000000);
+		bench_sleep_ns(10000000);
 	}
 	t1 = bench_now_ns();
 	m->bytes = GET(sh->receiver.bytes) - b0;
@@ -1158,7 +1078,7 @@ fork_kernel_role(struct run_state *st, bool sender, unsigned connections)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_DFL);
 	pin_to_cpu(sender ? 1 % (int)sysconf(_SC_NPROCESSORS_ONLN) : 0);
-	int rc = enter_netns(sender ? st->netns_a : st->netns_b);
+	int rc = bench_netns_enter(sender ? st->netns_a : st->netns_b);
 
 	if (rc == 0)
 		rc = sender ? kernel_sender(st->sh, connections) : kernel_receiver(st->sh, connections);
@@ -1428,13 +1348,7 @@ bench_tcp_main(int argc, char **argv)
 		return 77;
 	}
 
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	bench_catch_signals();
 
 	for (unsigned i = 0; i < o.n_cases; i++) {
 		struct measurement kernel = { 0 }, hs = { 0 };
@@ -1459,7 +1373,7 @@ bench_tcp_main(int argc, char **argv)
 			}
 			print_line("hsrelay", c, &hs, true, o.skip_kernel ? NULL : &kernel);
 		}
-		if (interrupted)
+		if (bench_interrupted)
 			return 1;
 	}
 	return 0;

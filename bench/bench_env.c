@@ -1,0 +1,422 @@
+/* Commands, children, namespaces and CPU figures for the benches: see
+ * bench_env.h. */
+#include "bench/bench_env.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/bench_util.h"
+
+volatile sig_atomic_t bench_interrupted;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	bench_interrupted = 1;
+}
+
+void
+bench_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+void
+bench_sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000) };
+
+	nanosleep(&ts, NULL);
+}
+
+int
+bench_run_command(char *const argv[])
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null >= 0) {
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int
+bench_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return -errno;
+	fputs(text, f);
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+bool
+bench_file_contains(const char *path, const char *needle)
+{
+	char line[1024];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+void
+bench_print_log_tail(const char *path, unsigned lines)
+{
+	static char buf[64][256];
+	unsigned n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return;
+	if (lines > 64)
+		lines = 64;
+	while (fgets(buf[n % 64], sizeof(buf[0]), f) != NULL)
+		n++;
+	fclose(f);
+	for (unsigned i = n > lines ? n - lines : 0; i < n; i++)
+		fprintf(stderr, "  %s", buf[i % 64]);
+}
+
+pid_t
+bench_spawn(char *const argv[], const char *log)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid != 0)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	unsetenv("MALLOC_PERTURB_");
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd >= 0) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+	}
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+bool
+bench_child_alive(pid_t pid)
+{
+	return pid > 0 && waitpid(pid, NULL, WNOHANG) == 0;
+}
+
+int
+bench_child_stop(pid_t *pid, uint64_t timeout_ns)
+{
+	uint64_t end = bench_now_ns() + timeout_ns;
+	bool killed = false;
+	int status = 0;
+
+	if (*pid <= 0)
+		return 0;
+	kill(*pid, SIGTERM);
+	for (;;) {
+		pid_t w = waitpid(*pid, &status, WNOHANG);
+
+		if (w == *pid || (w < 0 && errno != EINTR))
+			break;
+		if (!killed && bench_now_ns() > end) {
+			kill(*pid, SIGKILL);
+			killed = true;
+		}
+		bench_sleep_ns(10000000);
+	}
+	*pid = 0;
+	return killed || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ? -1 : 0;
+}
+
+/* ---- namespaces and the work directory ------------------------------- */
+
+int
+bench_netns_create(const char *name)
+{
+	return BENCH_RUN("ip", "netns", "add", (char *)name) == 0 ? 0 : -EPERM;
+}
+
+int
+bench_netns_enter(const char *name)
+{
+	char path[256];
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "/var/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rc = setns(fd, CLONE_NEWNET);
+	close(fd);
+	return rc < 0 ? -errno : 0;
+}
+
+void
+bench_netns_delete(const char *name)
+{
+	BENCH_RUN("ip", "netns", "del", (char *)name);
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void
+bench_environment_cleanup(struct bench_environment *env)
+{
+	if (env->netns_made)
+		bench_netns_delete(env->netns);
+	env->netns_made = false;
+	if (env->work[0] != '\0')
+		nftw(env->work, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	env->work[0] = '\0';
+}
+
+int
+bench_environment_setup(struct bench_environment *env, const char *tag, const char *lo_addr)
+{
+	char addr[64];
+	int rc;
+
+	memset(env, 0, sizeof(*env));
+	snprintf(env->work, sizeof(env->work), "/tmp/hsrelay-bench-%s-XXXXXX", tag);
+	if (mkdtemp(env->work) == NULL) {
+		env->work[0] = '\0';
+		return -errno;
+	}
+	snprintf(env->netns, sizeof(env->netns), "hsb%.4s%d", tag, (int)getpid());
+	rc = bench_netns_create(env->netns);
+	if (rc < 0) {
+		fprintf(stderr, "hsrelay-bench %s: ip netns add failed (iproute2 and root needed)\n",
+				tag);
+		return rc;
+	}
+	env->netns_made = true;
+	rc = bench_netns_enter(env->netns);
+	if (rc < 0)
+		return rc;
+	if (BENCH_RUN("ip", "link", "set", "lo", "up") != 0 ||
+	    BENCH_RUN("sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=0",
+		"net.ipv4.conf.default.arp_ignore=0", "net.ipv4.conf.all.arp_announce=0",
+		"net.ipv4.conf.default.arp_announce=0", "net.ipv4.conf.all.rp_filter=0",
+		"net.ipv4.conf.default.rp_filter=0") != 0)
+		return -EIO;
+	if (lo_addr != NULL) {
+		snprintf(addr, sizeof(addr), "%s/32", lo_addr);
+		if (BENCH_RUN("ip", "addr", "add", addr, "dev", "lo") != 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* ---- CPU time -------------------------------------------------------- */
+
+/* utime + stime of /proc/.../stat in clock ticks, or -1. */
+static long long
+stat_ticks(const char *path)
+{
+	char buf[1024];
+	unsigned long long utime, stime;
+	FILE *f = fopen(path, "r");
+	size_t n;
+	char *p;
+
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* After "(comm)": state ppid pgrp session tty_nr tpgid flags minflt
+	 * cminflt majflt cmajflt utime stime (proc(5) fields 3-15). */
+	if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+				&utime, &stime) != 2)
+		return -1;
+	return (long long)(utime + stime);
+}
+
+static double
+ticks_to_seconds(long long ticks)
+{
+	return (double)ticks / (double)sysconf(_SC_CLK_TCK);
+}
+
+double
+bench_process_cpu(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	return ticks_to_seconds(stat_ticks(path));
+}
+
+/* The first line of a /proc comm file into comm ("" when unreadable). */
+static void
+read_comm(const char *path, char *comm, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	comm[0] = '\0';
+	if (f == NULL)
+		return;
+	if (fgets(comm, (int)len, f) == NULL)
+		comm[0] = '\0';
+	fclose(f);
+}
+
+double
+bench_threads_cpu(pid_t pid, const char *prefix, unsigned *count)
+{
+	char dir[64];
+	long long total = 0;
+	struct dirent *e;
+	DIR *d;
+
+	*count = 0;
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char path[600], comm[64];
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/comm", dir, e->d_name);
+		read_comm(path, comm, sizeof(comm));
+		if (strncmp(comm, prefix, strlen(prefix)) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
+		long long t = stat_ticks(path);
+
+		if (t >= 0) {
+			total += t;
+			(*count)++;
+		}
+	}
+	closedir(d);
+	return ticks_to_seconds(total);
+}
+
+/* This kernel samples CPU time per tick (no IRQ time accounting): a tick
+ * that lands in softirq is charged to the task it interrupted as well, so
+ * softirq work done while a measured task ran is inside its own figure;
+ * what ran in ksoftirqd is in neither, and shows here. */
+void
+bench_system_cpu(double *busy, double *softirq)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+
+	*busy = *softirq = 0;
+	if (f == NULL)
+		return;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &v[6], &v[7]) == 8) {
+		*busy = ticks_to_seconds((long long)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]));
+		*softirq = ticks_to_seconds((long long)v[6]);
+	}
+	fclose(f);
+}
+
+double
+bench_ksoftirqd_cpu(void)
+{
+	long long total = 0;
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char path[300], comm[64];
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", e->d_name);
+		read_comm(path, comm, sizeof(comm));
+		if (strncmp(comm, "ksoftirqd/", 10) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		long long t = stat_ticks(path);
+
+		if (t > 0)
+			total += t;
+	}
+	closedir(d);
+	return ticks_to_seconds(total);
+}
+
+double
+bench_self_cpu(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+		(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+double
+bench_load_average(void)
+{
+	double load = 0;
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%lf", &load) != 1)
+		load = 0;
+	fclose(f);
+	return load;
+}

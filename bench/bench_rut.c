@@ -1,0 +1,366 @@
+/* tor and hsrelay as relays under test: see bench_rut.h. */
+#include "bench/bench_rut.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/bench_env.h"
+#include "bench/bench_util.h"
+
+#define START_TIMEOUT_NS (60ull * 1000000000)
+#define STOP_TIMEOUT_NS (10ull * 1000000000)
+
+/* Never contacted (PublishServerDescriptor 0); TestingTorNetwork needs a
+ * non-default authority list. */
+static const char fake_authority[] =
+	"DirAuthority fakeauth orport=9 no-v2 v3ident=0000000000000000000000000000000000000000 "
+	BENCH_NS_ADDR ":9 0000000000000000000000000000000000000000\n";
+
+static const char *const transport_names[] = {
+	[BENCH_TRANSPORT_TAP] = "tap", [BENCH_TRANSPORT_AF_PACKET] = "af_packet",
+};
+
+const char *
+bench_transport_name(enum bench_transport t)
+{
+	return transport_names[t];
+}
+
+int
+bench_transport_parse(const char *name, enum bench_transport *out)
+{
+	for (unsigned t = 0; t < sizeof(transport_names) / sizeof(transport_names[0]); t++) {
+		if (strcmp(name, transport_names[t]) == 0) {
+			*out = (enum bench_transport)t;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static uint32_t
+ipv4_host(unsigned a, unsigned b, unsigned c, unsigned d)
+{
+	return (uint32_t)a << 24 | (uint32_t)b << 16 | (uint32_t)c << 8 | (uint32_t)d;
+}
+
+void
+bench_rut_init(struct bench_rut *r, enum bench_rut_kind kind, const char *work)
+{
+	const char *name = kind == BENCH_RUT_TOR ? "tor" : "hsrelay";
+
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	snprintf(r->dir, sizeof(r->dir), "%s/%s-data", work, name);
+	snprintf(r->log, sizeof(r->log), "%s/%s.log", work, name);
+	snprintf(r->notice_log, sizeof(r->notice_log), "%s/%s-notice.log", work, name);
+}
+
+const char *
+bench_rut_name(const struct bench_rut *r)
+{
+	return r->kind == BENCH_RUT_TOR ? "tor" : "hsrelay";
+}
+
+const char *
+bench_rut_transport(const struct bench_rut *r, const struct bench_rut_options *o)
+{
+	return r->kind == BENCH_RUT_TOR ? "loopback" : bench_transport_name(o->transport);
+}
+
+static int
+tor_start(struct bench_rut *r, const char *work, const struct bench_rut_options *o)
+{
+	char torrc[PATH_MAX + 16], empty[PATH_MAX + 16], text[4 * PATH_MAX + 4096];
+	uint64_t end;
+
+	snprintf(torrc, sizeof(torrc), "%s/torrc", work);
+	snprintf(empty, sizeof(empty), "%s/empty", work);
+	snprintf(text, sizeof(text),
+			"# hsrelay-bench %s: the reference relay\n"
+			"DataDirectory %s\n"
+			"Nickname benchtor\n"
+			"Address " BENCH_NS_ADDR "\n"
+			"ORPort " BENCH_NS_ADDR ":%u\n"
+			"AssumeReachable 1\n"
+			"PublishServerDescriptor 0\n"
+			"SocksPort 0\nControlPort 0\nDirPort 0\n"
+			"ExitRelay 0\nExitPolicy reject *:*\n"
+			"ContactInfo hsrelay-bench\n"
+			"TestingTorNetwork 1\n"
+			"ExtendAllowPrivateAddresses 1\n"
+			"%s"
+			"UseDefaultFallbackDirs 0\n"
+			"GeoIPFile %s\nGeoIPv6File %s\n"
+			"Log notice file %s\n"
+			"RunAsDaemon 0\nShutdownWaitLength 0\nSafeLogging 0\n"
+			"__OwningControllerProcess %d\n"
+			"%s",
+			o->bench, r->dir, BENCH_TOR_OR_PORT, fake_authority, empty, empty,
+			r->notice_log, (int)getpid(), o->tor_extra != NULL ? o->tor_extra : "");
+	if (bench_write_file(torrc, text) < 0 || bench_write_file(empty, "") < 0)
+		return -EIO;
+	char *argv[] = { (char *)o->tor_path, "-f", torrc, "--defaults-torrc", empty, NULL };
+
+	r->pid = bench_spawn(argv, r->log);
+	if (r->pid < 0)
+		return r->pid;
+	/* "Bootstrapped 0%" comes after tor has loaded its keys and made its
+	 * TLS context (tests/interop/tls_tor.sh). */
+	end = bench_now_ns() + START_TIMEOUT_NS;
+	while (!bench_file_contains(r->notice_log, "Bootstrapped 0%")) {
+		if (!bench_child_alive(r->pid) || bench_now_ns() > end || bench_interrupted) {
+			fprintf(stderr, "hsrelay-bench %s: tor did not start; its log:\n", o->bench);
+			bench_print_log_tail(r->log, 20);
+			bench_print_log_tail(r->notice_log, 20);
+			return -ECHILD;
+		}
+		bench_sleep_ns(50000000);
+	}
+	r->ip = ipv4_host(10, 79, 0, 1);
+	r->port = BENCH_TOR_OR_PORT;
+	return 0;
+}
+
+/* af_packet: a veth pair in the namespace. The kernel end is where the
+ * namespace routes BENCH_SUBNET (so the same kernel sockets reach hsrelay
+ * as on the tap); the other end has no address and belongs to hsrelay's
+ * DPDK port. Offloads are off on the kernel end: its frames must carry
+ * full checksums and be no larger than the MTU, as on a wire
+ * (dpdk-on-ci-machines.md 4). */
+static int
+veth_make(struct bench_rut *r, const char *bench)
+{
+	char v6_kernel[64], v6_port[64];
+
+	snprintf(r->kernel_if, sizeof(r->kernel_if), "hsbk%d", (int)getpid() % 10000000);
+	snprintf(r->port_if, sizeof(r->port_if), "hsbd%d", (int)getpid() % 10000000);
+	snprintf(v6_kernel, sizeof(v6_kernel), "net.ipv6.conf.%s.disable_ipv6=1", r->kernel_if);
+	snprintf(v6_port, sizeof(v6_port), "net.ipv6.conf.%s.disable_ipv6=1", r->port_if);
+	BENCH_RUN("ip", "link", "del", r->kernel_if);
+	if (BENCH_RUN("ip", "link", "add", r->kernel_if, "type", "veth", "peer", "name",
+			r->port_if) != 0) {
+		fprintf(stderr, "hsrelay-bench %s: could not make the veth pair %s/%s\n", bench,
+				r->kernel_if, r->port_if);
+		return -EIO;
+	}
+	r->veth_made = true;
+	/* IPv6 off on both ends: no router solicitations or DAD frames for
+	 * hsrelay to read. */
+	BENCH_RUN("sysctl", "-qw", v6_kernel, v6_port);
+	if (BENCH_RUN("ethtool", "-K", r->kernel_if, "tx", "off", "tso", "off", "gso", "off") != 0) {
+		fprintf(stderr, "hsrelay-bench %s: ethtool -K %s tx off tso off gso off failed "
+				"(ethtool needed)\n", bench, r->kernel_if);
+		return -EIO;
+	}
+	if (BENCH_RUN("ip", "link", "set", r->port_if, "up") != 0 ||
+	    BENCH_RUN("ip", "link", "set", r->kernel_if, "up") != 0 ||
+	    BENCH_RUN("ip", "route", "replace", BENCH_SUBNET, "dev", r->kernel_if, "src",
+		    BENCH_NS_ADDR) != 0) {
+		fprintf(stderr, "hsrelay-bench %s: could not route " BENCH_SUBNET " through %s\n",
+				bench, r->kernel_if);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* DPDKLcores: lcore 0 (control) on CPU 0, worker lcore i on CPU i modulo
+ * the CPUs there are, as tests/netns/lib.sh's lcores_for does. */
+static void
+lcores_spec(unsigned workers, char *out, size_t len)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t used = (size_t)snprintf(out, len, "0@0");
+
+	if (cpus < 1)
+		cpus = 1;
+	for (unsigned i = 1; i <= workers && used < len; i++)
+		used += (size_t)snprintf(out + used, len - used, ",%u@%ld", i, (long)i % cpus);
+}
+
+static int
+hsrelay_start(struct bench_rut *r, const char *work, const struct bench_rut_options *o)
+{
+	char conf[PATH_MAX + 16], port[128], lcores[64], text[2 * PATH_MAX + 4096];
+	uint64_t end;
+	int rc = 0;
+
+	snprintf(conf, sizeof(conf), "%s/hsrelay.conf", work);
+	switch (o->transport) {
+	case BENCH_TRANSPORT_TAP:
+		snprintf(r->port_if, sizeof(r->port_if), "hsbr%d", (int)getpid() % 10000000);
+		snprintf(port, sizeof(port), "net_tap0,iface=%s", r->port_if);
+		break;
+	case BENCH_TRANSPORT_AF_PACKET:
+		rc = veth_make(r, o->bench);
+		snprintf(port, sizeof(port), "net_af_packet0,iface=%s,qpairs=%u", r->port_if,
+				o->workers);
+		break;
+	}
+	if (rc < 0)
+		return rc;
+	lcores_spec(o->workers, lcores, sizeof(lcores));
+	snprintf(text, sizeof(text),
+			"# hsrelay-bench %s: the relay under test\n"
+			"DPDKLcores %s\n"
+			"DPDKPort %s\n"
+			"DPDKWorkerQueues %u\n"
+			"DPDKMemoryMB 512\n"
+			"DPDKMbufsPerWorker 16383\n"
+			"DPDKIdleSleepUsec %u\n"
+			"DPDKMac " BENCH_HS_MAC "\n"
+			"Address " BENCH_HS_ADDR "/24\n"
+			"DataDirectory %s\n"
+			"Nickname benchhsrelay\n"
+			"ORPort " BENCH_HS_ADDR ":%u\n"
+			"ContactInfo hsrelay-bench\n"
+			"ExitRelay 0\n"
+			"PublishServerDescriptor 0\n"
+			"AssumeReachable 1\n"
+			"TestingTorNetwork 1\n"
+			"%s%s",
+			o->bench, lcores, port, o->workers, o->idle_sleep_usec, r->dir,
+			BENCH_HS_OR_PORT, fake_authority,
+			o->hsrelay_extra != NULL ? o->hsrelay_extra : "");
+	if (bench_write_file(conf, text) < 0)
+		return -EIO;
+	char *argv[] = { (char *)o->hsrelay_path, "-f", conf, NULL };
+
+	r->pid = bench_spawn(argv, r->log);
+	if (r->pid < 0)
+		return r->pid;
+	end = bench_now_ns() + START_TIMEOUT_NS;
+	while (if_nametoindex(r->port_if) == 0 || !bench_file_contains(r->log, "hsrelay: relay ")) {
+		if (!bench_child_alive(r->pid) || bench_now_ns() > end || bench_interrupted) {
+			fprintf(stderr, "hsrelay-bench %s: hsrelay did not start; its log:\n", o->bench);
+			bench_print_log_tail(r->log, 20);
+			return -ECHILD;
+		}
+		bench_sleep_ns(50000000);
+	}
+	if (o->transport == BENCH_TRANSPORT_TAP &&
+	    (BENCH_RUN("ip", "link", "set", r->port_if, "up") != 0 ||
+	     BENCH_RUN("ip", "route", "replace", BENCH_SUBNET, "dev", r->port_if, "src",
+		     BENCH_NS_ADDR) != 0)) {
+		fprintf(stderr, "hsrelay-bench %s: could not route " BENCH_SUBNET " through %s\n",
+				o->bench, r->port_if);
+		return -EIO;
+	}
+	r->ip = ipv4_host(10, 79, 0, 2);
+	r->port = BENCH_HS_OR_PORT;
+	return 0;
+}
+
+int
+bench_rut_start(struct bench_rut *r, const char *work, const struct bench_rut_options *o)
+{
+	if (o->workers < 1 || o->workers > BENCH_MAX_WORKERS)
+		return -EINVAL;
+	return r->kind == BENCH_RUT_TOR ? tor_start(r, work, o) : hsrelay_start(r, work, o);
+}
+
+int
+bench_rut_stop(struct bench_rut *r)
+{
+	int rc = bench_child_stop(&r->pid, STOP_TIMEOUT_NS);
+
+	if (r->veth_made)
+		BENCH_RUN("ip", "link", "del", r->kernel_if);
+	r->veth_made = false;
+	return rc;
+}
+
+double
+bench_rut_cpu(const struct bench_rut *r, unsigned *threads)
+{
+	*threads = 0;
+	if (r->kind == BENCH_RUT_TOR)
+		return bench_process_cpu(r->pid);
+	return bench_threads_cpu(r->pid, "rte-worker-", threads);
+}
+
+const char *
+bench_rut_cpu_what(const struct bench_rut *r)
+{
+	return r->kind == BENCH_RUT_TOR ? "process" : "worker lcore threads";
+}
+
+void
+bench_rut_sample(const struct bench_rut *r, struct bench_cpu_sample *s)
+{
+	s->ns = bench_now_ns();
+	s->process = bench_process_cpu(r->pid);
+	s->rut = r->kind == BENCH_RUT_TOR ? s->process : bench_rut_cpu(r, &s->threads);
+	if (r->kind == BENCH_RUT_TOR)
+		s->threads = 0;
+	s->self = bench_self_cpu();
+	bench_system_cpu(&s->busy, &s->softirq);
+	s->ksoftirqd = bench_ksoftirqd_cpu();
+}
+
+void
+bench_cpu_window(const struct bench_cpu_sample *a, const struct bench_cpu_sample *b,
+		struct bench_cpu_window *w)
+{
+	w->seconds = (double)(b->ns - a->ns) / 1e9;
+	w->rut_cpu = b->rut - a->rut;
+	w->worker_threads = b->threads;
+	w->process_cpu = b->process - a->process;
+	w->generator_cpu = b->self - a->self;
+	w->system_busy = b->busy - a->busy;
+	w->system_softirq = b->softirq - a->softirq;
+	w->ksoftirqd_cpu = b->ksoftirqd - a->ksoftirqd;
+	w->load_average = bench_load_average();
+}
+
+unsigned
+bench_rut_exit_stats(const struct bench_rut *r, const char *prefix, const char *key,
+		uint64_t *values, unsigned max, bool print)
+{
+	char line[2048];
+	unsigned n = 0;
+	FILE *f = fopen(r->log, "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *at = strstr(line, key);
+
+		if (strncmp(line, "hsrelay: stats", 14) != 0)
+			continue;
+		if (print)
+			fprintf(stderr, "  %s", line);
+		if (at != NULL && n < max && strncmp(line, prefix, strlen(prefix)) == 0)
+			values[n++] = strtoull(at + strlen(key), NULL, 10);
+	}
+	fclose(f);
+	return n;
+}
+
+void
+bench_default_hsrelay_path(char *out, size_t len)
+{
+	char self[PATH_MAX - 16];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	out[0] = '\0';
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash == NULL)
+		return;
+	*slash = '\0';
+	snprintf(out, len, "%s/hsrelay", self);
+	if (access(out, X_OK) == 0)
+		return;
+	slash = strrchr(self, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	snprintf(out, len, "%s/hsrelay", self);
+}

@@ -1,0 +1,153 @@
+/* The relays under test (RUTs) of the relay and rendezvous benches:
+ * /usr/bin/tor (0.4.9, the reference) and hsrelay, each started alone in
+ * the bench's network namespace (bench_env.h) with a DataDirectory in the
+ * bench's work directory, stopped, and measured.
+ *
+ *   tor      a non-exit relay on ORPort BENCH_NS_ADDR:BENCH_TOR_OR_PORT,
+ *            reached over the namespace's loopback: TestingTorNetwork with
+ *            a fake DirAuthority (so that ExtendAllowPrivateAddresses lets
+ *            it extend to private addresses; it extends without any
+ *            consensus, from the link specifiers), AssumeReachable,
+ *            PublishServerDescriptor 0. CPU: the whole process.
+ *   hsrelay  hsrelay -f FILE with W workers, Address BENCH_HS_ADDR, on one
+ *            of two transports:
+ *            af_packet: DPDK net_af_packet (qpairs = W) on one end of a
+ *              veth pair; the other end is where the namespace routes
+ *              BENCH_SUBNET, with offloads off (full checksums, no
+ *              super-packets). RX reads the kernel's mmap ring without a
+ *              system call; TX is one sendto() per burst, inside which the
+ *              kernel delivers the frames to the peers' sockets (softirq
+ *              in the worker's context, charged to the worker, as tor's
+ *              loopback sends are charged to tor);
+ *            tap: DPDK net_tap (W queues), routed to the subnet: a readv()
+ *              per received and a writev() per sent frame, a SIGIO per
+ *              wake-up.
+ *            DPDKIdleSleepUsec lets an idle worker sleep. CPU: the worker
+ *            lcore threads (rte-worker-N, /proc/PID/task/TID/stat).
+ */
+#ifndef HSRELAY_BENCH_BENCH_RUT_H
+#define HSRELAY_BENCH_BENCH_RUT_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Addresses exist only inside the bench's namespace. */
+#define BENCH_NS_ADDR "10.79.0.1"	/* lo: tor and the generator */
+#define BENCH_HS_ADDR "10.79.0.2"	/* hsrelay behind its port */
+#define BENCH_HS_MAC "02:00:00:79:00:02"
+#define BENCH_SUBNET "10.79.0.0/24"
+#define BENCH_TOR_OR_PORT 9101
+#define BENCH_HS_OR_PORT 9001
+#define BENCH_MAX_WORKERS 4
+
+enum bench_rut_kind { BENCH_RUT_TOR, BENCH_RUT_HSRELAY };
+
+/* How hsrelay's port meets the namespace's kernel. net_af_xdp on the veth
+ * was tried: with chains linearized it carries the handshakes and the
+ * first few thousand cells, then traffic stops (DPDK 22.11, kernel 6.18,
+ * zero-copy and force_copy alike), so it is not offered. */
+enum bench_transport { BENCH_TRANSPORT_TAP, BENCH_TRANSPORT_AF_PACKET };
+
+/* "tap", "af_packet". */
+const char *bench_transport_name(enum bench_transport t);
+
+/* Sets *out from a name above. 0, or -EINVAL for an unknown name. */
+int bench_transport_parse(const char *name, enum bench_transport *out);
+
+struct bench_rut_options {
+	const char *bench;		/* "relay", "rendezvous": in messages */
+	const char *tor_path;
+	const char *hsrelay_path;
+	enum bench_transport transport;
+	unsigned workers;		/* hsrelay: 1..BENCH_MAX_WORKERS */
+	unsigned idle_sleep_usec;	/* hsrelay: DPDKIdleSleepUsec */
+	const char *tor_extra;		/* torrc lines appended, or NULL */
+	const char *hsrelay_extra;	/* hsrelay config lines appended, or NULL */
+};
+
+struct bench_rut {
+	enum bench_rut_kind kind;
+	pid_t pid;
+	char dir[PATH_MAX];		/* DataDirectory */
+	char log[PATH_MAX];		/* stdout and stderr */
+	char notice_log[PATH_MAX];	/* tor's notice log */
+	char port_if[IFNAMSIZ];		/* hsrelay's port: the tap or its veth end */
+	char kernel_if[IFNAMSIZ];	/* af_packet: the namespace's veth end */
+	bool veth_made;
+	uint32_t ip;			/* its ORPort, host order */
+	uint16_t port;
+};
+
+/* Sets r up for kind with its DataDirectory and log paths under work
+ * (<work>/tor-data or <work>/hsrelay-data): a caller may create the keys
+ * there (control/relay_keys.h; tor reads the same files) before
+ * bench_rut_start(). Nothing is started. */
+void bench_rut_init(struct bench_rut *r, enum bench_rut_kind kind, const char *work);
+
+/* Writes the configuration, starts the RUT (the transport first, for
+ * hsrelay) and waits until it listens (tor: its "Bootstrapped 0%" notice,
+ * after keys and TLS context; hsrelay: its "hsrelay: relay" start line),
+ * up to 60 s. On failure prints the log's tail; the caller still calls
+ * bench_rut_stop(). 0 or a negative errno. */
+int bench_rut_start(struct bench_rut *r, const char *work, const struct bench_rut_options *o);
+
+/* SIGTERM (SIGKILL after 10 s), reaps it and removes the veth. Returns 0
+ * when it exited cleanly with status 0 (or never ran), -1 otherwise. */
+int bench_rut_stop(struct bench_rut *r);
+
+/* "tor" or "hsrelay". */
+const char *bench_rut_name(const struct bench_rut *r);
+
+/* How the generator reaches it: "loopback" (tor) or the transport name. */
+const char *bench_rut_transport(const struct bench_rut *r, const struct bench_rut_options *o);
+
+/* The CPU seconds a bench divides by, so far: tor's whole process, or
+ * hsrelay's worker lcore threads (*threads gets how many; 0 for tor). */
+double bench_rut_cpu(const struct bench_rut *r, unsigned *threads);
+
+/* "process" or "worker lcore threads": what bench_rut_cpu() measures. */
+const char *bench_rut_cpu_what(const struct bench_rut *r);
+
+/* CPU figures at one instant, for a window between two samples. */
+struct bench_cpu_sample {
+	uint64_t ns;			/* CLOCK_MONOTONIC */
+	double rut;			/* bench_rut_cpu() */
+	unsigned threads;
+	double process;			/* the RUT's whole process */
+	double self;			/* this process (the generator) */
+	double busy, softirq;		/* bench_system_cpu() */
+	double ksoftirqd;
+};
+
+/* What happened between two samples, in seconds. */
+struct bench_cpu_window {
+	double seconds;			/* wall */
+	double rut_cpu;			/* what cells_per_cpu_second divides by */
+	unsigned worker_threads;	/* hsrelay's rte-worker threads; 0 for tor */
+	double process_cpu, generator_cpu;
+	double system_busy, system_softirq, ksoftirqd_cpu;
+	double load_average;		/* at the end */
+};
+
+void bench_rut_sample(const struct bench_rut *r, struct bench_cpu_sample *s);
+
+/* w = b - a (the load average is read now). */
+void bench_cpu_window(const struct bench_cpu_sample *a, const struct bench_cpu_sample *b,
+		struct bench_cpu_window *w);
+
+/* hsrelay's exit counters, after bench_rut_stop(): the value of key (e.g.
+ * " spliced=") on each line of its log that starts with prefix (e.g.
+ * "hsrelay: stats rendezvous worker"), in order, into values (at most
+ * max). Every "hsrelay: stats" line goes to stderr when print. Returns how
+ * many values were found. */
+unsigned bench_rut_exit_stats(const struct bench_rut *r, const char *prefix, const char *key,
+		uint64_t *values, unsigned max, bool print);
+
+/* hsrelay next to the running binary, or one directory up (the build
+ * tree), into out. */
+void bench_default_hsrelay_path(char *out, size_t len);
+
+#endif

@@ -3,6 +3,7 @@
  *   hsrelay-bench crypto [--quick] [--aead aes128|aes256] [--seconds S]
  *   hsrelay-bench tcp [--quick] [--seconds S] [--connections N[,N...]]
  *   hsrelay-bench relay [--quick] [--seconds S] [--circuits N[,N...]]
+ *   hsrelay-bench rendezvous [--quick] [--pairs N] [--cells N] [--workers N[,N]]
  *
  * See README "Bench" for the output contract. */
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "bench/bench_crypto.h"
 #include "bench/bench_relay.h"
+#include "bench/bench_rend.h"
 #include "bench/bench_tcp.h"
 #include "bench/bench_util.h"
 
@@ -51,7 +53,9 @@ usage(FILE *to)
 	fprintf(to, "usage: hsrelay-bench crypto [--quick] [--aead aes128|aes256] [--seconds S]\n"
 		    "                            [--relay-ctr aesni|vaes|ipsec_mb]\n"
 		    "       hsrelay-bench tcp [--quick] [--seconds S] [--connections N[,N...]]\n"
-		    "       hsrelay-bench relay [--quick] [--seconds S] [--circuits N[,N...]]\n");
+		    "       hsrelay-bench relay [--quick] [--seconds S] [--circuits N[,N...]]\n"
+		    "       hsrelay-bench rendezvous [--quick] [--pairs N] [--cells N]\n"
+		    "                                [--workers N[,N]]\n");
 }
 
 int
@@ -67,6 +71,8 @@ main(int argc, char **argv)
 		return bench_tcp_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "relay") == 0)
 		return bench_relay_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "rendezvous") == 0)
+		return bench_rend_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;

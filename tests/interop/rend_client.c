@@ -89,67 +89,6 @@ end_circuit(struct rend_end *e, struct test_link *l)
 	return test_create_fast(l, &e->hop);
 }
 
-/* ESTABLISH_RENDEZVOUS with cookie on e's circuit; the relay must answer
- * an empty RENDEZVOUS_ESTABLISHED on stream 0 (tor rendmid.c). */
-static bool
-establish(struct rend_end *e, const uint8_t cookie[HS_REND_COOKIE_LEN])
-{
-	uint8_t cell[CELL_LEN];
-	struct test_cell c;
-
-	test_relay_cell(&e->hop, cell, CELL_COMMAND_RELAY, RELAY_COMMAND_ESTABLISH_RENDEZVOUS, 0,
-			cookie, HS_REND_COOKIE_LEN);
-	test_link_send_cell(e->link, cell);
-	if (!test_link_expect(e->link, e->hop.circ_id, CELL_COMMAND_RELAY, -1, &c) ||
-	    !test_relay_cell_open(&e->hop, &c))
-		return false;
-	if (c.payload[RELAY_OFFSET_COMMAND] != RELAY_COMMAND_RENDEZVOUS_ESTABLISHED ||
-	    wire_read_u16(c.payload + RELAY_OFFSET_LENGTH) != 0 ||
-	    wire_read_u16(c.payload + RELAY_OFFSET_STREAM_ID) != 0)
-		return test_why("answer to ESTABLISH_RENDEZVOUS: relay command %u, %u bytes, "
-				"stream %u (wanted RENDEZVOUS_ESTABLISHED, empty, stream 0)",
-				c.payload[RELAY_OFFSET_COMMAND],
-				wire_read_u16(c.payload + RELAY_OFFSET_LENGTH),
-				wire_read_u16(c.payload + RELAY_OFFSET_STREAM_ID));
-	return true;
-}
-
-/* RENDEZVOUS1 on service's circuit: cookie || handshake info. */
-static void
-send_rendezvous1(struct rend_end *service, const uint8_t cookie[HS_REND_COOKIE_LEN],
-		const uint8_t *info, uint16_t info_len)
-{
-	uint8_t body[RELAY_DATA_MAX], cell[CELL_LEN];
-
-	memcpy(body, cookie, HS_REND_COOKIE_LEN);
-	memcpy(body + HS_REND_COOKIE_LEN, info, info_len);
-	test_relay_cell(&service->hop, cell, CELL_COMMAND_RELAY, RELAY_COMMAND_RENDEZVOUS1, 0,
-			body, (uint16_t)(HS_REND_COOKIE_LEN + info_len));
-	test_link_send_cell(service->link, cell);
-}
-
-/* The client must get RENDEZVOUS2 on stream 0 carrying exactly info. */
-static bool
-expect_rendezvous2(struct rend_end *client, const uint8_t *info, uint16_t info_len)
-{
-	struct test_cell c;
-
-	if (!test_link_expect(client->link, client->hop.circ_id, CELL_COMMAND_RELAY, -1, &c) ||
-	    !test_relay_cell_open(&client->hop, &c))
-		return false;
-	if (c.payload[RELAY_OFFSET_COMMAND] != RELAY_COMMAND_RENDEZVOUS2 ||
-	    wire_read_u16(c.payload + RELAY_OFFSET_STREAM_ID) != 0)
-		return test_why("relay command %u stream %u instead of RENDEZVOUS2 on stream 0",
-				c.payload[RELAY_OFFSET_COMMAND],
-				wire_read_u16(c.payload + RELAY_OFFSET_STREAM_ID));
-	if (wire_read_u16(c.payload + RELAY_OFFSET_LENGTH) != info_len ||
-	    memcmp(c.payload + RELAY_HEADER_LEN, info, info_len) != 0)
-		return test_why("RENDEZVOUS2 carries %u bytes that are not the service's %u bytes "
-				"of HANDSHAKE_INFO", wire_read_u16(c.payload + RELAY_OFFSET_LENGTH),
-				info_len);
-	return true;
-}
-
 /* Circuits for a pair on la / lb, ESTABLISH_RENDEZVOUS, RENDEZVOUS1 with
  * info_len bytes of handshake info, RENDEZVOUS2 checked. */
 static bool
@@ -161,11 +100,11 @@ join_pair(struct rend_end *a, struct rend_end *b, uint32_t pair, struct test_lin
 	rend_pair_init(a, b, pair);
 	test_random_bytes(cookie, HS_REND_COOKIE_LEN);
 	test_random_bytes(info, info_len);
-	if (!end_circuit(a, la) || !end_circuit(b, lb) || !establish(a, cookie))
+	if (!end_circuit(a, la) || !end_circuit(b, lb) || !rend_establish(a, cookie))
 		return false;
 	expect.est_success++;
-	send_rendezvous1(b, cookie, info, info_len);
-	if (!expect_rendezvous2(a, info, info_len))
+	rend_send_rendezvous1(b, cookie, info, info_len);
+	if (!rend_expect_rendezvous2(a, info, info_len))
 		return false;
 	expect.rend1_success++;
 	return true;
@@ -263,7 +202,7 @@ scenario_duplicate_cookie(void)
 	rend_pair_init(&ends[0], &ends[1], 200);
 	test_random_bytes(cookie, sizeof(cookie));
 	test_random_bytes(info, sizeof(info));
-	check(end_circuit(&ends[0], ls[0]) && establish(&ends[0], cookie), "duplicate cookie");
+	check(end_circuit(&ends[0], ls[0]) && rend_establish(&ends[0], cookie), "duplicate cookie");
 	expect.est_success++;
 	/* The same cookie on another circuit (on the other link). */
 	check(end_circuit(&second, ls[1]), "duplicate cookie");
@@ -274,8 +213,8 @@ scenario_duplicate_cookie(void)
 			DESTROY_REASON_PROTOCOL, NULL), "duplicate cookie: the new circuit");
 	expect.est_duplicate++;
 	check(end_circuit(&ends[1], ls[1]), "duplicate cookie");
-	send_rendezvous1(&ends[1], cookie, info, sizeof(info));
-	check(expect_rendezvous2(&ends[0], info, sizeof(info)), "duplicate cookie: the first");
+	rend_send_rendezvous1(&ends[1], cookie, info, sizeof(info));
+	check(rend_expect_rendezvous2(&ends[0], info, sizeof(info)), "duplicate cookie: the first");
 	expect.rend1_success++;
 	printf("ok: a duplicate cookie closed the new circuit (DESTROY PROTOCOL); the first "
 			"circuit still joined\n");
@@ -291,13 +230,13 @@ scenario_unknown_cookie(const uint8_t joined_cookie[HS_REND_COOKIE_LEN])
 	test_random_bytes(cookie, sizeof(cookie));
 	test_random_bytes(info, sizeof(info));
 	check(end_circuit(&service, &links[1]), "unknown cookie");
-	send_rendezvous1(&service, cookie, info, sizeof(info));
+	rend_send_rendezvous1(&service, cookie, info, sizeof(info));
 	check(test_link_expect(service.link, service.hop.circ_id, CELL_COMMAND_DESTROY,
 			DESTROY_REASON_PROTOCOL, NULL), "unknown cookie");
 	expect.rend1_unknown++;
 	/* A cookie is forgotten once joined (tor rendmid.c). */
 	check(end_circuit(&service, &links[0]), "used cookie");
-	send_rendezvous1(&service, joined_cookie, info, sizeof(info));
+	rend_send_rendezvous1(&service, joined_cookie, info, sizeof(info));
 	check(test_link_expect(service.link, service.hop.circ_id, CELL_COMMAND_DESTROY,
 			DESTROY_REASON_PROTOCOL, NULL), "used cookie");
 	expect.rend1_unknown++;
@@ -383,7 +322,7 @@ probe_early_service_cell(void)
 	test_random_bytes(cookie, sizeof(cookie));
 	test_random_bytes(info, sizeof(info));
 	check(end_circuit(&ends[0], &links[0]) && end_circuit(&ends[1], &links[1]) &&
-			establish(&ends[0], cookie), "probe P1");
+			rend_establish(&ends[0], cookie), "probe P1");
 	expect.est_success++;
 	memcpy(body, cookie, sizeof(cookie));
 	memcpy(body + sizeof(cookie), info, sizeof(info));
@@ -395,7 +334,7 @@ probe_early_service_cell(void)
 	/* The relay's control thread joins the pair (and counts a success)
 	 * whatever the worker did with the cell. */
 	expect.rend1_success++;
-	if (!expect_rendezvous2(&ends[0], info, sizeof(info))) {
+	if (!rend_expect_rendezvous2(&ends[0], info, sizeof(info))) {
 		char why[TEST_DETAIL_LEN];
 
 		snprintf(why, sizeof(why), "%s", test_detail);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "control/hs_cells.h"
 #include "control/link_cells.h"
 #include "dataplane/wire.h"
 #include "tests/interop/test_record.h"
@@ -134,6 +135,26 @@ data_pattern(uint8_t *out, size_t len, uint32_t pair, uint8_t direction, uint32_
 	}
 }
 
+static bool
+has_stamp(uint16_t len)
+{
+	return len >= REND_DATA_HEADER_LEN + REND_DATA_STAMP_LEN;
+}
+
+static void
+stamp_write(uint8_t *body, uint64_t ns)
+{
+	wire_write_u32(body + REND_DATA_HEADER_LEN, (uint32_t)(ns >> 32));
+	wire_write_u32(body + REND_DATA_HEADER_LEN + 4, (uint32_t)ns);
+}
+
+static uint64_t
+stamp_read(const uint8_t *body)
+{
+	return (uint64_t)wire_read_u32(body + REND_DATA_HEADER_LEN) << 32 |
+		wire_read_u32(body + REND_DATA_HEADER_LEN + 4);
+}
+
 uint16_t
 rend_data_fill(uint8_t *body, uint32_t pair, uint8_t direction, uint32_t seq, bool full)
 {
@@ -147,13 +168,24 @@ rend_data_fill(uint8_t *body, uint32_t pair, uint8_t direction, uint32_t seq, bo
 	return len;
 }
 
-bool
-rend_data_check(const uint8_t *body, uint16_t len, uint32_t pair, uint8_t direction,
-		uint32_t seq, bool full)
+/* rend_data_check(); with stamp set, a body long enough for one carries a
+ * send time (returned in *stamp, 0 when there is none) where the pattern
+ * would be, and those bytes are not compared. */
+static bool
+data_check(const uint8_t *body, uint16_t len, uint32_t pair, uint8_t direction, uint32_t seq,
+		bool full, uint64_t *stamp)
 {
 	uint8_t expected[RELAY_DATA_MAX];
 	uint16_t want = rend_data_fill(expected, pair, direction, seq, full);
 
+	if (stamp != NULL) {
+		*stamp = 0;
+		if (has_stamp(len) && len == want) {
+			*stamp = stamp_read(body);
+			memcpy(expected + REND_DATA_HEADER_LEN, body + REND_DATA_HEADER_LEN,
+					REND_DATA_STAMP_LEN);
+		}
+	}
 	if (len < REND_DATA_HEADER_LEN)
 		return test_why("pair %u: data cell of %u bytes", pair, len);
 	if (wire_read_u32(body) != pair || body[4] != direction)
@@ -168,41 +200,124 @@ rend_data_check(const uint8_t *body, uint16_t len, uint32_t pair, uint8_t direct
 	return true;
 }
 
+bool
+rend_data_check(const uint8_t *body, uint16_t len, uint32_t pair, uint8_t direction,
+		uint32_t seq, bool full)
+{
+	return data_check(body, len, pair, direction, seq, full, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Joining a pair at the relay                                         */
+
+/* ESTABLISH_RENDEZVOUS with cookie on e's circuit; the relay must answer
+ * an empty RENDEZVOUS_ESTABLISHED on stream 0 (tor rendmid.c). */
+bool
+rend_establish(struct rend_end *e, const uint8_t *cookie)
+{
+	uint8_t cell[CELL_LEN];
+	struct test_cell c;
+
+	test_relay_cell(&e->hop, cell, CELL_COMMAND_RELAY, RELAY_COMMAND_ESTABLISH_RENDEZVOUS, 0,
+			cookie, HS_REND_COOKIE_LEN);
+	test_link_send_cell(e->link, cell);
+	if (!test_link_expect(e->link, e->hop.circ_id, CELL_COMMAND_RELAY, -1, &c) ||
+	    !test_relay_cell_open(&e->hop, &c))
+		return false;
+	if (c.payload[RELAY_OFFSET_COMMAND] != RELAY_COMMAND_RENDEZVOUS_ESTABLISHED ||
+	    wire_read_u16(c.payload + RELAY_OFFSET_LENGTH) != 0 ||
+	    wire_read_u16(c.payload + RELAY_OFFSET_STREAM_ID) != 0)
+		return test_why("answer to ESTABLISH_RENDEZVOUS: relay command %u, %u bytes, "
+				"stream %u (wanted RENDEZVOUS_ESTABLISHED, empty, stream 0)",
+				c.payload[RELAY_OFFSET_COMMAND],
+				wire_read_u16(c.payload + RELAY_OFFSET_LENGTH),
+				wire_read_u16(c.payload + RELAY_OFFSET_STREAM_ID));
+	return true;
+}
+
+/* RENDEZVOUS1 on service's circuit: cookie || handshake info. */
+void
+rend_send_rendezvous1(struct rend_end *service, const uint8_t *cookie,
+		const uint8_t *info, uint16_t info_len)
+{
+	uint8_t body[RELAY_DATA_MAX], cell[CELL_LEN];
+
+	memcpy(body, cookie, HS_REND_COOKIE_LEN);
+	memcpy(body + HS_REND_COOKIE_LEN, info, info_len);
+	test_relay_cell(&service->hop, cell, CELL_COMMAND_RELAY, RELAY_COMMAND_RENDEZVOUS1, 0,
+			body, (uint16_t)(HS_REND_COOKIE_LEN + info_len));
+	test_link_send_cell(service->link, cell);
+}
+
+/* The client must get RENDEZVOUS2 on stream 0 carrying exactly info. */
+bool
+rend_expect_rendezvous2(struct rend_end *client, const uint8_t *info, uint16_t info_len)
+{
+	struct test_cell c;
+
+	if (!test_link_expect(client->link, client->hop.circ_id, CELL_COMMAND_RELAY, -1, &c) ||
+	    !test_relay_cell_open(&client->hop, &c))
+		return false;
+	if (c.payload[RELAY_OFFSET_COMMAND] != RELAY_COMMAND_RENDEZVOUS2 ||
+	    wire_read_u16(c.payload + RELAY_OFFSET_STREAM_ID) != 0)
+		return test_why("relay command %u stream %u instead of RENDEZVOUS2 on stream 0",
+				c.payload[RELAY_OFFSET_COMMAND],
+				wire_read_u16(c.payload + RELAY_OFFSET_STREAM_ID));
+	if (wire_read_u16(c.payload + RELAY_OFFSET_LENGTH) != info_len ||
+	    memcmp(c.payload + RELAY_HEADER_LEN, info, info_len) != 0)
+		return test_why("RENDEZVOUS2 carries %u bytes that are not the service's %u bytes "
+				"of HANDSHAKE_INFO", wire_read_u16(c.payload + RELAY_OFFSET_LENGTH),
+				info_len);
+	return true;
+}
+
 /* ------------------------------------------------------------------ */
 /* The pump                                                            */
 
-static double
-now_seconds(void)
+static uint64_t
+now_ns(void)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* Cuts the next cell other than padding from l's opened bytes, quietly.
- * Returns true when one was cut. */
+static double
+now_seconds(void)
+{
+	return (double)now_ns() / 1e9;
+}
+
+/* Cuts the next cell other than padding from l's opened bytes at *off,
+ * quietly, and moves *off past it (the caller drops the bytes before *off
+ * once it has cut them all: one move per read, not one per cell). Returns
+ * true when one was cut. */
 static bool
-cut_cell(struct test_link *l, struct test_cell *c)
+cut_cell(struct test_link *l, size_t *off, struct test_cell *c)
 {
 	for (;;) {
-		const uint8_t *p = l->plain;
+		const uint8_t *p = l->plain + *off;
 		struct cell_frame frame;
-		size_t used;
 
 		if (cell_frame_parse(&p, l->plain + l->plain_len, CELL_CIRC_ID_LEN, &frame,
 				NULL) != 0)
 			return false;
-		used = (size_t)(p - l->plain);
+		*off = (size_t)(p - l->plain);
 		c->circ_id = frame.circ_id;
 		c->command = frame.command;
 		c->len = frame.payload_len;
 		memcpy(c->payload, frame.payload, frame.payload_len);
-		memmove(l->plain, p, l->plain_len - used);
-		l->plain_len -= used;
 		if (c->command != CELL_COMMAND_PADDING && c->command != CELL_COMMAND_VPADDING)
 			return true;
 	}
+}
+
+static void
+plain_drop(struct test_link *l, size_t off)
+{
+	memmove(l->plain, l->plain + off, l->plain_len - off);
+	l->plain_len -= off;
 }
 
 static struct rend_end *
@@ -216,11 +331,15 @@ end_of(struct rend_end *const ends[], unsigned n_ends, const struct test_link *l
 	return NULL;
 }
 
-/* One arriving cell: it must be the peer's next data cell. */
+/* One arriving cell, cut at time now: it must be the peer's next data
+ * cell. Its latency goes to cfg->latency_ns when asked for. */
 static bool
 take_cell(struct rend_end *const ends[], unsigned n_ends, struct test_link *l,
-		struct test_cell *c, const struct rend_pump_config *cfg)
+		struct test_cell *c, const struct rend_pump_config *cfg, uint64_t now,
+		struct rend_pump_result *res)
 {
+	uint64_t stamp = 0;
+
 	struct rend_end *e = end_of(ends, n_ends, l, c->circ_id);
 	const uint8_t *payload = c->payload;
 	char text[96];
@@ -244,10 +363,15 @@ take_cell(struct rend_end *const ends[], unsigned n_ends, struct test_link *l,
 		return test_why("pair %u: relay command %u stream %u instead of DATA", e->pair,
 				payload[RELAY_OFFSET_COMMAND],
 				wire_read_u16(payload + RELAY_OFFSET_STREAM_ID));
-	if (!rend_data_check(payload + RELAY_HEADER_LEN,
-			wire_read_u16(payload + RELAY_OFFSET_LENGTH), e->pair, e->peer->direction,
-			e->received, cfg->full_cells))
+	if (!data_check(payload + RELAY_HEADER_LEN, wire_read_u16(payload + RELAY_OFFSET_LENGTH),
+			e->pair, e->peer->direction, e->received, cfg->full_cells,
+			cfg->latency_ns != NULL ? &stamp : NULL))
 		return false;
+	if (stamp != 0 && res->latencies < cfg->latency_cap) {
+		uint64_t ns = now > stamp ? now - stamp : 0;
+
+		cfg->latency_ns[res->latencies++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+	}
 	e->received++;
 	return true;
 }
@@ -256,7 +380,8 @@ take_cell(struct rend_end *const ends[], unsigned n_ends, struct test_link *l,
  * of cells taken, or -1 with test_detail set. */
 static long
 read_links(struct rend_end *const ends[], unsigned n_ends, struct test_link *const links[],
-		unsigned n_links, int timeout_ms, const struct rend_pump_config *cfg)
+		unsigned n_links, int timeout_ms, const struct rend_pump_config *cfg,
+		struct rend_pump_result *res)
 {
 	struct pollfd pfd[64];
 	struct test_cell c;
@@ -275,14 +400,20 @@ read_links(struct rend_end *const ends[], unsigned n_ends, struct test_link *con
 		return 0;
 	for (unsigned i = 0; i < n_links; i++) {
 		struct test_link *l = links[i];
+		uint64_t now;
+		size_t off = 0;
 
 		if (pfd[i].revents != 0 && !test_link_pump(l, 0) && l->closed && l->plain_len == 0)
 			return test_why("[%s] closed: %s", l->name, l->how), -1;
-		while (cut_cell(l, &c)) {
-			if (!take_cell(ends, n_ends, l, &c, cfg))
+		now = cfg->latency_ns != NULL ? now_ns() : 0;
+		while (cut_cell(l, &off, &c)) {
+			if (!take_cell(ends, n_ends, l, &c, cfg, now, res)) {
+				plain_drop(l, off);
 				return -1;
+			}
 			taken++;
 		}
+		plain_drop(l, off);
 	}
 	return taken;
 }
@@ -321,7 +452,7 @@ quota(const struct rend_end *e, const struct rend_pump_config *cfg)
 static uint32_t
 send_round(struct rend_end *const ends[], unsigned n_ends, struct test_link *l,
 		uint8_t *plain, uint8_t *wire, size_t *owner_change, const struct rend_pump_config *cfg,
-		struct rend_pump_result *res)
+		uint64_t *budget, struct rend_pump_result *res)
 {
 	struct crypto_engine *engine = test_client_engine();
 	size_t plain_len = 0, wire_len = 0, nb_changes = 0;
@@ -332,13 +463,19 @@ send_round(struct rend_end *const ends[], unsigned n_ends, struct test_link *l,
 		struct rend_end *e = ends[i];
 		uint32_t n;
 
-		if (e->link != l || (n = quota(e, cfg)) == 0)
+		if (e->link != l || *budget == 0 || (n = quota(e, cfg)) == 0)
 			continue;
+		if (n > *budget)
+			n = (uint32_t)*budget;
+		*budget -= n;
 		owner_change[nb_changes++] = plain_len;
 		for (uint32_t k = 0; k < n; k++) {
 			uint8_t body[RELAY_DATA_MAX];
 			uint16_t len = rend_data_fill(body, e->pair, e->direction, e->sent,
 					cfg->full_cells);
+
+			if (cfg->latency_ns != NULL && has_stamp(len))
+				stamp_write(body, now_ns());
 
 			rend_end_seal(e, plain + plain_len, RELAY_COMMAND_DATA, REND_DATA_STREAM,
 					body, len);
@@ -388,7 +525,8 @@ rend_pump_run(struct rend_end *const ends[], unsigned n_ends, struct test_link *
 	uint8_t *plain = malloc(plain_max);
 	uint8_t *wire = malloc(plain_max + (plain_max / RECORD_MIN + 1) * 64);
 	size_t *changes = calloc(n_ends, sizeof(*changes));
-	double start, last_progress, done_at;
+	double start, last_progress, done_at, tokens = 0;
+	uint64_t last_refill;
 	bool ok = false;
 
 	memset(res, 0, sizeof(*res));
@@ -399,18 +537,38 @@ rend_pump_run(struct rend_end *const ends[], unsigned n_ends, struct test_link *
 			ends[i]->to_send = cfg->cells;
 	}
 	start = last_progress = now_seconds();
+	last_refill = now_ns();
 	while (!all_received(ends, n_ends)) {
 		uint32_t sent = 0;
+		uint64_t budget = UINT64_MAX;
 		long got;
 
+		if (cfg->rate > 0) {
+			/* The token bucket: at most 5 ms of cells, and at least
+			 * one end's burst, so that a slow rate still moves. */
+			uint64_t t = now_ns();
+			double cap = cfg->rate * 0.005 > cfg->burst ? cfg->rate * 0.005 : cfg->burst;
+
+			tokens += cfg->rate * (double)(t - last_refill) / 1e9;
+			if (tokens > cap)
+				tokens = cap;
+			last_refill = t;
+			budget = (uint64_t)tokens;
+		}
 		for (unsigned i = 0; i < n_links; i++) {
+			uint64_t before = budget;
+
 			if (links[i]->closed) {
 				test_why("[%s] closed: %s", links[i]->name, links[i]->how);
 				goto out;
 			}
-			sent += send_round(ends, n_ends, links[i], plain, wire, changes, cfg, res);
+			sent += send_round(ends, n_ends, links[i], plain, wire, changes, cfg, &budget,
+					res);
+			if (cfg->rate > 0)
+				tokens -= (double)(before - budget);
 		}
-		got = read_links(ends, n_ends, links, n_links, sent > 0 ? 0 : 20, cfg);
+		got = read_links(ends, n_ends, links, n_links,
+				sent > 0 ? 0 : cfg->rate > 0 ? 1 : 20, cfg, res);
 		if (got < 0)
 			goto out;
 		res->cells_received += (uint64_t)got;
@@ -442,7 +600,7 @@ rend_pump_run(struct rend_end *const ends[], unsigned n_ends, struct test_link *
 	done_at = now_seconds();
 	res->seconds = done_at - start;
 	while ((now_seconds() - done_at) * 1000 < cfg->settle_ms) {
-		long got = read_links(ends, n_ends, links, n_links, 20, cfg);
+		long got = read_links(ends, n_ends, links, n_links, 20, cfg, res);
 
 		if (got < 0)
 			goto out;

@@ -33,6 +33,11 @@
 /* Bytes at the start of a data body naming the cell: pair (4), direction
  * (1), sequence number (4). */
 #define REND_DATA_HEADER_LEN 9
+/* With rend_pump_config.latency_ns set, bytes REND_DATA_HEADER_LEN ..
+ * REND_DATA_HEADER_LEN + 8 of a data body (when it is that long) carry
+ * the time the sender sealed the cell (CLOCK_MONOTONIC, ns, big-endian)
+ * instead of pattern bytes, under the e2e layer. */
+#define REND_DATA_STAMP_LEN 8
 /* The stream id data cells travel on (the ends never open a stream at the
  * relay: the relay must not look at it). */
 #define REND_DATA_STREAM 1
@@ -86,6 +91,20 @@ uint16_t rend_data_fill(uint8_t *body, uint32_t pair, uint8_t direction, uint32_
 bool rend_data_check(const uint8_t *body, uint16_t len, uint32_t pair, uint8_t direction,
 		uint32_t seq, bool full);
 
+/* ESTABLISH_RENDEZVOUS with cookie (HS_REND_COOKIE_LEN bytes) on e's
+ * circuit; the relay must answer an empty RENDEZVOUS_ESTABLISHED on
+ * stream 0 (tor rendmid.c). Returns true, or false with test_detail set. */
+bool rend_establish(struct rend_end *e, const uint8_t *cookie);
+
+/* RENDEZVOUS1 on service's circuit: cookie || info (info_len bytes of
+ * HANDSHAKE_INFO, at most RELAY_DATA_MAX - HS_REND_COOKIE_LEN). */
+void rend_send_rendezvous1(struct rend_end *service, const uint8_t *cookie,
+		const uint8_t *info, uint16_t info_len);
+
+/* The client must get RENDEZVOUS2 on stream 0 carrying exactly info.
+ * Returns true, or false with test_detail set. */
+bool rend_expect_rendezvous2(struct rend_end *client, const uint8_t *info, uint16_t info_len);
+
 struct rend_pump_config {
 	uint32_t cells;			/* data cells each end sends */
 	/* an end sends while fewer than window of its cells are on the way
@@ -101,6 +120,16 @@ struct rend_pump_config {
 	bool service_waits;
 	int stall_ms;			/* no cell received for this long: fail */
 	int settle_ms;			/* afterwards: no further cell may arrive */
+	/* cells per second sent by all ends together (a token bucket
+	 * holding at most 5 ms worth, at least one round); 0: as fast as the
+	 * windows allow */
+	double rate;
+	/* when set, data cells carry their send time (REND_DATA_STAMP_LEN)
+	 * and each arrival's latency in ns (sealed at the sender to cut
+	 * from the receiving link's records; UINT32_MAX when longer) is
+	 * stored here, up to latency_cap of them */
+	uint32_t *latency_ns;
+	uint64_t latency_cap;
 };
 
 struct rend_pump_result {
@@ -109,6 +138,7 @@ struct rend_pump_result {
 	uint64_t sends;			/* send() calls (each of several records) */
 	uint64_t max_records_per_send;
 	uint64_t mixed_records;		/* records carrying cells of several circuits */
+	uint64_t latencies;		/* entries written to cfg->latency_ns */
 	double seconds;			/* first send to last cell received */
 };
 
@@ -116,7 +146,8 @@ struct rend_pump_result {
  * set by the caller or cfg->cells when 0): every round each link gets a
  * buffer of cells from all its ends (up to cfg->burst each, interleaved),
  * cut into TLS records of random sizes that need not end on a cell
- * boundary and sent with one send(); then every link is read and each
+ * boundary and sent with one send() (cfg->rate, when set, caps the cells
+ * per round); then every link is read and each
  * arriving cell checked (rend_end_open(), then DATA on REND_DATA_STREAM
  * with the next sequence number of its peer and the right body). Ends
  * when every end has received all its peer's cells and settle_ms passed

@@ -30,6 +30,7 @@
 #define FAST_MATERIAL_LEN (20 + NTOR_TOR1_KEY_MATERIAL_LEN)
 
 bool test_client_authenticate;
+bool test_client_quiet;
 char test_detail[TEST_DETAIL_LEN];
 
 static const char *program_name = "test_client";
@@ -419,8 +420,10 @@ test_link_next_cell(struct test_link *l, struct test_cell *c, int timeout_ms)
 			if (c->command == CELL_COMMAND_PADDING ||
 			    c->command == CELL_COMMAND_VPADDING)
 				continue;
-			test_cell_describe(c, text, sizeof(text));
-			printf("  [%s] <- %s\n", l->name, text);
+			if (!test_client_quiet) {
+				test_cell_describe(c, text, sizeof(text));
+				printf("  [%s] <- %s\n", l->name, text);
+			}
 			return 1;
 		}
 		if (l->closed)

@@ -135,6 +135,10 @@ struct test_hop {
  * Default false. */
 extern bool test_client_authenticate;
 
+/* When set, test_link_next_cell() does not print the cells it returns
+ * (a program whose stdout is data, e.g. hsrelay-bench). Default false. */
+extern bool test_client_quiet;
+
 /* Names of a cell command and of a DESTROY reason ("?" when unknown). */
 const char *test_command_name(uint8_t command);
 const char *test_reason_name(uint8_t reason);
@@ -174,7 +178,7 @@ void test_link_send_cell(struct test_link *l, const uint8_t cell[CELL_LEN]);
 bool test_link_pump(struct test_link *l, int timeout_ms);
 
 /* The next cell other than PADDING and VPADDING, printed as
- * "  [name] <- ...". Returns 1, 0 on timeout, -1 when the link closed. */
+ * "  [name] <- ..." unless test_client_quiet. Returns 1, 0 on timeout, -1 when the link closed. */
 int test_link_next_cell(struct test_link *l, struct test_cell *c, int timeout_ms);
 
 /* The next cell must be command on circ_id and, when reason >= 0, carry

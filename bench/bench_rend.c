@@ -1,0 +1,658 @@
+/* hsrelay-bench rendezvous: cells per second spliced by a rendezvous point
+ * under test (RUT), per CPU-second of the RUT, and per-cell latency, for
+ * hsrelay and for tor 0.4.9 in the same run with the same generator.
+ *
+ * The generator is this process, built from the project's own client code
+ * (tests/interop/test_client.h, rend_pump.h), in a network namespace it
+ * creates, reaching the RUT with kernel TCP sockets:
+ *   - L links to the RUT (TLS and link handshake as an unauthenticated
+ *     client, as a tor client's first hop is);
+ *   - per pair, two one-hop circuits (ntor CREATE2): the onion client's
+ *     circuit A on link i % L and the service's circuit B on the next
+ *     link, so that the splice joins circuits of different links (and,
+ *     with two workers, often of different workers);
+ *   - ESTABLISH_RENDEZVOUS with a random cookie on A (an empty
+ *     RENDEZVOUS_ESTABLISHED expected), RENDEZVOUS1 with the cookie and a
+ *     64-byte HANDSHAKE_INFO on B, RENDEZVOUS2 with exactly those bytes on
+ *     A (rend-spec-v3 4.1, 4.2);
+ *   - then --cells DATA cells each way per pair through the splice
+ *     (rend_pump_run()): every body full (498 bytes), under an end-to-end
+ *     layer of the pair (AES-128-CTR and a running SHA-1 digest, as tor1;
+ *     the RUT never sees it), carrying pair, direction, sequence number,
+ *     the send time and a pattern; each end keeps at most --window of its
+ *     cells in flight; cells of all the ends of a link go out in TLS
+ *     records of random sizes, several per send(). Every cell that
+ *     arrives is opened and checked (recognized end to end, the peer's
+ *     next sequence number, the exact body): a lost, duplicated,
+ *     reordered or damaged cell, a DESTROY or a stall fails the bench.
+ *     The latency of a cell is the time from sealing it at the sender to
+ *     cutting it from the receiver's records (CLOCK_MONOTONIC, inside the
+ *     DATA payload); p50/p99 are over all cells of the run.
+ * The generator is single-threaded (poll() over the links); it does more
+ * work per cell than the RUT (two layers and a digest each way, the
+ * pattern check), so on a small machine it, not the RUT, may set the pace:
+ * read limited_by and generator_cpu_seconds.
+ *
+ * Single-hop rendezvous: tor 0.4.9 refuses ESTABLISH_RENDEZVOUS from a
+ * client's channel only when dos_should_refuse_single_hop_client() says so
+ * (dos.c): never when the relay is not in public server mode (our tor has
+ * PublishServerDescriptor 0), and otherwise per the torrc option
+ * DoSRefuseSingleHopClientRendezvous or the consensus parameter of that
+ * name, default 0. The reference tor has no consensus, and its torrc sets
+ * the option to 0 as well, so the one-hop circuits are served as a
+ * two-hop client's would be; hsrelay reads the parameter from its
+ * consensus (default 0) and has none here either.
+ *
+ * The RUTs (bench/bench_rut.h): tor on the namespace's loopback (CPU: its
+ * whole process), hsrelay with --workers workers on net_af_packet over a
+ * veth (default) or net_tap (CPU: its worker lcore threads; the kernel's
+ * delivery of its frames to the generator's sockets runs inside the
+ * worker's sendto() and is charged to it, as tor's loopback sends are
+ * charged to tor). Per run the order is tor unpaced, hsrelay paced to
+ * tor's measured rate (load "matched": the same offered load), then
+ * hsrelay unpaced (load "max") for each --workers value. With --rate every
+ * run is paced to that rate (load "paced").
+ *
+ * CPU seconds of the RUT are read from /proc just before the first DATA
+ * cell and just after the last one arrived (pair set-up excluded). The
+ * namespace, the RUT processes and the work directory are removed on
+ * every exit path (atexit, signals; the RUTs also die with this process).
+ */
+#include "bench/bench_rend.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/bench_env.h"
+#include "bench/bench_rut.h"
+#include "bench/bench_util.h"
+#include "control/hs_cells.h"
+#include "control/relay_keys.h"
+#include "tests/interop/rend_pump.h"
+#include "tests/interop/test_client.h"
+
+#define MAX_PAIRS 64
+#define MAX_LINKS 16
+#define MAX_WORKER_CASES 2
+/* tor hs_cell.c: SERVER_PK (32) || AUTH (32). */
+#define TOR_HANDSHAKE_INFO_LEN 64
+#define STALL_MS 10000
+
+struct options {
+	bool quick, verbose;
+	bool skip_tor, skip_hsrelay, skip_max;
+	unsigned pairs, links, window, burst;
+	uint32_t cells;
+	double rate;			/* --rate: every run paced; 0: tor unpaced */
+	unsigned n_workers;
+	unsigned workers[MAX_WORKER_CASES];
+	struct bench_rut_options rut;
+	char hsrelay_path[PATH_MAX + 16];
+};
+
+struct rend_result {
+	enum bench_rut_kind kind;
+	const char *load;		/* "max", "matched", "paced" */
+	double offered;			/* cells/s the generator paced to; 0: unpaced */
+	unsigned workers;
+	unsigned links;
+	const char *transport;
+	uint64_t cells;			/* DATA cells that crossed the splice */
+	uint64_t expected;
+	struct rend_pump_result pump;
+	struct bench_cpu_window w;
+	double p50_us, p99_us, max_us;
+	uint64_t latency_samples;
+	uint64_t spliced_by_worker[BENCH_MAX_WORKERS];
+	unsigned n_spliced;		/* hsrelay: workers that reported */
+	uint64_t cross_splice_cells;	/* hsrelay: cells handed between workers */
+};
+
+static struct bench_environment env;
+
+static void
+cleanup_at_exit(void)
+{
+	bench_environment_cleanup(&env);
+}
+
+/* ---- one run ---------------------------------------------------------- */
+
+static int
+compare_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* p50, p99 and the largest of n latencies in ns (sorted here), in us. */
+static void
+percentiles(uint32_t *ns, uint64_t n, struct rend_result *res)
+{
+	res->latency_samples = n;
+	if (n == 0)
+		return;
+	qsort(ns, n, sizeof(*ns), compare_u32);
+	res->p50_us = ns[(n - 1) * 50 / 100] / 1e3;
+	res->p99_us = ns[(n - 1) * 99 / 100] / 1e3;
+	res->max_us = ns[n - 1] / 1e3;
+}
+
+/* Circuits, ESTABLISH_RENDEZVOUS, RENDEZVOUS1 and RENDEZVOUS2 of pair i,
+ * its client end on la and its service end on lb. */
+static bool
+join_pair(struct rend_end *a, struct rend_end *b, uint32_t i, struct test_link *la,
+		struct test_link *lb)
+{
+	uint8_t cookie[HS_REND_COOKIE_LEN], info[TOR_HANDSHAKE_INFO_LEN];
+
+	rend_pair_init(a, b, i);
+	a->link = la;
+	b->link = lb;
+	test_random_bytes(cookie, sizeof(cookie));
+	test_random_bytes(info, sizeof(info));
+	if (!test_create_ntor(la, &a->hop) || !test_create_ntor(lb, &b->hop) ||
+	    !rend_establish(a, cookie))
+		return false;
+	rend_send_rendezvous1(b, cookie, info, sizeof(info));
+	return rend_expect_rendezvous2(a, info, sizeof(info));
+}
+
+/* The generator against a running RUT: links, pairs, the pump, the CPU
+ * window around it. */
+static int
+generate(const struct options *o, const struct bench_rut *r, double rate, struct rend_result *res)
+{
+	static char names[MAX_LINKS][8];
+	char host[INET_ADDRSTRLEN], port[8], client_dir[PATH_MAX + 16];
+	struct in_addr addr = { .s_addr = htonl(r->ip) };
+	struct test_link *links = calloc(res->links, sizeof(*links));
+	struct test_link *link_list[MAX_LINKS];
+	struct rend_end *ends = calloc(2 * o->pairs, sizeof(*ends));
+	struct rend_end *end_list[2 * MAX_PAIRS];
+	uint32_t *latency = NULL;
+	struct bench_cpu_sample s0, s1;
+	int rc = 0, one = 1;
+
+	res->expected = 2ull * o->pairs * o->cells;
+	latency = calloc(res->expected, sizeof(*latency));
+	if (links == NULL || ends == NULL || latency == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	inet_ntop(AF_INET, &addr, host, sizeof(host));
+	snprintf(port, sizeof(port), "%u", r->port);
+	snprintf(client_dir, sizeof(client_dir), "%s/client-data", env.work);
+	test_client_init("hsrelay-bench rendezvous", host, port);
+	test_client_load_keys(r->dir, client_dir);
+	for (unsigned i = 0; i < res->links; i++) {
+		links[i].fd = -1;
+		link_list[i] = &links[i];
+		snprintf(names[i], sizeof(names[i]), "L%u", i);
+		if (!test_link_open(&links[i], names[i])) {
+			fprintf(stderr, "hsrelay-bench rendezvous: %s: link %u: %s\n",
+					bench_rut_name(r), i, test_detail);
+			rc = -EIO;
+			goto out;
+		}
+		/* As tor does on its OR connections: no Nagle delay behind
+		 * unacknowledged data. */
+		setsockopt(links[i].fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	for (unsigned i = 0; i < o->pairs; i++) {
+		struct test_link *la = &links[i % res->links];
+		struct test_link *lb = &links[(i + 1) % res->links];
+
+		end_list[2 * i] = &ends[2 * i];
+		end_list[2 * i + 1] = &ends[2 * i + 1];
+		if (!join_pair(&ends[2 * i], &ends[2 * i + 1], i, la, lb)) {
+			fprintf(stderr, "hsrelay-bench rendezvous: %s: pair %u: %s\n",
+					bench_rut_name(r), i, test_detail);
+			rc = -EPROTO;
+			goto out;
+		}
+	}
+	struct rend_pump_config cfg = {
+		.cells = o->cells, .window = o->window, .burst = o->burst, .full_cells = true,
+		.service_waits = true, .stall_ms = STALL_MS, .settle_ms = 0, .rate = rate,
+		.latency_ns = latency, .latency_cap = res->expected,
+	};
+
+	bench_rut_sample(r, &s0);
+	bool ok = rend_pump_run(end_list, 2 * o->pairs, link_list, res->links, &cfg, &res->pump);
+
+	bench_rut_sample(r, &s1);
+	bench_cpu_window(&s0, &s1, &res->w);
+	res->cells = res->pump.cells_received;
+	if (!ok) {
+		fprintf(stderr, "hsrelay-bench rendezvous: %s: %s\n", bench_rut_name(r), test_detail);
+		rc = -EIO;
+		goto out;
+	}
+	percentiles(latency, res->pump.latencies, res);
+out:
+	for (unsigned i = 0; links != NULL && i < res->links; i++)
+		test_link_close(&links[i]);
+	if (ends != NULL) {
+		for (unsigned i = 0; i < 2 * o->pairs; i++) {
+			relay_cipher_clear(&ends[i].hop.forward);
+			relay_cipher_clear(&ends[i].hop.backward);
+			relay_cipher_clear(&ends[i].send.cipher);
+			relay_cipher_clear(&ends[i].recv.cipher);
+		}
+	}
+	test_client_free();
+	free(links);
+	free(ends);
+	free(latency);
+	return rc;
+}
+
+/* The RUT's keys, made before it starts (tor reads relay_keys' files), so
+ * that nothing writes into its DataDirectory while it runs. */
+static int
+make_keys(const char *dir)
+{
+	struct relay_keys *keys;
+	struct relay_keys_error kerr;
+	int rc = relay_keys_load_or_create(dir, time(NULL), &keys, &kerr);
+
+	if (rc < 0) {
+		fprintf(stderr, "hsrelay-bench rendezvous: keys in %s: %s\n", kerr.path, kerr.message);
+		return rc;
+	}
+	relay_keys_free(keys);
+	return 0;
+}
+
+static int
+run_case(const struct options *o, enum bench_rut_kind kind, unsigned workers, double rate,
+		const char *load, struct rend_result *res)
+{
+	struct bench_rut_options ro = o->rut;
+	struct bench_rut r;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	ro.workers = kind == BENCH_RUT_HSRELAY ? workers : 1;
+	res->kind = kind;
+	res->load = load;
+	res->offered = rate;
+	res->workers = kind == BENCH_RUT_HSRELAY ? workers : 0;
+	res->links = o->links;
+	bench_rut_init(&r, kind, env.work);
+	res->transport = bench_rut_transport(&r, &ro);
+	rc = make_keys(r.dir);
+	if (rc == 0)
+		rc = bench_rut_start(&r, env.work, &ro);
+	if (rc == 0)
+		rc = generate(o, &r, rate, res);
+	if (rc == 0 && kind == BENCH_RUT_HSRELAY && res->w.worker_threads != workers) {
+		fprintf(stderr, "hsrelay-bench rendezvous: %u rte-worker threads in hsrelay, %u "
+				"expected\n", res->w.worker_threads, workers);
+		rc = -ESRCH;
+	}
+	if (r.pid > 0 && !bench_child_alive(r.pid)) {
+		fprintf(stderr, "hsrelay-bench rendezvous: %s exited during the run; its log:\n",
+				bench_rut_name(&r));
+		bench_print_log_tail(r.log, 20);
+		rc = rc < 0 ? rc : -ECHILD;
+	}
+	if (bench_rut_stop(&r) < 0 && rc == 0) {
+		fprintf(stderr, "hsrelay-bench rendezvous: %s did not stop cleanly\n",
+				bench_rut_name(&r));
+		rc = -ECHILD;
+	}
+	if (kind == BENCH_RUT_HSRELAY) {
+		uint64_t cross[BENCH_MAX_WORKERS];
+		unsigned n;
+
+		res->n_spliced = bench_rut_exit_stats(&r, "hsrelay: stats rendezvous worker",
+				" spliced=", res->spliced_by_worker, BENCH_MAX_WORKERS,
+				o->verbose || rc < 0);
+		n = bench_rut_exit_stats(&r, "hsrelay: stats rendezvous worker",
+				" cross_splice_cells_in=", cross, BENCH_MAX_WORKERS, false);
+		for (unsigned i = 0; i < n; i++)
+			res->cross_splice_cells += cross[i];
+		if (rc < 0 && o->verbose)
+			bench_print_log_tail(r.log, 20);
+	} else if (rc < 0 && o->verbose) {
+		bench_print_log_tail(r.notice_log, 20);
+	}
+	if (rc == 0 && res->cells != res->expected) {
+		fprintf(stderr, "hsrelay-bench rendezvous: %s: %" PRIu64 " cells arrived, %" PRIu64
+				" sent\n", bench_rut_name(&r), res->cells, res->expected);
+		rc = -EIO;
+	}
+	return rc;
+}
+
+/* ---- output ----------------------------------------------------------- */
+
+static double
+cells_per_s(const struct rend_result *m)
+{
+	return m->w.seconds > 0 ? (double)m->cells / m->w.seconds : 0;
+}
+
+static double
+cells_per_cpu(const struct rend_result *m)
+{
+	return m->w.rut_cpu > 0 ? (double)m->cells / m->w.rut_cpu : 0;
+}
+
+static const char *
+limited_by(const struct rend_result *m)
+{
+	unsigned threads = m->w.worker_threads > 0 ? m->w.worker_threads : 1;
+	double utilization = m->w.rut_cpu / m->w.seconds / threads;
+
+	if (m->offered > 0 && cells_per_s(m) >= 0.95 * m->offered)
+		return "offered_load";
+	if (utilization >= (m->kind == BENCH_RUT_TOR ? 0.85 : 0.9))
+		return "relay_under_test";
+	return "generator_or_transport";
+}
+
+static void
+print_line(const struct options *o, const struct rend_result *m,
+		const struct rend_result *reference, const struct rend_result *one_worker)
+{
+	const struct bench_cpu_window *w = &m->w;
+
+	printf("{\"bench\":\"rendezvous\",\"impl\":\"%s\",\"load\":\"%s\",\"circuit_pairs\":%u,"
+	       "\"links\":%u,\"cells_per_pair\":%" PRIu32 ",\"window\":%u,"
+	       "\"offered_cells_per_s\":%.0f,\"cells\":%" PRIu64 ",\"all_cells_arrived\":%s,"
+	       "\"seconds\":%.3f,\"cells_per_s\":%.0f,\"cpu_seconds\":%.3f,"
+	       "\"cells_per_cpu_second\":%.0f,\"cpu_what\":\"%s\",\"p50_us\":%.1f,"
+	       "\"p99_us\":%.1f,\"max_us\":%.1f,\"latency_samples\":%" PRIu64 ","
+	       "\"process_cpu_seconds\":%.3f,\"relay_cpu_utilization\":%.3f,"
+	       "\"generator_cpu_seconds\":%.3f,\"system_busy_cpu_seconds\":%.3f,"
+	       "\"system_softirq_cpu_seconds\":%.3f,\"ksoftirqd_cpu_seconds\":%.3f,"
+	       "\"transport\":\"%s\",\"limited_by\":\"%s\",\"records_sent\":%" PRIu64
+	       ",\"mixed_records\":%" PRIu64,
+	       m->kind == BENCH_RUT_TOR ? "tor" : "hsrelay", m->load, o->pairs, m->links, o->cells,
+	       o->window, m->offered, m->cells, m->cells == m->expected ? "true" : "false",
+	       w->seconds, cells_per_s(m), w->rut_cpu, cells_per_cpu(m),
+	       m->kind == BENCH_RUT_TOR ? "process" : "worker lcore threads", m->p50_us, m->p99_us,
+	       m->max_us, m->latency_samples, w->process_cpu,
+	       w->seconds > 0 ? w->rut_cpu / w->seconds : 0, w->generator_cpu, w->system_busy,
+	       w->system_softirq, w->ksoftirqd_cpu, m->transport, limited_by(m),
+	       m->pump.records_sent, m->pump.mixed_records);
+	if (m->kind == BENCH_RUT_HSRELAY) {
+		uint64_t total = 0;
+
+		printf(",\"workers\":%u,\"worker_threads\":%u,\"cells_per_s_per_worker\":%.0f,"
+		       "\"spliced_by_worker\":[", m->workers, w->worker_threads,
+		       cells_per_s(m) / (w->worker_threads > 0 ? w->worker_threads : 1));
+		for (unsigned i = 0; i < m->n_spliced; i++) {
+			printf("%s%" PRIu64, i > 0 ? "," : "", m->spliced_by_worker[i]);
+			total += m->spliced_by_worker[i];
+		}
+		printf("],\"relay_spliced_total\":%" PRIu64 ",\"cross_worker_cells\":%" PRIu64, total,
+		       m->cross_splice_cells);
+		if (one_worker != NULL && cells_per_s(one_worker) > 0)
+			printf(",\"scaling_vs_1_worker\":%.3f", cells_per_s(m) / cells_per_s(one_worker));
+	}
+	if (reference != NULL && cells_per_cpu(reference) > 0)
+		printf(",\"ratio_vs_reference\":%.3f", cells_per_cpu(m) / cells_per_cpu(reference));
+	printf(",\"load_average\":%.2f,\"cpu\":\"%s\"}\n", w->load_average, bench_cpu_model());
+	fflush(stdout);
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+static void
+usage(FILE *to)
+{
+	fprintf(to, "usage: hsrelay-bench rendezvous [--quick] [--pairs N] [--cells N] [--links L]\n"
+		    "                                [--window CELLS] [--burst CELLS] [--rate CELLS/S]\n"
+		    "                                [--workers N[,N]] [--no-max]\n"
+		    "                                [--tor-only | --hsrelay-only] [--tor PATH]\n"
+		    "                                [--hsrelay PATH] [--idle-sleep-usec U]\n"
+		    "                                [--transport af_packet|tap] [--verbose]\n"
+		    "  needs root: creates a network namespace; runs tor and hsrelay in it\n");
+}
+
+static int
+parse_workers(const char *text, struct options *o)
+{
+	char *end;
+
+	o->n_workers = 0;
+	while (*text != '\0') {
+		unsigned long v = strtoul(text, &end, 10);
+
+		if (end == text || v == 0 || v > BENCH_MAX_WORKERS || o->n_workers == MAX_WORKER_CASES)
+			return -EINVAL;
+		o->workers[o->n_workers++] = (unsigned)v;
+		if (*end != ',' && *end != '\0')
+			return -EINVAL;
+		text = *end == ',' ? end + 1 : end;
+	}
+	return o->n_workers > 0 ? 0 : -EINVAL;
+}
+
+/* A whole number in [min, max] from optarg, or -1. */
+static long
+number(const char *text, long min, long max)
+{
+	char *end;
+	long v = strtol(text, &end, 10);
+
+	return end != text && *end == '\0' && v >= min && v <= max ? v : -1;
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option long_options[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "pairs", required_argument, NULL, 'p' },
+		{ "cells", required_argument, NULL, 'c' },
+		{ "links", required_argument, NULL, 'l' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "burst", required_argument, NULL, 'b' },
+		{ "rate", required_argument, NULL, 'R' },
+		{ "workers", required_argument, NULL, 'W' },
+		{ "no-max", no_argument, NULL, 'n' },
+		{ "tor-only", no_argument, NULL, 'T' },
+		{ "hsrelay-only", no_argument, NULL, 'H' },
+		{ "tor", required_argument, NULL, 't' },
+		{ "hsrelay", required_argument, NULL, 'r' },
+		{ "idle-sleep-usec", required_argument, NULL, 'i' },
+		{ "transport", required_argument, NULL, 'x' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool pairs_set = false, cells_set = false, links_set = false;
+	int opt;
+	long v = 0;
+
+	while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'q':
+			o->quick = true;
+			break;
+		case 'p':
+			v = number(optarg, 1, MAX_PAIRS);
+			o->pairs = (unsigned)v;
+			pairs_set = true;
+			break;
+		case 'c':
+			v = number(optarg, 1, 10000000);
+			o->cells = (uint32_t)v;
+			cells_set = true;
+			break;
+		case 'l':
+			v = number(optarg, 1, MAX_LINKS);
+			o->links = (unsigned)v;
+			links_set = true;
+			break;
+		case 'w':
+			v = number(optarg, 1, 100000);
+			o->window = (unsigned)v;
+			break;
+		case 'b':
+			v = number(optarg, 1, 1000);
+			o->burst = (unsigned)v;
+			break;
+		case 'R':
+			o->rate = strtod(optarg, NULL);
+			v = o->rate > 0 ? 0 : -1;
+			break;
+		case 'W':
+			v = parse_workers(optarg, o);
+			break;
+		case 'n':
+			o->skip_max = true;
+			break;
+		case 'T':
+			o->skip_hsrelay = true;
+			break;
+		case 'H':
+			o->skip_tor = true;
+			break;
+		case 't':
+			o->rut.tor_path = optarg;
+			break;
+		case 'r':
+			snprintf(o->hsrelay_path, sizeof(o->hsrelay_path), "%s", optarg);
+			break;
+		case 'i':
+			v = number(optarg, 0, 100000);
+			o->rut.idle_sleep_usec = (unsigned)v;
+			break;
+		case 'x':
+			v = bench_transport_parse(optarg, &o->rut.transport);
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -EINVAL;
+		}
+		if (v < 0)
+			return -EINVAL;
+	}
+	if (optind != argc)
+		return -EINVAL;
+	if (o->quick) {
+		o->pairs = pairs_set ? o->pairs : 2;
+		o->cells = cells_set ? o->cells : 2000;
+		o->skip_max = true;
+	}
+	if (!links_set)
+		o->links = 2 * o->pairs < 4 ? 2 * o->pairs : 4;
+	if (o->links > 2 * o->pairs)
+		o->links = 2 * o->pairs;
+	return 0;
+}
+
+int
+bench_rend_main(int argc, char **argv)
+{
+	struct options o = {
+		.pairs = 8,
+		.cells = 20000,
+		.window = 100,
+		.burst = 16,
+		.n_workers = 1,
+		.workers = { 1 },
+		.rut = {
+			.bench = "rendezvous",
+			.tor_path = "/usr/bin/tor",
+			.transport = BENCH_TRANSPORT_AF_PACKET,
+			.workers = 1,
+			.idle_sleep_usec = 50,
+			/* Explicit, though 0 is what a non-public relay without
+			 * a consensus does anyway (dos.c). */
+			.tor_extra = "DoSRefuseSingleHopClientRendezvous 0\n",
+		},
+	};
+	struct rend_result tor, matched, max[MAX_WORKER_CASES];
+	const struct rend_result *one_worker = NULL;
+	bool have_tor = false;
+	int status = 0, rc;
+
+	bench_default_hsrelay_path(o.hsrelay_path, sizeof(o.hsrelay_path));
+	if (parse_options(argc, argv, &o) < 0) {
+		usage(stderr);
+		return 2;
+	}
+	o.rut.hsrelay_path = o.hsrelay_path;
+	if (geteuid() != 0) {
+		fprintf(stderr, "hsrelay-bench rendezvous: needs root (network namespace, veth or "
+				"tap)\n");
+		return 77;
+	}
+	if (!o.skip_tor && access(o.rut.tor_path, X_OK) != 0) {
+		fprintf(stderr, "hsrelay-bench rendezvous: no tor at %s (--tor PATH, or "
+				"--hsrelay-only)\n", o.rut.tor_path);
+		return 77;
+	}
+	if (!o.skip_hsrelay && access(o.hsrelay_path, X_OK) != 0) {
+		fprintf(stderr, "hsrelay-bench rendezvous: no hsrelay at %s (--hsrelay PATH)\n",
+				o.hsrelay_path);
+		return 2;
+	}
+	bench_catch_signals();
+	signal(SIGPIPE, SIG_IGN);
+	test_client_quiet = true;
+	atexit(cleanup_at_exit);
+	rc = bench_environment_setup(&env, "rendezvous", BENCH_NS_ADDR);
+	if (rc < 0) {
+		fprintf(stderr, "hsrelay-bench rendezvous: set-up failed: %s\n", strerror(-rc));
+		return 1;
+	}
+	if (!o.skip_tor) {
+		rc = run_case(&o, BENCH_RUT_TOR, 1, o.rate, o.rate > 0 ? "paced" : "max", &tor);
+		if (rc < 0)
+			goto failed;
+		print_line(&o, &tor, NULL, NULL);
+		have_tor = true;
+	}
+	if (!o.skip_hsrelay && have_tor && o.rate == 0) {
+		rc = run_case(&o, BENCH_RUT_HSRELAY, o.workers[0], cells_per_s(&tor), "matched",
+				&matched);
+		if (rc < 0)
+			goto failed;
+		print_line(&o, &matched, &tor, NULL);
+	}
+	for (unsigned i = 0; !o.skip_hsrelay && i < o.n_workers && !bench_interrupted; i++) {
+		if (o.skip_max && have_tor && o.rate == 0)
+			break;
+		rc = run_case(&o, BENCH_RUT_HSRELAY, o.workers[i], o.rate, o.rate > 0 ? "paced" : "max",
+				&max[i]);
+		if (rc < 0)
+			goto failed;
+		print_line(&o, &max[i], have_tor ? &tor : NULL,
+				o.workers[i] > 1 ? one_worker : NULL);
+		if (o.workers[i] == 1)
+			one_worker = &max[i];
+	}
+	if (bench_interrupted)
+		status = 1;
+	bench_environment_cleanup(&env);
+	return status;
+failed:
+	fprintf(stderr, "hsrelay-bench rendezvous: failed: %s\n", strerror(-rc));
+	bench_environment_cleanup(&env);
+	return 1;
+}

@@ -544,16 +544,20 @@ rend_pump_run(struct rend_end *const ends[], unsigned n_ends, struct test_link *
 		long got;
 
 		if (cfg->rate > 0) {
-			/* The token bucket: at most 5 ms of cells, and at least
-			 * one end's burst, so that a slow rate still moves. */
+			/* The token bucket: at most 5 ms of cells (at least one
+			 * end's burst, so that a slow rate still moves), spent
+			 * in rounds of at least 1 ms of cells, so that pacing
+			 * does not cut the traffic into more, smaller records
+			 * than the same rate unpaced would have. */
 			uint64_t t = now_ns();
 			double cap = cfg->rate * 0.005 > cfg->burst ? cfg->rate * 0.005 : cfg->burst;
+			double round = cfg->rate * 0.001 > 1 ? cfg->rate * 0.001 : 1;
 
 			tokens += cfg->rate * (double)(t - last_refill) / 1e9;
 			if (tokens > cap)
 				tokens = cap;
 			last_refill = t;
-			budget = (uint64_t)tokens;
+			budget = tokens >= round ? (uint64_t)tokens : 0;
 		}
 		for (unsigned i = 0; i < n_links; i++) {
 			uint64_t before = budget;

@@ -121,8 +121,8 @@ struct rend_pump_config {
 	int stall_ms;			/* no cell received for this long: fail */
 	int settle_ms;			/* afterwards: no further cell may arrive */
 	/* cells per second sent by all ends together (a token bucket
-	 * holding at most 5 ms worth, at least one round); 0: as fast as the
-	 * windows allow */
+	 * holding at most 5 ms worth, spent in rounds of at least 1 ms
+	 * worth); 0: as fast as the windows allow */
 	double rate;
 	/* when set, data cells carry their send time (REND_DATA_STAMP_LEN)
 	 * and each arrival's latency in ns (sealed at the sender to cut

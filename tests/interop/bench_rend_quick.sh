@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# bench_rend_quick.sh HSRELAY_BENCH
+# hsrelay-bench rendezvous --quick: tor 0.4.9 and hsrelay (net_af_packet)
+# as the rendezvous point of the same generator (2 pairs of one-hop
+# circuits, 2000 DATA cells each way per pair under an end-to-end layer).
+# Not a timing test: passes when there is one well-formed JSON line per
+# impl with the contract's keys, every cell arrived (the generator checks
+# each one; cells == 2 * pairs * cells_per_pair, all_cells_arrived), the
+# rates, CPU seconds and latencies are non-zero, hsrelay's own counter of
+# spliced cells equals what arrived, and the hsrelay line carries
+# ratio_vs_reference. Exit 77 (meson: skipped) without root or tor.
+set -euo pipefail
+bench=$1
+out=$(mktemp /tmp/bench_rend_quick.XXXXXX)
+trap 'rm -f "$out"' EXIT
+status=0
+"$bench" rendezvous --quick >"$out" || status=$?
+[ "$status" -ne 77 ] || exit 77
+cat "$out"
+[ "$status" -eq 0 ] || { echo "FAIL: hsrelay-bench rendezvous --quick exited $status" >&2; exit 1; }
+/usr/bin/python3 - "$out" <<'PY'
+import json, sys
+raw = [l for l in open(sys.argv[1]) if l.strip()]
+lines = [json.loads(l) for l in raw]
+seen = {}
+for d in lines:
+    assert d["bench"] == "rendezvous", d
+    for key in ("impl", "load", "circuit_pairs", "cells_per_pair", "cells", "seconds",
+                "cells_per_s", "cpu_seconds", "cells_per_cpu_second", "cpu_what",
+                "p50_us", "p99_us", "latency_samples", "cpu", "load_average"):
+        assert key in d, (key, d)
+    assert d["cells"] == 2 * d["circuit_pairs"] * d["cells_per_pair"], d
+    assert d["all_cells_arrived"] is True, d
+    assert d["latency_samples"] == d["cells"], d
+    for key in ("cells_per_s", "cpu_seconds", "cells_per_cpu_second", "p50_us", "p99_us"):
+        assert d[key] > 0, (key, d)
+    assert d["p50_us"] <= d["p99_us"] <= d["max_us"], d
+    seen[d["impl"]] = d
+assert set(seen) == {"tor", "hsrelay"}, seen.keys()
+hs = seen["hsrelay"]
+assert hs["load"] == "matched" and hs["offered_cells_per_s"] > 0, hs
+assert hs["ratio_vs_reference"] > 0, hs
+assert hs["relay_spliced_total"] == hs["cells"], hs
+assert hs["worker_threads"] == 1 and hs["cpu_what"] == "worker lcore threads", hs
+assert seen["tor"]["cpu_what"] == "process"
+print("PASS bench_rend_quick: tor %d cells/s (p50 %.0f us), hsrelay %d cells/s (p50 %.0f us), "
+      "ratio %.3f" % (seen["tor"]["cells_per_s"], seen["tor"]["p50_us"], hs["cells_per_s"],
+                      hs["p50_us"], hs["ratio_vs_reference"]))
+PY

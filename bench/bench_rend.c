@@ -79,6 +79,8 @@
 #include "bench/bench_util.h"
 #include "control/hs_cells.h"
 #include "control/relay_keys.h"
+#include "crypto/tor_keys.h"
+#include "dataplane/wire.h"
 #include "tests/interop/rend_pump.h"
 #include "tests/interop/test_client.h"
 
@@ -88,6 +90,11 @@
 /* tor hs_cell.c: SERVER_PK (32) || AUTH (32). */
 #define TOR_HANDSHAKE_INFO_LEN 64
 #define STALL_MS 10000
+/* Introductions per round trip of the intro phase. */
+#define INTRO_BATCH 32
+/* The DoS extension's rate and burst: tor's largest (INT32_MAX), so that
+ * no INTRODUCE2 is rate limited (rend-spec-v3 3.1.1.1). */
+#define INTRO_DOS_MAX 0x7fffffffu
 
 struct options {
 	bool quick, verbose;
@@ -95,6 +102,7 @@ struct options {
 	unsigned pairs, links, window, burst;
 	uint32_t cells;
 	double rate;			/* --rate: every run paced; 0: tor unpaced */
+	uint32_t introductions;		/* intro phase: INTRODUCE1 cells; 0: none */
 	unsigned n_workers;
 	unsigned workers[MAX_WORKER_CASES];
 	struct bench_rut_options rut;
@@ -117,6 +125,10 @@ struct rend_result {
 	uint64_t spliced_by_worker[BENCH_MAX_WORKERS];
 	unsigned n_spliced;		/* hsrelay: workers that reported */
 	uint64_t cross_splice_cells;	/* hsrelay: cells handed between workers */
+	/* the intro phase */
+	bool intro;
+	uint64_t introduced;		/* INTRODUCE2 that reached the service */
+	uint64_t intro_acks;		/* INTRODUCE_ACK 0000 to the clients */
 };
 
 static struct bench_environment env;
@@ -260,6 +272,259 @@ out:
 	return rc;
 }
 
+/* ---- the intro phase -------------------------------------------------- */
+
+/* A relay cell for us on hop from l, opened; its relay command and body
+ * into *command, body and *len. Any other cell fails. */
+static bool
+next_relay(struct test_link *l, struct test_hop *hop, uint8_t *command, uint8_t *body,
+		uint16_t *len)
+{
+	struct test_cell c;
+
+	if (!test_link_expect(l, hop->circ_id, CELL_COMMAND_RELAY, -1, &c) ||
+	    !test_relay_cell_open(hop, &c))
+		return false;
+	*command = c.payload[RELAY_OFFSET_COMMAND];
+	*len = wire_read_u16(c.payload + RELAY_OFFSET_LENGTH);
+	if (*len > RELAY_DATA_MAX)
+		return test_why("relay length %u", *len);
+	memcpy(body, c.payload + RELAY_HEADER_LEN, *len);
+	return true;
+}
+
+/* The service's intro circuit on ls: CREATE_FAST (its KH keys the
+ * ESTABLISH_INTRO MAC, tor-spec 5.1.5), ESTABLISH_INTRO for key with the
+ * DoS extension at INTRO_DOS_MAX, INTRO_ESTABLISHED expected. */
+static bool
+intro_establish(struct test_link *ls, struct test_hop *hop, const struct ed25519_keypair *key)
+{
+	uint32_t circ_id = test_new_circ_id();
+	uint8_t cell[CELL_LEN], x[CREATE_FAST_KEY_LEN], ext[64], body[RELAY_DATA_MAX];
+	struct test_cell reply;
+	ssize_t ext_len, len;
+	uint8_t command;
+	uint16_t got;
+
+	test_create_fast_cell(cell, circ_id, x);
+	test_link_send_cell(ls, cell);
+	if (!test_link_expect(ls, circ_id, CELL_COMMAND_CREATED_FAST, -1, &reply) ||
+	    !test_create_fast_complete(hop, circ_id, x, &reply))
+		return false;
+	ext_len = hs_dos_extension_list_build(INTRO_DOS_MAX, INTRO_DOS_MAX, ext, sizeof(ext));
+	len = ext_len < 0 ? ext_len : establish_intro_cell_build(key,
+			reply.payload + CREATE_FAST_KEY_LEN, ext, (size_t)ext_len, body, sizeof(body));
+	if (len < 0)
+		test_die("building ESTABLISH_INTRO failed (%zd)", len);
+	test_relay_cell(hop, cell, CELL_COMMAND_RELAY, RELAY_COMMAND_ESTABLISH_INTRO, 0, body,
+			(uint16_t)len);
+	test_link_send_cell(ls, cell);
+	if (!next_relay(ls, hop, &command, body, &got))
+		return false;
+	if (command != RELAY_COMMAND_INTRO_ESTABLISHED || got != INTRO_ESTABLISHED_LEN)
+		return test_why("answer to ESTABLISH_INTRO: relay command %u, %u bytes", command, got);
+	return true;
+}
+
+/* An INTRODUCE1 body as a tor client lays it out (legacy key id zero, auth
+ * key type 02, no extensions), the encrypted part random: the intro point
+ * never looks into it. */
+static uint16_t
+introduce1_body(const uint8_t key[ED25519_PUBLIC_KEY_LEN], uint8_t *out)
+{
+	uint16_t n = INTRODUCE1_LEGACY_KEY_ID_LEN;
+
+	memset(out, 0, n);
+	out[n++] = 2;
+	out[n++] = 0;
+	out[n++] = ED25519_PUBLIC_KEY_LEN;
+	memcpy(out + n, key, ED25519_PUBLIC_KEY_LEN);
+	n += ED25519_PUBLIC_KEY_LEN;
+	out[n++] = 0;
+	test_random_bytes(out + n, 300);
+	return (uint16_t)(n + 300);
+}
+
+/* The index in [0, n) of the circuit of cell c among hops, which are not
+ * yet marked in seen (and then marked), or -1. */
+static int
+batch_index(const struct test_hop *hops, bool *seen, unsigned n, const struct test_cell *c)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (!seen[i] && hops[i].circ_id == c->circ_id) {
+			seen[i] = true;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/* The next cell on l other than padding, or false with test_detail set. */
+static bool
+batch_next(struct test_link *l, struct test_cell *c, const char *what)
+{
+	int rc = test_link_next_cell(l, c, TEST_IO_TIMEOUT_MS);
+
+	if (rc == 1)
+		return true;
+	return test_why("%s: %s while waiting for %s", l->name, rc < 0 ? l->how : "timeout",
+			what);
+}
+
+/* One batch of n introductions: n ntor circuits on lc (CREATE2 cells in
+ * one record, then the CREATED2s, in whatever order the relay's workers
+ * finish them), an INTRODUCE1 on each (in one record), an INTRODUCE_ACK
+ * 0000 on each, n INTRODUCE2 on the service's circuit each equal to one of
+ * the INTRODUCE1s, then DESTROY for the n circuits (a circuit carries one
+ * INTRODUCE1). */
+static bool
+intro_batch(struct test_link *lc, struct test_link *ls, struct test_hop *service,
+		const uint8_t key[ED25519_PUBLIC_KEY_LEN], unsigned n, struct rend_result *res)
+{
+	static uint8_t cells[INTRO_BATCH * CELL_LEN];
+	static uint8_t bodies[INTRO_BATCH][RELAY_DATA_MAX];
+	static uint16_t lens[INTRO_BATCH];
+	static struct ntor_client_state st[INTRO_BATCH];
+	static struct test_hop hops[INTRO_BATCH];
+	uint8_t body[RELAY_DATA_MAX], skin[NTOR_ONIONSKIN_LEN], command;
+	bool seen[INTRO_BATCH];
+	struct test_cell c;
+	uint16_t len;
+	int k;
+
+	for (unsigned i = 0; i < n; i++) {
+		hops[i].circ_id = test_new_circ_id();
+		test_ntor_onion_skin(&st[i], skin, false, false);
+		test_create2_cell(cells + i * CELL_LEN, hops[i].circ_id, HANDSHAKE_TYPE_NTOR, skin,
+				NTOR_ONIONSKIN_LEN);
+	}
+	test_link_send_plain(lc, cells, n * CELL_LEN, TLS_RECORD_MAX_PLAINTEXT);
+	memset(seen, 0, sizeof(seen));
+	for (unsigned i = 0; i < n; i++) {
+		if (!batch_next(lc, &c, "CREATED2"))
+			return false;
+		k = batch_index(hops, seen, n, &c);
+		if (k < 0 || c.command != CELL_COMMAND_CREATED2)
+			return test_why("%s on 0x%08x instead of CREATED2",
+					test_command_name(c.command), c.circ_id);
+		if (!test_ntor_complete(&hops[k], hops[k].circ_id, &st[k], &c))
+			return false;
+		lens[k] = introduce1_body(key, bodies[k]);
+		test_relay_cell(&hops[k], cells + k * CELL_LEN, CELL_COMMAND_RELAY,
+				RELAY_COMMAND_INTRODUCE1, 0, bodies[k], lens[k]);
+	}
+	test_link_send_plain(lc, cells, n * CELL_LEN, TLS_RECORD_MAX_PLAINTEXT);
+	memset(seen, 0, sizeof(seen));
+	for (unsigned i = 0; i < n; i++) {
+		if (!batch_next(lc, &c, "INTRODUCE_ACK"))
+			return false;
+		k = batch_index(hops, seen, n, &c);
+		if (k < 0 || c.command != CELL_COMMAND_RELAY || !test_relay_cell_open(&hops[k], &c))
+			return test_why("%s on 0x%08x instead of INTRODUCE_ACK",
+					test_command_name(c.command), c.circ_id);
+		command = c.payload[RELAY_OFFSET_COMMAND];
+		len = wire_read_u16(c.payload + RELAY_OFFSET_LENGTH);
+		memcpy(body, c.payload + RELAY_HEADER_LEN, len <= RELAY_DATA_MAX ? len : 0);
+		if (command != RELAY_COMMAND_INTRODUCE_ACK || len != INTRODUCE_ACK_LEN ||
+		    wire_read_u16(body) != 0)
+			return test_why("introduction %" PRIu64 ": relay command %u, %u bytes, status "
+					"%04x instead of INTRODUCE_ACK 0000", res->intro_acks, command,
+					len, len >= 2 ? wire_read_u16(body) : 0xffff);
+		res->intro_acks++;
+	}
+	memset(seen, 0, sizeof(seen));
+	for (unsigned i = 0; i < n; i++) {
+		if (!next_relay(ls, service, &command, body, &len))
+			return false;
+		for (k = 0; k < (int)n; k++) {
+			if (!seen[k] && len == lens[k] && memcmp(body, bodies[k], len) == 0)
+				break;
+		}
+		if (command != RELAY_COMMAND_INTRODUCE2 || k == (int)n)
+			return test_why("introduction %" PRIu64 ": the service got relay command %u "
+					"(%u bytes), not the INTRODUCE1 as INTRODUCE2", res->introduced,
+					command, len);
+		seen[k] = true;
+		res->introduced++;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		test_cell_start(cells + i * CELL_LEN, hops[i].circ_id, CELL_COMMAND_DESTROY);
+		cell_wire_payload(cells + i * CELL_LEN)[0] = DESTROY_REASON_FINISHED;
+		relay_cipher_clear(&hops[i].forward);
+		relay_cipher_clear(&hops[i].backward);
+	}
+	test_link_send_plain(lc, cells, n * CELL_LEN, TLS_RECORD_MAX_PLAINTEXT);
+	return true;
+}
+
+/* The intro phase against a running RUT: a service link and circuit, a
+ * client link authenticated as a relay (tor and hsrelay refuse INTRODUCE1
+ * from a client's channel: the previous hop of a real INTRODUCE1 is the
+ * client's middle relay), then o->introductions introductions in batches,
+ * the CPU window around them. */
+static int
+introduce(const struct options *o, const struct bench_rut *r, struct rend_result *res)
+{
+	static struct test_link ls, lc;
+	char host[INET_ADDRSTRLEN], port[8], client_dir[PATH_MAX + 16];
+	struct in_addr addr = { .s_addr = htonl(r->ip) };
+	struct ed25519_keypair key;
+	struct test_hop service;
+	struct bench_cpu_sample s0, s1;
+	int rc = 0, one = 1;
+	bool ok;
+
+	ls.fd = lc.fd = -1;
+	res->intro = true;
+	res->expected = o->introductions;
+	inet_ntop(AF_INET, &addr, host, sizeof(host));
+	snprintf(port, sizeof(port), "%u", r->port);
+	snprintf(client_dir, sizeof(client_dir), "%s/client-data", env.work);
+	test_client_init("hsrelay-bench rendezvous", host, port);
+	test_client_load_keys(r->dir, client_dir);
+	if (ed25519_keypair_generate(&key) != 0)
+		test_die("ed25519_keypair_generate");
+	test_client_authenticate = false;
+	ok = test_link_open(&ls, "S");
+	test_client_authenticate = true;
+	ok = ok && test_link_open(&lc, "C");
+	test_client_authenticate = false;
+	if (ok) {
+		setsockopt(ls.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(lc.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	ok = ok && intro_establish(&ls, &service, &key);
+	if (!ok) {
+		fprintf(stderr, "hsrelay-bench rendezvous: %s: intro set-up: %s\n", bench_rut_name(r),
+				test_detail);
+		rc = -EPROTO;
+		goto out;
+	}
+	bench_rut_sample(r, &s0);
+	for (uint32_t done = 0; ok && done < o->introductions; done += INTRO_BATCH) {
+		unsigned n = o->introductions - done < INTRO_BATCH ? o->introductions - done :
+			INTRO_BATCH;
+
+		ok = intro_batch(&lc, &ls, &service, key.public_key, n, res);
+	}
+	bench_rut_sample(r, &s1);
+	bench_cpu_window(&s0, &s1, &res->w);
+	res->cells = res->introduced;
+	if (!ok) {
+		fprintf(stderr, "hsrelay-bench rendezvous: %s: introductions: %s\n",
+				bench_rut_name(r), test_detail);
+		rc = -EIO;
+	}
+out:
+	test_link_close(&ls);
+	test_link_close(&lc);
+	relay_cipher_clear(&service.forward);
+	relay_cipher_clear(&service.backward);
+	memset(&key, 0, sizeof(key));
+	test_client_free();
+	return rc;
+}
+
 /* The RUT's keys, made before it starts (tor reads relay_keys' files), so
  * that nothing writes into its DataDirectory while it runs. */
 static int
@@ -277,9 +542,11 @@ make_keys(const char *dir)
 	return 0;
 }
 
+/* One RUT started, measured (the splice, or the intro phase when intro)
+ * and stopped. */
 static int
 run_case(const struct options *o, enum bench_rut_kind kind, unsigned workers, double rate,
-		const char *load, struct rend_result *res)
+		const char *load, bool intro, struct rend_result *res)
 {
 	struct bench_rut_options ro = o->rut;
 	struct bench_rut r;
@@ -298,7 +565,7 @@ run_case(const struct options *o, enum bench_rut_kind kind, unsigned workers, do
 	if (rc == 0)
 		rc = bench_rut_start(&r, env.work, &ro);
 	if (rc == 0)
-		rc = generate(o, &r, rate, res);
+		rc = intro ? introduce(o, &r, res) : generate(o, &r, rate, res);
 	if (rc == 0 && kind == BENCH_RUT_HSRELAY && res->w.worker_threads != workers) {
 		fprintf(stderr, "hsrelay-bench rendezvous: %u rte-worker threads in hsrelay, %u "
 				"expected\n", res->w.worker_threads, workers);
@@ -331,7 +598,7 @@ run_case(const struct options *o, enum bench_rut_kind kind, unsigned workers, do
 	} else if (rc < 0 && o->verbose) {
 		bench_print_log_tail(r.notice_log, 20);
 	}
-	if (rc == 0 && res->cells != res->expected) {
+	if (rc == 0 && !intro && res->cells != res->expected) {
 		fprintf(stderr, "hsrelay-bench rendezvous: %s: %" PRIu64 " cells arrived, %" PRIu64
 				" sent\n", bench_rut_name(&r), res->cells, res->expected);
 		rc = -EIO;
@@ -412,6 +679,38 @@ print_line(const struct options *o, const struct rend_result *m,
 	fflush(stdout);
 }
 
+/* INTRODUCE2 per CPU-second of the whole process: hsrelay handles
+ * CREATE2 and INTRODUCE1 on its control thread, not on the workers. */
+static double
+intro_per_cpu(const struct rend_result *m)
+{
+	return m->w.process_cpu > 0 ? (double)m->introduced / m->w.process_cpu : 0;
+}
+
+/* The intro phase's line: INTRODUCE2 relayed per second and per
+ * CPU-second of the RUT's process, each on a fresh ntor circuit. */
+static void
+print_intro_line(const struct rend_result *m, const struct rend_result *reference)
+{
+	const struct bench_cpu_window *w = &m->w;
+
+	printf("{\"bench\":\"introduce\",\"impl\":\"%s\",\"introductions\":%" PRIu64
+	       ",\"introduce_acks\":%" PRIu64 ",\"batch\":%u,\"circuit_handshake\":\"ntor\","
+	       "\"seconds\":%.3f,\"introduce2_per_s\":%.0f,\"cpu_seconds\":%.3f,"
+	       "\"introduce2_per_cpu_second\":%.0f,\"cpu_what\":\"process\","
+	       "\"generator_cpu_seconds\":%.3f,\"system_busy_cpu_seconds\":%.3f,"
+	       "\"transport\":\"%s\"",
+	       m->kind == BENCH_RUT_TOR ? "tor" : "hsrelay", m->introduced, m->intro_acks,
+	       INTRO_BATCH, w->seconds, cells_per_s(m), w->process_cpu, intro_per_cpu(m),
+	       w->generator_cpu, w->system_busy, m->transport);
+	if (m->kind == BENCH_RUT_HSRELAY)
+		printf(",\"workers\":%u,\"worker_cpu_seconds\":%.3f", m->workers, w->rut_cpu);
+	if (reference != NULL && intro_per_cpu(reference) > 0)
+		printf(",\"ratio_vs_reference\":%.3f", intro_per_cpu(m) / intro_per_cpu(reference));
+	printf(",\"load_average\":%.2f,\"cpu\":\"%s\"}\n", w->load_average, bench_cpu_model());
+	fflush(stdout);
+}
+
 /* ---- options ---------------------------------------------------------- */
 
 static void
@@ -419,7 +718,7 @@ usage(FILE *to)
 {
 	fprintf(to, "usage: hsrelay-bench rendezvous [--quick] [--pairs N] [--cells N] [--links L]\n"
 		    "                                [--window CELLS] [--burst CELLS] [--rate CELLS/S]\n"
-		    "                                [--workers N[,N]] [--no-max]\n"
+		    "                                [--workers N[,N]] [--no-max] [--introductions N]\n"
 		    "                                [--tor-only | --hsrelay-only] [--tor PATH]\n"
 		    "                                [--hsrelay PATH] [--idle-sleep-usec U]\n"
 		    "                                [--transport af_packet|tap] [--verbose]\n"
@@ -467,6 +766,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "burst", required_argument, NULL, 'b' },
 		{ "rate", required_argument, NULL, 'R' },
 		{ "workers", required_argument, NULL, 'W' },
+		{ "introductions", required_argument, NULL, 'I' },
 		{ "no-max", no_argument, NULL, 'n' },
 		{ "tor-only", no_argument, NULL, 'T' },
 		{ "hsrelay-only", no_argument, NULL, 'H' },
@@ -478,7 +778,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool pairs_set = false, cells_set = false, links_set = false;
+	bool pairs_set = false, cells_set = false, links_set = false, intro_set = false;
 	int opt;
 	long v = 0;
 
@@ -516,6 +816,11 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'W':
 			v = parse_workers(optarg, o);
+			break;
+		case 'I':
+			v = number(optarg, 0, 10000000);
+			o->introductions = (uint32_t)v;
+			intro_set = true;
 			break;
 		case 'n':
 			o->skip_max = true;
@@ -556,6 +861,7 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->quick) {
 		o->pairs = pairs_set ? o->pairs : 2;
 		o->cells = cells_set ? o->cells : 2000;
+		o->introductions = intro_set ? o->introductions : 256;
 		o->skip_max = true;
 	}
 	if (!links_set)
@@ -575,6 +881,7 @@ bench_rend_main(int argc, char **argv)
 		.burst = 16,
 		.n_workers = 1,
 		.workers = { 1 },
+		.introductions = 2048,
 		.rut = {
 			.bench = "rendezvous",
 			.tor_path = "/usr/bin/tor",
@@ -586,7 +893,7 @@ bench_rend_main(int argc, char **argv)
 			.tor_extra = "DoSRefuseSingleHopClientRendezvous 0\n",
 		},
 	};
-	struct rend_result tor, matched, max[MAX_WORKER_CASES];
+	struct rend_result tor, matched, max[MAX_WORKER_CASES], tor_intro, hs_intro;
 	const struct rend_result *one_worker = NULL;
 	bool have_tor = false;
 	int status = 0, rc;
@@ -622,7 +929,8 @@ bench_rend_main(int argc, char **argv)
 		return 1;
 	}
 	if (!o.skip_tor) {
-		rc = run_case(&o, BENCH_RUT_TOR, 1, o.rate, o.rate > 0 ? "paced" : "max", &tor);
+		rc = run_case(&o, BENCH_RUT_TOR, 1, o.rate, o.rate > 0 ? "paced" : "max", false,
+				&tor);
 		if (rc < 0)
 			goto failed;
 		print_line(&o, &tor, NULL, NULL);
@@ -630,7 +938,7 @@ bench_rend_main(int argc, char **argv)
 	}
 	if (!o.skip_hsrelay && have_tor && o.rate == 0) {
 		rc = run_case(&o, BENCH_RUT_HSRELAY, o.workers[0], cells_per_s(&tor), "matched",
-				&matched);
+				false, &matched);
 		if (rc < 0)
 			goto failed;
 		print_line(&o, &matched, &tor, NULL);
@@ -639,13 +947,27 @@ bench_rend_main(int argc, char **argv)
 		if (o.skip_max && have_tor && o.rate == 0)
 			break;
 		rc = run_case(&o, BENCH_RUT_HSRELAY, o.workers[i], o.rate, o.rate > 0 ? "paced" : "max",
-				&max[i]);
+				false, &max[i]);
 		if (rc < 0)
 			goto failed;
 		print_line(&o, &max[i], have_tor ? &tor : NULL,
 				o.workers[i] > 1 ? one_worker : NULL);
 		if (o.workers[i] == 1)
 			one_worker = &max[i];
+	}
+	have_tor = false;
+	if (o.introductions > 0 && !o.skip_tor && !bench_interrupted) {
+		rc = run_case(&o, BENCH_RUT_TOR, 1, 0, "max", true, &tor_intro);
+		if (rc < 0)
+			goto failed;
+		print_intro_line(&tor_intro, NULL);
+		have_tor = true;
+	}
+	if (o.introductions > 0 && !o.skip_hsrelay && !bench_interrupted) {
+		rc = run_case(&o, BENCH_RUT_HSRELAY, o.workers[0], 0, "max", true, &hs_intro);
+		if (rc < 0)
+			goto failed;
+		print_intro_line(&hs_intro, have_tor ? &tor_intro : NULL);
 	}
 	if (bench_interrupted)
 		status = 1;

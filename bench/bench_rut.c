@@ -1,11 +1,15 @@
 /* tor and hsrelay as relays under test: see bench_rut.h. */
 #include "bench/bench_rut.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "bench/bench_env.h"
@@ -255,12 +259,47 @@ hsrelay_start(struct bench_rut *r, const char *work, const struct bench_rut_opti
 	return 0;
 }
 
+/* Connects to the RUT's ORPort and closes again, retrying for up to
+ * START_TIMEOUT_NS: the first SYN to a freshly started hsrelay can be lost
+ * (ARP not resolved yet, a busy machine), and a client that tries once
+ * would wait for the kernel's retransmission. */
+static int
+wait_listening(const struct bench_rut *r, const char *bench)
+{
+	uint64_t end = bench_now_ns() + START_TIMEOUT_NS;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(r->port),
+		.sin_addr.s_addr = htonl(r->ip) };
+
+	for (;;) {
+		struct timeval limit = { .tv_sec = 1 };
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rc;
+
+		if (fd < 0)
+			return -errno;
+		/* Linux applies the send timeout to connect(). */
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
+		rc = connect(fd, (const struct sockaddr *)&sin, sizeof(sin));
+		close(fd);
+		if (rc == 0)
+			return 0;
+		if (!bench_child_alive(r->pid) || bench_now_ns() > end || bench_interrupted) {
+			fprintf(stderr, "hsrelay-bench %s: %s does not accept connections on its "
+					"ORPort\n", bench, bench_rut_name(r));
+			return -ETIMEDOUT;
+		}
+		bench_sleep_ns(100000000);
+	}
+}
+
 int
 bench_rut_start(struct bench_rut *r, const char *work, const struct bench_rut_options *o)
 {
+	int rc;
+
 	if (o->workers < 1 || o->workers > BENCH_MAX_WORKERS)
 		return -EINVAL;
-	return r->kind == BENCH_RUT_TOR ? tor_start(r, work, o) : hsrelay_start(r, work, o);
+	rc = r->kind == BENCH_RUT_TOR ? tor_start(r, work, o) : hsrelay_start(r, work, o);
+	return rc < 0 ? rc : wait_listening(r, o->bench);
 }
 
 int

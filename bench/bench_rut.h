@@ -89,8 +89,8 @@ void bench_rut_init(struct bench_rut *r, enum bench_rut_kind kind, const char *w
 
 /* Writes the configuration, starts the RUT (the transport first, for
  * hsrelay) and waits until it listens (tor: its "Bootstrapped 0%" notice,
- * after keys and TLS context; hsrelay: its "hsrelay: relay" start line),
- * up to 60 s. On failure prints the log's tail; the caller still calls
+ * after keys and TLS context; hsrelay: its "hsrelay: relay" start line)
+ * and its ORPort accepts a TCP connection, up to 60 s each. On failure prints the log's tail; the caller still calls
  * bench_rut_stop(). 0 or a negative errno. */
 int bench_rut_start(struct bench_rut *r, const char *work, const struct bench_rut_options *o);
 

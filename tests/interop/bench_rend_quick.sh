@@ -8,7 +8,11 @@
 # each one; cells == 2 * pairs * cells_per_pair, all_cells_arrived), the
 # rates, CPU seconds and latencies are non-zero, hsrelay's own counter of
 # spliced cells equals what arrived, and the hsrelay line carries
-# ratio_vs_reference. Exit 77 (meson: skipped) without root or tor.
+# ratio_vs_reference. The intro phase (256 INTRODUCE1 on fresh ntor
+# circuits, each ACKed and relayed as INTRODUCE2, which the generator
+# compares with what it sent) gives one "introduce" line per impl that
+# must count every introduction. Exit 77 (meson: skipped) without root or
+# tor.
 set -euo pipefail
 bench=$1
 out=$(mktemp /tmp/bench_rend_quick.XXXXXX)
@@ -23,7 +27,16 @@ import json, sys
 raw = [l for l in open(sys.argv[1]) if l.strip()]
 lines = [json.loads(l) for l in raw]
 seen = {}
+intro = {}
 for d in lines:
+    if d["bench"] == "introduce":
+        for key in ("impl", "introductions", "introduce_acks", "seconds", "introduce2_per_s",
+                    "cpu_seconds", "introduce2_per_cpu_second", "cpu_what", "cpu"):
+            assert key in d, (key, d)
+        assert d["introductions"] == d["introduce_acks"] == 256, d
+        assert d["introduce2_per_s"] > 0 and d["cpu_seconds"] > 0, d
+        intro[d["impl"]] = d
+        continue
     assert d["bench"] == "rendezvous", d
     for key in ("impl", "load", "circuit_pairs", "cells_per_pair", "cells", "seconds",
                 "cells_per_s", "cpu_seconds", "cells_per_cpu_second", "cpu_what",
@@ -43,7 +56,11 @@ assert hs["ratio_vs_reference"] > 0, hs
 assert hs["relay_spliced_total"] == hs["cells"], hs
 assert hs["worker_threads"] == 1 and hs["cpu_what"] == "worker lcore threads", hs
 assert seen["tor"]["cpu_what"] == "process"
+assert set(intro) == {"tor", "hsrelay"}, intro.keys()
+assert intro["hsrelay"]["ratio_vs_reference"] > 0, intro["hsrelay"]
 print("PASS bench_rend_quick: tor %d cells/s (p50 %.0f us), hsrelay %d cells/s (p50 %.0f us), "
-      "ratio %.3f" % (seen["tor"]["cells_per_s"], seen["tor"]["p50_us"], hs["cells_per_s"],
-                      hs["p50_us"], hs["ratio_vs_reference"]))
+      "ratio %.3f; INTRODUCE2/s tor %d, hsrelay %d" % (
+          seen["tor"]["cells_per_s"], seen["tor"]["p50_us"], hs["cells_per_s"], hs["p50_us"],
+          hs["ratio_vs_reference"], intro["tor"]["introduce2_per_s"],
+          intro["hsrelay"]["introduce2_per_s"]))
 PY

@@ -35,13 +35,34 @@
  *
  * Single-hop rendezvous: tor 0.4.9 refuses ESTABLISH_RENDEZVOUS from a
  * client's channel only when dos_should_refuse_single_hop_client() says so
- * (dos.c): never when the relay is not in public server mode (our tor has
- * PublishServerDescriptor 0), and otherwise per the torrc option
- * DoSRefuseSingleHopClientRendezvous or the consensus parameter of that
- * name, default 0. The reference tor has no consensus, and its torrc sets
- * the option to 0 as well, so the one-hop circuits are served as a
- * two-hop client's would be; hsrelay reads the parameter from its
- * consensus (default 0) and has none here either.
+ * (dos.c): never outside public server mode (an ORPort and no
+ * BridgeRelay: our tor is in it, PublishServerDescriptor 0 or not), else
+ * per the torrc option DoSRefuseSingleHopClientRendezvous or, when that is
+ * "auto", the consensus parameter of that name, default 0. The reference
+ * tor has no consensus and its torrc sets the option to 0, so the one-hop
+ * circuits are served as a two-hop client's would be; hsrelay reads the
+ * parameter from its consensus (default 0) and has none here either.
+ * (tor marks a channel as a client's only when a CREATE_FAST arrives on it
+ * or its link protocol is below 3, command.c / connection_or.c: the
+ * generator's ntor circuits leave its links unmarked.)
+ *
+ * Two more phases, each on a freshly started RUT, tor then hsrelay:
+ *   intro  (--introductions N): a service circuit (CREATE_FAST, whose KH
+ *          keys the ESTABLISH_INTRO MAC) with the DoS extension at tor's
+ *          maximum rate and burst, then N INTRODUCE1 from a link that
+ *          authenticated as a relay, each on its own fresh ntor circuit (a
+ *          circuit carries one INTRODUCE1), INTRODUCE_ACK 0000 and an
+ *          INTRODUCE2 equal to the INTRODUCE1 checked, INTRO_BATCH per
+ *          round trip; one "introduce" line per impl;
+ *   hsdir  (--fetches N): a v3 descriptor made here (bench_hsdir.h)
+ *          published with POST /tor/hs/3/publish over BEGIN_DIR, then N
+ *          GET /tor/hs/3/<blinded key>, HSDIR_PARALLEL streams at a time
+ *          on one ntor circuit from an authenticated link (an "anonymous"
+ *          request: the previous hop is no client channel), each answer
+ *          200 with exactly the descriptor; one "hsdir" line per impl.
+ * Both relays handle these on one thread (tor's main thread plus its
+ * cpuworkers for ntor; hsrelay's control thread), so their CPU is the
+ * whole process for both.
  *
  * The RUTs (bench/bench_rut.h): tor on the namespace's loopback (CPU: its
  * whole process), hsrelay with --workers workers on net_af_packet over a
@@ -75,9 +96,11 @@
 #include <unistd.h>
 
 #include "bench/bench_env.h"
+#include "bench/bench_hsdir.h"
 #include "bench/bench_rut.h"
 #include "bench/bench_util.h"
 #include "control/hs_cells.h"
+#include "control/hs_descriptor.h"
 #include "control/relay_keys.h"
 #include "crypto/tor_keys.h"
 #include "dataplane/wire.h"
@@ -95,6 +118,14 @@
 /* The DoS extension's rate and burst: tor's largest (INT32_MAX), so that
  * no INTRODUCE2 is rate limited (rend-spec-v3 3.1.1.1). */
 #define INTRO_DOS_MAX 0x7fffffffu
+/* The HSDir phase's descriptor: about the size of a real one with a few
+ * introduction points (tests/unit/vectors/hs-descriptor: 14 KB), and how
+ * many fetches are in flight on the directory circuit. */
+#define HSDIR_SUPERENCRYPTED_LEN 8192
+#define HSDIR_PARALLEL 8
+
+/* What a run measures. */
+enum phase { PHASE_SPLICE, PHASE_INTRO, PHASE_HSDIR };
 
 struct options {
 	bool quick, verbose;
@@ -103,6 +134,7 @@ struct options {
 	uint32_t cells;
 	double rate;			/* --rate: every run paced; 0: tor unpaced */
 	uint32_t introductions;		/* intro phase: INTRODUCE1 cells; 0: none */
+	uint32_t fetches;		/* HSDir phase: descriptor GETs; 0: none */
 	unsigned n_workers;
 	unsigned workers[MAX_WORKER_CASES];
 	struct bench_rut_options rut;
@@ -126,9 +158,12 @@ struct rend_result {
 	unsigned n_spliced;		/* hsrelay: workers that reported */
 	uint64_t cross_splice_cells;	/* hsrelay: cells handed between workers */
 	/* the intro phase */
-	bool intro;
 	uint64_t introduced;		/* INTRODUCE2 that reached the service */
 	uint64_t intro_acks;		/* INTRODUCE_ACK 0000 to the clients */
+	/* the HSDir phase */
+	uint64_t fetched;		/* answers 200 with the exact descriptor */
+	size_t descriptor_bytes;
+	struct bench_hsdir_fetches dir;
 };
 
 static struct bench_environment env;
@@ -475,7 +510,6 @@ introduce(const struct options *o, const struct bench_rut *r, struct rend_result
 	bool ok;
 
 	ls.fd = lc.fd = -1;
-	res->intro = true;
 	res->expected = o->introductions;
 	inet_ntop(AF_INET, &addr, host, sizeof(host));
 	snprintf(port, sizeof(port), "%u", r->port);
@@ -525,6 +559,86 @@ out:
 	return rc;
 }
 
+/* ---- the HSDir phase -------------------------------------------------- */
+
+/* The HSDir phase against a running RUT: a link authenticated as a relay
+ * and an ntor circuit on it (both relays answer HS descriptor requests
+ * only when they are "anonymous": the circuit's previous hop is not a
+ * client channel, tor's connection_dir_is_anonymous(), and tor marks a
+ * channel as a client's on CREATE_FAST), a descriptor made here (checked
+ * with our own HSDir parser first) published over BEGIN_DIR, then
+ * o->fetches GETs of it with HSDIR_PARALLEL streams in flight, the CPU
+ * window around those. */
+static int
+hsdir_phase(const struct options *o, const struct bench_rut *r, struct rend_result *res)
+{
+	static struct test_link l;
+	static struct bench_hsdir_circuit dc;
+	char host[INET_ADDRSTRLEN], port[8], client_dir[PATH_MAX + 16];
+	struct in_addr addr = { .s_addr = htonl(r->ip) };
+	struct bench_hs_descriptor d;
+	struct hs_desc_outer outer;
+	enum hs_desc_check failed;
+	struct test_hop hop;
+	struct bench_cpu_sample s0, s1;
+	int rc, one = 1;
+	bool ok;
+
+	memset(&hop, 0, sizeof(hop));
+	l.fd = -1;
+	res->expected = o->fetches;
+	rc = bench_hs_descriptor_make(&d, HSDIR_SUPERENCRYPTED_LEN, (uint64_t)time(NULL),
+			time(NULL));
+	if (rc == 0 && hs_desc_outer_parse(d.text, d.len, HS_DESC_MAX_SIZE_DEFAULT, time(NULL),
+			&outer, &failed) != 0) {
+		fprintf(stderr, "hsrelay-bench rendezvous: the descriptor made here fails the "
+				"check %s\n", hs_desc_check_name(failed));
+		rc = -EPROTO;
+	}
+	if (rc < 0) {
+		bench_hs_descriptor_free(&d);
+		return rc;
+	}
+	res->descriptor_bytes = d.len;
+	inet_ntop(AF_INET, &addr, host, sizeof(host));
+	snprintf(port, sizeof(port), "%u", r->port);
+	snprintf(client_dir, sizeof(client_dir), "%s/client-data", env.work);
+	test_client_init("hsrelay-bench rendezvous", host, port);
+	test_client_load_keys(r->dir, client_dir);
+	test_client_authenticate = true;
+	ok = test_link_open(&l, "D");
+	test_client_authenticate = false;
+	if (ok)
+		setsockopt(l.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ok = ok && test_create_ntor(&l, &hop);
+	if (ok)
+		bench_hsdir_circuit_init(&dc, &l, &hop);
+	ok = ok && bench_hsdir_publish(&dc, &d);
+	if (!ok) {
+		fprintf(stderr, "hsrelay-bench rendezvous: %s: HSDir set-up and upload: %s\n",
+				bench_rut_name(r), test_detail);
+		rc = -EPROTO;
+		goto out;
+	}
+	bench_rut_sample(r, &s0);
+	ok = bench_hsdir_fetch(&dc, &d, o->fetches, HSDIR_PARALLEL, &res->dir);
+	bench_rut_sample(r, &s1);
+	bench_cpu_window(&s0, &s1, &res->w);
+	res->fetched = res->dir.fetches;
+	if (!ok) {
+		fprintf(stderr, "hsrelay-bench rendezvous: %s: fetches: %s\n", bench_rut_name(r),
+				test_detail);
+		rc = -EIO;
+	}
+out:
+	test_link_close(&l);
+	relay_cipher_clear(&hop.forward);
+	relay_cipher_clear(&hop.backward);
+	bench_hs_descriptor_free(&d);
+	test_client_free();
+	return rc;
+}
+
 /* The RUT's keys, made before it starts (tor reads relay_keys' files), so
  * that nothing writes into its DataDirectory while it runs. */
 static int
@@ -542,11 +656,10 @@ make_keys(const char *dir)
 	return 0;
 }
 
-/* One RUT started, measured (the splice, or the intro phase when intro)
- * and stopped. */
+/* One RUT started, measured (phase) and stopped. */
 static int
 run_case(const struct options *o, enum bench_rut_kind kind, unsigned workers, double rate,
-		const char *load, bool intro, struct rend_result *res)
+		const char *load, enum phase phase, struct rend_result *res)
 {
 	struct bench_rut_options ro = o->rut;
 	struct bench_rut r;
@@ -565,7 +678,8 @@ run_case(const struct options *o, enum bench_rut_kind kind, unsigned workers, do
 	if (rc == 0)
 		rc = bench_rut_start(&r, env.work, &ro);
 	if (rc == 0)
-		rc = intro ? introduce(o, &r, res) : generate(o, &r, rate, res);
+		rc = phase == PHASE_INTRO ? introduce(o, &r, res) :
+			phase == PHASE_HSDIR ? hsdir_phase(o, &r, res) : generate(o, &r, rate, res);
 	if (rc == 0 && kind == BENCH_RUT_HSRELAY && res->w.worker_threads != workers) {
 		fprintf(stderr, "hsrelay-bench rendezvous: %u rte-worker threads in hsrelay, %u "
 				"expected\n", res->w.worker_threads, workers);
@@ -598,7 +712,7 @@ run_case(const struct options *o, enum bench_rut_kind kind, unsigned workers, do
 	} else if (rc < 0 && o->verbose) {
 		bench_print_log_tail(r.notice_log, 20);
 	}
-	if (rc == 0 && !intro && res->cells != res->expected) {
+	if (rc == 0 && phase == PHASE_SPLICE && res->cells != res->expected) {
 		fprintf(stderr, "hsrelay-bench rendezvous: %s: %" PRIu64 " cells arrived, %" PRIu64
 				" sent\n", bench_rut_name(&r), res->cells, res->expected);
 		rc = -EIO;
@@ -711,6 +825,36 @@ print_intro_line(const struct rend_result *m, const struct rend_result *referenc
 	fflush(stdout);
 }
 
+static double
+fetches_per_cpu(const struct rend_result *m)
+{
+	return m->w.process_cpu > 0 ? (double)m->fetched / m->w.process_cpu : 0;
+}
+
+/* The HSDir phase's line: descriptor fetches per second and per
+ * CPU-second of the RUT's process (hsrelay serves directory streams on its
+ * control thread). */
+static void
+print_hsdir_line(const struct rend_result *m, const struct rend_result *reference)
+{
+	const struct bench_cpu_window *w = &m->w;
+
+	printf("{\"bench\":\"hsdir\",\"impl\":\"%s\",\"fetches\":%" PRIu64
+	       ",\"descriptor_bytes\":%zu,\"parallel_streams\":%u,\"seconds\":%.3f,"
+	       "\"fetches_per_s\":%.0f,\"cpu_seconds\":%.3f,\"fetches_per_cpu_second\":%.0f,"
+	       "\"cpu_what\":\"process\",\"response_bytes\":%" PRIu64 ",\"data_cells\":%" PRIu64
+	       ",\"circuit_sendmes\":%" PRIu64 ",\"generator_cpu_seconds\":%.3f,"
+	       "\"system_busy_cpu_seconds\":%.3f,\"transport\":\"%s\"",
+	       m->kind == BENCH_RUT_TOR ? "tor" : "hsrelay", m->fetched, m->descriptor_bytes,
+	       HSDIR_PARALLEL, w->seconds, w->seconds > 0 ? (double)m->fetched / w->seconds : 0,
+	       w->process_cpu, fetches_per_cpu(m), m->dir.bytes, m->dir.data_cells,
+	       m->dir.circuit_sendmes, w->generator_cpu, w->system_busy, m->transport);
+	if (reference != NULL && fetches_per_cpu(reference) > 0)
+		printf(",\"ratio_vs_reference\":%.3f", fetches_per_cpu(m) / fetches_per_cpu(reference));
+	printf(",\"load_average\":%.2f,\"cpu\":\"%s\"}\n", w->load_average, bench_cpu_model());
+	fflush(stdout);
+}
+
 /* ---- options ---------------------------------------------------------- */
 
 static void
@@ -719,6 +863,7 @@ usage(FILE *to)
 	fprintf(to, "usage: hsrelay-bench rendezvous [--quick] [--pairs N] [--cells N] [--links L]\n"
 		    "                                [--window CELLS] [--burst CELLS] [--rate CELLS/S]\n"
 		    "                                [--workers N[,N]] [--no-max] [--introductions N]\n"
+		    "                                [--fetches N]\n"
 		    "                                [--tor-only | --hsrelay-only] [--tor PATH]\n"
 		    "                                [--hsrelay PATH] [--idle-sleep-usec U]\n"
 		    "                                [--transport af_packet|tap] [--verbose]\n"
@@ -767,6 +912,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "rate", required_argument, NULL, 'R' },
 		{ "workers", required_argument, NULL, 'W' },
 		{ "introductions", required_argument, NULL, 'I' },
+		{ "fetches", required_argument, NULL, 'F' },
 		{ "no-max", no_argument, NULL, 'n' },
 		{ "tor-only", no_argument, NULL, 'T' },
 		{ "hsrelay-only", no_argument, NULL, 'H' },
@@ -779,6 +925,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	bool pairs_set = false, cells_set = false, links_set = false, intro_set = false;
+	bool fetches_set = false;
 	int opt;
 	long v = 0;
 
@@ -822,6 +969,11 @@ parse_options(int argc, char **argv, struct options *o)
 			o->introductions = (uint32_t)v;
 			intro_set = true;
 			break;
+		case 'F':
+			v = number(optarg, 0, 60000);
+			o->fetches = (uint32_t)v;
+			fetches_set = true;
+			break;
 		case 'n':
 			o->skip_max = true;
 			break;
@@ -862,6 +1014,7 @@ parse_options(int argc, char **argv, struct options *o)
 		o->pairs = pairs_set ? o->pairs : 2;
 		o->cells = cells_set ? o->cells : 2000;
 		o->introductions = intro_set ? o->introductions : 256;
+		o->fetches = fetches_set ? o->fetches : 256;
 		o->skip_max = true;
 	}
 	if (!links_set)
@@ -882,18 +1035,21 @@ bench_rend_main(int argc, char **argv)
 		.n_workers = 1,
 		.workers = { 1 },
 		.introductions = 2048,
+		.fetches = 2048,
 		.rut = {
 			.bench = "rendezvous",
 			.tor_path = "/usr/bin/tor",
 			.transport = BENCH_TRANSPORT_AF_PACKET,
 			.workers = 1,
 			.idle_sleep_usec = 50,
-			/* Explicit, though 0 is what a non-public relay without
-			 * a consensus does anyway (dos.c). */
-			.tor_extra = "DoSRefuseSingleHopClientRendezvous 0\n",
+			/* Explicit, though 0 is also the consensus default that
+			 * tor falls back to (dos.c); protocol warnings show in
+			 * its notice log (--verbose on a failure). */
+			.tor_extra = "DoSRefuseSingleHopClientRendezvous 0\nProtocolWarnings 1\n",
 		},
 	};
 	struct rend_result tor, matched, max[MAX_WORKER_CASES], tor_intro, hs_intro;
+	struct rend_result tor_dir, hs_dir;
 	const struct rend_result *one_worker = NULL;
 	bool have_tor = false;
 	int status = 0, rc;
@@ -929,8 +1085,8 @@ bench_rend_main(int argc, char **argv)
 		return 1;
 	}
 	if (!o.skip_tor) {
-		rc = run_case(&o, BENCH_RUT_TOR, 1, o.rate, o.rate > 0 ? "paced" : "max", false,
-				&tor);
+		rc = run_case(&o, BENCH_RUT_TOR, 1, o.rate, o.rate > 0 ? "paced" : "max",
+				PHASE_SPLICE, &tor);
 		if (rc < 0)
 			goto failed;
 		print_line(&o, &tor, NULL, NULL);
@@ -938,7 +1094,7 @@ bench_rend_main(int argc, char **argv)
 	}
 	if (!o.skip_hsrelay && have_tor && o.rate == 0) {
 		rc = run_case(&o, BENCH_RUT_HSRELAY, o.workers[0], cells_per_s(&tor), "matched",
-				false, &matched);
+				PHASE_SPLICE, &matched);
 		if (rc < 0)
 			goto failed;
 		print_line(&o, &matched, &tor, NULL);
@@ -947,7 +1103,7 @@ bench_rend_main(int argc, char **argv)
 		if (o.skip_max && have_tor && o.rate == 0)
 			break;
 		rc = run_case(&o, BENCH_RUT_HSRELAY, o.workers[i], o.rate, o.rate > 0 ? "paced" : "max",
-				false, &max[i]);
+				PHASE_SPLICE, &max[i]);
 		if (rc < 0)
 			goto failed;
 		print_line(&o, &max[i], have_tor ? &tor : NULL,
@@ -957,17 +1113,32 @@ bench_rend_main(int argc, char **argv)
 	}
 	have_tor = false;
 	if (o.introductions > 0 && !o.skip_tor && !bench_interrupted) {
-		rc = run_case(&o, BENCH_RUT_TOR, 1, 0, "max", true, &tor_intro);
+		rc = run_case(&o, BENCH_RUT_TOR, 1, 0, "max", PHASE_INTRO, &tor_intro);
 		if (rc < 0)
 			goto failed;
 		print_intro_line(&tor_intro, NULL);
 		have_tor = true;
 	}
 	if (o.introductions > 0 && !o.skip_hsrelay && !bench_interrupted) {
-		rc = run_case(&o, BENCH_RUT_HSRELAY, o.workers[0], 0, "max", true, &hs_intro);
+		rc = run_case(&o, BENCH_RUT_HSRELAY, o.workers[0], 0, "max", PHASE_INTRO,
+				&hs_intro);
 		if (rc < 0)
 			goto failed;
 		print_intro_line(&hs_intro, have_tor ? &tor_intro : NULL);
+	}
+	have_tor = false;
+	if (o.fetches > 0 && !o.skip_tor && !bench_interrupted) {
+		rc = run_case(&o, BENCH_RUT_TOR, 1, 0, "max", PHASE_HSDIR, &tor_dir);
+		if (rc < 0)
+			goto failed;
+		print_hsdir_line(&tor_dir, NULL);
+		have_tor = true;
+	}
+	if (o.fetches > 0 && !o.skip_hsrelay && !bench_interrupted) {
+		rc = run_case(&o, BENCH_RUT_HSRELAY, o.workers[0], 0, "max", PHASE_HSDIR, &hs_dir);
+		if (rc < 0)
+			goto failed;
+		print_hsdir_line(&hs_dir, have_tor ? &tor_dir : NULL);
 	}
 	if (bench_interrupted)
 		status = 1;

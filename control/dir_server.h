@@ -193,7 +193,8 @@ struct dir_store {
 	/* HSDir: the descriptor stored for a blinded key, 0 or -ENOENT. */
 	int (*hs_descriptor)(void *ctx, const uint8_t *blinded_key,
 			const uint8_t **text, size_t *len);
-	/* tor's !public_server_mode (PublishServerDescriptor 0): every POST
+	/* tor's !public_server_mode() (no ORPort, or BridgeRelay; never the
+	 * case for hsrelay, whose relay_control leaves it false): every POST
 	 * is answered 503 "Not acting as a public relay". */
 	bool not_public_relay;
 };

@@ -537,7 +537,10 @@ stream_data(void *ctx, uint16_t id, const uint8_t *data, size_t len)
 		.authority_cert = store_authority_cert,
 		.hs_publish = c->hsdir != NULL ? store_hs_publish : NULL,
 		.hs_descriptor = c->hsdir != NULL ? store_hs_descriptor : NULL,
-		.not_public_relay = !c->cfg.publish,
+		/* tor routermode.c public_server_mode(): ORPort set and not a
+		 * bridge, whatever PublishServerDescriptor says; hsrelay is
+		 * never a bridge. */
+		.not_public_relay = false,
 	};
 	struct dir_response_info info = { 0 };
 	struct dir_request req;

@@ -11,8 +11,10 @@
 # ratio_vs_reference. The intro phase (256 INTRODUCE1 on fresh ntor
 # circuits, each ACKed and relayed as INTRODUCE2, which the generator
 # compares with what it sent) gives one "introduce" line per impl that
-# must count every introduction. Exit 77 (meson: skipped) without root or
-# tor.
+# must count every introduction; the HSDir phase (a descriptor made by the
+# bench, published over BEGIN_DIR, then 256 GETs on parallel streams, each
+# answer 200 with exactly that descriptor) one "hsdir" line per impl that
+# must count every fetch. Exit 77 (meson: skipped) without root or tor.
 set -euo pipefail
 bench=$1
 out=$(mktemp /tmp/bench_rend_quick.XXXXXX)
@@ -28,7 +30,17 @@ raw = [l for l in open(sys.argv[1]) if l.strip()]
 lines = [json.loads(l) for l in raw]
 seen = {}
 intro = {}
+hsdir = {}
 for d in lines:
+    if d["bench"] == "hsdir":
+        for key in ("impl", "fetches", "descriptor_bytes", "seconds", "fetches_per_s",
+                    "cpu_seconds", "fetches_per_cpu_second", "cpu_what", "cpu"):
+            assert key in d, (key, d)
+        assert d["fetches"] == 256, d
+        assert d["fetches_per_s"] > 0 and d["cpu_seconds"] > 0, d
+        assert d["response_bytes"] > d["fetches"] * d["descriptor_bytes"], d
+        hsdir[d["impl"]] = d
+        continue
     if d["bench"] == "introduce":
         for key in ("impl", "introductions", "introduce_acks", "seconds", "introduce2_per_s",
                     "cpu_seconds", "introduce2_per_cpu_second", "cpu_what", "cpu"):
@@ -58,9 +70,12 @@ assert hs["worker_threads"] == 1 and hs["cpu_what"] == "worker lcore threads", h
 assert seen["tor"]["cpu_what"] == "process"
 assert set(intro) == {"tor", "hsrelay"}, intro.keys()
 assert intro["hsrelay"]["ratio_vs_reference"] > 0, intro["hsrelay"]
+assert set(hsdir) == {"tor", "hsrelay"}, hsdir.keys()
+assert hsdir["hsrelay"]["ratio_vs_reference"] > 0, hsdir["hsrelay"]
 print("PASS bench_rend_quick: tor %d cells/s (p50 %.0f us), hsrelay %d cells/s (p50 %.0f us), "
-      "ratio %.3f; INTRODUCE2/s tor %d, hsrelay %d" % (
+      "ratio %.3f; INTRODUCE2/s tor %d, hsrelay %d; descriptor fetches/s tor %d, hsrelay %d" % (
           seen["tor"]["cells_per_s"], seen["tor"]["p50_us"], hs["cells_per_s"], hs["p50_us"],
           hs["ratio_vs_reference"], intro["tor"]["introduce2_per_s"],
-          intro["hsrelay"]["introduce2_per_s"]))
+          intro["hsrelay"]["introduce2_per_s"], hsdir["tor"]["fetches_per_s"],
+          hsdir["hsrelay"]["fetches_per_s"]))
 PY

@@ -289,37 +289,6 @@ now_seconds(void)
 	return (double)now_ns() / 1e9;
 }
 
-/* Cuts the next cell other than padding from l's opened bytes at *off,
- * quietly, and moves *off past it (the caller drops the bytes before *off
- * once it has cut them all: one move per read, not one per cell). Returns
- * true when one was cut. */
-static bool
-cut_cell(struct test_link *l, size_t *off, struct test_cell *c)
-{
-	for (;;) {
-		const uint8_t *p = l->plain + *off;
-		struct cell_frame frame;
-
-		if (cell_frame_parse(&p, l->plain + l->plain_len, CELL_CIRC_ID_LEN, &frame,
-				NULL) != 0)
-			return false;
-		*off = (size_t)(p - l->plain);
-		c->circ_id = frame.circ_id;
-		c->command = frame.command;
-		c->len = frame.payload_len;
-		memcpy(c->payload, frame.payload, frame.payload_len);
-		if (c->command != CELL_COMMAND_PADDING && c->command != CELL_COMMAND_VPADDING)
-			return true;
-	}
-}
-
-static void
-plain_drop(struct test_link *l, size_t off)
-{
-	memmove(l->plain, l->plain + off, l->plain_len - off);
-	l->plain_len -= off;
-}
-
 static struct rend_end *
 end_of(struct rend_end *const ends[], unsigned n_ends, const struct test_link *l,
 		uint32_t circ_id)
@@ -406,14 +375,14 @@ read_links(struct rend_end *const ends[], unsigned n_ends, struct test_link *con
 		if (pfd[i].revents != 0 && !test_link_pump(l, 0) && l->closed && l->plain_len == 0)
 			return test_why("[%s] closed: %s", l->name, l->how), -1;
 		now = cfg->latency_ns != NULL ? now_ns() : 0;
-		while (cut_cell(l, &off, &c)) {
+		while (test_link_cut_cell(l, &off, &c)) {
 			if (!take_cell(ends, n_ends, l, &c, cfg, now, res)) {
-				plain_drop(l, off);
+				test_link_drop_cut(l, off);
 				return -1;
 			}
 			taken++;
 		}
-		plain_drop(l, off);
+		test_link_drop_cut(l, off);
 	}
 	return taken;
 }

@@ -439,6 +439,33 @@ test_link_next_cell(struct test_link *l, struct test_cell *c, int timeout_ms)
 }
 
 bool
+test_link_cut_cell(struct test_link *l, size_t *off, struct test_cell *c)
+{
+	for (;;) {
+		const uint8_t *p = l->plain + *off;
+		struct cell_frame frame;
+
+		if (cell_frame_parse(&p, l->plain + l->plain_len, CELL_CIRC_ID_LEN, &frame,
+				NULL) != 0)
+			return false;
+		*off = (size_t)(p - l->plain);
+		c->circ_id = frame.circ_id;
+		c->command = frame.command;
+		c->len = frame.payload_len;
+		memcpy(c->payload, frame.payload, frame.payload_len);
+		if (c->command != CELL_COMMAND_PADDING && c->command != CELL_COMMAND_VPADDING)
+			return true;
+	}
+}
+
+void
+test_link_drop_cut(struct test_link *l, size_t off)
+{
+	memmove(l->plain, l->plain + off, l->plain_len - off);
+	l->plain_len -= off;
+}
+
+bool
 test_link_expect(struct test_link *l, uint32_t circ_id, uint8_t command, int reason,
 		struct test_cell *c)
 {

@@ -181,6 +181,17 @@ bool test_link_pump(struct test_link *l, int timeout_ms);
  * "  [name] <- ..." unless test_client_quiet. Returns 1, 0 on timeout, -1 when the link closed. */
 int test_link_next_cell(struct test_link *l, struct test_cell *c, int timeout_ms);
 
+/* Cuts the next cell other than PADDING and VPADDING from l's opened
+ * bytes at *off into *c, quietly, and moves *off past it; nothing moves
+ * in l until test_link_drop_cut(l, *off), so a reader that cuts every
+ * cell of a read moves the rest once, not once per cell. Returns true
+ * when a cell was cut, false when no whole cell is left. */
+bool test_link_cut_cell(struct test_link *l, size_t *off, struct test_cell *c);
+
+/* Drops the first off bytes of l's opened bytes (what test_link_cut_cell()
+ * cut). */
+void test_link_drop_cut(struct test_link *l, size_t off);
+
 /* The next cell must be command on circ_id and, when reason >= 0, carry
  * that DESTROY reason; it is stored in *c unless c is NULL. Returns true,
  * or false with test_detail set. */

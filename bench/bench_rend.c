@@ -222,7 +222,7 @@ join_pair(struct rend_end *a, struct rend_end *b, uint32_t i, struct test_link *
 static int
 generate(const struct options *o, const struct bench_rut *r, double rate, struct rend_result *res)
 {
-	static char names[MAX_LINKS][8];
+	static char names[MAX_LINKS][16];
 	char host[INET_ADDRSTRLEN], port[8], client_dir[PATH_MAX + 16];
 	struct in_addr addr = { .s_addr = htonl(r->ip) };
 	struct test_link *links = calloc(res->links, sizeof(*links));

@@ -314,19 +314,19 @@ read_comm(const char *path, char *comm, size_t len)
 	fclose(f);
 }
 
-double
-bench_threads_cpu(pid_t pid, const char *prefix, unsigned *count)
+/* Calls fn(arg, path of the thread's /proc directory) for every thread of
+ * pid whose name starts with prefix ("" for all). */
+static void
+for_each_thread(pid_t pid, const char *prefix, void (*fn)(void *arg, const char *dir), void *arg)
 {
 	char dir[64];
-	long long total = 0;
 	struct dirent *e;
 	DIR *d;
 
-	*count = 0;
 	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
 	d = opendir(dir);
 	if (d == NULL)
-		return 0;
+		return;
 	while ((e = readdir(d)) != NULL) {
 		char path[600], comm[64];
 
@@ -336,16 +336,66 @@ bench_threads_cpu(pid_t pid, const char *prefix, unsigned *count)
 		read_comm(path, comm, sizeof(comm));
 		if (strncmp(comm, prefix, strlen(prefix)) != 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
-		long long t = stat_ticks(path);
-
-		if (t >= 0) {
-			total += t;
-			(*count)++;
-		}
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		fn(arg, path);
 	}
 	closedir(d);
-	return ticks_to_seconds(total);
+}
+
+struct tick_sum {
+	long long total;
+	unsigned count;
+};
+
+static void
+add_ticks(void *arg, const char *dir)
+{
+	struct tick_sum *sum = arg;
+	char path[700];
+	long long t;
+
+	snprintf(path, sizeof(path), "%s/stat", dir);
+	t = stat_ticks(path);
+	if (t >= 0) {
+		sum->total += t;
+		sum->count++;
+	}
+}
+
+double
+bench_threads_cpu(pid_t pid, const char *prefix, unsigned *count)
+{
+	struct tick_sum sum = { 0, 0 };
+
+	for_each_thread(pid, prefix, add_ticks, &sum);
+	*count = sum.count;
+	return ticks_to_seconds(sum.total);
+}
+
+static void
+add_schedstat(void *arg, const char *dir)
+{
+	uint64_t *total = arg;
+	unsigned long long ns;
+	char path[700];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/schedstat", dir);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return;
+	if (fscanf(f, "%llu", &ns) == 1)
+		*total += ns;
+	fclose(f);
+}
+
+uint64_t
+bench_process_cpu_ns(pid_t pid)
+{
+	uint64_t total = 0;
+
+	for_each_thread(pid, "", add_schedstat, &total);
+	return total;
 }
 
 /* This kernel samples CPU time per tick (no IRQ time accounting): a tick

@@ -88,6 +88,9 @@ double bench_process_cpu(pid_t pid);
  * prefix, in seconds; *count gets how many there were. */
 double bench_threads_cpu(pid_t pid, const char *prefix, unsigned *count);
 
+/* Time every thread of pid spent on a CPU, in ns (schedstat). */
+uint64_t bench_process_cpu_ns(pid_t pid);
+
 /* The machine's busy time (user, nice, system, irq, softirq, steal) and
  * its softirq part, all CPUs, in seconds, from /proc/stat. */
 void bench_system_cpu(double *busy, double *softirq);

@@ -1710,25 +1710,6 @@ print_line(enum bench_rut_kind kind, const struct measurement *m, const struct m
 
 /* ---- options ---------------------------------------------------------- */
 
-static int
-parse_list(const char *text, struct options *o)
-{
-	char *end;
-
-	o->n_cases = 0;
-	while (*text != '\0') {
-		unsigned long v = strtoul(text, &end, 10);
-
-		if (end == text || v == 0 || v > MAX_CIRCUITS || o->n_cases == MAX_CASES)
-			return -EINVAL;
-		o->circuits[o->n_cases++] = (unsigned)v;
-		if (*end != ',' && *end != '\0')
-			return -EINVAL;
-		text = *end == ',' ? end + 1 : end;
-	}
-	return o->n_cases > 0 ? 0 : -EINVAL;
-}
-
 static void
 usage(FILE *to)
 {
@@ -1752,10 +1733,7 @@ bench_relay_main(int argc, char **argv)
 		{ "no-max", no_argument, NULL, 'n' },
 		{ "tor-only", no_argument, NULL, 'T' },
 		{ "hsrelay-only", no_argument, NULL, 'H' },
-		{ "tor", required_argument, NULL, 't' },
-		{ "hsrelay", required_argument, NULL, 'r' },
-		{ "idle-sleep-usec", required_argument, NULL, 'i' },
-		{ "transport", required_argument, NULL, 'x' },
+		BENCH_RUT_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -1777,7 +1755,7 @@ bench_relay_main(int argc, char **argv)
 	bool seconds_set = false, circuits_set = false;
 	struct bench_environment env = { .netns_made = false };
 	struct generator g;
-	int opt, status = 0;
+	int opt, n, status = 0;
 	char path[PATH_MAX + 16];
 
 	bench_default_hsrelay_path(o.hsrelay_path, sizeof(o.hsrelay_path));
@@ -1797,7 +1775,9 @@ bench_relay_main(int argc, char **argv)
 			break;
 		case 'c':
 			circuits_set = true;
-			if (parse_list(optarg, &o) < 0) {
+			n = bench_parse_list(optarg, MAX_CIRCUITS, o.circuits, MAX_CASES);
+			o.n_cases = n > 0 ? (unsigned)n : 0;
+			if (n < 0) {
 				usage(stderr);
 				return 2;
 			}
@@ -1825,21 +1805,6 @@ bench_relay_main(int argc, char **argv)
 		case 'H':
 			o.skip_tor = true;
 			break;
-		case 't':
-			o.rut.tor_path = optarg;
-			break;
-		case 'r':
-			snprintf(o.hsrelay_path, sizeof(o.hsrelay_path), "%s", optarg);
-			break;
-		case 'i':
-			o.rut.idle_sleep_usec = (unsigned)strtoul(optarg, NULL, 10);
-			break;
-		case 'x':
-			if (bench_transport_parse(optarg, &o.rut.transport) < 0) {
-				usage(stderr);
-				return 2;
-			}
-			break;
 		case 'v':
 			o.verbose = true;
 			break;
@@ -1847,8 +1812,12 @@ bench_relay_main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			if (bench_rut_option(opt, optarg, &o.rut, o.hsrelay_path,
+					sizeof(o.hsrelay_path)) <= 0) {
+				usage(stderr);
+				return 2;
+			}
+			break;
 		}
 	}
 	if (optind != argc) {
@@ -1865,20 +1834,9 @@ bench_relay_main(int argc, char **argv)
 		o.warmup = 0.3;
 		o.skip_max = true;
 	}
-	if (geteuid() != 0) {
-		fprintf(stderr, "hsrelay-bench relay: needs root (network namespace, veth or tap)\n");
-		return 77;
-	}
-	if (!o.skip_tor && access(o.rut.tor_path, X_OK) != 0) {
-		fprintf(stderr, "hsrelay-bench relay: no tor at %s (--tor PATH, or --hsrelay-only)\n",
-				o.rut.tor_path);
-		return 77;
-	}
-	if (!o.skip_hsrelay && access(o.hsrelay_path, X_OK) != 0) {
-		fprintf(stderr, "hsrelay-bench relay: no hsrelay at %s (--hsrelay PATH)\n",
-				o.hsrelay_path);
-		return 2;
-	}
+	status = bench_rut_check(&o.rut, !o.skip_tor, !o.skip_hsrelay);
+	if (status != 0)
+		return status;
 	bench_catch_signals();
 	signal(SIGPIPE, SIG_IGN);
 

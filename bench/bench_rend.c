@@ -870,25 +870,6 @@ usage(FILE *to)
 		    "  needs root: creates a network namespace; runs tor and hsrelay in it\n");
 }
 
-static int
-parse_workers(const char *text, struct options *o)
-{
-	char *end;
-
-	o->n_workers = 0;
-	while (*text != '\0') {
-		unsigned long v = strtoul(text, &end, 10);
-
-		if (end == text || v == 0 || v > BENCH_MAX_WORKERS || o->n_workers == MAX_WORKER_CASES)
-			return -EINVAL;
-		o->workers[o->n_workers++] = (unsigned)v;
-		if (*end != ',' && *end != '\0')
-			return -EINVAL;
-		text = *end == ',' ? end + 1 : end;
-	}
-	return o->n_workers > 0 ? 0 : -EINVAL;
-}
-
 /* A whole number in [min, max] from optarg, or -1. */
 static long
 number(const char *text, long min, long max)
@@ -916,10 +897,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "no-max", no_argument, NULL, 'n' },
 		{ "tor-only", no_argument, NULL, 'T' },
 		{ "hsrelay-only", no_argument, NULL, 'H' },
-		{ "tor", required_argument, NULL, 't' },
-		{ "hsrelay", required_argument, NULL, 'r' },
-		{ "idle-sleep-usec", required_argument, NULL, 'i' },
-		{ "transport", required_argument, NULL, 'x' },
+		BENCH_RUT_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -962,7 +940,8 @@ parse_options(int argc, char **argv, struct options *o)
 			v = o->rate > 0 ? 0 : -1;
 			break;
 		case 'W':
-			v = parse_workers(optarg, o);
+			v = bench_parse_list(optarg, BENCH_MAX_WORKERS, o->workers, MAX_WORKER_CASES);
+			o->n_workers = v > 0 ? (unsigned)v : 0;
 			break;
 		case 'I':
 			v = number(optarg, 0, 10000000);
@@ -983,19 +962,6 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'H':
 			o->skip_tor = true;
 			break;
-		case 't':
-			o->rut.tor_path = optarg;
-			break;
-		case 'r':
-			snprintf(o->hsrelay_path, sizeof(o->hsrelay_path), "%s", optarg);
-			break;
-		case 'i':
-			v = number(optarg, 0, 100000);
-			o->rut.idle_sleep_usec = (unsigned)v;
-			break;
-		case 'x':
-			v = bench_transport_parse(optarg, &o->rut.transport);
-			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -1003,7 +969,11 @@ parse_options(int argc, char **argv, struct options *o)
 			usage(stdout);
 			exit(0);
 		default:
-			return -EINVAL;
+			v = bench_rut_option(opt, optarg, &o->rut, o->hsrelay_path,
+					sizeof(o->hsrelay_path));
+			if (v == 0)
+				return -EINVAL;
+			break;
 		}
 		if (v < 0)
 			return -EINVAL;
@@ -1060,21 +1030,9 @@ bench_rend_main(int argc, char **argv)
 		return 2;
 	}
 	o.rut.hsrelay_path = o.hsrelay_path;
-	if (geteuid() != 0) {
-		fprintf(stderr, "hsrelay-bench rendezvous: needs root (network namespace, veth or "
-				"tap)\n");
-		return 77;
-	}
-	if (!o.skip_tor && access(o.rut.tor_path, X_OK) != 0) {
-		fprintf(stderr, "hsrelay-bench rendezvous: no tor at %s (--tor PATH, or "
-				"--hsrelay-only)\n", o.rut.tor_path);
-		return 77;
-	}
-	if (!o.skip_hsrelay && access(o.hsrelay_path, X_OK) != 0) {
-		fprintf(stderr, "hsrelay-bench rendezvous: no hsrelay at %s (--hsrelay PATH)\n",
-				o.hsrelay_path);
-		return 2;
-	}
+	rc = bench_rut_check(&o.rut, !o.skip_tor, !o.skip_hsrelay);
+	if (rc != 0)
+		return rc;
 	bench_catch_signals();
 	signal(SIGPIPE, SIG_IGN);
 	test_client_quiet = true;

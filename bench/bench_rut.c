@@ -380,6 +380,54 @@ bench_rut_exit_stats(const struct bench_rut *r, const char *prefix, const char *
 	return n;
 }
 
+int
+bench_rut_option(int opt, const char *arg, struct bench_rut_options *o, char *hsrelay_path,
+		size_t len)
+{
+	char *end;
+	unsigned long v;
+
+	switch (opt) {
+	case 't':
+		o->tor_path = arg;
+		return 1;
+	case 'r':
+		snprintf(hsrelay_path, len, "%s", arg);
+		return 1;
+	case 'i':
+		v = strtoul(arg, &end, 10);
+		if (end == arg || *end != '\0' || v > 1000000)
+			return -EINVAL;
+		o->idle_sleep_usec = (unsigned)v;
+		return 1;
+	case 'x':
+		return bench_transport_parse(arg, &o->transport) < 0 ? -EINVAL : 1;
+	default:
+		return 0;
+	}
+}
+
+int
+bench_rut_check(const struct bench_rut_options *o, bool need_tor, bool need_hsrelay)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "hsrelay-bench %s: needs root (network namespace, veth or tap)\n",
+				o->bench);
+		return 77;
+	}
+	if (need_tor && access(o->tor_path, X_OK) != 0) {
+		fprintf(stderr, "hsrelay-bench %s: no tor at %s (--tor PATH, or --hsrelay-only)\n",
+				o->bench, o->tor_path);
+		return 77;
+	}
+	if (need_hsrelay && access(o->hsrelay_path, X_OK) != 0) {
+		fprintf(stderr, "hsrelay-bench %s: no hsrelay at %s (--hsrelay PATH)\n", o->bench,
+				o->hsrelay_path);
+		return 2;
+	}
+	return 0;
+}
+
 void
 bench_default_hsrelay_path(char *out, size_t len)
 {

@@ -146,6 +146,28 @@ void bench_cpu_window(const struct bench_cpu_sample *a, const struct bench_cpu_s
 unsigned bench_rut_exit_stats(const struct bench_rut *r, const char *prefix, const char *key,
 		uint64_t *values, unsigned max, bool print);
 
+/* getopt_long() entries of the options every bench with RUTs takes:
+ * --tor PATH, --hsrelay PATH, --idle-sleep-usec U, --transport NAME (their
+ * values 't', 'r', 'i', 'x' are bench_rut_option()'s). */
+#define BENCH_RUT_LONG_OPTIONS \
+	{ "tor", required_argument, NULL, 't' }, \
+	{ "hsrelay", required_argument, NULL, 'r' }, \
+	{ "idle-sleep-usec", required_argument, NULL, 'i' }, \
+	{ "transport", required_argument, NULL, 'x' }
+
+/* Applies option opt with argument arg to o; --hsrelay is copied into
+ * hsrelay_path (len bytes), which o->hsrelay_path must point to. Returns 1
+ * when opt is one of BENCH_RUT_LONG_OPTIONS, 0 when it is not, -EINVAL for
+ * a bad value. */
+int bench_rut_option(int opt, const char *arg, struct bench_rut_options *o, char *hsrelay_path,
+		size_t len);
+
+/* What a bench checks before it starts: root (77 without: meson's
+ * "skipped"), tor when need_tor (77 without), hsrelay when need_hsrelay
+ * (2 without). Prints why on stderr. Returns 0 when all is there, else
+ * that exit code. */
+int bench_rut_check(const struct bench_rut_options *o, bool need_tor, bool need_hsrelay);
+
 /* hsrelay next to the running binary, or one directory up (the build
  * tree), into out. */
 void bench_default_hsrelay_path(char *out, size_t len);

@@ -948,54 +948,14 @@ wait_flag(struct run_state *st, const uint32_t *flag, uint32_t want, const char 
 	return 0;
 }
 
-/* CPU time of every thread of pid in ns (schedstat: time on a CPU). */
-static uint64_t
-process_cpu_ns(pid_t pid)
-{
-	char dir[64];
-	uint64_t total = 0;
-	struct dirent *e;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
-	d = opendir(dir);
-	if (d == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		char path[400];
-		unsigned long long ns;
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/schedstat", dir, e->d_name);
-		f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		if (fscanf(f, "%llu", &ns) == 1)
-			total += ns;
-		fclose(f);
-	}
-	closedir(d);
-	return total;
-}
-
-/* Busy (non-idle, non-iowait) time of all CPUs in ns, from /proc/stat. */
+/* Busy time of all CPUs in ns (bench_system_cpu()). */
 static uint64_t
 system_busy_ns(void)
 {
-	unsigned long long v[10] = { 0 };
-	uint64_t busy = 0;
-	long hz = sysconf(_SC_CLK_TCK);
-	FILE *f = fopen("/proc/stat", "r");
+	double busy, softirq;
 
-	if (f == NULL)
-		return 0;
-	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-		   &v[4], &v[5], &v[6], &v[7]) == 8)
-		busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
-	fclose(f);
-	return hz > 0 ? busy * (1000000000ull / (uint64_t)hz) : 0;
+	bench_system_cpu(&busy, &softirq);
+	return (uint64_t)(busy * 1e9);
 }
 
 struct measurement {
@@ -1020,7 +980,7 @@ measure_window(struct run_state *st, const struct options *o, bool kernel, struc
 	b0 = GET(sh->receiver.bytes);
 	s0 = GET(sh->receiver.segments);
 	sys0 = system_busy_ns();
-	cpu0 = process_cpu_ns(st->sender) + process_cpu_ns(st->receiver);
+	cpu0 = bench_process_cpu_ns(st->sender) + bench_process_cpu_ns(st->receiver);
 	m->load_average = bench_load_average();
 	while (bench_now_ns() - t0 < (uint64_t)(o->seconds * 1e9)) {
 		if (bench_interrupted)
@@ -1031,7 +991,7 @@ measure_window(struct run_state *st, const struct options *o, bool kernel, struc
 	m->bytes = GET(sh->receiver.bytes) - b0;
 	m->segments = GET(sh->receiver.segments) - s0;
 	sys1 = system_busy_ns();
-	cpu1 = process_cpu_ns(st->sender) + process_cpu_ns(st->receiver);
+	cpu1 = bench_process_cpu_ns(st->sender) + bench_process_cpu_ns(st->receiver);
 	m->seconds = (double)(t1 - t0) / 1e9;
 	m->cpu_cores_measured = (double)(cpu1 - cpu0) / (double)(t1 - t0);
 	/* A poll-mode worker owns its core whether it has work or not. */
@@ -1201,25 +1161,6 @@ print_line(const char *impl, unsigned connections, const struct measurement *m,
 	fflush(stdout);
 }
 
-static int
-parse_connections(const char *text, struct options *o)
-{
-	char *end;
-
-	o->n_cases = 0;
-	while (*text != '\0') {
-		unsigned long v = strtoul(text, &end, 10);
-
-		if (end == text || v == 0 || v > MAX_CONNECTIONS || o->n_cases == MAX_CASES)
-			return -EINVAL;
-		o->connections[o->n_cases++] = (unsigned)v;
-		text = *end == ',' ? end + 1 : end;
-		if (*end != ',' && *end != '\0')
-			return -EINVAL;
-	}
-	return o->n_cases > 0 ? 0 : -EINVAL;
-}
-
 static void
 usage(FILE *to)
 {
@@ -1257,7 +1198,7 @@ bench_tcp_main(int argc, char **argv)
 		.output_queue = 64,
 	};
 	bool seconds_set = false, connections_set = false;
-	int opt;
+	int opt, n;
 
 	while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
 		switch (opt) {
@@ -1274,7 +1215,9 @@ bench_tcp_main(int argc, char **argv)
 			break;
 		case 'c':
 			connections_set = true;
-			if (parse_connections(optarg, &o) < 0) {
+			n = bench_parse_list(optarg, MAX_CONNECTIONS, o.connections, MAX_CASES);
+			o.n_cases = n > 0 ? (unsigned)n : 0;
+			if (n < 0) {
 				usage(stderr);
 				return 2;
 			}

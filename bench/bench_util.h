@@ -17,6 +17,11 @@ bench_now_ns(void)
 /* The CPU model string from /proc/cpuinfo (or "unknown"), JSON-safe. */
 const char *bench_cpu_model(void);
 
+/* Parses "N[,N...]" into out (at most max_count numbers, each in
+ * 1..max_value). Returns how many, or -EINVAL (empty, malformed, out of
+ * range, too many). */
+int bench_parse_list(const char *text, unsigned max_value, unsigned *out, unsigned max_count);
+
 /* xorshift64*: deterministic workloads, so runs are comparable. */
 static inline uint64_t
 bench_rand(uint64_t *state)

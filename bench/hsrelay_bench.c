@@ -6,7 +6,9 @@
  *   hsrelay-bench rendezvous [--quick] [--pairs N] [--cells N] [--workers N[,N]]
  *
  * See README "Bench" for the output contract. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench/bench_crypto.h"
@@ -45,6 +47,25 @@ bench_cpu_model(void)
 	}
 	fclose(f);
 	return model;
+}
+
+int
+bench_parse_list(const char *text, unsigned max_value, unsigned *out, unsigned max_count)
+{
+	unsigned n = 0;
+	char *end;
+
+	while (*text != '\0') {
+		unsigned long v = strtoul(text, &end, 10);
+
+		if (end == text || v == 0 || v > max_value || n == max_count)
+			return -EINVAL;
+		out[n++] = (unsigned)v;
+		if (*end != ',' && *end != '\0')
+			return -EINVAL;
+		text = *end == ',' ? end + 1 : end;
+	}
+	return n > 0 ? (int)n : -EINVAL;
 }
 
 static void

@@ -42,9 +42,10 @@
  * tor has no consensus and its torrc sets the option to 0, so the one-hop
  * circuits are served as a two-hop client's would be; hsrelay reads the
  * parameter from its consensus (default 0) and has none here either.
- * (tor marks a channel as a client's only when a CREATE_FAST arrives on it
- * or its link protocol is below 3, command.c / connection_or.c: the
- * generator's ntor circuits leave its links unmarked.)
+ * (tor's source marks a channel as a client's when a CREATE_FAST arrives
+ * on it, command.c, or its link protocol is below 3, connection_or.c; the
+ * intro and HSDir phases, which need a non-client previous hop, use ntor
+ * on links that authenticated as a relay.)
  *
  * Two more phases, each on a freshly started RUT, tor then hsrelay:
  *   intro  (--introductions N): a service circuit (CREATE_FAST, whose KH

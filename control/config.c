@@ -305,6 +305,22 @@ set_address(struct config *config, const char *value, char *msg, size_t msg_len)
 	return 0;
 }
 
+/* "A.B.C.D": the next hop for destinations off Address's subnet (an
+ * operator's default route). Whether it is on the subnet is checked by
+ * config_check_dataplane(), when Address is known whatever the key order. */
+static int
+set_gateway(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	uint32_t addr;
+
+	if (!parse_ipv4(value, strlen(value), &addr))
+		return bad(msg, msg_len, "'%s' is not an IPv4 address", value);
+	if (addr == 0 || (addr >> 24) == 127 || (addr >> 28) >= 0xe)
+		return bad(msg, msg_len, "%s is not a unicast address", value);
+	config->dpdk.gateway = addr;
+	return 0;
+}
+
 static int
 set_netcheck_echo_port(struct config *config, const char *value, char *msg,
 		size_t msg_len)
@@ -1142,6 +1158,7 @@ static const struct config_key config_keys[] = {
 	{ "DPDKMac", false, set_mac },
 	{ "DPDKArpTimeout", false, set_arp_timeout },
 	{ "Address", false, set_address },
+	{ "DPDKGateway", false, set_gateway },
 	{ "NetcheckTcpEchoPort", false, set_netcheck_echo_port },
 	{ "NetcheckConnect", false, set_netcheck_connect },
 	{ "NetcheckConnectBytes", false, set_netcheck_connect_bytes },
@@ -1263,6 +1280,9 @@ parse_line(struct config *config, const char *line, size_t len,
 	}
 	if (!seen[k])
 		seen[k] = line_no;
+	/* The one cross-key check made after parsing names this line. */
+	if (key->set == set_gateway)
+		config->dpdk.gateway_line = line_no;
 	return 0;
 }
 
@@ -1355,6 +1375,19 @@ config_check_dataplane(const struct config *config, const char *name,
 	if (!config->dpdk.has_address) {
 		error_set(err, name, 0, "Address", 7, "required: the dataplane's IPv4 address/prefix");
 		return -EINVAL;
+	}
+	if (config->dpdk.gateway != 0) {
+		uint32_t mask = ~0u << (32 - config->dpdk.prefix_len);
+		uint32_t g = config->dpdk.gateway;
+		char msg[sizeof(err->message)];
+
+		if ((g & mask) != (config->dpdk.address & mask) || g == config->dpdk.address) {
+			snprintf(msg, sizeof(msg), "%u.%u.%u.%u is not another host on Address's "
+					"subnet /%u", g >> 24, (g >> 16) & 0xff, (g >> 8) & 0xff,
+					g & 0xff, config->dpdk.prefix_len);
+			error_set(err, name, config->dpdk.gateway_line, "DPDKGateway", 11, msg);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }

@@ -67,6 +67,8 @@ struct config_dpdk {
 	uint32_t address;                    /* Address, host byte order */
 	uint8_t prefix_len;                  /* Address prefix, 1..32 */
 	unsigned arp_timeout_sec;            /* DPDKArpTimeout, default 60 */
+	uint32_t gateway;                    /* DPDKGateway, host order; 0: none */
+	unsigned gateway_line;               /* its line, for config_check_dataplane() */
 };
 
 /* hsrelay-netcheck's TCP checks (dataplane/netcheck_main.c). Defaults

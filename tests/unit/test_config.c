@@ -60,6 +60,7 @@ test_full_file(void **state)
 		"DPDKMac 02:00:00:77:01:02\n"
 		"DPDKArpTimeout 5\n"
 		"Address 10.77.1.2/24\n"
+		"DPDKGateway 10.77.1.1\n"
 		"\t# indented comment";
 	struct config c;
 	struct config_error err;
@@ -86,6 +87,7 @@ test_full_file(void **state)
 	assert_true(c.dpdk.has_address);
 	assert_int_equal(c.dpdk.address, 0x0a4d0102);
 	assert_int_equal(c.dpdk.prefix_len, 24);
+	assert_int_equal(c.dpdk.gateway, 0x0a4d0101);
 	assert_int_equal(config_check_dataplane(&c, "test.conf", &err), 0);
 }
 
@@ -135,6 +137,10 @@ static const struct bad_case bad_cases[] = {
 	{ "Address 224.0.0.1/4", "Address", "not a unicast" },
 	{ "Address 10.77.1.2/24 \\", "Address", "line continuations" },
 	{ "Address \"10.77.1.2/24\"", "Address", "quoted" },
+	{ "DPDKGateway 10.0.0.1/8", "DPDKGateway", "not an IPv4 address" },
+	{ "DPDKGateway 10.0.0", "DPDKGateway", "not an IPv4 address" },
+	{ "DPDKGateway 0.0.0.0", "DPDKGateway", "not a unicast" },
+	{ "DPDKGateway 255.255.255.255", "DPDKGateway", "not a unicast" },
 };
 
 static void
@@ -218,6 +224,23 @@ test_malformed_files(void **state)
 	/* The last line needs no newline. */
 	assert_int_equal(parse(&c, "DPDKPort net_null0\nAddress 10.1.2.3/16", &err), 0);
 	assert_int_equal(c.dpdk.address, 0x0a010203);
+
+	/* DPDKGateway must be another host on Address's subnet, whatever the
+	 * key order; the error names the gateway's line. */
+	assert_int_equal(parse(&c, "DPDKPort net_null0\nDPDKGateway 10.2.0.1\n"
+			"Address 10.1.2.3/16", &err), 0);
+	assert_int_equal(config_check_dataplane(&c, "x.conf", &err), -EINVAL);
+	assert_int_equal(err.line, 2);
+	assert_string_equal(err.key, "DPDKGateway");
+	assert_non_null(strstr(err.message, "10.2.0.1 is not another host on Address's subnet /16"));
+	assert_int_equal(parse(&c, "DPDKPort net_null0\nAddress 10.1.2.3/16\n"
+			"DPDKGateway 10.1.2.3", &err), 0);
+	assert_int_equal(config_check_dataplane(&c, "x.conf", &err), -EINVAL);
+	assert_int_equal(err.line, 3);
+	assert_int_equal(parse(&c, "DPDKPort net_null0\nDPDKGateway 10.1.255.254\n"
+			"Address 10.1.2.3/16", &err), 0);
+	assert_int_equal(config_check_dataplane(&c, "x.conf", &err), 0);
+	assert_int_equal(c.dpdk.gateway, 0x0a01fffe);
 }
 
 static void

@@ -325,6 +325,7 @@ publish_metrics(struct hsrelay *r)
 	const struct relay_control_stats *cs = relay_control_stats(r->control_state);
 	struct relay_metrics_control mc;
 	struct metrics_snapshot *s;
+	bool listed;
 
 	relay_control_request_stats(r->control_state);
 	if (r->metrics == NULL)
@@ -355,7 +356,9 @@ publish_metrics(struct hsrelay *r)
 		return;
 	if (relay_metrics_fill(s, relay_control_worker_stats(r->control_state), r->n_workers,
 			&mc) < 0 ||
-	    hsdir_store_metrics_fill(s, relay_control_hsdir(r->control_state)) < 0) {
+	    hsdir_store_metrics_fill(s, relay_control_hsdir(r->control_state)) < 0 ||
+	    hsdir_ring_metrics_fill(s, relay_control_hsdir_ring(r->control_state, &listed),
+			listed) < 0) {
 		metrics_snapshot_free(s);
 		return;
 	}

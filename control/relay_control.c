@@ -228,6 +228,9 @@ struct relay_control {
 	struct intro_point *intro;
 	struct hsdir_store *hsdir;	/* onion-service descriptors (HSDir) */
 	uint8_t hsdir_ring_logged[3 * HS_INDEX_LEN + 1];	/* last logged, + flag */
+	struct hsdir_ring_indexes hsdir_ring;	/* from the latest consensus */
+	bool hsdir_ring_known;
+	bool hsdir_listed;
 };
 
 static void
@@ -1630,6 +1633,10 @@ hsdir_ring_log(struct relay_control *c, const struct consensus *fresh)
 			consensus_valid_after(fresh), interval, &params,
 			cur->present ? cur->value : NULL, prev->present ? prev->value : NULL, &r) < 0)
 		return;
+	c->hsdir_ring = r;
+	c->hsdir_ring_known = true;
+	c->hsdir_listed = consensus_router_has_flags(fresh, relay_keys_fingerprint(c->cfg.keys),
+			CONSENSUS_FLAG_HSDIR);
 	{
 		/* Only when something changed (a new period or SRV, the
 		 * flag): a consensus comes every voting interval. */
@@ -2581,6 +2588,13 @@ const struct hsdir_store *
 relay_control_hsdir(const struct relay_control *c)
 {
 	return c->hsdir;
+}
+
+const struct hsdir_ring_indexes *
+relay_control_hsdir_ring(const struct relay_control *c, bool *listed)
+{
+	*listed = c->hsdir_listed;
+	return c->hsdir_ring_known ? &c->hsdir_ring : NULL;
 }
 
 int

@@ -181,5 +181,12 @@ struct hsdir_store;
 /* The HSDir descriptor cache (hsdir_store.h), for its metrics. */
 const struct hsdir_store *relay_control_hsdir(const struct relay_control *c);
 
+struct hsdir_ring_indexes;
+/* Our places on the hash ring from the latest consensus, for the metrics
+ * (hsdir_ring_metrics_fill), or NULL before the first consensus; *listed
+ * says whether that consensus gives us the HSDir flag. */
+const struct hsdir_ring_indexes *relay_control_hsdir_ring(const struct relay_control *c,
+		bool *listed);
+
 
 #endif

@@ -2068,7 +2068,7 @@ hsrelay_start(struct rut *r, const char *work, const struct options *o, struct g
 		 * hsrelay connects to as the memif client. */
 		rc = veth_make(r);
 		if (rc == 0)
-			rc = bench_memif_bridge_start(&r->bridge, work, r->port_if, "0-1",
+			rc = bench_memif_bridge_start(&r->bridge, work, r->port_if, "0",
 					o->idle_sleep_usec);
 		snprintf(port, sizeof(port), "net_memif0,role=client,socket=%s,socket-abstract=no",
 				r->bridge.socket_path);

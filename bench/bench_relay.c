@@ -49,12 +49,19 @@
  *              loopback sends are charged to tor);
  *            tap: DPDK net_tap, whose kernel side is routed to the subnet;
  *              a readv() per received and a writev() per sent frame, and a
- *              SIGIO per wake-up.
- *            Either way the clients and the sink reach it with the same
- *            kernel sockets. DPDKIdleSleepUsec is set so an idle worker
- *            sleeps instead of spinning. CPU: the worker lcore thread
- *            (/proc/PID/task/TID/stat); the whole process is reported as
- *            well.
+ *              SIGIO per wake-up;
+ *            memif: DPDK net_memif (client) to a bridge process that
+ *              moves frames between the memif and the veth end
+ *              (bench_memif.h): no system call and no kernel work in
+ *              hsrelay's worker at all; the bridge's sendto() carries the
+ *              kernel work instead.
+ *            Every transport: the clients and the sink reach it with the
+ *            same kernel sockets. DPDKIdleSleepUsec is set so an idle
+ *            worker sleeps instead of spinning. CPU: the worker's busy
+ *            time, i.e. its thread's CPU time (/proc/PID/task/TID/
+ *            schedstat) less the TSC time of its empty polls, which
+ *            hsrelay prints on SIGUSR1 at both ends of the window; the
+ *            whole process is reported as well.
  * Both RUTs get their keys from control/relay_keys.h in a DataDirectory
  * made here (tor reads the same files); the ntor key is read back from
  * keys/secret_onion_key_ntor once the RUT runs.

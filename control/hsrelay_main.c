@@ -673,8 +673,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	/* SIGTERM/SIGINT/SIGHUP/SIGUSR1 are taken by the control loop only: blocked
-	 * before EAL creates its threads, so every thread inherits the mask. */
+	/* SIGTERM/SIGINT/SIGHUP/SIGUSR1 are taken by the control loop only:
+	 * blocked before EAL creates its threads, so every thread inherits
+	 * the mask. */
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGTERM);
 	sigaddset(&signals, SIGINT);

@@ -117,7 +117,6 @@ bridge_eal_start(const char *socket_path, const char *iface, const char *cpus, c
 		argv[argc++] = (char *)"128";
 	}
 	argv[argc++] = (char *)"--log-level=lib.eal:error";
-	argv[argc++] = (char *)"--log-level=pmd.net.memif:error";
 	argv[argc++] = (char *)"--vdev";
 	argv[argc++] = memif;
 	argv[argc++] = (char *)"--vdev";
@@ -141,6 +140,7 @@ bench_memif_bridge_main(int argc, char **argv)
 	};
 	const char *socket_path = NULL, *iface = NULL, *cpus = "0-1", *prefix = "hsbridge";
 	unsigned idle_sleep_usec = 20, empty = 0;
+	bool linked = false;
 	struct bridge_counters c = { .polls = 0 };
 	struct rte_mempool *pool;
 	struct port_info info;
@@ -205,6 +205,18 @@ bench_memif_bridge_main(int argc, char **argv)
 		struct rte_mbuf *pkts[BRIDGE_BURST];
 		unsigned work = 0;
 
+		/* Says once when hsrelay's memif has connected (the bench
+		 * waits for it), checked every 4096 polls. */
+		if (!linked && (c.polls & 4095) == 0) {
+			struct rte_eth_link link;
+
+			if (rte_eth_link_get_nowait(ports[1], &link) == 0 &&
+			    link.link_status == RTE_ETH_LINK_UP) {
+				linked = true;
+				printf("memif-bridge: memif connected\n");
+				fflush(stdout);
+			}
+		}
 		c.polls++;
 		for (unsigned from = 0; from < 2; from++) {
 			uint16_t n = rte_eth_rx_burst(ports[from], 0, pkts, BRIDGE_BURST);
@@ -403,11 +415,26 @@ bench_memif_bridge_stop(struct bench_memif_bridge *b)
 	return rc;
 }
 
+int
+bench_memif_bridge_wait_connected(struct bench_memif_bridge *b, uint64_t timeout_ns)
+{
+	uint64_t end = bench_now_ns() + timeout_ns;
+
+	while (!log_has(b->log, "memif-bridge: memif connected")) {
+		if (b->pid <= 0 || waitpid(b->pid, NULL, WNOHANG) != 0)
+			return -ECHILD;
+		if (bench_now_ns() > end)
+			return -ETIMEDOUT;
+		pause_ns(5000000);
+	}
+	return 0;
+}
+
 void
-bench_memif_bridge_report(const struct bench_memif_bridge *b, FILE *to)
+bench_memif_bridge_report(const struct bench_memif_bridge *b, FILE *to, bool all)
 {
 	if (b->log[0] != '\0')
-		log_print(b->log, to, "memif-bridge: stats");
+		log_print(b->log, to, all ? NULL : "memif-bridge: stats");
 }
 
 /* ---- hsrelay's worker loop time --------------------------------------- */

@@ -49,9 +49,13 @@ int bench_memif_bridge_halt(struct bench_memif_bridge *bridge);
  * otherwise. Does nothing for a bridge never started. */
 int bench_memif_bridge_stop(struct bench_memif_bridge *bridge);
 
+/* Waits up to timeout_ns for the bridge to see its memif peer connected.
+ * Returns 0, -ETIMEDOUT, or -ECHILD when the bridge is gone. */
+int bench_memif_bridge_wait_connected(struct bench_memif_bridge *bridge, uint64_t timeout_ns);
+
 /* Copies the bridge's counter line ("memif-bridge: stats ...", written on
- * exit) to to, indented. */
-void bench_memif_bridge_report(const struct bench_memif_bridge *bridge, FILE *to);
+ * exit), or with all its whole log, to to, indented. */
+void bench_memif_bridge_report(const struct bench_memif_bridge *bridge, FILE *to, bool all);
 
 /* The bridge process itself: argv is "memif-bridge --socket PATH --iface
  * IF --cpus LIST --prefix P [--idle-sleep-usec U]". Returns an exit code. */

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -489,6 +490,26 @@ reload_config(struct hsrelay *r, time_t now)
 	service_notify_ready();
 }
 
+/* SIGUSR1: one line per worker with its loop time so far, read while it
+ * runs (dataplane/worker.h worker_cycles()): busy_ns in iterations that
+ * did work, poll_ns in all iterations (sleeps excluded). hsrelay-bench
+ * relay reads two of these to charge the worker's busy time to a window. */
+static void
+print_worker_cycles(const struct hsrelay *r)
+{
+	uint64_t hz = rte_get_tsc_hz();
+
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		uint64_t busy, poll;
+
+		worker_cycles(r->dp.workers[i], &busy, &poll);
+		printf("hsrelay: cycles worker %u busy_ns=%" PRIu64 " poll_ns=%" PRIu64 "\n", i,
+				(uint64_t)((unsigned __int128)busy * 1000000000u / hz),
+				(uint64_t)((unsigned __int128)poll * 1000000000u / hz));
+	}
+	fflush(stdout);
+}
+
 /* Runs the control thread until SIGTERM/SIGINT (blocked in every thread
  * since start-up). */
 static void
@@ -502,6 +523,7 @@ control_loop(struct hsrelay *r)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	for (;;) {
 		time_t now = time(NULL);
 		unsigned work = relay_control_poll(r->control_state, now);
@@ -520,6 +542,8 @@ control_loop(struct hsrelay *r)
 		}
 		if (sig == SIGHUP)
 			reload_config(r, now);
+		if (sig == SIGUSR1)
+			print_worker_cycles(r);
 	}
 }
 
@@ -591,6 +615,7 @@ run(struct hsrelay *r)
 	if (r->control_state != NULL) {
 		print_stats(r);
 		print_circuit_stats(r);
+		print_worker_cycles(r);
 	}
 	return rc;
 }
@@ -651,12 +676,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	/* SIGTERM/SIGINT/SIGHUP are taken by the control loop only: blocked
-	 * before EAL creates its threads, so every thread inherits the mask. */
+	/* SIGTERM/SIGINT/SIGHUP/SIGUSR1 are taken by the control loop only:
+	 * blocked before EAL creates its threads, so every thread inherits
+	 * the mask. */
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGTERM);
 	sigaddset(&signals, SIGINT);
 	sigaddset(&signals, SIGHUP);
+	sigaddset(&signals, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 
 	if (eal_start_main(&r.config.dpdk, argv[0], "hsrelay") < 0) {

@@ -140,7 +140,7 @@ dos_guard_destroy(struct dos_guard *g)
 void
 dos_guard_set_params(struct dos_guard *g, const struct dos_guard_params *params)
 {
-	g->params = *params;
+	memcpy(&g->params, params, sizeof(g->params));
 }
 
 const struct dos_guard_params *

@@ -1074,8 +1074,10 @@ answer_create(struct relay_control *c, struct control_link *cl, const uint8_t *c
 	}
 	if (rc < 0) {
 		/* tor command.c: a CREATE2 we cannot answer is refused with a
-		 * DESTROY; the worker installs nothing for it. */
-		c->stats.create_failures++;
+		 * DESTROY; the worker installs nothing for it. DoS refusals
+		 * are counted by dos_guard, not as failed handshakes. */
+		if (rc != -EBUSY)
+			c->stats.create_failures++;
 		memset(create.reply, 0, CELL_LEN);
 		cell_wire_set_circ_id(create.reply, create.p_circ_id);
 		create.reply[CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;

@@ -1503,7 +1503,7 @@ dos_params_update(struct relay_control *c)
 }
 
 static struct dos_guard *
-dos_guard_new(struct relay_control *c)
+dos_limits_create(struct relay_control *c)
 {
 	struct dos_guard_config cfg = { .capacity = 0 };
 
@@ -2571,7 +2571,7 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 		snprintf(errbuf, errbuf_len, "out of memory");
 		goto fail;
 	}
-	c->dos = dos_guard_new(c);
+	c->dos = dos_limits_create(c);
 	if (c->dos == NULL) {
 		rc = -ENOMEM;
 		snprintf(errbuf, errbuf_len, "out of memory");

@@ -210,6 +210,26 @@ hsdir_cache_cap(const struct config_tor *tor)
 			? (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE) : 0);
 }
 
+/* The DoS keys as control/dos_guard.h takes them. */
+static struct dos_guard_options
+dos_options(const struct config_dos *d)
+{
+	return (struct dos_guard_options){
+		.cc_enabled = d->circuit_creation_enabled,
+		.cc_min_connections = d->circuit_creation_min_connections,
+		.cc_rate = d->circuit_creation_rate,
+		.cc_burst = d->circuit_creation_burst,
+		.cc_defense_type = d->circuit_creation_defense_type,
+		.cc_defense_time_period = d->circuit_creation_defense_time_period,
+		.conn_enabled = d->connection_enabled,
+		.conn_max_concurrent_count = d->connection_max_concurrent_count,
+		.conn_defense_type = d->connection_defense_type,
+		.conn_connect_rate = d->connection_connect_rate,
+		.conn_connect_burst = d->connection_connect_burst,
+		.conn_connect_defense_time_period = d->connection_connect_defense_time_period,
+	};
+}
+
 static int
 make_control(struct hsrelay *r, time_t now)
 {
@@ -250,6 +270,7 @@ make_control(struct hsrelay *r, time_t now)
 	cc.upload_interval = tor->testing_tor_network ? 60 : 0;
 	cc.consensus_interval = tor->testing_tor_network ? 20 : 0;
 	cc.max_hsdir_cache_bytes = hsdir_cache_cap(tor);
+	cc.dos = dos_options(&tor->dos);
 	r->control_state = relay_control_create(&cc, now, &err, message, sizeof(message));
 	if (!r->control_state) {
 		fprintf(stderr, "hsrelay: control thread: %s\n", message);
@@ -315,6 +336,16 @@ print_stats(const struct hsrelay *r)
 			c->extends, c->extend_failures, c->extended, c->uploads_ok, c->uploads_failed,
 			c->messages_dropped, c->extends_cross_worker, c->cross_lost);
 	print_intro_stats(relay_control_intro_stats(r->control_state));
+	{
+		const struct dos_guard_stats *d = relay_control_dos_stats(r->control_state);
+
+		printf("hsrelay: stats dos circuit_rejected=%" PRIu64 " marked_address=%" PRIu64
+				" conn_rejected=%" PRIu64 " concurrent_conn_rejected=%" PRIu64
+				" connections_closed=%" PRIu64 " table_full=%" PRIu64
+				" addresses=%" PRIu64 "\n", d->circuit_rejected, d->marked_address,
+				d->conn_rejected, d->concurrent_conn_rejected,
+				d->connections_closed, d->table_full, d->entries);
+	}
 	fflush(stdout);
 }
 
@@ -351,6 +382,16 @@ publish_metrics(struct hsrelay *r)
 		memcpy(mc.est_intro, ist->est_intro, sizeof(mc.est_intro));
 		memcpy(mc.intro1, ist->intro1, sizeof(mc.intro1));
 		mc.introduce2_rejected = ist->introduce2_rejected;
+	}
+	{
+		const struct dos_guard_stats *d = relay_control_dos_stats(r->control_state);
+
+		mc.dos_circuit_rejected = d->circuit_rejected;
+		mc.dos_marked_address = d->marked_address;
+		mc.dos_conn_rejected = d->conn_rejected;
+		mc.dos_concurrent_conn_rejected = d->concurrent_conn_rejected;
+		mc.connections_rejected = d->connections_closed;
+		mc.single_hop_refused = cs->rendezvous.est_rend[REND_EST_SINGLE_HOP];
 	}
 	s = metrics_snapshot_new();
 	if (s == NULL)
@@ -470,11 +511,14 @@ reload_config(struct hsrelay *r, time_t now)
 			.max_hsdir_cache_bytes = hsdir_cache_cap(tor),
 			.descriptor_dirty = plan.descriptor_dirty,
 		};
+		const struct dos_guard_options dos = dos_options(&tor->dos);
 		struct relay_keys_error kerr;
 
 		if (relay_control_reload(r->control_state, &rr, now) < 0)
 			fprintf(stderr, "hsrelay: SIGHUP: the control thread refused the "
 					"new values\n");
+		/* tor's dos_init() on SIGHUP. */
+		relay_control_set_dos_options(r->control_state, &dos);
 		if (r->metrics != NULL)
 			metrics_server_set_policy(r->metrics, &tor->metrics_policy);
 		/* DataDirectory/fingerprint starts with the nickname, which

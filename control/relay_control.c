@@ -26,6 +26,7 @@
 #include "control/descriptor.h"
 #include "control/dir_http.h"
 #include "control/dir_server.h"
+#include "control/dos_guard.h"
 #include "control/hsdir_store.h"
 #include "control/intro_point.h"
 #include "control/link_cells.h"
@@ -114,6 +115,8 @@ struct control_link {
 	unsigned nb_waiting;
 	/* raw links: the directory request */
 	struct dir_fetch *dir;
+	/* counted by the DoS limits (dos_guard_connection_opened) */
+	bool dos_tracked;
 	struct control_link *next;	/* in the connecting list */
 };
 
@@ -231,6 +234,7 @@ struct relay_control {
 	struct hsdir_ring_indexes hsdir_ring;	/* from the latest consensus */
 	bool hsdir_ring_known;
 	bool hsdir_listed;
+	struct dos_guard *dos;		/* tor dos.c: per-address limits */
 };
 
 static void
@@ -1049,15 +1053,19 @@ answer_create(struct relay_control *c, struct control_link *cl, const uint8_t *c
 	struct circuit_handshake_result result;
 	int rc;
 
-	(void)now;
 	memset(&create, 0, sizeof(create));
 	memset(&result, 0, sizeof(result));
 	create.p_link = cl->id;
 	create.p_circ_id = cell_wire_circ_id(cell);
+	/* tor command.c: every CREATE from a client link is counted first;
+	 * a marked address gets DESTROY(RESOURCELIMIT) (docs/dos.md). */
+	if (dos_guard_circuit_create(c->dos, cl->peer_ip, !cl->peer_rsa_known, now)) {
+		rc = -EBUSY;
+		result.destroy_reason = DESTROY_REASON_RESOURCELIMIT;
 	/* tor-spec 5.1.1 (tor command.c): the link's initiator sets the high
 	 * bit of the circuit ids it creates; a CREATE with the other kind of
 	 * id is refused with DESTROY(PROTOCOL). */
-	if (((create.p_circ_id & 0x80000000u) != 0) == cl->initiator) {
+	} else if (((create.p_circ_id & 0x80000000u) != 0) == cl->initiator) {
 		rc = -EPROTO;
 		result.destroy_reason = DESTROY_REASON_PROTOCOL;
 	} else {
@@ -1066,8 +1074,10 @@ answer_create(struct relay_control *c, struct control_link *cl, const uint8_t *c
 	}
 	if (rc < 0) {
 		/* tor command.c: a CREATE2 we cannot answer is refused with a
-		 * DESTROY; the worker installs nothing for it. */
-		c->stats.create_failures++;
+		 * DESTROY; the worker installs nothing for it. DoS refusals
+		 * are counted by dos_guard, not as failed handshakes. */
+		if (rc != -EBUSY)
+			c->stats.create_failures++;
 		memset(create.reply, 0, CELL_LEN);
 		cell_wire_set_circ_id(create.reply, create.p_circ_id);
 		create.reply[CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
@@ -1457,6 +1467,69 @@ intro_cell(struct relay_control *c, unsigned worker, const struct relay_circuit_
 }
 
 /* ------------------------------------------------------------------ */
+/* DoS limits (control/dos_guard.h, docs/dos.md)                       */
+
+static int32_t
+dos_consensus_param(void *arg, const char *name, int32_t default_value, int32_t min_value,
+		int32_t max_value)
+{
+	const struct consensus *cons = arg;
+
+	return cons != NULL ? consensus_param(cons, name, default_value, min_value, max_value)
+			    : default_value;
+}
+
+/* tor dos.c dos_init() / dos_consensus_has_changed(): the DoS options of
+ * the configuration over the kept consensus's parameters (defaults
+ * before the first consensus). */
+static void
+dos_params_update(struct relay_control *c)
+{
+	struct dos_guard_params p;
+
+	memset(&p, 0, sizeof(p));	/* compared with memcmp below */
+	dos_guard_params_resolve(&c->cfg.dos, dos_consensus_param, c->consensus, &p);
+	if (memcmp(&p, dos_guard_get_params(c->dos), sizeof(p)) != 0)
+		relay_log("notice", "DoS limits: circuit creation %s (min %u connections, "
+				"%u/s, burst %u, defense %d for %d s); connections %s (max %u "
+				"concurrent, defense %d, %u/s, burst %u, marked for %d s)",
+				p.cc_enabled ? "on" : "off", p.cc_min_concurrent_conn,
+				p.cc_circuit_rate, p.cc_circuit_burst, p.cc_defense_type,
+				p.cc_defense_time_period, p.conn_enabled ? "on" : "off",
+				p.conn_max_concurrent_count, p.conn_defense_type,
+				p.conn_connect_rate, p.conn_connect_burst,
+				p.conn_connect_defense_time_period);
+	dos_guard_set_params(c->dos, &p);
+}
+
+static struct dos_guard *
+dos_limits_create(struct relay_control *c)
+{
+	struct dos_guard_config cfg = { .capacity = 0 };
+
+	if (RAND_bytes(cfg.hash_key, sizeof(cfg.hash_key)) != 1)
+		return NULL;
+	c->dos = dos_guard_create(&cfg);
+	OPENSSL_cleanse(cfg.hash_key, sizeof(cfg.hash_key));
+	if (c->dos != NULL)
+		dos_params_update(c);
+	return c->dos;
+}
+
+void
+relay_control_set_dos_options(struct relay_control *c, const struct dos_guard_options *options)
+{
+	c->cfg.dos = *options;
+	dos_params_update(c);
+}
+
+const struct dos_guard_stats *
+relay_control_dos_stats(const struct relay_control *c)
+{
+	return dos_guard_get_stats(c->dos);
+}
+
+/* ------------------------------------------------------------------ */
 /* Events                                                              */
 
 /* A cell from worker's circuit table (or link handshake) that arrived on
@@ -1516,10 +1589,17 @@ on_link_cell(struct relay_control *c, struct control_link *cl, unsigned worker,
 }
 
 static void
-on_link_new(struct relay_control *c, unsigned worker, uint32_t id, uint64_t addr)
+on_link_new(struct relay_control *c, unsigned worker, uint32_t id, uint64_t addr, time_t now)
 {
-	struct control_link *cl = calloc(1, sizeof(*cl));
+	struct control_link *cl;
 
+	/* tor connection.c: a marked address, or one with too many
+	 * connections open, is closed at once (docs/dos.md). */
+	if (!dos_guard_connection_allowed(c->dos, (uint32_t)(addr >> 16), now)) {
+		send_msg(c, worker, RELAY_MSG_LINK_CLOSE, id, 0, NULL);
+		return;
+	}
+	cl = calloc(1, sizeof(*cl));
 	if (cl == NULL || tls_session_create(c->tls_server, &cl->tls) < 0) {
 		free(cl);
 		send_msg(c, worker, RELAY_MSG_LINK_CLOSE, id, 0, NULL);
@@ -1532,6 +1612,7 @@ on_link_new(struct relay_control *c, unsigned worker, uint32_t id, uint64_t addr
 	cl->peer_port = (uint16_t)addr;
 	c->slots[worker][id & (LINK_SLOTS - 1)] = cl;
 	c->stats.links_inbound++;
+	cl->dos_tracked = dos_guard_connection_opened(c->dos, cl->peer_ip, now);
 }
 
 static struct control_link *
@@ -1737,6 +1818,7 @@ consensus_received(struct relay_control *c, const uint8_t *body, size_t len, tim
 	c->consensus = fresh;
 	c->stats.consensus_fetched++;
 	intro_dos_defaults(c);
+	dos_params_update(c);
 	consensus_sha3_as_signed(c);
 	/* Microdescriptors: keep those it or the previous one lists, fetch
 	 * the ones it lists that we lack (microdesc_store.h). */
@@ -1887,6 +1969,8 @@ on_link_closed(struct relay_control *c, uint32_t id, uint64_t u64)
 		cl = take_connecting(c, request);
 	if (cl == NULL)
 		return;
+	if (cl->dos_tracked)
+		dos_guard_connection_closed(c->dos, cl->peer_ip);
 	if (cl->dir != NULL && !cl->dir->done && cl->dir->response_len > 0)
 		dir_response(c, cl, true, time(NULL));
 	if (cl->dir != NULL && !cl->dir->done) {
@@ -2284,7 +2368,7 @@ relay_control_poll(struct relay_control *c, time_t now)
 
 			switch (ev[i].type) {
 			case RELAY_EV_LINK_NEW:
-				on_link_new(c, w, ev[i].u32, ev[i].u64);
+				on_link_new(c, w, ev[i].u32, ev[i].u64, now);
 				break;
 			case RELAY_EV_LINK_CONNECTED:
 				on_link_connected(c, w, ev[i].u32, (uint32_t)ev[i].u64);
@@ -2487,6 +2571,12 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 		snprintf(errbuf, errbuf_len, "out of memory");
 		goto fail;
 	}
+	c->dos = dos_limits_create(c);
+	if (c->dos == NULL) {
+		rc = -ENOMEM;
+		snprintf(errbuf, errbuf_len, "out of memory");
+		goto fail;
+	}
 	for (unsigned w = 0; w < cfg->n_workers; w++) {
 		c->slots[w] = calloc(LINK_SLOTS, sizeof(*c->slots[w]));
 		if (c->slots[w] == NULL) {
@@ -2564,6 +2654,7 @@ relay_control_destroy(struct relay_control *c)
 	rendezvous_table_destroy(c->rendezvous);
 	intro_point_free(c->intro);
 	hsdir_store_free(c->hsdir);
+	dos_guard_destroy(c->dos);
 	link_credentials_free(c->link_credentials);
 	tls_handshake_context_free(c->tls_server);
 	tls_handshake_context_free(c->tls_client);

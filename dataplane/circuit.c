@@ -165,9 +165,12 @@ key_del(struct circuit_table *t, uint32_t link, uint32_t circ_id)
 	rte_hash_del_key(t->hash, &k);
 }
 
-int
-circuit_create(struct circuit_table *t, struct crypto_engine *engine,
-		const struct circuit_keys *keys, uint32_t p_link, uint32_t p_circ_id,
+/* Takes a free slot for a circuit whose p side (or a remote entry's key)
+ * is (p_link, p_circ_id), keys it and resets its routing state: no n side,
+ * no partner, no RELAY_EARLY budget. Returns 0 and sets *handle, -EINVAL,
+ * -EEXIST (the key is taken) or -ENOSPC. */
+static int
+slot_take(struct circuit_table *t, uint32_t p_link, uint32_t p_circ_id, uint8_t state,
 		uint32_t *handle)
 {
 	struct circuit *c;
@@ -184,21 +187,38 @@ circuit_create(struct circuit_table *t, struct crypto_engine *engine,
 		return rc;
 	t->nb_free--;
 	c = &t->circuits[h];
-	relay_cipher_init(engine, &c->forward, keys->forward_key);
-	relay_cipher_init(engine, &c->backward, keys->backward_key);
-	relay_digest_init(&t->digests[h].forward, keys->forward_digest);
-	relay_digest_init(&t->digests[h].backward, keys->backward_digest);
 	c->p_link = p_link;
 	c->p_circ_id = p_circ_id;
 	c->n_link = CIRCUIT_NO_LINK;
 	c->n_circ_id = 0;
 	c->slow_epoch = 0;
-	c->state = CIRCUIT_OPEN;
-	c->relay_early_left = CIRCUIT_MAX_RELAY_EARLY;
+	c->state = state;
+	c->relay_early_left = 0;
 	c->n_open = false;
 	c->splice_link = CIRCUIT_NO_LINK;
 	c->splice_circ_id = 0;
 	c->splice_handle = CIRCUIT_NONE;
+	*handle = h;
+	return 0;
+}
+
+int
+circuit_create(struct circuit_table *t, struct crypto_engine *engine,
+		const struct circuit_keys *keys, uint32_t p_link, uint32_t p_circ_id,
+		uint32_t *handle)
+{
+	struct circuit *c;
+	uint32_t h;
+	int rc = slot_take(t, p_link, p_circ_id, CIRCUIT_OPEN, &h);
+
+	if (rc < 0)
+		return rc;
+	c = &t->circuits[h];
+	relay_cipher_init(engine, &c->forward, keys->forward_key);
+	relay_cipher_init(engine, &c->backward, keys->backward_key);
+	relay_digest_init(&t->digests[h].forward, keys->forward_digest);
+	relay_digest_init(&t->digests[h].backward, keys->backward_digest);
+	c->relay_early_left = CIRCUIT_MAX_RELAY_EARLY;
 	t->counters.circuits_open++;
 	*handle = h;
 	return 0;
@@ -321,32 +341,12 @@ int
 circuit_remote_add(struct circuit_table *t, uint32_t link, uint32_t circ_id, uint8_t owner,
 		uint32_t *handle)
 {
-	struct circuit *c;
 	uint32_t h;
-	int rc;
+	int rc = slot_take(t, link, circ_id, CIRCUIT_REMOTE, &h);
 
-	if (circ_id == 0 || link == CIRCUIT_NO_LINK)
-		return -EINVAL;
-	if (t->nb_free == 0)
-		return -ENOSPC;
-	h = t->free_list[t->nb_free - 1];
-	rc = key_add(t, link, circ_id, h, SIDE_P);
 	if (rc < 0)
 		return rc;
-	t->nb_free--;
-	c = &t->circuits[h];
-	c->p_link = link;
-	c->p_circ_id = circ_id;
-	c->n_link = CIRCUIT_NO_LINK;
-	c->n_circ_id = 0;
-	c->slow_epoch = 0;
-	c->state = CIRCUIT_REMOTE;
-	c->relay_early_left = 0;
-	c->n_open = false;
-	c->owner = owner;
-	c->splice_link = CIRCUIT_NO_LINK;
-	c->splice_circ_id = 0;
-	c->splice_handle = CIRCUIT_NONE;
+	t->circuits[h].owner = owner;
 	t->counters.remotes_open++;
 	*handle = h;
 	return 0;

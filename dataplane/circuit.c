@@ -71,9 +71,12 @@ struct circuit_table {
 	 * by index (circuit_burst_local_digest). */
 	unsigned burst_index;
 	uint8_t burst_digests[CIRCUIT_BURST_MAX][20];
-	/* Watched circuits freed since the last circuit_take_closed(). */
-	struct circuit_closed closed[CIRCUIT_CLOSED_PENDING_MAX];
-	unsigned nb_closed;
+	/* Watched circuits freed and not reported yet, oldest first: a ring
+	 * of handles (room for every slot, since a slot waits here at most
+	 * once and is not reused before it is reported). Their struct
+	 * circuit still holds the p side. */
+	uint32_t *closed;
+	uint32_t closed_first, nb_closed;
 };
 
 struct circuit_table *
@@ -100,6 +103,8 @@ circuit_table_create(const struct circuit_table_config *cfg, int *error)
 			sizeof(*t->digests) * cfg->max_circuits, RTE_CACHE_LINE_SIZE, cfg->socket_id);
 	t->free_list = rte_malloc_socket("circuit_free", sizeof(uint32_t) * cfg->max_circuits, 0,
 			cfg->socket_id);
+	t->closed = rte_malloc_socket("circuit_closed", sizeof(uint32_t) * cfg->max_circuits, 0,
+			cfg->socket_id);
 	snprintf(name, sizeof(name), "circ%u", __atomic_fetch_add(&instance, 1, __ATOMIC_RELAXED));
 	memset(&hp, 0, sizeof(hp));
 	hp.name = name;
@@ -110,7 +115,8 @@ circuit_table_create(const struct circuit_table_config *cfg, int *error)
 	hp.socket_id = cfg->socket_id;
 	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
 	t->hash = rte_hash_create(&hp);
-	if (t->circuits == NULL || t->digests == NULL || t->free_list == NULL || t->hash == NULL) {
+	if (t->circuits == NULL || t->digests == NULL || t->free_list == NULL || t->closed == NULL ||
+	    t->hash == NULL) {
 		circuit_table_destroy(t);
 		*error = -ENOMEM;
 		return NULL;
@@ -142,6 +148,7 @@ circuit_table_destroy(struct circuit_table *t)
 	rte_free(t->circuits);
 	rte_free(t->digests);
 	rte_free(t->free_list);
+	rte_free(t->closed);
 	rte_free(t);
 }
 
@@ -313,15 +320,6 @@ circuit_free(struct circuit_table *t, uint32_t handle)
 	if (c == NULL)
 		return -ENOENT;
 	unsplice(t, handle, c);
-	if (c->watched) {
-		if (t->nb_closed < CIRCUIT_CLOSED_PENDING_MAX)
-			t->closed[t->nb_closed++] = (struct circuit_closed){
-				.handle = handle, .p_link = c->p_link, .p_circ_id = c->p_circ_id,
-			};
-		else
-			t->counters.watch_lost++;
-		c->watched = false;
-	}
 	detach_n(t, c);
 	key_del(t, c->p_link, c->p_circ_id);
 	relay_cipher_clear(&c->forward);
@@ -333,7 +331,16 @@ circuit_free(struct circuit_table *t, uint32_t handle)
 	else
 		t->counters.circuits_open--;
 	c->state = CIRCUIT_FREE;
-	t->free_list[t->nb_free++] = handle;
+	if (c->watched) {
+		/* The slot waits, p side kept, until circuit_take_closed()
+		 * reports it: no close is lost, and control never sees the
+		 * handle reused before it heard of the close. */
+		c->watched = false;
+		t->closed[(t->closed_first + t->nb_closed++) % t->max_circuits] = handle;
+		t->counters.closed_unreported++;
+	} else {
+		t->free_list[t->nb_free++] = handle;
+	}
 	return 0;
 }
 
@@ -1089,8 +1096,17 @@ circuit_take_closed(struct circuit_table *t, struct circuit_closed out[], unsign
 {
 	unsigned n = t->nb_closed < max ? t->nb_closed : max;
 
-	memcpy(out, t->closed, n * sizeof(out[0]));
-	memmove(t->closed, t->closed + n, (t->nb_closed - n) * sizeof(t->closed[0]));
-	t->nb_closed -= n;
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t h = t->closed[t->closed_first];
+		const struct circuit *c = &t->circuits[h];
+
+		out[i] = (struct circuit_closed){
+			.handle = h, .p_link = c->p_link, .p_circ_id = c->p_circ_id,
+		};
+		t->closed_first = (t->closed_first + 1) % t->max_circuits;
+		t->nb_closed--;
+		t->counters.closed_unreported--;
+		t->free_list[t->nb_free++] = h;
+	}
 	return n;
 }

@@ -134,7 +134,9 @@ struct circuit_counters {
 	uint64_t closed_by_splice;	/* circuits closed because their partner
 					 * closed */
 
-	uint64_t watch_lost;		/* closes of watched circuits not reported */
+	/* gauge: slots of watched circuits freed and not yet taken by
+	 * circuit_take_closed() (not reusable until then) */
+	uint64_t closed_unreported;
 };
 
 /* Allocates a table for max_circuits on socket_id. NULL with *error set
@@ -269,10 +271,6 @@ struct circuit_closed {
 	uint32_t p_circ_id;
 };
 
-/* Closes of watched circuits kept between two circuit_take_closed() calls;
- * more are counted in watch_lost and not reported. */
-#define CIRCUIT_CLOSED_PENDING_MAX 256
-
 /* Asks to be told when circuit handle is freed, however that happens
  * (DESTROY from p, protocol violation, circuit_free()): the control thread
  * keeps state for circuits ending here (an introduction point's circuit
@@ -281,7 +279,10 @@ struct circuit_closed {
 int circuit_watch(struct circuit_table *t, uint32_t handle);
 
 /* Moves up to max reports of freed watched circuits into out, oldest
- * first. Returns how many. */
+ * first, and frees their slots for reuse. Reports are never lost: a
+ * watched circuit's slot stays out of use (counted in closed_unreported)
+ * until it is taken here, so a caller that cannot pass them all on now
+ * takes the rest later. Returns how many. */
 unsigned circuit_take_closed(struct circuit_table *t, struct circuit_closed out[], unsigned max);
 
 #endif

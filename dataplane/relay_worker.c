@@ -262,17 +262,23 @@ event_copy(struct relay_worker *w, uint16_t type, uint32_t u32, uint64_t u64, co
 }
 
 /* Tells control of the watched circuits freed since the last call
- * (EV_CIRCUIT_CLOSED). */
+ * (EV_CIRCUIT_CLOSED), as many as the event ring has room for: the rest
+ * stay in the circuit table (their slots unused) for the next iteration.
+ * This worker is the ring's only producer, so the room it sees can only
+ * grow. */
 static void
 report_closed(struct relay_worker *w)
 {
 	struct circuit_closed closed[16];
+	unsigned room = rte_ring_free_count(w->cfg.event_ring);
 	unsigned n;
 
-	while ((n = circuit_take_closed(w->circuits, closed, RTE_DIM(closed))) > 0) {
+	while (room > 0 && (n = circuit_take_closed(w->circuits, closed,
+			RTE_MIN(room, (unsigned)RTE_DIM(closed)))) > 0) {
 		for (unsigned i = 0; i < n; i++)
 			event(w, RELAY_EV_CIRCUIT_CLOSED, closed[i].handle,
 					(uint64_t)closed[i].p_link << 32 | closed[i].p_circ_id, NULL);
+		room -= n;
 	}
 }
 

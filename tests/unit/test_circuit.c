@@ -514,7 +514,56 @@ test_watch_close(void **state)
 	assert_int_equal(circuit_take_closed(relays[0], closed, 4), 0);
 	assert_int_equal(circuit_free(relays[0], remote), 0);
 	assert_int_equal(circuit_take_closed(relays[0], closed, 4), 0);
-	assert_int_equal(circuit_table_counters(relays[0])->watch_lost, 0);
+	assert_int_equal(circuit_table_counters(relays[0])->closed_unreported, 0);
+}
+
+/* More watched circuits close at once than one report batch used to hold
+ * (256, the rest were lost): every close is reported, oldest first, in
+ * as many takes as the caller likes; until then the slots stay unused, so
+ * a handle is never reused before control heard of its close. */
+static void
+test_watch_close_many(void **state)
+{
+	enum { N = 300 };
+	struct circuit_table_config cfg = { .max_circuits = N, .socket_id = 0 };
+	struct circuit_table *t;
+	struct circuit_keys keys;
+	struct circuit_closed closed[128];
+	uint32_t handles[N], h;
+	unsigned taken = 0, n;
+	int err;
+
+	(void)state;
+	t = circuit_table_create(&cfg, &err);
+	assert_non_null(t);
+	hop_keys(6, &keys);
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(circuit_create(t, engine, &keys, 7, 0x80001000u + i, &handles[i]),
+				0);
+		assert_int_equal(circuit_watch(t, handles[i]), 0);
+	}
+	/* All close in one go (e.g. their link went away). */
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(circuit_free(t, handles[i]), 0);
+	assert_int_equal(circuit_table_counters(t)->closed_unreported, N);
+	assert_int_equal(circuit_table_counters(t)->circuits_open, 0);
+	/* Nothing is reusable before it is reported. */
+	assert_int_equal(circuit_create(t, engine, &keys, 7, 0x80002000u, &h), -ENOSPC);
+	while ((n = circuit_take_closed(t, closed, 100)) > 0) {
+		assert_true(n <= 100);
+		for (unsigned i = 0; i < n; i++) {
+			assert_int_equal(closed[i].handle, handles[taken + i]);
+			assert_int_equal(closed[i].p_link, 7);
+			assert_int_equal(closed[i].p_circ_id, 0x80001000u + taken + i);
+		}
+		taken += n;
+		assert_int_equal(circuit_table_counters(t)->closed_unreported, N - taken);
+		/* Slots reported so far are free again. */
+		assert_int_equal(circuit_create(t, engine, &keys, 7, 0x80002000u, &h), 0);
+		assert_int_equal(circuit_free(t, h), 0);
+	}
+	assert_int_equal(taken, N);
+	circuit_table_destroy(t);
 }
 
 /* A cell nobody recognizes reaches the last hop: that circuit closes. */
@@ -1081,6 +1130,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_relay_early, tables_new, tables_free),
 		cmocka_unit_test_setup_teardown(test_destroy, tables_new, tables_free),
 		cmocka_unit_test_setup_teardown(test_watch_close, tables_new, tables_free),
+		cmocka_unit_test(test_watch_close_many),
 		cmocka_unit_test_setup_teardown(test_unrecognized_at_last_hop, tables_new,
 				tables_free),
 		cmocka_unit_test_setup_teardown(test_control_and_drops, tables_new, tables_free),

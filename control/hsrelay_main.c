@@ -314,6 +314,9 @@ print_stats(const struct hsrelay *r)
 			c->extends, c->extend_failures, c->extended, c->uploads_ok, c->uploads_failed,
 			c->messages_dropped, c->extends_cross_worker, c->cross_lost);
 	print_intro_stats(relay_control_intro_stats(r->control_state));
+	printf("hsrelay: stats rendezvous control waiting=%" PRIu64 " closed_waiting=%" PRIu64
+			" expired=%" PRIu64 "\n", c->rendezvous.waiting, c->rendezvous.closed_waiting,
+			c->rendezvous.expired);
 	fflush(stdout);
 }
 

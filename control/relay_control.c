@@ -1309,6 +1309,7 @@ circuit_cell(struct relay_control *c, struct control_link *cl, unsigned worker,
 		destroy_circuit(c, cl->worker, &ref, cell_wire_payload((uint8_t *)cell)[0]);
 		stream_circuits_gone(c, ref.p_link, ref.p_circ_id, false);
 		intro_point_circuit_gone(c->intro, ref.p_link, ref.p_circ_id);
+		rendezvous_circuit_gone(c->rendezvous, ref.p_link, ref.p_circ_id);
 		return;
 	}
 	default:
@@ -2213,6 +2214,12 @@ rendezvous_cell(struct relay_control *c, unsigned worker, const struct relay_cir
 		reply.circuit = local->circuit;
 		reply.relay_command = RELAY_COMMAND_RENDEZVOUS_ESTABLISHED;
 		send_struct(c, worker, RELAY_MSG_CIRCUIT_ORIGINATE, 0, &reply, sizeof(reply));
+		/* The worker reports the circuit's close (EV_CIRCUIT_CLOSED,
+		 * at once when it is gone already): its cookie goes then,
+		 * not when its link closes. */
+		send_msg(c, worker, RELAY_MSG_CIRCUIT_WATCH, local->circuit.handle,
+				(uint64_t)local->circuit.p_link << 32 | local->circuit.p_circ_id,
+				NULL);
 		return;
 	}
 	case RENDEZVOUS_JOIN: {
@@ -2342,6 +2349,12 @@ relay_control_poll(struct relay_control *c, time_t now)
 				};
 
 				intro_point_circuit_closed(c->intro, &ic);
+				if (rendezvous_circuit_closed(c->rendezvous,
+						&(struct rendezvous_circuit){
+							.worker = w, .handle = ic.handle,
+							.p_link = ic.p_link, .p_circ_id = ic.p_circ_id,
+						}))
+					c->stats.rendezvous = *rendezvous_counters(c->rendezvous);
 				break;
 			}
 			case RELAY_EV_CROSS_LOST: {

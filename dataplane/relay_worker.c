@@ -735,6 +735,12 @@ run_cell_burst(struct relay_worker *w)
 		return;
 	circuit_cells_burst(w->circuits, w->cfg.engine, w->cells, w->nb_cells, w->extra,
 			&nb_extra);
+	/* Closes of watched circuits go before the burst's cells for control:
+	 * a RENDEZVOUS1 behind the DESTROY of the circuit waiting on its
+	 * cookie must find the cookie gone, as in tor. (A message for a
+	 * circuit closed later in the burst makes control watch it again,
+	 * which is answered at once.) */
+	report_closed(w);
 	for (unsigned i = 0; i < w->nb_cells; i++) {
 		struct circuit_cell *c = &w->cells[i];
 

@@ -26,7 +26,10 @@
  *  5. DESTROY on A -> DESTROY DESTROYED on B (tor command.c: the received
  *     reason is not passed on), and the other way round; A's link closing
  *     -> DESTROY CHANNEL_CLOSED on B.
- *  6. the relay still serves: a new pair joins and carries cells.
+ *  6. a waiting circuit closes (DESTROY) before its service's RENDEZVOUS1,
+ *     right behind it in one record and later on another link: the cookie
+ *     is unknown (DESTROY PROTOCOL on the service's circuit), as in tor.
+ *  7. the relay still serves: a new pair joins and carries cells.
  *  P1 (probe, run with --probe, fatal with --strict): a cell the service
  *     sends right behind RENDEZVOUS1 must reach the client, as in tor. Not
  *     run by default: hsrelay differs there (the worker closes the service
@@ -56,6 +59,7 @@ static unsigned nb_links;
 
 static struct {
 	unsigned est_success, est_duplicate, rend1_success, rend1_unknown;
+	unsigned closed_waiting;
 	unsigned long long spliced;
 } expect;
 
@@ -351,6 +355,54 @@ scenario_teardown(void)
 	printf("ok: the client's link closed -> DESTROY CHANNEL_CLOSED to the service\n");
 }
 
+/* Scenario 6: a waiting circuit closes before its service comes. tor
+ * frees the circuit and its cookie together, so the RENDEZVOUS1 is an
+ * unknown cookie and closes the service's circuit: (a) DESTROY of A and
+ * RENDEZVOUS1 on B in one record on one link, (b) on two links, the
+ * RENDEZVOUS1 a moment later (another worker may own that link). hsrelay
+ * must count both as unknown cookies and the waiting closes it heard of
+ * (the worker reports the close of a waiting circuit at once). */
+static void
+scenario_waiting_closes(void)
+{
+	uint8_t cookie[HS_REND_COOKIE_LEN], info[TOR_HANDSHAKE_INFO_LEN];
+	uint8_t body[RELAY_DATA_MAX], cells[2 * CELL_LEN];
+	struct rend_end a, b;
+
+	for (int variant = 0; variant < 2; variant++) {
+		struct test_link *lb = variant == 0 ? &links[0] : &links[1];
+
+		test_random_bytes(cookie, sizeof(cookie));
+		test_random_bytes(info, sizeof(info));
+		check(end_circuit(&a, &links[0]) && end_circuit(&b, lb) && establish(&a, cookie),
+				"waiting circuit closes");
+		expect.est_success++;
+		test_cell_start(cells, a.hop.circ_id, CELL_COMMAND_DESTROY);
+		cell_wire_payload(cells)[0] = DESTROY_REASON_FINISHED;
+		memcpy(body, cookie, sizeof(cookie));
+		memcpy(body + sizeof(cookie), info, sizeof(info));
+		test_relay_cell(&b.hop, cells + CELL_LEN, CELL_COMMAND_RELAY,
+				RELAY_COMMAND_RENDEZVOUS1, 0, body,
+				(uint16_t)(sizeof(cookie) + sizeof(info)));
+		if (variant == 0) {
+			test_link_send_plain(&links[0], cells, sizeof(cells), sizeof(cells));
+		} else {
+			test_link_send_cell(&links[0], cells);
+			usleep(300 * 1000);
+			test_link_send_cell(lb, cells + CELL_LEN);
+		}
+		check(test_link_expect(lb, b.hop.circ_id, CELL_COMMAND_DESTROY,
+				DESTROY_REASON_PROTOCOL, NULL), variant == 0 ?
+				"RENDEZVOUS1 behind the waiting circuit's DESTROY, same record" :
+				"RENDEZVOUS1 after the waiting circuit's DESTROY, other link");
+		expect.rend1_unknown++;
+		expect.closed_waiting++;
+	}
+	printf("ok: a waiting circuit closed (DESTROY) -> its cookie is unknown to a "
+			"RENDEZVOUS1 right behind it in the same record and on another link "
+			"(DESTROY PROTOCOL)\n");
+}
+
 static void
 scenario_still_serving(void)
 {
@@ -471,6 +523,7 @@ main(int argc, char **argv)
 			first_cookie), "cookie probe");
 	scenario_unknown_cookie(first_cookie);
 	scenario_teardown();
+	scenario_waiting_closes();
 	scenario_still_serving();
 	if (!run_probe) {
 		/* not run by default: see probe_early_service_cell() */
@@ -483,9 +536,11 @@ main(int argc, char **argv)
 	}
 
 	printf("expect: links=%u est_rend_success=%u est_rend_duplicate_cookie=%u "
-			"rend1_success=%u rend1_unknown_cookie=%u spliced_cells=%llu\n",
+			"rend1_success=%u rend1_unknown_cookie=%u spliced_cells=%llu "
+			"closed_waiting=%u\n",
 			test_client_links_connected(), expect.est_success, expect.est_duplicate,
-			expect.rend1_success, expect.rend1_unknown, expect.spliced);
+			expect.rend1_success, expect.rend1_unknown, expect.spliced,
+			expect.closed_waiting);
 	for (unsigned i = 0; i < nb_links; i++)
 		test_link_close(&links[i]);
 	test_client_free();

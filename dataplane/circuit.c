@@ -46,7 +46,21 @@ struct circuit {
 	uint32_t splice_handle;
 
 	bool watched;			/* report its close (circuit_watch) */
+	/* Sent RENDEZVOUS1 and not joined yet: cells no hop recognizes are
+	 * held (circuit_take_held) rather than closing the circuit. */
+	bool rend1_sent;
+	uint8_t nb_held;
+	uint16_t held_first, held_last;	/* in circuit_table.held */
 } __rte_cache_aligned;
+
+/* One held cell (circuit_take_held), in its circuit's list or the free
+ * list. */
+struct circuit_held {
+	uint8_t cell[CELL_LEN];
+	uint16_t next;
+};
+
+#define HELD_NONE UINT16_MAX
 
 /* Cold: only for cells to or from this hop. */
 struct circuit_digests {
@@ -71,6 +85,10 @@ struct circuit_table {
 	 * by index (circuit_burst_local_digest). */
 	unsigned burst_index;
 	uint8_t burst_digests[CIRCUIT_BURST_MAX][20];
+	/* Cells held behind a RENDEZVOUS1 (CIRCUIT_HOLD_CELLS), and the
+	 * free ones as a list. */
+	struct circuit_held *held;
+	uint16_t held_free;
 	/* Watched circuits freed and not reported yet, oldest first: a ring
 	 * of handles (room for every slot, since a slot waits here at most
 	 * once and is not reused before it is reported). Their struct
@@ -105,6 +123,8 @@ circuit_table_create(const struct circuit_table_config *cfg, int *error)
 			cfg->socket_id);
 	t->closed = rte_malloc_socket("circuit_closed", sizeof(uint32_t) * cfg->max_circuits, 0,
 			cfg->socket_id);
+	t->held = rte_malloc_socket("circuit_held", sizeof(*t->held) * CIRCUIT_HOLD_CELLS, 0,
+			cfg->socket_id);
 	snprintf(name, sizeof(name), "circ%u", __atomic_fetch_add(&instance, 1, __ATOMIC_RELAXED));
 	memset(&hp, 0, sizeof(hp));
 	hp.name = name;
@@ -116,7 +136,7 @@ circuit_table_create(const struct circuit_table_config *cfg, int *error)
 	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
 	t->hash = rte_hash_create(&hp);
 	if (t->circuits == NULL || t->digests == NULL || t->free_list == NULL || t->closed == NULL ||
-	    t->hash == NULL) {
+	    t->held == NULL || t->hash == NULL) {
 		circuit_table_destroy(t);
 		*error = -ENOMEM;
 		return NULL;
@@ -124,6 +144,9 @@ circuit_table_create(const struct circuit_table_config *cfg, int *error)
 	for (uint32_t i = 0; i < cfg->max_circuits; i++)
 		t->free_list[i] = cfg->max_circuits - 1 - i;
 	t->nb_free = cfg->max_circuits;
+	for (uint16_t i = 0; i < CIRCUIT_HOLD_CELLS; i++)
+		t->held[i].next = i + 1 < CIRCUIT_HOLD_CELLS ? i + 1 : HELD_NONE;
+	t->held_free = 0;
 	return t;
 }
 
@@ -149,6 +172,7 @@ circuit_table_destroy(struct circuit_table *t)
 	rte_free(t->digests);
 	rte_free(t->free_list);
 	rte_free(t->closed);
+	rte_free(t->held);
 	rte_free(t);
 }
 
@@ -205,6 +229,9 @@ slot_take(struct circuit_table *t, uint32_t p_link, uint32_t p_circ_id, uint8_t 
 	c->splice_link = CIRCUIT_NO_LINK;
 	c->splice_circ_id = 0;
 	c->splice_handle = CIRCUIT_NONE;
+	c->rend1_sent = false;
+	c->nb_held = 0;
+	c->held_first = c->held_last = HELD_NONE;
 	*handle = h;
 	return 0;
 }
@@ -320,6 +347,18 @@ circuit_free(struct circuit_table *t, uint32_t handle)
 	if (c == NULL)
 		return -ENOENT;
 	unsplice(t, handle, c);
+	/* Held cells go with the circuit (a join that failed, or a close). */
+	while (c->held_first != HELD_NONE) {
+		uint16_t i = c->held_first;
+
+		c->held_first = t->held[i].next;
+		t->held[i].next = t->held_free;
+		t->held_free = i;
+		t->counters.cells_held--;
+	}
+	c->nb_held = 0;
+	c->held_last = HELD_NONE;
+	c->rend1_sent = false;
 	detach_n(t, c);
 	key_del(t, c->p_link, c->p_circ_id);
 	relay_cipher_clear(&c->forward);
@@ -566,6 +605,59 @@ set_drop(struct circuit_cell *cc, uint64_t *counter)
 	(*counter)++;
 }
 
+/* tor relay.c circuit_receive_relay_cell(): a cell not recognized on a
+ * spliced circuit continues as an inbound RELAY cell of the partner
+ * (RELAY_EARLY is downgraded). Returns true when the partner is in this
+ * table: the caller adds its Kb layer; else the cell is for the partner's
+ * worker (SPLICE_REMOTE). */
+static bool
+route_spliced(const struct circuit *c, uint32_t handle, struct circuit_cell *cc)
+{
+	cell_wire_set_circ_id(cc->cell, c->splice_circ_id);
+	cc->cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY;
+	cc->out_link = c->splice_link;
+	cc->relay_early = 0;
+	cc->toward_p = 1;
+	if (c->splice_handle == CIRCUIT_NONE) {
+		cc->verdict = CIRCUIT_VERDICT_SPLICE_REMOTE;
+		cc->circuit = handle;
+		return false;
+	}
+	cc->verdict = CIRCUIT_VERDICT_FORWARD;
+	cc->circuit = c->splice_handle;
+	return true;
+}
+
+/* Holds a cell that came after RENDEZVOUS1 (this hop's layer removed) in
+ * the table's pool; a circuit over CIRCUIT_HOLD_PER_CIRCUIT cells, or a
+ * full pool, closes (RESOURCELIMIT). */
+static void
+hold_cell(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc,
+		struct circuit_extra_cell extra[], unsigned *nb_extra)
+{
+	struct circuit *c = &t->circuits[handle];
+	uint16_t i = t->held_free;
+
+	if (i == HELD_NONE || c->nb_held >= CIRCUIT_HOLD_PER_CIRCUIT) {
+		t->counters.closed_hold_full++;
+		close_circuit(t, handle, cc, DESTROY_REASON_RESOURCELIMIT, extra, nb_extra);
+		return;
+	}
+	t->held_free = t->held[i].next;
+	memcpy(t->held[i].cell, cc->cell, CELL_LEN);
+	t->held[i].next = HELD_NONE;
+	if (c->held_last == HELD_NONE)
+		c->held_first = i;
+	else
+		t->held[c->held_last].next = i;
+	c->held_last = i;
+	c->nb_held++;
+	t->counters.cells_held++;
+	t->counters.held_total++;
+	cc->verdict = CIRCUIT_VERDICT_HELD;
+	cc->circuit = handle;
+}
+
 /* A relay cell from p, already decrypted by one layer. */
 static void
 relay_from_p(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc,
@@ -582,25 +674,21 @@ relay_from_p(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc,
 		cc->circuit = handle;
 		t->counters.local++;
 		relay_digest_current(&t->digests[handle].forward, t->burst_digests[t->burst_index]);
+		/* tor handles RENDEZVOUS1 (the join) before the next cell; here
+		 * the control thread answers later, so what follows is held
+		 * until the join or the close (circuit_take_held). */
+		if (payload[RELAY_OFFSET_COMMAND] == RELAY_COMMAND_RENDEZVOUS1 &&
+		    c->n_link == CIRCUIT_NO_LINK && c->splice_link == CIRCUIT_NO_LINK)
+			c->rend1_sent = true;
 		return;
 	}
 	if (c->splice_link != CIRCUIT_NO_LINK) {
-		/* tor relay.c circuit_receive_relay_cell(): not recognized on
-		 * a spliced circuit: it continues as an inbound RELAY cell of
-		 * the partner (RELAY_EARLY is downgraded). */
-		cell_wire_set_circ_id(cc->cell, c->splice_circ_id);
-		cc->cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY;
-		cc->out_link = c->splice_link;
-		cc->relay_early = 0;
-		cc->toward_p = 1;
-		if (c->splice_handle == CIRCUIT_NONE) {
-			cc->verdict = CIRCUIT_VERDICT_SPLICE_REMOTE;
-			cc->circuit = handle;
-		} else {
-			cc->verdict = CIRCUIT_VERDICT_FORWARD;
-			cc->circuit = c->splice_handle;
+		if (route_spliced(c, handle, cc))
 			t->splice_index[t->nb_splice++] = (uint16_t)t->burst_index;
-		}
+		return;
+	}
+	if (c->rend1_sent && c->n_link == CIRCUIT_NO_LINK) {
+		hold_cell(t, handle, cc, extra, nb_extra);
 		return;
 	}
 	if (!c->n_open) {
@@ -1107,6 +1195,49 @@ circuit_take_closed(struct circuit_table *t, struct circuit_closed out[], unsign
 		t->nb_closed--;
 		t->counters.closed_unreported--;
 		t->free_list[t->nb_free++] = h;
+	}
+	return n;
+}
+
+unsigned
+circuit_take_held(struct circuit_table *t, struct crypto_engine *engine, uint32_t handle,
+		struct circuit_cell out[], uint8_t (*cells)[CELL_LEN], unsigned max)
+{
+	struct circuit *c = live(t, handle);
+	struct relay_cipher *ciphers[CIRCUIT_BURST_MAX];
+	uint8_t *payloads[CIRCUIT_BURST_MAX];
+	unsigned n = 0, nb_crypt = 0;
+
+	if (c == NULL || c->state == CIRCUIT_REMOTE || c->splice_link == CIRCUIT_NO_LINK)
+		return 0;
+	if (max > CIRCUIT_BURST_MAX)
+		max = CIRCUIT_BURST_MAX;
+	while (n < max && c->held_first != HELD_NONE) {
+		uint16_t i = c->held_first;
+		struct circuit_cell *cc = &out[n];
+
+		c->held_first = t->held[i].next;
+		memcpy(cells[n], t->held[i].cell, CELL_LEN);
+		t->held[i].next = t->held_free;
+		t->held_free = i;
+		c->nb_held--;
+		t->counters.cells_held--;
+		cc->cell = cells[n];
+		cc->link = c->p_link;
+		if (route_spliced(c, handle, cc)) {
+			ciphers[nb_crypt] = &t->circuits[c->splice_handle].backward;
+			payloads[nb_crypt++] = cell_wire_payload(cc->cell);
+		}
+		n++;
+	}
+	if (c->held_first == HELD_NONE) {
+		c->held_last = HELD_NONE;
+		c->rend1_sent = false;
+	}
+	/* In order, after whatever the partner sent before (RENDEZVOUS2). */
+	if (nb_crypt > 0) {
+		relay_crypt_burst(engine, ciphers, payloads, nb_crypt);
+		t->counters.spliced += nb_crypt;
 	}
 	return n;
 }

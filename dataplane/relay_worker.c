@@ -1394,6 +1394,29 @@ cross_to_link(struct relay_worker *w, unsigned from, const struct cross_cell *c)
 		queue_cell(w, c->link, c->cell);
 }
 
+/* Sends the cells the service's circuit handle held behind its
+ * RENDEZVOUS1 across the splice it just joined, in order
+ * (circuit_take_held()). */
+static void
+release_held(struct relay_worker *w, uint32_t handle)
+{
+	struct circuit_cell out[8];
+	uint8_t cells[8][CELL_LEN];
+	unsigned n;
+
+	while ((n = circuit_take_held(w->circuits, w->cfg.engine, handle, out, cells,
+			RTE_DIM(out))) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			if (out[i].verdict == CIRCUIT_VERDICT_FORWARD)
+				queue_circuit_cell(w, out[i].out_link, out[i].cell, out[i].circuit,
+						1);
+			else if (out[i].verdict == CIRCUIT_VERDICT_SPLICE_REMOTE)
+				cross_out(w, relay_link_worker(out[i].out_link), out[i].out_link,
+						out[i].circuit, CROSS_TO_SPLICE, 0, out[i].cell);
+		}
+	}
+}
+
 /* Sends what circuit_splice_in_burst() decided for the splice cells
  * gathered from other workers. */
 static void
@@ -1435,7 +1458,11 @@ cross_to_splice(struct relay_worker *w, struct cross_cell *c)
 			if (h != CIRCUIT_NONE && circuit_remote_owner(w->circuits, h) == -EINVAL)
 				destroy_circuit(w, h, DESTROY_REASON_PROTOCOL);
 			destroy_partner(w, peer_link, peer_circ_id, DESTROY_REASON_DESTROYED);
+			return;
 		}
+		/* The partner's worker queued RENDEZVOUS2 before it sent the
+		 * join: what our side held follows it. */
+		release_held(w, h);
 		return;
 	}
 	w->stats.cross_splice_cells_in++;
@@ -1614,6 +1641,9 @@ msg_splice(struct relay_worker *w, struct relay_circuit_splice *s)
 			RELAY_COMMAND_RENDEZVOUS2, 0, s->rendezvous2, s->length, cell,
 			&p_link) == 0)
 		queue_circuit_cell(w, p_link, cell, s->circuit.handle, 1);
+	/* What the service sent behind RENDEZVOUS1 follows RENDEZVOUS2. */
+	if (partner_here)
+		release_held(w, s->partner.handle);
 	if (!partner_here) {
 		/* The partner's worker joins its side; our cells for it
 		 * follow this request on the same ring. */

@@ -1329,8 +1329,8 @@ intro_ref(const struct intro_circuit *circ)
 }
 
 static int
-intro_send(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
-		const uint8_t *body, size_t len)
+intro_send_confirmed(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
+		const uint8_t *body, size_t len, uint32_t confirm)
 {
 	struct relay_control *c = ctx;
 	struct relay_circuit_relay r;
@@ -1342,6 +1342,7 @@ intro_send(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
 	r.circuit = intro_ref(circ);
 	r.relay_command = relay_command;
 	r.length = (uint16_t)len;
+	r.confirm = confirm;
 	memcpy(r.data, body, len);
 	m = mbuf_from(c, &r, sizeof(r));
 	if (m == NULL) {
@@ -1350,6 +1351,13 @@ intro_send(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
 	}
 	send_msg(c, circ->worker, RELAY_MSG_CIRCUIT_ORIGINATE, 0, 0, m);
 	return 0;
+}
+
+static int
+intro_send(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
+		const uint8_t *body, size_t len)
+{
+	return intro_send_confirmed(ctx, circ, relay_command, body, len, 0);
 }
 
 static void
@@ -2357,6 +2365,11 @@ relay_control_poll(struct relay_control *c, time_t now)
 					c->stats.rendezvous = *rendezvous_counters(c->rendezvous);
 				break;
 			}
+			case RELAY_EV_CIRCUIT_ORIGINATED:
+				/* The worker's word on an INTRODUCE2: the
+				 * client's INTRODUCE_ACK goes now. */
+				intro_point_introduce2_sent(c->intro, ev[i].u32, ev[i].u64 != 0);
+				break;
 			case RELAY_EV_CROSS_LOST: {
 				/* A cell between workers was lost: the worker
 				 * named closes its side of that circuit. */
@@ -2384,6 +2397,14 @@ relay_control_poll(struct relay_control *c, time_t now)
 	}
 	stream_circuits_poll(c, now);
 	rendezvous_poll(c, now);
+	if (intro_point_stats(c->intro)->acks_pending > 0) {
+		/* INTRODUCE_ACKs whose worker answer was lost (intro_point.h);
+		 * the same monotonic seconds as intro_cell(). */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		intro_point_poll(c->intro, (uint32_t)ts.tv_sec);
+	}
 	if (now >= c->next_maintenance) {
 		maintenance(c, now);
 		c->next_maintenance = now + MAINTENANCE_INTERVAL;
@@ -2483,7 +2504,8 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 	c->microdescs = microdesc_store_new();
 	c->rendezvous = rendezvous_table_create(NULL);
 	c->intro = intro_point_new(&(struct intro_point_config){
-		.ops = { .send = intro_send, .close = intro_close, .watch = intro_watch },
+		.ops = { .send = intro_send, .close = intro_close, .watch = intro_watch,
+			 .send_confirmed = intro_send_confirmed },
 		.ctx = c,
 	});
 	c->hsdir = hsdir_store_new(cfg->max_hsdir_cache_bytes);

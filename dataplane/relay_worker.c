@@ -1861,6 +1861,7 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 		struct relay_circuit_relay *r = rte_pktmbuf_mtod(m, struct relay_circuit_relay *);
 		uint8_t cell[CELL_LEN];
 		uint32_t p_link;
+		bool queued = false;
 
 		if (circuit_ref_ok(w, &r->circuit)) {
 			if (msg->type == RELAY_MSG_CIRCUIT_EXTENDED)
@@ -1869,6 +1870,7 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 					r->circuit.handle, r->relay_command, r->stream_id, r->data,
 					r->length, cell, &p_link) == 0) {
 				queue_cell(w, p_link, cell);
+				queued = true;
 				if (msg->type == RELAY_MSG_CIRCUIT_ORIGINATE && r->report_digest) {
 					struct relay_circuit_sent_digest sent = { .circuit = r->circuit };
 
@@ -1879,6 +1881,8 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 				}
 			}
 		}
+		if (msg->type == RELAY_MSG_CIRCUIT_ORIGINATE && r->confirm != 0)
+			event(w, RELAY_EV_CIRCUIT_ORIGINATED, r->confirm, queued, NULL);
 		rte_pktmbuf_free(m);
 		break;
 	}

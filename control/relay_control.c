@@ -39,6 +39,7 @@
 #include "crypto/ntor.h"
 #include "crypto/rsa_identity.h"
 #include "crypto/torcert.h"
+#include "dataplane/channel_padding.h"
 #include "dataplane/relay_msg.h"
 #include "dataplane/wire.h"
 
@@ -1402,6 +1403,24 @@ intro_dos_defaults(struct relay_control *c)
 			"DoSRefuseSingleHopClientRendezvous", 0, 0, 1) != 0);
 }
 
+/* tor channelpadding.c channelpadding_new_consensus_params(): the
+ * connection-padding window from each new consensus, to every worker. */
+static void
+padding_params_from_consensus(struct relay_control *c)
+{
+	struct channel_padding_params p = channel_padding_params_from_consensus(
+			consensus_param(c->consensus, "nf_ito_low",
+					CHANNEL_PADDING_ITO_LOW_DEFAULT_MS, INT32_MIN, INT32_MAX),
+			consensus_param(c->consensus, "nf_ito_high",
+					CHANNEL_PADDING_ITO_HIGH_DEFAULT_MS, INT32_MIN, INT32_MAX));
+
+	c->stats.padding_ito_low_ms = p.ito_low_ms;
+	c->stats.padding_ito_high_ms = p.ito_high_ms;
+	for (unsigned w = 0; w < c->cfg.n_workers; w++)
+		send_msg(c, w, RELAY_MSG_PADDING_PARAMS, 0,
+				(uint64_t)p.ito_low_ms << 16 | p.ito_high_ms, NULL);
+}
+
 static bool
 is_intro_command(uint8_t command)
 {
@@ -1739,6 +1758,7 @@ consensus_received(struct relay_control *c, const uint8_t *body, size_t len, tim
 	c->consensus = fresh;
 	c->stats.consensus_fetched++;
 	intro_dos_defaults(c);
+	padding_params_from_consensus(c);
 	consensus_sha3_as_signed(c);
 	/* Microdescriptors: keep those it or the previous one lists, fetch
 	 * the ones it lists that we lack (microdesc_store.h). */

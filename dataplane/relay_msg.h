@@ -107,6 +107,10 @@ enum relay_msg_type {
 	 * circuit's close (EV_CIRCUIT_CLOSED), at once if it is gone already
 	 * (dataplane/circuit.h circuit_watch). */
 	RELAY_MSG_CIRCUIT_WATCH,
+	/* u64 = nf_ito_low << 16 | nf_ito_high (ms), from the kept consensus
+	 * (dataplane/channel_padding.h): the window of later padding
+	 * negotiations and deadlines. */
+	RELAY_MSG_PADDING_PARAMS,
 
 	/* worker -> control */
 	/* u32 link, u64 = remote ipv4 << 16 | remote port. */

@@ -1909,6 +1909,12 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 		else
 			w->stats.stale_messages++;
 		break;
+	case RELAY_MSG_PADDING_PARAMS:
+		/* tor channelpadding_new_consensus_params(): deadlines drawn
+		 * already stay, the next ones use the new window. */
+		w->pad_params.ito_low_ms = (uint16_t)(msg->u64 >> 16);
+		w->pad_params.ito_high_ms = (uint16_t)msg->u64;
+		break;
 	case RELAY_MSG_CIRCUIT_WATCH: {
 		struct relay_circuit_ref ref = {
 			.handle = msg->u32, .p_link = (uint32_t)(msg->u64 >> 32),

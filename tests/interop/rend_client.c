@@ -422,13 +422,33 @@ scenario_still_serving(void)
  * unknown cookie: the service's circuit closes (DESTROY PROTOCOL) and the
  * held cells go with it. */
 #define EARLY_CELLS 3
+
+/* RENDEZVOUS1 (cookie, info) on service's circuit and EARLY_CELLS data
+ * cells of pair behind it, all in one record. */
+static void
+send_rendezvous1_and_cells(struct rend_end *service, const uint8_t cookie[HS_REND_COOKIE_LEN],
+		const uint8_t info[TOR_HANDSHAKE_INFO_LEN], uint32_t pair)
+{
+	uint8_t body[RELAY_DATA_MAX], cells[(1 + EARLY_CELLS) * CELL_LEN];
+	uint16_t len;
+
+	memcpy(body, cookie, HS_REND_COOKIE_LEN);
+	memcpy(body + HS_REND_COOKIE_LEN, info, TOR_HANDSHAKE_INFO_LEN);
+	test_relay_cell(&service->hop, cells, CELL_COMMAND_RELAY, RELAY_COMMAND_RENDEZVOUS1, 0,
+			body, HS_REND_COOKIE_LEN + TOR_HANDSHAKE_INFO_LEN);
+	for (uint32_t i = 0; i < EARLY_CELLS; i++) {
+		len = rend_data_fill(body, pair, 1, i, false);
+		rend_end_seal(service, cells + (1 + i) * CELL_LEN, RELAY_COMMAND_DATA,
+				REND_DATA_STREAM, body, len);
+	}
+	test_link_send_plain(service->link, cells, sizeof(cells), sizeof(cells));
+}
+
 static bool
 scenario_early_service_cells(void)
 {
 	static struct rend_end ends[2];
 	uint8_t cookie[HS_REND_COOKIE_LEN], info[TOR_HANDSHAKE_INFO_LEN];
-	uint8_t body[RELAY_DATA_MAX], cells[(1 + EARLY_CELLS) * CELL_LEN];
-	uint16_t len;
 	struct test_cell c;
 	char text[96];
 
@@ -438,16 +458,7 @@ scenario_early_service_cells(void)
 	check(end_circuit(&ends[0], &links[0]) && end_circuit(&ends[1], &links[1]) &&
 			establish(&ends[0], cookie), "early service cells");
 	expect.est_success++;
-	memcpy(body, cookie, sizeof(cookie));
-	memcpy(body + sizeof(cookie), info, sizeof(info));
-	test_relay_cell(&ends[1].hop, cells, CELL_COMMAND_RELAY, RELAY_COMMAND_RENDEZVOUS1, 0,
-			body, (uint16_t)(sizeof(cookie) + sizeof(info)));
-	for (uint32_t i = 0; i < EARLY_CELLS; i++) {
-		len = rend_data_fill(body, 600, 1, i, false);
-		rend_end_seal(&ends[1], cells + (1 + i) * CELL_LEN, RELAY_COMMAND_DATA,
-				REND_DATA_STREAM, body, len);
-	}
-	test_link_send_plain(&links[1], cells, sizeof(cells), sizeof(cells));
+	send_rendezvous1_and_cells(&ends[1], cookie, info, 600);
 	expect.rend1_success++;
 	if (!expect_rendezvous2(&ends[0], info, sizeof(info))) {
 		char why[TEST_DETAIL_LEN];
@@ -482,16 +493,9 @@ scenario_early_service_cells(void)
 
 	/* Unknown cookie, cells behind it: only DESTROY PROTOCOL comes back. */
 	rend_pair_init(&ends[0], &ends[1], 601);
-	test_random_bytes(body, sizeof(cookie));
+	test_random_bytes(cookie, sizeof(cookie));
 	check(end_circuit(&ends[1], &links[1]), "early cells, unknown cookie");
-	test_relay_cell(&ends[1].hop, cells, CELL_COMMAND_RELAY, RELAY_COMMAND_RENDEZVOUS1, 0,
-			body, (uint16_t)(sizeof(cookie) + sizeof(info)));
-	for (uint32_t i = 0; i < EARLY_CELLS; i++) {
-		len = rend_data_fill(body, 601, 1, i, false);
-		rend_end_seal(&ends[1], cells + (1 + i) * CELL_LEN, RELAY_COMMAND_DATA,
-				REND_DATA_STREAM, body, len);
-	}
-	test_link_send_plain(&links[1], cells, sizeof(cells), sizeof(cells));
+	send_rendezvous1_and_cells(&ends[1], cookie, info, 601);
 	expect.rend1_unknown++;
 	return test_link_expect(&links[1], ends[1].hop.circ_id, CELL_COMMAND_DESTROY,
 			DESTROY_REASON_PROTOCOL, NULL);

@@ -292,6 +292,8 @@ print_intro_stats(const struct intro_point_stats *st)
 			" table_full=%" PRIu64 " intro_circuits=%" PRIu64 " circuits=%" PRIu64 "\n",
 			st->introduce2_rejected, st->replaced, st->no_kh, st->table_full,
 			st->intro_circuits, st->circuits);
+	printf("hsrelay: stats intro_acks pending=%" PRIu64 " unconfirmed=%" PRIu64 "\n",
+			st->acks_pending, st->acks_unconfirmed);
 }
 
 /* One line per worker and one for the control thread, on stdout at exit. */
@@ -346,6 +348,10 @@ print_stats(const struct hsrelay *r)
 				d->conn_rejected, d->concurrent_conn_rejected,
 				d->connections_closed, d->table_full, d->entries);
 	}
+
+	printf("hsrelay: stats rendezvous control waiting=%" PRIu64 " closed_waiting=%" PRIu64
+			" expired=%" PRIu64 "\n", c->rendezvous.waiting, c->rendezvous.closed_waiting,
+			c->rendezvous.expired);
 	fflush(stdout);
 }
 

@@ -40,6 +40,7 @@
 #include "crypto/ntor.h"
 #include "crypto/rsa_identity.h"
 #include "crypto/torcert.h"
+#include "dataplane/channel_padding.h"
 #include "dataplane/relay_msg.h"
 #include "dataplane/wire.h"
 
@@ -1322,6 +1323,7 @@ circuit_cell(struct relay_control *c, struct control_link *cl, unsigned worker,
 		destroy_circuit(c, cl->worker, &ref, cell_wire_payload((uint8_t *)cell)[0]);
 		stream_circuits_gone(c, ref.p_link, ref.p_circ_id, false);
 		intro_point_circuit_gone(c->intro, ref.p_link, ref.p_circ_id);
+		rendezvous_circuit_gone(c->rendezvous, ref.p_link, ref.p_circ_id);
 		return;
 	}
 	default:
@@ -1341,8 +1343,8 @@ intro_ref(const struct intro_circuit *circ)
 }
 
 static int
-intro_send(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
-		const uint8_t *body, size_t len)
+intro_send_confirmed(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
+		const uint8_t *body, size_t len, uint32_t confirm)
 {
 	struct relay_control *c = ctx;
 	struct relay_circuit_relay r;
@@ -1354,6 +1356,7 @@ intro_send(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
 	r.circuit = intro_ref(circ);
 	r.relay_command = relay_command;
 	r.length = (uint16_t)len;
+	r.confirm = confirm;
 	memcpy(r.data, body, len);
 	m = mbuf_from(c, &r, sizeof(r));
 	if (m == NULL) {
@@ -1362,6 +1365,13 @@ intro_send(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
 	}
 	send_msg(c, circ->worker, RELAY_MSG_CIRCUIT_ORIGINATE, 0, 0, m);
 	return 0;
+}
+
+static int
+intro_send(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
+		const uint8_t *body, size_t len)
+{
+	return intro_send_confirmed(ctx, circ, relay_command, body, len, 0);
 }
 
 static void
@@ -1404,6 +1414,24 @@ intro_dos_defaults(struct relay_control *c)
 	 * consensus sets 1). */
 	rendezvous_set_refuse_single_hop(c->rendezvous, consensus_param(c->consensus,
 			"DoSRefuseSingleHopClientRendezvous", 0, 0, 1) != 0);
+}
+
+/* tor channelpadding.c channelpadding_new_consensus_params(): the
+ * connection-padding window from each new consensus, to every worker. */
+static void
+padding_params_from_consensus(struct relay_control *c)
+{
+	struct channel_padding_params p = channel_padding_params_from_consensus(
+			consensus_param(c->consensus, "nf_ito_low",
+					CHANNEL_PADDING_ITO_LOW_DEFAULT_MS, INT32_MIN, INT32_MAX),
+			consensus_param(c->consensus, "nf_ito_high",
+					CHANNEL_PADDING_ITO_HIGH_DEFAULT_MS, INT32_MIN, INT32_MAX));
+
+	c->stats.padding_ito_low_ms = p.ito_low_ms;
+	c->stats.padding_ito_high_ms = p.ito_high_ms;
+	for (unsigned w = 0; w < c->cfg.n_workers; w++)
+		send_msg(c, w, RELAY_MSG_PADDING_PARAMS, 0,
+				(uint64_t)p.ito_low_ms << 16 | p.ito_high_ms, NULL);
 }
 
 static bool
@@ -1819,6 +1847,7 @@ consensus_received(struct relay_control *c, const uint8_t *body, size_t len, tim
 	c->stats.consensus_fetched++;
 	intro_dos_defaults(c);
 	dos_params_update(c);
+	padding_params_from_consensus(c);
 	consensus_sha3_as_signed(c);
 	/* Microdescriptors: keep those it or the previous one lists, fetch
 	 * the ones it lists that we lack (microdesc_store.h). */
@@ -2304,6 +2333,12 @@ rendezvous_cell(struct relay_control *c, unsigned worker, const struct relay_cir
 		reply.circuit = local->circuit;
 		reply.relay_command = RELAY_COMMAND_RENDEZVOUS_ESTABLISHED;
 		send_struct(c, worker, RELAY_MSG_CIRCUIT_ORIGINATE, 0, &reply, sizeof(reply));
+		/* The worker reports the circuit's close (EV_CIRCUIT_CLOSED,
+		 * at once when it is gone already): its cookie goes then,
+		 * not when its link closes. */
+		send_msg(c, worker, RELAY_MSG_CIRCUIT_WATCH, local->circuit.handle,
+				(uint64_t)local->circuit.p_link << 32 | local->circuit.p_circ_id,
+				NULL);
 		return;
 	}
 	case RENDEZVOUS_JOIN: {
@@ -2433,8 +2468,19 @@ relay_control_poll(struct relay_control *c, time_t now)
 				};
 
 				intro_point_circuit_closed(c->intro, &ic);
+				if (rendezvous_circuit_closed(c->rendezvous,
+						&(struct rendezvous_circuit){
+							.worker = w, .handle = ic.handle,
+							.p_link = ic.p_link, .p_circ_id = ic.p_circ_id,
+						}))
+					c->stats.rendezvous = *rendezvous_counters(c->rendezvous);
 				break;
 			}
+			case RELAY_EV_CIRCUIT_ORIGINATED:
+				/* The worker's word on an INTRODUCE2: the
+				 * client's INTRODUCE_ACK goes now. */
+				intro_point_introduce2_sent(c->intro, ev[i].u32, ev[i].u64 != 0);
+				break;
 			case RELAY_EV_CROSS_LOST: {
 				/* A cell between workers was lost: the worker
 				 * named closes its side of that circuit. */
@@ -2462,6 +2508,14 @@ relay_control_poll(struct relay_control *c, time_t now)
 	}
 	stream_circuits_poll(c, now);
 	rendezvous_poll(c, now);
+	if (intro_point_stats(c->intro)->acks_pending > 0) {
+		/* INTRODUCE_ACKs whose worker answer was lost (intro_point.h);
+		 * the same monotonic seconds as intro_cell(). */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		intro_point_poll(c->intro, (uint32_t)ts.tv_sec);
+	}
 	if (now >= c->next_maintenance) {
 		maintenance(c, now);
 		c->next_maintenance = now + MAINTENANCE_INTERVAL;
@@ -2561,7 +2615,8 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 	c->microdescs = microdesc_store_new();
 	c->rendezvous = rendezvous_table_create(NULL);
 	c->intro = intro_point_new(&(struct intro_point_config){
-		.ops = { .send = intro_send, .close = intro_close, .watch = intro_watch },
+		.ops = { .send = intro_send, .close = intro_close, .watch = intro_watch,
+			 .send_confirmed = intro_send_confirmed },
 		.ctx = c,
 	});
 	c->hsdir = hsdir_store_new(cfg->max_hsdir_cache_bytes);

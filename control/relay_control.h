@@ -131,6 +131,11 @@ struct relay_control_stats {
 	uint64_t microdescs_fetched;	/* kept from the authorities' answers */
 	uint64_t microdescs_rejected;	/* unwanted digest, malformed, store full */
 	uint64_t microdescs_held;
+	/* The connection-padding window sent to the workers from the last
+	 * kept consensus (0 and 0 until one was kept: the workers use tor's
+	 * defaults then). */
+	uint64_t padding_ito_low_ms;
+	uint64_t padding_ito_high_ms;
 };
 
 /* Allocates the control state (TLS contexts, link credentials). NULL with

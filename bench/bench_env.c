@@ -372,11 +372,13 @@ bench_threads_cpu(pid_t pid, const char *prefix, unsigned *count)
 	return ticks_to_seconds(sum.total);
 }
 
+/* Adds a thread's /proc schedstat: time on a CPU and time waiting on a
+ * run queue, both in ns. */
 static void
 add_schedstat(void *arg, const char *dir)
 {
-	uint64_t *total = arg;
-	unsigned long long ns;
+	struct bench_schedstat *sum = arg;
+	unsigned long long run, wait;
 	char path[700];
 	FILE *f;
 
@@ -384,18 +386,28 @@ add_schedstat(void *arg, const char *dir)
 	f = fopen(path, "r");
 	if (f == NULL)
 		return;
-	if (fscanf(f, "%llu", &ns) == 1)
-		*total += ns;
+	if (fscanf(f, "%llu %llu", &run, &wait) == 2) {
+		sum->run_ns += run;
+		sum->wait_ns += wait;
+		sum->threads++;
+	}
 	fclose(f);
+}
+
+void
+bench_threads_schedstat(pid_t pid, const char *prefix, struct bench_schedstat *out)
+{
+	memset(out, 0, sizeof(*out));
+	for_each_thread(pid, prefix, add_schedstat, out);
 }
 
 uint64_t
 bench_process_cpu_ns(pid_t pid)
 {
-	uint64_t total = 0;
+	struct bench_schedstat sum;
 
-	for_each_thread(pid, "", add_schedstat, &total);
-	return total;
+	bench_threads_schedstat(pid, "", &sum);
+	return sum.run_ns;
 }
 
 /* This kernel samples CPU time per tick (no IRQ time accounting): a tick

@@ -88,6 +88,18 @@ double bench_process_cpu(pid_t pid);
  * prefix, in seconds; *count gets how many there were. */
 double bench_threads_cpu(pid_t pid, const char *prefix, unsigned *count);
 
+/* What /proc/PID/task/TID/schedstat says (ns resolution, unlike the
+ * tick-sampled stat), summed over threads. */
+struct bench_schedstat {
+	uint64_t run_ns;	/* on a CPU (sum_exec_runtime) */
+	uint64_t wait_ns;	/* runnable, waiting on a run queue */
+	unsigned threads;
+};
+
+/* The schedstat of pid's threads whose name starts with prefix ("" for
+ * all) into *out (zero when there are none). */
+void bench_threads_schedstat(pid_t pid, const char *prefix, struct bench_schedstat *out);
+
 /* Time every thread of pid spent on a CPU, in ns (schedstat). */
 uint64_t bench_process_cpu_ns(pid_t pid);
 

@@ -33,8 +33,15 @@
  * namespace's loopback (TestingTorNetwork with a fake DirAuthority, so
  * that ExtendAllowPrivateAddresses lets it extend to the sink on
  * 10.79.0.1:9201), and hsrelay with one worker on net_af_packet over a
- * veth (default) or net_tap (--transport). CPU: tor's whole process,
- * hsrelay's worker lcore thread (the whole process is reported as well).
+ * veth (default), net_tap, or net_memif to a bridge process that moves
+ * frames between the memif and the veth end (bench_memif.h: no system
+ * call and no kernel work in hsrelay's worker at all; the bridge's
+ * sendto() carries the kernel work instead) (--transport). CPU: tor's
+ * whole process; hsrelay's worker busy time, i.e. its thread's CPU time
+ * (/proc/PID/task/TID/schedstat) less the TSC time of its empty polls,
+ * which hsrelay prints on SIGUSR1 at both ends of the window (the
+ * worker's whole thread CPU time and the whole process are reported as
+ * well).
  * Both RUTs get their keys from control/relay_keys.h in a DataDirectory
  * made here (tor reads the same files); the ntor key is read back from
  * keys/secret_onion_key_ntor once the RUT runs.
@@ -109,6 +116,7 @@
 #define RECORD_WIRE_MAX (TLS_RECORD_HEADER_LEN + TLS_RECORD_EXPLICIT_NONCE_LEN + \
 		TLS_RECORD_MAX_PLAINTEXT + TLS_RECORD_TAG_LEN + 1)
 #define SETUP_TIMEOUT_S 20
+#define DRAIN_TIMEOUT_NS (5ull * 1000000000)
 /* Offsets of the client circuit number and the sequence number in the
  * data of a DROP cell. */
 #define DROP_INDEX_OFFSET RELAY_HEADER_LEN
@@ -141,6 +149,13 @@ struct measurement {
 	uint64_t cells;
 	double cpu_seconds;		/* what cells_per_cpu_second divides by */
 	double process_cpu_seconds;
+	/* hsrelay: its workers' loop time in the window (bench_rut.h), and
+	 * their threads' CPU time from /proc */
+	double worker_busy_wall_seconds, worker_idle_poll_seconds, worker_thread_cpu_seconds;
+	double worker_runqueue_wait_seconds;
+	/* every cell the clients sent in the case, and how many of them the
+	 * sink had not received once the clients stopped and a drain ended */
+	uint64_t cells_sent_total, cells_lost;
 	double generator_cpu_seconds;
 	/* The machine's view over the window (/proc/stat, all CPUs): busy
 	 * time, of which softirq (charged to whichever task was running, or
@@ -580,6 +595,7 @@ struct generator {
 	struct client_link clients[MAX_LINKS];
 	unsigned n_clients;
 	uint32_t stop;
+	uint32_t drain;		/* writers stop; the rest runs on */
 	uint32_t failed;
 	char error[320];
 };
@@ -1230,7 +1246,7 @@ client_writer_main(void *arg)
 		gen_fail(g, "client: out of memory");
 		goto out;
 	}
-	while (gen_running(g)) {
+	while (gen_running(g) && !GET(g->drain)) {
 		unsigned budget = max_cells, n = 0, open = 0;
 
 		if (c->rate > 0) {
@@ -1377,6 +1393,7 @@ generator_start(struct generator *g, unsigned circuits, unsigned links, double r
 	g->n_sinks = 0;
 	g->n_clients = 0;
 	PUT(g->stop, 0);
+	PUT(g->drain, 0);
 	PUT(g->failed, 0);
 	g->error[0] = '\0';
 	memset(g->clients, 0, sizeof(g->clients));
@@ -1436,6 +1453,31 @@ generator_received(struct generator *g)
 		total += GET(g->slots[i].received);
 	pthread_mutex_unlock(&g->lock);
 	return total;
+}
+
+/* Stops the writers, then waits up to DRAIN_TIMEOUT_NS for the sink to
+ * have every cell they sent; m gets the totals. */
+static void
+generator_drain(struct generator *g, struct measurement *m)
+{
+	uint64_t end, sent = 0, received = 0;
+
+	PUT(g->drain, 1);
+	for (unsigned i = 0; i < g->n_clients; i++) {
+		struct client_link *c = &g->clients[i];
+
+		if (c->writer_started)
+			pthread_join(c->writer, NULL);
+		c->writer_started = false;
+		for (unsigned k = 0; k < c->n_circuits; k++)
+			sent += c->circuits[k]->sent;
+	}
+	end = bench_now_ns() + DRAIN_TIMEOUT_NS;
+	while ((received = generator_received(g)) < sent && bench_now_ns() < end &&
+	       !GET(g->failed) && !bench_interrupted)
+		bench_sleep_ns(10000000);
+	m->cells_sent_total = sent;
+	m->cells_lost = sent > received ? sent - received : 0;
 }
 
 /* Stops every thread and closes every socket of the case. */
@@ -1604,11 +1646,16 @@ run_case(const struct options *o, struct generator *g, const char *work, enum be
 		struct bench_cpu_window w;
 		uint64_t c0, c1;
 
+		/* hsrelay answers SIGUSR1 with its workers' loop time; the
+		 * sample asks just before each end of the window, so both
+		 * ends lag alike. */
+		rc = bench_rut_sample(&r, &s0);
 		c0 = generator_received(g);
-		bench_rut_sample(&r, &s0);
-		rc = wait_ns(g, (uint64_t)(o->seconds * 1e9));
+		if (rc == 0)
+			rc = wait_ns(g, (uint64_t)(o->seconds * 1e9));
+		if (rc == 0)
+			rc = bench_rut_sample(&r, &s1);
 		c1 = generator_received(g);
-		bench_rut_sample(&r, &s1);
 		bench_cpu_window(&s0, &s1, &w);
 		m->load_average = w.load_average;
 		m->seconds = w.seconds;
@@ -1620,11 +1667,17 @@ run_case(const struct options *o, struct generator *g, const char *work, enum be
 		m->system_softirq_seconds = w.system_softirq;
 		m->ksoftirqd_cpu_seconds = w.ksoftirqd_cpu;
 		m->worker_threads = w.worker_threads;
+		m->worker_thread_cpu_seconds = w.worker_thread_cpu;
+		m->worker_runqueue_wait_seconds = w.worker_runqueue_wait;
+		m->worker_busy_wall_seconds = w.worker_busy_wall;
+		m->worker_idle_poll_seconds = w.worker_idle_poll;
 		if (rc == 0 && kind == BENCH_RUT_HSRELAY && w.worker_threads == 0) {
 			fprintf(stderr, "hsrelay-bench relay: no rte-worker thread (worker lcore) in hsrelay\n");
 			rc = -ESRCH;
 		}
 	}
+	if (rc == 0)
+		generator_drain(g, m);
 	if (GET(g->failed))
 		fprintf(stderr, "hsrelay-bench relay: %s, %u circuits: %s\n", name, circuits, g->error);
 	generator_stop(g, m);
@@ -1633,7 +1686,7 @@ run_case(const struct options *o, struct generator *g, const char *work, enum be
 		bench_print_log_tail(r.log, 20);
 		rc = rc < 0 ? rc : -ECHILD;
 	}
-	if (bench_rut_stop(&r) < 0 && rc == 0) {
+	if (bench_rut_stop(&r, o->verbose || rc < 0) < 0 && rc == 0) {
 		fprintf(stderr, "hsrelay-bench relay: %s did not stop cleanly\n", name);
 		rc = -ECHILD;
 	}
@@ -1652,6 +1705,11 @@ run_case(const struct options *o, struct generator *g, const char *work, enum be
 		fprintf(stderr, "hsrelay-bench relay: %s: %" PRIu64 " sampled cells did not decrypt "
 				"to the DROP cell sent\n", name, m->verify_failures);
 		rc = -EBADMSG;
+	}
+	if (rc == 0 && m->cells_lost > 0) {
+		fprintf(stderr, "hsrelay-bench relay: %s: %" PRIu64 " of %" PRIu64 " cells sent never "
+				"reached the sink\n", name, m->cells_lost, m->cells_sent_total);
+		rc = -EIO;
 	}
 	if (rc == 0 && (m->cells == 0 || m->verified == 0)) {
 		fprintf(stderr, "hsrelay-bench relay: %s: no cells reached the sink in the window\n",
@@ -1690,14 +1748,20 @@ print_line(enum bench_rut_kind kind, const struct measurement *m, const struct m
 	       "\"backward_cells\":%" PRIu64 ",\"tls\":\"0x%04x/0x%04x\"",
 	       kind == BENCH_RUT_TOR ? "tor" : "hsrelay", m->offered > 0 ? "matched" : "max", m->circuits,
 	       m->links, m->window, m->offered, m->cells, m->seconds, cells_per_s, m->cpu_seconds, per_cpu,
-	       kind == BENCH_RUT_TOR ? "process" : "worker lcore threads", m->process_cpu_seconds,
+	       bench_rut_cpu_what(kind), m->process_cpu_seconds,
 	       m->cpu_seconds / m->seconds, m->generator_cpu_seconds, m->system_busy_seconds,
 	       m->system_softirq_seconds, m->ksoftirqd_cpu_seconds, m->transport, limited_by(m, kind),
 	       m->verified, m->verify_failures, m->sink_links,
 	       m->sink_authenticated ? "true" : "false", m->backward_cells, m->tls_version,
 	       m->cipher_suite);
+	printf(",\"cells_sent_total\":%" PRIu64 ",\"cells_lost\":%" PRIu64, m->cells_sent_total,
+			m->cells_lost);
 	if (kind == BENCH_RUT_HSRELAY) {
-		printf(",\"worker_threads\":%u", m->worker_threads);
+		printf(",\"worker_threads\":%u,\"worker_thread_cpu_seconds\":%.3f,"
+		       "\"worker_idle_poll_seconds\":%.3f,\"worker_busy_wall_seconds\":%.3f,"
+		       "\"worker_runqueue_wait_seconds\":%.3f",
+		       m->worker_threads, m->worker_thread_cpu_seconds, m->worker_idle_poll_seconds,
+		       m->worker_busy_wall_seconds, m->worker_runqueue_wait_seconds);
 		if (m->have_rut_forwarded)
 			printf(",\"relay_forwarded_total\":%" PRIu64, m->rut_forwarded);
 	}
@@ -1717,7 +1781,7 @@ usage(FILE *to)
 		    "                           [--links L] [--window CELLS] [--no-max]\n"
 		    "                           [--tor-only | --hsrelay-only] [--tor PATH]\n"
 		    "                           [--hsrelay PATH] [--idle-sleep-usec U] [--verbose]\n"
-		    "                           [--transport af_packet|tap]\n"
+		    "                           [--transport af_packet|tap|memif]\n"
 		    "  needs root: creates a network namespace; runs tor and hsrelay in it\n");
 }
 

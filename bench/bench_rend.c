@@ -67,10 +67,15 @@
  *
  * The RUTs (bench/bench_rut.h): tor on the namespace's loopback (CPU: its
  * whole process), hsrelay with --workers workers on net_af_packet over a
- * veth (default) or net_tap (CPU: its worker lcore threads; the kernel's
- * delivery of its frames to the generator's sockets runs inside the
- * worker's sendto() and is charged to it, as tor's loopback sends are
- * charged to tor). Per run the order is tor unpaced, hsrelay paced to
+ * veth (default), net_tap, or net_memif to a bridge process (one worker;
+ * bench_memif.h). hsrelay's CPU is its workers' busy time: their threads'
+ * CPU time less the TSC time of their empty polls, which hsrelay prints
+ * on SIGUSR1 (bench_rut.h), so that idle polling is not charged to the
+ * splice; the threads' whole CPU time is the line's
+ * worker_thread_cpu_seconds. On af_packet and tap the kernel's delivery
+ * of its frames to the generator's sockets runs inside the worker's
+ * sendto() or writev() and is charged to it, as tor's loopback sends are
+ * charged to tor. Per run the order is tor unpaced, hsrelay paced to
  * tor's measured rate (load "matched": the same offered load), then
  * hsrelay unpaced (load "max") for each --workers value. With --rate every
  * run is paced to that rate (load "paced").
@@ -214,14 +219,14 @@ join_pair(struct rend_end *a, struct rend_end *b, uint32_t i, struct test_link *
 	if (!test_create_ntor(la, &a->hop) || !test_create_ntor(lb, &b->hop) ||
 	    !rend_establish(a, cookie))
 		return false;
-	rend_send_rendezvous1(b, cookie, info, sizeof(info));
+	rend_send_rendezvous1(b, cookie, info, sizeof(info), 0);
 	return rend_expect_rendezvous2(a, info, sizeof(info));
 }
 
 /* The generator against a running RUT: links, pairs, the pump, the CPU
  * window around it. */
 static int
-generate(const struct options *o, const struct bench_rut *r, double rate, struct rend_result *res)
+generate(const struct options *o, struct bench_rut *r, double rate, struct rend_result *res)
 {
 	static char names[MAX_LINKS][16];
 	char host[INET_ADDRSTRLEN], port[8], client_dir[PATH_MAX + 16];
@@ -278,12 +283,16 @@ generate(const struct options *o, const struct bench_rut *r, double rate, struct
 		.latency_ns = latency, .latency_cap = res->expected,
 	};
 
-	bench_rut_sample(r, &s0);
+	rc = bench_rut_sample(r, &s0);
+	if (rc < 0)
+		goto out;
 	bool ok = rend_pump_run(end_list, 2 * o->pairs, link_list, res->links, &cfg, &res->pump);
 
-	bench_rut_sample(r, &s1);
+	rc = bench_rut_sample(r, &s1);
 	bench_cpu_window(&s0, &s1, &res->w);
 	res->cells = res->pump.cells_received;
+	if (rc < 0)
+		goto out;
 	if (!ok) {
 		fprintf(stderr, "hsrelay-bench rendezvous: %s: %s\n", bench_rut_name(r), test_detail);
 		rc = -EIO;
@@ -499,7 +508,7 @@ intro_batch(struct test_link *lc, struct test_link *ls, struct test_hop *service
  * client's middle relay), then o->introductions introductions in batches,
  * the CPU window around them. */
 static int
-introduce(const struct options *o, const struct bench_rut *r, struct rend_result *res)
+introduce(const struct options *o, struct bench_rut *r, struct rend_result *res)
 {
 	static struct test_link ls, lc;
 	char host[INET_ADDRSTRLEN], port[8], client_dir[PATH_MAX + 16];
@@ -535,17 +544,19 @@ introduce(const struct options *o, const struct bench_rut *r, struct rend_result
 		rc = -EPROTO;
 		goto out;
 	}
-	bench_rut_sample(r, &s0);
+	rc = bench_rut_sample(r, &s0);
+	ok = rc == 0;
 	for (uint32_t done = 0; ok && done < o->introductions; done += INTRO_BATCH) {
 		unsigned n = o->introductions - done < INTRO_BATCH ? o->introductions - done :
 			INTRO_BATCH;
 
 		ok = intro_batch(&lc, &ls, &service, key.public_key, n, res);
 	}
-	bench_rut_sample(r, &s1);
+	if (rc == 0)
+		rc = bench_rut_sample(r, &s1);
 	bench_cpu_window(&s0, &s1, &res->w);
 	res->cells = res->introduced;
-	if (!ok) {
+	if (!ok && rc == 0) {
 		fprintf(stderr, "hsrelay-bench rendezvous: %s: introductions: %s\n",
 				bench_rut_name(r), test_detail);
 		rc = -EIO;
@@ -571,7 +582,7 @@ out:
  * o->fetches GETs of it with HSDIR_PARALLEL streams in flight, the CPU
  * window around those. */
 static int
-hsdir_phase(const struct options *o, const struct bench_rut *r, struct rend_result *res)
+hsdir_phase(const struct options *o, struct bench_rut *r, struct rend_result *res)
 {
 	static struct test_link l;
 	static struct bench_hsdir_circuit dc;
@@ -621,12 +632,13 @@ hsdir_phase(const struct options *o, const struct bench_rut *r, struct rend_resu
 		rc = -EPROTO;
 		goto out;
 	}
-	bench_rut_sample(r, &s0);
-	ok = bench_hsdir_fetch(&dc, &d, o->fetches, HSDIR_PARALLEL, &res->dir);
-	bench_rut_sample(r, &s1);
+	rc = bench_rut_sample(r, &s0);
+	ok = rc == 0 && bench_hsdir_fetch(&dc, &d, o->fetches, HSDIR_PARALLEL, &res->dir);
+	if (rc == 0)
+		rc = bench_rut_sample(r, &s1);
 	bench_cpu_window(&s0, &s1, &res->w);
 	res->fetched = res->dir.fetches;
-	if (!ok) {
+	if (!ok && rc == 0) {
 		fprintf(stderr, "hsrelay-bench rendezvous: %s: fetches: %s\n", bench_rut_name(r),
 				test_detail);
 		rc = -EIO;
@@ -692,7 +704,7 @@ run_case(const struct options *o, enum bench_rut_kind kind, unsigned workers, do
 		bench_print_log_tail(r.log, 20);
 		rc = rc < 0 ? rc : -ECHILD;
 	}
-	if (bench_rut_stop(&r) < 0 && rc == 0) {
+	if (bench_rut_stop(&r, o->verbose || rc < 0) < 0 && rc == 0) {
 		fprintf(stderr, "hsrelay-bench rendezvous: %s did not stop cleanly\n",
 				bench_rut_name(&r));
 		rc = -ECHILD;
@@ -768,7 +780,7 @@ print_line(const struct options *o, const struct rend_result *m,
 	       m->kind == BENCH_RUT_TOR ? "tor" : "hsrelay", m->load, o->pairs, m->links, o->cells,
 	       o->window, m->offered, m->cells, m->cells == m->expected ? "true" : "false",
 	       w->seconds, cells_per_s(m), w->rut_cpu, cells_per_cpu(m),
-	       m->kind == BENCH_RUT_TOR ? "process" : "worker lcore threads", m->p50_us, m->p99_us,
+	       bench_rut_cpu_what(m->kind), m->p50_us, m->p99_us,
 	       m->max_us, m->latency_samples, w->process_cpu,
 	       w->seconds > 0 ? w->rut_cpu / w->seconds : 0, w->generator_cpu, w->system_busy,
 	       w->system_softirq, w->ksoftirqd_cpu, m->transport, limited_by(m),
@@ -776,8 +788,11 @@ print_line(const struct options *o, const struct rend_result *m,
 	if (m->kind == BENCH_RUT_HSRELAY) {
 		uint64_t total = 0;
 
-		printf(",\"workers\":%u,\"worker_threads\":%u,\"cells_per_s_per_worker\":%.0f,"
-		       "\"spliced_by_worker\":[", m->workers, w->worker_threads,
+		printf(",\"workers\":%u,\"worker_threads\":%u,\"worker_thread_cpu_seconds\":%.3f,"
+		       "\"worker_idle_poll_seconds\":%.3f,\"worker_busy_wall_seconds\":%.3f,"
+		       "\"worker_runqueue_wait_seconds\":%.3f,\"cells_per_s_per_worker\":%.0f,"
+		       "\"spliced_by_worker\":[", m->workers, w->worker_threads, w->worker_thread_cpu,
+		       w->worker_idle_poll, w->worker_busy_wall, w->worker_runqueue_wait,
 		       cells_per_s(m) / (w->worker_threads > 0 ? w->worker_threads : 1));
 		for (unsigned i = 0; i < m->n_spliced; i++) {
 			printf("%s%" PRIu64, i > 0 ? "," : "", m->spliced_by_worker[i]);
@@ -867,7 +882,7 @@ usage(FILE *to)
 		    "                                [--fetches N]\n"
 		    "                                [--tor-only | --hsrelay-only] [--tor PATH]\n"
 		    "                                [--hsrelay PATH] [--idle-sleep-usec U]\n"
-		    "                                [--transport af_packet|tap] [--verbose]\n"
+		    "                                [--transport af_packet|tap|memif] [--verbose]\n"
 		    "  needs root: creates a network namespace; runs tor and hsrelay in it\n");
 }
 

@@ -21,9 +21,16 @@
  *              loopback sends are charged to tor);
  *            tap: DPDK net_tap (W queues), routed to the subnet: a readv()
  *              per received and a writev() per sent frame, a SIGIO per
- *              wake-up.
- *            DPDKIdleSleepUsec lets an idle worker sleep. CPU: the worker
- *            lcore threads (rte-worker-N, /proc/PID/task/TID/stat).
+ *              wake-up;
+ *            memif (one worker): DPDK net_memif (client) to a bridge
+ *              process between the memif and the veth end (bench_memif.h):
+ *              no system call and no kernel work in hsrelay's worker at
+ *              all; the bridge's sendto() carries the kernel work instead.
+ *            DPDKIdleSleepUsec lets an idle worker sleep. CPU: the
+ *            workers' busy time, i.e. their threads' CPU time (rte-worker-N,
+ *            /proc/PID/task/TID/schedstat) less the TSC time of their
+ *            empty polls, which hsrelay prints on SIGUSR1 at both ends of
+ *            a window; their whole thread CPU time is reported as well.
  */
 #ifndef HSRELAY_BENCH_BENCH_RUT_H
 #define HSRELAY_BENCH_BENCH_RUT_H
@@ -33,6 +40,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "bench/bench_env.h"
+#include "bench/bench_memif.h"
 
 /* Addresses exist only inside the bench's namespace. */
 #define BENCH_NS_ADDR "10.79.0.1"	/* lo: tor and the generator */
@@ -49,9 +59,9 @@ enum bench_rut_kind { BENCH_RUT_TOR, BENCH_RUT_HSRELAY };
  * was tried: with chains linearized it carries the handshakes and the
  * first few thousand cells, then traffic stops (DPDK 22.11, kernel 6.18,
  * zero-copy and force_copy alike), so it is not offered. */
-enum bench_transport { BENCH_TRANSPORT_TAP, BENCH_TRANSPORT_AF_PACKET };
+enum bench_transport { BENCH_TRANSPORT_TAP, BENCH_TRANSPORT_AF_PACKET, BENCH_TRANSPORT_MEMIF };
 
-/* "tap", "af_packet". */
+/* "tap", "af_packet", "memif". */
 const char *bench_transport_name(enum bench_transport t);
 
 /* Sets *out from a name above. 0, or -EINVAL for an unknown name. */
@@ -75,8 +85,10 @@ struct bench_rut {
 	char log[PATH_MAX];		/* stdout and stderr */
 	char notice_log[PATH_MAX];	/* tor's notice log */
 	char port_if[IFNAMSIZ];		/* hsrelay's port: the tap or its veth end */
-	char kernel_if[IFNAMSIZ];	/* af_packet: the namespace's veth end */
+	char kernel_if[IFNAMSIZ];	/* af_packet, memif: the namespace's veth end */
 	bool veth_made;
+	struct bench_memif_bridge bridge;	/* memif: between the veth end and hsrelay */
+	unsigned cycles_answers;	/* hsrelay: SIGUSR1 answers read from the log */
 	uint32_t ip;			/* its ORPort, host order */
 	uint16_t port;
 };
@@ -89,14 +101,21 @@ void bench_rut_init(struct bench_rut *r, enum bench_rut_kind kind, const char *w
 
 /* Writes the configuration, starts the RUT (the transport first, for
  * hsrelay) and waits until it listens (tor: its "Bootstrapped 0%" notice,
- * after keys and TLS context; hsrelay: its "hsrelay: relay" start line)
- * and its ORPort accepts a TCP connection, up to 60 s each. On failure prints the log's tail; the caller still calls
- * bench_rut_stop(). 0 or a negative errno. */
+ * after keys and TLS context; hsrelay: its "hsrelay: relay" start line,
+ * and over memif the bridge seeing hsrelay's memif connected, hsrelay and
+ * the bridge started again up to twice when it never does) and its ORPort
+ * accepts a TCP connection, up to 60 s each. On failure prints the log's
+ * tail; the caller still calls bench_rut_stop(). 0 or a negative errno
+ * (-EINVAL: memif with more than one worker). */
 int bench_rut_start(struct bench_rut *r, const char *work, const struct bench_rut_options *o);
 
-/* SIGTERM (SIGKILL after 10 s), reaps it and removes the veth. Returns 0
- * when it exited cleanly with status 0 (or never ran), -1 otherwise. */
-int bench_rut_stop(struct bench_rut *r);
+/* Halts the memif bridge (the memif peer may leave only once the bridge
+ * no longer polls), SIGTERM to the RUT (SIGKILL after 10 s) and reaps it,
+ * stops the bridge and removes the veth. Returns 0 when every process
+ * exited cleanly with status 0 (or never ran), -1 otherwise (said on
+ * stderr for the bridge). With print (or a bridge that failed) the
+ * bridge's counters (all its log) go to stderr. */
+int bench_rut_stop(struct bench_rut *r, bool print);
 
 /* "tor" or "hsrelay". */
 const char *bench_rut_name(const struct bench_rut *r);
@@ -104,19 +123,34 @@ const char *bench_rut_name(const struct bench_rut *r);
 /* How the generator reaches it: "loopback" (tor) or the transport name. */
 const char *bench_rut_transport(const struct bench_rut *r, const struct bench_rut_options *o);
 
-/* The CPU seconds a bench divides by, so far: tor's whole process, or
- * hsrelay's worker lcore threads (*threads gets how many; 0 for tor). */
-double bench_rut_cpu(const struct bench_rut *r, unsigned *threads);
+/* What bench_cpu_window's rut_cpu measures for kind: "process" (tor) or
+ * "worker busy iterations" (hsrelay). */
+const char *bench_rut_cpu_what(enum bench_rut_kind kind);
 
-/* "process" or "worker lcore threads": what bench_rut_cpu() measures. */
-const char *bench_rut_cpu_what(const struct bench_rut *r);
+/* hsrelay's worker loop time so far, summed over its workers. */
+struct bench_worker_cycles {
+	double busy_seconds;	/* iterations that did work */
+	double poll_seconds;	/* all iterations, sleeps excluded */
+	unsigned workers;
+};
+
+/* Sends SIGUSR1 to hsrelay and waits up to 2 s for its answer in its log
+ * ("hsrelay: cycles worker N busy_ns=.. poll_ns=.." lines, printed by the
+ * control thread from counters the workers keep: dataplane/worker.h
+ * worker_cycles()); r->cycles_answers counts the answers read so far, so
+ * an old answer is never taken for a new one. Returns 0 and fills *out,
+ * or -ETIMEDOUT (or -errno of kill()). */
+int bench_rut_worker_cycles(struct bench_rut *r, struct bench_worker_cycles *out);
 
 /* CPU figures at one instant, for a window between two samples. */
 struct bench_cpu_sample {
 	uint64_t ns;			/* CLOCK_MONOTONIC */
-	double rut;			/* bench_rut_cpu() */
-	unsigned threads;
 	double process;			/* the RUT's whole process */
+	/* hsrelay: its rte-worker threads (how many, their schedstat) and
+	 * their loop time (bench_rut_worker_cycles()) */
+	unsigned threads;
+	struct bench_schedstat workers;
+	struct bench_worker_cycles cycles;
 	double self;			/* this process (the generator) */
 	double busy, softirq;		/* bench_system_cpu() */
 	double ksoftirqd;
@@ -125,14 +159,26 @@ struct bench_cpu_sample {
 /* What happened between two samples, in seconds. */
 struct bench_cpu_window {
 	double seconds;			/* wall */
-	double rut_cpu;			/* what cells_per_cpu_second divides by */
+	/* what cells_per_cpu_second divides by: tor's whole process;
+	 * hsrelay's worker busy time, worker_thread_cpu less
+	 * worker_idle_poll (not worker_busy_wall: on a shared CPU that also
+	 * counts the time a worker was preempted in a busy iteration) */
+	double rut_cpu;
 	unsigned worker_threads;	/* hsrelay's rte-worker threads; 0 for tor */
+	/* hsrelay: its worker threads' CPU time (schedstat) and run-queue
+	 * wait, and the TSC time of their busy iterations and of their empty
+	 * polls; 0 for tor */
+	double worker_thread_cpu, worker_runqueue_wait;
+	double worker_busy_wall, worker_idle_poll;
 	double process_cpu, generator_cpu;
 	double system_busy, system_softirq, ksoftirqd_cpu;
 	double load_average;		/* at the end */
 };
 
-void bench_rut_sample(const struct bench_rut *r, struct bench_cpu_sample *s);
+/* Samples r (hsrelay: asks for its loop time first, so that both ends of
+ * a window lag alike). 0, or bench_rut_worker_cycles()'s error (said on
+ * stderr). */
+int bench_rut_sample(struct bench_rut *r, struct bench_cpu_sample *s);
 
 /* w = b - a (the load average is read now). */
 void bench_cpu_window(const struct bench_cpu_sample *a, const struct bench_cpu_sample *b,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bench/bench_crypto.h"
+#include "bench/bench_memif.h"
 #include "bench/bench_relay.h"
 #include "bench/bench_rend.h"
 #include "bench/bench_tcp.h"
@@ -94,6 +95,9 @@ main(int argc, char **argv)
 		return bench_relay_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "rendezvous") == 0)
 		return bench_rend_main(argc - 1, argv + 1);
+	/* Not for users: the bridge process of relay --transport memif. */
+	if (strcmp(argv[1], "memif-bridge") == 0)
+		return bench_memif_bridge_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;

@@ -305,6 +305,22 @@ set_address(struct config *config, const char *value, char *msg, size_t msg_len)
 	return 0;
 }
 
+/* "A.B.C.D": the next hop for destinations off Address's subnet (an
+ * operator's default route). Whether it is on the subnet is checked by
+ * config_check_dataplane(), when Address is known whatever the key order. */
+static int
+set_gateway(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	uint32_t addr;
+
+	if (!parse_ipv4(value, strlen(value), &addr))
+		return bad(msg, msg_len, "'%s' is not an IPv4 address", value);
+	if (addr == 0 || (addr >> 24) == 127 || (addr >> 28) >= 0xe)
+		return bad(msg, msg_len, "%s is not a unicast address", value);
+	config->dpdk.gateway = addr;
+	return 0;
+}
+
 static int
 set_netcheck_echo_port(struct config *config, const char *value, char *msg,
 		size_t msg_len)
@@ -1129,6 +1145,126 @@ set_max_links(struct config *config, const char *value, char *msg, size_t msg_le
 	return parse_uint(value, 1, 65535, &config->tor.max_links_per_worker, msg, msg_len);
 }
 
+/* tor's AUTOBOOL: "0", "1" or "auto" (any case), auto as -1. */
+static int
+set_autobool(int *out, const char *value, char *msg, size_t msg_len)
+{
+	if (strcasecmp(value, "auto") == 0)
+		*out = -1;
+	else if (strcmp(value, "0") == 0 || strcmp(value, "1") == 0)
+		*out = value[0] - '0';
+	else
+		return bad(msg, msg_len, "'%s' is not 0, 1 or auto", value);
+	return 0;
+}
+
+/* tor's INT and POSINT (tor_parse_long(value, 10, min, max)): strtol's
+ * syntax, the whole value, within [min, max]. */
+static int
+set_long(long *out, const char *value, long min, long max, char *msg, size_t msg_len)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno == ERANGE || end == value || *end != '\0' || v < min || v > max)
+		return bad(msg, msg_len, "integer %s is malformed or out of bounds %ld..%ld",
+				value, min, max);
+	*out = v;
+	return 0;
+}
+
+static int
+set_posint(uint32_t *out, const char *value, char *msg, size_t msg_len)
+{
+	long v = 0;
+	int rc = set_long(&v, value, 0, INT_MAX, msg, msg_len);
+
+	if (rc == 0)
+		*out = (uint32_t)v;
+	return rc;
+}
+
+static int
+set_int(int32_t *out, const char *value, char *msg, size_t msg_len)
+{
+	long v = 0;
+	int rc = set_long(&v, value, INT_MIN, INT_MAX, msg, msg_len);
+
+	if (rc == 0)
+		*out = (int32_t)v;
+	return rc;
+}
+
+/* tor's INTERVAL (config_parse_units() with its time units): a number,
+ * fractional when it has a '.', then optional spaces and a unit; at most
+ * INT_MAX seconds. */
+static int
+set_interval(int32_t *out, const char *value, char *msg, size_t msg_len)
+{
+	static const struct {
+		const char *name;
+		uint64_t seconds;
+	} units[] = {
+		{ "", 1 }, { "second", 1 }, { "seconds", 1 }, { "minute", 60 },
+		{ "minutes", 60 }, { "hour", 3600 }, { "hours", 3600 }, { "day", 86400 },
+		{ "days", 86400 }, { "week", 604800 }, { "weeks", 604800 },
+		{ "month", 2629728 }, { "months", 2629728 },
+	};
+	char *end;
+	uint64_t v;
+	double d = 0;
+	bool fractional = false;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno == ERANGE || end == value || *end == '.') {
+		errno = 0;
+		d = strtod(value, &end);
+		if (errno == ERANGE || end == value || d < 0 || d > (double)UINT64_MAX)
+			return bad(msg, msg_len, "unable to parse %s as a number", value);
+		fractional = true;
+	}
+	while (isspace((unsigned char)*end))
+		end++;
+	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+		if (strcasecmp(end, units[u].name) != 0)
+			continue;
+		if (fractional)
+			d *= (double)units[u].seconds;
+		else if (v > INT64_MAX / units[u].seconds)
+			return bad(msg, msg_len, "overflow while parsing %s", value);
+		if (fractional ? d > (double)INT_MAX : v * units[u].seconds > INT_MAX)
+			return bad(msg, msg_len, "%s is too large", value);
+		*out = fractional ? (int32_t)d : (int32_t)(v * units[u].seconds);
+		return 0;
+	}
+	return bad(msg, msg_len, "unknown unit in %s (seconds, minutes, hours, days, weeks, "
+			"months)", value);
+}
+
+#define DOS_KEY_SETTER(fn, parse, field)						\
+	static int									\
+	fn(struct config *config, const char *value, char *msg, size_t msg_len)	\
+	{										\
+		return parse(&config->tor.dos.field, value, msg, msg_len);		\
+	}
+DOS_KEY_SETTER(set_dos_cc_enabled, set_autobool, circuit_creation_enabled)
+DOS_KEY_SETTER(set_dos_cc_min_connections, set_posint, circuit_creation_min_connections)
+DOS_KEY_SETTER(set_dos_cc_rate, set_posint, circuit_creation_rate)
+DOS_KEY_SETTER(set_dos_cc_burst, set_posint, circuit_creation_burst)
+DOS_KEY_SETTER(set_dos_cc_defense_type, set_int, circuit_creation_defense_type)
+DOS_KEY_SETTER(set_dos_cc_defense_time_period, set_interval,
+		circuit_creation_defense_time_period)
+DOS_KEY_SETTER(set_dos_conn_enabled, set_autobool, connection_enabled)
+DOS_KEY_SETTER(set_dos_conn_max_concurrent, set_posint, connection_max_concurrent_count)
+DOS_KEY_SETTER(set_dos_conn_defense_type, set_int, connection_defense_type)
+DOS_KEY_SETTER(set_dos_conn_connect_rate, set_posint, connection_connect_rate)
+DOS_KEY_SETTER(set_dos_conn_connect_burst, set_posint, connection_connect_burst)
+DOS_KEY_SETTER(set_dos_conn_connect_defense_time_period, set_interval,
+		connection_connect_defense_time_period)
+
 /* Every key the reader knows; a subsystem adds its keys here. */
 static const struct config_key config_keys[] = {
 	{ "DPDKLcores", false, set_lcores },
@@ -1142,6 +1278,7 @@ static const struct config_key config_keys[] = {
 	{ "DPDKMac", false, set_mac },
 	{ "DPDKArpTimeout", false, set_arp_timeout },
 	{ "Address", false, set_address },
+	{ "DPDKGateway", false, set_gateway },
 	{ "NetcheckTcpEchoPort", false, set_netcheck_echo_port },
 	{ "NetcheckConnect", false, set_netcheck_connect },
 	{ "NetcheckConnectBytes", false, set_netcheck_connect_bytes },
@@ -1164,6 +1301,19 @@ static const struct config_key config_keys[] = {
 	{ "MaxCircuitsPerWorker", false, set_max_circuits },
 	{ "MaxLinksPerWorker", false, set_max_links },
 	{ "MaxHSDirCacheBytes", false, set_max_hsdir_cache_bytes },
+	{ "DoSCircuitCreationEnabled", false, set_dos_cc_enabled },
+	{ "DoSCircuitCreationMinConnections", false, set_dos_cc_min_connections },
+	{ "DoSCircuitCreationRate", false, set_dos_cc_rate },
+	{ "DoSCircuitCreationBurst", false, set_dos_cc_burst },
+	{ "DoSCircuitCreationDefenseType", false, set_dos_cc_defense_type },
+	{ "DoSCircuitCreationDefenseTimePeriod", false, set_dos_cc_defense_time_period },
+	{ "DoSConnectionEnabled", false, set_dos_conn_enabled },
+	{ "DoSConnectionMaxConcurrentCount", false, set_dos_conn_max_concurrent },
+	{ "DoSConnectionDefenseType", false, set_dos_conn_defense_type },
+	{ "DoSConnectionConnectRate", false, set_dos_conn_connect_rate },
+	{ "DoSConnectionConnectBurst", false, set_dos_conn_connect_burst },
+	{ "DoSConnectionConnectDefenseTimePeriod", false,
+	  set_dos_conn_connect_defense_time_period },
 };
 
 #define CONFIG_N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -1187,6 +1337,8 @@ config_init(struct config *config)
 	config->tor.publish_server_descriptor = true;
 	config->tor.max_circuits_per_worker = 65536;
 	config->tor.max_links_per_worker = 4096;
+	config->tor.dos.circuit_creation_enabled = -1;
+	config->tor.dos.connection_enabled = -1;
 }
 
 static void
@@ -1263,6 +1415,9 @@ parse_line(struct config *config, const char *line, size_t len,
 	}
 	if (!seen[k])
 		seen[k] = line_no;
+	/* The one cross-key check made after parsing names this line. */
+	if (key->set == set_gateway)
+		config->dpdk.gateway_line = line_no;
 	return 0;
 }
 
@@ -1355,6 +1510,19 @@ config_check_dataplane(const struct config *config, const char *name,
 	if (!config->dpdk.has_address) {
 		error_set(err, name, 0, "Address", 7, "required: the dataplane's IPv4 address/prefix");
 		return -EINVAL;
+	}
+	if (config->dpdk.gateway != 0) {
+		uint32_t mask = ~0u << (32 - config->dpdk.prefix_len);
+		uint32_t g = config->dpdk.gateway;
+		char msg[sizeof(err->message)];
+
+		if ((g & mask) != (config->dpdk.address & mask) || g == config->dpdk.address) {
+			snprintf(msg, sizeof(msg), "%u.%u.%u.%u is not another host on Address's "
+					"subnet /%u", g >> 24, (g >> 16) & 0xff, (g >> 8) & 0xff,
+					g & 0xff, config->dpdk.prefix_len);
+			error_set(err, name, config->dpdk.gateway_line, "DPDKGateway", 11, msg);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }

@@ -67,6 +67,8 @@ struct config_dpdk {
 	uint32_t address;                    /* Address, host byte order */
 	uint8_t prefix_len;                  /* Address prefix, 1..32 */
 	unsigned arp_timeout_sec;            /* DPDKArpTimeout, default 60 */
+	uint32_t gateway;                    /* DPDKGateway, host order; 0: none */
+	unsigned gateway_line;               /* its line, for config_check_dataplane() */
 };
 
 /* hsrelay-netcheck's TCP checks (dataplane/netcheck_main.c). Defaults
@@ -157,6 +159,29 @@ struct config_policy {
 	struct config_policy_entry entries[CONFIG_POLICY_MAX];
 };
 
+/* The DoS keys of tor's dos_options.inc (tor's manual, "DENIAL OF
+ * SERVICE MITIGATION OPTIONS"; control/dos_guard.h, docs/dos.md), kept as
+ * written, with tor's types: the Enabled keys are 0, 1 or auto (-1, the
+ * default: the consensus decides); the others are 0 by default, "use the
+ * consensus". POSINT keys take 0..2147483647, the DefenseType keys any
+ * int (tor does not clamp them: only 2 defends), the TimePeriod keys an
+ * interval (N [seconds|minutes|hours|days|weeks|months]) up to
+ * 2147483647 seconds. */
+struct config_dos {
+	int circuit_creation_enabled;		/* DoSCircuitCreationEnabled */
+	uint32_t circuit_creation_min_connections;	/* DoSCircuitCreationMinConnections */
+	uint32_t circuit_creation_rate;		/* DoSCircuitCreationRate */
+	uint32_t circuit_creation_burst;	/* DoSCircuitCreationBurst */
+	int32_t circuit_creation_defense_type;	/* DoSCircuitCreationDefenseType */
+	int32_t circuit_creation_defense_time_period;	/* ...DefenseTimePeriod, seconds */
+	int connection_enabled;			/* DoSConnectionEnabled */
+	uint32_t connection_max_concurrent_count;	/* DoSConnectionMaxConcurrentCount */
+	int32_t connection_defense_type;	/* DoSConnectionDefenseType */
+	uint32_t connection_connect_rate;	/* DoSConnectionConnectRate */
+	uint32_t connection_connect_burst;	/* DoSConnectionConnectBurst */
+	int32_t connection_connect_defense_time_period;	/* ...ConnectDefenseTimePeriod, s */
+};
+
 struct config_tor {
 	char nickname[CONFIG_NICKNAME_MAX + 1];	/* Nickname, "" = not given */
 	/* ORPort: "PORT" or "ADDR:PORT" [IPv4Only]. hsrelay accepts on the
@@ -189,6 +214,7 @@ struct config_tor {
 	 * 0 (default) = a fifth of tor's automatic MaxMemInQueues
 	 * (hsdir_store_auto_max_bytes). */
 	uint64_t max_hsdir_cache_bytes;
+	struct config_dos dos;			/* the DoS keys */
 };
 
 struct config {

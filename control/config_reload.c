@@ -49,6 +49,7 @@ SCALAR_DIFFERS(mbufs_differs, dpdk.mbufs_per_worker)
 SCALAR_DIFFERS(idle_polls_differs, dpdk.idle_polls)
 SCALAR_DIFFERS(idle_sleep_differs, dpdk.idle_sleep_usec)
 SCALAR_DIFFERS(arp_timeout_differs, dpdk.arp_timeout_sec)
+SCALAR_DIFFERS(gateway_differs, dpdk.gateway)
 SCALAR_DIFFERS(echo_port_differs, netcheck.tcp_echo_port)
 SCALAR_DIFFERS(connect_bytes_differs, netcheck.connect_bytes)
 SCALAR_DIFFERS(connections_differs, netcheck.connections)
@@ -74,6 +75,32 @@ SCALAR_COPY(max_hsdir_copy, tor.max_hsdir_cache_bytes)
 SCALAR_COPY(echo_port_copy, netcheck.tcp_echo_port)
 SCALAR_COPY(connect_bytes_copy, netcheck.connect_bytes)
 SCALAR_COPY(connections_copy, netcheck.connections)
+
+/* The DoS keys (control/dos_guard.h): the control thread's, applied. */
+SCALAR_DIFFERS(dos_cc_enabled_differs, tor.dos.circuit_creation_enabled)
+SCALAR_COPY(dos_cc_enabled_copy, tor.dos.circuit_creation_enabled)
+SCALAR_DIFFERS(dos_cc_min_conn_differs, tor.dos.circuit_creation_min_connections)
+SCALAR_COPY(dos_cc_min_conn_copy, tor.dos.circuit_creation_min_connections)
+SCALAR_DIFFERS(dos_cc_rate_differs, tor.dos.circuit_creation_rate)
+SCALAR_COPY(dos_cc_rate_copy, tor.dos.circuit_creation_rate)
+SCALAR_DIFFERS(dos_cc_burst_differs, tor.dos.circuit_creation_burst)
+SCALAR_COPY(dos_cc_burst_copy, tor.dos.circuit_creation_burst)
+SCALAR_DIFFERS(dos_cc_type_differs, tor.dos.circuit_creation_defense_type)
+SCALAR_COPY(dos_cc_type_copy, tor.dos.circuit_creation_defense_type)
+SCALAR_DIFFERS(dos_cc_period_differs, tor.dos.circuit_creation_defense_time_period)
+SCALAR_COPY(dos_cc_period_copy, tor.dos.circuit_creation_defense_time_period)
+SCALAR_DIFFERS(dos_conn_enabled_differs, tor.dos.connection_enabled)
+SCALAR_COPY(dos_conn_enabled_copy, tor.dos.connection_enabled)
+SCALAR_DIFFERS(dos_conn_max_differs, tor.dos.connection_max_concurrent_count)
+SCALAR_COPY(dos_conn_max_copy, tor.dos.connection_max_concurrent_count)
+SCALAR_DIFFERS(dos_conn_type_differs, tor.dos.connection_defense_type)
+SCALAR_COPY(dos_conn_type_copy, tor.dos.connection_defense_type)
+SCALAR_DIFFERS(dos_conn_rate_differs, tor.dos.connection_connect_rate)
+SCALAR_COPY(dos_conn_rate_copy, tor.dos.connection_connect_rate)
+SCALAR_DIFFERS(dos_conn_burst_differs, tor.dos.connection_connect_burst)
+SCALAR_COPY(dos_conn_burst_copy, tor.dos.connection_connect_burst)
+SCALAR_DIFFERS(dos_conn_period_differs, tor.dos.connection_connect_defense_time_period)
+SCALAR_COPY(dos_conn_period_copy, tor.dos.connection_connect_defense_time_period)
 
 static bool
 ports_differ(const struct config *a, const struct config *b)
@@ -205,8 +232,9 @@ logs_copy(struct config *to, const struct config *from)
  *   TestingTorNetwork shape the directory schedule and the consensus
  *   checks made at start (tor too refuses to change TestingTorNetwork
  *   while running); MetricsPort's socket is bound at start;
- * - the descriptor fields, PublishServerDescriptor, MaxHSDirCacheBytes and
- *   MetricsPortPolicy are the control thread's own and are applied;
+ * - the descriptor fields, PublishServerDescriptor, MaxHSDirCacheBytes,
+ *   MetricsPortPolicy and the DoS keys are the control thread's own and
+ *   are applied (tor too re-reads its DoS options on SIGHUP);
  * - Log and AssumeReachable are parsed but unused (hsrelay logs to stderr
  *   and always publishes), the Netcheck keys are hsrelay-netcheck's. */
 static const struct reload_key reload_keys[] = {
@@ -221,6 +249,7 @@ static const struct reload_key reload_keys[] = {
 	{ "DPDKMac", CONFIG_RELOAD_RESTART, false, mac_differs, NULL },
 	{ "DPDKArpTimeout", CONFIG_RELOAD_RESTART, false, arp_timeout_differs, NULL },
 	{ "Address", CONFIG_RELOAD_RESTART, false, address_differs, NULL },
+	{ "DPDKGateway", CONFIG_RELOAD_RESTART, false, gateway_differs, NULL },
 	{ "NetcheckTcpEchoPort", CONFIG_RELOAD_NO_EFFECT, false, echo_port_differs,
 	  echo_port_copy },
 	{ "NetcheckConnect", CONFIG_RELOAD_NO_EFFECT, false, netcheck_connect_differs,
@@ -249,6 +278,18 @@ static const struct reload_key reload_keys[] = {
 	{ "MaxCircuitsPerWorker", CONFIG_RELOAD_RESTART, false, max_circuits_differs, NULL },
 	{ "MaxLinksPerWorker", CONFIG_RELOAD_RESTART, false, max_links_differs, NULL },
 	{ "MaxHSDirCacheBytes", CONFIG_RELOAD_APPLY, false, max_hsdir_differs, max_hsdir_copy },
+	{ "DoSCircuitCreationEnabled", CONFIG_RELOAD_APPLY, false, dos_cc_enabled_differs, dos_cc_enabled_copy },
+	{ "DoSCircuitCreationMinConnections", CONFIG_RELOAD_APPLY, false, dos_cc_min_conn_differs, dos_cc_min_conn_copy },
+	{ "DoSCircuitCreationRate", CONFIG_RELOAD_APPLY, false, dos_cc_rate_differs, dos_cc_rate_copy },
+	{ "DoSCircuitCreationBurst", CONFIG_RELOAD_APPLY, false, dos_cc_burst_differs, dos_cc_burst_copy },
+	{ "DoSCircuitCreationDefenseType", CONFIG_RELOAD_APPLY, false, dos_cc_type_differs, dos_cc_type_copy },
+	{ "DoSCircuitCreationDefenseTimePeriod", CONFIG_RELOAD_APPLY, false, dos_cc_period_differs, dos_cc_period_copy },
+	{ "DoSConnectionEnabled", CONFIG_RELOAD_APPLY, false, dos_conn_enabled_differs, dos_conn_enabled_copy },
+	{ "DoSConnectionMaxConcurrentCount", CONFIG_RELOAD_APPLY, false, dos_conn_max_differs, dos_conn_max_copy },
+	{ "DoSConnectionDefenseType", CONFIG_RELOAD_APPLY, false, dos_conn_type_differs, dos_conn_type_copy },
+	{ "DoSConnectionConnectRate", CONFIG_RELOAD_APPLY, false, dos_conn_rate_differs, dos_conn_rate_copy },
+	{ "DoSConnectionConnectBurst", CONFIG_RELOAD_APPLY, false, dos_conn_burst_differs, dos_conn_burst_copy },
+	{ "DoSConnectionConnectDefenseTimePeriod", CONFIG_RELOAD_APPLY, false, dos_conn_period_differs, dos_conn_period_copy },
 };
 
 _Static_assert(sizeof(reload_keys) / sizeof(reload_keys[0]) <= CONFIG_RELOAD_KEYS_MAX,

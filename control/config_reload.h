@@ -9,8 +9,8 @@
  * DataDirectory, the authorities and the per-worker table sizes are fixed
  * when the workers start, so a change to them is reported as needing a
  * restart and the old value stays in force; what the control thread owns
- * (descriptor fields, the HSDir cache cap, the MetricsPort policy) is
- * applied. Pure functions over struct config: no I/O, no global state.
+ * (descriptor fields, the HSDir cache cap, the MetricsPort policy, the
+ * DoS limits) is applied. Pure functions over struct config: no I/O, no global state.
  */
 #ifndef HSRELAY_CONTROL_CONFIG_RELOAD_H
 #define HSRELAY_CONTROL_CONFIG_RELOAD_H
@@ -35,7 +35,7 @@ struct config_reload_change {
 
 /* Every key that can differ (the key table of config.c, minus ExitRelay and
  * ExitPolicy, whose only accepted values leave nothing to store). */
-#define CONFIG_RELOAD_KEYS_MAX 40
+#define CONFIG_RELOAD_KEYS_MAX 56
 
 struct config_reload_plan {
 	unsigned n_changes;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/dirdoc_meta.h"
+
 /* dircache.c cache lifetimes. */
 #define MICRODESC_CACHE_LIFETIME (48 * 60 * 60)
 #define KEYS_CACHE_LIFETIME (60 * 60)
@@ -528,46 +530,16 @@ respond_consensus(struct outbuf *b, const char *rest, size_t rest_len,
 	b->items = 1;
 }
 
-static int
-base64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* 43 base64 characters without padding -> 32 bytes (the last character
- * carries 2 bits; tor's base64_decode ignores the 4 bits left over). */
+ * carries 2 bits; tor's base64_decode ignores the 4 bits left over, and so
+ * does dirdoc_base64_decode). */
 static bool
 decode_digest256(const char *s, size_t len, uint8_t *out)
 {
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t n = 0;
+	struct dirdoc_span span = { .ptr = (const uint8_t *)s, .len = len };
 
-	if (len != 43)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		int v = base64_value(s[i]);
-
-		if (v < 0)
-			return false;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return n == DIR_SERVER_DIGEST256_LEN;
+	return len == 43 && dirdoc_base64_decode(span, false, out, DIR_SERVER_DIGEST256_LEN) ==
+			DIR_SERVER_DIGEST256_LEN;
 }
 
 size_t

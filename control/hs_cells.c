@@ -26,30 +26,6 @@ write_u64(uint8_t *p, uint64_t v)
 	wire_write_u32(p + 4, (uint32_t)v);
 }
 
-/* N_EXTENSIONS then the fields; every field must be whole (tor's
- * trn_extension_parse: truncation is an error). */
-static int
-extension_list_parse(const uint8_t **p, const uint8_t *end,
-		struct hs_extension_list *out)
-{
-	const uint8_t *q = *p;
-
-	if (q >= end)
-		return -EMSGSIZE;
-	out->count = *q++;
-	out->fields = q;
-	for (unsigned i = 0; i < out->count; i++) {
-		if (end - q < 2)
-			return -EMSGSIZE;
-		if (end - q - 2 < q[1])
-			return -EMSGSIZE;
-		q += 2 + q[1];
-	}
-	out->fields_len = (size_t)(q - out->fields);
-	*p = q;
-	return 0;
-}
-
 bool
 hs_extension_next(const struct hs_extension_list *list,
 		const uint8_t **cursor, struct hs_extension *out)
@@ -64,6 +40,32 @@ hs_extension_next(const struct hs_extension_list *list,
 	out->data = q + 2;
 	*cursor = q + 2 + q[1];
 	return true;
+}
+
+/* N_EXTENSIONS then the fields; every field must be whole (tor's
+ * trn_extension_parse: truncation is an error). */
+static int
+extension_list_parse(const uint8_t **p, const uint8_t *end,
+		struct hs_extension_list *out)
+{
+	const uint8_t *q = *p;
+	const uint8_t *cursor = NULL;
+	struct hs_extension ext;
+
+	if (q >= end)
+		return -EMSGSIZE;
+	out->count = *q++;
+	out->fields = q;
+	out->fields_len = (size_t)(end - q);
+	for (unsigned i = 0; i < out->count; i++) {
+		if (!hs_extension_next(out, &cursor, &ext))
+			return -EMSGSIZE;
+	}
+	if (cursor != NULL)
+		q = cursor;
+	out->fields_len = (size_t)(q - out->fields);
+	*p = q;
+	return 0;
 }
 
 /* AUTH_KEY_TYPE u8 (one of 0, 1, 2), AUTH_KEY_LEN u16, AUTH_KEY. */
@@ -88,6 +90,24 @@ auth_key_parse(const uint8_t **p, const uint8_t *end, uint8_t *type,
 	return 0;
 }
 
+/* The AUTH_KEY fields, then the extension list: what ESTABLISH_INTRO and
+ * INTRODUCE1 share after their first fields. */
+static int
+auth_key_and_extensions_parse(const uint8_t **p, const uint8_t *end, uint8_t *type,
+		uint16_t *len, const uint8_t **key, struct hs_extension_list *extensions)
+{
+	int rc = auth_key_parse(p, end, type, len, key);
+
+	return rc < 0 ? rc : extension_list_parse(p, end, extensions);
+}
+
+/* names[check], or "unknown" past the table. */
+static const char *
+check_name(const char *const *names, size_t count, unsigned check)
+{
+	return check < count && names[check] != NULL ? names[check] : "unknown";
+}
+
 int
 establish_intro_cell_parse(const uint8_t **p, const uint8_t *end,
 		struct establish_intro_cell *out)
@@ -98,11 +118,8 @@ establish_intro_cell_parse(const uint8_t **p, const uint8_t *end,
 
 	memset(&cell, 0, sizeof(cell));
 	cell.start = q;
-	rc = auth_key_parse(&q, end, &cell.auth_key_type, &cell.auth_key_len,
-			&cell.auth_key);
-	if (rc < 0)
-		return rc;
-	rc = extension_list_parse(&q, end, &cell.extensions);
+	rc = auth_key_and_extensions_parse(&q, end, &cell.auth_key_type, &cell.auth_key_len,
+			&cell.auth_key, &cell.extensions);
 	if (rc < 0)
 		return rc;
 	cell.mac_covered_len = (size_t)(q - cell.start);
@@ -140,10 +157,8 @@ static const char *const establish_intro_check_names[] = {
 const char *
 establish_intro_check_name(enum establish_intro_check check)
 {
-	if ((size_t)check >= sizeof(establish_intro_check_names) /
-			sizeof(establish_intro_check_names[0]))
-		return "unknown";
-	return establish_intro_check_names[check];
+	return check_name(establish_intro_check_names, sizeof(establish_intro_check_names) /
+			sizeof(establish_intro_check_names[0]), (unsigned)check);
 }
 
 enum establish_intro_check
@@ -390,11 +405,8 @@ introduce1_cell_parse(const uint8_t **p, const uint8_t *end,
 		return -EMSGSIZE;
 	cell.legacy_key_id = q;
 	q += INTRODUCE1_LEGACY_KEY_ID_LEN;
-	rc = auth_key_parse(&q, end, &cell.auth_key_type, &cell.auth_key_len,
-			&cell.auth_key);
-	if (rc < 0)
-		return rc;
-	rc = extension_list_parse(&q, end, &cell.extensions);
+	rc = auth_key_and_extensions_parse(&q, end, &cell.auth_key_type, &cell.auth_key_len,
+			&cell.auth_key, &cell.extensions);
 	if (rc < 0)
 		return rc;
 	cell.encrypted = q;
@@ -419,10 +431,8 @@ static const char *const introduce1_check_names[] = {
 const char *
 introduce1_check_name(enum introduce1_check check)
 {
-	if ((size_t)check >= sizeof(introduce1_check_names) /
-			sizeof(introduce1_check_names[0]))
-		return "unknown";
-	return introduce1_check_names[check];
+	return check_name(introduce1_check_names, sizeof(introduce1_check_names) /
+			sizeof(introduce1_check_names[0]), (unsigned)check);
 }
 
 bool

@@ -2,6 +2,7 @@
 #include "control/hsdir_store.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -387,6 +388,46 @@ gauge(struct metrics_snapshot *m, const char *name, const char *help, uint64_t v
 	int f = metrics_snapshot_family(m, name, help, METRICS_GAUGE);
 
 	return f < 0 ? f : metrics_snapshot_sample(m, f, NULL, 0, value);
+}
+
+int
+hsdir_ring_metrics_fill(struct metrics_snapshot *m, const struct hsdir_ring_indexes *r,
+		bool listed)
+{
+	const uint8_t *indexes[3];
+	static const char *const names[3] = { "fetch", "store_first", "store_second" };
+	struct metrics_label labels[2];
+	char hex[2 * HS_INDEX_LEN + 1];
+	int rc, f;
+
+	if (r == NULL)
+		return 0;
+	indexes[0] = r->fetch;
+	indexes[1] = r->store_first;
+	indexes[2] = r->store_second;
+	f = metrics_snapshot_family(m, "hsrelay_hsdir_ring_index",
+			"This relay's hsdir_index on the hash ring (rend-spec-v3 2.2.3), as a label",
+			METRICS_GAUGE);
+	if (f < 0)
+		return f;
+	labels[0].name = "index";
+	labels[1].name = "hsdir_index";
+	labels[1].value = hex;
+	for (unsigned i = 0; i < 3; i++) {
+		for (unsigned b = 0; b < HS_INDEX_LEN; b++)
+			snprintf(hex + 2 * b, 3, "%02x", indexes[i][b]);
+		labels[0].value = names[i];
+		if ((rc = metrics_snapshot_sample(m, f, labels, 2, 1)) < 0)
+			return rc;
+	}
+	if ((rc = gauge(m, "hsrelay_hsdir_time_period", "Current onion-service time period number",
+			r->period_num)) < 0 ||
+	    (rc = gauge(m, "hsrelay_hsdir_time_period_minutes", "Length of a time period",
+			r->period_length)) < 0 ||
+	    (rc = gauge(m, "hsrelay_hsdir_listed", "1 when the consensus gives this relay HSDir",
+			listed ? 1 : 0)) < 0)
+		return rc;
+	return 0;
 }
 
 int

@@ -188,4 +188,17 @@ int hsdir_ring_indexes(const uint8_t ed_id[ED25519_PUBLIC_KEY_LEN], time_t valid
 int hsdir_store_metrics_fill(struct metrics_snapshot *snapshot,
 		const struct hsdir_store *s);
 
+/* Adds this relay's places on the hash ring (issue: "the relay knows its
+ * own ring positions, exported as a metric"), from the latest consensus:
+ *   hsrelay_hsdir_ring_index{index="fetch"|"store_first"|"store_second",
+ *       hsdir_index="<64 hex digits>"} 1 (an info-style gauge: Prometheus
+ *       values cannot hold 256 bits, so the index is the label),
+ *   hsrelay_hsdir_time_period (gauge: the current period number),
+ *   hsrelay_hsdir_time_period_minutes (gauge: its length),
+ *   hsrelay_hsdir_listed (gauge: 1 when the consensus gives us HSDir).
+ * Nothing is added when r is NULL (no consensus yet). Returns 0 or the
+ * metrics_snapshot_* error. */
+int hsdir_ring_metrics_fill(struct metrics_snapshot *snapshot,
+		const struct hsdir_ring_indexes *r, bool listed);
+
 #endif

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -209,6 +210,26 @@ hsdir_cache_cap(const struct config_tor *tor)
 			? (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE) : 0);
 }
 
+/* The DoS keys as control/dos_guard.h takes them. */
+static struct dos_guard_options
+dos_options(const struct config_dos *d)
+{
+	return (struct dos_guard_options){
+		.cc_enabled = d->circuit_creation_enabled,
+		.cc_min_connections = d->circuit_creation_min_connections,
+		.cc_rate = d->circuit_creation_rate,
+		.cc_burst = d->circuit_creation_burst,
+		.cc_defense_type = d->circuit_creation_defense_type,
+		.cc_defense_time_period = d->circuit_creation_defense_time_period,
+		.conn_enabled = d->connection_enabled,
+		.conn_max_concurrent_count = d->connection_max_concurrent_count,
+		.conn_defense_type = d->connection_defense_type,
+		.conn_connect_rate = d->connection_connect_rate,
+		.conn_connect_burst = d->connection_connect_burst,
+		.conn_connect_defense_time_period = d->connection_connect_defense_time_period,
+	};
+}
+
 static int
 make_control(struct hsrelay *r, time_t now)
 {
@@ -249,6 +270,7 @@ make_control(struct hsrelay *r, time_t now)
 	cc.upload_interval = tor->testing_tor_network ? 60 : 0;
 	cc.consensus_interval = tor->testing_tor_network ? 20 : 0;
 	cc.max_hsdir_cache_bytes = hsdir_cache_cap(tor);
+	cc.dos = dos_options(&tor->dos);
 	r->control_state = relay_control_create(&cc, now, &err, message, sizeof(message));
 	if (!r->control_state) {
 		fprintf(stderr, "hsrelay: control thread: %s\n", message);
@@ -270,6 +292,8 @@ print_intro_stats(const struct intro_point_stats *st)
 			" table_full=%" PRIu64 " intro_circuits=%" PRIu64 " circuits=%" PRIu64 "\n",
 			st->introduce2_rejected, st->replaced, st->no_kh, st->table_full,
 			st->intro_circuits, st->circuits);
+	printf("hsrelay: stats intro_acks pending=%" PRIu64 " unconfirmed=%" PRIu64 "\n",
+			st->acks_pending, st->acks_unconfirmed);
 }
 
 /* One line per worker and one for the control thread, on stdout at exit. */
@@ -314,6 +338,20 @@ print_stats(const struct hsrelay *r)
 			c->extends, c->extend_failures, c->extended, c->uploads_ok, c->uploads_failed,
 			c->messages_dropped, c->extends_cross_worker, c->cross_lost);
 	print_intro_stats(relay_control_intro_stats(r->control_state));
+	{
+		const struct dos_guard_stats *d = relay_control_dos_stats(r->control_state);
+
+		printf("hsrelay: stats dos circuit_rejected=%" PRIu64 " marked_address=%" PRIu64
+				" conn_rejected=%" PRIu64 " concurrent_conn_rejected=%" PRIu64
+				" connections_closed=%" PRIu64 " table_full=%" PRIu64
+				" addresses=%" PRIu64 "\n", d->circuit_rejected, d->marked_address,
+				d->conn_rejected, d->concurrent_conn_rejected,
+				d->connections_closed, d->table_full, d->entries);
+	}
+
+	printf("hsrelay: stats rendezvous control waiting=%" PRIu64 " closed_waiting=%" PRIu64
+			" expired=%" PRIu64 "\n", c->rendezvous.waiting, c->rendezvous.closed_waiting,
+			c->rendezvous.expired);
 	fflush(stdout);
 }
 
@@ -325,6 +363,7 @@ publish_metrics(struct hsrelay *r)
 	const struct relay_control_stats *cs = relay_control_stats(r->control_state);
 	struct relay_metrics_control mc;
 	struct metrics_snapshot *s;
+	bool listed;
 
 	relay_control_request_stats(r->control_state);
 	if (r->metrics == NULL)
@@ -350,12 +389,24 @@ publish_metrics(struct hsrelay *r)
 		memcpy(mc.intro1, ist->intro1, sizeof(mc.intro1));
 		mc.introduce2_rejected = ist->introduce2_rejected;
 	}
+	{
+		const struct dos_guard_stats *d = relay_control_dos_stats(r->control_state);
+
+		mc.dos_circuit_rejected = d->circuit_rejected;
+		mc.dos_marked_address = d->marked_address;
+		mc.dos_conn_rejected = d->conn_rejected;
+		mc.dos_concurrent_conn_rejected = d->concurrent_conn_rejected;
+		mc.connections_rejected = d->connections_closed;
+		mc.single_hop_refused = cs->rendezvous.est_rend[REND_EST_SINGLE_HOP];
+	}
 	s = metrics_snapshot_new();
 	if (s == NULL)
 		return;
 	if (relay_metrics_fill(s, relay_control_worker_stats(r->control_state), r->n_workers,
 			&mc) < 0 ||
-	    hsdir_store_metrics_fill(s, relay_control_hsdir(r->control_state)) < 0) {
+	    hsdir_store_metrics_fill(s, relay_control_hsdir(r->control_state)) < 0 ||
+	    hsdir_ring_metrics_fill(s, relay_control_hsdir_ring(r->control_state, &listed),
+			listed) < 0) {
 		metrics_snapshot_free(s);
 		return;
 	}
@@ -466,11 +517,14 @@ reload_config(struct hsrelay *r, time_t now)
 			.max_hsdir_cache_bytes = hsdir_cache_cap(tor),
 			.descriptor_dirty = plan.descriptor_dirty,
 		};
+		const struct dos_guard_options dos = dos_options(&tor->dos);
 		struct relay_keys_error kerr;
 
 		if (relay_control_reload(r->control_state, &rr, now) < 0)
 			fprintf(stderr, "hsrelay: SIGHUP: the control thread refused the "
 					"new values\n");
+		/* tor's dos_init() on SIGHUP. */
+		relay_control_set_dos_options(r->control_state, &dos);
 		if (r->metrics != NULL)
 			metrics_server_set_policy(r->metrics, &tor->metrics_policy);
 		/* DataDirectory/fingerprint starts with the nickname, which
@@ -486,6 +540,26 @@ reload_config(struct hsrelay *r, time_t now)
 	service_notify_ready();
 }
 
+/* SIGUSR1: one line per worker with its loop time so far, read while it
+ * runs (dataplane/worker.h worker_cycles()): busy_ns in iterations that
+ * did work, poll_ns in all iterations (sleeps excluded). hsrelay-bench
+ * relay reads two of these to charge the worker's busy time to a window. */
+static void
+print_worker_cycles(const struct hsrelay *r)
+{
+	uint64_t hz = rte_get_tsc_hz();
+
+	for (unsigned i = 0; i < r->n_workers; i++) {
+		uint64_t busy, poll;
+
+		worker_cycles(r->dp.workers[i], &busy, &poll);
+		printf("hsrelay: cycles worker %u busy_ns=%" PRIu64 " poll_ns=%" PRIu64 "\n", i,
+				(uint64_t)((unsigned __int128)busy * 1000000000u / hz),
+				(uint64_t)((unsigned __int128)poll * 1000000000u / hz));
+	}
+	fflush(stdout);
+}
+
 /* Runs the control thread until SIGTERM/SIGINT (blocked in every thread
  * since start-up). */
 static void
@@ -499,6 +573,7 @@ control_loop(struct hsrelay *r)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	for (;;) {
 		time_t now = time(NULL);
 		unsigned work = relay_control_poll(r->control_state, now);
@@ -517,6 +592,8 @@ control_loop(struct hsrelay *r)
 		}
 		if (sig == SIGHUP)
 			reload_config(r, now);
+		if (sig == SIGUSR1)
+			print_worker_cycles(r);
 	}
 }
 
@@ -588,6 +665,7 @@ run(struct hsrelay *r)
 	if (r->control_state != NULL) {
 		print_stats(r);
 		print_circuit_stats(r);
+		print_worker_cycles(r);
 	}
 	return rc;
 }
@@ -648,12 +726,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	/* SIGTERM/SIGINT/SIGHUP are taken by the control loop only: blocked
-	 * before EAL creates its threads, so every thread inherits the mask. */
+	/* SIGTERM/SIGINT/SIGHUP/SIGUSR1 are taken by the control loop only:
+	 * blocked before EAL creates its threads, so every thread inherits
+	 * the mask. */
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGTERM);
 	sigaddset(&signals, SIGINT);
 	sigaddset(&signals, SIGHUP);
+	sigaddset(&signals, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 
 	if (eal_start_main(&r.config.dpdk, argv[0], "hsrelay") < 0) {

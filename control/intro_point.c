@@ -33,8 +33,18 @@ struct intro_entry {
 	struct intro_entry *next_by_key;	/* intro only */
 };
 
+/* An INTRODUCE_ACK waiting for the worker's word on its INTRODUCE2. */
+struct pending_ack {
+	uint32_t id;			/* 0: free */
+	uint32_t since;
+	struct intro_circuit client;
+	struct intro_circuit service;
+};
+
 struct intro_point {
 	struct intro_point_config cfg;
+	struct pending_ack pending[INTRO_POINT_PENDING_ACKS];
+	uint32_t next_id;
 	struct intro_point_dos_defaults defaults;
 	struct intro_point_stats stats;
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
@@ -399,6 +409,74 @@ send_ack(struct intro_point *ip, const struct intro_circuit *circ, uint16_t stat
 	return status;
 }
 
+/* INTRODUCE2 through ops.send_confirmed, the ACK to circ kept pending.
+ * Returns INTRO_POINT_ACK_PENDING, the status sent when it could not be
+ * sent, or -EAGAIN when no pending slot is free (the caller sends the
+ * plain way). */
+static int
+send_introduce2_confirmed(struct intro_point *ip, const struct intro_circuit *circ,
+		const struct intro_entry *service, const uint8_t *body, size_t body_len,
+		uint32_t now_sec)
+{
+	uint32_t id = ++ip->next_id == 0 ? ++ip->next_id : ip->next_id;
+	struct pending_ack *pa = &ip->pending[id & (INTRO_POINT_PENDING_ACKS - 1)];
+
+	if (pa->id != 0)
+		return -EAGAIN;
+	if (ip->cfg.ops.send_confirmed(ip->cfg.ctx, &service->circ, RELAY_COMMAND_INTRODUCE2,
+			body, body_len, id) < 0) {
+		ip->stats.intro1[INTRO1_CIRCUIT_DEAD]++;
+		return send_ack(ip, circ, INTRODUCE_ACK_UNKNOWN_ID);
+	}
+	pa->id = id;
+	pa->since = now_sec;
+	pa->client = *circ;
+	pa->service = service->circ;
+	ip->stats.acks_pending++;
+	return INTRO_POINT_ACK_PENDING;
+}
+
+void
+intro_point_introduce2_sent(struct intro_point *ip, uint32_t id, bool sent)
+{
+	struct pending_ack *pa = &ip->pending[id & (INTRO_POINT_PENDING_ACKS - 1)];
+	struct pending_ack done;
+
+	if (id == 0 || pa->id != id)
+		return;
+	done = *pa;
+	pa->id = 0;
+	ip->stats.acks_pending--;
+	if (sent) {
+		ip->stats.intro1[INTRO1_SUCCESS]++;
+		send_ack(ip, &done.client, INTRODUCE_ACK_SUCCESS);
+		return;
+	}
+	/* The intro circuit closed before the INTRODUCE2 reached it: tor's
+	 * circuitmap lookup skips a circuit marked for close. */
+	ip->stats.intro1[INTRO1_UNKNOWN_SERVICE]++;
+	intro_point_circuit_closed(ip, &done.service);
+	send_ack(ip, &done.client, INTRODUCE_ACK_UNKNOWN_ID);
+}
+
+void
+intro_point_poll(struct intro_point *ip, uint32_t now_sec)
+{
+	if (ip->stats.acks_pending == 0)
+		return;
+	for (unsigned i = 0; i < INTRO_POINT_PENDING_ACKS; i++) {
+		struct pending_ack *pa = &ip->pending[i];
+
+		if (pa->id == 0 || now_sec - pa->since < INTRO_POINT_ACK_TIMEOUT_SEC)
+			continue;
+		pa->id = 0;
+		ip->stats.acks_pending--;
+		ip->stats.acks_unconfirmed++;
+		ip->stats.intro1[INTRO1_SUCCESS]++;
+		send_ack(ip, &pa->client, INTRODUCE_ACK_SUCCESS);
+	}
+}
+
 int
 intro_point_introduce1(struct intro_point *ip, const struct intro_circuit *circ,
 		const struct intro_circuit_info *info, const uint8_t *body, size_t body_len,
@@ -456,6 +534,13 @@ intro_point_introduce1(struct intro_point *ip, const struct intro_circuit *circ,
 		return send_ack(ip, circ, INTRODUCE_ACK_UNKNOWN_ID);
 	}
 	/* rend-spec-v3 3.2: INTRODUCE2 carries the INTRODUCE1 body as is. */
+	if (ip->cfg.ops.send_confirmed != NULL) {
+		int rc = send_introduce2_confirmed(ip, circ, service, body, body_len, now_sec);
+
+		if (rc != -EAGAIN)
+			return rc;
+		ip->stats.acks_unconfirmed++;
+	}
 	if (ip->cfg.ops.send(ip->cfg.ctx, &service->circ, RELAY_COMMAND_INTRODUCE2, body,
 			body_len) < 0) {
 		ip->stats.intro1[INTRO1_CIRCUIT_DEAD]++;

@@ -62,6 +62,13 @@ struct intro_point_ops {
 	/* Asks to be told, through intro_point_circuit_closed(), when circ
 	 * closes for any reason (also when it is gone already). */
 	void (*watch)(void *ctx, const struct intro_circuit *circ);
+	/* Optional. As send, and the caller later tells through
+	 * intro_point_introduce2_sent(id, ...) whether the message was
+	 * queued on circ or circ was gone (the worker's answer): the
+	 * INTRODUCE_ACK waits for it. NULL: INTRODUCE2 goes out with send
+	 * and the ACK at once. */
+	int (*send_confirmed)(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
+			const uint8_t *body, size_t len, uint32_t id);
 };
 
 /* The INTRODUCE2 defence defaults from the consensus (tor hs_dos.c):
@@ -74,6 +81,15 @@ struct intro_point_dos_defaults {
 };
 
 #define INTRO_POINT_MAX_CIRCUITS_DEFAULT 65536
+/* INTRODUCE_ACKs waiting for the worker's word on their INTRODUCE2 (a
+ * power of two); an introduction finding its slot taken is answered at
+ * once, as without send_confirmed. */
+#define INTRO_POINT_PENDING_ACKS 1024
+/* An ACK whose answer did not come (the event was lost) is sent as
+ * SUCCESS after this many seconds (intro_point_poll). */
+#define INTRO_POINT_ACK_TIMEOUT_SEC 2
+/* intro_point_introduce1(): the ACK waits for intro_point_introduce2_sent(). */
+#define INTRO_POINT_ACK_PENDING 0x10000
 
 struct intro_point_config {
 	struct intro_point_ops ops;
@@ -118,6 +134,10 @@ struct intro_point_stats {
 	uint64_t no_kh;			/* ESTABLISH_INTRO without a known KH */
 	uint64_t table_full;		/* closed: max_circuits reached */
 	uint64_t intro_circuits;	/* gauge */
+	uint64_t acks_pending;		/* gauge: waiting for the worker */
+	/* ACKs sent without the worker's word: no pending slot free, or its
+	 * answer did not come in time */
+	uint64_t acks_unconfirmed;
 	uint64_t circuits;		/* gauge: entries of either kind */
 };
 
@@ -158,11 +178,28 @@ int intro_point_establish(struct intro_point *ip, const struct intro_circuit *ci
  * hs_cells refuses, UNKNOWN_ID when no intro circuit has the auth key,
  * when its token bucket is empty or INTRODUCE2 cannot be sent, else
  * SUCCESS after INTRODUCE2 (the same body) went out on the intro circuit.
- * Returns the status sent (>= 0), -EPROTO when circ was closed, -ENOSPC
- * when the table is full (closed with RESOURCELIMIT). */
+ * With ops.send_confirmed the last answer waits for the worker, as tor
+ * answers after relay_send_command_from_edge() (hs_intropoint.c
+ * handle_introduce1()): see intro_point_introduce2_sent(). Returns the
+ * status sent (>= 0), INTRO_POINT_ACK_PENDING when the ACK waits,
+ * -EPROTO when circ was closed, -ENOSPC when the table is full (closed
+ * with RESOURCELIMIT). */
 int intro_point_introduce1(struct intro_point *ip, const struct intro_circuit *circ,
 		const struct intro_circuit_info *info, const uint8_t *body, size_t body_len,
 		uint32_t now_sec);
+
+/* The worker's answer for the INTRODUCE2 that ops.send_confirmed sent
+ * with id: sent, and the client gets INTRODUCE_ACK SUCCESS (counted
+ * success); or the intro circuit was gone (closed, its close report still
+ * on the way), which tor, whose circuitmap skips circuits marked for close,
+ * sees as no intro circuit for the key: ACK UNKNOWN_ID, counted
+ * unknown_service, and the intro circuit is forgotten at once. Unknown or
+ * answered ids are ignored. */
+void intro_point_introduce2_sent(struct intro_point *ip, uint32_t id, bool sent);
+
+/* Sends SUCCESS for ACKs that waited INTRO_POINT_ACK_TIMEOUT_SEC or more
+ * without an answer (counted acks_unconfirmed). Call about once a second. */
+void intro_point_poll(struct intro_point *ip, uint32_t now_sec);
 
 /* circ closed (or its handle is free): its state goes, and an intro
  * circuit's auth key is unregistered. Only an exact match counts: a newer

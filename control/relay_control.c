@@ -26,6 +26,7 @@
 #include "control/descriptor.h"
 #include "control/dir_http.h"
 #include "control/dir_server.h"
+#include "control/dos_guard.h"
 #include "control/hsdir_store.h"
 #include "control/intro_point.h"
 #include "control/link_cells.h"
@@ -39,6 +40,7 @@
 #include "crypto/ntor.h"
 #include "crypto/rsa_identity.h"
 #include "crypto/torcert.h"
+#include "dataplane/channel_padding.h"
 #include "dataplane/relay_msg.h"
 #include "dataplane/wire.h"
 
@@ -114,6 +116,8 @@ struct control_link {
 	unsigned nb_waiting;
 	/* raw links: the directory request */
 	struct dir_fetch *dir;
+	/* counted by the DoS limits (dos_guard_connection_opened) */
+	bool dos_tracked;
 	struct control_link *next;	/* in the connecting list */
 };
 
@@ -228,6 +232,10 @@ struct relay_control {
 	struct intro_point *intro;
 	struct hsdir_store *hsdir;	/* onion-service descriptors (HSDir) */
 	uint8_t hsdir_ring_logged[3 * HS_INDEX_LEN + 1];	/* last logged, + flag */
+	struct hsdir_ring_indexes hsdir_ring;	/* from the latest consensus */
+	bool hsdir_ring_known;
+	bool hsdir_listed;
+	struct dos_guard *dos;		/* tor dos.c: per-address limits */
 };
 
 static void
@@ -1049,15 +1057,19 @@ answer_create(struct relay_control *c, struct control_link *cl, const uint8_t *c
 	struct circuit_handshake_result result;
 	int rc;
 
-	(void)now;
 	memset(&create, 0, sizeof(create));
 	memset(&result, 0, sizeof(result));
 	create.p_link = cl->id;
 	create.p_circ_id = cell_wire_circ_id(cell);
+	/* tor command.c: every CREATE from a client link is counted first;
+	 * a marked address gets DESTROY(RESOURCELIMIT) (docs/dos.md). */
+	if (dos_guard_circuit_create(c->dos, cl->peer_ip, !cl->peer_rsa_known, now)) {
+		rc = -EBUSY;
+		result.destroy_reason = DESTROY_REASON_RESOURCELIMIT;
 	/* tor-spec 5.1.1 (tor command.c): the link's initiator sets the high
 	 * bit of the circuit ids it creates; a CREATE with the other kind of
 	 * id is refused with DESTROY(PROTOCOL). */
-	if (((create.p_circ_id & 0x80000000u) != 0) == cl->initiator) {
+	} else if (((create.p_circ_id & 0x80000000u) != 0) == cl->initiator) {
 		rc = -EPROTO;
 		result.destroy_reason = DESTROY_REASON_PROTOCOL;
 	} else {
@@ -1066,8 +1078,10 @@ answer_create(struct relay_control *c, struct control_link *cl, const uint8_t *c
 	}
 	if (rc < 0) {
 		/* tor command.c: a CREATE2 we cannot answer is refused with a
-		 * DESTROY; the worker installs nothing for it. */
-		c->stats.create_failures++;
+		 * DESTROY; the worker installs nothing for it. DoS refusals
+		 * are counted by dos_guard, not as failed handshakes. */
+		if (rc != -EBUSY)
+			c->stats.create_failures++;
 		memset(create.reply, 0, CELL_LEN);
 		cell_wire_set_circ_id(create.reply, create.p_circ_id);
 		create.reply[CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
@@ -1312,6 +1326,7 @@ circuit_cell(struct relay_control *c, struct control_link *cl, unsigned worker,
 		destroy_circuit(c, cl->worker, &ref, cell_wire_payload((uint8_t *)cell)[0]);
 		stream_circuits_gone(c, ref.p_link, ref.p_circ_id, false);
 		intro_point_circuit_gone(c->intro, ref.p_link, ref.p_circ_id);
+		rendezvous_circuit_gone(c->rendezvous, ref.p_link, ref.p_circ_id);
 		return;
 	}
 	default:
@@ -1331,8 +1346,8 @@ intro_ref(const struct intro_circuit *circ)
 }
 
 static int
-intro_send(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
-		const uint8_t *body, size_t len)
+intro_send_confirmed(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
+		const uint8_t *body, size_t len, uint32_t confirm)
 {
 	struct relay_control *c = ctx;
 	struct relay_circuit_relay r;
@@ -1344,6 +1359,7 @@ intro_send(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
 	r.circuit = intro_ref(circ);
 	r.relay_command = relay_command;
 	r.length = (uint16_t)len;
+	r.confirm = confirm;
 	memcpy(r.data, body, len);
 	m = mbuf_from(c, &r, sizeof(r));
 	if (m == NULL) {
@@ -1352,6 +1368,13 @@ intro_send(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
 	}
 	send_msg(c, circ->worker, RELAY_MSG_CIRCUIT_ORIGINATE, 0, 0, m);
 	return 0;
+}
+
+static int
+intro_send(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
+		const uint8_t *body, size_t len)
+{
+	return intro_send_confirmed(ctx, circ, relay_command, body, len, 0);
 }
 
 static void
@@ -1394,6 +1417,24 @@ intro_dos_defaults(struct relay_control *c)
 	 * consensus sets 1). */
 	rendezvous_set_refuse_single_hop(c->rendezvous, consensus_param(c->consensus,
 			"DoSRefuseSingleHopClientRendezvous", 0, 0, 1) != 0);
+}
+
+/* tor channelpadding.c channelpadding_new_consensus_params(): the
+ * connection-padding window from each new consensus, to every worker. */
+static void
+padding_params_from_consensus(struct relay_control *c)
+{
+	struct channel_padding_params p = channel_padding_params_from_consensus(
+			consensus_param(c->consensus, "nf_ito_low",
+					CHANNEL_PADDING_ITO_LOW_DEFAULT_MS, INT32_MIN, INT32_MAX),
+			consensus_param(c->consensus, "nf_ito_high",
+					CHANNEL_PADDING_ITO_HIGH_DEFAULT_MS, INT32_MIN, INT32_MAX));
+
+	c->stats.padding_ito_low_ms = p.ito_low_ms;
+	c->stats.padding_ito_high_ms = p.ito_high_ms;
+	for (unsigned w = 0; w < c->cfg.n_workers; w++)
+		send_msg(c, w, RELAY_MSG_PADDING_PARAMS, 0,
+				(uint64_t)p.ito_low_ms << 16 | p.ito_high_ms, NULL);
 }
 
 static bool
@@ -1457,6 +1498,69 @@ intro_cell(struct relay_control *c, unsigned worker, const struct relay_circuit_
 }
 
 /* ------------------------------------------------------------------ */
+/* DoS limits (control/dos_guard.h, docs/dos.md)                       */
+
+static int32_t
+dos_consensus_param(void *arg, const char *name, int32_t default_value, int32_t min_value,
+		int32_t max_value)
+{
+	const struct consensus *cons = arg;
+
+	return cons != NULL ? consensus_param(cons, name, default_value, min_value, max_value)
+			    : default_value;
+}
+
+/* tor dos.c dos_init() / dos_consensus_has_changed(): the DoS options of
+ * the configuration over the kept consensus's parameters (defaults
+ * before the first consensus). */
+static void
+dos_params_update(struct relay_control *c)
+{
+	struct dos_guard_params p;
+
+	memset(&p, 0, sizeof(p));	/* compared with memcmp below */
+	dos_guard_params_resolve(&c->cfg.dos, dos_consensus_param, c->consensus, &p);
+	if (memcmp(&p, dos_guard_get_params(c->dos), sizeof(p)) != 0)
+		relay_log("notice", "DoS limits: circuit creation %s (min %u connections, "
+				"%u/s, burst %u, defense %d for %d s); connections %s (max %u "
+				"concurrent, defense %d, %u/s, burst %u, marked for %d s)",
+				p.cc_enabled ? "on" : "off", p.cc_min_concurrent_conn,
+				p.cc_circuit_rate, p.cc_circuit_burst, p.cc_defense_type,
+				p.cc_defense_time_period, p.conn_enabled ? "on" : "off",
+				p.conn_max_concurrent_count, p.conn_defense_type,
+				p.conn_connect_rate, p.conn_connect_burst,
+				p.conn_connect_defense_time_period);
+	dos_guard_set_params(c->dos, &p);
+}
+
+static struct dos_guard *
+dos_limits_create(struct relay_control *c)
+{
+	struct dos_guard_config cfg = { .capacity = 0 };
+
+	if (RAND_bytes(cfg.hash_key, sizeof(cfg.hash_key)) != 1)
+		return NULL;
+	c->dos = dos_guard_create(&cfg);
+	OPENSSL_cleanse(cfg.hash_key, sizeof(cfg.hash_key));
+	if (c->dos != NULL)
+		dos_params_update(c);
+	return c->dos;
+}
+
+void
+relay_control_set_dos_options(struct relay_control *c, const struct dos_guard_options *options)
+{
+	c->cfg.dos = *options;
+	dos_params_update(c);
+}
+
+const struct dos_guard_stats *
+relay_control_dos_stats(const struct relay_control *c)
+{
+	return dos_guard_get_stats(c->dos);
+}
+
+/* ------------------------------------------------------------------ */
 /* Events                                                              */
 
 /* A cell from worker's circuit table (or link handshake) that arrived on
@@ -1516,10 +1620,17 @@ on_link_cell(struct relay_control *c, struct control_link *cl, unsigned worker,
 }
 
 static void
-on_link_new(struct relay_control *c, unsigned worker, uint32_t id, uint64_t addr)
+on_link_new(struct relay_control *c, unsigned worker, uint32_t id, uint64_t addr, time_t now)
 {
-	struct control_link *cl = calloc(1, sizeof(*cl));
+	struct control_link *cl;
 
+	/* tor connection.c: a marked address, or one with too many
+	 * connections open, is closed at once (docs/dos.md). */
+	if (!dos_guard_connection_allowed(c->dos, (uint32_t)(addr >> 16), now)) {
+		send_msg(c, worker, RELAY_MSG_LINK_CLOSE, id, 0, NULL);
+		return;
+	}
+	cl = calloc(1, sizeof(*cl));
 	if (cl == NULL || tls_session_create(c->tls_server, &cl->tls) < 0) {
 		free(cl);
 		send_msg(c, worker, RELAY_MSG_LINK_CLOSE, id, 0, NULL);
@@ -1532,6 +1643,7 @@ on_link_new(struct relay_control *c, unsigned worker, uint32_t id, uint64_t addr
 	cl->peer_port = (uint16_t)addr;
 	c->slots[worker][id & (LINK_SLOTS - 1)] = cl;
 	c->stats.links_inbound++;
+	cl->dos_tracked = dos_guard_connection_opened(c->dos, cl->peer_ip, now);
 }
 
 static struct control_link *
@@ -1633,6 +1745,10 @@ hsdir_ring_log(struct relay_control *c, const struct consensus *fresh)
 			consensus_valid_after(fresh), interval, &params,
 			cur->present ? cur->value : NULL, prev->present ? prev->value : NULL, &r) < 0)
 		return;
+	c->hsdir_ring = r;
+	c->hsdir_ring_known = true;
+	c->hsdir_listed = consensus_router_has_flags(fresh, relay_keys_fingerprint(c->cfg.keys),
+			CONSENSUS_FLAG_HSDIR);
 	{
 		/* Only when something changed (a new period or SRV, the
 		 * flag): a consensus comes every voting interval. */
@@ -1733,6 +1849,8 @@ consensus_received(struct relay_control *c, const uint8_t *body, size_t len, tim
 	c->consensus = fresh;
 	c->stats.consensus_fetched++;
 	intro_dos_defaults(c);
+	dos_params_update(c);
+	padding_params_from_consensus(c);
 	consensus_sha3_as_signed(c);
 	/* Microdescriptors: keep those it or the previous one lists, fetch
 	 * the ones it lists that we lack (microdesc_store.h). */
@@ -1883,6 +2001,8 @@ on_link_closed(struct relay_control *c, uint32_t id, uint64_t u64)
 		cl = take_connecting(c, request);
 	if (cl == NULL)
 		return;
+	if (cl->dos_tracked)
+		dos_guard_connection_closed(c->dos, cl->peer_ip);
 	if (cl->dir != NULL && !cl->dir->done && cl->dir->response_len > 0)
 		dir_response(c, cl, true, time(NULL));
 	if (cl->dir != NULL && !cl->dir->done) {
@@ -2216,6 +2336,12 @@ rendezvous_cell(struct relay_control *c, unsigned worker, const struct relay_cir
 		reply.circuit = local->circuit;
 		reply.relay_command = RELAY_COMMAND_RENDEZVOUS_ESTABLISHED;
 		send_struct(c, worker, RELAY_MSG_CIRCUIT_ORIGINATE, 0, &reply, sizeof(reply));
+		/* The worker reports the circuit's close (EV_CIRCUIT_CLOSED,
+		 * at once when it is gone already): its cookie goes then,
+		 * not when its link closes. */
+		send_msg(c, worker, RELAY_MSG_CIRCUIT_WATCH, local->circuit.handle,
+				(uint64_t)local->circuit.p_link << 32 | local->circuit.p_circ_id,
+				NULL);
 		return;
 	}
 	case RENDEZVOUS_JOIN: {
@@ -2280,7 +2406,7 @@ relay_control_poll(struct relay_control *c, time_t now)
 
 			switch (ev[i].type) {
 			case RELAY_EV_LINK_NEW:
-				on_link_new(c, w, ev[i].u32, ev[i].u64);
+				on_link_new(c, w, ev[i].u32, ev[i].u64, now);
 				break;
 			case RELAY_EV_LINK_CONNECTED:
 				on_link_connected(c, w, ev[i].u32, (uint32_t)ev[i].u64);
@@ -2345,8 +2471,19 @@ relay_control_poll(struct relay_control *c, time_t now)
 				};
 
 				intro_point_circuit_closed(c->intro, &ic);
+				if (rendezvous_circuit_closed(c->rendezvous,
+						&(struct rendezvous_circuit){
+							.worker = w, .handle = ic.handle,
+							.p_link = ic.p_link, .p_circ_id = ic.p_circ_id,
+						}))
+					c->stats.rendezvous = *rendezvous_counters(c->rendezvous);
 				break;
 			}
+			case RELAY_EV_CIRCUIT_ORIGINATED:
+				/* The worker's word on an INTRODUCE2: the
+				 * client's INTRODUCE_ACK goes now. */
+				intro_point_introduce2_sent(c->intro, ev[i].u32, ev[i].u64 != 0);
+				break;
 			case RELAY_EV_CROSS_LOST: {
 				/* A cell between workers was lost: the worker
 				 * named closes its side of that circuit. */
@@ -2374,6 +2511,14 @@ relay_control_poll(struct relay_control *c, time_t now)
 	}
 	stream_circuits_poll(c, now);
 	rendezvous_poll(c, now);
+	if (intro_point_stats(c->intro)->acks_pending > 0) {
+		/* INTRODUCE_ACKs whose worker answer was lost (intro_point.h);
+		 * the same monotonic seconds as intro_cell(). */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		intro_point_poll(c->intro, (uint32_t)ts.tv_sec);
+	}
 	if (now >= c->next_maintenance) {
 		maintenance(c, now);
 		c->next_maintenance = now + MAINTENANCE_INTERVAL;
@@ -2473,12 +2618,19 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 	c->microdescs = microdesc_store_new();
 	c->rendezvous = rendezvous_table_create(NULL);
 	c->intro = intro_point_new(&(struct intro_point_config){
-		.ops = { .send = intro_send, .close = intro_close, .watch = intro_watch },
+		.ops = { .send = intro_send, .close = intro_close, .watch = intro_watch,
+			 .send_confirmed = intro_send_confirmed },
 		.ctx = c,
 	});
 	c->hsdir = hsdir_store_new(cfg->max_hsdir_cache_bytes);
 	if (c->microdescs == NULL || c->rendezvous == NULL || c->intro == NULL ||
 	    c->hsdir == NULL) {
+		rc = -ENOMEM;
+		snprintf(errbuf, errbuf_len, "out of memory");
+		goto fail;
+	}
+	c->dos = dos_limits_create(c);
+	if (c->dos == NULL) {
 		rc = -ENOMEM;
 		snprintf(errbuf, errbuf_len, "out of memory");
 		goto fail;
@@ -2560,6 +2712,7 @@ relay_control_destroy(struct relay_control *c)
 	rendezvous_table_destroy(c->rendezvous);
 	intro_point_free(c->intro);
 	hsdir_store_free(c->hsdir);
+	dos_guard_destroy(c->dos);
 	link_credentials_free(c->link_credentials);
 	tls_handshake_context_free(c->tls_server);
 	tls_handshake_context_free(c->tls_client);
@@ -2584,6 +2737,13 @@ const struct hsdir_store *
 relay_control_hsdir(const struct relay_control *c)
 {
 	return c->hsdir;
+}
+
+const struct hsdir_ring_indexes *
+relay_control_hsdir_ring(const struct relay_control *c, bool *listed)
+{
+	*listed = c->hsdir_listed;
+	return c->hsdir_ring_known ? &c->hsdir_ring : NULL;
 }
 
 int

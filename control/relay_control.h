@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "control/dos_guard.h"
 #include "control/rendezvous.h"
 #include "dataplane/relay_msg.h"
 #include "dataplane/worker.h"
@@ -69,6 +70,9 @@ struct relay_control_config {
 	 * fresh for an hour on the public network) */
 	uint32_t consensus_interval;
 	uint64_t max_hsdir_cache_bytes;	/* HSDir cache cap, resolved; 0: none */
+	/* The DoS options of the configuration file (over the consensus's
+	 * parameters; control/dos_guard.h); { -1, 0.., -1, 0.. } for none. */
+	struct dos_guard_options dos;
 };
 
 /* Directory-cache answers of one kind. */
@@ -127,6 +131,11 @@ struct relay_control_stats {
 	uint64_t microdescs_fetched;	/* kept from the authorities' answers */
 	uint64_t microdescs_rejected;	/* unwanted digest, malformed, store full */
 	uint64_t microdescs_held;
+	/* The connection-padding window sent to the workers from the last
+	 * kept consensus (0 and 0 until one was kept: the workers use tor's
+	 * defaults then). */
+	uint64_t padding_ito_low_ms;
+	uint64_t padding_ito_high_ms;
 };
 
 /* Allocates the control state (TLS contexts, link credentials). NULL with
@@ -177,9 +186,23 @@ struct relay_control_reload {
 int relay_control_reload(struct relay_control *c, const struct relay_control_reload *r,
 		time_t now);
 
+/* New DoS options from a reloaded configuration, applied at once over the
+ * kept consensus's parameters (tor's dos_init() on SIGHUP). */
+void relay_control_set_dos_options(struct relay_control *c, const struct dos_guard_options *options);
+
+/* The DoS limits' counters (control/dos_guard.h). */
+const struct dos_guard_stats *relay_control_dos_stats(const struct relay_control *c);
+
 struct hsdir_store;
 /* The HSDir descriptor cache (hsdir_store.h), for its metrics. */
 const struct hsdir_store *relay_control_hsdir(const struct relay_control *c);
+
+struct hsdir_ring_indexes;
+/* Our places on the hash ring from the latest consensus, for the metrics
+ * (hsdir_ring_metrics_fill), or NULL before the first consensus; *listed
+ * says whether that consensus gives us the HSDir flag. */
+const struct hsdir_ring_indexes *relay_control_hsdir_ring(const struct relay_control *c,
+		bool *listed);
 
 
 #endif

@@ -52,9 +52,11 @@ static const char *const rend1_names[RELAY_METRICS_REND1_ACTIONS] = {
 	"success", "unsuitable_circuit", "malformed", "unknown_cookie", "circuit_dead",
 };
 
-/* The introduction point's families, with tor's help texts. tor's
- * tor_relay_dos_total has more types (DoS subsystem counters hsrelay does
- * not have); only introduce2_rejected is exported. */
+/* The introduction point's families, with tor's help texts, after
+ * tor_relay_dos_total: its types in tor's order (relay_metrics.c
+ * fill_dos_values), those hsrelay counts; the queue-limit ones
+ * (circuit_killed_max_cell*, marked_address_maxq) and the exit's
+ * stream_rejected are not exported. */
 static void
 fill_intro(struct family_builder *b, const struct relay_metrics_control *control)
 {
@@ -68,6 +70,16 @@ fill_intro(struct family_builder *b, const struct relay_metrics_control *control
 
 	family(b, "tor_relay_dos_total", "Denial of Service defenses related counters",
 			METRICS_COUNTER);
+	sample(b, (struct metrics_label[]){ { "type", "circuit_rejected" } }, 1,
+			control->dos_circuit_rejected);
+	sample(b, (struct metrics_label[]){ { "type", "marked_address" } }, 1,
+			control->dos_marked_address);
+	sample(b, (struct metrics_label[]){ { "type", "conn_rejected" } }, 1,
+			control->dos_conn_rejected);
+	sample(b, (struct metrics_label[]){ { "type", "concurrent_conn_rejected" } }, 1,
+			control->dos_concurrent_conn_rejected);
+	sample(b, (struct metrics_label[]){ { "type", "single_hop_refused" } }, 1,
+			control->single_hop_refused);
 	sample(b, (struct metrics_label[]){ { "type", "introduce2_rejected" } }, 1,
 			control->introduce2_rejected);
 
@@ -109,6 +121,9 @@ fill_tor_totals(struct family_builder *b, const struct relay_worker_stats *worke
 			{ "state", "created" }, { "family", "ipv4" } }, 4, connected);
 	sample(b, (struct metrics_label[]){ { "type", "OR" }, { "direction", "received" },
 			{ "state", "created" }, { "family", "ipv4" } }, 4, accepted);
+	sample(b, (struct metrics_label[]){ { "type", "OR" }, { "direction", "received" },
+			{ "state", "rejected" }, { "family", "ipv4" } }, 4,
+			control->connections_rejected);
 
 	family(b, "tor_relay_circuits_total", "Total number of circuits", METRICS_GAUGE);
 	sample(b, (struct metrics_label[]){ { "state", "opened" } }, 1, circuits_open);

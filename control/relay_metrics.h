@@ -6,7 +6,7 @@
  * Names tor's MetricsPort also has keep tor's spelling, type and labels
  * (tor 0.4.9.11, src/feature/relay/relay_metrics.c; checked against a real
  * tor's output in tests/unit/vectors/tor-0.4.9-metrics):
- *   tor_relay_connections_total{type="OR",direction,state="created",family="ipv4"}
+ *   tor_relay_connections_total{type="OR",direction,state="created"|"rejected",family="ipv4"}
  *   tor_relay_circuits_total{state="opened"}            (a gauge, as in tor)
  *   tor_relay_destroy_cell_total, tor_relay_drop_cell_total,
  *   tor_relay_circ_proto_violation_total
@@ -75,6 +75,19 @@ struct relay_metrics_control {
 	uint64_t est_intro[RELAY_METRICS_EST_INTRO_ACTIONS];
 	uint64_t intro1[RELAY_METRICS_INTRO1_ACTIONS];
 	uint64_t introduce2_rejected;
+
+	/* tor's DoS subsystem (control/dos_guard.h), more types of
+	 * tor_relay_dos_total: circuit_rejected, marked_address,
+	 * conn_rejected, concurrent_conn_rejected, and single_hop_refused
+	 * (the rendezvous point's est_rend single_hop); the connections the
+	 * DoS limits closed are tor_relay_connections_total{type="OR",
+	 * direction="received",state="rejected",family="ipv4"}. */
+	uint64_t dos_circuit_rejected;
+	uint64_t dos_marked_address;
+	uint64_t dos_conn_rejected;
+	uint64_t dos_concurrent_conn_rejected;
+	uint64_t single_hop_refused;
+	uint64_t connections_rejected;
 };
 
 /* Adds every family above to s: the tor_ totals summed over the n_workers

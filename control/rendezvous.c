@@ -15,12 +15,16 @@ struct waiting {
 	struct rendezvous_circuit circ;
 	bool client;		/* previous hop is a client */
 	time_t since;		/* RENDEZVOUS_ESTABLISHED sent */
-	struct waiting *next;
+	struct waiting *next;		/* same cookie bucket */
+	struct waiting *next_by_p;	/* same p-side bucket */
 };
 
 struct rendezvous_table {
 	struct rendezvous_config cfg;
 	struct waiting *buckets[BUCKETS];
+	/* The same entries by p side: close reports and the purpose checks
+	 * look circuits up by it. */
+	struct waiting *by_p[BUCKETS];
 	struct rendezvous_counters counters;
 };
 
@@ -65,9 +69,24 @@ rendezvous_set_refuse_single_hop(struct rendezvous_table *t, bool refuse)
 	t->cfg.refuse_single_hop_client = refuse;
 }
 
+static size_t
+p_bucket_of(uint32_t p_link, uint32_t p_circ_id)
+{
+	uint32_t h = p_link * 0x9e3779b1u ^ p_circ_id * 0x85ebca6bu;
+
+	return (h ^ h >> 15) % BUCKETS;
+}
+
+/* Frees w, which the caller has taken out of its cookie bucket. */
 static void
 waiting_free(struct rendezvous_table *t, struct waiting *w)
 {
+	struct waiting **pp = &t->by_p[p_bucket_of(w->circ.p_link, w->circ.p_circ_id)];
+
+	while (*pp != NULL && *pp != w)
+		pp = &(*pp)->next_by_p;
+	if (*pp == w)
+		*pp = w->next_by_p;
 	memset(w->cookie, 0, sizeof(w->cookie));
 	free(w);
 	t->counters.waiting--;
@@ -111,18 +130,20 @@ same_p_side(const struct rendezvous_circuit *c, uint32_t p_link, uint32_t p_circ
 	return c->p_link == p_link && c->p_circ_id == p_circ_id;
 }
 
+static struct waiting *
+find_p_side(const struct rendezvous_table *t, uint32_t p_link, uint32_t p_circ_id)
+{
+	struct waiting *w = t->by_p[p_bucket_of(p_link, p_circ_id)];
+
+	while (w != NULL && !same_p_side(&w->circ, p_link, p_circ_id))
+		w = w->next_by_p;
+	return w;
+}
+
 bool
 rendezvous_is_waiting(const struct rendezvous_table *t, uint32_t p_link, uint32_t p_circ_id)
 {
-	/* Slow path (a full scan): only for messages recognized at this hop
-	 * on circuits that are not plain relays. */
-	for (size_t b = 0; b < BUCKETS; b++) {
-		for (const struct waiting *w = t->buckets[b]; w != NULL; w = w->next) {
-			if (same_p_side(&w->circ, p_link, p_circ_id))
-				return true;
-		}
-	}
-	return false;
+	return find_p_side(t, p_link, p_circ_id) != NULL;
 }
 
 static struct rendezvous_result
@@ -186,6 +207,12 @@ rendezvous_establish(struct rendezvous_table *t, const struct rendezvous_circuit
 	w->since = now;
 	w->next = NULL;
 	*pp = w;
+	{
+		size_t b = p_bucket_of(circ->p_link, circ->p_circ_id);
+
+		w->next_by_p = t->by_p[b];
+		t->by_p[b] = w;
+	}
 	t->counters.waiting++;
 	t->counters.est_rend[REND_EST_SUCCESS]++;
 	r.verdict = RENDEZVOUS_REPLY;
@@ -254,7 +281,7 @@ rendezvous_expire(struct rendezvous_table *t, time_t now, struct rendezvous_circ
 }
 
 static void
-forget_matching(struct rendezvous_table *t, uint32_t p_link, bool any_circ, uint32_t p_circ_id)
+forget_link(struct rendezvous_table *t, uint32_t p_link)
 {
 	for (size_t b = 0; b < BUCKETS; b++) {
 		struct waiting **pp = &t->buckets[b];
@@ -262,7 +289,7 @@ forget_matching(struct rendezvous_table *t, uint32_t p_link, bool any_circ, uint
 		while (*pp != NULL) {
 			struct waiting *w = *pp;
 
-			if (w->circ.p_link == p_link && (any_circ || w->circ.p_circ_id == p_circ_id)) {
+			if (w->circ.p_link == p_link) {
 				*pp = w->next;
 				waiting_free(t, w);
 			} else {
@@ -275,13 +302,39 @@ forget_matching(struct rendezvous_table *t, uint32_t p_link, bool any_circ, uint
 void
 rendezvous_link_gone(struct rendezvous_table *t, uint32_t p_link)
 {
-	forget_matching(t, p_link, true, 0);
+	forget_link(t, p_link);
+}
+
+/* Takes w out of its cookie bucket and frees it. */
+static void
+forget(struct rendezvous_table *t, struct waiting *w)
+{
+	struct waiting **pp = find_cookie(t, w->cookie);
+
+	if (*pp == w)
+		*pp = w->next;
+	waiting_free(t, w);
 }
 
 void
 rendezvous_circuit_gone(struct rendezvous_table *t, uint32_t p_link, uint32_t p_circ_id)
 {
-	forget_matching(t, p_link, false, p_circ_id);
+	struct waiting *w = find_p_side(t, p_link, p_circ_id);
+
+	if (w != NULL)
+		forget(t, w);
+}
+
+bool
+rendezvous_circuit_closed(struct rendezvous_table *t, const struct rendezvous_circuit *circ)
+{
+	struct waiting *w = find_p_side(t, circ->p_link, circ->p_circ_id);
+
+	if (w == NULL || w->circ.worker != circ->worker || w->circ.handle != circ->handle)
+		return false;
+	forget(t, w);
+	t->counters.closed_waiting++;
+	return true;
 }
 
 const struct rendezvous_counters *

@@ -100,6 +100,8 @@ struct rendezvous_counters {
 	uint64_t rend1[REND1_ACTION_COUNT];
 	uint64_t waiting;		/* gauge */
 	uint64_t expired;		/* waiting circuits closed idle */
+	/* waiting circuits whose close the worker reported before a join */
+	uint64_t closed_waiting;
 	uint64_t refused_full;		/* ESTABLISH_RENDEZVOUS over max_waiting */
 };
 
@@ -122,7 +124,8 @@ void rendezvous_set_refuse_single_hop(struct rendezvous_table *t, bool refuse);
  * refuse_single_hop_client -> IGNORE; extended -> CLOSE; length other than
  * 20 -> CLOSE; cookie
  * already waiting -> CLOSE (the new circuit); then REPLY and circ waits on
- * the cookie from now. A full table -> CLOSE RESOURCELIMIT (hsrelay's
+ * the cookie from now (the caller asks the worker to report its close,
+ * for rendezvous_circuit_closed()). A full table -> CLOSE RESOURCELIMIT (hsrelay's
  * bound, not tor's). Counts tor_relay_est_rend_total. */
 struct rendezvous_result rendezvous_establish(struct rendezvous_table *t,
 		const struct rendezvous_circuit *circ, const struct rendezvous_circuit_state *st,
@@ -152,6 +155,14 @@ void rendezvous_link_gone(struct rendezvous_table *t, uint32_t p_link);
 
 /* Forgets the waiting circuit with that p side, if any (it closed). */
 void rendezvous_circuit_gone(struct rendezvous_table *t, uint32_t p_link, uint32_t p_circ_id);
+
+/* The worker reported that circ closed (RELAY_EV_CIRCUIT_CLOSED for a
+ * circuit the caller asked to watch when it answered
+ * RENDEZVOUS_REPLY): when circ still waits here (same worker, handle and
+ * p side), its cookie is forgotten at once, as tor's circuitmap drops the
+ * token of a freed circuit, so a later RENDEZVOUS1 with that cookie is an
+ * unknown cookie. Returns whether it was waiting. Counts closed_waiting. */
+bool rendezvous_circuit_closed(struct rendezvous_table *t, const struct rendezvous_circuit *circ);
 
 /* True when a circuit with that p side waits on a cookie here (tor's
  * REND_POINT_WAITING purpose: other roles refuse it). */

@@ -11,6 +11,23 @@ max_u16(uint16_t a, uint16_t b)
 	return a > b ? a : b;
 }
 
+static int32_t
+clip(int32_t v, int32_t min, int32_t max)
+{
+	return v < min ? min : v > max ? max : v;
+}
+
+struct channel_padding_params
+channel_padding_params_from_consensus(int32_t nf_ito_low, int32_t nf_ito_high)
+{
+	struct channel_padding_params params;
+	int32_t low = clip(nf_ito_low, 0, CHANNEL_PADDING_ITO_MAX_MS);
+
+	params.ito_low_ms = (uint16_t)low;
+	params.ito_high_ms = (uint16_t)clip(nf_ito_high, low, CHANNEL_PADDING_ITO_MAX_MS);
+	return params;
+}
+
 void
 channel_padding_init(struct channel_padding *p, uint64_t now_ns)
 {

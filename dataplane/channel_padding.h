@@ -20,9 +20,11 @@
 
 #include "dataplane/cell.h"
 
-/* The consensus parameters' defaults (tor's channelpadding.c). */
+/* The consensus parameters' defaults and upper bound (tor's
+ * channelpadding.c channelpadding_new_consensus_params()). */
 #define CHANNEL_PADDING_ITO_LOW_DEFAULT_MS 1500
 #define CHANNEL_PADDING_ITO_HIGH_DEFAULT_MS 9500
+#define CHANNEL_PADDING_ITO_MAX_MS 60000
 /* channel_padding_deadline(): no padding on this link. */
 #define CHANNEL_PADDING_NEVER UINT64_MAX
 
@@ -31,6 +33,14 @@ struct channel_padding_params {
 	uint16_t ito_low_ms;
 	uint16_t ito_high_ms;
 };
+
+/* The window from a consensus's nf_ito_low and nf_ito_high as tor reads
+ * them (networkstatus_get_param() clips a value to its range): low in
+ * [0, 60000], high in [low, 60000]. Pass the defaults for absent ones. A
+ * relay pads with these; the *_reduced variants are for clients running
+ * ReducedConnectionPadding, which a relay never is. */
+struct channel_padding_params channel_padding_params_from_consensus(int32_t nf_ito_low,
+		int32_t nf_ito_high);
 
 /* Returns a uniform integer in [0, bound), bound > 0. */
 typedef uint32_t (*channel_padding_rand_fn)(void *arg, uint32_t bound);

@@ -46,7 +46,21 @@ struct circuit {
 	uint32_t splice_handle;
 
 	bool watched;			/* report its close (circuit_watch) */
+	/* Sent RENDEZVOUS1 and not joined yet: cells no hop recognizes are
+	 * held (circuit_take_held) rather than closing the circuit. */
+	bool rend1_sent;
+	uint8_t nb_held;
+	uint16_t held_first, held_last;	/* in circuit_table.held */
 } __rte_cache_aligned;
+
+/* One held cell (circuit_take_held), in its circuit's list or the free
+ * list. */
+struct circuit_held {
+	uint8_t cell[CELL_LEN];
+	uint16_t next;
+};
+
+#define HELD_NONE UINT16_MAX
 
 /* Cold: only for cells to or from this hop. */
 struct circuit_digests {
@@ -71,9 +85,16 @@ struct circuit_table {
 	 * by index (circuit_burst_local_digest). */
 	unsigned burst_index;
 	uint8_t burst_digests[CIRCUIT_BURST_MAX][20];
-	/* Watched circuits freed since the last circuit_take_closed(). */
-	struct circuit_closed closed[CIRCUIT_CLOSED_PENDING_MAX];
-	unsigned nb_closed;
+	/* Cells held behind a RENDEZVOUS1 (CIRCUIT_HOLD_CELLS), and the
+	 * free ones as a list. */
+	struct circuit_held *held;
+	uint16_t held_free;
+	/* Watched circuits freed and not reported yet, oldest first: a ring
+	 * of handles (room for every slot, since a slot waits here at most
+	 * once and is not reused before it is reported). Their struct
+	 * circuit still holds the p side. */
+	uint32_t *closed;
+	uint32_t closed_first, nb_closed;
 };
 
 struct circuit_table *
@@ -100,6 +121,10 @@ circuit_table_create(const struct circuit_table_config *cfg, int *error)
 			sizeof(*t->digests) * cfg->max_circuits, RTE_CACHE_LINE_SIZE, cfg->socket_id);
 	t->free_list = rte_malloc_socket("circuit_free", sizeof(uint32_t) * cfg->max_circuits, 0,
 			cfg->socket_id);
+	t->closed = rte_malloc_socket("circuit_closed", sizeof(uint32_t) * cfg->max_circuits, 0,
+			cfg->socket_id);
+	t->held = rte_malloc_socket("circuit_held", sizeof(*t->held) * CIRCUIT_HOLD_CELLS, 0,
+			cfg->socket_id);
 	snprintf(name, sizeof(name), "circ%u", __atomic_fetch_add(&instance, 1, __ATOMIC_RELAXED));
 	memset(&hp, 0, sizeof(hp));
 	hp.name = name;
@@ -110,7 +135,8 @@ circuit_table_create(const struct circuit_table_config *cfg, int *error)
 	hp.socket_id = cfg->socket_id;
 	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
 	t->hash = rte_hash_create(&hp);
-	if (t->circuits == NULL || t->digests == NULL || t->free_list == NULL || t->hash == NULL) {
+	if (t->circuits == NULL || t->digests == NULL || t->free_list == NULL || t->closed == NULL ||
+	    t->held == NULL || t->hash == NULL) {
 		circuit_table_destroy(t);
 		*error = -ENOMEM;
 		return NULL;
@@ -118,6 +144,9 @@ circuit_table_create(const struct circuit_table_config *cfg, int *error)
 	for (uint32_t i = 0; i < cfg->max_circuits; i++)
 		t->free_list[i] = cfg->max_circuits - 1 - i;
 	t->nb_free = cfg->max_circuits;
+	for (uint16_t i = 0; i < CIRCUIT_HOLD_CELLS; i++)
+		t->held[i].next = i + 1 < CIRCUIT_HOLD_CELLS ? i + 1 : HELD_NONE;
+	t->held_free = 0;
 	return t;
 }
 
@@ -142,6 +171,8 @@ circuit_table_destroy(struct circuit_table *t)
 	rte_free(t->circuits);
 	rte_free(t->digests);
 	rte_free(t->free_list);
+	rte_free(t->closed);
+	rte_free(t->held);
 	rte_free(t);
 }
 
@@ -165,9 +196,12 @@ key_del(struct circuit_table *t, uint32_t link, uint32_t circ_id)
 	rte_hash_del_key(t->hash, &k);
 }
 
-int
-circuit_create(struct circuit_table *t, struct crypto_engine *engine,
-		const struct circuit_keys *keys, uint32_t p_link, uint32_t p_circ_id,
+/* Takes a free slot for a circuit whose p side (or a remote entry's key)
+ * is (p_link, p_circ_id), keys it and resets its routing state: no n side,
+ * no partner, no RELAY_EARLY budget. Returns 0 and sets *handle, -EINVAL,
+ * -EEXIST (the key is taken) or -ENOSPC. */
+static int
+slot_take(struct circuit_table *t, uint32_t p_link, uint32_t p_circ_id, uint8_t state,
 		uint32_t *handle)
 {
 	struct circuit *c;
@@ -184,21 +218,41 @@ circuit_create(struct circuit_table *t, struct crypto_engine *engine,
 		return rc;
 	t->nb_free--;
 	c = &t->circuits[h];
-	relay_cipher_init(engine, &c->forward, keys->forward_key);
-	relay_cipher_init(engine, &c->backward, keys->backward_key);
-	relay_digest_init(&t->digests[h].forward, keys->forward_digest);
-	relay_digest_init(&t->digests[h].backward, keys->backward_digest);
 	c->p_link = p_link;
 	c->p_circ_id = p_circ_id;
 	c->n_link = CIRCUIT_NO_LINK;
 	c->n_circ_id = 0;
 	c->slow_epoch = 0;
-	c->state = CIRCUIT_OPEN;
-	c->relay_early_left = CIRCUIT_MAX_RELAY_EARLY;
+	c->state = state;
+	c->relay_early_left = 0;
 	c->n_open = false;
 	c->splice_link = CIRCUIT_NO_LINK;
 	c->splice_circ_id = 0;
 	c->splice_handle = CIRCUIT_NONE;
+	c->rend1_sent = false;
+	c->nb_held = 0;
+	c->held_first = c->held_last = HELD_NONE;
+	*handle = h;
+	return 0;
+}
+
+int
+circuit_create(struct circuit_table *t, struct crypto_engine *engine,
+		const struct circuit_keys *keys, uint32_t p_link, uint32_t p_circ_id,
+		uint32_t *handle)
+{
+	struct circuit *c;
+	uint32_t h;
+	int rc = slot_take(t, p_link, p_circ_id, CIRCUIT_OPEN, &h);
+
+	if (rc < 0)
+		return rc;
+	c = &t->circuits[h];
+	relay_cipher_init(engine, &c->forward, keys->forward_key);
+	relay_cipher_init(engine, &c->backward, keys->backward_key);
+	relay_digest_init(&t->digests[h].forward, keys->forward_digest);
+	relay_digest_init(&t->digests[h].backward, keys->backward_digest);
+	c->relay_early_left = CIRCUIT_MAX_RELAY_EARLY;
 	t->counters.circuits_open++;
 	*handle = h;
 	return 0;
@@ -293,15 +347,18 @@ circuit_free(struct circuit_table *t, uint32_t handle)
 	if (c == NULL)
 		return -ENOENT;
 	unsplice(t, handle, c);
-	if (c->watched) {
-		if (t->nb_closed < CIRCUIT_CLOSED_PENDING_MAX)
-			t->closed[t->nb_closed++] = (struct circuit_closed){
-				.handle = handle, .p_link = c->p_link, .p_circ_id = c->p_circ_id,
-			};
-		else
-			t->counters.watch_lost++;
-		c->watched = false;
+	/* Held cells go with the circuit (a join that failed, or a close). */
+	while (c->held_first != HELD_NONE) {
+		uint16_t i = c->held_first;
+
+		c->held_first = t->held[i].next;
+		t->held[i].next = t->held_free;
+		t->held_free = i;
+		t->counters.cells_held--;
 	}
+	c->nb_held = 0;
+	c->held_last = HELD_NONE;
+	c->rend1_sent = false;
 	detach_n(t, c);
 	key_del(t, c->p_link, c->p_circ_id);
 	relay_cipher_clear(&c->forward);
@@ -313,7 +370,16 @@ circuit_free(struct circuit_table *t, uint32_t handle)
 	else
 		t->counters.circuits_open--;
 	c->state = CIRCUIT_FREE;
-	t->free_list[t->nb_free++] = handle;
+	if (c->watched) {
+		/* The slot waits, p side kept, until circuit_take_closed()
+		 * reports it: no close is lost, and control never sees the
+		 * handle reused before it heard of the close. */
+		c->watched = false;
+		t->closed[(t->closed_first + t->nb_closed++) % t->max_circuits] = handle;
+		t->counters.closed_unreported++;
+	} else {
+		t->free_list[t->nb_free++] = handle;
+	}
 	return 0;
 }
 
@@ -321,32 +387,12 @@ int
 circuit_remote_add(struct circuit_table *t, uint32_t link, uint32_t circ_id, uint8_t owner,
 		uint32_t *handle)
 {
-	struct circuit *c;
 	uint32_t h;
-	int rc;
+	int rc = slot_take(t, link, circ_id, CIRCUIT_REMOTE, &h);
 
-	if (circ_id == 0 || link == CIRCUIT_NO_LINK)
-		return -EINVAL;
-	if (t->nb_free == 0)
-		return -ENOSPC;
-	h = t->free_list[t->nb_free - 1];
-	rc = key_add(t, link, circ_id, h, SIDE_P);
 	if (rc < 0)
 		return rc;
-	t->nb_free--;
-	c = &t->circuits[h];
-	c->p_link = link;
-	c->p_circ_id = circ_id;
-	c->n_link = CIRCUIT_NO_LINK;
-	c->n_circ_id = 0;
-	c->slow_epoch = 0;
-	c->state = CIRCUIT_REMOTE;
-	c->relay_early_left = 0;
-	c->n_open = false;
-	c->owner = owner;
-	c->splice_link = CIRCUIT_NO_LINK;
-	c->splice_circ_id = 0;
-	c->splice_handle = CIRCUIT_NONE;
+	t->circuits[h].owner = owner;
 	t->counters.remotes_open++;
 	*handle = h;
 	return 0;
@@ -559,6 +605,59 @@ set_drop(struct circuit_cell *cc, uint64_t *counter)
 	(*counter)++;
 }
 
+/* tor relay.c circuit_receive_relay_cell(): a cell not recognized on a
+ * spliced circuit continues as an inbound RELAY cell of the partner
+ * (RELAY_EARLY is downgraded). Returns true when the partner is in this
+ * table: the caller adds its Kb layer; else the cell is for the partner's
+ * worker (SPLICE_REMOTE). */
+static bool
+route_spliced(const struct circuit *c, uint32_t handle, struct circuit_cell *cc)
+{
+	cell_wire_set_circ_id(cc->cell, c->splice_circ_id);
+	cc->cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY;
+	cc->out_link = c->splice_link;
+	cc->relay_early = 0;
+	cc->toward_p = 1;
+	if (c->splice_handle == CIRCUIT_NONE) {
+		cc->verdict = CIRCUIT_VERDICT_SPLICE_REMOTE;
+		cc->circuit = handle;
+		return false;
+	}
+	cc->verdict = CIRCUIT_VERDICT_FORWARD;
+	cc->circuit = c->splice_handle;
+	return true;
+}
+
+/* Holds a cell that came after RENDEZVOUS1 (this hop's layer removed) in
+ * the table's pool; a circuit over CIRCUIT_HOLD_PER_CIRCUIT cells, or a
+ * full pool, closes (RESOURCELIMIT). */
+static void
+hold_cell(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc,
+		struct circuit_extra_cell extra[], unsigned *nb_extra)
+{
+	struct circuit *c = &t->circuits[handle];
+	uint16_t i = t->held_free;
+
+	if (i == HELD_NONE || c->nb_held >= CIRCUIT_HOLD_PER_CIRCUIT) {
+		t->counters.closed_hold_full++;
+		close_circuit(t, handle, cc, DESTROY_REASON_RESOURCELIMIT, extra, nb_extra);
+		return;
+	}
+	t->held_free = t->held[i].next;
+	memcpy(t->held[i].cell, cc->cell, CELL_LEN);
+	t->held[i].next = HELD_NONE;
+	if (c->held_last == HELD_NONE)
+		c->held_first = i;
+	else
+		t->held[c->held_last].next = i;
+	c->held_last = i;
+	c->nb_held++;
+	t->counters.cells_held++;
+	t->counters.held_total++;
+	cc->verdict = CIRCUIT_VERDICT_HELD;
+	cc->circuit = handle;
+}
+
 /* A relay cell from p, already decrypted by one layer. */
 static void
 relay_from_p(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc,
@@ -575,25 +674,21 @@ relay_from_p(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc,
 		cc->circuit = handle;
 		t->counters.local++;
 		relay_digest_current(&t->digests[handle].forward, t->burst_digests[t->burst_index]);
+		/* tor handles RENDEZVOUS1 (the join) before the next cell; here
+		 * the control thread answers later, so what follows is held
+		 * until the join or the close (circuit_take_held). */
+		if (payload[RELAY_OFFSET_COMMAND] == RELAY_COMMAND_RENDEZVOUS1 &&
+		    c->n_link == CIRCUIT_NO_LINK && c->splice_link == CIRCUIT_NO_LINK)
+			c->rend1_sent = true;
 		return;
 	}
 	if (c->splice_link != CIRCUIT_NO_LINK) {
-		/* tor relay.c circuit_receive_relay_cell(): not recognized on
-		 * a spliced circuit: it continues as an inbound RELAY cell of
-		 * the partner (RELAY_EARLY is downgraded). */
-		cell_wire_set_circ_id(cc->cell, c->splice_circ_id);
-		cc->cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY;
-		cc->out_link = c->splice_link;
-		cc->relay_early = 0;
-		cc->toward_p = 1;
-		if (c->splice_handle == CIRCUIT_NONE) {
-			cc->verdict = CIRCUIT_VERDICT_SPLICE_REMOTE;
-			cc->circuit = handle;
-		} else {
-			cc->verdict = CIRCUIT_VERDICT_FORWARD;
-			cc->circuit = c->splice_handle;
+		if (route_spliced(c, handle, cc))
 			t->splice_index[t->nb_splice++] = (uint16_t)t->burst_index;
-		}
+		return;
+	}
+	if (c->rend1_sent && c->n_link == CIRCUIT_NO_LINK) {
+		hold_cell(t, handle, cc, extra, nb_extra);
 		return;
 	}
 	if (!c->n_open) {
@@ -1089,8 +1184,60 @@ circuit_take_closed(struct circuit_table *t, struct circuit_closed out[], unsign
 {
 	unsigned n = t->nb_closed < max ? t->nb_closed : max;
 
-	memcpy(out, t->closed, n * sizeof(out[0]));
-	memmove(t->closed, t->closed + n, (t->nb_closed - n) * sizeof(t->closed[0]));
-	t->nb_closed -= n;
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t h = t->closed[t->closed_first];
+		const struct circuit *c = &t->circuits[h];
+
+		out[i] = (struct circuit_closed){
+			.handle = h, .p_link = c->p_link, .p_circ_id = c->p_circ_id,
+		};
+		t->closed_first = (t->closed_first + 1) % t->max_circuits;
+		t->nb_closed--;
+		t->counters.closed_unreported--;
+		t->free_list[t->nb_free++] = h;
+	}
+	return n;
+}
+
+unsigned
+circuit_take_held(struct circuit_table *t, struct crypto_engine *engine, uint32_t handle,
+		struct circuit_cell out[], uint8_t (*cells)[CELL_LEN], unsigned max)
+{
+	struct circuit *c = live(t, handle);
+	struct relay_cipher *ciphers[CIRCUIT_BURST_MAX];
+	uint8_t *payloads[CIRCUIT_BURST_MAX];
+	unsigned n = 0, nb_crypt = 0;
+
+	if (c == NULL || c->state == CIRCUIT_REMOTE || c->splice_link == CIRCUIT_NO_LINK)
+		return 0;
+	if (max > CIRCUIT_BURST_MAX)
+		max = CIRCUIT_BURST_MAX;
+	while (n < max && c->held_first != HELD_NONE) {
+		uint16_t i = c->held_first;
+		struct circuit_cell *cc = &out[n];
+
+		c->held_first = t->held[i].next;
+		memcpy(cells[n], t->held[i].cell, CELL_LEN);
+		t->held[i].next = t->held_free;
+		t->held_free = i;
+		c->nb_held--;
+		t->counters.cells_held--;
+		cc->cell = cells[n];
+		cc->link = c->p_link;
+		if (route_spliced(c, handle, cc)) {
+			ciphers[nb_crypt] = &t->circuits[c->splice_handle].backward;
+			payloads[nb_crypt++] = cell_wire_payload(cc->cell);
+		}
+		n++;
+	}
+	if (c->held_first == HELD_NONE) {
+		c->held_last = HELD_NONE;
+		c->rend1_sent = false;
+	}
+	/* In order, after whatever the partner sent before (RENDEZVOUS2). */
+	if (nb_crypt > 0) {
+		relay_crypt_burst(engine, ciphers, payloads, nb_crypt);
+		t->counters.spliced += nb_crypt;
+	}
 	return n;
 }

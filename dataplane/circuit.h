@@ -81,6 +81,10 @@ enum circuit_verdict {
 	 * partner's p circuit id, to the worker of out_link, which finishes
 	 * it with circuit_splice_in_burst() */
 	CIRCUIT_VERDICT_SPLICE_REMOTE,
+	/* a cell no hop recognizes on a circuit that sent RENDEZVOUS1 and is
+	 * not joined yet: kept by the table until circuit_take_held() or the
+	 * circuit's close */
+	CIRCUIT_VERDICT_HELD,
 };
 
 /* One cell of a burst. cell points at a CELL_LEN-byte wire cell (4-byte
@@ -134,7 +138,14 @@ struct circuit_counters {
 	uint64_t closed_by_splice;	/* circuits closed because their partner
 					 * closed */
 
-	uint64_t watch_lost;		/* closes of watched circuits not reported */
+	/* gauge: slots of watched circuits freed and not yet taken by
+	 * circuit_take_closed() (not reusable until then) */
+	uint64_t closed_unreported;
+	/* cells held behind a RENDEZVOUS1 (gauge, and all ever held), and
+	 * circuits closed because their hold was full */
+	uint64_t cells_held;
+	uint64_t held_total;
+	uint64_t closed_hold_full;
 };
 
 /* Allocates a table for max_circuits on socket_id. NULL with *error set
@@ -262,16 +273,35 @@ unsigned circuit_splice_in_burst(struct circuit_table *t, struct crypto_engine *
 
 const struct circuit_counters *circuit_table_counters(const struct circuit_table *t);
 
+/* Cells behind a RENDEZVOUS1 (rend-spec-v3 4.2): tor joins the two
+ * circuits when it handles RENDEZVOUS1, before it reads the service's next
+ * cell, which then crosses the splice. Here the control thread decides the
+ * join later, so a circuit that sent a RENDEZVOUS1 recognized at this hop
+ * (no n side, no partner) holds the cells no hop recognizes that follow
+ * it (CIRCUIT_VERDICT_HELD, this hop's layer removed), at most
+ * CIRCUIT_HOLD_PER_CIRCUIT per circuit and CIRCUIT_HOLD_CELLS per table, in
+ * a pool made by circuit_table_create(); one more closes the circuit
+ * (DESTROY RESOURCELIMIT, closed_hold_full). Held cells are dropped when
+ * the circuit closes (the join failed). */
+#define CIRCUIT_HOLD_PER_CIRCUIT 16
+#define CIRCUIT_HOLD_CELLS 512
+
+/* After circuit_splice() joined circuit handle: moves up to max (at most
+ * CIRCUIT_BURST_MAX) of its held cells, oldest first, into cells[] and
+ * out[] as circuit_cells_burst() would have decided them on the joined
+ * circuit: FORWARD with the partner's Kb layer added (the partner is in
+ * this table) or SPLICE_REMOTE for the partner's worker. Call it right
+ * after the join (and after the partner's RENDEZVOUS2 was queued) until it
+ * returns 0. Returns how many; 0 for a circuit that is not joined. */
+unsigned circuit_take_held(struct circuit_table *t, struct crypto_engine *engine, uint32_t handle,
+		struct circuit_cell out[], uint8_t (*cells)[CELL_LEN], unsigned max);
+
 /* A watched circuit that was freed: what the control thread knew it by. */
 struct circuit_closed {
 	uint32_t handle;
 	uint32_t p_link;
 	uint32_t p_circ_id;
 };
-
-/* Closes of watched circuits kept between two circuit_take_closed() calls;
- * more are counted in watch_lost and not reported. */
-#define CIRCUIT_CLOSED_PENDING_MAX 256
 
 /* Asks to be told when circuit handle is freed, however that happens
  * (DESTROY from p, protocol violation, circuit_free()): the control thread
@@ -281,7 +311,10 @@ struct circuit_closed {
 int circuit_watch(struct circuit_table *t, uint32_t handle);
 
 /* Moves up to max reports of freed watched circuits into out, oldest
- * first. Returns how many. */
+ * first, and frees their slots for reuse. Reports are never lost: a
+ * watched circuit's slot stays out of use (counted in closed_unreported)
+ * until it is taken here, so a caller that cannot pass them all on now
+ * takes the rest later. Returns how many. */
 unsigned circuit_take_closed(struct circuit_table *t, struct circuit_closed out[], unsigned max);
 
 #endif

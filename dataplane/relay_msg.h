@@ -107,6 +107,10 @@ enum relay_msg_type {
 	 * circuit's close (EV_CIRCUIT_CLOSED), at once if it is gone already
 	 * (dataplane/circuit.h circuit_watch). */
 	RELAY_MSG_CIRCUIT_WATCH,
+	/* u64 = nf_ito_low << 16 | nf_ito_high (ms), from the kept consensus
+	 * (dataplane/channel_padding.h): the window of later padding
+	 * negotiations and deadlines. */
+	RELAY_MSG_PADDING_PARAMS,
 
 	/* worker -> control */
 	/* u32 link, u64 = remote ipv4 << 16 | remote port. */
@@ -137,6 +141,9 @@ enum relay_msg_type {
 	/* u32 circuit handle, u64 = p link << 32 | p circuit id: a circuit
 	 * named in MSG_CIRCUIT_WATCH was freed (or was gone when asked). */
 	RELAY_EV_CIRCUIT_CLOSED,
+	/* u32 = the confirm id of an ORIGINATE, u64 = 1 when its cell was
+	 * queued, 0 when the circuit was gone. */
+	RELAY_EV_CIRCUIT_ORIGINATED,
 };
 
 #define RELAY_LINK_SLOT_BITS 16
@@ -205,6 +212,9 @@ struct relay_circuit_relay {
 	/* ORIGINATE: report the backward digest after this cell
 	 * (EV_CIRCUIT_SENT_DIGEST) */
 	uint8_t report_digest;
+	/* ORIGINATE: when not 0, answer EV_CIRCUIT_ORIGINATED with this id
+	 * (an INTRODUCE2 whose INTRODUCE_ACK waits for it) */
+	uint32_t confirm;
 };
 
 /* MSG_CIRCUIT_SPLICE, to the worker owning circuit (the client's circuit

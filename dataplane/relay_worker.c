@@ -262,17 +262,23 @@ event_copy(struct relay_worker *w, uint16_t type, uint32_t u32, uint64_t u64, co
 }
 
 /* Tells control of the watched circuits freed since the last call
- * (EV_CIRCUIT_CLOSED). */
+ * (EV_CIRCUIT_CLOSED), as many as the event ring has room for: the rest
+ * stay in the circuit table (their slots unused) for the next iteration.
+ * This worker is the ring's only producer, so the room it sees can only
+ * grow. */
 static void
 report_closed(struct relay_worker *w)
 {
 	struct circuit_closed closed[16];
+	unsigned room = rte_ring_free_count(w->cfg.event_ring);
 	unsigned n;
 
-	while ((n = circuit_take_closed(w->circuits, closed, RTE_DIM(closed))) > 0) {
+	while (room > 0 && (n = circuit_take_closed(w->circuits, closed,
+			RTE_MIN(room, (unsigned)RTE_DIM(closed)))) > 0) {
 		for (unsigned i = 0; i < n; i++)
 			event(w, RELAY_EV_CIRCUIT_CLOSED, closed[i].handle,
 					(uint64_t)closed[i].p_link << 32 | closed[i].p_circ_id, NULL);
+		room -= n;
 	}
 }
 
@@ -729,6 +735,12 @@ run_cell_burst(struct relay_worker *w)
 		return;
 	circuit_cells_burst(w->circuits, w->cfg.engine, w->cells, w->nb_cells, w->extra,
 			&nb_extra);
+	/* Closes of watched circuits go before the burst's cells for control:
+	 * a RENDEZVOUS1 behind the DESTROY of the circuit waiting on its
+	 * cookie must find the cookie gone, as in tor. (A message for a
+	 * circuit closed later in the burst makes control watch it again,
+	 * which is answered at once.) */
+	report_closed(w);
 	for (unsigned i = 0; i < w->nb_cells; i++) {
 		struct circuit_cell *c = &w->cells[i];
 
@@ -1382,6 +1394,29 @@ cross_to_link(struct relay_worker *w, unsigned from, const struct cross_cell *c)
 		queue_cell(w, c->link, c->cell);
 }
 
+/* Sends the cells the service's circuit handle held behind its
+ * RENDEZVOUS1 across the splice it just joined, in order
+ * (circuit_take_held()). */
+static void
+release_held(struct relay_worker *w, uint32_t handle)
+{
+	struct circuit_cell out[8];
+	uint8_t cells[8][CELL_LEN];
+	unsigned n;
+
+	while ((n = circuit_take_held(w->circuits, w->cfg.engine, handle, out, cells,
+			RTE_DIM(out))) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			if (out[i].verdict == CIRCUIT_VERDICT_FORWARD)
+				queue_circuit_cell(w, out[i].out_link, out[i].cell, out[i].circuit,
+						1);
+			else if (out[i].verdict == CIRCUIT_VERDICT_SPLICE_REMOTE)
+				cross_out(w, relay_link_worker(out[i].out_link), out[i].out_link,
+						out[i].circuit, CROSS_TO_SPLICE, 0, out[i].cell);
+		}
+	}
+}
+
 /* Sends what circuit_splice_in_burst() decided for the splice cells
  * gathered from other workers. */
 static void
@@ -1423,7 +1458,11 @@ cross_to_splice(struct relay_worker *w, struct cross_cell *c)
 			if (h != CIRCUIT_NONE && circuit_remote_owner(w->circuits, h) == -EINVAL)
 				destroy_circuit(w, h, DESTROY_REASON_PROTOCOL);
 			destroy_partner(w, peer_link, peer_circ_id, DESTROY_REASON_DESTROYED);
+			return;
 		}
+		/* The partner's worker queued RENDEZVOUS2 before it sent the
+		 * join: what our side held follows it. */
+		release_held(w, h);
 		return;
 	}
 	w->stats.cross_splice_cells_in++;
@@ -1602,6 +1641,9 @@ msg_splice(struct relay_worker *w, struct relay_circuit_splice *s)
 			RELAY_COMMAND_RENDEZVOUS2, 0, s->rendezvous2, s->length, cell,
 			&p_link) == 0)
 		queue_circuit_cell(w, p_link, cell, s->circuit.handle, 1);
+	/* What the service sent behind RENDEZVOUS1 follows RENDEZVOUS2. */
+	if (partner_here)
+		release_held(w, s->partner.handle);
 	if (!partner_here) {
 		/* The partner's worker joins its side; our cells for it
 		 * follow this request on the same ring. */
@@ -1819,6 +1861,7 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 		struct relay_circuit_relay *r = rte_pktmbuf_mtod(m, struct relay_circuit_relay *);
 		uint8_t cell[CELL_LEN];
 		uint32_t p_link;
+		bool queued = false;
 
 		if (circuit_ref_ok(w, &r->circuit)) {
 			if (msg->type == RELAY_MSG_CIRCUIT_EXTENDED)
@@ -1827,6 +1870,7 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 					r->circuit.handle, r->relay_command, r->stream_id, r->data,
 					r->length, cell, &p_link) == 0) {
 				queue_cell(w, p_link, cell);
+				queued = true;
 				if (msg->type == RELAY_MSG_CIRCUIT_ORIGINATE && r->report_digest) {
 					struct relay_circuit_sent_digest sent = { .circuit = r->circuit };
 
@@ -1837,6 +1881,8 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 				}
 			}
 		}
+		if (msg->type == RELAY_MSG_CIRCUIT_ORIGINATE && r->confirm != 0)
+			event(w, RELAY_EV_CIRCUIT_ORIGINATED, r->confirm, queued, NULL);
 		rte_pktmbuf_free(m);
 		break;
 	}
@@ -1862,6 +1908,12 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 			close_link_circuits(w, msg->u32);
 		else
 			w->stats.stale_messages++;
+		break;
+	case RELAY_MSG_PADDING_PARAMS:
+		/* tor channelpadding_new_consensus_params(): deadlines drawn
+		 * already stay, the next ones use the new window. */
+		w->pad_params.ito_low_ms = (uint16_t)(msg->u64 >> 16);
+		w->pad_params.ito_high_ms = (uint16_t)msg->u64;
 		break;
 	case RELAY_MSG_CIRCUIT_WATCH: {
 		struct relay_circuit_ref ref = {

@@ -381,14 +381,31 @@ worker_idle(struct worker *w, unsigned work)
 	return true;
 }
 
+/* Adds an iteration of cycles to the loop counters; relaxed atomic
+ * stores (plain moves on x86) so that worker_cycles() may read them. */
+static inline void
+account_cycles(struct worker *w, uint64_t cycles, bool busy)
+{
+	__atomic_store_n(&w->counters.poll_cycles, w->counters.poll_cycles + cycles,
+			__ATOMIC_RELAXED);
+	if (busy)
+		__atomic_store_n(&w->counters.busy_cycles, w->counters.busy_cycles + cycles,
+				__ATOMIC_RELAXED);
+}
+
 int
 worker_run(void *arg)
 {
 	struct worker *w = arg;
+	uint64_t start = rte_rdtsc();
 
 	while (!w->stopping) {
-		unsigned work = worker_poll(w, worker_tsc_to_ns(rte_rdtsc()));
+		uint64_t sent = w->counters.tx_packets;
+		unsigned work = worker_poll(w, worker_tsc_to_ns(start));
+		uint64_t end = rte_rdtsc();
 
+		/* An iteration that only sent (the drain deadline) worked too. */
+		account_cycles(w, end - start, work != 0 || w->counters.tx_packets != sent);
 		/* Frames waiting for their drain deadline keep it awake. */
 		if (w->tx_count == 0 && worker_idle(w, work)) {
 			/* A signal (net_tap's SIGIO on new frames) ends the
@@ -399,10 +416,21 @@ worker_run(void *arg)
 			};
 
 			nanosleep(&ts, NULL);
+			end = rte_rdtsc();
 		}
+		start = end;
 	}
 	worker_tx_flush(w);
 	return 0;
+}
+
+void
+worker_cycles(const struct worker *w, uint64_t *busy_cycles, uint64_t *poll_cycles)
+{
+	if (busy_cycles != NULL)
+		*busy_cycles = __atomic_load_n(&w->counters.busy_cycles, __ATOMIC_RELAXED);
+	if (poll_cycles != NULL)
+		*poll_cycles = __atomic_load_n(&w->counters.poll_cycles, __ATOMIC_RELAXED);
 }
 
 bool

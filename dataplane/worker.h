@@ -62,6 +62,15 @@ struct worker_counters {
 	uint64_t control_unknown;  /* of which had a type nobody handles */
 	uint64_t events_dropped;   /* answers lost: event ring full */
 	uint64_t idle_sleeps;      /* back-off sleeps */
+	/* TSC cycles spent in worker_run()'s loop iterations (sleeps not
+	 * included): all of them, and those that did work (received, handed
+	 * over or sent frames, ran timers or the application, took control
+	 * messages). A poll-mode worker's thread is always running, so
+	 * busy_cycles is its real cost; poll_cycles - busy_cycles is
+	 * spinning on empty queues. Stored with relaxed atomics, so any
+	 * thread may read them with worker_cycles() at any time. */
+	uint64_t busy_cycles;
+	uint64_t poll_cycles;
 };
 
 /* The stack a worker runs. Each callback runs on the worker's lcore only. */
@@ -154,6 +163,11 @@ unsigned worker_flow_owner(uint32_t src_ip, uint32_t dst_ip, uint16_t src_port,
  * IPv4 TCP or UDP frame with its ports in the first segment, else -1
  * (the frame belongs to whoever received it). */
 int worker_frame_owner(const struct rte_mbuf *m, unsigned n_workers);
+
+/* Loads the worker's busy_cycles and poll_cycles (struct worker_counters)
+ * from any thread while the worker runs; either pointer may be NULL. */
+void worker_cycles(const struct worker *worker, uint64_t *busy_cycles,
+		uint64_t *poll_cycles);
 
 /* Nanoseconds for a TSC reading, on the scale every worker shares. */
 uint64_t worker_tsc_to_ns(uint64_t tsc);

@@ -87,6 +87,7 @@ create_stack(struct worker_set *set, unsigned i)
 		.pool = set->pools[i],
 		.ip = cfg->address,
 		.prefix_len = cfg->prefix_len,
+		.gateway = cfg->gateway,
 		.arp = {
 			.capacity = ARP_CAPACITY,
 			.held_per_entry = ARP_HELD_PER_ENTRY,

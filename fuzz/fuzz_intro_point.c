@@ -4,7 +4,9 @@
  * ESTABLISH_INTRO with the given bytes, a valid ESTABLISH_INTRO for one of
  * four auth keys with DoS parameters from the input, INTRODUCE1 with the
  * given bytes or for one of the four keys, close reports, link closes,
- * consensus defaults, time steps. Checks: the state stays consistent
+ * consensus defaults, time steps; with an odd input length INTRODUCE2 goes
+ * through send_confirmed and the script answers (sent or gone, for one of
+ * the last ids) or lets the ACKs time out. Checks: the state stays consistent
  * (intro circuits <= circuits <= the limit), every relay message the module
  * sends fits a relay cell, an INTRODUCE2 is byte for byte the INTRODUCE1,
  * and freeing leaves nothing behind (ASan). */
@@ -31,6 +33,18 @@ fuzz_send(void *ctx, const struct intro_circuit *circ, uint8_t command, const ui
 	    (len != current_len || memcmp(body, current_body, len) != 0))
 		abort();
 	return 0;
+}
+
+static uint32_t last_id;
+
+static int
+fuzz_send_confirmed(void *ctx, const struct intro_circuit *circ, uint8_t command,
+		const uint8_t *body, size_t len, uint32_t id)
+{
+	if (id == 0)
+		abort();
+	last_id = id;
+	return fuzz_send(ctx, circ, command, body, len);
 }
 
 static void
@@ -72,6 +86,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *p = data, *end = data + size;
 	uint32_t now = 1000;
 
+	if (size & 1)
+		cfg.ops.send_confirmed = fuzz_send_confirmed;
+	last_id = 0;
 	if (!keys_made) {
 		for (unsigned i = 0; i < 4; i++) {
 			uint8_t seed[32] = { (uint8_t)(i + 1) };
@@ -173,6 +190,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 8:
 			now += arg;
 			break;
+		case 9:
+			intro_point_introduce2_sent(ip, last_id - (arg & 3), (arg & 4) != 0);
+			break;
+		case 10:
+			intro_point_poll(ip, now);
+			break;
 		default:
 			(void)intro_point_is_intro_circuit(ip, &circ);
 			break;
@@ -180,7 +203,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{
 			const struct intro_point_stats *st = intro_point_stats(ip);
 
-			if (st->intro_circuits > st->circuits || st->circuits > 12)
+			if (st->intro_circuits > st->circuits || st->circuits > 12 ||
+			    st->acks_pending > INTRO_POINT_PENDING_ACKS)
 				abort();
 		}
 	}

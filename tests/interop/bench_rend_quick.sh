@@ -66,7 +66,8 @@ hs = seen["hsrelay"]
 assert hs["load"] == "matched" and hs["offered_cells_per_s"] > 0, hs
 assert hs["ratio_vs_reference"] > 0, hs
 assert hs["relay_spliced_total"] == hs["cells"], hs
-assert hs["worker_threads"] == 1 and hs["cpu_what"] == "worker lcore threads", hs
+assert hs["worker_threads"] == 1 and hs["cpu_what"] == "worker busy iterations", hs
+assert 0 < hs["cpu_seconds"] <= hs["worker_thread_cpu_seconds"] + 1e-3, hs
 assert seen["tor"]["cpu_what"] == "process"
 assert set(intro) == {"tor", "hsrelay"}, intro.keys()
 assert intro["hsrelay"]["ratio_vs_reference"] > 0, intro["hsrelay"]

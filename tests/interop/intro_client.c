@@ -348,6 +348,7 @@ scenario_flood(void)
 	uint8_t body[FLOOD + 1][RELAY_DATA_MAX];
 	size_t len[FLOOD + 1];
 	unsigned passed = 0, limited = 0;
+	uint8_t status_of[FLOOD] = { 0 };	/* 1: ACK 0000, 2: ACK 0001 */
 
 	for (unsigned i = 0; i <= FLOOD; i++) {
 		if (!create(&link_c, &c[i]))
@@ -356,26 +357,41 @@ scenario_flood(void)
 	}
 	for (unsigned i = 0; i < FLOOD; i++)
 		send_relay(&link_c, &c[i], RELAY_COMMAND_INTRODUCE1, body[i], len[i]);
-	for (unsigned i = 0; i < FLOOD; i++) {
-		uint8_t ack[RELAY_DATA_MAX];
-		size_t ack_len;
+	/* An ACK for a relayed INTRODUCE1 waits for the worker's word on its
+	 * INTRODUCE2 (intro_point.h), so ACKs may come in another order
+	 * than the INTRODUCE1s across circuits: each is matched by circuit. */
+	for (unsigned k = 0; k < FLOOD; k++) {
+		struct test_cell cell;
 		const uint8_t *p;
-		uint16_t status;
+		uint16_t status, n;
 		struct hs_extension_list ext;
+		unsigned i = 0;
 
-		if (!expect_relay(&link_c, &c[i], RELAY_COMMAND_INTRODUCE_ACK, ack, &ack_len))
-			return false;
-		p = ack;
-		if (introduce_ack_parse(&p, ack + ack_len, &status, &ext) != 0)
-			return test_why("flood: ACK does not parse");
-		if (status == INTRODUCE_ACK_SUCCESS) {
+		if (test_link_next_cell(&link_c, &cell, TEST_IO_TIMEOUT_MS) != 1)
+			return test_why("flood: %u ACKs of %u", k, FLOOD);
+		while (i < FLOOD && (c[i].hop.circ_id != cell.circ_id || status_of[i] != 0))
+			i++;
+		if (i == FLOOD || cell.command != CELL_COMMAND_RELAY ||
+		    !test_relay_cell_open(&c[i].hop, &cell))
+			return test_why("flood: a cell on 0x%08x that is no awaited ACK",
+					cell.circ_id);
+		p = cell.payload + RELAY_HEADER_LEN;
+		n = wire_read_u16(cell.payload + RELAY_OFFSET_LENGTH);
+		if (cell.payload[RELAY_OFFSET_COMMAND] != RELAY_COMMAND_INTRODUCE_ACK ||
+		    n > RELAY_DATA_MAX || introduce_ack_parse(&p, p + n, &status, &ext) != 0)
+			return test_why("flood: no INTRODUCE_ACK on 0x%08x", cell.circ_id);
+		if (status != INTRODUCE_ACK_SUCCESS && status != INTRODUCE_ACK_UNKNOWN_ID)
+			return test_why("flood: ACK status %04x", status);
+		status_of[i] = status == INTRODUCE_ACK_SUCCESS ? 1 : 2;
+	}
+	/* The INTRODUCE2s arrive on the service's link in INTRODUCE1 order. */
+	for (unsigned i = 0; i < FLOOD; i++) {
+		if (status_of[i] == 1) {
 			if (!expect_introduce2(&s1, body[i], len[i]))
 				return false;
 			passed++;
-		} else if (status == INTRODUCE_ACK_UNKNOWN_ID) {
-			limited++;
 		} else {
-			return test_why("flood: ACK status %04x", status);
+			limited++;
 		}
 	}
 	/* Burst 3 with one token taken: 2 at once, plus 1 per second that

@@ -63,4 +63,9 @@ checked "intro counters match the client's doing:$summary"
 # Every circuit closed with its link: nothing left in the intro table.
 [ "$(intro_stat circuits)" = 0 ] || fail "intro state of $(intro_stat circuits) circuits left"
 checked "no_kh=0, no intro state left after every link closed"
+# Every relayed INTRODUCE1's ACK waited for the worker's word on its
+# INTRODUCE2 and got it (none sent on the timeout, none left waiting).
+[ "$(stat intro_acks unconfirmed)" = 0 ] || fail "$(stat intro_acks unconfirmed) ACKs sent unconfirmed"
+[ "$(stat intro_acks pending)" = 0 ] || fail "$(stat intro_acks pending) ACKs still pending"
+checked "every INTRODUCE_ACK after a relayed INTRODUCE2 waited for the worker's confirmation"
 echo "PASS relay_intro in $(( ($(date +%s%N) - start) / 1000000 )) ms"

@@ -118,6 +118,12 @@ done
 [ "$(sum_stat "circuits worker" closed_protocol)" = 0 ] ||
   fail "closed_protocol=$(sum_stat "circuits worker" closed_protocol)"
 [ "$(stat control cross_lost)" = 0 ] || fail "cross_lost=$(stat control cross_lost)"
+# Waiting circuits that closed before a join were reported by the workers
+# (their cookies freed at once, scenario 7).
+[ "$(stat "rendezvous control" closed_waiting)" = "$(want closed_waiting)" ] ||
+  fail "closed_waiting=$(stat "rendezvous control" closed_waiting), the client closed $(want closed_waiting) waiting circuits"
+[ "$(stat "rendezvous control" waiting)" = 0 ] ||
+  fail "$(stat "rendezvous control" waiting) cookies still waiting at the end"
 checked "links=$(want links) accepted; no mbuf, event, cross-ring drops; no circuit left open"
 
 if [ "$workers" -gt 1 ]; then

@@ -26,12 +26,14 @@
  *  5. DESTROY on A -> DESTROY DESTROYED on B (tor command.c: the received
  *     reason is not passed on), and the other way round; A's link closing
  *     -> DESTROY CHANNEL_CLOSED on B.
- *  6. the relay still serves: a new pair joins and carries cells.
- *  P1 (probe, run with --probe, fatal with --strict): a cell the service
- *     sends right behind RENDEZVOUS1 must reach the client, as in tor. Not
- *     run by default: hsrelay differs there (the worker closes the service
- *     circuit before the control thread joins it), and which RENDEZVOUS1
- *     metric the relay then counts depends on timing.
+ *  6. a waiting circuit closes (DESTROY) before its service's RENDEZVOUS1,
+ *     right behind it in one record and later on another link: the cookie
+ *     is unknown (DESTROY PROTOCOL on the service's circuit), as in tor.
+ *  7. the relay still serves: a new pair joins and carries cells.
+ *  8. the service sends cells right behind RENDEZVOUS1 in the same record:
+ *     they reach the client after RENDEZVOUS2, in order, as in tor (the
+ *     worker holds them until the join); behind an unknown cookie they go
+ *     with the service's circuit (DESTROY PROTOCOL only).
  * At the end prints an "expect:" line with the counts the relay must show
  * (tor_relay_est_rend_total, tor_relay_rend1_total, spliced cells).
  */
@@ -56,6 +58,7 @@ static unsigned nb_links;
 
 static struct {
 	unsigned est_success, est_duplicate, rend1_success, rend1_unknown;
+	unsigned closed_waiting;
 	unsigned long long spliced;
 } expect;
 
@@ -103,7 +106,7 @@ join_pair(struct rend_end *a, struct rend_end *b, uint32_t pair, struct test_lin
 	if (!end_circuit(a, la) || !end_circuit(b, lb) || !rend_establish(a, cookie))
 		return false;
 	expect.est_success++;
-	rend_send_rendezvous1(b, cookie, info, info_len);
+	rend_send_rendezvous1(b, cookie, info, info_len, 0);
 	if (!rend_expect_rendezvous2(a, info, info_len))
 		return false;
 	expect.rend1_success++;
@@ -213,7 +216,7 @@ scenario_duplicate_cookie(void)
 			DESTROY_REASON_PROTOCOL, NULL), "duplicate cookie: the new circuit");
 	expect.est_duplicate++;
 	check(end_circuit(&ends[1], ls[1]), "duplicate cookie");
-	rend_send_rendezvous1(&ends[1], cookie, info, sizeof(info));
+	rend_send_rendezvous1(&ends[1], cookie, info, sizeof(info), 0);
 	check(rend_expect_rendezvous2(&ends[0], info, sizeof(info)), "duplicate cookie: the first");
 	expect.rend1_success++;
 	printf("ok: a duplicate cookie closed the new circuit (DESTROY PROTOCOL); the first "
@@ -230,13 +233,13 @@ scenario_unknown_cookie(const uint8_t joined_cookie[HS_REND_COOKIE_LEN])
 	test_random_bytes(cookie, sizeof(cookie));
 	test_random_bytes(info, sizeof(info));
 	check(end_circuit(&service, &links[1]), "unknown cookie");
-	rend_send_rendezvous1(&service, cookie, info, sizeof(info));
+	rend_send_rendezvous1(&service, cookie, info, sizeof(info), 0);
 	check(test_link_expect(service.link, service.hop.circ_id, CELL_COMMAND_DESTROY,
 			DESTROY_REASON_PROTOCOL, NULL), "unknown cookie");
 	expect.rend1_unknown++;
 	/* A cookie is forgotten once joined (tor rendmid.c). */
 	check(end_circuit(&service, &links[0]), "used cookie");
-	rend_send_rendezvous1(&service, joined_cookie, info, sizeof(info));
+	rend_send_rendezvous1(&service, joined_cookie, info, sizeof(info), 0);
 	check(test_link_expect(service.link, service.hop.circ_id, CELL_COMMAND_DESTROY,
 			DESTROY_REASON_PROTOCOL, NULL), "used cookie");
 	expect.rend1_unknown++;
@@ -290,6 +293,50 @@ scenario_teardown(void)
 	printf("ok: the client's link closed -> DESTROY CHANNEL_CLOSED to the service\n");
 }
 
+/* Scenario 6: a waiting circuit closes before its service comes. tor
+ * frees the circuit and its cookie together, so the RENDEZVOUS1 is an
+ * unknown cookie and closes the service's circuit: (a) DESTROY of A and
+ * RENDEZVOUS1 on B in one record on one link, (b) on two links, the
+ * RENDEZVOUS1 a moment later (another worker may own that link). hsrelay
+ * must count both as unknown cookies and the waiting closes it heard of
+ * (the worker reports the close of a waiting circuit at once). */
+static void
+scenario_waiting_closes(void)
+{
+	uint8_t cookie[HS_REND_COOKIE_LEN], info[TOR_HANDSHAKE_INFO_LEN];
+	uint8_t cells[2 * CELL_LEN];
+	struct rend_end a, b;
+
+	for (int variant = 0; variant < 2; variant++) {
+		struct test_link *lb = variant == 0 ? &links[0] : &links[1];
+
+		test_random_bytes(cookie, sizeof(cookie));
+		test_random_bytes(info, sizeof(info));
+		check(end_circuit(&a, &links[0]) && end_circuit(&b, lb) && rend_establish(&a, cookie),
+				"waiting circuit closes");
+		expect.est_success++;
+		test_cell_start(cells, a.hop.circ_id, CELL_COMMAND_DESTROY);
+		cell_wire_payload(cells)[0] = DESTROY_REASON_FINISHED;
+		rend_rendezvous1_cells(&b, cells + CELL_LEN, cookie, info, sizeof(info), 0);
+		if (variant == 0) {
+			test_link_send_plain(&links[0], cells, sizeof(cells), sizeof(cells));
+		} else {
+			test_link_send_cell(&links[0], cells);
+			usleep(300 * 1000);
+			test_link_send_cell(lb, cells + CELL_LEN);
+		}
+		check(test_link_expect(lb, b.hop.circ_id, CELL_COMMAND_DESTROY,
+				DESTROY_REASON_PROTOCOL, NULL), variant == 0 ?
+				"RENDEZVOUS1 behind the waiting circuit's DESTROY, same record" :
+				"RENDEZVOUS1 after the waiting circuit's DESTROY, other link");
+		expect.rend1_unknown++;
+		expect.closed_waiting++;
+	}
+	printf("ok: a waiting circuit closed (DESTROY) -> its cookie is unknown to a "
+			"RENDEZVOUS1 right behind it in the same record and on another link "
+			"(DESTROY PROTOCOL)\n");
+}
+
 static void
 scenario_still_serving(void)
 {
@@ -302,19 +349,20 @@ scenario_still_serving(void)
 	pump("still serving", ends, 1, 300, ls, 2);
 }
 
-/* Probe P1: the service sends a cell right behind its RENDEZVOUS1 (in the
- * same record). tor handles RENDEZVOUS1 before reading the next cell, so
- * the cell is spliced to the client behind RENDEZVOUS2. tor services do
- * not do this (they wait for the client's BEGIN), so a difference is
- * reported, and fatal only with --strict. Returns true when hsrelay
- * behaved as tor. */
+/* Scenario 8: the service sends cells right behind its RENDEZVOUS1, in the
+ * same record. tor handles RENDEZVOUS1 (the join) before it reads the next
+ * cell, so they are spliced to the client behind RENDEZVOUS2, in order.
+ * hsrelay's worker holds them until the control thread's join (tor services
+ * do not do this: they wait for the client's BEGIN). Then the same with an
+ * unknown cookie: the service's circuit closes (DESTROY PROTOCOL) and the
+ * held cells go with it. */
+#define EARLY_CELLS 3
+
 static bool
-probe_early_service_cell(void)
+scenario_early_service_cells(void)
 {
 	static struct rend_end ends[2];
 	uint8_t cookie[HS_REND_COOKIE_LEN], info[TOR_HANDSHAKE_INFO_LEN];
-	uint8_t body[RELAY_DATA_MAX], cells[2 * CELL_LEN];
-	uint16_t len;
 	struct test_cell c;
 	char text[96];
 
@@ -322,17 +370,9 @@ probe_early_service_cell(void)
 	test_random_bytes(cookie, sizeof(cookie));
 	test_random_bytes(info, sizeof(info));
 	check(end_circuit(&ends[0], &links[0]) && end_circuit(&ends[1], &links[1]) &&
-			rend_establish(&ends[0], cookie), "probe P1");
+			rend_establish(&ends[0], cookie), "early service cells");
 	expect.est_success++;
-	memcpy(body, cookie, sizeof(cookie));
-	memcpy(body + sizeof(cookie), info, sizeof(info));
-	test_relay_cell(&ends[1].hop, cells, CELL_COMMAND_RELAY, RELAY_COMMAND_RENDEZVOUS1, 0,
-			body, (uint16_t)(sizeof(cookie) + sizeof(info)));
-	len = rend_data_fill(body, 600, 1, 0, false);
-	rend_end_seal(&ends[1], cells + CELL_LEN, RELAY_COMMAND_DATA, REND_DATA_STREAM, body, len);
-	test_link_send_plain(&links[1], cells, sizeof(cells), sizeof(cells));
-	/* The relay's control thread joins the pair (and counts a success)
-	 * whatever the worker did with the cell. */
+	rend_send_rendezvous1(&ends[1], cookie, info, sizeof(info), EARLY_CELLS);
 	expect.rend1_success++;
 	if (!rend_expect_rendezvous2(&ends[0], info, sizeof(info))) {
 		char why[TEST_DETAIL_LEN];
@@ -344,24 +384,35 @@ probe_early_service_cell(void)
 			snprintf(text, sizeof(text), "nothing");
 		return test_why("the service's circuit got %s; the client's: %.200s", text, why);
 	}
-	if (test_link_next_cell(&links[0], &c, TEST_IO_TIMEOUT_MS) != 1)
-		return test_why("probe P1: nothing after RENDEZVOUS2 on the client's link");
-	test_cell_describe(&c, text, sizeof(text));
-	ends[0].received = 0;
-	ends[1].to_send = 1;
-	if (c.circ_id != ends[0].hop.circ_id || !rend_end_open(&ends[0], &c) ||
-	    !rend_data_check(c.payload + RELAY_HEADER_LEN,
-			wire_read_u16(c.payload + RELAY_OFFSET_LENGTH), 600, 1, 0, false)) {
-		/* Whatever the service's circuit got (its DESTROY). */
-		if (test_link_next_cell(&links[1], &c, 500) == 1)
-			test_cell_describe(&c, text + strlen(text), sizeof(text) - strlen(text));
-		return test_why("probe P1: a cell the service sent right behind RENDEZVOUS1 did "
-				"not reach the client (tor splices it): client got %s", text);
+	for (uint32_t i = 0; i < EARLY_CELLS; i++) {
+		if (test_link_next_cell(&links[0], &c, TEST_IO_TIMEOUT_MS) != 1)
+			return test_why("nothing after RENDEZVOUS2 and %u of the service's early "
+					"cells on the client's link", i);
+		test_cell_describe(&c, text, sizeof(text));
+		if (c.circ_id != ends[0].hop.circ_id || !rend_end_open(&ends[0], &c) ||
+		    !rend_data_check(c.payload + RELAY_HEADER_LEN,
+				wire_read_u16(c.payload + RELAY_OFFSET_LENGTH), 600, 1, i, false)) {
+			if (test_link_next_cell(&links[1], &c, 500) == 1)
+				test_cell_describe(&c, text + strlen(text),
+						sizeof(text) - strlen(text));
+			return test_why("early service cell %u did not reach the client intact "
+					"and in order (tor splices it): client got %s", i, text);
+		}
+		expect.spliced++;
 	}
-	expect.spliced++;
 	send_destroy(&ends[0], DESTROY_REASON_FINISHED);
+	if (!test_link_expect(&links[1], ends[1].hop.circ_id, CELL_COMMAND_DESTROY,
+			DESTROY_REASON_DESTROYED, NULL))
+		return false;
+
+	/* Unknown cookie, cells behind it: only DESTROY PROTOCOL comes back. */
+	rend_pair_init(&ends[0], &ends[1], 601);
+	test_random_bytes(cookie, sizeof(cookie));
+	check(end_circuit(&ends[1], &links[1]), "early cells, unknown cookie");
+	rend_send_rendezvous1(&ends[1], cookie, info, sizeof(info), EARLY_CELLS);
+	expect.rend1_unknown++;
 	return test_link_expect(&links[1], ends[1].hop.circ_id, CELL_COMMAND_DESTROY,
-			DESTROY_REASON_DESTROYED, NULL);
+			DESTROY_REASON_PROTOCOL, NULL);
 }
 
 static unsigned
@@ -385,20 +436,17 @@ main(int argc, char **argv)
 	unsigned n_links, n_pairs, cells;
 	uint8_t first_cookie[HS_REND_COOKIE_LEN];
 	static struct rend_end probe[2];
-	bool strict, run_probe;
 
 	alarm(150);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 5) {
 		fprintf(stderr, "usage: rend_client ADDR PORT RELAY_DATADIR CLIENT_DATADIR "
-				"[--links N] [--pairs N] [--cells N] [--probe | --strict]\n");
+				"[--links N] [--pairs N] [--cells N]\n");
 		return 2;
 	}
 	n_links = option(argc, argv, "--links", 4, MAX_LINKS);
 	n_pairs = option(argc, argv, "--pairs", 16, MAX_PAIRS);
 	cells = option(argc, argv, "--cells", 2000, 1000000);
-	strict = strcmp(argv[argc - 1], "--strict") == 0;
-	run_probe = strict || strcmp(argv[argc - 1], "--probe") == 0;
 	test_client_init("rend_client", argv[1], argv[2]);
 	test_client_load_keys(argv[3], argv[4]);
 
@@ -410,21 +458,19 @@ main(int argc, char **argv)
 			first_cookie), "cookie probe");
 	scenario_unknown_cookie(first_cookie);
 	scenario_teardown();
+	scenario_waiting_closes();
 	scenario_still_serving();
-	if (!run_probe) {
-		/* not run by default: see probe_early_service_cell() */
-	} else if (probe_early_service_cell()) {
-		printf("probe P1: as tor: a cell right behind RENDEZVOUS1 is spliced\n");
-	} else {
-		printf("probe P1: differs from tor: %s\n", test_detail);
-		if (strict)
-			test_die("%s", test_detail);
-	}
+	check(scenario_early_service_cells(), "early service cells");
+	printf("ok: %u cells the service sent right behind RENDEZVOUS1 (same record) reached "
+			"the client after RENDEZVOUS2, intact and in order, as in tor; behind an "
+			"unknown cookie only DESTROY PROTOCOL came back\n", EARLY_CELLS);
 
 	printf("expect: links=%u est_rend_success=%u est_rend_duplicate_cookie=%u "
-			"rend1_success=%u rend1_unknown_cookie=%u spliced_cells=%llu\n",
+			"rend1_success=%u rend1_unknown_cookie=%u spliced_cells=%llu "
+			"closed_waiting=%u\n",
 			test_client_links_connected(), expect.est_success, expect.est_duplicate,
-			expect.rend1_success, expect.rend1_unknown, expect.spliced);
+			expect.rend1_success, expect.rend1_unknown, expect.spliced,
+			expect.closed_waiting);
 	for (unsigned i = 0; i < nb_links; i++)
 		test_link_close(&links[i]);
 	test_client_free();

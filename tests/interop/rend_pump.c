@@ -235,18 +235,40 @@ rend_establish(struct rend_end *e, const uint8_t *cookie)
 	return true;
 }
 
-/* RENDEZVOUS1 on service's circuit: cookie || handshake info. */
-void
-rend_send_rendezvous1(struct rend_end *service, const uint8_t *cookie,
-		const uint8_t *info, uint16_t info_len)
+/* RENDEZVOUS1 on service's circuit: cookie || handshake info, then
+ * cells_behind data cells of the service's pair, written to cells. */
+size_t
+rend_rendezvous1_cells(struct rend_end *service, uint8_t *cells, const uint8_t *cookie,
+		const uint8_t *info, uint16_t info_len, uint32_t cells_behind)
 {
-	uint8_t body[RELAY_DATA_MAX], cell[CELL_LEN];
+	uint8_t body[RELAY_DATA_MAX];
+	uint16_t len;
 
 	memcpy(body, cookie, HS_REND_COOKIE_LEN);
 	memcpy(body + HS_REND_COOKIE_LEN, info, info_len);
-	test_relay_cell(&service->hop, cell, CELL_COMMAND_RELAY, RELAY_COMMAND_RENDEZVOUS1, 0,
+	test_relay_cell(&service->hop, cells, CELL_COMMAND_RELAY, RELAY_COMMAND_RENDEZVOUS1, 0,
 			body, (uint16_t)(HS_REND_COOKIE_LEN + info_len));
-	test_link_send_cell(service->link, cell);
+	for (uint32_t i = 0; i < cells_behind; i++) {
+		len = rend_data_fill(body, service->pair, service->direction, i, false);
+		rend_end_seal(service, cells + (1 + i) * CELL_LEN, RELAY_COMMAND_DATA,
+				REND_DATA_STREAM, body, len);
+	}
+	return (size_t)(1 + cells_behind) * CELL_LEN;
+}
+
+/* The same, sent in one record. */
+void
+rend_send_rendezvous1(struct rend_end *service, const uint8_t *cookie,
+		const uint8_t *info, uint16_t info_len, uint32_t cells_behind)
+{
+	uint8_t cells[(1 + REND_CELLS_BEHIND_MAX) * CELL_LEN];
+	size_t len;
+
+	if (cells_behind > REND_CELLS_BEHIND_MAX)
+		test_die("%u cells behind RENDEZVOUS1 (at most %u)", cells_behind,
+				REND_CELLS_BEHIND_MAX);
+	len = rend_rendezvous1_cells(service, cells, cookie, info, info_len, cells_behind);
+	test_link_send_plain(service->link, cells, len, len);
 }
 
 /* The client must get RENDEZVOUS2 on stream 0 carrying exactly info. */

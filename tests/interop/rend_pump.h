@@ -26,6 +26,7 @@
 #define HSRELAY_TESTS_INTEROP_REND_PUMP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tests/interop/test_client.h"
@@ -96,10 +97,23 @@ bool rend_data_check(const uint8_t *body, uint16_t len, uint32_t pair, uint8_t d
  * stream 0 (tor rendmid.c). Returns true, or false with test_detail set. */
 bool rend_establish(struct rend_end *e, const uint8_t *cookie);
 
-/* RENDEZVOUS1 on service's circuit: cookie || info (info_len bytes of
- * HANDSHAKE_INFO, at most RELAY_DATA_MAX - HS_REND_COOKIE_LEN). */
+/* Writes RENDEZVOUS1 on service's circuit: cookie || info (info_len
+ * bytes of HANDSHAKE_INFO, at most RELAY_DATA_MAX - HS_REND_COOKIE_LEN),
+ * then cells_behind data cells of the service's pair (rend_data_fill()
+ * sequence numbers 0, 1, ..., not full) on REND_DATA_STREAM, into cells
+ * (room for (1 + cells_behind) * CELL_LEN bytes). Returns the bytes
+ * written. Cells behind RENDEZVOUS1 are a service sending before the
+ * relay has joined the pair. */
+size_t rend_rendezvous1_cells(struct rend_end *service, uint8_t *cells, const uint8_t *cookie,
+		const uint8_t *info, uint16_t info_len, uint32_t cells_behind);
+
+/* Most data cells rend_send_rendezvous1() sends behind RENDEZVOUS1. */
+#define REND_CELLS_BEHIND_MAX 8
+
+/* rend_rendezvous1_cells() sent on service's link in one record;
+ * cells_behind at most REND_CELLS_BEHIND_MAX (dies beyond). */
 void rend_send_rendezvous1(struct rend_end *service, const uint8_t *cookie,
-		const uint8_t *info, uint16_t info_len);
+		const uint8_t *info, uint16_t info_len, uint32_t cells_behind);
 
 /* The client must get RENDEZVOUS2 on stream 0 carrying exactly info.
  * Returns true, or false with test_detail set. */

@@ -31,6 +31,7 @@
 
 bool test_client_authenticate;
 bool test_client_quiet;
+struct in_addr test_client_source;
 char test_detail[TEST_DETAIL_LEN];
 
 static const char *program_name = "test_client";
@@ -511,6 +512,12 @@ test_link_connect(struct test_link *l, const char *name)
 		test_die("socket: %s", strerror(errno));
 	/* Linux applies the send timeout to connect(). */
 	setsockopt(l->fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
+	if (test_client_source.s_addr != INADDR_ANY) {
+		struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr = test_client_source };
+
+		if (bind(l->fd, (const struct sockaddr *)&src, sizeof(src)) != 0)
+			test_die("bind to %s: %s", inet_ntoa(test_client_source), strerror(errno));
+	}
 	if (connect(l->fd, (const struct sockaddr *)&relay_addr, sizeof(relay_addr)) != 0) {
 		mark_closed(l, "connect: %s", strerror(errno));
 		return test_why("%s: connect to the relay: %s", name, strerror(errno));

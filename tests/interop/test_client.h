@@ -139,6 +139,11 @@ extern bool test_client_authenticate;
  * (a program whose stdout is data, e.g. hsrelay-bench). Default false. */
 extern bool test_client_quiet;
 
+/* When not INADDR_ANY (the default), test_link_connect() binds its
+ * socket to this source address (network order) first, so that one
+ * program can reach the relay from two addresses. */
+extern struct in_addr test_client_source;
+
 /* Names of a cell command and of a DESTROY reason ("?" when unknown). */
 const char *test_command_name(uint8_t command);
 const char *test_reason_name(uint8_t reason);

@@ -134,7 +134,8 @@ def server(args):
     results = {}
     threads = []
     for i in range(args.connections):
-        conn, _ = ls.accept()
+        conn, peer = ls.accept()
+        print(f"accepted {i} peer={peer[0]}:{peer[1]}", flush=True)
         t = threading.Thread(target=serve_one, args=(conn, i, results))
         t.start()
         threads.append(t)

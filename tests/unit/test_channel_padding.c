@@ -252,6 +252,51 @@ test_distribution(void **state)
 	assert_true(mean > 5300.0 && mean < 5365.0);
 }
 
+/* The window from consensus values, clipped as tor's
+ * networkstatus_get_param() clips (channelpadding_new_consensus_params():
+ * nf_ito_low in [0, 60000], nf_ito_high in [nf_ito_low, 60000]), and what
+ * a negotiation and a draw make of a consensus window. */
+static void
+test_params_from_consensus(void **state)
+{
+	struct channel_padding_params p;
+	struct channel_padding pad;
+	struct padding_negotiate_cell start = negotiate_cell(PADDING_NEGOTIATE_START, 0, 0);
+	struct script s = { .values = { 0, 0 } };
+
+	(void)state;
+	p = channel_padding_params_from_consensus(CHANNEL_PADDING_ITO_LOW_DEFAULT_MS,
+			CHANNEL_PADDING_ITO_HIGH_DEFAULT_MS);
+	assert_int_equal(p.ito_low_ms, 1500);
+	assert_int_equal(p.ito_high_ms, 9500);
+	p = channel_padding_params_from_consensus(2000, 3000);
+	assert_int_equal(p.ito_low_ms, 2000);
+	assert_int_equal(p.ito_high_ms, 3000);
+	/* Out of range: clipped, not replaced by the default. */
+	p = channel_padding_params_from_consensus(-5, 70000);
+	assert_int_equal(p.ito_low_ms, 0);
+	assert_int_equal(p.ito_high_ms, 60000);
+	p = channel_padding_params_from_consensus(70000, 100);
+	assert_int_equal(p.ito_low_ms, 60000);
+	assert_int_equal(p.ito_high_ms, 60000);
+	p = channel_padding_params_from_consensus(5000, 4000);
+	assert_int_equal(p.ito_low_ms, 5000);
+	assert_int_equal(p.ito_high_ms, 5000);
+	p = channel_padding_params_from_consensus(0, 0);
+	assert_int_equal(p.ito_low_ms, 0);
+	assert_int_equal(p.ito_high_ms, 0);
+	/* A consensus window of 2000..3000: a START asking for less pads
+	 * within 2000 + max(X1, X2), X in [0, 1000). */
+	p = channel_padding_params_from_consensus(2000, 3000);
+	channel_padding_init(&pad, 0);
+	assert_int_equal(channel_padding_negotiate(&pad, &p, &start), 0);
+	assert_int_equal(pad.low_ms, 2000);
+	assert_int_equal(pad.high_ms, 2000);
+	assert_int_equal(channel_padding_deadline(&pad, &p, script_rand, &s), 2000 * MS);
+	assert_int_equal(s.calls, 2);
+	assert_int_equal(s.bounds[0], 1000);
+}
+
 int
 main(void)
 {
@@ -266,6 +311,7 @@ main(void)
 		cmocka_unit_test(test_consensus_off),
 		cmocka_unit_test(test_transfer_resets_deadline),
 		cmocka_unit_test(test_distribution),
+		cmocka_unit_test(test_params_from_consensus),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

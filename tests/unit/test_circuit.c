@@ -514,7 +514,56 @@ test_watch_close(void **state)
 	assert_int_equal(circuit_take_closed(relays[0], closed, 4), 0);
 	assert_int_equal(circuit_free(relays[0], remote), 0);
 	assert_int_equal(circuit_take_closed(relays[0], closed, 4), 0);
-	assert_int_equal(circuit_table_counters(relays[0])->watch_lost, 0);
+	assert_int_equal(circuit_table_counters(relays[0])->closed_unreported, 0);
+}
+
+/* More watched circuits close at once than one report batch used to hold
+ * (256, the rest were lost): every close is reported, oldest first, in
+ * as many takes as the caller likes; until then the slots stay unused, so
+ * a handle is never reused before control heard of its close. */
+static void
+test_watch_close_many(void **state)
+{
+	enum { N = 300 };
+	struct circuit_table_config cfg = { .max_circuits = N, .socket_id = 0 };
+	struct circuit_table *t;
+	struct circuit_keys keys;
+	struct circuit_closed closed[128];
+	uint32_t handles[N], h;
+	unsigned taken = 0, n;
+	int err;
+
+	(void)state;
+	t = circuit_table_create(&cfg, &err);
+	assert_non_null(t);
+	hop_keys(6, &keys);
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(circuit_create(t, engine, &keys, 7, 0x80001000u + i, &handles[i]),
+				0);
+		assert_int_equal(circuit_watch(t, handles[i]), 0);
+	}
+	/* All close in one go (e.g. their link went away). */
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(circuit_free(t, handles[i]), 0);
+	assert_int_equal(circuit_table_counters(t)->closed_unreported, N);
+	assert_int_equal(circuit_table_counters(t)->circuits_open, 0);
+	/* Nothing is reusable before it is reported. */
+	assert_int_equal(circuit_create(t, engine, &keys, 7, 0x80002000u, &h), -ENOSPC);
+	while ((n = circuit_take_closed(t, closed, 100)) > 0) {
+		assert_true(n <= 100);
+		for (unsigned i = 0; i < n; i++) {
+			assert_int_equal(closed[i].handle, handles[taken + i]);
+			assert_int_equal(closed[i].p_link, 7);
+			assert_int_equal(closed[i].p_circ_id, 0x80001000u + taken + i);
+		}
+		taken += n;
+		assert_int_equal(circuit_table_counters(t)->closed_unreported, N - taken);
+		/* Slots reported so far are free again. */
+		assert_int_equal(circuit_create(t, engine, &keys, 7, 0x80002000u, &h), 0);
+		assert_int_equal(circuit_free(t, h), 0);
+	}
+	assert_int_equal(taken, N);
+	circuit_table_destroy(t);
 }
 
 /* A cell nobody recognizes reaches the last hop: that circuit closes. */
@@ -1072,6 +1121,175 @@ test_splice_cross_worker(void **state)
 	circuit_table_destroy(t_b);
 }
 
+/* A relay message for the RP itself on e's circuit: stamped with the hop's
+ * forward digest (so it is recognized there), hop layer added. */
+static void
+splice_send_local(struct splice_end *e, uint8_t relay_command, uint8_t cell[CELL_LEN])
+{
+	uint8_t *payload = cell_wire_payload(cell);
+	struct relay_cipher *c = &e->hop_forward;
+
+	cell_wire_set_circ_id(cell, e->circ_id);
+	cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_RELAY;
+	memset(payload, 0, CELL_PAYLOAD_LEN);
+	payload[RELAY_OFFSET_COMMAND] = relay_command;
+	relay_digest_stamp(&e->hop_forward_digest, payload);
+	relay_crypt_burst(engine, &c, &payload, 1);
+}
+
+/* B's RENDEZVOUS1 and n cells behind it, in one burst: RENDEZVOUS1 is for
+ * the RP (LOCAL), the cells are held. sent[] gets their bodies. */
+static void
+rendezvous1_and_cells(struct circuit_table *t, struct splice_end *b, unsigned n,
+		uint8_t cells[][CELL_LEN], uint8_t sent[][CELL_PAYLOAD_LEN], uint64_t seed,
+		struct circuit_cell cc[])
+{
+	struct circuit_extra_cell extra[SPLICE_CELLS];
+	unsigned nb_extra;
+
+	splice_send_local(b, RELAY_COMMAND_RENDEZVOUS1, cells[0]);
+	for (unsigned i = 1; i <= n; i++) {
+		test_fill(sent[i], CELL_PAYLOAD_LEN, seed + i);
+		splice_send(b, sent[i], i == 1 ? CELL_COMMAND_RELAY_EARLY : CELL_COMMAND_RELAY,
+				cells[i]);
+	}
+	for (unsigned i = 0; i <= n; i++) {
+		memset(&cc[i], 0, sizeof(cc[i]));
+		cc[i].cell = cells[i];
+		cc[i].link = b->link;
+	}
+	circuit_cells_burst(t, engine, cc, n + 1, extra, &nb_extra);
+	assert_int_equal(nb_extra, 0);
+	assert_int_equal(cc[0].verdict, CIRCUIT_VERDICT_LOCAL);
+	assert_int_equal(cell_wire_payload(cells[0])[RELAY_OFFSET_COMMAND],
+			RELAY_COMMAND_RENDEZVOUS1);
+}
+
+/* Cells the service sends right behind RENDEZVOUS1, before the control
+ * thread joins the circuits: tor joins on RENDEZVOUS1 and splices them;
+ * here they are held and cross the splice once joined, after RENDEZVOUS2,
+ * in order (same table and across workers); a hold that overflows closes
+ * the circuit (RESOURCELIMIT); a circuit closed unjoined drops them. */
+static void
+test_splice_held(void **state)
+{
+	struct circuit_table_config cfg = { .max_circuits = 8, .socket_id = 0 };
+	struct circuit_table *rp = relays[0], *t_b;
+	struct splice_end a, b;
+	uint8_t cells[SPLICE_CELLS][CELL_LEN], sent[SPLICE_CELLS][CELL_PAYLOAD_LEN];
+	uint8_t got[CELL_PAYLOAD_LEN], rend2[CELL_LEN], taken[SPLICE_CELLS][CELL_LEN];
+	struct circuit_cell cc[SPLICE_CELLS], out[SPLICE_CELLS];
+	struct circuit_extra_cell extra[SPLICE_CELLS];
+	uint32_t p_link;
+	unsigned nb_extra, n;
+	int err;
+
+	(void)state;
+	/* Same table. */
+	splice_end_new(&a, rp, 560, P_LINK(0), 0x80000a07u);
+	splice_end_new(&b, rp, 561, N_LINK(0), 0x80000b07u);
+	splice_e2e(&a, &b, 562);
+	rendezvous1_and_cells(rp, &b, 3, cells, sent, 900, cc);
+	for (unsigned i = 1; i <= 3; i++)
+		assert_int_equal(cc[i].verdict, CIRCUIT_VERDICT_HELD);
+	assert_int_equal(circuit_table_counters(rp)->cells_held, 3);
+	assert_int_equal(circuit_table_counters(rp)->closed_protocol, 0);
+	assert_int_equal(circuit_lookup(rp, b.link, b.circ_id), b.handle);
+	/* Not joined yet: nothing to take. */
+	assert_int_equal(circuit_take_held(rp, engine, b.handle, out, taken, SPLICE_CELLS), 0);
+	/* The worker's join: RENDEZVOUS2 on A, the splice, then the held. */
+	assert_int_equal(circuit_originate_backward(rp, engine, a.handle,
+			RELAY_COMMAND_RENDEZVOUS2, 0, NULL, 0, rend2, &p_link), 0);
+	assert_int_equal(circuit_splice(rp, a.handle, b.link, b.circ_id, b.handle), 0);
+	assert_int_equal(circuit_take_held(rp, engine, b.handle, out, taken, 2), 2);
+	assert_int_equal(circuit_take_held(rp, engine, b.handle, out + 2, taken + 2, 8), 1);
+	assert_int_equal(circuit_take_held(rp, engine, b.handle, out, taken, 8), 0);
+	{
+		uint8_t *payload = cell_wire_payload(rend2);
+		struct relay_cipher *c = &a.hop_backward;
+
+		relay_crypt_burst(engine, &c, &payload, 1);
+		assert_int_equal(payload[RELAY_OFFSET_COMMAND], RELAY_COMMAND_RENDEZVOUS2);
+	}
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(out[i].verdict, CIRCUIT_VERDICT_FORWARD);
+		assert_int_equal(out[i].out_link, a.link);
+		assert_int_equal(out[i].circuit, a.handle);
+		assert_int_equal(out[i].toward_p, 1);
+		assert_ptr_equal(out[i].cell, taken[i]);
+		splice_receive(&a, taken[i], got);
+		assert_memory_equal(got, sent[i + 1], CELL_PAYLOAD_LEN);
+	}
+	assert_int_equal(circuit_table_counters(rp)->cells_held, 0);
+	assert_int_equal(circuit_table_counters(rp)->held_total, 3);
+	/* Later cells cross the splice directly, after the held ones. */
+	test_fill(sent[0], CELL_PAYLOAD_LEN, 950);
+	splice_send(&b, sent[0], CELL_COMMAND_RELAY, cells[0]);
+	assert_int_equal(through(0, b.link, cells[0], &p_link, NULL, NULL),
+			CIRCUIT_VERDICT_FORWARD);
+	splice_receive(&a, cells[0], got);
+	assert_memory_equal(got, sent[0], CELL_PAYLOAD_LEN);
+	assert_int_equal(circuit_free(rp, a.handle), 0);
+	assert_int_equal(circuit_free(rp, b.handle), 0);
+
+	/* More than CIRCUIT_HOLD_PER_CIRCUIT: the circuit closes with
+	 * RESOURCELIMIT and its held cells go. */
+	splice_end_new(&b, rp, 571, N_LINK(0), 0x80000b08u);
+	splice_e2e(&a, &b, 572);
+	rendezvous1_and_cells(rp, &b, CIRCUIT_HOLD_PER_CIRCUIT, cells, sent, 1000, cc);
+	assert_int_equal(circuit_table_counters(rp)->cells_held, CIRCUIT_HOLD_PER_CIRCUIT);
+	splice_send(&b, sent[1], CELL_COMMAND_RELAY, cells[0]);
+	memset(&cc[0], 0, sizeof(cc[0]));
+	cc[0].cell = cells[0];
+	cc[0].link = b.link;
+	circuit_cells_burst(rp, engine, cc, 1, extra, &nb_extra);
+	assert_int_equal(cc[0].verdict, CIRCUIT_VERDICT_FORWARD);
+	assert_int_equal(cc[0].out_link, b.link);
+	assert_int_equal(cells[0][CELL_CIRC_ID_LEN], CELL_COMMAND_DESTROY);
+	assert_int_equal(cell_wire_payload(cells[0])[0], DESTROY_REASON_RESOURCELIMIT);
+	assert_int_equal(circuit_table_counters(rp)->closed_hold_full, 1);
+	assert_int_equal(circuit_table_counters(rp)->cells_held, 0);
+	assert_int_equal(circuit_lookup(rp, b.link, b.circ_id), CIRCUIT_NONE);
+
+	/* The join fails (unknown cookie: control closes the circuit): the
+	 * held cells are dropped with it. */
+	splice_end_new(&b, rp, 581, N_LINK(0), 0x80000b09u);
+	rendezvous1_and_cells(rp, &b, 2, cells, sent, 1100, cc);
+	assert_int_equal(circuit_table_counters(rp)->cells_held, 2);
+	assert_int_equal(circuit_free(rp, b.handle), 0);
+	assert_int_equal(circuit_table_counters(rp)->cells_held, 0);
+
+	/* Across workers: B's table holds; joined to A in another table, the
+	 * held cells go to A's worker, which adds A's layer. */
+	t_b = circuit_table_create(&cfg, &err);
+	assert_non_null(t_b);
+	splice_end_new(&a, rp, 590, P_LINK(0), 0x80000a0au);
+	splice_end_new(&b, t_b, 591, N_LINK(2), 0x80000b0au);
+	splice_e2e(&a, &b, 592);
+	rendezvous1_and_cells(t_b, &b, 4, cells, sent, 1200, cc);
+	assert_int_equal(circuit_table_counters(t_b)->cells_held, 4);
+	assert_int_equal(circuit_splice(rp, a.handle, b.link, b.circ_id, CIRCUIT_NONE), 0);
+	assert_int_equal(circuit_splice(t_b, b.handle, a.link, a.circ_id, CIRCUIT_NONE), 0);
+	n = circuit_take_held(t_b, engine, b.handle, out, taken, SPLICE_CELLS);
+	assert_int_equal(n, 4);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(out[i].verdict, CIRCUIT_VERDICT_SPLICE_REMOTE);
+		assert_int_equal(out[i].out_link, a.link);
+		assert_int_equal(cell_wire_circ_id(taken[i]), a.circ_id);
+		memset(&cc[i], 0, sizeof(cc[i]));
+		cc[i].cell = taken[i];
+		cc[i].link = a.link;
+	}
+	assert_int_equal(circuit_splice_in_burst(rp, engine, cc, n), n);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(cc[i].verdict, CIRCUIT_VERDICT_FORWARD);
+		splice_receive(&a, taken[i], got);
+		assert_memory_equal(got, sent[i + 1], CELL_PAYLOAD_LEN);
+	}
+	assert_int_equal(circuit_table_counters(t_b)->cells_held, 0);
+	circuit_table_destroy(t_b);
+}
+
 int
 main(void)
 {
@@ -1081,6 +1299,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_relay_early, tables_new, tables_free),
 		cmocka_unit_test_setup_teardown(test_destroy, tables_new, tables_free),
 		cmocka_unit_test_setup_teardown(test_watch_close, tables_new, tables_free),
+		cmocka_unit_test(test_watch_close_many),
 		cmocka_unit_test_setup_teardown(test_unrecognized_at_last_hop, tables_new,
 				tables_free),
 		cmocka_unit_test_setup_teardown(test_control_and_drops, tables_new, tables_free),
@@ -1090,6 +1309,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sendme_digests, tables_new, tables_free),
 		cmocka_unit_test_setup_teardown(test_splice_local, tables_new, tables_free),
 		cmocka_unit_test_setup_teardown(test_splice_cross_worker, tables_new, tables_free),
+		cmocka_unit_test_setup_teardown(test_splice_held, tables_new, tables_free),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -60,6 +60,7 @@ test_full_file(void **state)
 		"DPDKMac 02:00:00:77:01:02\n"
 		"DPDKArpTimeout 5\n"
 		"Address 10.77.1.2/24\n"
+		"DPDKGateway 10.77.1.1\n"
 		"\t# indented comment";
 	struct config c;
 	struct config_error err;
@@ -86,6 +87,7 @@ test_full_file(void **state)
 	assert_true(c.dpdk.has_address);
 	assert_int_equal(c.dpdk.address, 0x0a4d0102);
 	assert_int_equal(c.dpdk.prefix_len, 24);
+	assert_int_equal(c.dpdk.gateway, 0x0a4d0101);
 	assert_int_equal(config_check_dataplane(&c, "test.conf", &err), 0);
 }
 
@@ -135,6 +137,10 @@ static const struct bad_case bad_cases[] = {
 	{ "Address 224.0.0.1/4", "Address", "not a unicast" },
 	{ "Address 10.77.1.2/24 \\", "Address", "line continuations" },
 	{ "Address \"10.77.1.2/24\"", "Address", "quoted" },
+	{ "DPDKGateway 10.0.0.1/8", "DPDKGateway", "not an IPv4 address" },
+	{ "DPDKGateway 10.0.0", "DPDKGateway", "not an IPv4 address" },
+	{ "DPDKGateway 0.0.0.0", "DPDKGateway", "not a unicast" },
+	{ "DPDKGateway 255.255.255.255", "DPDKGateway", "not a unicast" },
 };
 
 static void
@@ -218,6 +224,23 @@ test_malformed_files(void **state)
 	/* The last line needs no newline. */
 	assert_int_equal(parse(&c, "DPDKPort net_null0\nAddress 10.1.2.3/16", &err), 0);
 	assert_int_equal(c.dpdk.address, 0x0a010203);
+
+	/* DPDKGateway must be another host on Address's subnet, whatever the
+	 * key order; the error names the gateway's line. */
+	assert_int_equal(parse(&c, "DPDKPort net_null0\nDPDKGateway 10.2.0.1\n"
+			"Address 10.1.2.3/16", &err), 0);
+	assert_int_equal(config_check_dataplane(&c, "x.conf", &err), -EINVAL);
+	assert_int_equal(err.line, 2);
+	assert_string_equal(err.key, "DPDKGateway");
+	assert_non_null(strstr(err.message, "10.2.0.1 is not another host on Address's subnet /16"));
+	assert_int_equal(parse(&c, "DPDKPort net_null0\nAddress 10.1.2.3/16\n"
+			"DPDKGateway 10.1.2.3", &err), 0);
+	assert_int_equal(config_check_dataplane(&c, "x.conf", &err), -EINVAL);
+	assert_int_equal(err.line, 3);
+	assert_int_equal(parse(&c, "DPDKPort net_null0\nDPDKGateway 10.1.255.254\n"
+			"Address 10.1.2.3/16", &err), 0);
+	assert_int_equal(config_check_dataplane(&c, "x.conf", &err), 0);
+	assert_int_equal(c.dpdk.gateway, 0x0a01fffe);
 }
 
 static void
@@ -392,6 +415,12 @@ test_tor_defaults(void **state)
 	assert_false(c.tor.assume_reachable);
 	assert_int_equal(c.tor.max_circuits_per_worker, 65536);
 	assert_int_equal(c.tor.max_links_per_worker, 4096);
+	/* DoS keys: Enabled auto, the rest "use the consensus". */
+	assert_int_equal(c.tor.dos.circuit_creation_enabled, -1);
+	assert_int_equal(c.tor.dos.connection_enabled, -1);
+	assert_int_equal(c.tor.dos.circuit_creation_burst, 0);
+	assert_int_equal(c.tor.dos.circuit_creation_defense_time_period, 0);
+	assert_int_equal(c.tor.dos.connection_defense_type, 0);
 }
 
 /* Parses one line alone and expects success. */
@@ -468,6 +497,54 @@ test_tor_good_values(void **state)
 	assert_true(c.tor.max_hsdir_cache_bytes == 20ull << 40);
 	parse_ok(&c, "MaxHSDirCacheBytes 1000");
 	assert_true(c.tor.max_hsdir_cache_bytes == 1000);
+}
+
+/* The DoS keys with tor's types (dos_options.inc): autobool, POSINT, INT
+ * and INTERVAL; tor's verdicts on such lines are in
+ * vectors/hsrelay-config/tor-both-*.txt (tests/interop/config_tor.sh). */
+static void
+test_tor_dos_keys(void **state)
+{
+	struct config c;
+
+	(void)state;
+	config_init(&c);
+	parse_ok(&c, "DoSCircuitCreationEnabled 1");
+	assert_int_equal(c.tor.dos.circuit_creation_enabled, 1);
+	parse_ok(&c, "DoSCircuitCreationEnabled AUTO");
+	assert_int_equal(c.tor.dos.circuit_creation_enabled, -1);
+	parse_ok(&c, "DoSConnectionEnabled 0");
+	assert_int_equal(c.tor.dos.connection_enabled, 0);
+	parse_ok(&c, "DoSCircuitCreationMinConnections +5");
+	assert_int_equal(c.tor.dos.circuit_creation_min_connections, 5);
+	parse_ok(&c, "DoSCircuitCreationRate 2147483647");
+	assert_int_equal(c.tor.dos.circuit_creation_rate, 2147483647u);
+	parse_ok(&c, "DoSCircuitCreationBurst 60");
+	assert_int_equal(c.tor.dos.circuit_creation_burst, 60);
+	parse_ok(&c, "DoSCircuitCreationDefenseType -4");
+	assert_int_equal(c.tor.dos.circuit_creation_defense_type, -4);
+	parse_ok(&c, "DoSConnectionMaxConcurrentCount 50");
+	assert_int_equal(c.tor.dos.connection_max_concurrent_count, 50);
+	parse_ok(&c, "DoSConnectionDefenseType 1");
+	assert_int_equal(c.tor.dos.connection_defense_type, 1);
+	parse_ok(&c, "DoSConnectionConnectRate 20");
+	assert_int_equal(c.tor.dos.connection_connect_rate, 20);
+	parse_ok(&c, "DoSConnectionConnectBurst 40");
+	assert_int_equal(c.tor.dos.connection_connect_burst, 40);
+	parse_ok(&c, "DoSCircuitCreationDefenseTimePeriod 1.5 hours");
+	assert_int_equal(c.tor.dos.circuit_creation_defense_time_period, 5400);
+	parse_ok(&c, "DoSCircuitCreationDefenseTimePeriod 2 weeks");
+	assert_int_equal(c.tor.dos.circuit_creation_defense_time_period, 1209600);
+	parse_ok(&c, "DoSCircuitCreationDefenseTimePeriod 1 month");
+	assert_int_equal(c.tor.dos.circuit_creation_defense_time_period, 2629728);
+	parse_ok(&c, "DoSCircuitCreationDefenseTimePeriod 30days");
+	assert_int_equal(c.tor.dos.circuit_creation_defense_time_period, 2592000);
+	parse_ok(&c, "DoSCircuitCreationDefenseTimePeriod .5 hours");
+	assert_int_equal(c.tor.dos.circuit_creation_defense_time_period, 1800);
+	parse_ok(&c, "DoSConnectionConnectDefenseTimePeriod 2147483647");
+	assert_int_equal(c.tor.dos.connection_connect_defense_time_period, 2147483647);
+	parse_ok(&c, "DoSConnectionConnectDefenseTimePeriod 90 MINUTES");
+	assert_int_equal(c.tor.dos.connection_connect_defense_time_period, 5400);
 }
 
 /* tor's unit grammar (unitparse.c): powers of two, bits are an eighth. */
@@ -838,6 +915,19 @@ static const struct exact_case tor_bad_cases[] = {
 	{ "Nickname \"quoted\"", "test.conf:4: Nickname: line continuations and quoted values "
 		"are not supported" },
 	{ "SocksPort 9050", "test.conf:4: SocksPort: unknown key" },
+	{ "DoSCircuitCreationEnabled yes", "test.conf:4: DoSCircuitCreationEnabled: 'yes' is "
+		"not 0, 1 or auto" },
+	{ "DoSCircuitCreationBurst -1", "test.conf:4: DoSCircuitCreationBurst: integer -1 is "
+		"malformed or out of bounds 0..2147483647" },
+	{ "DoSConnectionDefenseType 2147483648", "test.conf:4: DoSConnectionDefenseType: "
+		"integer 2147483648 is malformed or out of bounds -2147483648..2147483647" },
+	{ "DoSCircuitCreationDefenseTimePeriod 1 fortnight", "test.conf:4: "
+		"DoSCircuitCreationDefenseTimePeriod: unknown unit in 1 fortnight (seconds, "
+		"minutes, hours, days, weeks, months)" },
+	{ "DoSConnectionConnectDefenseTimePeriod 25000 days", "test.conf:4: "
+		"DoSConnectionConnectDefenseTimePeriod: 25000 days is too large" },
+	{ "DoSConnectionConnectDefenseTimePeriod -5", "test.conf:4: "
+		"DoSConnectionConnectDefenseTimePeriod: overflow while parsing -5" },
 };
 
 static void
@@ -1068,6 +1158,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_tor_defaults),
 		cmocka_unit_test(test_tor_good_values),
 		cmocka_unit_test(test_tor_bandwidth_units),
+		cmocka_unit_test(test_tor_dos_keys),
 		cmocka_unit_test(test_tor_metrics_port_and_policy),
 		cmocka_unit_test(test_tor_log),
 		cmocka_unit_test(test_tor_dir_authority),

@@ -206,6 +206,40 @@ test_metrics_port_authorities_log(void **state)
 	assert_int_equal(a.tor.n_logs, 1);
 }
 
+/* The DoS keys are the control thread's: applied, not in the descriptor. */
+static void
+test_dos_keys_apply(void **state)
+{
+	struct config a, b;
+	struct config_reload_plan plan;
+
+	(void)state;
+	load(&a, "");
+	load(&b, "DoSCircuitCreationEnabled 1\nDoSConnectionMaxConcurrentCount 8\n"
+			"DoSCircuitCreationDefenseTimePeriod 2 hours\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 3);
+	assert_int_equal(find(&plan, "DoSCircuitCreationEnabled")->action, CONFIG_RELOAD_APPLY);
+	assert_int_equal(find(&plan, "DoSConnectionMaxConcurrentCount")->action,
+			CONFIG_RELOAD_APPLY);
+	assert_int_equal(find(&plan, "DoSCircuitCreationDefenseTimePeriod")->action,
+			CONFIG_RELOAD_APPLY);
+	assert_true(plan.apply);
+	assert_false(plan.descriptor_dirty);
+	assert_false(plan.needs_restart);
+	config_reload_apply(&a, &b, &plan);
+	assert_int_equal(a.tor.dos.circuit_creation_enabled, 1);
+	assert_int_equal(a.tor.dos.connection_max_concurrent_count, 8);
+	assert_int_equal(a.tor.dos.circuit_creation_defense_time_period, 7200);
+	assert_int_equal(a.tor.dos.connection_enabled, -1);
+	/* Back to auto. */
+	load(&b, "");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 3);
+	config_reload_apply(&a, &b, &plan);
+	assert_int_equal(a.tor.dos.circuit_creation_enabled, -1);
+}
+
 static void
 test_action_of(void **state)
 {
@@ -232,6 +266,7 @@ main(void)
 		cmocka_unit_test(test_restart_keys_kept),
 		cmocka_unit_test(test_metrics_policy_and_publish),
 		cmocka_unit_test(test_metrics_port_authorities_log),
+		cmocka_unit_test(test_dos_keys_apply),
 		cmocka_unit_test(test_action_of),
 	};
 

@@ -477,6 +477,48 @@ test_ring_indexes(void **state)
 	assert_int_equal(hsdir_ring_indexes(id, 240130, 0, &params, cur, prev, &r), -EINVAL);
 }
 
+/* The ring positions as metrics: each index in full as a label, the period
+ * and the flag; nothing before the first consensus. */
+static void
+test_ring_metrics(void **state)
+{
+	struct hs_time_period_params params = hs_time_period_params_testing(10);
+	uint8_t id[32], cur[32], prev[32];
+	struct hsdir_ring_indexes r;
+	struct metrics_snapshot *m = metrics_snapshot_new();
+	char *text, want[256], hex[65];
+	size_t text_len;
+
+	(void)state;
+	memset(id, 0x5a, 32);
+	memset(cur, 0xc1, 32);
+	memset(prev, 0x9e, 32);
+	assert_non_null(m);
+	assert_int_equal(hsdir_ring_metrics_fill(m, NULL, false), 0);
+	assert_int_equal(metrics_snapshot_render(m, &text, &text_len), 0);
+	assert_null(strstr(text, "hsrelay_hsdir_"));
+	free(text);
+	assert_int_equal(hsdir_ring_indexes(id, 240130, 10, &params, cur, prev, &r), 0);
+	assert_int_equal(hsdir_ring_metrics_fill(m, &r, true), 0);
+	assert_int_equal(metrics_snapshot_render(m, &text, &text_len), 0);
+	for (unsigned b = 0; b < 32; b++)
+		snprintf(hex + 2 * b, 3, "%02x", r.store_first[b]);
+	snprintf(want, sizeof(want),
+			"hsrelay_hsdir_ring_index{index=\"store_first\",hsdir_index=\"%s\"} 1\n", hex);
+	assert_non_null(strstr(text, want));
+	for (unsigned b = 0; b < 32; b++)
+		snprintf(hex + 2 * b, 3, "%02x", r.fetch[b]);
+	snprintf(want, sizeof(want),
+			"hsrelay_hsdir_ring_index{index=\"fetch\",hsdir_index=\"%s\"} 1\n", hex);
+	assert_non_null(strstr(text, want));
+	assert_non_null(strstr(text, "{index=\"store_second\",hsdir_index=\""));
+	assert_non_null(strstr(text, "hsrelay_hsdir_time_period 1000\n"));
+	assert_non_null(strstr(text, "hsrelay_hsdir_time_period_minutes 4\n"));
+	assert_non_null(strstr(text, "hsrelay_hsdir_listed 1\n"));
+	free(text);
+	metrics_snapshot_free(m);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -489,6 +531,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_auto_max_bytes),
 		cmocka_unit_test(test_ring_indexes),
+		cmocka_unit_test(test_ring_metrics),
 	};
 
 	if (argc != 2) {

@@ -22,6 +22,7 @@ struct sent {
 	uint8_t command;
 	uint8_t body[RELAY_DATA_MAX];
 	size_t len;
+	uint32_t confirm;	/* send_confirmed's id; 0 for send */
 };
 
 struct closed {
@@ -53,8 +54,22 @@ rec_send(void *ctx, const struct intro_circuit *circ, uint8_t command, const uin
 	r->sent[r->n_sent].command = command;
 	memcpy(r->sent[r->n_sent].body, body, len);
 	r->sent[r->n_sent].len = len;
+	r->sent[r->n_sent].confirm = 0;
 	r->n_sent++;
 	return 0;
+}
+
+static int
+rec_send_confirmed(void *ctx, const struct intro_circuit *circ, uint8_t command,
+		const uint8_t *body, size_t len, uint32_t id)
+{
+	struct recorder *r = ctx;
+	int rc = rec_send(ctx, circ, command, body, len);
+
+	assert_int_not_equal(id, 0);
+	if (rc == 0)
+		r->sent[r->n_sent - 1].confirm = id;
+	return rc;
 }
 
 static void
@@ -609,6 +624,94 @@ test_table_full(void **state)
 	intro_point_free(small);
 }
 
+/* With send_confirmed (as relay_control runs it), the INTRODUCE_ACK waits
+ * for the worker's word on the INTRODUCE2, as tor answers after
+ * relay_send_command_from_edge(): SUCCESS once it was queued; UNKNOWN_ID
+ * (unknown_service: tor does not find a circuit marked for close) when the
+ * intro circuit was gone, which is then forgotten at once; SUCCESS without
+ * word after INTRO_POINT_ACK_TIMEOUT_SEC (the answer was lost). */
+static void
+test_introduce_ack_waits_for_worker(void **state)
+{
+	struct fixture *f = *state;
+	struct intro_circuit s = circuit(40), s2 = circuit(41), c1 = circuit(42),
+		c2 = circuit(43), c3 = circuit(44), c4 = circuit(45);
+	uint8_t body[RELAY_DATA_MAX];
+	size_t len;
+	unsigned base;
+	uint32_t id1, id2;
+
+	intro_point_free(f->ip);
+	f->ip = intro_point_new(&(struct intro_point_config){
+		.ops = { .send = rec_send, .close = rec_close, .watch = rec_watch,
+			 .send_confirmed = rec_send_confirmed },
+		.ctx = &f->rec,
+	});
+	assert_non_null(f->ip);
+	establish_ok(f, &s, 0, 0, 10);
+	len = build_introduce1(f->auth_key.public_key, 100, 3, body);
+
+	/* Sent: INTRODUCE2 now, the ACK once the worker says so. */
+	base = f->rec.n_sent;
+	assert_int_equal(intro_point_introduce1(f->ip, &c1, &relay_prev, body, len, 10),
+			INTRO_POINT_ACK_PENDING);
+	assert_int_equal(f->rec.n_sent, base + 1);
+	assert_true(same(&f->rec.sent[base].circ, &s));
+	assert_int_equal(f->rec.sent[base].command, RELAY_COMMAND_INTRODUCE2);
+	id1 = f->rec.sent[base].confirm;
+	assert_int_not_equal(id1, 0);
+	assert_int_equal(intro_point_stats(f->ip)->acks_pending, 1);
+	assert_int_equal(intro_point_stats(f->ip)->intro1[INTRO1_SUCCESS], 0);
+	intro_point_introduce2_sent(f->ip, id1 + 1, true);	/* not ours */
+	assert_int_equal(f->rec.n_sent, base + 1);
+	intro_point_introduce2_sent(f->ip, id1, true);
+	assert_int_equal(f->rec.n_sent, base + 2);
+	assert_true(same(&f->rec.sent[base + 1].circ, &c1));
+	assert_int_equal(ack_status(&f->rec.sent[base + 1]), INTRODUCE_ACK_SUCCESS);
+	assert_int_equal(intro_point_stats(f->ip)->intro1[INTRO1_SUCCESS], 1);
+	assert_int_equal(intro_point_stats(f->ip)->acks_pending, 0);
+	intro_point_introduce2_sent(f->ip, id1, false);		/* answered already */
+	assert_int_equal(f->rec.n_sent, base + 2);
+
+	/* The intro circuit closed, its close report not here yet: the
+	 * worker says gone, the client hears UNKNOWN_ID. */
+	assert_int_equal(intro_point_introduce1(f->ip, &c2, &relay_prev, body, len, 11),
+			INTRO_POINT_ACK_PENDING);
+	id2 = f->rec.sent[base + 2].confirm;
+	intro_point_introduce2_sent(f->ip, id2, false);
+	assert_int_equal(f->rec.n_sent, base + 4);
+	assert_true(same(&f->rec.sent[base + 3].circ, &c2));
+	assert_int_equal(ack_status(&f->rec.sent[base + 3]), INTRODUCE_ACK_UNKNOWN_ID);
+	assert_int_equal(intro_point_stats(f->ip)->intro1[INTRO1_UNKNOWN_SERVICE], 1);
+	assert_int_equal(intro_point_stats(f->ip)->intro1[INTRO1_SUCCESS], 1);
+	assert_false(intro_point_is_intro_circuit(f->ip, &s));
+	assert_int_equal(intro_point_stats(f->ip)->intro_circuits, 0);
+	assert_int_equal(f->rec.n_closed, 0);
+	/* Known dead now: the next client is answered at once, no INTRODUCE2. */
+	assert_int_equal(intro_point_introduce1(f->ip, &c3, &relay_prev, body, len, 11),
+			INTRODUCE_ACK_UNKNOWN_ID);
+	assert_int_equal(f->rec.n_sent, base + 5);
+	assert_int_equal(intro_point_stats(f->ip)->intro1[INTRO1_UNKNOWN_SERVICE], 2);
+
+	/* No word at all: SUCCESS after the timeout. */
+	establish_ok(f, &s2, 0, 0, 20);
+	base = f->rec.n_sent;
+	assert_int_equal(intro_point_introduce1(f->ip, &c4, &relay_prev, body, len, 20),
+			INTRO_POINT_ACK_PENDING);
+	intro_point_poll(f->ip, 20 + INTRO_POINT_ACK_TIMEOUT_SEC - 1);
+	assert_int_equal(f->rec.n_sent, base + 1);
+	intro_point_poll(f->ip, 20 + INTRO_POINT_ACK_TIMEOUT_SEC);
+	assert_int_equal(f->rec.n_sent, base + 2);
+	assert_true(same(&f->rec.sent[base + 1].circ, &c4));
+	assert_int_equal(ack_status(&f->rec.sent[base + 1]), INTRODUCE_ACK_SUCCESS);
+	assert_int_equal(intro_point_stats(f->ip)->acks_unconfirmed, 1);
+	assert_int_equal(intro_point_stats(f->ip)->acks_pending, 0);
+	/* A late answer changes nothing. */
+	intro_point_introduce2_sent(f->ip, f->rec.sent[base].confirm, false);
+	assert_int_equal(f->rec.n_sent, base + 2);
+	assert_true(intro_point_is_intro_circuit(f->ip, &s2));
+}
+
 static void
 test_action_names(void **state)
 {
@@ -637,6 +740,8 @@ main(void)
 				teardown),
 		cmocka_unit_test_setup_teardown(test_cleanup_on_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_introduce_ack_waits_for_worker, setup,
+				teardown),
 		cmocka_unit_test(test_action_names),
 	};
 

@@ -217,6 +217,12 @@ test_relay_families(void **state)
 	control.est_intro[2] = 6;
 	control.intro1[4] = 12;
 	control.introduce2_rejected = 13;
+	control.dos_circuit_rejected = 21;
+	control.dos_marked_address = 2;
+	control.dos_conn_rejected = 5;
+	control.dos_concurrent_conn_rejected = 7;
+	control.single_hop_refused = 4;
+	control.connections_rejected = 12;
 	assert_int_equal(relay_metrics_fill(s, workers, 2, &control), 0);
 	text = render(s);
 
@@ -242,6 +248,28 @@ test_relay_families(void **state)
 	assert_non_null(find_line(text, "tor_relay_intro1_total{action=\"rate_limited\"} 12\n"));
 	assert_non_null(find_line(text,
 			"tor_relay_dos_total{type=\"introduce2_rejected\"} 13\n"));
+	/* The DoS limits (control/dos_guard.h), in tor's order. */
+	{
+		static const char *const dos_lines[] = {
+			"tor_relay_dos_total{type=\"circuit_rejected\"} 21\n",
+			"tor_relay_dos_total{type=\"marked_address\"} 2\n",
+			"tor_relay_dos_total{type=\"conn_rejected\"} 5\n",
+			"tor_relay_dos_total{type=\"concurrent_conn_rejected\"} 7\n",
+			"tor_relay_dos_total{type=\"single_hop_refused\"} 4\n",
+			"tor_relay_dos_total{type=\"introduce2_rejected\"} 13\n",
+		};
+		const char *previous = text;
+
+		for (size_t i = 0; i < sizeof(dos_lines) / sizeof(dos_lines[0]); i++) {
+			const char *at = find_line(text, dos_lines[i]);
+
+			assert_non_null(at);
+			assert_true(at > previous);
+			previous = at;
+		}
+	}
+	assert_non_null(find_line(text, "tor_relay_connections_total{type=\"OR\","
+			"direction=\"received\",state=\"rejected\",family=\"ipv4\"} 12\n"));
 	/* Per worker under hsrelay's. */
 	assert_non_null(find_line(text,
 			"hsrelay_cells_total{worker=\"0\",direction=\"in\"} 1000\n"));
@@ -293,9 +321,9 @@ test_relay_families(void **state)
 		}
 		line = end + 1;
 	}
-	/* ... + est_rend (6 actions) + rend1 (5) + dos (1) + est_intro (4) +
-	 * intro1 (7). */
-	assert_int_equal(tor_series, 2 + 1 + 1 + 1 + 1 + 2 + 8 + 6 + 5 + 1 + 4 + 7);
+	/* connections (2 created + 1 rejected) + ... + est_rend (6 actions) +
+	 * rend1 (5) + dos (6) + est_intro (4) + intro1 (7). */
+	assert_int_equal(tor_series, 3 + 1 + 1 + 1 + 1 + 2 + 8 + 6 + 5 + 6 + 4 + 7);
 	free(tor_text);
 	free(text);
 

@@ -193,6 +193,73 @@ test_expiry_and_links(void **state)
 	rendezvous_table_destroy(t);
 }
 
+/* The worker reports that a waiting circuit closed: its cookie goes at
+ * once (tor frees the circuit and its circuitmap token together), so a
+ * RENDEZVOUS1 with it is an unknown cookie; a report for another circuit
+ * on the same p side (a reused handle, another worker) changes nothing;
+ * many waiting circuits, each found by its p side. */
+static void
+test_close_report(void **state)
+{
+	struct rendezvous_table *t = rendezvous_table_create(NULL);
+	struct rendezvous_circuit a = circ(4, 40), b = circ(5, 50), stale = circ(4, 40);
+	uint8_t cookie[HS_REND_COOKIE_LEN], rend1[HS_REND_COOKIE_LEN + 64];
+	struct rendezvous_result r;
+
+	(void)state;
+	test_fill(cookie, sizeof(cookie), 9);
+	assert_int_equal(rendezvous_establish(t, &a, &relay_hop, cookie, sizeof(cookie),
+			1000).verdict, RENDEZVOUS_REPLY);
+	/* Same p side, another handle: not the waiting circuit. */
+	stale.handle++;
+	assert_false(rendezvous_circuit_closed(t, &stale));
+	stale = a;
+	stale.worker ^= 1;
+	assert_false(rendezvous_circuit_closed(t, &stale));
+	assert_true(rendezvous_is_waiting(t, a.p_link, a.p_circ_id));
+	assert_true(rendezvous_circuit_closed(t, &a));
+	assert_false(rendezvous_is_waiting(t, a.p_link, a.p_circ_id));
+	assert_int_equal(rendezvous_counters(t)->waiting, 0);
+	assert_int_equal(rendezvous_counters(t)->closed_waiting, 1);
+	assert_false(rendezvous_circuit_closed(t, &a));
+	memcpy(rend1, cookie, sizeof(cookie));
+	test_fill(rend1 + HS_REND_COOKIE_LEN, 64, 10);
+	r = rendezvous_rendezvous1(t, &b, &relay_hop, rend1, sizeof(rend1));
+	assert_int_equal(r.verdict, RENDEZVOUS_CLOSE);
+	assert_int_equal(r.destroy_reason, DESTROY_REASON_PROTOCOL);
+	assert_int_equal(rendezvous_counters(t)->rend1[REND1_UNKNOWN_COOKIE], 1);
+	assert_int_equal(rendezvous_counters(t)->rend1[REND1_SUCCESS], 0);
+
+	/* 5000 waiting circuits on one link (more than the buckets): each
+	 * close report finds its own. */
+	for (uint32_t i = 0; i < 5000; i++) {
+		struct rendezvous_circuit c = circ(6, 1000 + i);
+
+		test_fill(cookie, sizeof(cookie), 100 + i);
+		assert_int_equal(rendezvous_establish(t, &c, &relay_hop, cookie, sizeof(cookie),
+				1000).verdict, RENDEZVOUS_REPLY);
+	}
+	for (uint32_t i = 0; i < 5000; i += 2) {
+		struct rendezvous_circuit c = circ(6, 1000 + i);
+
+		assert_true(rendezvous_circuit_closed(t, &c));
+	}
+	assert_int_equal(rendezvous_counters(t)->waiting, 2500);
+	for (uint32_t i = 0; i < 5000; i++)
+		assert_int_equal(rendezvous_is_waiting(t, 6, 1000 + i), i % 2 == 1);
+	/* A joined cookie's circuit closing later is no longer waiting. */
+	test_fill(cookie, sizeof(cookie), 101);
+	memcpy(rend1, cookie, sizeof(cookie));
+	r = rendezvous_rendezvous1(t, &b, &relay_hop, rend1, sizeof(rend1));
+	assert_int_equal(r.verdict, RENDEZVOUS_JOIN);
+	assert_false(rendezvous_circuit_closed(t, &(struct rendezvous_circuit){
+			.worker = r.waiting.worker, .handle = r.waiting.handle,
+			.p_link = r.waiting.p_link, .p_circ_id = r.waiting.p_circ_id }));
+	rendezvous_link_gone(t, 6);
+	assert_int_equal(rendezvous_counters(t)->waiting, 0);
+	rendezvous_table_destroy(t);
+}
+
 int
 main(void)
 {
@@ -200,6 +267,7 @@ main(void)
 		cmocka_unit_test(test_establish_and_join),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_expiry_and_links),
+		cmocka_unit_test(test_close_report),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,59 +30,8 @@
 #include "crypto/rsa_identity.h"
 #include "crypto/tls_key_update.h"
 #include "crypto/tls_record.h"
+#include "tests/unit/openssl_peer.h"
 #include "tests/unit/test_util.h"
-
-static struct crypto_engine *engine;
-static struct rsa_identity *identity;
-static struct tls_link_credentials *credentials;
-static struct tls_handshake_context *server_context;
-static struct tls_handshake_context *client_context;
-static EVP_PKEY *peer_key;
-static X509 *peer_cert;
-
-static int
-group_setup(void **state)
-{
-	X509_NAME *name;
-
-	(void)state;
-	engine = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AUTO);
-	if (!engine || rsa_identity_generate(&identity) != 0 ||
-	    tls_link_credentials_create(identity, 0, time(NULL), &credentials) != 0 ||
-	    tls_handshake_context_create(TLS_ROLE_SERVER, credentials, &server_context) != 0 ||
-	    tls_handshake_context_create(TLS_ROLE_CLIENT, NULL, &client_context) != 0)
-		return -1;
-	peer_key = EVP_RSA_gen(2048);
-	peer_cert = X509_new();
-	name = X509_NAME_new();
-	if (!peer_key || !peer_cert || !name)
-		return -1;
-	X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_ASC,
-			(const unsigned char *)"peer.example", -1, -1, 0);
-	X509_set_version(peer_cert, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(peer_cert), 9);
-	X509_set_subject_name(peer_cert, name);
-	X509_set_issuer_name(peer_cert, name);
-	X509_gmtime_adj(X509_getm_notBefore(peer_cert), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(peer_cert), 3600);
-	X509_set_pubkey(peer_cert, peer_key);
-	X509_NAME_free(name);
-	return X509_sign(peer_cert, peer_key, EVP_sha256()) > 0 ? 0 : -1;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	tls_handshake_context_free(server_context);
-	tls_handshake_context_free(client_context);
-	tls_link_credentials_free(credentials);
-	rsa_identity_free(identity);
-	crypto_engine_destroy(engine);
-	X509_free(peer_cert);
-	EVP_PKEY_free(peer_key);
-	return 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* The parser. */
@@ -294,13 +243,6 @@ test_bad_arguments(void **state)
 /* ------------------------------------------------------------------ */
 /* Against OpenSSL's TLS stack. */
 
-struct peer {
-	SSL_CTX *ctx;
-	SSL *ssl;
-	BIO *rbio, *wbio;
-	bool done;
-};
-
 static void
 peer_init(struct peer *p, bool server, const char *suite)
 {
@@ -310,28 +252,7 @@ peer_init(struct peer *p, bool server, const char *suite)
 	SSL_CTX_set_security_level(p->ctx, 1);
 	assert_int_equal(SSL_CTX_set_ciphersuites(p->ctx, suite), 1);
 	assert_int_equal(SSL_CTX_set_min_proto_version(p->ctx, TLS1_3_VERSION), 1);
-	if (server) {
-		assert_int_equal(SSL_CTX_use_certificate(p->ctx, peer_cert), 1);
-		assert_int_equal(SSL_CTX_use_PrivateKey(p->ctx, peer_key), 1);
-	}
-	p->ssl = SSL_new(p->ctx);
-	p->rbio = BIO_new(BIO_s_mem());
-	p->wbio = BIO_new(BIO_s_mem());
-	assert_non_null(p->ssl);
-	BIO_set_mem_eof_return(p->rbio, -1);
-	BIO_set_mem_eof_return(p->wbio, -1);
-	SSL_set_bio(p->ssl, p->rbio, p->wbio);
-	if (server)
-		SSL_set_accept_state(p->ssl);
-	else
-		SSL_set_connect_state(p->ssl);
-}
-
-static void
-peer_free(struct peer *p)
-{
-	SSL_free(p->ssl);
-	SSL_CTX_free(p->ctx);
+	openssl_peer_start(p, server);
 }
 
 struct stream {
@@ -659,5 +580,6 @@ main(void)
 		cmocka_unit_test(test_openssl_refuses_stale_write_key),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, openssl_peer_group_setup,
+			openssl_peer_group_teardown);
 }

@@ -94,7 +94,11 @@ app_events(void *app, struct stack *stack, const struct tcp_event *ev, unsigned 
 	(void)now;
 }
 
-/* Counts the loop iterations of each worker (on the worker's lcore). */
+/* Iterations of each worker that report work, then idle ones. */
+#define BUSY_POLLS 10
+
+/* Counts the loop iterations of each worker (on the worker's lcore); the
+ * first BUSY_POLLS say they worked. */
 static unsigned
 app_poll(void *app, struct stack *stack, uint64_t now)
 {
@@ -102,8 +106,8 @@ app_poll(void *app, struct stack *stack, uint64_t now)
 	/* No cmocka assertion here: this runs on a worker lcore. */
 	if (app != &hooks.apps[stack_index(stack)])
 		return 0;
-	__atomic_fetch_add(&hooks.polls[stack_index(stack)], 1, __ATOMIC_RELAXED);
-	return 0;
+	return __atomic_fetch_add(&hooks.polls[stack_index(stack)], 1, __ATOMIC_RELAXED) <
+		BUSY_POLLS;
 }
 
 static const struct stack_app_ops app_ops = {
@@ -209,15 +213,38 @@ test_lifecycle(void **state)
 	assert_int_equal(worker_set_launch(&set), 0);
 	for (unsigned i = 0; i < N_WORKERS; i++)
 		assert_true(set.launched[i]);
-	/* Both workers loop on their lcores until told to stop. */
+	/* Both workers loop on their lcores until told to stop, busy for
+	 * BUSY_POLLS iterations, then idle. */
 	for (int wait = 0; wait < 5000; wait++) {
-		if (__atomic_load_n(&hooks.polls[0], __ATOMIC_RELAXED) > 0 &&
-		    __atomic_load_n(&hooks.polls[1], __ATOMIC_RELAXED) > 0)
+		if (__atomic_load_n(&hooks.polls[0], __ATOMIC_RELAXED) > 4 * BUSY_POLLS &&
+		    __atomic_load_n(&hooks.polls[1], __ATOMIC_RELAXED) > 4 * BUSY_POLLS)
 			break;
 		rte_delay_us_sleep(1000);
 	}
-	assert_true(hooks.polls[0] > 0 && hooks.polls[1] > 0);
+	assert_true(hooks.polls[0] > 4 * BUSY_POLLS && hooks.polls[1] > 4 * BUSY_POLLS);
+	/* Readable while they run, and only growing. */
+	for (unsigned i = 0; i < N_WORKERS; i++) {
+		uint64_t busy0, poll0, busy1, poll1;
+
+		worker_cycles(set.workers[i], &busy0, &poll0);
+		rte_delay_us_sleep(2000);
+		worker_cycles(set.workers[i], &busy1, &poll1);
+		assert_true(busy1 >= busy0 && poll1 > poll0);
+	}
 	worker_set_stop(&set);
+	/* Loop time: the busy iterations' share is part of all of it, and
+	 * the idle ones (spinning before each sleep) are the rest. */
+	for (unsigned i = 0; i < N_WORKERS; i++) {
+		const struct worker_counters *c = worker_counters(set.workers[i]);
+		uint64_t busy, poll;
+
+		worker_cycles(set.workers[i], &busy, &poll);
+		assert_int_equal(busy, c->busy_cycles);
+		assert_int_equal(poll, c->poll_cycles);
+		assert_true(busy > 0);
+		assert_true(poll > busy);
+		assert_true(c->idle_sleeps > 0);
+	}
 	for (unsigned i = 0; i < N_WORKERS; i++) {
 		assert_false(set.launched[i]);
 		assert_true(worker_stopping(set.workers[i]));

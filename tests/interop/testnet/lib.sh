@@ -86,6 +86,9 @@ tn_auths=()      # a1 a2 a3
 tn_relays=()     # r1 .. rN (the seat relay included)
 tn_exits=()      # relays that exit (all but the seat relay)
 tn_pids=()       # every process started here
+# What testnet_generate makes of relays r1..rN other than the seat: exit,
+# or noexit (middles only; set before testnet_generate).
+tn_relay_kind=exit
 tn_work=
 tn_seat_ns=
 
@@ -326,7 +329,8 @@ EOF
 }
 
 # testnet_generate RELAYS [SEAT [GHOST]]: keys and torrc files of
-# authorities a1..a3, relays r1..rRELAYS (exits) and the client. Relay
+# authorities a1..a3, relays r1..rRELAYS (exits, or middles only with
+# tn_relay_kind=noexit) and the client. Relay
 # number SEAT, if not 0, is a non-exit tor relay in the seat (namespace
 # hstn-<pid>-seat, 10.78.S.2:9001, configured by testnet_seat_torrc)
 # standing in for hsrelay. GHOST=1 adds relay "ghost" (tn_ghost), whose
@@ -348,7 +352,7 @@ testnet_generate() {
       tn_seat_relay=$name
     else
       tn_node "$name" "$tn_ns" $((5310 + i))
-      tn_exits+=("$name")
+      [ "$tn_relay_kind" != exit ] || tn_exits+=("$name")
     fi
   done
   tn_node client "$tn_ns" 9051
@@ -377,7 +381,7 @@ testnet_generate() {
           "AssumeReachable 1"; } >"${tn_dir[$name]}/torrc"
     else
       { tn_common_torrc "$name"; testnet_network_torrc
-        tn_relay_torrc "$name" $((5110 + ${name#r})) exit; } >"${tn_dir[$name]}/torrc"
+        tn_relay_torrc "$name" $((5110 + ${name#r})) "$tn_relay_kind"; } >"${tn_dir[$name]}/torrc"
     fi
   done
   { tn_common_torrc client; testnet_network_torrc; tn_client_torrc; } >"${tn_dir[client]}/torrc"

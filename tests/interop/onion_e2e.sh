@@ -20,7 +20,10 @@
 #      tor_relay_rend1_total{action="success"} grow, and so do the cells
 #      hsrelay re-encrypted across the splice;
 #   4. 100 page fetches byte-exact and a 50 MiB download (fixed seed)
-#      whose SHA-256 matches, on that circuit through hsrelay;
+#      whose SHA-256 matches, on that circuit through hsrelay; then 8
+#      concurrent fetches with fresh credentials (8 more introductions
+#      and rendezvous), every join counted by hsrelay as the client's
+#      circuits show it;
 #   5. an INTRODUCE1 flood from the project's own client (intro_flood.c)
 #      to the service's auth keys at hsrelay is cut to the service's
 #      HiddenServiceEnableIntroDoS* bucket (rate 5/s, burst 10) by hsrelay:
@@ -38,6 +41,7 @@ intro_flood=${2:-$(dirname "$hsrelay")/tests/interop/intro_flood}
 fetches=${FETCHES:-100}
 big_mib=${BIG_MIB:-50}
 flood=${FLOOD:-100}
+parallel=${PARALLEL:-8}
 dos_rate=5
 dos_burst=10
 
@@ -128,6 +132,26 @@ rend_now=$(onion_net_circuits client HS_CLIENT_REND | grep "SOCKS_USERNAME=\"$rp
 [ "$(awk '{print $1}' <<<"$rend_now")" = "$(awk '{print $1}' <<<"$rend")" ] ||
   fail "the fetches left the rendezvous circuit $(awk '{print $1}' <<<"$rend")"
 
+# Concurrent introductions and rendezvous: fresh credentials each.
+pids=()
+for i in $(seq 1 "$parallel"); do
+  onion_net_curl "par$i" "$tn_work/par.$i" "http://$onion/index.html" --max-time 90 \
+    2>"$tn_work/par.$i.err" &
+  pids+=($!)
+done
+for i in $(seq 1 "$parallel"); do
+  wait "${pids[$((i - 1))]}" || fail "parallel fetch $i failed: $(head -c 200 "$tn_work/par.$i.err")"
+  cmp -s "$tn_work/par.$i" "$page" || fail "parallel fetch $i differs from the page"
+done
+onion_net_circuits client HS_CLIENT_REND >"$tn_work/rend_circuits"
+joined=0
+for i in $(seq 1 "$parallel"); do
+  line=$(grep "SOCKS_USERNAME=\"par$i\"" "$tn_work/rend_circuits" | grep HSCR_JOINED | head -1) ||
+    fail "no joined rendezvous circuit for parallel fetch $i"
+  [ "$(on_last_hop "$line")" != "$hs_fp" ] || joined=$((joined + 1))
+done
+checked "$parallel concurrent fetches with fresh credentials byte-exact; $joined of them with hsrelay as rendezvous point"
+
 onion_net_metrics "$tn_work/metrics.1"
 m() { onion_net_metric "$tn_work/metrics.$1" "$2" "${3:-}"; }
 delta() { echo $(( $(m 1 "$1" "${2:-}") - $(m 0 "$1" "${2:-}") )); }
@@ -148,7 +172,10 @@ echo "  client log: $(wc -l <"$tn_work/intro_choices") intro point choice(s), al
 [ "$(delta tor_relay_intro1_total '"success"')" = "$introductions" ] ||
   fail "hsrelay relayed $(delta tor_relay_intro1_total '"success"') introductions, the client made $introductions"
 [ "$(delta tor_relay_est_rend_total '"success"')" -ge 1 ] || fail "metrics: no rendezvous established"
-[ "$(delta tor_relay_rend1_total '"success"')" -ge 1 ] || fail "metrics: no rendezvous joined"
+[ "$(delta tor_relay_est_rend_total '"success"')" -ge $((joined + 1)) ] ||
+  fail "metrics: fewer rendezvous established than the client's circuits show"
+[ "$(delta tor_relay_rend1_total '"success"')" = $((joined + 1)) ] ||
+  fail "metrics: $(delta tor_relay_rend1_total '"success"') rendezvous joined, the client shows $((joined + 1))"
 [ "$(delta hsrelay_spliced_cells_total)" -ge $(( big_mib * 1048576 / 498 )) ] ||
   fail "metrics: fewer spliced cells than the download needs"
 
@@ -180,7 +207,13 @@ allowed=$(( ${#keys[@]} * (dos_burst + dos_rate * (ms / 1000 + 1)) ))
 [ "$rejected" -ge $(( sent - allowed - unknown )) ] ||
   fail "only $rejected of $sent INTRODUCE1 rate-limited (at most $allowed may pass)"
 [ "$rejected" -gt 0 ] || fail "nothing rate-limited"
-checked "flood of $sent INTRODUCE1 in $ms ms: $rejected rate-limited at hsrelay (introduce2_rejected), $unknown for retired keys; at most $allowed could pass"
+# The INTRODUCE2 that passed reached the service, which could not decrypt
+# their random encrypted part (hs_circuit.c get_introduce2_keys_and_verify_mac).
+relayed=$(sed -n 's/.* relayed=\([0-9]*\).*/\1/p' <<<"$total")
+intro2_seen() { [ "$(grep -c 'Could not get valid INTRO2 keys' "${tn_dir[hs]}/notice.log")" -ge "$1" ]; }
+wait_until 5 intro2_seen "$relayed" ||
+  fail "the service logged $(grep -c 'Could not get valid INTRO2 keys' "${tn_dir[hs]}/notice.log") undecryptable INTRODUCE2, the flood had $relayed relayed"
+checked "flood of $sent INTRODUCE1 in $ms ms: $rejected rate-limited at hsrelay (introduce2_rejected), $unknown for retired keys; at most $allowed could pass; the service got the $relayed relayed"
 
 # A legitimate client still gets through once the flood stops (the
 # buckets refill at $dos_rate/s).

@@ -101,30 +101,9 @@ onion_net_setup() {
     for line in ${on_client_lines[@]+"${on_client_lines[@]}"}; do echo "$line"; done; } >>"${tn_dir[client]}/torrc"
 
   on_conf=$tn_work/hsrelay.conf
-  {
-    echo "# written by onion_net_lib.sh"
-    echo "DPDKLcores $(lcores_for 1)"
-    echo "DPDKPort net_tap0,iface=$on_tap"
-    echo "DPDKWorkerQueues 1"
-    echo "DPDKMemoryMB 512"
-    echo "DPDKMbufsPerWorker 16383"
-    echo "DPDKIdleSleepUsec 100"
-    echo "DPDKMac $mac_ours"
-    echo "Address $ip_ours/24"
-    echo "DataDirectory ${tn_dir[hsrelay]}"
-    echo "ContactInfo hsrelay onion interop test"
-    echo "BandwidthRate 10 MBytes"
-    echo "BandwidthBurst 10 MBytes"
-    echo "ExitRelay 0"
-    echo "MetricsPort 127.0.0.1:$on_metrics_port"
-    echo "MetricsPortPolicy accept 127.0.0.1"
-    testnet_network_torrc
-    echo "Nickname hsrelay"
-    echo "ORPort $tn_seat_addr:$tn_seat_orport"
-    for line in ${on_hsrelay_lines[@]+"${on_hsrelay_lines[@]}"}; do echo "$line"; done
-  } >"$on_conf"
-  "$on_hsrelay" -f "$on_conf" --verify-config >/dev/null ||
-    fail "hsrelay --verify-config refused $on_conf"
+  tn_hsrelay=$on_hsrelay
+  testnet_hsrelay_conf "$on_conf" 1 "$on_tap" "$on_metrics_port" hsrelay \
+    ${on_hsrelay_lines[@]+"${on_hsrelay_lines[@]}"}
 
   tn_node hs "$tn_ns" 5340
   { tn_common_torrc hs; testnet_network_torrc

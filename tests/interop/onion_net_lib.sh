@@ -127,6 +127,7 @@ onion_net_start() {
   testnet_start_network
   testnet_start_tor hs
   testnet_spawn "$tn_ns" "$tn_work/hsrelay.log" "$on_hsrelay" -f "$on_conf"
+  # shellcheck disable=SC2034 # read by the test
   on_hsrelay_pid=${tn_pids[-1]}
   wait_until 30 ip -n "$tn_ns" link show "$on_tap" >/dev/null 2>&1 ||
     { cat "$tn_work/hsrelay.log"; fail "hsrelay's tap $on_tap did not appear"; }

@@ -38,6 +38,7 @@
 
 static struct test_link link_c;
 static struct test_hop hops[FLOOD_MAX];
+static bool answered[FLOOD_MAX];	/* INTRODUCE_ACK read, per hop */
 
 static uint64_t
 now_ms(void)
@@ -82,25 +83,36 @@ introduce1_body(const uint8_t key[HS_AUTH_KEY_LEN], uint8_t *out)
 	return n + FLOOD_ENCRYPTED_LEN;
 }
 
-/* The INTRODUCE_ACK on hop's circuit: its status into *status. */
+/* The next INTRODUCE_ACK on any of the first count hops still waiting
+ * for one (answered[i] false): its status into *status. An ACK for a
+ * relayed INTRODUCE1 waits for the worker's word on its INTRODUCE2
+ * (control/intro_point.h), so ACKs may come in another order than the
+ * INTRODUCE1s across circuits: each is matched by circuit. */
 static bool
-read_ack(struct test_hop *hop, uint16_t *status)
+read_ack(unsigned count, bool *answered, uint16_t *status)
 {
 	struct test_cell cell;
 	const uint8_t *p;
 	uint16_t len;
 	struct hs_extension_list ext;
+	unsigned i = 0;
 
-	if (!test_link_expect(&link_c, hop->circ_id, CELL_COMMAND_RELAY, -1, &cell) ||
-	    !test_relay_cell_open(hop, &cell))
-		return false;
+	if (test_link_next_cell(&link_c, &cell, TEST_IO_TIMEOUT_MS) != 1)
+		return test_why("no INTRODUCE_ACK came: %s", test_detail);
+	while (i < count && (hops[i].circ_id != cell.circ_id || answered[i]))
+		i++;
+	if (i == count || cell.command != CELL_COMMAND_RELAY ||
+	    !test_relay_cell_open(&hops[i], &cell))
+		return test_why("cell %u on 0x%08x is no awaited INTRODUCE_ACK", cell.command,
+				cell.circ_id);
 	if (cell.payload[RELAY_OFFSET_COMMAND] != RELAY_COMMAND_INTRODUCE_ACK)
 		return test_why("relay command %u on 0x%08x, wanted INTRODUCE_ACK",
-				cell.payload[RELAY_OFFSET_COMMAND], hop->circ_id);
+				cell.payload[RELAY_OFFSET_COMMAND], cell.circ_id);
 	len = wire_read_u16(cell.payload + RELAY_OFFSET_LENGTH);
 	p = cell.payload + RELAY_HEADER_LEN;
 	if (len > RELAY_DATA_MAX || introduce_ack_parse(&p, p + len, status, &ext) != 0)
 		return test_why("INTRODUCE_ACK of %u bytes does not parse", len);
+	answered[i] = true;
 	return true;
 }
 
@@ -125,10 +137,11 @@ flood(const char *hex, unsigned count, unsigned *relayed, unsigned *refused, uin
 				body, (uint16_t)len);
 		test_link_send_cell(&link_c, cell);
 	}
+	memset(answered, 0, sizeof(answered));
 	for (unsigned i = 0; i < count; i++) {
 		uint16_t status;
 
-		if (!read_ack(&hops[i], &status))
+		if (!read_ack(count, answered, &status))
 			return false;
 		if (status == INTRODUCE_ACK_SUCCESS)
 			ok++;

@@ -1123,7 +1123,14 @@ pump(struct ugen *u, uint64_t now)
 		unsigned n;
 
 		u->next_client = u->next_client + 1 == u->n_clients ? 0 : u->next_client + 1;
-		if (tcp_send_space(u->tcp, l->conn) < RECORD_WIRE_MAX) {
+		uint32_t queued = 0;
+
+		/* Records of this round are handed to TCP after the seal: count
+		 * them against the send space already. */
+		for (unsigned r = 0; r < records; r++)
+			if (owners[r] == l)
+				queued += (uint32_t)rte_pktmbuf_pkt_len(mbufs[r]);
+		if (tcp_send_space(u->tcp, l->conn) < queued + RECORD_WIRE_MAX) {
 			full++;
 			continue;
 		}
@@ -1381,9 +1388,10 @@ ugen_loop(struct ugen *u)
 			if (GET(sh->bench.drain) != 0)
 				u->draining = true;
 		}
-		/* Back off while nothing happens before the pump runs (set-up
-		 * on a shared machine); the pump itself never sleeps. */
-		if (work != 0 || u->pumping || u->p->idle_sleep_usec == 0 || ++empty < IDLE_POLLS) {
+		/* Back off after IDLE_POLLS empty polls (set-up, or every
+		 * window full): on a machine of two CPUs, the other one is
+		 * hsrelay's worker's, and whatever else runs needs this one. */
+		if (work != 0 || u->p->idle_sleep_usec == 0 || ++empty < IDLE_POLLS) {
 			if (work != 0)
 				empty = 0;
 			continue;

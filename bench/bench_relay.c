@@ -2509,6 +2509,12 @@ limited_by(const struct measurement *m, enum rut_kind kind)
 		return "offered_load";
 	if (utilization >= (kind == RUT_TOR ? 0.85 : 0.9))
 		return "relay_under_test";
+	/* A poll-mode worker that (almost) never found its queues empty had
+	 * work whenever it ran: on a shared machine it is then the limit even
+	 * though other threads kept it off its CPU part of the window. */
+	if (kind == RUT_HSRELAY && m->worker_thread_cpu_seconds > 0 &&
+	    m->worker_idle_poll_seconds < 0.05 * m->worker_thread_cpu_seconds)
+		return "relay_under_test";
 	return "generator_or_transport";
 }
 

@@ -102,6 +102,7 @@ struct bench_ugen_shared {
 		uint32_t sink_links;
 		uint32_t sink_authenticated;	/* every sink link's peer did */
 		uint16_t tls_version, cipher_suite;	/* of the first client link */
+		uint32_t drained;		/* the pump stopped; sent is final */
 	} __attribute__((aligned(64))) ugen;
 	struct {
 		uint32_t drain;		/* stop sending, keep counting */

@@ -109,6 +109,7 @@
 #include <unistd.h>
 
 #include "bench/bench_memif.h"
+#include "bench/bench_ugen.h"
 #include "bench/bench_util.h"
 #include "control/circ_cells.h"
 #include "control/circuit_handshake.h"
@@ -173,10 +174,11 @@ static volatile sig_atomic_t interrupted;
  * handshakes and the first few thousand cells, then traffic stops (DPDK
  * 22.11, kernel 6.18, zero-copy and force_copy alike), so it is not
  * offered. */
-enum transport { TRANSPORT_TAP, TRANSPORT_AF_PACKET, TRANSPORT_MEMIF };
+enum transport { TRANSPORT_TAP, TRANSPORT_AF_PACKET, TRANSPORT_MEMIF, TRANSPORT_MEMIF_DIRECT };
 
 static const char *const transport_names[] = {
 	[TRANSPORT_TAP] = "tap", [TRANSPORT_AF_PACKET] = "af_packet", [TRANSPORT_MEMIF] = "memif",
+	[TRANSPORT_MEMIF_DIRECT] = "memif-direct",
 };
 
 struct options {
@@ -229,6 +231,9 @@ struct measurement {
 	double load_average;
 	uint64_t rut_forwarded;		/* hsrelay: its own counter, from the exit stats */
 	bool have_rut_forwarded;
+	/* memif-direct: the generator process's busy loop time (bench_ugen.h) */
+	bool dpdk_generator;
+	double generator_busy_seconds;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -862,6 +867,11 @@ struct generator {
 	uint32_t drain;		/* writers stop; the rest runs on */
 	uint32_t failed;
 	char error[320];
+	/* memif-direct: the case's generator is this process (bench_ugen.h)
+	 * instead of the threads above, started with these */
+	struct bench_ugen *ugen;
+	unsigned ugen_circuits, ugen_links;
+	double ugen_rate;
 };
 
 static void
@@ -1624,6 +1634,48 @@ client_reader_main(void *arg)
 	return NULL;
 }
 
+/* memif-direct: the generator process's error as the case's failure. */
+static void
+ugen_failed(struct generator *g)
+{
+	const char *message;
+
+	if (bench_ugen_error(g->ugen, &message) < 0)
+		gen_fail(g, "generator: %s", message);
+	else if (!GET(g->failed))
+		gen_fail(g, "the generator process is gone");
+}
+
+/* memif-direct: waits until the generator process has built every
+ * circuit and pumps. */
+static int
+ugen_wait_pumping(struct generator *g)
+{
+	int rc = bench_ugen_wait_state(g->ugen, BENCH_UGEN_PUMPING,
+			(uint64_t)SETUP_TIMEOUT_S * 1000000000);
+
+	if (rc == -ETIMEDOUT)
+		gen_fail(g, "the generator did not build its circuits in %d s", SETUP_TIMEOUT_S);
+	else if (rc < 0)
+		ugen_failed(g);
+	return rc;
+}
+
+/* memif-direct: the sink's counters from the generator process. */
+static void
+ugen_results(struct bench_ugen *u, struct measurement *m)
+{
+	const struct bench_ugen_shared *sh = u->shared;
+
+	m->verified = __atomic_load_n(&sh->ugen.verified, __ATOMIC_RELAXED);
+	m->verify_failures = __atomic_load_n(&sh->ugen.verify_failures, __ATOMIC_RELAXED);
+	m->backward_cells = __atomic_load_n(&sh->ugen.backward_cells, __ATOMIC_RELAXED);
+	m->sink_links = __atomic_load_n(&sh->ugen.sink_links, __ATOMIC_RELAXED);
+	m->sink_authenticated = __atomic_load_n(&sh->ugen.sink_authenticated, __ATOMIC_RELAXED);
+	m->tls_version = __atomic_load_n(&sh->ugen.tls_version, __ATOMIC_RELAXED);
+	m->cipher_suite = __atomic_load_n(&sh->ugen.cipher_suite, __ATOMIC_RELAXED);
+}
+
 static int
 generator_listen(struct generator *g)
 {
@@ -1651,6 +1703,10 @@ generator_start(struct generator *g, unsigned circuits, unsigned links, double r
 	char why[256] = "";
 	int rc = 0;
 
+	if (g->ugen != NULL) {
+		crypto_engine_destroy(engine);
+		return ugen_wait_pumping(g);
+	}
 	if (engine == NULL)
 		return -ENOMEM;
 	g->n_slots = 0;
@@ -1712,6 +1768,9 @@ generator_received(struct generator *g)
 {
 	uint64_t total = 0;
 
+	if (g->ugen != NULL)
+		return bench_ugen_received(g->ugen);
+
 	pthread_mutex_lock(&g->lock);
 	for (unsigned i = 0; i < g->n_slots; i++)
 		total += GET(g->slots[i].received);
@@ -1726,6 +1785,11 @@ generator_drain(struct generator *g, struct measurement *m)
 {
 	uint64_t end, sent = 0, received = 0;
 
+	if (g->ugen != NULL) {
+		if (bench_ugen_drain(g->ugen, DRAIN_TIMEOUT_NS, &m->cells_sent_total, &m->cells_lost) < 0)
+			ugen_failed(g);
+		return;
+	}
 	PUT(g->drain, 1);
 	for (unsigned i = 0; i < g->n_clients; i++) {
 		struct client_link *c = &g->clients[i];
@@ -1748,6 +1812,10 @@ generator_drain(struct generator *g, struct measurement *m)
 static void
 generator_stop(struct generator *g, struct measurement *m)
 {
+	if (g->ugen != NULL) {
+		ugen_results(g->ugen, m);
+		return;
+	}
 	PUT(g->stop, 1);
 	if (g->listener >= 0)
 		shutdown(g->listener, SHUT_RDWR);
@@ -1821,6 +1889,8 @@ struct rut {
 	bool veth_made;
 	/* memif: the bridge between the veth end and hsrelay's memif */
 	struct bench_memif_bridge bridge;
+	/* memif-direct: the generator process, hsrelay's memif peer */
+	struct bench_ugen ugen;
 	unsigned cycles_answers;	/* SIGUSR1 answers read from the log */
 };
 
@@ -2050,6 +2120,34 @@ veth_remove(struct rut *r)
 	r->veth_made = false;
 }
 
+/* memif-direct: starts the generator process for the case in g (its
+ * memif server is up when this returns 0), with its lcore on CPU 0 as
+ * the bridge's, hsrelay's worker being on CPU 1. */
+static int
+ugen_start(struct rut *r, const char *work, const struct options *o, struct generator *g)
+{
+	struct bench_ugen_params p = {
+		.circuits = g->ugen_circuits,
+		.links = g->ugen_links,
+		.window = g->window,
+		.rate = g->ugen_rate,
+		.rut_ip = ipv4_of(HS_ADDR),
+		.rut_port = HS_OR_PORT,
+		.ip = ipv4_of(NS_ADDR),
+		.prefix_len = 24,
+		.mac = { 0x02, 0x00, 0x00, 0x79, 0x00, 0x01 },
+		.sink_port = SINK_PORT,
+		.idle_sleep_usec = o->idle_sleep_usec,
+		.verbose = o->verbose,
+		.cpus = "0",
+	};
+
+	memcpy(p.rut_rsa_id, g->rut_rsa_id, sizeof(p.rut_rsa_id));
+	memcpy(p.rut_ed_id, g->rut_ed_id, sizeof(p.rut_ed_id));
+	memcpy(p.rut_ntor, g->rut_ntor, sizeof(p.rut_ntor));
+	return bench_ugen_start(&r->ugen, work, &p);
+}
+
 static int
 hsrelay_start(struct rut *r, const char *work, const struct options *o, struct generator *g)
 {
@@ -2081,6 +2179,13 @@ hsrelay_start(struct rut *r, const char *work, const struct options *o, struct g
 					o->idle_sleep_usec);
 		snprintf(port, sizeof(port), "net_memif0,role=client,socket=%s,socket-abstract=no",
 				r->bridge.socket_path);
+		break;
+	case TRANSPORT_MEMIF_DIRECT:
+		/* The generator process serves the memif socket; hsrelay
+		 * connects as the client (no veth, no bridge). */
+		rc = ugen_start(r, work, o, g);
+		snprintf(port, sizeof(port), "net_memif0,role=client,socket=%s,socket-abstract=no",
+				r->ugen.socket_path);
 		break;
 	}
 	if (rc < 0)
@@ -2114,7 +2219,8 @@ hsrelay_start(struct rut *r, const char *work, const struct options *o, struct g
 	if (r->pid < 0)
 		return -errno;
 	end = bench_now_ns() + RUT_START_TIMEOUT_NS;
-	while (if_nametoindex(r->port_if) == 0 || !file_contains(r->log, "hsrelay: relay ")) {
+	while ((r->port_if[0] != '\0' && if_nametoindex(r->port_if) == 0) ||
+	       !file_contains(r->log, "hsrelay: relay ")) {
 		if (!child_alive(r->pid) || bench_now_ns() > end || interrupted) {
 			fprintf(stderr, "hsrelay-bench relay: hsrelay did not start; its log:\n");
 			print_log_tail(r->log, 20);
@@ -2128,6 +2234,26 @@ hsrelay_start(struct rut *r, const char *work, const struct options *o, struct g
 		fprintf(stderr, "hsrelay-bench relay: could not route " SUBNET " through %s\n",
 				r->port_if);
 		return -EIO;
+	}
+	if (o->transport == TRANSPORT_MEMIF_DIRECT) {
+		/* Runs until hsrelay's memif is connected or the generator
+		 * fails. */
+		uint64_t memif_end = bench_now_ns() + MEMIF_CONNECT_TIMEOUT_NS;
+
+		while ((rc = bench_ugen_wait_state(&r->ugen, BENCH_UGEN_LINKED, 10000000)) == -ETIMEDOUT &&
+		       bench_now_ns() < memif_end && !interrupted)
+			;
+		if (rc == -ETIMEDOUT) {
+			fprintf(stderr, "hsrelay-bench relay: hsrelay's memif did not connect to the "
+					"generator; hsrelay's log:\n");
+			print_log_tail(r->log, 20);
+			return -ENOLINK;
+		}
+		if (rc < 0) {
+			fprintf(stderr, "hsrelay-bench relay: the generator failed; its log:\n");
+			bench_ugen_print_log(&r->ugen);
+			return rc;
+		}
 	}
 	if (o->transport == TRANSPORT_MEMIF &&
 	    bench_memif_bridge_wait_connected(&r->bridge, MEMIF_CONNECT_TIMEOUT_NS) < 0) {
@@ -2178,6 +2304,10 @@ wait_ns(struct generator *g, uint64_t ns)
 			return -EINTR;
 		if (GET(g->failed))
 			return -EIO;
+		if (g->ugen != NULL && bench_ugen_error(g->ugen, NULL) < 0) {
+			ugen_failed(g);
+			return -EIO;
+		}
 		sleep_ns(10000000);
 	}
 	return 0;
@@ -2204,6 +2334,11 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 	if (m->window < 2 * RECORD_CELLS)
 		m->window = 2 * RECORD_CELLS;
 	g->window = m->window;
+	g->ugen = kind == RUT_HSRELAY && o->transport == TRANSPORT_MEMIF_DIRECT ? &r.ugen : NULL;
+	g->ugen_circuits = circuits;
+	g->ugen_links = links;
+	g->ugen_rate = rate;
+	m->dpdk_generator = g->ugen != NULL;
 	m->offered = rate;
 	m->transport = kind == RUT_TOR ? "loopback" : transport_names[o->transport];
 	rc = kind == RUT_TOR ? tor_start(&r, work, o, g) : hsrelay_start(&r, work, o, g);
@@ -2213,14 +2348,16 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 	for (unsigned attempt = 1; rc == -ENOLINK && attempt < MEMIF_START_ATTEMPTS; attempt++) {
 		fprintf(stderr, "hsrelay-bench relay: starting hsrelay and the memif bridge again\n");
 		bench_memif_bridge_halt(&r.bridge);
+		bench_ugen_halt(&r.ugen);
 		rut_stop(&r);
 		bench_memif_bridge_stop(&r.bridge);
+		bench_ugen_stop(&r.ugen);
 		veth_remove(&r);
 		rc = hsrelay_start(&r, work, o, g);
 	}
 	if (rc == 0)
 		rc = generator_start(g, circuits, links, rate);
-	if (rc == 0 && g->n_clients > 0) {
+	if (rc == 0 && g->ugen == NULL && g->n_clients > 0) {
 		m->tls_version = g->clients[0].rl->protocol_version;
 		m->cipher_suite = g->clients[0].rl->cipher_suite;
 	}
@@ -2234,6 +2371,7 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 		const char *prefix = "rte-worker-";
 		struct bench_worker_cycles cycles0 = { 0 }, cycles1 = { 0 };
 		double run0 = 0, run1 = 0, wait0 = 0, wait1 = 0;
+		double ugen_busy0 = 0, ugen_busy1 = 0, ugen_poll0 = 0, ugen_poll1 = 0;
 		unsigned counted;
 
 		m->load_average = load_average();
@@ -2247,7 +2385,9 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 		cpu0 = kind == RUT_TOR ? proc0 : threads_cpu(r.pid, prefix, &threads);
 		if (kind == RUT_HSRELAY)
 			bench_threads_schedstat(r.pid, prefix, &run0, &wait0, &counted);
-		gen0 = self_cpu();
+		gen0 = g->ugen != NULL ? process_cpu(r.ugen.pid) : self_cpu();
+		if (g->ugen != NULL)
+			bench_ugen_loop_seconds(g->ugen, &ugen_busy0, &ugen_poll0);
 		system_cpu(&busy0, &softirq0);
 		ksoftirqd0 = ksoftirqd_cpu();
 		if (rc == 0)
@@ -2260,7 +2400,9 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 		cpu1 = kind == RUT_TOR ? proc1 : threads_cpu(r.pid, prefix, &threads);
 		if (kind == RUT_HSRELAY)
 			bench_threads_schedstat(r.pid, prefix, &run1, &wait1, &counted);
-		gen1 = self_cpu();
+		gen1 = g->ugen != NULL ? process_cpu(r.ugen.pid) : self_cpu();
+		if (g->ugen != NULL)
+			bench_ugen_loop_seconds(g->ugen, &ugen_busy1, &ugen_poll1);
 		system_cpu(&busy1, &softirq1);
 		ksoftirqd1 = ksoftirqd_cpu();
 		m->seconds = (double)(t1 - t0) / 1e9;
@@ -2284,6 +2426,9 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 		}
 		m->process_cpu_seconds = proc1 - proc0;
 		m->generator_cpu_seconds = gen1 - gen0;
+		m->generator_busy_seconds = ugen_busy1 - ugen_busy0;
+		(void)ugen_poll0;
+		(void)ugen_poll1;
 		m->system_busy_seconds = busy1 - busy0;
 		m->system_softirq_seconds = softirq1 - softirq0;
 		m->ksoftirqd_cpu_seconds = ksoftirqd1 - ksoftirqd0;
@@ -2306,6 +2451,10 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 		fprintf(stderr, "hsrelay-bench relay: the memif bridge did not halt\n");
 		rc = -ECHILD;
 	}
+	if (bench_ugen_halt(&r.ugen) < 0 && rc == 0) {
+		fprintf(stderr, "hsrelay-bench relay: the generator did not halt\n");
+		rc = -ECHILD;
+	}
 	if (r.pid > 0 && !child_alive(r.pid)) {
 		fprintf(stderr, "hsrelay-bench relay: %s exited during the run; its log:\n", name);
 		print_log_tail(r.log, 20);
@@ -2319,6 +2468,13 @@ run_case(const struct options *o, struct generator *g, const char *work, enum ru
 		fprintf(stderr, "hsrelay-bench relay: the memif bridge did not stop cleanly\n");
 		rc = -ECHILD;
 	}
+	if (g->ugen != NULL && (o->verbose || rc < 0))
+		bench_ugen_print_log(&r.ugen);
+	if (bench_ugen_stop(&r.ugen) < 0 && rc == 0) {
+		fprintf(stderr, "hsrelay-bench relay: the generator did not stop cleanly\n");
+		rc = -ECHILD;
+	}
+	g->ugen = NULL;
 	veth_remove(&r);
 	if (kind == RUT_HSRELAY)
 		hsrelay_report(&r, m, o->verbose || rc < 0);
@@ -2353,6 +2509,12 @@ limited_by(const struct measurement *m, enum rut_kind kind)
 		return "offered_load";
 	if (utilization >= (kind == RUT_TOR ? 0.85 : 0.9))
 		return "relay_under_test";
+	/* A poll-mode worker that (almost) never found its queues empty had
+	 * work whenever it ran: on a shared machine it is then the limit even
+	 * though other threads kept it off its CPU part of the window. */
+	if (kind == RUT_HSRELAY && m->worker_thread_cpu_seconds > 0 &&
+	    m->worker_idle_poll_seconds < 0.05 * m->worker_thread_cpu_seconds)
+		return "relay_under_test";
 	return "generator_or_transport";
 }
 
@@ -2381,6 +2543,9 @@ print_line(enum rut_kind kind, const struct measurement *m, const struct measure
 	       m->cipher_suite);
 	printf(",\"cells_sent_total\":%" PRIu64 ",\"cells_lost\":%" PRIu64, m->cells_sent_total,
 			m->cells_lost);
+	printf(",\"generator\":\"%s\"", m->dpdk_generator ? "dpdk" : "kernel_sockets");
+	if (m->dpdk_generator)
+		printf(",\"generator_busy_seconds\":%.3f", m->generator_busy_seconds);
 	if (kind == RUT_HSRELAY) {
 		printf(",\"worker_threads\":%u,\"worker_thread_cpu_seconds\":%.3f,"
 		       "\"worker_idle_poll_seconds\":%.3f,\"worker_busy_wall_seconds\":%.3f,"
@@ -2493,7 +2658,7 @@ usage(FILE *to)
 		    "                           [--links L] [--window CELLS] [--no-max]\n"
 		    "                           [--tor-only | --hsrelay-only] [--tor PATH]\n"
 		    "                           [--hsrelay PATH] [--idle-sleep-usec U] [--verbose]\n"
-		    "                           [--transport af_packet|tap|memif]\n"
+		    "                           [--transport af_packet|tap|memif|memif-direct]\n"
 		    "  needs root: creates a network namespace; runs tor and hsrelay in it\n");
 }
 

@@ -36,7 +36,12 @@
  * veth (default), net_tap, or net_memif to a bridge process that moves
  * frames between the memif and the veth end (bench_memif.h: no system
  * call and no kernel work in hsrelay's worker at all; the bridge's
- * sendto() carries the kernel work instead) (--transport). CPU: tor's
+ * sendto() carries the kernel work instead) (--transport). With
+ * --transport memif-direct the generator of hsrelay's cases is not this
+ * process but a DPDK process on hsrelay's own stack serving the memif
+ * hsrelay connects to (bench_ugen.h: same clients, circuits, sink and
+ * checks, no kernel in between); tor's cases keep the kernel sockets.
+ * CPU: tor's
  * whole process; hsrelay's worker busy time, i.e. its thread's CPU time
  * (/proc/PID/task/TID/schedstat) less the TSC time of its empty polls,
  * which hsrelay prints on SIGUSR1 at both ends of the window (the
@@ -81,6 +86,7 @@
 
 #include "bench/bench_env.h"
 #include "bench/bench_rut.h"
+#include "bench/bench_ugen.h"
 #include "bench/bench_util.h"
 #include "control/circ_cells.h"
 #include "control/circuit_handshake.h"
@@ -174,6 +180,9 @@ struct measurement {
 	double load_average;
 	uint64_t rut_forwarded;		/* hsrelay: its own counter, from the exit stats */
 	bool have_rut_forwarded;
+	/* memif-direct: the generator process's busy loop time (bench_ugen.h) */
+	bool dpdk_generator;
+	double generator_busy_seconds;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -598,6 +607,11 @@ struct generator {
 	uint32_t drain;		/* writers stop; the rest runs on */
 	uint32_t failed;
 	char error[320];
+	/* memif-direct: the case's generator is this process (bench_ugen.h)
+	 * instead of the threads above, started with these */
+	struct bench_ugen *ugen;
+	unsigned ugen_circuits, ugen_links;
+	double ugen_rate;
 };
 
 static void
@@ -1360,6 +1374,50 @@ client_reader_main(void *arg)
 	return NULL;
 }
 
+/* memif-direct: the generator process's error as the case's failure. */
+static void
+ugen_failed(struct generator *g)
+{
+	const char *message;
+
+	if (bench_ugen_error(g->ugen, &message) < 0)
+		gen_fail(g, "generator: %s", message);
+	else if (!GET(g->failed))
+		gen_fail(g, "the generator process is gone");
+}
+
+/* memif-direct: waits until the generator process has built every
+ * circuit and pumps. */
+static int
+ugen_wait_pumping(struct generator *g)
+{
+	int rc = bench_ugen_wait_state(g->ugen, BENCH_UGEN_PUMPING,
+			(uint64_t)SETUP_TIMEOUT_S * 1000000000);
+
+	if (rc == -ETIMEDOUT)
+		gen_fail(g, "the generator did not build its circuits in %d s", SETUP_TIMEOUT_S);
+	else if (rc < 0)
+		ugen_failed(g);
+	return rc;
+}
+
+/* memif-direct: the sink's counters from the generator process. */
+static void
+ugen_results(struct bench_ugen *u, struct measurement *m)
+{
+	const struct bench_ugen_shared *sh = u->shared;
+
+	if (sh == NULL)
+		return;
+	m->verified = __atomic_load_n(&sh->ugen.verified, __ATOMIC_RELAXED);
+	m->verify_failures = __atomic_load_n(&sh->ugen.verify_failures, __ATOMIC_RELAXED);
+	m->backward_cells = __atomic_load_n(&sh->ugen.backward_cells, __ATOMIC_RELAXED);
+	m->sink_links = __atomic_load_n(&sh->ugen.sink_links, __ATOMIC_RELAXED);
+	m->sink_authenticated = __atomic_load_n(&sh->ugen.sink_authenticated, __ATOMIC_RELAXED);
+	m->tls_version = __atomic_load_n(&sh->ugen.tls_version, __ATOMIC_RELAXED);
+	m->cipher_suite = __atomic_load_n(&sh->ugen.cipher_suite, __ATOMIC_RELAXED);
+}
+
 static int
 generator_listen(struct generator *g)
 {
@@ -1387,15 +1445,21 @@ generator_start(struct generator *g, unsigned circuits, unsigned links, double r
 	char why[256] = "";
 	int rc = 0;
 
+	/* Reset for the generator process too: gen_fail() records nothing
+	 * once the previous case's stop is set. */
+	PUT(g->stop, 0);
+	PUT(g->drain, 0);
+	PUT(g->failed, 0);
+	g->error[0] = '\0';
+	if (g->ugen != NULL) {
+		crypto_engine_destroy(engine);
+		return ugen_wait_pumping(g);
+	}
 	if (engine == NULL)
 		return -ENOMEM;
 	g->n_slots = 0;
 	g->n_sinks = 0;
 	g->n_clients = 0;
-	PUT(g->stop, 0);
-	PUT(g->drain, 0);
-	PUT(g->failed, 0);
-	g->error[0] = '\0';
 	memset(g->clients, 0, sizeof(g->clients));
 	rc = generator_listen(g);
 	if (rc < 0) {
@@ -1448,6 +1512,9 @@ generator_received(struct generator *g)
 {
 	uint64_t total = 0;
 
+	if (g->ugen != NULL)
+		return bench_ugen_received(g->ugen);
+
 	pthread_mutex_lock(&g->lock);
 	for (unsigned i = 0; i < g->n_slots; i++)
 		total += GET(g->slots[i].received);
@@ -1462,6 +1529,11 @@ generator_drain(struct generator *g, struct measurement *m)
 {
 	uint64_t end, sent = 0, received = 0;
 
+	if (g->ugen != NULL) {
+		if (bench_ugen_drain(g->ugen, DRAIN_TIMEOUT_NS, &m->cells_sent_total, &m->cells_lost) < 0)
+			ugen_failed(g);
+		return;
+	}
 	PUT(g->drain, 1);
 	for (unsigned i = 0; i < g->n_clients; i++) {
 		struct client_link *c = &g->clients[i];
@@ -1484,6 +1556,12 @@ generator_drain(struct generator *g, struct measurement *m)
 static void
 generator_stop(struct generator *g, struct measurement *m)
 {
+	if (g->ugen != NULL) {
+		if (m != NULL)
+			ugen_results(g->ugen, m);
+		PUT(g->stop, 1);
+		return;
+	}
 	PUT(g->stop, 1);
 	if (g->listener >= 0)
 		shutdown(g->listener, SHUT_RDWR);
@@ -1575,14 +1653,32 @@ rut_read_keys(const char *dir, struct generator *g)
 
 /* Starts the RUT; its keys are made first (tor reads relay_keys' files)
  * so that the generator knows them before it runs, and read again once it
- * runs. */
+ * runs. Over memif-direct hsrelay's generator is started with it, for the
+ * case in g (ugen_circuits, ugen_links, ugen_rate, window), and g->ugen
+ * set. */
 static int
 rut_start(struct bench_rut *r, const char *work, const struct options *o, struct generator *g)
 {
+	struct bench_rut_options ro = o->rut;
+	struct bench_ugen_params up;
 	int rc = rut_read_keys(r->dir, g);
 
+	if (r->kind == BENCH_RUT_HSRELAY && o->rut.transport == BENCH_TRANSPORT_MEMIF_DIRECT) {
+		memset(&up, 0, sizeof(up));
+		up.circuits = g->ugen_circuits;
+		up.links = g->ugen_links;
+		up.window = g->window;
+		up.rate = g->ugen_rate;
+		memcpy(up.rut_rsa_id, g->rut_rsa_id, sizeof(up.rut_rsa_id));
+		memcpy(up.rut_ed_id, g->rut_ed_id, sizeof(up.rut_ed_id));
+		memcpy(up.rut_ntor, g->rut_ntor, sizeof(up.rut_ntor));
+		up.sink_port = SINK_PORT;
+		up.verbose = o->verbose;
+		ro.ugen = &up;
+		g->ugen = &r->ugen;
+	}
 	if (rc == 0)
-		rc = bench_rut_start(r, work, &o->rut);
+		rc = bench_rut_start(r, work, &ro);
 	if (rc == 0)
 		rc = rut_read_keys(r->dir, g);
 	g->rut_ip = r->ip;
@@ -1602,6 +1698,10 @@ wait_ns(struct generator *g, uint64_t ns)
 			return -EINTR;
 		if (GET(g->failed))
 			return -EIO;
+		if (g->ugen != NULL && bench_ugen_error(g->ugen, NULL) < 0) {
+			ugen_failed(g);
+			return -EIO;
+		}
 		bench_sleep_ns(10000000);
 	}
 	return 0;
@@ -1630,12 +1730,17 @@ run_case(const struct options *o, struct generator *g, const char *work, enum be
 	if (m->window < 2 * RECORD_CELLS)
 		m->window = 2 * RECORD_CELLS;
 	g->window = m->window;
+	g->ugen = NULL;
+	g->ugen_circuits = circuits;
+	g->ugen_links = links;
+	g->ugen_rate = rate;
 	m->offered = rate;
 	m->transport = bench_rut_transport(&r, &o->rut);
 	rc = rut_start(&r, work, o, g);
+	m->dpdk_generator = g->ugen != NULL;
 	if (rc == 0)
 		rc = generator_start(g, circuits, links, rate);
-	if (rc == 0 && g->n_clients > 0) {
+	if (rc == 0 && g->ugen == NULL && g->n_clients > 0) {
 		m->tls_version = g->clients[0].rl->protocol_version;
 		m->cipher_suite = g->clients[0].rl->cipher_suite;
 	}
@@ -1663,6 +1768,7 @@ run_case(const struct options *o, struct generator *g, const char *work, enum be
 		m->cpu_seconds = w.rut_cpu;
 		m->process_cpu_seconds = w.process_cpu;
 		m->generator_cpu_seconds = w.generator_cpu;
+		m->generator_busy_seconds = w.generator_busy;
 		m->system_busy_seconds = w.system_busy;
 		m->system_softirq_seconds = w.system_softirq;
 		m->ksoftirqd_cpu_seconds = w.ksoftirqd_cpu;
@@ -1686,10 +1792,13 @@ run_case(const struct options *o, struct generator *g, const char *work, enum be
 		bench_print_log_tail(r.log, 20);
 		rc = rc < 0 ? rc : -ECHILD;
 	}
+	/* The generator process's counters are read (generator_stop) and
+	 * its shared block gone after this. */
 	if (bench_rut_stop(&r, o->verbose || rc < 0) < 0 && rc == 0) {
 		fprintf(stderr, "hsrelay-bench relay: %s did not stop cleanly\n", name);
 		rc = -ECHILD;
 	}
+	g->ugen = NULL;
 	if (kind == BENCH_RUT_HSRELAY) {
 		uint64_t forwarded[BENCH_MAX_WORKERS];
 		unsigned n = bench_rut_exit_stats(&r, "hsrelay: stats worker", " forwarded=",
@@ -1728,6 +1837,12 @@ limited_by(const struct measurement *m, enum bench_rut_kind kind)
 		return "offered_load";
 	if (utilization >= (kind == BENCH_RUT_TOR ? 0.85 : 0.9))
 		return "relay_under_test";
+	/* A poll-mode worker that (almost) never found its queues empty had
+	 * work whenever it ran: on a shared machine it is then the limit even
+	 * though other threads kept it off its CPU part of the window. */
+	if (kind == BENCH_RUT_HSRELAY && m->worker_thread_cpu_seconds > 0 &&
+	    m->worker_idle_poll_seconds < 0.05 * m->worker_thread_cpu_seconds)
+		return "relay_under_test";
 	return "generator_or_transport";
 }
 
@@ -1756,6 +1871,9 @@ print_line(enum bench_rut_kind kind, const struct measurement *m, const struct m
 	       m->cipher_suite);
 	printf(",\"cells_sent_total\":%" PRIu64 ",\"cells_lost\":%" PRIu64, m->cells_sent_total,
 			m->cells_lost);
+	printf(",\"generator\":\"%s\"", m->dpdk_generator ? "dpdk" : "kernel_sockets");
+	if (m->dpdk_generator)
+		printf(",\"generator_busy_seconds\":%.3f", m->generator_busy_seconds);
 	if (kind == BENCH_RUT_HSRELAY) {
 		printf(",\"worker_threads\":%u,\"worker_thread_cpu_seconds\":%.3f,"
 		       "\"worker_idle_poll_seconds\":%.3f,\"worker_busy_wall_seconds\":%.3f,"
@@ -1781,7 +1899,7 @@ usage(FILE *to)
 		    "                           [--links L] [--window CELLS] [--no-max]\n"
 		    "                           [--tor-only | --hsrelay-only] [--tor PATH]\n"
 		    "                           [--hsrelay PATH] [--idle-sleep-usec U] [--verbose]\n"
-		    "                           [--transport af_packet|tap|memif]\n"
+		    "                           [--transport af_packet|tap|memif|memif-direct]\n"
 		    "  needs root: creates a network namespace; runs tor and hsrelay in it\n");
 }
 

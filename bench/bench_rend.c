@@ -989,6 +989,9 @@ parse_options(int argc, char **argv, struct options *o)
 					sizeof(o->hsrelay_path));
 			if (v == 0)
 				return -EINVAL;
+			/* memif-direct is the relay bench's own generator. */
+			if (o->rut.transport == BENCH_TRANSPORT_MEMIF_DIRECT)
+				return -EINVAL;
 			break;
 		}
 		if (v < 0)

@@ -30,7 +30,7 @@ static const char fake_authority[] =
 
 static const char *const transport_names[] = {
 	[BENCH_TRANSPORT_TAP] = "tap", [BENCH_TRANSPORT_AF_PACKET] = "af_packet",
-	[BENCH_TRANSPORT_MEMIF] = "memif",
+	[BENCH_TRANSPORT_MEMIF] = "memif", [BENCH_TRANSPORT_MEMIF_DIRECT] = "memif-direct",
 };
 
 const char *
@@ -191,6 +191,48 @@ lcores_spec(unsigned workers, char *out, size_t len)
 		used += (size_t)snprintf(out + used, len - used, ",%u@%ld", i, (long)i % cpus);
 }
 
+/* memif-direct: starts the generator process for the case in o->ugen (its
+ * memif server is up when this returns 0), with its lcore on CPU 0 as the
+ * bridge's, hsrelay's worker being on CPU 1. */
+static int
+ugen_start(struct bench_rut *r, const char *work, const struct bench_rut_options *o)
+{
+	struct bench_ugen_params p = *o->ugen;
+
+	p.rut_ip = ipv4_host(10, 79, 0, 2);
+	p.rut_port = BENCH_HS_OR_PORT;
+	p.ip = ipv4_host(10, 79, 0, 1);
+	p.prefix_len = 24;
+	memcpy(p.mac, (const uint8_t[6]){ 0x02, 0x00, 0x00, 0x79, 0x00, 0x01 }, sizeof(p.mac));
+	p.idle_sleep_usec = o->idle_sleep_usec;
+	snprintf(p.cpus, sizeof(p.cpus), "0");
+	return bench_ugen_start(&r->ugen, work, &p);
+}
+
+/* memif-direct: waits until hsrelay's memif is connected to the generator
+ * (-ENOLINK when it never is) or the generator fails. */
+static int
+ugen_wait_linked(struct bench_rut *r, const struct bench_rut_options *o)
+{
+	uint64_t end = bench_now_ns() + MEMIF_CONNECT_TIMEOUT_NS;
+	int rc;
+
+	while ((rc = bench_ugen_wait_state(&r->ugen, BENCH_UGEN_LINKED, 10000000)) == -ETIMEDOUT &&
+	       bench_now_ns() < end && !bench_interrupted)
+		;
+	if (rc == -ETIMEDOUT) {
+		fprintf(stderr, "hsrelay-bench %s: hsrelay's memif did not connect to the "
+				"generator; hsrelay's log:\n", o->bench);
+		bench_print_log_tail(r->log, 20);
+		return -ENOLINK;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "hsrelay-bench %s: the generator failed; its log:\n", o->bench);
+		bench_ugen_print_log(&r->ugen);
+	}
+	return rc;
+}
+
 static int
 hsrelay_start(struct bench_rut *r, const char *work, const struct bench_rut_options *o)
 {
@@ -219,6 +261,13 @@ hsrelay_start(struct bench_rut *r, const char *work, const struct bench_rut_opti
 					o->idle_sleep_usec);
 		snprintf(port, sizeof(port), "net_memif0,role=client,socket=%s,socket-abstract=no",
 				r->bridge.socket_path);
+		break;
+	case BENCH_TRANSPORT_MEMIF_DIRECT:
+		/* The generator process serves the memif socket; hsrelay
+		 * connects as the client (no veth, no bridge). */
+		rc = ugen_start(r, work, o);
+		snprintf(port, sizeof(port), "net_memif0,role=client,socket=%s,socket-abstract=no",
+				r->ugen.socket_path);
 		break;
 	}
 	if (rc < 0)
@@ -254,7 +303,9 @@ hsrelay_start(struct bench_rut *r, const char *work, const struct bench_rut_opti
 	if (r->pid < 0)
 		return r->pid;
 	end = bench_now_ns() + START_TIMEOUT_NS;
-	while (if_nametoindex(r->port_if) == 0 || !bench_file_contains(r->log, "hsrelay: relay ")) {
+	/* memif-direct has no kernel interface to wait for. */
+	while ((r->port_if[0] != '\0' && if_nametoindex(r->port_if) == 0) ||
+	       !bench_file_contains(r->log, "hsrelay: relay ")) {
 		if (!bench_child_alive(r->pid) || bench_now_ns() > end || bench_interrupted) {
 			fprintf(stderr, "hsrelay-bench %s: hsrelay did not start; its log:\n", o->bench);
 			bench_print_log_tail(r->log, 20);
@@ -276,6 +327,11 @@ hsrelay_start(struct bench_rut *r, const char *work, const struct bench_rut_opti
 				"hsrelay's log:\n", o->bench);
 		bench_print_log_tail(r->log, 20);
 		return -ENOLINK;
+	}
+	if (o->transport == BENCH_TRANSPORT_MEMIF_DIRECT) {
+		rc = ugen_wait_linked(r, o);
+		if (rc < 0)
+			return rc;
 	}
 	r->ip = ipv4_host(10, 79, 0, 2);
 	r->port = BENCH_HS_OR_PORT;
@@ -314,21 +370,35 @@ wait_listening(const struct bench_rut *r, const char *bench)
 	}
 }
 
-/* Halts the bridge, stops the RUT, stops the bridge, removes the veth;
- * 0 when all three went cleanly. */
+/* Halts the bridge and the generator, stops the RUT, stops the bridge
+ * and the generator, removes the veth; 0 when all went cleanly. *ugen_failed
+ * says whether the generator did not. */
 static int
-rut_teardown(struct bench_rut *r)
+rut_teardown(struct bench_rut *r, bool *ugen_failed)
 {
 	int rc = 0;
 
+	*ugen_failed = false;
 	if (bench_memif_bridge_halt(&r->bridge) < 0) {
 		fprintf(stderr, "hsrelay-bench: the memif bridge did not halt\n");
+		rc = -1;
+	}
+	if (bench_ugen_halt(&r->ugen) < 0) {
+		fprintf(stderr, "hsrelay-bench: the generator did not halt\n");
+		*ugen_failed = true;
 		rc = -1;
 	}
 	if (bench_child_stop(&r->pid, STOP_TIMEOUT_NS) < 0)
 		rc = -1;
 	if (bench_memif_bridge_stop(&r->bridge) < 0) {
 		fprintf(stderr, "hsrelay-bench: the memif bridge did not stop cleanly\n");
+		rc = -1;
+	}
+	if (r->ugen.pid > 0 && bench_ugen_error(&r->ugen, NULL) < 0)
+		*ugen_failed = true;
+	if (bench_ugen_stop(&r->ugen) < 0) {
+		fprintf(stderr, "hsrelay-bench: the generator did not stop cleanly\n");
+		*ugen_failed = true;
 		rc = -1;
 	}
 	if (r->veth_made)
@@ -344,10 +414,16 @@ bench_rut_start(struct bench_rut *r, const char *work, const struct bench_rut_op
 
 	if (o->workers < 1 || o->workers > BENCH_MAX_WORKERS)
 		return -EINVAL;
-	if (r->kind == BENCH_RUT_HSRELAY && o->transport == BENCH_TRANSPORT_MEMIF &&
-	    o->workers != 1) {
-		fprintf(stderr, "hsrelay-bench %s: the memif transport has one queue: one worker "
-				"only\n", o->bench);
+	if (r->kind == BENCH_RUT_HSRELAY && (o->transport == BENCH_TRANSPORT_MEMIF ||
+	    o->transport == BENCH_TRANSPORT_MEMIF_DIRECT) && o->workers != 1) {
+		fprintf(stderr, "hsrelay-bench %s: the %s transport has one queue: one worker "
+				"only\n", o->bench, bench_transport_name(o->transport));
+		return -EINVAL;
+	}
+	if (r->kind == BENCH_RUT_HSRELAY && o->transport == BENCH_TRANSPORT_MEMIF_DIRECT &&
+	    o->ugen == NULL) {
+		fprintf(stderr, "hsrelay-bench %s: the memif-direct transport is the relay bench's "
+				"own generator\n", o->bench);
 		return -EINVAL;
 	}
 	if (r->kind == BENCH_RUT_TOR) {
@@ -357,23 +433,34 @@ bench_rut_start(struct bench_rut *r, const char *work, const struct bench_rut_op
 	rc = hsrelay_start(r, work, o);
 	/* Now and then (about one case in six on the 2-vCPU machine)
 	 * hsrelay's memif client never completes its handshake with the
-	 * bridge, with nothing in either log; both are started again then. */
+	 * bridge, with nothing in either log; both are started again then
+	 * (the generator of memif-direct likewise). */
 	for (unsigned attempt = 1; rc == -ENOLINK && attempt < MEMIF_START_ATTEMPTS; attempt++) {
-		fprintf(stderr, "hsrelay-bench %s: starting hsrelay and the memif bridge again\n",
+		bool ugen_failed;
+
+		fprintf(stderr, "hsrelay-bench %s: starting hsrelay and its memif peer again\n",
 				o->bench);
-		rut_teardown(r);
+		rut_teardown(r, &ugen_failed);
 		rc = hsrelay_start(r, work, o);
 	}
-	return rc < 0 ? rc : wait_listening(r, o->bench);
+	/* Over memif-direct only the generator reaches hsrelay's ORPort. */
+	if (rc < 0 || o->transport == BENCH_TRANSPORT_MEMIF_DIRECT)
+		return rc;
+	return wait_listening(r, o->bench);
 }
 
 int
 bench_rut_stop(struct bench_rut *r, bool print)
 {
-	int rc = rut_teardown(r);
+	bool ugen_failed;
+	int rc = rut_teardown(r, &ugen_failed);
 
 	if (r->bridge.log[0] != '\0' && (print || rc < 0))
 		bench_memif_bridge_report(&r->bridge, stderr, rc < 0);
+	if (r->ugen.log[0] != '\0' && (print || ugen_failed)) {
+		fprintf(stderr, "hsrelay-bench: the generator's log:\n");
+		bench_ugen_print_log(&r->ugen);
+	}
 	return rc;
 }
 
@@ -449,7 +536,14 @@ bench_rut_sample(struct bench_rut *r, struct bench_cpu_sample *s)
 		bench_threads_schedstat(r->pid, "rte-worker-", &s->workers);
 		s->threads = s->workers.threads;
 	}
-	s->self = bench_self_cpu();
+	if (r->ugen.pid > 0) {
+		double poll;
+
+		s->self = bench_process_cpu(r->ugen.pid);
+		bench_ugen_loop_seconds(&r->ugen, &s->generator_busy, &poll);
+	} else {
+		s->self = bench_self_cpu();
+	}
 	bench_system_cpu(&s->busy, &s->softirq);
 	s->ksoftirqd = bench_ksoftirqd_cpu();
 	return rc;
@@ -477,6 +571,7 @@ bench_cpu_window(const struct bench_cpu_sample *a, const struct bench_cpu_sample
 			w->rut_cpu = 0;
 	}
 	w->generator_cpu = b->self - a->self;
+	w->generator_busy = b->generator_busy - a->generator_busy;
 	w->system_busy = b->busy - a->busy;
 	w->system_softirq = b->softirq - a->softirq;
 	w->ksoftirqd_cpu = b->ksoftirqd - a->ksoftirqd;

@@ -25,7 +25,12 @@
  *            memif (one worker): DPDK net_memif (client) to a bridge
  *              process between the memif and the veth end (bench_memif.h):
  *              no system call and no kernel work in hsrelay's worker at
- *              all; the bridge's sendto() carries the kernel work instead.
+ *              all; the bridge's sendto() carries the kernel work instead;
+ *            memif-direct (one worker, the relay bench only): DPDK
+ *              net_memif (client) to the relay bench's generator process
+ *              (bench_ugen.h), which serves the memif on hsrelay's own
+ *              dataplane: no bridge, no veth, no kernel between them; the
+ *              kernel of the namespace has no route to hsrelay.
  *            DPDKIdleSleepUsec lets an idle worker sleep. CPU: the
  *            workers' busy time, i.e. their threads' CPU time (rte-worker-N,
  *            /proc/PID/task/TID/schedstat) less the TSC time of their
@@ -43,6 +48,7 @@
 
 #include "bench/bench_env.h"
 #include "bench/bench_memif.h"
+#include "bench/bench_ugen.h"
 
 /* Addresses exist only inside the bench's namespace. */
 #define BENCH_NS_ADDR "10.79.0.1"	/* lo: tor and the generator */
@@ -59,9 +65,12 @@ enum bench_rut_kind { BENCH_RUT_TOR, BENCH_RUT_HSRELAY };
  * was tried: with chains linearized it carries the handshakes and the
  * first few thousand cells, then traffic stops (DPDK 22.11, kernel 6.18,
  * zero-copy and force_copy alike), so it is not offered. */
-enum bench_transport { BENCH_TRANSPORT_TAP, BENCH_TRANSPORT_AF_PACKET, BENCH_TRANSPORT_MEMIF };
+enum bench_transport {
+	BENCH_TRANSPORT_TAP, BENCH_TRANSPORT_AF_PACKET, BENCH_TRANSPORT_MEMIF,
+	BENCH_TRANSPORT_MEMIF_DIRECT,
+};
 
-/* "tap", "af_packet", "memif". */
+/* "tap", "af_packet", "memif", "memif-direct". */
 const char *bench_transport_name(enum bench_transport t);
 
 /* Sets *out from a name above. 0, or -EINVAL for an unknown name. */
@@ -76,6 +85,10 @@ struct bench_rut_options {
 	unsigned idle_sleep_usec;	/* hsrelay: DPDKIdleSleepUsec */
 	const char *tor_extra;		/* torrc lines appended, or NULL */
 	const char *hsrelay_extra;	/* hsrelay config lines appended, or NULL */
+	/* memif-direct: the generator's case (circuits, links, window, rate,
+	 * the RUT's keys, sink port, verbose); bench_rut fills in the
+	 * addresses, the MAC, the CPU and the idle sleep. NULL otherwise. */
+	const struct bench_ugen_params *ugen;
 };
 
 struct bench_rut {
@@ -88,6 +101,7 @@ struct bench_rut {
 	char kernel_if[IFNAMSIZ];	/* af_packet, memif: the namespace's veth end */
 	bool veth_made;
 	struct bench_memif_bridge bridge;	/* memif: between the veth end and hsrelay */
+	struct bench_ugen ugen;		/* memif-direct: the generator, hsrelay's memif peer */
 	unsigned cycles_answers;	/* hsrelay: SIGUSR1 answers read from the log */
 	uint32_t ip;			/* its ORPort, host order */
 	uint16_t port;
@@ -102,19 +116,23 @@ void bench_rut_init(struct bench_rut *r, enum bench_rut_kind kind, const char *w
 /* Writes the configuration, starts the RUT (the transport first, for
  * hsrelay) and waits until it listens (tor: its "Bootstrapped 0%" notice,
  * after keys and TLS context; hsrelay: its "hsrelay: relay" start line,
- * and over memif the bridge seeing hsrelay's memif connected, hsrelay and
- * the bridge started again up to twice when it never does) and its ORPort
- * accepts a TCP connection, up to 60 s each. On failure prints the log's
- * tail; the caller still calls bench_rut_stop(). 0 or a negative errno
- * (-EINVAL: memif with more than one worker). */
+ * and over memif and memif-direct the bridge or the generator seeing
+ * hsrelay's memif connected, hsrelay and its memif peer started again up
+ * to twice when it never does) and its ORPort accepts a TCP connection
+ * (not over memif-direct: only the generator reaches it), up to 60 s
+ * each. On failure prints the log's tail; the caller still calls
+ * bench_rut_stop(). 0 or a negative errno (-EINVAL: memif or memif-direct
+ * with more than one worker, memif-direct without o->ugen). */
 int bench_rut_start(struct bench_rut *r, const char *work, const struct bench_rut_options *o);
 
-/* Halts the memif bridge (the memif peer may leave only once the bridge
- * no longer polls), SIGTERM to the RUT (SIGKILL after 10 s) and reaps it,
- * stops the bridge and removes the veth. Returns 0 when every process
- * exited cleanly with status 0 (or never ran), -1 otherwise (said on
- * stderr for the bridge). With print (or a bridge that failed) the
- * bridge's counters (all its log) go to stderr. */
+/* Halts the memif bridge or generator (the memif peer may leave only once
+ * they no longer poll), SIGTERM to the RUT (SIGKILL after 10 s) and reaps
+ * it, stops the bridge or generator and removes the veth. Returns 0 when
+ * every process exited cleanly with status 0 (or never ran), -1 otherwise
+ * (said on stderr for the bridge and the generator). With print (or a
+ * bridge that failed) the bridge's counters (all its log) go to stderr,
+ * and the generator's log with print or when it failed. Read the
+ * generator's counters (r->ugen.shared) before: they are gone after. */
 int bench_rut_stop(struct bench_rut *r, bool print);
 
 /* "tor" or "hsrelay". */
@@ -151,7 +169,10 @@ struct bench_cpu_sample {
 	unsigned threads;
 	struct bench_schedstat workers;
 	struct bench_worker_cycles cycles;
-	double self;			/* this process (the generator) */
+	/* the generator: this process, or over memif-direct the generator
+	 * process, with its busy loop time (bench_ugen_loop_seconds()) */
+	double self;
+	double generator_busy;
 	double busy, softirq;		/* bench_system_cpu() */
 	double ksoftirqd;
 };
@@ -171,6 +192,7 @@ struct bench_cpu_window {
 	double worker_thread_cpu, worker_runqueue_wait;
 	double worker_busy_wall, worker_idle_poll;
 	double process_cpu, generator_cpu;
+	double generator_busy;		/* memif-direct: the generator's busy loop time */
 	double system_busy, system_softirq, ksoftirqd_cpu;
 	double load_average;		/* at the end */
 };

@@ -16,6 +16,7 @@
 #include "bench/bench_relay.h"
 #include "bench/bench_rend.h"
 #include "bench/bench_tcp.h"
+#include "bench/bench_ugen.h"
 #include "bench/bench_util.h"
 
 const char *
@@ -98,6 +99,10 @@ main(int argc, char **argv)
 	/* Not for users: the bridge process of relay --transport memif. */
 	if (strcmp(argv[1], "memif-bridge") == 0)
 		return bench_memif_bridge_main(argc - 1, argv + 1);
+	/* Not for users: the generator process of relay --transport
+	 * memif-direct. */
+	if (strcmp(argv[1], "ugen") == 0)
+		return bench_ugen_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;

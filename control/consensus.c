@@ -1020,8 +1020,14 @@ consensus_param(const struct consensus *c, const char *name,
 {
 	const struct named_int *p = find_named(c->params, c->n_params, name);
 
-	if (p == NULL || p->value < min_value || p->value > max_value)
+	/* networkstatus.c get_net_param_from_list: a value out of range is
+	 * raised to min or lowered to max (with a warning), not ignored. */
+	if (p == NULL)
 		return default_value;
+	if (p->value < min_value)
+		return min_value;
+	if (p->value > max_value)
+		return max_value;
 	return p->value;
 }
 

@@ -194,8 +194,9 @@ void consensus_voting_delay(const struct consensus *c, unsigned *vote_secs,
 size_t consensus_n_known_flags(const struct consensus *c);
 const char *consensus_known_flag(const struct consensus *c, size_t index);
 
-/* The value of params entry name, or default_value when absent or outside
- * [min_value, max_value] (as tor's networkstatus_get_param clamps). */
+/* The value of params entry name, or default_value when absent; a value
+ * outside [min_value, max_value] is clamped to the nearer bound, as tor's
+ * networkstatus_get_param does. */
 int32_t consensus_param(const struct consensus *c, const char *name,
 		int32_t default_value, int32_t min_value, int32_t max_value);
 /* Same for a bandwidth-weights entry (Wmg...). */

@@ -1489,12 +1489,25 @@ intro_cell(struct relay_control *c, unsigned worker, const struct relay_circuit_
 	/* The token buckets count whole monotonic seconds, as tor's
 	 * monotime_coarse_absolute_sec(). */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (payload[RELAY_OFFSET_COMMAND] == RELAY_COMMAND_ESTABLISH_INTRO)
-		intro_point_establish(c->intro, &circ, &info, circuit_kh(c, worker, &local->circuit),
-				payload + RELAY_HEADER_LEN, len, (uint32_t)ts.tv_sec);
-	else
+	if (payload[RELAY_OFFSET_COMMAND] == RELAY_COMMAND_ESTABLISH_INTRO) {
+		if (intro_point_establish(c->intro, &circ, &info,
+				circuit_kh(c, worker, &local->circuit), payload + RELAY_HEADER_LEN,
+				len, (uint32_t)ts.tv_sec) == 0) {
+			char key[48];
+
+			/* The auth key is public (it is in the service's
+			 * descriptor, rend-spec-v3 2.5.2.2); tests address
+			 * INTRODUCE1 to it. A verified body starts with
+			 * AUTH_KEY_TYPE, AUTH_KEY_LEN (32), AUTH_KEY. */
+			hs_key_base64(payload + RELAY_HEADER_LEN + 3, key);
+			relay_log("notice", "intro point: circuit %08x on link %08x established "
+					"for auth key %s", local->circuit.p_circ_id,
+					local->circuit.p_link, key);
+		}
+	} else {
 		intro_point_introduce1(c->intro, &circ, &info, payload + RELAY_HEADER_LEN, len,
 				(uint32_t)ts.tv_sec);
+	}
 }
 
 /* ------------------------------------------------------------------ */

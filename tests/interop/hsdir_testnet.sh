@@ -56,28 +56,8 @@ printf '%s\n' "Log info file ${tn_dir[client]}/info.log" "LongLivedPorts 80" \
   >>"${tn_dir[client]}/torrc"
 
 conf=$tn_work/hsrelay.conf
-{
-  echo "# written by $(basename "$0")"
-  echo "DPDKLcores $(lcores_for 1)"
-  echo "DPDKPort net_tap0,iface=$tap"
-  echo "DPDKWorkerQueues 1"
-  echo "DPDKMemoryMB 512"
-  echo "DPDKMbufsPerWorker 16383"
-  echo "DPDKIdleSleepUsec 100"
-  echo "DPDKMac $mac_ours"
-  echo "Address $ip_ours/24"
-  echo "DataDirectory ${tn_dir[hsrelay]}"
-  echo "ContactInfo hsrelay hsdir interop test"
-  echo "BandwidthRate 10 MBytes"
-  echo "BandwidthBurst 10 MBytes"
-  echo "ExitRelay 0"
-  echo "MetricsPort 127.0.0.1:9036"
-  echo "MetricsPortPolicy accept 127.0.0.1"
-  testnet_network_torrc
-  echo "Nickname hsrelay"
-  echo "ORPort $tn_seat_addr:$tn_seat_orport"
-} >"$conf"
-"$hsrelay" -f "$conf" --verify-config >/dev/null || fail "hsrelay --verify-config refused $conf"
+tn_hsrelay=$hsrelay
+testnet_hsrelay_conf "$conf" 1 "$tap" 9036 hsrelay
 
 # The onion service (started in step 2): port 80 is the origin.
 tn_node hs "$tn_ns" 5340

@@ -51,28 +51,8 @@ testnet_generate 3 0 1
 testnet_node_keys hsrelay
 middle=${tn_fp[hsrelay]}
 conf=$tn_work/hsrelay.conf
-{
-  echo "# written by $(basename "$0")"
-  echo "DPDKLcores $(lcores_for "$workers")"
-  echo "DPDKPort net_tap0,iface=$tap"
-  echo "DPDKWorkerQueues $workers"
-  echo "DPDKMemoryMB 512"
-  echo "DPDKMbufsPerWorker 16383"
-  echo "DPDKIdleSleepUsec 100"
-  echo "DPDKMac $mac_ours"
-  echo "Address $ip_ours/24"
-  echo "DataDirectory ${tn_dir[hsrelay]}"
-  echo "ContactInfo hsrelay interop test"
-  echo "BandwidthRate 10 MBytes"
-  echo "BandwidthBurst 10 MBytes"
-  echo "ExitRelay 0"
-  echo "MetricsPort 127.0.0.1:9035"
-  echo "MetricsPortPolicy accept 127.0.0.1"
-  testnet_network_torrc
-  echo "Nickname hsrelay"
-  echo "ORPort $tn_seat_addr:$tn_seat_orport"
-} >"$conf"
-"$hsrelay" -f "$conf" --verify-config >/dev/null || fail "hsrelay --verify-config refused $conf"
+tn_hsrelay=$hsrelay
+testnet_hsrelay_conf "$conf" "$workers" "$tap" 9035 hsrelay
 
 testnet_start_origin
 testnet_start_network

@@ -113,9 +113,11 @@ check_common(const struct consensus *c)
 	assert_int_equal(consensus_param(c, "AuthDirMaxServersPerAddr", 7, 0,
 				100), 0);
 	assert_int_equal(consensus_param(c, "hsdir_spread_fetch", 3, 1, 128), 3);
-	/* Out of range: the default, as tor clamps. */
+	/* Out of range: clamped to the nearer bound, as tor does
+	 * (networkstatus.c get_net_param_from_list). */
 	assert_int_equal(consensus_param(c, "CircuitPriorityHalflifeMsec", 5,
-				0, 100), 5);
+				0, 100), 100);
+	assert_int_equal(consensus_param(c, "hsdir_spread_store", 50, 10, 128), 10);
 
 	srv = consensus_srv_current(c);
 	assert_true(srv->present);

@@ -52,7 +52,8 @@ guard_new(uint32_t capacity)
 }
 
 /* A consensus "params" line: name=value pairs, looked up with
- * consensus_param()'s rule (absent or out of bounds: the default). */
+ * consensus_param()'s rule (absent: the default; out of bounds: the
+ * nearer bound). */
 struct fake_params {
 	const char *names[8];
 	int32_t values[8];
@@ -66,7 +67,7 @@ fake_param(void *arg, const char *name, int32_t def, int32_t min, int32_t max)
 
 	for (unsigned i = 0; i < p->n; i++)
 		if (strcmp(p->names[i], name) == 0)
-			return p->values[i] < min || p->values[i] > max ? def : p->values[i];
+			return p->values[i] < min ? min : p->values[i] > max ? max : p->values[i];
 	return def;
 }
 
@@ -141,8 +142,8 @@ test_params_resolve(void **state)
 	assert_int_equal(p.conn_connect_burst, 40);
 	assert_int_equal(p.conn_connect_defense_time_period, 86400);
 
-	/* The live network's values; out-of-bounds ones fall back to the
-	 * default (defense type 3 > 2, a connect period 5 < 10). */
+	/* The live network's values; out-of-bounds ones are clamped (defense
+	 * type 3 to 2, a connect period 5 to 10). */
 	dos_guard_params_resolve(NULL, fake_param, &consensus, &p);
 	assert_true(p.cc_enabled);
 	assert_int_equal(p.cc_circuit_burst, 60);
@@ -150,7 +151,7 @@ test_params_resolve(void **state)
 	assert_int_equal(p.cc_min_concurrent_conn, 2);
 	assert_int_equal(p.conn_max_concurrent_count, 50);
 	assert_int_equal(p.cc_defense_type, 2);
-	assert_int_equal(p.conn_connect_defense_time_period, 86400);
+	assert_int_equal(p.conn_connect_defense_time_period, 10);
 	assert_true(p.conn_enabled);
 
 	/* torrc wins and is taken as written: auto follows the consensus, 0

@@ -45,6 +45,8 @@
 #                                  10.78.S.2:9001, ContactInfo, ExitPolicy
 #   testnet_node_keys NAME         tor-made relay keys in $tn_work/NAME
 #                                  (for hsrelay); sets tn_fp[NAME]
+#   testnet_hsrelay_conf FILE WORKERS IFACE METRICS_PORT NAME [LINE...]
+#                                  hsrelay's configuration for the seat
 #   testnet_start_network          starts every node testnet_generate wrote
 #   testnet_spawn NS LOG CMD...    starts CMD in NS, killed by the cleanup
 #   testnet_start_origin           index.html (small) + big.bin (20 MiB)
@@ -86,7 +88,11 @@ tn_auths=()      # a1 a2 a3
 tn_relays=()     # r1 .. rN (the seat relay included)
 tn_exits=()      # relays that exit (all but the seat relay)
 tn_pids=()       # every process started here
+# What testnet_generate makes of relays r1..rN other than the seat: exit,
+# or noexit (middles only; set before testnet_generate).
+tn_relay_kind=exit
 tn_work=
+tn_hsrelay=      # the hsrelay binary, for testnet_hsrelay_conf
 tn_seat_ns=
 
 # testnet_begin TAG [SUBNET]: checks the prerequisites (exit 77 without
@@ -242,6 +248,41 @@ testnet_seat_torrc() {
   echo "ExitPolicy reject *:*"
 }
 
+# testnet_hsrelay_conf FILE WORKERS IFACE METRICS_PORT NAME [LINE...]:
+# hsrelay's configuration for the seat: DPDK net_tap IFACE with WORKERS
+# worker queues, 10.78.S.2/24, DataDirectory $tn_work/NAME (keys from
+# testnet_node_keys NAME), MetricsPort 127.0.0.1:METRICS_PORT, non-exit,
+# 10 MBytes/s advertised, the network's torrc lines, Nickname hsrelay,
+# ORPort 10.78.S.2:9001, then the extra LINEs; checked with
+# --verify-config ($tn_hsrelay must name the binary).
+testnet_hsrelay_conf() {
+  local file=$1 workers=$2 iface=$3 metrics_port=$4 name=$5 line
+  shift 5
+  {
+    echo "# written by $(basename "$0")"
+    echo "DPDKLcores $(lcores_for "$workers")"
+    echo "DPDKPort net_tap0,iface=$iface"
+    echo "DPDKWorkerQueues $workers"
+    echo "DPDKMemoryMB 512"
+    echo "DPDKMbufsPerWorker 16383"
+    echo "DPDKIdleSleepUsec 100"
+    echo "DPDKMac $mac_ours"
+    echo "Address $ip_ours/24"
+    echo "DataDirectory ${tn_dir[$name]}"
+    echo "ContactInfo hsrelay $(basename "$0" .sh) test"
+    echo "BandwidthRate 10 MBytes"
+    echo "BandwidthBurst 10 MBytes"
+    echo "ExitRelay 0"
+    echo "MetricsPort 127.0.0.1:$metrics_port"
+    echo "MetricsPortPolicy accept 127.0.0.1"
+    testnet_network_torrc
+    echo "Nickname hsrelay"
+    echo "ORPort $tn_seat_addr:$tn_seat_orport"
+    for line in "$@"; do echo "$line"; done
+  } >"$file"
+  "$tn_hsrelay" -f "$file" --verify-config >/dev/null || fail "hsrelay --verify-config refused $file"
+}
+
 # tn_common_torrc NAME: local settings of a tor process. The owning
 # controller process is this shell: tor exits by itself if the test dies
 # without running its trap (tor polls it every 15 s). No GeoIP tables:
@@ -326,7 +367,8 @@ EOF
 }
 
 # testnet_generate RELAYS [SEAT [GHOST]]: keys and torrc files of
-# authorities a1..a3, relays r1..rRELAYS (exits) and the client. Relay
+# authorities a1..a3, relays r1..rRELAYS (exits, or middles only with
+# tn_relay_kind=noexit) and the client. Relay
 # number SEAT, if not 0, is a non-exit tor relay in the seat (namespace
 # hstn-<pid>-seat, 10.78.S.2:9001, configured by testnet_seat_torrc)
 # standing in for hsrelay. GHOST=1 adds relay "ghost" (tn_ghost), whose
@@ -348,7 +390,7 @@ testnet_generate() {
       tn_seat_relay=$name
     else
       tn_node "$name" "$tn_ns" $((5310 + i))
-      tn_exits+=("$name")
+      [ "$tn_relay_kind" != exit ] || tn_exits+=("$name")
     fi
   done
   tn_node client "$tn_ns" 9051
@@ -377,7 +419,7 @@ testnet_generate() {
           "AssumeReachable 1"; } >"${tn_dir[$name]}/torrc"
     else
       { tn_common_torrc "$name"; testnet_network_torrc
-        tn_relay_torrc "$name" $((5110 + ${name#r})) exit; } >"${tn_dir[$name]}/torrc"
+        tn_relay_torrc "$name" $((5110 + ${name#r})) "$tn_relay_kind"; } >"${tn_dir[$name]}/torrc"
     fi
   done
   { tn_common_torrc client; testnet_network_torrc; tn_client_torrc; } >"${tn_dir[client]}/torrc"

@@ -175,7 +175,11 @@ onion_net_wait_ready() {
     { grep -iE 'upload|descriptor' "${tn_dir[hs]}/info.log" | tail -10 >&2
       fail "hsrelay stored no descriptor of the service"; }
   wait_until $(( end - $(date +%s) )) grep -q 'intro point: circuit .* established for auth key' \
-      "$tn_work/hsrelay.log" || fail "the service established no intro circuit at hsrelay"
+      "$tn_work/hsrelay.log" ||
+    { grep -E 'pick_intro_point|launch_intro_point|intro.*(fail|clos|expir)|ESTABLISH_INTRO' \
+        "${tn_dir[hs]}/info.log" | tail -20 >&2
+      grep -iE 'intro|ESTABLISH' "$tn_work/hsrelay.log" | tail -10 >&2
+      fail "the service established no intro circuit at hsrelay"; }
   # Both descriptors' intro circuits (current and next time period).
   wait_until 20 on_service_intro_count_is 6 ||
     testnet_log "the service holds $(onion_net_circuits hs HS_SERVICE_INTRO | grep -c HSSI_ESTABLISHED) established intro circuits"

@@ -30,22 +30,9 @@ onion_net_metrics "$tn_work/metrics.0"
 # Fresh SOCKS credentials (a new circuit each) until the client's
 # rendezvous circuit ends at hsrelay; bandwidth weights make it the first
 # choice almost always.
-rp_user=
-for attempt in $(seq 1 20); do
-  user=demo$attempt
-  if onion_net_curl "$user" "$tn_work/page" "http://$onion/index.html" --max-time 60 \
-      2>"$tn_work/curl.err" && cmp -s "$tn_work/page" "$tn_work/www/index.html"; then
-    rend=$(onion_net_circuits client HS_CLIENT_REND | grep "SOCKS_USERNAME=\"$user\"" |
-      grep HSCR_JOINED | head -1) || true
-    if [ -n "$rend" ] && [ "$(on_last_hop "$rend")" = "$hs_fp" ]; then
-      rp_user=$user
-      break
-    fi
-  else
-    sleep 1
-  fi
-done
-[ -n "$rp_user" ] || fail "no fetch of http://$onion/ with hsrelay as rendezvous point"
+onion_net_fetch_via_rp demo "$tn_work/page" index.html
+rp_user=$on_rp_user
+rend=$on_rend
 
 t0=$(date +%s%N)
 onion_net_curl "$rp_user" "$tn_work/demo.out" "http://$onion/demo.bin" --max-time 120 ||

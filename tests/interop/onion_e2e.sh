@@ -76,27 +76,10 @@ onion_net_metrics "$tn_work/metrics.0"
 
 # 3 + 4. The first fetch: fresh credentials until hsrelay is the RP.
 page=$tn_work/www/index.html
-rp_user=
-for attempt in $(seq 1 20); do
-  user=rp$attempt
-  if onion_net_curl "$user" "$tn_work/page.0" "http://$onion/index.html" --max-time 60 \
-      2>"$tn_work/curl.err" && cmp -s "$tn_work/page.0" "$page"; then
-    rend=$(onion_net_circuits client HS_CLIENT_REND | grep "SOCKS_USERNAME=\"$user\"" |
-      grep HSCR_JOINED | head -1) || true
-    if [ -n "$rend" ] && [ "$(on_last_hop "$rend")" = "$hs_fp" ]; then
-      rp_user=$user
-      break
-    fi
-    testnet_log "fetch $attempt: rendezvous point $(on_last_hop "${rend:-x}") is not hsrelay; new credentials"
-  else
-    testnet_log "fetch $attempt failed: $(head -c 200 "$tn_work/curl.err")"
-    sleep 1
-  fi
-done
-[ -n "$rp_user" ] || {
-  grep -E 'hs_client|rendezvous|intro' "${tn_dir[client]}/info.log" | tail -20
-  fail "no fetch of http://$onion/ with hsrelay as rendezvous point"
-}
+onion_net_fetch_via_rp rp "$tn_work/page.0" index.html
+rp_user=$on_rp_user
+rend=$on_rend
+attempt=$on_rp_try
 checked "fetch $attempt (SOCKS user $rp_user) byte-exact at $(testnet_elapsed) s; client circuit: $(awk '{print $1, $2, $3, $5, $6}' <<<"$rend")"
 
 # The descriptor came from hsrelay.

@@ -46,6 +46,12 @@
 #                        hsrelay
 #   onion_net_curl USER OUT URL [CURL ARGS...]  curl through the client,
 #                        SOCKS credentials USER:x (a circuit per USER)
+#   onion_net_fetch_via_rp PREFIX OUT PAGE  fetches PAGE (a file of the
+#                        origin) with credentials PREFIX1, PREFIX2, ... (a
+#                        new circuit each) until it is byte-exact and the
+#                        client's joined HS_CLIENT_REND circuit ends at
+#                        hsrelay (20 tries); sets on_rp_user, on_rp_try and
+#                        on_rend (that circuit's line); fails otherwise
 #   onion_net_circuits NODE PURPOSE  NODE's circuit-status lines of PURPOSE
 #   onion_net_metrics OUT  hsrelay's MetricsPort text into OUT, 2.2 s
 #                        after the call (what happened before it included)
@@ -234,6 +240,30 @@ onion_net_curl() {
   shift 3
   ip netns exec "$tn_ns" curl -sS --socks5-hostname "$user:x@127.0.0.1:$tn_socks_port" \
     -o "$out" "$@" "$url"
+}
+
+onion_net_fetch_via_rp() {
+  local prefix=$1 out=$2 page=$3 user
+  on_rp_user=
+  on_rend=
+  for on_rp_try in $(seq 1 20); do
+    user=$prefix$on_rp_try
+    if onion_net_curl "$user" "$out" "http://$on_onion/$page" --max-time 60 \
+        2>"$tn_work/curl.err" && cmp -s "$out" "$tn_work/www/$page"; then
+      on_rend=$(onion_net_circuits client HS_CLIENT_REND | grep "SOCKS_USERNAME=\"$user\"" |
+        grep HSCR_JOINED | head -1) || true
+      if [ -n "$on_rend" ] && [ "$(on_last_hop "$on_rend")" = "$on_hsrelay_fp" ]; then
+        on_rp_user=$user
+        return 0
+      fi
+      testnet_log "fetch $on_rp_try: rendezvous point $(on_last_hop "${on_rend:-x}") is not hsrelay; new credentials"
+    else
+      testnet_log "fetch $on_rp_try failed: $(head -c 200 "$tn_work/curl.err")"
+      sleep 1
+    fi
+  done
+  grep -E 'hs_client|rendezvous|intro' "${tn_dir[client]}/info.log" | tail -20 >&2
+  fail "no fetch of http://$on_onion/$page with hsrelay as rendezvous point"
 }
 
 onion_net_metrics() {

@@ -482,3 +482,26 @@ bench_load_average(void)
 	fclose(f);
 	return load;
 }
+
+void
+bench_eal_runtime_dir_remove(const char *prefix)
+{
+	char dir[128];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/var/run/dpdk/%s", prefix);
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char path[400];
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}

@@ -58,6 +58,10 @@ int bench_netns_enter(const char *name);
 /* ip netns del NAME. */
 void bench_netns_delete(const char *name);
 
+/* Removes /var/run/dpdk/PREFIX and the files in it: EAL keeps a runtime
+ * directory per --file-prefix even with --no-shconf or --in-memory. */
+void bench_eal_runtime_dir_remove(const char *prefix);
+
 /* One run's surroundings: a namespace hsb<tag><pid> with lo up (and
  * address lo_addr on it when not NULL), ARP answered for any local address
  * on any link and no reverse-path filter, this process moved into it (the

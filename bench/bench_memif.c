@@ -22,7 +22,6 @@
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -323,37 +322,13 @@ bench_memif_bridge_halt(struct bench_memif_bridge *b)
 	return 0;
 }
 
-/* EAL keeps a runtime directory per --file-prefix even with --no-shconf. */
-static void
-remove_runtime_dir(const char *prefix)
-{
-	char dir[128];
-	struct dirent *e;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "/var/run/dpdk/%s", prefix);
-	d = opendir(dir);
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		char path[400];
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 int
 bench_memif_bridge_stop(struct bench_memif_bridge *b)
 {
 	int rc = bench_child_stop(&b->pid, BRIDGE_STOP_TIMEOUT_NS);
 
 	if (b->prefix[0] != '\0')
-		remove_runtime_dir(b->prefix);
+		bench_eal_runtime_dir_remove(b->prefix);
 	if (b->socket_path[0] != '\0')
 		unlink(b->socket_path);
 	return rc;

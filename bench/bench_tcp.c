@@ -37,7 +37,6 @@
  * the parent (PR_SET_PDEATHSIG). */
 #include "bench/bench_tcp.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -861,24 +860,10 @@ remove_eal_runtime_dirs(void)
 	static const char suffix[2] = { 'r', 's' };
 
 	for (unsigned i = 0; i < 2; i++) {
-		char dir[128];
-		DIR *d;
-		struct dirent *e;
+		char prefix[32];
 
-		snprintf(dir, sizeof(dir), "/var/run/dpdk/hsbench%d%c", (int)getpid(), suffix[i]);
-		d = opendir(dir);
-		if (d == NULL)
-			continue;
-		while ((e = readdir(d)) != NULL) {
-			char path[400];
-
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			unlink(path);
-		}
-		closedir(d);
-		rmdir(dir);
+		snprintf(prefix, sizeof(prefix), "hsbench%d%c", (int)getpid(), suffix[i]);
+		bench_eal_runtime_dir_remove(prefix);
 	}
 }
 

@@ -2,7 +2,6 @@
  * process (clients, sink and pump on one lcore) and the bench's side. */
 #include "bench/bench_ugen.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -29,6 +28,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "bench/bench_env.h"
 #include "bench/bench_util.h"
 #include "control/circ_cells.h"
 #include "control/circuit_handshake.h"
@@ -1830,30 +1830,6 @@ bench_ugen_halt(struct bench_ugen *ugen)
 	return 0;
 }
 
-/* EAL keeps a runtime directory per --file-prefix even with --no-shconf. */
-static void
-remove_runtime_dir(const char *prefix)
-{
-	char dir[128];
-	struct dirent *e;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "/var/run/dpdk/%s", prefix);
-	d = opendir(dir);
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		char path[400];
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 int
 bench_ugen_stop(struct bench_ugen *ugen)
 {
@@ -1879,7 +1855,7 @@ bench_ugen_stop(struct bench_ugen *ugen)
 		ugen->pid = 0;
 	}
 	if (ugen->prefix[0] != '\0')
-		remove_runtime_dir(ugen->prefix);
+		bench_eal_runtime_dir_remove(ugen->prefix);
 	if (ugen->socket_path[0] != '\0')
 		unlink(ugen->socket_path);
 	if (ugen->shared != NULL)

@@ -584,9 +584,7 @@ struct generator {
 	struct circuit_handshake_keys sink_hs;
 	uint32_t sink_ip;
 	/* the RUT */
-	uint8_t rut_rsa_id[RSA_IDENTITY_FINGERPRINT_LEN];
-	uint8_t rut_ed_id[ED25519_PUBLIC_KEY_LEN];
-	uint8_t rut_ntor[NTOR_KEY_LEN];
+	struct bench_rut_keys rut;
 	uint32_t rut_ip;
 	uint16_t rut_port;
 	/* run state */
@@ -1037,7 +1035,7 @@ client_build_circuit(struct client_link *c, struct crypto_engine *engine,
 	ssize_t n;
 	int rc;
 
-	n = ntor_client_create(&rut_state, g->rut_rsa_id, g->rut_ntor, hdata, sizeof(hdata));
+	n = ntor_client_create(&rut_state, g->rut.rsa_id, g->rut.ntor, hdata, sizeof(hdata));
 	if (n < 0)
 		return (int)n;
 	memset(cell, 0, sizeof(cell));
@@ -1207,8 +1205,8 @@ client_link_open(struct client_link *c, struct crypto_engine *engine, char *why,
 		.export_arg = c->tls,
 		.peer_address = { .type = NETINFO_ADDRESS_IPV4 },
 		.peer_tls_cert_digest = digest,
-		.expected_rsa_fingerprint = g->rut_rsa_id,
-		.expected_ed25519_identity = g->rut_ed_id,
+		.expected_rsa_fingerprint = g->rut.rsa_id,
+		.expected_ed25519_identity = g->rut.ed_id,
 		.authenticate = false,
 	};
 
@@ -1623,34 +1621,6 @@ generator_stop(struct generator *g, struct measurement *m)
 
 /* ---- the relays under test (bench_rut.h) ------------------------------ */
 
-/* Loads the RUT's identities and its ntor key from its DataDirectory
- * (creating the keys there when it has none yet). */
-static int
-rut_read_keys(const char *dir, struct generator *g)
-{
-	struct relay_keys *keys;
-	struct relay_keys_error kerr;
-	struct curve25519_key_file ntor;
-	char path[PATH_MAX + 40];
-	int rc = relay_keys_load_or_create(dir, time(NULL), &keys, &kerr);
-
-	if (rc < 0) {
-		fprintf(stderr, "hsrelay-bench relay: keys of the relay under test: %s: %s\n",
-				kerr.path, kerr.message);
-		return rc;
-	}
-	memcpy(g->rut_rsa_id, relay_keys_fingerprint(keys), sizeof(g->rut_rsa_id));
-	memcpy(g->rut_ed_id, relay_keys_master(keys)->public_key, sizeof(g->rut_ed_id));
-	memcpy(g->rut_ntor, relay_keys_ntor_onion_key(keys)->public_key, sizeof(g->rut_ntor));
-	relay_keys_free(keys);
-	/* What the running relay uses, in case it replaced the key. */
-	snprintf(path, sizeof(path), "%s/keys/secret_onion_key_ntor", dir);
-	if (curve25519_key_file_load(path, &ntor) == 0)
-		memcpy(g->rut_ntor, ntor.keypair.public_key, sizeof(g->rut_ntor));
-	memset(&ntor, 0, sizeof(ntor));
-	return 0;
-}
-
 /* Starts the RUT; its keys are made first (tor reads relay_keys' files)
  * so that the generator knows them before it runs, and read again once it
  * runs. Over memif-direct hsrelay's generator is started with it, for the
@@ -1661,7 +1631,7 @@ rut_start(struct bench_rut *r, const char *work, const struct options *o, struct
 {
 	struct bench_rut_options ro = o->rut;
 	struct bench_ugen_params up;
-	int rc = rut_read_keys(r->dir, g);
+	int rc = bench_rut_read_keys(r->dir, &g->rut);
 
 	if (r->kind == BENCH_RUT_HSRELAY && o->rut.transport == BENCH_TRANSPORT_MEMIF_DIRECT) {
 		memset(&up, 0, sizeof(up));
@@ -1669,9 +1639,9 @@ rut_start(struct bench_rut *r, const char *work, const struct options *o, struct
 		up.links = g->ugen_links;
 		up.window = g->window;
 		up.rate = g->ugen_rate;
-		memcpy(up.rut_rsa_id, g->rut_rsa_id, sizeof(up.rut_rsa_id));
-		memcpy(up.rut_ed_id, g->rut_ed_id, sizeof(up.rut_ed_id));
-		memcpy(up.rut_ntor, g->rut_ntor, sizeof(up.rut_ntor));
+		memcpy(up.rut_rsa_id, g->rut.rsa_id, sizeof(up.rut_rsa_id));
+		memcpy(up.rut_ed_id, g->rut.ed_id, sizeof(up.rut_ed_id));
+		memcpy(up.rut_ntor, g->rut.ntor, sizeof(up.rut_ntor));
 		up.sink_port = SINK_PORT;
 		up.verbose = o->verbose;
 		ro.ugen = &up;
@@ -1680,7 +1650,7 @@ rut_start(struct bench_rut *r, const char *work, const struct options *o, struct
 	if (rc == 0)
 		rc = bench_rut_start(r, work, &ro);
 	if (rc == 0)
-		rc = rut_read_keys(r->dir, g);
+		rc = bench_rut_read_keys(r->dir, &g->rut);
 	g->rut_ip = r->ip;
 	g->rut_port = r->port;
 	return rc;

@@ -116,9 +116,11 @@
 #define MAX_PAIRS 64
 #define MAX_LINKS 16
 #define MAX_WORKER_CASES 2
-/* tor hs_cell.c: SERVER_PK (32) || AUTH (32). */
-#define TOR_HANDSHAKE_INFO_LEN 64
 #define STALL_MS 10000
+/* memif-direct: building and joining the pairs, and the latency
+ * percentiles after the last cell. */
+#define SETUP_TIMEOUT_NS (60ull * 1000000000)
+#define LATENCY_TIMEOUT_NS (10ull * 1000000000)
 /* Introductions per round trip of the intro phase. */
 #define INTRO_BATCH 32
 /* The DoS extension's rate and burst: tor's largest (INT32_MAX), so that
@@ -154,6 +156,7 @@ struct rend_result {
 	unsigned workers;
 	unsigned links;
 	const char *transport;
+	bool dpdk_generator;		/* memif-direct: bench_ugen.h's process */
 	uint64_t cells;			/* DATA cells that crossed the splice */
 	uint64_t expected;
 	struct rend_pump_result pump;
@@ -182,25 +185,23 @@ cleanup_at_exit(void)
 
 /* ---- one run ---------------------------------------------------------- */
 
-static int
-compare_u32(const void *a, const void *b)
+static void
+latency_result(const struct bench_latency *l, struct rend_result *res)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
+	res->latency_samples = l->samples;
+	res->p50_us = l->p50_ns / 1e3;
+	res->p99_us = l->p99_ns / 1e3;
+	res->max_us = l->max_ns / 1e3;
 }
 
 /* p50, p99 and the largest of n latencies in ns (sorted here), in us. */
 static void
 percentiles(uint32_t *ns, uint64_t n, struct rend_result *res)
 {
-	res->latency_samples = n;
-	if (n == 0)
-		return;
-	qsort(ns, n, sizeof(*ns), compare_u32);
-	res->p50_us = ns[(n - 1) * 50 / 100] / 1e3;
-	res->p99_us = ns[(n - 1) * 99 / 100] / 1e3;
-	res->max_us = ns[n - 1] / 1e3;
+	struct bench_latency l;
+
+	bench_latency_percentiles(ns, n, &l);
+	latency_result(&l, res);
 }
 
 /* Circuits, ESTABLISH_RENDEZVOUS, RENDEZVOUS1 and RENDEZVOUS2 of pair i,
@@ -209,7 +210,7 @@ static bool
 join_pair(struct rend_end *a, struct rend_end *b, uint32_t i, struct test_link *la,
 		struct test_link *lb)
 {
-	uint8_t cookie[HS_REND_COOKIE_LEN], info[TOR_HANDSHAKE_INFO_LEN];
+	uint8_t cookie[HS_REND_COOKIE_LEN], info[REND_HANDSHAKE_INFO_LEN];
 
 	rend_pair_init(a, b, i);
 	a->link = la;
@@ -315,6 +316,74 @@ out:
 	free(ends);
 	free(latency);
 	return rc;
+}
+
+/* memif-direct: the generator process's case (bench_ugen.h, rendezvous
+ * mode): the same pairs, cells, window, burst and rate as generate(). */
+static void
+ugen_params(const struct options *o, const struct bench_rut_keys *keys, double rate,
+		struct bench_ugen_params *up)
+{
+	memset(up, 0, sizeof(*up));
+	up->mode = BENCH_UGEN_RENDEZVOUS;
+	up->pairs = o->pairs;
+	up->cells = o->cells;
+	up->burst = o->burst;
+	up->links = o->links;
+	up->window = o->window;
+	up->rate = rate;
+	memcpy(up->rut_rsa_id, keys->rsa_id, sizeof(up->rut_rsa_id));
+	memcpy(up->rut_ed_id, keys->ed_id, sizeof(up->rut_ed_id));
+	memcpy(up->rut_ntor, keys->ntor, sizeof(up->rut_ntor));
+	up->verbose = o->verbose;
+}
+
+/* memif-direct: the generator process (started with hsrelay, its memif
+ * peer) builds and joins the pairs; the CPU window runs from just before
+ * its go to just after its last data cell arrived, as in generate(). */
+static int
+generate_dpdk(const struct options *o, struct bench_rut *r, struct rend_result *res)
+{
+	struct bench_ugen *g = &r->ugen;
+	const struct bench_ugen_shared *sh = g->shared;
+	struct bench_cpu_sample s0, s1;
+	struct bench_latency latency;
+	const char *why = "";
+	int rc, rc1;
+
+	res->expected = 2ull * o->pairs * o->cells;
+	rc = bench_ugen_wait_state(g, BENCH_UGEN_PUMPING, SETUP_TIMEOUT_NS);
+	if (rc < 0) {
+		bench_ugen_error(g, &why);
+		fprintf(stderr, "hsrelay-bench rendezvous: hsrelay: the generator did not join its "
+				"pairs: %s %s\n", strerror(-rc), why);
+		return rc;
+	}
+	rc = bench_rut_sample(r, &s0);
+	if (rc < 0)
+		return rc;
+	bench_ugen_go(g);
+	rc = bench_ugen_wait_finished(g, (uint64_t)STALL_MS * 1000000);
+	rc1 = bench_rut_sample(r, &s1);
+	bench_cpu_window(&s0, &s1, &res->w);
+	res->cells = bench_ugen_received(g);
+	res->pump.cells_sent = bench_ugen_sent(g);
+	res->pump.cells_received = res->cells;
+	res->pump.records_sent = __atomic_load_n(&sh->ugen.records_sent, __ATOMIC_RELAXED);
+	res->pump.mixed_records = __atomic_load_n(&sh->ugen.mixed_records, __ATOMIC_RELAXED);
+	if (rc == 0)
+		rc = rc1;
+	if (rc == 0)
+		rc = bench_ugen_latency(g, LATENCY_TIMEOUT_NS, &latency);
+	if (rc < 0) {
+		bench_ugen_error(g, &why);
+		fprintf(stderr, "hsrelay-bench rendezvous: hsrelay: %s%s%s (%" PRIu64 " of %" PRIu64
+				" cells arrived)\n", strerror(-rc), why[0] != '\0' ? ": " : "", why,
+				res->cells, res->expected);
+		return rc;
+	}
+	latency_result(&latency, res);
+	return 0;
 }
 
 /* ---- the intro phase -------------------------------------------------- */
@@ -652,29 +721,14 @@ out:
 	return rc;
 }
 
-/* The RUT's keys, made before it starts (tor reads relay_keys' files), so
- * that nothing writes into its DataDirectory while it runs. */
-static int
-make_keys(const char *dir)
-{
-	struct relay_keys *keys;
-	struct relay_keys_error kerr;
-	int rc = relay_keys_load_or_create(dir, time(NULL), &keys, &kerr);
-
-	if (rc < 0) {
-		fprintf(stderr, "hsrelay-bench rendezvous: keys in %s: %s\n", kerr.path, kerr.message);
-		return rc;
-	}
-	relay_keys_free(keys);
-	return 0;
-}
-
 /* One RUT started, measured (phase) and stopped. */
 static int
 run_case(const struct options *o, enum bench_rut_kind kind, unsigned workers, double rate,
 		const char *load, enum phase phase, struct rend_result *res)
 {
 	struct bench_rut_options ro = o->rut;
+	struct bench_ugen_params up;
+	struct bench_rut_keys keys;
 	struct bench_rut r;
 	int rc;
 
@@ -686,13 +740,28 @@ run_case(const struct options *o, enum bench_rut_kind kind, unsigned workers, do
 	res->workers = kind == BENCH_RUT_HSRELAY ? workers : 0;
 	res->links = o->links;
 	bench_rut_init(&r, kind, env.work);
+	/* The keys are made before the RUT starts (tor reads relay_keys'
+	 * files), so that nothing writes into its DataDirectory while it
+	 * runs, and the DPDK generator gets them with its parameters. */
+	rc = bench_rut_read_keys(r.dir, &keys);
+	if (kind == BENCH_RUT_HSRELAY && ro.transport == BENCH_TRANSPORT_MEMIF_DIRECT) {
+		/* The intro and HSDir phases speak through the kernel-socket
+		 * client: hsrelay is on af_packet for them. */
+		if (phase != PHASE_SPLICE) {
+			ro.transport = BENCH_TRANSPORT_AF_PACKET;
+		} else {
+			ugen_params(o, &keys, rate, &up);
+			ro.ugen = &up;
+			res->dpdk_generator = true;
+		}
+	}
 	res->transport = bench_rut_transport(&r, &ro);
-	rc = make_keys(r.dir);
 	if (rc == 0)
 		rc = bench_rut_start(&r, env.work, &ro);
 	if (rc == 0)
 		rc = phase == PHASE_INTRO ? introduce(o, &r, res) :
-			phase == PHASE_HSDIR ? hsdir_phase(o, &r, res) : generate(o, &r, rate, res);
+			phase == PHASE_HSDIR ? hsdir_phase(o, &r, res) :
+			res->dpdk_generator ? generate_dpdk(o, &r, res) : generate(o, &r, rate, res);
 	if (rc == 0 && kind == BENCH_RUT_HSRELAY && res->w.worker_threads != workers) {
 		fprintf(stderr, "hsrelay-bench rendezvous: %u rte-worker threads in hsrelay, %u "
 				"expected\n", res->w.worker_threads, workers);
@@ -776,7 +845,7 @@ print_line(const struct options *o, const struct rend_result *m,
 	       "\"generator_cpu_seconds\":%.3f,\"system_busy_cpu_seconds\":%.3f,"
 	       "\"system_softirq_cpu_seconds\":%.3f,\"ksoftirqd_cpu_seconds\":%.3f,"
 	       "\"transport\":\"%s\",\"limited_by\":\"%s\",\"records_sent\":%" PRIu64
-	       ",\"mixed_records\":%" PRIu64,
+	       ",\"mixed_records\":%" PRIu64 ",\"generator\":\"%s\"",
 	       m->kind == BENCH_RUT_TOR ? "tor" : "hsrelay", m->load, o->pairs, m->links, o->cells,
 	       o->window, m->offered, m->cells, m->cells == m->expected ? "true" : "false",
 	       w->seconds, cells_per_s(m), w->rut_cpu, cells_per_cpu(m),
@@ -784,7 +853,8 @@ print_line(const struct options *o, const struct rend_result *m,
 	       m->max_us, m->latency_samples, w->process_cpu,
 	       w->seconds > 0 ? w->rut_cpu / w->seconds : 0, w->generator_cpu, w->system_busy,
 	       w->system_softirq, w->ksoftirqd_cpu, m->transport, limited_by(m),
-	       m->pump.records_sent, m->pump.mixed_records);
+	       m->pump.records_sent, m->pump.mixed_records,
+	       m->dpdk_generator ? "dpdk" : "kernel_sockets");
 	if (m->kind == BENCH_RUT_HSRELAY) {
 		uint64_t total = 0;
 
@@ -800,6 +870,8 @@ print_line(const struct options *o, const struct rend_result *m,
 		}
 		printf("],\"relay_spliced_total\":%" PRIu64 ",\"cross_worker_cells\":%" PRIu64, total,
 		       m->cross_splice_cells);
+		if (m->dpdk_generator)
+			printf(",\"generator_busy_seconds\":%.3f", w->generator_busy);
 		if (one_worker != NULL && cells_per_s(one_worker) > 0)
 			printf(",\"scaling_vs_1_worker\":%.3f", cells_per_s(m) / cells_per_s(one_worker));
 	}
@@ -882,7 +954,8 @@ usage(FILE *to)
 		    "                                [--fetches N]\n"
 		    "                                [--tor-only | --hsrelay-only] [--tor PATH]\n"
 		    "                                [--hsrelay PATH] [--idle-sleep-usec U]\n"
-		    "                                [--transport af_packet|tap|memif] [--verbose]\n"
+		    "                                [--transport af_packet|tap|memif|memif-direct]\n"
+		    "                                [--verbose]\n"
 		    "  needs root: creates a network namespace; runs tor and hsrelay in it\n");
 }
 
@@ -989,9 +1062,6 @@ parse_options(int argc, char **argv, struct options *o)
 					sizeof(o->hsrelay_path));
 			if (v == 0)
 				return -EINVAL;
-			/* memif-direct is the relay bench's own generator. */
-			if (o->rut.transport == BENCH_TRANSPORT_MEMIF_DIRECT)
-				return -EINVAL;
 			break;
 		}
 		if (v < 0)
@@ -1010,6 +1080,13 @@ parse_options(int argc, char **argv, struct options *o)
 		o->links = 2 * o->pairs < 4 ? 2 * o->pairs : 4;
 	if (o->links > 2 * o->pairs)
 		o->links = 2 * o->pairs;
+	/* The DPDK generator's limits (bench_ugen.h). */
+	if (o->rut.transport == BENCH_TRANSPORT_MEMIF_DIRECT &&
+	    (o->pairs > BENCH_UGEN_MAX_PAIRS || o->links > BENCH_UGEN_MAX_LINKS)) {
+		fprintf(stderr, "hsrelay-bench rendezvous: memif-direct: at most %u pairs and %u "
+				"links\n", BENCH_UGEN_MAX_PAIRS, BENCH_UGEN_MAX_LINKS);
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -11,10 +11,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench/bench_env.h"
 #include "bench/bench_util.h"
+#include "control/relay_keys.h"
+#include "crypto/tor_keys.h"
 
 #define START_TIMEOUT_NS (60ull * 1000000000)
 #define STOP_TIMEOUT_NS (10ull * 1000000000)
@@ -422,8 +425,8 @@ bench_rut_start(struct bench_rut *r, const char *work, const struct bench_rut_op
 	}
 	if (r->kind == BENCH_RUT_HSRELAY && o->transport == BENCH_TRANSPORT_MEMIF_DIRECT &&
 	    o->ugen == NULL) {
-		fprintf(stderr, "hsrelay-bench %s: the memif-direct transport is the relay bench's "
-				"own generator\n", o->bench);
+		fprintf(stderr, "hsrelay-bench %s: the memif-direct transport needs its "
+				"generator's parameters\n", o->bench);
 		return -EINVAL;
 	}
 	if (r->kind == BENCH_RUT_TOR) {
@@ -462,6 +465,32 @@ bench_rut_stop(struct bench_rut *r, bool print)
 		bench_ugen_print_log(&r->ugen);
 	}
 	return rc;
+}
+
+int
+bench_rut_read_keys(const char *dir, struct bench_rut_keys *out)
+{
+	struct relay_keys *keys;
+	struct relay_keys_error kerr;
+	struct curve25519_key_file ntor;
+	char path[PATH_MAX + 40];
+	int rc = relay_keys_load_or_create(dir, time(NULL), &keys, &kerr);
+
+	if (rc < 0) {
+		fprintf(stderr, "hsrelay-bench: keys of the relay under test: %s: %s\n", kerr.path,
+				kerr.message);
+		return rc;
+	}
+	memcpy(out->rsa_id, relay_keys_fingerprint(keys), sizeof(out->rsa_id));
+	memcpy(out->ed_id, relay_keys_master(keys)->public_key, sizeof(out->ed_id));
+	memcpy(out->ntor, relay_keys_ntor_onion_key(keys)->public_key, sizeof(out->ntor));
+	relay_keys_free(keys);
+	/* What the running relay uses, in case it replaced the key. */
+	snprintf(path, sizeof(path), "%s/keys/secret_onion_key_ntor", dir);
+	if (curve25519_key_file_load(path, &ntor) == 0)
+		memcpy(out->ntor, ntor.keypair.public_key, sizeof(out->ntor));
+	memset(&ntor, 0, sizeof(ntor));
+	return 0;
 }
 
 const char *

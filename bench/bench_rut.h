@@ -26,8 +26,8 @@
  *              process between the memif and the veth end (bench_memif.h):
  *              no system call and no kernel work in hsrelay's worker at
  *              all; the bridge's sendto() carries the kernel work instead;
- *            memif-direct (one worker, the relay bench only): DPDK
- *              net_memif (client) to the relay bench's generator process
+ *            memif-direct (one worker): DPDK net_memif (client) to the
+ *              relay or rendezvous bench's generator process
  *              (bench_ugen.h), which serves the memif on hsrelay's own
  *              dataplane: no bridge, no veth, no kernel between them; the
  *              kernel of the namespace has no route to hsrelay.
@@ -134,6 +134,19 @@ int bench_rut_start(struct bench_rut *r, const char *work, const struct bench_ru
  * and the generator's log with print or when it failed. Read the
  * generator's counters (r->ugen.shared) before: they are gone after. */
 int bench_rut_stop(struct bench_rut *r, bool print);
+
+/* What a client needs of the RUT: its identities and ntor onion key. */
+struct bench_rut_keys {
+	uint8_t rsa_id[20];
+	uint8_t ed_id[32];
+	uint8_t ntor[32];
+};
+
+/* Loads the RUT's keys from its DataDirectory dir into *out, creating
+ * them there first when it has none (control/relay_keys.h; tor reads the
+ * same files), the ntor key as the running relay has it when it replaced
+ * it. 0, or a negative errno (said on stderr). */
+int bench_rut_read_keys(const char *dir, struct bench_rut_keys *out);
 
 /* "tor" or "hsrelay". */
 const char *bench_rut_name(const struct bench_rut *r);

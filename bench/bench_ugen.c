@@ -32,6 +32,7 @@
 #include "bench/bench_util.h"
 #include "control/circ_cells.h"
 #include "control/circuit_handshake.h"
+#include "control/hs_cells.h"
 #include "control/link_cells.h"
 #include "control/link_handshake.h"
 #include "control/relay_keys.h"
@@ -53,6 +54,8 @@
 #include "dataplane/tls_stream.h"
 #include "dataplane/wire.h"
 #include "dataplane/worker.h"
+#include "tests/interop/rend_pump.h"
+#include "tests/interop/test_client.h"
 
 #define UGEN_MAX_SINK_LINKS 8
 #define UGEN_MAX_CONNS (BENCH_UGEN_MAX_LINKS + UGEN_MAX_SINK_LINKS)
@@ -110,7 +113,13 @@ struct circuit_slot {
 	bool claimed;
 };
 
-enum circuit_step { CIRC_IDLE, CIRC_CREATE_SENT, CIRC_EXTEND_SENT, CIRC_READY };
+/* Rendezvous: a client end (A) goes READY -> ESTABLISH_SENT ->
+ * RENDEZVOUS1_SENT (its service end's RENDEZVOUS1 is out) -> JOINED; a
+ * service end (B) READY -> JOINED once its RENDEZVOUS1 is out. */
+enum circuit_step {
+	CIRC_IDLE, CIRC_CREATE_SENT, CIRC_EXTEND_SENT, CIRC_READY,
+	CIRC_ESTABLISH_SENT, CIRC_RENDEZVOUS1_SENT, CIRC_JOINED,
+};
 
 struct client_circuit {
 	struct relay_cipher rut_forward;
@@ -120,6 +129,7 @@ struct client_circuit {
 	struct ntor_client_state rut_state, sink_state;
 	uint8_t sink_client_key[NTOR_KEY_LEN];	/* X of the sink's onion skin */
 	struct circuit_slot *slot;
+	struct rend_end *end;			/* rendezvous: its end of a pair */
 	struct ugen_link *link;
 	uint32_t circ_id;
 	uint32_t index;
@@ -190,11 +200,27 @@ struct ugen {
 	 * of every other cell (what the sink's layer would have made) */
 	uint8_t drop_template[CELL_PAYLOAD_LEN];
 	uint8_t filler[CELL_PAYLOAD_LEN];
+	/* rendezvous: ends 2i (client, A) and 2i + 1 (service, B) of pair
+	 * i, the pair being joined, its cookie and HANDSHAKE_INFO, every data
+	 * cell's latency (ns) */
+	struct rend_end *ends;
+	unsigned joined;
+	uint8_t cookie[HS_REND_COOKIE_LEN];
+	uint8_t info[REND_HANDSHAKE_INFO_LEN];
+	uint32_t *latency;
+	uint64_t n_latency, expected;
+	uint64_t records_sent, mixed_records;
 	/* counters */
 	uint64_t sent, received, verified, verify_failures, backward_cells;
 	uint64_t record_alloc_failed;
 	bool failed;
 };
+
+static bool
+rendezvous(const struct ugen *u)
+{
+	return u->p->mode == BENCH_UGEN_RENDEZVOUS;
+}
 
 static void
 ugen_fail(struct ugen *u, int error, const char *fmt, ...)
@@ -346,6 +372,9 @@ split_keys(const uint8_t *m, struct circuit_keys *keys)
 	memcpy(keys->backward_key, m + 56, RELAY_CRYPTO_KEY_LEN);
 }
 
+static void rend_join_next(struct ugen *u, uint64_t now);
+static void publish(struct ugen *u);
+
 /* CREATE2 (ntor) to the relay under test for the next circuit not yet
  * built, on its link once that link is open. Circuits are built one at a
  * time, as the kernel-socket generator does. */
@@ -358,7 +387,9 @@ circuit_next(struct ugen *u, uint64_t now)
 	int rc;
 
 	if (u->n_ready == u->n_circuits) {
-		if (!u->pumping) {
+		if (rendezvous(u)) {
+			rend_join_next(u, now);
+		} else if (!u->pumping) {
 			u->pumping = true;
 			u->token_time = now;
 			PUT(u->sh->ugen.state, BENCH_UGEN_PUMPING);
@@ -391,6 +422,43 @@ circuit_next(struct ugen *u, uint64_t now)
 	cc->step = CIRC_CREATE_SENT;
 }
 
+/* The key material of cc's hop at the relay under test from its CREATED2
+ * (ntor). False (the run failed) when it is not valid. */
+static bool
+circuit_material(struct ugen *u, struct client_circuit *cc, const uint8_t *payload,
+		uint8_t material[NTOR_TOR1_KEY_MATERIAL_LEN])
+{
+	struct created2_cell created;
+	const uint8_t *p = payload;
+
+	if (created2_cell_parse(&p, payload + CELL_PAYLOAD_LEN, &created) < 0 ||
+	    ntor_client_complete(&cc->rut_state, created.hdata, created.hlen, material,
+			    NTOR_TOR1_KEY_MATERIAL_LEN) < 0) {
+		ugen_fail(u, -EPROTO, "circuit %u: no valid CREATED2 from the relay under test",
+				cc->index);
+		return false;
+	}
+	memset(&cc->rut_state, 0, sizeof(cc->rut_state));
+	return true;
+}
+
+/* Rendezvous: CREATED2 arrived: the one hop's keys into cc's end, then
+ * the next circuit (or, all built, the first pair's join). */
+static void
+rend_circuit_created(struct ugen *u, struct client_circuit *cc, const uint8_t *payload,
+		uint64_t now)
+{
+	uint8_t material[NTOR_TOR1_KEY_MATERIAL_LEN];
+
+	if (!circuit_material(u, cc, payload, material))
+		return;
+	test_hop_init(&cc->end->hop, cc->circ_id, material);
+	memset(material, 0, sizeof(material));
+	cc->step = CIRC_READY;
+	u->n_ready++;
+	circuit_next(u, now);
+}
+
 /* CREATED2 arrived: the relay's keys, then EXTEND2 to the sink (IPv4,
  * RSA id, Ed25519 id, the sink's ntor onion skin) in RELAY_EARLY. */
 static void
@@ -399,21 +467,18 @@ circuit_created(struct ugen *u, struct client_circuit *cc, const uint8_t *payloa
 	uint8_t cell[CELL_LEN], hdata[CREATE2_HDATA_MAX], material[NTOR_TOR1_KEY_MATERIAL_LEN];
 	uint8_t body[RELAY_DATA_MAX];
 	uint8_t *out = cell_wire_payload(cell);
-	struct created2_cell created;
 	struct circuit_keys keys;
 	struct extend2_cell ext = { .n_specifiers = 3 };
-	const uint8_t *p = payload;
 	struct relay_cipher *c = &cc->rut_forward;
 	ssize_t n;
 	int rc;
 
-	if (created2_cell_parse(&p, payload + CELL_PAYLOAD_LEN, &created) < 0 ||
-	    ntor_client_complete(&cc->rut_state, created.hdata, created.hlen, material,
-			    sizeof(material)) < 0) {
-		ugen_fail(u, -EPROTO, "circuit %u: no valid CREATED2 from the relay under test",
-				cc->index);
+	if (rendezvous(u)) {
+		rend_circuit_created(u, cc, payload, now);
 		return;
 	}
+	if (!circuit_material(u, cc, payload, material))
+		return;
 	split_keys(material, &keys);
 	relay_cipher_init(u->engine, &cc->rut_forward, keys.forward_key);
 	relay_cipher_init(u->engine, &cc->rut_backward, keys.backward_key);
@@ -515,11 +580,135 @@ circuit_extended(struct ugen *u, struct client_circuit *cc, uint8_t *payload, ui
 		ugen_fail(u, -ENOENT, "circuit %u: the sink never saw its CREATE2", cc->index);
 		return;
 	}
-	memset(&cc->rut_state, 0, sizeof(cc->rut_state));
 	memset(&cc->sink_state, 0, sizeof(cc->sink_state));
 	cc->step = CIRC_READY;
 	u->n_ready++;
 	circuit_next(u, now);
+}
+
+/* ---- rendezvous --------------------------------------------------------- */
+
+/* A cell from the relay as the interop client code takes it. */
+static void
+cell_to_test_cell(const uint8_t *cell, struct test_cell *c)
+{
+	c->circ_id = cell_wire_circ_id(cell);
+	c->command = cell[CELL_CIRC_ID_LEN];
+	c->len = CELL_PAYLOAD_LEN;
+	memcpy(c->payload, cell + CELL_CIRC_ID_LEN + 1, CELL_PAYLOAD_LEN);
+}
+
+/* Joins the next pair once its circuits are built: ESTABLISH_RENDEZVOUS
+ * with a fresh cookie on its client circuit (A). With every pair joined,
+ * the process is PUMPING and waits for the bench's go. */
+static void
+rend_join_next(struct ugen *u, uint64_t now)
+{
+	uint8_t cell[CELL_LEN];
+	struct client_circuit *a;
+	int rc;
+
+	if (u->joined == u->p->pairs) {
+		if (GET(u->sh->ugen.state) < BENCH_UGEN_PUMPING)
+			PUT(u->sh->ugen.state, BENCH_UGEN_PUMPING);
+		return;
+	}
+	a = u->circuits[2 * u->joined];
+	if (a->step != CIRC_READY)
+		return;
+	test_random_bytes(u->cookie, sizeof(u->cookie));
+	test_random_bytes(u->info, sizeof(u->info));
+	rend_establish_cell(a->end, u->cookie, cell);
+	rc = send_records(u, a->link, cell, sizeof(cell), now);
+	if (rc < 0) {
+		ugen_fail(u, rc, "sending ESTABLISH_RENDEZVOUS: %s", strerror(-rc));
+		return;
+	}
+	a->step = CIRC_ESTABLISH_SENT;
+}
+
+/* Every data cell arrived: the counters, then the latency percentiles. */
+static void
+rend_finish(struct ugen *u)
+{
+	struct bench_latency l;
+
+	publish(u);
+	PUT(u->sh->ugen.finished, 1);
+	bench_latency_percentiles(u->latency, u->n_latency, &l);
+	u->sh->ugen.latency_samples = l.samples;
+	u->sh->ugen.latency_p50_ns = l.p50_ns;
+	u->sh->ugen.latency_p99_ns = l.p99_ns;
+	u->sh->ugen.latency_max_ns = l.max_ns;
+	PUT(u->sh->ugen.latency_ready, 1);
+}
+
+/* A data cell on a joined circuit: opened and checked as the kernel-socket
+ * generator does (rend_end_take_data()), its latency kept. */
+static void
+rend_data(struct ugen *u, struct client_circuit *cc, uint8_t *cell)
+{
+	uint64_t stamp = 0;
+
+	if (!rend_end_take_data(cc->end, cell[CELL_CIRC_ID_LEN], cc->circ_id,
+			cell_wire_payload(cell), true, &stamp)) {
+		ugen_fail(u, -EPROTO, "%s", test_detail);
+		return;
+	}
+	if (stamp != 0 && u->n_latency < u->expected) {
+		uint64_t t = now_ns(), ns = t > stamp ? t - stamp : 0;
+
+		u->latency[u->n_latency++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
+	}
+	if (++u->received == u->expected)
+		rend_finish(u);
+}
+
+/* A cell on a rendezvous circuit once it is built: the join's answers on
+ * the client circuit (RENDEZVOUS_ESTABLISHED, then RENDEZVOUS2 after the
+ * service circuit's RENDEZVOUS1), then data cells. */
+static void
+rend_cell(struct ugen *u, struct client_circuit *cc, uint8_t *cell, uint64_t now)
+{
+	struct client_circuit *b = u->circuits[cc->index + 1 < u->n_circuits ? cc->index + 1 : 0];
+	uint8_t cells[CELL_LEN];
+	struct test_cell c;
+	size_t len;
+	int rc;
+
+	if (cc->step == CIRC_JOINED) {
+		rend_data(u, cc, cell);
+		return;
+	}
+	cell_to_test_cell(cell, &c);
+	if (c.command != CELL_COMMAND_RELAY) {
+		ugen_fail(u, -EPROTO, "client: cell %u on circuit %u while joining its pair",
+				c.command, cc->index);
+	} else if (cc->step == CIRC_ESTABLISH_SENT) {
+		if (!rend_check_established(cc->end, &c)) {
+			ugen_fail(u, -EPROTO, "pair %u: %s", cc->end->pair, test_detail);
+			return;
+		}
+		len = rend_rendezvous1_cells(b->end, cells, u->cookie, u->info, sizeof(u->info), 0);
+		rc = send_records(u, b->link, cells, len, now);
+		if (rc < 0) {
+			ugen_fail(u, rc, "sending RENDEZVOUS1: %s", strerror(-rc));
+			return;
+		}
+		b->step = CIRC_JOINED;
+		cc->step = CIRC_RENDEZVOUS1_SENT;
+	} else if (cc->step == CIRC_RENDEZVOUS1_SENT) {
+		if (!rend_check_rendezvous2(cc->end, &c, u->info, sizeof(u->info))) {
+			ugen_fail(u, -EPROTO, "pair %u: %s", cc->end->pair, test_detail);
+			return;
+		}
+		cc->step = CIRC_JOINED;
+		u->joined++;
+		rend_join_next(u, now);
+	} else {
+		ugen_fail(u, -EPROTO, "client: relay cell on circuit %u before its pair's join",
+				cc->index);
+	}
 }
 
 /* ---- cells ------------------------------------------------------------- */
@@ -547,6 +736,8 @@ client_cell(struct ugen *u, struct ugen_link *l, uint8_t *cell, uint64_t now)
 				"(reason %u)", cc->index, cell[CELL_CIRC_ID_LEN + 1]);
 	} else if (command == CELL_COMMAND_CREATED2 && cc->step == CIRC_CREATE_SENT) {
 		circuit_created(u, cc, cell_wire_payload(cell), now);
+	} else if (rendezvous(u) && cc->step >= CIRC_READY) {
+		rend_cell(u, cc, cell, now);
 	} else if (command == CELL_COMMAND_RELAY && cc->step == CIRC_EXTEND_SENT) {
 		circuit_extended(u, cc, cell_wire_payload(cell), now);
 	} else if (command == CELL_COMMAND_RELAY || command == CELL_COMMAND_RELAY_EARLY) {
@@ -1097,6 +1288,49 @@ pump_record(struct ugen *u, struct ugen_link *l, unsigned budget, struct rte_mbu
 	return n;
 }
 
+/* Rendezvous: fills one record of up to budget data cells for link l,
+ * turn by turn over its ends, each adding what rend_end_quota() allows
+ * (window, burst, a service end waiting for its client), every cell
+ * sealed with both layers by rend_end_seal_data() with its send time.
+ * Returns the cell count (0: no end may send, or no mbuf). */
+static unsigned
+pump_record_rend(struct ugen *u, struct ugen_link *l, unsigned budget, struct rte_mbuf **m)
+{
+	const unsigned pre = tls_record_prefix_len(l->version);
+	unsigned n = 0, idle = 0, circuits = 0;
+	uint8_t *base;
+
+	*m = rte_pktmbuf_alloc(u->record_pool);
+	if (*m == NULL) {
+		u->record_alloc_failed++;
+		return 0;
+	}
+	base = rte_pktmbuf_mtod(*m, uint8_t *);
+	while (n < budget && idle < l->n_circuits) {
+		struct client_circuit *cc = l->circuits[l->next_circuit];
+		uint32_t q = rend_end_quota(cc->end, u->p->window, u->p->burst, true);
+
+		l->next_circuit = l->next_circuit + 1 == l->n_circuits ? 0 : l->next_circuit + 1;
+		if (q == 0) {
+			idle++;
+			continue;
+		}
+		idle = 0;
+		circuits++;
+		for (q = q < budget - n ? q : budget - n; q > 0; q--, n++)
+			rend_end_seal_data(cc->end, base + pre + n * CELL_LEN, true, now_ns());
+	}
+	if (n == 0) {
+		rte_pktmbuf_free(*m);
+		*m = NULL;
+		return 0;
+	}
+	u->records_sent++;
+	u->mixed_records += circuits > 1;
+	rte_pktmbuf_append(*m, (uint16_t)(pre + n * CELL_LEN + tls_record_suffix_len(l->version)));
+	return n;
+}
+
 /* One pump round: records for every client link with room in its send
  * buffer, hsrelay's layer over all their cells in one burst, all records
  * sealed in one burst, then handed to TCP. Returns the cells sent. */
@@ -1109,7 +1343,7 @@ pump(struct ugen *u, uint64_t now)
 	struct crypto_iov iovs[PUMP_RECORDS];
 	uint8_t *payloads[PUMP_RECORDS * RECORD_CELLS];
 	struct relay_cipher *layers[PUMP_RECORDS * RECORD_CELLS];
-	unsigned records = 0, cells = 0, full = 0;
+	unsigned records = 0, cells = 0, layered = 0, full = 0;
 	unsigned budget = PUMP_RECORDS * RECORD_CELLS;
 
 	if (u->p->rate > 0) {
@@ -1121,6 +1355,12 @@ pump(struct ugen *u, uint64_t now)
 			u->tokens = cap;
 		u->token_time = now;
 		budget = u->tokens < budget ? (unsigned)u->tokens : budget;
+		/* Rendezvous: spent in rounds of at least 1 ms of cells, as
+		 * the kernel-socket generator does (rend_pump.h), so that
+		 * pacing does not cut the cells into more, smaller records
+		 * than the same rate unpaced would. */
+		if (rendezvous(u) && u->tokens < u->p->rate * 0.001)
+			budget = 0;
 	}
 	while (records < PUMP_RECORDS && cells < budget && full < u->n_clients) {
 		struct ugen_link *l = u->links[u->next_client];
@@ -1139,7 +1379,14 @@ pump(struct ugen *u, uint64_t now)
 			full++;
 			continue;
 		}
-		n = pump_record(u, l, want, &mbufs[records], payloads + cells, layers + cells);
+		/* Rendezvous cells carry both their layers already. */
+		if (rendezvous(u)) {
+			n = pump_record_rend(u, l, want, &mbufs[records]);
+		} else {
+			n = pump_record(u, l, want, &mbufs[records], payloads + layered,
+					layers + layered);
+			layered += n;
+		}
 		if (n == 0) {
 			full++;
 			continue;
@@ -1158,7 +1405,8 @@ pump(struct ugen *u, uint64_t now)
 	}
 	if (records == 0)
 		return 0;
-	relay_crypt_burst(u->engine, layers, payloads, cells);
+	if (layered > 0)
+		relay_crypt_burst(u->engine, layers, payloads, layered);
 	if (tls_record_seal_burst(u->engine, seals, records) != records) {
 		ugen_fail(u, -EIO, "sealing a record failed");
 		rte_pktmbuf_free_bulk(mbufs, records);
@@ -1195,6 +1443,8 @@ publish(struct ugen *u)
 	__atomic_store_n(&sh->ugen.backward_cells, u->backward_cells, __ATOMIC_RELAXED);
 	__atomic_store_n(&sh->ugen.sink_links, u->n_sinks, __ATOMIC_RELAXED);
 	__atomic_store_n(&sh->ugen.sink_authenticated, authenticated, __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->ugen.records_sent, u->records_sent, __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->ugen.mixed_records, u->mixed_records, __ATOMIC_RELAXED);
 }
 
 static unsigned
@@ -1216,6 +1466,13 @@ ugen_poll(void *arg, struct stack *stack, uint64_t now)
 				ugen_fail(u, rc, "client: connect: %s", strerror(-rc));
 			work++;
 		}
+	}
+	/* Rendezvous: the data cells start when the bench, having read the
+	 * CPU counters, says go. */
+	if (rendezvous(u) && !u->pumping && u->joined == u->p->pairs &&
+	    GET(u->sh->bench.go) != 0) {
+		u->pumping = true;
+		u->token_time = now;
 	}
 	if (u->pumping && !u->draining)
 		work += pump(u, now);
@@ -1426,6 +1683,22 @@ ugen_run(struct ugen *u)
 	u->slots = rte_zmalloc("ugen_slots", BENCH_UGEN_MAX_CIRCUITS * sizeof(*u->slots), 64);
 	if (u->engine == NULL || u->slots == NULL)
 		return -ENOMEM;
+	if (rendezvous(u)) {
+		if (p->pairs < 1 || p->pairs > BENCH_UGEN_MAX_PAIRS || p->links < 1 ||
+		    p->links > BENCH_UGEN_MAX_LINKS || p->links > 2 * p->pairs || p->cells < 1 ||
+		    p->window < 1 || p->burst < 1) {
+			ugen_fail(u, -EINVAL, "rendezvous: bad parameters");
+			return -EINVAL;
+		}
+		/* The ends' cell code (rend_pump.h) uses the interop
+		 * client's engine: ours. */
+		test_client_use_engine(u->engine);
+		u->expected = 2ull * p->pairs * p->cells;
+		u->ends = rte_zmalloc("ugen_ends", 2 * p->pairs * sizeof(*u->ends), 64);
+		u->latency = malloc(u->expected * sizeof(*u->latency));
+		if (u->ends == NULL || u->latency == NULL)
+			return -ENOMEM;
+	}
 	rc = ugen_identity(u);
 	if (rc < 0) {
 		ugen_fail(u, rc, "sink identity: %s", strerror(-rc));
@@ -1510,7 +1783,8 @@ ugen_run(struct ugen *u)
 		}
 	}
 	PUT(u->sh->ugen.state, BENCH_UGEN_LINKED);
-	rc = tcp_listen(u->tcp, p->ip, p->sink_port, &u->listener);
+	/* Rendezvous: the relay under test joins our circuits; no sink. */
+	rc = rendezvous(u) ? 0 : tcp_listen(u->tcp, p->ip, p->sink_port, &u->listener);
 	if (rc < 0) {
 		ugen_fail(u, rc, "sink listener: %s", strerror(-rc));
 		goto out;
@@ -1530,8 +1804,16 @@ ugen_run(struct ugen *u)
 			goto out;
 		}
 	}
-	for (unsigned k = 0; k < p->circuits; k++) {
-		struct ugen_link *l = u->links[k % p->links];
+	for (unsigned i = 0; rendezvous(u) && i < p->pairs; i++) {
+		rend_pair_init(&u->ends[2 * i], &u->ends[2 * i + 1], i);
+		u->ends[2 * i].to_send = u->ends[2 * i + 1].to_send = p->cells;
+	}
+	for (unsigned k = 0; k < (rendezvous(u) ? 2 * p->pairs : p->circuits); k++) {
+		/* Rendezvous: pair i's client end on link i % L, its service
+		 * end on the next link, as the kernel-socket generator has
+		 * them (the splice joins circuits of different links). */
+		struct ugen_link *l = u->links[rendezvous(u) ? (k / 2 + k % 2) % p->links :
+			k % p->links];
 		struct client_circuit *cc = rte_zmalloc("ugen_circ", sizeof(*cc), 64);
 
 		if (cc == NULL) {
@@ -1540,6 +1822,7 @@ ugen_run(struct ugen *u)
 		}
 		cc->index = k;
 		cc->circ_id = 0x80000000u | (k + 1);
+		cc->end = rendezvous(u) ? &u->ends[k] : NULL;
 		cc->link = l;
 		l->circuits[l->n_circuits++] = cc;
 		u->circuits[u->n_circuits++] = cc;
@@ -1563,6 +1846,12 @@ out:
 	}
 	for (unsigned i = 0; i < u->n_slots; i++)
 		relay_cipher_clear(&u->slots[i].sink_forward);
+	for (unsigned i = 0; u->ends != NULL && i < 2 * p->pairs; i++) {
+		relay_cipher_clear(&u->ends[i].hop.forward);
+		relay_cipher_clear(&u->ends[i].hop.backward);
+		relay_cipher_clear(&u->ends[i].send.cipher);
+		relay_cipher_clear(&u->ends[i].recv.cipher);
+	}
 	for (unsigned i = 0; i < u->n_links; i++)
 		link_free(u->links[i]);
 	if (u->stack != NULL)
@@ -1631,6 +1920,9 @@ bench_ugen_main(int argc, char **argv)
 		tls_link_credentials_free(u->sink_tls);
 		relay_keys_free(u->sink_keys);
 		rte_free(u->slots);
+		rte_free(u->ends);
+		free(u->latency);
+		test_client_use_engine(NULL);
 		crypto_engine_destroy(u->engine);
 		if (u->port_started)
 			rte_eth_dev_stop(u->port_id);
@@ -1727,7 +2019,7 @@ bench_ugen_start(struct bench_ugen *ugen, const char *work, const struct bench_u
 	}
 	rc = bench_ugen_wait_state(ugen, BENCH_UGEN_LISTENING, START_TIMEOUT_NS);
 	if (rc < 0) {
-		fprintf(stderr, "hsrelay-bench relay: the generator did not start; its log:\n");
+		fprintf(stderr, "hsrelay-bench: the generator did not start; its log:\n");
 		bench_ugen_print_log(ugen);
 		bench_ugen_stop(ugen);
 	}
@@ -1807,6 +2099,64 @@ bench_ugen_drain(struct bench_ugen *ugen, uint64_t timeout_ns, uint64_t *sent, u
 	*sent = s;
 	*lost = s > r ? s - r : 0;
 	return error;
+}
+
+void
+bench_ugen_go(struct bench_ugen *ugen)
+{
+	PUT(ugen->shared->bench.go, 1);
+}
+
+int
+bench_ugen_wait_finished(struct bench_ugen *ugen, uint64_t stall_ns)
+{
+	uint64_t received = bench_ugen_received(ugen), progress = bench_now_ns();
+
+	while (GET(ugen->shared->ugen.finished) == 0) {
+		int error = bench_ugen_error(ugen, NULL);
+		uint64_t now = bench_now_ns(), r = bench_ugen_received(ugen);
+
+		if (error < 0)
+			return error;
+		if (!ugen_alive(ugen))
+			return -ECHILD;
+		if (bench_interrupted)
+			return -EINTR;
+		if (r != received) {
+			received = r;
+			progress = now;
+		} else if (now - progress > stall_ns) {
+			return -ETIMEDOUT;
+		}
+		/* The end of the window is read when this returns: look
+		 * often. */
+		pause_ns(200000);
+	}
+	return 0;
+}
+
+int
+bench_ugen_latency(struct bench_ugen *ugen, uint64_t timeout_ns, struct bench_latency *out)
+{
+	const struct bench_ugen_shared *sh = ugen->shared;
+	uint64_t end = bench_now_ns() + timeout_ns;
+
+	while (GET(sh->ugen.latency_ready) == 0) {
+		int error = bench_ugen_error(ugen, NULL);
+
+		if (error < 0)
+			return error;
+		if (!ugen_alive(ugen))
+			return -ECHILD;
+		if (bench_now_ns() > end)
+			return -ETIMEDOUT;
+		pause_ns(1000000);
+	}
+	out->samples = sh->ugen.latency_samples;
+	out->p50_ns = sh->ugen.latency_p50_ns;
+	out->p99_ns = sh->ugen.latency_p99_ns;
+	out->max_ns = sh->ugen.latency_max_ns;
+	return 0;
 }
 
 int

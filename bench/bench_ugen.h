@@ -1,4 +1,5 @@
-/* The user-space generator of hsrelay-bench relay --transport memif-direct:
+/* The user-space generator of hsrelay-bench relay and rendezvous
+ * --transport memif-direct:
  * one DPDK process (hsrelay-bench ugen, re-executed from this binary) that
  * speaks to hsrelay over net_memif directly, with no bridge and no kernel
  * in between, on the project's own dataplane:
@@ -38,6 +39,24 @@
  * ones at the position of their arrival index, so a lost, duplicated,
  * reordered or wrongly decrypted cell fails a check.
  *
+ * In rendezvous mode (hsrelay-bench rendezvous) the same process, links
+ * and record path carry the rendezvous bench's pairs instead (no sink, no
+ * EXTEND2): per pair two one-hop ntor circuits, the client's (A, on link
+ * i % L) and the service's (B, on the next link); ESTABLISH_RENDEZVOUS
+ * with a random cookie on A, RENDEZVOUS_ESTABLISHED expected, RENDEZVOUS1
+ * with the cookie and a 64-byte HANDSHAKE_INFO on B, RENDEZVOUS2 with
+ * exactly those bytes on A (rend-spec-v3 4.1, 4.2), one pair at a time;
+ * then, once the bench says go, `cells` DATA cells each way per pair
+ * through the splice, built, sealed, opened and checked per cell by the
+ * kernel-socket generator's own code (tests/interop/rend_pump.h: full
+ * bodies under an end-to-end layer of the pair, the send time in the
+ * body, each end keeping at most `window` of its cells in flight and
+ * adding 1..`burst` of them per turn, a service end waiting for its
+ * client's first cell). Cells of a link's ends share records of up to 31
+ * cells. A lost, duplicated, reordered or damaged cell fails the run;
+ * once every cell arrived the process says finished, then publishes the
+ * latency percentiles (send time to cutting the cell from the records).
+ *
  * The bench and the process share one file-backed block (struct
  * bench_ugen_shared): the bench writes the parameters before the start and
  * the drain / halt / stop requests; the process publishes its state,
@@ -50,24 +69,37 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "bench/bench_util.h"
+
 #define BENCH_UGEN_MAX_CIRCUITS 64
 #define BENCH_UGEN_MAX_LINKS 16
 #define BENCH_UGEN_SAMPLE_EVERY 64
+#define BENCH_UGEN_MAX_PAIRS (BENCH_UGEN_MAX_CIRCUITS / 2)
+
+enum bench_ugen_mode {
+	BENCH_UGEN_RELAY,	/* hsrelay-bench relay: circuits to the sink */
+	BENCH_UGEN_RENDEZVOUS,	/* hsrelay-bench rendezvous: pairs joined at the RUT */
+};
 
 /* What the process is doing (bench_ugen_shared.state). */
 enum bench_ugen_state {
 	BENCH_UGEN_STARTING,
 	BENCH_UGEN_LISTENING,	/* memif server up: hsrelay may start */
 	BENCH_UGEN_LINKED,	/* memif connected: links being opened */
-	BENCH_UGEN_PUMPING,	/* every circuit built: cells flowing */
+	BENCH_UGEN_PUMPING,	/* every circuit built: cells flowing (rendezvous:
+				 * every pair joined, cells flow once told to go) */
 	BENCH_UGEN_HALTED,	/* the memif is no longer polled */
 	BENCH_UGEN_EXITED,	/* EAL torn down, final counters written */
 };
 
 struct bench_ugen_params {
-	unsigned circuits;		/* 1 .. BENCH_UGEN_MAX_CIRCUITS */
+	enum bench_ugen_mode mode;
+	unsigned circuits;		/* relay: 1 .. BENCH_UGEN_MAX_CIRCUITS */
+	unsigned pairs;			/* rendezvous: 1 .. BENCH_UGEN_MAX_PAIRS */
+	uint32_t cells;			/* rendezvous: data cells each end sends */
+	unsigned burst;			/* rendezvous: most cells an end adds per turn */
 	unsigned links;			/* 1 .. BENCH_UGEN_MAX_LINKS, <= circuits */
-	unsigned window;		/* cells in flight per circuit */
+	unsigned window;		/* cells in flight per circuit (end) */
 	double rate;			/* cells/s in all; 0: unpaced */
 	uint32_t rut_ip;		/* hsrelay's Address, host order */
 	uint16_t rut_port;		/* its ORPort */
@@ -103,8 +135,16 @@ struct bench_ugen_shared {
 		uint32_t sink_authenticated;	/* every sink link's peer did */
 		uint16_t tls_version, cipher_suite;	/* of the first client link */
 		uint32_t drained;		/* the pump stopped; sent is final */
+		/* rendezvous: data cells sent and received are sent and
+		 * received above */
+		uint64_t records_sent, mixed_records;	/* mixed: cells of several circuits */
+		uint64_t latency_samples;
+		uint32_t latency_p50_ns, latency_p99_ns, latency_max_ns;
+		uint32_t finished;		/* every data cell arrived, checked */
+		uint32_t latency_ready;		/* the latency fields are final */
 	} __attribute__((aligned(64))) ugen;
 	struct {
+		uint32_t go;		/* rendezvous: start the data cells */
 		uint32_t drain;		/* stop sending, keep counting */
 		uint32_t halt;		/* stop polling the memif */
 		uint32_t stop;		/* tear down and exit */
@@ -148,6 +188,19 @@ void bench_ugen_loop_seconds(const struct bench_ugen *ugen, double *busy, double
  * sent. Sets *sent and *lost. Returns 0 or the process's error. */
 int bench_ugen_drain(struct bench_ugen *ugen, uint64_t timeout_ns, uint64_t *sent,
 		uint64_t *lost);
+
+/* Rendezvous: starts the data cells (the process is PUMPING). */
+void bench_ugen_go(struct bench_ugen *ugen);
+
+/* Rendezvous: waits until every data cell arrived. Returns 0, the
+ * process's error, -ECHILD (gone), -EINTR (bench_interrupted) or
+ * -ETIMEDOUT once no cell arrived for stall_ns. */
+int bench_ugen_wait_finished(struct bench_ugen *ugen, uint64_t stall_ns);
+
+/* Rendezvous, once finished: waits up to timeout_ns for the latency
+ * percentiles (ns) into *out. Returns 0, -ETIMEDOUT or the process's
+ * error. */
+int bench_ugen_latency(struct bench_ugen *ugen, uint64_t timeout_ns, struct bench_latency *out);
 
 /* Makes the process stop polling the memif and waits until it has (the
  * memif peer may then go away). Returns 0, -ETIMEDOUT or -ECHILD. */

@@ -22,6 +22,15 @@ const char *bench_cpu_model(void);
  * range, too many). */
 int bench_parse_list(const char *text, unsigned max_value, unsigned *out, unsigned max_count);
 
+/* Latency percentiles of n samples in ns (sorted here, in place): p50,
+ * p99 and the largest, in ns; all 0 when n is 0. */
+struct bench_latency {
+	uint64_t samples;
+	uint32_t p50_ns, p99_ns, max_ns;
+};
+
+void bench_latency_percentiles(uint32_t *ns, uint64_t n, struct bench_latency *out);
+
 /* xorshift64*: deterministic workloads, so runs are comparable. */
 static inline uint64_t
 bench_rand(uint64_t *state)

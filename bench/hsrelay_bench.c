@@ -70,6 +70,27 @@ bench_parse_list(const char *text, unsigned max_value, unsigned *out, unsigned m
 	return n > 0 ? (int)n : -EINVAL;
 }
 
+static int
+compare_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void
+bench_latency_percentiles(uint32_t *ns, uint64_t n, struct bench_latency *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->samples = n;
+	if (n == 0)
+		return;
+	qsort(ns, n, sizeof(*ns), compare_u32);
+	out->p50_ns = ns[(n - 1) * 50 / 100];
+	out->p99_ns = ns[(n - 1) * 99 / 100];
+	out->max_ns = ns[n - 1];
+}
+
 static void
 usage(FILE *to)
 {
@@ -99,8 +120,8 @@ main(int argc, char **argv)
 	/* Not for users: the bridge process of relay --transport memif. */
 	if (strcmp(argv[1], "memif-bridge") == 0)
 		return bench_memif_bridge_main(argc - 1, argv + 1);
-	/* Not for users: the generator process of relay --transport
-	 * memif-direct. */
+	/* Not for users: the generator process of relay and rendezvous
+	 * --transport memif-direct. */
 	if (strcmp(argv[1], "ugen") == 0)
 		return bench_ugen_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

@@ -89,17 +89,18 @@ rend_end_seal(struct rend_end *e, uint8_t cell[CELL_LEN], uint8_t relay_command,
 	relay_crypt_burst(engine, &cipher, &payload, 1);
 }
 
-bool
-rend_end_open(struct rend_end *e, struct test_cell *c)
+/* Takes e's hop layer and the e2e layer off payload, which must be a
+ * relay cell (command) on e's circuit circ_id. */
+static bool
+payload_open(struct rend_end *e, uint8_t command, uint32_t circ_id, uint8_t *payload)
 {
 	struct crypto_engine *engine = test_client_engine();
-	uint8_t *payload = c->payload;
 	struct relay_cipher *cipher = &e->hop.backward;
 
-	if (c->command != CELL_COMMAND_RELAY)
+	if (command != CELL_COMMAND_RELAY)
 		return test_why("pair %u %s: %s on 0x%08x instead of RELAY", e->pair,
-				e->direction ? "service" : "client", test_command_name(c->command),
-				c->circ_id);
+				e->direction ? "service" : "client", test_command_name(command),
+				circ_id);
 	relay_crypt_burst(engine, &cipher, &payload, 1);
 	cipher = &e->recv.cipher;
 	relay_crypt_burst(engine, &cipher, &payload, 1);
@@ -109,6 +110,12 @@ rend_end_open(struct rend_end *e, struct test_cell *c)
 				"(damaged, reordered, lost or duplicated on the way)", e->pair,
 				e->direction ? "service" : "client", e->received);
 	return true;
+}
+
+bool
+rend_end_open(struct rend_end *e, struct test_cell *c)
+{
+	return payload_open(e, c->command, c->circ_id, c->payload);
 }
 
 static uint16_t
@@ -207,8 +214,64 @@ rend_data_check(const uint8_t *body, uint16_t len, uint32_t pair, uint8_t direct
 	return data_check(body, len, pair, direction, seq, full, NULL);
 }
 
+bool
+rend_end_take_data(struct rend_end *e, uint8_t command, uint32_t circ_id, uint8_t *payload,
+		bool full, uint64_t *stamp)
+{
+	if (e->received >= e->peer->to_send)
+		return test_why("pair %u %s: a cell after the %u the peer sent", e->pair,
+				e->direction ? "service" : "client", e->peer->to_send);
+	if (!payload_open(e, command, circ_id, payload))
+		return false;
+	if (payload[RELAY_OFFSET_COMMAND] != RELAY_COMMAND_DATA ||
+	    wire_read_u16(payload + RELAY_OFFSET_STREAM_ID) != REND_DATA_STREAM)
+		return test_why("pair %u: relay command %u stream %u instead of DATA", e->pair,
+				payload[RELAY_OFFSET_COMMAND],
+				wire_read_u16(payload + RELAY_OFFSET_STREAM_ID));
+	if (!data_check(payload + RELAY_HEADER_LEN, wire_read_u16(payload + RELAY_OFFSET_LENGTH),
+			e->pair, e->peer->direction, e->received, full, stamp))
+		return false;
+	e->received++;
+	return true;
+}
+
+void
+rend_end_seal_data(struct rend_end *e, uint8_t cell[CELL_LEN], bool full, uint64_t stamp_ns)
+{
+	uint8_t body[RELAY_DATA_MAX];
+	uint16_t len = rend_data_fill(body, e->pair, e->direction, e->sent, full);
+
+	if (stamp_ns != 0 && has_stamp(len))
+		stamp_write(body, stamp_ns);
+	rend_end_seal(e, cell, RELAY_COMMAND_DATA, REND_DATA_STREAM, body, len);
+	e->sent++;
+}
+
 /* ------------------------------------------------------------------ */
 /* Joining a pair at the relay                                         */
+
+void
+rend_establish_cell(struct rend_end *e, const uint8_t *cookie, uint8_t cell[CELL_LEN])
+{
+	test_relay_cell(&e->hop, cell, CELL_COMMAND_RELAY, RELAY_COMMAND_ESTABLISH_RENDEZVOUS, 0,
+			cookie, HS_REND_COOKIE_LEN);
+}
+
+bool
+rend_check_established(struct rend_end *e, struct test_cell *c)
+{
+	if (!test_relay_cell_open(&e->hop, c))
+		return false;
+	if (c->payload[RELAY_OFFSET_COMMAND] != RELAY_COMMAND_RENDEZVOUS_ESTABLISHED ||
+	    wire_read_u16(c->payload + RELAY_OFFSET_LENGTH) != 0 ||
+	    wire_read_u16(c->payload + RELAY_OFFSET_STREAM_ID) != 0)
+		return test_why("answer to ESTABLISH_RENDEZVOUS: relay command %u, %u bytes, "
+				"stream %u (wanted RENDEZVOUS_ESTABLISHED, empty, stream 0)",
+				c->payload[RELAY_OFFSET_COMMAND],
+				wire_read_u16(c->payload + RELAY_OFFSET_LENGTH),
+				wire_read_u16(c->payload + RELAY_OFFSET_STREAM_ID));
+	return true;
+}
 
 /* ESTABLISH_RENDEZVOUS with cookie on e's circuit; the relay must answer
  * an empty RENDEZVOUS_ESTABLISHED on stream 0 (tor rendmid.c). */
@@ -218,21 +281,10 @@ rend_establish(struct rend_end *e, const uint8_t *cookie)
 	uint8_t cell[CELL_LEN];
 	struct test_cell c;
 
-	test_relay_cell(&e->hop, cell, CELL_COMMAND_RELAY, RELAY_COMMAND_ESTABLISH_RENDEZVOUS, 0,
-			cookie, HS_REND_COOKIE_LEN);
+	rend_establish_cell(e, cookie, cell);
 	test_link_send_cell(e->link, cell);
-	if (!test_link_expect(e->link, e->hop.circ_id, CELL_COMMAND_RELAY, -1, &c) ||
-	    !test_relay_cell_open(&e->hop, &c))
-		return false;
-	if (c.payload[RELAY_OFFSET_COMMAND] != RELAY_COMMAND_RENDEZVOUS_ESTABLISHED ||
-	    wire_read_u16(c.payload + RELAY_OFFSET_LENGTH) != 0 ||
-	    wire_read_u16(c.payload + RELAY_OFFSET_STREAM_ID) != 0)
-		return test_why("answer to ESTABLISH_RENDEZVOUS: relay command %u, %u bytes, "
-				"stream %u (wanted RENDEZVOUS_ESTABLISHED, empty, stream 0)",
-				c.payload[RELAY_OFFSET_COMMAND],
-				wire_read_u16(c.payload + RELAY_OFFSET_LENGTH),
-				wire_read_u16(c.payload + RELAY_OFFSET_STREAM_ID));
-	return true;
+	return test_link_expect(e->link, e->hop.circ_id, CELL_COMMAND_RELAY, -1, &c) &&
+		rend_check_established(e, &c);
 }
 
 /* RENDEZVOUS1 on service's circuit: cookie || handshake info, then
@@ -271,26 +323,33 @@ rend_send_rendezvous1(struct rend_end *service, const uint8_t *cookie,
 	test_link_send_plain(service->link, cells, len, len);
 }
 
+bool
+rend_check_rendezvous2(struct rend_end *client, struct test_cell *c, const uint8_t *info,
+		uint16_t info_len)
+{
+	if (!test_relay_cell_open(&client->hop, c))
+		return false;
+	if (c->payload[RELAY_OFFSET_COMMAND] != RELAY_COMMAND_RENDEZVOUS2 ||
+	    wire_read_u16(c->payload + RELAY_OFFSET_STREAM_ID) != 0)
+		return test_why("relay command %u stream %u instead of RENDEZVOUS2 on stream 0",
+				c->payload[RELAY_OFFSET_COMMAND],
+				wire_read_u16(c->payload + RELAY_OFFSET_STREAM_ID));
+	if (wire_read_u16(c->payload + RELAY_OFFSET_LENGTH) != info_len ||
+	    memcmp(c->payload + RELAY_HEADER_LEN, info, info_len) != 0)
+		return test_why("RENDEZVOUS2 carries %u bytes that are not the service's %u bytes "
+				"of HANDSHAKE_INFO", wire_read_u16(c->payload + RELAY_OFFSET_LENGTH),
+				info_len);
+	return true;
+}
+
 /* The client must get RENDEZVOUS2 on stream 0 carrying exactly info. */
 bool
 rend_expect_rendezvous2(struct rend_end *client, const uint8_t *info, uint16_t info_len)
 {
 	struct test_cell c;
 
-	if (!test_link_expect(client->link, client->hop.circ_id, CELL_COMMAND_RELAY, -1, &c) ||
-	    !test_relay_cell_open(&client->hop, &c))
-		return false;
-	if (c.payload[RELAY_OFFSET_COMMAND] != RELAY_COMMAND_RENDEZVOUS2 ||
-	    wire_read_u16(c.payload + RELAY_OFFSET_STREAM_ID) != 0)
-		return test_why("relay command %u stream %u instead of RENDEZVOUS2 on stream 0",
-				c.payload[RELAY_OFFSET_COMMAND],
-				wire_read_u16(c.payload + RELAY_OFFSET_STREAM_ID));
-	if (wire_read_u16(c.payload + RELAY_OFFSET_LENGTH) != info_len ||
-	    memcmp(c.payload + RELAY_HEADER_LEN, info, info_len) != 0)
-		return test_why("RENDEZVOUS2 carries %u bytes that are not the service's %u bytes "
-				"of HANDSHAKE_INFO", wire_read_u16(c.payload + RELAY_OFFSET_LENGTH),
-				info_len);
-	return true;
+	return test_link_expect(client->link, client->hop.circ_id, CELL_COMMAND_RELAY, -1, &c) &&
+		rend_check_rendezvous2(client, &c, info, info_len);
 }
 
 /* ------------------------------------------------------------------ */
@@ -332,7 +391,6 @@ take_cell(struct rend_end *const ends[], unsigned n_ends, struct test_link *l,
 	uint64_t stamp = 0;
 
 	struct rend_end *e = end_of(ends, n_ends, l, c->circ_id);
-	const uint8_t *payload = c->payload;
 	char text[96];
 
 	if (e == NULL) {
@@ -344,18 +402,7 @@ take_cell(struct rend_end *const ends[], unsigned n_ends, struct test_link *l,
 		return test_why("[%s] pair %u %s: %s after %u cells", l->name, e->pair,
 				e->direction ? "service" : "client", text, e->received);
 	}
-	if (e->received >= e->peer->to_send)
-		return test_why("[%s] pair %u %s: a cell after the %u the peer sent", l->name,
-				e->pair, e->direction ? "service" : "client", e->peer->to_send);
-	if (!rend_end_open(e, c))
-		return false;
-	if (payload[RELAY_OFFSET_COMMAND] != RELAY_COMMAND_DATA ||
-	    wire_read_u16(payload + RELAY_OFFSET_STREAM_ID) != REND_DATA_STREAM)
-		return test_why("pair %u: relay command %u stream %u instead of DATA", e->pair,
-				payload[RELAY_OFFSET_COMMAND],
-				wire_read_u16(payload + RELAY_OFFSET_STREAM_ID));
-	if (!data_check(payload + RELAY_HEADER_LEN, wire_read_u16(payload + RELAY_OFFSET_LENGTH),
-			e->pair, e->peer->direction, e->received, cfg->full_cells,
+	if (!rend_end_take_data(e, c->command, c->circ_id, c->payload, cfg->full_cells,
 			cfg->latency_ns != NULL ? &stamp : NULL))
 		return false;
 	if (stamp != 0 && res->latencies < cfg->latency_cap) {
@@ -363,7 +410,6 @@ take_cell(struct rend_end *const ends[], unsigned n_ends, struct test_link *l,
 
 		cfg->latency_ns[res->latencies++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t)ns;
 	}
-	e->received++;
 	return true;
 }
 
@@ -419,19 +465,18 @@ all_received(struct rend_end *const ends[], unsigned n_ends)
 	return true;
 }
 
-/* How many cells end e may add to its link's buffer this round. */
-static uint32_t
-quota(const struct rend_end *e, const struct rend_pump_config *cfg)
+uint32_t
+rend_end_quota(const struct rend_end *e, uint32_t window, uint32_t burst, bool service_waits)
 {
 	uint32_t in_flight = e->sent - e->peer->received;
-	uint32_t n = 1 + rng_below(cfg->burst);
+	uint32_t n = 1 + rng_below(burst);
 
-	if (e->direction == 1 && cfg->service_waits && e->received == 0 && e->peer->to_send > 0)
+	if (e->direction == 1 && service_waits && e->received == 0 && e->peer->to_send > 0)
 		return 0;
-	if (in_flight >= cfg->window)
+	if (in_flight >= window)
 		return 0;
-	if (n > cfg->window - in_flight)
-		n = cfg->window - in_flight;
+	if (n > window - in_flight)
+		n = window - in_flight;
 	if (n > e->to_send - e->sent)
 		n = e->to_send - e->sent;
 	return n;
@@ -454,24 +499,17 @@ send_round(struct rend_end *const ends[], unsigned n_ends, struct test_link *l,
 		struct rend_end *e = ends[i];
 		uint32_t n;
 
-		if (e->link != l || *budget == 0 || (n = quota(e, cfg)) == 0)
+		if (e->link != l || *budget == 0 ||
+		    (n = rend_end_quota(e, cfg->window, cfg->burst, cfg->service_waits)) == 0)
 			continue;
 		if (n > *budget)
 			n = (uint32_t)*budget;
 		*budget -= n;
 		owner_change[nb_changes++] = plain_len;
 		for (uint32_t k = 0; k < n; k++) {
-			uint8_t body[RELAY_DATA_MAX];
-			uint16_t len = rend_data_fill(body, e->pair, e->direction, e->sent,
-					cfg->full_cells);
-
-			if (cfg->latency_ns != NULL && has_stamp(len))
-				stamp_write(body, now_ns());
-
-			rend_end_seal(e, plain + plain_len, RELAY_COMMAND_DATA, REND_DATA_STREAM,
-					body, len);
+			rend_end_seal_data(e, plain + plain_len, cfg->full_cells,
+					cfg->latency_ns != NULL ? now_ns() : 0);
 			plain_len += CELL_LEN;
-			e->sent++;
 		}
 		cells += n;
 	}

@@ -39,6 +39,9 @@
  * the time the sender sealed the cell (CLOCK_MONOTONIC, ns, big-endian)
  * instead of pattern bytes, under the e2e layer. */
 #define REND_DATA_STAMP_LEN 8
+/* RENDEZVOUS1's HANDSHAKE_INFO as a tor service sends it (tor hs_cell.c:
+ * SERVER_PK (32) || AUTH (32)); the relay passes it on as RENDEZVOUS2. */
+#define REND_HANDSHAKE_INFO_LEN 64
 /* The stream id data cells travel on (the ends never open a stream at the
  * relay: the relay must not look at it). */
 #define REND_DATA_STREAM 1
@@ -80,6 +83,30 @@ void rend_end_seal(struct rend_end *e, uint8_t cell[CELL_LEN], uint8_t relay_com
  * end to end; false with test_detail set otherwise. */
 bool rend_end_open(struct rend_end *e, struct test_cell *c);
 
+/* Data cell e->sent of e's pair and direction (rend_data_fill(), full
+ * bodies when full), with send time stamp_ns in it when stamp_ns is not 0
+ * (REND_DATA_STAMP_LEN; any clock, the receiver's must be the same),
+ * sealed into cell by rend_end_seal(); e->sent advances. */
+void rend_end_seal_data(struct rend_end *e, uint8_t cell[CELL_LEN], bool full, uint64_t stamp_ns);
+
+/* A cell (cell command command, on circuit circ_id: in messages) that
+ * arrived on e's circuit from the relay, payload decrypted in place: it
+ * must be RELAY, recognized end to end, DATA on REND_DATA_STREAM, and
+ * exactly the peer's next data cell (full bodies when full), and the peer
+ * must not have sent all its cells yet. When stamp is not NULL, *stamp
+ * gets the send time the cell carries (0 when it has none), and those
+ * bytes are not compared. e->received advances. Returns true, or false
+ * with test_detail set. */
+bool rend_end_take_data(struct rend_end *e, uint8_t command, uint32_t circ_id, uint8_t *payload,
+		bool full, uint64_t *stamp);
+
+/* How many data cells end e may send now: 1..burst at random, fewer to
+ * keep at most window of its cells on the way (sent minus what its peer
+ * received) and not beyond e->to_send; 0 for a service end (direction 1)
+ * that has received nothing yet from its client when service_waits. */
+uint32_t rend_end_quota(const struct rend_end *e, uint32_t window, uint32_t burst,
+		bool service_waits);
+
 /* Writes the body of data cell seq of (pair, direction) into body (room
  * for RELAY_DATA_MAX bytes) and returns its length: RELAY_DATA_MAX when
  * full, else a length between REND_DATA_HEADER_LEN and RELAY_DATA_MAX
@@ -91,6 +118,21 @@ uint16_t rend_data_fill(uint8_t *body, uint32_t pair, uint8_t direction, uint32_
  * for (pair, direction, seq); false with test_detail set otherwise. */
 bool rend_data_check(const uint8_t *body, uint16_t len, uint32_t pair, uint8_t direction,
 		uint32_t seq, bool full);
+
+/* The ESTABLISH_RENDEZVOUS cell with cookie (HS_REND_COOKIE_LEN bytes)
+ * for e's circuit, our hop layer on (rend-spec-v3 4.1). */
+void rend_establish_cell(struct rend_end *e, const uint8_t *cookie, uint8_t cell[CELL_LEN]);
+
+/* c, from the relay on e's circuit, must be (once our hop layer is off)
+ * an empty RENDEZVOUS_ESTABLISHED on stream 0 (tor rendmid.c). Returns
+ * true, or false with test_detail set. */
+bool rend_check_established(struct rend_end *e, struct test_cell *c);
+
+/* c, from the relay on client's circuit, must be (once our hop layer is
+ * off) RENDEZVOUS2 on stream 0 carrying exactly info. Returns true, or
+ * false with test_detail set. */
+bool rend_check_rendezvous2(struct rend_end *client, struct test_cell *c, const uint8_t *info,
+		uint16_t info_len);
 
 /* ESTABLISH_RENDEZVOUS with cookie (HS_REND_COOKIE_LEN bytes) on e's
  * circuit; the relay must answer an empty RENDEZVOUS_ESTABLISHED on

@@ -190,6 +190,12 @@ test_client_relay_addr(void)
 	return &relay_addr;
 }
 
+void
+test_client_use_engine(struct crypto_engine *e)
+{
+	engine = e;
+}
+
 struct crypto_engine *
 test_client_engine(void)
 {

@@ -91,6 +91,13 @@ const struct sockaddr_in *test_client_relay_addr(void);
 /* The crypto engine (for a program that builds cells of its own). */
 struct crypto_engine *test_client_engine(void);
 
+/* For a program that opens its links itself (hsrelay-bench's DPDK
+ * generator) and uses only the cell functions below (hops, relay cells,
+ * rend_pump.h's ends): they use engine, which stays the caller's, instead
+ * of what test_client_load_keys() makes. Call with NULL before freeing
+ * engine; not together with test_client_load_keys(). */
+void test_client_use_engine(struct crypto_engine *engine);
+
 /* The TLS client context (for a program that drives a handshake itself). */
 struct tls_handshake_context *test_client_tls_context(void);
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# bench_rend_quick.sh HSRELAY_BENCH
-# hsrelay-bench rendezvous --quick: tor 0.4.9 and hsrelay (net_af_packet)
-# as the rendezvous point of the same generator (2 pairs of one-hop
-# circuits, 2000 DATA cells each way per pair under an end-to-end layer).
+# bench_rend_quick.sh HSRELAY_BENCH [TRANSPORT]
+# hsrelay-bench rendezvous --quick: tor 0.4.9 and hsrelay (over TRANSPORT:
+# af_packet by default, or memif-direct) as the rendezvous point of the
+# same generator code (2 pairs of one-hop circuits, 2000 DATA cells each
+# way per pair under an end-to-end layer); over memif-direct hsrelay's
+# generator is the DPDK process on hsrelay's own dataplane (bench_ugen.c,
+# its line says "generator": "dpdk"), tor's the kernel-socket one.
 # Not a timing test: passes when there is one well-formed JSON line per
 # impl with the contract's keys, every cell arrived (the generator checks
 # each one; cells == 2 * pairs * cells_per_pair, all_cells_arrived), the
@@ -14,18 +17,23 @@
 # must count every introduction; the HSDir phase (a descriptor made by the
 # bench, published over BEGIN_DIR, then 256 GETs on parallel streams, each
 # answer 200 with exactly that descriptor) one "hsdir" line per impl that
-# must count every fetch. Exit 77 (meson: skipped) without root or tor.
+# must count every fetch (over memif-direct both phases are left out: they
+# do not use that transport). Exit 77 (meson: skipped) without root or tor.
 set -euo pipefail
 bench=$1
+transport=${2:-af_packet}
+phases=()
+[ "$transport" != memif-direct ] || phases=(--introductions 0 --fetches 0)
 out=$(mktemp /tmp/bench_rend_quick.XXXXXX)
 trap 'rm -f "$out"' EXIT
 status=0
-"$bench" rendezvous --quick >"$out" || status=$?
+"$bench" rendezvous --quick --transport "$transport" "${phases[@]}" >"$out" || status=$?
 [ "$status" -ne 77 ] || exit 77
 cat "$out"
-[ "$status" -eq 0 ] || { echo "FAIL: hsrelay-bench rendezvous --quick exited $status" >&2; exit 1; }
-/usr/bin/python3 - "$out" <<'PY'
+[ "$status" -eq 0 ] || { echo "FAIL: hsrelay-bench rendezvous --quick --transport $transport exited $status" >&2; exit 1; }
+/usr/bin/python3 - "$out" "$transport" <<'PY'
 import json, sys
+transport = sys.argv[2]
 raw = [l for l in open(sys.argv[1]) if l.strip()]
 lines = [json.loads(l) for l in raw]
 seen = {}
@@ -54,7 +62,7 @@ for d in lines:
                 "cells_per_s", "cpu_seconds", "cells_per_cpu_second", "cpu_what",
                 "p50_us", "p99_us", "latency_samples", "cpu", "load_average"):
         assert key in d, (key, d)
-    assert d["cells"] == 2 * d["circuit_pairs"] * d["cells_per_pair"], d
+    assert d["cells"] > 0 and d["cells"] == 2 * d["circuit_pairs"] * d["cells_per_pair"], d
     assert d["all_cells_arrived"] is True, d
     assert d["latency_samples"] == d["cells"], d
     for key in ("cells_per_s", "cpu_seconds", "cells_per_cpu_second", "p50_us", "p99_us"):
@@ -69,14 +77,22 @@ assert hs["relay_spliced_total"] == hs["cells"], hs
 assert hs["worker_threads"] == 1 and hs["cpu_what"] == "worker busy iterations", hs
 assert 0 < hs["cpu_seconds"] <= hs["worker_thread_cpu_seconds"] + 1e-3, hs
 assert seen["tor"]["cpu_what"] == "process"
+assert seen["tor"]["transport"] == "loopback" and hs["transport"] == transport, (seen["tor"], hs)
+assert seen["tor"]["generator"] == "kernel_sockets", seen["tor"]
+print("PASS bench_rend_quick (%s): tor %d cells/s (p50 %.0f us), hsrelay %d cells/s (p50 %.0f us), "
+      "ratio %.3f" % (transport, seen["tor"]["cells_per_s"], seen["tor"]["p50_us"],
+                      hs["cells_per_s"], hs["p50_us"], hs["ratio_vs_reference"]))
+if transport == "memif-direct":
+    # The DPDK generator, hsrelay's memif peer; no intro or HSDir phase.
+    assert hs["generator"] == "dpdk" and hs["generator_busy_seconds"] > 0, hs
+    assert not intro and not hsdir, (intro, hsdir)
+    sys.exit(0)
+assert hs["generator"] == "kernel_sockets", hs
 assert set(intro) == {"tor", "hsrelay"}, intro.keys()
 assert intro["hsrelay"]["ratio_vs_reference"] > 0, intro["hsrelay"]
 assert set(hsdir) == {"tor", "hsrelay"}, hsdir.keys()
 assert hsdir["hsrelay"]["ratio_vs_reference"] > 0, hsdir["hsrelay"]
-print("PASS bench_rend_quick: tor %d cells/s (p50 %.0f us), hsrelay %d cells/s (p50 %.0f us), "
-      "ratio %.3f; INTRODUCE2/s tor %d, hsrelay %d; descriptor fetches/s tor %d, hsrelay %d" % (
-          seen["tor"]["cells_per_s"], seen["tor"]["p50_us"], hs["cells_per_s"], hs["p50_us"],
-          hs["ratio_vs_reference"], intro["tor"]["introduce2_per_s"],
-          intro["hsrelay"]["introduce2_per_s"], hsdir["tor"]["fetches_per_s"],
-          hsdir["hsrelay"]["fetches_per_s"]))
+print("  INTRODUCE2/s tor %d, hsrelay %d; descriptor fetches/s tor %d, hsrelay %d" % (
+          intro["tor"]["introduce2_per_s"], intro["hsrelay"]["introduce2_per_s"],
+          hsdir["tor"]["fetches_per_s"], hsdir["hsrelay"]["fetches_per_s"]))
 PY

@@ -1639,9 +1639,7 @@ rut_start(struct bench_rut *r, const char *work, const struct options *o, struct
 		up.links = g->ugen_links;
 		up.window = g->window;
 		up.rate = g->ugen_rate;
-		memcpy(up.rut_rsa_id, g->rut.rsa_id, sizeof(up.rut_rsa_id));
-		memcpy(up.rut_ed_id, g->rut.ed_id, sizeof(up.rut_ed_id));
-		memcpy(up.rut_ntor, g->rut.ntor, sizeof(up.rut_ntor));
+		bench_rut_keys_to_ugen(&g->rut, &up);
 		up.sink_port = SINK_PORT;
 		up.verbose = o->verbose;
 		ro.ugen = &up;

@@ -33,6 +33,16 @@
  * pattern check), so on a small machine it, not the RUT, may set the pace:
  * read limited_by and generator_cpu_seconds.
  *
+ * With --transport memif-direct hsrelay's generator is instead the DPDK
+ * process of bench_ugen.h in rendezvous mode, hsrelay's memif peer on
+ * hsrelay's own dataplane (no kernel between them): the same pairs on the
+ * same links, the same joins, the same cell code (rend_pump.h's
+ * rend_end_seal_data(), rend_end_take_data(), rend_end_quota()) in its
+ * poll loop, records of up to 31 cells; it waits with the pairs joined
+ * until the bench has read the CPU counters (bench_ugen_go()) and says
+ * when every cell arrived (generate_dpdk()). tor keeps this process's
+ * generator; the intro and HSDir phases run hsrelay on af_packet.
+ *
  * Single-hop rendezvous: tor 0.4.9 refuses ESTABLISH_RENDEZVOUS from a
  * client's channel only when dos_should_refuse_single_hop_client() says so
  * (dos.c): never outside public server mode (an ORPort and no
@@ -67,8 +77,9 @@
  *
  * The RUTs (bench/bench_rut.h): tor on the namespace's loopback (CPU: its
  * whole process), hsrelay with --workers workers on net_af_packet over a
- * veth (default), net_tap, or net_memif to a bridge process (one worker;
- * bench_memif.h). hsrelay's CPU is its workers' busy time: their threads'
+ * veth (default), net_tap, net_memif to a bridge process (one worker;
+ * bench_memif.h) or to the DPDK generator (memif-direct, one worker).
+ * hsrelay's CPU is its workers' busy time: their threads'
  * CPU time less the TSC time of their empty polls, which hsrelay prints
  * on SIGUSR1 (bench_rut.h), so that idle polling is not charged to the
  * splice; the threads' whole CPU time is the line's
@@ -332,9 +343,7 @@ ugen_params(const struct options *o, const struct bench_rut_keys *keys, double r
 	up->links = o->links;
 	up->window = o->window;
 	up->rate = rate;
-	memcpy(up->rut_rsa_id, keys->rsa_id, sizeof(up->rut_rsa_id));
-	memcpy(up->rut_ed_id, keys->ed_id, sizeof(up->rut_ed_id));
-	memcpy(up->rut_ntor, keys->ntor, sizeof(up->rut_ntor));
+	bench_rut_keys_to_ugen(keys, up);
 	up->verbose = o->verbose;
 }
 

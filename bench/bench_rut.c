@@ -493,6 +493,14 @@ bench_rut_read_keys(const char *dir, struct bench_rut_keys *out)
 	return 0;
 }
 
+void
+bench_rut_keys_to_ugen(const struct bench_rut_keys *keys, struct bench_ugen_params *p)
+{
+	memcpy(p->rut_rsa_id, keys->rsa_id, sizeof(p->rut_rsa_id));
+	memcpy(p->rut_ed_id, keys->ed_id, sizeof(p->rut_ed_id));
+	memcpy(p->rut_ntor, keys->ntor, sizeof(p->rut_ntor));
+}
+
 const char *
 bench_rut_cpu_what(enum bench_rut_kind kind)
 {

@@ -148,6 +148,10 @@ struct bench_rut_keys {
  * it. 0, or a negative errno (said on stderr). */
 int bench_rut_read_keys(const char *dir, struct bench_rut_keys *out);
 
+/* Copies keys into the DPDK generator's parameters (rut_rsa_id, rut_ed_id,
+ * rut_ntor). */
+void bench_rut_keys_to_ugen(const struct bench_rut_keys *keys, struct bench_ugen_params *p);
+
 /* "tor" or "hsrelay". */
 const char *bench_rut_name(const struct bench_rut *r);
 

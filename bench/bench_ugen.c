@@ -1222,6 +1222,34 @@ ugen_events(void *arg, struct stack *stack, const struct tcp_event *ev, unsigned
 
 /* ---- the pump ---------------------------------------------------------- */
 
+/* A record's mbuf from the record pool: its data start, or NULL (counted)
+ * when the pool is empty. */
+static uint8_t *
+record_alloc(struct ugen *u, struct rte_mbuf **m)
+{
+	*m = rte_pktmbuf_alloc(u->record_pool);
+	if (*m == NULL) {
+		u->record_alloc_failed++;
+		return NULL;
+	}
+	return rte_pktmbuf_mtod(*m, uint8_t *);
+}
+
+/* The record in *m holds n cells for link l: its length set (room for
+ * the TLS prefix and suffix), or the mbuf freed when n is 0. Returns n. */
+static unsigned
+record_finish(const struct ugen_link *l, struct rte_mbuf **m, unsigned n)
+{
+	if (n == 0) {
+		rte_pktmbuf_free(*m);
+		*m = NULL;
+		return 0;
+	}
+	rte_pktmbuf_append(*m, (uint16_t)(tls_record_prefix_len(l->version) + n * CELL_LEN +
+			tls_record_suffix_len(l->version)));
+	return n;
+}
+
 /* Fills one record of up to RECORD_CELLS cells for link l, round-robin
  * over its circuits below the window. Returns the cell count (0: no
  * circuit may send, or no mbuf); the record is in *m, its cells' bodies
@@ -1238,14 +1266,8 @@ pump_record(struct ugen *u, struct ugen_link *l, unsigned budget, struct rte_mbu
 	/* Most calls find every window full: no mbuf for them. */
 	for (unsigned i = 0; i < l->n_circuits && open == 0; i++)
 		open = l->circuits[i]->sent - l->circuits[i]->slot->received < window;
-	if (open == 0)
+	if (open == 0 || (base = record_alloc(u, m)) == NULL)
 		return 0;
-	*m = rte_pktmbuf_alloc(u->record_pool);
-	if (*m == NULL) {
-		u->record_alloc_failed++;
-		return 0;
-	}
-	base = rte_pktmbuf_mtod(*m, uint8_t *);
 	while (n < budget && idle < l->n_circuits) {
 		struct client_circuit *cc = l->circuits[l->next_circuit];
 
@@ -1279,13 +1301,7 @@ pump_record(struct ugen *u, struct ugen_link *l, unsigned budget, struct rte_mbu
 		layers[n] = &cc->rut_forward;
 		n++;
 	}
-	if (n == 0) {
-		rte_pktmbuf_free(*m);
-		*m = NULL;
-		return 0;
-	}
-	rte_pktmbuf_append(*m, (uint16_t)(pre + n * CELL_LEN + tls_record_suffix_len(l->version)));
-	return n;
+	return record_finish(l, m, n);
 }
 
 /* Rendezvous: fills one record of up to budget data cells for link l,
@@ -1297,15 +1313,13 @@ static unsigned
 pump_record_rend(struct ugen *u, struct ugen_link *l, unsigned budget, struct rte_mbuf **m)
 {
 	const unsigned pre = tls_record_prefix_len(l->version);
-	unsigned n = 0, idle = 0, circuits = 0;
-	uint8_t *base;
+	unsigned n = 0, idle = 0;
+	const struct rend_end *first = NULL;
+	bool mixed = false;
+	uint8_t *base = record_alloc(u, m);
 
-	*m = rte_pktmbuf_alloc(u->record_pool);
-	if (*m == NULL) {
-		u->record_alloc_failed++;
+	if (base == NULL)
 		return 0;
-	}
-	base = rte_pktmbuf_mtod(*m, uint8_t *);
 	while (n < budget && idle < l->n_circuits) {
 		struct client_circuit *cc = l->circuits[l->next_circuit];
 		uint32_t q = rend_end_quota(cc->end, u->p->window, u->p->burst, true);
@@ -1316,19 +1330,14 @@ pump_record_rend(struct ugen *u, struct ugen_link *l, unsigned budget, struct rt
 			continue;
 		}
 		idle = 0;
-		circuits++;
+		first = first != NULL ? first : cc->end;
+		mixed = mixed || cc->end != first;
 		for (q = q < budget - n ? q : budget - n; q > 0; q--, n++)
 			rend_end_seal_data(cc->end, base + pre + n * CELL_LEN, true, now_ns());
 	}
-	if (n == 0) {
-		rte_pktmbuf_free(*m);
-		*m = NULL;
-		return 0;
-	}
-	u->records_sent++;
-	u->mixed_records += circuits > 1;
-	rte_pktmbuf_append(*m, (uint16_t)(pre + n * CELL_LEN + tls_record_suffix_len(l->version)));
-	return n;
+	u->records_sent += n > 0;
+	u->mixed_records += mixed;
+	return record_finish(l, m, n);
 }
 
 /* One pump round: records for every client link with room in its send

@@ -12,6 +12,8 @@
 /* RFC 8446 5.2: TLSCiphertext.length <= 2^14 + 256. */
 #define TLS13_MAX_CIPHERTEXT (TLS_RECORD_MAX_PLAINTEXT + 256)
 
+_Static_assert(TLS_RECORD_TAG_LEN == 16, "tags are compared with ct_equal16()");
+
 /* The GCM entry points of one key size, picked once per record. */
 struct gcm_ops {
 	aes_gcm_enc_dec_t enc, dec;
@@ -322,7 +324,7 @@ open_one(struct crypto_engine *engine, struct tls_record_open *r)
 			      r->out);
 		ops.dec_finalize(&dir->key, &ctx, tag, TLS_RECORD_TAG_LEN);
 	}
-	if (!ct_equal(tag, tag_rx, TLS_RECORD_TAG_LEN))
+	if (!ct_equal16(tag, tag_rx))
 		return -EBADMSG;
 
 	r->plaintext_offset = r->out != NULL ? 0 : (uint32_t)start;

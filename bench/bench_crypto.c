@@ -788,14 +788,17 @@ bench_crypto_main(int argc, char **argv)
 				relay_ctr = RELAY_CTR_IPSEC_MB;
 			} else if (strcmp(optarg, "vaes") == 0) {
 				relay_ctr = RELAY_CTR_VAES;
+			} else if (strcmp(optarg, "vaes512") == 0) {
+				relay_ctr = RELAY_CTR_VAES512;
 			} else {
-				fprintf(stderr, "hsrelay-bench crypto: --relay-ctr takes aesni, vaes or ipsec_mb\n");
+				fprintf(stderr, "hsrelay-bench crypto: --relay-ctr takes aesni, vaes, "
+						"vaes512 or ipsec_mb\n");
 				return 2;
 			}
 			break;
 		case 'h':
 			printf("usage: hsrelay-bench crypto [--quick] [--aead aes128|aes256] [--seconds S]\n"
-			       "                            [--relay-ctr aesni|vaes|ipsec_mb]\n");
+			       "                            [--relay-ctr aesni|vaes|vaes512|ipsec_mb]\n");
 			return 0;
 		default:
 			return 2;

@@ -47,6 +47,7 @@ crypto_cpu_features(void)
 		f.avx512f = os_zmm && (b & bit_AVX512F);
 		f.avx512bw = os_zmm && (b & bit_AVX512BW);
 		f.avx512vl = os_zmm && (b & bit_AVX512VL);
+		f.avx512vbmi = os_zmm && (c & bit_AVX512VBMI);
 		f.vaes = os_ymm && (c & bit_VAES);
 		f.vpclmulqdq = os_ymm && (c & bit_VPCLMULQDQ);
 	}
@@ -88,6 +89,10 @@ relay_ctr_impl_supported(enum relay_ctr_impl impl)
 		return f->aesni && f->sse41;
 	case RELAY_CTR_VAES:
 		return f->aesni && f->avx2 && f->vaes;
+	case RELAY_CTR_VAES512:
+		/* avx512f etc. are only set when XCR0 shows the OS saves the
+		 * opmask and ZMM state. */
+		return f->aesni && f->vaes && f->avx512f && f->avx512bw && f->avx512vbmi;
 	}
 	return false;
 }
@@ -168,7 +173,8 @@ crypto_engine_create(enum crypto_arch arch, enum relay_ctr_impl ctr)
 	 * VAES kernel can only be run where VAES exists); on AUTO a kernel that
 	 * fails falls back to the next path, a forced one fails creation. */
 	if (ctr == RELAY_CTR_AUTO) {
-		static const enum relay_ctr_impl order[] = {RELAY_CTR_VAES, RELAY_CTR_AESNI};
+		static const enum relay_ctr_impl order[] = {RELAY_CTR_VAES512, RELAY_CTR_VAES,
+							    RELAY_CTR_AESNI};
 
 		ctr = RELAY_CTR_IPSEC_MB;
 		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -232,6 +238,7 @@ relay_ctr_impl_name(enum relay_ctr_impl impl)
 	case RELAY_CTR_AESNI: return "aesni";
 	case RELAY_CTR_IPSEC_MB: return "ipsec_mb";
 	case RELAY_CTR_VAES: return "vaes";
+	case RELAY_CTR_VAES512: return "vaes512";
 	}
 	return "unknown";
 }

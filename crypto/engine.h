@@ -37,11 +37,18 @@ enum relay_ctr_impl {
 	/* VAES kernel (crypto/relay_ctr_vaes.c): as RELAY_CTR_AESNI with two
 	 * blocks per instruction in YMM registers. Needs VAES and AVX2. */
 	RELAY_CTR_VAES,
+	/* AVX-512 VAES kernel (crypto/relay_ctr_vaes512.c): four blocks per
+	 * instruction in ZMM registers, a whole cell in flight, counters built
+	 * in vector registers and the keystream XORed into the payload from the
+	 * registers. Needs VAES, AVX-512 F/BW/VBMI and OS support for ZMM
+	 * state. */
+	RELAY_CTR_VAES512,
 };
 
 /* CPU features the dispatcher looks at. */
 struct crypto_cpu_features {
-	bool aesni, pclmul, sse41, avx, avx2, avx512f, avx512bw, avx512vl, vaes, vpclmulqdq;
+	bool aesni, pclmul, sse41, avx, avx2, avx512f, avx512bw, avx512vl, avx512vbmi, vaes,
+	     vpclmulqdq;
 };
 
 struct crypto_engine;

@@ -24,10 +24,12 @@ struct crypto_engine {
 	IMB_JOB jobs[2 * IPSEC_MB_CHUNK];
 };
 
-/* Known-answer check of an in-register relay CTR kernel (RELAY_CTR_AESNI or
- * RELAY_CTR_VAES) on this CPU: the NIST SP 800-38A F.5.1 vector and, for
- * VAES, agreement with the AES-NI kernel over every tail shape and a 64-bit
- * counter carry. Uses engine->mgr for key expansion. */
+/* Known-answer check of an in-register relay CTR kernel (RELAY_CTR_AESNI,
+ * RELAY_CTR_VAES or RELAY_CTR_VAES512) on this CPU: the NIST SP 800-38A F.5.1
+ * vector and, for the VAES kernels, agreement with the AES-NI kernel over
+ * every tail shape and a 64-bit counter carry; for VAES512 also its fused
+ * burst and splice paths on 16 cells (every offset % 16, across a 2^32-block
+ * boundary). Uses engine->mgr for key expansion. */
 bool relay_ctr_self_test(struct crypto_engine *engine, enum relay_ctr_impl impl);
 
 #endif

@@ -14,6 +14,7 @@
 #include "crypto/engine_internal.h"
 #include "crypto/relay_ctr_aesni.h"
 #include "crypto/relay_ctr_vaes.h"
+#include "crypto/relay_ctr_vaes512.h"
 
 _Static_assert(sizeof(struct relay_cipher) == 192, "relay_cipher is 3 cache lines");
 _Static_assert(sizeof(SHA_CTX) <= sizeof(((struct relay_digest *)0)->opaque),
@@ -152,6 +153,62 @@ kernel_cell_keystream(enum relay_ctr_impl impl, const struct relay_cipher *c, ui
 	return ks + (offset & 15);
 }
 
+/* The AVX-512 kernel's burst and splice paths against the AES-NI kernel:
+ * 16 consecutive cells of one stream (every offset % 16) across a 2^32-block
+ * boundary, then the same cells spliced with a second stream. */
+static bool
+vaes512_cells_self_test(const struct relay_cipher *key)
+{
+	enum { CELLS = 16 };
+	/* On the stack: engines of several threads may start at once. */
+	uint8_t cells[CELLS][RELAY_CRYPTO_PAYLOAD_LEN];
+	uint8_t want[CELLS][RELAY_CRYPTO_PAYLOAD_LEN];
+	uint8_t ks[RELAY_KEYSTREAM_SCRATCH] __attribute__((aligned(64)));
+	struct relay_cipher a = *key, b = *key, ref_a, ref_b;
+	struct relay_cipher *pa[CELLS], *pb[CELLS];
+	uint8_t *payloads[CELLS];
+	bool recognized[CELLS];
+	bool ok;
+
+	/* b: the same key schedule, another stream position. */
+	a.offset = (UINT64_C(1) << 36) - 3 * RELAY_CRYPTO_PAYLOAD_LEN - 5;
+	b.offset = 1000 * RELAY_CRYPTO_PAYLOAD_LEN + 7;
+	ref_a = a;
+	ref_b = b;
+	for (unsigned i = 0; i < CELLS; i++) {
+		for (unsigned j = 0; j < RELAY_CRYPTO_PAYLOAD_LEN; j++)
+			cells[i][j] = (uint8_t)(i * 31 + j * 7 + 1);
+		memcpy(want[i], cells[i], RELAY_CRYPTO_PAYLOAD_LEN);
+		xor_payload(want[i], kernel_cell_keystream(RELAY_CTR_AESNI, &ref_a, ref_a.offset, ks));
+		ref_a.offset += RELAY_CRYPTO_PAYLOAD_LEN;
+		pa[i] = &a;
+		pb[i] = &b;
+		payloads[i] = cells[i];
+	}
+	relay_ctr_vaes512_crypt_burst(pa, payloads, CELLS);
+	ok = memcmp(cells, want, sizeof(cells)) == 0 && a.offset == ref_a.offset;
+
+	/* Splice the results: layer a again (removing it), then b unless the
+	 * recognized field reads zero after a. */
+	for (unsigned i = 0; i < CELLS; i++) {
+		xor_payload(want[i], kernel_cell_keystream(RELAY_CTR_AESNI, &ref_a, ref_a.offset, ks));
+		ref_a.offset += RELAY_CRYPTO_PAYLOAD_LEN;
+		if (want[i][RELAY_RECOGNIZED_OFF] == 0 && want[i][RELAY_RECOGNIZED_OFF + 1] == 0)
+			continue;
+		xor_payload(want[i], kernel_cell_keystream(RELAY_CTR_AESNI, &ref_b, ref_b.offset, ks));
+		ref_b.offset += RELAY_CRYPTO_PAYLOAD_LEN;
+	}
+	relay_ctr_vaes512_splice_burst(pa, pb, payloads, recognized, CELLS);
+	ok = ok && memcmp(cells, want, sizeof(cells)) == 0 && a.offset == ref_a.offset &&
+	     b.offset == ref_b.offset;
+	ct_wipe(&a, sizeof(a));
+	ct_wipe(&b, sizeof(b));
+	ct_wipe(&ref_a, sizeof(ref_a));
+	ct_wipe(&ref_b, sizeof(ref_b));
+	ct_wipe(ks, sizeof(ks));
+	return ok;
+}
+
 bool
 relay_ctr_self_test(struct crypto_engine *engine, enum relay_ctr_impl impl)
 {
@@ -187,6 +244,17 @@ relay_ctr_self_test(struct crypto_engine *engine, enum relay_ctr_impl impl)
 			relay_ctr_aesni_keystream(c.round_keys, 1, UINT64_MAX - 2, n, want);
 			ok = memcmp(got, want, 16 * n) == 0;
 		}
+	} else if (impl == RELAY_CTR_VAES512) {
+		relay_ctr_vaes512_keystream(c.round_keys, nist_high, nist_low, 4, got);
+		ok = memcmp(got, keystream, sizeof(keystream)) == 0;
+		for (unsigned n = 1; ok && n <= RELAY_KEYSTREAM_SCRATCH / 16; n++) {
+			relay_ctr_vaes512_keystream(c.round_keys, 1, UINT64_MAX - 2, n, got);
+			relay_ctr_aesni_keystream(c.round_keys, 1, UINT64_MAX - 2, n, want);
+			ok = memcmp(got, want, 16 * n) == 0;
+		}
+		/* Its cell paths XOR from registers at the cell's byte offset:
+		 * 16 cells in a row meet every offset % 16. */
+		ok = ok && vaes512_cells_self_test(&c);
 	} else {
 		ok = false;
 	}
@@ -204,6 +272,10 @@ relay_crypt_burst(struct crypto_engine *engine, struct relay_cipher *const ciphe
 {
 	enum relay_ctr_impl impl = engine->relay_ctr;
 
+	if (impl == RELAY_CTR_VAES512) {
+		relay_ctr_vaes512_crypt_burst(ciphers, payloads, n);
+		return n;
+	}
 	if (impl != RELAY_CTR_IPSEC_MB) {
 		uint8_t ks[RELAY_KEYSTREAM_SCRATCH] __attribute__((aligned(64)));
 
@@ -252,6 +324,8 @@ relay_crypt_splice_burst(struct crypto_engine *engine, struct relay_cipher *cons
 	enum relay_ctr_impl impl = engine->relay_ctr;
 	unsigned set_aside = 0;
 
+	if (impl == RELAY_CTR_VAES512)
+		return relay_ctr_vaes512_splice_burst(in, out, payloads, recognized, n);
 	if (impl != RELAY_CTR_IPSEC_MB) {
 		uint8_t ks_in[RELAY_KEYSTREAM_SCRATCH] __attribute__((aligned(64)));
 		uint8_t ks_out[RELAY_KEYSTREAM_SCRATCH] __attribute__((aligned(64)));

@@ -19,6 +19,7 @@
 #include "crypto/relay_crypto.h"
 #include "crypto/relay_ctr_aesni.h"
 #include "crypto/relay_ctr_vaes.h"
+#include "crypto/relay_ctr_vaes512.h"
 #include "tests/unit/test_util.h"
 
 #define PAYLOAD RELAY_CRYPTO_PAYLOAD_LEN
@@ -26,7 +27,8 @@
 static const enum crypto_arch arches[] = {
 	CRYPTO_ARCH_SSE, CRYPTO_ARCH_AVX, CRYPTO_ARCH_AVX2, CRYPTO_ARCH_AVX512,
 };
-static const enum relay_ctr_impl impls[] = {RELAY_CTR_AESNI, RELAY_CTR_IPSEC_MB, RELAY_CTR_VAES};
+static const enum relay_ctr_impl impls[] = {RELAY_CTR_AESNI, RELAY_CTR_IPSEC_MB, RELAY_CTR_VAES,
+					    RELAY_CTR_VAES512};
 
 /* HSRELAY_TEST_REQUIRE_CTR=<impl name> makes a skipped implementation a
  * failure: the run under qemu (tests/unit/meson.build) uses it so that the
@@ -94,7 +96,9 @@ for_each_kernel(void (*fn)(keystream_kernel, enum relay_ctr_impl))
 				      relay_ctr_impl_name(impls[i]));
 			continue;
 		}
-		fn(impls[i] == RELAY_CTR_VAES ? relay_ctr_vaes_keystream : relay_ctr_aesni_keystream,
+		fn(impls[i] == RELAY_CTR_VAES512 ? relay_ctr_vaes512_keystream
+		   : impls[i] == RELAY_CTR_VAES  ? relay_ctr_vaes_keystream
+						 : relay_ctr_aesni_keystream,
 		   impls[i]);
 		ran_impl[i] = true;
 	}
@@ -134,15 +138,17 @@ test_engine_paths(void **state)
 	(void)state;
 	const struct crypto_cpu_features *f = crypto_cpu_features();
 
-	print_message("cpu: aesni=%d sse4.1=%d avx2=%d avx512f=%d vaes=%d\n", f->aesni, f->sse41,
-		      f->avx2, f->avx512f, f->vaes);
+	print_message("cpu: aesni=%d sse4.1=%d avx2=%d avx512f=%d avx512bw=%d avx512vbmi=%d vaes=%d\n",
+		      f->aesni, f->sse41, f->avx2, f->avx512f, f->avx512bw, f->avx512vbmi, f->vaes);
 	/* AUTO resolves to concrete choices. */
 	struct crypto_engine *e = crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_AUTO);
 
 	assert_non_null(e);
 	assert_int_not_equal(crypto_engine_arch(e), CRYPTO_ARCH_AUTO);
 	assert_int_not_equal(crypto_engine_relay_ctr(e), RELAY_CTR_AUTO);
-	if (f->aesni && f->avx2 && f->vaes)
+	if (f->aesni && f->vaes && f->avx512f && f->avx512bw && f->avx512vbmi)
+		assert_int_equal(crypto_engine_relay_ctr(e), RELAY_CTR_VAES512);
+	else if (f->aesni && f->avx2 && f->vaes)
 		assert_int_equal(crypto_engine_relay_ctr(e), RELAY_CTR_VAES);
 	else if (f->aesni && f->sse41)
 		assert_int_equal(crypto_engine_relay_ctr(e), RELAY_CTR_AESNI);
@@ -153,9 +159,13 @@ test_engine_paths(void **state)
 	assert_false(relay_ctr_self_test(e, RELAY_CTR_IPSEC_MB));
 	crypto_engine_destroy(e);
 	/* A path this CPU cannot run is refused, not faked. */
-	if (!relay_ctr_impl_supported(RELAY_CTR_VAES)) {
+	for (enum relay_ctr_impl i = RELAY_CTR_VAES; i <= RELAY_CTR_VAES512; i++) {
+		if (relay_ctr_impl_supported(i))
+			continue;
+		print_message("%s not supported: creation must fail with ENOTSUP\n",
+			      relay_ctr_impl_name(i));
 		errno = 0;
-		assert_null(crypto_engine_create(CRYPTO_ARCH_AUTO, RELAY_CTR_VAES));
+		assert_null(crypto_engine_create(CRYPTO_ARCH_AUTO, i));
 		assert_int_equal(errno, ENOTSUP);
 	}
 }
@@ -201,32 +211,45 @@ test_nist_ctr_vector(void **state)
 
 /* The kernels carry across the 64-bit half of the counter, as a 128-bit
  * counter must (compared with EVP, which implements full 128-bit CTR), for
- * every block count from 1 to 40 (all tail shapes of both kernels). */
+ * every block count from 1 to 72 (all tail shapes of all kernels, and the
+ * AVX-512 kernel's 32-block chunks), with the carry inside the first chunk,
+ * exactly at its end, and just after it. */
 static void
 kernel_128bit_carry(keystream_kernel kernel, enum relay_ctr_impl impl)
 {
-	uint8_t key[16], iv[16], ks[16 * 40], ref[16 * 40] = {0};
+	enum { MAX_BLOCKS = 72 };
+	static const unsigned below_wrap[] = {4, 31, 32, 33};
+	uint8_t key[16], iv[16], ks[16 * MAX_BLOCKS], ref[16 * MAX_BLOCKS];
+	const uint64_t high = 0x0011223344556677ull;
 	struct relay_cipher c;
 	struct crypto_engine *e;
-	EVP_CIPHER_CTX *ctx;
 	int outl;
 
 	test_fill(key, sizeof(key), 7);
 	e = crypto_engine_create(CRYPTO_ARCH_AUTO, impl);
+	assert_non_null(e);
 	relay_cipher_init(e, &c, key);
-	test_hex("0011223344556677fffffffffffffffb", iv, sizeof(iv));
-	ctx = EVP_CIPHER_CTX_new();
-	EVP_EncryptInit_ex(ctx, EVP_aes_128_ctr(), NULL, key, iv);
-	EVP_EncryptUpdate(ctx, ref, &outl, ref, sizeof(ref));
-	for (unsigned nblocks = 1; nblocks <= 40; nblocks++) {
-		memset(ks, 0xa5, sizeof(ks));
-		kernel(c.round_keys, 0x0011223344556677ull, UINT64_MAX - 4, nblocks, ks);
-		assert_memory_equal(ks, ref, 16 * nblocks);
-		/* Nothing is written past the last block. */
-		if (nblocks < 40)
-			assert_int_equal(ks[16 * nblocks], 0xa5);
+	for (size_t w = 0; w < sizeof(below_wrap) / sizeof(below_wrap[0]); w++) {
+		const uint64_t low = UINT64_MAX - below_wrap[w];
+		EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+
+		for (int i = 0; i < 8; i++) {
+			iv[7 - i] = (uint8_t)(high >> (8 * i));
+			iv[15 - i] = (uint8_t)(low >> (8 * i));
+		}
+		memset(ref, 0, sizeof(ref));
+		assert_int_equal(EVP_EncryptInit_ex(ctx, EVP_aes_128_ctr(), NULL, key, iv), 1);
+		assert_int_equal(EVP_EncryptUpdate(ctx, ref, &outl, ref, sizeof(ref)), 1);
+		for (unsigned nblocks = 1; nblocks <= MAX_BLOCKS; nblocks++) {
+			memset(ks, 0xa5, sizeof(ks));
+			kernel(c.round_keys, high, low, nblocks, ks);
+			assert_memory_equal(ks, ref, 16 * nblocks);
+			/* Nothing is written past the last block. */
+			if (nblocks < MAX_BLOCKS)
+				assert_int_equal(ks[16 * nblocks], 0xa5);
+		}
+		EVP_CIPHER_CTX_free(ctx);
 	}
-	EVP_CIPHER_CTX_free(ctx);
 	crypto_engine_destroy(e);
 }
 

@@ -180,6 +180,10 @@ struct measurement {
 	double load_average;
 	uint64_t rut_forwarded;		/* hsrelay: its own counter, from the exit stats */
 	bool have_rut_forwarded;
+	/* hsrelay: cells in its forward latency histogram and their summed
+	 * latency (hsrelay_cell_latency_seconds{kind="forward"}), exit stats */
+	uint64_t rut_latency_cells;
+	uint64_t rut_latency_sum_ns;
 	/* memif-direct: the generator process's busy loop time (bench_ugen.h) */
 	bool dpdk_generator;
 	double generator_busy_seconds;
@@ -1775,6 +1779,14 @@ run_case(const struct options *o, struct generator *g, const char *work, enum be
 		m->have_rut_forwarded = n > 0;
 		for (unsigned i = 0; i < n; i++)
 			m->rut_forwarded += forwarded[i];
+		n = bench_rut_exit_stats(&r, "hsrelay: stats latency worker", " forward_cells=",
+				forwarded, BENCH_MAX_WORKERS, false);
+		for (unsigned i = 0; i < n; i++)
+			m->rut_latency_cells += forwarded[i];
+		n = bench_rut_exit_stats(&r, "hsrelay: stats latency worker", " forward_sum_ns=",
+				forwarded, BENCH_MAX_WORKERS, false);
+		for (unsigned i = 0; i < n; i++)
+			m->rut_latency_sum_ns += forwarded[i];
 	}
 	if (rc < 0 && kind == BENCH_RUT_HSRELAY && o->verbose)
 		bench_print_log_tail(r.log, 20);
@@ -1849,7 +1861,10 @@ print_line(enum bench_rut_kind kind, const struct measurement *m, const struct m
 		       m->worker_threads, m->worker_thread_cpu_seconds, m->worker_idle_poll_seconds,
 		       m->worker_busy_wall_seconds, m->worker_runqueue_wait_seconds);
 		if (m->have_rut_forwarded)
-			printf(",\"relay_forwarded_total\":%" PRIu64, m->rut_forwarded);
+			printf(",\"relay_forwarded_total\":%" PRIu64 ",\"relay_latency_cells\":%"
+			       PRIu64 ",\"relay_latency_mean_us\":%.1f", m->rut_forwarded,
+			       m->rut_latency_cells, m->rut_latency_cells == 0 ? 0.0
+			       : (double)m->rut_latency_sum_ns / (double)m->rut_latency_cells / 1e3);
 	}
 	if (reference != NULL && reference->cpu_seconds > 0)
 		printf(",\"ratio_vs_reference\":%.3f",

@@ -440,6 +440,13 @@ print_circuit_stats(const struct hsrelay *r)
 				" cross_splice_joins_in=%" PRIu64 "\n", i, cc->spliced,
 				cc->splices_open, cc->closed_by_splice, s.cross_splice_cells_in,
 				s.cross_splice_joins_in);
+		printf("hsrelay: stats latency worker %u forward_cells=%" PRIu64
+				" forward_sum_ns=%" PRIu64 " splice_cells=%" PRIu64
+				" splice_sum_ns=%" PRIu64 "\n", i,
+				latency_histogram_count(&s.latency[LATENCY_KIND_FORWARD - 1]),
+				s.latency[LATENCY_KIND_FORWARD - 1].sum_ns,
+				latency_histogram_count(&s.latency[LATENCY_KIND_SPLICE - 1]),
+				s.latency[LATENCY_KIND_SPLICE - 1].sum_ns);
 		printf("hsrelay: stats tls worker %u key_updates_in=%" PRIu64
 				" key_updates_out=%" PRIu64 "\n", i, s.tls_key_updates_in,
 				s.tls_key_updates_out);

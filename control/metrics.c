@@ -76,8 +76,10 @@ text_escaped(struct text *t, const char *s, bool quote)
 }
 
 struct metrics_sample {
+	const char *suffix;	/* after the family name: "", "_bucket", "_sum", "_count" */
 	char *labels;		/* rendered "{a=\"b\"}", or "" */
-	uint64_t value;
+	uint64_t value;		/* rendered as value / 10^decimals */
+	unsigned decimals;
 };
 
 struct metrics_family {
@@ -141,7 +143,8 @@ metrics_snapshot_family(struct metrics_snapshot *s, const char *name,
 	struct metrics_family *family;
 
 	if (!name_valid(name, true) || !help ||
-			(type != METRICS_COUNTER && type != METRICS_GAUGE))
+			(type != METRICS_COUNTER && type != METRICS_GAUGE &&
+			 type != METRICS_HISTOGRAM))
 		return -EINVAL;
 	for (size_t f = 0; f < s->n_families; f++)
 		if (strcmp(s->families[f].name, name) == 0)
@@ -170,29 +173,36 @@ metrics_snapshot_family(struct metrics_snapshot *s, const char *name,
 	return (int)s->n_families++;
 }
 
-int
-metrics_snapshot_sample(struct metrics_snapshot *s, int family_id,
-		const struct metrics_label *labels, size_t n_labels, uint64_t value)
+static void
+text_label(struct text *t, bool first, const char *name, const char *value)
 {
-	struct metrics_family *family;
+	text_str(t, first ? "{" : ",");
+	text_str(t, name);
+	text_str(t, "=\"");
+	text_escaped(t, value, true);
+	text_str(t, "\"");
+}
+
+/* Adds a sample with suffix after the family's name and, when le is not
+ * NULL, a last label le="le" (a histogram bucket). */
+static int
+add_sample(struct metrics_family *family, const struct metrics_label *labels, size_t n_labels,
+		const char *le, const char *suffix, uint64_t value, unsigned decimals)
+{
 	struct text t = { 0 };
 
-	if (family_id < 0 || (size_t)family_id >= s->n_families)
-		return -EINVAL;
-	family = &s->families[family_id];
 	for (size_t i = 0; i < n_labels; i++) {
 		if (!name_valid(labels[i].name, false) ||
-				strncmp(labels[i].name, "__", 2) == 0 || !labels[i].value) {
+				strncmp(labels[i].name, "__", 2) == 0 || !labels[i].value ||
+				(le != NULL && strcmp(labels[i].name, "le") == 0)) {
 			free(t.data);
 			return -EINVAL;
 		}
-		text_str(&t, i == 0 ? "{" : ",");
-		text_str(&t, labels[i].name);
-		text_str(&t, "=\"");
-		text_escaped(&t, labels[i].value, true);
-		text_str(&t, "\"");
+		text_label(&t, i == 0, labels[i].name, labels[i].value);
 	}
-	text_str(&t, n_labels ? "}" : "");
+	if (le != NULL)
+		text_label(&t, n_labels == 0, "le", le);
+	text_str(&t, n_labels || le != NULL ? "}" : "");
 	if (!t.data)
 		t.data = strdup("");
 	if (t.failed || !t.data) {
@@ -201,7 +211,8 @@ metrics_snapshot_sample(struct metrics_snapshot *s, int family_id,
 	}
 	/* Two samples with one label set would be one series twice. */
 	for (size_t i = 0; i < family->n_samples; i++) {
-		if (strcmp(family->samples[i].labels, t.data) == 0) {
+		if (strcmp(family->samples[i].suffix, suffix) == 0 &&
+				strcmp(family->samples[i].labels, t.data) == 0) {
 			free(t.data);
 			return -EEXIST;
 		}
@@ -218,17 +229,79 @@ metrics_snapshot_sample(struct metrics_snapshot *s, int family_id,
 		family->samples = samples;
 		family->cap_samples = cap;
 	}
-	family->samples[family->n_samples].labels = t.data;
-	family->samples[family->n_samples].value = value;
+	family->samples[family->n_samples] = (struct metrics_sample){
+		.suffix = suffix, .labels = t.data, .value = value, .decimals = decimals,
+	};
 	family->n_samples++;
 	return 0;
+}
+
+int
+metrics_snapshot_sample(struct metrics_snapshot *s, int family_id,
+		const struct metrics_label *labels, size_t n_labels, uint64_t value)
+{
+	if (family_id < 0 || (size_t)family_id >= s->n_families ||
+			s->families[family_id].type == METRICS_HISTOGRAM)
+		return -EINVAL;
+	return add_sample(&s->families[family_id], labels, n_labels, NULL, "", value, 0);
+}
+
+int
+metrics_snapshot_histogram(struct metrics_snapshot *s, int family_id,
+		const struct metrics_label *labels, size_t n_labels, const char *const bounds[],
+		const uint64_t cumulative[], size_t n_bounds, uint64_t count, uint64_t sum,
+		unsigned sum_decimals)
+{
+	struct metrics_family *family;
+	size_t before;
+	int rc = 0;
+
+	if (family_id < 0 || (size_t)family_id >= s->n_families ||
+			s->families[family_id].type != METRICS_HISTOGRAM || sum_decimals > 19)
+		return -EINVAL;
+	for (size_t i = 0; i < n_bounds; i++)
+		if (bounds[i] == NULL || cumulative[i] > count ||
+				(i > 0 && cumulative[i] < cumulative[i - 1]))
+			return -EINVAL;
+	family = &s->families[family_id];
+	before = family->n_samples;
+	for (size_t i = 0; i < n_bounds && rc == 0; i++)
+		rc = add_sample(family, labels, n_labels, bounds[i], "_bucket", cumulative[i], 0);
+	if (rc == 0)
+		rc = add_sample(family, labels, n_labels, "+Inf", "_bucket", count, 0);
+	if (rc == 0)
+		rc = add_sample(family, labels, n_labels, NULL, "_sum", sum, sum_decimals);
+	if (rc == 0)
+		rc = add_sample(family, labels, n_labels, NULL, "_count", count, 0);
+	if (rc < 0) {
+		/* s is unchanged on error. */
+		while (family->n_samples > before)
+			free(family->samples[--family->n_samples].labels);
+	}
+	return rc;
+}
+
+/* value / 10^decimals in decimal, exactly (no floating point). */
+static void
+text_value(struct text *t, uint64_t value, unsigned decimals)
+{
+	char buf[48];
+	uint64_t scale = 1;
+
+	for (unsigned i = 0; i < decimals; i++)
+		scale *= 10;
+	if (decimals == 0)
+		snprintf(buf, sizeof(buf), " %" PRIu64 "\n", value);
+	else
+		snprintf(buf, sizeof(buf), " %" PRIu64 ".%0*" PRIu64 "\n", value / scale,
+				(int)decimals, value % scale);
+	text_str(t, buf);
 }
 
 int
 metrics_snapshot_render(const struct metrics_snapshot *s, char **text, size_t *len)
 {
 	struct text t = { 0 };
-	char value[24];
 
 	text_reserve(&t, 0);
 	if (t.data)
@@ -242,12 +315,13 @@ metrics_snapshot_render(const struct metrics_snapshot *s, char **text, size_t *l
 		text_escaped(&t, family->help, false);
 		text_str(&t, "\n# TYPE ");
 		text_str(&t, family->name);
-		text_str(&t, family->type == METRICS_COUNTER ? " counter\n" : " gauge\n");
+		text_str(&t, family->type == METRICS_COUNTER ? " counter\n"
+				: family->type == METRICS_GAUGE ? " gauge\n" : " histogram\n");
 		for (size_t i = 0; i < family->n_samples; i++) {
 			text_str(&t, family->name);
+			text_str(&t, family->samples[i].suffix);
 			text_str(&t, family->samples[i].labels);
-			snprintf(value, sizeof(value), " %" PRIu64 "\n", family->samples[i].value);
-			text_str(&t, value);
+			text_value(&t, family->samples[i].value, family->samples[i].decimals);
 		}
 	}
 	if (t.failed || !t.data) {

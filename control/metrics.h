@@ -3,10 +3,11 @@
  *
  * Who touches what: workers never do. The control thread collects worker
  * statistics on its own schedule, builds a struct metrics_snapshot (families
- * of counters and gauges with labels) and hands it to the server with
- * metrics_server_publish(); the server keeps the latest one. The HTTP thread
- * (libmicrohttpd's) renders that snapshot for each GET /metrics under a
- * mutex owned by this module: the slow path only, so a lock is fine there.
+ * of counters, gauges and histograms with labels) and hands it to the
+ * server with metrics_server_publish(); the server keeps the latest one.
+ * The HTTP thread (libmicrohttpd's) renders that snapshot for each GET
+ * /metrics under a mutex owned by this module: the slow path only, so a
+ * lock is fine there.
  *
  * Output is the Prometheus text exposition format 0.0.4: per family one
  * "# HELP", one "# TYPE" line and its samples, in the order they were
@@ -32,6 +33,8 @@
 enum metrics_type {
 	METRICS_COUNTER = 0,
 	METRICS_GAUGE,
+	/* samples added with metrics_snapshot_histogram() only */
+	METRICS_HISTOGRAM,
 };
 
 /* One label of a sample; both strings are copied. */
@@ -63,6 +66,20 @@ int metrics_snapshot_family(struct metrics_snapshot *s, const char *name,
  * has a sample with the same labels) or -ENOMEM; s is unchanged on error. */
 int metrics_snapshot_sample(struct metrics_snapshot *s, int family,
 		const struct metrics_label *labels, size_t n_labels, uint64_t value);
+
+/* Adds one series to a METRICS_HISTOGRAM family, as the exposition
+ * format has it: name_bucket{labels,le="bounds[i]"} cumulative[i] for
+ * each of the n_bounds finite bounds (ascending; the caller spells them),
+ * name_bucket{labels,le="+Inf"} count, name_sum{labels} and
+ * name_count{labels} count. cumulative[] must not decrease nor exceed
+ * count. The sum is an integer in a smaller unit, rendered exactly as
+ * sum / 10^sum_decimals (nanoseconds as seconds: 9). Returns 0, -EINVAL
+ * (not a histogram family, bad buckets, a label named le, bad label
+ * name), -EEXIST or -ENOMEM; s is unchanged on error. */
+int metrics_snapshot_histogram(struct metrics_snapshot *s, int family,
+		const struct metrics_label *labels, size_t n_labels, const char *const bounds[],
+		const uint64_t cumulative[], size_t n_bounds, uint64_t count, uint64_t sum,
+		unsigned sum_decimals);
 
 /* Renders s in the text exposition format into a NUL-terminated buffer
  * the caller frees. Returns 0 with *text and *len (without the NUL) set,

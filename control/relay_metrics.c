@@ -1,7 +1,9 @@
 #include "control/relay_metrics.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Adds one family and its samples; a small table keeps the names, help
  * texts and labels in one place. */
@@ -42,6 +44,59 @@ worker_sample(struct family_builder *b, const char *worker, const char *label,
 	};
 
 	sample(b, labels, label ? 2 : 1, value);
+}
+
+/* Nanoseconds as seconds in decimal, exactly, without trailing zeros:
+ * the le= of a latency bucket (1024 -> "0.000001024"). */
+static void
+seconds_text(char *out, size_t len, uint64_t ns)
+{
+	size_t n;
+
+	snprintf(out, len, "%" PRIu64 ".%09" PRIu64, ns / 1000000000u, ns % 1000000000u);
+	n = strlen(out);
+	while (n > 0 && out[n - 1] == '0')
+		out[--n] = '\0';
+	if (n > 0 && out[n - 1] == '.')
+		out[--n] = '\0';
+}
+
+/* hsrelay_cell_latency_seconds{worker,kind}: the workers' histograms
+ * (dataplane/latency_histogram.h), sums in nanoseconds rendered as
+ * seconds. */
+static void
+fill_latency(struct family_builder *b, const struct relay_worker_stats *workers, unsigned n,
+		char names[][12])
+{
+	static const char *const kinds[LATENCY_KINDS] = { "forward", "splice" };
+	char bound_text[LATENCY_HISTOGRAM_BOUNDS][24];
+	const char *bounds[LATENCY_HISTOGRAM_BOUNDS];
+
+	for (unsigned i = 0; i < LATENCY_HISTOGRAM_BOUNDS; i++) {
+		seconds_text(bound_text[i], sizeof(bound_text[i]), latency_histogram_bound_ns(i));
+		bounds[i] = bound_text[i];
+	}
+	family(b, "hsrelay_cell_latency_seconds", "Time relay cells spent in hsrelay per "
+			"worker, from the RX burst that brought them to the sealing of the "
+			"record that sends them, queues and other workers' rings included; "
+			"kind forward: relay cells passed on along their circuit, splice: "
+			"relay cells passed across a rendezvous splice", METRICS_HISTOGRAM);
+	for (unsigned w = 0; w < n; w++) {
+		for (unsigned k = 0; k < LATENCY_KINDS; k++) {
+			const struct latency_histogram *h = &workers[w].latency[k];
+			struct metrics_label labels[2] = {
+				{ "worker", names[w] }, { "kind", kinds[k] },
+			};
+			uint64_t cumulative[LATENCY_HISTOGRAM_BOUNDS];
+
+			if (b->rc < 0)
+				return;
+			latency_histogram_cumulative(h, cumulative);
+			b->rc = metrics_snapshot_histogram(b->s, b->id, labels, 2, bounds, cumulative,
+					LATENCY_HISTOGRAM_BOUNDS, latency_histogram_count(h), h->sum_ns,
+					9);
+		}
+	}
 }
 
 static const char *const est_rend_names[RELAY_METRICS_EST_REND_ACTIONS] = {
@@ -273,6 +328,8 @@ relay_metrics_fill(struct metrics_snapshot *s, const struct relay_worker_stats *
 			"partner circuit, per worker", METRICS_COUNTER);
 	for (w = 0; w < n; w++)
 		worker_sample(&b, names[w], NULL, NULL, workers[w].circuits.spliced);
+
+	fill_latency(&b, workers, n, names);
 
 	family(&b, "hsrelay_truncated_sent_total", "TRUNCATED cells sent per worker",
 			METRICS_COUNTER);

@@ -22,6 +22,12 @@
  *   hsrelay_links_total{worker,event="accepted"|"connected"|"closed"}
  *   hsrelay_circuit_cells_total{worker,direction="forward"|"backward"|"local"|"to_control"}
  *   hsrelay_circuits_closed_total{worker,reason="protocol"|"destroy"|"link"}
+ *   hsrelay_spliced_cells_total{worker}
+ *   hsrelay_cell_latency_seconds{worker,kind="forward"|"splice"}, a histogram
+ *       (_bucket{le}, _sum, _count) of the time relay cells spend in
+ *       hsrelay, with fixed buckets 2^10 .. 2^27 ns (1.024 us .. 134 ms)
+ *       and +Inf; what is measured: struct relay_worker_stats.latency
+ *       (dataplane/relay_msg.h)
  *   hsrelay_truncated_sent_total{worker}, hsrelay_stale_messages_total{worker}
  */
 #ifndef HSRELAY_CONTROL_RELAY_METRICS_H

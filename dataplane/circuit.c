@@ -58,6 +58,7 @@ struct circuit {
 struct circuit_held {
 	uint8_t cell[CELL_LEN];
 	uint16_t next;
+	uint64_t arrival;	/* circuit_cell.arrival, given back with it */
 };
 
 #define HELD_NONE UINT16_MAX
@@ -569,6 +570,7 @@ close_circuit(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc,
 
 	write_destroy(cc->cell, c->p_circ_id, reason);
 	cc->verdict = CIRCUIT_VERDICT_FORWARD;
+	cc->kind = CIRCUIT_CELL_MADE;
 	cc->out_link = c->p_link;
 	cc->relay_early = 0;
 	cc->circuit = CIRCUIT_NONE;
@@ -618,6 +620,7 @@ route_spliced(const struct circuit *c, uint32_t handle, struct circuit_cell *cc)
 	cc->out_link = c->splice_link;
 	cc->relay_early = 0;
 	cc->toward_p = 1;
+	cc->kind = CIRCUIT_CELL_SPLICED;
 	if (c->splice_handle == CIRCUIT_NONE) {
 		cc->verdict = CIRCUIT_VERDICT_SPLICE_REMOTE;
 		cc->circuit = handle;
@@ -645,6 +648,7 @@ hold_cell(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc,
 	}
 	t->held_free = t->held[i].next;
 	memcpy(t->held[i].cell, cc->cell, CELL_LEN);
+	t->held[i].arrival = cc->arrival;
 	t->held[i].next = HELD_NONE;
 	if (c->held_last == HELD_NONE)
 		c->held_first = i;
@@ -702,6 +706,7 @@ relay_from_p(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc,
 	cc->out_link = c->n_link;
 	cc->relay_early = command == CELL_COMMAND_RELAY_EARLY;
 	cc->verdict = CIRCUIT_VERDICT_FORWARD;
+	cc->kind = CIRCUIT_CELL_FORWARDED;
 	cc->circuit = handle;
 	cc->toward_p = 0;
 	t->counters.forwarded++;
@@ -717,6 +722,7 @@ relay_from_n(struct circuit_table *t, uint32_t handle, struct circuit_cell *cc)
 	cc->out_link = c->p_link;
 	cc->relay_early = 0;
 	cc->verdict = CIRCUIT_VERDICT_FORWARD;
+	cc->kind = CIRCUIT_CELL_FORWARDED;
 	cc->circuit = handle;
 	cc->toward_p = 1;
 	t->counters.backwarded++;
@@ -961,6 +967,7 @@ circuit_cells_burst(struct circuit_table *t, struct crypto_engine *engine,
 		t->burst_index = i;
 		cc->relay_early = 0;
 		cc->toward_p = 0;
+		cc->kind = CIRCUIT_CELL_MADE;
 		cc->circuit = CIRCUIT_NONE;
 		if (!(hits & (1ull << i))) {
 			unknown_circuit(t, cc);
@@ -1050,6 +1057,7 @@ circuit_splice_in_burst(struct circuit_table *t, struct crypto_engine *engine,
 		cc->relay_early = 0;
 		cc->circuit = CIRCUIT_NONE;
 		cc->toward_p = 1;
+		cc->kind = CIRCUIT_CELL_MADE;
 		cc->out_link = cc->link;
 		if (!(hits & (1ull << i)) || ((uintptr_t)data[i] & 1) != SIDE_P) {
 			set_drop(cc, &t->counters.drop_unknown_circuit);
@@ -1070,6 +1078,7 @@ circuit_splice_in_burst(struct circuit_table *t, struct crypto_engine *engine,
 				continue;
 			}
 			cc->verdict = CIRCUIT_VERDICT_FORWARD;
+			cc->kind = CIRCUIT_CELL_SPLICED;
 			cc->circuit = h;
 			ciphers[nb_crypt] = &c->backward;
 			payloads[nb_crypt] = cell_wire_payload(cc->cell);
@@ -1218,6 +1227,7 @@ circuit_take_held(struct circuit_table *t, struct crypto_engine *engine, uint32_
 
 		c->held_first = t->held[i].next;
 		memcpy(cells[n], t->held[i].cell, CELL_LEN);
+		cc->arrival = t->held[i].arrival;
 		t->held[i].next = t->held_free;
 		t->held_free = i;
 		c->nb_held--;

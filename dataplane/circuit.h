@@ -87,10 +87,22 @@ enum circuit_verdict {
 	CIRCUIT_VERDICT_HELD,
 };
 
+/* circuit_cell.kind of a FORWARD cell: what the relay worker's latency
+ * histogram (dataplane/latency_histogram.h) counts it as. */
+enum circuit_cell_kind {
+	CIRCUIT_CELL_MADE = 0,		/* made here: DESTROY, TRUNCATED */
+	CIRCUIT_CELL_FORWARDED = 1,	/* a relay cell passed on towards n or p */
+	CIRCUIT_CELL_SPLICED = 2,	/* a relay cell passed to the rendezvous partner */
+};
+
 /* One cell of a burst. cell points at a CELL_LEN-byte wire cell (4-byte
  * circuit id, command, 509-byte payload) that the burst may rewrite. */
 struct circuit_cell {
 	uint8_t *cell;
+	/* when the cell entered hsrelay (ns, the caller's clock): not read
+	 * here, only kept with a held cell and given back with it
+	 * (circuit_take_held()) */
+	uint64_t arrival;
 	uint32_t link;		/* the link it arrived on */
 	/* results */
 	uint32_t out_link;	/* FORWARD: where to send it */
@@ -103,6 +115,7 @@ struct circuit_cell {
 	uint8_t toward_p;	/* FORWARD on a live circuit (circuit set): 1 toward the
 				 * client side, 0 toward n */
 	uint8_t owner;		/* REMOTE: the worker that owns the circuit */
+	uint8_t kind;		/* FORWARD (and SPLICE_REMOTE): enum circuit_cell_kind */
 };
 
 /* A DESTROY produced by a closing circuit in addition to the rewritten

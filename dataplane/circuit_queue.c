@@ -12,6 +12,7 @@
 struct cell_slot {
 	uint8_t cell[CELL_LEN];
 	uint32_t next;
+	uint64_t tag;		/* the caller's, given back by pull */
 };
 
 struct queue {
@@ -147,7 +148,7 @@ circuit_queue_drop(struct circuit_queues *q, uint32_t id)
 
 int
 circuit_queue_push(struct circuit_queues *q, uint32_t id, const struct circuit_queue_owner *owner,
-		uint32_t link_slot, const uint8_t cell[CELL_LEN])
+		uint32_t link_slot, const uint8_t cell[CELL_LEN], uint64_t tag)
 {
 	struct queue *e;
 	uint32_t s;
@@ -165,6 +166,7 @@ circuit_queue_push(struct circuit_queues *q, uint32_t id, const struct circuit_q
 	s = q->free_head;
 	q->free_head = q->slots[s].next;
 	memcpy(q->slots[s].cell, cell, CELL_LEN);
+	q->slots[s].tag = tag;
 	q->slots[s].next = NIL;
 	if (e->count == 0) {
 		e->head = e->tail = s;
@@ -183,7 +185,7 @@ circuit_queue_push(struct circuit_queues *q, uint32_t id, const struct circuit_q
 
 unsigned
 circuit_queue_pull(struct circuit_queues *q, uint32_t link_slot, uint8_t (*out)[CELL_LEN],
-		unsigned max)
+		uint64_t *tags, unsigned max)
 {
 	struct link_ring *l;
 	unsigned n = 0;
@@ -199,6 +201,8 @@ circuit_queue_pull(struct circuit_queues *q, uint32_t link_slot, uint8_t (*out)[
 		while (turn < CIRCUIT_QUEUE_QUANTUM && n < max && e->count > 0) {
 			uint32_t s = e->head;
 
+			if (tags != NULL)
+				tags[n] = q->slots[s].tag;
 			memcpy(out[n++], q->slots[s].cell, CELL_LEN);
 			e->head = q->slots[s].next;
 			q->slots[s].next = q->free_head;

@@ -55,18 +55,22 @@ struct circuit_queue_owner {
 struct circuit_queues *circuit_queues_create(const struct circuit_queues_config *cfg, int *error);
 void circuit_queues_destroy(struct circuit_queues *q);
 
-/* Appends a cell to queue id, which sends on link_slot. A queue owned by
- * another circuit (its handle was reused) is emptied first. Returns 0;
+/* Appends a cell to queue id, which sends on link_slot, with tag, a word
+ * the caller keeps with the cell (the relay worker's latency tag,
+ * dataplane/latency_histogram.h: the cell's wait here counts in its
+ * latency). A queue owned by another circuit (its handle was reused) is
+ * emptied first. Returns 0;
  * -EMSGSIZE when the queue already holds max_per_queue cells; -ENOBUFS
  * when the pool is empty (see circuit_queue_oom_victim()); -EINVAL for an
  * id or slot out of range. Nothing is queued on failure. */
 int circuit_queue_push(struct circuit_queues *q, uint32_t id, const struct circuit_queue_owner *owner,
-		uint32_t link_slot, const uint8_t cell[CELL_LEN]);
+		uint32_t link_slot, const uint8_t cell[CELL_LEN], uint64_t tag);
 
-/* Copies up to max cells for link_slot into out, CIRCUIT_QUEUE_QUANTUM
- * from each active queue in turn, and frees them. Returns how many. */
+/* Copies up to max cells for link_slot into out, and their tags into tags
+ * (unless NULL), CIRCUIT_QUEUE_QUANTUM from each active queue in turn, and
+ * frees them. Returns how many. */
 unsigned circuit_queue_pull(struct circuit_queues *q, uint32_t link_slot,
-		uint8_t (*out)[CELL_LEN], unsigned max);
+		uint8_t (*out)[CELL_LEN], uint64_t *tags, unsigned max);
 
 /* Empties queue id (its circuit closed). */
 void circuit_queue_drop(struct circuit_queues *q, uint32_t id);

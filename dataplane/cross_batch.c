@@ -52,7 +52,7 @@ enqueue(struct cross_outbox *o, unsigned dest)
 
 int
 cross_outbox_add(struct cross_outbox *o, unsigned dest, uint32_t link, uint32_t circuit,
-		uint8_t kind, uint8_t flags, const uint8_t cell[CELL_LEN],
+		uint8_t kind, uint8_t flags, const uint8_t cell[CELL_LEN], uint64_t tag,
 		struct cross_batch **refused)
 {
 	struct cross_batch *b;
@@ -77,6 +77,7 @@ cross_outbox_add(struct cross_outbox *o, unsigned dest, uint32_t link, uint32_t 
 	c->circuit = circuit;
 	c->kind = kind;
 	c->flags = flags;
+	c->tag = tag;
 	memcpy(c->cell, cell, CELL_LEN);
 	if (b->count == CROSS_BATCH_CELLS && enqueue(o, dest) < 0)
 		*refused = b;

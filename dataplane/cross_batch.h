@@ -63,6 +63,10 @@ struct cross_cell {
 	uint8_t kind;		/* enum cross_kind */
 	uint8_t flags;
 	uint8_t cell[CELL_LEN];
+	/* The sender's word for the receiver: the relay worker's latency
+	 * tag (dataplane/latency_histogram.h), so that a cell's time on the
+	 * ring counts in its latency. */
+	uint64_t tag;
 };
 
 struct cross_batch {
@@ -92,14 +96,15 @@ struct rte_ring *cross_ring_create(const char *name, unsigned count, int socket_
 int cross_outbox_init(struct cross_outbox *o, unsigned self, unsigned n_workers,
 		struct rte_mempool *pool, struct rte_ring *const rings[WORKER_MAX]);
 
-/* Appends a cell for worker dest (not self) to its open batch; a batch
+/* Appends a cell for worker dest (not self), with its tag, to its open
+ * batch; a batch
  * that becomes full is enqueued at once. Returns 0 with *refused NULL;
  * 0 with *refused a full batch the ring did not take (this cell is its
  * last: the caller handles its cells and gives it back with
  * cross_batch_free()); -ENOBUFS when no batch was left (the cell is not
  * queued); -EINVAL for a bad dest. */
 int cross_outbox_add(struct cross_outbox *o, unsigned dest, uint32_t link, uint32_t circuit,
-		uint8_t kind, uint8_t flags, const uint8_t cell[CELL_LEN],
+		uint8_t kind, uint8_t flags, const uint8_t cell[CELL_LEN], uint64_t tag,
 		struct cross_batch **refused);
 
 /* Enqueues every open batch. Batches a ring refused are stored in

@@ -48,6 +48,7 @@
 #include "crypto/tls_record.h"
 #include "dataplane/cell.h"
 #include "dataplane/circuit.h"
+#include "dataplane/latency_histogram.h"
 #include "dataplane/ring_msg.h"
 
 /* MSG_LINK_OPEN's u64: the peer is a client (connection-level padding is
@@ -292,6 +293,18 @@ struct relay_worker_stats {
 						 * protocol < 5 */
 	uint64_t padding_cells_sent;
 	struct circuit_counters circuits;
+	/* Latency of the relay cells this worker sent on its links
+	 * (dataplane/latency_histogram.h), [LATENCY_KIND_FORWARD - 1]:
+	 * relay cells passed on along their circuit, [LATENCY_KIND_SPLICE -
+	 * 1]: relay cells passed across a rendezvous splice. From the start of
+	 * the worker iteration whose RX burst brought the last bytes of the
+	 * record that carried the cell in (on this worker or the one that
+	 * handed it over) to the end of the flush that sealed the record
+	 * taking it out: queue and cross-ring time included. Counted once
+	 * per cell appended to an outbound record; not: cells made here
+	 * (DESTROY, TRUNCATED, originated relay cells), cells to the control
+	 * thread, dropped cells. */
+	struct latency_histogram latency[LATENCY_KINDS];
 };
 
 /* A new mbuf chain from pool holding a copy of len bytes (at least one

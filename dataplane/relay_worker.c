@@ -16,6 +16,7 @@
 #include "dataplane/circuit.h"
 #include "dataplane/circuit_queue.h"
 #include "dataplane/cross_batch.h"
+#include "dataplane/latency_histogram.h"
 #include "dataplane/tls_stream.h"
 #include "dataplane/wire.h"
 
@@ -39,6 +40,8 @@ enum link_state {
 /* Padding deadlines are checked at most this often: tor's padding timers
  * have millisecond resolution too. */
 #define PADDING_TICK_NS 1000000ull
+/* Measured cells appended to records between two flushes, at most. */
+#define LATENCY_PENDING_MAX 1024
 /* relay_link.pad_index: not in the padding list. */
 #define PAD_INDEX_NONE UINT32_MAX
 
@@ -96,6 +99,7 @@ struct relay_worker {
 	struct circuit_table *circuits;
 	struct circuit_queues *queues;
 	uint8_t pulled[TLS_RECORD_MAX_PLAINTEXT / CELL_LEN][CELL_LEN];
+	uint64_t pulled_tags[TLS_RECORD_MAX_PLAINTEXT / CELL_LEN];
 	struct relay_link *links;
 	/* TCP connection handle -> link slot + 1 (0: none). Events carry the
 	 * user value of when they were made, which for the data and FIN that
@@ -147,8 +151,20 @@ struct relay_worker {
 	uint64_t pad_next;
 	struct channel_padding_params pad_params;
 
+	/* latency tags of the measured cells appended to records since the
+	 * last flush (latency_account()) */
+	uint64_t latency_pending[LATENCY_PENDING_MAX];
+	unsigned nb_latency;
+
 	struct relay_worker_stats stats;
 } __rte_cache_aligned;
+
+/* circuit.h's kinds are the histogram's, so a cell's tag is made from its
+ * arrival and kind as they are. */
+_Static_assert((int)CIRCUIT_CELL_FORWARDED == (int)LATENCY_KIND_FORWARD &&
+		(int)CIRCUIT_CELL_SPLICED == (int)LATENCY_KIND_SPLICE &&
+		(int)CIRCUIT_CELL_MADE == (int)LATENCY_KIND_NONE,
+		"circuit cell kinds are latency kinds");
 
 /* ------------------------------------------------------------------ */
 /* Links                                                               */
@@ -296,7 +312,7 @@ static void queue_bytes(struct relay_worker *w, struct relay_link *l, const uint
 static void queue_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell);
 static void flush_links(struct relay_worker *w);
 static void cross_out(struct relay_worker *w, unsigned dest, uint32_t link, uint32_t circuit,
-		uint8_t kind, uint8_t flags, const uint8_t *cell);
+		uint8_t kind, uint8_t flags, const uint8_t *cell, uint64_t tag);
 
 /* A DESTROY a closing circuit produced for its other side: sent on the
  * link, or, for a rendezvous partner another worker owns, handed to that
@@ -306,7 +322,7 @@ send_extra(struct relay_worker *w, const struct circuit_extra_cell *e)
 {
 	if (e->splice_remote)
 		cross_out(w, relay_link_worker(e->link), e->link, CIRCUIT_NONE, CROSS_TO_SPLICE, 0,
-				e->cell);
+				e->cell, 0);
 	else
 		queue_cell(w, e->link, e->cell);
 }
@@ -403,6 +419,47 @@ link_send_backlog(struct relay_worker *w, struct relay_link *l)
 		l->backlog_first = (l->backlog_first + 1) % RELAY_LINK_BACKLOG_RECORDS;
 		l->backlog_count--;
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Cell latency (dataplane/latency_histogram.h)                        */
+
+/* Ends the latency of the measured cells appended since the last call,
+ * with one clock read for all: called at the end of flush_links(), when
+ * every record they were appended to has been sealed and handed to TCP
+ * (or to the link's backlog in front of it). Arrivals may come from
+ * another worker's clock (cross-worker cells): the TSC is the same on
+ * every core, and a reading behind the arrival counts as 0. */
+static void
+latency_account(struct relay_worker *w)
+{
+	uint64_t end;
+
+	if (w->nb_latency == 0)
+		return;
+	end = worker_tsc_to_ns(rte_rdtsc());
+	for (unsigned i = 0; i < w->nb_latency; i++) {
+		uint64_t tag = w->latency_pending[i];
+		uint64_t arrival = latency_tag_arrival(tag);
+
+		latency_histogram_add(&w->stats.latency[latency_tag_kind(tag) - 1],
+				end > arrival ? end - arrival : 0);
+	}
+	w->nb_latency = 0;
+}
+
+/* A cell with tag was appended to a link's record: measured when the
+ * flush that seals it ends. Should more than LATENCY_PENDING_MAX measured
+ * cells be appended between two flushes (a long drain of circuit queues),
+ * the ones so far end here, right after the last was appended. */
+static inline void
+latency_push(struct relay_worker *w, uint64_t tag)
+{
+	if (latency_tag_kind(tag) == LATENCY_KIND_NONE)
+		return;
+	w->latency_pending[w->nb_latency++] = tag;
+	if (w->nb_latency == LATENCY_PENDING_MAX)
+		latency_account(w);
 }
 
 /* ------------------------------------------------------------------ */
@@ -547,7 +604,7 @@ cross_refused(struct relay_worker *w, unsigned dest, struct cross_batch *b)
 /* Puts a cell in the open batch for worker dest. */
 static void
 cross_out(struct relay_worker *w, unsigned dest, uint32_t link, uint32_t circuit, uint8_t kind,
-		uint8_t flags, const uint8_t *cell)
+		uint8_t flags, const uint8_t *cell, uint64_t tag)
 {
 	struct cross_batch *refused;
 	int rc;
@@ -556,7 +613,7 @@ cross_out(struct relay_worker *w, unsigned dest, uint32_t link, uint32_t circuit
 		w->stats.drop_no_link++;
 		return;
 	}
-	rc = cross_outbox_add(&w->outbox, dest, link, circuit, kind, flags, cell, &refused);
+	rc = cross_outbox_add(&w->outbox, dest, link, circuit, kind, flags, cell, tag, &refused);
 	if (rc == -EINVAL) {
 		w->stats.drop_no_link++;
 		return;
@@ -593,13 +650,15 @@ cross_flush(struct relay_worker *w)
 		flush_links(w);
 }
 
+/* A cell for link, with its latency tag (the worker of a remote link
+ * measures it). */
 static void
-queue_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell)
+queue_cell_tagged(struct relay_worker *w, uint32_t link, const uint8_t *cell, uint64_t tag)
 {
 	struct relay_link *l;
 
 	if (link_is_remote(w, link)) {
-		cross_out(w, relay_link_worker(link), link, CIRCUIT_NONE, CROSS_TO_LINK, 0, cell);
+		cross_out(w, relay_link_worker(link), link, CIRCUIT_NONE, CROSS_TO_LINK, 0, cell, tag);
 		return;
 	}
 	l = link_get(w, link);
@@ -610,6 +669,14 @@ queue_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell)
 	}
 	queue_bytes(w, l, cell, CELL_LEN);
 	w->stats.cells_out++;
+	latency_push(w, tag);
+}
+
+/* A cell made here (not measured). */
+static void
+queue_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell)
+{
+	queue_cell_tagged(w, link, cell, 0);
 }
 
 static bool
@@ -625,7 +692,7 @@ link_congested(struct relay_worker *w, const struct relay_link *l)
  * long and the longest one when memory runs out. */
 static void
 queue_circuit_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell,
-		uint32_t handle, uint8_t toward_p)
+		uint32_t handle, uint8_t toward_p, uint64_t tag)
 {
 	struct relay_link *l;
 	struct circuit_queue_owner owner;
@@ -633,12 +700,12 @@ queue_circuit_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell,
 	int rc;
 
 	if (link_is_remote(w, link)) {
-		cross_out(w, relay_link_worker(link), link, handle, CROSS_TO_LINK, 0, cell);
+		cross_out(w, relay_link_worker(link), link, handle, CROSS_TO_LINK, 0, cell, tag);
 		return;
 	}
 	l = link_get(w, link);
 	if (l == NULL || l->state != LINK_RECORDS || l->failed || !link_congested(w, l)) {
-		queue_cell(w, link, cell);
+		queue_cell_tagged(w, link, cell, tag);
 		return;
 	}
 	if (circuit_sides(w->circuits, handle, &owner.p_link, &owner.p_circ_id, &n_link,
@@ -647,7 +714,7 @@ queue_circuit_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell,
 		return;
 	}
 	rc = circuit_queue_push(w->queues, handle * 2 + toward_p, &owner,
-			l->id & LINK_SLOT_MASK, cell);
+			l->id & LINK_SLOT_MASK, cell, tag);
 	if (rc == -ENOBUFS) {
 		struct circuit_queue_owner victim_owner;
 		uint32_t victim = circuit_queue_oom_victim(w->queues, &victim_owner);
@@ -663,7 +730,7 @@ queue_circuit_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell,
 				return;
 		}
 		rc = circuit_queue_push(w->queues, handle * 2 + toward_p, &owner,
-				l->id & LINK_SLOT_MASK, cell);
+				l->id & LINK_SLOT_MASK, cell, tag);
 	}
 	if (rc == -EMSGSIZE || rc == -ENOBUFS) {
 		if (rc == -EMSGSIZE)
@@ -683,10 +750,13 @@ link_drain_queues(struct relay_worker *w, struct relay_link *l)
 
 	while (l->backlog_count == 0 && !l->failed &&
 	       circuit_queue_link_cells(w->queues, slot) > 0) {
-		unsigned n = circuit_queue_pull(w->queues, slot, w->pulled, RTE_DIM(w->pulled));
+		unsigned n = circuit_queue_pull(w->queues, slot, w->pulled, w->pulled_tags,
+				RTE_DIM(w->pulled));
 
-		for (unsigned i = 0; i < n; i++)
+		for (unsigned i = 0; i < n; i++) {
 			queue_bytes(w, l, w->pulled[i], CELL_LEN);
+			latency_push(w, w->pulled_tags[i]);
+		}
 		w->stats.cells_out += n;
 		finish_record(w, l);
 		seal_pending(w);
@@ -721,6 +791,7 @@ flush_links(struct relay_worker *w)
 				link_close(w, l, l->close_error, true, false);
 		}
 	}
+	latency_account(w);
 }
 
 /* ------------------------------------------------------------------ */
@@ -747,9 +818,11 @@ run_cell_burst(struct relay_worker *w)
 		switch (c->verdict) {
 		case CIRCUIT_VERDICT_FORWARD:
 			if (c->circuit != CIRCUIT_NONE)
-				queue_circuit_cell(w, c->out_link, c->cell, c->circuit, c->toward_p);
+				queue_circuit_cell(w, c->out_link, c->cell, c->circuit, c->toward_p,
+						latency_tag(c->arrival, c->kind));
 			else
-				queue_cell(w, c->out_link, c->cell);
+				queue_cell_tagged(w, c->out_link, c->cell,
+						latency_tag(c->arrival, c->kind));
 			break;
 		case CIRCUIT_VERDICT_LOCAL: {
 			struct relay_circuit_local local;
@@ -773,12 +846,16 @@ run_cell_burst(struct relay_worker *w)
 					CELL_LEN);
 			w->stats.cells_to_control++;
 			break;
+		/* The worker deciding these measures them from their
+		 * arrival here. */
 		case CIRCUIT_VERDICT_REMOTE:
-			cross_out(w, c->owner, c->link, c->circuit, CROSS_TO_CIRCUIT, 0, c->cell);
+			cross_out(w, c->owner, c->link, c->circuit, CROSS_TO_CIRCUIT, 0, c->cell,
+					latency_tag(c->arrival, LATENCY_KIND_NONE));
 			break;
 		case CIRCUIT_VERDICT_SPLICE_REMOTE:
 			cross_out(w, relay_link_worker(c->out_link), c->out_link, c->circuit,
-					CROSS_TO_SPLICE, 0, c->cell);
+					CROSS_TO_SPLICE, 0, c->cell,
+					latency_tag(c->arrival, LATENCY_KIND_NONE));
 			break;
 		default:
 			break;
@@ -911,6 +988,9 @@ deliver_cell(struct relay_worker *w, struct relay_link *l, const uint8_t *p, uin
 	}
 	w->cells[w->nb_cells].cell = (uint8_t *)(uintptr_t)p;
 	w->cells[w->nb_cells].link = l->id;
+	/* The iteration's time, read just before the RX burst that brought
+	 * the record's last bytes (dataplane/worker.c). */
+	w->cells[w->nb_cells].arrival = w->now;
 	w->nb_cells++;
 	if (w->nb_cells == CIRCUIT_BURST_MAX)
 		run_cell_burst(w);
@@ -1370,10 +1450,10 @@ cross_to_link(struct relay_worker *w, unsigned from, const struct cross_cell *c)
 			cell_wire_set_circ_id(d, circ_id);
 			d[CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
 			cell_wire_payload(d)[0] = DESTROY_REASON_RESOURCELIMIT;
-			cross_out(w, from, c->link, CIRCUIT_NONE, CROSS_TO_CIRCUIT, 0, d);
+			cross_out(w, from, c->link, CIRCUIT_NONE, CROSS_TO_CIRCUIT, 0, d, 0);
 			return;
 		}
-		queue_circuit_cell(w, c->link, c->cell, h, 0);
+		queue_circuit_cell(w, c->link, c->cell, h, 0, c->tag);
 		return;
 	}
 	h = circuit_lookup(w->circuits, c->link, circ_id);
@@ -1389,9 +1469,9 @@ cross_to_link(struct relay_worker *w, unsigned from, const struct cross_cell *c)
 		return;
 	}
 	if (h != CIRCUIT_NONE)
-		queue_circuit_cell(w, c->link, c->cell, h, 0);
+		queue_circuit_cell(w, c->link, c->cell, h, 0, c->tag);
 	else
-		queue_cell(w, c->link, c->cell);
+		queue_cell_tagged(w, c->link, c->cell, c->tag);
 }
 
 /* Sends the cells the service's circuit handle held behind its
@@ -1409,10 +1489,11 @@ release_held(struct relay_worker *w, uint32_t handle)
 		for (unsigned i = 0; i < n; i++) {
 			if (out[i].verdict == CIRCUIT_VERDICT_FORWARD)
 				queue_circuit_cell(w, out[i].out_link, out[i].cell, out[i].circuit,
-						1);
+						1, latency_tag(out[i].arrival, out[i].kind));
 			else if (out[i].verdict == CIRCUIT_VERDICT_SPLICE_REMOTE)
 				cross_out(w, relay_link_worker(out[i].out_link), out[i].out_link,
-						out[i].circuit, CROSS_TO_SPLICE, 0, out[i].cell);
+						out[i].circuit, CROSS_TO_SPLICE, 0, out[i].cell,
+						latency_tag(out[i].arrival, LATENCY_KIND_NONE));
 		}
 	}
 }
@@ -1431,9 +1512,10 @@ run_splice_burst(struct relay_worker *w)
 		if (c->verdict != CIRCUIT_VERDICT_FORWARD)
 			continue;
 		if (c->circuit != CIRCUIT_NONE)
-			queue_circuit_cell(w, c->out_link, c->cell, c->circuit, 1);
+			queue_circuit_cell(w, c->out_link, c->cell, c->circuit, 1,
+					latency_tag(c->arrival, c->kind));
 		else
-			queue_cell(w, c->out_link, c->cell);
+			queue_cell_tagged(w, c->out_link, c->cell, latency_tag(c->arrival, c->kind));
 	}
 	w->nb_splice_cells = 0;
 }
@@ -1468,6 +1550,7 @@ cross_to_splice(struct relay_worker *w, struct cross_cell *c)
 	w->stats.cross_splice_cells_in++;
 	w->splice_cells[w->nb_splice_cells].cell = c->cell;
 	w->splice_cells[w->nb_splice_cells].link = c->link;
+	w->splice_cells[w->nb_splice_cells].arrival = latency_tag_arrival(c->tag);
 	if (++w->nb_splice_cells == CIRCUIT_BURST_MAX)
 		run_splice_burst(w);
 }
@@ -1501,6 +1584,8 @@ cross_input(struct relay_worker *w)
 			}
 			w->cells[w->nb_cells].cell = c->cell;
 			w->cells[w->nb_cells].link = c->link;
+			/* its arrival on the other worker's link */
+			w->cells[w->nb_cells].arrival = latency_tag_arrival(c->tag);
 			if (++w->nb_cells == CIRCUIT_BURST_MAX)
 				run_cell_burst(w);
 		}
@@ -1567,7 +1652,7 @@ destroy_circuit(struct relay_worker *w, uint32_t handle, uint8_t reason)
 	cell_wire_set_circ_id(cell, p_circ_id);
 	queue_cell(w, p_link, cell);
 	if (owner >= 0)
-		cross_out(w, (unsigned)owner, p_link, CIRCUIT_NONE, CROSS_TO_CIRCUIT, 0, cell);
+		cross_out(w, (unsigned)owner, p_link, CIRCUIT_NONE, CROSS_TO_CIRCUIT, 0, cell, 0);
 	if (n_link != CIRCUIT_NO_LINK) {
 		cell_wire_set_circ_id(cell, n_circ_id);
 		queue_cell(w, n_link, cell);
@@ -1583,7 +1668,7 @@ destroy_circuit(struct relay_worker *w, uint32_t handle, uint8_t reason)
 	} else if (peer_link != CIRCUIT_NO_LINK) {
 		cell_wire_set_circ_id(cell, peer_circ_id);
 		cross_out(w, relay_link_worker(peer_link), peer_link, CIRCUIT_NONE,
-				CROSS_TO_SPLICE, 0, cell);
+				CROSS_TO_SPLICE, 0, cell, 0);
 	}
 }
 
@@ -1605,7 +1690,7 @@ destroy_partner(struct relay_worker *w, uint32_t link, uint32_t circ_id, uint8_t
 	cell_wire_set_circ_id(cell, circ_id);
 	cell[CELL_CIRC_ID_LEN] = CELL_COMMAND_DESTROY;
 	cell_wire_payload(cell)[0] = reason;
-	cross_out(w, relay_link_worker(link), link, CIRCUIT_NONE, CROSS_TO_SPLICE, 0, cell);
+	cross_out(w, relay_link_worker(link), link, CIRCUIT_NONE, CROSS_TO_SPLICE, 0, cell, 0);
 }
 
 /* RENDEZVOUS2 on the client's circuit, then the join (rend-spec-v3 4.2;
@@ -1640,7 +1725,7 @@ msg_splice(struct relay_worker *w, struct relay_circuit_splice *s)
 	if (circuit_originate_backward(w->circuits, w->cfg.engine, s->circuit.handle,
 			RELAY_COMMAND_RENDEZVOUS2, 0, s->rendezvous2, s->length, cell,
 			&p_link) == 0)
-		queue_circuit_cell(w, p_link, cell, s->circuit.handle, 1);
+		queue_circuit_cell(w, p_link, cell, s->circuit.handle, 1, 0);
 	/* What the service sent behind RENDEZVOUS1 follows RENDEZVOUS2. */
 	if (partner_here)
 		release_held(w, s->partner.handle);
@@ -1653,7 +1738,7 @@ msg_splice(struct relay_worker *w, struct relay_circuit_splice *s)
 		wire_write_u32(cell_wire_payload(cell), s->circuit.p_link);
 		wire_write_u32(cell_wire_payload(cell) + 4, s->circuit.p_circ_id);
 		cross_out(w, relay_link_worker(s->partner.p_link), s->partner.p_link,
-				s->circuit.handle, CROSS_TO_SPLICE, CROSS_SPLICE_JOIN, cell);
+				s->circuit.handle, CROSS_TO_SPLICE, CROSS_SPLICE_JOIN, cell, 0);
 	}
 }
 
@@ -1843,7 +1928,7 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 			else
 				cross_out(w, relay_link_worker(x->n_link), x->n_link,
 						x->circuit.handle, CROSS_TO_LINK, CROSS_REGISTER,
-						x->create);
+						x->create, 0);
 		} else {
 			n_link = link_get(w, x->n_link);
 			if (n_link == NULL || n_link->state != LINK_RECORDS ||

@@ -10,7 +10,8 @@
 # the drain), the sink decrypted its samples (verified_cells > 0,
 # verify_failures 0), the relay authenticated its link to the sink, and the
 # hsrelay line carries ratio_vs_reference, its transport and its worker's
-# busy CPU time (no more than its thread's CPU time). Timings are not
+# busy CPU time (no more than its thread's CPU time), and hsrelay's forward
+# latency histogram holds exactly the cells it forwarded. Timings are not
 # checked. Exit 77 (meson: skipped) without root or tor.
 set -euo pipefail
 bench=$1
@@ -48,12 +49,18 @@ for key in ("worker_thread_cpu_seconds", "worker_idle_poll_seconds", "worker_bus
     assert key in hs and hs[key] >= 0, (key, hs)
 assert hs["cpu_seconds"] <= hs["worker_thread_cpu_seconds"] + 1e-3, hs
 assert hs["relay_forwarded_total"] == hs["cells_sent_total"], hs
+# Every cell hsrelay forwarded was sent on a link, so each is in its
+# forward latency histogram exactly once (hsrelay_cell_latency_seconds).
+assert hs["relay_latency_cells"] == hs["relay_forwarded_total"], hs
+assert hs["relay_latency_mean_us"] > 0, hs
 # memif-direct: hsrelay's generator is the DPDK process on hsrelay's own
 # stack (bench/bench_ugen.c); tor's is always the kernel-socket one.
 assert tor["generator"] == "kernel_sockets", tor
 assert hs["generator"] == ("dpdk" if transport == "memif-direct" else "kernel_sockets"), hs
 if transport == "memif-direct":
     assert hs["generator_busy_seconds"] > 0, hs
-print("PASS bench_relay_quick (%s): tor %d cells/s, hsrelay %d cells/s, ratio %.3f" % (
-    transport, tor["cells_per_s"], hs["cells_per_s"], hs["ratio_vs_reference"]))
+print("PASS bench_relay_quick (%s): tor %d cells/s, hsrelay %d cells/s, ratio %.3f, "
+      "%d cells in hsrelay's latency histogram (mean %.1f us)" % (
+    transport, tor["cells_per_s"], hs["cells_per_s"], hs["ratio_vs_reference"],
+    hs["relay_latency_cells"], hs["relay_latency_mean_us"]))
 PY

@@ -18,7 +18,9 @@
 #      HS_CLIENT_REND circuit joined with hsrelay as the last hop (fresh
 #      SOCKS credentials until it is so), tor_relay_est_rend_total and
 #      tor_relay_rend1_total{action="success"} grow, and so do the cells
-#      hsrelay re-encrypted across the splice;
+#      hsrelay re-encrypted across the splice, each of which is in the
+#      splice latency histogram (hsrelay_cell_latency_seconds{kind="splice"})
+#      once it was sent;
 #   4. 100 page fetches byte-exact and a 50 MiB download (fixed seed)
 #      whose SHA-256 matches, on that circuit through hsrelay; then 8
 #      concurrent fetches with fresh credentials (8 more introductions
@@ -161,6 +163,20 @@ echo "  client log: $(wc -l <"$tn_work/intro_choices") intro point choice(s), al
   fail "metrics: $(delta tor_relay_rend1_total '"success"') rendezvous joined, the client shows $((joined + 1))"
 [ "$(delta hsrelay_spliced_cells_total)" -ge $(( big_mib * 1048576 / 498 )) ] ||
   fail "metrics: fewer spliced cells than the download needs"
+# Every spliced cell hsrelay sent is in the splice latency histogram; one
+# that was spliced but never sent (its link gone: drops no_link) is not.
+# After the transfers nothing waits in a queue, so the two are equal
+# unless such drops explain the difference.
+spliced=$(delta hsrelay_spliced_cells_total)
+measured=$(delta hsrelay_cell_latency_seconds_count '"splice"')
+no_link=$(delta hsrelay_drops_total '"no_link"')
+[ "$measured" -gt 0 ] || fail "metrics: no cell in the splice latency histogram"
+[ "$measured" -le "$spliced" ] && [ "$measured" -ge $((spliced - no_link)) ] ||
+  fail "metrics: $measured cells in the splice latency histogram, $spliced spliced ($no_link cells dropped for a gone link)"
+[ "$(m 1 hsrelay_cell_latency_seconds_bucket 'kind="splice",le="+Inf"')" = \
+  "$(m 1 hsrelay_cell_latency_seconds_count '"splice"')" ] ||
+  fail "metrics: the splice latency histogram's +Inf bucket is not its count"
+checked "splice latency: $measured of $spliced spliced cells measured ($no_link no_link drops): $(latency_summary "$tn_work/metrics.1" splice); forward: $(latency_summary "$tn_work/metrics.1" forward)"
 
 checked "hsrelay: HSDir (descriptors stored, fetch served), intro point (every client introduction relayed), rendezvous point (joined, $(delta hsrelay_spliced_cells_total) cells spliced)"
 

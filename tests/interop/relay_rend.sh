@@ -8,7 +8,8 @@
 # of cells each way through the splice under an end-to-end layer, many
 # pairs at once, duplicate and unknown cookies, DESTROY both ways.
 # Then the MetricsPort must show what the client did (tor_relay_est_rend_total,
-# tor_relay_rend1_total, hsrelay_spliced_cells_total) and hsrelay must
+# tor_relay_rend1_total, hsrelay_spliced_cells_total, and as many cells in
+# the splice latency histogram hsrelay_cell_latency_seconds) and hsrelay must
 # stop on SIGTERM with status 0 and nothing lost.
 # With WORKERS=2 hsrelay runs two workers on a multi-queue tap; the client
 # opens more links so that both workers own some, pairs then join circuits
@@ -70,12 +71,22 @@ metrics_match() {
   fetch_metrics || return 1
   [ "$(metric tor_relay_est_rend_total 'action="success"')" = "$(want est_rend_success)" ] &&
     [ "$(metric tor_relay_rend1_total 'action="success"')" = "$(want rend1_success)" ] &&
-    [ "$(metric hsrelay_spliced_cells_total)" = "$(want spliced_cells)" ]
+    [ "$(metric hsrelay_spliced_cells_total)" = "$(want spliced_cells)" ] &&
+    latency_match
+}
+# Every spliced cell was sent on a link: each is in the splice latency
+# histogram once (+Inf bucket = _count); the circuits are one-hop, so no
+# cell was forwarded and the forward histogram stays empty.
+latency_match() {
+  [ "$(metric hsrelay_cell_latency_seconds_count 'kind="splice"')" = "$(want spliced_cells)" ] &&
+    [ "$(metric hsrelay_cell_latency_seconds_bucket 'kind="splice",le="+Inf"')" = \
+      "$(want spliced_cells)" ] &&
+    [ "$(metric hsrelay_cell_latency_seconds_count 'kind="forward"')" = 0 ]
 }
 # The MetricsPort shows the workers' counters of their last report (about
 # once a second).
 if ! wait_until 10 metrics_match; then
-  grep -E '^(tor_relay_est_rend_total|tor_relay_rend1_total|hsrelay_spliced_cells_total)' \
+  grep -E '^(tor_relay_est_rend_total|tor_relay_rend1_total|hsrelay_spliced_cells_total|hsrelay_cell_latency_seconds_count)' \
     "$work/metrics" | sed 's/^/  metrics: /' >&2 || true
   fail "MetricsPort does not match the client: $(grep '^expect: ' "$work/client.out")"
 fi
@@ -94,6 +105,7 @@ done
 checked "MetricsPort: est_rend success=$(want est_rend_success)" \
   "duplicate_cookie=$(want est_rend_duplicate_cookie), rend1 success=$(want rend1_success)" \
   "unknown_cookie=$(want rend1_unknown_cookie), spliced cells=$(want spliced_cells), as the client did"
+checked "splice latency (hsrelay_cell_latency_seconds): $(latency_summary "$work/metrics" splice)"
 
 # The client closed every link; let hsrelay see the FINs.
 sleep 0.3

@@ -142,6 +142,32 @@ wait_until() {
   done
 }
 
+# latency_summary METRICS KIND: "N cells, p50 <= X, p99 <= Y" from
+# hsrelay_cell_latency_seconds{kind="KIND"} in a scraped MetricsPort page,
+# summed over workers. A quantile is the upper bound (le) of the bucket it
+# falls in: the histogram knows no more.
+latency_summary() {
+  awk -v kind="kind=\"$2\"" '
+    function fmt(le) {
+      if (le == "+Inf") return "> 134 ms"
+      return le >= 0.001 ? sprintf("%.3g ms", le * 1e3) : sprintf("%.3g us", le * 1e6)
+    }
+    $1 ~ /^hsrelay_cell_latency_seconds_bucket[{]/ && index($1, kind) {
+      le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le)
+      if (!(le in n)) order[++k] = le
+      n[le] += $2
+    }
+    $1 ~ /^hsrelay_cell_latency_seconds_count[{]/ && index($1, kind) { count += $2 }
+    END {
+      if (count == 0) { print "0 cells"; exit }
+      for (q = 1; q <= 2; q++) {
+        want = (q == 1 ? 0.5 : 0.99) * count
+        for (i = 1; i <= k; i++) if (n[order[i]] >= want) { v[q] = order[i]; break }
+      }
+      printf "%d cells, p50 <= %s, p99 <= %s\n", count, fmt(v[1]), fmt(v[2])
+    }' "$1"
+}
+
 # counter FILE WORKER NAME: NAME=value from netcheck's "worker N ..." line.
 counter() {
   grep "^worker $2 " "$1" | head -1 | tr ' ' '\n' | sed -n "s/^$3=//p"

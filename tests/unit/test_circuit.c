@@ -175,18 +175,23 @@ client_receive(struct client_circuit *cc, uint8_t cell[CELL_LEN])
 	return -1;
 }
 
+/* circuit_cell.kind of the last cell through(): what the relay worker's
+ * latency histogram counts it as. */
+static uint8_t through_kind;
+
 /* Runs one cell through relay i (arriving on link) and returns the verdict;
  * extra cells are copied to extra_out (room for 1). */
 static uint8_t
 through(int i, uint32_t link, uint8_t cell[CELL_LEN], uint32_t *out_link,
 		struct circuit_extra_cell *extra_out, unsigned *nb_extra_out)
 {
-	struct circuit_cell c = { .cell = cell, .link = link };
+	struct circuit_cell c = { .cell = cell, .link = link, .kind = 0xee };
 	struct circuit_extra_cell extra[1];
 	unsigned nb_extra = 0;
 
 	assert_int_equal(circuit_cells_burst(relays[i], engine, &c, 1, extra, &nb_extra), 1);
 	*out_link = c.out_link;
+	through_kind = c.kind;
 	if (nb_extra_out != NULL)
 		*nb_extra_out = nb_extra;
 	if (nb_extra > 0 && extra_out != NULL)
@@ -218,6 +223,7 @@ test_three_hops(void **state)
 
 				if (i < target) {
 					assert_int_equal(v, CIRCUIT_VERDICT_FORWARD);
+					assert_int_equal(through_kind, CIRCUIT_CELL_FORWARDED);
 					assert_int_equal(out_link, N_LINK(i));
 					assert_int_equal(cell_wire_circ_id(cell), cc.circ_ids[i + 1]);
 				} else {
@@ -244,6 +250,7 @@ test_three_hops(void **state)
 			for (int i = origin - 1; i >= 0; i--) {
 				assert_int_equal(through(i, N_LINK(i), cell, &out_link, NULL, NULL),
 						CIRCUIT_VERDICT_FORWARD);
+				assert_int_equal(through_kind, CIRCUIT_CELL_FORWARDED);
 				assert_int_equal(out_link, P_LINK(i));
 				assert_int_equal(cell_wire_circ_id(cell), cc.circ_ids[i]);
 			}
@@ -432,9 +439,13 @@ test_destroy(void **state)
 	cell_wire_payload(cells[0])[0] = DESTROY_REASON_FINISHED;
 	assert_int_equal(through(1, N_LINK(1), cells[0], &out_link, NULL, &nb_extra),
 			CIRCUIT_VERDICT_FORWARD);
+	/* The TRUNCATED is made at relay 1 (not measured there), passed on
+	 * by relay 0. */
+	assert_int_equal(through_kind, CIRCUIT_CELL_MADE);
 	assert_int_equal(out_link, P_LINK(1));
 	assert_int_equal(through(0, N_LINK(0), cells[0], &out_link, NULL, NULL),
 			CIRCUIT_VERDICT_FORWARD);
+	assert_int_equal(through_kind, CIRCUIT_CELL_FORWARDED);
 	assert_int_equal(client_receive(&cc, cells[0]), 1);
 	assert_int_equal(cell_wire_payload(cells[0])[RELAY_OFFSET_COMMAND], RELAY_COMMAND_TRUNCATED);
 	assert_int_equal(relay_payload_length(cell_wire_payload(cells[0])), 1);
@@ -457,7 +468,9 @@ test_destroy(void **state)
 	circuit_cells_burst(relays[0], engine, burst, 3, extra, &nb_extra);
 	assert_int_equal(nb_extra, 0);
 	assert_int_equal(burst[0].verdict, CIRCUIT_VERDICT_FORWARD);
+	assert_int_equal(burst[0].kind, CIRCUIT_CELL_FORWARDED);
 	assert_int_equal(burst[1].verdict, CIRCUIT_VERDICT_FORWARD);
+	assert_int_equal(burst[1].kind, CIRCUIT_CELL_MADE);
 	assert_int_equal(burst[1].out_link, N_LINK(0));
 	assert_int_equal(cells[1][CELL_CIRC_ID_LEN], CELL_COMMAND_DESTROY);
 	assert_int_equal(cell_wire_circ_id(cells[1]), cc.circ_ids[1]);
@@ -919,6 +932,7 @@ test_splice_local(void **state)
 		struct splice_end *to = i % 3 == 0 ? &a : &b;
 
 		assert_int_equal(cc[i].verdict, CIRCUIT_VERDICT_FORWARD);
+		assert_int_equal(cc[i].kind, CIRCUIT_CELL_SPLICED);
 		assert_int_equal(cc[i].out_link, to->link);
 		assert_int_equal(cc[i].circuit, to->handle);
 		assert_int_equal(cc[i].toward_p, 1);
@@ -1075,6 +1089,7 @@ test_splice_cross_worker(void **state)
 				SPLICE_CELLS);
 		for (unsigned i = 0; i < SPLICE_CELLS; i++) {
 			assert_int_equal(cc[i].verdict, CIRCUIT_VERDICT_FORWARD);
+			assert_int_equal(cc[i].kind, CIRCUIT_CELL_SPLICED);
 			assert_int_equal(cc[i].out_link, to->link);
 			assert_int_equal(cc[i].circuit, to->handle);
 			splice_receive(to, cells[i], got);
@@ -1157,6 +1172,8 @@ rendezvous1_and_cells(struct circuit_table *t, struct splice_end *b, unsigned n,
 		memset(&cc[i], 0, sizeof(cc[i]));
 		cc[i].cell = cells[i];
 		cc[i].link = b->link;
+		/* when each came in: a held cell keeps it */
+		cc[i].arrival = seed * 1000 + i;
 	}
 	circuit_cells_burst(t, engine, cc, n + 1, extra, &nb_extra);
 	assert_int_equal(nb_extra, 0);
@@ -1213,6 +1230,8 @@ test_splice_held(void **state)
 	}
 	for (unsigned i = 0; i < 3; i++) {
 		assert_int_equal(out[i].verdict, CIRCUIT_VERDICT_FORWARD);
+		assert_int_equal(out[i].kind, CIRCUIT_CELL_SPLICED);
+		assert_int_equal(out[i].arrival, 900 * 1000 + i + 1);
 		assert_int_equal(out[i].out_link, a.link);
 		assert_int_equal(out[i].circuit, a.handle);
 		assert_int_equal(out[i].toward_p, 1);

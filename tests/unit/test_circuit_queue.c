@@ -67,25 +67,32 @@ test_round_robin(void **state)
 {
 	struct circuit_queues *q = make(256, 100);
 	uint8_t cell[CELL_LEN], out[64][CELL_LEN];
+	uint64_t tags[64];
 	unsigned n;
 
 	(void)state;
+	/* Each cell's tag (the relay worker's latency tag) says which cell
+	 * it is, and must come back with that cell. */
 	for (uint32_t id = 0; id < 3; id++)
 		for (uint32_t k = 0; k < 10; k++) {
 			cell_for(cell, id, k);
-			assert_int_equal(circuit_queue_push(q, id, &owner_a, 2, cell), 0);
+			assert_int_equal(circuit_queue_push(q, id, &owner_a, 2, cell,
+					(uint64_t)id << 40 | k), 0);
 		}
 	assert_int_equal(circuit_queue_link_cells(q, 2), 30);
 	assert_int_equal(circuit_queue_link_cells(q, 3), 0);
-	n = circuit_queue_pull(q, 2, out, 64);
+	n = circuit_queue_pull(q, 2, out, tags, 64);
 	assert_int_equal(n, 30);
 	/* Turn order: q0 x4, q1 x4, q2 x4, q0 x4, ... */
 	for (unsigned i = 0; i < 24; i++) {
 		assert_int_equal(wire_read_u32(out[i]), (i / 4) % 3);
 		assert_int_equal(wire_read_u32(out[i] + 8), (i / 12) * 4 + i % 4);
 	}
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(tags[i], (uint64_t)wire_read_u32(out[i]) << 40 |
+				wire_read_u32(out[i] + 8));
 	assert_int_equal(circuit_queue_total(q), 0);
-	assert_int_equal(circuit_queue_pull(q, 2, out, 64), 0);
+	assert_int_equal(circuit_queue_pull(q, 2, out, NULL, 64), 0);
 	circuit_queues_destroy(q);
 }
 
@@ -101,11 +108,11 @@ test_partial_pull(void **state)
 	for (uint32_t id = 0; id < 2; id++)
 		for (uint32_t k = 0; k < 6; k++) {
 			cell_for(cell, id, k);
-			assert_int_equal(circuit_queue_push(q, id, &owner_a, 0, cell), 0);
+			assert_int_equal(circuit_queue_push(q, id, &owner_a, 0, cell, 0), 0);
 		}
-	assert_int_equal(circuit_queue_pull(q, 0, out, 3), 3);	/* q0: 0 1 2 */
+	assert_int_equal(circuit_queue_pull(q, 0, out, NULL, 3), 3);	/* q0: 0 1 2 */
 	assert_int_equal(wire_read_u32(out[2] + 8), 2);
-	assert_int_equal(circuit_queue_pull(q, 0, out, 8), 8);	/* q1: 0-3, q0: 3-5, q1: 4 */
+	assert_int_equal(circuit_queue_pull(q, 0, out, NULL, 8), 8);	/* q1: 0-3, q0: 3-5, q1: 4 */
 	assert_int_equal(wire_read_u32(out[0]), 1);
 	assert_int_equal(wire_read_u32(out[3] + 8), 3);
 	assert_int_equal(wire_read_u32(out[4]), 0);
@@ -130,19 +137,19 @@ test_limits_and_victim(void **state)
 	cell_for(cell, 0, 0);
 	assert_int_equal(circuit_queue_oom_victim(q, &who), CIRCUIT_QUEUE_NONE);
 	for (int k = 0; k < 6; k++)
-		assert_int_equal(circuit_queue_push(q, 5, &owner_a, 1, cell), 0);
-	assert_int_equal(circuit_queue_push(q, 5, &owner_a, 1, cell), -EMSGSIZE);
+		assert_int_equal(circuit_queue_push(q, 5, &owner_a, 1, cell, 0), 0);
+	assert_int_equal(circuit_queue_push(q, 5, &owner_a, 1, cell, 0), -EMSGSIZE);
 	for (int k = 0; k < 4; k++)
-		assert_int_equal(circuit_queue_push(q, 9, &owner_b, 3, cell), 0);
-	assert_int_equal(circuit_queue_push(q, 9, &owner_b, 3, cell), -ENOBUFS);
+		assert_int_equal(circuit_queue_push(q, 9, &owner_b, 3, cell, 0), 0);
+	assert_int_equal(circuit_queue_push(q, 9, &owner_b, 3, cell, 0), -ENOBUFS);
 	assert_int_equal(circuit_queue_oom_victim(q, &who), 5);
 	assert_int_equal(who.p_circ_id, 100);
 	circuit_queue_drop(q, 5);
 	assert_int_equal(circuit_queue_total(q), 4);
 	assert_int_equal(circuit_queue_oom_victim(q, &who), 9);
-	assert_int_equal(circuit_queue_push(q, 9, &owner_b, 3, cell), 0);
-	assert_int_equal(circuit_queue_push(q, 64, &owner_b, 3, cell), -EINVAL);
-	assert_int_equal(circuit_queue_push(q, 1, &owner_b, 8, cell), -EINVAL);
+	assert_int_equal(circuit_queue_push(q, 9, &owner_b, 3, cell, 0), 0);
+	assert_int_equal(circuit_queue_push(q, 64, &owner_b, 3, cell, 0), -EINVAL);
+	assert_int_equal(circuit_queue_push(q, 1, &owner_b, 8, cell, 0), -EINVAL);
 	circuit_queues_destroy(q);
 }
 
@@ -157,15 +164,15 @@ test_owner_change_and_link_drop(void **state)
 	(void)state;
 	for (uint32_t k = 0; k < 5; k++) {
 		cell_for(cell, 7, k);
-		assert_int_equal(circuit_queue_push(q, 7, &owner_a, 4, cell), 0);
+		assert_int_equal(circuit_queue_push(q, 7, &owner_a, 4, cell, 0), 0);
 	}
 	cell_for(cell, 7, 99);
-	assert_int_equal(circuit_queue_push(q, 7, &owner_b, 4, cell), 0);
+	assert_int_equal(circuit_queue_push(q, 7, &owner_b, 4, cell, 0), 0);
 	assert_int_equal(circuit_queue_length(q, 7), 1);
-	assert_int_equal(circuit_queue_pull(q, 4, out, 32), 1);
+	assert_int_equal(circuit_queue_pull(q, 4, out, NULL, 32), 1);
 	assert_int_equal(wire_read_u32(out[0] + 8), 99);
 	for (uint32_t id = 10; id < 14; id++)
-		assert_int_equal(circuit_queue_push(q, id, &owner_a, id % 2, cell), 0);
+		assert_int_equal(circuit_queue_push(q, id, &owner_a, id % 2, cell, 0), 0);
 	circuit_queue_drop_link(q, 0);
 	assert_int_equal(circuit_queue_total(q), 2);
 	assert_int_equal(circuit_queue_link_cells(q, 0), 0);
@@ -199,7 +206,7 @@ test_random_against_model(void **state)
 			int rc;
 
 			cell_for(cell, id, next_seq[id]);
-			rc = circuit_queue_push(q, id, &owner_a, link, cell);
+			rc = circuit_queue_push(q, id, &owner_a, link, cell, 0);
 			if (rc == 0) {
 				next_seq[id]++;
 				queued[id]++;
@@ -207,7 +214,7 @@ test_random_against_model(void **state)
 				assert_true(rc == -ENOBUFS || rc == -EMSGSIZE);
 			}
 		} else if (r % 7 < 6) {
-			unsigned n = circuit_queue_pull(q, link, out, (r >> 8) % 20);
+			unsigned n = circuit_queue_pull(q, link, out, NULL, (r >> 8) % 20);
 
 			for (unsigned i = 0; i < n; i++) {
 				uint32_t qid = wire_read_u32(out[i]);
@@ -232,13 +239,13 @@ test_random_against_model(void **state)
 		}
 		assert_int_equal(circuit_queue_total(q), total);
 		for (uint32_t l = 0; l < LINKS; l++)
-			while (circuit_queue_pull(q, l, out, CELLS) > 0)
+			while (circuit_queue_pull(q, l, out, NULL, CELLS) > 0)
 				;
 		assert_int_equal(circuit_queue_total(q), 0);
 		/* All cells are free again: the pool takes CELLS pushes. */
 		for (int k = 0; k < CELLS; k++)
 			assert_int_equal(circuit_queue_push(q, (uint32_t)k % QUEUES, &owner_a,
-					(uint32_t)(k % QUEUES) % LINKS, cell), 0);
+					(uint32_t)(k % QUEUES) % LINKS, cell, 0), 0);
 	}
 	circuit_queues_destroy(q);
 }

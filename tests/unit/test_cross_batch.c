@@ -95,21 +95,21 @@ test_batches(void **state)
 	assert_int_equal(cross_outbox_init(&o, 0, WORKERS, pool, rings), 0);
 	/* Not to ourselves, nor past the last worker. */
 	make_cell(cell, 1, 0);
-	assert_int_equal(cross_outbox_add(&o, 0, 1, 2, CROSS_TO_LINK, 0, cell, &refused), -EINVAL);
-	assert_int_equal(cross_outbox_add(&o, 3, 1, 2, CROSS_TO_LINK, 0, cell, &refused), -EINVAL);
+	assert_int_equal(cross_outbox_add(&o, 0, 1, 2, CROSS_TO_LINK, 0, cell, 0, &refused), -EINVAL);
+	assert_int_equal(cross_outbox_add(&o, 3, 1, 2, CROSS_TO_LINK, 0, cell, 0, &refused), -EINVAL);
 
 	/* 31 cells for worker 1 make one batch, enqueued as it fills; the
 	 * 32nd opens the next one, which only a flush sends. */
 	for (unsigned i = 0; i < CROSS_BATCH_CELLS + 1; i++) {
 		make_cell(cell, 0x80000000u + i, (uint8_t)i);
 		assert_int_equal(cross_outbox_add(&o, 1, 0x10000u + i, i, i & 1, i == 0
-				? CROSS_REGISTER : 0, cell, &refused), 0);
+				? CROSS_REGISTER : 0, cell, 0xfeed0000ull + i, &refused), 0);
 		assert_null(refused);
 	}
 	assert_int_equal(rte_ring_count(rings[1]), 1);
 	make_cell(cell, 0x90000000u, 0xee);
 	assert_int_equal(cross_outbox_add(&o, 2, 0x20000u, CIRCUIT_NONE, CROSS_TO_CIRCUIT, 0, cell,
-			&refused), 0);
+			0, &refused), 0);
 	assert_int_equal(cross_outbox_flush(&o, flushed, dest), 0);
 	assert_int_equal(rte_ring_count(rings[1]), 2);
 	assert_int_equal(rte_ring_count(rings[2]), 1);
@@ -127,6 +127,7 @@ test_batches(void **state)
 		assert_int_equal(c->circuit, i);
 		assert_int_equal(c->kind, i & 1);
 		assert_int_equal(c->flags, i == 0 ? CROSS_REGISTER : 0);
+		assert_int_equal(c->tag, 0xfeed0000ull + i);
 		assert_int_equal(cell_wire_circ_id(c->cell), 0x80000000u + i);
 		assert_int_equal(c->cell[CELL_LEN - 1], (uint8_t)i);
 	}
@@ -152,38 +153,38 @@ test_ring_full_and_pool_empty(void **state)
 	make_cell(cell, 5, 1);
 	/* Worker 1's ring takes three batches of one cell each. */
 	for (unsigned i = 0; i < 3; i++) {
-		assert_int_equal(cross_outbox_add(&o, 1, 7, 1, CROSS_TO_LINK, 0, cell, &refused), 0);
+		assert_int_equal(cross_outbox_add(&o, 1, 7, 1, CROSS_TO_LINK, 0, cell, 0, &refused), 0);
 		assert_int_equal(cross_outbox_flush(&o, flushed, dest), 0);
 	}
 	assert_int_equal(rte_ring_count(rings[1]), 3);
 	/* The pool is empty now: the cell is refused, nothing is held. */
-	assert_int_equal(cross_outbox_add(&o, 0, 7, 1, CROSS_TO_LINK, 0, cell, &refused), -ENOBUFS);
+	assert_int_equal(cross_outbox_add(&o, 0, 7, 1, CROSS_TO_LINK, 0, cell, 0, &refused), -ENOBUFS);
 	/* One batch back: the ring is still full, so the flush gives it
 	 * back with its destination. */
 	assert_int_equal(cross_ring_take(rings[1], got, 1), 1);
 	cross_batch_free(pool, got[0]);
-	assert_int_equal(cross_outbox_add(&o, 1, 7, 1, CROSS_TO_LINK, 0, cell, &refused), 0);
-	assert_int_equal(cross_outbox_add(&o, 1, 8, 2, CROSS_TO_LINK, 0, cell, &refused), 0);
+	assert_int_equal(cross_outbox_add(&o, 1, 7, 1, CROSS_TO_LINK, 0, cell, 0, &refused), 0);
+	assert_int_equal(cross_outbox_add(&o, 1, 8, 2, CROSS_TO_LINK, 0, cell, 0, &refused), 0);
 	assert_int_equal(cross_outbox_flush(&o, flushed, dest), 0);
 	assert_int_equal(rte_ring_count(rings[1]), 3);
 	assert_int_equal(cross_ring_take(rings[1], got, 1), 1);
 	cross_batch_free(pool, got[0]);
 	for (unsigned i = 0; i < CROSS_BATCH_CELLS - 1; i++)
-		assert_int_equal(cross_outbox_add(&o, 1, 9, 3, CROSS_TO_LINK, 0, cell, &refused),
+		assert_int_equal(cross_outbox_add(&o, 1, 9, 3, CROSS_TO_LINK, 0, cell, 0, &refused),
 				0);
 	assert_null(refused);
 	/* Fill the ring (a placeholder entry), then the 31st cell fills the
 	 * batch, which the ring refuses: it comes back with this cell last. */
 	assert_int_equal(rte_ring_count(rings[1]), 2);
 	assert_int_equal(rte_ring_enqueue(rings[1], NULL), 0);
-	assert_int_equal(cross_outbox_add(&o, 1, 10, 4, CROSS_TO_LINK, 0, cell, &refused), 0);
+	assert_int_equal(cross_outbox_add(&o, 1, 10, 4, CROSS_TO_LINK, 0, cell, 0, &refused), 0);
 	assert_non_null(refused);
 	assert_int_equal(refused->count, CROSS_BATCH_CELLS);
 	assert_int_equal(refused->cells[CROSS_BATCH_CELLS - 1].link, 10);
 	assert_int_equal(refused->cells[CROSS_BATCH_CELLS - 1].circuit, 4);
 	cross_batch_free(pool, refused);
 	/* A flush with the ring full gives the open batch back. */
-	assert_int_equal(cross_outbox_add(&o, 1, 11, 5, CROSS_TO_LINK, 0, cell, &refused), 0);
+	assert_int_equal(cross_outbox_add(&o, 1, 11, 5, CROSS_TO_LINK, 0, cell, 0, &refused), 0);
 	assert_int_equal(cross_outbox_flush(&o, flushed, dest), 1);
 	assert_int_equal(dest[0], 1);
 	assert_int_equal(flushed[0]->count, 1);

@@ -141,6 +141,63 @@ test_snapshot_errors(void **state)
 	metrics_snapshot_free(s);
 }
 
+/* A histogram family: cumulative buckets with le last, +Inf = count, the
+ * sum in a smaller unit rendered exactly, _count; bad buckets refused. */
+static void
+test_histogram(void **state)
+{
+	static const char *const bounds[] = { "0.001", "0.01", "0.1" };
+	const uint64_t cumulative[] = { 1, 3, 3 };
+	const uint64_t decreasing[] = { 2, 1, 3 };
+	struct metrics_snapshot *s = metrics_snapshot_new();
+	const struct metrics_label labels[] = { { "worker", "0" } };
+	char *text;
+	int h, c;
+
+	(void)state;
+	h = metrics_snapshot_family(s, "x_seconds", "help", METRICS_HISTOGRAM);
+	c = metrics_snapshot_family(s, "y_total", "help", METRICS_COUNTER);
+	assert_true(h >= 0 && c >= 0);
+	/* Plain samples are not histograms, and the other way round. */
+	assert_int_equal(metrics_snapshot_sample(s, h, NULL, 0, 1), -EINVAL);
+	assert_int_equal(metrics_snapshot_histogram(s, c, NULL, 0, bounds, cumulative, 3, 4,
+			0, 0), -EINVAL);
+	/* Decreasing, or more than count. */
+	assert_int_equal(metrics_snapshot_histogram(s, h, labels, 1, bounds, decreasing, 3, 4,
+			0, 0), -EINVAL);
+	assert_int_equal(metrics_snapshot_histogram(s, h, labels, 1, bounds, cumulative, 3, 2,
+			0, 0), -EINVAL);
+	assert_int_equal(metrics_snapshot_histogram(s, h, (struct metrics_label[]){
+			{ "le", "1" } }, 1, bounds, cumulative, 3, 4, 0, 0), -EINVAL);
+	assert_int_equal(metrics_snapshot_histogram(s, h, labels, 1, bounds, cumulative, 3, 4,
+			1234567890, 9), 0);
+	assert_int_equal(metrics_snapshot_histogram(s, h, NULL, 0, bounds, cumulative, 3, 3,
+			5, 3), 0);
+	/* The same series again: refused, nothing left behind. */
+	assert_int_equal(metrics_snapshot_histogram(s, h, labels, 1, bounds, cumulative, 3, 4,
+			1, 0), -EEXIST);
+	text = render(s);
+	assert_string_equal(text,
+			"# HELP x_seconds help\n"
+			"# TYPE x_seconds histogram\n"
+			"x_seconds_bucket{worker=\"0\",le=\"0.001\"} 1\n"
+			"x_seconds_bucket{worker=\"0\",le=\"0.01\"} 3\n"
+			"x_seconds_bucket{worker=\"0\",le=\"0.1\"} 3\n"
+			"x_seconds_bucket{worker=\"0\",le=\"+Inf\"} 4\n"
+			"x_seconds_sum{worker=\"0\"} 1.234567890\n"
+			"x_seconds_count{worker=\"0\"} 4\n"
+			"x_seconds_bucket{le=\"0.001\"} 1\n"
+			"x_seconds_bucket{le=\"0.01\"} 3\n"
+			"x_seconds_bucket{le=\"0.1\"} 3\n"
+			"x_seconds_bucket{le=\"+Inf\"} 3\n"
+			"x_seconds_sum 0.005\n"
+			"x_seconds_count 3\n"
+			"# HELP y_total help\n"
+			"# TYPE y_total counter\n");
+	free(text);
+	metrics_snapshot_free(s);
+}
+
 /* Reads a whole file into a NUL-terminated buffer. */
 static char *
 read_text(const char *path)
@@ -209,6 +266,12 @@ test_relay_families(void **state)
 	workers[1].circuits.drop_unknown_circuit = 9;
 	workers[1].padding_negotiations = 2;
 	workers[1].padding_cells_sent = 17;
+	/* Cell latencies: worker 0 forwarded cells of 500 ns, 1.5 us and
+	 * 3 ms; worker 1 spliced one of 200 ms (above the last bound). */
+	latency_histogram_add(&workers[0].latency[LATENCY_KIND_FORWARD - 1], 500);
+	latency_histogram_add(&workers[0].latency[LATENCY_KIND_FORWARD - 1], 1500);
+	latency_histogram_add(&workers[0].latency[LATENCY_KIND_FORWARD - 1], 3000000);
+	latency_histogram_add(&workers[1].latency[LATENCY_KIND_SPLICE - 1], 200000000);
 	control.onionskins_processed[RELAY_METRICS_ONIONSKIN_NTOR_V3] = 42;
 	control.onionskins_dropped[RELAY_METRICS_ONIONSKIN_NTOR] = 3;
 	control.drop_cells = 8;
@@ -290,6 +353,45 @@ test_relay_families(void **state)
 			"hsrelay_padding_total{worker=\"1\",event=\"negotiated\"} 2\n"));
 	assert_non_null(find_line(text, "hsrelay_circuits_open{worker=\"0\"} 5\n"));
 	assert_non_null(find_line(text, "# TYPE hsrelay_links_open gauge\n"));
+	/* The latency histograms, per worker and kind. */
+	assert_non_null(find_line(text, "# TYPE hsrelay_cell_latency_seconds histogram\n"));
+	{
+		static const char *const latency_lines[] = {
+			"hsrelay_cell_latency_seconds_bucket{worker=\"0\",kind=\"forward\","
+				"le=\"0.000001024\"} 1\n",
+			"hsrelay_cell_latency_seconds_bucket{worker=\"0\",kind=\"forward\","
+				"le=\"0.000002048\"} 2\n",
+			"hsrelay_cell_latency_seconds_bucket{worker=\"0\",kind=\"forward\","
+				"le=\"0.002097152\"} 2\n",
+			"hsrelay_cell_latency_seconds_bucket{worker=\"0\",kind=\"forward\","
+				"le=\"0.004194304\"} 3\n",
+			"hsrelay_cell_latency_seconds_bucket{worker=\"0\",kind=\"forward\","
+				"le=\"0.134217728\"} 3\n",
+			"hsrelay_cell_latency_seconds_bucket{worker=\"0\",kind=\"forward\","
+				"le=\"+Inf\"} 3\n",
+			"hsrelay_cell_latency_seconds_sum{worker=\"0\",kind=\"forward\"} "
+				"0.003002000\n",
+			"hsrelay_cell_latency_seconds_count{worker=\"0\",kind=\"forward\"} 3\n",
+			"hsrelay_cell_latency_seconds_count{worker=\"0\",kind=\"splice\"} 0\n",
+			"hsrelay_cell_latency_seconds_bucket{worker=\"1\",kind=\"splice\","
+				"le=\"0.134217728\"} 0\n",
+			"hsrelay_cell_latency_seconds_bucket{worker=\"1\",kind=\"splice\","
+				"le=\"+Inf\"} 1\n",
+			"hsrelay_cell_latency_seconds_sum{worker=\"1\",kind=\"splice\"} "
+				"0.200000000\n",
+			"hsrelay_cell_latency_seconds_count{worker=\"1\",kind=\"splice\"} 1\n",
+		};
+		const char *previous = text;
+
+		for (size_t i = 0; i < sizeof(latency_lines) / sizeof(latency_lines[0]); i++) {
+			const char *at = find_line(text, latency_lines[i]);
+
+			if (at == NULL)
+				fail_msg("no line %s", latency_lines[i]);
+			assert_true(at > previous);
+			previous = at;
+		}
+	}
 
 	/* Every tor_ family hsrelay exports has tor's HELP and TYPE lines, and
 	 * every tor_ series' label set appears in tor's own output. */
@@ -627,6 +729,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render_exact),
 		cmocka_unit_test(test_snapshot_errors),
+		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_relay_families),
 		cmocka_unit_test(test_server),
 		cmocka_unit_test(test_server_policy),

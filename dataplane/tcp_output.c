@@ -260,16 +260,30 @@ emit(struct tcp_stack *s, const struct tcp_key *key, struct tcp_conn *c,
 		return no_mbuf(s, c);
 	}
 	ip = (struct rte_ipv4_hdr *)p;
-	memset(ip, 0, IPV4_HEADER_LEN);
-	ip->version_ihl = 0x45;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(IPV4_HEADER_LEN + tcp_len + spec->data_len));
-	ip->packet_id = rte_cpu_to_be_16(s->ip_id++);
-	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-	ip->time_to_live = DEFAULT_TTL;
-	ip->next_proto_id = IPPROTO_TCP;
-	ip->src_addr = rte_cpu_to_be_32(key->local_ip);
-	ip->dst_addr = rte_cpu_to_be_32(key->remote_ip);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	{
+		uint16_t total = (uint16_t)(IPV4_HEADER_LEN + tcp_len + spec->data_len);
+		uint16_t id = s->ip_id++;
+		/* RFC 1071 over the header's 16-bit words as numbers, from the
+		 * values rather than read back from the header just stored (a
+		 * load that waited for those stores). */
+		uint32_t sum = 0x4500u + total + id + RTE_IPV4_HDR_DF_FLAG +
+			((uint32_t)DEFAULT_TTL << 8 | IPPROTO_TCP) +
+			(key->local_ip >> 16) + (key->local_ip & 0xffff) +
+			(key->remote_ip >> 16) + (key->remote_ip & 0xffff);
+
+		sum = (sum & 0xffff) + (sum >> 16);
+		sum = (sum & 0xffff) + (sum >> 16);
+		ip->version_ihl = 0x45;
+		ip->type_of_service = 0;
+		ip->total_length = rte_cpu_to_be_16(total);
+		ip->packet_id = rte_cpu_to_be_16(id);
+		ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+		ip->time_to_live = DEFAULT_TTL;
+		ip->next_proto_id = IPPROTO_TCP;
+		ip->hdr_checksum = rte_cpu_to_be_16((uint16_t)~sum);
+		ip->src_addr = rte_cpu_to_be_32(key->local_ip);
+		ip->dst_addr = rte_cpu_to_be_32(key->remote_ip);
+	}
 
 	memset(&th, 0, sizeof(th));
 	th.src_port = key->local_port;

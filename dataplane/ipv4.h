@@ -56,6 +56,24 @@ uint16_t inet_checksum(const void *buf, size_t len);
 uint16_t ipv4_l4_checksum_mbuf(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
 		uint32_t l4_off);
 
+/* Copies len bytes from src to dst (not overlapping) and returns their
+ * one's complement sum (RFC 1071) of native-order 16-bit words, folded to
+ * 16 bits and not complemented: one pass over the bytes for both. */
+uint16_t inet_copy_sum(void *dst, const void *src, size_t len);
+
+/* Adds part, the folded sum of bytes that start offset bytes into the
+ * summed data, to sum, the folded sum of the bytes before them: a part at
+ * an odd offset has its bytes in the other halves of the words
+ * (RFC 1071 2.B), so it is byte-swapped. */
+uint16_t inet_sum_add(uint16_t sum, uint16_t part, uint32_t offset);
+
+/* The checksum of ipv4_l4_checksum_mbuf() for L4 bytes given as a head of
+ * head_len bytes (even: a header) at l4, checksum field zero, and the
+ * folded sum of the bytes after it (inet_copy_sum(), inet_sum_add()); the
+ * L4 length is taken from ip's total length. Host order. */
+uint16_t ipv4_l4_checksum_split(const struct rte_ipv4_hdr *ip, const void *l4,
+		uint32_t head_len, uint16_t tail_sum);
+
 /* True when the L4 bytes of m from l4_off to its end, checksum field
  * included, verify against ip's pseudo-header (what
  * rte_ipv4_udptcp_cksum_mbuf_verify() accepts). */

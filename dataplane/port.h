@@ -47,8 +47,10 @@ struct port_info {
 int port_find(const char *spec, uint16_t *port_id);
 
 /* Creates the mempool of one worker: n_mbufs (2^k - 1 is the most
- * memory-efficient) mbufs with the default data room, a per-lcore cache,
- * on socket_id. name must be unique in the process. Returns the pool or
+ * memory-efficient) mbufs with the default data room, a per-lcore cache
+ * of up to 512 (at most two thirds of n_mbufs; up to 1.5 times that may
+ * sit in the cache of each lcore that frees this pool's mbufs), on
+ * socket_id. name must be unique in the process. Returns the pool or
  * NULL (rte_errno set). */
 struct rte_mempool *port_mempool_create(const char *name, unsigned n_mbufs,
 		int socket_id);

@@ -115,14 +115,14 @@ struct segment_spec {
 	uint32_t data_len;
 };
 
-/* Attaches [seq, seq + len) of the send queue to h as indirect mbufs. */
-static int
-attach_payload(struct tcp_stack *s, struct tcp_conn *c, struct rte_mbuf *h, uint32_t seq,
-		uint32_t len)
+/* The send queue segment holding seq, and in *mseq the sequence of its
+ * first byte (starting from the cursor the last build left when seq is not
+ * before it); NULL when seq is past the queue. */
+static struct rte_mbuf *
+sq_find(const struct tcp_conn *c, uint32_t seq, uint32_t *mseq_out)
 {
 	struct rte_mbuf *m = c->sq_head;
 	uint32_t mseq = c->sq_seq - c->sq_head_off;
-	struct rte_mbuf *tail = h;
 
 	if (c->sq_cursor != NULL && SEQ_GEQ(seq, c->sq_cursor_seq) &&
 	    SEQ_GT(c->sq_cursor_seq, mseq)) {
@@ -133,6 +133,52 @@ attach_payload(struct tcp_stack *s, struct tcp_conn *c, struct rte_mbuf *h, uint
 		mseq += m->data_len;
 		m = m->next;
 	}
+	*mseq_out = mseq;
+	return m;
+}
+
+/* Copies [seq, seq + len) of the send queue to dst and returns the folded
+ * sum of the bytes copied (inet_copy_sum()), in one pass: a segment of one
+ * mbuf costs the PMD and the pool less than a header and indirect mbufs,
+ * whose attach and detach each take an atomic on the queued mbuf. */
+static int
+copy_payload(struct tcp_conn *c, uint8_t *dst, uint32_t seq, uint32_t len, uint16_t *sum)
+{
+	uint32_t mseq, done = 0;
+	struct rte_mbuf *m = sq_find(c, seq, &mseq);
+	uint16_t total = 0;
+
+	while (done < len && m != NULL) {
+		uint32_t off = seq - mseq;
+		uint32_t take = RTE_MIN((uint32_t)m->data_len - off, len - done);
+
+		total = inet_sum_add(total, inet_copy_sum(dst + done,
+				rte_pktmbuf_mtod_offset(m, const uint8_t *, off), take), done);
+		seq += take;
+		done += take;
+		if (off + take == m->data_len) {
+			mseq += m->data_len;
+			m = m->next;
+		}
+	}
+	if (m != NULL) {
+		c->sq_cursor = m;
+		c->sq_cursor_seq = mseq;
+	}
+	*sum = total;
+	return done == len ? 0 : -EINVAL;
+}
+
+/* Attaches [seq, seq + len) of the send queue to h as indirect mbufs (a
+ * segment larger than one mbuf's room). */
+static int
+attach_payload(struct tcp_stack *s, struct tcp_conn *c, struct rte_mbuf *h, uint32_t seq,
+		uint32_t len)
+{
+	uint32_t mseq;
+	struct rte_mbuf *m = sq_find(c, seq, &mseq);
+	struct rte_mbuf *tail = h;
+
 	while (len > 0 && m != NULL) {
 		uint32_t off = seq - mseq;
 		uint32_t take = RTE_MIN((uint32_t)m->data_len - off, len);
@@ -185,6 +231,8 @@ emit(struct tcp_stack *s, const struct tcp_key *key, struct tcp_conn *c,
 	struct rte_mbuf *h;
 	ssize_t opt_len = spec->options != NULL ? tcp_options_encoded_len(spec->options) : 0;
 	uint32_t tcp_len;
+	uint16_t payload_sum = 0;
+	bool copied = false;
 	uint8_t *p;
 
 	if (opt_len < 0)
@@ -198,21 +246,44 @@ emit(struct tcp_stack *s, const struct tcp_key *key, struct tcp_conn *c,
 		rte_pktmbuf_free(h);
 		return no_mbuf(s, c);
 	}
-	if (spec->data_len > 0 && attach_payload(s, c, h, spec->seq, spec->data_len) != 0) {
+	if (spec->data_len > 0 && spec->data_len <= rte_pktmbuf_tailroom(h)) {
+		uint8_t *d = (uint8_t *)rte_pktmbuf_append(h, (uint16_t)spec->data_len);
+
+		if (copy_payload(c, d, spec->seq, spec->data_len, &payload_sum) != 0) {
+			rte_pktmbuf_free(h);
+			return -EINVAL;
+		}
+		copied = true;
+	} else if (spec->data_len > 0 &&
+		   attach_payload(s, c, h, spec->seq, spec->data_len) != 0) {
 		rte_pktmbuf_free(h);
 		return no_mbuf(s, c);
 	}
 	ip = (struct rte_ipv4_hdr *)p;
-	memset(ip, 0, IPV4_HEADER_LEN);
-	ip->version_ihl = 0x45;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(IPV4_HEADER_LEN + tcp_len + spec->data_len));
-	ip->packet_id = rte_cpu_to_be_16(s->ip_id++);
-	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-	ip->time_to_live = DEFAULT_TTL;
-	ip->next_proto_id = IPPROTO_TCP;
-	ip->src_addr = rte_cpu_to_be_32(key->local_ip);
-	ip->dst_addr = rte_cpu_to_be_32(key->remote_ip);
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	{
+		uint16_t total = (uint16_t)(IPV4_HEADER_LEN + tcp_len + spec->data_len);
+		uint16_t id = s->ip_id++;
+		/* RFC 1071 over the header's 16-bit words as numbers, from the
+		 * values rather than read back from the header just stored (a
+		 * load that waited for those stores). */
+		uint32_t sum = 0x4500u + total + id + RTE_IPV4_HDR_DF_FLAG +
+			((uint32_t)DEFAULT_TTL << 8 | IPPROTO_TCP) +
+			(key->local_ip >> 16) + (key->local_ip & 0xffff) +
+			(key->remote_ip >> 16) + (key->remote_ip & 0xffff);
+
+		sum = (sum & 0xffff) + (sum >> 16);
+		sum = (sum & 0xffff) + (sum >> 16);
+		ip->version_ihl = 0x45;
+		ip->type_of_service = 0;
+		ip->total_length = rte_cpu_to_be_16(total);
+		ip->packet_id = rte_cpu_to_be_16(id);
+		ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+		ip->time_to_live = DEFAULT_TTL;
+		ip->next_proto_id = IPPROTO_TCP;
+		ip->hdr_checksum = rte_cpu_to_be_16((uint16_t)~sum);
+		ip->src_addr = rte_cpu_to_be_32(key->local_ip);
+		ip->dst_addr = rte_cpu_to_be_32(key->remote_ip);
+	}
 
 	memset(&th, 0, sizeof(th));
 	th.src_port = key->local_port;
@@ -235,7 +306,9 @@ emit(struct tcp_stack *s, const struct tcp_key *key, struct tcp_conn *c,
 		struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(p + IPV4_HEADER_LEN);
 
 		t->cksum = 0;
-		t->cksum = rte_cpu_to_be_16(ipv4_l4_checksum_mbuf(h, ip, IPV4_HEADER_LEN));
+		t->cksum = rte_cpu_to_be_16(copied ?
+				ipv4_l4_checksum_split(ip, t, tcp_len, payload_sum) :
+				ipv4_l4_checksum_mbuf(h, ip, IPV4_HEADER_LEN));
 	}
 	s->stats.bytes_out += spec->data_len;
 	txq_push(s, h);

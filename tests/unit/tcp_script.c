@@ -13,6 +13,8 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "dataplane/ipv4.h"
+
 #define NS_PER_MS 1000000ull
 #define WILD 0xffffffffffffull
 
@@ -101,6 +103,8 @@ collect(struct tcp_script *s)
 
 	while ((n = tcp_output_drain(s->stack, out, 64, s->now_ms * NS_PER_MS)) > 0) {
 		for (unsigned i = 0; i < n; i++) {
+			/* Every segment's IPv4 header checksum verifies. */
+			assert_int_equal(inet_checksum(rte_pktmbuf_mtod(out[i], const void *), 20), 0);
 			assert_true(s->fifo_count < SCRIPT_FIFO);
 			s->fifo[(s->fifo_head + s->fifo_count) % SCRIPT_FIFO].t_ms = s->now_ms;
 			s->fifo[(s->fifo_head + s->fifo_count) % SCRIPT_FIFO].m = out[i];

@@ -949,6 +949,56 @@ test_l4_checksum_mbuf(void **state)
 	}
 }
 
+/* The segment builder's path: the payload copied piece by piece
+ * (pseudo-random piece lengths, odd ones and odd source and destination
+ * alignments included) with inet_copy_sum(), the parts added with
+ * inet_sum_add(), and ipv4_l4_checksum_split() over the header: the same
+ * checksum as the flat reference, the bytes copied exactly and nothing
+ * written past them. */
+static void
+test_l4_checksum_split(void **state)
+{
+	static uint8_t flat[20 + 3100], src[3200], dst[3200 + 64];
+	uint64_t rng = 0x7654321;
+
+	(void)state;
+	for (unsigned round = 0; round < 3000; round++) {
+		uint32_t head = 20 + 4 * (uint32_t)(xorshift(&rng) % 11);
+		uint32_t payload = round < 300 ? round : (uint32_t)(xorshift(&rng) % 3001);
+		uint32_t l4_len = head + payload, done = 0;
+		uint32_t src_off = (uint32_t)(xorshift(&rng) % 64);
+		uint32_t dst_off = (uint32_t)(xorshift(&rng) % 64);
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)flat;
+		uint16_t sum = 0;
+
+		memset(ip, 0, 20);
+		ip->version_ihl = 0x45;
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + l4_len));
+		ip->next_proto_id = IPPROTO_TCP;
+		ip->src_addr = (uint32_t)xorshift(&rng);
+		ip->dst_addr = (uint32_t)xorshift(&rng);
+		for (uint32_t i = 20; i < 20 + l4_len; i++)
+			flat[i] = (uint8_t)xorshift(&rng);
+		flat[20 + 16] = flat[20 + 17] = 0;
+		memcpy(src + src_off, flat + 20 + head, payload);
+		memset(dst, 0xa5, sizeof(dst));
+		while (done < payload) {
+			uint32_t n = RTE_MIN(payload - done, 1 + (uint32_t)(xorshift(&rng) % 1500));
+
+			sum = inet_sum_add(sum, inet_copy_sum(dst + dst_off + done,
+					src + src_off + done, n), done);
+			done += n;
+		}
+		assert_memory_equal(dst + dst_off, flat + 20 + head, payload);
+		for (uint32_t i = 0; i < dst_off; i++)
+			assert_int_equal(dst[i], 0xa5);
+		for (uint32_t i = dst_off + payload; i < sizeof(dst); i++)
+			assert_int_equal(dst[i], 0xa5);
+		assert_int_equal(ipv4_l4_checksum_split(ip, flat + 20, head, sum),
+				reference_l4_checksum(flat, l4_len));
+	}
+}
+
 int
 main(void)
 {
@@ -970,6 +1020,7 @@ main(void)
 		cmocka_unit_test(test_classify_burst_limit),
 		cmocka_unit_test(test_net_arp_input),
 		cmocka_unit_test(test_l4_checksum_mbuf),
+		cmocka_unit_test(test_l4_checksum_split),
 	};
 	int failed;
 

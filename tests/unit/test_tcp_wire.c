@@ -12,6 +12,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include "dataplane/ipv4.h"
 #include "dataplane/tcp.h"
 #include "tests/unit/tcp_script.h"
 
@@ -166,8 +167,12 @@ pump(struct side *s, struct wire *out, struct rte_mempool *pool, uint64_t now)
 		}
 	}
 	while ((n = tcp_output_drain(s->stack, pkts, 64, now)) > 0)
-		for (unsigned i = 0; i < n; i++)
+		for (unsigned i = 0; i < n; i++) {
+			/* Every segment's IPv4 header checksum verifies (the
+			 * receiving stack checks only the TCP checksum). */
+			assert_int_equal(inet_checksum(rte_pktmbuf_mtod(pkts[i], const void *), 20), 0);
 			wire_put(out, pkts[i], now);
+		}
 }
 
 static void

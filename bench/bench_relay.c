@@ -43,8 +43,8 @@
  * checks, no kernel in between); tor's cases keep the kernel sockets.
  * CPU: tor's
  * whole process; hsrelay's worker busy time, i.e. its thread's CPU time
- * (/proc/PID/task/TID/schedstat) less the TSC time of its empty polls,
- * which hsrelay prints on SIGUSR1 at both ends of the window (the
+ * (/proc/PID/task/TID/schedstat) times the busy share of its loop's TSC
+ * time, which hsrelay prints on SIGUSR1 at both ends of the window (the
  * worker's whole thread CPU time and the whole process are reported as
  * well).
  * Both RUTs get their keys from control/relay_keys.h in a DataDirectory
@@ -170,6 +170,7 @@ struct measurement {
 	double system_softirq_seconds;
 	double ksoftirqd_cpu_seconds;
 	const char *transport;		/* how the generator reached the RUT */
+	unsigned idle_sleep_usec;	/* hsrelay's DPDKIdleSleepUsec */
 	unsigned worker_threads;
 	uint64_t verified, verify_failures;
 	uint64_t backward_cells;
@@ -1708,6 +1709,7 @@ run_case(const struct options *o, struct generator *g, const char *work, enum be
 	g->ugen_rate = rate;
 	m->offered = rate;
 	m->transport = bench_rut_transport(&r, &o->rut);
+	m->idle_sleep_usec = o->rut.idle_sleep_usec;
 	rc = rut_start(&r, work, o, g);
 	m->dpdk_generator = g->ugen != NULL;
 	if (rc == 0)
@@ -1857,9 +1859,9 @@ print_line(enum bench_rut_kind kind, const struct measurement *m, const struct m
 	if (kind == BENCH_RUT_HSRELAY) {
 		printf(",\"worker_threads\":%u,\"worker_thread_cpu_seconds\":%.3f,"
 		       "\"worker_idle_poll_seconds\":%.3f,\"worker_busy_wall_seconds\":%.3f,"
-		       "\"worker_runqueue_wait_seconds\":%.3f",
+		       "\"worker_runqueue_wait_seconds\":%.3f,\"worker_idle_sleep_usec\":%u",
 		       m->worker_threads, m->worker_thread_cpu_seconds, m->worker_idle_poll_seconds,
-		       m->worker_busy_wall_seconds, m->worker_runqueue_wait_seconds);
+		       m->worker_busy_wall_seconds, m->worker_runqueue_wait_seconds, m->idle_sleep_usec);
 		if (m->have_rut_forwarded)
 			printf(",\"relay_forwarded_total\":%" PRIu64 ",\"relay_latency_cells\":%"
 			       PRIu64 ",\"relay_latency_mean_us\":%.1f", m->rut_forwarded,

@@ -80,7 +80,7 @@
  * veth (default), net_tap, net_memif to a bridge process (one worker;
  * bench_memif.h) or to the DPDK generator (memif-direct, one worker).
  * hsrelay's CPU is its workers' busy time: their threads'
- * CPU time less the TSC time of their empty polls, which hsrelay prints
+ * CPU time times the busy share of their loop's TSC time, which hsrelay prints
  * on SIGUSR1 (bench_rut.h), so that idle polling is not charged to the
  * splice; the threads' whole CPU time is the line's
  * worker_thread_cpu_seconds. On af_packet and tap the kernel's delivery
@@ -167,6 +167,7 @@ struct rend_result {
 	unsigned workers;
 	unsigned links;
 	const char *transport;
+	unsigned idle_sleep_usec;	/* hsrelay's DPDKIdleSleepUsec */
 	bool dpdk_generator;		/* memif-direct: bench_ugen.h's process */
 	uint64_t cells;			/* DATA cells that crossed the splice */
 	uint64_t expected;
@@ -765,6 +766,7 @@ run_case(const struct options *o, enum bench_rut_kind kind, unsigned workers, do
 		}
 	}
 	res->transport = bench_rut_transport(&r, &ro);
+	res->idle_sleep_usec = ro.idle_sleep_usec;
 	if (rc == 0)
 		rc = bench_rut_start(&r, env.work, &ro);
 	if (rc == 0)
@@ -869,9 +871,10 @@ print_line(const struct options *o, const struct rend_result *m,
 
 		printf(",\"workers\":%u,\"worker_threads\":%u,\"worker_thread_cpu_seconds\":%.3f,"
 		       "\"worker_idle_poll_seconds\":%.3f,\"worker_busy_wall_seconds\":%.3f,"
-		       "\"worker_runqueue_wait_seconds\":%.3f,\"cells_per_s_per_worker\":%.0f,"
-		       "\"spliced_by_worker\":[", m->workers, w->worker_threads, w->worker_thread_cpu,
-		       w->worker_idle_poll, w->worker_busy_wall, w->worker_runqueue_wait,
+		       "\"worker_runqueue_wait_seconds\":%.3f,\"worker_idle_sleep_usec\":%u,"
+		       "\"cells_per_s_per_worker\":%.0f,\"spliced_by_worker\":[", m->workers,
+		       w->worker_threads, w->worker_thread_cpu, w->worker_idle_poll,
+		       w->worker_busy_wall, w->worker_runqueue_wait, m->idle_sleep_usec,
 		       cells_per_s(m) / (w->worker_threads > 0 ? w->worker_threads : 1));
 		for (unsigned i = 0; i < m->n_spliced; i++) {
 			printf("%s%" PRIu64, i > 0 ? "," : "", m->spliced_by_worker[i]);

@@ -603,9 +603,15 @@ bench_cpu_window(const struct bench_cpu_sample *a, const struct bench_cpu_sample
 		w->worker_runqueue_wait = (double)(b->workers.wait_ns - a->workers.wait_ns) / 1e9;
 		w->worker_busy_wall = busy_wall;
 		w->worker_idle_poll = poll_wall - busy_wall;
-		w->rut_cpu = w->worker_thread_cpu - w->worker_idle_poll;
-		if (w->rut_cpu < 0)
-			w->rut_cpu = 0;
+		/* The thread's CPU time, split in the ratio of the TSC time
+		 * of its busy iterations to that of all its iterations. Both
+		 * TSC times also hold the time the thread was preempted inside
+		 * them; subtracting the empty polls' TSC time from the CPU time
+		 * (what this did before) charged that preemption to idling
+		 * and undercounted busy time, to nothing in a run with
+		 * DPDKIdleSleepUsec 0 on 2 vCPUs. */
+		w->rut_cpu = poll_wall > 0 && busy_wall > 0
+			? w->worker_thread_cpu * busy_wall / poll_wall : 0;
 	}
 	w->generator_cpu = b->self - a->self;
 	w->generator_busy = b->generator_busy - a->generator_busy;

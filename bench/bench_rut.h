@@ -198,9 +198,10 @@ struct bench_cpu_sample {
 struct bench_cpu_window {
 	double seconds;			/* wall */
 	/* what cells_per_cpu_second divides by: tor's whole process;
-	 * hsrelay's worker busy time, worker_thread_cpu less
-	 * worker_idle_poll (not worker_busy_wall: on a shared CPU that also
-	 * counts the time a worker was preempted in a busy iteration) */
+	 * hsrelay's worker busy time, worker_thread_cpu times
+	 * worker_busy_wall / (worker_busy_wall + worker_idle_poll) (the TSC
+	 * times alone also count the time a worker was preempted, on a
+	 * shared CPU) */
 	double rut_cpu;
 	unsigned worker_threads;	/* hsrelay's rte-worker threads; 0 for tor */
 	/* hsrelay: its worker threads' CPU time (schedstat) and run-queue

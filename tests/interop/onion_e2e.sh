@@ -30,7 +30,7 @@
 #      a. a burst of 100 per key: tor_relay_dos_total{type=
 #         "introduce2_rejected"} grows by the refusals the flood saw,
 #         about flood - burst;
-#      b. a paced flood of 2 x the rate per key for 50 s while 6 tor
+#      b. a paced flood of 2 x the rate per key for 50 s while 8 tor
 #         clients (separate processes, hsrelay their only intro point)
 #         fetch the page, each retrying after a refusal (SIGNAL NEWNYM);
 #         at least one fetch is byte-exact while the flood is refused
@@ -60,7 +60,7 @@ dos_burst=10
 # LEGIT_CLIENTS - 1 more) fetch the page.
 flood_rate=${FLOOD_RATE:-$((2 * dos_rate))}
 flood_seconds=${FLOOD_SECONDS:-50}
-legit_clients=${LEGIT_CLIENTS:-6}
+legit_clients=${LEGIT_CLIENTS:-8}
 
 on_service_lines=("HiddenServiceEnableIntroDoSDefense 1"
   "HiddenServiceEnableIntroDoSRatePerSec $dos_rate"
@@ -224,7 +224,7 @@ checked "flood of $sent INTRODUCE1 in $ms ms: $rejected rate-limited at hsrelay 
 # tokens from the same bucket (tor's hs_dos_can_send_intro2), which gets
 # $dos_rate tokens at each whole second; the flood takes them within
 # about (rate - 1) / flood_rate of the second, so a client's INTRODUCE1
-# is relayed with a probability of about 0.3 (measured: 45 of 145 in four
+# is relayed with a probability of about 0.3 (measured: 89 of 296 in eight
 # runs) and refused (INTRODUCE_ACK 0001) otherwise; at 4x it would be
 # about half that.
 # A refused tor client does not retry by itself: it notes the intro point
@@ -238,8 +238,10 @@ checked "flood of $sent INTRODUCE1 in $ms ms: $rejected rate-limited at hsrelay 
 # per 10 s (tor's MAX_SIGNEWNYM_RATE). So each of the $legit_clients tor
 # clients (separate processes, separate caches) tries, and after a
 # refusal sends NEWNYM and tries again, until it gets through: about 5
-# tries each while tries may start, 30 in all, which all fail with a
-# probability near 0.7^30 = 2e-5.
+# tries each while tries may start, 40 in all. A try succeeds about one
+# time in four (tor often sends two INTRODUCE1 at once for one stream,
+# which meet the bucket together), so all fail with a probability near
+# 0.75^40 = 1e-5.
 # on_log_count NODE TEXT: lines of NODE's info log with TEXT.
 on_log_count() { grep -c "$2" "${tn_dir[$1]}/info.log" || true; }
 # The service's intro points may have changed since step 2 (time periods
@@ -266,16 +268,17 @@ done
 # ok|failed (START, END: date +%s%3N). Each try waits a random 0-1 s
 # first: NEWNYM goes on a whole second, hsrelay's buckets refill on one,
 # and without it a client's tries would all meet its bucket at the same
-# point of a second. A try ends soon after NODE logs a refusal (the
-# stream would only wait for curl's timeout, NODE having no usable intro
-# point left).
+# point of a second. A try ends soon after NODE logs a refusal since the
+# last NEWNYM (the stream would only wait for curl's timeout, NODE having
+# no usable intro point left; the circuits a killed try left behind may
+# introduce, and be refused, after the NEWNYM too).
 legit_fetches() {
   local node=$1 deadline=$2 try=0 t0 user pid nacks
+  nacks=$(on_log_count "$node" 'Received INTRODUCE_ACK nack')
   while [ "$(date +%s)" -lt "$deadline" ]; do
     sleep "0.$(printf '%03d' $((RANDOM % 1000)))"
     try=$((try + 1))
     user=$node-during$try
-    nacks=$(on_log_count "$node" 'Received INTRODUCE_ACK nack')
     t0=$(date +%s%3N)
     onion_net_curl_via "$node" "$user" "$tn_work/during.$user" "http://$onion/index.html" \
       --max-time 30 2>"$tn_work/during.$user.err" &
@@ -297,14 +300,16 @@ legit_fetches() {
     fi
     echo "$node $user $t0 $(date +%s%3N) failed $(head -c 100 "$tn_work/during.$user.err" | tr '\n' ' ')"
     on_newnym "$node"
+    nacks=$(on_log_count "$node" 'Received INTRODUCE_ACK nack')
   done
 }
-# on_newnym NODE: SIGNAL NEWNYM once 11 s have passed since NODE's last
-# one (tor delays a NEWNYM that comes within 10 s of the previous one).
+# on_newnym NODE: SIGNAL NEWNYM once 10 s have passed since NODE's last
+# one (tor delays a NEWNYM that comes within 10 s of the previous one;
+# the time noted here is taken after tor answered).
 on_newnym() {
   local last
   last=$(cat "$tn_work/newnym.$1" 2>/dev/null || echo 0)
-  while [ "$(date +%s)" -lt $((last + 11)) ]; do sleep 0.5; done
+  while [ "$(date +%s)" -lt $((last + 10)) ]; do sleep 0.2; done
   testnet_ctl "$1" run "SIGNAL NEWNYM" >/dev/null || fail "SIGNAL NEWNYM on $1"
   date +%s >"$tn_work/newnym.$1"
 }

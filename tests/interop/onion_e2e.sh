@@ -305,11 +305,16 @@ legit_fetches() {
 }
 # on_newnym NODE: SIGNAL NEWNYM once 10 s have passed since NODE's last
 # one (tor delays a NEWNYM that comes within 10 s of the previous one;
-# the time noted here is taken after tor answered).
+# the time noted here is taken after tor answered), and a random 0-1 s
+# more: the circuits a killed try left may introduce as soon as the
+# NEWNYM clears the cache, and they must not meet the bucket (whose
+# seconds are hsrelay's monotonic ones) at the same point of a second
+# each time.
 on_newnym() {
   local last
   last=$(cat "$tn_work/newnym.$1" 2>/dev/null || echo 0)
   while [ "$(date +%s)" -lt $((last + 10)) ]; do sleep 0.2; done
+  sleep "0.$(printf '%03d' $((RANDOM % 1000)))"
   testnet_ctl "$1" run "SIGNAL NEWNYM" >/dev/null || fail "SIGNAL NEWNYM on $1"
   date +%s >"$tn_work/newnym.$1"
 }
@@ -389,8 +394,14 @@ echo "  metrics: introduce2_rejected +$rejected, intro1 rate_limited +$limited, 
 allowed=$(( live * (dos_burst + dos_rate * (p_ms / 1000 + 1)) + ${#on_clients[@]} ))
 [ "$passed" -le "$allowed" ] ||
   fail "hsrelay relayed $passed INTRODUCE1 to the service while at most $allowed may pass"
-wait_until 5 intro2_seen $(( relayed + p_relayed )) ||
-  fail "the service logged $(grep -c 'Could not get valid INTRO2 keys' "${tn_dir[hs]}/notice.log") undecryptable INTRODUCE2, the floods had $(( relayed + p_relayed )) relayed"
+# The service logs each relayed INTRODUCE2 it could not decrypt; when it
+# closes an intro circuit during the flood (unknown_service grows for a
+# key that relayed), what hsrelay relayed on it just before may never be
+# processed: up to one second's tokens per such key.
+lost=0
+[ "$unknown" -eq 0 ] || lost=$(( dos_rate * live ))
+wait_until 5 intro2_seen $(( relayed + p_relayed - lost )) ||
+  fail "the service logged $(grep -c 'Could not get valid INTRO2 keys' "${tn_dir[hs]}/notice.log") undecryptable INTRODUCE2, the floods had $(( relayed + p_relayed )) relayed (at most $lost lost)"
 checked "paced flood of $p_sent INTRODUCE1 ($flood_rate/s per key, ${#pkeys[@]} keys, $live live) in $p_ms ms: $p_refused refused, $p_relayed relayed; hsrelay relayed $passed in all, at most $allowed may pass"
 # The proof of "while": a byte-exact fetch during which hsrelay was
 # rate-limiting the flood on some key (intro_flood's limited_from before

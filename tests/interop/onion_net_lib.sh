@@ -20,7 +20,11 @@
 #     DisableNetwork 1 and let onto the network only once the consensus
 #     lists hsrelay Running, HSDir and weighted (a service that uploads
 #     while no HSDir exists does not re-upload by itself);
-#   - client "client" (SocksPort 127.0.0.1:9050, info log).
+#   - client "client" (SocksPort 127.0.0.1:9050, info log), and
+#     on_extra_clients more tor clients "client2", "client3", ... (SocksPort
+#     127.0.0.1:9062, 9063, ..., ControlPort 9072, 9073, ..., info log, the
+#     same torrc otherwise): separate tor processes, each with its own
+#     descriptor and intro-point failure caches.
 #
 # Functions (in the order a test calls them):
 #   onion_net_setup HSRELAY TAG SUBNET RELAYS  testnet_begin, keys, torrc
@@ -28,24 +32,26 @@
 #                        from the arrays on_service_lines (inside the
 #                        service's HiddenServiceDir block),
 #                        on_hsrelay_lines, on_client_lines (set them
-#                        after sourcing this file)
+#                        after sourcing this file; on_extra_clients too)
 #   onion_net_make_file NAME MIB SEED  NAME (not index.html or big.bin,
 #                        which testnet_start_origin writes) in the origin's directory:
 #                        MIB MiB of python3 random.Random(SEED) bytes
 #   onion_net_start      origin, network, hsrelay (its tap attached)
 #   onion_net_wait_ready SECONDS  hsrelay Running+HSDir+weight 10000 in
-#                        a1's and the client's consensus, client
+#                        a1's and the client's consensus, every client
 #                        bootstrapped, service let on the network; its
 #                        descriptor stored at hsrelay and hsrelay an
 #                        established intro point of it; sets on_onion
 #   onion_net_service_intro_points  fingerprints of the relays the
 #                        service holds established intro circuits to
-#   onion_net_client_only_via_hsrelay  the client's ExcludeNodes = the
+#   onion_net_client_only_via_hsrelay  every client's ExcludeNodes = the
 #                        service's other intro points, HSLayer2Nodes = the
 #                        remaining tor relays: it must introduce through
 #                        hsrelay
 #   onion_net_curl USER OUT URL [CURL ARGS...]  curl through the client,
 #                        SOCKS credentials USER:x (a circuit per USER)
+#   onion_net_curl_via NODE USER OUT URL [CURL ARGS...]  the same through
+#                        client NODE (one of on_clients)
 #   onion_net_fetch_via_rp PREFIX OUT PAGE  fetches PAGE (a file of the
 #                        origin) with credentials PREFIX1, PREFIX2, ... (a
 #                        new circuit each) until it is byte-exact and the
@@ -60,7 +66,8 @@
 #   onion_net_auth_keys_hex  the auth keys hsrelay's log says it holds
 #                        intro circuits for, in hex
 # Variables: on_hsrelay_fp, on_conf, on_onion, on_tap, on_metrics_port,
-# on_hsrelay_pid, plus testnet/lib.sh's (tn_ns, tn_work, tn_dir, ...).
+# on_hsrelay_pid, on_clients (client, client2, ...), on_socks_port[NODE],
+# plus testnet/lib.sh's (tn_ns, tn_work, tn_dir, ...).
 
 on_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=testnet/lib.sh
@@ -70,6 +77,9 @@ on_metrics_port=9037
 on_service_lines=()
 on_hsrelay_lines=()
 on_client_lines=()
+on_extra_clients=0
+on_clients=(client)
+declare -A on_socks_port=([client]=9050)
 on_onion=
 on_hsrelay_pid=
 
@@ -88,7 +98,7 @@ on_bandwidth_file() {
 }
 
 onion_net_setup() {
-  local relays=$4 a line
+  local relays=$4 a line i name
   on_hsrelay=$1
   testnet_begin "$2" "$3"
   "$tn_tor" --version | head -1
@@ -105,6 +115,17 @@ onion_net_setup() {
   done
   { echo "Log info file ${tn_dir[client]}/info.log"
     for line in ${on_client_lines[@]+"${on_client_lines[@]}"}; do echo "$line"; done; } >>"${tn_dir[client]}/torrc"
+  for ((i = 2; i <= on_extra_clients + 1; i++)); do
+    name=client$i
+    tn_node "$name" "$tn_ns" $((9070 + i))
+    on_clients+=("$name")
+    on_socks_port[$name]=$((9060 + i))
+    { tn_common_torrc "$name"; testnet_network_torrc
+      tn_client_torrc | sed "s/^SocksPort .*/SocksPort 127.0.0.1:${on_socks_port[$name]}/"
+      echo "Log info file ${tn_dir[$name]}/info.log"
+      for line in ${on_client_lines[@]+"${on_client_lines[@]}"}; do echo "$line"; done
+    } >"${tn_dir[$name]}/torrc"
+  done
 
   on_conf=$tn_work/hsrelay.conf
   tn_hsrelay=$on_hsrelay
@@ -129,8 +150,10 @@ sys.stdout.buffer.write(random.Random(int(sys.argv[2])).randbytes(int(sys.argv[1
 }
 
 onion_net_start() {
+  local name
   testnet_start_origin
   testnet_start_network
+  for name in "${on_clients[@]:1}"; do testnet_start_tor "$name"; done
   testnet_start_tor hs
   testnet_spawn "$tn_ns" "$tn_work/hsrelay.log" "$on_hsrelay" -f "$on_conf"
   # shellcheck disable=SC2034 # read by the test
@@ -164,14 +187,19 @@ on_wait_listed() {
   done
 }
 
+on_bootstrapped() { [ "$(testnet_ctl "$1" bootstrap 2>/dev/null)" = 100 ]; }
+
 onion_net_wait_ready() {
-  local end=$(( $(date +%s) + $1 )) entry
+  local end=$(( $(date +%s) + $1 )) entry name
   on_wait_listed a1 "$end" || fail "a1's consensus does not list hsrelay Running, HSDir, Bandwidth=10000"
   entry=$(testnet_ctl a1 run "GETINFO ns/id/$on_hsrelay_fp")
   grep -q '^s .*Guard' <<<"$entry" && fail "hsrelay is voted Guard"
   checked "a1's consensus: hsrelay $(grep '^s ' <<<"$entry" | cut -c3-), $(grep '^w ' <<<"$entry" | cut -c3-) at $(testnet_elapsed) s"
   on_wait_listed client "$end" || fail "the client's consensus does not list hsrelay so"
   testnet_wait_bootstrap $(( end - $(date +%s) )) || fail "the client did not bootstrap"
+  for name in "${on_clients[@]:1}"; do
+    wait_until $(( end - $(date +%s) )) on_bootstrapped "$name" || fail "$name did not bootstrap"
+  done
   checked "the client's consensus lists hsrelay so and it is bootstrapped at $(testnet_elapsed) s"
   testnet_ctl hs run "SETCONF DisableNetwork=0" >/dev/null || fail "SETCONF DisableNetwork=0 on the service"
   testnet_log "onion service let onto the network"
@@ -214,7 +242,7 @@ onion_net_service_intro_points() {
 }
 
 onion_net_client_only_via_hsrelay() {
-  local fp name exclude="" layer2=""
+  local fp name exclude="" layer2="" node
   declare -A excluded=()
   for fp in $(onion_net_service_intro_points); do
     [ "$fp" = "$on_hsrelay_fp" ] && continue
@@ -225,20 +253,24 @@ onion_net_client_only_via_hsrelay() {
     [ -n "${excluded[${tn_fp[$name]}]:-}" ] || layer2+="\$${tn_fp[$name]},"
   done
   [ -n "$layer2" ] || fail "no tor relay left for the client's second hop"
-  if [ -n "$exclude" ]; then
-    testnet_ctl client run "SETCONF ExcludeNodes=${exclude%,} HSLayer2Nodes=${layer2%,}" >/dev/null ||
-      fail "SETCONF ExcludeNodes/HSLayer2Nodes on the client"
-  else
-    testnet_ctl client run "SETCONF HSLayer2Nodes=${layer2%,}" >/dev/null ||
-      fail "SETCONF HSLayer2Nodes on the client"
-  fi
+  for node in "${on_clients[@]}"; do
+    if [ -n "$exclude" ]; then
+      testnet_ctl "$node" run "SETCONF ExcludeNodes=${exclude%,} HSLayer2Nodes=${layer2%,}" >/dev/null ||
+        fail "SETCONF ExcludeNodes/HSLayer2Nodes on $node"
+    else
+      testnet_ctl "$node" run "SETCONF HSLayer2Nodes=${layer2%,}" >/dev/null ||
+        fail "SETCONF HSLayer2Nodes on $node"
+    fi
+  done
   echo "${exclude%,}"
 }
 
-onion_net_curl() {
-  local user=$1 out=$2 url=$3
-  shift 3
-  ip netns exec "$tn_ns" curl -sS --socks5-hostname "$user:x@127.0.0.1:$tn_socks_port" \
+onion_net_curl() { onion_net_curl_via client "$@"; }
+
+onion_net_curl_via() {
+  local node=$1 user=$2 out=$3 url=$4
+  shift 4
+  ip netns exec "$tn_ns" curl -sS --socks5-hostname "$user:x@127.0.0.1:${on_socks_port[$node]}" \
     -o "$out" "$@" "$url"
 }
 

@@ -167,7 +167,8 @@ burst(struct input *in)
 	static uint8_t cells[CIRCUIT_BURST_MAX][CELL_LEN];
 	static struct circuit_cell cc[CIRCUIT_BURST_MAX];
 	static struct circuit_extra_cell extra[CIRCUIT_BURST_MAX];
-	unsigned n = 1u + take(in) % CIRCUIT_BURST_MAX, nb_extra = 0;
+	unsigned n = 1u + take(in) % CIRCUIT_BURST_MAX, nb_extra = 0, held = 0;
+	uint64_t held_before = circuit_table_counters(table)->held_total;
 
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *cell = cells[i], *payload = cell_wire_payload(cell);
@@ -221,10 +222,20 @@ burst(struct input *in)
 			break;
 		case CIRCUIT_VERDICT_DROP:
 			break;
+		case CIRCUIT_VERDICT_HELD:
+			/* a relay cell no hop recognized behind a RENDEZVOUS1
+			 * this hop recognized: kept until the join or the close */
+			CHECK(command == CELL_COMMAND_RELAY || command == CELL_COMMAND_RELAY_EARLY);
+			CHECK(cc[i].circuit < MAX_CIRCUITS);
+			held++;
+			break;
 		default:
 			abort();
 		}
 	}
+	/* every HELD verdict is one cell in the table's hold pool */
+	CHECK(circuit_table_counters(table)->held_total == held_before + held);
+	CHECK(circuit_table_counters(table)->cells_held <= CIRCUIT_HOLD_CELLS);
 	for (unsigned i = 0; i < nb_extra; i++) {
 		CHECK(extra[i].link >= 1 && extra[i].link <= LINKS);
 		CHECK(cell_wire_command(extra[i].cell) == CELL_COMMAND_DESTROY);

@@ -143,6 +143,7 @@ struct options {
 	unsigned links;			/* 0: min(circuits, 4) */
 	unsigned window;		/* per circuit; 0: WINDOW_DEFAULT / circuits */
 	bool skip_tor, skip_hsrelay, skip_max;
+	double rate;		/* --rate: hsrelay's offered load without tor; 0: none */
 	bool verbose;
 	struct bench_rut_options rut;	/* tor and hsrelay paths, transport */
 	char hsrelay_path[PATH_MAX + 16];
@@ -1267,8 +1268,13 @@ client_writer_main(void *arg)
 		unsigned budget = max_cells, n = 0, open = 0;
 
 		if (c->rate > 0) {
+			/* Whole records only: paced, the cells go in the same
+			 * full RECORD_CELLS records as unpaced (the reference
+			 * run), not in more, smaller ones, each of which costs
+			 * the relay a record. */
 			token_refill(&tokens, c->rate, &last);
 			budget = tokens < max_cells ? (unsigned)tokens : max_cells;
+			budget -= budget % RECORD_CELLS;
 		}
 		for (unsigned i = 0; i < c->n_circuits; i++) {
 			struct client_circuit *cc = c->circuits[i];
@@ -1885,7 +1891,10 @@ usage(FILE *to)
 		    "                           [--tor-only | --hsrelay-only] [--tor PATH]\n"
 		    "                           [--hsrelay PATH] [--idle-sleep-usec U] [--verbose]\n"
 		    "                           [--transport af_packet|tap|memif|memif-direct]\n"
-		    "  needs root: creates a network namespace; runs tor and hsrelay in it\n");
+		    "                           [--rate CELLS_PER_S]\n"
+		    "  needs root: creates a network namespace; runs tor and hsrelay in it\n"
+		    "  --rate: with --hsrelay-only, offer hsrelay this load instead of tor's\n"
+		    "          measured rate (for profiling one relay at a chosen load)\n");
 }
 
 int
@@ -1900,6 +1909,7 @@ bench_relay_main(int argc, char **argv)
 		{ "no-max", no_argument, NULL, 'n' },
 		{ "tor-only", no_argument, NULL, 'T' },
 		{ "hsrelay-only", no_argument, NULL, 'H' },
+		{ "rate", required_argument, NULL, 'r' },
 		BENCH_RUT_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1972,6 +1982,13 @@ bench_relay_main(int argc, char **argv)
 		case 'H':
 			o.skip_tor = true;
 			break;
+		case 'r':
+			o.rate = strtod(optarg, NULL);
+			if (!(o.rate > 0 && o.rate <= 1e8)) {
+				usage(stderr);
+				return 2;
+			}
+			break;
 		case 'v':
 			o.verbose = true;
 			break;
@@ -2038,17 +2055,19 @@ bench_relay_main(int argc, char **argv)
 		}
 		if (o.skip_hsrelay)
 			continue;
-		if (have_tor) {
-			rc = run_case(&o, &g, env.work, BENCH_RUT_HSRELAY, c, (double)tor.cells / tor.seconds, &hs);
+		if (have_tor || o.rate > 0) {
+			double rate = have_tor ? (double)tor.cells / tor.seconds : o.rate;
+
+			rc = run_case(&o, &g, env.work, BENCH_RUT_HSRELAY, c, rate, &hs);
 			if (rc < 0) {
 				fprintf(stderr, "hsrelay-bench relay: hsrelay (matched), %u circuits: %s\n", c,
 						strerror(-rc));
 				status = 1;
 				break;
 			}
-			print_line(BENCH_RUT_HSRELAY, &hs, &tor);
+			print_line(BENCH_RUT_HSRELAY, &hs, have_tor ? &tor : NULL);
 		}
-		if (!have_tor || !o.skip_max) {
+		if ((!have_tor && o.rate == 0) || !o.skip_max) {
 			rc = run_case(&o, &g, env.work, BENCH_RUT_HSRELAY, c, 0, &hs);
 			if (rc < 0) {
 				fprintf(stderr, "hsrelay-bench relay: hsrelay (max), %u circuits: %s\n", c,

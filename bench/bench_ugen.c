@@ -1364,12 +1364,17 @@ pump(struct ugen *u, uint64_t now)
 			u->tokens = cap;
 		u->token_time = now;
 		budget = u->tokens < budget ? (unsigned)u->tokens : budget;
-		/* Rendezvous: spent in rounds of at least 1 ms of cells, as
-		 * the kernel-socket generator does (rend_pump.h), so that
-		 * pacing does not cut the cells into more, smaller records
-		 * than the same rate unpaced would. */
+		/* Pacing must not cut the cells into more, smaller records
+		 * than the same rate unpaced would: the reference relay, run
+		 * unpaced, gets full RECORD_CELLS records, and a record's cost
+		 * is mostly per record. Rendezvous: spent in rounds of at
+		 * least 1 ms of cells, as the kernel-socket generator does
+		 * (rend_pump.h). Relay: spent in whole records only, as the
+		 * kernel-socket generator does (bench_relay.c). */
 		if (rendezvous(u) && u->tokens < u->p->rate * 0.001)
 			budget = 0;
+		if (!rendezvous(u))
+			budget -= budget % RECORD_CELLS;
 	}
 	while (records < PUMP_RECORDS && cells < budget && full < u->n_clients) {
 		struct ugen_link *l = u->links[u->next_client];

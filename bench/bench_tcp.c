@@ -31,10 +31,11 @@
  * both processes (this kernel has no IRQ time accounting, so softirq work
  * done in a process's context, veth delivery included, is charged to it),
  * and the machine's total busy time from /proc/stat as a cross-check.
- * A poll-mode worker counts as one core whatever it does. Everything it
- * creates (processes, namespaces, the memif socket's directory) is removed
- * on every exit path, SIGINT and SIGTERM included; the children die with
- * the parent (PR_SET_PDEATHSIG). */
+ * A poll-mode worker counts as its CPU time times the busy share of its
+ * loop (the workers publish worker_cycles()), as in the relay bench.
+ * Everything it creates (processes, namespaces, the memif socket's
+ * directory) is removed on every exit path, SIGINT and SIGTERM included;
+ * the children die with the parent (PR_SET_PDEATHSIG). */
 #include "bench/bench_tcp.h"
 
 #include <errno.h>
@@ -116,6 +117,9 @@ struct bench_shared {
 		uint64_t segments;	/* TCP segments received (hsrelay) */
 		uint64_t checked;	/* chains or reads whose first bytes were compared */
 		uint64_t check_failures;
+		/* hsrelay: the worker's loop time, all iterations and busy
+		 * ones (worker_cycles()), in ns */
+		uint64_t poll_ns, busy_ns;
 		uint32_t ready;		/* listening */
 		uint32_t halted;	/* hsrelay: worker stopped, memif no longer polled */
 		int32_t error;
@@ -123,6 +127,7 @@ struct bench_shared {
 	struct {
 		uint64_t retransmits;
 		uint64_t tx_dropped;
+		uint64_t poll_ns, busy_ns;	/* as the receiver's */
 		uint32_t connected;
 		uint32_t mss;
 		uint32_t halted;
@@ -323,13 +328,19 @@ hs_poll(void *arg, struct stack *stack, uint64_t now)
 	struct hs_app *app = arg;
 	const struct tcp_stats *st = tcp_stack_stats(app->tcp);
 	unsigned work = 0;
+	uint64_t busy, poll;
 
 	(void)stack;
+	worker_cycles(app->worker, &busy, &poll);
 	if (app->sender) {
+		PUT(app->shared->sender.busy_ns, worker_tsc_to_ns(busy));
+		PUT(app->shared->sender.poll_ns, worker_tsc_to_ns(poll));
 		work = hs_fill(app, now);
 		PUT(app->shared->sender.retransmits, st->retransmitted_segments);
 		PUT(app->shared->sender.tx_dropped, worker_counters(app->worker)->tx_dropped);
 	} else {
+		PUT(app->shared->receiver.busy_ns, worker_tsc_to_ns(busy));
+		PUT(app->shared->receiver.poll_ns, worker_tsc_to_ns(poll));
 		PUT(app->shared->receiver.bytes, app->bytes);
 		PUT(app->shared->receiver.segments, st->segments_in);
 		PUT(app->shared->receiver.checked, app->checked);
@@ -946,8 +957,11 @@ system_busy_ns(void)
 struct measurement {
 	double seconds;
 	uint64_t bytes, segments;
-	double cpu_cores;		/* kernel: schedstat of both processes; hsrelay: 2 */
+	/* kernel: schedstat of both processes; hsrelay: each side's
+	 * schedstat times its worker's busy share (busy_share) */
+	double cpu_cores;
 	double cpu_cores_measured;	/* schedstat of both processes */
+	double busy_share[2];		/* hsrelay: sender, receiver */
 	double cpu_cores_system;	/* whole machine busy */
 	double load_average;		/* 1-minute load before the window */
 	uint32_t mss;
@@ -958,14 +972,19 @@ static int
 measure_window(struct run_state *st, const struct options *o, bool kernel, struct measurement *m)
 {
 	struct bench_shared *sh = st->sh;
-	uint64_t t0, t1, b0, s0, cpu0, cpu1, sys0, sys1;
+	uint64_t t0, t1, b0, s0, cpu0[2], cpu1[2], sys0, sys1, busy0[2], poll0[2];
 
 	bench_sleep_ns((uint64_t)(o->warmup * 1e9));
 	t0 = bench_now_ns();
 	b0 = GET(sh->receiver.bytes);
 	s0 = GET(sh->receiver.segments);
 	sys0 = system_busy_ns();
-	cpu0 = bench_process_cpu_ns(st->sender) + bench_process_cpu_ns(st->receiver);
+	cpu0[0] = bench_process_cpu_ns(st->sender);
+	cpu0[1] = bench_process_cpu_ns(st->receiver);
+	busy0[0] = GET(sh->sender.busy_ns);
+	poll0[0] = GET(sh->sender.poll_ns);
+	busy0[1] = GET(sh->receiver.busy_ns);
+	poll0[1] = GET(sh->receiver.poll_ns);
 	m->load_average = bench_load_average();
 	while (bench_now_ns() - t0 < (uint64_t)(o->seconds * 1e9)) {
 		if (bench_interrupted)
@@ -976,11 +995,34 @@ measure_window(struct run_state *st, const struct options *o, bool kernel, struc
 	m->bytes = GET(sh->receiver.bytes) - b0;
 	m->segments = GET(sh->receiver.segments) - s0;
 	sys1 = system_busy_ns();
-	cpu1 = bench_process_cpu_ns(st->sender) + bench_process_cpu_ns(st->receiver);
+	cpu1[0] = bench_process_cpu_ns(st->sender);
+	cpu1[1] = bench_process_cpu_ns(st->receiver);
 	m->seconds = (double)(t1 - t0) / 1e9;
-	m->cpu_cores_measured = (double)(cpu1 - cpu0) / (double)(t1 - t0);
-	/* A poll-mode worker owns its core whether it has work or not. */
-	m->cpu_cores = kernel ? m->cpu_cores_measured : 2.0;
+	m->cpu_cores_measured = (double)(cpu1[0] - cpu0[0] + cpu1[1] - cpu0[1]) /
+		(double)(t1 - t0);
+	if (kernel) {
+		m->cpu_cores = m->cpu_cores_measured;
+	} else {
+		/* A poll-mode worker spins on empty queues when its peer is
+		 * the bottleneck: count each side's CPU time times the busy
+		 * share of its loop's TSC time, as the relay bench does
+		 * (bench_rut.c), not the whole core. */
+		uint64_t busy1[2] = { GET(sh->sender.busy_ns), GET(sh->receiver.busy_ns) };
+		uint64_t poll1[2] = { GET(sh->sender.poll_ns), GET(sh->receiver.poll_ns) };
+
+		m->cpu_cores = 0;
+		for (unsigned i = 0; i < 2; i++) {
+			uint64_t poll = poll1[i] - poll0[i];
+
+			m->busy_share[i] = poll > 0 ? (double)(busy1[i] - busy0[i]) / (double)poll : 0;
+			m->cpu_cores += (double)(cpu1[i] - cpu0[i]) * m->busy_share[i] /
+				(double)(t1 - t0);
+		}
+		if (!(m->cpu_cores > 0)) {
+			fprintf(stderr, "hsrelay-bench tcp: no busy worker time in the window\n");
+			return -EIO;
+		}
+	}
 	m->cpu_cores_system = (double)(sys1 - sys0) / (double)(t1 - t0);
 	m->mss = GET(sh->sender.mss);
 	if (kernel && m->mss > 0)
@@ -1135,7 +1177,11 @@ print_line(const char *impl, unsigned connections, const struct measurement *m,
 	       m->cpu_cores, per_core, m->cpu_cores_measured, m->cpu_cores_system,
 	       m->load_average, m->mss, m->retransmits, m->checked);
 	if (hsrelay)
-		printf(",\"tx_dropped\":%" PRIu64, m->tx_dropped);
+		printf(",\"tx_dropped\":%" PRIu64 ",\"cpu_what\":\"worker busy iterations\","
+		       "\"sender_busy_share\":%.3f,\"receiver_busy_share\":%.3f",
+		       m->tx_dropped, m->busy_share[0], m->busy_share[1]);
+	else
+		printf(",\"cpu_what\":\"process\"");
 	if (reference != NULL) {
 		double ref = (double)reference->bytes * 8 / reference->seconds / 1e9 /
 			reference->cpu_cores;

@@ -127,6 +127,8 @@ struct tcp_stats {
 	uint64_t retransmitted_segments;
 	uint64_t fast_retransmits;
 	uint64_t partial_acks;
+	uint64_t sack_recoveries;	/* of fast_retransmits, driven by SACK (RFC 6675) */
+	uint64_t sack_retransmits;	/* holes retransmitted in SACK recoveries */
 	uint64_t persist_probes;
 	uint64_t delayed_acks;
 	uint64_t syn_cookies_sent;

@@ -232,6 +232,26 @@ process_fin(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	}
 }
 
+/* RFC 6675 5 step 4: fast retransmit and loss recovery driven by the
+ * SACK scoreboard (tcp_conn_output() sends what NextSeg() picks while
+ * cwnd - pipe allows). */
+static void
+enter_sack_recovery(struct tcp_stack *s, struct tcp_conn *c)
+{
+	uint32_t flight = c->snd_max - c->snd_una;
+
+	c->recover = c->snd_max;
+	c->ssthresh = RTE_MAX(flight / 2, 2u * c->mss);
+	c->cwnd = c->ssthresh;
+	c->high_rxt = c->snd_una;
+	/* 4.3: the first segment presumed lost goes out whatever pipe is. */
+	c->flags |= CF_RECOVERY | CF_SACK_RECOVERY | CF_REXMIT_ONE;
+	c->flags &= ~CF_RTT_TIMING;
+	s->stats.fast_retransmits++;
+	s->stats.sack_recoveries++;
+	tcp_mark_dirty(s, c);
+}
+
 /* Returns false when the connection is gone. */
 static bool
 process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *seg, uint64_t now)
@@ -240,7 +260,18 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 	uint32_t ack = h->ack;
 	uint32_t wnd = (uint32_t)h->window << c->snd_wscale;
 	uint32_t data_end = c->sq_seq + c->sq_bytes;
+	uint32_t newly_sacked = 0;
+	bool counted_dupack = false;
 
+	/* RFC 6675 5: every ACK with SACK blocks updates the scoreboard. */
+	if (c->flags & CF_SACK_OK) {
+		uint32_t una = SEQ_GT(ack, c->snd_una) ? ack : c->snd_una;
+
+		tcp_sack_board_advance(&c->sack_board, una);
+		if (h->options.present & TCP_OPT_SACK)
+			newly_sacked = tcp_sack_board_update(&c->sack_board, una, c->snd_max,
+					h->options.sack, h->options.sack_count);
+	}
 	if (SEQ_GT(ack, c->snd_una)) {
 		uint32_t acked = ack - c->snd_una;
 		uint32_t data_acked = 0;
@@ -262,12 +293,20 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 			data_acked = RTE_MIN(ack - c->sq_seq, c->sq_bytes);
 		if (c->flags & CF_RECOVERY) {
 			if (SEQ_GEQ(ack, c->recover)) {
-				/* RFC 6582 3.2 step 3: full acknowledgment. */
+				/* RFC 6582 3.2 step 3: full acknowledgment
+				 * (RFC 6675 5: recovery ends the same way). */
 				uint32_t flight = c->snd_max - ack;
 
 				c->cwnd = RTE_MIN(c->ssthresh, RTE_MAX(flight, (uint32_t)c->mss) + c->mss);
-				c->flags &= ~CF_RECOVERY;
+				c->flags &= ~(CF_RECOVERY | CF_SACK_RECOVERY);
 				c->dupacks = 0;
+			} else if (c->flags & CF_SACK_RECOVERY) {
+				/* RFC 6675 5: a partial ACK changes no cwnd;
+				 * pipe falls and NextSeg() picks the next
+				 * hole (tcp_conn_output()). */
+				s->stats.partial_acks++;
+				if (SEQ_LT(c->high_rxt, ack))
+					c->high_rxt = ack;
 			} else {
 				/* RFC 6582 3.2 step 4: partial acknowledgment. */
 				s->stats.partial_acks++;
@@ -325,11 +364,18 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 		   wnd == c->snd_wnd && !(c->flags & CF_PERSIST)) {
 		/* RFC 5681 2 duplicate ACK; 3.2 fast retransmit; RFC 6582. */
 		c->dupacks++;
-		if (c->dupacks < 3 && !(c->flags & CF_RECOVERY)) {
+		counted_dupack = true;
+		if (c->flags & CF_SACK_RECOVERY) {
+			/* RFC 6675: no cwnd inflation; the SACK
+			 * information it brought lowered pipe. */
+			tcp_mark_dirty(s, c);
+		} else if (c->dupacks < 3 && !(c->flags & CF_RECOVERY)) {
 			/* RFC 3042: the first two may each release a new
 			 * segment (tcp_conn_output) to keep the ACK clock. */
 			tcp_mark_dirty(s, c);
-		} else if (c->dupacks == 3 && !(c->flags & CF_RECOVERY)) {
+		} else if (c->dupacks == 3 && !(c->flags & CF_RECOVERY) &&
+			   c->sack_board.count == 0) {
+			/* (With SACK information: the RFC 6675 entry below.) */
 			if (SEQ_GT(ack, c->recover)) {
 				uint32_t flight = c->snd_max - c->snd_una;
 
@@ -346,6 +392,23 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 			tcp_mark_dirty(s, c);
 		}
 	}
+	/* RFC 6675 5: with SACK, an ACK that brings new SACK information is a
+	 * duplicate (RFC 5681 2's SACK alternative), data or not: so losses
+	 * are found on two-way links too, where the peer's ACKs carry data.
+	 * Recovery starts at DupThresh duplicates or as soon as IsLost(SND.UNA)
+	 * (step 2), once per window (RFC 6582's recover). */
+	if (!(c->flags & CF_RECOVERY) &&
+	    (newly_sacked > 0 || (counted_dupack && c->sack_board.count > 0))) {
+		if (!counted_dupack)
+			c->dupacks++;
+		if (SEQ_GT(c->snd_una, c->recover) && c->snd_una != c->snd_max &&
+		    !(c->flags & CF_PERSIST) &&
+		    (c->dupacks >= TCP_SACK_DUP_THRESH ||
+		     tcp_sack_board_is_lost(&c->sack_board, c->snd_una, c->mss)))
+			enter_sack_recovery(s, c);
+	}
+	if (newly_sacked > 0)
+		tcp_mark_dirty(s, c);
 	/* RFC 9293 3.10.7.4: window update from a newer segment. */
 	if (SEQ_GEQ(ack, c->snd_una) &&
 	    (SEQ_LT(c->snd_wl1, h->seq) || (c->snd_wl1 == h->seq && SEQ_LEQ(c->snd_wl2, ack)))) {

@@ -11,6 +11,7 @@
 #include "dataplane/syn_cookie.h"
 #include "dataplane/tcp.h"
 #include "dataplane/tcp_options.h"
+#include "dataplane/tcp_sack.h"
 
 struct rte_hash;
 struct rte_mbuf;
@@ -55,6 +56,7 @@ struct rte_mbuf;
 #define CF_SYN_QUEUE		(1u << 17)	/* counted in syn_queue_len */
 #define CF_PEER_FIN		(1u << 18)
 #define CF_IN_TIME_WAIT		(1u << 19)	/* linked in the TIME-WAIT list */
+#define CF_SACK_RECOVERY	(1u << 20)	/* CF_RECOVERY driven by SACK (RFC 6675) */
 
 /* Flags that belong to the slot, not the connection: they survive free. */
 #define CF_IN_EVENTS		(1u << 30)
@@ -122,6 +124,10 @@ struct tcp_conn {
 	/* RFC 5681 / RFC 6582 congestion control. */
 	uint32_t cwnd, ssthresh, recover;
 	uint32_t dupacks;
+	/* RFC 6675 loss recovery: what the peer SACKed above snd_una, and
+	 * the end of the highest retransmission of this recovery (HighRxt). */
+	struct tcp_sack_board sack_board;
+	uint32_t high_rxt;
 
 	/* Deadlines (ns, 0 = off) and the wheel link for the earliest. */
 	uint64_t t_rexmit, t_delack, t_2msl;

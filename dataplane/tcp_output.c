@@ -535,6 +535,40 @@ limited_transmit_room(const struct tcp_conn *c)
 	return c->dupacks * (uint32_t)c->mss;
 }
 
+/* RFC 6675 5 step (C): while cwnd - pipe >= 1 SMSS, retransmit the
+ * holes NextSeg() rule 1 picks (lowest lost one first, each byte once per
+ * recovery). New data (rule 2) is left to the caller's loop. Returns
+ * whether anything was sent. */
+static bool
+sack_retransmit(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
+{
+	bool sent = false;
+
+	while (!tcp_txq_full(s)) {
+		uint32_t pipe = tcp_sack_board_pipe(&c->sack_board, c->snd_una, c->snd_max,
+				c->high_rxt, c->mss);
+		struct tcp_options o;
+		uint32_t seq, hole, len;
+
+		if (c->cwnd < pipe || c->cwnd - pipe < c->mss)
+			break;
+		if (!tcp_sack_board_next_lost(&c->sack_board, c->snd_una, c->high_rxt, c->mss,
+				&seq, &hole))
+			break;
+		data_options(c, now, &o);
+		len = RTE_MIN(hole, segment_room(c, &o));
+		if (len == 0 || send_data(s, c, seq, len, false, now) != 0)
+			break;
+		c->high_rxt = seq + len;
+		s->stats.retransmitted_segments++;
+		s->stats.sack_retransmits++;
+		sent = true;
+	}
+	if (tcp_txq_full(s))
+		tcp_mark_dirty(s, c);
+	return sent;
+}
+
 void
 tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 {
@@ -576,6 +610,9 @@ tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 
 		data_options(c, now, &o);
 		len = RTE_MIN(avail, segment_room(c, &o));
+		/* With SACK: the hole only, not bytes the peer holds. */
+		if ((c->flags & CF_SACK_RECOVERY) && c->sack_board.count > 0)
+			len = RTE_MIN(len, c->sack_board.ranges[0].left - c->snd_una);
 		fin = (c->flags & CF_FIN_QUEUED) && c->snd_una + len == data_end &&
 			SEQ_GT(c->snd_max, data_end);
 		c->flags &= ~(CF_REXMIT_ONE | CF_RTT_TIMING);
@@ -583,6 +620,8 @@ tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 			if (send_data(s, c, c->snd_una, len, fin, now) == 0) {
 				s->stats.retransmitted_segments++;
 				sent = true;
+				if (SEQ_LT(c->high_rxt, c->snd_una + len))
+					c->high_rxt = c->snd_una + len;
 			} else {
 				c->flags |= CF_REXMIT_ONE;
 			}
@@ -603,6 +642,8 @@ tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 			}
 		}
 	}
+	if (c->flags & CF_SACK_RECOVERY)
+		sent |= sack_retransmit(s, c, now);
 	for (;;) {
 		struct tcp_options o;
 		uint32_t avail, win, flight, usable, room, len;
@@ -619,6 +660,15 @@ tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 		win = RTE_MIN(c->snd_wnd, c->cwnd + limited_transmit_room(c));
 		flight = c->snd_nxt - c->snd_una;
 		usable = win > flight ? win - flight : 0;
+		if (c->flags & CF_SACK_RECOVERY) {
+			/* RFC 6675 NextSeg() rule 2: new data while cwnd -
+			 * pipe allows, within the peer's window. */
+			uint32_t pipe = tcp_sack_board_pipe(&c->sack_board, c->snd_una, c->snd_max,
+					c->high_rxt, c->mss);
+
+			usable = RTE_MIN(c->snd_wnd > flight ? c->snd_wnd - flight : 0,
+					c->cwnd > pipe ? c->cwnd - pipe : 0);
+		}
 		data_options(c, now, &o);
 		room = segment_room(c, &o);
 		len = RTE_MIN(RTE_MIN(avail, usable), room);
@@ -637,7 +687,7 @@ tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 		if (send_data(s, c, c->snd_nxt, len, fin, now) != 0)
 			break;
 		sent = true;
-		if (flight + len > c->cwnd)
+		if (flight + len > c->cwnd && !(c->flags & CF_SACK_RECOVERY))
 			s->stats.limited_transmits++;
 		if (SEQ_LT(c->snd_nxt, c->snd_max)) {
 			s->stats.retransmitted_segments++;

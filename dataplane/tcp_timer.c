@@ -143,9 +143,13 @@ rexmit_timeout(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	c->cwnd = c->mss;
 	/* RFC 6582 4.1: no fast retransmit for data sent before the timeout. */
 	c->recover = c->snd_max;
-	c->flags &= ~(CF_RECOVERY | CF_REXMIT_ONE);
+	c->flags &= ~(CF_RECOVERY | CF_SACK_RECOVERY | CF_REXMIT_ONE);
 	c->dupacks = 0;
 	c->snd_nxt = c->snd_una;
+	/* RFC 2018 8: after a timeout the sender turns off all SACKed bits
+	 * (the receiver may renege) and resends from SND.UNA. */
+	tcp_sack_board_clear(&c->sack_board);
+	c->high_rxt = c->snd_una;
 	/* RFC 6298 5.5 and 5.6. */
 	if (c->backoff < 63)
 		c->backoff++;

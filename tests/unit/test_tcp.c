@@ -277,6 +277,78 @@ test_out_of_order_sack(void **state)
 	script_stop(&s);
 }
 
+/* RFC 6675 with data on every ACK, as on a tor link where both ends send
+ * cells: such ACKs are no duplicates under RFC 5681's basic definition,
+ * so only the SACK blocks they carry can find the losses. Segments 1 and 3
+ * of ten are lost; both holes are retransmitted, each once, and no
+ * retransmission timeout fires. */
+static void
+test_sack_recovery_two_way(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+	struct tcp_conn_info i;
+	char line[96];
+
+	(void)state;
+	script_config(&cfg);
+	script_start(&s, &cfg);
+	passive_ts(&s);
+	script_advance(&s, 100);
+	script_send(&s, 10 * 1448);
+	for (unsigned k = 0; k < 10; k++) {
+		snprintf(line, sizeof(line), "%s seq %u ack 1 len 1448", k == 9 ? "P." : ".",
+			1 + 1448 * k);
+		script_expect(&s, 100, line);
+	}
+	script_inject(&s, 110, ". seq 1 ack 1449 win 512 <TS val 210 ecr 100>");
+	/* Segment 2 arrives: SACKed, on an ACK that carries 100 bytes. */
+	script_inject(&s, 111, "P. seq 1 ack 1449 win 512 len 100 "
+			"<nop,nop,TS val 211 ecr 100,nop,nop,sack 2897:4345>");
+	/* Segments 4 and 5: 3 x 1448 SACKed above SND.UNA, more than
+	 * (DupThresh - 1) * SMSS: IsLost(SND.UNA), recovery at once. */
+	script_inject(&s, 112, "P. seq 101 ack 1449 win 512 len 100 "
+			"<nop,nop,TS val 212 ecr 100,nop,nop,sack 5793:7241 2897:4345>");
+	script_expect_none(&s, 112);
+	script_inject(&s, 113, "P. seq 201 ack 1449 win 512 len 100 "
+			"<nop,nop,TS val 213 ecr 100,nop,nop,sack 5793:8689 2897:4345>");
+	script_expect(&s, 113, ". seq 1449 ack 301 len 1448");
+	i = script_info(&s);
+	assert_true(i.in_recovery);
+	/* RFC 6675 5 step 4.2: cwnd = ssthresh = FlightSize / 2. */
+	assert_int_equal(i.ssthresh, 9 * 1448 / 2);
+	assert_int_equal(i.cwnd, 9 * 1448 / 2);
+	/* Segment 3 has two segments SACKed above it: not lost yet. pipe is
+	 * segment 3, segments 6-9 and the retransmission: more than cwnd. */
+	script_expect_none(&s, 113);
+	/* Segment 6 SACKed: segment 3 is lost now, but pipe (the
+	 * retransmission and segments 7-9) leaves less than SMSS. */
+	script_inject(&s, 114, "P. seq 301 ack 1449 win 512 len 100 "
+			"<nop,nop,TS val 214 ecr 100,nop,nop,sack 5793:10137 2897:4345>");
+	script_expect_none(&s, 114);
+	/* Segment 7 SACKed: pipe falls by SMSS, segment 3 goes. */
+	script_inject(&s, 115, "P. seq 401 ack 1449 win 512 len 100 "
+			"<nop,nop,TS val 215 ecr 100,nop,nop,sack 5793:11585 2897:4345>");
+	script_expect(&s, 115, ". seq 4345 ack 501 len 1448");
+	script_expect_none(&s, 116);
+	assert_true(script_info(&s).in_recovery);
+	/* Both retransmissions arrive: a partial ACK, nothing left to send. */
+	script_inject(&s, 120, "P. seq 501 ack 11585 win 512 len 100 <TS val 220 ecr 115>");
+	script_expect_none(&s, 121);
+	assert_true(script_info(&s).in_recovery);
+	/* Everything acknowledged: recovery ends. */
+	script_inject(&s, 130, "P. seq 601 ack 14481 win 512 len 100 <TS val 230 ecr 120>");
+	i = script_info(&s);
+	assert_false(i.in_recovery);
+	assert_int_equal(i.snd_una, i.iss + 1 + 10 * 1448);
+	script_read(&s, 700);
+	assert_int_equal(tcp_stack_stats(s.stack)->sack_recoveries, 1);
+	assert_int_equal(tcp_stack_stats(s.stack)->sack_retransmits, 1);
+	assert_int_equal(tcp_stack_stats(s.stack)->retransmitted_segments, 2);
+	assert_int_equal(tcp_stack_stats(s.stack)->retransmit_timeouts, 0);
+	script_stop(&s);
+}
+
 static void
 test_zero_window_persist(void **state)
 {
@@ -780,6 +852,7 @@ main(void)
 		cmocka_unit_test(test_syn_retransmit_and_timeout),
 		cmocka_unit_test(test_rto_backoff_karn),
 		cmocka_unit_test(test_fast_retransmit_newreno),
+		cmocka_unit_test(test_sack_recovery_two_way),
 		cmocka_unit_test(test_out_of_order_sack),
 		cmocka_unit_test(test_zero_window_persist),
 		cmocka_unit_test(test_receive_window_closes_and_reopens),

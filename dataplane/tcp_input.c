@@ -207,6 +207,10 @@ static void
 process_fin(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 {
 	c->rcv_nxt++;
+	/* The FIN ends the stream: out-of-order data held above it (a peer
+	 * that sent bytes past its own FIN) can never be delivered. */
+	while (c->ooo_count > 0)
+		rte_pktmbuf_free(c->ooo[--c->ooo_count].m);
 	c->flags |= CF_ACK_NOW | CF_PEER_FIN;
 	c->flags &= ~CF_OOO_FIN;
 	switch (c->state) {

@@ -196,6 +196,22 @@ check_conn(const struct tcp_stack *s, const struct tcp_conn *c)
 		if (i > 0)
 			CHECK(SEQ_LEQ(c->ooo[i - 1].seq + c->ooo[i - 1].len, e->seq));
 	}
+	/* SACK scoreboard: sorted, disjoint, not adjacent, inside
+	 * [SND.UNA, SND.MAX]; SACK recovery only with SACK and inside a
+	 * recovery, retransmitting nothing past SND.MAX. */
+	CHECK(c->sack_board.count <= TCP_SACK_BOARD_MAX);
+	CHECK(c->sack_board.count == 0 || (c->flags & CF_SACK_OK));
+	for (unsigned i = 0; i < c->sack_board.count; i++) {
+		const struct tcp_sack_block *r = &c->sack_board.ranges[i];
+
+		CHECK(SEQ_LEQ(c->snd_una, r->left) && SEQ_LT(r->left, r->right) &&
+		      SEQ_LEQ(r->right, c->snd_max));
+		if (i > 0)
+			CHECK(SEQ_LT(c->sack_board.ranges[i - 1].right, r->left));
+	}
+	if (c->flags & CF_SACK_RECOVERY)
+		CHECK((c->flags & CF_RECOVERY) && (c->flags & CF_SACK_OK) &&
+		      SEQ_LEQ(c->high_rxt, c->snd_max));
 	/* Timers: a SYN or outstanding data is always timed (RFC 6298 5.1),
 	 * and the wheel holds the earliest deadline. */
 	if (c->state == TCP_STATE_SYN_SENT || c->state == TCP_STATE_SYN_RECEIVED)

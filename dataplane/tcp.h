@@ -57,6 +57,7 @@ struct tcp_stack_config {
 	bool no_timestamps;		/* do not offer RFC 7323 timestamps */
 	bool no_window_scale;		/* do not offer RFC 7323 window scaling */
 	bool no_sack;			/* do not offer SACK-permitted */
+	bool no_tail_loss_probe;	/* no RFC 8985 7 loss probes */
 	uint64_t rto_initial_ns;	/* RFC 6298 2.1; default 1 s */
 	uint64_t rto_min_ns;		/* default 200 ms (Linux) */
 	uint64_t rto_max_ns;		/* default 60 s */
@@ -129,6 +130,10 @@ struct tcp_stats {
 	uint64_t partial_acks;
 	uint64_t sack_recoveries;	/* of fast_retransmits, driven by SACK (RFC 6675) */
 	uint64_t sack_retransmits;	/* holes retransmitted in SACK recoveries */
+	uint64_t loss_probes;		/* RFC 8985 7 tail loss probes sent */
+	uint64_t loss_probe_repairs;	/* of which repaired a loss (cwnd reduced) */
+	uint64_t loss_probes_spurious;	/* of which the peer had (D-SACK) */
+	uint64_t dsacks_sent;		/* RFC 2883 duplicate reports */
 	uint64_t persist_probes;
 	uint64_t delayed_acks;
 	uint64_t syn_cookies_sent;

@@ -236,6 +236,77 @@ process_fin(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	}
 }
 
+/* RFC 2883: bytes received twice are reported in the next ACK's first
+ * SACK block, so the peer can tell a needless retransmission (a loss
+ * probe's, RFC 8985 7.4) from a repair. */
+static void
+note_duplicate(struct tcp_conn *c, uint32_t left, uint32_t right)
+{
+	if (!(c->flags & CF_SACK_OK) || !SEQ_LT(left, right))
+		return;
+	c->dsack_left = left;
+	c->dsack_right = right;
+	c->flags |= CF_DSACK;
+}
+
+/* RFC 8985 7.4: what an ACK says of the loss probe that is out. A probe of
+ * new data needs nothing more once acknowledged. A retransmitted one was
+ * needless if the peer reports it as a duplicate (D-SACK); it repaired a
+ * loss, which congestion control must answer, if the ACK goes past it
+ * without such a report, or if a duplicate ACK without SACK comes. */
+static void
+loss_probe_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_header *h, uint32_t ack,
+		bool duplicate)
+{
+	bool dsack = false;
+
+	if (!SEQ_GEQ(ack, c->probe_end))
+		return;
+	if ((h->options.present & TCP_OPT_SACK) && h->options.sack_count > 0) {
+		const struct tcp_sack_block *b = &h->options.sack[0];
+
+		/* RFC 2883 4: the first block, below the cumulative ACK or
+		 * inside the second block. */
+		dsack = SEQ_LT(b->left, b->right) &&
+			(SEQ_LEQ(b->right, ack) ||
+			 (h->options.sack_count > 1 && SEQ_GEQ(b->left, h->options.sack[1].left) &&
+			  SEQ_LEQ(b->right, h->options.sack[1].right))) &&
+			SEQ_LT(b->left, c->probe_end) && SEQ_LT(c->probe_start, b->right);
+	}
+	/* A probe of new data is done once acknowledged. */
+	if (c->flags & CF_PROBE_RETRANS) {
+		if (dsack) {
+			s->stats.loss_probes_spurious++;
+		} else if (SEQ_GT(ack, c->probe_end) ||
+			   (duplicate && !(h->options.present & TCP_OPT_SACK))) {
+			/* 7.4.2: a loss repaired; halve as for one loss. */
+			s->stats.loss_probe_repairs++;
+			c->ssthresh = RTE_MAX(c->cwnd / 2, 2u * c->mss);
+			c->cwnd = c->ssthresh;
+		} else {
+			return;	/* the ACK of the probe itself: wait for the next */
+		}
+	}
+	c->flags &= ~(CF_PROBE_OUT | CF_PROBE_RETRANS);
+}
+
+/* RFC 5827 (SACK, segment-based): with fewer than 4 segments out and
+ * nothing new that could be sent, the duplicate threshold is one less
+ * than the segments out, so a small window (or the tail a loss probe
+ * uncovered) can still recover without a timeout. */
+static bool
+early_retransmit(const struct tcp_conn *c, uint32_t data_end)
+{
+	uint32_t out = c->snd_max - c->snd_una;
+	uint32_t segments = (out + c->mss - 1) / c->mss;
+	uint32_t sacked = (tcp_sack_board_bytes_above(&c->sack_board, c->snd_una) + c->mss - 1) /
+		c->mss;
+	bool unsent = SEQ_LT(c->snd_max, data_end) &&
+		c->snd_wnd > out && c->cwnd > out;
+
+	return segments >= 2 && segments < 4 && !unsent && sacked >= segments - 1;
+}
+
 /* RFC 6675 5 step 4: fast retransmit and loss recovery driven by the
  * SACK scoreboard (tcp_conn_output() sends what NextSeg() picks while
  * cwnd - pipe allows). */
@@ -248,6 +319,8 @@ enter_sack_recovery(struct tcp_stack *s, struct tcp_conn *c)
 	c->ssthresh = RTE_MAX(flight / 2, 2u * c->mss);
 	c->cwnd = c->ssthresh;
 	c->high_rxt = c->snd_una;
+	c->t_probe = 0;
+	c->flags &= ~(CF_LOSS_PROBE | CF_PROBE_OUT | CF_PROBE_RETRANS);
 	/* 4.3: the first segment presumed lost goes out whatever pipe is. */
 	c->flags |= CF_RECOVERY | CF_SACK_RECOVERY | CF_REXMIT_ONE;
 	c->flags &= ~CF_RTT_TIMING;
@@ -265,7 +338,7 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 	uint32_t wnd = (uint32_t)h->window << c->snd_wscale;
 	uint32_t data_end = c->sq_seq + c->sq_bytes;
 	uint32_t newly_sacked = 0;
-	bool counted_dupack = false;
+	bool counted_dupack = false, advanced = SEQ_GT(ack, c->snd_una);
 
 	/* RFC 6675 5: every ACK with SACK blocks updates the scoreboard. */
 	if (c->flags & CF_SACK_OK) {
@@ -386,6 +459,8 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 				c->ssthresh = RTE_MAX(flight / 2, 2u * c->mss);
 				c->recover = c->snd_max;
 				c->cwnd = c->ssthresh + 3u * c->mss;
+				c->t_probe = 0;
+				c->flags &= ~(CF_LOSS_PROBE | CF_PROBE_OUT | CF_PROBE_RETRANS);
 				c->flags |= CF_RECOVERY | CF_REXMIT_ONE;
 				c->flags &= ~CF_RTT_TIMING;
 				s->stats.fast_retransmits++;
@@ -408,11 +483,20 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 		if (SEQ_GT(c->snd_una, c->recover) && c->snd_una != c->snd_max &&
 		    !(c->flags & CF_PERSIST) &&
 		    (c->dupacks >= TCP_SACK_DUP_THRESH ||
-		     tcp_sack_board_is_lost(&c->sack_board, c->snd_una, c->mss)))
+		     tcp_sack_board_is_lost(&c->sack_board, c->snd_una, c->mss) ||
+		     early_retransmit(c, data_end)))
 			enter_sack_recovery(s, c);
 	}
 	if (newly_sacked > 0)
 		tcp_mark_dirty(s, c);
+	if (c->flags & CF_PROBE_OUT)
+		loss_probe_ack(s, c, h, ack, counted_dupack);
+	/* RFC 8985 7.2: a cumulative ACK reschedules the probe (one due but
+	 * not sent yet is no longer needed). */
+	if (advanced) {
+		c->flags &= ~CF_LOSS_PROBE;
+		tcp_loss_probe_arm(s, c, now);
+	}
 	/* RFC 9293 3.10.7.4: window update from a newer segment. */
 	if (SEQ_GEQ(ack, c->snd_una) &&
 	    (SEQ_LT(c->snd_wl1, h->seq) || (c->snd_wl1 == h->seq && SEQ_LEQ(c->snd_wl2, ack)))) {
@@ -569,6 +653,8 @@ conn_input(struct tcp_stack *s, struct tcp_conn *c, struct tcp_segment *seg, uin
 	}
 	if (!acceptable) {
 		if (!(h->flags & TCP_FLAG_RST)) {
+			if (len > 0 && SEQ_LEQ(seq + len, c->rcv_nxt))
+				note_duplicate(c, seq, seq + len);
 			c->flags |= CF_ACK_NOW;
 			tcp_mark_dirty(s, c);
 			if (c->state == TCP_STATE_TIME_WAIT && fin) {
@@ -601,6 +687,8 @@ conn_input(struct tcp_stack *s, struct tcp_conn *c, struct tcp_segment *seg, uin
 	if (SEQ_LT(seq, c->rcv_nxt)) {
 		uint32_t skip = c->rcv_nxt - seq;
 
+		if (len > 0)
+			note_duplicate(c, seq, seq + RTE_MIN(skip, len));
 		if (skip >= len) {
 			if (skip > len)
 				fin = false;

@@ -57,6 +57,10 @@ struct rte_mbuf;
 #define CF_PEER_FIN		(1u << 18)
 #define CF_IN_TIME_WAIT		(1u << 19)	/* linked in the TIME-WAIT list */
 #define CF_SACK_RECOVERY	(1u << 20)	/* CF_RECOVERY driven by SACK (RFC 6675) */
+#define CF_DSACK		(1u << 21)	/* report dsack_* first in the next SACK option */
+#define CF_LOSS_PROBE		(1u << 22)	/* send a tail loss probe (RFC 8985 7.3) */
+#define CF_PROBE_OUT		(1u << 23)	/* a loss probe awaits its ACK (TLP.end_seq) */
+#define CF_PROBE_RETRANS	(1u << 24)	/* ... and it was a retransmission */
 
 /* Flags that belong to the slot, not the connection: they survive free. */
 #define CF_IN_EVENTS		(1u << 30)
@@ -128,6 +132,12 @@ struct tcp_conn {
 	 * the end of the highest retransmission of this recovery (HighRxt). */
 	struct tcp_sack_board sack_board;
 	uint32_t high_rxt;
+	/* RFC 8985 7: the loss probe deadline, and the sequence range of the
+	 * probe awaiting its ACK (TLP.end_seq is probe_end). */
+	uint64_t t_probe;
+	uint32_t probe_start, probe_end;
+	/* RFC 2883: the duplicate bytes to report (CF_DSACK). */
+	uint32_t dsack_left, dsack_right;
 
 	/* Deadlines (ns, 0 = off) and the wheel link for the earliest. */
 	uint64_t t_rexmit, t_delack, t_2msl;
@@ -221,6 +231,10 @@ void tcp_chain_trim_back(struct rte_mbuf *m, uint32_t keep);
 void tcp_timer_update(struct tcp_stack *s, struct tcp_conn *c);
 void tcp_timer_remove(struct tcp_stack *s, struct tcp_conn *c);
 void tcp_rto_update(struct tcp_conn *c, const struct tcp_stack_config *cfg, uint64_t rtt);
+/* RFC 8985 7.2: (re)schedules the tail loss probe when the connection
+ * qualifies, else cancels it. Call after new data went out or a
+ * cumulative ACK came in, with t_rexmit already set. */
+void tcp_loss_probe_arm(struct tcp_stack *s, struct tcp_conn *c, uint64_t now);
 
 /* tcp_output.c */
 void tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now);

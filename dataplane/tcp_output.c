@@ -381,11 +381,16 @@ data_options(struct tcp_conn *c, uint64_t now, struct tcp_options *o)
 		o->ts_val = tcp_ts_now(c, now);
 		o->ts_ecr = c->ts_recent;
 	}
-	if ((c->flags & CF_SACK_OK) && c->ooo_count > 0) {
-		o->sack_count = (uint8_t)sack_blocks(c, o->sack,
-				(c->flags & CF_TS_OK) ? 3 : TCP_SACK_BLOCKS_MAX);
-		if (o->sack_count > 0)
-			o->present |= TCP_OPT_SACK;
+	if ((c->flags & CF_SACK_OK) && (c->ooo_count > 0 || (c->flags & CF_DSACK))) {
+		unsigned max = (c->flags & CF_TS_OK) ? 3 : TCP_SACK_BLOCKS_MAX, n = 0;
+
+		/* RFC 2883 4: a duplicate is reported in the first block. */
+		if (c->flags & CF_DSACK)
+			o->sack[n++] = (struct tcp_sack_block){ .left = c->dsack_left,
+								 .right = c->dsack_right };
+		n += sack_blocks(c, o->sack + n, max - n);
+		o->sack_count = (uint8_t)n;
+		o->present |= TCP_OPT_SACK;
 	}
 }
 
@@ -406,6 +411,7 @@ send_data(struct tcp_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, b
 	struct tcp_options o;
 	struct segment_spec spec;
 	uint32_t data_end = c->sq_seq + c->sq_bytes;
+	int rc;
 
 	data_options(c, now, &o);
 	memset(&spec, 0, sizeof(spec));
@@ -419,7 +425,13 @@ send_data(struct tcp_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, b
 	spec.window = (uint16_t)tcp_rcv_window_update(s, c);
 	spec.options = &o;
 	spec.data_len = len;
-	return emit(s, &c->key, c, &spec);
+	rc = emit(s, &c->key, c, &spec);
+	if (rc == 0 && (c->flags & CF_DSACK)) {
+		/* Reported once (RFC 2883 4). */
+		c->flags &= ~CF_DSACK;
+		s->stats.dsacks_sent++;
+	}
+	return rc;
 }
 
 static void
@@ -569,10 +581,61 @@ sack_retransmit(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	return sent;
 }
 
+/* RFC 8985 7.3: one segment of new data if the peer's window takes it,
+ * else the last segment sent again; the probe's range is remembered for
+ * its ACK (tcp_input.c) and the retransmission timer restarts. Returns
+ * whether it was sent. */
+static bool
+send_loss_probe(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
+{
+	uint32_t data_end = c->sq_seq + c->sq_bytes;
+	uint32_t flight = c->snd_nxt - c->snd_una;
+	uint32_t avail = SEQ_LT(c->snd_nxt, data_end) ? data_end - c->snd_nxt : 0;
+	uint32_t wnd_room = c->snd_wnd > flight ? c->snd_wnd - flight : 0;
+	struct tcp_options o;
+	uint32_t seq, len;
+	bool fin, retrans;
+
+	data_options(c, now, &o);
+	if (avail > 0 && wnd_room > 0 && c->snd_nxt == c->snd_max) {
+		seq = c->snd_nxt;
+		len = RTE_MIN(RTE_MIN(avail, wnd_room), segment_room(c, &o));
+		fin = (c->flags & CF_FIN_QUEUED) && seq + len == data_end;
+		retrans = false;
+	} else {
+		/* Data sent, the FIN excluded. */
+		uint32_t sent_end = SEQ_LT(c->snd_max, data_end) ? c->snd_max : data_end;
+
+		if (SEQ_LEQ(sent_end, c->snd_una))
+			return false;	/* only a FIN out: the RTO resends it */
+		len = RTE_MIN(sent_end - c->snd_una, segment_room(c, &o));
+		seq = sent_end - len;
+		fin = (c->flags & CF_FIN_QUEUED) && sent_end == data_end &&
+			SEQ_GT(c->snd_max, data_end);
+		retrans = true;
+	}
+	if (send_data(s, c, seq, len, fin, now) != 0)
+		return false;
+	if (!retrans) {
+		c->snd_nxt += len + (fin ? 1 : 0);
+		c->snd_max = c->snd_nxt;
+	} else {
+		s->stats.retransmitted_segments++;
+		c->flags |= CF_PROBE_RETRANS;
+	}
+	c->flags |= CF_PROBE_OUT;
+	c->flags &= ~CF_RTT_TIMING;
+	c->probe_start = seq;
+	c->probe_end = seq + len + (fin ? 1 : 0);
+	c->t_rexmit = now + c->rto;
+	s->stats.loss_probes++;
+	return true;
+}
+
 void
 tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 {
-	bool sent = false;
+	bool sent = false, sent_new = false;
 	uint32_t data_end;
 
 	switch (c->state) {
@@ -644,6 +707,12 @@ tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	}
 	if (c->flags & CF_SACK_RECOVERY)
 		sent |= sack_retransmit(s, c, now);
+	if ((c->flags & CF_LOSS_PROBE) && !tcp_txq_full(s)) {
+		c->flags &= ~CF_LOSS_PROBE;
+		if (!(c->flags & CF_RECOVERY) && c->snd_una != c->snd_max &&
+		    send_loss_probe(s, c, now))
+			sent = true;
+	}
 	for (;;) {
 		struct tcp_options o;
 		uint32_t avail, win, flight, usable, room, len;
@@ -697,11 +766,16 @@ tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 			c->rtt_start = now;
 		}
 		c->snd_nxt += len + (fin ? 1 : 0);
-		if (SEQ_LT(c->snd_max, c->snd_nxt))
+		if (SEQ_LT(c->snd_max, c->snd_nxt)) {
 			c->snd_max = c->snd_nxt;
+			sent_new = true;
+		}
 		if (c->t_rexmit == 0 && !(c->flags & CF_PERSIST))
 			c->t_rexmit = now + c->rto;
 	}
+	/* RFC 8985 7.2: new data out, probe for its tail. */
+	if (sent_new)
+		tcp_loss_probe_arm(s, c, now);
 	/* Zero window with data waiting and nothing in flight: persist. */
 	if (c->snd_wnd == 0 && SEQ_LT(c->snd_nxt, data_end) && c->snd_una == c->snd_max &&
 	    !(c->flags & CF_PERSIST)) {

@@ -1,6 +1,7 @@
 /* Per-stack timer wheel and the timer handlers: retransmission (RFC 6298),
- * persist (RFC 9293 3.8.6.1), delayed ACK (RFC 9293 3.8.6.3), TIME-WAIT
- * (RFC 9293 3.6.1) and the FIN-WAIT-2 limit for connections the user closed.
+ * tail loss probe (RFC 8985 7), persist (RFC 9293 3.8.6.1), delayed ACK
+ * (RFC 9293 3.8.6.3), TIME-WAIT (RFC 9293 3.6.1) and the FIN-WAIT-2 limit
+ * for connections the user closed.
  * Each connection keeps its deadlines and sits in the wheel once, at the
  * earliest one. */
 #include <errno.h>
@@ -55,9 +56,9 @@ void
 tcp_timer_update(struct tcp_stack *s, struct tcp_conn *c)
 {
 	uint64_t d = 0;
-	const uint64_t t[3] = { c->t_rexmit, c->t_delack, c->t_2msl };
+	const uint64_t t[4] = { c->t_rexmit, c->t_delack, c->t_2msl, c->t_probe };
 
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < 4; i++)
 		if (t[i] != 0 && (d == 0 || t[i] < d))
 			d = t[i];
 	if (d == 0) {
@@ -143,7 +144,9 @@ rexmit_timeout(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	c->cwnd = c->mss;
 	/* RFC 6582 4.1: no fast retransmit for data sent before the timeout. */
 	c->recover = c->snd_max;
-	c->flags &= ~(CF_RECOVERY | CF_SACK_RECOVERY | CF_REXMIT_ONE);
+	c->flags &= ~(CF_RECOVERY | CF_SACK_RECOVERY | CF_REXMIT_ONE | CF_LOSS_PROBE |
+			CF_PROBE_OUT | CF_PROBE_RETRANS);
+	c->t_probe = 0;
 	c->dupacks = 0;
 	c->snd_nxt = c->snd_una;
 	/* RFC 2018 8: after a timeout the sender turns off all SACKed bits
@@ -154,6 +157,58 @@ rexmit_timeout(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	if (c->backoff < 63)
 		c->backoff++;
 	c->rto = backed_off(s, c->rto, 1);
+	c->t_rexmit = now + c->rto;
+	tcp_mark_dirty(s, c);
+}
+
+/* RFC 8985 7.2: 2 SRTT, plus a delayed ACK when only one segment is out
+ * (its ACK may be delayed), at least 10 ms (below it a probe would race
+ * ordinary ACKs), at most what is left of the RTO: as Linux does, the
+ * probe then goes out in the RTO's place, and the RTO waits one more. */
+#define LOSS_PROBE_DELAYED_ACK_NS (200 * TCP_NS_PER_MS)
+#define LOSS_PROBE_MIN_NS (10 * TCP_NS_PER_MS)
+
+void
+tcp_loss_probe_arm(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
+{
+	uint32_t flight = c->snd_max - c->snd_una;
+	uint64_t pto;
+
+	c->t_probe = 0;
+	/* 7.2: with SACK only, and not in fast recovery, after a timeout
+	 * (backoff), with SACKed segments (RACK's domain) or a probe out. */
+	if (s->cfg.no_tail_loss_probe || !(c->flags & CF_SACK_OK) || flight == 0 ||
+	    c->srtt == 0 || c->backoff > 0 || c->sack_board.count > 0 || c->t_rexmit == 0 ||
+	    (c->flags & (CF_RECOVERY | CF_PROBE_OUT | CF_LOSS_PROBE | CF_PERSIST)))
+		return;
+	switch (c->state) {
+	case TCP_STATE_ESTABLISHED:
+	case TCP_STATE_CLOSE_WAIT:
+	case TCP_STATE_FIN_WAIT_1:
+	case TCP_STATE_CLOSING:
+	case TCP_STATE_LAST_ACK:
+		break;
+	default:
+		return;
+	}
+	pto = 2 * c->srtt;
+	if (flight <= c->mss)
+		pto += LOSS_PROBE_DELAYED_ACK_NS;
+	if (pto < LOSS_PROBE_MIN_NS)
+		pto = LOSS_PROBE_MIN_NS;
+	if (c->t_rexmit <= now)
+		return;
+	c->t_probe = RTE_MIN(now + pto, c->t_rexmit);
+}
+
+/* RFC 8985 7.3: send one probe (tcp_conn_output()); the RTO restarts. */
+static void
+loss_probe_timeout(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
+{
+	if (c->snd_una == c->snd_max ||
+	    (c->flags & (CF_RECOVERY | CF_PROBE_OUT | CF_PERSIST)))
+		return;
+	c->flags |= CF_LOSS_PROBE;
 	c->t_rexmit = now + c->rto;
 	tcp_mark_dirty(s, c);
 }
@@ -183,6 +238,10 @@ fire(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 		c->flags |= CF_ACK_NOW;
 		s->stats.delayed_acks++;
 		tcp_mark_dirty(s, c);
+	}
+	if (c->t_probe != 0 && c->t_probe <= now) {
+		c->t_probe = 0;
+		loss_probe_timeout(s, c, now);
 	}
 	if (c->t_rexmit != 0 && c->t_rexmit <= now) {
 		c->t_rexmit = 0;

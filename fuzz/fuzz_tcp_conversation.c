@@ -158,7 +158,7 @@ check_conn(const struct tcp_stack *s, const struct tcp_conn *c)
 	unsigned held = 0, n;
 	uint32_t bytes;
 	uint64_t d = 0;
-	const uint64_t t[3] = { c->t_rexmit, c->t_delack, c->t_2msl };
+	const uint64_t t[4] = { c->t_rexmit, c->t_delack, c->t_2msl, c->t_probe };
 
 	CHECK(c->state != TCP_STATE_LISTEN && c->state <= TCP_STATE_TIME_WAIT);
 	CHECK(SEQ_LEQ(c->snd_una, c->snd_nxt) && SEQ_LEQ(c->snd_nxt, c->snd_max));
@@ -212,6 +212,15 @@ check_conn(const struct tcp_stack *s, const struct tcp_conn *c)
 	if (c->flags & CF_SACK_RECOVERY)
 		CHECK((c->flags & CF_RECOVERY) && (c->flags & CF_SACK_OK) &&
 		      SEQ_LEQ(c->high_rxt, c->snd_max));
+	/* Loss probes (RFC 8985 7): armed only outside recovery, never
+	 * after the RTO; a probe out lies within what was sent. D-SACK
+	 * (RFC 2883): a non-empty block. */
+	if (c->t_probe != 0)
+		CHECK(!(c->flags & CF_RECOVERY) && c->t_rexmit != 0 && c->t_probe <= c->t_rexmit);
+	if (c->flags & CF_PROBE_OUT)
+		CHECK(SEQ_LEQ(c->probe_start, c->probe_end) && SEQ_LEQ(c->probe_end, c->snd_max));
+	if (c->flags & CF_DSACK)
+		CHECK((c->flags & CF_SACK_OK) && SEQ_LT(c->dsack_left, c->dsack_right));
 	/* Timers: a SYN or outstanding data is always timed (RFC 6298 5.1),
 	 * and the wheel holds the earliest deadline. */
 	if (c->state == TCP_STATE_SYN_SENT || c->state == TCP_STATE_SYN_RECEIVED)
@@ -221,7 +230,7 @@ check_conn(const struct tcp_stack *s, const struct tcp_conn *c)
 		CHECK(c->t_rexmit != 0);
 	if (c->state == TCP_STATE_TIME_WAIT)
 		CHECK(c->t_2msl != 0 && (c->flags & CF_IN_TIME_WAIT));
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < 4; i++)
 		if (t[i] != 0 && (d == 0 || t[i] < d))
 			d = t[i];
 	if (d == 0)

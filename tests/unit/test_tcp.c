@@ -155,6 +155,9 @@ test_rto_backoff_karn(void **state)
 	(void)state;
 	script_config(&cfg);
 	cfg.no_timestamps = true;
+	/* The RTO alone: with SACK, a loss probe (RFC 8985 7) would go out
+	 * 2 SRTT + 200 ms after each send, before the backed-off RTOs. */
+	cfg.no_tail_loss_probe = true;
 	script_start(&s, &cfg);
 	passive_plain(&s, "S seq 0 win 65535 <mss 1460,sackOK,nop,wscale 7>", 100);
 	/* RFC 6298 2.2: SRTT 100 ms, RTTVAR 50 ms, RTO 300 ms. */
@@ -346,6 +349,92 @@ test_sack_recovery_two_way(void **state)
 	assert_int_equal(tcp_stack_stats(s.stack)->sack_retransmits, 1);
 	assert_int_equal(tcp_stack_stats(s.stack)->retransmitted_segments, 2);
 	assert_int_equal(tcp_stack_stats(s.stack)->retransmit_timeouts, 0);
+	script_stop(&s);
+}
+
+/* RFC 8985 7 tail loss probe and RFC 5827 early retransmit: the last two
+ * of five segments are lost and nothing follows them, so no duplicate ACK
+ * can come. 2 SRTT after the last ACK the last segment goes out again as a
+ * probe; its SACK leaves one segment unacknowledged below one SACKed: with
+ * two segments out that is early retransmit's threshold, and the hole is
+ * repaired without a timeout. */
+static void
+test_tail_loss_probe(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+	struct tcp_conn_info i;
+	char line[64];
+
+	(void)state;
+	script_config(&cfg);
+	script_start(&s, &cfg);
+	passive_ts(&s);		/* RTT 10 ms: SRTT 10 ms, RTO 200 ms (minimum) */
+	script_advance(&s, 100);
+	script_send(&s, 5 * 1448);
+	for (unsigned k = 0; k < 5; k++) {
+		snprintf(line, sizeof(line), "%s seq %u ack 1 len 1448", k == 4 ? "P." : ".",
+			1 + 1448 * k);
+		script_expect(&s, 100, line);
+	}
+	script_inject(&s, 110, ". seq 1 ack 4345 win 512 <TS val 210 ecr 100>");
+	assert_int_equal(script_info(&s).srtt_ns, 10 * MS);
+	/* PTO = 2 SRTT after the ACK. */
+	script_expect_none(&s, 129);
+	script_expect(&s, 130, "P. seq 5793 ack 1 len 1448");
+	assert_int_equal(tcp_stack_stats(s.stack)->loss_probes, 1);
+	/* The probe's SACK: segment 3 is the only one missing of two out. */
+	script_inject(&s, 140, ". seq 1 ack 4345 win 512 <nop,nop,TS val 240 ecr 130,nop,nop,"
+			"sack 5793:7241>");
+	script_expect(&s, 140, ". seq 4345 ack 1 len 1448");
+	i = script_info(&s);
+	assert_true(i.in_recovery);
+	script_inject(&s, 150, ". seq 1 ack 7241 win 512 <TS val 250 ecr 140>");
+	i = script_info(&s);
+	assert_false(i.in_recovery);
+	assert_int_equal(i.snd_una, i.snd_max);
+	script_expect_none(&s, 1000);
+	assert_int_equal(tcp_stack_stats(s.stack)->retransmit_timeouts, 0);
+	assert_int_equal(tcp_stack_stats(s.stack)->sack_recoveries, 1);
+	script_stop(&s);
+}
+
+/* A loss probe the peer did not need: it reports the duplicate (RFC 2883
+ * D-SACK) and cwnd stays; our own stack sends such reports. */
+static void
+test_loss_probe_spurious_dsack(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+	uint32_t cwnd;
+
+	(void)state;
+	script_config(&cfg);
+	script_start(&s, &cfg);
+	passive_ts(&s);
+	script_advance(&s, 100);
+	script_send(&s, 2 * 1448);
+	script_expect(&s, 100, ". seq 1 ack 1 len 1448");
+	script_expect(&s, 100, "P. seq 1449 ack 1 len 1448");
+	cwnd = script_info(&s).cwnd;
+	/* The ACKs are late: the probe goes out 2 SRTT after the send. */
+	script_expect_none(&s, 119);
+	script_expect(&s, 120, "P. seq 1449 ack 1 len 1448");
+	/* Both the original and the probe arrived: the ACK of the data, then
+	 * the peer's D-SACK for the second copy. */
+	script_inject(&s, 125, ". seq 1 ack 2897 win 512 <TS val 225 ecr 100>");
+	script_inject(&s, 126, ". seq 1 ack 2897 win 512 <nop,nop,TS val 226 ecr 120,nop,nop,"
+			"sack 1449:2897>");
+	assert_int_equal(tcp_stack_stats(s.stack)->loss_probes_spurious, 1);
+	assert_int_equal(tcp_stack_stats(s.stack)->loss_probe_repairs, 0);
+	assert_true(script_info(&s).cwnd >= cwnd);
+	/* Receiving side: a segment that arrives twice is reported. */
+	script_inject(&s, 200, ". seq 1 ack 2897 win 512 len 100 <TS val 300 ecr 126>");
+	script_inject(&s, 201, ". seq 1 ack 2897 win 512 len 100 <TS val 301 ecr 126>");
+	/* ts_recent stays: a duplicate updates no TS.Recent (RFC 7323 4.3). */
+	script_expect(&s, 201, ". seq 2897 ack 101 <TS val 201 ecr 300,sack 1:101>");
+	assert_int_equal(tcp_stack_stats(s.stack)->dsacks_sent, 1);
+	script_read(&s, 100);
 	script_stop(&s);
 }
 
@@ -853,6 +942,8 @@ main(void)
 		cmocka_unit_test(test_rto_backoff_karn),
 		cmocka_unit_test(test_fast_retransmit_newreno),
 		cmocka_unit_test(test_sack_recovery_two_way),
+		cmocka_unit_test(test_tail_loss_probe),
+		cmocka_unit_test(test_loss_probe_spurious_dsack),
 		cmocka_unit_test(test_out_of_order_sack),
 		cmocka_unit_test(test_zero_window_persist),
 		cmocka_unit_test(test_receive_window_closes_and_reopens),

@@ -340,6 +340,8 @@ tcp_conn_init_tcb(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	c->iss = tcp_isn(s, &c->key, now);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->recover = c->iss;
+	c->dsack_round = c->iss;
+	c->reo_wnd_mult = 1;
 	c->ssthresh = UINT32_MAX;
 	c->rcv_wscale = 0;
 	c->snd_wscale = 0;
@@ -374,7 +376,7 @@ void
 tcp_conn_closed(struct tcp_stack *s, struct tcp_conn *c, int error)
 {
 	c->state = TCP_STATE_CLOSED;
-	c->t_rexmit = c->t_delack = c->t_2msl = c->t_probe = 0;
+	c->t_rexmit = c->t_delack = c->t_2msl = c->t_probe = c->t_reorder = 0;
 	tcp_timer_update(s, c);
 	if (!(c->flags & CF_USER_VISIBLE) || (c->flags & CF_USER_CLOSED)) {
 		tcp_conn_free(s, c);
@@ -391,7 +393,7 @@ void
 tcp_enter_time_wait(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 {
 	c->state = TCP_STATE_TIME_WAIT;
-	c->t_rexmit = c->t_probe = 0;
+	c->t_rexmit = c->t_probe = c->t_reorder = 0;
 	c->flags &= ~(CF_PERSIST | CF_REXMIT_ONE | CF_PROBE | CF_LOSS_PROBE);
 	c->t_2msl = now + s->cfg.time_wait_ns;
 	tcp_timer_update(s, c);

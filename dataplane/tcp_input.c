@@ -249,6 +249,23 @@ note_duplicate(struct tcp_conn *c, uint32_t left, uint32_t right)
 	c->flags |= CF_DSACK;
 }
 
+/* RFC 2883 4: the ACK's first SACK block reports a duplicate when it lies
+ * below the cumulative ACK or inside the second block. */
+static const struct tcp_sack_block *
+ack_dsack(const struct tcp_header *h, uint32_t ack)
+{
+	const struct tcp_sack_block *b = &h->options.sack[0];
+
+	if (!(h->options.present & TCP_OPT_SACK) || h->options.sack_count == 0 ||
+	    !SEQ_LT(b->left, b->right))
+		return NULL;
+	if (SEQ_LEQ(b->right, ack) ||
+	    (h->options.sack_count > 1 && SEQ_GEQ(b->left, h->options.sack[1].left) &&
+	     SEQ_LEQ(b->right, h->options.sack[1].right)))
+		return b;
+	return NULL;
+}
+
 /* RFC 8985 7.4: what an ACK says of the loss probe that is out. A probe of
  * new data needs nothing more once acknowledged. A retransmitted one was
  * needless if the peer reports it as a duplicate (D-SACK); it repaired a
@@ -258,21 +275,12 @@ static void
 loss_probe_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_header *h, uint32_t ack,
 		bool duplicate)
 {
-	bool dsack = false;
+	const struct tcp_sack_block *b = ack_dsack(h, ack);
+	bool dsack = b != NULL && SEQ_LT(b->left, c->probe_end) &&
+		SEQ_LT(c->probe_start, b->right);
 
 	if (!SEQ_GEQ(ack, c->probe_end))
 		return;
-	if ((h->options.present & TCP_OPT_SACK) && h->options.sack_count > 0) {
-		const struct tcp_sack_block *b = &h->options.sack[0];
-
-		/* RFC 2883 4: the first block, below the cumulative ACK or
-		 * inside the second block. */
-		dsack = SEQ_LT(b->left, b->right) &&
-			(SEQ_LEQ(b->right, ack) ||
-			 (h->options.sack_count > 1 && SEQ_GEQ(b->left, h->options.sack[1].left) &&
-			  SEQ_LEQ(b->right, h->options.sack[1].right))) &&
-			SEQ_LT(b->left, c->probe_end) && SEQ_LT(c->probe_start, b->right);
-	}
 	/* A probe of new data is done once acknowledged. */
 	if (c->flags & CF_PROBE_RETRANS) {
 		if (dsack) {
@@ -310,8 +318,8 @@ early_retransmit(const struct tcp_conn *c, uint32_t data_end)
 /* RFC 6675 5 step 4: fast retransmit and loss recovery driven by the
  * SACK scoreboard (tcp_conn_output() sends what NextSeg() picks while
  * cwnd - pipe allows). */
-static void
-enter_sack_recovery(struct tcp_stack *s, struct tcp_conn *c)
+void
+tcp_enter_sack_recovery(struct tcp_stack *s, struct tcp_conn *c)
 {
 	uint32_t flight = c->snd_max - c->snd_una;
 
@@ -319,7 +327,7 @@ enter_sack_recovery(struct tcp_stack *s, struct tcp_conn *c)
 	c->ssthresh = RTE_MAX(flight / 2, 2u * c->mss);
 	c->cwnd = c->ssthresh;
 	c->high_rxt = c->snd_una;
-	c->t_probe = 0;
+	c->t_probe = c->t_reorder = c->rxt_una_time = 0;
 	c->flags &= ~(CF_LOSS_PROBE | CF_PROBE_OUT | CF_PROBE_RETRANS);
 	/* 4.3: the first segment presumed lost goes out whatever pipe is. */
 	c->flags |= CF_RECOVERY | CF_SACK_RECOVERY | CF_REXMIT_ONE;
@@ -377,6 +385,10 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 				c->cwnd = RTE_MIN(c->ssthresh, RTE_MAX(flight, (uint32_t)c->mss) + c->mss);
 				c->flags &= ~(CF_RECOVERY | CF_SACK_RECOVERY);
 				c->dupacks = 0;
+				if (c->reo_wnd_persist > 0)
+					c->reo_wnd_persist--;
+				else
+					c->reo_wnd_mult = 1;
 			} else if (c->flags & CF_SACK_RECOVERY) {
 				/* RFC 6675 5: a partial ACK changes no cwnd;
 				 * pipe falls and NextSeg() picks the next
@@ -384,6 +396,9 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 				s->stats.partial_acks++;
 				if (SEQ_LT(c->high_rxt, ack))
 					c->high_rxt = ack;
+				/* The new first hole: resent already (before
+				 * now, as far as we know) or not yet. */
+				c->rxt_una_time = SEQ_LT(ack, c->high_rxt) ? now : 0;
 			} else {
 				/* RFC 6582 3.2 step 4: partial acknowledgment. */
 				s->stats.partial_acks++;
@@ -459,7 +474,7 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 				c->ssthresh = RTE_MAX(flight / 2, 2u * c->mss);
 				c->recover = c->snd_max;
 				c->cwnd = c->ssthresh + 3u * c->mss;
-				c->t_probe = 0;
+				c->t_probe = c->t_reorder = 0;
 				c->flags &= ~(CF_LOSS_PROBE | CF_PROBE_OUT | CF_PROBE_RETRANS);
 				c->flags |= CF_RECOVERY | CF_REXMIT_ONE;
 				c->flags &= ~CF_RTT_TIMING;
@@ -485,7 +500,38 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 		    (c->dupacks >= TCP_SACK_DUP_THRESH ||
 		     tcp_sack_board_is_lost(&c->sack_board, c->snd_una, c->mss) ||
 		     early_retransmit(c, data_end)))
-			enter_sack_recovery(s, c);
+			tcp_enter_sack_recovery(s, c);
+	}
+	if ((c->flags & CF_SACK_OK) && ack_dsack(h, ack) != NULL &&
+	    SEQ_GEQ(c->snd_una, c->dsack_round)) {
+		/* RFC 8985 6.2 step 4: once per round trip. */
+		if (c->reo_wnd_mult < 4)
+			c->reo_wnd_mult++;
+		c->reo_wnd_persist = 16;
+		c->dsack_round = c->snd_max;
+	}
+	/* Time-based detection (RACK's idea, RFC 8985 6.2): a hole with
+	 * SACKed data above it is lost once that data has been known for a
+	 * reordering window, since the hole was sent before it. The window
+	 * starts when the hole at SND.UNA first has data SACKed above it
+	 * (tcp_timer.c starts the recovery). */
+	if ((c->flags & CF_RECOVERY) || c->sack_board.count == 0 || c->snd_una == c->snd_max ||
+	    (c->flags & CF_PERSIST)) {
+		c->t_reorder = 0;
+	} else if (c->t_reorder == 0 || c->reorder_una != c->snd_una) {
+		c->t_reorder = now + tcp_reorder_window(c);
+		c->reorder_una = c->snd_una;
+	}
+	/* A retransmission lost again: the hole at SND.UNA was resent an
+	 * RTT and a reordering window ago and is still missing while later
+	 * data keeps arriving (RACK's lost-retransmission rule, 6.2). */
+	if ((c->flags & CF_SACK_RECOVERY) && newly_sacked > 0 && c->rxt_una_time != 0 &&
+	    c->sack_board.count > 0 && SEQ_LT(c->snd_una, c->sack_board.ranges[0].left) &&
+	    now >= c->rxt_una_time + c->srtt + tcp_reorder_window(c)) {
+		c->flags |= CF_REXMIT_ONE;
+		c->rxt_una_time = 0;
+		s->stats.lost_retransmits++;
+		tcp_mark_dirty(s, c);
 	}
 	if (newly_sacked > 0)
 		tcp_mark_dirty(s, c);

@@ -138,6 +138,19 @@ struct tcp_conn {
 	uint32_t probe_start, probe_end;
 	/* RFC 2883: the duplicate bytes to report (CF_DSACK). */
 	uint32_t dsack_left, dsack_right;
+	/* Time-based loss detection in the spirit of RACK (RFC 8985 6),
+	 * without a per-segment log: the deadline by which the hole at
+	 * reorder_una, with SACKed data above it, counts as lost; and when
+	 * the hole at snd_una was last retransmitted in this recovery. */
+	uint64_t t_reorder;
+	uint32_t reorder_una;
+	uint64_t rxt_una_time;
+	/* RFC 8985 6.2 step 4: the window grows by SRTT / 4 (up to SRTT) for
+	 * each round trip in which the peer reported a duplicate (D-SACK:
+	 * a retransmission was needless, the path reorders), and goes back
+	 * after 16 recoveries without one. */
+	uint32_t dsack_round;
+	uint8_t reo_wnd_mult, reo_wnd_persist;
 
 	/* Deadlines (ns, 0 = off) and the wheel link for the earliest. */
 	uint64_t t_rexmit, t_delack, t_2msl;
@@ -235,6 +248,12 @@ void tcp_rto_update(struct tcp_conn *c, const struct tcp_stack_config *cfg, uint
  * qualifies, else cancels it. Call after new data went out or a
  * cumulative ACK came in, with t_rexmit already set. */
 void tcp_loss_probe_arm(struct tcp_stack *s, struct tcp_conn *c, uint64_t now);
+/* RFC 8985 6.2 step 4: the reordering window, SRTT / 4, at least 1 ms. */
+uint64_t tcp_reorder_window(const struct tcp_conn *c);
+
+/* tcp_input.c */
+/* RFC 6675 5 step 4: fast retransmit and SACK-driven loss recovery. */
+void tcp_enter_sack_recovery(struct tcp_stack *s, struct tcp_conn *c);
 
 /* tcp_output.c */
 void tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now);

@@ -434,10 +434,16 @@ send_data(struct tcp_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, b
 	return rc;
 }
 
+/* A segment without data carries SND.MAX, not SND.NXT: after a timeout
+ * SND.NXT goes back to SND.UNA (go-back-N), below what the peer may have
+ * received already, and the peer would find such an ACK outside its
+ * window (RFC 9293 3.10.7.4) and drop it, its acknowledgment unread. Two
+ * stacks both in that state ignore each other's ACKs for good (seen in
+ * test_tcp_wire at 5 % loss). */
 static void
 send_ack(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 {
-	send_data(s, c, c->snd_nxt, 0, false, now);
+	send_data(s, c, c->snd_max, 0, false, now);
 }
 
 void
@@ -572,6 +578,8 @@ sack_retransmit(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 		if (len == 0 || send_data(s, c, seq, len, false, now) != 0)
 			break;
 		c->high_rxt = seq + len;
+		if (seq == c->snd_una)
+			c->rxt_una_time = now;
 		s->stats.retransmitted_segments++;
 		s->stats.sack_retransmits++;
 		sent = true;
@@ -685,6 +693,7 @@ tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 				sent = true;
 				if (SEQ_LT(c->high_rxt, c->snd_una + len))
 					c->high_rxt = c->snd_una + len;
+				c->rxt_una_time = now;
 			} else {
 				c->flags |= CF_REXMIT_ONE;
 			}

@@ -56,9 +56,9 @@ void
 tcp_timer_update(struct tcp_stack *s, struct tcp_conn *c)
 {
 	uint64_t d = 0;
-	const uint64_t t[4] = { c->t_rexmit, c->t_delack, c->t_2msl, c->t_probe };
+	const uint64_t t[5] = { c->t_rexmit, c->t_delack, c->t_2msl, c->t_probe, c->t_reorder };
 
-	for (unsigned i = 0; i < 4; i++)
+	for (unsigned i = 0; i < 5; i++)
 		if (t[i] != 0 && (d == 0 || t[i] < d))
 			d = t[i];
 	if (d == 0) {
@@ -146,7 +146,7 @@ rexmit_timeout(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	c->recover = c->snd_max;
 	c->flags &= ~(CF_RECOVERY | CF_SACK_RECOVERY | CF_REXMIT_ONE | CF_LOSS_PROBE |
 			CF_PROBE_OUT | CF_PROBE_RETRANS);
-	c->t_probe = 0;
+	c->t_probe = c->t_reorder = 0;
 	c->dupacks = 0;
 	c->snd_nxt = c->snd_una;
 	/* RFC 2018 8: after a timeout the sender turns off all SACKed bits
@@ -201,6 +201,28 @@ tcp_loss_probe_arm(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	c->t_probe = RTE_MIN(now + pto, c->t_rexmit);
 }
 
+uint64_t
+tcp_reorder_window(const struct tcp_conn *c)
+{
+	uint64_t w = (uint64_t)RTE_MAX(c->reo_wnd_mult, 1) * c->srtt / 4;
+
+	return RTE_MAX(RTE_MIN(w, c->srtt), (uint64_t)TCP_NS_PER_MS);
+}
+
+/* The reordering window ran out with the hole at SND.UNA still there and
+ * data SACKed above it: the hole is lost (tcp_input.c arms this). Once
+ * per window, as a duplicate-ACK recovery would be (RFC 6582's recover). */
+static void
+reorder_timeout(struct tcp_stack *s, struct tcp_conn *c)
+{
+	if ((c->flags & (CF_RECOVERY | CF_PERSIST)) || c->sack_board.count == 0 ||
+	    c->snd_una != c->reorder_una || c->snd_una == c->snd_max ||
+	    !SEQ_GT(c->snd_una, c->recover))
+		return;
+	s->stats.reorder_recoveries++;
+	tcp_enter_sack_recovery(s, c);
+}
+
 /* RFC 8985 7.3: send one probe (tcp_conn_output()); the RTO restarts. */
 static void
 loss_probe_timeout(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
@@ -242,6 +264,10 @@ fire(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	if (c->t_probe != 0 && c->t_probe <= now) {
 		c->t_probe = 0;
 		loss_probe_timeout(s, c, now);
+	}
+	if (c->t_reorder != 0 && c->t_reorder <= now) {
+		c->t_reorder = 0;
+		reorder_timeout(s, c);
 	}
 	if (c->t_rexmit != 0 && c->t_rexmit <= now) {
 		c->t_rexmit = 0;

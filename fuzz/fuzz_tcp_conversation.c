@@ -158,7 +158,7 @@ check_conn(const struct tcp_stack *s, const struct tcp_conn *c)
 	unsigned held = 0, n;
 	uint32_t bytes;
 	uint64_t d = 0;
-	const uint64_t t[4] = { c->t_rexmit, c->t_delack, c->t_2msl, c->t_probe };
+	const uint64_t t[5] = { c->t_rexmit, c->t_delack, c->t_2msl, c->t_probe, c->t_reorder };
 
 	CHECK(c->state != TCP_STATE_LISTEN && c->state <= TCP_STATE_TIME_WAIT);
 	CHECK(SEQ_LEQ(c->snd_una, c->snd_nxt) && SEQ_LEQ(c->snd_nxt, c->snd_max));
@@ -221,6 +221,10 @@ check_conn(const struct tcp_stack *s, const struct tcp_conn *c)
 		CHECK(SEQ_LEQ(c->probe_start, c->probe_end) && SEQ_LEQ(c->probe_end, c->snd_max));
 	if (c->flags & CF_DSACK)
 		CHECK((c->flags & CF_SACK_OK) && SEQ_LT(c->dsack_left, c->dsack_right));
+	/* The reordering window runs only outside recovery, for a hole with
+	 * data SACKed above it. */
+	if (c->t_reorder != 0)
+		CHECK(!(c->flags & CF_RECOVERY) && c->sack_board.count > 0);
 	/* Timers: a SYN or outstanding data is always timed (RFC 6298 5.1),
 	 * and the wheel holds the earliest deadline. */
 	if (c->state == TCP_STATE_SYN_SENT || c->state == TCP_STATE_SYN_RECEIVED)
@@ -230,7 +234,7 @@ check_conn(const struct tcp_stack *s, const struct tcp_conn *c)
 		CHECK(c->t_rexmit != 0);
 	if (c->state == TCP_STATE_TIME_WAIT)
 		CHECK(c->t_2msl != 0 && (c->flags & CF_IN_TIME_WAIT));
-	for (unsigned i = 0; i < 4; i++)
+	for (unsigned i = 0; i < 5; i++)
 		if (t[i] != 0 && (d == 0 || t[i] < d))
 			d = t[i];
 	if (d == 0)

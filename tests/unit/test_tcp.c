@@ -438,6 +438,78 @@ test_loss_probe_spurious_dsack(void **state)
 	script_stop(&s);
 }
 
+/* Time-based loss detection (RACK's reordering window, RFC 8985 6.2): the
+ * first of six segments is lost, two behind it are SACKed and nothing
+ * more comes (the rest are lost too). Two duplicates and 2 x SMSS SACKed
+ * are below every count-based threshold, and six segments out rule out
+ * early retransmit; a reordering window (SRTT / 4) after the first SACK
+ * the hole counts as lost. */
+static void
+test_reorder_window_recovery(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+	char line[64];
+
+	(void)state;
+	script_config(&cfg);
+	script_start(&s, &cfg);
+	passive_ts(&s);		/* SRTT 10 ms: window 2.5 ms */
+	script_advance(&s, 100);
+	script_send(&s, 6 * 1448);
+	for (unsigned k = 0; k < 6; k++) {
+		snprintf(line, sizeof(line), "%s seq %u ack 1 len 1448", k == 5 ? "P." : ".",
+			1 + 1448 * k);
+		script_expect(&s, 100, line);
+	}
+	script_inject(&s, 110, ". seq 1 ack 1 win 512 <nop,nop,TS val 210 ecr 100,nop,nop,"
+			"sack 1449:2897>");
+	script_inject(&s, 111, ". seq 1 ack 1 win 512 <nop,nop,TS val 211 ecr 100,nop,nop,"
+			"sack 1449:4345>");
+	assert_false(script_info(&s).in_recovery);
+	script_expect_none(&s, 112);
+	script_expect(&s, 113, ". seq 1 ack 1 len 1448");
+	assert_true(script_info(&s).in_recovery);
+	assert_int_equal(tcp_stack_stats(s.stack)->reorder_recoveries, 1);
+	script_inject(&s, 125, ". seq 1 ack 8689 win 512 <TS val 225 ecr 113>");
+	assert_false(script_info(&s).in_recovery);
+	assert_int_equal(tcp_stack_stats(s.stack)->retransmit_timeouts, 0);
+	script_stop(&s);
+}
+
+/* After a timeout SND.NXT goes back to SND.UNA. An ACK sent then must
+ * carry SND.MAX: with SND.NXT it would fall below what the peer received
+ * and be dropped there unread (two stacks in that state deadlocked in
+ * test_tcp_wire). */
+static void
+test_ack_after_timeout_carries_snd_max(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+
+	(void)state;
+	script_config(&cfg);
+	cfg.no_tail_loss_probe = true;	/* the RTO's go-back-N alone */
+	script_start(&s, &cfg);
+	passive_ts(&s);
+	script_advance(&s, 100);
+	script_send(&s, 3 * 1448);
+	script_expect(&s, 100, ". seq 1 ack 1 len 1448");
+	script_expect(&s, 100, ". seq 1449 ack 1 len 1448");
+	script_expect(&s, 100, "P. seq 2897 ack 1 len 1448");
+	/* RTO 200 ms: the first segment again, cwnd one segment. */
+	script_expect_none(&s, 299);
+	script_expect(&s, 300, ". seq 1 ack 1 len 1448");
+	assert_int_equal(script_info(&s).snd_nxt, script_info(&s).iss + 1449);
+	/* The peer sends two full segments (it has all three of ours but
+	 * its ACKs were lost): our ACK goes out at once, at SND.MAX. */
+	script_inject(&s, 310, ". seq 1 ack 1 win 512 len 1448 <TS val 310 ecr 100>");
+	script_inject(&s, 311, ". seq 1449 ack 1 win 512 len 1448 <TS val 311 ecr 100>");
+	script_expect(&s, 311, ". seq 4345 ack 2897");
+	script_read(&s, 2896);
+	script_stop(&s);
+}
+
 static void
 test_zero_window_persist(void **state)
 {
@@ -944,6 +1016,8 @@ main(void)
 		cmocka_unit_test(test_sack_recovery_two_way),
 		cmocka_unit_test(test_tail_loss_probe),
 		cmocka_unit_test(test_loss_probe_spurious_dsack),
+		cmocka_unit_test(test_reorder_window_recovery),
+		cmocka_unit_test(test_ack_after_timeout_carries_snd_max),
 		cmocka_unit_test(test_out_of_order_sack),
 		cmocka_unit_test(test_zero_window_persist),
 		cmocka_unit_test(test_receive_window_closes_and_reopens),

@@ -39,6 +39,22 @@ passive_plain(struct tcp_script *s, const char *syn, uint64_t ack_ms)
 	assert_true(script_events(s) & (1u << TCP_EVENT_ACCEPTED));
 }
 
+/* Queues n full segments of seg_len bytes at t_ms and expects them sent
+ * back to back from sequence 1, the last with PSH. */
+static void
+send_full_segments(struct tcp_script *s, uint64_t t_ms, unsigned n, uint32_t seg_len)
+{
+	char line[64];
+
+	script_advance(s, t_ms);
+	script_send(s, n * seg_len);
+	for (unsigned k = 0; k < n; k++) {
+		snprintf(line, sizeof(line), "%s seq %u ack 1 len %u", k + 1 == n ? "P." : ".",
+			1 + seg_len * k, seg_len);
+		script_expect(s, t_ms, line);
+	}
+}
+
 /* Another passive open on the same listener, from s->remote_port. */
 static void
 passive_again(struct tcp_script *s, uint64_t t_ms)
@@ -204,7 +220,6 @@ test_fast_retransmit_newreno(void **state)
 	struct tcp_stack_config cfg;
 	struct tcp_script s;
 	struct tcp_conn_info i;
-	char line[64];
 
 	(void)state;
 	script_config(&cfg);
@@ -212,13 +227,7 @@ test_fast_retransmit_newreno(void **state)
 	script_start(&s, &cfg);
 	passive_plain(&s, "S seq 0 win 65535 <mss 1460>", 10);
 	assert_int_equal(script_info(&s).cwnd, 14600);	/* RFC 6928 IW */
-	script_advance(&s, 100);
-	script_send(&s, 14600);
-	for (unsigned k = 0; k < 10; k++) {
-		snprintf(line, sizeof(line), "%s seq %u ack 1 len 1460", k == 9 ? "P." : ".",
-			1 + 1460 * k);
-		script_expect(&s, 100, line);
-	}
+	send_full_segments(&s, 100, 10, 1460);
 	script_inject(&s, 150, ". seq 1 ack 1461");
 	/* Segment 2 lost: three duplicate ACKs. */
 	script_inject(&s, 151, ". seq 1 ack 1461");
@@ -291,19 +300,12 @@ test_sack_recovery_two_way(void **state)
 	struct tcp_stack_config cfg;
 	struct tcp_script s;
 	struct tcp_conn_info i;
-	char line[96];
 
 	(void)state;
 	script_config(&cfg);
 	script_start(&s, &cfg);
 	passive_ts(&s);
-	script_advance(&s, 100);
-	script_send(&s, 10 * 1448);
-	for (unsigned k = 0; k < 10; k++) {
-		snprintf(line, sizeof(line), "%s seq %u ack 1 len 1448", k == 9 ? "P." : ".",
-			1 + 1448 * k);
-		script_expect(&s, 100, line);
-	}
+	send_full_segments(&s, 100, 10, 1448);
 	script_inject(&s, 110, ". seq 1 ack 1449 win 512 <TS val 210 ecr 100>");
 	/* Segment 2 arrives: SACKed, on an ACK that carries 100 bytes. */
 	script_inject(&s, 111, "P. seq 1 ack 1449 win 512 len 100 "
@@ -364,19 +366,12 @@ test_tail_loss_probe(void **state)
 	struct tcp_stack_config cfg;
 	struct tcp_script s;
 	struct tcp_conn_info i;
-	char line[64];
 
 	(void)state;
 	script_config(&cfg);
 	script_start(&s, &cfg);
 	passive_ts(&s);		/* RTT 10 ms: SRTT 10 ms, RTO 200 ms (minimum) */
-	script_advance(&s, 100);
-	script_send(&s, 5 * 1448);
-	for (unsigned k = 0; k < 5; k++) {
-		snprintf(line, sizeof(line), "%s seq %u ack 1 len 1448", k == 4 ? "P." : ".",
-			1 + 1448 * k);
-		script_expect(&s, 100, line);
-	}
+	send_full_segments(&s, 100, 5, 1448);
 	script_inject(&s, 110, ". seq 1 ack 4345 win 512 <TS val 210 ecr 100>");
 	assert_int_equal(script_info(&s).srtt_ns, 10 * MS);
 	/* PTO = 2 SRTT after the ACK. */
@@ -449,19 +444,12 @@ test_reorder_window_recovery(void **state)
 {
 	struct tcp_stack_config cfg;
 	struct tcp_script s;
-	char line[64];
 
 	(void)state;
 	script_config(&cfg);
 	script_start(&s, &cfg);
 	passive_ts(&s);		/* SRTT 10 ms: window 2.5 ms */
-	script_advance(&s, 100);
-	script_send(&s, 6 * 1448);
-	for (unsigned k = 0; k < 6; k++) {
-		snprintf(line, sizeof(line), "%s seq %u ack 1 len 1448", k == 5 ? "P." : ".",
-			1 + 1448 * k);
-		script_expect(&s, 100, line);
-	}
+	send_full_segments(&s, 100, 6, 1448);
 	script_inject(&s, 110, ". seq 1 ack 1 win 512 <nop,nop,TS val 210 ecr 100,nop,nop,"
 			"sack 1449:2897>");
 	script_inject(&s, 111, ". seq 1 ack 1 win 512 <nop,nop,TS val 211 ecr 100,nop,nop,"

@@ -327,6 +327,16 @@ print_stats(const struct hsrelay *r)
 				s.closed_queue_limit, s.closed_oom, s.cells_cross_out,
 				s.cells_cross_in, s.cross_batches_in, s.cross_ring_full,
 				s.circuits.remotes_open);
+		printf("hsrelay: stats worker %u tcp segments_in=%" PRIu64 " segments_out=%" PRIu64
+				" retransmitted=%" PRIu64 " timeouts=%" PRIu64 " fast_recoveries=%" PRIu64
+				" sack_recoveries=%" PRIu64 " reorder_recoveries=%" PRIu64
+				" loss_probes=%" PRIu64 " loss_probes_spurious=%" PRIu64
+				" lost_retransmits=%" PRIu64 " drop_out_of_window=%" PRIu64
+				" drop_checksum=%" PRIu64 "\n", i,
+				s.tcp.segments_in, s.tcp.segments_out, s.tcp.retransmitted_segments,
+				s.tcp.retransmit_timeouts, s.tcp.fast_retransmits, s.tcp.sack_recoveries,
+				s.tcp.reorder_recoveries, s.tcp.loss_probes, s.tcp.loss_probes_spurious,
+				s.tcp.lost_retransmits, s.tcp.drop_out_of_window, s.tcp.drop_checksum);
 	}
 	printf("hsrelay: stats control tls_handshakes=%" PRIu64 " tls_failures=%" PRIu64
 			" link_handshakes=%" PRIu64 " link_failures=%" PRIu64 " creates=%" PRIu64

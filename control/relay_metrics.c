@@ -285,6 +285,42 @@ relay_metrics_fill(struct metrics_snapshot *s, const struct relay_worker_stats *
 				workers[w].padding_cells_sent);
 	}
 
+	family(&b, "hsrelay_tcp_retransmits_total", "TCP loss recovery per worker: segments "
+			"retransmitted, retransmission timeouts, recoveries (fast: all; sack: "
+			"RFC 6675; reorder: by the reordering window), tail loss probes (sent, "
+			"repaired a loss, needless by D-SACK), retransmissions lost again",
+			METRICS_COUNTER);
+	for (w = 0; w < n; w++) {
+		const struct tcp_stats *t = &workers[w].tcp;
+
+		worker_sample(&b, names[w], "event", "segments", t->retransmitted_segments);
+		worker_sample(&b, names[w], "event", "timeouts", t->retransmit_timeouts);
+		worker_sample(&b, names[w], "event", "fast_recoveries", t->fast_retransmits);
+		worker_sample(&b, names[w], "event", "sack_recoveries", t->sack_recoveries);
+		worker_sample(&b, names[w], "event", "reorder_recoveries", t->reorder_recoveries);
+		worker_sample(&b, names[w], "event", "loss_probes", t->loss_probes);
+		worker_sample(&b, names[w], "event", "loss_probe_repairs", t->loss_probe_repairs);
+		worker_sample(&b, names[w], "event", "loss_probes_spurious",
+				t->loss_probes_spurious);
+		worker_sample(&b, names[w], "event", "lost_retransmits", t->lost_retransmits);
+	}
+
+	family(&b, "hsrelay_tcp_drops_total", "TCP segments a worker dropped, by reason",
+			METRICS_COUNTER);
+	for (w = 0; w < n; w++) {
+		const struct tcp_stats *t = &workers[w].tcp;
+
+		worker_sample(&b, names[w], "reason", "malformed", t->drop_malformed);
+		worker_sample(&b, names[w], "reason", "checksum", t->drop_checksum);
+		worker_sample(&b, names[w], "reason", "no_socket", t->drop_no_socket);
+		worker_sample(&b, names[w], "reason", "out_of_window", t->drop_out_of_window);
+		worker_sample(&b, names[w], "reason", "paws", t->drop_paws);
+		worker_sample(&b, names[w], "reason", "bad_ack", t->drop_bad_ack);
+		worker_sample(&b, names[w], "reason", "ooo_full", t->drop_ooo_full);
+		worker_sample(&b, names[w], "reason", "no_mbuf", t->drop_no_mbuf);
+		worker_sample(&b, names[w], "reason", "output_full", t->drop_output_full);
+	}
+
 	family(&b, "hsrelay_links_open", "Links (TLS connections) open per worker",
 			METRICS_GAUGE);
 	for (w = 0; w < n; w++)

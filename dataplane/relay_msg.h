@@ -50,6 +50,7 @@
 #include "dataplane/circuit.h"
 #include "dataplane/latency_histogram.h"
 #include "dataplane/ring_msg.h"
+#include "dataplane/tcp.h"
 
 /* MSG_LINK_OPEN's u64: the peer is a client (connection-level padding is
  * for client links only, padding-spec). */
@@ -305,6 +306,9 @@ struct relay_worker_stats {
 	 * (DESTROY, TRUNCATED, originated relay cells), cells to the control
 	 * thread, dropped cells. */
 	struct latency_histogram latency[LATENCY_KINDS];
+	/* The worker's TCP stack (dataplane/tcp.h): loss recovery and what
+	 * it dropped. */
+	struct tcp_stats tcp;
 };
 
 /* A new mbuf chain from pool holding a copy of len bytes (at least one

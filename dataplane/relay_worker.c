@@ -2166,4 +2166,6 @@ relay_worker_stats(const struct relay_worker *w, struct relay_worker_stats *out)
 	*out = w->stats;
 	out->circuits = *circuit_table_counters(w->circuits);
 	out->cells_queued = circuit_queue_total(w->queues);
+	if (w->stack != NULL)
+		out->tcp = *tcp_stack_stats(stack_tcp(w->stack));
 }

@@ -254,6 +254,9 @@ test_relay_families(void **state)
 	workers[0].cells_out = 900;
 	workers[0].records_sealed = 77;
 	workers[0].drop_bad_record = 2;
+	workers[1].tcp.retransmit_timeouts = 3;
+	workers[1].tcp.loss_probes = 14;
+	workers[0].tcp.drop_checksum = 6;
 	workers[0].circuits.circuits_open = 5;
 	workers[0].circuits.destroy_received = 4;
 	workers[0].circuits.closed_protocol = 1;
@@ -346,6 +349,15 @@ test_relay_families(void **state)
 			"hsrelay_drops_total{worker=\"0\",reason=\"bad_record\"} 2\n"));
 	assert_non_null(find_line(text,
 			"hsrelay_drops_total{worker=\"1\",reason=\"unknown_circuit\"} 9\n"));
+	/* The worker's TCP (dataplane/tcp.h). */
+	assert_non_null(find_line(text,
+			"hsrelay_tcp_retransmits_total{worker=\"1\",event=\"timeouts\"} 3\n"));
+	assert_non_null(find_line(text,
+			"hsrelay_tcp_retransmits_total{worker=\"1\",event=\"loss_probes\"} 14\n"));
+	assert_non_null(find_line(text,
+			"hsrelay_tcp_retransmits_total{worker=\"0\",event=\"loss_probes\"} 0\n"));
+	assert_non_null(find_line(text,
+			"hsrelay_tcp_drops_total{worker=\"0\",reason=\"checksum\"} 6\n"));
 	assert_non_null(find_line(text, "hsrelay_links_open{worker=\"1\"} 4\n"));
 	assert_non_null(find_line(text,
 			"hsrelay_padding_total{worker=\"1\",event=\"padding_sent\"} 17\n"));

@@ -1715,7 +1715,7 @@ run_case(const struct options *o, struct generator *g, const char *work, enum be
 	g->ugen_rate = rate;
 	m->offered = rate;
 	m->transport = bench_rut_transport(&r, &o->rut);
-	m->idle_sleep_usec = o->rut.idle_sleep_usec;
+	m->idle_sleep_usec = bench_rut_idle_sleep(&o->rut);
 	rc = rut_start(&r, work, o, g);
 	m->dpdk_generator = g->ugen != NULL;
 	if (rc == 0)
@@ -1926,7 +1926,7 @@ bench_relay_main(int argc, char **argv)
 			.tor_path = "/usr/bin/tor",
 			.transport = BENCH_TRANSPORT_AF_PACKET,
 			.workers = 1,
-			.idle_sleep_usec = 50,
+			.idle_sleep_usec = BENCH_IDLE_SLEEP_AUTO,
 		},
 	};
 	bool seconds_set = false, circuits_set = false;

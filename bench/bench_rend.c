@@ -766,7 +766,7 @@ run_case(const struct options *o, enum bench_rut_kind kind, unsigned workers, do
 		}
 	}
 	res->transport = bench_rut_transport(&r, &ro);
-	res->idle_sleep_usec = ro.idle_sleep_usec;
+	res->idle_sleep_usec = bench_rut_idle_sleep(&ro);
 	if (rc == 0)
 		rc = bench_rut_start(&r, env.work, &ro);
 	if (rc == 0)
@@ -1119,7 +1119,7 @@ bench_rend_main(int argc, char **argv)
 			.tor_path = "/usr/bin/tor",
 			.transport = BENCH_TRANSPORT_AF_PACKET,
 			.workers = 1,
-			.idle_sleep_usec = 50,
+			.idle_sleep_usec = BENCH_IDLE_SLEEP_AUTO,
 			/* Explicit, though 0 is also the consensus default that
 			 * tor falls back to (dos.c); protocol warnings show in
 			 * its notice log (--verbose on a failure). */

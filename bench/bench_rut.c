@@ -207,7 +207,7 @@ ugen_start(struct bench_rut *r, const char *work, const struct bench_rut_options
 	p.ip = ipv4_host(10, 79, 0, 1);
 	p.prefix_len = 24;
 	memcpy(p.mac, (const uint8_t[6]){ 0x02, 0x00, 0x00, 0x79, 0x00, 0x01 }, sizeof(p.mac));
-	p.idle_sleep_usec = o->idle_sleep_usec;
+	p.idle_sleep_usec = BENCH_HELPER_IDLE_SLEEP_USEC;
 	snprintf(p.cpus, sizeof(p.cpus), "0");
 	return bench_ugen_start(&r->ugen, work, &p);
 }
@@ -261,7 +261,7 @@ hsrelay_start(struct bench_rut *r, const char *work, const struct bench_rut_opti
 		rc = veth_make(r, o->bench);
 		if (rc == 0)
 			rc = bench_memif_bridge_start(&r->bridge, work, r->port_if, "0",
-					o->idle_sleep_usec);
+					BENCH_HELPER_IDLE_SLEEP_USEC);
 		snprintf(port, sizeof(port), "net_memif0,role=client,socket=%s,socket-abstract=no",
 				r->bridge.socket_path);
 		break;
@@ -295,7 +295,7 @@ hsrelay_start(struct bench_rut *r, const char *work, const struct bench_rut_opti
 			"AssumeReachable 1\n"
 			"TestingTorNetwork 1\n"
 			"%s%s",
-			o->bench, lcores, port, o->workers, o->idle_sleep_usec, r->dir,
+			o->bench, lcores, port, o->workers, bench_rut_idle_sleep(o), r->dir,
 			BENCH_HS_OR_PORT, fake_authority,
 			o->hsrelay_extra != NULL ? o->hsrelay_extra : "");
 	if (bench_write_file(conf, text) < 0)
@@ -670,6 +670,18 @@ bench_rut_option(int opt, const char *arg, struct bench_rut_options *o, char *hs
 	default:
 		return 0;
 	}
+}
+
+unsigned
+bench_rut_idle_sleep(const struct bench_rut_options *o)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (o->idle_sleep_usec != BENCH_IDLE_SLEEP_AUTO)
+		return o->idle_sleep_usec;
+	if (o->transport == BENCH_TRANSPORT_MEMIF_DIRECT && cpus > (long)o->workers)
+		return 0;
+	return 50;
 }
 
 int

@@ -76,13 +76,22 @@ const char *bench_transport_name(enum bench_transport t);
 /* Sets *out from a name above. 0, or -EINVAL for an unknown name. */
 int bench_transport_parse(const char *name, enum bench_transport *out);
 
+/* bench_rut_options.idle_sleep_usec: let bench_rut_idle_sleep() choose. */
+#define BENCH_IDLE_SLEEP_AUTO UINT_MAX
+
+/* The DPDK generator's and the memif bridge's idle sleep: they share CPU 0
+ * with hsrelay's control thread and the kernel's work. */
+#define BENCH_HELPER_IDLE_SLEEP_USEC 50
+
 struct bench_rut_options {
 	const char *bench;		/* "relay", "rendezvous": in messages */
 	const char *tor_path;
 	const char *hsrelay_path;
 	enum bench_transport transport;
 	unsigned workers;		/* hsrelay: 1..BENCH_MAX_WORKERS */
-	unsigned idle_sleep_usec;	/* hsrelay: DPDKIdleSleepUsec */
+	/* hsrelay's DPDKIdleSleepUsec, or BENCH_IDLE_SLEEP_AUTO: see
+	 * bench_rut_idle_sleep(). */
+	unsigned idle_sleep_usec;
 	const char *tor_extra;		/* torrc lines appended, or NULL */
 	const char *hsrelay_extra;	/* hsrelay config lines appended, or NULL */
 	/* memif-direct: the generator's case (circuits, links, window, rate,
@@ -247,6 +256,14 @@ unsigned bench_rut_exit_stats(const struct bench_rut *r, const char *prefix, con
  * a bad value. */
 int bench_rut_option(int opt, const char *arg, struct bench_rut_options *o, char *hsrelay_path,
 		size_t len);
+
+/* hsrelay's DPDKIdleSleepUsec for o: --idle-sleep-usec when given; else 0
+ * (busy polling, as on a line-rate deployment with isolated cores) when
+ * every worker has a CPU of its own, which is so on memif-direct with
+ * fewer workers than CPUs (worker i on CPU i, everything else on CPU 0);
+ * else 50 (the worker shares its CPU with the kernel's packet work or
+ * another thread, so it must not spin). */
+unsigned bench_rut_idle_sleep(const struct bench_rut_options *o);
 
 /* What a bench checks before it starts: root (77 without: meson's
  * "skipped"), tor when need_tor (77 without), hsrelay when need_hsrelay

@@ -18,7 +18,8 @@
 # are spread by the kernel and handed to their owner by the workers).
 #   5. hsrelay's own consensus (fetched from the authorities, verified with
 #      their certificates) lists it Running and Valid, and its MetricsPort
-#      counts the cells;
+#      counts the cells and shows no TCP segment dropped as malformed or
+#      for its checksum (hsrelay_tcp_drops_total);
 #   6. hsrelay is a directory cache: begindir_client (one-hop CREATE_FAST
 #      circuit; 100 DATA cells that make hsrelay send a circuit SENDME v1
 #      with the right digest; then 12 BEGIN_DIR streams in turn, each a GET
@@ -138,6 +139,22 @@ grep -E '^(tor_relay_circuits_total|tor_relay_connections_total|hsrelay_cells_to
 cells=$(awk '/^hsrelay_cells_total\{.*direction="in"/ {s += $2} END {print s + 0}' "$tn_work/metrics")
 [ "$cells" -gt 40000 ] || fail "MetricsPort counts $cells cells in, expected more than 40000 after 20 MiB"
 checked "MetricsPort: $cells cells in through hsrelay"
+# hsrelay's TCP counters, per worker: the kernel's segments over the tap
+# arrive whole and correctly summed, so after 20 MiB nothing may have been
+# dropped as malformed or for its checksum; retransmissions are shown, not
+# judged (the kernel peers may lose nothing or a little here).
+tcp_sum() {
+  awk -v m="$1" -v l="$2" 'index($0, m "{") == 1 && index($0, l) {s += $2; n++}
+    END {print (n > 0 ? s : "missing")}' "$tn_work/metrics"
+}
+for reason in malformed checksum; do
+  v=$(tcp_sum hsrelay_tcp_drops_total "reason=\"$reason\"")
+  [ "$v" = 0 ] || fail "MetricsPort: hsrelay_tcp_drops_total{reason=\"$reason\"} is $v, expected 0"
+done
+retrans=$(tcp_sum hsrelay_tcp_retransmits_total 'event="segments"')
+[ "$retrans" != missing ] || fail "MetricsPort: no hsrelay_tcp_retransmits_total{event=\"segments\"}"
+checked "MetricsPort: hsrelay_tcp_drops_total malformed=0 checksum=0," \
+  "retransmitted segments $retrans"
 
 # 6. hsrelay's directory cache over BEGIN_DIR.
 [ -x "$begindir_client" ] || fail "no begindir_client at $begindir_client"

@@ -134,12 +134,14 @@ tcp_sack_board_bytes_above(const struct tcp_sack_board *board, uint32_t seq)
 	return bytes;
 }
 
-/* IsLost() for a byte below ranges[first..count) and above the others:
- * every byte of one hole has the same SACKed bytes above it. */
+/* IsLost() (RFC 6675 4) for a byte that has ranges[first..count) wholly
+ * above it and `partial` more SACKed bytes above it in the range before
+ * those: DupThresh discontiguous ranges, or more than (DupThresh - 1) *
+ * SMSS bytes. Every byte of one hole has the same ranges above it. */
 static bool
-lost_below(const struct tcp_sack_board *board, unsigned first, uint32_t mss)
+lost_above(const struct tcp_sack_board *board, unsigned first, uint32_t partial, uint32_t mss)
 {
-	uint32_t bytes = 0;
+	uint32_t bytes = partial;
 
 	if (board->count - first >= TCP_SACK_DUP_THRESH)
 		return true;
@@ -151,14 +153,17 @@ lost_below(const struct tcp_sack_board *board, unsigned first, uint32_t mss)
 bool
 tcp_sack_board_is_lost(const struct tcp_sack_board *board, uint32_t seq, uint32_t mss)
 {
-	unsigned above = 0;
+	unsigned first = 0;
+	uint32_t partial = 0;
 
-	for (unsigned i = 0; i < board->count; i++)
-		if (seq_lt(seq, board->ranges[i].left))
-			above++;
-	if (above >= TCP_SACK_DUP_THRESH)
-		return true;
-	return tcp_sack_board_bytes_above(board, seq) > (TCP_SACK_DUP_THRESH - 1) * mss;
+	/* The ranges are sorted: skip those not wholly above seq, keeping
+	 * what lies above seq of one that holds it. */
+	while (first < board->count && !seq_lt(seq, board->ranges[first].left)) {
+		if (seq_lt(seq, board->ranges[first].right))
+			partial = board->ranges[first].right - seq;
+		first++;
+	}
+	return lost_above(board, first, partial, mss);
 }
 
 /* Bytes of [from, to) below high_rxt. */
@@ -183,7 +188,7 @@ tcp_sack_board_pipe(const struct tcp_sack_board *board, uint32_t una, uint32_t s
 			uint32_t end = seq_min(r->left, snd_max);
 
 			if (seq_lt(pos, end)) {
-				if (!lost_below(board, i, mss))
+				if (!lost_above(board, i, 0, mss))
 					pipe += end - pos;
 				pipe += retransmitted(pos, end, high_rxt);
 			}
@@ -209,7 +214,7 @@ tcp_sack_board_next_lost(const struct tcp_sack_board *board, uint32_t una,
 		if (seq_lt(s, r->left)) {
 			/* Lower holes have more SACKed above them: once one
 			 * is not lost, none above it is. */
-			if (!lost_below(board, i, mss))
+			if (!lost_above(board, i, 0, mss))
 				return false;
 			*seq = s;
 			*len = r->left - s;

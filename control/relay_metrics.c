@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -224,6 +225,155 @@ fill_tor_totals(struct family_builder *b, const struct relay_worker_stats *worke
 	}
 }
 
+/* Where a counter is in struct relay_worker_stats (all are uint64_t). */
+#define STAT(member) offsetof(struct relay_worker_stats, member)
+
+/* One sample of a per-worker family: its extra label's value (NULL when
+ * the family has no extra label) and its counter. */
+struct worker_field {
+	const char *value;
+	size_t offset;
+};
+
+/* A family with one sample per worker and field. */
+struct worker_family {
+	const char *name, *label, *help;
+	enum metrics_type type;
+	unsigned n_fields;
+	struct worker_field fields[10];
+};
+
+/* n_fields and fields from one list. */
+#define FIELDS(...) \
+	sizeof((struct worker_field[]){ __VA_ARGS__ }) / sizeof(struct worker_field), \
+	{ __VA_ARGS__ }
+
+static const struct worker_family worker_families_before_latency[] = {
+	{ "hsrelay_cells_total", "direction",
+	  "Cells per worker: received on links, sent on links, handed to the control "
+	  "thread",
+	  METRICS_COUNTER, FIELDS(
+		{ "in", STAT(cells_in) },
+		{ "out", STAT(cells_out) },
+		{ "to_control", STAT(cells_to_control) }) },
+	{ "hsrelay_records_total", "action",
+	  "TLS records opened (decrypted) and sealed (encrypted) per worker",
+	  METRICS_COUNTER, FIELDS(
+		{ "opened", STAT(records_opened) },
+		{ "sealed", STAT(records_sealed) }) },
+	{ "hsrelay_drops_total", "reason",
+	  "What a worker dropped, by reason",
+	  METRICS_COUNTER, FIELDS(
+		{ "link_full", STAT(drop_link_full) },
+		{ "bad_record", STAT(drop_bad_record) },
+		{ "bad_cell", STAT(drop_bad_cell) },
+		{ "no_mbuf", STAT(drop_no_mbuf) },
+		{ "no_link", STAT(drop_no_link) },
+		{ "event_ring_full", STAT(drop_events) },
+		{ "backlog_overflow", STAT(backlog_overflow) },
+		{ "unknown_circuit", STAT(circuits.drop_unknown_circuit) },
+		{ "padding", STAT(circuits.drop_padding) },
+		{ "other_cell", STAT(circuits.drop_other) }) },
+	{ "hsrelay_padding_total", "event",
+	  "Connection-level padding per worker: PADDING_NEGOTIATE cells applied and "
+	  "ignored, PADDING cells sent",
+	  METRICS_COUNTER, FIELDS(
+		{ "negotiated", STAT(padding_negotiations) },
+		{ "negotiate_ignored", STAT(padding_negotiate_ignored) },
+		{ "padding_sent", STAT(padding_cells_sent) }) },
+	{ "hsrelay_tcp_retransmits_total", "event",
+	  "TCP loss recovery per worker: segments retransmitted, retransmission timeouts, "
+	  "recoveries (fast: all; sack: RFC 6675; reorder: by the reordering window), "
+	  "tail loss probes (sent, repaired a loss, needless by D-SACK), retransmissions "
+	  "lost again",
+	  METRICS_COUNTER, FIELDS(
+		{ "segments", STAT(tcp.retransmitted_segments) },
+		{ "timeouts", STAT(tcp.retransmit_timeouts) },
+		{ "fast_recoveries", STAT(tcp.fast_retransmits) },
+		{ "sack_recoveries", STAT(tcp.sack_recoveries) },
+		{ "reorder_recoveries", STAT(tcp.reorder_recoveries) },
+		{ "loss_probes", STAT(tcp.loss_probes) },
+		{ "loss_probe_repairs", STAT(tcp.loss_probe_repairs) },
+		{ "loss_probes_spurious", STAT(tcp.loss_probes_spurious) },
+		{ "lost_retransmits", STAT(tcp.lost_retransmits) }) },
+	{ "hsrelay_tcp_drops_total", "reason",
+	  "TCP segments a worker dropped, by reason",
+	  METRICS_COUNTER, FIELDS(
+		{ "malformed", STAT(tcp.drop_malformed) },
+		{ "checksum", STAT(tcp.drop_checksum) },
+		{ "no_socket", STAT(tcp.drop_no_socket) },
+		{ "out_of_window", STAT(tcp.drop_out_of_window) },
+		{ "paws", STAT(tcp.drop_paws) },
+		{ "bad_ack", STAT(tcp.drop_bad_ack) },
+		{ "ooo_full", STAT(tcp.drop_ooo_full) },
+		{ "no_mbuf", STAT(tcp.drop_no_mbuf) },
+		{ "output_full", STAT(tcp.drop_output_full) }) },
+	{ "hsrelay_links_open", NULL,
+	  "Links (TLS connections) open per worker",
+	  METRICS_GAUGE, FIELDS(
+		{ NULL, STAT(links_open) }) },
+	{ "hsrelay_links_total", "event",
+	  "Links accepted, connected and closed per worker",
+	  METRICS_COUNTER, FIELDS(
+		{ "accepted", STAT(links_accepted) },
+		{ "connected", STAT(links_connected) },
+		{ "closed", STAT(links_closed) }) },
+	{ "hsrelay_circuits_open", NULL,
+	  "Circuits open per worker",
+	  METRICS_GAUGE, FIELDS(
+		{ NULL, STAT(circuits.circuits_open) }) },
+	{ "hsrelay_circuit_cells_total", "direction",
+	  "Relay cells per worker: forwarded towards n, backwarded towards p, for this "
+	  "hop, handed to control",
+	  METRICS_COUNTER, FIELDS(
+		{ "forward", STAT(circuits.forwarded) },
+		{ "backward", STAT(circuits.backwarded) },
+		{ "local", STAT(circuits.local) },
+		{ "to_control", STAT(circuits.to_control) }) },
+	{ "hsrelay_circuits_closed_total", "reason",
+	  "Circuits closed per worker, by reason",
+	  METRICS_COUNTER, FIELDS(
+		{ "protocol", STAT(circuits.closed_protocol) },
+		{ "destroy", STAT(circuits.closed_by_destroy) },
+		{ "link", STAT(circuits.closed_by_link) }) },
+	{ "hsrelay_spliced_cells_total", NULL,
+	  "Relay cells re-encrypted for a rendezvous partner circuit, per worker",
+	  METRICS_COUNTER, FIELDS(
+		{ NULL, STAT(circuits.spliced) }) },
+};
+
+static const struct worker_family worker_families_after_latency[] = {
+	{ "hsrelay_truncated_sent_total", NULL,
+	  "TRUNCATED cells sent per worker",
+	  METRICS_COUNTER, FIELDS(
+		{ NULL, STAT(circuits.truncated_sent) }) },
+	{ "hsrelay_stale_messages_total", NULL,
+	  "Control messages about links or circuits that had gone, per worker",
+	  METRICS_COUNTER, FIELDS(
+		{ NULL, STAT(stale_messages) }) },
+};
+
+static void
+fill_worker_families(struct family_builder *b, const struct worker_family *families,
+		size_t n_families, const struct relay_worker_stats *workers, unsigned n,
+		char names[][12])
+{
+	for (size_t i = 0; i < n_families; i++) {
+		const struct worker_family *f = &families[i];
+
+		family(b, f->name, f->help, f->type);
+		for (unsigned w = 0; w < n; w++) {
+			for (unsigned k = 0; k < f->n_fields; k++) {
+				uint64_t value;
+
+				memcpy(&value, (const uint8_t *)&workers[w] + f->fields[k].offset,
+						sizeof(value));
+				worker_sample(b, names[w], f->label, f->fields[k].value, value);
+			}
+		}
+	}
+}
+
 int
 relay_metrics_fill(struct metrics_snapshot *s, const struct relay_worker_stats *workers,
 		unsigned n, const struct relay_metrics_control *control)
@@ -239,143 +389,11 @@ relay_metrics_fill(struct metrics_snapshot *s, const struct relay_worker_stats *
 
 	fill_tor_totals(&b, workers, n, control);
 
-	family(&b, "hsrelay_cells_total", "Cells per worker: received on links, sent "
-			"on links, handed to the control thread", METRICS_COUNTER);
-	for (w = 0; w < n; w++) {
-		worker_sample(&b, names[w], "direction", "in", workers[w].cells_in);
-		worker_sample(&b, names[w], "direction", "out", workers[w].cells_out);
-		worker_sample(&b, names[w], "direction", "to_control",
-				workers[w].cells_to_control);
-	}
-
-	family(&b, "hsrelay_records_total", "TLS records opened (decrypted) and sealed "
-			"(encrypted) per worker", METRICS_COUNTER);
-	for (w = 0; w < n; w++) {
-		worker_sample(&b, names[w], "action", "opened", workers[w].records_opened);
-		worker_sample(&b, names[w], "action", "sealed", workers[w].records_sealed);
-	}
-
-	family(&b, "hsrelay_drops_total", "What a worker dropped, by reason",
-			METRICS_COUNTER);
-	for (w = 0; w < n; w++) {
-		const struct relay_worker_stats *st = &workers[w];
-
-		worker_sample(&b, names[w], "reason", "link_full", st->drop_link_full);
-		worker_sample(&b, names[w], "reason", "bad_record", st->drop_bad_record);
-		worker_sample(&b, names[w], "reason", "bad_cell", st->drop_bad_cell);
-		worker_sample(&b, names[w], "reason", "no_mbuf", st->drop_no_mbuf);
-		worker_sample(&b, names[w], "reason", "no_link", st->drop_no_link);
-		worker_sample(&b, names[w], "reason", "event_ring_full", st->drop_events);
-		worker_sample(&b, names[w], "reason", "backlog_overflow", st->backlog_overflow);
-		worker_sample(&b, names[w], "reason", "unknown_circuit",
-				st->circuits.drop_unknown_circuit);
-		worker_sample(&b, names[w], "reason", "padding", st->circuits.drop_padding);
-		worker_sample(&b, names[w], "reason", "other_cell", st->circuits.drop_other);
-	}
-
-	family(&b, "hsrelay_padding_total", "Connection-level padding per worker: "
-			"PADDING_NEGOTIATE cells applied and ignored, PADDING cells sent",
-			METRICS_COUNTER);
-	for (w = 0; w < n; w++) {
-		worker_sample(&b, names[w], "event", "negotiated",
-				workers[w].padding_negotiations);
-		worker_sample(&b, names[w], "event", "negotiate_ignored",
-				workers[w].padding_negotiate_ignored);
-		worker_sample(&b, names[w], "event", "padding_sent",
-				workers[w].padding_cells_sent);
-	}
-
-	family(&b, "hsrelay_tcp_retransmits_total", "TCP loss recovery per worker: segments "
-			"retransmitted, retransmission timeouts, recoveries (fast: all; sack: "
-			"RFC 6675; reorder: by the reordering window), tail loss probes (sent, "
-			"repaired a loss, needless by D-SACK), retransmissions lost again",
-			METRICS_COUNTER);
-	for (w = 0; w < n; w++) {
-		const struct tcp_stats *t = &workers[w].tcp;
-
-		worker_sample(&b, names[w], "event", "segments", t->retransmitted_segments);
-		worker_sample(&b, names[w], "event", "timeouts", t->retransmit_timeouts);
-		worker_sample(&b, names[w], "event", "fast_recoveries", t->fast_retransmits);
-		worker_sample(&b, names[w], "event", "sack_recoveries", t->sack_recoveries);
-		worker_sample(&b, names[w], "event", "reorder_recoveries", t->reorder_recoveries);
-		worker_sample(&b, names[w], "event", "loss_probes", t->loss_probes);
-		worker_sample(&b, names[w], "event", "loss_probe_repairs", t->loss_probe_repairs);
-		worker_sample(&b, names[w], "event", "loss_probes_spurious",
-				t->loss_probes_spurious);
-		worker_sample(&b, names[w], "event", "lost_retransmits", t->lost_retransmits);
-	}
-
-	family(&b, "hsrelay_tcp_drops_total", "TCP segments a worker dropped, by reason",
-			METRICS_COUNTER);
-	for (w = 0; w < n; w++) {
-		const struct tcp_stats *t = &workers[w].tcp;
-
-		worker_sample(&b, names[w], "reason", "malformed", t->drop_malformed);
-		worker_sample(&b, names[w], "reason", "checksum", t->drop_checksum);
-		worker_sample(&b, names[w], "reason", "no_socket", t->drop_no_socket);
-		worker_sample(&b, names[w], "reason", "out_of_window", t->drop_out_of_window);
-		worker_sample(&b, names[w], "reason", "paws", t->drop_paws);
-		worker_sample(&b, names[w], "reason", "bad_ack", t->drop_bad_ack);
-		worker_sample(&b, names[w], "reason", "ooo_full", t->drop_ooo_full);
-		worker_sample(&b, names[w], "reason", "no_mbuf", t->drop_no_mbuf);
-		worker_sample(&b, names[w], "reason", "output_full", t->drop_output_full);
-	}
-
-	family(&b, "hsrelay_links_open", "Links (TLS connections) open per worker",
-			METRICS_GAUGE);
-	for (w = 0; w < n; w++)
-		worker_sample(&b, names[w], NULL, NULL, workers[w].links_open);
-
-	family(&b, "hsrelay_links_total", "Links accepted, connected and closed per worker",
-			METRICS_COUNTER);
-	for (w = 0; w < n; w++) {
-		worker_sample(&b, names[w], "event", "accepted", workers[w].links_accepted);
-		worker_sample(&b, names[w], "event", "connected", workers[w].links_connected);
-		worker_sample(&b, names[w], "event", "closed", workers[w].links_closed);
-	}
-
-	family(&b, "hsrelay_circuits_open", "Circuits open per worker", METRICS_GAUGE);
-	for (w = 0; w < n; w++)
-		worker_sample(&b, names[w], NULL, NULL, workers[w].circuits.circuits_open);
-
-	family(&b, "hsrelay_circuit_cells_total", "Relay cells per worker: forwarded "
-			"towards n, backwarded towards p, for this hop, handed to control",
-			METRICS_COUNTER);
-	for (w = 0; w < n; w++) {
-		const struct circuit_counters *cc = &workers[w].circuits;
-
-		worker_sample(&b, names[w], "direction", "forward", cc->forwarded);
-		worker_sample(&b, names[w], "direction", "backward", cc->backwarded);
-		worker_sample(&b, names[w], "direction", "local", cc->local);
-		worker_sample(&b, names[w], "direction", "to_control", cc->to_control);
-	}
-
-	family(&b, "hsrelay_circuits_closed_total", "Circuits closed per worker, by reason",
-			METRICS_COUNTER);
-	for (w = 0; w < n; w++) {
-		const struct circuit_counters *cc = &workers[w].circuits;
-
-		worker_sample(&b, names[w], "reason", "protocol", cc->closed_protocol);
-		worker_sample(&b, names[w], "reason", "destroy", cc->closed_by_destroy);
-		worker_sample(&b, names[w], "reason", "link", cc->closed_by_link);
-	}
-
-	family(&b, "hsrelay_spliced_cells_total", "Relay cells re-encrypted for a rendezvous "
-			"partner circuit, per worker", METRICS_COUNTER);
-	for (w = 0; w < n; w++)
-		worker_sample(&b, names[w], NULL, NULL, workers[w].circuits.spliced);
-
+	fill_worker_families(&b, worker_families_before_latency,
+			sizeof(worker_families_before_latency) / sizeof(worker_families_before_latency[0]), workers, n, names);
 	fill_latency(&b, workers, n, names);
-
-	family(&b, "hsrelay_truncated_sent_total", "TRUNCATED cells sent per worker",
-			METRICS_COUNTER);
-	for (w = 0; w < n; w++)
-		worker_sample(&b, names[w], NULL, NULL, workers[w].circuits.truncated_sent);
-
-	family(&b, "hsrelay_stale_messages_total", "Control messages about links or "
-			"circuits that had gone, per worker", METRICS_COUNTER);
-	for (w = 0; w < n; w++)
-		worker_sample(&b, names[w], NULL, NULL, workers[w].stale_messages);
+	fill_worker_families(&b, worker_families_after_latency,
+			sizeof(worker_families_after_latency) / sizeof(worker_families_after_latency[0]), workers, n, names);
 
 	return b.rc;
 }

@@ -243,6 +243,8 @@ struct worker_family {
 	struct worker_field fields[10];
 };
 
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
 /* n_fields and fields from one list. */
 #define FIELDS(...) \
 	sizeof((struct worker_field[]){ __VA_ARGS__ }) / sizeof(struct worker_field), \
@@ -390,10 +392,10 @@ relay_metrics_fill(struct metrics_snapshot *s, const struct relay_worker_stats *
 	fill_tor_totals(&b, workers, n, control);
 
 	fill_worker_families(&b, worker_families_before_latency,
-			sizeof(worker_families_before_latency) / sizeof(worker_families_before_latency[0]), workers, n, names);
+			ARRAY_LEN(worker_families_before_latency), workers, n, names);
 	fill_latency(&b, workers, n, names);
 	fill_worker_families(&b, worker_families_after_latency,
-			sizeof(worker_families_after_latency) / sizeof(worker_families_after_latency[0]), workers, n, names);
+			ARRAY_LEN(worker_families_after_latency), workers, n, names);
 
 	return b.rc;
 }

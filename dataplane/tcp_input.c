@@ -331,7 +331,7 @@ tcp_enter_sack_recovery(struct tcp_stack *s, struct tcp_conn *c)
 	c->flags &= ~(CF_LOSS_PROBE | CF_PROBE_OUT | CF_PROBE_RETRANS);
 	/* 4.3: the first segment presumed lost goes out whatever pipe is. */
 	c->flags |= CF_RECOVERY | CF_SACK_RECOVERY | CF_REXMIT_ONE;
-	c->flags &= ~CF_RTT_TIMING;
+	c->flags &= ~(CF_RTT_TIMING | CF_RESCUED);
 	s->stats.fast_retransmits++;
 	s->stats.sack_recoveries++;
 	tcp_mark_dirty(s, c);

@@ -61,6 +61,8 @@ struct rte_mbuf;
 #define CF_LOSS_PROBE		(1u << 22)	/* send a tail loss probe (RFC 8985 7.3) */
 #define CF_PROBE_OUT		(1u << 23)	/* a loss probe awaits its ACK (TLP.end_seq) */
 #define CF_PROBE_RETRANS	(1u << 24)	/* ... and it was a retransmission */
+#define CF_RESCUED		(1u << 25)	/* this recovery's rescue retransmission
+						 * is out (RFC 6675 NextSeg() rule 4) */
 
 /* Flags that belong to the slot, not the connection: they survive free. */
 #define CF_IN_EVENTS		(1u << 30)

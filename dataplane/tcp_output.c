@@ -589,6 +589,63 @@ sack_retransmit(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	return sent;
 }
 
+/* RFC 6675 5 step (C) with NextSeg() rules 3 and 4, once rules 1 and 2
+ * found nothing (no lost hole, no new data the peer's window takes) while
+ * cwnd - pipe >= 1 SMSS: a hole not deemed lost (rule 3, HighRxt moves),
+ * else once per recovery a rescue retransmission of the segment that ends
+ * at the highest un-SACKed byte (rule 4, HighRxt stays): loss at the end of
+ * the window then costs a round trip instead of a timeout. Returns whether
+ * anything was sent. */
+static bool
+sack_retransmit_unlost(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
+{
+	uint32_t data_end = c->sq_seq + c->sq_bytes;
+	/* Data sent, the FIN excluded. */
+	uint32_t sent_end = SEQ_LT(c->snd_max, data_end) ? c->snd_max : data_end;
+	bool sent = false;
+
+	while (!tcp_txq_full(s)) {
+		uint32_t pipe = tcp_sack_board_pipe(&c->sack_board, c->snd_una, c->snd_max,
+				c->high_rxt, c->mss);
+		struct tcp_options o;
+		uint32_t seq, len, top;
+		bool rescue = false;
+
+		if (c->cwnd < pipe || c->cwnd - pipe < c->mss)
+			break;
+		data_options(c, now, &o);
+		if (tcp_sack_board_next_hole(&c->sack_board, c->snd_una, c->high_rxt, &seq,
+				&len)) {
+			len = RTE_MIN(len, segment_room(c, &o));
+		} else if (!(c->flags & CF_RESCUED)) {
+			top = tcp_sack_board_top_unsacked(&c->sack_board, c->snd_una, sent_end);
+			if (!SEQ_LT(c->snd_una, top))
+				break;
+			len = RTE_MIN(top - c->snd_una, segment_room(c, &o));
+			seq = top - len;
+			rescue = true;
+		} else {
+			break;
+		}
+		if (len == 0 || send_data(s, c, seq, len, false, now) != 0)
+			break;
+		if (rescue)
+			c->flags |= CF_RESCUED;
+		else
+			c->high_rxt = seq + len;
+		if (seq == c->snd_una)
+			c->rxt_una_time = now;
+		s->stats.retransmitted_segments++;
+		s->stats.sack_retransmits++;
+		sent = true;
+		if (rescue)
+			break;
+	}
+	if (tcp_txq_full(s))
+		tcp_mark_dirty(s, c);
+	return sent;
+}
+
 /* RFC 8985 7.3: one segment of new data if the peer's window takes it,
  * else the last segment sent again; the probe's range is remembered for
  * its ACK (tcp_input.c) and the retransmission timer restarts. Returns
@@ -782,6 +839,8 @@ tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 		if (c->t_rexmit == 0 && !(c->flags & CF_PERSIST))
 			c->t_rexmit = now + c->rto;
 	}
+	if (c->flags & CF_SACK_RECOVERY)
+		sent |= sack_retransmit_unlost(s, c, now);
 	/* RFC 8985 7.2: new data out, probe for its tail. */
 	if (sent_new)
 		tcp_loss_probe_arm(s, c, now);

@@ -201,9 +201,11 @@ tcp_sack_board_pipe(const struct tcp_sack_board *board, uint32_t una, uint32_t s
 	return pipe;
 }
 
-bool
-tcp_sack_board_next_lost(const struct tcp_sack_board *board, uint32_t una,
-		uint32_t high_rxt, uint32_t mss, uint32_t *seq, uint32_t *len)
+/* NextSeg() rules 1 (lost_only) and 3: the lowest un-SACKed hole at or
+ * above max(una, high_rxt) and below the highest SACKed byte. */
+static bool
+next_hole(const struct tcp_sack_board *board, uint32_t una, uint32_t high_rxt, uint32_t mss,
+		bool lost_only, uint32_t *seq, uint32_t *len)
 {
 	uint32_t start = seq_max(una, high_rxt), pos = una;
 
@@ -214,7 +216,7 @@ tcp_sack_board_next_lost(const struct tcp_sack_board *board, uint32_t una,
 		if (seq_lt(s, r->left)) {
 			/* Lower holes have more SACKed above them: once one
 			 * is not lost, none above it is. */
-			if (!lost_above(board, i, 0, mss))
+			if (lost_only && !lost_above(board, i, 0, mss))
 				return false;
 			*seq = s;
 			*len = r->left - s;
@@ -223,4 +225,33 @@ tcp_sack_board_next_lost(const struct tcp_sack_board *board, uint32_t una,
 		pos = seq_max(pos, r->right);
 	}
 	return false;
+}
+
+bool
+tcp_sack_board_next_lost(const struct tcp_sack_board *board, uint32_t una,
+		uint32_t high_rxt, uint32_t mss, uint32_t *seq, uint32_t *len)
+{
+	return next_hole(board, una, high_rxt, mss, true, seq, len);
+}
+
+bool
+tcp_sack_board_next_hole(const struct tcp_sack_board *board, uint32_t una,
+		uint32_t high_rxt, uint32_t *seq, uint32_t *len)
+{
+	return next_hole(board, una, high_rxt, 0, false, seq, len);
+}
+
+uint32_t
+tcp_sack_board_top_unsacked(const struct tcp_sack_board *board, uint32_t una, uint32_t snd_max)
+{
+	const struct tcp_sack_block *top;
+
+	if (board->count == 0)
+		return seq_lt(una, snd_max) ? snd_max : una;
+	top = &board->ranges[board->count - 1];
+	if (seq_lt(top->right, snd_max))
+		return snd_max;
+	/* The ranges are not adjacent and lie above una: below the top one
+	 * is a hole. */
+	return top->left;
 }

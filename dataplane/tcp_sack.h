@@ -64,4 +64,16 @@ uint32_t tcp_sack_board_pipe(const struct tcp_sack_board *board, uint32_t una, u
 bool tcp_sack_board_next_lost(const struct tcp_sack_board *board, uint32_t una,
 		uint32_t high_rxt, uint32_t mss, uint32_t *seq, uint32_t *len);
 
+/* RFC 6675 4 NextSeg() rule 3: as tcp_sack_board_next_lost() without the
+ * IsLost(s) test: the lowest un-SACKed s >= max(una, high_rxt) below the
+ * highest SACKed byte, lost or not. */
+bool tcp_sack_board_next_hole(const struct tcp_sack_board *board, uint32_t una,
+		uint32_t high_rxt, uint32_t *seq, uint32_t *len);
+
+/* RFC 6675 4 NextSeg() rule 4: the end of the highest un-SACKed range of
+ * [una, snd_max) (the rescue retransmission must include the byte before
+ * it); una when there is none. */
+uint32_t tcp_sack_board_top_unsacked(const struct tcp_sack_board *board, uint32_t una,
+		uint32_t snd_max);
+
 #endif

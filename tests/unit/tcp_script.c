@@ -348,8 +348,19 @@ check(const char *what, const char *text, uint64_t want, uint32_t got)
 		fail_msg("%s: %s is %u, expected %u", text, what, got, (uint32_t)want);
 }
 
+static void pop_emitted(struct tcp_script *s, uint64_t t_ms, struct tcp_header *h,
+		uint32_t *len);
+
 void
 script_pop(struct tcp_script *s, uint64_t t_ms, struct tcp_header *h, uint32_t *len)
+{
+	script_advance(s, t_ms);
+	pop_emitted(s, t_ms, h, len);
+}
+
+/* The oldest segment emitted, which must have been at t_ms. */
+static void
+pop_emitted(struct tcp_script *s, uint64_t t_ms, struct tcp_header *h, uint32_t *len)
 {
 	struct rte_mbuf *m;
 	const struct rte_ipv4_hdr *ip;
@@ -357,7 +368,6 @@ script_pop(struct tcp_script *s, uint64_t t_ms, struct tcp_header *h, uint32_t *
 	const uint8_t *p;
 	uint32_t total;
 
-	script_advance(s, t_ms);
 	if (s->fifo_count == 0)
 		fail_msg("at %llu ms: no segment emitted", (unsigned long long)t_ms);
 	m = s->fifo[s->fifo_head].m;
@@ -456,7 +466,7 @@ script_expect_none(struct tcp_script *s, uint64_t t_ms)
 		uint32_t len;
 		uint64_t t = s->fifo[s->fifo_head].t_ms;
 
-		script_pop(s, t, &h, &len);
+		pop_emitted(s, t, &h, &len);
 		fail_msg("unexpected segment at %llu ms: flags 0x%02x seq %u ack %u len %u",
 			(unsigned long long)t, h.flags, h.seq - s->local_iss, h.ack - s->remote_isn, len);
 	}

@@ -337,8 +337,13 @@ test_sack_recovery_two_way(void **state)
 	script_expect(&s, 115, ". seq 4345 ack 501 len 1448");
 	script_expect_none(&s, 116);
 	assert_true(script_info(&s).in_recovery);
-	/* Both retransmissions arrive: a partial ACK, nothing left to send. */
+	/* Both retransmissions arrive: a partial ACK. Nothing is SACKed,
+	 * nothing new is queued, but segments 9 and 10 are still out, with no
+	 * SACK for them after the retransmissions arrived: RFC 6675 NextSeg()
+	 * rule 4 sends the rescue retransmission, the segment that ends at the
+	 * highest un-SACKed byte, once per recovery. */
 	script_inject(&s, 120, "P. seq 501 ack 11585 win 512 len 100 <TS val 220 ecr 115>");
+	script_expect(&s, 120, "P. seq 13033 ack 601 len 1448");
 	script_expect_none(&s, 121);
 	assert_true(script_info(&s).in_recovery);
 	/* Everything acknowledged: recovery ends. */
@@ -348,8 +353,51 @@ test_sack_recovery_two_way(void **state)
 	assert_int_equal(i.snd_una, i.iss + 1 + 10 * 1448);
 	script_read(&s, 700);
 	assert_int_equal(tcp_stack_stats(s.stack)->sack_recoveries, 1);
+	assert_int_equal(tcp_stack_stats(s.stack)->sack_retransmits, 2);
+	assert_int_equal(tcp_stack_stats(s.stack)->retransmitted_segments, 3);
+	assert_int_equal(tcp_stack_stats(s.stack)->retransmit_timeouts, 0);
+	script_stop(&s);
+}
+
+/* RFC 6675 NextSeg() rule 3: segments 2 and 8 of 10 are lost. Segment 2
+ * has six segments SACKed above it and is lost; segment 8 has one and is
+ * not, yet once segment 2 is resent cwnd - pipe still leaves a segment and
+ * there is no new data: segment 8 goes then (HighRxt moves past it), not
+ * after more ACKs or a timeout. Then pipe fills cwnd. */
+static void
+test_sack_rule3_unlost_hole(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+	struct tcp_conn_info i;
+
+	(void)state;
+	script_config(&cfg);
+	script_start(&s, &cfg);
+	passive_ts(&s);
+	send_full_segments(&s, 100, 10, 1448);
+	script_inject(&s, 110, ". seq 1 ack 1449 win 512 <TS val 210 ecr 100>");
+	script_inject(&s, 111, ". seq 1 ack 1449 win 512 "
+			"<nop,nop,TS val 211 ecr 100,nop,nop,sack 2897:4345>");
+	script_inject(&s, 112, ". seq 1 ack 1449 win 512 "
+			"<nop,nop,TS val 212 ecr 100,nop,nop,sack 2897:5793>");
+	script_expect_none(&s, 112);
+	/* The third duplicate, and segments 5-7 and 9 SACKed. */
+	script_inject(&s, 113, ". seq 1 ack 1449 win 512 "
+			"<nop,nop,TS val 213 ecr 100,nop,nop,sack 11585:13033 2897:10137>");
+	script_expect(&s, 113, ". seq 1449 ack 1 len 1448");
+	script_expect(&s, 113, ". seq 10137 ack 1 len 1448");
+	script_expect_none(&s, 114);
+	i = script_info(&s);
+	assert_true(i.in_recovery);
 	assert_int_equal(tcp_stack_stats(s.stack)->sack_retransmits, 1);
 	assert_int_equal(tcp_stack_stats(s.stack)->retransmitted_segments, 2);
+	/* Both arrive, and segment 10 was never lost: all acknowledged. */
+	script_inject(&s, 123, ". seq 1 ack 14481 win 512 <TS val 223 ecr 113>");
+	i = script_info(&s);
+	assert_false(i.in_recovery);
+	assert_int_equal(i.snd_una, i.snd_max);
+	script_expect_none(&s, 1000);
 	assert_int_equal(tcp_stack_stats(s.stack)->retransmit_timeouts, 0);
 	script_stop(&s);
 }
@@ -1002,6 +1050,7 @@ main(void)
 		cmocka_unit_test(test_rto_backoff_karn),
 		cmocka_unit_test(test_fast_retransmit_newreno),
 		cmocka_unit_test(test_sack_recovery_two_way),
+		cmocka_unit_test(test_sack_rule3_unlost_hole),
 		cmocka_unit_test(test_tail_loss_probe),
 		cmocka_unit_test(test_loss_probe_spurious_dsack),
 		cmocka_unit_test(test_reorder_window_recovery),

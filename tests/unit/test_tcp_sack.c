@@ -266,6 +266,34 @@ check_against_model(const struct tcp_sack_board *b, const struct model *m, uint3
 		assert_int_equal(seq, m->base + want);
 		assert_int_equal(len, want_len);
 	}
+	/* NextSeg() rule 3: the first un-SACKed hole from max(una, high_rxt)
+	 * below the top SACKed byte, lost or not. */
+	found = false;
+	for (uint32_t i = high_rxt > m->una ? high_rxt : m->una; i < top && !found; i++) {
+		if (m->sacked[i])
+			continue;
+		found = true;
+		want = i;
+		while (i < top && !m->sacked[i])
+			i++;
+		want_len = i - want;
+	}
+	assert_int_equal(tcp_sack_board_next_hole(b, m->base + m->una, m->base + high_rxt,
+			&seq, &len), found);
+	if (found) {
+		assert_int_equal(seq, m->base + want);
+		assert_int_equal(len, want_len);
+	}
+	/* NextSeg() rule 4: one past the highest un-SACKed byte. */
+	want = m->una;
+	for (uint32_t i = m->snd_max; i-- > m->una;) {
+		if (!m->sacked[i]) {
+			want = i + 1;
+			break;
+		}
+	}
+	assert_int_equal(tcp_sack_board_top_unsacked(b, m->base + m->una, m->base + m->snd_max),
+			m->base + want);
 	/* IsLost() and the bytes above a few un-SACKed bytes. */
 	for (uint32_t i = m->una; i < m->snd_max; i += 37) {
 		uint32_t above = 0;

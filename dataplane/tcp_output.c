@@ -553,6 +553,36 @@ limited_transmit_room(const struct tcp_conn *c)
 	return c->dupacks * (uint32_t)c->mss;
 }
 
+/* RFC 6675 5 step (C): cwnd - pipe >= 1 SMSS. */
+static bool
+sack_window_open(const struct tcp_conn *c)
+{
+	uint32_t pipe = tcp_sack_board_pipe(&c->sack_board, c->snd_una, c->snd_max, c->high_rxt,
+			c->mss);
+
+	return c->cwnd >= pipe && c->cwnd - pipe >= c->mss;
+}
+
+/* Sends [seq, seq + len) again in SACK recovery and counts it; HighRxt
+ * moves past it unless it is the rescue retransmission (RFC 6675 5 step
+ * (C.2)). Returns whether it was sent. */
+static bool
+sack_resend(struct tcp_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, bool rescue,
+		uint64_t now)
+{
+	if (len == 0 || send_data(s, c, seq, len, false, now) != 0)
+		return false;
+	if (rescue)
+		c->flags |= CF_RESCUED;
+	else
+		c->high_rxt = seq + len;
+	if (seq == c->snd_una)
+		c->rxt_una_time = now;
+	s->stats.retransmitted_segments++;
+	s->stats.sack_retransmits++;
+	return true;
+}
+
 /* RFC 6675 5 step (C): while cwnd - pipe >= 1 SMSS, retransmit the
  * holes NextSeg() rule 1 picks (lowest lost one first, each byte once per
  * recovery). New data (rule 2) is left to the caller's loop. Returns
@@ -562,26 +592,16 @@ sack_retransmit(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 {
 	bool sent = false;
 
-	while (!tcp_txq_full(s)) {
-		uint32_t pipe = tcp_sack_board_pipe(&c->sack_board, c->snd_una, c->snd_max,
-				c->high_rxt, c->mss);
+	while (!tcp_txq_full(s) && sack_window_open(c)) {
 		struct tcp_options o;
-		uint32_t seq, hole, len;
+		uint32_t seq, hole;
 
-		if (c->cwnd < pipe || c->cwnd - pipe < c->mss)
-			break;
 		if (!tcp_sack_board_next_lost(&c->sack_board, c->snd_una, c->high_rxt, c->mss,
 				&seq, &hole))
 			break;
 		data_options(c, now, &o);
-		len = RTE_MIN(hole, segment_room(c, &o));
-		if (len == 0 || send_data(s, c, seq, len, false, now) != 0)
+		if (!sack_resend(s, c, seq, RTE_MIN(hole, segment_room(c, &o)), false, now))
 			break;
-		c->high_rxt = seq + len;
-		if (seq == c->snd_una)
-			c->rxt_una_time = now;
-		s->stats.retransmitted_segments++;
-		s->stats.sack_retransmits++;
 		sent = true;
 	}
 	if (tcp_txq_full(s))
@@ -604,42 +624,26 @@ sack_retransmit_unlost(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	uint32_t sent_end = SEQ_LT(c->snd_max, data_end) ? c->snd_max : data_end;
 	bool sent = false;
 
-	while (!tcp_txq_full(s)) {
-		uint32_t pipe = tcp_sack_board_pipe(&c->sack_board, c->snd_una, c->snd_max,
-				c->high_rxt, c->mss);
+	while (!tcp_txq_full(s) && sack_window_open(c)) {
 		struct tcp_options o;
 		uint32_t seq, len, top;
-		bool rescue = false;
 
-		if (c->cwnd < pipe || c->cwnd - pipe < c->mss)
-			break;
 		data_options(c, now, &o);
 		if (tcp_sack_board_next_hole(&c->sack_board, c->snd_una, c->high_rxt, &seq,
 				&len)) {
-			len = RTE_MIN(len, segment_room(c, &o));
-		} else if (!(c->flags & CF_RESCUED)) {
-			top = tcp_sack_board_top_unsacked(&c->sack_board, c->snd_una, sent_end);
-			if (!SEQ_LT(c->snd_una, top))
+			if (!sack_resend(s, c, seq, RTE_MIN(len, segment_room(c, &o)), false, now))
 				break;
-			len = RTE_MIN(top - c->snd_una, segment_room(c, &o));
-			seq = top - len;
-			rescue = true;
-		} else {
-			break;
+			sent = true;
+			continue;
 		}
-		if (len == 0 || send_data(s, c, seq, len, false, now) != 0)
+		if (c->flags & CF_RESCUED)
 			break;
-		if (rescue)
-			c->flags |= CF_RESCUED;
-		else
-			c->high_rxt = seq + len;
-		if (seq == c->snd_una)
-			c->rxt_una_time = now;
-		s->stats.retransmitted_segments++;
-		s->stats.sack_retransmits++;
-		sent = true;
-		if (rescue)
+		top = tcp_sack_board_top_unsacked(&c->sack_board, c->snd_una, sent_end);
+		if (!SEQ_LT(c->snd_una, top))
 			break;
+		len = RTE_MIN(top - c->snd_una, segment_room(c, &o));
+		sent |= sack_resend(s, c, top - len, len, true, now);
+		break;
 	}
 	if (tcp_txq_full(s))
 		tcp_mark_dirty(s, c);

@@ -211,6 +211,27 @@ model_is_lost(const struct model *m, uint32_t seq)
 	return runs >= TCP_SACK_DUP_THRESH || bytes > (TCP_SACK_DUP_THRESH - 1) * MSS;
 }
 
+/* The first hole from max(una, high_rxt) below top (the highest SACKed
+ * byte's end) whose first byte is lost (when lost is not NULL): its start
+ * and length. */
+static bool
+model_next_hole(const struct model *m, uint32_t high_rxt, uint32_t top, const bool *lost,
+		uint32_t *start, uint32_t *len)
+{
+	for (uint32_t i = high_rxt > m->una ? high_rxt : m->una; i < top; i++) {
+		uint32_t j = i;
+
+		if (m->sacked[i] || (lost != NULL && !lost[i]))
+			continue;
+		while (j < top && !m->sacked[j])
+			j++;
+		*start = i;
+		*len = j - i;
+		return true;
+	}
+	return false;
+}
+
 static void
 check_against_model(const struct tcp_sack_board *b, const struct model *m, uint32_t high_rxt)
 {
@@ -247,37 +268,18 @@ check_against_model(const struct tcp_sack_board *b, const struct model *m, uint3
 	}
 	assert_int_equal(tcp_sack_board_pipe(b, m->base + m->una, m->base + m->snd_max,
 			m->base + high_rxt, MSS), pipe);
-	/* NextSeg() rule 1. */
-	uint32_t seq, len, want = 0, want_len = 0;
-	bool found = false;
+	/* NextSeg() rules 1 (lost holes) and 3 (any hole). */
+	uint32_t seq, len, want, want_len;
+	bool found;
 
-	for (uint32_t i = high_rxt > m->una ? high_rxt : m->una; i < top && !found; i++) {
-		if (m->sacked[i] || !lost[i])
-			continue;
-		found = true;
-		want = i;
-		while (i < top && !m->sacked[i])
-			i++;
-		want_len = i - want;
-	}
+	found = model_next_hole(m, high_rxt, top, lost, &want, &want_len);
 	assert_int_equal(tcp_sack_board_next_lost(b, m->base + m->una, m->base + high_rxt, MSS,
 			&seq, &len), found);
 	if (found) {
 		assert_int_equal(seq, m->base + want);
 		assert_int_equal(len, want_len);
 	}
-	/* NextSeg() rule 3: the first un-SACKed hole from max(una, high_rxt)
-	 * below the top SACKed byte, lost or not. */
-	found = false;
-	for (uint32_t i = high_rxt > m->una ? high_rxt : m->una; i < top && !found; i++) {
-		if (m->sacked[i])
-			continue;
-		found = true;
-		want = i;
-		while (i < top && !m->sacked[i])
-			i++;
-		want_len = i - want;
-	}
+	found = model_next_hole(m, high_rxt, top, NULL, &want, &want_len);
 	assert_int_equal(tcp_sack_board_next_hole(b, m->base + m->una, m->base + high_rxt,
 			&seq, &len), found);
 	if (found) {

@@ -250,8 +250,12 @@ void tcp_rto_update(struct tcp_conn *c, const struct tcp_stack_config *cfg, uint
  * qualifies, else cancels it. Call after new data went out or a
  * cumulative ACK came in, with t_rexmit already set. */
 void tcp_loss_probe_arm(struct tcp_stack *s, struct tcp_conn *c, uint64_t now);
-/* RFC 8985 6.2 step 4: the reordering window, SRTT / 4, at least 1 ms. */
+/* RFC 8985 6.2 step 4: the reordering window, reo_wnd_mult x SRTT / 4,
+ * at most SRTT, at least 1 ms. */
 uint64_t tcp_reorder_window(const struct tcp_conn *c);
+/* The earliest of the connection's timer deadlines (ns), 0 when none is
+ * set: where the timer wheel must hold it. */
+uint64_t tcp_conn_next_deadline(const struct tcp_conn *c);
 
 /* tcp_input.c */
 /* RFC 6675 5 step 4: fast retransmit and SACK-driven loss recovery. */

@@ -52,15 +52,23 @@ tcp_timer_remove(struct tcp_stack *s, struct tcp_conn *c)
 	wheel_unlink(s, c);
 }
 
+uint64_t
+tcp_conn_next_deadline(const struct tcp_conn *c)
+{
+	const uint64_t t[] = { c->t_rexmit, c->t_delack, c->t_2msl, c->t_probe, c->t_reorder };
+	uint64_t d = 0;
+
+	for (unsigned i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i] != 0 && (d == 0 || t[i] < d))
+			d = t[i];
+	return d;
+}
+
 void
 tcp_timer_update(struct tcp_stack *s, struct tcp_conn *c)
 {
-	uint64_t d = 0;
-	const uint64_t t[5] = { c->t_rexmit, c->t_delack, c->t_2msl, c->t_probe, c->t_reorder };
+	uint64_t d = tcp_conn_next_deadline(c);
 
-	for (unsigned i = 0; i < 5; i++)
-		if (t[i] != 0 && (d == 0 || t[i] < d))
-			d = t[i];
 	if (d == 0) {
 		wheel_unlink(s, c);
 		return;

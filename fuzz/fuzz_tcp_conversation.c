@@ -157,8 +157,7 @@ check_conn(const struct tcp_stack *s, const struct tcp_conn *c)
 {
 	unsigned held = 0, n;
 	uint32_t bytes;
-	uint64_t d = 0;
-	const uint64_t t[5] = { c->t_rexmit, c->t_delack, c->t_2msl, c->t_probe, c->t_reorder };
+	uint64_t d = tcp_conn_next_deadline(c);
 
 	CHECK(c->state != TCP_STATE_LISTEN && c->state <= TCP_STATE_TIME_WAIT);
 	CHECK(SEQ_LEQ(c->snd_una, c->snd_nxt) && SEQ_LEQ(c->snd_nxt, c->snd_max));
@@ -234,9 +233,6 @@ check_conn(const struct tcp_stack *s, const struct tcp_conn *c)
 		CHECK(c->t_rexmit != 0);
 	if (c->state == TCP_STATE_TIME_WAIT)
 		CHECK(c->t_2msl != 0 && (c->flags & CF_IN_TIME_WAIT));
-	for (unsigned i = 0; i < 5; i++)
-		if (t[i] != 0 && (d == 0 || t[i] < d))
-			d = t[i];
 	if (d == 0)
 		CHECK(c->wheel_slot == TCP_NONE);
 	else

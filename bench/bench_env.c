@@ -6,7 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdalign.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -481,6 +484,140 @@ bench_load_average(void)
 		load = 0;
 	fclose(f);
 	return load;
+}
+
+/* ---- CPU placement --------------------------------------------------- */
+
+#define ROUND_TRIPS 2000
+#define ROUND_TRIP_SAMPLES 5
+
+struct ping_pong {
+	/* The line that moves: odd values are written by the first side,
+	 * even ones by the second. */
+	alignas(64) volatile uint64_t turn;
+	/* The rest on lines of their own. */
+	alignas(64) int cpu[2];
+	/* Each thread says whether it got its CPU; 0 = not yet. */
+	volatile int placed[2];
+	uint64_t ns[ROUND_TRIP_SAMPLES];
+};
+
+struct ping_pong_side {
+	struct ping_pong *pp;
+	unsigned side;
+};
+
+static uint64_t
+monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *
+ping_pong_run(void *arg)
+{
+	const struct ping_pong_side *me = arg;
+	struct ping_pong *pp = me->pp;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(pp->cpu[me->side], &set);
+	pp->placed[me->side] =
+		pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0 ? 1 : -1;
+	/* Both must be in place before any timing, and both give up if one
+	 * could not be placed. */
+	while (pp->placed[!me->side] == 0)
+		sched_yield();
+	if (pp->placed[0] < 0 || pp->placed[1] < 0)
+		return NULL;
+	for (unsigned s = 0; s < ROUND_TRIP_SAMPLES; s++) {
+		uint64_t base = (uint64_t)s * 2 * ROUND_TRIPS;
+		uint64_t start = monotonic_ns();
+
+		for (uint64_t i = 0; i < ROUND_TRIPS; i++) {
+			uint64_t mine = base + 2 * i + 1 + me->side;
+
+			while (pp->turn != mine - 1)
+				;
+			pp->turn = mine;
+		}
+		if (me->side == 0) {
+			/* The last reply closes the sample. */
+			while (pp->turn != base + 2 * ROUND_TRIPS)
+				;
+			pp->ns[s] = monotonic_ns() - start;
+		}
+	}
+	return NULL;
+}
+
+static int
+compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double
+bench_cpu_round_trip_ns(int cpu_a, int cpu_b)
+{
+	struct ping_pong *pp;
+	struct ping_pong_side sides[2];
+	pthread_t threads[2];
+	unsigned started = 0;
+	double result = -1;
+
+	if (cpu_a < 0 || cpu_b < 0 || cpu_a == cpu_b || cpu_a >= CPU_SETSIZE ||
+	    cpu_b >= CPU_SETSIZE)
+		return -1;
+	pp = aligned_alloc(64, sizeof(*pp));
+	if (pp == NULL)
+		return -1;
+	memset(pp, 0, sizeof(*pp));
+	pp->cpu[0] = cpu_a;
+	pp->cpu[1] = cpu_b;
+	for (unsigned i = 0; i < 2; i++) {
+		sides[i] = (struct ping_pong_side){ .pp = pp, .side = i };
+		if (pthread_create(&threads[i], NULL, ping_pong_run, &sides[i]) != 0) {
+			/* The started side must not wait for this one. */
+			pp->placed[i] = -1;
+			break;
+		}
+		started++;
+	}
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	if (started == 2 && pp->placed[0] > 0 && pp->placed[1] > 0) {
+		qsort(pp->ns, ROUND_TRIP_SAMPLES, sizeof(pp->ns[0]), compare_u64);
+		result = (double)pp->ns[ROUND_TRIP_SAMPLES / 2] / ROUND_TRIPS;
+	}
+	free(pp);
+	return result;
+}
+
+static void
+print_round_trip(double ns)
+{
+	if (ns < 0)
+		printf("null");
+	else
+		printf("%.0f", ns);
+}
+
+void
+bench_print_line_end(double round_trip_before_ns, double round_trip_after_ns,
+		double load_average)
+{
+	printf(",\"cpu_round_trip_ns\":[");
+	print_round_trip(round_trip_before_ns);
+	printf(",");
+	print_round_trip(round_trip_after_ns);
+	printf("],\"load_average\":%.2f,\"cpu\":\"%s\"}\n", load_average, bench_cpu_model());
+	fflush(stdout);
 }
 
 void

@@ -120,4 +120,23 @@ double bench_self_cpu(void);
 /* The 1-minute load average, or 0. */
 double bench_load_average(void);
 
+/* How long a cache line takes to go from CPU a to CPU b and back, in ns:
+ * two threads pinned to them pass a counter in one line, and the median of
+ * a few samples of many round trips is returned; -1 when a thread could
+ * not be placed (fewer CPUs, affinity refused). Both CPUs should be idle.
+ * Why the benches print it: on a VM the host places the two vCPUs, and
+ * moves them, on cores that share a cache or on cores that do not; the
+ * second makes every transfer between the bench's two CPUs several times
+ * dearer (on the Zen 5 VM of docs/STATUS.md 50-140 ns against 420), and
+ * what crosses between them is the memif ring (hsrelay) or the socket
+ * buffers (kernel, tor). */
+double bench_cpu_round_trip_ns(int cpu_a, int cpu_b);
+
+/* Ends a case's JSON line on stdout (and flushes it):
+ * "cpu_round_trip_ns":[before,after] (bench_cpu_round_trip_ns(0, 1) just
+ * before the case started and just after it ended; null where not
+ * measured), "load_average" and "cpu" (the model). */
+void bench_print_line_end(double round_trip_before_ns, double round_trip_after_ns,
+		double load_average);
+
 #endif

@@ -180,6 +180,7 @@ struct measurement {
 	uint16_t tls_version;
 	uint16_t cipher_suite;
 	double load_average;
+	double round_trip_ns[2];	/* bench_rut.h: before and after the case */
 	uint64_t rut_forwarded;		/* hsrelay: its own counter, from the exit stats */
 	bool have_rut_forwarded;
 	/* hsrelay: cells in its forward latency histogram and their summed
@@ -1779,6 +1780,8 @@ run_case(const struct options *o, struct generator *g, const char *work, enum be
 		rc = -ECHILD;
 	}
 	g->ugen = NULL;
+	m->round_trip_ns[0] = r.round_trip_before_ns;
+	m->round_trip_ns[1] = r.round_trip_after_ns;
 	if (kind == BENCH_RUT_HSRELAY) {
 		uint64_t forwarded[BENCH_MAX_WORKERS];
 		unsigned n = bench_rut_exit_stats(&r, "hsrelay: stats worker", " forwarded=",
@@ -1877,8 +1880,7 @@ print_line(enum bench_rut_kind kind, const struct measurement *m, const struct m
 	if (reference != NULL && reference->cpu_seconds > 0)
 		printf(",\"ratio_vs_reference\":%.3f",
 		       per_cpu / ((double)reference->cells / reference->cpu_seconds));
-	printf(",\"load_average\":%.2f,\"cpu\":\"%s\"}\n", m->load_average, bench_cpu_model());
-	fflush(stdout);
+	bench_print_line_end(m->round_trip_ns[0], m->round_trip_ns[1], m->load_average);
 }
 
 /* ---- options ---------------------------------------------------------- */

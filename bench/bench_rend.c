@@ -185,6 +185,7 @@ struct rend_result {
 	uint64_t fetched;		/* answers 200 with the exact descriptor */
 	size_t descriptor_bytes;
 	struct bench_hsdir_fetches dir;
+	double round_trip_ns[2];	/* bench_rut.h: before and after the case */
 };
 
 static struct bench_environment env;
@@ -789,6 +790,8 @@ run_case(const struct options *o, enum bench_rut_kind kind, unsigned workers, do
 				bench_rut_name(&r));
 		rc = -ECHILD;
 	}
+	res->round_trip_ns[0] = r.round_trip_before_ns;
+	res->round_trip_ns[1] = r.round_trip_after_ns;
 	if (kind == BENCH_RUT_HSRELAY) {
 		uint64_t cross[BENCH_MAX_WORKERS];
 		unsigned n;
@@ -889,8 +892,7 @@ print_line(const struct options *o, const struct rend_result *m,
 	}
 	if (reference != NULL && cells_per_cpu(reference) > 0)
 		printf(",\"ratio_vs_reference\":%.3f", cells_per_cpu(m) / cells_per_cpu(reference));
-	printf(",\"load_average\":%.2f,\"cpu\":\"%s\"}\n", w->load_average, bench_cpu_model());
-	fflush(stdout);
+	bench_print_line_end(m->round_trip_ns[0], m->round_trip_ns[1], w->load_average);
 }
 
 /* INTRODUCE2 per CPU-second of the whole process: hsrelay handles
@@ -921,8 +923,7 @@ print_intro_line(const struct rend_result *m, const struct rend_result *referenc
 		printf(",\"workers\":%u,\"worker_cpu_seconds\":%.3f", m->workers, w->rut_cpu);
 	if (reference != NULL && intro_per_cpu(reference) > 0)
 		printf(",\"ratio_vs_reference\":%.3f", intro_per_cpu(m) / intro_per_cpu(reference));
-	printf(",\"load_average\":%.2f,\"cpu\":\"%s\"}\n", w->load_average, bench_cpu_model());
-	fflush(stdout);
+	bench_print_line_end(m->round_trip_ns[0], m->round_trip_ns[1], w->load_average);
 }
 
 static double
@@ -951,8 +952,7 @@ print_hsdir_line(const struct rend_result *m, const struct rend_result *referenc
 	       m->dir.circuit_sendmes, w->generator_cpu, w->system_busy, m->transport);
 	if (reference != NULL && fetches_per_cpu(reference) > 0)
 		printf(",\"ratio_vs_reference\":%.3f", fetches_per_cpu(m) / fetches_per_cpu(reference));
-	printf(",\"load_average\":%.2f,\"cpu\":\"%s\"}\n", w->load_average, bench_cpu_model());
-	fflush(stdout);
+	bench_print_line_end(m->round_trip_ns[0], m->round_trip_ns[1], w->load_average);
 }
 
 /* ---- options ---------------------------------------------------------- */

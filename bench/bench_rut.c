@@ -70,6 +70,8 @@ bench_rut_init(struct bench_rut *r, enum bench_rut_kind kind, const char *work)
 	snprintf(r->dir, sizeof(r->dir), "%s/%s-data", work, name);
 	snprintf(r->log, sizeof(r->log), "%s/%s.log", work, name);
 	snprintf(r->notice_log, sizeof(r->notice_log), "%s/%s-notice.log", work, name);
+	r->round_trip_before_ns = -1;
+	r->round_trip_after_ns = -1;
 }
 
 const char *
@@ -417,6 +419,8 @@ bench_rut_start(struct bench_rut *r, const char *work, const struct bench_rut_op
 
 	if (o->workers < 1 || o->workers > BENCH_MAX_WORKERS)
 		return -EINVAL;
+	/* Measured while nothing of the case runs yet (bench_env.h). */
+	r->round_trip_before_ns = bench_cpu_round_trip_ns(0, 1);
 	if (r->kind == BENCH_RUT_HSRELAY && (o->transport == BENCH_TRANSPORT_MEMIF ||
 	    o->transport == BENCH_TRANSPORT_MEMIF_DIRECT) && o->workers != 1) {
 		fprintf(stderr, "hsrelay-bench %s: the %s transport has one queue: one worker "
@@ -458,6 +462,7 @@ bench_rut_stop(struct bench_rut *r, bool print)
 	bool ugen_failed;
 	int rc = rut_teardown(r, &ugen_failed);
 
+	r->round_trip_after_ns = bench_cpu_round_trip_ns(0, 1);
 	if (r->bridge.log[0] != '\0' && (print || rc < 0))
 		bench_memif_bridge_report(&r->bridge, stderr, rc < 0);
 	if (r->ugen.log[0] != '\0' && (print || ugen_failed)) {

@@ -114,6 +114,10 @@ struct bench_rut {
 	unsigned cycles_answers;	/* hsrelay: SIGUSR1 answers read from the log */
 	uint32_t ip;			/* its ORPort, host order */
 	uint16_t port;
+	/* bench_cpu_round_trip_ns(0, 1) when bench_rut_start() began and
+	 * when bench_rut_stop() had stopped everything (-1: not measured). */
+	double round_trip_before_ns;
+	double round_trip_after_ns;
 };
 
 /* Sets r up for kind with its DataDirectory and log paths under work

@@ -964,6 +964,7 @@ struct measurement {
 	double busy_share[2];		/* hsrelay: sender, receiver */
 	double cpu_cores_system;	/* whole machine busy */
 	double load_average;		/* 1-minute load before the window */
+	double round_trip_ns[2];	/* bench_env.h: before and after the case */
 	uint32_t mss;
 	uint64_t retransmits, tx_dropped, checked;
 };
@@ -1084,8 +1085,10 @@ static int
 run_kernel(const struct options *o, unsigned connections, struct measurement *m)
 {
 	struct run_state st = { .shared_fd = -1 };
-	int rc = shared_create(&st);
+	int rc;
 
+	m->round_trip_ns[0] = bench_cpu_round_trip_ns(0, 1);
+	rc = shared_create(&st);
 	if (rc == 0)
 		rc = netns_create(&st);
 	if (rc == 0) {
@@ -1100,6 +1103,7 @@ run_kernel(const struct options *o, unsigned connections, struct measurement *m)
 	if (rc == 0)
 		rc = measure_window(&st, o, true, m);
 	run_state_cleanup(&st);
+	m->round_trip_ns[1] = bench_cpu_round_trip_ns(0, 1);
 	return rc;
 }
 
@@ -1137,7 +1141,10 @@ run_hsrelay(const struct options *o, unsigned connections, struct measurement *m
 {
 	struct run_state st = { .shared_fd = -1 };
 	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	int rc = shared_create(&st);
+	int rc;
+
+	m->round_trip_ns[0] = bench_cpu_round_trip_ns(0, 1);
+	rc = shared_create(&st);
 
 	snprintf(st.tmpdir, sizeof(st.tmpdir), "/tmp/hsrelay-bench-tcp-XXXXXX");
 	if (rc == 0 && mkdtemp(st.tmpdir) == NULL) {
@@ -1158,6 +1165,7 @@ run_hsrelay(const struct options *o, unsigned connections, struct measurement *m
 	if (rc == 0)
 		rc = measure_window(&st, o, false, m);
 	run_state_cleanup(&st);
+	m->round_trip_ns[1] = bench_cpu_round_trip_ns(0, 1);
 	return rc;
 }
 
@@ -1171,11 +1179,11 @@ print_line(const char *impl, unsigned connections, const struct measurement *m,
 	printf("{\"bench\":\"tcp\",\"impl\":\"%s\",\"connections\":%u,\"seconds\":%.3f,"
 	       "\"gbit_per_s\":%.3f,\"segments_per_s\":%.0f,\"cpu_cores\":%.3f,"
 	       "\"gbit_per_s_per_core\":%.3f,\"cpu_cores_measured\":%.3f,"
-	       "\"cpu_cores_system\":%.3f,\"load_average\":%.2f,\"mss\":%u,"
+	       "\"cpu_cores_system\":%.3f,\"mss\":%u,"
 	       "\"retransmits\":%" PRIu64 ",\"checked_reads\":%" PRIu64,
 	       impl, connections, m->seconds, gbit, (double)m->segments / m->seconds,
 	       m->cpu_cores, per_core, m->cpu_cores_measured, m->cpu_cores_system,
-	       m->load_average, m->mss, m->retransmits, m->checked);
+	       m->mss, m->retransmits, m->checked);
 	if (hsrelay)
 		printf(",\"tx_dropped\":%" PRIu64 ",\"cpu_what\":\"worker busy iterations\","
 		       "\"sender_busy_share\":%.3f,\"receiver_busy_share\":%.3f",
@@ -1188,8 +1196,7 @@ print_line(const char *impl, unsigned connections, const struct measurement *m,
 
 		printf(",\"ratio_vs_reference\":%.3f", per_core / ref);
 	}
-	printf(",\"cpu\":\"%s\"}\n", bench_cpu_model());
-	fflush(stdout);
+	bench_print_line_end(m->round_trip_ns[0], m->round_trip_ns[1], m->load_average);
 }
 
 static void

@@ -11,7 +11,8 @@
 # verify_failures 0), the relay authenticated its link to the sink, and the
 # hsrelay line carries ratio_vs_reference, its transport and its worker's
 # busy CPU time (no more than its thread's CPU time), and hsrelay's forward
-# latency histogram holds exactly the cells it forwarded. Timings are not
+# latency histogram holds exactly the cells it forwarded; every line says
+# how far apart CPUs 0 and 1 were (cpu_round_trip_ns). Timings are not
 # checked. Exit 77 (meson: skipped) without root or tor.
 set -euo pipefail
 bench=$1
@@ -39,6 +40,10 @@ for d in lines:
     assert d["verified_cells"] > 0 and d["verify_failures"] == 0, d
     assert d["sink_peer_authenticated"], d
     assert d["cpu_seconds"] > 0, d
+    # CPU 0 <-> CPU 1 before and after the case (null with one CPU).
+    rt = d["cpu_round_trip_ns"]
+    assert isinstance(rt, list) and len(rt) == 2, d
+    assert all(x is None or x > 0 for x in rt), d
     seen[d["impl"]] = d
 assert set(seen) == {"tor", "hsrelay"}, seen.keys()
 hs, tor = seen["hsrelay"], seen["tor"]

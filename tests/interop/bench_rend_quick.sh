@@ -68,6 +68,10 @@ for d in lines:
     for key in ("cells_per_s", "cpu_seconds", "cells_per_cpu_second", "p50_us", "p99_us"):
         assert d[key] > 0, (key, d)
     assert d["p50_us"] <= d["p99_us"] <= d["max_us"], d
+    # CPU 0 <-> CPU 1 before and after the case (null with one CPU).
+    rt = d["cpu_round_trip_ns"]
+    assert isinstance(rt, list) and len(rt) == 2, d
+    assert all(x is None or x > 0 for x in rt), d
     seen[d["impl"]] = d
 assert set(seen) == {"tor", "hsrelay"}, seen.keys()
 hs = seen["hsrelay"]

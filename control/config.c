@@ -196,6 +196,18 @@ set_hugepages(struct config *config, const char *value, char *msg, size_t msg_le
 }
 
 static int
+set_tcp_congestion(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	if (strcasecmp(value, "cubic") == 0)
+		config->dpdk.tcp_congestion = CONFIG_TCP_CUBIC;
+	else if (strcasecmp(value, "newreno") == 0)
+		config->dpdk.tcp_congestion = CONFIG_TCP_NEWRENO;
+	else
+		return bad(msg, msg_len, "'%s' is not cubic or newreno", value);
+	return 0;
+}
+
+static int
 set_memory_mb(struct config *config, const char *value, char *msg, size_t msg_len)
 {
 	return parse_uint(value, 64, 1u << 20, &config->dpdk.memory_mb, msg, msg_len);
@@ -1279,6 +1291,7 @@ static const struct config_key config_keys[] = {
 	{ "DPDKArpTimeout", false, set_arp_timeout },
 	{ "Address", false, set_address },
 	{ "DPDKGateway", false, set_gateway },
+	{ "TCPCongestionControl", false, set_tcp_congestion },
 	{ "NetcheckTcpEchoPort", false, set_netcheck_echo_port },
 	{ "NetcheckConnect", false, set_netcheck_connect },
 	{ "NetcheckConnectBytes", false, set_netcheck_connect_bytes },
@@ -1330,6 +1343,7 @@ config_init(struct config *config)
 	config->dpdk.idle_polls = 64;
 	config->dpdk.idle_sleep_usec = 50;
 	config->dpdk.arp_timeout_sec = 60;
+	config->dpdk.tcp_congestion = CONFIG_TCP_CUBIC;
 	config->netcheck.connect_bytes = 1u << 20;
 	config->netcheck.connections = 1;
 	config->tor.bandwidth_rate = 1u << 30;

@@ -41,6 +41,13 @@ enum config_hugepages {
 	CONFIG_HUGEPAGES_OFF,
 };
 
+/* TCPCongestionControl: the dataplane TCP's congestion control on every
+ * link (dataplane/tcp.h enum tcp_congestion_control). */
+enum config_tcp_congestion {
+	CONFIG_TCP_CUBIC = 0,
+	CONFIG_TCP_NEWRENO,
+};
+
 /* One DPDKPort line: a PCI device in deployment (given to EAL with -a) or
  * a virtual device string for tests (given with --vdev). */
 struct config_port {
@@ -69,6 +76,7 @@ struct config_dpdk {
 	unsigned arp_timeout_sec;            /* DPDKArpTimeout, default 60 */
 	uint32_t gateway;                    /* DPDKGateway, host order; 0: none */
 	unsigned gateway_line;               /* its line, for config_check_dataplane() */
+	enum config_tcp_congestion tcp_congestion; /* TCPCongestionControl, default cubic */
 };
 
 /* hsrelay-netcheck's TCP checks (dataplane/netcheck_main.c). Defaults

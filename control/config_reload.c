@@ -44,6 +44,7 @@ struct reload_key {
 STRING_DIFFERS(lcores_differs, dpdk.lcores)
 SCALAR_DIFFERS(worker_queues_differs, dpdk.worker_queues)
 SCALAR_DIFFERS(hugepages_differs, dpdk.hugepages)
+SCALAR_DIFFERS(tcp_congestion_differs, dpdk.tcp_congestion)
 SCALAR_DIFFERS(memory_mb_differs, dpdk.memory_mb)
 SCALAR_DIFFERS(mbufs_differs, dpdk.mbufs_per_worker)
 SCALAR_DIFFERS(idle_polls_differs, dpdk.idle_polls)
@@ -250,6 +251,7 @@ static const struct reload_key reload_keys[] = {
 	{ "DPDKArpTimeout", CONFIG_RELOAD_RESTART, false, arp_timeout_differs, NULL },
 	{ "Address", CONFIG_RELOAD_RESTART, false, address_differs, NULL },
 	{ "DPDKGateway", CONFIG_RELOAD_RESTART, false, gateway_differs, NULL },
+	{ "TCPCongestionControl", CONFIG_RELOAD_RESTART, false, tcp_congestion_differs, NULL },
 	{ "NetcheckTcpEchoPort", CONFIG_RELOAD_NO_EFFECT, false, echo_port_differs,
 	  echo_port_copy },
 	{ "NetcheckConnect", CONFIG_RELOAD_NO_EFFECT, false, netcheck_connect_differs,

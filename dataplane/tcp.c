@@ -343,6 +343,7 @@ tcp_conn_init_tcb(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	c->dsack_round = c->iss;
 	c->reo_wnd_mult = 1;
 	c->ssthresh = UINT32_MAX;
+	tcp_cubic_reset(&c->cubic);
 	c->rcv_wscale = 0;
 	c->snd_wscale = 0;
 	/* RFC 7323 7.1: a per-connection random TSval offset. */

@@ -41,6 +41,14 @@ struct tcp_stack;
 typedef int (*tcp_port_chooser_fn)(void *arg, uint32_t local_ip, uint32_t remote_ip,
 		uint16_t remote_port, uint32_t attempt, uint16_t *port);
 
+/* The sender's congestion control: the window growth in congestion
+ * avoidance and the reduction at a congestion event; slow start, fast
+ * retransmit and recovery (RFC 6582, RFC 6675) are the same for both. */
+enum tcp_congestion_control {
+	TCP_CC_CUBIC,		/* RFC 9438 (dataplane/tcp_cubic.h), as Linux */
+	TCP_CC_NEWRENO,		/* RFC 5681 and RFC 6582 */
+};
+
 struct tcp_stack_config {
 	struct rte_mempool *pool;	/* headers of sent segments, indirect mbufs */
 	int socket_id;
@@ -58,6 +66,7 @@ struct tcp_stack_config {
 	bool no_window_scale;		/* do not offer RFC 7323 window scaling */
 	bool no_sack;			/* do not offer SACK-permitted */
 	bool no_tail_loss_probe;	/* no RFC 8985 7 loss probes */
+	enum tcp_congestion_control congestion_control;	/* default CUBIC */
 	uint64_t rto_initial_ns;	/* RFC 6298 2.1; default 1 s */
 	uint64_t rto_min_ns;		/* default 200 ms (Linux) */
 	uint64_t rto_max_ns;		/* default 60 s */

@@ -287,9 +287,9 @@ loss_probe_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_header 
 			s->stats.loss_probes_spurious++;
 		} else if (SEQ_GT(ack, c->probe_end) ||
 			   (duplicate && !(h->options.present & TCP_OPT_SACK))) {
-			/* 7.4.2: a loss repaired; halve as for one loss. */
+			/* 7.4.2: a loss repaired; reduce as for one loss. */
 			s->stats.loss_probe_repairs++;
-			c->ssthresh = RTE_MAX(c->cwnd / 2, 2u * c->mss);
+			c->ssthresh = tcp_congestion_ssthresh(s, c, c->cwnd, false);
 			c->cwnd = c->ssthresh;
 		} else {
 			return;	/* the ACK of the probe itself: wait for the next */
@@ -315,6 +315,15 @@ early_retransmit(const struct tcp_conn *c, uint32_t data_end)
 	return segments >= 2 && segments < 4 && !unsent && sacked >= segments - 1;
 }
 
+uint32_t
+tcp_congestion_ssthresh(struct tcp_stack *s, struct tcp_conn *c, uint32_t flight, bool timeout)
+{
+	if (s->cfg.congestion_control != TCP_CC_CUBIC)
+		return RTE_MAX(flight / 2, 2u * c->mss);
+	return timeout ? tcp_cubic_timeout(&c->cubic, c->cwnd, flight, c->mss)
+		       : tcp_cubic_congestion_event(&c->cubic, c->cwnd, flight, c->mss);
+}
+
 /* RFC 6675 5 step 4: fast retransmit and loss recovery driven by the
  * SACK scoreboard (tcp_conn_output() sends what NextSeg() picks while
  * cwnd - pipe allows). */
@@ -324,7 +333,7 @@ tcp_enter_sack_recovery(struct tcp_stack *s, struct tcp_conn *c)
 	uint32_t flight = c->snd_max - c->snd_una;
 
 	c->recover = c->snd_max;
-	c->ssthresh = RTE_MAX(flight / 2, 2u * c->mss);
+	c->ssthresh = tcp_congestion_ssthresh(s, c, flight, false);
 	c->cwnd = c->ssthresh;
 	c->high_rxt = c->snd_una;
 	c->t_probe = c->t_reorder = c->rxt_una_time = 0;
@@ -347,6 +356,9 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 	uint32_t data_end = c->sq_seq + c->sq_bytes;
 	uint32_t newly_sacked = 0;
 	bool counted_dupack = false, advanced = SEQ_GT(ack, c->snd_una);
+	/* RFC 9438 5.8: the window grows only while it is what limits the
+	 * sender, i.e. when it had no room for another full segment. */
+	bool cwnd_limited = c->snd_max - c->snd_una + c->mss > c->cwnd;
 
 	/* RFC 6675 5: every ACK with SACK blocks updates the scoreboard. */
 	if (c->flags & CF_SACK_OK) {
@@ -414,8 +426,12 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 			c->dupacks = 0;
 			if (c->cwnd < c->ssthresh)
 				c->cwnd += RTE_MIN(acked, (uint32_t)c->mss);	/* RFC 5681 3.1 */
-			else
+			else if (s->cfg.congestion_control != TCP_CC_CUBIC)
 				c->cwnd += RTE_MAX(1u, (uint32_t)c->mss * c->mss / c->cwnd);
+			else if (cwnd_limited)
+				c->cwnd = tcp_cubic_ack(&c->cubic, c->cwnd, acked, c->mss, now, c->srtt);
+			else
+				tcp_cubic_not_limited(&c->cubic);
 		}
 		drop_acked_data(c, data_acked);
 		c->snd_una = ack;
@@ -471,7 +487,7 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 			if (SEQ_GT(ack, c->recover)) {
 				uint32_t flight = c->snd_max - c->snd_una;
 
-				c->ssthresh = RTE_MAX(flight / 2, 2u * c->mss);
+				c->ssthresh = tcp_congestion_ssthresh(s, c, flight, false);
 				c->recover = c->snd_max;
 				c->cwnd = c->ssthresh + 3u * c->mss;
 				c->t_probe = c->t_reorder = 0;

@@ -10,6 +10,7 @@
 
 #include "dataplane/syn_cookie.h"
 #include "dataplane/tcp.h"
+#include "dataplane/tcp_cubic.h"
 #include "dataplane/tcp_options.h"
 #include "dataplane/tcp_sack.h"
 
@@ -127,9 +128,11 @@ struct tcp_conn {
 	uint8_t persist_backoff;
 	uint8_t retries;
 
-	/* RFC 5681 / RFC 6582 congestion control. */
+	/* RFC 5681 / RFC 6582 congestion control, with CUBIC's state when
+	 * the stack runs it (tcp_stack_config.congestion_control). */
 	uint32_t cwnd, ssthresh, recover;
 	uint32_t dupacks;
+	struct tcp_cubic cubic;
 	/* RFC 6675 loss recovery: what the peer SACKed above snd_una, and
 	 * the end of the highest retransmission of this recovery (HighRxt). */
 	struct tcp_sack_board sack_board;
@@ -260,6 +263,12 @@ uint64_t tcp_conn_next_deadline(const struct tcp_conn *c);
 /* tcp_input.c */
 /* RFC 6675 5 step 4: fast retransmit and SACK-driven loss recovery. */
 void tcp_enter_sack_recovery(struct tcp_stack *s, struct tcp_conn *c);
+/* The slow start threshold after a congestion event (timeout: a
+ * retransmission timeout) with flight bytes out: NewReno halves it
+ * (RFC 5681 eq. 4), CUBIC takes beta_cubic of it and notes the event
+ * (RFC 9438 4.6 to 4.8). At least 2 MSS either way. */
+uint32_t tcp_congestion_ssthresh(struct tcp_stack *s, struct tcp_conn *c, uint32_t flight,
+		bool timeout);
 
 /* tcp_output.c */
 void tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now);

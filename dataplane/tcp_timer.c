@@ -145,10 +145,10 @@ rexmit_timeout(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	c->retries++;
 	s->stats.retransmit_timeouts++;
 	flight = c->snd_max - c->snd_una;
-	/* RFC 5681 3.1 eq. (4), only for the first retransmission of a
-	 * segment; the loss window is one segment. */
+	/* RFC 5681 3.1 eq. (4) (RFC 9438 4.8 for CUBIC), only for the first
+	 * retransmission of a segment; the loss window is one segment. */
 	if (c->backoff == 0)
-		c->ssthresh = RTE_MAX(flight / 2, 2u * c->mss);
+		c->ssthresh = tcp_congestion_ssthresh(s, c, flight, true);
 	c->cwnd = c->mss;
 	/* RFC 6582 4.1: no fast retransmit for data sent before the timeout. */
 	c->recover = c->snd_max;

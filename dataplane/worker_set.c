@@ -95,7 +95,11 @@ create_stack(struct worker_set *set, unsigned i)
 			.reachable_ns = (uint64_t)cfg->arp_timeout_sec * 1000000000ull,
 			.retry_ns = config->arp_retry_ns,
 		},
-		.tcp = { .max_connections = config->max_tcp_connections },
+		.tcp = {
+			.max_connections = config->max_tcp_connections,
+			.congestion_control = cfg->tcp_congestion == CONFIG_TCP_NEWRENO
+				? TCP_CC_NEWRENO : TCP_CC_CUBIC,
+		},
 		.app = config->app,
 	};
 	int err;

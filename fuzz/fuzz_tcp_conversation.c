@@ -165,6 +165,12 @@ check_conn(const struct tcp_stack *s, const struct tcp_conn *c)
 	 * TCB waiting for the user's close has dropped its send queue). */
 	if (c->state != TCP_STATE_CLOSED)
 		CHECK(c->snd_max - c->snd_una <= c->sq_bytes + 2);
+	/* Congestion control (NewReno or CUBIC): once the handshake set the
+	 * MSS, at least a segment of window and 2 MSS of ssthresh; CUBIC
+	 * carries less than a byte of earned growth. */
+	if (c->state >= TCP_STATE_ESTABLISHED)
+		CHECK(c->cwnd >= c->mss && c->ssthresh >= 2u * c->mss);
+	CHECK(c->cubic.pending >= 0 && c->cubic.pending < 1 && c->cubic.w_max >= 0);
 	/* Send queue. */
 	n = chain_segments(c->sq_head, &bytes);
 	held += n;
@@ -761,6 +767,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.ooo_max_segments = (uint16_t)(1 + (c1 & 3));
 	cfg.mss = (uint16_t)(536 + (c1 >> 2 & 3) * 308);
 	cfg.challenge_ack_limit = (c1 & 0x10) ? 2 : 0;
+	cfg.congestion_control = (c1 & 0x20) ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
 	cfg.max_retransmits = 4;
 	cfg.max_syn_retransmits = 3;
 	cfg.time_wait_ns = 10000 * NS_PER_MS;

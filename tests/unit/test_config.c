@@ -37,6 +37,7 @@ test_defaults(void **state)
 	assert_int_equal(c.dpdk.worker_queues, 1);
 	assert_int_equal(c.dpdk.hugepages, CONFIG_HUGEPAGES_AUTO);
 	assert_int_equal(c.dpdk.idle_sleep_usec, 50);
+	assert_int_equal(c.dpdk.tcp_congestion, CONFIG_TCP_CUBIC);
 	assert_false(c.dpdk.has_mac);
 	assert_false(c.dpdk.has_address);
 }
@@ -61,6 +62,7 @@ test_full_file(void **state)
 		"DPDKArpTimeout 5\n"
 		"Address 10.77.1.2/24\n"
 		"DPDKGateway 10.77.1.1\n"
+		"TCPCongestionControl NewReno\n"
 		"\t# indented comment";
 	struct config c;
 	struct config_error err;
@@ -88,6 +90,7 @@ test_full_file(void **state)
 	assert_int_equal(c.dpdk.address, 0x0a4d0102);
 	assert_int_equal(c.dpdk.prefix_len, 24);
 	assert_int_equal(c.dpdk.gateway, 0x0a4d0101);
+	assert_int_equal(c.dpdk.tcp_congestion, CONFIG_TCP_NEWRENO);
 	assert_int_equal(config_check_dataplane(&c, "test.conf", &err), 0);
 }
 
@@ -118,6 +121,7 @@ static const struct bad_case bad_cases[] = {
 	{ "DPDKWorkerQueues -1", "DPDKWorkerQueues", "not a decimal number" },
 	{ "DPDKWorkerQueues 99999999999999999999", "DPDKWorkerQueues", "out of range" },
 	{ "DPDKHugepages maybe", "DPDKHugepages", "not auto, on or off" },
+	{ "TCPCongestionControl bbr", "TCPCongestionControl", "not cubic or newreno" },
 	{ "DPDKMemoryMB 63", "DPDKMemoryMB", "out of range" },
 	{ "DPDKMbufsPerWorker 100", "DPDKMbufsPerWorker", "out of range" },
 	{ "DPDKIdlePolls 0", "DPDKIdlePolls", "out of range" },

@@ -223,6 +223,8 @@ test_fast_retransmit_newreno(void **state)
 
 	(void)state;
 	script_config(&cfg);
+	/* RFC 5681 eq. 4 and RFC 6582: ssthresh is half the flight. */
+	cfg.congestion_control = TCP_CC_NEWRENO;
 	cfg.no_timestamps = true;
 	script_start(&s, &cfg);
 	passive_plain(&s, "S seq 0 win 65535 <mss 1460>", 10);
@@ -303,6 +305,9 @@ test_sack_recovery_two_way(void **state)
 
 	(void)state;
 	script_config(&cfg);
+	/* RFC 6675's own arithmetic (FlightSize / 2); CUBIC's 0.7 is
+	 * test_cubic_sack_recovery_and_growth. */
+	cfg.congestion_control = TCP_CC_NEWRENO;
 	script_start(&s, &cfg);
 	passive_ts(&s);
 	send_full_segments(&s, 100, 10, 1448);
@@ -359,6 +364,53 @@ test_sack_recovery_two_way(void **state)
 	script_stop(&s);
 }
 
+/* CUBIC, the default (RFC 9438 4.6 and 4.8): a SACK recovery sets
+ * ssthresh and cwnd to 0.7 of the flight, where NewReno halves it, and a
+ * retransmission timeout sets ssthresh the same way (and cwnd to one
+ * segment, as RFC 5681). Segment 2 of 10 is lost, then its
+ * retransmission too. (The window's growth afterwards: tcp_cubic.) */
+static void
+test_cubic_reductions(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+	struct tcp_conn_info i;
+
+	(void)state;
+	script_config(&cfg);
+	assert_int_equal(cfg.congestion_control, TCP_CC_CUBIC);
+	script_start(&s, &cfg);
+	passive_ts(&s);
+	send_full_segments(&s, 100, 10, 1448);
+	/* Segment 1 acknowledged: an RTT of 10 ms, so the RTO is its
+	 * 200 ms floor, from now. */
+	script_inject(&s, 110, ". seq 1 ack 1449 win 512 <TS val 210 ecr 100>");
+	script_inject(&s, 111, ". seq 1 ack 1449 win 512 "
+			"<nop,nop,TS val 211 ecr 100,nop,nop,sack 2897:4345>");
+	script_inject(&s, 112, ". seq 1 ack 1449 win 512 "
+			"<nop,nop,TS val 212 ecr 100,nop,nop,sack 2897:5793>");
+	script_expect_none(&s, 112);
+	/* Three segments SACKed above SND.UNA: recovery. */
+	script_inject(&s, 113, ". seq 1 ack 1449 win 512 "
+			"<nop,nop,TS val 213 ecr 100,nop,nop,sack 2897:7241>");
+	script_expect(&s, 113, ". seq 1449 ack 1 len 1448");
+	i = script_info(&s);
+	assert_true(i.in_recovery);
+	assert_int_equal(i.ssthresh, 9 * 1448 * 7 / 10);
+	assert_int_equal(i.cwnd, 9 * 1448 * 7 / 10);
+	/* pipe (segments 6-10 and the retransmission) leaves less than a
+	 * segment of that window: nothing more. */
+	script_expect_none(&s, 309);
+	/* The retransmission is lost too: the RTO at 310 ms. */
+	script_expect(&s, 310, ". seq 1449 ack 1 len 1448");
+	i = script_info(&s);
+	assert_false(i.in_recovery);
+	assert_int_equal(i.ssthresh, 9 * 1448 * 7 / 10);
+	assert_int_equal(i.cwnd, 1448);
+	assert_int_equal(tcp_stack_stats(s.stack)->retransmit_timeouts, 1);
+	script_stop(&s);
+}
+
 /* RFC 6675 NextSeg() rule 3: segments 2 and 8 of 10 are lost. Segment 2
  * has six segments SACKed above it and is lost; segment 8 has one and is
  * not, yet once segment 2 is resent cwnd - pipe still leaves a segment and
@@ -373,6 +425,8 @@ test_sack_rule3_unlost_hole(void **state)
 
 	(void)state;
 	script_config(&cfg);
+	/* The cwnd - pipe arithmetic below is NewReno's (FlightSize / 2). */
+	cfg.congestion_control = TCP_CC_NEWRENO;
 	script_start(&s, &cfg);
 	passive_ts(&s);
 	send_full_segments(&s, 100, 10, 1448);
@@ -940,6 +994,8 @@ test_limited_transmit(void **state)
 
 	(void)state;
 	script_config(&cfg);
+	/* The window after recovery below is NewReno's. */
+	cfg.congestion_control = TCP_CC_NEWRENO;
 	cfg.no_timestamps = true;
 	script_start(&s, &cfg);
 	passive_plain(&s, "S seq 0 win 65535 <mss 1460>", 10);
@@ -1050,6 +1106,7 @@ main(void)
 		cmocka_unit_test(test_rto_backoff_karn),
 		cmocka_unit_test(test_fast_retransmit_newreno),
 		cmocka_unit_test(test_sack_recovery_two_way),
+		cmocka_unit_test(test_cubic_reductions),
 		cmocka_unit_test(test_sack_rule3_unlost_hole),
 		cmocka_unit_test(test_tail_loss_probe),
 		cmocka_unit_test(test_loss_probe_spurious_dsack),

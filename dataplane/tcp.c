@@ -35,8 +35,8 @@ tcp_stack_config_defaults(struct tcp_stack_config *cfg)
 		cfg->recv_buffer = 256 * 1024;
 	if (cfg->send_buffer == 0)
 		cfg->send_buffer = 256 * 1024;
-	if (cfg->ooo_max_segments == 0)
-		cfg->ooo_max_segments = 32;
+	if (cfg->ooo_max_ranges == 0)
+		cfg->ooo_max_ranges = 32;
 	if (cfg->rto_initial_ns == 0)
 		cfg->rto_initial_ns = TCP_NS_PER_S;
 	if (cfg->rto_min_ns == 0)
@@ -112,7 +112,7 @@ tcp_stack_create(const struct tcp_stack_config *in, int *error)
 	s->conns = rte_zmalloc_socket("tcp_conns", sizeof(*s->conns) * cfg.max_connections,
 			RTE_CACHE_LINE_SIZE, cfg.socket_id);
 	s->ooo_entries = rte_zmalloc_socket("tcp_ooo", sizeof(*s->ooo_entries) *
-			cfg.max_connections * cfg.ooo_max_segments, RTE_CACHE_LINE_SIZE, cfg.socket_id);
+			cfg.max_connections * cfg.ooo_max_ranges, RTE_CACHE_LINE_SIZE, cfg.socket_id);
 	s->free_list = rte_malloc_socket("tcp_free", sizeof(uint32_t) * cfg.max_connections, 0,
 			cfg.socket_id);
 	s->events.slots = rte_malloc_socket("tcp_events", sizeof(uint32_t) * cfg.max_connections,
@@ -144,7 +144,7 @@ tcp_stack_create(const struct tcp_stack_config *in, int *error)
 	for (uint32_t i = 0; i < cfg.max_connections; i++) {
 		s->free_list[i] = cfg.max_connections - 1 - i;
 		s->conns[i].wheel_slot = TCP_NONE;
-		s->conns[i].ooo = s->ooo_entries + (size_t)i * cfg.ooo_max_segments;
+		s->conns[i].ooo = s->ooo_entries + (size_t)i * cfg.ooo_max_ranges;
 	}
 	s->free_count = cfg.max_connections;
 	s->tw_head = s->tw_tail = TCP_NONE;
@@ -911,7 +911,7 @@ tcp_conn_info(const struct tcp_stack *s, uint32_t conn, struct tcp_conn_info *in
 	info->rto_ns = c->rto;
 	info->send_queued = c->sq_bytes;
 	info->recv_queued = c->rq_bytes;
-	info->ooo_segments = c->ooo_count;
+	info->ooo_ranges = c->ooo_count;
 	info->mss = c->mss;
 	info->snd_wscale = c->snd_wscale;
 	info->rcv_wscale = c->rcv_wscale;

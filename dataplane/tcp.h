@@ -61,7 +61,7 @@ struct tcp_stack_config {
 	uint16_t mss;			/* advertised MSS, MTU - 40; default 1460 */
 	uint32_t recv_buffer;		/* bytes per connection; default 256 KiB */
 	uint32_t send_buffer;		/* bytes per connection; default 256 KiB */
-	uint16_t ooo_max_segments;	/* out-of-order segments held per connection; default 32 */
+	uint16_t ooo_max_ranges;	/* out-of-order ranges (data between two holes) held per connection; default 32 */
 	bool no_timestamps;		/* do not offer RFC 7323 timestamps */
 	bool no_window_scale;		/* do not offer RFC 7323 window scaling */
 	bool no_sack;			/* do not offer SACK-permitted */
@@ -174,7 +174,7 @@ struct tcp_conn_info {
 	uint64_t srtt_ns, rttvar_ns, rto_ns;
 	uint32_t send_queued;		/* bytes not yet acknowledged */
 	uint32_t recv_queued;		/* in-order bytes not yet taken by tcp_recv() */
-	uint32_t ooo_segments;
+	uint32_t ooo_ranges;		/* out-of-order runs held (between holes) */
 	uint16_t mss;			/* payload bytes per full segment */
 	uint8_t snd_wscale, rcv_wscale;
 	bool timestamps, sack_permitted, in_recovery;

@@ -68,12 +68,37 @@ append_rq(struct tcp_conn *c, struct rte_mbuf *m, uint32_t len)
 	c->rq_bytes += len;
 }
 
-/* Keeps entries sorted and disjoint; takes ownership of m. */
+/* Chains tail (a chain of its own) after the entry's data; false when the
+ * chain would pass mbuf's 16-bit segment count (the caller keeps tail
+ * apart then). */
+static bool
+ooo_chain(struct tcp_ooo_entry *e, struct rte_mbuf *tail, uint32_t len)
+{
+	if ((uint32_t)e->m->nb_segs + tail->nb_segs > UINT16_MAX)
+		return false;
+	e->last->next = tail;
+	e->last = rte_pktmbuf_lastseg(tail);
+	e->m->nb_segs = (uint16_t)(e->m->nb_segs + tail->nb_segs);
+	e->m->pkt_len += len;
+	e->len += len;
+	return true;
+}
+
+/* Keeps entries sorted, disjoint and apart: a segment that touches the
+ * range before or after it joins that range, so an entry is a run of
+ * received data between two holes and the bound (ooo_max_ranges) is on
+ * holes, not on segments. What is held is bounded by the receive window
+ * (segment_input() trims data beyond it), as in Linux; a bound on
+ * segments would drop everything a window's worth past the first loss on
+ * a path of more than that many segments, and the peer, having no SACK
+ * for it, could only resend it after a retransmission timeout. Takes
+ * ownership of m. */
 static void
 ooo_insert(struct tcp_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, struct rte_mbuf *m)
 {
 	uint32_t end = seq + len;
 	unsigned i = 0;
+	bool joins_prev, joins_next;
 
 	while (i < c->ooo_count && SEQ_LEQ(c->ooo[i].seq + c->ooo[i].len, seq))
 		i++;
@@ -97,6 +122,7 @@ ooo_insert(struct tcp_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, 
 	}
 	if (i < c->ooo_count && SEQ_LT(c->ooo[i].seq, end)) {
 		len = c->ooo[i].seq - seq;
+		end = seq + len;
 		if (len == 0) {
 			/* Between two adjacent entries: nothing new. */
 			c->ooo[i].stamp = ++c->ooo_stamp;
@@ -105,7 +131,31 @@ ooo_insert(struct tcp_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, 
 		}
 		tcp_chain_trim_back(m, len);
 	}
-	if (c->ooo_count == s->cfg.ooo_max_segments) {
+	s->stats.ooo_segments++;
+	joins_prev = i > 0 && c->ooo[i - 1].seq + c->ooo[i - 1].len == seq;
+	joins_next = i < c->ooo_count && c->ooo[i].seq == end;
+	if (joins_prev && ooo_chain(&c->ooo[i - 1], m, len)) {
+		c->ooo[i - 1].stamp = ++c->ooo_stamp;
+		/* The hole after it closed too: one range. */
+		if (joins_next && ooo_chain(&c->ooo[i - 1], c->ooo[i].m, c->ooo[i].len)) {
+			memmove(&c->ooo[i], &c->ooo[i + 1],
+					(c->ooo_count - i - 1) * sizeof(c->ooo[0]));
+			c->ooo_count--;
+		}
+		return;
+	}
+	if (joins_next) {
+		struct tcp_ooo_entry head = {
+			.seq = seq, .len = len, .m = m, .last = rte_pktmbuf_lastseg(m),
+		};
+
+		if (ooo_chain(&head, c->ooo[i].m, c->ooo[i].len)) {
+			head.stamp = ++c->ooo_stamp;
+			c->ooo[i] = head;
+			return;
+		}
+	}
+	if (c->ooo_count == s->cfg.ooo_max_ranges) {
 		/* Full: keep the data closest to RCV.NXT, which fills the
 		 * next hole soonest; drop the highest entry for a lower
 		 * segment, else the segment (the peer retransmits either). */
@@ -121,9 +171,9 @@ ooo_insert(struct tcp_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len, 
 	c->ooo[i].seq = seq;
 	c->ooo[i].len = len;
 	c->ooo[i].m = m;
+	c->ooo[i].last = rte_pktmbuf_lastseg(m);
 	c->ooo[i].stamp = ++c->ooo_stamp;
 	c->ooo_count++;
-	s->stats.ooo_segments++;
 }
 
 static void

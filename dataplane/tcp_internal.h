@@ -77,11 +77,15 @@ struct tcp_key {
 	uint16_t local_port;
 };
 
+/* One contiguous range of out-of-order data: the segments that arrived
+ * for it chained in sequence order (m's pkt_len is len; last is its last
+ * segment, so that a segment arriving at its end is chained in O(1)). */
 struct tcp_ooo_entry {
 	uint32_t seq;
 	uint32_t len;
-	uint32_t stamp;		/* arrival order, for RFC 2018 block order */
+	uint32_t stamp;		/* last change, for RFC 2018 block order */
 	struct rte_mbuf *m;
+	struct rte_mbuf *last;
 };
 
 struct tcp_conn {

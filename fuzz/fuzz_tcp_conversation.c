@@ -189,17 +189,21 @@ check_conn(const struct tcp_stack *s, const struct tcp_conn *c)
 		CHECK(c->rq_last->next == NULL);
 	if (c->flags & CF_USER_CLOSED)
 		CHECK(c->rq_bytes == 0);
-	/* Out-of-order queue: sorted, disjoint, above RCV.NXT, bounded. */
-	CHECK(c->ooo_count <= s->cfg.ooo_max_segments);
+	/* Out-of-order queue: sorted, disjoint and apart (adjacent data is
+	 * one range: the buffers here are far below the 65535 segments that
+	 * would keep two apart), above RCV.NXT, bounded; each entry's chain
+	 * ends at its last segment. */
+	CHECK(c->ooo_count <= s->cfg.ooo_max_ranges);
 	for (unsigned i = 0; i < c->ooo_count; i++) {
 		const struct tcp_ooo_entry *e = &c->ooo[i];
 
 		n = chain_segments(e->m, &bytes);
 		held += n;
 		CHECK(e->len > 0 && bytes == e->len && e->m->pkt_len == e->len);
+		CHECK(e->m->nb_segs == n && e->last == rte_pktmbuf_lastseg(e->m));
 		CHECK(SEQ_GT(e->seq, c->rcv_nxt));
 		if (i > 0)
-			CHECK(SEQ_LEQ(c->ooo[i - 1].seq + c->ooo[i - 1].len, e->seq));
+			CHECK(SEQ_LT(c->ooo[i - 1].seq + c->ooo[i - 1].len, e->seq));
 	}
 	/* SACK scoreboard: sorted, disjoint, not adjacent, inside
 	 * [SND.UNA, SND.MAX]; SACK recovery only with SACK and inside a
@@ -764,7 +768,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.recv_buffer = (c0 & 0x08) ? 3000 : 65535u * 4;
 	cfg.send_buffer = (c0 & 0x10) ? 4000 : 64 * 1024;
 	cfg.syn_queue_max = (c0 & 0x20) ? 1 : 2;
-	cfg.ooo_max_segments = (uint16_t)(1 + (c1 & 3));
+	cfg.ooo_max_ranges = (uint16_t)(1 + (c1 & 3));
 	cfg.mss = (uint16_t)(536 + (c1 >> 2 & 3) * 308);
 	cfg.challenge_ack_limit = (c1 & 0x10) ? 2 : 0;
 	cfg.congestion_control = (c1 & 0x20) ? TCP_CC_NEWRENO : TCP_CC_CUBIC;

@@ -280,14 +280,14 @@ test_out_of_order_sack(void **state)
 	/* A duplicate inside a held block changes nothing but its recency. */
 	script_inject(&s, 35, ". seq 121 ack 1 win 512 len 50 <TS val 135 ecr 0>");
 	script_expect(&s, 35, ". seq 1 ack 1 <TS val 35 ecr 110,sack 101:201 301:401>");
-	assert_int_equal(script_info(&s).ooo_segments, 2);
+	assert_int_equal(script_info(&s).ooo_ranges, 2);
 	/* The hole fills: cumulative ACK at once. */
 	script_inject(&s, 40, ". seq 1 ack 1 win 512 len 100 <TS val 140 ecr 0>");
 	script_expect(&s, 40, ". seq 1 ack 201 <TS val 40 ecr 140,sack 301:401>");
 	script_inject(&s, 50, ". seq 201 ack 1 win 512 len 100 <TS val 150 ecr 0>");
 	script_expect(&s, 50, ". seq 1 ack 401 <TS val 50 ecr 150>");
 	script_read(&s, 400);
-	assert_int_equal(script_info(&s).ooo_segments, 0);
+	assert_int_equal(script_info(&s).ooo_ranges, 0);
 	script_stop(&s);
 }
 

@@ -100,7 +100,7 @@ test_ooo_queue_limit(void **state)
 	(void)state;
 	script_config(&cfg);
 	cfg.no_timestamps = true;
-	cfg.ooo_max_segments = 3;
+	cfg.ooo_max_ranges = 3;
 	script_start(&s, &cfg);
 	st = tcp_stack_stats(s.stack);
 	script_listen(&s);
@@ -112,13 +112,13 @@ test_ooo_queue_limit(void **state)
 	script_expect(&s, 11, ". seq 1 ack 1 <sack 401:501 201:301>");
 	script_inject(&s, 12, ". seq 601 ack 1 len 100");
 	script_expect(&s, 12, ". seq 1 ack 1 <sack 601:701 401:501 201:301>");
-	assert_int_equal(script_info(&s).ooo_segments, 3);
+	assert_int_equal(script_info(&s).ooo_ranges, 3);
 	assert_int_equal(st->drop_ooo_full, 0);
 	/* A fourth above them all: dropped, counted, still ACKed. */
 	script_inject(&s, 13, ". seq 801 ack 1 len 100");
 	script_expect(&s, 13, ". seq 1 ack 1 <sack 601:701 401:501 201:301>");
 	assert_int_equal(st->drop_ooo_full, 1);
-	assert_int_equal(script_info(&s).ooo_segments, 3);
+	assert_int_equal(script_info(&s).ooo_ranges, 3);
 	/* A duplicate of held data needs no new entry: not a drop. */
 	script_inject(&s, 14, ". seq 401 ack 1 len 100");
 	script_expect(&s, 14, ". seq 1 ack 1 <sack 401:501 601:701 201:301>");
@@ -127,7 +127,7 @@ test_ooo_queue_limit(void **state)
 	script_inject(&s, 15, ". seq 101 ack 1 len 50");
 	script_expect(&s, 15, ". seq 1 ack 1 <sack 101:151 401:501 201:301>");
 	assert_int_equal(st->drop_ooo_full, 2);
-	assert_int_equal(script_info(&s).ooo_segments, 3);
+	assert_int_equal(script_info(&s).ooo_ranges, 3);
 	/* The holes fill; the evicted and dropped data come again. */
 	script_inject(&s, 20, ". seq 1 ack 1 len 100");
 	script_expect(&s, 20, ". seq 1 ack 151 <sack 401:501 201:301>");
@@ -138,7 +138,7 @@ test_ooo_queue_limit(void **state)
 	script_inject(&s, 23, ". seq 501 ack 1 len 400");
 	script_expect_none(&s, 62);
 	script_expect(&s, 63, ". seq 1 ack 901");
-	assert_int_equal(script_info(&s).ooo_segments, 0);
+	assert_int_equal(script_info(&s).ooo_ranges, 0);
 	script_read(&s, 900);
 	script_stop(&s);
 }
@@ -159,12 +159,14 @@ test_ooo_segment_across_adjacent_entries(void **state)
 	script_expect(&s, 10, ". seq 1 ack 1 <sack 101:201>");
 	script_inject(&s, 11, ". seq 201 ack 1 len 100");
 	script_expect(&s, 11, ". seq 1 ack 1 <sack 101:301>");
-	assert_int_equal(script_info(&s).ooo_segments, 2);
-	/* Straddling the two adjacent entries: wholly held already, no
-	 * empty entry (found by fuzz_tcp_conversation). */
+	/* Adjacent segments are one range. */
+	assert_int_equal(script_info(&s).ooo_ranges, 1);
+	/* Straddling the two segments: wholly held already, no new or
+	 * empty entry (an empty one was found by fuzz_tcp_conversation
+	 * when adjacent segments were entries of their own). */
 	script_inject(&s, 12, ". seq 151 ack 1 len 100");
 	script_expect(&s, 12, ". seq 1 ack 1 <sack 101:301>");
-	assert_int_equal(script_info(&s).ooo_segments, 2);
+	assert_int_equal(script_info(&s).ooo_ranges, 1);
 	script_inject(&s, 20, ". seq 1 ack 1 len 100");
 	script_expect(&s, 20, ". seq 1 ack 301");
 	script_read(&s, 300);

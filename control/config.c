@@ -1118,7 +1118,7 @@ set_max_circuits(struct config *config, const char *value, char *msg, size_t msg
 /* tor's MEMUNIT (config_parse_memunit): "N [unit]" with the memory
  * units above, N a whole or fractional number; no upper cap but 2^64. */
 static int
-set_max_hsdir_cache_bytes(struct config *config, const char *value, char *msg, size_t msg_len)
+parse_memunit(const char *value, uint64_t *out, char *msg, size_t msg_len)
 {
 	const char *s = value;
 	uint64_t whole = 0;
@@ -1144,10 +1144,44 @@ set_max_hsdir_cache_bytes(struct config *config, const char *value, char *msg, s
 			continue;
 		if (whole > UINT64_MAX / unit)
 			return bad(msg, msg_len, "%s is too large", value);
-		config->tor.max_hsdir_cache_bytes = whole * unit + (uint64_t)(fraction * (double)unit);
+		*out = whole * unit + (uint64_t)(fraction * (double)unit);
 		return 0;
 	}
 	return bad(msg, msg_len, "unknown unit '%s' (bytes, KBytes, MBytes, GBytes, TBytes)", s);
+}
+
+static int
+set_max_hsdir_cache_bytes(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	return parse_memunit(value, &config->tor.max_hsdir_cache_bytes, msg, msg_len);
+}
+
+/* TCPRecvBuffer, TCPSendBuffer: what one link's TCP may hold unread /
+ * unacknowledged, so the most it carries per round trip (the window). */
+static int
+set_tcp_buffer(uint32_t *out, const char *value, char *msg, size_t msg_len)
+{
+	uint64_t bytes;
+	int rc = parse_memunit(value, &bytes, msg, msg_len);
+
+	if (rc < 0)
+		return rc;
+	if (bytes < CONFIG_TCP_BUFFER_MIN || bytes > CONFIG_TCP_BUFFER_MAX)
+		return bad(msg, msg_len, "%s is not within 16 KBytes .. 64 MBytes", value);
+	*out = (uint32_t)bytes;
+	return 0;
+}
+
+static int
+set_tcp_recv_buffer(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	return set_tcp_buffer(&config->dpdk.tcp_recv_buffer, value, msg, msg_len);
+}
+
+static int
+set_tcp_send_buffer(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	return set_tcp_buffer(&config->dpdk.tcp_send_buffer, value, msg, msg_len);
 }
 
 static int
@@ -1292,6 +1326,8 @@ static const struct config_key config_keys[] = {
 	{ "Address", false, set_address },
 	{ "DPDKGateway", false, set_gateway },
 	{ "TCPCongestionControl", false, set_tcp_congestion },
+	{ "TCPRecvBuffer", false, set_tcp_recv_buffer },
+	{ "TCPSendBuffer", false, set_tcp_send_buffer },
 	{ "NetcheckTcpEchoPort", false, set_netcheck_echo_port },
 	{ "NetcheckConnect", false, set_netcheck_connect },
 	{ "NetcheckConnectBytes", false, set_netcheck_connect_bytes },
@@ -1344,6 +1380,8 @@ config_init(struct config *config)
 	config->dpdk.idle_sleep_usec = 50;
 	config->dpdk.arp_timeout_sec = 60;
 	config->dpdk.tcp_congestion = CONFIG_TCP_CUBIC;
+	config->dpdk.tcp_recv_buffer = CONFIG_TCP_BUFFER_DEFAULT;
+	config->dpdk.tcp_send_buffer = CONFIG_TCP_BUFFER_DEFAULT;
 	config->netcheck.connect_bytes = 1u << 20;
 	config->netcheck.connections = 1;
 	config->tor.bandwidth_rate = 1u << 30;

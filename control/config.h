@@ -41,6 +41,14 @@ enum config_hugepages {
 	CONFIG_HUGEPAGES_OFF,
 };
 
+/* TCPRecvBuffer and TCPSendBuffer: per link, the receive window's and the
+ * send queue's bound. A link carries at most one of them per round trip
+ * (256 KBytes at 100 ms is 21 Mbit/s); every byte held is in the worker's
+ * mbuf pool (DPDKMbufsPerWorker, 2 KB each). */
+#define CONFIG_TCP_BUFFER_DEFAULT (256u << 10)
+#define CONFIG_TCP_BUFFER_MIN (16u << 10)
+#define CONFIG_TCP_BUFFER_MAX (64u << 20)
+
 /* TCPCongestionControl: the dataplane TCP's congestion control on every
  * link (dataplane/tcp.h enum tcp_congestion_control). */
 enum config_tcp_congestion {
@@ -77,6 +85,8 @@ struct config_dpdk {
 	uint32_t gateway;                    /* DPDKGateway, host order; 0: none */
 	unsigned gateway_line;               /* its line, for config_check_dataplane() */
 	enum config_tcp_congestion tcp_congestion; /* TCPCongestionControl, default cubic */
+	uint32_t tcp_recv_buffer;            /* TCPRecvBuffer, bytes, default 256 KBytes */
+	uint32_t tcp_send_buffer;            /* TCPSendBuffer, bytes, default 256 KBytes */
 };
 
 /* hsrelay-netcheck's TCP checks (dataplane/netcheck_main.c). Defaults

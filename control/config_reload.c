@@ -45,6 +45,8 @@ STRING_DIFFERS(lcores_differs, dpdk.lcores)
 SCALAR_DIFFERS(worker_queues_differs, dpdk.worker_queues)
 SCALAR_DIFFERS(hugepages_differs, dpdk.hugepages)
 SCALAR_DIFFERS(tcp_congestion_differs, dpdk.tcp_congestion)
+SCALAR_DIFFERS(tcp_recv_buffer_differs, dpdk.tcp_recv_buffer)
+SCALAR_DIFFERS(tcp_send_buffer_differs, dpdk.tcp_send_buffer)
 SCALAR_DIFFERS(memory_mb_differs, dpdk.memory_mb)
 SCALAR_DIFFERS(mbufs_differs, dpdk.mbufs_per_worker)
 SCALAR_DIFFERS(idle_polls_differs, dpdk.idle_polls)
@@ -252,6 +254,8 @@ static const struct reload_key reload_keys[] = {
 	{ "Address", CONFIG_RELOAD_RESTART, false, address_differs, NULL },
 	{ "DPDKGateway", CONFIG_RELOAD_RESTART, false, gateway_differs, NULL },
 	{ "TCPCongestionControl", CONFIG_RELOAD_RESTART, false, tcp_congestion_differs, NULL },
+	{ "TCPRecvBuffer", CONFIG_RELOAD_RESTART, false, tcp_recv_buffer_differs, NULL },
+	{ "TCPSendBuffer", CONFIG_RELOAD_RESTART, false, tcp_send_buffer_differs, NULL },
 	{ "NetcheckTcpEchoPort", CONFIG_RELOAD_NO_EFFECT, false, echo_port_differs,
 	  echo_port_copy },
 	{ "NetcheckConnect", CONFIG_RELOAD_NO_EFFECT, false, netcheck_connect_differs,

@@ -99,6 +99,8 @@ create_stack(struct worker_set *set, unsigned i)
 			.max_connections = config->max_tcp_connections,
 			.congestion_control = cfg->tcp_congestion == CONFIG_TCP_NEWRENO
 				? TCP_CC_NEWRENO : TCP_CC_CUBIC,
+			.recv_buffer = cfg->tcp_recv_buffer,
+			.send_buffer = cfg->tcp_send_buffer,
 		},
 		.app = config->app,
 	};

@@ -53,8 +53,11 @@ ip netns exec "$nsi" "$work/impair" ia ib "${impair_args[@]}" -t 100 \
   >"$work/impair.log" 2>&1 &
 impair=$!
 
+# Windows of 1 MByte each way (TCPRecvBuffer, TCPSendBuffer) with CUBIC,
+# the settings of a relay on long paths (docs/real-nic.md).
 write_netcheck_conf 1 net_af_packet0,iface=vdp,qpairs=1 "DPDKMemoryMB 512" 32767 20 \
-  "NetcheckTcpEchoPort $port"
+  "NetcheckTcpEchoPort $port" "TCPCongestionControl cubic" "TCPRecvBuffer 1 MBytes" \
+  "TCPSendBuffer 1 MBytes"
 start_netcheck "$nsd" 120 110 15
 ping_out=$(ip netns exec "$nsa" ping -c 5 -i 0.2 -W 2 "$ip_ours" 2>&1) || true
 checked "ping through impair (${impair_args[*]}): $(echo "$ping_out" | grep -E 'transmitted|rtt' | tr '\n' ' ')"

@@ -38,6 +38,8 @@ test_defaults(void **state)
 	assert_int_equal(c.dpdk.hugepages, CONFIG_HUGEPAGES_AUTO);
 	assert_int_equal(c.dpdk.idle_sleep_usec, 50);
 	assert_int_equal(c.dpdk.tcp_congestion, CONFIG_TCP_CUBIC);
+	assert_int_equal(c.dpdk.tcp_recv_buffer, 256 * 1024);
+	assert_int_equal(c.dpdk.tcp_send_buffer, 256 * 1024);
 	assert_false(c.dpdk.has_mac);
 	assert_false(c.dpdk.has_address);
 }
@@ -63,6 +65,8 @@ test_full_file(void **state)
 		"Address 10.77.1.2/24\n"
 		"DPDKGateway 10.77.1.1\n"
 		"TCPCongestionControl NewReno\n"
+		"TCPRecvBuffer 4 MBytes\n"
+		"TCPSendBuffer 1.5 MB\n"
 		"\t# indented comment";
 	struct config c;
 	struct config_error err;
@@ -91,6 +95,8 @@ test_full_file(void **state)
 	assert_int_equal(c.dpdk.prefix_len, 24);
 	assert_int_equal(c.dpdk.gateway, 0x0a4d0101);
 	assert_int_equal(c.dpdk.tcp_congestion, CONFIG_TCP_NEWRENO);
+	assert_int_equal(c.dpdk.tcp_recv_buffer, 4u << 20);
+	assert_int_equal(c.dpdk.tcp_send_buffer, 3u << 19);
 	assert_int_equal(config_check_dataplane(&c, "test.conf", &err), 0);
 }
 
@@ -122,6 +128,9 @@ static const struct bad_case bad_cases[] = {
 	{ "DPDKWorkerQueues 99999999999999999999", "DPDKWorkerQueues", "out of range" },
 	{ "DPDKHugepages maybe", "DPDKHugepages", "not auto, on or off" },
 	{ "TCPCongestionControl bbr", "TCPCongestionControl", "not cubic or newreno" },
+	{ "TCPRecvBuffer 1 GByte", "TCPRecvBuffer", "not within 16 KBytes .. 64 MBytes" },
+	{ "TCPSendBuffer 8 KBytes", "TCPSendBuffer", "not within 16 KBytes .. 64 MBytes" },
+	{ "TCPSendBuffer lots", "TCPSendBuffer", "not a number" },
 	{ "DPDKMemoryMB 63", "DPDKMemoryMB", "out of range" },
 	{ "DPDKMbufsPerWorker 100", "DPDKMbufsPerWorker", "out of range" },
 	{ "DPDKIdlePolls 0", "DPDKIdlePolls", "out of range" },

@@ -287,7 +287,7 @@ static const struct worker_family worker_families_before_latency[] = {
 	  "TCP loss recovery per worker: segments retransmitted, retransmission timeouts, "
 	  "recoveries (fast: all; sack: RFC 6675; reorder: by the reordering window), "
 	  "tail loss probes (sent, repaired a loss, needless by D-SACK), retransmissions "
-	  "lost again",
+	  "lost again, recoveries undone (every retransmission needless by D-SACK)",
 	  METRICS_COUNTER, FIELDS(
 		{ "segments", STAT(tcp.retransmitted_segments) },
 		{ "timeouts", STAT(tcp.retransmit_timeouts) },
@@ -297,7 +297,8 @@ static const struct worker_family worker_families_before_latency[] = {
 		{ "loss_probes", STAT(tcp.loss_probes) },
 		{ "loss_probe_repairs", STAT(tcp.loss_probe_repairs) },
 		{ "loss_probes_spurious", STAT(tcp.loss_probes_spurious) },
-		{ "lost_retransmits", STAT(tcp.lost_retransmits) }) },
+		{ "lost_retransmits", STAT(tcp.lost_retransmits) },
+		{ "recoveries_undone", STAT(tcp.recoveries_undone) }) },
 	{ "hsrelay_tcp_drops_total", "reason",
 	  "TCP segments a worker dropped, by reason",
 	  METRICS_COUNTER, FIELDS(

@@ -145,6 +145,7 @@ struct tcp_stats {
 	uint64_t dsacks_sent;		/* RFC 2883 duplicate reports */
 	uint64_t reorder_recoveries;	/* recoveries the reordering window started */
 	uint64_t lost_retransmits;	/* retransmissions found lost, sent again */
+	uint64_t recoveries_undone;	/* reductions given back: D-SACK showed reordering */
 	uint64_t persist_probes;
 	uint64_t delayed_acks;
 	uint64_t syn_cookies_sent;

@@ -339,6 +339,7 @@ loss_probe_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_header 
 			   (duplicate && !(h->options.present & TCP_OPT_SACK))) {
 			/* 7.4.2: a loss repaired; reduce as for one loss. */
 			s->stats.loss_probe_repairs++;
+			c->flags &= ~CF_UNDO;
 			c->ssthresh = tcp_congestion_ssthresh(s, c, c->cwnd, false);
 			c->cwnd = c->ssthresh;
 		} else {
@@ -365,6 +366,63 @@ early_retransmit(const struct tcp_conn *c, uint32_t data_end)
 	return segments >= 2 && segments < 4 && !unsent && sacked >= segments - 1;
 }
 
+/* RFC 9438 4.9: what a congestion event that starts a recovery is about
+ * to reduce, kept so that it can be given back should the peer report
+ * every retransmission of that recovery as a duplicate (RFC 3708: the
+ * segment was late, not lost). */
+static void
+undo_save(struct tcp_conn *c)
+{
+	c->undo_cwnd = c->cwnd;
+	c->undo_ssthresh = c->ssthresh;
+	c->undo_cubic = c->cubic;
+	c->undo_marker = c->undo_high = c->snd_una;
+	c->undo_retrans = 0;
+	c->flags = (c->flags | CF_UNDO) & ~CF_UNDONE;
+}
+
+void
+tcp_undo_note_retransmit(struct tcp_conn *c, uint32_t seq, uint32_t len)
+{
+	if (!(c->flags & CF_UNDO) || len == 0 || SEQ_LT(seq, c->undo_marker))
+		return;
+	c->undo_retrans += (len + c->mss - 1) / c->mss;
+	if (SEQ_GT(seq + len, c->undo_high))
+		c->undo_high = seq + len;
+}
+
+static const struct tcp_sack_block *ack_dsack(const struct tcp_header *h, uint32_t ack);
+
+/* RFC 3708 2: each D-SACK for data this recovery retransmitted says one
+ * retransmission was needless; when all were, the reduction is given back
+ * (RFC 9438 4.9: cwnd, ssthresh and CUBIC's state as before the event),
+ * unless the window has grown past it since. */
+static void
+undo_check(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_header *h, uint32_t ack)
+{
+	const struct tcp_sack_block *b = ack_dsack(h, ack);
+	uint32_t segments;
+
+	if (b == NULL || c->undo_retrans == 0 || SEQ_LT(b->left, c->undo_marker) ||
+	    SEQ_GT(b->right, c->undo_high))
+		return;
+	segments = (b->right - b->left + c->mss - 1) / c->mss;
+	c->undo_retrans = segments >= c->undo_retrans ? 0 : c->undo_retrans - segments;
+	if (c->undo_retrans > 0)
+		return;
+	c->flags &= ~CF_UNDO;
+	if (c->cwnd >= c->undo_cwnd)
+		return;
+	c->cwnd = c->undo_cwnd;
+	c->ssthresh = c->undo_ssthresh;
+	c->cubic = c->undo_cubic;
+	s->stats.recoveries_undone++;
+	/* Still in the recovery: its end must not deflate the window. */
+	if (c->flags & CF_RECOVERY)
+		c->flags |= CF_UNDONE;
+	tcp_mark_dirty(s, c);
+}
+
 uint32_t
 tcp_congestion_ssthresh(struct tcp_stack *s, struct tcp_conn *c, uint32_t flight, bool timeout)
 {
@@ -383,6 +441,7 @@ tcp_enter_sack_recovery(struct tcp_stack *s, struct tcp_conn *c)
 	uint32_t flight = c->snd_max - c->snd_una;
 
 	c->recover = c->snd_max;
+	undo_save(c);
 	c->ssthresh = tcp_congestion_ssthresh(s, c, flight, false);
 	c->cwnd = c->ssthresh;
 	c->high_rxt = c->snd_una;
@@ -410,6 +469,8 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 	 * sender, i.e. when it had no room for another full segment. */
 	bool cwnd_limited = c->snd_max - c->snd_una + c->mss > c->cwnd;
 
+	if (c->flags & CF_UNDO)
+		undo_check(s, c, h, ack);
 	/* RFC 6675 5: every ACK with SACK blocks updates the scoreboard. */
 	if (c->flags & CF_SACK_OK) {
 		uint32_t una = SEQ_GT(ack, c->snd_una) ? ack : c->snd_una;
@@ -444,8 +505,10 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 				 * (RFC 6675 5: recovery ends the same way). */
 				uint32_t flight = c->snd_max - ack;
 
-				c->cwnd = RTE_MIN(c->ssthresh, RTE_MAX(flight, (uint32_t)c->mss) + c->mss);
-				c->flags &= ~(CF_RECOVERY | CF_SACK_RECOVERY);
+				if (!(c->flags & CF_UNDONE))
+					c->cwnd = RTE_MIN(c->ssthresh,
+							RTE_MAX(flight, (uint32_t)c->mss) + c->mss);
+				c->flags &= ~(CF_RECOVERY | CF_SACK_RECOVERY | CF_UNDONE);
 				c->dupacks = 0;
 				if (c->reo_wnd_persist > 0)
 					c->reo_wnd_persist--;
@@ -537,6 +600,7 @@ process_ack(struct tcp_stack *s, struct tcp_conn *c, const struct tcp_segment *s
 			if (SEQ_GT(ack, c->recover)) {
 				uint32_t flight = c->snd_max - c->snd_una;
 
+				undo_save(c);
 				c->ssthresh = tcp_congestion_ssthresh(s, c, flight, false);
 				c->recover = c->snd_max;
 				c->cwnd = c->ssthresh + 3u * c->mss;

@@ -64,6 +64,8 @@ struct rte_mbuf;
 #define CF_PROBE_RETRANS	(1u << 24)	/* ... and it was a retransmission */
 #define CF_RESCUED		(1u << 25)	/* this recovery's rescue retransmission
 						 * is out (RFC 6675 NextSeg() rule 4) */
+#define CF_UNDO			(1u << 26)	/* undo_* hold the last reduction */
+#define CF_UNDONE		(1u << 27)	/* given back during its recovery */
 
 /* Flags that belong to the slot, not the connection: they survive free. */
 #define CF_IN_EVENTS		(1u << 30)
@@ -137,6 +139,14 @@ struct tcp_conn {
 	uint32_t cwnd, ssthresh, recover;
 	uint32_t dupacks;
 	struct tcp_cubic cubic;
+	/* RFC 9438 4.9 with RFC 3708's D-SACK detection: the window, ssthresh
+	 * and CUBIC state before the last congestion event (CF_UNDO), the
+	 * sequence range its recovery retransmitted ([undo_marker,
+	 * undo_high)) and how many of those segments the peer has not yet
+	 * reported as duplicates. */
+	uint32_t undo_cwnd, undo_ssthresh;
+	struct tcp_cubic undo_cubic;
+	uint32_t undo_marker, undo_high, undo_retrans;
 	/* RFC 6675 loss recovery: what the peer SACKed above snd_una, and
 	 * the end of the highest retransmission of this recovery (HighRxt). */
 	struct tcp_sack_board sack_board;
@@ -273,6 +283,9 @@ void tcp_enter_sack_recovery(struct tcp_stack *s, struct tcp_conn *c);
  * (RFC 9438 4.6 to 4.8). At least 2 MSS either way. */
 uint32_t tcp_congestion_ssthresh(struct tcp_stack *s, struct tcp_conn *c, uint32_t flight,
 		bool timeout);
+/* A retransmission of len bytes at seq, counted against the last
+ * congestion event's undo (RFC 3708). */
+void tcp_undo_note_retransmit(struct tcp_conn *c, uint32_t seq, uint32_t len);
 
 /* tcp_output.c */
 void tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now);

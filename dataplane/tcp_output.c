@@ -578,6 +578,7 @@ sack_resend(struct tcp_stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len,
 		c->high_rxt = seq + len;
 	if (seq == c->snd_una)
 		c->rxt_una_time = now;
+	tcp_undo_note_retransmit(c, seq, len);
 	s->stats.retransmitted_segments++;
 	s->stats.sack_retransmits++;
 	return true;
@@ -750,6 +751,7 @@ tcp_conn_output(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 		c->flags &= ~(CF_REXMIT_ONE | CF_RTT_TIMING);
 		if (len > 0 || fin) {
 			if (send_data(s, c, c->snd_una, len, fin, now) == 0) {
+				tcp_undo_note_retransmit(c, c->snd_una, len);
 				s->stats.retransmitted_segments++;
 				sent = true;
 				if (SEQ_LT(c->high_rxt, c->snd_una + len))

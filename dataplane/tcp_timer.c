@@ -152,8 +152,9 @@ rexmit_timeout(struct tcp_stack *s, struct tcp_conn *c, uint64_t now)
 	c->cwnd = c->mss;
 	/* RFC 6582 4.1: no fast retransmit for data sent before the timeout. */
 	c->recover = c->snd_max;
+	/* No undo after a timeout (F-RTO, RFC 5682, is not implemented). */
 	c->flags &= ~(CF_RECOVERY | CF_SACK_RECOVERY | CF_REXMIT_ONE | CF_LOSS_PROBE |
-			CF_PROBE_OUT | CF_PROBE_RETRANS);
+			CF_PROBE_OUT | CF_PROBE_RETRANS | CF_UNDO | CF_UNDONE);
 	c->t_probe = c->t_reorder = 0;
 	c->dupacks = 0;
 	c->snd_nxt = c->snd_una;

@@ -171,6 +171,10 @@ check_conn(const struct tcp_stack *s, const struct tcp_conn *c)
 	if (c->state >= TCP_STATE_ESTABLISHED)
 		CHECK(c->cwnd >= c->mss && c->ssthresh >= 2u * c->mss);
 	CHECK(c->cubic.pending >= 0 && c->cubic.pending < 1 && c->cubic.w_max >= 0);
+	/* A reduction given back during its recovery marks that recovery
+	 * only; an undo is armed with at most what went out since. */
+	CHECK(!(c->flags & CF_UNDONE) || (c->flags & CF_RECOVERY));
+	CHECK(!(c->flags & CF_UNDO) || SEQ_LEQ(c->undo_marker, c->undo_high));
 	/* Send queue. */
 	n = chain_segments(c->sq_head, &bytes);
 	held += n;

@@ -408,6 +408,64 @@ test_cubic_reductions(void **state)
 	assert_int_equal(i.ssthresh, 9 * 1448 * 7 / 10);
 	assert_int_equal(i.cwnd, 1448);
 	assert_int_equal(tcp_stack_stats(s.stack)->retransmit_timeouts, 1);
+	/* A real loss: nothing was given back. */
+	assert_int_equal(tcp_stack_stats(s.stack)->recoveries_undone, 0);
+	script_stop(&s);
+}
+
+/* RFC 9438 4.9 with RFC 3708: segment 2 of 10 is late, not lost. Three
+ * SACKs start a recovery and its fast retransmission; the original
+ * arrives, everything is acknowledged and the recovery ends with a small
+ * window; then the retransmission arrives and the peer reports it as a
+ * duplicate (D-SACK): the reduction is given back, window, ssthresh and
+ * CUBIC's state. A D-SACK of data that was not retransmitted undoes
+ * nothing. */
+static void
+test_undo_after_reordering(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+	struct tcp_conn_info i, before;
+
+	(void)state;
+	script_config(&cfg);
+	script_start(&s, &cfg);
+	passive_ts(&s);
+	send_full_segments(&s, 100, 10, 1448);
+	script_inject(&s, 110, ". seq 1 ack 1449 win 512 <TS val 210 ecr 100>");
+	before = script_info(&s);
+	script_inject(&s, 111, ". seq 1 ack 1449 win 512 "
+			"<nop,nop,TS val 211 ecr 100,nop,nop,sack 2897:4345>");
+	script_inject(&s, 112, ". seq 1 ack 1449 win 512 "
+			"<nop,nop,TS val 212 ecr 100,nop,nop,sack 2897:5793>");
+	script_inject(&s, 113, ". seq 1 ack 1449 win 512 "
+			"<nop,nop,TS val 213 ecr 100,nop,nop,sack 2897:7241>");
+	script_expect(&s, 113, ". seq 1449 ack 1 len 1448");
+	assert_true(script_info(&s).in_recovery);
+	assert_int_equal(script_info(&s).cwnd, 9 * 1448 * 7 / 10);
+	/* The late original and the rest: the recovery ends (RFC 6582: cwnd
+	 * is one segment more than the flight, here none). */
+	script_inject(&s, 115, ". seq 1 ack 14481 win 512 <TS val 215 ecr 100>");
+	i = script_info(&s);
+	assert_false(i.in_recovery);
+	assert_int_equal(i.cwnd, 2 * 1448);
+	/* A D-SACK of segment 5, which went out once: nothing to undo. */
+	script_inject(&s, 120, ". seq 1 ack 14481 win 512 "
+			"<nop,nop,TS val 220 ecr 100,nop,nop,sack 5793:7241>");
+	assert_int_equal(script_info(&s).cwnd, 2 * 1448);
+	assert_int_equal(tcp_stack_stats(s.stack)->recoveries_undone, 0);
+	/* The retransmission arrives as a duplicate: given back. */
+	script_inject(&s, 123, ". seq 1 ack 14481 win 512 "
+			"<nop,nop,TS val 223 ecr 113,nop,nop,sack 1449:2897>");
+	i = script_info(&s);
+	assert_int_equal(i.cwnd, before.cwnd);
+	assert_int_equal(i.ssthresh, before.ssthresh);
+	assert_int_equal(tcp_stack_stats(s.stack)->recoveries_undone, 1);
+	/* Only once: the same report again changes nothing. */
+	script_inject(&s, 124, ". seq 1 ack 14481 win 512 "
+			"<nop,nop,TS val 224 ecr 113,nop,nop,sack 1449:2897>");
+	assert_int_equal(tcp_stack_stats(s.stack)->recoveries_undone, 1);
+	script_expect_none(&s, 200);
 	script_stop(&s);
 }
 
@@ -1107,6 +1165,7 @@ main(void)
 		cmocka_unit_test(test_fast_retransmit_newreno),
 		cmocka_unit_test(test_sack_recovery_two_way),
 		cmocka_unit_test(test_cubic_reductions),
+		cmocka_unit_test(test_undo_after_reordering),
 		cmocka_unit_test(test_sack_rule3_unlost_hole),
 		cmocka_unit_test(test_tail_loss_probe),
 		cmocka_unit_test(test_loss_probe_spurious_dsack),

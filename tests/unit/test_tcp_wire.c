@@ -254,13 +254,14 @@ run_transfer(unsigned loss, unsigned dup, uint64_t seed)
 	}
 	assert_true(b.closed_seen);
 	print_message("loss %u/1000 dup %u/1000: %.1f s virtual, %lu delivered, %lu dropped, "
-		"%lu duplicated, A rexmit %lu (fast %lu, rto %lu), B rexmit %lu\n",
+		"%lu duplicated, A rexmit %lu (fast %lu, rto %lu, undone %lu), B rexmit %lu\n",
 		loss, dup, (double)now / 1e9, (unsigned long)(ab.delivered + ba.delivered),
 		(unsigned long)(ab.dropped + ba.dropped),
 		(unsigned long)(ab.duplicated + ba.duplicated),
 		(unsigned long)tcp_stack_stats(a.stack)->retransmitted_segments,
 		(unsigned long)tcp_stack_stats(a.stack)->fast_retransmits,
 		(unsigned long)tcp_stack_stats(a.stack)->retransmit_timeouts,
+		(unsigned long)tcp_stack_stats(a.stack)->recoveries_undone,
 		(unsigned long)tcp_stack_stats(b.stack)->retransmitted_segments);
 	assert_int_equal(tcp_stack_stats(a.stack)->drop_checksum, 0);
 	assert_int_equal(tcp_stack_stats(b.stack)->drop_checksum, 0);

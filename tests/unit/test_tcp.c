@@ -306,7 +306,7 @@ test_sack_recovery_two_way(void **state)
 	(void)state;
 	script_config(&cfg);
 	/* RFC 6675's own arithmetic (FlightSize / 2); CUBIC's 0.7 is
-	 * test_cubic_sack_recovery_and_growth. */
+	 * test_cubic_reductions. */
 	cfg.congestion_control = TCP_CC_NEWRENO;
 	script_start(&s, &cfg);
 	passive_ts(&s);
@@ -364,6 +364,30 @@ test_sack_recovery_two_way(void **state)
 	script_stop(&s);
 }
 
+/* Ten segments out, segment 1 acknowledged at 110 ms (an RTT of 10 ms, so
+ * the RTO is its 200 ms floor from then; *before gets the connection's
+ * state at that point when not NULL), segment 2 missing: three ACKs with
+ * SACKs for segments 3 to 5 start a SACK recovery at 113 ms and its fast
+ * retransmission. */
+static void
+segment_2_missing(struct tcp_script *s, struct tcp_conn_info *before)
+{
+	passive_ts(s);
+	send_full_segments(s, 100, 10, 1448);
+	script_inject(s, 110, ". seq 1 ack 1449 win 512 <TS val 210 ecr 100>");
+	if (before != NULL)
+		*before = script_info(s);
+	script_inject(s, 111, ". seq 1 ack 1449 win 512 "
+			"<nop,nop,TS val 211 ecr 100,nop,nop,sack 2897:4345>");
+	script_inject(s, 112, ". seq 1 ack 1449 win 512 "
+			"<nop,nop,TS val 212 ecr 100,nop,nop,sack 2897:5793>");
+	script_expect_none(s, 112);
+	script_inject(s, 113, ". seq 1 ack 1449 win 512 "
+			"<nop,nop,TS val 213 ecr 100,nop,nop,sack 2897:7241>");
+	script_expect(s, 113, ". seq 1449 ack 1 len 1448");
+	assert_true(script_info(s).in_recovery);
+}
+
 /* CUBIC, the default (RFC 9438 4.6 and 4.8): a SACK recovery sets
  * ssthresh and cwnd to 0.7 of the flight, where NewReno halves it, and a
  * retransmission timeout sets ssthresh the same way (and cwnd to one
@@ -380,22 +404,8 @@ test_cubic_reductions(void **state)
 	script_config(&cfg);
 	assert_int_equal(cfg.congestion_control, TCP_CC_CUBIC);
 	script_start(&s, &cfg);
-	passive_ts(&s);
-	send_full_segments(&s, 100, 10, 1448);
-	/* Segment 1 acknowledged: an RTT of 10 ms, so the RTO is its
-	 * 200 ms floor, from now. */
-	script_inject(&s, 110, ". seq 1 ack 1449 win 512 <TS val 210 ecr 100>");
-	script_inject(&s, 111, ". seq 1 ack 1449 win 512 "
-			"<nop,nop,TS val 211 ecr 100,nop,nop,sack 2897:4345>");
-	script_inject(&s, 112, ". seq 1 ack 1449 win 512 "
-			"<nop,nop,TS val 212 ecr 100,nop,nop,sack 2897:5793>");
-	script_expect_none(&s, 112);
-	/* Three segments SACKed above SND.UNA: recovery. */
-	script_inject(&s, 113, ". seq 1 ack 1449 win 512 "
-			"<nop,nop,TS val 213 ecr 100,nop,nop,sack 2897:7241>");
-	script_expect(&s, 113, ". seq 1449 ack 1 len 1448");
+	segment_2_missing(&s, NULL);
 	i = script_info(&s);
-	assert_true(i.in_recovery);
 	assert_int_equal(i.ssthresh, 9 * 1448 * 7 / 10);
 	assert_int_equal(i.cwnd, 9 * 1448 * 7 / 10);
 	/* pipe (segments 6-10 and the retransmission) leaves less than a
@@ -430,18 +440,7 @@ test_undo_after_reordering(void **state)
 	(void)state;
 	script_config(&cfg);
 	script_start(&s, &cfg);
-	passive_ts(&s);
-	send_full_segments(&s, 100, 10, 1448);
-	script_inject(&s, 110, ". seq 1 ack 1449 win 512 <TS val 210 ecr 100>");
-	before = script_info(&s);
-	script_inject(&s, 111, ". seq 1 ack 1449 win 512 "
-			"<nop,nop,TS val 211 ecr 100,nop,nop,sack 2897:4345>");
-	script_inject(&s, 112, ". seq 1 ack 1449 win 512 "
-			"<nop,nop,TS val 212 ecr 100,nop,nop,sack 2897:5793>");
-	script_inject(&s, 113, ". seq 1 ack 1449 win 512 "
-			"<nop,nop,TS val 213 ecr 100,nop,nop,sack 2897:7241>");
-	script_expect(&s, 113, ". seq 1449 ack 1 len 1448");
-	assert_true(script_info(&s).in_recovery);
+	segment_2_missing(&s, &before);
 	assert_int_equal(script_info(&s).cwnd, 9 * 1448 * 7 / 10);
 	/* The late original and the rest: the recovery ends (RFC 6582: cwnd
 	 * is one segment more than the flight, here none). */

@@ -194,6 +194,25 @@ pump(struct side *s, struct wire *out, struct rte_mempool *pool, uint64_t now)
 		}
 }
 
+/* Stacks for A and B from cfg (their own ISN secrets), B listening on 443
+ * and A connecting to it at time 0. */
+static void
+connect_pair(struct tcp_stack_config *cfg, struct side *a, struct side *b)
+{
+	uint32_t listener;
+	int err;
+
+	cfg->max_connections = 8;
+	a->stack = tcp_stack_create(cfg, &err);
+	cfg->secret[0] ^= 0xff;
+	b->stack = tcp_stack_create(cfg, &err);
+	assert_non_null(a->stack);
+	assert_non_null(b->stack);
+	assert_int_equal(tcp_listen(b->stack, b->ip, 443, &listener), 0);
+	assert_int_equal(tcp_connect(a->stack, a->ip, 0, b->ip, 443, 0, &a->conn), 0);
+	a->up = false;
+}
+
 static void
 run_transfer(unsigned loss, unsigned dup, uint64_t seed)
 {
@@ -203,9 +222,7 @@ run_transfer(unsigned loss, unsigned dup, uint64_t seed)
 	static struct wire ab, ba;
 	struct side a = { .ip = 0x0a000001, .salt = 0x11, .total = TOTAL };
 	struct side b = { .ip = 0x0a000002, .salt = 0x11 ^ 0x55, .total = TOTAL };
-	uint32_t listener;
 	uint64_t now = 0;
-	int err;
 
 	memset(&ab, 0, sizeof(ab));
 	memset(&ba, 0, sizeof(ba));
@@ -217,15 +234,7 @@ run_transfer(unsigned loss, unsigned dup, uint64_t seed)
 	ab.jitter_ns = ba.jitter_ns = 3 * MS;
 
 	script_config(&cfg);
-	cfg.max_connections = 8;
-	a.stack = tcp_stack_create(&cfg, &err);
-	cfg.secret[0] ^= 0xff;
-	b.stack = tcp_stack_create(&cfg, &err);
-	assert_non_null(a.stack);
-	assert_non_null(b.stack);
-	assert_int_equal(tcp_listen(b.stack, b.ip, 443, &listener), 0);
-	assert_int_equal(tcp_connect(a.stack, a.ip, 0, b.ip, 443, now, &a.conn), 0);
-	a.up = false;
+	connect_pair(&cfg, &a, &b);
 
 	/* Both directions at once, until every byte arrived. */
 	while (a.received < TOTAL || b.received < TOTAL) {
@@ -297,9 +306,8 @@ run_bottleneck(enum tcp_congestion_control cc)
 	struct side a = { .ip = 0x0a000001, .salt = 0x11, .total = UINT32_MAX };
 	struct side b = { .ip = 0x0a000002, .salt = 0x11 ^ 0x55, .total = 0 };
 	struct bottleneck_result r;
-	uint32_t listener, received0 = 0;
+	uint32_t received0 = 0;
 	uint64_t now = 0, drops0 = 0, timeouts0 = 0;
-	int err;
 
 	memset(&ab, 0, sizeof(ab));
 	memset(&ba, 0, sizeof(ba));
@@ -309,18 +317,10 @@ run_bottleneck(enum tcp_congestion_control cc)
 	ab.queue_ns = BOTTLENECK_RTT / 4;
 
 	script_config(&cfg);
-	cfg.max_connections = 8;
 	cfg.congestion_control = cc;
 	cfg.send_buffer = 1 << 20;
 	cfg.recv_buffer = 1 << 20;
-	a.stack = tcp_stack_create(&cfg, &err);
-	cfg.secret[0] ^= 0xff;
-	b.stack = tcp_stack_create(&cfg, &err);
-	assert_non_null(a.stack);
-	assert_non_null(b.stack);
-	assert_int_equal(tcp_listen(b.stack, b.ip, 443, &listener), 0);
-	assert_int_equal(tcp_connect(a.stack, a.ip, 0, b.ip, 443, now, &a.conn), 0);
-	a.up = false;
+	connect_pair(&cfg, &a, &b);
 	while (now < 80000 * MS) {
 		now += MS / 2;
 		if (now == 20000 * MS) {

@@ -371,8 +371,7 @@ test_bottleneck_cubic_fills_the_path(void **state)
 	assert_int_equal(cubic.timeouts, 0);
 	assert_int_equal(newreno.timeouts, 0);
 	assert_true(cubic.share > 0.93);
-	assert_true(newreno.share < 0.90);
-	assert_true(cubic.share > newreno.share * 1.08);
+	assert_true(cubic.share > newreno.share + 0.05);
 }
 
 static void

@@ -620,6 +620,36 @@ bench_print_line_end(double round_trip_before_ns, double round_trip_after_ns,
 	fflush(stdout);
 }
 
+static int
+compare_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void
+bench_print_ratio_summary(const char *bench, const char *case_key, unsigned case_value,
+		const double *ratios, unsigned n)
+{
+	double sorted[BENCH_MAX_ROUNDS];
+	double median;
+
+	if (n == 0 || n > BENCH_MAX_ROUNDS)
+		return;
+	memcpy(sorted, ratios, n * sizeof(ratios[0]));
+	qsort(sorted, n, sizeof(sorted[0]), compare_double);
+	median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+	printf("{\"bench\":\"%s\",\"impl\":\"ratio_summary\",\"load\":\"matched\","
+	       "\"%s\":%u,\"rounds\":%u,\"ratios\":[", bench, case_key, case_value, n);
+	for (unsigned i = 0; i < n; i++)
+		printf("%s%.3f", i > 0 ? "," : "", ratios[i]);
+	printf("],\"ratio_vs_reference_median\":%.3f,\"ratio_vs_reference_min\":%.3f,"
+	       "\"ratio_vs_reference_max\":%.3f,\"cpu\":\"%s\"}\n", median, sorted[0],
+	       sorted[n - 1], bench_cpu_model());
+	fflush(stdout);
+}
+
 void
 bench_eal_runtime_dir_remove(const char *prefix)
 {

@@ -144,6 +144,7 @@ struct options {
 	unsigned window;		/* per circuit; 0: WINDOW_DEFAULT / circuits */
 	bool skip_tor, skip_hsrelay, skip_max;
 	double rate;		/* --rate: hsrelay's offered load without tor; 0: none */
+	unsigned rounds;	/* --rounds: tor / hsrelay (matched) pairs per case */
 	bool verbose;
 	struct bench_rut_options rut;	/* tor and hsrelay paths, transport */
 	char hsrelay_path[PATH_MAX + 16];
@@ -180,6 +181,7 @@ struct measurement {
 	uint16_t tls_version;
 	uint16_t cipher_suite;
 	double load_average;
+	unsigned round;			/* --rounds: which (from 1) */
 	double round_trip_ns[2];	/* bench_rut.h: before and after the case */
 	uint64_t rut_forwarded;		/* hsrelay: its own counter, from the exit stats */
 	bool have_rut_forwarded;
@@ -1843,7 +1845,7 @@ print_line(enum bench_rut_kind kind, const struct measurement *m, const struct m
 	double cells_per_s = (double)m->cells / m->seconds;
 	double per_cpu = m->cpu_seconds > 0 ? (double)m->cells / m->cpu_seconds : 0;
 
-	printf("{\"bench\":\"relay\",\"impl\":\"%s\",\"load\":\"%s\",\"circuits\":%u,\"links\":%u,"
+	printf("{\"bench\":\"relay\",\"impl\":\"%s\",\"load\":\"%s\",\"round\":%u,\"circuits\":%u,\"links\":%u,"
 	       "\"window\":%u,\"offered_cells_per_s\":%.0f,\"cells\":%" PRIu64 ",\"seconds\":%.3f,"
 	       "\"cells_per_s\":%.0f,\"cpu_seconds\":%.3f,\"cells_per_cpu_second\":%.0f,"
 	       "\"cpu_what\":\"%s\",\"process_cpu_seconds\":%.3f,\"relay_cpu_utilization\":%.3f,"
@@ -1852,7 +1854,8 @@ print_line(enum bench_rut_kind kind, const struct measurement *m, const struct m
 	       "\"transport\":\"%s\",\"limited_by\":\"%s\",\"verified_cells\":%" PRIu64
 	       ",\"verify_failures\":%" PRIu64 ",\"sink_links\":%u,\"sink_peer_authenticated\":%s,"
 	       "\"backward_cells\":%" PRIu64 ",\"tls\":\"0x%04x/0x%04x\"",
-	       kind == BENCH_RUT_TOR ? "tor" : "hsrelay", m->offered > 0 ? "matched" : "max", m->circuits,
+	       kind == BENCH_RUT_TOR ? "tor" : "hsrelay", m->offered > 0 ? "matched" : "max", m->round,
+	       m->circuits,
 	       m->links, m->window, m->offered, m->cells, m->seconds, cells_per_s, m->cpu_seconds, per_cpu,
 	       bench_rut_cpu_what(kind), m->process_cpu_seconds,
 	       m->cpu_seconds / m->seconds, m->generator_cpu_seconds, m->system_busy_seconds,
@@ -1893,10 +1896,12 @@ usage(FILE *to)
 		    "                           [--tor-only | --hsrelay-only] [--tor PATH]\n"
 		    "                           [--hsrelay PATH] [--idle-sleep-usec U] [--verbose]\n"
 		    "                           [--transport af_packet|tap|memif|memif-direct]\n"
-		    "                           [--rate CELLS_PER_S]\n"
+		    "                           [--rate CELLS_PER_S] [--rounds N]\n"
 		    "  needs root: creates a network namespace; runs tor and hsrelay in it\n"
 		    "  --rate: with --hsrelay-only, offer hsrelay this load instead of tor's\n"
-		    "          measured rate (for profiling one relay at a chosen load)\n");
+		    "          measured rate (for profiling one relay at a chosen load)\n"
+		    "  --rounds: per circuits value, alternate tor and hsrelay at tor's rate\n"
+		    "          N times (1..20), then a ratio_summary line with the median\n");
 }
 
 int
@@ -1912,6 +1917,7 @@ bench_relay_main(int argc, char **argv)
 		{ "tor-only", no_argument, NULL, 'T' },
 		{ "hsrelay-only", no_argument, NULL, 'H' },
 		{ "rate", required_argument, NULL, 'r' },
+		{ "rounds", required_argument, NULL, 'R' },
 		BENCH_RUT_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1920,6 +1926,7 @@ bench_relay_main(int argc, char **argv)
 	struct options o = {
 		.seconds = 5.0,
 		.warmup = 1.0,
+		.rounds = 1,
 		.n_cases = 2,
 		.circuits = { 1, 8 },
 		.window = 0,
@@ -1991,6 +1998,13 @@ bench_relay_main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'R':
+			o.rounds = (unsigned)strtoul(optarg, NULL, 10);
+			if (o.rounds < 1 || o.rounds > BENCH_MAX_ROUNDS) {
+				usage(stderr);
+				return 2;
+			}
+			break;
 		case 'v':
 			o.verbose = true;
 			break;
@@ -2044,31 +2058,45 @@ bench_relay_main(int argc, char **argv)
 		struct measurement tor = { 0 }, hs = { 0 };
 		unsigned c = o.circuits[i];
 		bool have_tor = false;
+		double ratios[BENCH_MAX_ROUNDS];
+		unsigned n_ratios = 0;
 
-		if (!o.skip_tor) {
-			rc = run_case(&o, &g, env.work, BENCH_RUT_TOR, c, 0, &tor);
+		/* Each round: tor unpaced, then hsrelay at tor's measured rate
+		 * (the same offered load). */
+		for (unsigned round = 1; round <= o.rounds && status == 0 && !bench_interrupted;
+		     round++) {
+			if (!o.skip_tor) {
+				rc = run_case(&o, &g, env.work, BENCH_RUT_TOR, c, 0, &tor);
+				if (rc < 0) {
+					fprintf(stderr, "hsrelay-bench relay: tor, %u circuits: %s\n", c,
+							strerror(-rc));
+					status = 1;
+					break;
+				}
+				tor.round = round;
+				print_line(BENCH_RUT_TOR, &tor, NULL);
+				have_tor = true;
+			}
+			if (o.skip_hsrelay || (!have_tor && o.rate == 0))
+				continue;
+			rc = run_case(&o, &g, env.work, BENCH_RUT_HSRELAY, c,
+					have_tor ? (double)tor.cells / tor.seconds : o.rate, &hs);
 			if (rc < 0) {
-				fprintf(stderr, "hsrelay-bench relay: tor, %u circuits: %s\n", c, strerror(-rc));
+				fprintf(stderr, "hsrelay-bench relay: hsrelay (matched), %u circuits: %s\n",
+						c, strerror(-rc));
 				status = 1;
 				break;
 			}
-			print_line(BENCH_RUT_TOR, &tor, NULL);
-			have_tor = true;
-		}
-		if (o.skip_hsrelay)
-			continue;
-		if (have_tor || o.rate > 0) {
-			double rate = have_tor ? (double)tor.cells / tor.seconds : o.rate;
-
-			rc = run_case(&o, &g, env.work, BENCH_RUT_HSRELAY, c, rate, &hs);
-			if (rc < 0) {
-				fprintf(stderr, "hsrelay-bench relay: hsrelay (matched), %u circuits: %s\n", c,
-						strerror(-rc));
-				status = 1;
-				break;
-			}
+			hs.round = round;
 			print_line(BENCH_RUT_HSRELAY, &hs, have_tor ? &tor : NULL);
+			if (have_tor && tor.cpu_seconds > 0 && hs.cpu_seconds > 0)
+				ratios[n_ratios++] = ((double)hs.cells / hs.cpu_seconds) /
+					((double)tor.cells / tor.cpu_seconds);
 		}
+		if (status != 0 || bench_interrupted || o.skip_hsrelay)
+			continue;
+		if (o.rounds > 1 && n_ratios > 0)
+			bench_print_ratio_summary("relay", "circuits", c, ratios, n_ratios);
 		if ((!have_tor && o.rate == 0) || !o.skip_max) {
 			rc = run_case(&o, &g, env.work, BENCH_RUT_HSRELAY, c, 0, &hs);
 			if (rc < 0) {
@@ -2077,6 +2105,7 @@ bench_relay_main(int argc, char **argv)
 				status = 1;
 				break;
 			}
+			hs.round = o.rounds;
 			print_line(BENCH_RUT_HSRELAY, &hs, have_tor ? &tor : NULL);
 		}
 	}

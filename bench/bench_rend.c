@@ -154,6 +154,7 @@ struct options {
 	double rate;			/* --rate: every run paced; 0: tor unpaced */
 	uint32_t introductions;		/* intro phase: INTRODUCE1 cells; 0: none */
 	uint32_t fetches;		/* HSDir phase: descriptor GETs; 0: none */
+	unsigned rounds;		/* --rounds: tor / hsrelay (matched) pairs */
 	unsigned n_workers;
 	unsigned workers[MAX_WORKER_CASES];
 	struct bench_rut_options rut;
@@ -185,6 +186,7 @@ struct rend_result {
 	uint64_t fetched;		/* answers 200 with the exact descriptor */
 	size_t descriptor_bytes;
 	struct bench_hsdir_fetches dir;
+	unsigned round;			/* --rounds: which (from 1) */
 	double round_trip_ns[2];	/* bench_rut.h: before and after the case */
 };
 
@@ -849,7 +851,7 @@ print_line(const struct options *o, const struct rend_result *m,
 {
 	const struct bench_cpu_window *w = &m->w;
 
-	printf("{\"bench\":\"rendezvous\",\"impl\":\"%s\",\"load\":\"%s\",\"circuit_pairs\":%u,"
+	printf("{\"bench\":\"rendezvous\",\"impl\":\"%s\",\"load\":\"%s\",\"round\":%u,\"circuit_pairs\":%u,"
 	       "\"links\":%u,\"cells_per_pair\":%" PRIu32 ",\"window\":%u,"
 	       "\"offered_cells_per_s\":%.0f,\"cells\":%" PRIu64 ",\"all_cells_arrived\":%s,"
 	       "\"seconds\":%.3f,\"cells_per_s\":%.0f,\"cpu_seconds\":%.3f,"
@@ -860,7 +862,8 @@ print_line(const struct options *o, const struct rend_result *m,
 	       "\"system_softirq_cpu_seconds\":%.3f,\"ksoftirqd_cpu_seconds\":%.3f,"
 	       "\"transport\":\"%s\",\"limited_by\":\"%s\",\"records_sent\":%" PRIu64
 	       ",\"mixed_records\":%" PRIu64 ",\"generator\":\"%s\"",
-	       m->kind == BENCH_RUT_TOR ? "tor" : "hsrelay", m->load, o->pairs, m->links, o->cells,
+	       m->kind == BENCH_RUT_TOR ? "tor" : "hsrelay", m->load, m->round, o->pairs, m->links,
+	       o->cells,
 	       o->window, m->offered, m->cells, m->cells == m->expected ? "true" : "false",
 	       w->seconds, cells_per_s(m), w->rut_cpu, cells_per_cpu(m),
 	       bench_rut_cpu_what(m->kind), m->p50_us, m->p99_us,
@@ -963,12 +966,14 @@ usage(FILE *to)
 	fprintf(to, "usage: hsrelay-bench rendezvous [--quick] [--pairs N] [--cells N] [--links L]\n"
 		    "                                [--window CELLS] [--burst CELLS] [--rate CELLS/S]\n"
 		    "                                [--workers N[,N]] [--no-max] [--introductions N]\n"
-		    "                                [--fetches N]\n"
+		    "                                [--fetches N] [--rounds N]\n"
 		    "                                [--tor-only | --hsrelay-only] [--tor PATH]\n"
 		    "                                [--hsrelay PATH] [--idle-sleep-usec U]\n"
 		    "                                [--transport af_packet|tap|memif|memif-direct]\n"
 		    "                                [--verbose]\n"
-		    "  needs root: creates a network namespace; runs tor and hsrelay in it\n");
+		    "  needs root: creates a network namespace; runs tor and hsrelay in it\n"
+		    "  --rounds: alternate tor and hsrelay at tor's rate N times (1..20),\n"
+		    "            then a ratio_summary line with the median\n");
 }
 
 /* A whole number in [min, max] from optarg, or -1. */
@@ -995,6 +1000,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "workers", required_argument, NULL, 'W' },
 		{ "introductions", required_argument, NULL, 'I' },
 		{ "fetches", required_argument, NULL, 'F' },
+		{ "rounds", required_argument, NULL, 'N' },
 		{ "no-max", no_argument, NULL, 'n' },
 		{ "tor-only", no_argument, NULL, 'T' },
 		{ "hsrelay-only", no_argument, NULL, 'H' },
@@ -1048,6 +1054,12 @@ parse_options(int argc, char **argv, struct options *o)
 			v = number(optarg, 0, 10000000);
 			o->introductions = (uint32_t)v;
 			intro_set = true;
+			break;
+		case 'N':
+			v = number(optarg, 1, BENCH_MAX_ROUNDS);
+			if (v < 0)
+				return -EINVAL;
+			o->rounds = (unsigned)v;
 			break;
 		case 'F':
 			v = number(optarg, 0, 60000);
@@ -1114,6 +1126,7 @@ bench_rend_main(int argc, char **argv)
 		.workers = { 1 },
 		.introductions = 2048,
 		.fetches = 2048,
+		.rounds = 1,
 		.rut = {
 			.bench = "rendezvous",
 			.tor_path = "/usr/bin/tor",
@@ -1129,6 +1142,8 @@ bench_rend_main(int argc, char **argv)
 	struct rend_result tor, matched, max[MAX_WORKER_CASES], tor_intro, hs_intro;
 	struct rend_result tor_dir, hs_dir;
 	const struct rend_result *one_worker = NULL;
+	double ratios[BENCH_MAX_ROUNDS];
+	unsigned n_ratios = 0;
 	bool have_tor = false;
 	int status = 0, rc;
 
@@ -1150,21 +1165,31 @@ bench_rend_main(int argc, char **argv)
 		fprintf(stderr, "hsrelay-bench rendezvous: set-up failed: %s\n", strerror(-rc));
 		return 1;
 	}
-	if (!o.skip_tor) {
-		rc = run_case(&o, BENCH_RUT_TOR, 1, o.rate, o.rate > 0 ? "paced" : "max",
-				PHASE_SPLICE, &tor);
-		if (rc < 0)
-			goto failed;
-		print_line(&o, &tor, NULL, NULL);
-		have_tor = true;
+	/* Each round: tor unpaced, then hsrelay at tor's measured rate (the
+	 * same offered load). */
+	for (unsigned round = 1; round <= o.rounds && !bench_interrupted; round++) {
+		if (!o.skip_tor) {
+			rc = run_case(&o, BENCH_RUT_TOR, 1, o.rate, o.rate > 0 ? "paced" : "max",
+					PHASE_SPLICE, &tor);
+			if (rc < 0)
+				goto failed;
+			tor.round = round;
+			print_line(&o, &tor, NULL, NULL);
+			have_tor = true;
+		}
+		if (!o.skip_hsrelay && have_tor && o.rate == 0) {
+			rc = run_case(&o, BENCH_RUT_HSRELAY, o.workers[0], cells_per_s(&tor),
+					"matched", PHASE_SPLICE, &matched);
+			if (rc < 0)
+				goto failed;
+			matched.round = round;
+			print_line(&o, &matched, &tor, NULL);
+			if (cells_per_cpu(&tor) > 0)
+				ratios[n_ratios++] = cells_per_cpu(&matched) / cells_per_cpu(&tor);
+		}
 	}
-	if (!o.skip_hsrelay && have_tor && o.rate == 0) {
-		rc = run_case(&o, BENCH_RUT_HSRELAY, o.workers[0], cells_per_s(&tor), "matched",
-				PHASE_SPLICE, &matched);
-		if (rc < 0)
-			goto failed;
-		print_line(&o, &matched, &tor, NULL);
-	}
+	if (o.rounds > 1 && n_ratios > 0)
+		bench_print_ratio_summary("rendezvous", "circuit_pairs", o.pairs, ratios, n_ratios);
 	for (unsigned i = 0; !o.skip_hsrelay && i < o.n_workers && !bench_interrupted; i++) {
 		if (o.skip_max && have_tor && o.rate == 0)
 			break;
@@ -1172,6 +1197,7 @@ bench_rend_main(int argc, char **argv)
 				PHASE_SPLICE, &max[i]);
 		if (rc < 0)
 			goto failed;
+		max[i].round = o.rounds;
 		print_line(&o, &max[i], have_tor ? &tor : NULL,
 				o.workers[i] > 1 ? one_worker : NULL);
 		if (o.workers[i] == 1)

@@ -23,7 +23,9 @@ set -euo pipefail
 bench=$1
 transport=${2:-af_packet}
 phases=()
-[ "$transport" != memif-direct ] || phases=(--introductions 0 --fetches 0)
+# Over memif-direct (no intro or HSDir phase) two rounds of tor and
+# hsrelay, so that the ratio_summary line is checked too.
+[ "$transport" != memif-direct ] || phases=(--introductions 0 --fetches 0 --rounds 2)
 out=$(mktemp /tmp/bench_rend_quick.XXXXXX)
 trap 'rm -f "$out"' EXIT
 status=0
@@ -39,7 +41,14 @@ lines = [json.loads(l) for l in raw]
 seen = {}
 intro = {}
 hsdir = {}
+summaries = []
+matched_ratios = []
 for d in lines:
+    if d["impl"] == "ratio_summary":
+        summaries.append(d)
+        continue
+    if d["bench"] == "rendezvous" and d["impl"] == "hsrelay" and d["load"] == "matched":
+        matched_ratios.append(d["ratio_vs_reference"])
     if d["bench"] == "hsdir":
         for key in ("impl", "fetches", "descriptor_bytes", "seconds", "fetches_per_s",
                     "cpu_seconds", "fetches_per_cpu_second", "cpu_what", "cpu"):
@@ -90,7 +99,17 @@ if transport == "memif-direct":
     # The DPDK generator, hsrelay's memif peer; no intro or HSDir phase.
     assert hs["generator"] == "dpdk" and hs["generator_busy_seconds"] > 0, hs
     assert not intro and not hsdir, (intro, hsdir)
+    # --rounds 2: each round's tor and hsrelay, then their summary.
+    assert [d["round"] for d in lines if d["impl"] != "ratio_summary"] == [1, 1, 2, 2], lines
+    assert len(summaries) == 1, summaries
+    sm = summaries[0]
+    assert sm["rounds"] == 2 and sm["circuit_pairs"] == hs["circuit_pairs"], sm
+    assert [round(r, 3) for r in sm["ratios"]] == [round(r, 3) for r in matched_ratios], (sm, matched_ratios)
+    assert sm["ratio_vs_reference_min"] <= sm["ratio_vs_reference_median"] <= sm["ratio_vs_reference_max"], sm
+    assert abs(sm["ratio_vs_reference_median"] - sum(sm["ratios"]) / 2) < 2e-3, sm
+    print("  two rounds: ratios %s, median %.3f" % (sm["ratios"], sm["ratio_vs_reference_median"]))
     sys.exit(0)
+assert not summaries, summaries
 assert hs["generator"] == "kernel_sockets", hs
 assert set(intro) == {"tor", "hsrelay"}, intro.keys()
 assert intro["hsrelay"]["ratio_vs_reference"] > 0, intro["hsrelay"]

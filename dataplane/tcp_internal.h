@@ -134,19 +134,11 @@ struct tcp_conn {
 	uint8_t persist_backoff;
 	uint8_t retries;
 
-	/* RFC 5681 / RFC 6582 congestion control, with CUBIC's state when
-	 * the stack runs it (tcp_stack_config.congestion_control). */
+	/* RFC 5681 / RFC 6582 congestion control (CUBIC's state and the
+	 * undo state are at the end: touched only in congestion avoidance
+	 * and at congestion events, they stay off the per-segment lines). */
 	uint32_t cwnd, ssthresh, recover;
 	uint32_t dupacks;
-	struct tcp_cubic cubic;
-	/* RFC 9438 4.9 with RFC 3708's D-SACK detection: the window, ssthresh
-	 * and CUBIC state before the last congestion event (CF_UNDO), the
-	 * sequence range its recovery retransmitted ([undo_marker,
-	 * undo_high)) and how many of those segments the peer has not yet
-	 * reported as duplicates. */
-	uint32_t undo_cwnd, undo_ssthresh;
-	struct tcp_cubic undo_cubic;
-	uint32_t undo_marker, undo_high, undo_retrans;
 	/* RFC 6675 loss recovery: what the peer SACKed above snd_una, and
 	 * the end of the highest retransmission of this recovery (HighRxt). */
 	struct tcp_sack_board sack_board;
@@ -180,6 +172,18 @@ struct tcp_conn {
 	/* TIME-WAIT list links, oldest first (all last 2MSL, so the head is
 	 * the next to expire and the first to recycle). */
 	uint32_t tw_prev, tw_next;
+
+	/* CUBIC's state when the stack runs it
+	 * (tcp_stack_config.congestion_control). */
+	struct tcp_cubic cubic;
+	/* RFC 9438 4.9 with RFC 3708's D-SACK detection: the window, ssthresh
+	 * and CUBIC state before the last congestion event (CF_UNDO), the
+	 * sequence range its recovery retransmitted ([undo_marker,
+	 * undo_high)) and how many of those segments the peer has not yet
+	 * reported as duplicates. */
+	uint32_t undo_cwnd, undo_ssthresh;
+	uint32_t undo_marker, undo_high, undo_retrans;
+	struct tcp_cubic undo_cubic;
 };
 
 struct tcp_listener {

@@ -629,8 +629,8 @@ compare_double(const void *a, const void *b)
 }
 
 void
-bench_print_ratio_summary(const char *bench, const char *case_key, unsigned case_value,
-		const double *ratios, unsigned n)
+bench_print_ratio_summary(const char *bench, const char *load, const char *case_key,
+		unsigned case_value, const double *ratios, unsigned n)
 {
 	double sorted[BENCH_MAX_ROUNDS];
 	double median;
@@ -640,8 +640,10 @@ bench_print_ratio_summary(const char *bench, const char *case_key, unsigned case
 	memcpy(sorted, ratios, n * sizeof(ratios[0]));
 	qsort(sorted, n, sizeof(sorted[0]), compare_double);
 	median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-	printf("{\"bench\":\"%s\",\"impl\":\"ratio_summary\",\"load\":\"matched\","
-	       "\"%s\":%u,\"rounds\":%u,\"ratios\":[", bench, case_key, case_value, n);
+	printf("{\"bench\":\"%s\",\"impl\":\"ratio_summary\",", bench);
+	if (load != NULL)
+		printf("\"load\":\"%s\",", load);
+	printf("\"%s\":%u,\"rounds\":%u,\"ratios\":[", case_key, case_value, n);
 	for (unsigned i = 0; i < n; i++)
 		printf("%s%.3f", i > 0 ? "," : "", ratios[i]);
 	printf("],\"ratio_vs_reference_median\":%.3f,\"ratio_vs_reference_min\":%.3f,"

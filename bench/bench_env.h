@@ -142,13 +142,14 @@ void bench_print_line_end(double round_trip_before_ns, double round_trip_after_n
 /* --rounds: the most rounds a bench repeats its tor / hsrelay pair. */
 #define BENCH_MAX_ROUNDS 20
 
-/* After --rounds N alternations of tor and hsrelay at tor's rate, one line
- * for them: {"bench": bench, "impl": "ratio_summary", "load": "matched",
- * case_key: case_value, "rounds": n, "ratios": [...],
- * "ratio_vs_reference_median", "_min", "_max", "cpu"}. The host moves a
- * VM's figures between runs by a quarter or more (README), so a median
- * of alternated rounds says more than one pair. */
-void bench_print_ratio_summary(const char *bench, const char *case_key, unsigned case_value,
-		const double *ratios, unsigned n);
+/* After --rounds N alternations of the reference (tor, the kernel) and
+ * hsrelay, one line for them: {"bench": bench, "impl": "ratio_summary",
+ * ["load": load,] case_key: case_value, "rounds": n, "ratios": [...],
+ * "ratio_vs_reference_median", "_min", "_max", "cpu"} (no "load" when
+ * load is NULL). The host moves a VM's figures between runs by a quarter
+ * or more (README), so a median of alternated rounds says more than one
+ * pair. */
+void bench_print_ratio_summary(const char *bench, const char *load, const char *case_key,
+		unsigned case_value, const double *ratios, unsigned n);
 
 #endif

@@ -2096,7 +2096,7 @@ bench_relay_main(int argc, char **argv)
 		if (status != 0 || bench_interrupted || o.skip_hsrelay)
 			continue;
 		if (o.rounds > 1 && n_ratios > 0)
-			bench_print_ratio_summary("relay", "circuits", c, ratios, n_ratios);
+			bench_print_ratio_summary("relay", "matched", "circuits", c, ratios, n_ratios);
 		if ((!have_tor && o.rate == 0) || !o.skip_max) {
 			rc = run_case(&o, &g, env.work, BENCH_RUT_HSRELAY, c, 0, &hs);
 			if (rc < 0) {

@@ -1189,7 +1189,7 @@ bench_rend_main(int argc, char **argv)
 		}
 	}
 	if (o.rounds > 1 && n_ratios > 0)
-		bench_print_ratio_summary("rendezvous", "circuit_pairs", o.pairs, ratios, n_ratios);
+		bench_print_ratio_summary("rendezvous", "matched", "circuit_pairs", o.pairs, ratios, n_ratios);
 	for (unsigned i = 0; !o.skip_hsrelay && i < o.n_workers && !bench_interrupted; i++) {
 		if (o.skip_max && have_tor && o.rate == 0)
 			break;

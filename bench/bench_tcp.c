@@ -150,6 +150,7 @@ struct options {
 	unsigned connections[MAX_CASES];
 	bool skip_kernel;
 	bool skip_hsrelay;
+	unsigned rounds;	/* --rounds: kernel / hsrelay pairs per case */
 	bool verbose;		/* children print their counters on exit */
 	uint32_t buffer;	/* hsrelay buffers per connection; 0: by the ring size */
 	uint32_t output_queue;	/* hsrelay: segments built ahead of TX */
@@ -965,6 +966,7 @@ struct measurement {
 	double cpu_cores_system;	/* whole machine busy */
 	double load_average;		/* 1-minute load before the window */
 	double round_trip_ns[2];	/* bench_env.h: before and after the case */
+	unsigned round;			/* --rounds: which (from 1) */
 	uint32_t mss;
 	uint64_t retransmits, tx_dropped, checked;
 };
@@ -1169,19 +1171,33 @@ run_hsrelay(const struct options *o, unsigned connections, struct measurement *m
 	return rc;
 }
 
+/* Goodput per core, Gbit/s. */
+static double
+per_core_gbit(const struct measurement *m)
+{
+	return (double)m->bytes * 8 / m->seconds / 1e9 / m->cpu_cores;
+}
+
+/* hsrelay's goodput per core over the kernel's (ratio_vs_reference). */
+static double
+per_core_ratio(const struct measurement *m, const struct measurement *reference)
+{
+	return per_core_gbit(m) / per_core_gbit(reference);
+}
+
 static void
 print_line(const char *impl, unsigned connections, const struct measurement *m,
 		bool hsrelay, const struct measurement *reference)
 {
 	double gbit = (double)m->bytes * 8 / m->seconds / 1e9;
-	double per_core = gbit / m->cpu_cores;
+	double per_core = per_core_gbit(m);
 
-	printf("{\"bench\":\"tcp\",\"impl\":\"%s\",\"connections\":%u,\"seconds\":%.3f,"
+	printf("{\"bench\":\"tcp\",\"impl\":\"%s\",\"round\":%u,\"connections\":%u,\"seconds\":%.3f,"
 	       "\"gbit_per_s\":%.3f,\"segments_per_s\":%.0f,\"cpu_cores\":%.3f,"
 	       "\"gbit_per_s_per_core\":%.3f,\"cpu_cores_measured\":%.3f,"
 	       "\"cpu_cores_system\":%.3f,\"mss\":%u,"
 	       "\"retransmits\":%" PRIu64 ",\"checked_reads\":%" PRIu64,
-	       impl, connections, m->seconds, gbit, (double)m->segments / m->seconds,
+	       impl, m->round, connections, m->seconds, gbit, (double)m->segments / m->seconds,
 	       m->cpu_cores, per_core, m->cpu_cores_measured, m->cpu_cores_system,
 	       m->mss, m->retransmits, m->checked);
 	if (hsrelay)
@@ -1190,12 +1206,8 @@ print_line(const char *impl, unsigned connections, const struct measurement *m,
 		       m->tx_dropped, m->busy_share[0], m->busy_share[1]);
 	else
 		printf(",\"cpu_what\":\"process\"");
-	if (reference != NULL) {
-		double ref = (double)reference->bytes * 8 / reference->seconds / 1e9 /
-			reference->cpu_cores;
-
-		printf(",\"ratio_vs_reference\":%.3f", per_core / ref);
-	}
+	if (reference != NULL)
+		printf(",\"ratio_vs_reference\":%.3f", per_core_ratio(m, reference));
 	bench_print_line_end(m->round_trip_ns[0], m->round_trip_ns[1], m->load_average);
 }
 
@@ -1203,8 +1215,10 @@ static void
 usage(FILE *to)
 {
 	fprintf(to, "usage: hsrelay-bench tcp [--quick] [--seconds S] [--connections N[,N...]]\n"
-		    "                         [--kernel-only | --hsrelay-only]\n"
-		    "  needs root: creates two network namespaces joined by a veth pair\n");
+		    "                         [--kernel-only | --hsrelay-only] [--rounds N]\n"
+		    "  needs root: creates two network namespaces joined by a veth pair\n"
+		    "  --rounds: per connections value, alternate the kernel and hsrelay N\n"
+		    "            times (1..20), then a ratio_summary line with the median\n");
 }
 
 int
@@ -1219,6 +1233,7 @@ bench_tcp_main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "buffer-kib", required_argument, NULL, 'b' },
 		{ "output-queue", required_argument, NULL, 'o' },
+		{ "rounds", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "shared-fd", required_argument, NULL, 'f' },
@@ -1229,6 +1244,7 @@ bench_tcp_main(int argc, char **argv)
 	struct options o = {
 		.seconds = 3.0,
 		.warmup = 0.5,
+		.rounds = 1,
 		.n_cases = 2,
 		.connections = { 1, 8 },
 		.shared_fd = -1,
@@ -1272,6 +1288,13 @@ bench_tcp_main(int argc, char **argv)
 		case 'o':
 			o.output_queue = (uint32_t)strtoul(optarg, NULL, 10);
 			if (o.output_queue < 8 || o.output_queue > 65536) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'R':
+			o.rounds = (unsigned)strtoul(optarg, NULL, 10);
+			if (o.rounds < 1 || o.rounds > BENCH_MAX_ROUNDS) {
 				usage(stderr);
 				return 2;
 			}
@@ -1334,28 +1357,39 @@ bench_tcp_main(int argc, char **argv)
 	for (unsigned i = 0; i < o.n_cases; i++) {
 		struct measurement kernel = { 0 }, hs = { 0 };
 		unsigned c = o.connections[i];
+		double ratios[BENCH_MAX_ROUNDS];
+		unsigned n_ratios = 0;
 		int rc;
 
-		if (!o.skip_kernel) {
-			rc = run_kernel(&o, c, &kernel);
-			if (rc < 0) {
-				fprintf(stderr, "hsrelay-bench tcp: linux_kernel, %u connections: %s\n", c,
-						strerror(-rc));
-				return 1;
+		/* Each round: the kernel, then hsrelay. */
+		for (unsigned round = 1; round <= o.rounds; round++) {
+			if (!o.skip_kernel) {
+				rc = run_kernel(&o, c, &kernel);
+				if (rc < 0) {
+					fprintf(stderr, "hsrelay-bench tcp: linux_kernel, %u connections: "
+							"%s\n", c, strerror(-rc));
+					return 1;
+				}
+				kernel.round = round;
+				print_line("linux_kernel", c, &kernel, false, NULL);
 			}
-			print_line("linux_kernel", c, &kernel, false, NULL);
-		}
-		if (!o.skip_hsrelay) {
-			rc = run_hsrelay(&o, c, &hs);
-			if (rc < 0) {
-				fprintf(stderr, "hsrelay-bench tcp: hsrelay, %u connections: %s\n", c,
-						strerror(-rc));
-				return 1;
+			if (!o.skip_hsrelay) {
+				rc = run_hsrelay(&o, c, &hs);
+				if (rc < 0) {
+					fprintf(stderr, "hsrelay-bench tcp: hsrelay, %u connections: %s\n",
+							c, strerror(-rc));
+					return 1;
+				}
+				hs.round = round;
+				print_line("hsrelay", c, &hs, true, o.skip_kernel ? NULL : &kernel);
+				if (!o.skip_kernel)
+					ratios[n_ratios++] = per_core_ratio(&hs, &kernel);
 			}
-			print_line("hsrelay", c, &hs, true, o.skip_kernel ? NULL : &kernel);
+			if (bench_interrupted)
+				return 1;
 		}
-		if (bench_interrupted)
-			return 1;
+		if (o.rounds > 1 && n_ratios > 0)
+			bench_print_ratio_summary("tcp", NULL, "connections", c, ratios, n_ratios);
 	}
 	return 0;
 }

@@ -620,6 +620,18 @@ bench_print_line_end(double round_trip_before_ns, double round_trip_after_ns,
 	fflush(stdout);
 }
 
+int
+bench_parse_rounds(const char *text, unsigned *out)
+{
+	char *end;
+	unsigned long v = strtoul(text, &end, 10);
+
+	if (end == text || *end != '\0' || v < 1 || v > BENCH_MAX_ROUNDS)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
 static int
 compare_double(const void *a, const void *b)
 {

@@ -142,6 +142,10 @@ void bench_print_line_end(double round_trip_before_ns, double round_trip_after_n
 /* --rounds: the most rounds a bench repeats its tor / hsrelay pair. */
 #define BENCH_MAX_ROUNDS 20
 
+/* --rounds N: a whole number 1..BENCH_MAX_ROUNDS into *out; -EINVAL for
+ * anything else (trailing characters included). */
+int bench_parse_rounds(const char *text, unsigned *out);
+
 /* After --rounds N alternations of the reference (tor, the kernel) and
  * hsrelay, one line for them: {"bench": bench, "impl": "ratio_summary",
  * ["load": load,] case_key: case_value, "rounds": n, "ratios": [...],

@@ -1999,8 +1999,7 @@ bench_relay_main(int argc, char **argv)
 			}
 			break;
 		case 'R':
-			o.rounds = (unsigned)strtoul(optarg, NULL, 10);
-			if (o.rounds < 1 || o.rounds > BENCH_MAX_ROUNDS) {
+			if (bench_parse_rounds(optarg, &o.rounds) < 0) {
 				usage(stderr);
 				return 2;
 			}

@@ -1056,10 +1056,8 @@ parse_options(int argc, char **argv, struct options *o)
 			intro_set = true;
 			break;
 		case 'N':
-			v = number(optarg, 1, BENCH_MAX_ROUNDS);
-			if (v < 0)
+			if (bench_parse_rounds(optarg, &o->rounds) < 0)
 				return -EINVAL;
-			o->rounds = (unsigned)v;
 			break;
 		case 'F':
 			v = number(optarg, 0, 60000);

@@ -331,12 +331,13 @@ print_stats(const struct hsrelay *r)
 				" retransmitted=%" PRIu64 " timeouts=%" PRIu64 " fast_recoveries=%" PRIu64
 				" sack_recoveries=%" PRIu64 " reorder_recoveries=%" PRIu64
 				" loss_probes=%" PRIu64 " loss_probes_spurious=%" PRIu64
-				" lost_retransmits=%" PRIu64 " drop_out_of_window=%" PRIu64
-				" drop_checksum=%" PRIu64 "\n", i,
+				" lost_retransmits=%" PRIu64 " recoveries_undone=%" PRIu64
+				" drop_out_of_window=%" PRIu64 " drop_checksum=%" PRIu64 "\n", i,
 				s.tcp.segments_in, s.tcp.segments_out, s.tcp.retransmitted_segments,
 				s.tcp.retransmit_timeouts, s.tcp.fast_retransmits, s.tcp.sack_recoveries,
 				s.tcp.reorder_recoveries, s.tcp.loss_probes, s.tcp.loss_probes_spurious,
-				s.tcp.lost_retransmits, s.tcp.drop_out_of_window, s.tcp.drop_checksum);
+				s.tcp.lost_retransmits, s.tcp.recoveries_undone, s.tcp.drop_out_of_window,
+				s.tcp.drop_checksum);
 	}
 	printf("hsrelay: stats control tls_handshakes=%" PRIu64 " tls_failures=%" PRIu64
 			" link_handshakes=%" PRIu64 " link_failures=%" PRIu64 " creates=%" PRIu64

@@ -1839,11 +1839,18 @@ limited_by(const struct measurement *m, enum bench_rut_kind kind)
 	return "generator_or_transport";
 }
 
+/* Cells per CPU-second of the RUT (0 without CPU time). */
+static double
+cells_per_cpu(const struct measurement *m)
+{
+	return m->cpu_seconds > 0 ? (double)m->cells / m->cpu_seconds : 0;
+}
+
 static void
 print_line(enum bench_rut_kind kind, const struct measurement *m, const struct measurement *reference)
 {
 	double cells_per_s = (double)m->cells / m->seconds;
-	double per_cpu = m->cpu_seconds > 0 ? (double)m->cells / m->cpu_seconds : 0;
+	double per_cpu = cells_per_cpu(m);
 
 	printf("{\"bench\":\"relay\",\"impl\":\"%s\",\"load\":\"%s\",\"round\":%u,\"circuits\":%u,\"links\":%u,"
 	       "\"window\":%u,\"offered_cells_per_s\":%.0f,\"cells\":%" PRIu64 ",\"seconds\":%.3f,"
@@ -1881,8 +1888,7 @@ print_line(enum bench_rut_kind kind, const struct measurement *m, const struct m
 			       : (double)m->rut_latency_sum_ns / (double)m->rut_latency_cells / 1e3);
 	}
 	if (reference != NULL && reference->cpu_seconds > 0)
-		printf(",\"ratio_vs_reference\":%.3f",
-		       per_cpu / ((double)reference->cells / reference->cpu_seconds));
+		printf(",\"ratio_vs_reference\":%.3f", per_cpu / cells_per_cpu(reference));
 	bench_print_line_end(m->round_trip_ns[0], m->round_trip_ns[1], m->load_average);
 }
 
@@ -2089,8 +2095,7 @@ bench_relay_main(int argc, char **argv)
 			hs.round = round;
 			print_line(BENCH_RUT_HSRELAY, &hs, have_tor ? &tor : NULL);
 			if (have_tor && tor.cpu_seconds > 0 && hs.cpu_seconds > 0)
-				ratios[n_ratios++] = ((double)hs.cells / hs.cpu_seconds) /
-					((double)tor.cells / tor.cpu_seconds);
+				ratios[n_ratios++] = cells_per_cpu(&hs) / cells_per_cpu(&tor);
 		}
 		if (status != 0 || bench_interrupted || o.skip_hsrelay)
 			continue;

@@ -192,6 +192,9 @@ parse_header_line(const char *line, size_t len, struct dir_request *out,
 	if (name_is(line, name_len, "If-Modified-Since")) {
 		out->if_modified_since = parse_rfc1123_time(value,
 				(size_t)(end - value));
+	} else if (name_is(line, name_len, "Accept-Encoding")) {
+		out->accept_encoding = dir_accept_encoding_parse(value,
+				(size_t)(end - value));
 	} else if (name_is(line, name_len, "X-Or-Diff-From-Consensus")) {
 		parse_diff_from(value, end, out);
 	} else if (name_is(line, name_len, "Content-Length")) {
@@ -221,6 +224,7 @@ dir_request_parse(const uint8_t **p, const uint8_t *end,
 	int rc;
 
 	memset(&req, 0, sizeof(req));
+	req.accept_encoding = DIR_COMPRESS_SET_IDENTITY;
 	if ((size_t)(stop - start) > DIR_REQUEST_HEAD_MAX)
 		stop = start + DIR_REQUEST_HEAD_MAX;
 	for (;;) {
@@ -291,6 +295,11 @@ struct outbuf {
 	bool has_hs_key;
 	uint8_t hs_key[DIR_SERVER_HS_KEY_LEN];
 	bool single_hop;
+	/* The Content-Encoding out_header wrote, where the body starts, and
+	 * whether dir_server_respond still has to compress it. */
+	enum dir_compress_method encoding;
+	size_t body_start;
+	bool compress_body;
 };
 
 static void
@@ -351,12 +360,13 @@ out_short(struct outbuf *b, unsigned status, const char *reason, time_t now)
 		out_add(b, buf, (size_t)n);
 }
 
-/* dircache.c write_http_response_header_impl with type text/plain and
- * encoding identity. length < 0: no Content-Length; lifetime > 0:
- * Expires, 0: Pragma: no-cache. */
+/* dircache.c write_http_response_header_impl with type text/plain.
+ * length < 0: no Content-Length; lifetime > 0: Expires, 0: Pragma:
+ * no-cache. */
 static void
 out_header(struct outbuf *b, time_t now, const char *client_address,
-		long long length, long lifetime, const char *extra)
+		enum dir_compress_method encoding, long long length, long lifetime,
+		const char *extra)
 {
 	char date[30], line[128];
 
@@ -370,7 +380,9 @@ out_header(struct outbuf *b, time_t now, const char *client_address,
 		out_str(b, client_address);
 		out_str(b, "\r\n");
 	}
-	out_str(b, "Content-Encoding: identity\r\n");
+	out_str(b, "Content-Encoding: ");
+	out_str(b, dir_compress_name(encoding));
+	out_str(b, "\r\n");
 	if (length >= 0) {
 		snprintf(line, sizeof(line), "Content-Length: %lld\r\n", length);
 		out_str(b, line);
@@ -386,6 +398,8 @@ out_header(struct outbuf *b, time_t now, const char *client_address,
 	if (extra != NULL)
 		out_str(b, extra);
 	out_str(b, "\r\n");
+	b->encoding = encoding;
+	b->body_start = b->len;
 }
 
 static bool
@@ -437,13 +451,16 @@ client_likes_consensus(const char *list, const char *end,
 static void
 respond_consensus(struct outbuf *b, const char *rest, size_t rest_len,
 		const struct dir_request *req, const struct dir_store *store,
-		time_t now, const char *client_address, bool busy)
+		unsigned methods, time_t now, const char *client_address, bool busy)
 {
 	enum dir_consensus_flavor flavor = DIR_CONSENSUS_NS;
 	const char *end = rest + rest_len, *after = NULL, *want = NULL;
 	struct dir_consensus_doc doc;
 	bool diff_only = false;
 	uint8_t url_diff[DIR_SERVER_DIGEST256_LEN];
+	enum dir_compress_method encoding;
+	const uint8_t *kept;
+	size_t kept_len;
 	long lifetime;
 
 	if (rest_len > 0 && rest[0] == '-') {
@@ -524,9 +541,20 @@ respond_consensus(struct outbuf *b, const char *rest, size_t rest_len,
 		return;
 	}
 	lifetime = doc.fresh_until > now ? (long)(doc.fresh_until - now) : 0;
-	out_header(b, now, client_address, -1, lifetime,
+	/* find_best_consensus: the best method the client takes among those
+	 * the consensus is kept in; the store keeps it compressed once per
+	 * method, or it is compressed here. */
+	encoding = dir_compress_choose(methods, true);
+	out_header(b, now, client_address, encoding, -1, lifetime,
 			"Vary: X-Or-Diff-From-Consensus\r\n");
-	out_add(b, doc.text, doc.len);
+	if (encoding != DIR_COMPRESS_IDENTITY && store->consensus_compressed != NULL &&
+			store->consensus_compressed(store->ctx, flavor, encoding, &kept,
+					&kept_len) == 0) {
+		out_add(b, kept, kept_len);
+	} else {
+		out_add(b, doc.text, doc.len);
+		b->compress_body = encoding != DIR_COMPRESS_IDENTITY;
+	}
 	b->items = 1;
 }
 
@@ -574,7 +602,7 @@ compare_digest256(const void *a, const void *b)
  * microdescriptors go out in descending digest order. */
 static int
 respond_microdesc(struct outbuf *b, const char *list, size_t list_len,
-		const struct dir_store *store, time_t now,
+		const struct dir_store *store, unsigned methods, time_t now,
 		const char *client_address, bool busy)
 {
 	uint8_t (*digests)[DIR_SERVER_DIGEST256_LEN];
@@ -600,8 +628,10 @@ respond_microdesc(struct outbuf *b, const char *list, size_t list_len,
 			if (found++ == 0) {
 				if (busy)
 					break;
-				out_header(b, now, client_address, -1,
+				out_header(b, now, client_address,
+						dir_compress_choose(methods, false), -1,
 						MICRODESC_CACHE_LIFETIME, NULL);
+				b->compress_body = b->encoding != DIR_COMPRESS_IDENTITY;
 			}
 			out_add(b, text, len);
 		}
@@ -669,13 +699,14 @@ keys_mark(const char *item, size_t len, enum keys_select select,
 static void
 respond_keys(struct outbuf *b, const char *url, size_t url_len,
 		const struct dir_request *req, const struct dir_store *store,
-		time_t now, const char *client_address, bool busy)
+		unsigned methods, time_t now, const char *client_address, bool busy)
 {
 	struct dir_cert_doc certs[AUTHORITY_CERTS_MAX];
 	size_t n = 0, total = 0, picked = 0, kept = 0;
 	bool want[AUTHORITY_CERTS_MAX];
 	const char *list = NULL, *end = url + url_len;
 	enum keys_select select = KEYS_BY_ID;
+	enum dir_compress_method encoding;
 	bool all;
 
 	all = url_len == strlen("/tor/keys/all") &&
@@ -735,8 +766,12 @@ respond_keys(struct outbuf *b, const char *url, size_t url_len,
 		out_short(b, 503, "Directory busy, try again later", now);
 		return;
 	}
-	out_header(b, now, client_address, (long long)total,
+	/* A compressed answer has no Content-Length (handle_get_keys). */
+	encoding = dir_compress_choose(methods, false);
+	out_header(b, now, client_address, encoding,
+			encoding == DIR_COMPRESS_IDENTITY ? (long long)total : -1,
 			KEYS_CACHE_LIFETIME, NULL);
+	b->compress_body = encoding != DIR_COMPRESS_IDENTITY;
 	for (size_t i = 0; i < n; i++)
 		if (want[i])
 			out_add(b, certs[i].text, certs[i].len);
@@ -779,7 +814,8 @@ respond_hs_descriptor(struct outbuf *b, const char *key, size_t key_len,
 		out_short(b, 404, "Not found", now);
 		return;
 	}
-	out_header(b, now, client_address, (long long)len, 0, NULL);
+	/* handle_get_hs_descriptor_v3 never compresses. */
+	out_header(b, now, client_address, DIR_COMPRESS_IDENTITY, (long long)len, 0, NULL);
 	out_add(b, text, len);
 	b->items = 1;
 }
@@ -820,6 +856,24 @@ respond_hs_publish(struct outbuf *b, const char *url, size_t url_len,
 		out_short(b, 400, "Invalid HS descriptor. Rejected.", now);
 }
 
+/* Replaces the body after the header with its compressed form (the whole
+ * body as one stream, as tor's connection_dir_buf_add writes it). */
+static int
+compress_body(struct outbuf *b)
+{
+	uint8_t *packed;
+	size_t packed_len;
+	int rc = dir_compress(b->encoding, DIR_COMPRESS_LOW, b->data + b->body_start,
+			b->len - b->body_start, &packed, &packed_len);
+
+	if (rc < 0)
+		return rc == -ENOMEM ? -ENOMEM : -EIO;
+	b->len = b->body_start;
+	out_add(b, packed, packed_len);
+	free(packed);
+	return 0;
+}
+
 int
 dir_server_respond(const struct dir_request *req,
 		const struct dir_store *store, time_t now,
@@ -833,6 +887,7 @@ dir_server_respond(const struct dir_request *req,
 	enum dir_resource resource = DIR_RESOURCE_OTHER;
 	const char *url = req->url;
 	size_t url_len = req->url_len;
+	unsigned methods = req->accept_encoding | DIR_COMPRESS_SET_IDENTITY;
 	int rc = 0;
 
 	if (client_address != NULL)
@@ -854,26 +909,28 @@ dir_server_respond(const struct dir_request *req,
 		}
 		goto done;
 	}
-	/* directory_handle_command_get: a ".z" suffix only adds zlib to the
-	 * methods the client accepts; we answer identity anyway. */
-	if (url_len > 2 && memcmp(url + url_len - 2, ".z", 2) == 0)
+	/* directory_handle_command_get: a ".z" suffix adds zlib to the
+	 * methods the client accepts. */
+	if (url_len > 2 && memcmp(url + url_len - 2, ".z", 2) == 0) {
 		url_len -= 2;
+		methods |= 1u << DIR_COMPRESS_DEFLATE;
+	}
 	if (starts_with(url, url_len, consensus_prefix)) {
 		size_t skip = sizeof(consensus_prefix) - 1;
 
 		resource = DIR_RESOURCE_CONSENSUS;
 		respond_consensus(&b, url + skip, url_len - skip, req, store,
-				now, client_address, busy);
+				methods, now, client_address, busy);
 	} else if (starts_with(url, url_len, "/tor/micro/d/")) {
 		size_t skip = strlen("/tor/micro/d/");
 
 		resource = DIR_RESOURCE_MICRODESC;
 		rc = respond_microdesc(&b, url + skip, url_len - skip, store,
-				now, client_address, busy);
+				methods, now, client_address, busy);
 	} else if (starts_with(url, url_len, "/tor/keys/")) {
 		resource = DIR_RESOURCE_KEYS;
-		respond_keys(&b, url, url_len, req, store, now, client_address,
-				busy);
+		respond_keys(&b, url, url_len, req, store, methods, now,
+				client_address, busy);
 	} else if (starts_with(url, url_len, "/tor/hs/3/")) {
 		size_t skip = strlen("/tor/hs/3/");
 
@@ -884,6 +941,8 @@ dir_server_respond(const struct dir_request *req,
 		out_short(&b, 404, "Not found", now);
 	}
 done:
+	if (rc == 0 && !b.failed && b.status == 200 && b.compress_body)
+		rc = compress_body(&b);
 	if (rc == 0 && b.failed)
 		rc = -ENOMEM;
 	if (rc < 0) {
@@ -897,6 +956,7 @@ done:
 		info->has_hs_key = b.has_hs_key;
 		memcpy(info->hs_key, b.hs_key, sizeof(info->hs_key));
 		info->single_hop = b.single_hop;
+		info->encoding = b.status == 200 ? b.encoding : DIR_COMPRESS_IDENTITY;
 	}
 	*out = b.data;
 	*out_len = b.len;

@@ -14,12 +14,14 @@
  * /tor/micro/d/D-D-D (base64 SHA-256 without padding), /tor/keys/all,
  * /tor/keys/fp/HEX+HEX.
  *
- * We compress nothing, so every answer is "Content-Encoding: identity",
- * which tor does too when the client does not list a method both support
- * (dircache.c directory_handle_command_get masks the client's methods with
- * its own and find_best_compression_method falls back to NO_METHOD), and
- * which dirclient.c accepts for any request (it decompresses according to
- * the header and what the body looks like, also for ".z" URLs).
+ Answers are compressed as tor's dircache.c compresses them
+ * (control/dir_compress.h): the methods the client lists in
+ * Accept-Encoding, plus deflate for a ".z" URL, pick the Content-Encoding;
+ * the consensus prefers x-tor-lzma, x-zstd, deflate, gzip (kept
+ * compressed: the store may hand over a copy compressed once),
+ * microdescriptors and key certificates x-zstd, deflate, gzip (compressed
+ * per answer, as one stream), identity when the client lists none of them;
+ * HS descriptors are always identity (handle_get_hs_descriptor_v3).
  *
  * Responses (dircache.c write_http_response_header_impl and
  * write_short_http_response):
@@ -27,9 +29,11 @@
  *   Date: RFC1123\r\n
  *   Content-Type: text/plain\r\n
  *   [X-Your-Address-Is: CLIENT\r\n]     omitted for local addresses
- *   Content-Encoding: identity\r\n
- *   [Content-Length: N\r\n]             keys only (micro and consensus
- *                                       are spooled without a length)
+ *   Content-Encoding: METHOD\r\n
+ *   [Content-Length: N\r\n]             uncompressed keys and HS
+ *                                       descriptors only (micro and
+ *                                       consensus are spooled without
+ *                                       a length)
  *   Expires: RFC1123\r\n | Pragma: no-cache\r\n
  *   [Vary: X-Or-Diff-From-Consensus\r\n] consensus only
  *   \r\n BODY
@@ -75,6 +79,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "control/dir_compress.h"
+
 /* A request head longer than this is refused (the longest tor sends is a
  * microdescriptor fetch of 92 digests, about 4 KB; tor's own limit is
  * MAX_HEADERS_SIZE, 50000). */
@@ -108,6 +114,9 @@ struct dir_request {
 	 * acts as if it was not given). */
 	time_t if_modified_since;
 	size_t content_length;	/* POST */
+	/* Accept-Encoding: the set of dir_compress methods (bit 1 << method)
+	 * the client takes, always with identity. */
+	unsigned accept_encoding;
 	/* X-Or-Diff-From-Consensus: SHA3-256 digests (as signed) of
 	 * consensuses the client holds, hex in the header; malformed ones
 	 * are ignored, as tor's parse_or_diff_from_header does. */
@@ -183,6 +192,13 @@ struct dir_store {
 	/* The microdescriptor whose SHA-256 is digest. 0 or -ENOENT. */
 	int (*microdesc)(void *ctx, const uint8_t *digest,
 			const uint8_t **text, size_t *len);
+	/* The consensus of a flavor compressed with method (not identity),
+	 * kept by the store so that it is compressed once per consensus (tor
+	 * keeps it compressed in consdiffmgr). 0, or negative: the responder
+	 * compresses the text itself. May be NULL. */
+	int (*consensus_compressed)(void *ctx, enum dir_consensus_flavor flavor,
+			enum dir_compress_method method, const uint8_t **text,
+			size_t *len);
 	/* The index-th authority key certificate (0, 1, ... until
 	 * -ENOENT), newest first for each identity. */
 	int (*authority_cert)(void *ctx, size_t index,
@@ -219,6 +235,8 @@ struct dir_response_info {
 	uint8_t hs_key[DIR_SERVER_HS_KEY_LEN];
 	/* 503 because the request was not anonymous (HS_*). */
 	bool single_hop;
+	/* A 200 answer's Content-Encoding. */
+	enum dir_compress_method encoding;
 };
 
 /* Parses a /tor/micro/d/ digest list at [*p, end): base64 SHA-256 digests
@@ -235,8 +253,8 @@ size_t dir_microdesc_digests_parse(const char **p, const char *end,
  * client_address the X-Your-Address-Is value or NULL to omit it; busy
  * answers 503 "Directory busy, try again later" where tor would when it
  * is short of bandwidth; info (may be NULL) gets what was answered.
- * Returns 0, -ENOMEM, or -EINVAL for a client_address with bytes outside
- * printable ASCII. */
+ * Returns 0, -ENOMEM, -EIO when a compression library fails, or -EINVAL
+ * for a client_address with bytes outside printable ASCII. */
 int dir_server_respond(const struct dir_request *req,
 		const struct dir_store *store, time_t now,
 		const char *client_address, bool busy,

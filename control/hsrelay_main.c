@@ -485,6 +485,10 @@ print_circuit_stats(const struct hsrelay *r)
 					" not_modified=%" PRIu64 " not_found=%" PRIu64
 					" other=%" PRIu64 "\n", names[i], k[i]->ok, k[i]->items,
 					k[i]->not_modified, k[i]->not_found, k[i]->other);
+		printf("hsrelay: stats dircache encodings");
+		for (unsigned m = 0; m < DIR_COMPRESS_METHODS; m++)
+			printf(" %s=%" PRIu64, dir_compress_name(m), c->dir_encoded[m]);
+		printf("\n");
 	}
 	printf("hsrelay: stats microdescs held=%" PRIu64 " fetched=%" PRIu64 " rejected=%"
 			PRIu64 " requests=%" PRIu64 "\n", c->microdescs_held,

@@ -217,6 +217,10 @@ struct relay_control {
 	 * kept authority certificate (certs[i]), served over BEGIN_DIR. */
 	uint8_t *consensus_text;
 	size_t consensus_len;
+	/* The kept consensus compressed per method, made at the first
+	 * request that wants it (NULL until then), freed with the text. */
+	uint8_t *consensus_packed[DIR_COMPRESS_METHODS];
+	size_t consensus_packed_len[DIR_COMPRESS_METHODS];
 	uint8_t consensus_sha3[KDF_SHA3_256_LEN];	/* as signed */
 	struct microdesc_store *microdescs;
 	unsigned microdesc_fetches;	/* in flight */
@@ -335,7 +339,46 @@ monotonic_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+static void
+consensus_packed_free(struct relay_control *c)
+{
+	for (unsigned m = 0; m < DIR_COMPRESS_METHODS; m++) {
+		free(c->consensus_packed[m]);
+		c->consensus_packed[m] = NULL;
+	}
+}
+
 /* dir_server store callbacks: what this relay holds, all verified. */
+static int
+store_consensus_compressed(void *ctx, enum dir_consensus_flavor flavor,
+		enum dir_compress_method method, const uint8_t **text, size_t *len)
+{
+	struct relay_control *c = ctx;
+	int rc;
+
+	if (flavor != DIR_CONSENSUS_MICRODESC || c->consensus_text == NULL ||
+			(unsigned)method >= DIR_COMPRESS_METHODS)
+		return -ENOENT;
+	/* Compressed once per consensus and method, at tor's level for
+	 * documents it keeps compressed (consdiffmgr: HIGH_COMPRESSION). A
+	 * failure leaves it to the responder, per request. */
+	if (c->consensus_packed[method] == NULL) {
+		uint64_t start = monotonic_usec();
+
+		rc = dir_compress(method, DIR_COMPRESS_HIGH, c->consensus_text, c->consensus_len,
+				&c->consensus_packed[method], &c->consensus_packed_len[method]);
+		if (rc < 0)
+			return rc;
+		relay_log("info", "consensus compressed with %s: %zu -> %zu bytes in %.1f ms",
+				dir_compress_name(method), c->consensus_len,
+				c->consensus_packed_len[method],
+				(double)(monotonic_usec() - start) / 1000.0);
+	}
+	*text = c->consensus_packed[method];
+	*len = c->consensus_packed_len[method];
+	return 0;
+}
+
 static int
 store_consensus(void *ctx, enum dir_consensus_flavor flavor, struct dir_consensus_doc *doc)
 {
@@ -460,6 +503,8 @@ dir_count(struct relay_control *c, const struct dir_response_info *info)
 	if (info->status == 200) {
 		k->ok++;
 		k->items += info->items;
+		if ((unsigned)info->encoding < DIR_COMPRESS_METHODS)
+			c->stats.dir_encoded[info->encoding]++;
 	} else if (info->status == 304) {
 		k->not_modified++;
 	} else if (info->status == 404) {
@@ -542,6 +587,7 @@ stream_data(void *ctx, uint16_t id, const uint8_t *data, size_t len)
 	struct dir_stream *ds = dir_stream_find(sc, id);
 	struct dir_store store = {
 		.ctx = c, .consensus = store_consensus, .microdesc = store_microdesc,
+		.consensus_compressed = store_consensus_compressed,
 		.authority_cert = store_authority_cert,
 		.hs_publish = c->hsdir != NULL ? store_hs_publish : NULL,
 		.hs_descriptor = c->hsdir != NULL ? store_hs_descriptor : NULL,
@@ -1854,6 +1900,7 @@ consensus_received(struct relay_control *c, const uint8_t *body, size_t len, tim
 			return;
 		}
 		memcpy(text, body, len);
+		consensus_packed_free(c);
 		free(c->consensus_text);
 		c->consensus_text = text;
 		c->consensus_len = len;
@@ -2719,6 +2766,7 @@ relay_control_destroy(struct relay_control *c)
 	}
 	while (c->stream_circuits != NULL)
 		stream_circuit_free(c, c->stream_circuits);
+	consensus_packed_free(c);
 	free(c->consensus_text);
 	consensus_free(c->consensus);
 	microdesc_store_free(c->microdescs);

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "control/dir_compress.h"
 #include "control/dos_guard.h"
 #include "control/rendezvous.h"
 #include "dataplane/relay_msg.h"
@@ -126,6 +127,8 @@ struct relay_control_stats {
 	struct relay_control_dir_counts dir_microdesc;
 	struct relay_control_dir_counts dir_keys;
 	struct relay_control_dir_counts dir_other;
+	/* 200 answers per Content-Encoding (dir_compress.h methods). */
+	uint64_t dir_encoded[DIR_COMPRESS_METHODS];
 	/* The microdescriptor store (microdesc_store.h). */
 	uint64_t microdesc_requests;	/* /tor/micro/d/ fetches started */
 	uint64_t microdescs_fetched;	/* kept from the authorities' answers */

@@ -16,6 +16,7 @@ packages=(
   curl                                 # interop tier: fetches through tor's SOCKS port
 
   libmicrohttpd-dev libsystemd-dev     # MetricsPort server, sd_notify
+  zlib1g-dev liblzma-dev libzstd-dev   # directory answers compressed as tor does
 )
 
 missing=()

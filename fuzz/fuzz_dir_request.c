@@ -106,6 +106,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				list > (const char *)data + size)
 			abort();
 	}
+	/* The Accept-Encoding parser on the whole input: identity always
+	 * in, nothing outside the known methods. */
+	{
+		unsigned set = dir_accept_encoding_parse((const char *)data, size);
+
+		if (!(set & DIR_COMPRESS_SET_IDENTITY) || set >> DIR_COMPRESS_METHODS != 0)
+			abort();
+	}
 	if (dir_request_parse(&p, data + size, &req) != 0)
 		return 0;
 	if (p <= data || p > data + size ||
@@ -127,6 +135,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 info.items != 0 :
 				 (info.status == 200) != (info.items > 0)))
 			abort();
+		/* A compressed body decodes (the header names its method). */
+		if (info.status == 200 && info.encoding != DIR_COMPRESS_IDENTITY) {
+			const uint8_t *body = memmem(out, out_len, "\r\n\r\n", 4);
+			uint8_t *plain;
+			size_t plain_len;
+
+			if (body == NULL || dir_decompress(info.encoding, body + 4,
+					out_len - (size_t)(body + 4 - out), 1u << 24, &plain,
+					&plain_len) != 0)
+				abort();
+			free(plain);
+		}
 		free(out);
 	}
 	return 0;

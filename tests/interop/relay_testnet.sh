@@ -33,7 +33,8 @@
 #      for 4 digests of that consensus is byte-identical to a1's answer; a
 #      second tor client whose only fallback directory and only guard is
 #      hsrelay (the authorities vote it Guard for this step) bootstraps
-#      to 100 % with every directory answer in its log from hsrelay.
+#      to 100 % with every directory answer in its log from hsrelay, the
+#      consensus sent to it as x-tor-lzma and microdescriptors as x-zstd.
 # hsrelay's counters are printed at the end. Exit 77 (meson: skipped)
 # without root, tor, tor-gencert or curl.
 set -euo pipefail
@@ -266,5 +267,14 @@ md_ok=$(sed -n 's/.*stats dircache microdesc ok=\([0-9]*\).*/\1/p' "$tn_work/hsr
 [ "${md_ok:-0}" -ge 2 ] ||
   fail "hsrelay's counters show ${md_ok:-no} microdescriptor answers, expected begindir_client's and client2's"
 checked "hsrelay answered $md_ok microdescriptor requests"
+# client2 (tor 0.4.9 offers x-tor-lzma, x-zstd, deflate, gzip, identity) was
+# sent the consensus as x-tor-lzma and microdescriptors as x-zstd, as tor's
+# dircache would, and bootstrapped on them; begindir_client asks for identity.
+enc=$(sed -n 's/.*stats dircache encodings //p' "$tn_work/hsrelay.log")
+enc_lzma=$(printf '%s\n' "$enc" | sed -n 's/.*x-tor-lzma=\([0-9]*\).*/\1/p')
+enc_zstd=$(printf '%s\n' "$enc" | sed -n 's/.*x-zstd=\([0-9]*\).*/\1/p')
+[ "${enc_lzma:-0}" -ge 1 ] && [ "${enc_zstd:-0}" -ge 1 ] ||
+  fail "hsrelay's answers per encoding ($enc): expected x-tor-lzma and x-zstd answers to client2"
+checked "hsrelay's answers per Content-Encoding: $enc"
 testnet_log "done"
 echo "PASS relay_testnet"

@@ -113,7 +113,44 @@ parse(const char *text, struct dir_request *req, size_t *consumed)
 	return rc;
 }
 
-/* Parses request, responds, compares with expected. */
+/* A 200 answer's body decoded with the method its Content-Encoding
+ * names (the whole answer, head and decoded body, replaces *out): a
+ * compressed body must decode exactly, with nothing after its end. */
+static void
+decode_body(uint8_t **out, size_t *out_len)
+{
+	const char *head = (const char *)*out;
+	const char *end = memmem(head, *out_len, "\r\n\r\n", 4);
+	const char *field = memmem(head, *out_len, "Content-Encoding: ", 18);
+	enum dir_compress_method method = DIR_COMPRESS_METHODS;
+	size_t head_len, plain_len;
+	uint8_t *plain, *whole;
+
+	if (end == NULL || field == NULL || field > end)
+		return;
+	head_len = (size_t)(end + 4 - head);
+	field += 18;
+	for (unsigned m = 0; m < DIR_COMPRESS_METHODS; m++) {
+		size_t n = strlen(dir_compress_name(m));
+
+		if (memcmp(field, dir_compress_name(m), n) == 0 && field[n] == '\r')
+			method = m;
+	}
+	assert_int_not_equal(method, DIR_COMPRESS_METHODS);
+	assert_int_equal(dir_decompress(method, *out + head_len, *out_len - head_len, 1u << 20,
+			&plain, &plain_len), 0);
+	whole = malloc(head_len + plain_len + 1);
+	assert_non_null(whole);
+	memcpy(whole, *out, head_len);
+	memcpy(whole + head_len, plain, plain_len);
+	free(plain);
+	free(*out);
+	*out = whole;
+	*out_len = head_len + plain_len;
+}
+
+/* Parses request, responds, compares with expected (a body decoded as
+ * its Content-Encoding says). */
 static struct dir_response_info last_info;
 
 static void
@@ -128,6 +165,7 @@ check_response(const char *request, const char *client, bool busy,
 	memset(&last_info, 0xff, sizeof(last_info));
 	assert_int_equal(dir_server_respond(&req, &store, NOW, client, busy,
 			&last_info, &out, &out_len), 0);
+	decode_body(&out, &out_len);
 	if (out_len != strlen(expected) ||
 			memcmp(out, expected, out_len) != 0)
 		fprintf(stderr, "got:\n%.*s\nwant:\n%s\n", (int)out_len,
@@ -220,7 +258,7 @@ test_consensus_response(void **state)
 			"Date: " DATE "\r\n"
 			"Content-Type: text/plain\r\n"
 			"X-Your-Address-Is: 198.51.100.7\r\n"
-			"Content-Encoding: identity\r\n"
+			"Content-Encoding: x-tor-lzma\r\n"
 			"Expires: Thu, 02 Jan 2025 03:54:05 GMT\r\n"
 			"Vary: X-Or-Diff-From-Consensus\r\n"
 			"\r\n"
@@ -256,7 +294,7 @@ test_microdesc_response(void **state)
 			"HTTP/1.0 200 OK\r\n"
 			"Date: " DATE "\r\n"
 			"Content-Type: text/plain\r\n"
-			"Content-Encoding: identity\r\n"
+			"Content-Encoding: deflate\r\n"
 			"Expires: Sat, 04 Jan 2025 03:04:05 GMT\r\n"
 			"\r\n"
 			"onion-key\nntor-onion-key BBBB\n"
@@ -272,21 +310,27 @@ test_microdesc_response(void **state)
 #define HEX40(c) c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c \
 	c c c c c c c c c c
 
+/* A keys answer with body (decoded); encoding NULL: identity, with a
+ * Content-Length, which compressed answers lack (handle_get_keys). */
 static void
 keys_expect(char *expected, size_t cap, const char *client,
-		const char *body)
+		const char *encoding, const char *body)
 {
+	char length[64] = "";
+
+	if (encoding == NULL)
+		snprintf(length, sizeof(length), "Content-Length: %zu\r\n", strlen(body));
 	snprintf(expected, cap,
 			"HTTP/1.0 200 OK\r\n"
 			"Date: " DATE "\r\n"
 			"Content-Type: text/plain\r\n"
 			"%s%s%s"
-			"Content-Encoding: identity\r\n"
-			"Content-Length: %zu\r\n"
+			"Content-Encoding: %s\r\n"
+			"%s"
 			"Expires: Thu, 02 Jan 2025 04:04:05 GMT\r\n"
 			"\r\n%s", client != NULL ? "X-Your-Address-Is: " : "",
 			client != NULL ? client : "", client != NULL ? "\r\n" : "",
-			strlen(body), body);
+			encoding != NULL ? encoding : "identity", length, body);
 }
 
 static void
@@ -296,7 +340,7 @@ test_keys_response(void **state)
 
 	(void)state;
 	snprintf(body, sizeof(body), "%s%s%s", cert_1, cert_2, cert_3);
-	keys_expect(expected, sizeof(expected), "203.0.113.9", body);
+	keys_expect(expected, sizeof(expected), "203.0.113.9", "deflate", body);
 	check_response("GET /tor/keys/all.z HTTP/1.0\r\n\r\n", "203.0.113.9",
 			false, expected);
 	assert_int_equal(last_info.resource, DIR_RESOURCE_KEYS);
@@ -304,7 +348,7 @@ test_keys_response(void **state)
 	assert_int_equal(last_info.items, 3);
 	/* fp/: the newest certificate of each identity held (tor
 	 * authority_cert_get_newest_by_id), unknown ones left out. */
-	keys_expect(expected, sizeof(expected), NULL, cert_2);
+	keys_expect(expected, sizeof(expected), NULL, "deflate", cert_2);
 	check_response("GET /tor/keys/fp/" HEX40("B") "+" HEX40("C")
 			".z HTTP/1.0\r\n\r\n", NULL, false, expected);
 	check_response("GET /tor/keys/fp/" HEX40("C") " HTTP/1.0\r\n\r\n",
@@ -314,7 +358,7 @@ test_keys_response(void **state)
 	/* fp-sk/ID-SK pairs, as a client fetches the certificate a
 	 * consensus signature names (authority_certs_fetch_missing). */
 	snprintf(body, sizeof(body), "%s%s", cert_1, cert_3);
-	keys_expect(expected, sizeof(expected), NULL, body);
+	keys_expect(expected, sizeof(expected), NULL, "deflate", body);
 	check_response("GET /tor/keys/fp-sk/" HEX40("b") "-" HEX40("1") "+"
 			HEX40("A") "-" HEX40("1") "+" HEX40("B") "-" HEX40("3")
 			".z HTTP/1.0\r\n\r\n", NULL, false, expected);
@@ -323,13 +367,13 @@ test_keys_response(void **state)
 			"HTTP/1.0 404 Not found\r\nDate: " DATE "\r\n\r\n");
 	/* sk/: by signing-key digest, every certificate with it. */
 	snprintf(body, sizeof(body), "%s%s", cert_1, cert_3);
-	keys_expect(expected, sizeof(expected), NULL, body);
+	keys_expect(expected, sizeof(expected), NULL, NULL, body);
 	check_response("GET /tor/keys/sk/" HEX40("1") " HTTP/1.0\r\n\r\n",
 			NULL, false, expected);
 	/* If-Modified-Since: certificates published before it are left
 	 * out; none left is 304. */
 	snprintf(body, sizeof(body), "%s%s", cert_1, cert_2);
-	keys_expect(expected, sizeof(expected), NULL, body);
+	keys_expect(expected, sizeof(expected), NULL, NULL, body);
 	check_response("GET /tor/keys/all HTTP/1.0\r\nIf-Modified-Since: "
 			"Wed, 01 Jan 2025 12:00:00 GMT\r\n\r\n", NULL, false,
 			expected);
@@ -345,11 +389,12 @@ test_keys_response(void **state)
 			"HTTP/1.0 400 Bad request\r\nDate: " DATE "\r\n\r\n");
 }
 
-#define CONSENSUS_200 \
+/* The consensus, its body decoded, sent with encoding ENC. */
+#define CONSENSUS_200(ENC) \
 	"HTTP/1.0 200 OK\r\n" \
 	"Date: " DATE "\r\n" \
 	"Content-Type: text/plain\r\n" \
-	"Content-Encoding: identity\r\n" \
+	"Content-Encoding: " ENC "\r\n" \
 	"Expires: Thu, 02 Jan 2025 03:54:05 GMT\r\n" \
 	"Vary: X-Or-Diff-From-Consensus\r\n" \
 	"\r\n" \
@@ -378,13 +423,13 @@ test_consensus_diff_and_signers(void **state)
 			"X-Or-Diff-From-Consensus: 00" CONSENSUS_SHA3_HEX "\r\n"
 			"X-Or-Diff-From-Consensus: 11111111111111111111111111111111"
 			"11111111111111111111111111111111\r\n\r\n", NULL, false,
-			CONSENSUS_200);
+			CONSENSUS_200("deflate"));
 	assert_int_equal(last_info.items, 1);
 	/* Two of three named authorities signed: enough; one of three or
 	 * one of two (need 2): not. Prefixes of any even length. */
 	check_response("GET /tor/status-vote/current/consensus-microdesc/"
 			"0232AF01+EEEEEE+14c1 HTTP/1.0\r\n\r\n", NULL, false,
-			CONSENSUS_200);
+			CONSENSUS_200("identity"));
 	check_response("GET /tor/status-vote/current/consensus-microdesc/"
 			"0232AF+EEEEEE+DDDDDD.z HTTP/1.0\r\n\r\n", NULL, false,
 			"HTTP/1.0 404 Consensus not signed by sufficient number of "

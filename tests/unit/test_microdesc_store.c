@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "control/consensus.h"
@@ -51,7 +52,7 @@ test_fetch_and_serve(void **state)
 	struct consensus *c = load_consensus();
 	struct microdesc_store *s = microdesc_store_new();
 	uint8_t missing[8][MICRODESC_DIGEST_LEN];
-	char url[MICRODESC_STORE_URL_MAX], request[MICRODESC_STORE_URL_MAX + 64];
+	char url[MICRODESC_STORE_URL_MAX], request[MICRODESC_STORE_URL_MAX + 128];
 	size_t answer_len, n;
 	uint8_t *answer = dirdoc_load("microdescs", &answer_len);
 	struct microdesc_store_stats st;
@@ -62,6 +63,8 @@ test_fetch_and_serve(void **state)
 	uint8_t *out;
 	size_t out_len;
 	const char *body;
+	uint8_t *plain;
+	size_t plain_len;
 
 	(void)state;
 	assert_non_null(s);
@@ -86,9 +89,12 @@ test_fetch_and_serve(void **state)
 	assert_int_equal(st.unwanted, 1 + 4);
 	assert_int_equal(st.bytes, answer_len);
 
-	/* Served back: the body is the authority's answer, byte for byte
-	 * (descending digest order, as dircache.c flushes its spool). */
-	snprintf(request, sizeof(request), "GET %s.z HTTP/1.0\r\n\r\n", url);
+	/* Served back, to what a tor 0.4.9 client asks: the body is x-zstd
+	 * (dircache.c's first choice for answers compressed as they go) and
+	 * decodes to the authority's answer, byte for byte (descending digest
+	 * order, as dircache.c flushes its spool). */
+	snprintf(request, sizeof(request), "GET %s.z HTTP/1.0\r\nAccept-Encoding: "
+			"x-tor-lzma, x-zstd, deflate, gzip, identity\r\n\r\n", url);
 	p = (const uint8_t *)request;
 	assert_int_equal(dir_request_parse(&p, p + strlen(request), &req), 0);
 	assert_int_equal(dir_server_respond(&req, &store, DIRDOC_NOW, NULL,
@@ -100,9 +106,14 @@ test_fetch_and_serve(void **state)
 		if (memcmp(out + i, "\r\n\r\n", 4) == 0)
 			body = (const char *)out + i + 4;
 	assert_non_null(body);
-	assert_int_equal(out_len - (size_t)(body - (const char *)out),
-			answer_len);
-	assert_memory_equal(body, answer, answer_len);
+	assert_non_null(memmem(out, (size_t)(body - (const char *)out),
+			"\r\nContent-Encoding: x-zstd\r\n", 26));
+	assert_int_equal(dir_decompress(DIR_COMPRESS_ZSTD, (const uint8_t *)body,
+			out_len - (size_t)(body - (const char *)out), 1u << 20, &plain,
+			&plain_len), 0);
+	assert_int_equal(plain_len, answer_len);
+	assert_memory_equal(plain, answer, answer_len);
+	free(plain);
 	free(out);
 
 	free(answer);

@@ -300,6 +300,7 @@ struct outbuf {
 	enum dir_compress_method encoding;
 	size_t body_start;
 	bool compress_body;
+	bool is_diff;
 };
 
 static void
@@ -459,8 +460,8 @@ respond_consensus(struct outbuf *b, const char *rest, size_t rest_len,
 	bool diff_only = false;
 	uint8_t url_diff[DIR_SERVER_DIGEST256_LEN];
 	enum dir_compress_method encoding;
-	const uint8_t *kept;
-	size_t kept_len;
+	const uint8_t *kept, *diff = NULL;
+	size_t kept_len, diff_len = 0;
 	long lifetime;
 
 	if (rest_len > 0 && rest[0] == '-') {
@@ -511,8 +512,29 @@ respond_consensus(struct outbuf *b, const char *rest, size_t rest_len,
 			return;
 		}
 	}
-	/* We keep no diffs: a diff-only request has nothing to get. */
-	if (diff_only) {
+	/* find_best_diff: a diff from the first consensus the client names
+	 * that we have one from, in the best method it takes (the store keeps
+	 * them compressed once per method, or it is compressed here). */
+	encoding = dir_compress_choose(methods, true);
+	if (store->consensus_diff != NULL) {
+		size_t n = diff_only ? 1 : req->n_diff_from;
+
+		for (size_t i = 0; i < n && diff == NULL; i++) {
+			const uint8_t *from = diff_only ? url_diff : req->diff_from[i];
+
+			if (store->consensus_diff(store->ctx, flavor, from, encoding, &diff,
+					&diff_len) == 0) {
+				b->compress_body = false;
+			} else if (encoding != DIR_COMPRESS_IDENTITY &&
+					store->consensus_diff(store->ctx, flavor, from,
+					DIR_COMPRESS_IDENTITY, &diff, &diff_len) == 0) {
+				b->compress_body = true;
+			} else {
+				diff = NULL;
+			}
+		}
+	}
+	if (diff_only && diff == NULL) {
 		out_short(b, 404, "No such diff available", now);
 		return;
 	}
@@ -541,12 +563,17 @@ respond_consensus(struct outbuf *b, const char *rest, size_t rest_len,
 		return;
 	}
 	lifetime = doc.fresh_until > now ? (long)(doc.fresh_until - now) : 0;
+	out_header(b, now, client_address, encoding, -1, lifetime,
+			"Vary: X-Or-Diff-From-Consensus\r\n");
+	b->items = 1;
+	if (diff != NULL) {
+		b->is_diff = true;
+		out_add(b, diff, diff_len);
+		return;
+	}
 	/* find_best_consensus: the best method the client takes among those
 	 * the consensus is kept in; the store keeps it compressed once per
 	 * method, or it is compressed here. */
-	encoding = dir_compress_choose(methods, true);
-	out_header(b, now, client_address, encoding, -1, lifetime,
-			"Vary: X-Or-Diff-From-Consensus\r\n");
 	if (encoding != DIR_COMPRESS_IDENTITY && store->consensus_compressed != NULL &&
 			store->consensus_compressed(store->ctx, flavor, encoding, &kept,
 					&kept_len) == 0) {
@@ -555,7 +582,6 @@ respond_consensus(struct outbuf *b, const char *rest, size_t rest_len,
 		out_add(b, doc.text, doc.len);
 		b->compress_body = encoding != DIR_COMPRESS_IDENTITY;
 	}
-	b->items = 1;
 }
 
 /* 43 base64 characters without padding -> 32 bytes (the last character
@@ -957,6 +983,7 @@ done:
 		memcpy(info->hs_key, b.hs_key, sizeof(info->hs_key));
 		info->single_hop = b.single_hop;
 		info->encoding = b.status == 200 ? b.encoding : DIR_COMPRESS_IDENTITY;
+		info->consensus_diff = b.status == 200 && b.is_diff;
 	}
 	*out = b.data;
 	*out_len = b.len;

@@ -41,10 +41,11 @@
  *
  * Consensus requests follow dircache.c handle_get_current_consensus:
  * X-Or-Diff-From-Consensus naming the SHA3-256 (as signed) of the consensus
- * we hold is answered 304; otherwise the full consensus is sent (we keep
- * no diffs, and dirclient.c handle_response_fetch_consensus accepts a full
- * consensus to a diff request); ".../diff/HASH/..." (diff only) is 404
- * "No such diff available"; a URL naming authority fingerprint prefixes
+ * we hold is answered 304; otherwise a diff from the first consensus it
+ * names that the store has a diff from (consensus_diff), or the full
+ * consensus (dirclient.c handle_response_fetch_consensus takes either);
+ * ".../diff/HASH/..." (diff only) is the diff or 404 "No such diff
+ * available"; a URL naming authority fingerprint prefixes
  * ("/FP+FP+...", client_likes_consensus) is 404 "Consensus not signed by
  * sufficient number of requested authorities" unless more than half of
  * them signed ours. Keys: all, fp/HEX+HEX, sk/HEX+HEX, fp-sk/ID-SK+ID-SK,
@@ -68,7 +69,7 @@
  * the caller knows, and sets dir_request.anonymous.
  *
  * Not served (404 "Not found", what tor says for a resource it lacks):
- * /tor/server/..., /tor/extra/..., the ns consensus, consensus diffs.
+ * /tor/server/..., /tor/extra/..., the ns consensus.
  */
 #ifndef HSRELAY_CONTROL_DIR_SERVER_H
 #define HSRELAY_CONTROL_DIR_SERVER_H
@@ -199,6 +200,14 @@ struct dir_store {
 	int (*consensus_compressed)(void *ctx, enum dir_consensus_flavor flavor,
 			enum dir_compress_method method, const uint8_t **text,
 			size_t *len);
+	/* The diff (control/consdiff.h) from the consensus of a flavor whose
+	 * SHA3-256 as signed is from_sha3 to the one consensus() returns, in
+	 * method (identity: the diff's text). 0, or -ENOENT when the store
+	 * has none (no such consensus kept, or it could not be made) or none
+	 * in that method. May be NULL: no diffs. */
+	int (*consensus_diff)(void *ctx, enum dir_consensus_flavor flavor,
+			const uint8_t *from_sha3, enum dir_compress_method method,
+			const uint8_t **text, size_t *len);
 	/* The index-th authority key certificate (0, 1, ... until
 	 * -ENOENT), newest first for each identity. */
 	int (*authority_cert)(void *ctx, size_t index,
@@ -237,6 +246,8 @@ struct dir_response_info {
 	bool single_hop;
 	/* A 200 answer's Content-Encoding. */
 	enum dir_compress_method encoding;
+	/* The 200 answer to a consensus request is a diff (consdiff.h). */
+	bool consensus_diff;
 };
 
 /* Parses a /tor/micro/d/ digest list at [*p, end): base64 SHA-256 digests

@@ -485,6 +485,10 @@ print_circuit_stats(const struct hsrelay *r)
 					" not_modified=%" PRIu64 " not_found=%" PRIu64
 					" other=%" PRIu64 "\n", names[i], k[i]->ok, k[i]->items,
 					k[i]->not_modified, k[i]->not_found, k[i]->other);
+		printf("hsrelay: stats dircache consensus_diffs served=%" PRIu64 " made=%" PRIu64
+				" failed=%" PRIu64 " bases=%" PRIu64 "\n", c->consensus_diffs_served,
+				c->consensus_diffs_made, c->consensus_diffs_failed,
+				c->consensus_diff_bases);
 		printf("hsrelay: stats dircache encodings");
 		for (unsigned m = 0; m < DIR_COMPRESS_METHODS; m++)
 			printf(" %s=%" PRIu64, dir_compress_name(m), c->dir_encoded[m]);

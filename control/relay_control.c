@@ -21,6 +21,7 @@
 
 #include "control/authority_cert.h"
 #include "control/circ_cells.h"
+#include "control/consdiff.h"
 #include "control/consensus.h"
 #include "control/circuit_handshake.h"
 #include "control/descriptor.h"
@@ -182,6 +183,20 @@ struct stream_circuit {
 	struct stream_circuit *next;
 };
 
+/* How many consensuses before the current one are kept to make diffs
+ * from (8 hours of the live network; tor keeps 72 hours on disk). */
+#define CONSENSUS_PAST_MAX 8
+
+struct consensus_past {
+	uint8_t *text;			/* NULL: slot unused */
+	size_t len;
+	uint8_t sha3_as_signed[KDF_SHA3_256_LEN];
+	/* The diff to the current consensus per method (NULL until made). */
+	uint8_t *diff[DIR_COMPRESS_METHODS];
+	size_t diff_len[DIR_COMPRESS_METHODS];
+	bool diff_failed;		/* consdiff_generate refused: not again */
+};
+
 struct relay_control {
 	struct relay_control_config cfg;
 	/* cfg.nickname and cfg.contact point here, so that a reload can
@@ -221,6 +236,10 @@ struct relay_control {
 	 * request that wants it (NULL until then), freed with the text. */
 	uint8_t *consensus_packed[DIR_COMPRESS_METHODS];
 	size_t consensus_packed_len[DIR_COMPRESS_METHODS];
+	uint8_t consensus_sha3_full[KDF_SHA3_256_LEN];	/* of the whole text */
+	/* The consensuses kept before it, newest first, that clients may
+	 * still hold: diffs from them to the current one are served. */
+	struct consensus_past consensus_past[CONSENSUS_PAST_MAX];
 	uint8_t consensus_sha3[KDF_SHA3_256_LEN];	/* as signed */
 	struct microdesc_store *microdescs;
 	unsigned microdesc_fetches;	/* in flight */
@@ -337,6 +356,89 @@ monotonic_usec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void
+consensus_past_diffs_free(struct consensus_past *p)
+{
+	for (unsigned m = 0; m < DIR_COMPRESS_METHODS; m++) {
+		free(p->diff[m]);
+		p->diff[m] = NULL;
+	}
+	p->diff_failed = false;
+}
+
+/* The consensus being replaced becomes the newest base for diffs; the
+ * oldest base beyond CONSENSUS_PAST_MAX goes, and every diff (made to the
+ * consensus being replaced) with it. Takes the text. */
+static void
+consensus_past_push(struct relay_control *c, uint8_t *text, size_t len,
+		const uint8_t *sha3_as_signed)
+{
+	struct consensus_past *last = &c->consensus_past[CONSENSUS_PAST_MAX - 1];
+
+	consensus_past_diffs_free(last);
+	free(last->text);
+	memmove(&c->consensus_past[1], &c->consensus_past[0],
+			(CONSENSUS_PAST_MAX - 1) * sizeof(c->consensus_past[0]));
+	for (unsigned i = 1; i < CONSENSUS_PAST_MAX; i++)
+		consensus_past_diffs_free(&c->consensus_past[i]);
+	memset(&c->consensus_past[0], 0, sizeof(c->consensus_past[0]));
+	c->consensus_past[0].text = text;
+	c->consensus_past[0].len = len;
+	memcpy(c->consensus_past[0].sha3_as_signed, sha3_as_signed, KDF_SHA3_256_LEN);
+	c->stats.consensus_diff_bases = 0;
+	for (unsigned i = 0; i < CONSENSUS_PAST_MAX; i++)
+		c->stats.consensus_diff_bases += c->consensus_past[i].text != NULL;
+}
+
+/* dir_server's consensus_diff: from a kept consensus to the current one,
+ * made (consdiff_generate) and compressed once each, at the first request
+ * that wants it. */
+static int
+store_consensus_diff(void *ctx, enum dir_consensus_flavor flavor, const uint8_t *from_sha3,
+		enum dir_compress_method method, const uint8_t **text, size_t *len)
+{
+	struct relay_control *c = ctx;
+	struct consensus_past *p = NULL;
+	int rc;
+
+	if (flavor != DIR_CONSENSUS_MICRODESC || c->consensus_text == NULL ||
+			(unsigned)method >= DIR_COMPRESS_METHODS)
+		return -ENOENT;
+	for (unsigned i = 0; i < CONSENSUS_PAST_MAX && p == NULL; i++)
+		if (c->consensus_past[i].text != NULL &&
+				memcmp(c->consensus_past[i].sha3_as_signed, from_sha3,
+						KDF_SHA3_256_LEN) == 0)
+			p = &c->consensus_past[i];
+	if (p == NULL || p->diff_failed)
+		return -ENOENT;
+	if (p->diff[DIR_COMPRESS_IDENTITY] == NULL) {
+		uint64_t start = monotonic_usec();
+
+		rc = consdiff_generate(p->text, p->len, c->consensus_text, c->consensus_len,
+				p->sha3_as_signed, c->consensus_sha3_full,
+				&p->diff[DIR_COMPRESS_IDENTITY], &p->diff_len[DIR_COMPRESS_IDENTITY]);
+		if (rc < 0) {
+			p->diff_failed = true;
+			c->stats.consensus_diffs_failed++;
+			relay_log("warn", "consensus diff not made (error %d): serving the full "
+					"consensus to clients that hold that one", rc);
+			return -ENOENT;
+		}
+		c->stats.consensus_diffs_made++;
+		relay_log("info", "consensus diff made: %zu -> %zu bytes, diff %zu bytes in %.1f ms",
+				p->len, c->consensus_len, p->diff_len[DIR_COMPRESS_IDENTITY],
+				(double)(monotonic_usec() - start) / 1000.0);
+	}
+	if (p->diff[method] == NULL &&
+			dir_compress(method, DIR_COMPRESS_HIGH, p->diff[DIR_COMPRESS_IDENTITY],
+					p->diff_len[DIR_COMPRESS_IDENTITY], &p->diff[method],
+					&p->diff_len[method]) < 0)
+		return -ENOENT;
+	*text = p->diff[method];
+	*len = p->diff_len[method];
+	return 0;
 }
 
 static void
@@ -505,6 +607,7 @@ dir_count(struct relay_control *c, const struct dir_response_info *info)
 		k->items += info->items;
 		if ((unsigned)info->encoding < DIR_COMPRESS_METHODS)
 			c->stats.dir_encoded[info->encoding]++;
+		c->stats.consensus_diffs_served += info->consensus_diff;
 	} else if (info->status == 304) {
 		k->not_modified++;
 	} else if (info->status == 404) {
@@ -588,6 +691,7 @@ stream_data(void *ctx, uint16_t id, const uint8_t *data, size_t len)
 	struct dir_store store = {
 		.ctx = c, .consensus = store_consensus, .microdesc = store_microdesc,
 		.consensus_compressed = store_consensus_compressed,
+		.consensus_diff = store_consensus_diff,
 		.authority_cert = store_authority_cert,
 		.hs_publish = c->hsdir != NULL ? store_hs_publish : NULL,
 		.hs_descriptor = c->hsdir != NULL ? store_hs_descriptor : NULL,
@@ -1901,9 +2005,14 @@ consensus_received(struct relay_control *c, const uint8_t *body, size_t len, tim
 		}
 		memcpy(text, body, len);
 		consensus_packed_free(c);
-		free(c->consensus_text);
+		/* Clients that hold the one replaced get a diff from it. */
+		if (c->consensus_text != NULL)
+			consensus_past_push(c, c->consensus_text, c->consensus_len,
+					c->consensus_sha3);
 		c->consensus_text = text;
 		c->consensus_len = len;
+		if (kdf_sha3_256(text, len, c->consensus_sha3_full) != 0)
+			memset(c->consensus_sha3_full, 0, sizeof(c->consensus_sha3_full));
 	}
 	consensus_free(c->consensus);
 	c->consensus = fresh;
@@ -2767,6 +2876,10 @@ relay_control_destroy(struct relay_control *c)
 	while (c->stream_circuits != NULL)
 		stream_circuit_free(c, c->stream_circuits);
 	consensus_packed_free(c);
+	for (unsigned i = 0; i < CONSENSUS_PAST_MAX; i++) {
+		consensus_past_diffs_free(&c->consensus_past[i]);
+		free(c->consensus_past[i].text);
+	}
 	free(c->consensus_text);
 	consensus_free(c->consensus);
 	microdesc_store_free(c->microdescs);

@@ -129,6 +129,13 @@ struct relay_control_stats {
 	struct relay_control_dir_counts dir_other;
 	/* 200 answers per Content-Encoding (dir_compress.h methods). */
 	uint64_t dir_encoded[DIR_COMPRESS_METHODS];
+	/* Consensus diffs (consdiff.h): 200 answers that were diffs, diffs
+	 * made from a kept consensus to the current one, diffs that could
+	 * not be made, and consensuses kept to diff from. */
+	uint64_t consensus_diffs_served;
+	uint64_t consensus_diffs_made;
+	uint64_t consensus_diffs_failed;
+	uint64_t consensus_diff_bases;
 	/* The microdescriptor store (microdesc_store.h). */
 	uint64_t microdesc_requests;	/* /tor/micro/d/ fetches started */
 	uint64_t microdescs_fetched;	/* kept from the authorities' answers */

@@ -34,7 +34,8 @@
 #      second tor client whose only fallback directory and only guard is
 #      hsrelay (the authorities vote it Guard for this step) bootstraps
 #      to 100 % with every directory answer in its log from hsrelay, the
-#      consensus sent to it as x-tor-lzma and microdescriptors as x-zstd.
+#      consensus sent to it as x-tor-lzma and microdescriptors as x-zstd;
+#      then client2 applies a consensus diff hsrelay made (DirCache=2).
 # hsrelay's counters are printed at the end. Exit 77 (meson: skipped)
 # without root, tor, tor-gencert or curl.
 set -euo pipefail
@@ -249,6 +250,18 @@ if grep -v "$tn_seat_addr" "$tn_work/client2.dir" | grep -q .; then
   fail "client2 got directory answers from servers other than hsrelay"
 fi
 checked "client2 bootstrapped 100 % in $(( $(date +%s) - t_client2 )) s with hsrelay as its only directory source: $(wc -l <"$tn_work/client2.dir") directory answers, all from $tn_seat_addr"
+# (d) consensus diffs (DirCache=2): once hsrelay holds a newer consensus than
+# client2, client2's next fetch names its own in X-Or-Diff-From-Consensus and
+# gets a diff, which it applies and checks (digests, then signatures).
+wait_until 90 grep -q "Applied consensus diff" "${tn_dir[client2]}/info.log" || {
+  grep -iE 'consensus diff|fetching consensus|Received consensus' "${tn_dir[client2]}/info.log" | tail -8
+  fail "client2 applied no consensus diff from hsrelay"
+}
+if grep -qE "Could not apply consensus diff|Refusing to apply consensus diff|Unable to load (microdesc )?consensus" "${tn_dir[client2]}/info.log"; then
+  grep -E "consensus diff" "${tn_dir[client2]}/info.log" | tail -5
+  fail "client2 refused a consensus diff from hsrelay"
+fi
+checked "client2 applied $(grep -c "Applied consensus diff" "${tn_dir[client2]}/info.log") consensus diffs from hsrelay: $(grep -m1 -o "Applied consensus diff (size [0-9]*) .*size [0-9]*)" "${tn_dir[client2]}/info.log")"
 
 if [ "${DEMO:-0}" = 1 ]; then
   echo "--- the client's first page through hsrelay (first lines):"

@@ -96,10 +96,70 @@ store_cert(void *ctx, size_t index, struct dir_cert_doc *doc)
 	return 0;
 }
 
+/* The store keeps a diff from the consensus whose digest is all 0x22
+ * (opaque to dir_server) as text, and its x-tor-lzma form; other methods
+ * are compressed by the responder. */
+#define DIFF_TEXT "network-status-diff-version 1\nhash 2222 5a5a\n2c\nnew\n.\n"
+static unsigned diff_calls, packed_calls;
+
+static int
+store_consensus_diff(void *ctx, enum dir_consensus_flavor flavor, const uint8_t *from,
+		enum dir_compress_method method, const uint8_t **text, size_t *len)
+{
+	static uint8_t *lzma;
+	static size_t lzma_len;
+	static const uint8_t from_22[32] = {
+		0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
+		0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
+		0x22, 0x22, 0x22, 0x22, 0x22, 0x22,
+	};
+
+	(void)ctx;
+	diff_calls++;
+	if (flavor != DIR_CONSENSUS_MICRODESC || memcmp(from, from_22, 32) != 0)
+		return -ENOENT;
+	if (method == DIR_COMPRESS_IDENTITY) {
+		*text = (const uint8_t *)DIFF_TEXT;
+		*len = strlen(DIFF_TEXT);
+		return 0;
+	}
+	if (method != DIR_COMPRESS_LZMA)
+		return -ENOENT;
+	if (lzma == NULL)
+		assert_int_equal(dir_compress(method, DIR_COMPRESS_HIGH,
+				(const uint8_t *)DIFF_TEXT, strlen(DIFF_TEXT), &lzma, &lzma_len), 0);
+	*text = lzma;
+	*len = lzma_len;
+	return 0;
+}
+
+/* The consensus kept as x-zstd only. */
+static int
+store_consensus_compressed(void *ctx, enum dir_consensus_flavor flavor,
+		enum dir_compress_method method, const uint8_t **text, size_t *len)
+{
+	static uint8_t *zstd;
+	static size_t zstd_len;
+
+	(void)ctx;
+	packed_calls++;
+	if (flavor != DIR_CONSENSUS_MICRODESC || method != DIR_COMPRESS_ZSTD)
+		return -ENOENT;
+	if (zstd == NULL)
+		assert_int_equal(dir_compress(method, DIR_COMPRESS_HIGH,
+				(const uint8_t *)consensus_text, strlen(consensus_text), &zstd,
+				&zstd_len), 0);
+	*text = zstd;
+	*len = zstd_len;
+	return 0;
+}
+
 static const struct dir_store store = {
 	.consensus = store_consensus,
 	.microdesc = store_microdesc,
 	.authority_cert = store_cert,
+	.consensus_diff = store_consensus_diff,
+	.consensus_compressed = store_consensus_compressed,
 };
 
 static int
@@ -459,6 +519,68 @@ test_consensus_diff_and_signers(void **state)
 			"HTTP/1.0 404 Not found\r\nDate: " DATE "\r\n\r\n");
 }
 
+#define DIGEST_22 "2222222222222222222222222222222222222222222222222222222222222222"
+#define DIFF_200(ENC) \
+	"HTTP/1.0 200 OK\r\n" \
+	"Date: " DATE "\r\n" \
+	"Content-Type: text/plain\r\n" \
+	"Content-Encoding: " ENC "\r\n" \
+	"Expires: Thu, 02 Jan 2025 03:54:05 GMT\r\n" \
+	"Vary: X-Or-Diff-From-Consensus\r\n" \
+	"\r\n" \
+	DIFF_TEXT
+
+/* A client holding a consensus the store has a diff from gets the diff
+ * (dircache.c find_best_diff), in the best method it takes. */
+static void
+test_consensus_diffs(void **state)
+{
+	(void)state;
+	/* The first digest the store knows wins; tor's client offers all
+	 * methods: the kept x-tor-lzma form. */
+	diff_calls = 0;
+	check_response("GET /tor/status-vote/current/consensus-microdesc/"
+			"0232AF+14C131+23D15D.z HTTP/1.0\r\n"
+			"X-Or-Diff-From-Consensus: 1111111111111111111111111111111111111111111111111111"
+			"111111111111 " DIGEST_22 "\r\n"
+			"Accept-Encoding: x-tor-lzma, x-zstd, deflate, gzip, identity\r\n\r\n",
+			NULL, false, DIFF_200("x-tor-lzma"));
+	assert_int_equal(last_info.status, 200);
+	assert_true(last_info.consensus_diff);
+	assert_int_equal(last_info.items, 1);
+	assert_int_equal(last_info.encoding, DIR_COMPRESS_LZMA);
+	/* 1111...: lzma, then the text; 2222...: lzma. */
+	assert_int_equal(diff_calls, 3);
+	/* gzip is not kept: the text, compressed for this answer. */
+	check_response("GET /tor/status-vote/current/consensus-microdesc HTTP/1.0\r\n"
+			"X-Or-Diff-From-Consensus: " DIGEST_22 "\r\n"
+			"Accept-Encoding: gzip\r\n\r\n", NULL, false, DIFF_200("gzip"));
+	assert_true(last_info.consensus_diff);
+	/* The URL's diff/HASH form, identity. */
+	check_response("GET /tor/status-vote/current/consensus-microdesc/diff/" DIGEST_22
+			" HTTP/1.0\r\n\r\n", NULL, false, DIFF_200("identity"));
+	assert_true(last_info.consensus_diff);
+	/* Still the signers check after a diff is found. */
+	check_response("GET /tor/status-vote/current/consensus-microdesc/diff/" DIGEST_22
+			"/EEEEEE+DDDDDD HTTP/1.0\r\n\r\n", NULL, false,
+			"HTTP/1.0 404 Consensus not signed by sufficient number of "
+			"requested authorities\r\nDate: " DATE "\r\n\r\n");
+	/* No diff from it: the full consensus, kept as x-zstd (the
+	 * client's best after lzma, which the store lacks: it is
+	 * compressed for the answer). */
+	packed_calls = 0;
+	check_response("GET /tor/status-vote/current/consensus-microdesc HTTP/1.0\r\n"
+			"X-Or-Diff-From-Consensus: 1111111111111111111111111111111111111111111111111111"
+			"111111111111\r\nAccept-Encoding: x-zstd, identity\r\n\r\n", NULL, false,
+			CONSENSUS_200("x-zstd"));
+	assert_false(last_info.consensus_diff);
+	assert_int_equal(packed_calls, 1);
+	check_response("GET /tor/status-vote/current/consensus-microdesc HTTP/1.0\r\n"
+			"Accept-Encoding: x-tor-lzma\r\n\r\n", NULL, false,
+			CONSENSUS_200("x-tor-lzma"));
+	assert_int_equal(packed_calls, 2);
+}
+
 static void
 test_microdesc_digest_list(void **state)
 {
@@ -693,6 +815,7 @@ main(void)
 		cmocka_unit_test(test_microdesc_response),
 		cmocka_unit_test(test_keys_response),
 		cmocka_unit_test(test_consensus_diff_and_signers),
+		cmocka_unit_test(test_consensus_diffs),
 		cmocka_unit_test(test_microdesc_digest_list),
 		cmocka_unit_test(test_other_requests),
 		cmocka_unit_test(test_hs_requests),

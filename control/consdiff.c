@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/dirdoc_meta.h"
+
 static const char version_line[] = "network-status-diff-version 1";
 static const char signatures_start[] = "directory-signature ";
 /* tor's apply_ed_diff refuses command lines of 128 bytes or more. */
@@ -78,23 +80,6 @@ line_starts(const struct line *a, const char *s)
 	return a->len >= n && memcmp(a->s, s, n) == 0;
 }
 
-/* The value of a base64 digit, -1 for anything else. */
-static int
-base64_value(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* The identity of an "r NICKNAME IDENTITY ..." line: the run of base64
  * digits after the nickname (tor's get_id_hash). False when the line is
  * no router line. */
@@ -109,7 +94,7 @@ router_identity(const struct line *l, struct line *id)
 	if (p == NULL)
 		return false;
 	id->s = ++p;
-	while (p < end && base64_value(*p) >= 0)
+	while (p < end && dirdoc_base64_value(*p) >= 0)
 		p++;
 	id->len = (uint32_t)(p - id->s);
 	return id->len > 0;
@@ -123,7 +108,7 @@ identity_cmp(const struct line *a, const struct line *b)
 	uint32_t n = a->len < b->len ? a->len : b->len;
 
 	for (uint32_t i = 0; i < n; i++) {
-		int d = base64_value(a->s[i]) - base64_value(b->s[i]);
+		int d = dirdoc_base64_value(a->s[i]) - dirdoc_base64_value(b->s[i]);
 
 		if (d != 0)
 			return d;
@@ -431,29 +416,12 @@ done:
 	return rc;
 }
 
-static int
-hex_value(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool
 decode_digest(const uint8_t *hex, uint8_t *out)
 {
-	for (size_t i = 0; i < CONSDIFF_DIGEST_LEN; i++) {
-		int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+	struct dirdoc_span span = { .ptr = hex, .len = 2 * CONSDIFF_DIGEST_LEN };
 
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
+	return dirdoc_hex_decode(span, out, CONSDIFF_DIGEST_LEN) == 0;
 }
 
 /* "hash" SP 64 hex SP 64 hex, nothing else (tor splits on single

@@ -272,8 +272,8 @@ dirdoc_count_args(struct dirdoc_span args)
 	return n;
 }
 
-static int
-base64_value(uint8_t c)
+int
+dirdoc_base64_value(uint8_t c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -308,7 +308,7 @@ dirdoc_base64_decode(struct dirdoc_span in, bool skip_newlines,
 			pad++;
 			continue;
 		}
-		v = base64_value(c);
+		v = dirdoc_base64_value(c);
 		if (v < 0 || pad != 0)
 			return -EPROTO;
 		symbols++;

@@ -100,6 +100,10 @@ bool dirdoc_next_arg(struct dirdoc_span *args, struct dirdoc_span *arg);
 /* Number of whitespace-separated arguments in args. */
 size_t dirdoc_count_args(struct dirdoc_span args);
 
+/* The value of a base64 digit (RFC 4648 alphabet), -1 for any other
+ * byte. */
+int dirdoc_base64_value(uint8_t c);
+
 /* Base64 (RFC 4648 alphabet). Trailing '=' padding is optional, newlines
  * are skipped when skip_newlines (object bodies), any other byte outside
  * the alphabet is -EPROTO. Returns the decoded length, or -EMSGSIZE when

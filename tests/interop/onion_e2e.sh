@@ -273,6 +273,11 @@ checked "flood of $sent INTRODUCE1 in $ms ms: $rejected rate-limited at hsrelay 
 # 0.75^40 = 1e-5.
 # on_log_count NODE TEXT: lines of NODE's info log with TEXT.
 on_log_count() { grep -c "$2" "${tn_dir[$1]}/info.log" || true; }
+# The rest of the test (the flood's start, the flood, the counts after it
+# and the fetch after it) must not straddle a descriptor rotation of the
+# service: its retired intro circuit and the new one at hsrelay would
+# change what the clients introduce through in the middle of the count.
+onion_net_no_rotation_for $(( flood_seconds + 40 ))
 # The service's intro points may have changed since step 2 (time periods
 # are 4 minutes here, docs/hs-roles.md): the clients' ExcludeNodes are
 # taken again from the intro circuits the service holds now, for both

@@ -42,6 +42,10 @@
 #                        bootstrapped, service let on the network; its
 #                        descriptor stored at hsrelay and hsrelay an
 #                        established intro point of it; sets on_onion
+#   onion_net_no_rotation_for SECONDS  returns once no descriptor rotation
+#                        of the service can fall in the next SECONDS (waits
+#                        for an imminent one and the intro circuits and
+#                        descriptor upload after it)
 #   onion_net_service_intro_points  fingerprints of the relays the
 #                        service holds established intro circuits to
 #   onion_net_client_only_via_hsrelay  every client's ExcludeNodes = the
@@ -222,6 +226,50 @@ onion_net_wait_ready() {
 
 on_service_intro_count_is() {
   [ "$(onion_net_circuits hs HS_SERVICE_INTRO | grep -c HSSI_ESTABLISHED)" -ge "$1" ]
+}
+
+# The service rotates its descriptors at the start of each shared-random
+# protocol run (tor hs_service.c set_rotation_time(), every 24 voting
+# intervals: 4 minutes here), at its first consensus at or after that
+# time: the current descriptor and its intro circuits go, the next one
+# becomes current, and a new next descriptor gets new intro circuits
+# (hsrelay among them, being the heaviest relay) and is uploaded. A test
+# step that counts introductions per auth key must not straddle that.
+on_rotations() { grep -c 'Time to rotate our descriptors' "${tn_dir[hs]}/info.log" || true; }
+on_stored() { grep -c 'hsdir: stored descriptor for blinded key' "$tn_work/hsrelay.log" || true; }
+on_more_than() { [ "$("$1")" -gt "$2" ]; }
+
+# onion_net_next_rotation: the time (date +%s) the service logged for its
+# next rotation ("Next descriptor rotation time set to", local time).
+onion_net_next_rotation() {
+  local when
+  when=$(grep -o 'Next descriptor rotation time set to [0-9-]* [0-9:]*' \
+    "${tn_dir[hs]}/info.log" | tail -1 | awk '{print $7, $8}')
+  [ -n "$when" ] || fail "the service logged no next descriptor rotation time"
+  date -d "$when" +%s
+}
+
+onion_net_no_rotation_for() {
+  local need=$1 due rotations stored last
+  due=$(onion_net_next_rotation)
+  # The rotation waits for a consensus (up to a voting interval, 10 s)
+  # and its intro circuits take a few seconds more.
+  if [ "$due" -le $(( $(date +%s) + need + 20 )) ]; then
+    rotations=$(on_rotations)
+    stored=$(on_stored)
+    testnet_log "the service's descriptor rotation is due at $(date -d "@$due" +%T), within ${need} s: waiting for it"
+    wait_until $(( due - $(date +%s) + 40 )) on_more_than on_rotations "$rotations" ||
+      fail "the service did not rotate its descriptors at $(date -d "@$due" +%T)"
+    wait_until 40 on_more_than on_stored "$stored" ||
+      fail "hsrelay stored no descriptor in the 40 s after the service's rotation"
+  else
+    # A rotation of the last 40 s may still be building intro circuits.
+    last=$(grep 'Time to rotate our descriptors' "${tn_dir[hs]}/info.log" | tail -1 | cut -c1-15)
+    [ -n "$last" ] && [ "$(date -d "$last" +%s)" -gt $(( $(date +%s) - 40 )) ] || return 0
+  fi
+  wait_until 40 on_service_intro_count_is 6 ||
+    testnet_log "the service holds $(onion_net_circuits hs HS_SERVICE_INTRO | grep -c HSSI_ESTABLISHED) established intro circuits"
+  testnet_log "after the service's descriptor rotation: $(onion_net_circuits hs HS_SERVICE_INTRO | grep -c HSSI_ESTABLISHED) intro circuits established, $(on_stored) descriptors stored at hsrelay"
 }
 
 onion_net_circuits() {

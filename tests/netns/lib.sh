@@ -4,7 +4,15 @@
 # The netcheck helpers read the caller's netcheck (the binary), here (this
 # folder), work (begin_test), port and python (require_python).
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# fail MESSAGE: also appends MESSAGE to $fail_note_file when a test sets
+# one, so that a cleanup trap which dumps logs can repeat it last (a CI
+# excerpt shows only the end of a failed test's output; the file also
+# catches a fail in a subshell).
+fail() {
+  echo "FAIL: $*" >&2
+  [ -z "${fail_note_file:-}" ] || echo "$*" >>"$fail_note_file" 2>/dev/null || true
+  exit 1
+}
 checked() { echo "ok: $*"; }
 
 require_root() {

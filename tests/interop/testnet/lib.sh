@@ -123,6 +123,7 @@ testnet_begin() {
   # shellcheck disable=SC2034
   mac_ours=$(printf '02:00:00:78:%02x:02' "$subnet")
   tn_work=$(mktemp -d "/tmp/hsrelay-testnet-$tag.XXXXXX")
+  fail_note_file=$tn_work/failures
   chmod 755 "$tn_work"
   trap testnet_cleanup EXIT
   trap 'exit 130' INT
@@ -610,6 +611,10 @@ testnet_cleanup() {
       echo "---- $name notice.log (last 8 lines)" >&2
       tail -8 "${tn_dir[$name]}/notice.log" >&2
     done
+    if [ -s "$tn_work/failures" ]; then
+      echo "---- the failure (repeated after the logs above)" >&2
+      sed 's/^/FAIL: /' "$tn_work/failures" >&2
+    fi
   fi
   if [ -n "${KEEP_WORK:-}" ]; then
     echo "work directory kept: $tn_work" >&2

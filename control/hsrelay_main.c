@@ -466,6 +466,8 @@ print_circuit_stats(const struct hsrelay *r)
 				s.padding_negotiations, s.padding_negotiate_ignored,
 				s.padding_cells_sent);
 	}
+	printf("hsrelay: stats padding control nf_ito_low_ms=%" PRIu64 " nf_ito_high_ms=%" PRIu64
+			"\n", c->padding_ito_low_ms, c->padding_ito_high_ms);
 	printf("hsrelay: stats links control links_inbound=%" PRIu64 " links_outbound=%" PRIu64
 			" relay_cells_ignored=%" PRIu64 "\n", c->links_inbound, c->links_outbound,
 			c->relay_cells_ignored);

@@ -1580,6 +1580,10 @@ padding_params_from_consensus(struct relay_control *c)
 			consensus_param(c->consensus, "nf_ito_high",
 					CHANNEL_PADDING_ITO_HIGH_DEFAULT_MS, INT32_MIN, INT32_MAX));
 
+	if (c->stats.padding_ito_low_ms != p.ito_low_ms ||
+			c->stats.padding_ito_high_ms != p.ito_high_ms)
+		relay_log("notice", "connection padding: idle timeout %u..%u ms (consensus "
+				"nf_ito_low, nf_ito_high)", p.ito_low_ms, p.ito_high_ms);
 	c->stats.padding_ito_low_ms = p.ito_low_ms;
 	c->stats.padding_ito_high_ms = p.ito_high_ms;
 	for (unsigned w = 0; w < c->cfg.n_workers; w++)

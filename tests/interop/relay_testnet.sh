@@ -36,6 +36,8 @@
 #      to 100 % with every directory answer in its log from hsrelay, the
 #      consensus sent to it as x-tor-lzma and microdescriptors as x-zstd;
 #      then client2 applies a consensus diff hsrelay made (DirCache=2).
+#   8. the authorities' ConsensusParams (nf_ito_*, DoS limits) reach hsrelay's
+#      padding window and DoS limits.
 # hsrelay's counters are printed at the end. Exit 77 (meson: skipped)
 # without root, tor, tor-gencert or curl.
 set -euo pipefail
@@ -56,6 +58,14 @@ middle=${tn_fp[hsrelay]}
 conf=$tn_work/hsrelay.conf
 tn_hsrelay=$hsrelay
 testnet_hsrelay_conf "$conf" "$workers" "$tap" 9035 hsrelay
+
+# Consensus parameters hsrelay must take from the consensus (step 8):
+# tor's connection-padding window and DoS limits, generous enough for this
+# test's own clients.
+for a in "${tn_auths[@]}"; do
+  echo "ConsensusParams nf_ito_low=1800 nf_ito_high=4200 DoSCircuitCreationEnabled=1 DoSCircuitCreationMinConnections=5 DoSCircuitCreationRate=50 DoSCircuitCreationBurst=500 DoSConnectionEnabled=1 DoSConnectionMaxConcurrentCount=200" \
+    >>"${tn_dir[$a]}/torrc"
+done
 
 testnet_start_origin
 testnet_start_network
@@ -280,6 +290,18 @@ md_ok=$(sed -n 's/.*stats dircache microdesc ok=\([0-9]*\).*/\1/p' "$tn_work/hsr
 [ "${md_ok:-0}" -ge 2 ] ||
   fail "hsrelay's counters show ${md_ok:-no} microdescriptor answers, expected begindir_client's and client2's"
 checked "hsrelay answered $md_ok microdescriptor requests"
+# 8. The consensus's parameters reached hsrelay: the padding window its
+# workers use (tor channelpadding.c) and its DoS limits (tor dos.c), both
+# from ConsensusParams above, not tor's defaults (1500..9500 ms, off).
+grep -q "^params .*nf_ito_high=4200 nf_ito_low=1800" "$tn_work/begindir.consensus" ||
+  fail "the consensus lacks the ConsensusParams: $(grep '^params' "$tn_work/begindir.consensus")"
+grep -q "connection padding: idle timeout 1800..4200 ms" "$tn_work/hsrelay.log" ||
+  fail "hsrelay did not take nf_ito_low/nf_ito_high from the consensus: $(grep 'connection padding' "$tn_work/hsrelay.log")"
+grep -q "nf_ito_low_ms=1800 nf_ito_high_ms=4200" "$tn_work/hsrelay.log" ||
+  fail "hsrelay's padding window at exit is not the consensus's"
+grep -q "DoS limits: circuit creation on (min 5 connections, 50/s, burst 500, .*); connections on (max 200 concurrent" "$tn_work/hsrelay.log" ||
+  fail "hsrelay did not take the DoS limits from the consensus: $(grep 'DoS limits' "$tn_work/hsrelay.log")"
+checked "consensus parameters: $(grep -m1 -o 'connection padding: idle timeout [0-9.]* ms' "$tn_work/hsrelay.log"); $(grep -o 'DoS limits: circuit creation on ([^)]*)' "$tn_work/hsrelay.log" | tail -1)"
 # client2 (tor 0.4.9 offers x-tor-lzma, x-zstd, deflate, gzip, identity) was
 # sent the consensus as x-tor-lzma and microdescriptors as x-zstd, as tor's
 # dircache would, and bootstrapped on them; begindir_client asks for identity.

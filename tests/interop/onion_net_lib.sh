@@ -244,7 +244,7 @@ on_more_than() { [ "$("$1")" -gt "$2" ]; }
 onion_net_next_rotation() {
   local when
   when=$(grep -o 'Next descriptor rotation time set to [0-9-]* [0-9:]*' \
-    "${tn_dir[hs]}/info.log" | tail -1 | awk '{print $7, $8}')
+    "${tn_dir[hs]}/info.log" | tail -1 | awk '{print $7, $8}') || true
   [ -n "$when" ] || fail "the service logged no next descriptor rotation time"
   date -d "$when" +%s
 }
@@ -263,8 +263,10 @@ onion_net_no_rotation_for() {
     wait_until 40 on_more_than on_stored "$stored" ||
       fail "hsrelay stored no descriptor in the 40 s after the service's rotation"
   else
-    # A rotation of the last 40 s may still be building intro circuits.
-    last=$(grep 'Time to rotate our descriptors' "${tn_dir[hs]}/info.log" | tail -1 | cut -c1-15)
+    # A rotation of the last 40 s may still be building intro circuits
+    # (none yet: grep finds nothing).
+    last=$(grep 'Time to rotate our descriptors' "${tn_dir[hs]}/info.log" | tail -1 |
+      cut -c1-15) || true
     [ -n "$last" ] && [ "$(date -d "$last" +%s)" -gt $(( $(date +%s) - 40 )) ] || return 0
   fi
   wait_until 40 on_service_intro_count_is 6 ||

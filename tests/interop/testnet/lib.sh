@@ -124,6 +124,12 @@ testnet_begin() {
   mac_ours=$(printf '02:00:00:78:%02x:02' "$subnet")
   tn_work=$(mktemp -d "/tmp/hsrelay-testnet-$tag.XXXXXX")
   fail_note_file=$tn_work/failures
+  # A command that fails under set -e ends the test without a FAIL line:
+  # note each failed command (errtrace: in functions and substitutions
+  # too, so also ones a caller handles) for testnet_cleanup to show.
+  set -E
+  trap 'tn_status=$?; echo "${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND (status $tn_status)" \
+    >>"$tn_work/errors" 2>/dev/null' ERR
   chmod 755 "$tn_work"
   trap testnet_cleanup EXIT
   trap 'exit 130' INT
@@ -592,7 +598,7 @@ testnet_fetch() {
 testnet_cleanup() {
   local status=$? pid='' ns name i
   set +eu
-  trap - INT TERM HUP
+  trap - INT TERM HUP ERR
   for pid in "${tn_pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for i in $(seq 40); do
     for pid in "${tn_pids[@]}"; do kill -0 "$pid" 2>/dev/null && break; pid=; done
@@ -614,6 +620,9 @@ testnet_cleanup() {
     if [ -s "$tn_work/failures" ]; then
       echo "---- the failure (repeated after the logs above)" >&2
       sed 's/^/FAIL: /' "$tn_work/failures" >&2
+    elif [ -s "$tn_work/errors" ]; then
+      echo "---- exit status $status without a FAIL line; the last failed commands:" >&2
+      tail -3 "$tn_work/errors" >&2
     fi
   fi
   if [ -n "${KEEP_WORK:-}" ]; then

@@ -125,8 +125,9 @@ testnet_begin() {
   tn_work=$(mktemp -d "/tmp/hsrelay-testnet-$tag.XXXXXX")
   fail_note_file=$tn_work/failures
   # A command that fails under set -e ends the test without a FAIL line:
-  # note each failed command (errtrace: in functions and substitutions
-  # too, so also ones a caller handles) for testnet_cleanup to show.
+  # note each failed command that set -e would act on (errtrace: in
+  # functions and command substitutions too; one a caller tests with ||
+  # or if is not noted) for testnet_cleanup to show.
   set -E
   trap 'tn_status=$?; echo "${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND (status $tn_status)" \
     >>"$tn_work/errors" 2>/dev/null' ERR

@@ -220,13 +220,16 @@ onion_net_wait_ready() {
       fail "the service established no intro circuit at hsrelay"; }
   # Both descriptors' intro circuits (current and next time period).
   wait_until 20 on_service_intro_count_is 6 ||
-    testnet_log "the service holds $(onion_net_circuits hs HS_SERVICE_INTRO | grep -c HSSI_ESTABLISHED) established intro circuits"
+    testnet_log "the service holds $(on_service_intros) established intro circuits"
   checked "$on_onion: descriptor stored at hsrelay, intro circuit(s) established there at $(testnet_elapsed) s"
 }
 
-on_service_intro_count_is() {
-  [ "$(onion_net_circuits hs HS_SERVICE_INTRO | grep -c HSSI_ESTABLISHED)" -ge "$1" ]
+# on_service_intros: the intro circuits the service holds established.
+on_service_intros() {
+  onion_net_circuits hs HS_SERVICE_INTRO | grep -c HSSI_ESTABLISHED || true
 }
+
+on_service_intro_count_is() { [ "$(on_service_intros)" -ge "$1" ]; }
 
 # The service rotates its descriptors at the start of each shared-random
 # protocol run (tor hs_service.c set_rotation_time(), every 24 voting
@@ -235,7 +238,8 @@ on_service_intro_count_is() {
 # becomes current, and a new next descriptor gets new intro circuits
 # (hsrelay among them, being the heaviest relay) and is uploaded. A test
 # step that counts introductions per auth key must not straddle that.
-on_rotations() { grep -c 'Time to rotate our descriptors' "${tn_dir[hs]}/info.log" || true; }
+on_rotated='Time to rotate our descriptors'
+on_rotations() { grep -c "$on_rotated" "${tn_dir[hs]}/info.log" || true; }
 on_stored() { grep -c 'hsdir: stored descriptor for blinded key' "$tn_work/hsrelay.log" || true; }
 on_more_than() { [ "$("$1")" -gt "$2" ]; }
 
@@ -265,13 +269,12 @@ onion_net_no_rotation_for() {
   else
     # A rotation of the last 40 s may still be building intro circuits
     # (none yet: grep finds nothing).
-    last=$(grep 'Time to rotate our descriptors' "${tn_dir[hs]}/info.log" | tail -1 |
-      cut -c1-15) || true
+    last=$(grep "$on_rotated" "${tn_dir[hs]}/info.log" | tail -1 | cut -c1-15) || true
     [ -n "$last" ] && [ "$(date -d "$last" +%s)" -gt $(( $(date +%s) - 40 )) ] || return 0
   fi
-  wait_until 40 on_service_intro_count_is 6 ||
-    testnet_log "the service holds $(onion_net_circuits hs HS_SERVICE_INTRO | grep -c HSSI_ESTABLISHED) established intro circuits"
-  testnet_log "after the service's descriptor rotation: $(onion_net_circuits hs HS_SERVICE_INTRO | grep -c HSSI_ESTABLISHED) intro circuits established, $(on_stored) descriptors stored at hsrelay"
+  # Fewer than 6 after 40 s is logged below, as in onion_net_wait_ready.
+  wait_until 40 on_service_intro_count_is 6 || true
+  testnet_log "after the service's descriptor rotation: $(on_service_intros) intro circuits established, $(on_stored) descriptors stored at hsrelay"
 }
 
 onion_net_circuits() {

@@ -187,9 +187,9 @@ bench_memif_bridge_main(int argc, char **argv)
 	if (rc == 0)
 		rc = port_find("net_memif0", &ports[1]);
 	if (rc == 0)
-		rc = port_start(ports[0], 1, &pool, BRIDGE_DESC, BRIDGE_DESC, &info);
+		rc = port_start(ports[0], 1, &pool, BRIDGE_DESC, BRIDGE_DESC, false, &info);
 	if (rc == 0)
-		rc = port_start(ports[1], 1, &pool, BRIDGE_DESC, BRIDGE_DESC, &info);
+		rc = port_start(ports[1], 1, &pool, BRIDGE_DESC, BRIDGE_DESC, false, &info);
 	if (rc < 0) {
 		fprintf(stderr, "memif-bridge: ports: %s\n", strerror(-rc));
 		rte_eal_cleanup();

@@ -473,7 +473,8 @@ hs_role_main(const struct options *o, struct bench_shared *sh)
 	rc = port_find("net_memif0", &port_id);
 	if (rc < 0)
 		goto out;
-	rc = port_start(port_id, 1, &app->pool, 1024, 1024, &port);
+	/* memif offers no checksum offloads: the stack sums in software. */
+	rc = port_start(port_id, 1, &app->pool, 1024, 1024, false, &port);
 	if (rc < 0)
 		goto out;
 	port_started = true;

@@ -1726,8 +1726,9 @@ ugen_run(struct ugen *u)
 		return -ENOMEM;
 	}
 	rc = port_find("net_memif0", &u->port_id);
+	/* memif offers no checksum offloads: the stack sums in software. */
 	if (rc == 0)
-		rc = port_start(u->port_id, 1, &u->pool, PORT_DESC, PORT_DESC, &port);
+		rc = port_start(u->port_id, 1, &u->pool, PORT_DESC, PORT_DESC, false, &port);
 	if (rc < 0) {
 		ugen_fail(u, rc, "memif port: %s", strerror(-rc));
 		return rc;

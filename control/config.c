@@ -476,6 +476,14 @@ parse_bool(const char *value, bool *out, char *msg, size_t msg_len)
 	return 0;
 }
 
+/* 0 keeps TCP checksums in software even where the device offers them
+ * (a driver suspected of getting them wrong, or to compare). */
+static int
+set_checksum_offload(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	return parse_bool(value, &config->dpdk.checksum_offload, msg, msg_len);
+}
+
 static int
 set_nickname(struct config *config, const char *value, char *msg, size_t msg_len)
 {
@@ -1323,6 +1331,7 @@ static const struct config_key config_keys[] = {
 	{ "DPDKIdleSleepUsec", false, set_idle_sleep },
 	{ "DPDKMac", false, set_mac },
 	{ "DPDKArpTimeout", false, set_arp_timeout },
+	{ "DPDKChecksumOffload", false, set_checksum_offload },
 	{ "Address", false, set_address },
 	{ "DPDKGateway", false, set_gateway },
 	{ "TCPCongestionControl", false, set_tcp_congestion },
@@ -1382,6 +1391,7 @@ config_init(struct config *config)
 	config->dpdk.tcp_congestion = CONFIG_TCP_CUBIC;
 	config->dpdk.tcp_recv_buffer = CONFIG_TCP_BUFFER_DEFAULT;
 	config->dpdk.tcp_send_buffer = CONFIG_TCP_BUFFER_DEFAULT;
+	config->dpdk.checksum_offload = true;
 	config->netcheck.connect_bytes = 1u << 20;
 	config->netcheck.connections = 1;
 	config->tor.bandwidth_rate = 1u << 30;

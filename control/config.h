@@ -87,6 +87,7 @@ struct config_dpdk {
 	enum config_tcp_congestion tcp_congestion; /* TCPCongestionControl, default cubic */
 	uint32_t tcp_recv_buffer;            /* TCPRecvBuffer, bytes, default 256 KBytes */
 	uint32_t tcp_send_buffer;            /* TCPSendBuffer, bytes, default 256 KBytes */
+	bool checksum_offload;               /* DPDKChecksumOffload, default 1 */
 };
 
 /* hsrelay-netcheck's TCP checks (dataplane/netcheck_main.c). Defaults

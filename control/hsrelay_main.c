@@ -332,12 +332,15 @@ print_stats(const struct hsrelay *r)
 				" sack_recoveries=%" PRIu64 " reorder_recoveries=%" PRIu64
 				" loss_probes=%" PRIu64 " loss_probes_spurious=%" PRIu64
 				" lost_retransmits=%" PRIu64 " recoveries_undone=%" PRIu64
-				" drop_out_of_window=%" PRIu64 " drop_checksum=%" PRIu64 "\n", i,
+				" drop_out_of_window=%" PRIu64 " drop_checksum=%" PRIu64
+				" rx_checksum_offloaded=%" PRIu64 " tx_checksum_offloaded=%" PRIu64
+				"\n", i,
 				s.tcp.segments_in, s.tcp.segments_out, s.tcp.retransmitted_segments,
 				s.tcp.retransmit_timeouts, s.tcp.fast_retransmits, s.tcp.sack_recoveries,
 				s.tcp.reorder_recoveries, s.tcp.loss_probes, s.tcp.loss_probes_spurious,
 				s.tcp.lost_retransmits, s.tcp.recoveries_undone, s.tcp.drop_out_of_window,
-				s.tcp.drop_checksum);
+				s.tcp.drop_checksum, s.tcp.rx_checksum_offloaded,
+				s.tcp.tx_checksum_offloaded);
 	}
 	printf("hsrelay: stats control tls_handshakes=%" PRIu64 " tls_failures=%" PRIu64
 			" link_handshakes=%" PRIu64 " link_failures=%" PRIu64 " creates=%" PRIu64
@@ -664,13 +667,17 @@ run(struct hsrelay *r)
 	rc = worker_set_launch(&r->dp);
 	if (rc == 0) {
 		char fp[2 * RSA_IDENTITY_FINGERPRINT_LEN + 1];
+		char checksum[48];
 
 		rsa_fingerprint_to_hex(relay_keys_fingerprint(r->keys), fp);
-		printf("hsrelay: relay %s %s on %u.%u.%u.%u:%u, port %s queues %u link %s\n",
+		port_checksum_describe(&r->dp.port, checksum, sizeof(checksum));
+		printf("hsrelay: relay %s %s on %u.%u.%u.%u:%u, port %s queues %u link %s "
+				"checksum offload %s\n",
 				r->config.tor.nickname, fp, cfg->address >> 24,
 				cfg->address >> 16 & 0xff, cfg->address >> 8 & 0xff,
 				cfg->address & 0xff, r->config.tor.or_port, r->dp.port.name,
-				r->n_workers, port_link_wait(r->dp.port_id, 500) ? "up" : "down");
+				r->n_workers, port_link_wait(r->dp.port_id, 500) ? "up" : "down",
+				checksum);
 		fflush(stdout);
 		if (r->config.tor.has_metrics_port) {
 			rc = metrics_server_start(r->config.tor.metrics_address,

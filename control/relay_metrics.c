@@ -311,6 +311,12 @@ static const struct worker_family worker_families_before_latency[] = {
 		{ "ooo_full", STAT(tcp.drop_ooo_full) },
 		{ "no_mbuf", STAT(tcp.drop_no_mbuf) },
 		{ "output_full", STAT(tcp.drop_output_full) }) },
+	{ "hsrelay_tcp_checksum_offloaded_total", "direction",
+	  "TCP segments per worker whose checksum the port's device verified (rx) or "
+	  "computes (tx): DPDKChecksumOffload, where the device offers it",
+	  METRICS_COUNTER, FIELDS(
+		{ "rx", STAT(tcp.rx_checksum_offloaded) },
+		{ "tx", STAT(tcp.tx_checksum_offloaded) }) },
 	{ "hsrelay_links_open", NULL,
 	  "Links (TLS connections) open per worker",
 	  METRICS_GAUGE, FIELDS(

@@ -449,6 +449,8 @@ print_counters(const struct worker *w, struct stack *s,
 		{ "segments_in", t->segments_in }, { "segments_out", t->segments_out },
 		{ "bytes_in", t->bytes_in }, { "bytes_out", t->bytes_out },
 		{ "drop_malformed", t->drop_malformed }, { "drop_checksum", t->drop_checksum },
+		{ "rx_checksum_offloaded", t->rx_checksum_offloaded },
+		{ "tx_checksum_offloaded", t->tx_checksum_offloaded },
 		{ "drop_no_socket", t->drop_no_socket },
 		{ "drop_out_of_window", t->drop_out_of_window }, { "drop_paws", t->drop_paws },
 		{ "drop_bad_ack", t->drop_bad_ack }, { "drop_ooo_full", t->drop_ooo_full },
@@ -700,10 +702,13 @@ run(struct netcheck *nc, unsigned seconds)
 	rc = worker_set_launch(&nc->dp);
 	if (rc == 0) {
 		const uint8_t *mac = cfg->has_mac ? cfg->mac : nc->dp.port.mac;
+		char checksum[48];
 
-		printf("netcheck: port %s queues %u rss %s link %s mac "
+		port_checksum_describe(&nc->dp.port, checksum, sizeof(checksum));
+		printf("netcheck: port %s queues %u rss %s checksum offload %s link %s mac "
 				"%02x:%02x:%02x:%02x:%02x:%02x address %u.%u.%u.%u/%u\n",
 				nc->dp.port.name, nc->n_workers, nc->dp.port.rss ? "on" : "off",
+				checksum,
 				port_link_wait(nc->dp.port_id, 500) ? "up" : "down",
 				mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
 				cfg->address >> 24, cfg->address >> 16 & 0xff,

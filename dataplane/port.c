@@ -1,6 +1,7 @@
 #include "dataplane/port.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -78,10 +79,33 @@ port_reta_set(uint16_t port_id, uint16_t reta_size, uint16_t n_queues)
 	return rte_eth_dev_rss_reta_update(port_id, reta, reta_size);
 }
 
+/* TCP checksums by the device where it offers them (port.h). The IPv4
+ * header checksum stays in software both ways: 20 bytes, computed from
+ * field values on output and verified by the classifier's parser. */
+static void
+port_checksum_offloads(const struct rte_eth_dev_info *dev_info, struct rte_eth_conf *conf,
+		struct port_info *info)
+{
+	if (dev_info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM) {
+		conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+		info->rx_tcp_checksum = true;
+	}
+	if (dev_info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) {
+		conf->txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+		info->tx_tcp_checksum = true;
+		/* DPDK 22.11's net_tap "offloads" in software and sums each
+		 * segment of a chain as if it began on an even byte
+		 * (tap_tx_l4_add_rcksum()), so a chain with an odd-length
+		 * segment leaves with a wrong checksum; there the stack
+		 * offloads only single-segment frames. */
+		info->tx_tcp_checksum_chains = strcmp(dev_info->driver_name, "net_tap") != 0;
+	}
+}
+
 int
 port_start(uint16_t port_id, uint16_t n_queues,
 		struct rte_mempool *const *pools, uint16_t rx_desc, uint16_t tx_desc,
-		struct port_info *info)
+		bool checksum_offload, struct port_info *info)
 {
 	struct rte_eth_dev_info dev_info;
 	struct rte_eth_conf conf;
@@ -118,6 +142,8 @@ port_start(uint16_t port_id, uint16_t n_queues,
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 		info->tx_multi_segs = true;
 	}
+	if (checksum_offload)
+		port_checksum_offloads(&dev_info, &conf, info);
 	rc = rte_eth_dev_configure(port_id, n_queues, n_queues, &conf);
 	if (rc < 0)
 		return rc;
@@ -155,6 +181,14 @@ port_start(uint16_t port_id, uint16_t n_queues,
 	if (rte_eth_dev_get_name_by_port(port_id, info->name) < 0)
 		info->name[0] = '\0';
 	return 0;
+}
+
+void
+port_checksum_describe(const struct port_info *info, char *buf, size_t len)
+{
+	snprintf(buf, len, "rx %s tx %s", info->rx_tcp_checksum ? "on" : "off",
+			!info->tx_tcp_checksum ? "off" :
+			info->tx_tcp_checksum_chains ? "on" : "single-segment");
 }
 
 bool

@@ -15,6 +15,7 @@
 #define HSRELAY_DATAPLANE_PORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct rte_mempool;
@@ -37,6 +38,15 @@ struct port_info {
 	 * DPDK 22.11) a chain's later segments would be lost or read as
 	 * garbage, so the worker linearizes frames first (worker_config). */
 	bool tx_multi_segs;
+	/* TCP checksum offloads enabled (port_start() with checksum_offload,
+	 * where the device offers them): the device verifies received TCP
+	 * checksums and reports it in the mbuf's RTE_MBUF_F_RX_L4_CKSUM_*
+	 * flags; it computes the checksum of sent segments marked
+	 * RTE_MBUF_F_TX_TCP_CKSUM, of chains too where tx_tcp_checksum_chains
+	 * (not on net_tap, see port.c). */
+	bool rx_tcp_checksum;
+	bool tx_tcp_checksum;
+	bool tx_tcp_checksum_chains;
 	uint8_t mac[6];      /* the device's MAC */
 	char name[64];       /* the ethdev name (vdev name or PCI address) */
 };
@@ -58,13 +68,18 @@ struct rte_mempool *port_mempool_create(const char *name, unsigned n_mbufs,
 /* Configures port_id with n_queues RX/TX queue pairs, RX queue q filled
  * from pools[q], rx_desc/tx_desc descriptors per queue (adjusted to the
  * device's limits), RSS as described above when the device supports it and
- * n_queues > 1, multi-segment TX where offered (info->tx_multi_segs), and
- * promiscuous mode where supported (the dataplane may
- * use a MAC other than the device's). Then starts it. Returns 0 and fills
+ * n_queues > 1, multi-segment TX where offered (info->tx_multi_segs), TCP
+ * checksum offloads where offered if checksum_offload (DPDKChecksumOffload,
+ * info->rx_tcp_checksum, tx_tcp_checksum), and promiscuous mode where
+ * supported (the dataplane may use a MAC other than the device's). Then starts it. Returns 0 and fills
  * *info, or a negative errno naming nothing (the caller logs port_id). */
 int port_start(uint16_t port_id, uint16_t n_queues,
 		struct rte_mempool *const *pools, uint16_t rx_desc, uint16_t tx_desc,
-		struct port_info *info);
+		bool checksum_offload, struct port_info *info);
+
+/* Writes what port_start() enabled of the TCP checksum offloads, for a
+ * start-up line: "rx on|off tx on|single-segment|off". */
+void port_checksum_describe(const struct port_info *info, char *buf, size_t len);
 
 /* Waits up to wait_ms for the link to come up. Returns true when it is up. */
 bool port_link_wait(uint16_t port_id, unsigned wait_ms);

@@ -14,6 +14,8 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "dataplane/port.h"
+
 /* Ports for connections we open: the IANA dynamic range (RFC 6335 6). */
 #define STACK_PORT_FIRST 49152
 #define STACK_PORT_LAST 65535
@@ -377,6 +379,16 @@ stack_arp_ring_create(unsigned index, unsigned count, int socket_id)
 	snprintf(name, sizeof(name), "stack_arp%u", index);
 	return rte_ring_create_elem(name, sizeof(struct arp_ipv4), count, socket_id,
 			RING_F_SC_DEQ);
+}
+
+bool
+stack_config_checksum_offloads(struct stack_config *cfg, const struct port_info *port)
+{
+	cfg->tcp.rx_checksum_offload = port->rx_tcp_checksum;
+	cfg->tcp.tx_checksum = !port->tx_tcp_checksum ? TCP_TX_CHECKSUM_SOFTWARE :
+		port->tx_tcp_checksum_chains ? TCP_TX_CHECKSUM_OFFLOAD :
+		TCP_TX_CHECKSUM_OFFLOAD_SINGLE;
+	return port->tx_tcp_checksum;
 }
 
 struct stack *

@@ -42,6 +42,8 @@
 #include "dataplane/tcp.h"
 #include "dataplane/worker.h"
 
+struct port_info;
+
 struct rte_mempool;
 struct stack;
 
@@ -114,6 +116,12 @@ extern const struct worker_ops stack_worker_ops;
 /* An ARP ring for worker index (multi-producer, single consumer) of
  * count (a power of two) messages; NULL with rte_errno set on failure. */
 struct rte_ring *stack_arp_ring_create(unsigned index, unsigned count, int socket_id);
+
+/* Sets cfg's TCP checksum settings (tcp.rx_checksum_offload,
+ * tcp.tx_checksum) from the offloads port_start() enabled on port. Returns
+ * whether the worker must pass frames through rte_eth_tx_prepare()
+ * (worker_config.tx_prepare): when the device computes checksums. */
+bool stack_config_checksum_offloads(struct stack_config *cfg, const struct port_info *port);
 
 /* Allocates a stack (ARP cache and TCP stack included) on cfg->socket_id.
  * Not fast path. Returns NULL with *error set (-EINVAL, -ENOMEM). */

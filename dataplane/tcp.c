@@ -459,6 +459,27 @@ tcp_chain_trim_back(struct rte_mbuf *m, uint32_t keep)
 	m->nb_segs = segs;
 }
 
+/* The segment's TCP checksum is right: by the device's verdict where the
+ * port verifies checksums and gave one (NONE: the device checked the data's
+ * integrity and left the field as it was, e.g. a virtio peer on the same
+ * host), else summed here. */
+static bool
+rx_checksum_ok(struct tcp_stack *s, const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
+		uint32_t l4_off)
+{
+	if (s->cfg.rx_checksum_offload) {
+		uint64_t verdict = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+		if (verdict == RTE_MBUF_F_RX_L4_CKSUM_BAD)
+			return false;
+		if (verdict == RTE_MBUF_F_RX_L4_CKSUM_GOOD || verdict == RTE_MBUF_F_RX_L4_CKSUM_NONE) {
+			s->stats.rx_checksum_offloaded++;
+			return true;
+		}
+	}
+	return ipv4_l4_checksum_mbuf_ok(m, ip, l4_off);
+}
+
 /* Input: IPv4 + TCP header checks, then per-segment processing. */
 static void
 input_one(struct tcp_stack *s, struct rte_mbuf *m, uint64_t now)
@@ -482,7 +503,7 @@ input_one(struct tcp_stack *s, struct rte_mbuf *m, uint64_t now)
 		goto malformed;
 	if (off + total < m->pkt_len)
 		tcp_chain_trim_back(m, off + total);
-	if (!ipv4_l4_checksum_mbuf_ok(m, ip, off + ihl)) {
+	if (!rx_checksum_ok(s, m, ip, off + ihl)) {
 		s->stats.drop_checksum++;
 		rte_pktmbuf_free(m);
 		return;

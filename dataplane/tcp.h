@@ -49,6 +49,15 @@ enum tcp_congestion_control {
 	TCP_CC_NEWRENO,		/* RFC 5681 and RFC 6582 */
 };
 
+/* Who computes the checksum of sent segments (port_info's TX offloads). */
+enum tcp_tx_checksum {
+	TCP_TX_CHECKSUM_SOFTWARE,	/* the stack, always (the default) */
+	/* The device, for segments that are one mbuf (payload copied into
+	 * the header mbuf); the stack for chains (net_tap, port.c). */
+	TCP_TX_CHECKSUM_OFFLOAD_SINGLE,
+	TCP_TX_CHECKSUM_OFFLOAD,	/* the device, for every segment */
+};
+
 struct tcp_stack_config {
 	struct rte_mempool *pool;	/* headers of sent segments, indirect mbufs */
 	int socket_id;
@@ -67,6 +76,12 @@ struct tcp_stack_config {
 	bool no_sack;			/* do not offer SACK-permitted */
 	bool no_tail_loss_probe;	/* no RFC 8985 7 loss probes */
 	enum tcp_congestion_control congestion_control;	/* default CUBIC */
+	/* Received segments carry the device's verdict on their TCP checksum
+	 * in ol_flags (RX_L4_CKSUM_GOOD or NONE: taken without summing
+	 * them; BAD: dropped as drop_checksum; UNKNOWN: summed in software).
+	 * Off (the default): the flags are not looked at. */
+	bool rx_checksum_offload;
+	enum tcp_tx_checksum tx_checksum;
 	uint64_t rto_initial_ns;	/* RFC 6298 2.1; default 1 s */
 	uint64_t rto_min_ns;		/* default 200 ms (Linux) */
 	uint64_t rto_max_ns;		/* default 60 s */
@@ -162,6 +177,8 @@ struct tcp_stats {
 	uint64_t resets_unread_at_close;	/* tcp_close() with data unread */
 	uint64_t resets_data_after_close;	/* new data after tcp_close() */
 	uint64_t limited_transmits;	/* RFC 3042 segments */
+	uint64_t rx_checksum_offloaded;	/* segments whose checksum the device verified */
+	uint64_t tx_checksum_offloaded;	/* segments left for the device to checksum */
 };
 
 struct tcp_conn_info {

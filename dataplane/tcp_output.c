@@ -8,6 +8,7 @@
 #include <rte_byteorder.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_memcpy.h>
 #include <rte_tcp.h>
 
 #include "dataplane/ipv4.h"
@@ -137,10 +138,11 @@ sq_find(const struct tcp_conn *c, uint32_t seq, uint32_t *mseq_out)
 	return m;
 }
 
-/* Copies [seq, seq + len) of the send queue to dst and returns the folded
- * sum of the bytes copied (inet_copy_sum()), in one pass: a segment of one
- * mbuf costs the PMD and the pool less than a header and indirect mbufs,
- * whose attach and detach each take an atomic on the queued mbuf. */
+/* Copies [seq, seq + len) of the send queue to dst and, unless sum is NULL
+ * (the device checksums the segment), stores the folded sum of the bytes
+ * copied (inet_copy_sum()), in one pass: a segment of one mbuf costs the
+ * PMD and the pool less than a header and indirect mbufs, whose attach and
+ * detach each take an atomic on the queued mbuf. */
 static int
 copy_payload(struct tcp_conn *c, uint8_t *dst, uint32_t seq, uint32_t len, uint16_t *sum)
 {
@@ -152,8 +154,13 @@ copy_payload(struct tcp_conn *c, uint8_t *dst, uint32_t seq, uint32_t len, uint1
 		uint32_t off = seq - mseq;
 		uint32_t take = RTE_MIN((uint32_t)m->data_len - off, len - done);
 
-		total = inet_sum_add(total, inet_copy_sum(dst + done,
-				rte_pktmbuf_mtod_offset(m, const uint8_t *, off), take), done);
+		if (sum != NULL)
+			total = inet_sum_add(total, inet_copy_sum(dst + done,
+					rte_pktmbuf_mtod_offset(m, const uint8_t *, off), take),
+					done);
+		else
+			rte_memcpy(dst + done, rte_pktmbuf_mtod_offset(m, const uint8_t *, off),
+					take);
 		seq += take;
 		done += take;
 		if (off + take == m->data_len) {
@@ -165,7 +172,8 @@ copy_payload(struct tcp_conn *c, uint8_t *dst, uint32_t seq, uint32_t len, uint1
 		c->sq_cursor = m;
 		c->sq_cursor_seq = mseq;
 	}
-	*sum = total;
+	if (sum != NULL)
+		*sum = total;
 	return done == len ? 0 : -EINVAL;
 }
 
@@ -232,7 +240,7 @@ emit(struct tcp_stack *s, const struct tcp_key *key, struct tcp_conn *c,
 	ssize_t opt_len = spec->options != NULL ? tcp_options_encoded_len(spec->options) : 0;
 	uint32_t tcp_len;
 	uint16_t payload_sum = 0;
-	bool copied = false;
+	bool copied = false, offload;
 	uint8_t *p;
 
 	if (opt_len < 0)
@@ -246,14 +254,18 @@ emit(struct tcp_stack *s, const struct tcp_key *key, struct tcp_conn *c,
 		rte_pktmbuf_free(h);
 		return no_mbuf(s, c);
 	}
-	if (spec->data_len > 0 && spec->data_len <= rte_pktmbuf_tailroom(h)) {
+	copied = spec->data_len > 0 && spec->data_len <= rte_pktmbuf_tailroom(h);
+	offload = s->cfg.tx_checksum == TCP_TX_CHECKSUM_OFFLOAD ||
+		(s->cfg.tx_checksum == TCP_TX_CHECKSUM_OFFLOAD_SINGLE &&
+		 (copied || spec->data_len == 0));
+	if (copied) {
 		uint8_t *d = (uint8_t *)rte_pktmbuf_append(h, (uint16_t)spec->data_len);
 
-		if (copy_payload(c, d, spec->seq, spec->data_len, &payload_sum) != 0) {
+		if (copy_payload(c, d, spec->seq, spec->data_len,
+				offload ? NULL : &payload_sum) != 0) {
 			rte_pktmbuf_free(h);
 			return -EINVAL;
 		}
-		copied = true;
 	} else if (spec->data_len > 0 &&
 		   attach_payload(s, c, h, spec->seq, spec->data_len) != 0) {
 		rte_pktmbuf_free(h);
@@ -305,10 +317,21 @@ emit(struct tcp_stack *s, const struct tcp_key *key, struct tcp_conn *c,
 	{
 		struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(p + IPV4_HEADER_LEN);
 
-		t->cksum = 0;
-		t->cksum = rte_cpu_to_be_16(copied ?
-				ipv4_l4_checksum_split(ip, t, tcp_len, payload_sum) :
-				ipv4_l4_checksum_mbuf(h, ip, IPV4_HEADER_LEN));
+		if (offload) {
+			/* The device fills in the checksum from the pseudo-header
+			 * sum (with the TCP length: no TSO) left in the field,
+			 * DPDK's convention (rte_mbuf_core.h,
+			 * RTE_MBUF_F_TX_TCP_CKSUM); l2_len is set where the
+			 * Ethernet header goes on (stack.c). */
+			h->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+			t->cksum = rte_ipv4_phdr_cksum(ip, h->ol_flags);
+			s->stats.tx_checksum_offloaded++;
+		} else {
+			t->cksum = 0;
+			t->cksum = rte_cpu_to_be_16(copied ?
+					ipv4_l4_checksum_split(ip, t, tcp_len, payload_sum) :
+					ipv4_l4_checksum_mbuf(h, ip, IPV4_HEADER_LEN));
+		}
 	}
 	s->stats.bytes_out += spec->data_len;
 	txq_push(s, h);

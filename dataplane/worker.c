@@ -31,6 +31,7 @@ struct __rte_cache_aligned worker {
 	unsigned n_workers;
 	bool hw_rss;
 	bool tx_linearize;
+	bool tx_prepare;
 	bool stopping;
 	uint64_t now;
 	uint64_t tx_deadline;
@@ -90,6 +91,7 @@ worker_create(const struct worker_config *config)
 	w->n_workers = config->n_workers;
 	w->hw_rss = config->hw_rss;
 	w->tx_linearize = config->tx_linearize;
+	w->tx_prepare = config->tx_prepare;
 	w->ops = config->ops;
 	w->stack = config->stack;
 	w->control_ring = config->control_ring;
@@ -222,6 +224,31 @@ tx_linearize(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 	return kept;
 }
 
+/* Lets the driver check and fix up offload requests (rte_eth_tx_prepare(),
+ * which DPDK asks for before a burst that uses offloads), keeping the
+ * frames it accepts at the front in order; one it refuses is freed and
+ * counted in tx_dropped. */
+static uint16_t
+tx_prepare(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t kept = 0, i = 0;
+
+	while (i < n) {
+		uint16_t ok = rte_eth_tx_prepare(w->port_id, w->queue_id, pkts + i,
+				(uint16_t)(n - i));
+
+		if (kept != i)
+			memmove(pkts + kept, pkts + i, (size_t)ok * sizeof(pkts[0]));
+		kept = (uint16_t)(kept + ok);
+		i = (uint16_t)(i + ok);
+		if (i < n) {
+			rte_pktmbuf_free(pkts[i++]);
+			w->counters.tx_dropped++;
+		}
+	}
+	return kept;
+}
+
 uint16_t
 worker_tx_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -229,6 +256,8 @@ worker_tx_burst(struct worker *w, struct rte_mbuf **pkts, uint16_t n)
 
 	if (unlikely(w->tx_linearize))
 		n = tx_linearize(w, pkts, n);
+	if (w->tx_prepare)
+		n = tx_prepare(w, pkts, n);
 
 	while (queued < n) {
 		uint16_t room = (uint16_t)(WORKER_TX_BUFFER - w->tx_count);

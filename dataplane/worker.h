@@ -99,6 +99,9 @@ struct worker_config {
 	/* The device sends only single-segment frames (!port_info.
 	 * tx_multi_segs): worker_tx_burst() copies each chain into one mbuf. */
 	bool tx_linearize;
+	/* The stack asks the device for TX offloads (checksums):
+	 * worker_tx_burst() passes frames through rte_eth_tx_prepare(). */
+	bool tx_prepare;
 	struct rte_ring *control_ring;               /* control -> worker */
 	struct rte_ring *event_ring;                 /* worker -> control */
 	struct rte_ring *handoff_rings[WORKER_MAX];  /* per worker index */
@@ -137,7 +140,8 @@ int worker_run(void *arg);
 /* Queues frames for TX on the worker's queue. Takes ownership of all n:
  * returns how many were queued; the others were freed and counted in
  * tx_dropped (the buffer stayed full even after a TX burst, or, with
- * tx_linearize, a chain could not be copied into one mbuf). pkts may be
+ * tx_linearize, a chain could not be copied into one mbuf, or, with
+ * tx_prepare, the driver refused a frame's offload request). pkts may be
  * reordered by the call. */
 uint16_t worker_tx_burst(struct worker *worker, struct rte_mbuf **pkts,
 		uint16_t n);

@@ -64,7 +64,7 @@ worker_set_start_port(struct worker_set *set, const struct worker_set_config *co
 		}
 	}
 	rc = port_start(set->port_id, (uint16_t)set->n_workers, set->pools, config->port_desc,
-			config->port_desc, &set->port);
+			config->port_desc, cfg->checksum_offload, &set->port);
 	if (rc < 0) {
 		fprintf(stderr, "%s: port %s: %s\n", name, cfg->ports[0].spec, rte_strerror(-rc));
 		return rc;
@@ -106,6 +106,7 @@ create_stack(struct worker_set *set, unsigned i)
 	};
 	int err;
 
+	set->tx_prepare = stack_config_checksum_offloads(&sc, &set->port);
 	snprintf(name, sizeof(name), "ctl%u", i);
 	set->control[i] = ring_msg_ring_create(name, config->message_ring_size, set->socket_id);
 	snprintf(name, sizeof(name), "ev%u", i);
@@ -152,6 +153,7 @@ create_workers(struct worker_set *set)
 			.queue_id = (uint16_t)i,
 			.hw_rss = set->port.rss,
 			.tx_linearize = !set->port.tx_multi_segs,
+			.tx_prepare = set->tx_prepare,
 			.control_ring = set->control[i],
 			.event_ring = set->events[i],
 			.ops = &stack_worker_ops,

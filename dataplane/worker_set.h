@@ -72,6 +72,7 @@ struct worker_set {
 	uint16_t port_id;
 	bool port_started;
 	struct port_info port;
+	bool tx_prepare;	/* the port computes TX checksums (worker_config) */
 	unsigned lcores[WORKER_MAX];
 	bool launched[WORKER_MAX];
 	struct rte_mempool *pools[WORKER_MAX];

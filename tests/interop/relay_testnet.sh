@@ -167,6 +167,14 @@ retrans=$(tcp_sum hsrelay_tcp_retransmits_total 'event="segments"')
 [ "$retrans" != missing ] || fail "MetricsPort: no hsrelay_tcp_retransmits_total{event=\"segments\"}"
 checked "MetricsPort: hsrelay_tcp_drops_total malformed=0 checksum=0," \
   "retransmitted segments $retrans"
+# net_tap verifies received TCP checksums and computes sent ones for
+# hsrelay (DPDKChecksumOffload's default): the segments show it.
+for direction in rx tx; do
+  v=$(tcp_sum hsrelay_tcp_checksum_offloaded_total "direction=\"$direction\"")
+  [ "$v" != missing ] && [ "$v" -gt 1000 ] ||
+    fail "MetricsPort: hsrelay_tcp_checksum_offloaded_total{direction=\"$direction\"} is $v after 20 MiB"
+  checked "MetricsPort: $v segments' checksums by net_tap ($direction)"
+done
 
 # 6. hsrelay's directory cache over BEGIN_DIR.
 [ -x "$begindir_client" ] || fail "no begindir_client at $begindir_client"

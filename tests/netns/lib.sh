@@ -176,6 +176,26 @@ latency_summary() {
     }' "$1"
 }
 
+# check_checksum_offloads FILE WORKER EXPECTED: with EXPECTED 1, the device
+# verified every TCP segment worker WORKER received and was left the
+# checksum of every one it sent (single-segment frames on net_tap); with 0,
+# none of either (DPDKChecksumOffload 0).
+check_checksum_offloads() {
+  local file=$1 w=$2 expected=$3 seg_in seg_out rx tx
+  seg_in=$(counter "$file" "$w" tcp_segments_in)
+  seg_out=$(counter "$file" "$w" tcp_segments_out)
+  rx=$(counter "$file" "$w" tcp_rx_checksum_offloaded)
+  tx=$(counter "$file" "$w" tcp_tx_checksum_offloaded)
+  if [ "$expected" -eq 1 ]; then
+    [ "$seg_in" -gt 0 ] && [ "$rx" -eq "$seg_in" ] && [ "$tx" -eq "$seg_out" ] ||
+      fail "worker $w: checksums offloaded rx $rx of $seg_in, tx $tx of $seg_out"
+  else
+    [ "$rx" -eq 0 ] && [ "$tx" -eq 0 ] ||
+      fail "worker $w: checksums offloaded rx $rx tx $tx with DPDKChecksumOffload 0"
+  fi
+  checked "worker $w: TCP checksums by the device: rx $rx of $seg_in segments, tx $tx of $seg_out"
+}
+
 # counter FILE WORKER NAME: NAME=value from netcheck's "worker N ..." line.
 counter() {
   grep "^worker $2 " "$1" | head -1 | tr ' ' '\n' | sed -n "s/^$3=//p"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tcp_client_tap.sh NETCHECK [KBYTES] [CONNECTIONS] [WORKERS]
+# tcp_client_tap.sh NETCHECK [KBYTES] [CONNECTIONS] [WORKERS] [CHECKSUM_OFFLOAD]
 # hsrelay-netcheck's TCP client -> a kernel echo server (tcp_peer.py) over
 # net_tap, in a fresh network namespace:
 #   - netcheck opens CONNECTIONS (default 1) connections (spread over
@@ -8,7 +8,10 @@
 #     pattern on each, reads the echo back and checks it byte for byte;
 #   - netcheck's SHA-256 of what came back, the kernel server's SHA-256 of
 #     what it received and the SHA-256 of the pattern must all be equal;
-#   - netcheck exits 0 by itself once every connection is done.
+#   - netcheck exits 0 by itself once every connection is done;
+#   - with CHECKSUM_OFFLOAD 1 (the default) net_tap verifies and computes
+#     every TCP checksum; with 0 (DPDKChecksumOffload 0) the stack sums
+#     them all in software and the kernel checks what it sent.
 # Prints the goodput (MB/s each way) netcheck measured.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,6 +20,7 @@ netcheck=$1
 kbytes=${2:-100000}
 connections=${3:-1}
 workers=${4:-1}
+checksum_offload=${5:-1}
 require_root
 require_python
 
@@ -36,7 +40,7 @@ expected=$("$python" "$here/tcp_peer.py" pattern "$bytes")
 
 write_netcheck_conf "$workers" "net_tap0,iface=$tap" "DPDKMemoryMB 512" 32767 20 \
   "NetcheckConnect $ip_kernel:$port" "NetcheckConnectBytes $bytes" \
-  "NetcheckConnections $connections"
+  "NetcheckConnections $connections" "DPDKChecksumOffload $checksum_offload"
 start_netcheck "$ns" 100 90 15
 # The tap exists once netcheck runs; its first ARP request for the server
 # may go out before the address is there, and is repeated a second later.
@@ -65,5 +69,6 @@ awk '/^client /{for (i = 1; i <= NF; i++) if ($i ~ /^seconds=/) {split($i, a, "=
 for ((w = 0; w < workers; w++)); do
   [ "$(counter "$work/out" $w tcp_drop_checksum)" -eq 0 ] || fail "worker $w: TCP checksum drops"
   [ "$(counter "$work/out" $w tcp_not_owned)" -eq 0 ] || fail "worker $w: frames of flows it does not own"
+  check_checksum_offloads "$work/out" $w "$checksum_offload"
 done
-echo "PASS tcp_client_tap ${connections}x${kbytes}kB workers=$workers"
+echo "PASS tcp_client_tap ${connections}x${kbytes}kB workers=$workers checksum_offload=$checksum_offload"

@@ -10,7 +10,10 @@
 #     in both directions on the kernel side (numgen; the kernel has no
 #     netem), so both stacks retransmit;
 #   - netcheck exits 0 on SIGTERM; its counters show the connections
-#     accepted and closed, no checksum drops and nothing lost at TX.
+#     accepted and closed, no checksum drops and nothing lost at TX;
+#   - TCP checksums are the device's both ways (net_tap verifies received
+#     ones and computes sent ones, DPDKChecksumOffload's default): every
+#     segment in and out was left to it, and the kernel took them all.
 # Prints the goodput (MB/s each way) measured by the kernel client.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -72,6 +75,9 @@ txd=$(counter "$work/out" 0 tx_dropped)
 [ "$closed" -eq "$connections" ] || fail "echo_closed=$closed, expected $connections"
 [ "$csum" -eq 0 ] || fail "tcp_drop_checksum=$csum"
 [ "$txd" -eq 0 ] || fail "tx_dropped=$txd"
+grep -q '^netcheck: port .* checksum offload rx on tx single-segment ' "$work/out" ||
+  fail "net_tap's checksum offloads not enabled: $(head -1 "$work/out")"
+check_checksum_offloads "$work/out" 0 1
 checked "counters: echo_accepted=$accepted echo_closed=$closed tcp_drop_checksum=0 tx_dropped=0" \
   "retransmitted=$(counter "$work/out" 0 tcp_retransmitted_segments)"
 echo "PASS tcp_echo_tap ${connections}x${kbytes}kB loss=${loss}%"

@@ -95,6 +95,29 @@ script_listen(struct tcp_script *s)
 	assert_int_equal(tcp_listen(s->stack, s->local_ip, s->local_port, &s->listener), 0);
 }
 
+/* What a device does with a segment marked RTE_MBUF_F_TX_TCP_CKSUM, after
+ * checking DPDK's contract (rte_mbuf_core.h): marked IPv4, l3_len and
+ * l4_len set, the field holding the pseudo-header sum with the TCP length
+ * (rte_ipv4_phdr_cksum() without TSO). */
+static void
+device_checksum(struct tcp_script *s, struct rte_mbuf *m)
+{
+	static uint8_t flat[65536];
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(ip + 1);
+	const void *l4;
+
+	assert_true(m->ol_flags & RTE_MBUF_F_TX_IPV4);
+	assert_int_equal(m->l3_len, 20);
+	assert_true(m->l4_len >= 20);
+	assert_int_equal(t->cksum, rte_ipv4_phdr_cksum(ip, m->ol_flags));
+	t->cksum = 0;
+	l4 = rte_pktmbuf_read(m, 20, m->pkt_len - 20, flat);
+	assert_non_null(l4);
+	t->cksum = rte_ipv4_udptcp_cksum(ip, l4);
+	s->device_checksums++;
+}
+
 static void
 collect(struct tcp_script *s)
 {
@@ -103,6 +126,8 @@ collect(struct tcp_script *s)
 
 	while ((n = tcp_output_drain(s->stack, out, 64, s->now_ms * NS_PER_MS)) > 0) {
 		for (unsigned i = 0; i < n; i++) {
+			if (out[i]->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM)
+				device_checksum(s, out[i]);
 			/* Every segment's IPv4 header checksum verifies. */
 			assert_int_equal(inet_checksum(rte_pktmbuf_mtod(out[i], const void *), 20), 0);
 			assert_true(s->fifo_count < SCRIPT_FIFO);
@@ -335,6 +360,7 @@ script_inject(struct tcp_script *s, uint64_t t_ms, const char *text)
 	memcpy(dst, frame, 40 + hl + len);
 	m->l2_len = 0;
 	m->l3_len = 20;
+	m->ol_flags = s->rx_ol_flags;
 	tcp_input_burst(s->stack, &m, 1, s->now_ms * NS_PER_MS);
 	collect(s);
 }

@@ -42,6 +42,13 @@ struct tcp_script {
 	uint32_t sent_bytes;	/* stack-side payload queued by script_send */
 	uint32_t read_bytes;	/* peer-side payload taken by script_read */
 	int last_event_error;
+	/* ol_flags of the next injected segments (a device's RX checksum
+	 * verdict, RTE_MBUF_F_RX_L4_CKSUM_*); 0 (UNKNOWN) by default. */
+	uint64_t rx_ol_flags;
+	/* Segments the stack left for the device to checksum
+	 * (RTE_MBUF_F_TX_TCP_CKSUM), which collection completes as a
+	 * device would, after checking the pseudo-header sum left for it. */
+	unsigned device_checksums;
 	bool got_event[8];
 	struct {
 		uint64_t t_ms;

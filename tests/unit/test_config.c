@@ -40,6 +40,7 @@ test_defaults(void **state)
 	assert_int_equal(c.dpdk.tcp_congestion, CONFIG_TCP_CUBIC);
 	assert_int_equal(c.dpdk.tcp_recv_buffer, 256 * 1024);
 	assert_int_equal(c.dpdk.tcp_send_buffer, 256 * 1024);
+	assert_true(c.dpdk.checksum_offload);
 	assert_false(c.dpdk.has_mac);
 	assert_false(c.dpdk.has_address);
 }
@@ -62,6 +63,7 @@ test_full_file(void **state)
 		"DPDKIdleSleepUsec 0\n"
 		"DPDKMac 02:00:00:77:01:02\n"
 		"DPDKArpTimeout 5\n"
+		"DPDKChecksumOffload 0\n"
 		"Address 10.77.1.2/24\n"
 		"DPDKGateway 10.77.1.1\n"
 		"TCPCongestionControl NewReno\n"
@@ -90,6 +92,7 @@ test_full_file(void **state)
 	assert_true(c.dpdk.has_mac);
 	assert_memory_equal(c.dpdk.mac, ((uint8_t[]){ 2, 0, 0, 0x77, 1, 2 }), 6);
 	assert_int_equal(c.dpdk.arp_timeout_sec, 5);
+	assert_false(c.dpdk.checksum_offload);
 	assert_true(c.dpdk.has_address);
 	assert_int_equal(c.dpdk.address, 0x0a4d0102);
 	assert_int_equal(c.dpdk.prefix_len, 24);
@@ -140,6 +143,7 @@ static const struct bad_case bad_cases[] = {
 	{ "DPDKMac 01:00:5e:00:00:01", "DPDKMac", "multicast" },
 	{ "DPDKMac 00:00:00:00:00:00", "DPDKMac", "all-zero" },
 	{ "DPDKArpTimeout 0", "DPDKArpTimeout", "out of range" },
+	{ "DPDKChecksumOffload yes", "DPDKChecksumOffload", "not 0 or 1" },
 	{ "Address 10.77.1.2", "Address", "no prefix length" },
 	{ "Address 10.77.1/24", "Address", "not an IPv4 address" },
 	{ "Address 10.77.1.256/24", "Address", "not an IPv4 address" },

@@ -257,6 +257,7 @@ test_relay_families(void **state)
 	workers[1].tcp.retransmit_timeouts = 3;
 	workers[1].tcp.loss_probes = 14;
 	workers[0].tcp.drop_checksum = 6;
+	workers[1].tcp.rx_checksum_offloaded = 4321;
 	workers[0].circuits.circuits_open = 5;
 	workers[0].circuits.destroy_received = 4;
 	workers[0].circuits.closed_protocol = 1;
@@ -358,6 +359,8 @@ test_relay_families(void **state)
 			"hsrelay_tcp_retransmits_total{worker=\"0\",event=\"loss_probes\"} 0\n"));
 	assert_non_null(find_line(text,
 			"hsrelay_tcp_drops_total{worker=\"0\",reason=\"checksum\"} 6\n"));
+	assert_non_null(find_line(text, "hsrelay_tcp_checksum_offloaded_total{worker=\"1\","
+			"direction=\"rx\"} 4321\n"));
 	assert_non_null(find_line(text, "hsrelay_links_open{worker=\"1\"} 4\n"));
 	assert_non_null(find_line(text,
 			"hsrelay_padding_total{worker=\"1\",event=\"padding_sent\"} 17\n"));

@@ -828,14 +828,18 @@ eal_setup(void **state)
 		print_error("port_find failed\n");
 		return -1;
 	}
-	rc = port_start(port_id, N_WORKERS, pools, 128, 128, &port);
+	rc = port_start(port_id, N_WORKERS, pools, 128, 128, true, &port);
 	if (rc < 0) {
 		print_error("port_start: %d\n", rc);
 		return -1;
 	}
-	/* The ring PMD has no RSS: flows are placed by the hand-off. */
-	if (port.rss || port.n_queues != N_WORKERS) {
-		print_error("port: rss %d, %u queues\n", port.rss, port.n_queues);
+	/* The ring PMD has no RSS (flows are placed by the hand-off) and
+	 * offers no checksum offloads (the stack sums in software). */
+	if (port.rss || port.n_queues != N_WORKERS || port.rx_tcp_checksum ||
+			port.tx_tcp_checksum) {
+		print_error("port: rss %d, %u queues, checksum offload rx %d tx %d\n",
+				port.rss, port.n_queues, port.rx_tcp_checksum,
+				port.tx_tcp_checksum);
 		return -1;
 	}
 	return 0;

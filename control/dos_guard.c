@@ -18,6 +18,7 @@ struct dos_entry {
 	uint32_t circuit_bucket;
 	time_t circuit_refilled;	/* 0: never filled */
 	time_t cc_marked_until;		/* 0: never marked (tor never resets it) */
+	uint32_t circ_max_outq;		/* circuits closed for a full outbound queue */
 	/* connections (tor's conn_client_stats_t) */
 	uint32_t connect_tokens;
 	time_t connect_refilled;
@@ -75,6 +76,9 @@ dos_guard_params_resolve(const struct dos_guard_options *options,
 	out->cc_defense_time_period = o->cc_defense_time_period != 0 ? o->cc_defense_time_period
 			: param_or_default(fn, arg, "DoSCircuitCreationDefenseTimePeriod",
 					DOS_GUARD_CC_DEFENSE_TIME_PERIOD_DEFAULT, 0, INT32_MAX);
+	/* tor dos.c get_param_dos_num_circ_max_outq(): consensus only. */
+	out->cc_num_circ_max_outq = (uint32_t)param_or_default(fn, arg, "dos_num_circ_max_outq",
+			DOS_GUARD_CC_NUM_CIRC_MAX_OUTQ_DEFAULT, 0, INT32_MAX);
 	out->conn_enabled = o->conn_enabled != -1 ? o->conn_enabled != 0
 			: param_or_default(fn, arg, "DoSConnectionEnabled", 0, 0, 1) != 0;
 	out->conn_max_concurrent_count = o->conn_max_concurrent_count != 0
@@ -367,6 +371,31 @@ dos_guard_circuit_create(struct dos_guard *g, uint32_t addr, bool client, time_t
 		return p->cc_defense_type == DOS_GUARD_DEFENSE_REFUSE;
 	}
 	return false;
+}
+
+bool
+dos_guard_circuit_max_outq(struct dos_guard *g, uint32_t addr, bool client, time_t now)
+{
+	const struct dos_guard_params *p = &g->params;
+	struct dos_entry *e;
+
+	/* tor dos.c dos_note_circ_max_outq(): the circuit creation defense,
+	 * client links, addresses in the client cache, not marked already,
+	 * the parameter not 0. */
+	if (!p->cc_enabled || !client || (e = find(g, addr)) == NULL ||
+	    e->cc_marked_until >= now || p->cc_num_circ_max_outq == 0)
+		return false;
+	e->last_seen = now;
+	if (++e->circ_max_outq < p->cc_num_circ_max_outq)
+		return false;
+	/* Counted once per address in tor's cc_num_marked_addrs_max_queue
+	 * (whose unique-address check reads the same never-reset mark), not
+	 * in marked_address. */
+	if (e->cc_marked_until == 0)
+		g->stats.marked_address_maxq++;
+	e->cc_marked_until = mark_until(g, now, p->cc_defense_time_period);
+	e->circ_max_outq = 0;
+	return true;
 }
 
 bool

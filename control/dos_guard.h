@@ -56,6 +56,9 @@
 #define DOS_GUARD_CC_CIRCUIT_RATE_DEFAULT 3
 #define DOS_GUARD_CC_CIRCUIT_BURST_DEFAULT 90
 #define DOS_GUARD_CC_DEFENSE_TIME_PERIOD_DEFAULT (60 * 60)
+/* Circuits of one address closed for a full outbound queue before it is
+ * marked (consensus dos_num_circ_max_outq; no torrc option). */
+#define DOS_GUARD_CC_NUM_CIRC_MAX_OUTQ_DEFAULT 3
 #define DOS_GUARD_CONN_MAX_CONCURRENT_COUNT_DEFAULT 100
 #define DOS_GUARD_CONN_CONNECT_RATE_DEFAULT 20
 #define DOS_GUARD_CONN_CONNECT_BURST_DEFAULT 40
@@ -96,6 +99,7 @@ struct dos_guard_params {
 	uint32_t cc_circuit_burst;
 	int32_t cc_defense_type;		/* DOS_GUARD_DEFENSE_REFUSE refuses */
 	int32_t cc_defense_time_period;
+	uint32_t cc_num_circ_max_outq;		/* 0: that detection is off */
 	bool conn_enabled;
 	uint32_t conn_max_concurrent_count;
 	int32_t conn_defense_type;		/* DOS_GUARD_DEFENSE_REFUSE closes */
@@ -133,6 +137,7 @@ struct dos_guard_config {
 struct dos_guard_stats {
 	uint64_t circuit_rejected;		/* CREATEs from a marked address */
 	uint64_t marked_address;		/* addresses marked by circuit creation */
+	uint64_t marked_address_maxq;		/* addresses marked by full outbound queues */
 	uint64_t conn_rejected;			/* connections while marked (connect rate) */
 	uint64_t concurrent_conn_rejected;	/* connections over the concurrent cap */
 	/* hsrelay's own: connections refused (closed) for either reason,
@@ -186,6 +191,16 @@ void dos_guard_connection_closed(struct dos_guard *g, uint32_t addr);
  * when it must be refused with DESTROY(RESOURCELIMIT). Relay links, an
  * address not tracked and a disabled subsystem are never refused. */
 bool dos_guard_circuit_create(struct dos_guard *g, uint32_t addr, bool client, time_t now);
+
+/* A circuit from a link of addr was closed because its outbound (towards
+ * the next hop) cell queue was full (tor relay.c
+ * append_cell_to_circuit_queue() then dos.c dos_note_circ_max_outq()):
+ * with circuit creation enabled, on a client link, for a tracked address
+ * not marked already, the address's count goes up; at
+ * cc_num_circ_max_outq (unless 0) the address is marked as circuit
+ * creation marks it, counted in marked_address_maxq the first time, and
+ * the count starts again. Returns true when this call marked it. */
+bool dos_guard_circuit_max_outq(struct dos_guard *g, uint32_t addr, bool client, time_t now);
 
 const struct dos_guard_stats *dos_guard_get_stats(const struct dos_guard *g);
 

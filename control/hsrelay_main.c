@@ -314,8 +314,8 @@ print_stats(const struct hsrelay *r)
 				" drop_bad_cell=%" PRIu64 " drop_no_mbuf=%" PRIu64 " drop_no_link=%" PRIu64
 				" drop_events=%" PRIu64 " backlog_overflow=%" PRIu64
 				" stale_messages=%" PRIu64 " cells_queued=%" PRIu64
-				" closed_queue_limit=%" PRIu64 " closed_oom=%" PRIu64
-				" cells_cross_out=%" PRIu64 " cells_cross_in=%" PRIu64
+				" closed_queue_limit=%" PRIu64 " closed_queue_limit_outq=%" PRIu64
+				" closed_oom=%" PRIu64 " cells_cross_out=%" PRIu64 " cells_cross_in=%" PRIu64
 				" cross_batches_in=%" PRIu64 " cross_ring_full=%" PRIu64
 				" remotes_open=%" PRIu64 "\n", i,
 				s.links_accepted,
@@ -324,7 +324,8 @@ print_stats(const struct hsrelay *r)
 				s.circuits.backwarded, s.circuits.circuits_open, s.drop_bad_record,
 				s.drop_bad_cell, s.drop_no_mbuf, s.drop_no_link, s.drop_events,
 				s.backlog_overflow, s.stale_messages, s.cells_queued,
-				s.closed_queue_limit, s.closed_oom, s.cells_cross_out,
+				s.closed_queue_limit, s.closed_queue_limit_outq, s.closed_oom,
+				s.cells_cross_out,
 				s.cells_cross_in, s.cross_batches_in, s.cross_ring_full,
 				s.circuits.remotes_open);
 		printf("hsrelay: stats worker %u tcp segments_in=%" PRIu64 " segments_out=%" PRIu64
@@ -356,9 +357,11 @@ print_stats(const struct hsrelay *r)
 		const struct dos_guard_stats *d = relay_control_dos_stats(r->control_state);
 
 		printf("hsrelay: stats dos circuit_rejected=%" PRIu64 " marked_address=%" PRIu64
+				" marked_address_maxq=%" PRIu64
 				" conn_rejected=%" PRIu64 " concurrent_conn_rejected=%" PRIu64
 				" connections_closed=%" PRIu64 " table_full=%" PRIu64
 				" addresses=%" PRIu64 "\n", d->circuit_rejected, d->marked_address,
+				d->marked_address_maxq,
 				d->conn_rejected, d->concurrent_conn_rejected,
 				d->connections_closed, d->table_full, d->entries);
 	}
@@ -408,6 +411,14 @@ publish_metrics(struct hsrelay *r)
 
 		mc.dos_circuit_rejected = d->circuit_rejected;
 		mc.dos_marked_address = d->marked_address;
+		mc.dos_marked_address_maxq = d->marked_address_maxq;
+		for (unsigned i = 0; i < r->n_workers; i++) {
+			const struct relay_worker_stats *ws =
+				&relay_control_worker_stats(r->control_state)[i];
+
+			mc.dos_circuit_killed_max_cell += ws->closed_queue_limit;
+			mc.dos_circuit_killed_max_cell_outq += ws->closed_queue_limit_outq;
+		}
 		mc.dos_conn_rejected = d->conn_rejected;
 		mc.dos_concurrent_conn_rejected = d->concurrent_conn_rejected;
 		mc.connections_rejected = d->connections_closed;

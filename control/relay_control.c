@@ -2669,6 +2669,21 @@ relay_control_poll(struct relay_control *c, time_t now)
 							(uint32_t)ev[i].u64, NULL);
 				break;
 			}
+			case RELAY_EV_CIRCUIT_MAX_OUTQ:
+				/* tor dos.c dos_note_circ_max_outq(): counted
+				 * against a client link's address; the third
+				 * marks it (docs/dos.md). */
+				cl = link_find(c, ev[i].u32);
+				if (cl != NULL && dos_guard_circuit_max_outq(c->dos, cl->peer_ip,
+						!cl->peer_rsa_known, now)) {
+					char ip[INET_ADDRSTRLEN];
+
+					fprintf(stderr, "hsrelay: DoS: %s marked: %u circuits "
+							"closed for a full outbound queue\n",
+							ip_string(cl->peer_ip, ip),
+							dos_guard_get_params(c->dos)->cc_num_circ_max_outq);
+				}
+				break;
 			case RELAY_EV_STATS_DONE:
 				if (c->stats_outstanding[w]) {
 					c->stats_reported[w] = c->stats_pending[w];

@@ -110,9 +110,7 @@ static const char *const rend1_names[RELAY_METRICS_REND1_ACTIONS] = {
 
 /* The introduction point's families, with tor's help texts, after
  * tor_relay_dos_total: its types in tor's order (relay_metrics.c
- * fill_dos_values), those hsrelay counts; the queue-limit ones
- * (circuit_killed_max_cell*, marked_address_maxq) and the exit's
- * stream_rejected are not exported. */
+ * fill_dos_values); the exit's stream_rejected is not exported. */
 static void
 fill_intro(struct family_builder *b, const struct relay_metrics_control *control)
 {
@@ -128,8 +126,14 @@ fill_intro(struct family_builder *b, const struct relay_metrics_control *control
 			METRICS_COUNTER);
 	sample(b, (struct metrics_label[]){ { "type", "circuit_rejected" } }, 1,
 			control->dos_circuit_rejected);
+	sample(b, (struct metrics_label[]){ { "type", "circuit_killed_max_cell" } }, 1,
+			control->dos_circuit_killed_max_cell);
+	sample(b, (struct metrics_label[]){ { "type", "circuit_killed_max_cell_outq" } }, 1,
+			control->dos_circuit_killed_max_cell_outq);
 	sample(b, (struct metrics_label[]){ { "type", "marked_address" } }, 1,
 			control->dos_marked_address);
+	sample(b, (struct metrics_label[]){ { "type", "marked_address_maxq" } }, 1,
+			control->dos_marked_address_maxq);
 	sample(b, (struct metrics_label[]){ { "type", "conn_rejected" } }, 1,
 			control->dos_conn_rejected);
 	sample(b, (struct metrics_label[]){ { "type", "concurrent_conn_rejected" } }, 1,

@@ -83,13 +83,19 @@ struct relay_metrics_control {
 	uint64_t introduce2_rejected;
 
 	/* tor's DoS subsystem (control/dos_guard.h), more types of
-	 * tor_relay_dos_total: circuit_rejected, marked_address,
-	 * conn_rejected, concurrent_conn_rejected, and single_hop_refused
+	 * tor_relay_dos_total: circuit_rejected, circuit_killed_max_cell
+	 * (circuits closed for a queue too long, the workers' sum),
+	 * circuit_killed_max_cell_outq (of which towards the next hop),
+	 * marked_address, marked_address_maxq, conn_rejected,
+	 * concurrent_conn_rejected, and single_hop_refused
 	 * (the rendezvous point's est_rend single_hop); the connections the
 	 * DoS limits closed are tor_relay_connections_total{type="OR",
 	 * direction="received",state="rejected",family="ipv4"}. */
 	uint64_t dos_circuit_rejected;
+	uint64_t dos_circuit_killed_max_cell;
+	uint64_t dos_circuit_killed_max_cell_outq;
 	uint64_t dos_marked_address;
+	uint64_t dos_marked_address_maxq;
 	uint64_t dos_conn_rejected;
 	uint64_t dos_concurrent_conn_rejected;
 	uint64_t single_hop_refused;

@@ -146,6 +146,9 @@ enum relay_msg_type {
 	/* u32 = the confirm id of an ORIGINATE, u64 = 1 when its cell was
 	 * queued, 0 when the circuit was gone. */
 	RELAY_EV_CIRCUIT_ORIGINATED,
+	/* u32 = p link: a circuit from that link was closed because its
+	 * queue towards the next hop was full (tor's dos_note_circ_max_outq). */
+	RELAY_EV_CIRCUIT_MAX_OUTQ,
 };
 
 #define RELAY_LINK_SLOT_BITS 16
@@ -274,6 +277,7 @@ struct relay_worker_stats {
 	uint64_t stale_messages;	/* control messages about dead ids */
 	uint64_t cells_queued;		/* gauge: in per-circuit queues */
 	uint64_t closed_queue_limit;	/* circuits closed: queue too long */
+	uint64_t closed_queue_limit_outq;	/* ... the queue towards the next hop */
 	uint64_t closed_oom;		/* circuits closed: queue memory full */
 	uint64_t cells_cross_out;	/* cells handed to other workers */
 	uint64_t cells_cross_in;	/* cells taken from other workers */

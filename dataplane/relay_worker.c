@@ -733,10 +733,18 @@ queue_circuit_cell(struct relay_worker *w, uint32_t link, const uint8_t *cell,
 				l->id & LINK_SLOT_MASK, cell, tag);
 	}
 	if (rc == -EMSGSIZE || rc == -ENOBUFS) {
-		if (rc == -EMSGSIZE)
+		if (rc == -EMSGSIZE) {
 			w->stats.closed_queue_limit++;
-		else
+			/* tor relay.c: a full queue towards the next hop is
+			 * noted against the p link's peer (dos.c
+			 * dos_note_circ_max_outq()), which control does. */
+			if (!toward_p) {
+				w->stats.closed_queue_limit_outq++;
+				event(w, RELAY_EV_CIRCUIT_MAX_OUTQ, owner.p_link, 0, NULL);
+			}
+		} else {
 			w->stats.closed_oom++;
+		}
 		destroy_circuit(w, handle, DESTROY_REASON_RESOURCELIMIT);
 	}
 }

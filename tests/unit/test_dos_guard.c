@@ -141,6 +141,7 @@ test_params_resolve(void **state)
 	assert_int_equal(p.conn_connect_rate, 20);
 	assert_int_equal(p.conn_connect_burst, 40);
 	assert_int_equal(p.conn_connect_defense_time_period, 86400);
+	assert_int_equal(p.cc_num_circ_max_outq, 3);
 
 	/* The live network's values; out-of-bounds ones are clamped (defense
 	 * type 3 to 2, a connect period 5 to 10). */
@@ -282,6 +283,59 @@ test_mark_expiry(void **state)
 	assert_true(dos_guard_peek(g, ADDR_A, &v));
 	assert_int_equal(v.cc_marked_until, T0 + 3600 + 1800 + 3600 + 1);
 	assert_int_equal(dos_guard_get_stats(g)->marked_address, 1);
+	dos_guard_destroy(g);
+}
+
+/* tor dos.c dos_note_circ_max_outq(): the third circuit of an address
+ * closed for a full outbound queue marks it; relay links, untracked
+ * addresses, a disabled defense and a parameter of 0 count nothing. */
+static void
+test_circuit_max_outq(void **state)
+{
+	struct dos_guard *g = guard_new(0);
+	struct dos_guard_params p;
+	struct dos_guard_entry_view v;
+
+	(void)state;
+	/* Off: nothing counts. */
+	assert_false(dos_guard_connection_opened(g, ADDR_A, T0));
+	set_cc(g, 3, 3, 90, 600);
+	assert_true(dos_guard_connection_opened(g, ADDR_A, T0));
+	assert_true(dos_guard_connection_opened(g, ADDR_B, T0));
+	/* A relay's link and an address never seen do not count. */
+	for (int i = 0; i < 5; i++) {
+		assert_false(dos_guard_circuit_max_outq(g, ADDR_A, false, T0));
+		assert_false(dos_guard_circuit_max_outq(g, ADDR_A + 7, true, T0));
+	}
+	/* Two are tolerated, the third marks: CREATEs are refused from then
+	 * on although A's circuit bucket is full and it has one connection
+	 * (fewer than MinConnections). */
+	assert_false(dos_guard_circuit_max_outq(g, ADDR_A, true, T0));
+	assert_false(dos_guard_circuit_max_outq(g, ADDR_A, true, T0 + 1));
+	assert_false(dos_guard_circuit_create(g, ADDR_A, true, T0 + 1));
+	assert_true(dos_guard_circuit_max_outq(g, ADDR_A, true, T0 + 2));
+	assert_true(dos_guard_peek(g, ADDR_A, &v));
+	assert_int_equal(v.cc_marked_until, T0 + 2 + 600 + 1);
+	assert_true(dos_guard_circuit_create(g, ADDR_A, true, T0 + 3));
+	/* Marked: more full queues change nothing. */
+	assert_false(dos_guard_circuit_max_outq(g, ADDR_A, true, T0 + 4));
+	assert_int_equal(dos_guard_get_stats(g)->marked_address_maxq, 1);
+	assert_int_equal(dos_guard_get_stats(g)->marked_address, 0);
+	/* B is not affected. */
+	assert_false(dos_guard_circuit_create(g, ADDR_B, true, T0 + 4));
+	/* After the mark the count starts again from 0 (three more to mark
+	 * again), and an address is counted once. */
+	assert_false(dos_guard_circuit_max_outq(g, ADDR_A, true, T0 + 700));
+	assert_false(dos_guard_circuit_max_outq(g, ADDR_A, true, T0 + 700));
+	assert_true(dos_guard_circuit_max_outq(g, ADDR_A, true, T0 + 700));
+	assert_int_equal(dos_guard_get_stats(g)->marked_address_maxq, 1);
+	/* dos_num_circ_max_outq=0 turns the detection off. */
+	p = *dos_guard_get_params(g);
+	p.cc_num_circ_max_outq = 0;
+	dos_guard_set_params(g, &p);
+	for (int i = 0; i < 5; i++)
+		assert_false(dos_guard_circuit_max_outq(g, ADDR_B, true, T0 + 10));
+	assert_false(dos_guard_circuit_create(g, ADDR_B, true, T0 + 10));
 	dos_guard_destroy(g);
 }
 
@@ -468,6 +522,7 @@ main(void)
 		cmocka_unit_test(test_circuit_bucket_refill),
 		cmocka_unit_test(test_min_connections_threshold),
 		cmocka_unit_test(test_mark_expiry),
+		cmocka_unit_test(test_circuit_max_outq),
 		cmocka_unit_test(test_short_and_none_defense),
 		cmocka_unit_test(test_concurrent_cap),
 		cmocka_unit_test(test_connect_rate),

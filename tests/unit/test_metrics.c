@@ -285,7 +285,10 @@ test_relay_families(void **state)
 	control.intro1[4] = 12;
 	control.introduce2_rejected = 13;
 	control.dos_circuit_rejected = 21;
+	control.dos_circuit_killed_max_cell = 17;
+	control.dos_circuit_killed_max_cell_outq = 16;
 	control.dos_marked_address = 2;
+	control.dos_marked_address_maxq = 1;
 	control.dos_conn_rejected = 5;
 	control.dos_concurrent_conn_rejected = 7;
 	control.single_hop_refused = 4;
@@ -319,7 +322,10 @@ test_relay_families(void **state)
 	{
 		static const char *const dos_lines[] = {
 			"tor_relay_dos_total{type=\"circuit_rejected\"} 21\n",
+			"tor_relay_dos_total{type=\"circuit_killed_max_cell\"} 17\n",
+			"tor_relay_dos_total{type=\"circuit_killed_max_cell_outq\"} 16\n",
 			"tor_relay_dos_total{type=\"marked_address\"} 2\n",
+			"tor_relay_dos_total{type=\"marked_address_maxq\"} 1\n",
 			"tor_relay_dos_total{type=\"conn_rejected\"} 5\n",
 			"tor_relay_dos_total{type=\"concurrent_conn_rejected\"} 7\n",
 			"tor_relay_dos_total{type=\"single_hop_refused\"} 4\n",
@@ -439,8 +445,9 @@ test_relay_families(void **state)
 		line = end + 1;
 	}
 	/* connections (2 created + 1 rejected) + ... + est_rend (6 actions) +
-	 * rend1 (5) + dos (6) + est_intro (4) + intro1 (7). */
-	assert_int_equal(tor_series, 3 + 1 + 1 + 1 + 1 + 2 + 8 + 6 + 5 + 6 + 4 + 7);
+	 * rend1 (5) + dos (9: all of tor's but the exit's stream_rejected) +
+	 * est_intro (4) + intro1 (7). */
+	assert_int_equal(tor_series, 3 + 1 + 1 + 1 + 1 + 2 + 8 + 6 + 5 + 9 + 4 + 7);
 	free(tor_text);
 	free(text);
 

@@ -130,20 +130,6 @@ expect_closed(struct test_link *l)
 	return true;
 }
 
-/* A relay cell meant for a hop beyond the relay: "recognized" is not
- * zero once the relay removed our layer. */
-static void
-unrecognized_cell(struct test_hop *hop, uint8_t cell[CELL_LEN])
-{
-	uint8_t *payload = cell_wire_payload(cell);
-	struct relay_cipher *cipher = &hop->forward;
-
-	test_cell_start(cell, hop->circ_id, CELL_COMMAND_RELAY);
-	test_random_bytes(payload, CELL_PAYLOAD_LEN);
-	wire_write_u16(payload + RELAY_OFFSET_RECOGNIZED, 0x5a5a);
-	relay_crypt_burst(test_client_engine(), &cipher, &payload, 1);
-}
-
 /* EXTEND2 (tor-spec 5.1.2) to the closed port, with a random RSA
  * identity and an ntor onion skin the next hop would never see. */
 static uint16_t
@@ -221,7 +207,7 @@ scenario_unrecognized(void)
 
 	if (!test_create_fast(l1, &a) || !test_create_ntor(l1, &b))
 		return false;
-	unrecognized_cell(&a, cell);
+	test_relay_cell_beyond(&a, cell);
 	test_link_send_cell(l1, cell);
 	if (!test_link_expect(l1, a.circ_id, CELL_COMMAND_DESTROY, DESTROY_REASON_PROTOCOL, NULL))
 		return false;

@@ -36,7 +36,6 @@
 
 #include "control/circ_cells.h"
 #include "crypto/ntor.h"
-#include "crypto/relay_crypto.h"
 #include "crypto/tls_record.h"
 #include "dataplane/cell.h"
 #include "tests/interop/test_client.h"
@@ -126,20 +125,6 @@ build_circuit(struct test_link *l, struct test_hop *hop, unsigned index)
 			index, hop->circ_id);
 }
 
-/* A relay cell for the hop beyond the relay: random content with our
- * layer on, so the relay finds it not recognized and forwards it. */
-static void
-forward_cell(struct test_hop *hop, uint8_t cell[CELL_LEN])
-{
-	uint8_t *payload = cell_wire_payload(cell);
-	struct relay_cipher *cipher = &hop->forward;
-
-	test_cell_start(cell, hop->circ_id, CELL_COMMAND_RELAY);
-	test_random_bytes(payload, CELL_PAYLOAD_LEN);
-	wire_write_u16(payload + RELAY_OFFSET_RECOGNIZED, 0x5a5a);
-	relay_crypt_burst(test_client_engine(), &cipher, &payload, 1);
-}
-
 /* What the relay sent: true once DESTROY RESOURCELIMIT for hop's circuit
  * came; any other DESTROY or a closed link ends the test. */
 static bool
@@ -176,7 +161,7 @@ push_until_destroyed(struct test_link *l, struct test_hop *hop, unsigned index)
 
 	while (sent < PUSH_MAX) {
 		for (unsigned i = 0; i < PUSH_BATCH; i++)
-			forward_cell(hop, batch + (size_t)i * CELL_LEN);
+			test_relay_cell_beyond(hop, batch + (size_t)i * CELL_LEN);
 		test_link_send_plain(l, batch, sizeof(batch), sizeof(batch));
 		sent += PUSH_BATCH;
 		if (destroyed(l, hop, 0))

@@ -63,15 +63,9 @@ if [ "$rc" -ne 0 ]; then
   fail "dos_client exited $rc"
 fi
 
-# The MetricsPort is refreshed every second.
-sleep 2
-ip netns exec "$ns" curl -s --max-time 5 "http://127.0.0.1:$metrics_port/metrics" \
-  >"$work/metrics" || fail "hsrelay's MetricsPort did not answer"
+standalone_metrics "$metrics_port"
 grep -E '^tor_relay_dos_total|^tor_relay_connections_total\{type="OR",direction="received"' \
   "$work/metrics" | sed 's/^/  metrics: /'
-metric() {
-  awk -v k="$1" 'index($0, k " ") == 1 {print $2}' "$work/metrics"
-}
 for type in circuit_rejected marked_address conn_rejected concurrent_conn_rejected; do
   got=$(metric "tor_relay_dos_total{type=\"$type\"}")
   [ "$got" = "$(want "$type")" ] || fail "MetricsPort $type=$got, the client caused $(want "$type")"

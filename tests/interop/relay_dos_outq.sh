@@ -89,14 +89,8 @@ grep -q "DoS: $ip_kernel marked: 3 circuits closed for a full outbound queue" "$
   fail "hsrelay did not log the mark of $ip_kernel"
 checked "hsrelay: $(grep -o 'DoS: .* marked: .*' "$work/hsrelay.err" | head -1)"
 
-# The MetricsPort is refreshed every second.
-sleep 2
-ip netns exec "$ns" curl -s --max-time 5 "http://127.0.0.1:$metrics_port/metrics" \
-  >"$work/metrics" || fail "hsrelay's MetricsPort did not answer"
+standalone_metrics "$metrics_port"
 grep '^tor_relay_dos_total' "$work/metrics" | sed 's/^/  metrics: /'
-metric() {
-  awk -v k="$1" 'index($0, k " ") == 1 {print $2}' "$work/metrics"
-}
 for type in circuit_killed_max_cell circuit_killed_max_cell_outq; do
   got=$(metric "tor_relay_dos_total{type=\"$type\"}")
   [ "$got" = "$(want closed_queue_limit_outq)" ] ||

@@ -67,6 +67,21 @@ standalone_stop() {
   checked "hsrelay stopped on SIGTERM with status 0"
 }
 
+# standalone_metrics PORT: hsrelay's MetricsPort page (on the namespace's
+# 127.0.0.1:PORT) into $work/metrics, after the second it takes to be
+# refreshed.
+standalone_metrics() {
+  sleep 2
+  ip netns exec "$ns" curl -s --max-time 5 "http://127.0.0.1:$1/metrics" \
+    >"$work/metrics" || fail "hsrelay's MetricsPort did not answer"
+}
+
+# metric SERIES: the value of SERIES (name and labels as printed) in
+# $work/metrics.
+metric() {
+  awk -v k="$1" 'index($0, k " ") == 1 {print $2}' "$work/metrics"
+}
+
 # stat LINE_PREFIX NAME: NAME=value from hsrelay's "hsrelay: stats ..." line.
 stat() {
   grep "^hsrelay: stats $1 " "$work/hsrelay.out" | head -1 | tr ' ' '\n' | sed -n "s/^$2=//p"

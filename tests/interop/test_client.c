@@ -778,6 +778,18 @@ test_relay_cell(struct test_hop *hop, uint8_t cell[CELL_LEN], uint8_t command,
 	relay_crypt_burst(engine, &cipher, &payload, 1);
 }
 
+void
+test_relay_cell_beyond(struct test_hop *hop, uint8_t cell[CELL_LEN])
+{
+	uint8_t *payload = cell_wire_payload(cell);
+	struct relay_cipher *cipher = &hop->forward;
+
+	test_cell_start(cell, hop->circ_id, CELL_COMMAND_RELAY);
+	test_random_bytes(payload, CELL_PAYLOAD_LEN);
+	wire_write_u16(payload + RELAY_OFFSET_RECOGNIZED, 0x5a5a);
+	relay_crypt_burst(engine, &cipher, &payload, 1);
+}
+
 bool
 test_relay_cell_open(struct test_hop *hop, struct test_cell *c)
 {

@@ -253,6 +253,11 @@ bool test_create_ntor(struct test_link *l, struct test_hop *hop);
 void test_relay_cell(struct test_hop *hop, uint8_t cell[CELL_LEN], uint8_t command,
 		uint8_t relay_command, uint16_t stream_id, const uint8_t *data, uint16_t len);
 
+/* A RELAY cell for a hop beyond the relay: random content with
+ * "recognized" not zero under our layer, so that the relay, once it took
+ * its layer off, forwards it. */
+void test_relay_cell_beyond(struct test_hop *hop, uint8_t cell[CELL_LEN]);
+
 /* Takes our layer off the relay cell c from the relay and checks that it
  * is for us (tor-spec "Routing relay cells": recognized 0 and the backward
  * digest matching, which then advances). Returns false with test_detail

@@ -482,6 +482,8 @@ print_circuit_stats(const struct hsrelay *r)
 	}
 	printf("hsrelay: stats padding control nf_ito_low_ms=%" PRIu64 " nf_ito_high_ms=%" PRIu64
 			"\n", c->padding_ito_low_ms, c->padding_ito_high_ms);
+	printf("hsrelay: stats circuit_queues control toward_n=%" PRIu64 " toward_p=%" PRIu64
+			"\n", c->queue_limit_toward_n, c->queue_limit_toward_p);
 	printf("hsrelay: stats links control links_inbound=%" PRIu64 " links_outbound=%" PRIu64
 			" relay_cells_ignored=%" PRIu64 "\n", c->links_inbound, c->links_outbound,
 			c->relay_cells_ignored);

@@ -1591,6 +1591,30 @@ padding_params_from_consensus(struct relay_control *c)
 				(uint64_t)p.ito_low_ms << 16 | p.ito_high_ms, NULL);
 }
 
+/* tor relay.c relay_consensus_has_changed(): the longest circuit queue
+ * towards the client (circ_max_cell_queue_size) and towards the next hop
+ * (circ_max_cell_queue_size_out, defaulting to the first), to every
+ * worker. */
+static void
+queue_limits_from_consensus(struct relay_control *c)
+{
+	uint32_t toward_p = (uint32_t)consensus_param(c->consensus, "circ_max_cell_queue_size",
+			RELAY_CIRCUIT_QUEUE_MAX, RELAY_CIRCUIT_QUEUE_MIN, INT32_MAX);
+	uint32_t toward_n = (uint32_t)consensus_param(c->consensus,
+			"circ_max_cell_queue_size_out", (int32_t)toward_p, RELAY_CIRCUIT_QUEUE_MIN,
+			INT32_MAX);
+
+	if (c->stats.queue_limit_toward_n != toward_n || c->stats.queue_limit_toward_p != toward_p)
+		relay_log("notice", "circuit queues: at most %u cells towards the next hop, %u "
+				"towards the client (consensus circ_max_cell_queue_size_out, "
+				"circ_max_cell_queue_size)", toward_n, toward_p);
+	c->stats.queue_limit_toward_n = toward_n;
+	c->stats.queue_limit_toward_p = toward_p;
+	for (unsigned w = 0; w < c->cfg.n_workers; w++)
+		send_msg(c, w, RELAY_MSG_QUEUE_LIMITS, 0, (uint64_t)toward_n << 32 | toward_p,
+				NULL);
+}
+
 static bool
 is_intro_command(uint8_t command)
 {
@@ -2024,6 +2048,7 @@ consensus_received(struct relay_control *c, const uint8_t *body, size_t len, tim
 	intro_dos_defaults(c);
 	dos_params_update(c);
 	padding_params_from_consensus(c);
+	queue_limits_from_consensus(c);
 	consensus_sha3_as_signed(c);
 	/* Microdescriptors: keep those it or the previous one lists, fetch
 	 * the ones it lists that we lack (microdesc_store.h). */

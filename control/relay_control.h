@@ -146,6 +146,10 @@ struct relay_control_stats {
 	 * defaults then). */
 	uint64_t padding_ito_low_ms;
 	uint64_t padding_ito_high_ms;
+	/* The circuit queue limits sent to the workers from the last kept
+	 * consensus (0 and 0 until one was kept: RELAY_CIRCUIT_QUEUE_MAX). */
+	uint64_t queue_limit_toward_n;
+	uint64_t queue_limit_toward_p;
 };
 
 /* Allocates the control state (TLS contexts, link credentials). NULL with

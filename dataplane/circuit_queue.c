@@ -36,6 +36,7 @@ struct circuit_queues {
 	struct link_ring *links;
 	uint32_t free_head;
 	uint32_t total;
+	uint32_t max_len[2];	/* even ids (toward n), odd ids (toward p) */
 };
 
 struct circuit_queues *
@@ -54,6 +55,7 @@ circuit_queues_create(const struct circuit_queues_config *cfg, int *error)
 		return NULL;
 	}
 	q->cfg = *cfg;
+	q->max_len[0] = q->max_len[1] = cfg->max_per_queue;
 	q->slots = rte_malloc_socket("cell_slots", sizeof(*q->slots) * cfg->max_cells,
 			RTE_CACHE_LINE_SIZE, cfg->socket_id);
 	q->queues = rte_malloc_socket("cell_queues", sizeof(*q->queues) * cfg->max_queues,
@@ -146,6 +148,15 @@ circuit_queue_drop(struct circuit_queues *q, uint32_t id)
 	e->count = 0;
 }
 
+void
+circuit_queue_set_limits(struct circuit_queues *q, uint32_t toward_n, uint32_t toward_p)
+{
+	if (toward_n != 0)
+		q->max_len[0] = toward_n;
+	if (toward_p != 0)
+		q->max_len[1] = toward_p;
+}
+
 int
 circuit_queue_push(struct circuit_queues *q, uint32_t id, const struct circuit_queue_owner *owner,
 		uint32_t link_slot, const uint8_t cell[CELL_LEN], uint64_t tag)
@@ -159,7 +170,7 @@ circuit_queue_push(struct circuit_queues *q, uint32_t id, const struct circuit_q
 	if (e->count > 0 && (e->owner.p_link != owner->p_link ||
 			     e->owner.p_circ_id != owner->p_circ_id || e->link != link_slot))
 		circuit_queue_drop(q, id);
-	if (e->count >= q->cfg.max_per_queue)
+	if (e->count >= q->max_len[id & 1])
 		return -EMSGSIZE;
 	if (q->free_head == NIL)
 		return -ENOBUFS;

@@ -15,7 +15,8 @@
  * circuit with the longest queue is the one to close (tor's OOM handler),
  * never the process.
  *
- * A queue is named by an id (2 per circuit handle: toward n and toward p)
+ * A queue is named by an id (2 per circuit handle: even toward n, odd
+ * toward p)
  * and remembers which circuit owns it (its p link and circuit id), so cells
  * of a circuit that closed, and whose handle was reused, are dropped rather
  * than sent on the newcomer's behalf.
@@ -41,7 +42,9 @@ struct circuit_queues_config {
 	uint32_t max_cells;	/* cells held by all queues together */
 	uint32_t max_queues;	/* queue ids 0 .. max_queues - 1 */
 	uint32_t max_links;	/* link slots 0 .. max_links - 1 */
-	uint32_t max_per_queue;	/* longest queue before its circuit is closed */
+	/* longest queue before its circuit is closed, both directions until
+	 * circuit_queue_set_limits() */
+	uint32_t max_per_queue;
 	int socket_id;
 };
 
@@ -55,12 +58,18 @@ struct circuit_queue_owner {
 struct circuit_queues *circuit_queues_create(const struct circuit_queues_config *cfg, int *error);
 void circuit_queues_destroy(struct circuit_queues *q);
 
+/* The longest queue of each direction from now on (tor relay.c: the
+ * consensus's circ_max_cell_queue_size_out towards n, even ids, and
+ * circ_max_cell_queue_size towards p, odd ids); 0 keeps a value. Queues
+ * already longer keep their cells; their next push fails. */
+void circuit_queue_set_limits(struct circuit_queues *q, uint32_t toward_n, uint32_t toward_p);
+
 /* Appends a cell to queue id, which sends on link_slot, with tag, a word
  * the caller keeps with the cell (the relay worker's latency tag,
  * dataplane/latency_histogram.h: the cell's wait here counts in its
  * latency). A queue owned by another circuit (its handle was reused) is
  * emptied first. Returns 0;
- * -EMSGSIZE when the queue already holds max_per_queue cells; -ENOBUFS
+ * -EMSGSIZE when the queue already holds its direction's limit of cells; -ENOBUFS
  * when the pool is empty (see circuit_queue_oom_victim()); -EINVAL for an
  * id or slot out of range. Nothing is queued on failure. */
 int circuit_queue_push(struct circuit_queues *q, uint32_t id, const struct circuit_queue_owner *owner,

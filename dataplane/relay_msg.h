@@ -55,6 +55,13 @@
 /* MSG_LINK_OPEN's u64: the peer is a client (connection-level padding is
  * for client links only, padding-spec). */
 #define RELAY_LINK_OPEN_CLIENT (1ull << 16)
+/* Longest per-circuit queue in each direction until a consensus sets
+ * circ_max_cell_queue_size and circ_max_cell_queue_size_out
+ * (RELAY_MSG_QUEUE_LIMITS): tor's default (relay.c
+ * RELAY_CIRC_CELL_QUEUE_SIZE_DEFAULT); the live consensus says 1250. */
+#define RELAY_CIRCUIT_QUEUE_MAX 2500
+/* tor's lower bound of both parameters (RELAY_CIRC_CELL_QUEUE_SIZE_MIN). */
+#define RELAY_CIRCUIT_QUEUE_MIN 50
 /* The first link protocol with PADDING_NEGOTIATE (padding-spec). */
 #define RELAY_LINK_PROTOCOL_PADDING 5
 
@@ -113,6 +120,10 @@ enum relay_msg_type {
 	 * (dataplane/channel_padding.h): the window of later padding
 	 * negotiations and deadlines. */
 	RELAY_MSG_PADDING_PARAMS,
+	/* u64 = toward n << 32 | toward p: the longest circuit queue of each
+	 * direction (consensus circ_max_cell_queue_size_out and
+	 * circ_max_cell_queue_size, tor relay.c). */
+	RELAY_MSG_QUEUE_LIMITS,
 
 	/* worker -> control */
 	/* u32 link, u64 = remote ipv4 << 16 | remote port. */

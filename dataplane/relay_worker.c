@@ -2008,6 +2008,11 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 		w->pad_params.ito_low_ms = (uint16_t)(msg->u64 >> 16);
 		w->pad_params.ito_high_ms = (uint16_t)msg->u64;
 		break;
+	case RELAY_MSG_QUEUE_LIMITS:
+		/* tor relay_consensus_has_changed(): queues longer than a
+		 * lowered limit keep their cells and take no more. */
+		circuit_queue_set_limits(w->queues, (uint32_t)(msg->u64 >> 32), (uint32_t)msg->u64);
+		break;
 	case RELAY_MSG_CIRCUIT_WATCH: {
 		struct relay_circuit_ref ref = {
 			.handle = msg->u32, .p_link = (uint32_t)(msg->u64 >> 32),

@@ -19,7 +19,8 @@
  * While a link's TCP send buffer is full, cells for it wait in
  * per-circuit queues (dataplane/circuit_queue.h) and are sent round-robin
  * across circuits when TCP has room again; a circuit whose queue exceeds
- * RELAY_CIRCUIT_QUEUE_MAX cells is closed (tor: circ_max_cell_queue_size),
+ * the consensus's limit (RELAY_CIRCUIT_QUEUE_MAX until one came; tor:
+ * circ_max_cell_queue_size, and _out towards the next hop) is closed,
  * and when the worker's queue memory runs out the circuit with the longest
  * queue is closed (tor's OOM handler).
  *
@@ -54,9 +55,6 @@ struct relay_worker;
  * the link handshake's CERTS cell; only VPADDING may be longer (its bytes
  * are skipped). */
 #define RELAY_LINK_CARRY_MAX 4096
-/* Longest per-circuit queue (the consensus value of tor's
- * circ_max_cell_queue_size). */
-#define RELAY_CIRCUIT_QUEUE_MAX 1250
 /* Sealed records a link may hold when TCP's send buffer is full. */
 #define RELAY_LINK_BACKLOG_RECORDS 256
 /* Batches taken from the cross ring per poll. */

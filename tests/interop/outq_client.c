@@ -44,11 +44,11 @@
 /* Cells per record while pushing (as many as a record holds). */
 #define PUSH_BATCH (TLS_RECORD_MAX_PLAINTEXT / CELL_LEN)
 /* More than any circuit can need: tor's receive buffer, the relay's send
- * buffer and backlog, then RELAY_CIRCUIT_QUEUE_MAX (1250) cells. */
+ * buffer and backlog, then the queue limit's cells. */
 #define PUSH_MAX 40000
-/* hsrelay's per-circuit queue limit (dataplane/relay_worker.h
- * RELAY_CIRCUIT_QUEUE_MAX, the live consensus's circ_max_cell_queue_size). */
-#define QUEUE_MAX 1250
+/* hsrelay's per-circuit queue limit without a consensus, tor's default
+ * (dataplane/relay_msg.h RELAY_CIRCUIT_QUEUE_MAX). */
+#define QUEUE_MAX 2500
 
 static uint8_t next_id[20], next_ntor[NTOR_KEY_LEN];
 static struct sockaddr_in next_addr;

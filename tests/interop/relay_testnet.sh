@@ -36,8 +36,9 @@
 #      to 100 % with every directory answer in its log from hsrelay, the
 #      consensus sent to it as x-tor-lzma and microdescriptors as x-zstd;
 #      then client2 applies a consensus diff hsrelay made (DirCache=2).
-#   8. the authorities' ConsensusParams (nf_ito_*, DoS limits) reach hsrelay's
-#      padding window and DoS limits.
+#   8. the authorities' ConsensusParams (nf_ito_*, DoS limits, circuit
+#      queue limits) reach hsrelay's padding window, DoS limits and
+#      workers' circuit queues.
 # hsrelay's counters are printed at the end. Exit 77 (meson: skipped)
 # without root, tor, tor-gencert or curl.
 set -euo pipefail
@@ -60,10 +61,11 @@ tn_hsrelay=$hsrelay
 testnet_hsrelay_conf "$conf" "$workers" "$tap" 9035 hsrelay
 
 # Consensus parameters hsrelay must take from the consensus (step 8):
-# tor's connection-padding window and DoS limits, generous enough for this
-# test's own clients.
+# tor's connection-padding window, DoS limits generous enough for this
+# test's own clients, and circuit queue limits (the live network's 1250
+# towards the client, 2000 towards the next hop to tell them apart).
 for a in "${tn_auths[@]}"; do
-  echo "ConsensusParams nf_ito_low=1800 nf_ito_high=4200 DoSCircuitCreationEnabled=1 DoSCircuitCreationMinConnections=5 DoSCircuitCreationRate=50 DoSCircuitCreationBurst=500 DoSConnectionEnabled=1 DoSConnectionMaxConcurrentCount=200" \
+  echo "ConsensusParams nf_ito_low=1800 nf_ito_high=4200 DoSCircuitCreationEnabled=1 DoSCircuitCreationMinConnections=5 DoSCircuitCreationRate=50 DoSCircuitCreationBurst=500 DoSConnectionEnabled=1 DoSConnectionMaxConcurrentCount=200 circ_max_cell_queue_size=1250 circ_max_cell_queue_size_out=2000" \
     >>"${tn_dir[$a]}/torrc"
 done
 
@@ -309,7 +311,11 @@ grep -q "nf_ito_low_ms=1800 nf_ito_high_ms=4200" "$tn_work/hsrelay.log" ||
   fail "hsrelay's padding window at exit is not the consensus's"
 grep -q "DoS limits: circuit creation on (min 5 connections, 50/s, burst 500, .*); connections on (max 200 concurrent" "$tn_work/hsrelay.log" ||
   fail "hsrelay did not take the DoS limits from the consensus: $(grep 'DoS limits' "$tn_work/hsrelay.log")"
-checked "consensus parameters: $(grep -m1 -o 'connection padding: idle timeout [0-9.]* ms' "$tn_work/hsrelay.log"); $(grep -o 'DoS limits: circuit creation on ([^)]*)' "$tn_work/hsrelay.log" | tail -1)"
+grep -q "circuit queues: at most 2000 cells towards the next hop, 1250 towards the client" "$tn_work/hsrelay.log" ||
+  fail "hsrelay did not take the circuit queue limits from the consensus: $(grep 'circuit queues' "$tn_work/hsrelay.log")"
+grep -q "stats circuit_queues control toward_n=2000 toward_p=1250" "$tn_work/hsrelay.log" ||
+  fail "hsrelay's circuit queue limits at exit are not the consensus's"
+checked "consensus parameters: $(grep -m1 -o 'connection padding: idle timeout [0-9.]* ms' "$tn_work/hsrelay.log"); $(grep -o 'DoS limits: circuit creation on ([^)]*)' "$tn_work/hsrelay.log" | tail -1); $(grep -m1 -o 'circuit queues: at most [0-9]* cells towards the next hop, [0-9]* towards the client' "$tn_work/hsrelay.log")"
 # client2 (tor 0.4.9 offers x-tor-lzma, x-zstd, deflate, gzip, identity) was
 # sent the consensus as x-tor-lzma and microdescriptors as x-zstd, as tor's
 # dircache would, and bootstrapped on them; begindir_client asks for identity.

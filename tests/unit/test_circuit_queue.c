@@ -153,6 +153,39 @@ test_limits_and_victim(void **state)
 	circuit_queues_destroy(q);
 }
 
+/* Each direction's limit set apart (the consensus's
+ * circ_max_cell_queue_size_out toward n, even ids, and
+ * circ_max_cell_queue_size toward p, odd ids); 0 keeps a limit. */
+static void
+test_direction_limits(void **state)
+{
+	struct circuit_queues *q = make(64, 6);
+	uint8_t cell[CELL_LEN];
+
+	(void)state;
+	cell_for(cell, 0, 0);
+	circuit_queue_set_limits(q, 3, 5);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(circuit_queue_push(q, 4, &owner_a, 1, cell, 0), 0);
+	assert_int_equal(circuit_queue_push(q, 4, &owner_a, 1, cell, 0), -EMSGSIZE);
+	for (int k = 0; k < 5; k++)
+		assert_int_equal(circuit_queue_push(q, 5, &owner_a, 1, cell, 0), 0);
+	assert_int_equal(circuit_queue_push(q, 5, &owner_a, 1, cell, 0), -EMSGSIZE);
+	/* Lowered below what a queue holds: it keeps its cells, takes no
+	 * more; raised: it takes more. 0 leaves the other direction alone. */
+	circuit_queue_set_limits(q, 0, 2);
+	assert_int_equal(circuit_queue_length(q, 5), 5);
+	assert_int_equal(circuit_queue_push(q, 5, &owner_a, 1, cell, 0), -EMSGSIZE);
+	assert_int_equal(circuit_queue_push(q, 4, &owner_a, 1, cell, 0), -EMSGSIZE);
+	circuit_queue_set_limits(q, 4, 0);
+	assert_int_equal(circuit_queue_push(q, 4, &owner_a, 1, cell, 0), 0);
+	assert_int_equal(circuit_queue_push(q, 4, &owner_a, 1, cell, 0), -EMSGSIZE);
+	assert_int_equal(circuit_queue_push(q, 7, &owner_a, 1, cell, 0), 0);
+	assert_int_equal(circuit_queue_push(q, 7, &owner_a, 1, cell, 0), 0);
+	assert_int_equal(circuit_queue_push(q, 7, &owner_a, 1, cell, 0), -EMSGSIZE);
+	circuit_queues_destroy(q);
+}
+
 /* A queue whose handle now belongs to another circuit forgets the old
  * cells; a closed link drops all its queues. */
 static void
@@ -257,6 +290,7 @@ main(void)
 		cmocka_unit_test(test_round_robin),
 		cmocka_unit_test(test_partial_pull),
 		cmocka_unit_test(test_limits_and_victim),
+		cmocka_unit_test(test_direction_limits),
 		cmocka_unit_test(test_owner_change_and_link_drop),
 		cmocka_unit_test(test_random_against_model),
 	};

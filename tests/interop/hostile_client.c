@@ -130,42 +130,16 @@ expect_closed(struct test_link *l)
 	return true;
 }
 
-/* EXTEND2 (tor-spec 5.1.2) to the closed port, with a random RSA
- * identity and an ntor onion skin the next hop would never see. */
-static uint16_t
-extend2_body(uint8_t out[RELAY_DATA_MAX])
-{
-	static struct extend2_cell body;
-	static uint8_t skin[NTOR_ONIONSKIN_LEN];
-	ssize_t n;
-
-	memset(&body, 0, sizeof(body));
-	body.n_specifiers = 2;
-	body.specifiers[0].type = LINK_SPECIFIER_IPV4;
-	body.specifiers[0].length = LINK_SPECIFIER_IPV4_LEN;
-	memcpy(body.specifiers[0].u.ipv4.address, &extend_addr.sin_addr.s_addr, 4);
-	body.specifiers[0].u.ipv4.port = ntohs(extend_addr.sin_port);
-	body.specifiers[1].type = LINK_SPECIFIER_LEGACY_ID;
-	body.specifiers[1].length = LINK_SPECIFIER_LEGACY_ID_LEN;
-	test_random_bytes(body.specifiers[1].u.legacy_id, LINK_SPECIFIER_LEGACY_ID_LEN);
-	test_random_bytes(skin, sizeof(skin));
-	body.create2.htype = HANDSHAKE_TYPE_NTOR;
-	body.create2.hlen = NTOR_ONIONSKIN_LEN;
-	body.create2.hdata = skin;
-	n = extend2_cell_encode(&body, out, RELAY_DATA_MAX);
-	if (n < 0)
-		test_die("extend2_cell_encode");
-	return (uint16_t)n;
-}
-
+/* EXTEND2 to the closed port, with a random RSA identity and an ntor
+ * onion skin the next hop would never see. */
 static void
 send_extend2(struct test_link *l, struct test_hop *hop)
 {
-	uint8_t cell[CELL_LEN], body[RELAY_DATA_MAX];
-	uint16_t len = extend2_body(body);
+	uint8_t rsa_id[LINK_SPECIFIER_LEGACY_ID_LEN], skin[NTOR_ONIONSKIN_LEN];
 
-	test_relay_cell(hop, cell, CELL_COMMAND_RELAY_EARLY, RELAY_COMMAND_EXTEND2, 0, body, len);
-	test_link_send_cell(l, cell);
+	test_random_bytes(rsa_id, sizeof(rsa_id));
+	test_random_bytes(skin, sizeof(skin));
+	test_extend2_send(l, hop, &extend_addr, rsa_id, skin);
 }
 
 /* The circuit is alive and in step: an EXTEND2 to the closed port comes
@@ -227,8 +201,7 @@ static bool
 scenario_relay_early(void)
 {
 	struct test_hop d, e;
-	uint8_t cell[CELL_LEN], body[RELAY_DATA_MAX];
-	uint16_t len;
+	uint8_t cell[CELL_LEN];
 
 	if (!test_create_fast(l1, &d) || !test_create_fast(l1, &e))
 		return false;
@@ -239,9 +212,7 @@ scenario_relay_early(void)
 	/* Eight accepted: no DESTROY before the barrier's answer. */
 	if (!barrier(l1, NULL))
 		return false;
-	len = extend2_body(body);
-	test_relay_cell(&d, cell, CELL_COMMAND_RELAY_EARLY, RELAY_COMMAND_EXTEND2, 0, body, len);
-	test_link_send_cell(l1, cell);
+	send_extend2(l1, &d);
 	if (!test_link_expect(l1, d.circ_id, CELL_COMMAND_DESTROY, DESTROY_REASON_PROTOCOL, NULL))
 		return false;
 	expected.closed_protocol++;

@@ -73,37 +73,18 @@ hex_arg(const char *what, const char *hex, uint8_t *out, size_t len)
 static void
 build_circuit(struct test_link *l, struct test_hop *hop, unsigned index)
 {
-	struct extend2_cell body;
 	struct extended2_cell extended;
 	struct ntor_client_state st;
-	uint8_t skin[NTOR_ONIONSKIN_LEN], data[RELAY_DATA_MAX], cell[CELL_LEN];
+	uint8_t skin[NTOR_ONIONSKIN_LEN];
 	uint8_t material[NTOR_TOR1_KEY_MATERIAL_LEN];
 	const uint8_t *payload, *p;
 	struct test_cell c;
-	ssize_t n;
 
 	if (!test_create_fast(l, hop))
 		test_die("circuit %u: CREATE_FAST: %s", index, test_detail);
 	if (ntor_client_create(&st, next_id, next_ntor, skin, sizeof(skin)) != NTOR_ONIONSKIN_LEN)
 		test_die("ntor_client_create");
-	memset(&body, 0, sizeof(body));
-	body.n_specifiers = 2;
-	body.specifiers[0].type = LINK_SPECIFIER_IPV4;
-	body.specifiers[0].length = LINK_SPECIFIER_IPV4_LEN;
-	memcpy(body.specifiers[0].u.ipv4.address, &next_addr.sin_addr.s_addr, 4);
-	body.specifiers[0].u.ipv4.port = ntohs(next_addr.sin_port);
-	body.specifiers[1].type = LINK_SPECIFIER_LEGACY_ID;
-	body.specifiers[1].length = LINK_SPECIFIER_LEGACY_ID_LEN;
-	memcpy(body.specifiers[1].u.legacy_id, next_id, sizeof(next_id));
-	body.create2.htype = HANDSHAKE_TYPE_NTOR;
-	body.create2.hlen = NTOR_ONIONSKIN_LEN;
-	body.create2.hdata = skin;
-	n = extend2_cell_encode(&body, data, sizeof(data));
-	if (n < 0)
-		test_die("extend2_cell_encode");
-	test_relay_cell(hop, cell, CELL_COMMAND_RELAY_EARLY, RELAY_COMMAND_EXTEND2, 0, data,
-			(uint16_t)n);
-	test_link_send_cell(l, cell);
+	test_extend2_send(l, hop, &next_addr, next_id, skin);
 	if (test_link_next_cell(l, &c, 3 * TEST_IO_TIMEOUT_MS) != 1)
 		test_die("circuit %u: no answer to EXTEND2 (%s)", index, l->how);
 	if (c.circ_id != hop->circ_id || c.command != CELL_COMMAND_RELAY) {

@@ -779,6 +779,35 @@ test_relay_cell(struct test_hop *hop, uint8_t cell[CELL_LEN], uint8_t command,
 }
 
 void
+test_extend2_send(struct test_link *l, struct test_hop *hop, const struct sockaddr_in *addr,
+		const uint8_t rsa_id[LINK_SPECIFIER_LEGACY_ID_LEN],
+		const uint8_t skin[NTOR_ONIONSKIN_LEN])
+{
+	struct extend2_cell body;
+	uint8_t data[RELAY_DATA_MAX], cell[CELL_LEN];
+	ssize_t n;
+
+	memset(&body, 0, sizeof(body));
+	body.n_specifiers = 2;
+	body.specifiers[0].type = LINK_SPECIFIER_IPV4;
+	body.specifiers[0].length = LINK_SPECIFIER_IPV4_LEN;
+	memcpy(body.specifiers[0].u.ipv4.address, &addr->sin_addr.s_addr, 4);
+	body.specifiers[0].u.ipv4.port = ntohs(addr->sin_port);
+	body.specifiers[1].type = LINK_SPECIFIER_LEGACY_ID;
+	body.specifiers[1].length = LINK_SPECIFIER_LEGACY_ID_LEN;
+	memcpy(body.specifiers[1].u.legacy_id, rsa_id, LINK_SPECIFIER_LEGACY_ID_LEN);
+	body.create2.htype = HANDSHAKE_TYPE_NTOR;
+	body.create2.hlen = NTOR_ONIONSKIN_LEN;
+	body.create2.hdata = skin;
+	n = extend2_cell_encode(&body, data, sizeof(data));
+	if (n < 0)
+		test_die("extend2_cell_encode");
+	test_relay_cell(hop, cell, CELL_COMMAND_RELAY_EARLY, RELAY_COMMAND_EXTEND2, 0, data,
+			(uint16_t)n);
+	test_link_send_cell(l, cell);
+}
+
+void
 test_relay_cell_beyond(struct test_hop *hop, uint8_t cell[CELL_LEN])
 {
 	uint8_t *payload = cell_wire_payload(cell);

@@ -253,6 +253,13 @@ bool test_create_ntor(struct test_link *l, struct test_hop *hop);
 void test_relay_cell(struct test_hop *hop, uint8_t cell[CELL_LEN], uint8_t command,
 		uint8_t relay_command, uint16_t stream_id, const uint8_t *data, uint16_t len);
 
+/* Sends an EXTEND2 (tor-spec 5.1.2) in a RELAY_EARLY cell on hop's
+ * circuit: to addr, with the RSA identity rsa_id (20 bytes) and the ntor
+ * onion skin skin. */
+void test_extend2_send(struct test_link *l, struct test_hop *hop, const struct sockaddr_in *addr,
+		const uint8_t rsa_id[LINK_SPECIFIER_LEGACY_ID_LEN],
+		const uint8_t skin[NTOR_ONIONSKIN_LEN]);
+
 /* A RELAY cell for a hop beyond the relay: random content with
  * "recognized" not zero under our layer, so that the relay, once it took
  * its layer off, forwards it. */

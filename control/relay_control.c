@@ -2703,8 +2703,8 @@ relay_control_poll(struct relay_control *c, time_t now)
 						!cl->peer_rsa_known, now)) {
 					char ip[INET_ADDRSTRLEN];
 
-					fprintf(stderr, "hsrelay: DoS: %s marked: %u circuits "
-							"closed for a full outbound queue\n",
+					relay_log("notice", "DoS: %s marked: %u circuits closed "
+							"for a full outbound queue",
 							ip_string(cl->peer_ip, ip),
 							dos_guard_get_params(c->dos)->cc_num_circ_max_outq);
 				}

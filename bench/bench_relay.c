@@ -1922,7 +1922,7 @@ bench_relay_main(int argc, char **argv)
 		{ "no-max", no_argument, NULL, 'n' },
 		{ "tor-only", no_argument, NULL, 'T' },
 		{ "hsrelay-only", no_argument, NULL, 'H' },
-		{ "rate", required_argument, NULL, 'r' },
+		{ "rate", required_argument, NULL, 'a' },
 		{ "rounds", required_argument, NULL, 'R' },
 		BENCH_RUT_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
@@ -1997,7 +1997,7 @@ bench_relay_main(int argc, char **argv)
 		case 'H':
 			o.skip_tor = true;
 			break;
-		case 'r':
+		case 'a':
 			o.rate = strtod(optarg, NULL);
 			if (!(o.rate > 0 && o.rate <= 1e8)) {
 				usage(stderr);

@@ -606,6 +606,42 @@ set_contact_info(struct config *config, const char *value, char *msg, size_t msg
 	return 0;
 }
 
+/* MyFamily: comma-separated relays, each a nickname or "$" + 40 hex digits
+ * (tor's normalize_nickname_list(): blanks around items and empty items
+ * are skipped; 40 hex digits get their "$"). */
+static int
+set_my_family(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	struct config_tor *tor = &config->tor;
+	const char *p = value;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, ","), start = 0;
+		char item[CONFIG_LINE_MAX + 1];
+
+		while (start < len && isspace((unsigned char)p[start]))
+			start++;
+		while (len > start && isspace((unsigned char)p[len - 1]))
+			len--;
+		if (len > start) {
+			memcpy(item, p + start, len - start);
+			item[len - start] = '\0';
+			if (tor->n_family == RELAY_FAMILY_MAX)
+				return bad(msg, msg_len, "more than %d relays in MyFamily",
+						RELAY_FAMILY_MAX);
+			if (relay_family_normalize(item, tor->family[tor->n_family],
+					sizeof(tor->family[0])) != 0)
+				return bad(msg, msg_len, "invalid nickname '%s' in MyFamily line "
+						"(a nickname or $ and 40 hex digits)", item);
+			tor->n_family++;
+		}
+		p += strcspn(p, ",");
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
 /* "http://ADDR:PORT" with an optional "/" (tor's parse_dirauth_dirport):
  * checked, not kept; hsrelay talks to an authority's main DirPort. */
 static bool
@@ -1345,6 +1381,7 @@ static const struct config_key config_keys[] = {
 	{ "ORPort", false, set_or_port },
 	{ "DataDirectory", false, set_data_directory },
 	{ "ContactInfo", false, set_contact_info },
+	{ "MyFamily", true, set_my_family },
 	{ "DirAuthority", true, set_dir_authority },
 	{ "TestingTorNetwork", false, set_testing_tor_network },
 	{ "BandwidthRate", false, set_bandwidth_rate },

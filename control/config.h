@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control/relay_family.h"
+
 /* Longest accepted line, including the key, excluding the newline. */
 #define CONFIG_LINE_MAX 1024
 /* Ports the dataplane can drive (one DPDKPort line each). */
@@ -212,6 +214,11 @@ struct config_tor {
 	uint16_t or_port;
 	char data_directory[CONFIG_PATH_MAX];	/* DataDirectory, "" = not given */
 	char contact_info[CONFIG_CONTACT_MAX];	/* ContactInfo, "" = not given */
+	/* MyFamily items in file order, each normalized as tor does
+	 * (control/relay_family.h): a nickname or "$" + 40 hex digits with an
+	 * optional "=NICK" / "~NICK". */
+	unsigned n_family;
+	char family[RELAY_FAMILY_MAX][RELAY_FAMILY_ITEM_MAX + 1];
 	unsigned n_dir_authorities;
 	struct config_dir_authority dir_authorities[CONFIG_DIR_AUTHORITIES_MAX];
 	bool testing_tor_network;		/* TestingTorNetwork, default 0 */

@@ -221,6 +221,27 @@ logs_differ(const struct config *a, const struct config *b)
 	return false;
 }
 
+/* MyFamily: the items in order (tor keeps the lines' order too; the
+ * descriptor's line is sorted, so a reordering alone changes nothing there
+ * but is cheap to treat as a change). */
+static bool
+family_differs(const struct config *a, const struct config *b)
+{
+	if (a->tor.n_family != b->tor.n_family)
+		return true;
+	for (unsigned i = 0; i < a->tor.n_family; i++)
+		if (strcmp(a->tor.family[i], b->tor.family[i]) != 0)
+			return true;
+	return false;
+}
+
+static void
+family_copy(struct config *to, const struct config *from)
+{
+	to->tor.n_family = from->tor.n_family;
+	memcpy(to->tor.family, from->tor.family, sizeof(to->tor.family));
+}
+
 static void
 logs_copy(struct config *to, const struct config *from)
 {
@@ -270,6 +291,7 @@ static const struct reload_key reload_keys[] = {
 	{ "ORPort", CONFIG_RELOAD_RESTART, false, or_port_differs, NULL },
 	{ "DataDirectory", CONFIG_RELOAD_RESTART, false, data_directory_differs, NULL },
 	{ "ContactInfo", CONFIG_RELOAD_APPLY, true, contact_differs, contact_copy },
+	{ "MyFamily", CONFIG_RELOAD_APPLY, true, family_differs, family_copy },
 	{ "DirAuthority", CONFIG_RELOAD_RESTART, false, dir_authorities_differ, NULL },
 	{ "TestingTorNetwork", CONFIG_RELOAD_RESTART, false, testing_differs, NULL },
 	{ "BandwidthRate", CONFIG_RELOAD_APPLY, true, rate_differs, rate_copy },

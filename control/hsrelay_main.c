@@ -248,6 +248,8 @@ make_control(struct hsrelay *r, time_t now)
 	cc.or_port = tor->or_port;
 	cc.nickname = tor->nickname;
 	cc.contact = tor->contact_info[0] ? tor->contact_info : NULL;
+	cc.family = (const char (*)[RELAY_FAMILY_ITEM_MAX + 1])tor->family;
+	cc.n_family = tor->n_family;
 	cc.bandwidth_rate = tor->bandwidth_rate;
 	cc.bandwidth_burst = tor->bandwidth_burst;
 	cc.publish = tor->publish_server_descriptor;
@@ -555,6 +557,8 @@ reload_config(struct hsrelay *r, time_t now)
 		const struct relay_control_reload rr = {
 			.nickname = tor->nickname,
 			.contact = tor->contact_info[0] ? tor->contact_info : NULL,
+			.family = (const char (*)[RELAY_FAMILY_ITEM_MAX + 1])tor->family,
+			.n_family = tor->n_family,
 			.bandwidth_rate = tor->bandwidth_rate,
 			.bandwidth_burst = tor->bandwidth_burst,
 			.publish = tor->publish_server_descriptor,

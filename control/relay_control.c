@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
@@ -203,6 +204,7 @@ struct relay_control {
 	 * change them (relay_control_reload). */
 	char nickname[RELAY_CONTROL_NICKNAME_MAX + 1];
 	char contact[RELAY_CONTROL_CONTACT_MAX + 1];
+	char family[RELAY_FAMILY_MAX][RELAY_FAMILY_ITEM_MAX + 1];	/* cfg.family */
 	struct tls_link_credentials *tls_credentials;
 	struct tls_handshake_context *tls_server;
 	struct tls_handshake_context *tls_client;
@@ -2328,13 +2330,67 @@ microdescs_fetch(struct relay_control *c, time_t now)
 	free(missing);
 }
 
+/* Takes MyFamily's items; warns about those given by nickname as tor does
+ * (router.c get_my_declared_family(): nicknames are not unique). */
+static void
+set_family(struct relay_control *c, const char (*family)[RELAY_FAMILY_ITEM_MAX + 1], unsigned n)
+{
+	if (n > 0)
+		memcpy(c->family, family, n * sizeof(c->family[0]));
+	c->cfg.family = (const char (*)[RELAY_FAMILY_ITEM_MAX + 1])c->family;
+	c->cfg.n_family = n;
+	for (unsigned i = 0; i < n; i++)
+		if (relay_family_item_is_nickname(c->family[i]) &&
+				strcasecmp(c->family[i], c->nickname) != 0)
+			relay_log("warn", "MyFamily names the relay \"%s\" by nickname; the "
+					"descriptor lists the identity of the first router "
+					"of the consensus with that nickname, or the "
+					"nickname if none has it. Please list it by "
+					"identity ($ and 40 hex digits) instead.", c->family[i]);
+}
+
+/* tor's node_get_by_nickname() for MyFamily: the first router of the kept
+ * consensus with that nickname (tor takes the first of its node list). */
+static bool
+family_lookup(void *arg, const char *nickname, uint8_t identity[20])
+{
+	const struct relay_control *c = arg;
+	size_t n = c->consensus != NULL ? consensus_n_routers(c->consensus) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct consensus_router *r = consensus_router_at(c->consensus, i);
+
+		if (strcasecmp(r->nickname, nickname) == 0) {
+			memcpy(identity, r->identity, 20);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void
 upload_descriptor(struct relay_control *c, time_t now)
 {
 	static char text[DESCRIPTOR_MAX_LEN + 1];
+	static char members[RELAY_FAMILY_MAX + 1][RELAY_FAMILY_MEMBER_MAX + 1];
+	const char *family[RELAY_FAMILY_MAX + 1];
 	struct descriptor_params d;
 	char address[INET_ADDRSTRLEN], platform[64];
+	const char *items[RELAY_FAMILY_MAX];
+	int n_family;
 	ssize_t len;
+
+	for (unsigned i = 0; i < c->cfg.n_family; i++)
+		items[i] = c->cfg.family[i];
+	n_family = relay_family_declared(items, c->cfg.n_family, c->cfg.nickname,
+			relay_keys_fingerprint(c->cfg.keys), family_lookup, c, members,
+			RTE_DIM(members));
+	if (n_family < 0) {
+		relay_log("warn", "cannot build the family line: error %d", n_family);
+		return;
+	}
+	for (int i = 0; i < n_family; i++)
+		family[i] = members[i];
 
 	memset(&d, 0, sizeof(d));
 	d.nickname = c->cfg.nickname;
@@ -2343,6 +2399,8 @@ upload_descriptor(struct relay_control *c, time_t now)
 	snprintf(platform, sizeof(platform), "hsrelay 0.1.0 on Linux");
 	d.platform = platform;
 	d.contact = c->cfg.contact;
+	d.family = family;
+	d.n_family = (size_t)n_family;
 	d.bandwidth_rate = c->cfg.bandwidth_rate;
 	d.bandwidth_burst = c->cfg.bandwidth_burst;
 	d.bandwidth_observed = c->cfg.bandwidth_rate;
@@ -2815,14 +2873,16 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 	}
 	c->cfg = *cfg;
 	if (cfg->nickname == NULL || strlen(cfg->nickname) > RELAY_CONTROL_NICKNAME_MAX ||
-	    (cfg->contact != NULL && strlen(cfg->contact) > RELAY_CONTROL_CONTACT_MAX)) {
+	    (cfg->contact != NULL && strlen(cfg->contact) > RELAY_CONTROL_CONTACT_MAX) ||
+	    cfg->n_family > RELAY_FAMILY_MAX || (cfg->n_family > 0 && cfg->family == NULL)) {
 		free(c);
 		*error = -EINVAL;
-		snprintf(errbuf, errbuf_len, "nickname or contact too long");
+		snprintf(errbuf, errbuf_len, "nickname, contact or family too long");
 		return NULL;
 	}
 	strcpy(c->nickname, cfg->nickname);
 	c->cfg.nickname = c->nickname;
+	set_family(c, cfg->family, cfg->n_family);
 	if (cfg->contact != NULL) {
 		strcpy(c->contact, cfg->contact);
 		c->cfg.contact = c->contact;
@@ -2970,9 +3030,11 @@ relay_control_reload(struct relay_control *c, const struct relay_control_reload 
 	size_t pruned;
 
 	if (r->nickname == NULL || strlen(r->nickname) > RELAY_CONTROL_NICKNAME_MAX ||
-	    (r->contact != NULL && strlen(r->contact) > RELAY_CONTROL_CONTACT_MAX))
+	    (r->contact != NULL && strlen(r->contact) > RELAY_CONTROL_CONTACT_MAX) ||
+	    r->n_family > RELAY_FAMILY_MAX || (r->n_family > 0 && r->family == NULL))
 		return -EINVAL;
 	strcpy(c->nickname, r->nickname);
+	set_family(c, r->family, r->n_family);
 	if (r->contact != NULL) {
 		strcpy(c->contact, r->contact);
 		c->cfg.contact = c->contact;

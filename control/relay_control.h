@@ -27,6 +27,7 @@
 
 #include "control/dir_compress.h"
 #include "control/dos_guard.h"
+#include "control/relay_family.h"
 #include "control/rendezvous.h"
 #include "dataplane/relay_msg.h"
 #include "dataplane/worker.h"
@@ -60,6 +61,11 @@ struct relay_control_config {
 	uint16_t or_port;
 	const char *nickname;		/* copied, up to RELAY_CONTROL_NICKNAME_MAX */
 	const char *contact;		/* NULL: none; copied, up to RELAY_CONTROL_CONTACT_MAX */
+	/* MyFamily's items, normalized (relay_family_normalize()); copied, up
+	 * to RELAY_FAMILY_MAX. The descriptor's family line is made from them
+	 * and the consensus at each upload (relay_family_declared()). */
+	const char (*family)[RELAY_FAMILY_ITEM_MAX + 1];
+	unsigned n_family;
 	uint64_t bandwidth_rate;	/* bytes/s */
 	uint64_t bandwidth_burst;
 	bool publish;			/* upload the descriptor */
@@ -184,6 +190,8 @@ const struct relay_worker_stats *relay_control_worker_stats(const struct relay_c
 struct relay_control_reload {
 	const char *nickname;		/* copied */
 	const char *contact;		/* NULL: none; copied */
+	const char (*family)[RELAY_FAMILY_ITEM_MAX + 1];	/* as in relay_control_config */
+	unsigned n_family;
 	uint64_t bandwidth_rate;	/* bytes/s */
 	uint64_t bandwidth_burst;
 	bool publish;
@@ -195,8 +203,8 @@ struct relay_control_reload {
 
 /* Takes the reloadable values in r at now. The HSDir cache is pruned at
  * once when it holds more than the new cap. Returns 0, or -EINVAL (a
- * nickname or contact longer than the control thread keeps) with nothing
- * changed. */
+ * nickname or contact longer than the control thread keeps, more than
+ * RELAY_FAMILY_MAX family items) with nothing changed. */
 int relay_control_reload(struct relay_control *c, const struct relay_control_reload *r,
 		time_t now);
 

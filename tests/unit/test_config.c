@@ -483,6 +483,17 @@ test_tor_good_values(void **state)
 	parse_ok(&c, "ContactInfo Operator <op AT example dot org> \xc3\xa9t\xc3\xa9 # comment");
 	assert_string_equal(c.tor.contact_info, "Operator <op AT example dot org> \xc3\xa9t\xc3\xa9");
 
+	/* MyFamily: comma lists over several lines, blanks and empty items
+	 * skipped, a bare digest given its "$" (tor's normalize_nickname_list). */
+	parse_ok(&c, "MyFamily $0123456789abcdef0123456789ABCDEF01234567~Muffin , bagel,,\n"
+			"MyFamily AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
+			"MyFamily BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=nick");
+	assert_int_equal(c.tor.n_family, 4);
+	assert_string_equal(c.tor.family[0], "$0123456789abcdef0123456789ABCDEF01234567~Muffin");
+	assert_string_equal(c.tor.family[1], "bagel");
+	assert_string_equal(c.tor.family[2], "$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	assert_string_equal(c.tor.family[3], "$BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=nick");
+
 	parse_ok(&c, "TestingTorNetwork 1");
 	assert_true(c.tor.testing_tor_network);
 	parse_ok(&c, "TestingTorNetwork 0");
@@ -792,6 +803,13 @@ static const struct exact_case tor_bad_cases[] = {
 	{ "ContactInfo caf\xe9", "test.conf:4: ContactInfo: not UTF-8" },
 	{ "ContactInfo \xc0\xaf", "test.conf:4: ContactInfo: not UTF-8" },
 	{ "ContactInfo \xed\xa0\x80", "test.conf:4: ContactInfo: not UTF-8" },
+	{ "MyFamily $painauchocolat", "test.conf:4: MyFamily: invalid nickname "
+		"'$painauchocolat' in MyFamily line (a nickname or $ and 40 hex digits)" },
+	{ "MyFamily good, nickname-with-dash", "test.conf:4: MyFamily: invalid nickname "
+		"'nickname-with-dash' in MyFamily line (a nickname or $ and 40 hex digits)" },
+	{ "MyFamily AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA~", "test.conf:4: MyFamily: invalid "
+		"nickname 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA~' in MyFamily line (a "
+		"nickname or $ and 40 hex digits)" },
 	{ "TestingTorNetwork yes", "test.conf:4: TestingTorNetwork: 'yes' is not 0 or 1" },
 	{ "TestingTorNetwork 2", "test.conf:4: TestingTorNetwork: '2' is not 0 or 1" },
 	{ "AssumeReachable true", "test.conf:4: AssumeReachable: 'true' is not 0 or 1" },

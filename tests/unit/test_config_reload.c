@@ -112,6 +112,35 @@ test_contact_applies_and_dirties_descriptor(void **state)
 	assert_int_equal(plan.n_changes, 0);
 }
 
+/* MyFamily: the descriptor's family line changes, applied on SIGHUP. */
+static void
+test_family_applies_and_dirties_descriptor(void **state)
+{
+	struct config a, b;
+	struct config_reload_plan plan;
+	const struct config_reload_change *ch;
+
+	(void)state;
+	load(&a, "MyFamily $AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
+	load(&b, "MyFamily $AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA, sibling\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 1);
+	ch = find(&plan, "MyFamily");
+	assert_non_null(ch);
+	assert_int_equal(ch->action, CONFIG_RELOAD_APPLY);
+	assert_true(ch->descriptor);
+	assert_true(plan.descriptor_dirty);
+	config_reload_apply(&a, &b, &plan);
+	assert_int_equal(a.tor.n_family, 2);
+	assert_string_equal(a.tor.family[1], "sibling");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 0);
+	/* Removing every line is a change too. */
+	load(&b, "");
+	config_reload_diff(&a, &b, &plan);
+	assert_non_null(find(&plan, "MyFamily"));
+}
+
 /* A DPDK key and the ORPort need a restart: reported, the old value kept,
  * while the reloadable key in the same file is taken. */
 static void
@@ -263,6 +292,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_file_no_changes),
 		cmocka_unit_test(test_contact_applies_and_dirties_descriptor),
+		cmocka_unit_test(test_family_applies_and_dirties_descriptor),
 		cmocka_unit_test(test_restart_keys_kept),
 		cmocka_unit_test(test_metrics_policy_and_publish),
 		cmocka_unit_test(test_metrics_port_authorities_log),

@@ -205,6 +205,10 @@ struct relay_control {
 	char nickname[RELAY_CONTROL_NICKNAME_MAX + 1];
 	char contact[RELAY_CONTROL_CONTACT_MAX + 1];
 	char family[RELAY_FAMILY_MAX][RELAY_FAMILY_ITEM_MAX + 1];	/* cfg.family */
+	/* The family line of the last descriptor built (build_family()). */
+	char family_members[RELAY_FAMILY_MAX + 1][RELAY_FAMILY_MEMBER_MAX + 1];
+	int n_family_members;
+	bool family_uploaded;
 	struct tls_link_credentials *tls_credentials;
 	struct tls_handshake_context *tls_server;
 	struct tls_handshake_context *tls_client;
@@ -1990,6 +1994,9 @@ consensus_sha3_as_signed(struct relay_control *c)
 		memset(c->consensus_sha3, 0, sizeof(c->consensus_sha3));
 }
 
+/* Defined with the descriptor upload, below. */
+static void family_recheck(struct relay_control *c, time_t now);
+
 static void
 consensus_received(struct relay_control *c, const uint8_t *body, size_t len, time_t now)
 {
@@ -2052,6 +2059,7 @@ consensus_received(struct relay_control *c, const uint8_t *body, size_t len, tim
 	padding_params_from_consensus(c);
 	queue_limits_from_consensus(c);
 	consensus_sha3_as_signed(c);
+	family_recheck(c, now);
 	/* Microdescriptors: keep those it or the previous one lists, fetch
 	 * the ones it lists that we lack (microdesc_store.h). */
 	if (c->microdescs != NULL) {
@@ -2368,29 +2376,65 @@ family_lookup(void *arg, const char *nickname, uint8_t identity[20])
 	return false;
 }
 
+/* Our family line's members from MyFamily and the kept consensus into
+ * c->family_members; returns their number (0: no line), or a negative
+ * errno (relay_family_declared()). */
+static int
+build_family(struct relay_control *c)
+{
+	const char *items[RELAY_FAMILY_MAX];
+
+	for (unsigned i = 0; i < c->cfg.n_family; i++)
+		items[i] = c->cfg.family[i];
+	return relay_family_declared(items, c->cfg.n_family, c->cfg.nickname,
+			relay_keys_fingerprint(c->cfg.keys), family_lookup, c, c->family_members,
+			RTE_DIM(c->family_members));
+}
+
+/* A new consensus may resolve a MyFamily nickname differently (or at all:
+ * the first upload comes before any consensus): upload again when the
+ * family line would change, as tor rebuilds a descriptor whose contents
+ * changed. */
+static void
+family_recheck(struct relay_control *c, time_t now)
+{
+	char before[RELAY_FAMILY_MAX + 1][RELAY_FAMILY_MEMBER_MAX + 1];
+	int n_before = c->n_family_members, n;
+	bool nicknames = false;
+
+	for (unsigned i = 0; i < c->cfg.n_family; i++)
+		nicknames |= relay_family_item_is_nickname(c->cfg.family[i]);
+	if (!nicknames || !c->family_uploaded || n_before < 0)
+		return;
+	memcpy(before, c->family_members, (size_t)n_before * sizeof(before[0]));
+	n = build_family(c);
+	if (n == n_before && memcmp(before, c->family_members,
+			(size_t)n * sizeof(before[0])) == 0)
+		return;
+	relay_log("notice", "the consensus changes our family line; uploading the descriptor");
+	if (c->cfg.publish)
+		c->next_upload = now;
+}
+
 static void
 upload_descriptor(struct relay_control *c, time_t now)
 {
 	static char text[DESCRIPTOR_MAX_LEN + 1];
-	static char members[RELAY_FAMILY_MAX + 1][RELAY_FAMILY_MEMBER_MAX + 1];
 	const char *family[RELAY_FAMILY_MAX + 1];
 	struct descriptor_params d;
 	char address[INET_ADDRSTRLEN], platform[64];
-	const char *items[RELAY_FAMILY_MAX];
 	int n_family;
 	ssize_t len;
 
-	for (unsigned i = 0; i < c->cfg.n_family; i++)
-		items[i] = c->cfg.family[i];
-	n_family = relay_family_declared(items, c->cfg.n_family, c->cfg.nickname,
-			relay_keys_fingerprint(c->cfg.keys), family_lookup, c, members,
-			RTE_DIM(members));
+	n_family = build_family(c);
+	c->n_family_members = n_family;
 	if (n_family < 0) {
 		relay_log("warn", "cannot build the family line: error %d", n_family);
 		return;
 	}
+	c->family_uploaded = true;
 	for (int i = 0; i < n_family; i++)
-		family[i] = members[i];
+		family[i] = c->family_members[i];
 
 	memset(&d, 0, sizeof(d));
 	d.nickname = c->cfg.nickname;

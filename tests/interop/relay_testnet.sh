@@ -38,7 +38,13 @@
 #      then client2 applies a consensus diff hsrelay made (DirCache=2).
 #   8. the authorities' ConsensusParams (nf_ito_*, DoS limits, circuit
 #      queue limits) reach hsrelay's padding window, DoS limits and
-#      workers' circuit queues.
+#      workers' circuit queues;
+#   9. hsrelay's MyFamily (r1 by its bare digest, r2 by its nickname, a
+#      nickname no router has) is in the descriptor the authorities keep and
+#      in the microdescriptor they made of it, as tor writes the family
+#      line: members sorted, hsrelay itself among them, r2 by the identity
+#      the consensus gives it (hsrelay uploads again once a consensus
+#      resolves it), the unknown nickname lower-cased.
 # hsrelay's counters are printed at the end. Exit 77 (meson: skipped)
 # without root, tor, tor-gencert or curl.
 set -euo pipefail
@@ -59,6 +65,9 @@ middle=${tn_fp[hsrelay]}
 conf=$tn_work/hsrelay.conf
 tn_hsrelay=$hsrelay
 testnet_hsrelay_conf "$conf" "$workers" "$tap" 9035 hsrelay
+# Step 9: r1 by its digest without the "$", r2 and a sibling by nickname.
+echo "MyFamily ${tn_fp[r1]}, R2" >>"$conf"
+echo "MyFamily FamilySibling" >>"$conf"
 
 # Consensus parameters hsrelay must take from the consensus (step 8):
 # tor's connection-padding window, DoS limits generous enough for this
@@ -316,6 +325,29 @@ grep -q "circuit queues: at most 2000 cells towards the next hop, 1250 towards t
 grep -q "stats circuit_queues control toward_n=2000 toward_p=1250" "$tn_work/hsrelay.log" ||
   fail "hsrelay's circuit queue limits at exit are not the consensus's"
 checked "consensus parameters: $(grep -m1 -o 'connection padding: idle timeout [0-9.]* ms' "$tn_work/hsrelay.log"); $(grep -o 'DoS limits: circuit creation on ([^)]*)' "$tn_work/hsrelay.log" | tail -1); $(grep -m1 -o 'circuit queues: at most [0-9]* cells towards the next hop, [0-9]* towards the client' "$tn_work/hsrelay.log")"
+# 9. MyFamily in the authorities' documents (tor's canonical family line).
+expected_family="family $(printf '$%s\n' "${tn_fp[r1]}" "${tn_fp[r2]}" "$middle" | LC_ALL=C sort | paste -sd' ') familysibling"
+family_at_a1() {
+  local md
+  ip netns exec "$tn_ns" curl -sf --max-time 5 -o "$tn_work/hsrelay.desc" \
+      "http://$tn_addr:5201/tor/server/fp/$middle" || return 1
+  desc_family=$(grep '^family ' "$tn_work/hsrelay.desc" || true)
+  ip netns exec "$tn_ns" curl -sf --max-time 5 -o "$tn_work/a1.consensus" \
+      "http://$tn_addr:5201/tor/status-vote/current/consensus-microdesc" || return 1
+  md=$(awk '/^r hsrelay /{f=1; next} f && /^m /{print $2; exit}' "$tn_work/a1.consensus")
+  ip netns exec "$tn_ns" curl -sf --max-time 5 -o "$tn_work/hsrelay.md" \
+      "http://$tn_addr:5201/tor/micro/d/$md" || return 1
+  md_family=$(grep '^family ' "$tn_work/hsrelay.md" || true)
+  [ "$desc_family" = "$expected_family" ] && [ "$md_family" = "$expected_family" ] ||
+    { sleep 1; return 1; }
+}
+wait_until 60 family_at_a1 ||
+  fail "hsrelay's family at a1: descriptor '${desc_family:-}', microdescriptor '${md_family:-}', expected '$expected_family'"
+grep -q 'MyFamily names the relay "FamilySibling" by nickname' "$tn_work/hsrelay.log" ||
+  fail "hsrelay did not warn about the family member given by nickname"
+grep -q 'the consensus changes our family line; uploading the descriptor' "$tn_work/hsrelay.log" ||
+  fail "hsrelay did not upload again when the consensus resolved R2"
+checked "MyFamily: a1's descriptor and microdescriptor of hsrelay say '$desc_family'"
 # client2 (tor 0.4.9 offers x-tor-lzma, x-zstd, deflate, gzip, identity) was
 # sent the consensus as x-tor-lzma and microdescriptors as x-zstd, as tor's
 # dircache would, and bootstrapped on them; begindir_client asks for identity.

@@ -642,6 +642,43 @@ set_my_family(struct config *config, const char *value, char *msg, size_t msg_le
 	return 0;
 }
 
+/* FamilyId (tor 0.4.9, proposal 321): a family key's identity as
+ * tor --keygen-family prints it, or "*" for every key in the family key
+ * directory. The keys are loaded at start (control/relay_family.h). */
+static int
+set_family_id(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	struct config_tor *tor = &config->tor;
+	uint8_t id[RELAY_FAMILY_ID_LEN];
+
+	if (strcmp(value, "*") == 0) {
+		tor->family_id_all = true;
+		return 0;
+	}
+	if (relay_family_id_parse(value, id) != 0)
+		return bad(msg, msg_len, "'%s' is not a family ID (43 base64 characters, "
+				"as tor --keygen-family prints it) or *", value);
+	for (unsigned i = 0; i < tor->n_family_ids; i++)
+		if (memcmp(tor->family_ids[i], id, sizeof(id)) == 0)
+			return 0;
+	if (tor->n_family_ids == RELAY_FAMILY_IDS_MAX)
+		return bad(msg, msg_len, "more than %d family IDs", RELAY_FAMILY_IDS_MAX);
+	memcpy(tor->family_ids[tor->n_family_ids++], id, sizeof(id));
+	return 0;
+}
+
+static int
+set_family_key_directory(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	if (strlen(value) >= sizeof(config->tor.family_key_directory))
+		return bad(msg, msg_len, "longer than %zu characters",
+				sizeof(config->tor.family_key_directory) - 1);
+	if (value[0] == '~')
+		return bad(msg, msg_len, "'~' is not expanded: give an absolute path");
+	strcpy(config->tor.family_key_directory, value);
+	return 0;
+}
+
 /* "http://ADDR:PORT" with an optional "/" (tor's parse_dirauth_dirport):
  * checked, not kept; hsrelay talks to an authority's main DirPort. */
 static bool
@@ -1382,6 +1419,8 @@ static const struct config_key config_keys[] = {
 	{ "DataDirectory", false, set_data_directory },
 	{ "ContactInfo", false, set_contact_info },
 	{ "MyFamily", true, set_my_family },
+	{ "FamilyId", true, set_family_id },
+	{ "FamilyKeyDirectory", false, set_family_key_directory },
 	{ "DirAuthority", true, set_dir_authority },
 	{ "TestingTorNetwork", false, set_testing_tor_network },
 	{ "BandwidthRate", false, set_bandwidth_rate },

@@ -219,6 +219,12 @@ struct config_tor {
 	 * optional "=NICK" / "~NICK". */
 	unsigned n_family;
 	char family[RELAY_FAMILY_MAX][RELAY_FAMILY_ITEM_MAX + 1];
+	/* FamilyId lines (tor 0.4.9): the family keys' public keys, and "*"
+	 * (every key found); FamilyKeyDirectory, "" = DataDirectory/keys. */
+	unsigned n_family_ids;
+	uint8_t family_ids[RELAY_FAMILY_IDS_MAX][RELAY_FAMILY_ID_LEN];
+	bool family_id_all;
+	char family_key_directory[CONFIG_PATH_MAX];
 	unsigned n_dir_authorities;
 	struct config_dir_authority dir_authorities[CONFIG_DIR_AUTHORITIES_MAX];
 	bool testing_tor_network;		/* TestingTorNetwork, default 0 */

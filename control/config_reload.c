@@ -221,9 +221,8 @@ logs_differ(const struct config *a, const struct config *b)
 	return false;
 }
 
-/* MyFamily: the items in order (tor keeps the lines' order too; the
- * descriptor's line is sorted, so a reordering alone changes nothing there
- * but is cheap to treat as a change). */
+/* MyFamily: the items, in file order (a reordering is taken as a change;
+ * the descriptor's line, sorted, stays the same). */
 static bool
 family_differs(const struct config *a, const struct config *b)
 {
@@ -234,6 +233,17 @@ family_differs(const struct config *a, const struct config *b)
 			return true;
 	return false;
 }
+
+static bool
+family_ids_differ(const struct config *a, const struct config *b)
+{
+	return a->tor.n_family_ids != b->tor.n_family_ids ||
+		a->tor.family_id_all != b->tor.family_id_all ||
+		memcmp(a->tor.family_ids, b->tor.family_ids,
+			a->tor.n_family_ids * sizeof(a->tor.family_ids[0])) != 0;
+}
+
+STRING_DIFFERS(family_key_directory_differs, tor.family_key_directory)
 
 static void
 family_copy(struct config *to, const struct config *from)
@@ -253,7 +263,8 @@ logs_copy(struct config *to, const struct config *from)
  * each value at run time:
  * - the workers, EAL and the port are set up once (worker_set.h), so the
  *   DPDK keys, Address, ORPort and the per-worker tables need a restart;
- * - DataDirectory holds the keys loaded at start; DirAuthority and
+ * - DataDirectory holds the keys loaded at start (the family keys that
+ *   FamilyId and FamilyKeyDirectory name too); DirAuthority and
  *   TestingTorNetwork shape the directory schedule and the consensus
  *   checks made at start (tor too refuses to change TestingTorNetwork
  *   while running); MetricsPort's socket is bound at start;
@@ -292,6 +303,8 @@ static const struct reload_key reload_keys[] = {
 	{ "DataDirectory", CONFIG_RELOAD_RESTART, false, data_directory_differs, NULL },
 	{ "ContactInfo", CONFIG_RELOAD_APPLY, true, contact_differs, contact_copy },
 	{ "MyFamily", CONFIG_RELOAD_APPLY, true, family_differs, family_copy },
+	{ "FamilyId", CONFIG_RELOAD_RESTART, false, family_ids_differ, NULL },
+	{ "FamilyKeyDirectory", CONFIG_RELOAD_RESTART, false, family_key_directory_differs, NULL },
 	{ "DirAuthority", CONFIG_RELOAD_RESTART, false, dir_authorities_differ, NULL },
 	{ "TestingTorNetwork", CONFIG_RELOAD_RESTART, false, testing_differs, NULL },
 	{ "BandwidthRate", CONFIG_RELOAD_APPLY, true, rate_differs, rate_copy },

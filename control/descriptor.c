@@ -230,7 +230,8 @@ check_params(const struct descriptor_params *params)
 	if (params->contact != NULL && params->contact[0] != '\0' &&
 			!is_line_text(params->contact))
 		return -EINVAL;
-	if (params->n_family > 0 && params->family == NULL)
+	if ((params->n_family > 0 && params->family == NULL) ||
+			(params->n_family_keys > 0 && params->family_keys == NULL))
 		return -EINVAL;
 	for (i = 0; i < params->n_family; i++) {
 		if (!is_family_entry(params->family[i]))
@@ -330,7 +331,7 @@ write_keys(struct text *t, const struct descriptor_params *params,
 }
 
 /* family .. tunnelled-dir-server. */
-static void
+static int
 write_tail(struct text *t, const struct descriptor_params *params,
 		const struct relay_keys *keys)
 {
@@ -344,6 +345,22 @@ write_tail(struct text *t, const struct descriptor_params *params,
 	}
 	if (params->roles & DESCRIPTOR_ROLE_HSDIR)
 		text_puts(t, "hidden-service-dir\n");
+	/* tor 0.4.9 router.c: one family-cert per family key, our Ed25519
+	 * identity certified by the family key (with the key in extension
+	 * 04), valid from the publication time for FAMILY_CERT_LIFETIME. */
+	for (i = 0; i < params->n_family_keys; i++) {
+		uint8_t cert[TORCERT_WITH_SIGNING_KEY_LEN];
+		ssize_t len = torcert_create(TORCERT_TYPE_FAMILY, TORCERT_KEY_TYPE_ED25519,
+				relay_keys_master(keys)->public_key,
+				torcert_hours_from_time(params->published +
+					DESCRIPTOR_FAMILY_CERT_LIFETIME),
+				&params->family_keys[i], true, cert, sizeof(cert));
+
+		if (len < 0)
+			return (int)len;
+		text_puts(t, "family-cert\n");
+		text_object(t, "FAMILY CERT", cert, (size_t)len);
+	}
 	if (params->contact != NULL && params->contact[0] != '\0')
 		text_printf(t, "contact %s\n", params->contact);
 	text_puts(t, "ntor-onion-key ");
@@ -353,6 +370,7 @@ write_tail(struct text *t, const struct descriptor_params *params,
 	text_puts(t, "\nreject *:*\n");
 	if (params->roles & DESCRIPTOR_ROLE_DIR_CACHE)
 		text_puts(t, "tunnelled-dir-server\n");
+	return 0;
 }
 
 static int
@@ -426,8 +444,8 @@ descriptor_build(const struct descriptor_params *params,
 	if ((rc = write_head(&t, params, keys)) != 0 ||
 			(rc = write_keys(&t, params, keys)) != 0)
 		goto fail;
-	write_tail(&t, params, keys);
-	if ((rc = sign_ed25519(&t, keys)) != 0 ||
+	if ((rc = write_tail(&t, params, keys)) != 0 ||
+			(rc = sign_ed25519(&t, keys)) != 0 ||
 			(rc = sign_rsa(&t, keys, own_digest)) != 0)
 		goto fail;
 	if (t.overflow) {

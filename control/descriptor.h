@@ -18,6 +18,7 @@
  *   ntor-onion-key-crosscert SIGNBIT + ED25519 CERT object
  *   [family ...]
  *   [hidden-service-dir]
+ *   [family-cert + FAMILY CERT object] (one per family key, tor 0.4.9)
  *   [contact TEXT]
  *   ntor-onion-key BASE64 (unpadded)
  *   reject *:*
@@ -49,6 +50,8 @@
 #include <time.h>
 
 #include "crypto/rsa_identity.h"
+
+struct ed25519_keypair;
 
 struct relay_keys;
 
@@ -93,8 +96,15 @@ struct descriptor_params {
 	/* "$" + 40 hex digits, or nicknames; n_family 0 for no family line. */
 	const char *const *family;
 	size_t n_family;
+	/* Family keys (FamilyId, control/family_keys.h): a family-cert line
+	 * each, certifying our Ed25519 identity (cert type 0x0C). */
+	const struct ed25519_keypair *family_keys;
+	size_t n_family_keys;
 	unsigned roles;			/* enum descriptor_role bits */
 };
+
+/* tor 0.4.9 router.c FAMILY_CERT_LIFETIME: 30 days from publication. */
+#define DESCRIPTOR_FAMILY_CERT_LIFETIME (30 * 86400)
 
 /* The proto line's value for the given roles (without "proto "), e.g. for
  * DESCRIPTOR_ROLES_ALL "Cons=1-2 Desc=1-2 DirCache=2 FlowCtrl=1-2 HSDir=2

@@ -36,7 +36,10 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <sodium.h>
+
 #include "control/config.h"
+#include "control/family_keys.h"
 #include "control/config_reload.h"
 #include "control/hsdir_store.h"
 #include "control/intro_point.h"
@@ -82,6 +85,9 @@ struct hsrelay {
 	struct crypto_engine *engines[WORKER_MAX];
 	struct relay_worker *relays[WORKER_MAX];
 	struct relay_keys *keys;
+	/* FamilyId's keys (family_keys.h), loaded at start. */
+	struct ed25519_keypair family_keys[RELAY_FAMILY_IDS_MAX];
+	unsigned n_family_keys;
 	struct relay_control *control_state;
 	struct metrics_server *metrics;
 	uint64_t reloads_valid;	/* SIGHUPs with a valid file */
@@ -230,6 +236,38 @@ dos_options(const struct config_dos *d)
 	};
 }
 
+/* The keys FamilyId names, from FamilyKeyDirectory or DataDirectory/keys
+ * (tor 0.4.9); an id without its key stops the start, as a bad value does. */
+static int
+load_family_keys(struct hsrelay *r)
+{
+	const struct config_tor *tor = &r->config.tor;
+	char dir[CONFIG_PATH_MAX + 8], message[512];
+	int n;
+
+	if (tor->family_key_directory[0] != '\0')
+		snprintf(dir, sizeof(dir), "%s", tor->family_key_directory);
+	else
+		snprintf(dir, sizeof(dir), "%s/keys", tor->data_directory);
+	n = family_keys_load(dir, (const uint8_t (*)[RELAY_FAMILY_ID_LEN])tor->family_ids,
+			tor->n_family_ids, tor->family_id_all, r->family_keys,
+			RELAY_FAMILY_IDS_MAX, message, sizeof(message));
+	if (n < 0) {
+		fprintf(stderr, "hsrelay: family keys: %s\n", message);
+		return n;
+	}
+	r->n_family_keys = (unsigned)n;
+	if (tor->family_id_all && n == 0)
+		fprintf(stderr, "hsrelay [warn] FamilyId *: no family key in %s\n", dir);
+	for (int i = 0; i < n; i++) {
+		char id[RELAY_FAMILY_ID_BASE64_LEN + 1];
+
+		relay_family_id_format(r->family_keys[i].public_key, id);
+		fprintf(stderr, "hsrelay: family key %s: a family-cert in our descriptor\n", id);
+	}
+	return 0;
+}
+
 static int
 make_control(struct hsrelay *r, time_t now)
 {
@@ -250,6 +288,8 @@ make_control(struct hsrelay *r, time_t now)
 	cc.contact = tor->contact_info[0] ? tor->contact_info : NULL;
 	cc.family = (const char (*)[RELAY_FAMILY_ITEM_MAX + 1])tor->family;
 	cc.n_family = tor->n_family;
+	cc.family_keys = r->family_keys;
+	cc.n_family_keys = r->n_family_keys;
 	cc.bandwidth_rate = tor->bandwidth_rate;
 	cc.bandwidth_burst = tor->bandwidth_burst;
 	cc.publish = tor->publish_server_descriptor;
@@ -777,6 +817,10 @@ main(int argc, char **argv)
 		relay_keys_free(r.keys);
 		return 1;
 	}
+	if (load_family_keys(&r) < 0) {
+		relay_keys_free(r.keys);
+		return 1;
+	}
 
 	/* SIGTERM/SIGINT/SIGHUP/SIGUSR1 are taken by the control loop only:
 	 * blocked before EAL creates its threads, so every thread inherits
@@ -796,5 +840,6 @@ main(int argc, char **argv)
 	teardown(&r);
 	eal_stop();
 	relay_keys_free(r.keys);
+	sodium_memzero(r.family_keys, sizeof(r.family_keys));
 	return rc < 0 ? 1 : 0;
 }

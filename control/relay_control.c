@@ -209,6 +209,7 @@ struct relay_control {
 	char family_members[RELAY_FAMILY_MAX + 1][RELAY_FAMILY_MEMBER_MAX + 1];
 	int n_family_members;
 	bool family_uploaded;
+	struct ed25519_keypair family_keys[RELAY_FAMILY_IDS_MAX];	/* cfg.family_keys */
 	struct tls_link_credentials *tls_credentials;
 	struct tls_handshake_context *tls_server;
 	struct tls_handshake_context *tls_client;
@@ -2338,23 +2339,29 @@ microdescs_fetch(struct relay_control *c, time_t now)
 	free(missing);
 }
 
-/* Takes MyFamily's items; warns about those given by nickname as tor does
- * (router.c get_my_declared_family(): nicknames are not unique). */
+/* Takes MyFamily's items; warns about new ones given by nickname, as tor
+ * does once per name (router.c get_my_declared_family(): nicknames are not
+ * unique). */
 static void
 set_family(struct relay_control *c, const char (*family)[RELAY_FAMILY_ITEM_MAX + 1], unsigned n)
 {
-	if (n > 0)
-		memcpy(c->family, family, n * sizeof(c->family[0]));
-	c->cfg.family = (const char (*)[RELAY_FAMILY_ITEM_MAX + 1])c->family;
-	c->cfg.n_family = n;
-	for (unsigned i = 0; i < n; i++)
-		if (relay_family_item_is_nickname(c->family[i]) &&
-				strcasecmp(c->family[i], c->nickname) != 0)
+	for (unsigned i = 0; i < n; i++) {
+		bool known = false;
+
+		for (unsigned k = 0; k < c->cfg.n_family && !known; k++)
+			known = strcmp(c->family[k], family[i]) == 0;
+		if (!known && relay_family_item_is_nickname(family[i]) &&
+				strcasecmp(family[i], c->nickname) != 0)
 			relay_log("warn", "MyFamily names the relay \"%s\" by nickname; the "
 					"descriptor lists the identity of the first router "
 					"of the consensus with that nickname, or the "
 					"nickname if none has it. Please list it by "
-					"identity ($ and 40 hex digits) instead.", c->family[i]);
+					"identity ($ and 40 hex digits) instead.", family[i]);
+	}
+	if (n > 0)
+		memcpy(c->family, family, n * sizeof(c->family[0]));
+	c->cfg.family = (const char (*)[RELAY_FAMILY_ITEM_MAX + 1])c->family;
+	c->cfg.n_family = n;
 }
 
 /* tor's node_get_by_nickname() for MyFamily: the first router of the kept
@@ -2411,9 +2418,11 @@ family_recheck(struct relay_control *c, time_t now)
 	if (n == n_before && memcmp(before, c->family_members,
 			(size_t)n * sizeof(before[0])) == 0)
 		return;
-	relay_log("notice", "the consensus changes our family line; uploading the descriptor");
-	if (c->cfg.publish)
+	if (c->cfg.publish) {
+		relay_log("notice", "the consensus changes our family line; uploading the "
+				"descriptor");
 		c->next_upload = now;
+	}
 }
 
 static void
@@ -2445,6 +2454,8 @@ upload_descriptor(struct relay_control *c, time_t now)
 	d.contact = c->cfg.contact;
 	d.family = family;
 	d.n_family = (size_t)n_family;
+	d.family_keys = c->cfg.family_keys;
+	d.n_family_keys = c->cfg.n_family_keys;
 	d.bandwidth_rate = c->cfg.bandwidth_rate;
 	d.bandwidth_burst = c->cfg.bandwidth_burst;
 	d.bandwidth_observed = c->cfg.bandwidth_rate;
@@ -2918,7 +2929,9 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 	c->cfg = *cfg;
 	if (cfg->nickname == NULL || strlen(cfg->nickname) > RELAY_CONTROL_NICKNAME_MAX ||
 	    (cfg->contact != NULL && strlen(cfg->contact) > RELAY_CONTROL_CONTACT_MAX) ||
-	    cfg->n_family > RELAY_FAMILY_MAX || (cfg->n_family > 0 && cfg->family == NULL)) {
+	    cfg->n_family > RELAY_FAMILY_MAX || (cfg->n_family > 0 && cfg->family == NULL) ||
+	    cfg->n_family_keys > RELAY_FAMILY_IDS_MAX ||
+	    (cfg->n_family_keys > 0 && cfg->family_keys == NULL)) {
 		free(c);
 		*error = -EINVAL;
 		snprintf(errbuf, errbuf_len, "nickname, contact or family too long");
@@ -2926,7 +2939,12 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 	}
 	strcpy(c->nickname, cfg->nickname);
 	c->cfg.nickname = c->nickname;
+	c->cfg.n_family = 0;	/* none yet: set_family() warns about each */
 	set_family(c, cfg->family, cfg->n_family);
+	if (cfg->n_family_keys > 0)
+		memcpy(c->family_keys, cfg->family_keys,
+				cfg->n_family_keys * sizeof(c->family_keys[0]));
+	c->cfg.family_keys = c->family_keys;
 	if (cfg->contact != NULL) {
 		strcpy(c->contact, cfg->contact);
 		c->cfg.contact = c->contact;
@@ -3040,6 +3058,7 @@ relay_control_destroy(struct relay_control *c)
 	tls_handshake_context_free(c->tls_client);
 	tls_link_credentials_free(c->tls_credentials);
 	OPENSSL_cleanse(&c->circuit_keys, sizeof(c->circuit_keys));
+	OPENSSL_cleanse(c->family_keys, sizeof(c->family_keys));
 	free(c);
 }
 

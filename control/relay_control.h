@@ -66,6 +66,10 @@ struct relay_control_config {
 	 * and the consensus at each upload (relay_family_declared()). */
 	const char (*family)[RELAY_FAMILY_ITEM_MAX + 1];
 	unsigned n_family;
+	/* FamilyId's keys (control/family_keys.h); copied, up to
+	 * RELAY_FAMILY_IDS_MAX: a family-cert each in the descriptor. */
+	const struct ed25519_keypair *family_keys;
+	unsigned n_family_keys;
 	uint64_t bandwidth_rate;	/* bytes/s */
 	uint64_t bandwidth_burst;
 	bool publish;			/* upload the descriptor */

@@ -165,3 +165,62 @@ relay_family_declared(const char *const *items, size_t n, const char *self_nickn
 		return 0;
 	return (int)out;
 }
+
+static const char base64_digits[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int
+base64_value(char c)
+{
+	const char *p = c != '\0' ? strchr(base64_digits, c) : NULL;
+
+	return p != NULL ? (int)(p - base64_digits) : -1;
+}
+
+int
+relay_family_id_parse(const char *s, uint8_t id[RELAY_FAMILY_ID_LEN])
+{
+	size_t len = strlen(s);
+	uint32_t bits = 0;
+	unsigned n_bits = 0, out = 0;
+
+	if (len == RELAY_FAMILY_ID_BASE64_LEN + 1 && s[RELAY_FAMILY_ID_BASE64_LEN] == '=')
+		len--;
+	if (len != RELAY_FAMILY_ID_BASE64_LEN)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		int v = base64_value(s[i]);
+
+		if (v < 0)
+			return -EINVAL;
+		bits = bits << 6 | (uint32_t)v;
+		n_bits += 6;
+		if (n_bits >= 8) {
+			n_bits -= 8;
+			id[out++] = (uint8_t)(bits >> n_bits);
+		}
+	}
+	/* 43 digits carry 258 bits; the last 2 are ignored, as tor's
+	 * base64 decoder does (it accepts "...3EV" for "...3EU"). */
+	return 0;
+}
+
+void
+relay_family_id_format(const uint8_t id[RELAY_FAMILY_ID_LEN],
+		char out[RELAY_FAMILY_ID_BASE64_LEN + 1])
+{
+	uint32_t bits = 0;
+	unsigned n_bits = 0, o = 0;
+
+	for (size_t i = 0; i < RELAY_FAMILY_ID_LEN; i++) {
+		bits = bits << 8 | id[i];
+		n_bits += 8;
+		while (n_bits >= 6) {
+			n_bits -= 6;
+			out[o++] = base64_digits[(bits >> n_bits) & 0x3f];
+		}
+	}
+	if (n_bits > 0)
+		out[o++] = base64_digits[(bits << (6 - n_bits)) & 0x3f];
+	out[o] = '\0';
+}

@@ -58,4 +58,29 @@ int relay_family_declared(const char *const *items, size_t n, const char *self_n
 		const uint8_t self_identity[20], relay_family_lookup_fn lookup, void *lookup_arg,
 		char (*members)[RELAY_FAMILY_MEMBER_MAX + 1], size_t max);
 
+/* tor 0.4.9's family keys (proposal 321, "happy families"): FamilyId names
+ * an Ed25519 family key, shared by every relay of the family, by its public
+ * key in base64. The relay proves membership with a family-cert line in its
+ * descriptor (a type 0x0C certificate of its Ed25519 identity signed by the
+ * family key: control/descriptor.h); the authorities then list
+ * "family-ids ed25519:ID" in its microdescriptor. Key files are tor's
+ * (tor --keygen-family NAME): NAME.secret_family_key, a tagged file
+ * "ed25519v1-secret" / "fmly-id" holding the expanded secret key. */
+#define RELAY_FAMILY_ID_LEN 32
+/* Base64 without padding of RELAY_FAMILY_ID_LEN bytes. */
+#define RELAY_FAMILY_ID_BASE64_LEN 43
+/* Most FamilyId lines (and family keys) accepted. */
+#define RELAY_FAMILY_IDS_MAX 8
+/* The tag of a family key file (crypto/tor_keys.h tagged files). */
+#define RELAY_FAMILY_KEY_FILE_TAG "fmly-id"
+#define RELAY_FAMILY_KEY_FILE_SUFFIX ".secret_family_key"
+
+/* Decodes a FamilyId value: 43 base64 characters (RFC 4648 alphabet), or
+ * 44 ending in "=". Returns 0, or -EINVAL. */
+int relay_family_id_parse(const char *s, uint8_t id[RELAY_FAMILY_ID_LEN]);
+
+/* Writes id as FamilyId shows it: 43 base64 characters and a NUL. */
+void relay_family_id_format(const uint8_t id[RELAY_FAMILY_ID_LEN],
+		char out[RELAY_FAMILY_ID_BASE64_LEN + 1]);
+
 #endif

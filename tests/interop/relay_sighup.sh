@@ -5,11 +5,12 @@
 # a MetricsPort inside the namespace and a stub directory authority on the
 # kernel side that keeps every descriptor POSTed to it (and answers 404 to
 # everything else). The test edits the file and sends SIGHUP three times:
-#  1. Nickname, ContactInfo, MaxHSDirCacheBytes (reloadable) and
+#  1. Nickname, ContactInfo, MyFamily, MaxHSDirCacheBytes (reloadable) and
 #     DPDKMemoryMB (needs a restart): one log line per key says which, the
 #     MetricsPort's hsrelay_hsdir_max_bytes shows the new cap,
 #     DataDirectory/fingerprint the new nickname, and a new descriptor with
-#     the new nickname and contact reaches the authority at once;
+#     the new nickname, contact and family line reaches the authority at
+#     once;
 #  2. an invalid Nickname: the error names file, line and key, hsrelay keeps
 #     running with the previous values;
 #  3. a MetricsPortPolicy that rejects 127.0.0.1: the MetricsPort answers 403.
@@ -36,7 +37,7 @@ start=$(date +%s%N)
 
 mkdir -m 0700 "$work/hsrelay"
 conf=$work/hsrelay.conf
-# write_conf NICKNAME CONTACT HSDIR_CAP MEMORY_MB POLICY
+# write_conf NICKNAME CONTACT HSDIR_CAP MEMORY_MB POLICY [FAMILY]
 write_conf() {
   {
     echo "# written by $(basename "$0")"
@@ -51,6 +52,7 @@ write_conf() {
     echo "Nickname $1"
     echo "ORPort $orport"
     echo "ContactInfo $2"
+    [ -z "${6:-}" ] || echo "MyFamily $6"
     echo "PublishServerDescriptor 1"
     echo "TestingTorNetwork 1"
     echo "MaxHSDirCacheBytes $3"
@@ -120,15 +122,17 @@ wait_until 30 uploaded "contact first contact" ||
   { tail -20 "$work/hsrelay.err" >&2; fail "no descriptor reached the stub authority"; }
 checked "descriptor uploaded at start: $(ls "$work/uploads" | wc -l) upload(s)"
 
-write_conf sighupsecond "second contact" "32 MB" 256 "accept 127.0.0.1"
+uploaded "family.*" && fail "a descriptor without MyFamily has a family line"
+family="bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb, \$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA~sister"
+write_conf sighupsecond "second contact" "32 MB" 256 "accept 127.0.0.1" "$family"
 hup 'SIGHUP: MaxHSDirCacheBytes changed'
 for line in "SIGHUP: DPDKMemoryMB changed: needs restart, kept old value" \
     "SIGHUP: Nickname changed: applied" "SIGHUP: ContactInfo changed: applied" \
-    "SIGHUP: MaxHSDirCacheBytes changed: applied"; do
+    "SIGHUP: MyFamily changed: applied" "SIGHUP: MaxHSDirCacheBytes changed: applied"; do
   grep -qF "$line" "$work/hsrelay.err" || fail "no '$line' in the log"
 done
-[ "$(grep -c 'SIGHUP: .* changed: ' "$work/hsrelay.err")" = 4 ] ||
-  fail "expected 4 changed keys: $(grep 'SIGHUP' "$work/hsrelay.err")"
+[ "$(grep -c 'SIGHUP: .* changed: ' "$work/hsrelay.err")" = 5 ] ||
+  fail "expected 5 changed keys: $(grep 'SIGHUP' "$work/hsrelay.err")"
 checked "one line per changed key: $(grep -c 'SIGHUP: .* changed: ' "$work/hsrelay.err")"
 wait_until 5 sh -c "ip netns exec $ns curl -s --max-time 2 http://127.0.0.1:$metrics_port/metrics |
   grep -q '^hsrelay_hsdir_max_bytes 33554432$'" ||
@@ -142,11 +146,16 @@ wait_until 10 uploaded "contact second contact" ||
   fail "no descriptor with the new ContactInfo after SIGHUP"
 uploaded "router sighupsecond $ip_ours $orport 0 0" ||
   fail "the new descriptor does not carry the new nickname"
+# tor's family line: identities sorted, ours among them, "~sister" dropped.
+our_fp=$(sed -n 's/^sighupsecond //p' "$work/hsrelay/fingerprint" | tr -d ' ')
+expected_family="family $(printf '$%s\n' AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA \
+  BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB "$our_fp" | LC_ALL=C sort | paste -sd' ')"
+uploaded "$expected_family" || fail "no descriptor with '$expected_family'"
 grep -q 'SIGHUP: descriptor changed; uploading it' "$work/hsrelay.err" ||
   fail "no 'descriptor changed' line"
-checked "descriptor with the new nickname and contact uploaded after SIGHUP"
+checked "descriptor with the new nickname, contact and '$expected_family' uploaded after SIGHUP"
 
-write_conf 'bad_nickname!' "third contact" "16 MB" 256 "accept 127.0.0.1"
+write_conf 'bad_nickname!' "third contact" "16 MB" 256 "accept 127.0.0.1" "$family"
 hup 'keeping the running configuration'
 grep -q "SIGHUP: $conf:[0-9]*: Nickname: .*keeping the running configuration" \
   "$work/hsrelay.err" || fail "the error does not name file, line and key: $(tail -1 "$work/hsrelay.err")"
@@ -157,7 +166,7 @@ kill -0 "$hsrelay_pid" 2>/dev/null || fail "hsrelay exited on an invalid file"
 checked "invalid file: $(grep 'keeping the running' "$work/hsrelay.err" | tail -1); still running"
 
 [ "$(http_status)" = 200 ] || fail "MetricsPort answered $(http_status) before the policy change"
-write_conf sighupsecond "second contact" "32 MB" 256 "reject 127.0.0.1, accept *"
+write_conf sighupsecond "second contact" "32 MB" 256 "reject 127.0.0.1, accept *" "$family"
 hup 'SIGHUP: MetricsPortPolicy changed: applied'
 [ "$(http_status)" = 403 ] || fail "MetricsPort answered $(http_status) after rejecting 127.0.0.1"
 checked "MetricsPortPolicy reloaded: 127.0.0.1 now gets 403"

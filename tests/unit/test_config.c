@@ -494,6 +494,18 @@ test_tor_good_values(void **state)
 	assert_string_equal(c.tor.family[2], "$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
 	assert_string_equal(c.tor.family[3], "$BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=nick");
 
+	/* FamilyId as tor --keygen-family prints it (a repeat is one), or *. */
+	parse_ok(&c, "FamilyId 295XfNtUstN9meiPs1jf34Puv63oyQjaDv5oWkEj3EU\n"
+			"FamilyId 295XfNtUstN9meiPs1jf34Puv63oyQjaDv5oWkEj3EU=\n"
+			"FamilyKeyDirectory /etc/hsrelay/family");
+	assert_int_equal(c.tor.n_family_ids, 1);
+	assert_int_equal(c.tor.family_ids[0][0], 0xdb);
+	assert_false(c.tor.family_id_all);
+	assert_string_equal(c.tor.family_key_directory, "/etc/hsrelay/family");
+	parse_ok(&c, "FamilyId *");
+	assert_true(c.tor.family_id_all);
+	assert_int_equal(c.tor.n_family_ids, 0);
+
 	parse_ok(&c, "TestingTorNetwork 1");
 	assert_true(c.tor.testing_tor_network);
 	parse_ok(&c, "TestingTorNetwork 0");
@@ -810,6 +822,11 @@ static const struct exact_case tor_bad_cases[] = {
 	{ "MyFamily AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA~", "test.conf:4: MyFamily: invalid "
 		"nickname 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA~' in MyFamily line (a "
 		"nickname or $ and 40 hex digits)" },
+	{ "FamilyId 295XfNtUstN9meiPs1jf34Puv63oyQjaDv5oWkEj3E", "test.conf:4: FamilyId: "
+		"'295XfNtUstN9meiPs1jf34Puv63oyQjaDv5oWkEj3E' is not a family ID (43 base64 "
+		"characters, as tor --keygen-family prints it) or *" },
+	{ "FamilyKeyDirectory ~/keys", "test.conf:4: FamilyKeyDirectory: '~' is not "
+		"expanded: give an absolute path" },
 	{ "TestingTorNetwork yes", "test.conf:4: TestingTorNetwork: 'yes' is not 0 or 1" },
 	{ "TestingTorNetwork 2", "test.conf:4: TestingTorNetwork: '2' is not 0 or 1" },
 	{ "AssumeReachable true", "test.conf:4: AssumeReachable: 'true' is not 0 or 1" },

@@ -139,6 +139,15 @@ test_family_applies_and_dirties_descriptor(void **state)
 	load(&b, "");
 	config_reload_diff(&a, &b, &plan);
 	assert_non_null(find(&plan, "MyFamily"));
+	/* The family keys are read at start. */
+	load(&b, "MyFamily $AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA, sibling\n"
+			"FamilyId 295XfNtUstN9meiPs1jf34Puv63oyQjaDv5oWkEj3EU\n"
+			"FamilyKeyDirectory /etc/family\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 2);
+	assert_int_equal(find(&plan, "FamilyId")->action, CONFIG_RELOAD_RESTART);
+	assert_int_equal(find(&plan, "FamilyKeyDirectory")->action, CONFIG_RELOAD_RESTART);
+	assert_true(plan.needs_restart);
 }
 
 /* A DPDK key and the ORPort need a restart: reported, the old value kept,

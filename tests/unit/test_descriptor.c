@@ -23,6 +23,7 @@
 #include "crypto/kdf.h"
 #include "crypto/onion_key_crosscert.h"
 #include "crypto/rsa_identity.h"
+#include "crypto/tor_keys.h"
 #include "crypto/torcert.h"
 #include "relay_test_util.h"
 
@@ -441,6 +442,63 @@ test_line_order(void **state)
 	free(ours);
 }
 
+/* FamilyId (tor 0.4.9 router.c): one family-cert per family key, after
+ * hidden-service-dir and before contact, each a type 0x0C certificate of
+ * our Ed25519 identity signed by the family key (in extension 04), valid
+ * 30 days from the publication time; the rest of the descriptor still
+ * passes an authority's checks. */
+static void
+test_family_certs(void **state)
+{
+	struct ed25519_keypair family_keys[2];
+	struct descriptor_params params = tor_params();
+	const char *line, *contact;
+	uint8_t cert_bytes[256];
+	size_t len;
+	char *ours;
+
+	(void)state;
+	assert_int_equal(ed25519_keypair_generate(&family_keys[0]), 0);
+	assert_int_equal(ed25519_keypair_generate(&family_keys[1]), 0);
+	params.family_keys = family_keys;
+	params.n_family_keys = 2;
+	ours = build(&params, &len, NULL);
+	assert_int_equal(check_descriptor(ours, TOR_PUBLISHED), CHECK_OK);
+	contact = find_line(ours, "contact");
+	assert_non_null(contact);
+	line = ours;
+	for (unsigned i = 0; i < 2; i++) {
+		const uint8_t *p = cert_bytes;
+		struct torcert cert;
+		size_t cert_len;
+
+		line = find_line(line, "family-cert");
+		assert_non_null(line);
+		assert_true(line > find_line(ours, "hidden-service-dir") && line < contact);
+		assert_true(strncmp(strchr(line, '\n') + 1, "-----BEGIN FAMILY CERT-----\n",
+				28) == 0);
+		cert_len = object_after(line, cert_bytes, sizeof(cert_bytes));
+		assert_int_equal(torcert_parse(&p, cert_bytes + cert_len, &cert), 0);
+		assert_ptr_equal(p, cert_bytes + cert_len);
+		assert_int_equal(cert.cert_type, TORCERT_TYPE_FAMILY);
+		assert_int_equal(cert.key_type, TORCERT_KEY_TYPE_ED25519);
+		assert_memory_equal(cert.certified_key, relay_keys_master(keys)->public_key, 32);
+		assert_true(cert.has_signing_key);
+		assert_memory_equal(cert.signing_key, family_keys[i].public_key, 32);
+		assert_int_equal(cert.expiration_hours,
+				torcert_hours_from_time(TOR_PUBLISHED + 30 * 86400));
+		assert_int_equal(torcert_verify(&cert, family_keys[i].public_key,
+				TOR_PUBLISHED), 0);
+		line++;
+	}
+	assert_null(find_line(line, "family-cert"));
+	free(ours);
+	/* Keys promised but not given. */
+	params.family_keys = NULL;
+	assert_int_equal(descriptor_build(&params, keys, (char *)cert_bytes,
+			sizeof(cert_bytes), NULL), -EINVAL);
+}
+
 static void
 test_roles_and_proto(void **state)
 {
@@ -640,6 +698,7 @@ main(int argc, char **argv)
 				setup, teardown),
 		cmocka_unit_test_setup_teardown(test_line_order, setup,
 				teardown),
+		cmocka_unit_test_setup_teardown(test_family_certs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roles_and_proto, setup,
 				teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_params, setup,

@@ -544,17 +544,23 @@ set_or_port(struct config *config, const char *value, char *msg, size_t msg_len)
 }
 
 static int
-set_data_directory(struct config *config, const char *value, char *msg,
-		size_t msg_len)
+set_path(char *dest, size_t size, const char *value, char *msg, size_t msg_len)
 {
-	if (strlen(value) >= sizeof(config->tor.data_directory))
-		return bad(msg, msg_len, "longer than %zu characters",
-				sizeof(config->tor.data_directory) - 1);
+	if (strlen(value) >= size)
+		return bad(msg, msg_len, "longer than %zu characters", size - 1);
 	/* tor expands "~"; hsrelay runs as a service with no home to expand. */
 	if (value[0] == '~')
 		return bad(msg, msg_len, "'~' is not expanded: give an absolute path");
-	strcpy(config->tor.data_directory, value);
+	strcpy(dest, value);
 	return 0;
+}
+
+static int
+set_data_directory(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	return set_path(config->tor.data_directory, sizeof(config->tor.data_directory), value,
+			msg, msg_len);
 }
 
 /* Free text; the descriptor's "contact" line (dir-spec 2.1.1) carries it
@@ -670,13 +676,8 @@ set_family_id(struct config *config, const char *value, char *msg, size_t msg_le
 static int
 set_family_key_directory(struct config *config, const char *value, char *msg, size_t msg_len)
 {
-	if (strlen(value) >= sizeof(config->tor.family_key_directory))
-		return bad(msg, msg_len, "longer than %zu characters",
-				sizeof(config->tor.family_key_directory) - 1);
-	if (value[0] == '~')
-		return bad(msg, msg_len, "'~' is not expanded: give an absolute path");
-	strcpy(config->tor.family_key_directory, value);
-	return 0;
+	return set_path(config->tor.family_key_directory,
+			sizeof(config->tor.family_key_directory), value, msg, msg_len);
 }
 
 /* "http://ADDR:PORT" with an optional "/" (tor's parse_dirauth_dirport):

@@ -29,16 +29,12 @@ legal_nickname(const char *s, size_t len)
 	return true;
 }
 
-static int
-hex_value(char c)
+/* The value of a hex digit already checked with isxdigit(): the low
+ * nibble, plus 9 for the letters (0x41.. and 0x61.. have bit 6 set). */
+static uint8_t
+nibble(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return (uint8_t)((c & 0xf) + 9 * ((c >> 6) & 1));
 }
 
 /* tor's is_legal_hexdigest() on s after its "$": 40 hex digits, then
@@ -52,7 +48,7 @@ legal_digest(const char *s, uint8_t identity[20])
 	if (len < DIGEST_HEX_LEN)
 		return false;
 	for (size_t i = 0; i < DIGEST_HEX_LEN; i++)
-		if (hex_value(s[i]) < 0)
+		if (!isxdigit((unsigned char)s[i]))
 			return false;
 	if (len > DIGEST_HEX_LEN &&
 			!((s[DIGEST_HEX_LEN] == '=' || s[DIGEST_HEX_LEN] == '~') &&
@@ -60,7 +56,7 @@ legal_digest(const char *s, uint8_t identity[20])
 		return false;
 	if (identity != NULL)
 		for (size_t i = 0; i < 20; i++)
-			identity[i] = (uint8_t)(hex_value(s[2 * i]) << 4 | hex_value(s[2 * i + 1]));
+			identity[i] = (uint8_t)(nibble(s[2 * i]) << 4 | nibble(s[2 * i + 1]));
 	return true;
 }
 

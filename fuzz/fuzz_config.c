@@ -2,19 +2,65 @@
  * configuration file, then checks what the reader promises: on success
  * every count is within its array and every string is terminated inside
  * its field; on failure the error names a line of the input and formats.
- * config_check_relay() and the policy lookup then run on what was kept. */
+ * config_check_relay() and the policy lookup then run on what was kept,
+ * and MyFamily's items become a family line (relay_family_declared()):
+ * every member well formed, in order, each once. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "control/config.h"
+#include "control/relay_family.h"
 
 static void
 check_string(const char *s, size_t size)
 {
 	if (!memchr(s, '\0', size))
 		abort();
+}
+
+/* Routers called "crumpet" or "self" exist (any case): the lookup path. */
+static bool
+lookup(void *arg, const char *nickname, uint8_t identity[20])
+{
+	(void)arg;
+	memset(identity, nickname[0], 20);
+	return strcasecmp(nickname, "crumpet") == 0 || strcasecmp(nickname, "self") == 0;
+}
+
+static void
+check_family(const struct config_tor *tor)
+{
+	static char members[RELAY_FAMILY_MAX + 1][RELAY_FAMILY_MEMBER_MAX + 1];
+	const char *items[RELAY_FAMILY_MAX];
+	static const uint8_t self[20] = { 0x5e };
+	int n;
+
+	if (tor->n_family > RELAY_FAMILY_MAX || tor->n_family_ids > RELAY_FAMILY_IDS_MAX)
+		abort();
+	for (unsigned i = 0; i < tor->n_family; i++) {
+		check_string(tor->family[i], sizeof(tor->family[i]));
+		items[i] = tor->family[i];
+	}
+	n = relay_family_declared(items, tor->n_family, "self", self, lookup, NULL, members,
+			RELAY_FAMILY_MAX + 1);
+	if (n < 0 || n == 1 || (size_t)n > tor->n_family + 1)
+		abort();
+	for (int i = 0; i < n; i++) {
+		size_t len = strnlen(members[i], sizeof(members[i]));
+
+		if (len == 0 || len > RELAY_FAMILY_MEMBER_MAX ||
+				(members[i][0] == '$' && len != 41))
+			abort();
+		/* Identities first, then nicknames, strictly increasing. */
+		if (i > 0 && (members[i - 1][0] == '$') == (members[i][0] == '$') &&
+				strcmp(members[i - 1], members[i]) >= 0)
+			abort();
+		if (i > 0 && members[i - 1][0] != '$' && members[i][0] == '$')
+			abort();
+	}
 }
 
 static unsigned
@@ -59,6 +105,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_string(tor->nickname, sizeof(tor->nickname));
 	check_string(tor->data_directory, sizeof(tor->data_directory));
 	check_string(tor->contact_info, sizeof(tor->contact_info));
+	check_string(tor->family_key_directory, sizeof(tor->family_key_directory));
+	check_family(tor);
 	for (unsigned i = 0; i < tor->n_dir_authorities; i++) {
 		check_string(tor->dir_authorities[i].nickname,
 				sizeof(tor->dir_authorities[i].nickname));

@@ -294,6 +294,7 @@ make_control(struct hsrelay *r, time_t now)
 	cc.bandwidth_burst = tor->bandwidth_burst;
 	cc.publish = tor->publish_server_descriptor;
 	cc.allow_private_extend = tor->testing_tor_network;
+	cc.testing_tor_network = tor->testing_tor_network;
 	for (unsigned a = 0; a < tor->n_dir_authorities &&
 			cc.n_authorities < RELAY_CONTROL_AUTHORITIES_MAX; a++) {
 		const struct config_dir_authority *d = &tor->dir_authorities[a];
@@ -460,6 +461,10 @@ publish_metrics(struct hsrelay *r)
 
 			mc.dos_circuit_killed_max_cell += ws->closed_queue_limit;
 			mc.dos_circuit_killed_max_cell_outq += ws->closed_queue_limit_outq;
+			/* tor counts what its sockets read and wrote; here the
+			 * links' TCP payload (retransmissions included). */
+			mc.bytes_read += ws->tcp.bytes_in;
+			mc.bytes_written += ws->tcp.bytes_out;
 		}
 		mc.dos_conn_rejected = d->conn_rejected;
 		mc.dos_concurrent_conn_rejected = d->concurrent_conn_rejected;

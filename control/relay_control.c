@@ -1,5 +1,6 @@
 /* The control thread's relay; see relay_control.h and dataplane/relay_msg.h. */
 #include "control/relay_control.h"
+#include "control/bw_history.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,6 +63,15 @@
 #define AUTHORITY_CERTS_MAX 32
 /* How often keys and certificates are checked for rotation. */
 #define MAINTENANCE_INTERVAL 60
+/* tor router.c check_descriptor_bandwidth_changed(), run every
+ * CHECK_DESCRIPTOR_INTERVAL: a new descriptor when the observed bandwidth
+ * went to or from 0 or changed by more than BANDWIDTH_CHANGE_FACTOR, at
+ * most every MAX_BANDWIDTH_CHANGE_FREQ. */
+#define BANDWIDTH_CHECK_INTERVAL 60
+#define BANDWIDTH_CHANGE_FACTOR 2
+#define BANDWIDTH_CHANGE_MIN_INTERVAL (3 * 60 * 60)
+/* tor's TestingMinTimeToReportBandwidth: a day, 0 with TestingTorNetwork. */
+#define BANDWIDTH_MIN_OBSERVATION (24 * 60 * 60)
 /* Circuits waiting for one outbound link to open. */
 #define EXTEND_WAIT_MAX 64
 #define LINK_SLOTS 65536u
@@ -208,7 +218,7 @@ struct relay_control {
 	/* The family line of the last descriptor built (build_family()). */
 	char family_members[RELAY_FAMILY_MAX + 1][RELAY_FAMILY_MEMBER_MAX + 1];
 	int n_family_members;
-	bool family_uploaded;
+	bool descriptor_built;
 	struct ed25519_keypair family_keys[RELAY_FAMILY_IDS_MAX];	/* cfg.family_keys */
 	struct tls_link_credentials *tls_credentials;
 	struct tls_handshake_context *tls_server;
@@ -234,6 +244,11 @@ struct relay_control {
 	 * copies them to reported[] on EV_STATS_DONE. */
 	struct relay_worker_stats stats_pending[WORKER_MAX];
 	struct relay_worker_stats stats_reported[WORKER_MAX];
+	/* The observed bandwidth (bw_history.h) from the workers' TCP bytes,
+	 * the value in the last descriptor built, and the checks. */
+	struct bw_history bw;
+	time_t bw_last_second, next_bw_check, last_bw_change;
+	uint64_t observed_bw;
 	bool stats_outstanding[WORKER_MAX];
 	/* Directory cache: the raw text of the kept consensus and of each
 	 * kept authority certificate (certs[i]), served over BEGIN_DIR. */
@@ -2339,6 +2354,46 @@ microdescs_fetch(struct relay_control *c, time_t now)
 	free(missing);
 }
 
+static time_t
+bandwidth_min_observation(const struct relay_control *c)
+{
+	return c->cfg.testing_tor_network ? 0 : BANDWIDTH_MIN_OBSERVATION;
+}
+
+/* tor's bwhist: the bytes the links' TCP read and wrote (the workers' last
+ * reported totals, asked for every second), noted once a second; then
+ * tor's check of the descriptor's bandwidth-observed. */
+static void
+bandwidth_poll(struct relay_control *c, time_t now)
+{
+	uint64_t read = 0, written = 0, prev, cur;
+
+	if (now == c->bw_last_second)
+		return;
+	c->bw_last_second = now;
+	for (unsigned w = 0; w < c->cfg.n_workers; w++) {
+		read += c->stats_reported[w].tcp.bytes_in;
+		written += c->stats_reported[w].tcp.bytes_out;
+	}
+	bw_history_note_totals(&c->bw, now, read, written);
+	if (now < c->next_bw_check || !c->descriptor_built)
+		return;
+	c->next_bw_check = now + BANDWIDTH_CHECK_INTERVAL;
+	prev = c->observed_bw;
+	cur = bw_history_assess(&c->bw, now, bandwidth_min_observation(c));
+	if (!((prev != cur && (prev == 0 || cur == 0)) || cur > prev * BANDWIDTH_CHANGE_FACTOR ||
+			cur < prev / BANDWIDTH_CHANGE_FACTOR))
+		return;
+	if (c->last_bw_change != 0 && now < c->last_bw_change + BANDWIDTH_CHANGE_MIN_INTERVAL)
+		return;
+	c->last_bw_change = now;
+	if (c->cfg.publish) {
+		relay_log("notice", "observed bandwidth %" PRIu64 " -> %" PRIu64 " bytes/s; "
+				"uploading the descriptor", prev, cur);
+		c->next_upload = now;
+	}
+}
+
 /* Takes MyFamily's items; warns about new ones given by nickname, as tor
  * does once per name (router.c get_my_declared_family(): nicknames are not
  * unique). */
@@ -2411,7 +2466,7 @@ family_recheck(struct relay_control *c, time_t now)
 
 	for (unsigned i = 0; i < c->cfg.n_family; i++)
 		nicknames |= relay_family_item_is_nickname(c->cfg.family[i]);
-	if (!nicknames || !c->family_uploaded || n_before < 0)
+	if (!nicknames || !c->descriptor_built || n_before < 0)
 		return;
 	memcpy(before, c->family_members, (size_t)n_before * sizeof(before[0]));
 	n = build_family(c);
@@ -2441,7 +2496,7 @@ upload_descriptor(struct relay_control *c, time_t now)
 		relay_log("warn", "cannot build the family line: error %d", n_family);
 		return;
 	}
-	c->family_uploaded = true;
+	c->descriptor_built = true;
 	for (int i = 0; i < n_family; i++)
 		family[i] = c->family_members[i];
 
@@ -2458,7 +2513,8 @@ upload_descriptor(struct relay_control *c, time_t now)
 	d.n_family_keys = c->cfg.n_family_keys;
 	d.bandwidth_rate = c->cfg.bandwidth_rate;
 	d.bandwidth_burst = c->cfg.bandwidth_burst;
-	d.bandwidth_observed = c->cfg.bandwidth_rate;
+	c->observed_bw = bw_history_assess(&c->bw, now, bandwidth_min_observation(c));
+	d.bandwidth_observed = c->observed_bw;
 	d.uptime = (uint64_t)(now - c->started);
 	d.published = now;
 	/* A directory cache over BEGIN_DIR (dir-spec 2.1.1
@@ -2837,6 +2893,7 @@ relay_control_poll(struct relay_control *c, time_t now)
 	}
 	stream_circuits_poll(c, now);
 	rendezvous_poll(c, now);
+	bandwidth_poll(c, now);
 	if (intro_point_stats(c->intro)->acks_pending > 0) {
 		/* INTRODUCE_ACKs whose worker answer was lost (intro_point.h);
 		 * the same monotonic seconds as intro_cell(). */
@@ -2950,6 +3007,8 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 		c->cfg.contact = c->contact;
 	}
 	c->started = now;
+	bw_history_init(&c->bw, now);
+	c->next_bw_check = now + BANDWIDTH_CHECK_INTERVAL;
 	c->microdescs = microdesc_store_new();
 	c->rendezvous = rendezvous_table_create(NULL);
 	c->intro = intro_point_new(&(struct intro_point_config){

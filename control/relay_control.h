@@ -74,6 +74,9 @@ struct relay_control_config {
 	uint64_t bandwidth_burst;
 	bool publish;			/* upload the descriptor */
 	bool allow_private_extend;	/* TestingTorNetwork: extend to private addresses */
+	/* TestingTorNetwork: the observed bandwidth counts from the first
+	 * second (tor's TestingMinTimeToReportBandwidth 0), not after a day */
+	bool testing_tor_network;
 	unsigned n_authorities;
 	struct relay_control_authority authorities[RELAY_CONTROL_AUTHORITIES_MAX];
 	uint32_t upload_interval;	/* seconds between uploads; 0: 18 hours as tor */

@@ -66,7 +66,9 @@ struct relay_metrics_control {
 	uint64_t onionskins_processed[RELAY_METRICS_ONIONSKINS];
 	uint64_t onionskins_dropped[RELAY_METRICS_ONIONSKINS];
 	uint64_t drop_cells;		/* relay DROP cells received (tor-spec 6.1) */
-	uint64_t bytes_read;		/* TLS bytes over all links */
+	/* TCP payload of the workers' connections (TLS bytes of every link and
+	 * directory fetch): read in order, written with retransmissions */
+	uint64_t bytes_read;
 	uint64_t bytes_written;
 	/* Rendezvous point, in tor's label order (control/rendezvous.h):
 	 * success, unsuitable_circuit, single_hop, malformed,

@@ -18,8 +18,9 @@
 # are spread by the kernel and handed to their owner by the workers).
 #   5. hsrelay's own consensus (fetched from the authorities, verified with
 #      their certificates) lists it Running and Valid, and its MetricsPort
-#      counts the cells and shows no TCP segment dropped as malformed or
-#      for its checksum (hsrelay_tcp_drops_total);
+#      counts the cells and the bytes (tor_relay_traffic_bytes) and shows
+#      no TCP segment dropped as malformed or for its checksum
+#      (hsrelay_tcp_drops_total);
 #   6. hsrelay is a directory cache: begindir_client (one-hop CREATE_FAST
 #      circuit; 100 DATA cells that make hsrelay send a circuit SENDME v1
 #      with the right digest; then 12 BEGIN_DIR streams in turn, each a GET
@@ -44,7 +45,8 @@
 #      in the microdescriptor they made of it, as tor writes the family
 #      line: members sorted, hsrelay itself among them, r2 by the identity
 #      the consensus gives it (hsrelay uploads again once a consensus
-#      resolves it), the unknown nickname lower-cased;
+#      resolves it), the unknown nickname lower-cased; and its
+#      bandwidth-observed is what hsrelay measured, not 0;
 #  10. with a family key (tor --keygen-family) and FamilyId, hsrelay's
 #      descriptor has a family-cert and a1's microdescriptor of it lists
 #      the key in family-ids.
@@ -172,6 +174,13 @@ grep -E '^(tor_relay_circuits_total|tor_relay_connections_total|hsrelay_cells_to
 cells=$(awk '/^hsrelay_cells_total\{.*direction="in"/ {s += $2} END {print s + 0}' "$tn_work/metrics")
 [ "$cells" -gt 40000 ] || fail "MetricsPort counts $cells cells in, expected more than 40000 after 20 MiB"
 checked "MetricsPort: $cells cells in through hsrelay"
+# tor_relay_traffic_bytes: the 20 MiB came in and went out again.
+for direction in read written; do
+  v=$(awk -v d="direction=\"$direction\"" 'index($0, "tor_relay_traffic_bytes{") == 1 && index($0, d) {print $2}' "$tn_work/metrics")
+  [ -n "$v" ] && [ "${v%.*}" -gt $((20 << 20)) ] ||
+    fail "MetricsPort: tor_relay_traffic_bytes{direction=\"$direction\"} is '$v' after 20 MiB"
+  checked "MetricsPort: tor_relay_traffic_bytes{direction=\"$direction\"} $v"
+done
 # hsrelay's TCP counters, per worker: the kernel's segments over the tap
 # arrive whole and correctly summed, so after 20 MiB nothing may have been
 # dropped as malformed or for its checksum; retransmissions are shown, not
@@ -348,15 +357,17 @@ family_at_a1() {
   ip netns exec "$tn_ns" curl -sf --max-time 5 -o "$tn_work/hsrelay.md" \
       "http://$tn_addr:5201/tor/micro/d/$md" || return 1
   md_family=$(grep '^family ' "$tn_work/hsrelay.md" || true)
-  [ "$desc_family" = "$expected_family" ] && [ "$md_family" = "$expected_family" ] ||
-    { sleep 1; return 1; }
+  observed=$(awk '/^bandwidth /{print $4}' "$tn_work/hsrelay.desc")
+  [ "$desc_family" = "$expected_family" ] && [ "$md_family" = "$expected_family" ] &&
+    [ "${observed:-0}" -gt 0 ] || { sleep 1; return 1; }
 }
-wait_until 60 family_at_a1 ||
-  fail "hsrelay's family at a1: descriptor '${desc_family:-}', microdescriptor '${md_family:-}', expected '$expected_family'"
+wait_until 90 family_at_a1 ||
+  fail "hsrelay's family at a1: descriptor '${desc_family:-}', microdescriptor '${md_family:-}', expected '$expected_family'; observed bandwidth '${observed:-}'"
 grep -q 'MyFamily names the relay "FamilySibling" by nickname' "$tn_work/hsrelay.log" ||
   fail "hsrelay did not warn about the family member given by nickname"
 grep -q 'the consensus changes our family line; uploading the descriptor' "$tn_work/hsrelay.log" ||
   fail "hsrelay did not upload again when the consensus resolved R2"
+checked "bandwidth-observed: a1's descriptor of hsrelay says $observed bytes/s; hsrelay: $(grep -o 'observed bandwidth [0-9]* -> [0-9]* bytes/s' "$tn_work/hsrelay.log" | paste -sd';' || true)"
 checked "MyFamily: a1's descriptor and microdescriptor of hsrelay say '$desc_family'"
 # 10. FamilyId: a1 checked the family-cert in hsrelay's descriptor (tor
 # lists only certified family keys) and put the key tor --keygen-family

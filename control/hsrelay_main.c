@@ -39,8 +39,8 @@
 #include <sodium.h>
 
 #include "control/config.h"
-#include "control/family_keys.h"
 #include "control/config_reload.h"
+#include "control/family_keys.h"
 #include "control/hsdir_store.h"
 #include "control/intro_point.h"
 #include "control/metrics.h"

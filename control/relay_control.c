@@ -1,6 +1,5 @@
 /* The control thread's relay; see relay_control.h and dataplane/relay_msg.h. */
 #include "control/relay_control.h"
-#include "control/bw_history.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +21,7 @@
 #include <rte_ring.h>
 
 #include "control/authority_cert.h"
+#include "control/bw_history.h"
 #include "control/circ_cells.h"
 #include "control/consdiff.h"
 #include "control/consensus.h"

@@ -59,6 +59,7 @@ family_keys_load(const char *dir, const uint8_t (*ids)[RELAY_FAMILY_ID_LEN],
 		}
 		names[n_names] = strdup(e->d_name);
 		if (names[n_names] == NULL) {
+			snprintf(errbuf, errbuf_len, "%s: out of memory", dir);
 			rc = -ENOMEM;
 			break;
 		}

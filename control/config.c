@@ -612,6 +612,24 @@ set_contact_info(struct config *config, const char *value, char *msg, size_t msg
 	return 0;
 }
 
+/* tor's comma lists (policies, MyFamily): copies the next item of *list,
+ * as it stands, into item and moves *list past its comma, to NULL after the
+ * last item. An empty value or a trailing comma gives an empty item, which
+ * each caller judges. Returns false once *list is NULL. */
+static bool
+next_list_item(const char **list, char item[CONFIG_LINE_MAX + 1])
+{
+	size_t len;
+
+	if (*list == NULL)
+		return false;
+	len = strcspn(*list, ",");
+	memcpy(item, *list, len);
+	item[len] = '\0';
+	*list = (*list)[len] == ',' ? *list + len + 1 : NULL;
+	return true;
+}
+
 /* MyFamily: comma-separated relays, each a nickname or "$" + 40 hex digits
  * (tor's normalize_nickname_list(): blanks around items and empty items
  * are skipped; 40 hex digits get their "$"). */
@@ -619,31 +637,27 @@ static int
 set_my_family(struct config *config, const char *value, char *msg, size_t msg_len)
 {
 	struct config_tor *tor = &config->tor;
-	const char *p = value;
+	char buf[CONFIG_LINE_MAX + 1];
 
-	while (*p != '\0') {
-		size_t len = strcspn(p, ","), start = 0;
-		char item[CONFIG_LINE_MAX + 1];
+	while (next_list_item(&value, buf)) {
+		char *item = buf;
+		size_t len = strlen(item);
 
-		while (start < len && isspace((unsigned char)p[start]))
-			start++;
-		while (len > start && isspace((unsigned char)p[len - 1]))
+		while (isspace((unsigned char)*item)) {
+			item++;
 			len--;
-		if (len > start) {
-			memcpy(item, p + start, len - start);
-			item[len - start] = '\0';
-			if (tor->n_family == RELAY_FAMILY_MAX)
-				return bad(msg, msg_len, "more than %d relays in MyFamily",
-						RELAY_FAMILY_MAX);
-			if (relay_family_normalize(item, tor->family[tor->n_family],
-					sizeof(tor->family[0])) != 0)
-				return bad(msg, msg_len, "invalid nickname '%s' in MyFamily line "
-						"(a nickname or $ and 40 hex digits)", item);
-			tor->n_family++;
 		}
-		p += strcspn(p, ",");
-		if (*p == ',')
-			p++;
+		while (len > 0 && isspace((unsigned char)item[len - 1]))
+			item[--len] = '\0';
+		if (len == 0)
+			continue;
+		if (tor->n_family == RELAY_FAMILY_MAX)
+			return bad(msg, msg_len, "more than %d relays in MyFamily", RELAY_FAMILY_MAX);
+		if (relay_family_normalize(item, tor->family[tor->n_family],
+				sizeof(tor->family[0])) != 0)
+			return bad(msg, msg_len, "invalid nickname '%s' in MyFamily line "
+					"(a nickname or $ and 40 hex digits)", item);
+		tor->n_family++;
 	}
 	return 0;
 }
@@ -1024,24 +1038,17 @@ set_metrics_policy(struct config *config, const char *value, char *msg,
 		size_t msg_len)
 {
 	struct config_policy *policy = &config->tor.metrics_policy;
-	const char *s = value;
+	char entry[CONFIG_LINE_MAX + 1];
 
-	for (;;) {
-		size_t len = strcspn(s, ",");
-		char entry[CONFIG_LINE_MAX + 1];
-
-		memcpy(entry, s, len);
-		entry[len] = '\0';
+	while (next_list_item(&value, entry)) {
 		if (policy->n_entries == CONFIG_POLICY_MAX)
 			return bad(msg, msg_len, "more than %d entries", CONFIG_POLICY_MAX);
 		if (parse_policy_entry(entry, &policy->entries[policy->n_entries],
 					msg, msg_len) < 0)
 			return -EINVAL;
 		policy->n_entries++;
-		if (s[len] == '\0')
-			return 0;
-		s += len + 1;
 	}
+	return 0;
 }
 
 bool
@@ -1166,27 +1173,20 @@ set_exit_relay(struct config *config, const char *value, char *msg, size_t msg_l
 static int
 set_exit_policy(struct config *config, const char *value, char *msg, size_t msg_len)
 {
-	const char *s = value;
+	char entry[CONFIG_LINE_MAX + 1];
 
 	(void)config;
-	for (;;) {
-		size_t len = strcspn(s, ",");
+	while (next_list_item(&value, entry)) {
 		char buf[CONFIG_LINE_MAX + 1];
 		char *tokens[3];
-		char entry[CONFIG_LINE_MAX + 1];
-		int n;
+		int n = split_tokens(entry, buf, sizeof(buf), tokens, 3);
 
-		memcpy(entry, s, len);
-		entry[len] = '\0';
-		n = split_tokens(entry, buf, sizeof(buf), tokens, 3);
 		if (n != 2 || strcasecmp(tokens[0], "reject") != 0 ||
 				(strcmp(tokens[1], "*:*") != 0 && strcmp(tokens[1], "*") != 0))
 			return bad(msg, msg_len, "'%s' is not supported: hsrelay is a non-exit "
 					"relay (ExitPolicy reject *:*)", entry);
-		if (s[len] == '\0')
-			return 0;
-		s += len + 1;
 	}
+	return 0;
 }
 
 static int

@@ -315,6 +315,8 @@ make_control(struct hsrelay *r, time_t now)
 	cc.max_hsdir_cache_bytes = hsdir_cache_cap(tor);
 	cc.dos = dos_options(&tor->dos);
 	r->control_state = relay_control_create(&cc, now, &err, message, sizeof(message));
+	/* The control thread keeps its own copy of the family keys. */
+	sodium_memzero(r->family_keys, sizeof(r->family_keys));
 	if (!r->control_state) {
 		fprintf(stderr, "hsrelay: control thread: %s\n", message);
 		return err;

@@ -12,6 +12,7 @@
 
 #include "crypto/ct.h"
 #include "crypto/kdf.h"
+#include "dataplane/ipv4_address.h"
 #include "dataplane/wire.h"
 
 /* tor1 key material followed by KH (onion_crypto.c: keys_tmp_len =
@@ -363,21 +364,6 @@ ipv6_is_zero(const uint8_t a[16])
 	return acc == 0;
 }
 
-/* address.c tor_addr_is_internal(addr, 0). */
-static bool
-ipv4_is_internal(const uint8_t a[4])
-{
-	uint32_t v = wire_read_u32(a);
-
-	return (v & 0xff000000u) == 0x0a000000u ||	/* 10/8 */
-		(v & 0xff000000u) == 0x00000000u ||	/* 0/8 */
-		(v & 0xff000000u) == 0x7f000000u ||	/* 127/8 */
-		(v & 0xffc00000u) == 0x64400000u ||	/* 100.64/10 */
-		(v & 0xffff0000u) == 0xa9fe0000u ||	/* 169.254/16 */
-		(v & 0xfff00000u) == 0xac100000u ||	/* 172.16/12 */
-		(v & 0xffff0000u) == 0xc0a80000u;	/* 192.168/16 */
-}
-
 static bool
 ipv6_is_internal(const uint8_t a[16])
 {
@@ -385,7 +371,7 @@ ipv6_is_internal(const uint8_t a[16])
 	uint32_t w0 = wire_read_u32(a);
 
 	if (memcmp(a, v4_mapped, sizeof(v4_mapped)) == 0)
-		return ipv4_is_internal(a + 12);
+		return ipv4_address_is_internal(wire_read_u32(a + 12));
 	if ((w0 & 0xfe000000u) == 0xfc000000u ||	/* fc00::/7 */
 	    (w0 & 0xffc00000u) == 0xfe800000u ||	/* fe80::/10 */
 	    (w0 & 0xffc00000u) == 0xfec00000u)		/* fec0::/10 */
@@ -499,7 +485,7 @@ circuit_extend_request_check(struct circuit_extend_request *req,
 		const struct circuit_extend_policy *policy, uint8_t *destroy_reason)
 {
 	bool ipv4_ok = ipv4_usable(req) &&
-		(policy->allow_private || !ipv4_is_internal(req->ipv4_address));
+		(policy->allow_private || !ipv4_address_is_internal(wire_read_u32(req->ipv4_address)));
 	bool ipv6_ok = ipv6_usable(req) &&
 		(policy->allow_private || !ipv6_is_internal(req->ipv6_address));
 

@@ -778,6 +778,13 @@ tcp_send_space(const struct tcp_stack *s, uint32_t conn)
 int
 tcp_recv(struct tcp_stack *s, uint32_t conn, struct rte_mbuf **chain, uint64_t now)
 {
+	return tcp_recv_at_most(s, conn, UINT32_MAX, chain, now);
+}
+
+int
+tcp_recv_at_most(struct tcp_stack *s, uint32_t conn, uint32_t at_most,
+		struct rte_mbuf **chain, uint64_t now)
+{
 	struct tcp_conn *c = conn_of(s, conn);
 	struct rte_mbuf *head, *seg;
 	uint32_t bytes = 0, segs = 0;
@@ -791,19 +798,23 @@ tcp_recv(struct tcp_stack *s, uint32_t conn, struct rte_mbuf **chain, uint64_t n
 		return 0;
 	before = c->rcv_adv - c->rcv_nxt;
 	head = c->rq_head;
-	if (c->rq_segs <= UINT16_MAX) {
+	if (c->rq_segs <= UINT16_MAX && c->rq_bytes <= at_most) {
 		bytes = c->rq_bytes;
 		segs = c->rq_segs;
 		c->rq_head = c->rq_last = NULL;
 	} else {
-		/* nb_segs is 16 bits: hand over the first 65535 segments. */
+		/* A prefix: whole segments up to at_most bytes, and at most
+		 * 65535 of them (nb_segs is 16 bits). */
 		seg = head;
-		for (segs = 1; segs < UINT16_MAX; segs++) {
+		for (segs = 1;; segs++) {
 			bytes += seg->data_len;
+			if (segs == UINT16_MAX || bytes >= at_most || seg->next == NULL)
+				break;
 			seg = seg->next;
 		}
-		bytes += seg->data_len;
 		c->rq_head = seg->next;
+		if (c->rq_head == NULL)
+			c->rq_last = NULL;
 		seg->next = NULL;
 	}
 	c->rq_bytes -= bytes;

@@ -253,6 +253,14 @@ int tcp_send(struct tcp_stack *stack, uint32_t conn, struct rte_mbuf *chain, uin
  * receive window; a window update is sent when it grew enough. */
 int tcp_recv(struct tcp_stack *stack, uint32_t conn, struct rte_mbuf **chain, uint64_t now);
 
+/* tcp_recv() for a reader with a byte budget (a rate limit): takes whole
+ * segments in order until they reach at_most bytes, so it returns at
+ * least one segment when any is queued and may exceed at_most by less
+ * than one segment. What it leaves stays queued and keeps the window
+ * closed by its size; no event repeats for it. */
+int tcp_recv_at_most(struct tcp_stack *stack, uint32_t conn, uint32_t at_most,
+		struct rte_mbuf **chain, uint64_t now);
+
 /* Graceful close: queued data then FIN. The handle is invalid afterwards.
  * Received data the caller has not taken with tcp_recv() makes it abortive
  * (RFC 9293 3.10.4, RFC 2525 2.17, as Linux): a RST, and the connection is

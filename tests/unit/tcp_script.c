@@ -528,8 +528,14 @@ script_send(struct tcp_script *s, uint32_t len)
 void
 script_read(struct tcp_script *s, uint32_t len)
 {
+	script_read_at_most(s, UINT32_MAX, len);
+}
+
+void
+script_read_at_most(struct tcp_script *s, uint32_t at_most, uint32_t len)
+{
 	struct rte_mbuf *m, *seg;
-	int n = tcp_recv(s->stack, s->conn, &m, s->now_ms * NS_PER_MS);
+	int n = tcp_recv_at_most(s->stack, s->conn, at_most, &m, s->now_ms * NS_PER_MS);
 	uint32_t i = 0;
 
 	assert_int_equal(n, (int)len);

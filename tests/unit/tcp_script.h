@@ -80,6 +80,8 @@ unsigned script_events(struct tcp_script *s);
 void script_send(struct tcp_script *s, uint32_t len);
 /* Reads exactly len bytes and checks the peer-side pattern. */
 void script_read(struct tcp_script *s, uint32_t len);
+/* The same with tcp_recv_at_most(): len is what must come out. */
+void script_read_at_most(struct tcp_script *s, uint32_t at_most, uint32_t len);
 
 uint8_t script_stack_byte(uint32_t rel_seq);
 uint8_t script_peer_byte(uint32_t rel_seq);

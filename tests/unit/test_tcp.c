@@ -731,6 +731,55 @@ test_receive_window_closes_and_reopens(void **state)
 	script_stop(&s);
 }
 
+/* A reader with a byte budget (the relay's rate limit) takes whole
+ * segments up to it; the rest stays queued, in order, and keeps the window
+ * closed by its size until it is read. */
+static void
+test_receive_at_most(void **state)
+{
+	struct tcp_stack_config cfg;
+	struct tcp_script s;
+	struct rte_mbuf *m;
+
+	(void)state;
+	script_config(&cfg);
+	cfg.no_timestamps = true;
+	cfg.recv_buffer = 4000;
+	script_start(&s, &cfg);
+	script_listen(&s);
+	script_inject(&s, 0, "S seq 0 win 65535 <mss 1000>");
+	script_expect(&s, 0, "S. seq 0 ack 1 win 4000 <mss 1460>");
+	script_inject(&s, 10, ". seq 1 ack 1");
+	script_events(&s);
+	for (unsigned k = 0; k < 4; k++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), ". seq %u ack 1 len 1000", 1 + 1000 * k);
+		script_inject(&s, 20, line);
+	}
+	script_expect(&s, 20, ". seq 1 ack 2001 win 2000");
+	script_expect(&s, 20, ". seq 1 ack 4001 win 0");
+	assert_int_equal(script_info(&s).recv_queued, 4000);
+	/* 1500 bytes allowed: the segment that crosses the budget comes
+	 * whole, the window opens by what was taken. */
+	script_read_at_most(&s, 1500, 2000);
+	script_expect(&s, 20, ". seq 1 ack 4001 win 2000");
+	assert_int_equal(script_info(&s).recv_queued, 2000);
+	/* A budget smaller than a segment still takes one. */
+	script_read_at_most(&s, 1, 1000);
+	assert_int_equal(script_info(&s).recv_queued, 1000);
+	/* The window is what the buffer holds less what is queued: a new
+	 * segment fits in the 2000 advertised, not beyond (its ACK is a
+	 * delayed one). */
+	script_inject(&s, 30, ". seq 4001 ack 1 len 1000");
+	script_expect(&s, 30 + 40, ". seq 1 ack 5001 win 2000");
+	script_read_at_most(&s, 5000, 2000);
+	assert_int_equal(script_info(&s).recv_queued, 0);
+	assert_int_equal(tcp_recv_at_most(s.stack, s.conn, 100, &m, 30 * MS), 0);
+	assert_null(m);
+	script_stop(&s);
+}
+
 static void
 test_rst_rules(void **state)
 {
@@ -1173,6 +1222,7 @@ main(void)
 		cmocka_unit_test(test_out_of_order_sack),
 		cmocka_unit_test(test_zero_window_persist),
 		cmocka_unit_test(test_receive_window_closes_and_reopens),
+		cmocka_unit_test(test_receive_at_most),
 		cmocka_unit_test(test_rst_rules),
 		cmocka_unit_test(test_time_wait),
 		cmocka_unit_test(test_passive_close),

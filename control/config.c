@@ -935,6 +935,21 @@ set_bandwidth_burst(struct config *config, const char *value, char *msg,
 	return parse_bandwidth(value, &config->tor.bandwidth_burst, msg, msg_len);
 }
 
+/* tor's BOOL. Stored as an int so that "not given" (-1, config_init())
+ * stays apart from an explicit 0: config_check_relay() gives it the
+ * default that depends on TestingTorNetwork, whatever the line order. */
+static int
+set_count_private_bandwidth(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	bool count = false;
+	int rc = parse_bool(value, &count, msg, msg_len);
+
+	if (rc == 0)
+		config->tor.count_private_bandwidth = count ? 1 : 0;
+	return rc;
+}
+
 /* tor: "MetricsPort [address:]port [format]"; a port alone listens on
  * 127.0.0.1 (tor's metrics_parse_ports); 0 leaves it off. */
 static int
@@ -1325,21 +1340,56 @@ set_int(int32_t *out, const char *value, char *msg, size_t msg_len)
 	return rc;
 }
 
-/* tor's INTERVAL (config_parse_units() with its time units): a number,
- * fractional when it has a '.', then optional spaces and a unit; at most
- * INT_MAX seconds. */
+/* A unit of a time interval and how many of the interval's base unit it
+ * holds (tor's unit_table_t). */
+struct time_unit {
+	const char *name;
+	uint64_t multiplier;
+};
+
+/* A unit table and the names the unknown-unit error lists. */
+struct time_unit_table {
+	const struct time_unit *units;
+	size_t n_units;
+	const char *names;
+};
+
+/* tor's time_units (src/lib/confmgt/unitparse.c): INTERVAL, in seconds. */
+static const struct time_unit time_second_units[] = {
+	{ "", 1 }, { "second", 1 }, { "seconds", 1 }, { "minute", 60 },
+	{ "minutes", 60 }, { "hour", 3600 }, { "hours", 3600 }, { "day", 86400 },
+	{ "days", 86400 }, { "week", 604800 }, { "weeks", 604800 },
+	{ "month", 2629728 }, { "months", 2629728 },
+};
+
+static const struct time_unit_table time_seconds = {
+	time_second_units, sizeof(time_second_units) / sizeof(time_second_units[0]),
+	"seconds, minutes, hours, days, weeks, months",
+};
+
+/* tor's time_msec_units (src/lib/confmgt/unitparse.c): MSEC_INTERVAL, in
+ * milliseconds; a bare number is milliseconds, and there are no months. */
+static const struct time_unit time_msec_units[] = {
+	{ "", 1 }, { "msec", 1 }, { "millisecond", 1 }, { "milliseconds", 1 },
+	{ "second", 1000 }, { "seconds", 1000 }, { "minute", 60000 },
+	{ "minutes", 60000 }, { "hour", 3600000 }, { "hours", 3600000 },
+	{ "day", 86400000 }, { "days", 86400000 }, { "week", 604800000 },
+	{ "weeks", 604800000 },
+};
+
+static const struct time_unit_table time_milliseconds = {
+	time_msec_units, sizeof(time_msec_units) / sizeof(time_msec_units[0]),
+	"msec, seconds, minutes, hours, days, weeks",
+};
+
+/* tor's config_parse_units() with a time unit table, capped at INT_MAX as
+ * config_parse_interval() and config_parse_msec_interval() do: a number,
+ * fractional when it has a '.', then optional spaces and a unit compared
+ * case-insensitively. */
 static int
-set_interval(int32_t *out, const char *value, char *msg, size_t msg_len)
+parse_time_interval(const struct time_unit_table *table, int32_t *out,
+		const char *value, char *msg, size_t msg_len)
 {
-	static const struct {
-		const char *name;
-		uint64_t seconds;
-	} units[] = {
-		{ "", 1 }, { "second", 1 }, { "seconds", 1 }, { "minute", 60 },
-		{ "minutes", 60 }, { "hour", 3600 }, { "hours", 3600 }, { "day", 86400 },
-		{ "days", 86400 }, { "week", 604800 }, { "weeks", 604800 },
-		{ "month", 2629728 }, { "months", 2629728 },
-	};
 	char *end;
 	uint64_t v;
 	double d = 0;
@@ -1356,20 +1406,47 @@ set_interval(int32_t *out, const char *value, char *msg, size_t msg_len)
 	}
 	while (isspace((unsigned char)*end))
 		end++;
-	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
-		if (strcasecmp(end, units[u].name) != 0)
+	for (size_t u = 0; u < table->n_units; u++) {
+		uint64_t multiplier = table->units[u].multiplier;
+
+		if (strcasecmp(end, table->units[u].name) != 0)
 			continue;
 		if (fractional)
-			d *= (double)units[u].seconds;
-		else if (v > INT64_MAX / units[u].seconds)
+			d *= (double)multiplier;
+		else if (v > INT64_MAX / multiplier)
 			return bad(msg, msg_len, "overflow while parsing %s", value);
-		if (fractional ? d > (double)INT_MAX : v * units[u].seconds > INT_MAX)
+		if (fractional ? d > (double)INT_MAX : v * multiplier > INT_MAX)
 			return bad(msg, msg_len, "%s is too large", value);
-		*out = fractional ? (int32_t)d : (int32_t)(v * units[u].seconds);
+		*out = fractional ? (int32_t)d : (int32_t)(v * multiplier);
 		return 0;
 	}
-	return bad(msg, msg_len, "unknown unit in %s (seconds, minutes, hours, days, weeks, "
-			"months)", value);
+	return bad(msg, msg_len, "unknown unit in %s (%s)", value, table->names);
+}
+
+/* tor's INTERVAL: at most INT_MAX seconds. */
+static int
+set_interval(int32_t *out, const char *value, char *msg, size_t msg_len)
+{
+	return parse_time_interval(&time_seconds, out, value, msg, msg_len);
+}
+
+/* tor's MSEC_INTERVAL, then the range options_validate_cb() (tor's
+ * src/app/config/config.c) enforces: "TokenBucketRefillInterval must be
+ * between 1 and 1000 inclusive." Checked here, where the line is known. */
+static int
+set_token_bucket_refill_interval(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	int32_t interval_ms;
+	int rc = parse_time_interval(&time_milliseconds, &interval_ms, value, msg, msg_len);
+
+	if (rc < 0)
+		return rc;
+	if (interval_ms < 1 || interval_ms > 1000)
+		return bad(msg, msg_len, "%s is %ld msec: must be between 1 and 1000 inclusive",
+				value, (long)interval_ms);
+	config->tor.token_bucket_refill_interval_ms = (uint32_t)interval_ms;
+	return 0;
 }
 
 #define DOS_KEY_SETTER(fn, parse, field)						\
@@ -1426,6 +1503,8 @@ static const struct config_key config_keys[] = {
 	{ "TestingTorNetwork", false, set_testing_tor_network },
 	{ "BandwidthRate", false, set_bandwidth_rate },
 	{ "BandwidthBurst", false, set_bandwidth_burst },
+	{ "CountPrivateBandwidth", false, set_count_private_bandwidth },
+	{ "TokenBucketRefillInterval", false, set_token_bucket_refill_interval },
 	{ "MetricsPort", false, set_metrics_port },
 	{ "MetricsPortPolicy", true, set_metrics_policy },
 	{ "Log", true, set_log },
@@ -1473,6 +1552,8 @@ config_init(struct config *config)
 	config->netcheck.connections = 1;
 	config->tor.bandwidth_rate = 1u << 30;
 	config->tor.bandwidth_burst = 1u << 30;
+	config->tor.count_private_bandwidth = -1;
+	config->tor.token_bucket_refill_interval_ms = 100;
 	config->tor.publish_server_descriptor = true;
 	config->tor.max_circuits_per_worker = 65536;
 	config->tor.max_links_per_worker = 4096;
@@ -1667,10 +1748,10 @@ config_check_dataplane(const struct config *config, const char *name,
 }
 
 int
-config_check_relay(const struct config *config, const char *name,
+config_check_relay(struct config *config, const char *name,
 		struct config_error *err)
 {
-	const struct config_tor *tor = &config->tor;
+	struct config_tor *tor = &config->tor;
 	char msg[sizeof(err->message)];
 	bool has_v3_authority = false;
 	int rc;
@@ -1724,6 +1805,11 @@ config_check_relay(const struct config *config, const char *name,
 		error_set(err, name, 0, "BandwidthBurst", 14, "must be at least BandwidthRate");
 		return -EINVAL;
 	}
+	/* tor's testnet.inc sets CountPrivateBandwidth's default to 1 under
+	 * TestingTorNetwork (a test network's relays all have private
+	 * addresses); an explicit 0 or 1 stays. */
+	if (tor->count_private_bandwidth < 0)
+		tor->count_private_bandwidth = tor->testing_tor_network ? 1 : 0;
 	if (tor->has_metrics_port && tor->metrics_policy.n_entries == 0) {
 		error_set(err, name, 0, "MetricsPortPolicy", 17,
 				"required with MetricsPort (without it every request is refused)");

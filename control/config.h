@@ -230,6 +230,15 @@ struct config_tor {
 	bool testing_tor_network;		/* TestingTorNetwork, default 0 */
 	uint64_t bandwidth_rate;		/* BandwidthRate, bytes/s, default 1 GByte */
 	uint64_t bandwidth_burst;		/* BandwidthBurst, bytes, default 1 GByte */
+	/* CountPrivateBandwidth (tor's BOOL, default 0; 1 under
+	 * TestingTorNetwork, tor's testnet.inc): whether links to internal
+	 * IPv4 peers (tor's tor_addr_is_internal()) count against
+	 * BandwidthRate and BandwidthBurst. -1 until config_check_relay()
+	 * resolves it, so 0 or 1 once a configuration is checked. */
+	int count_private_bandwidth;
+	/* TokenBucketRefillInterval (tor's MSEC_INTERVAL, 1..1000, default
+	 * 100): how often the rate limiter's token buckets are refilled. */
+	uint32_t token_bucket_refill_interval_ms;
 	/* MetricsPort: served by the control process on a kernel socket
 	 * (control/metrics.h), not on the dataplane; default off. */
 	bool has_metrics_port;
@@ -299,10 +308,12 @@ int config_check_dataplane(const struct config *config, const char *name,
  *   only to v3 authorities;
  * - BandwidthRate is at least 75 KBytes and BandwidthBurst at least
  *   BandwidthRate (tor's rules for a relay);
+ * - CountPrivateBandwidth, when not given, takes its default: 1 with
+ *   TestingTorNetwork, 0 without (the one field this function writes);
  * - MetricsPort, when set, has a MetricsPortPolicy (tor would refuse every
  *   request without one, which is never what the operator meant).
  * Returns 0 or -EINVAL. */
-int config_check_relay(const struct config *config, const char *name,
+int config_check_relay(struct config *config, const char *name,
 		struct config_error *err);
 
 /* Whether policy lets address (host order) in: the first matching entry's

@@ -63,6 +63,8 @@ STRING_DIFFERS(contact_differs, tor.contact_info)
 SCALAR_DIFFERS(testing_differs, tor.testing_tor_network)
 SCALAR_DIFFERS(rate_differs, tor.bandwidth_rate)
 SCALAR_DIFFERS(burst_differs, tor.bandwidth_burst)
+SCALAR_DIFFERS(count_private_differs, tor.count_private_bandwidth)
+SCALAR_DIFFERS(refill_interval_differs, tor.token_bucket_refill_interval_ms)
 SCALAR_DIFFERS(publish_differs, tor.publish_server_descriptor)
 SCALAR_DIFFERS(assume_reachable_differs, tor.assume_reachable)
 SCALAR_DIFFERS(max_circuits_differs, tor.max_circuits_per_worker)
@@ -73,6 +75,7 @@ STRING_COPY(nickname_copy, tor.nickname)
 STRING_COPY(contact_copy, tor.contact_info)
 SCALAR_COPY(rate_copy, tor.bandwidth_rate)
 SCALAR_COPY(burst_copy, tor.bandwidth_burst)
+SCALAR_COPY(count_private_copy, tor.count_private_bandwidth)
 SCALAR_COPY(publish_copy, tor.publish_server_descriptor)
 SCALAR_COPY(assume_reachable_copy, tor.assume_reachable)
 SCALAR_COPY(max_hsdir_copy, tor.max_hsdir_cache_bytes)
@@ -271,6 +274,8 @@ logs_copy(struct config *to, const struct config *from)
  * - the descriptor fields, PublishServerDescriptor, MaxHSDirCacheBytes,
  *   MetricsPortPolicy and the DoS keys are the control thread's own and
  *   are applied (tor too re-reads its DoS options on SIGHUP);
+ * - CountPrivateBandwidth is applied, as tor does; TokenBucketRefillInterval
+ *   needs a restart, as tor refuses to change it while running;
  * - Log and AssumeReachable are parsed but unused (hsrelay logs to stderr
  *   and always publishes), the Netcheck keys are hsrelay-netcheck's. */
 static const struct reload_key reload_keys[] = {
@@ -309,6 +314,15 @@ static const struct reload_key reload_keys[] = {
 	{ "TestingTorNetwork", CONFIG_RELOAD_RESTART, false, testing_differs, NULL },
 	{ "BandwidthRate", CONFIG_RELOAD_APPLY, true, rate_differs, rate_copy },
 	{ "BandwidthBurst", CONFIG_RELOAD_APPLY, true, burst_differs, burst_copy },
+	/* tor applies CountPrivateBandwidth at run time (get_options() is
+	 * read for every connection, connection_is_rate_limited() in tor's
+	 * src/core/mainloop/connection.c); it is not in the descriptor, so
+	 * nothing is uploaded. */
+	{ "CountPrivateBandwidth", CONFIG_RELOAD_APPLY, false, count_private_differs,
+	  count_private_copy },
+	/* tor's manual: "Can not be changed while tor is running." */
+	{ "TokenBucketRefillInterval", CONFIG_RELOAD_RESTART, false, refill_interval_differs,
+	  NULL },
 	{ "MetricsPort", CONFIG_RELOAD_RESTART, false, metrics_port_differs, NULL },
 	{ "MetricsPortPolicy", CONFIG_RELOAD_APPLY, false, metrics_policy_differs,
 	  metrics_policy_copy },

@@ -2,9 +2,10 @@
  * configuration file, then checks what the reader promises: on success
  * every count is within its array and every string is terminated inside
  * its field; on failure the error names a line of the input and formats.
- * config_check_relay() and the policy lookup then run on what was kept,
- * and MyFamily's items become a family line (relay_family_declared()):
- * every member well formed, in order, each once. */
+ * config_check_relay() and the policy lookup then run on what was kept
+ * (a checked configuration has CountPrivateBandwidth 0 or 1), and
+ * MyFamily's items become a family line (relay_family_declared()): every
+ * member well formed, in order, each once. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -123,6 +124,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (tor->has_or_port && tor->or_port == 0)
 		abort();
+	/* tor's range for TokenBucketRefillInterval; CountPrivateBandwidth
+	 * is 0, 1 or not given (-1) until config_check_relay(). */
+	if (tor->token_bucket_refill_interval_ms < 1 ||
+			tor->token_bucket_refill_interval_ms > 1000 ||
+			tor->count_private_bandwidth < -1 || tor->count_private_bandwidth > 1)
+		abort();
 	for (unsigned i = 0; i < tor->metrics_policy.n_entries; i++) {
 		const struct config_policy_entry *e = &tor->metrics_policy.entries[i];
 
@@ -147,6 +154,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (err.line != 0)
 			abort();
 		check_string(err.message, sizeof(err.message));
+		return 0;
 	}
+	/* A checked configuration has CountPrivateBandwidth resolved. */
+	if (config.tor.count_private_bandwidth != 0 && config.tor.count_private_bandwidth != 1)
+		abort();
 	return 0;
 }

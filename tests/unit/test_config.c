@@ -432,6 +432,10 @@ test_tor_defaults(void **state)
 	assert_false(c.tor.assume_reachable);
 	assert_int_equal(c.tor.max_circuits_per_worker, 65536);
 	assert_int_equal(c.tor.max_links_per_worker, 4096);
+	/* CountPrivateBandwidth is "not given" until config_check_relay()
+	 * resolves it; TokenBucketRefillInterval is tor's 100 msec. */
+	assert_int_equal(c.tor.count_private_bandwidth, -1);
+	assert_int_equal(c.tor.token_bucket_refill_interval_ms, 100);
 	/* DoS keys: Enabled auto, the rest "use the consensus". */
 	assert_int_equal(c.tor.dos.circuit_creation_enabled, -1);
 	assert_int_equal(c.tor.dos.connection_enabled, -1);
@@ -976,6 +980,27 @@ static const struct exact_case tor_bad_cases[] = {
 	{ "DoSCircuitCreationDefenseTimePeriod 1 fortnight", "test.conf:4: "
 		"DoSCircuitCreationDefenseTimePeriod: unknown unit in 1 fortnight (seconds, "
 		"minutes, hours, days, weeks, months)" },
+	{ "CountPrivateBandwidth 2", "test.conf:4: CountPrivateBandwidth: '2' is not 0 or 1" },
+	{ "CountPrivateBandwidth yes", "test.conf:4: CountPrivateBandwidth: 'yes' is not 0 "
+		"or 1" },
+	{ "TokenBucketRefillInterval 0", "test.conf:4: TokenBucketRefillInterval: 0 is 0 msec: "
+		"must be between 1 and 1000 inclusive" },
+	{ "TokenBucketRefillInterval 1001", "test.conf:4: TokenBucketRefillInterval: 1001 is "
+		"1001 msec: must be between 1 and 1000 inclusive" },
+	{ "TokenBucketRefillInterval 2 seconds", "test.conf:4: TokenBucketRefillInterval: "
+		"2 seconds is 2000 msec: must be between 1 and 1000 inclusive" },
+	{ "TokenBucketRefillInterval 0.5 msec", "test.conf:4: TokenBucketRefillInterval: "
+		"0.5 msec is 0 msec: must be between 1 and 1000 inclusive" },
+	{ "TokenBucketRefillInterval abc", "test.conf:4: TokenBucketRefillInterval: unable "
+		"to parse abc as a number" },
+	{ "TokenBucketRefillInterval 5 parsecs", "test.conf:4: TokenBucketRefillInterval: "
+		"unknown unit in 5 parsecs (msec, seconds, minutes, hours, days, weeks)" },
+	{ "TokenBucketRefillInterval 1 month", "test.conf:4: TokenBucketRefillInterval: "
+		"unknown unit in 1 month (msec, seconds, minutes, hours, days, weeks)" },
+	{ "TokenBucketRefillInterval 4 weeks", "test.conf:4: TokenBucketRefillInterval: "
+		"4 weeks is too large" },
+	{ "TokenBucketRefillInterval -5", "test.conf:4: TokenBucketRefillInterval: overflow "
+		"while parsing -5" },
 	{ "DoSConnectionConnectDefenseTimePeriod 25000 days", "test.conf:4: "
 		"DoSConnectionConnectDefenseTimePeriod: 25000 days is too large" },
 	{ "DoSConnectionConnectDefenseTimePeriod -5", "test.conf:4: "
@@ -1094,6 +1119,9 @@ test_tor_full_relay_file(void **state)
 	assert_true(c.tor.publish_server_descriptor);
 	assert_int_equal(c.tor.bandwidth_rate, 10u << 20);
 	assert_int_equal(c.tor.bandwidth_burst, 20u << 20);
+	/* Not in the file: TestingTorNetwork's default, and tor's. */
+	assert_int_equal(c.tor.count_private_bandwidth, 1);
+	assert_int_equal(c.tor.token_bucket_refill_interval_ms, 100);
 	assert_int_equal(c.tor.n_logs, 2);
 	assert_string_equal(c.tor.logs[0].path, "/var/lib/hsrelay/notice.log");
 	assert_int_equal(c.tor.logs[1].dest, CONFIG_LOG_STDERR);
@@ -1195,6 +1223,99 @@ test_tor_check_relay(void **state)
 	}
 }
 
+/* TokenBucketRefillInterval is tor's MSEC_INTERVAL (config_parse_units()
+ * with time_msec_units): a bare number is milliseconds, units in any case,
+ * a fraction truncated after the unit is applied. */
+static void
+test_tor_token_bucket_refill_interval(void **state)
+{
+	static const struct {
+		const char *value;
+		uint32_t ms;
+	} cases[] = {
+		{ "10 msec", 10 },
+		{ "1 second", 1000 },
+		{ "1000", 1000 },
+		{ "1", 1 },
+		{ "250 milliseconds", 250 },
+		{ "1 millisecond", 1 },
+		{ "1 SECOND", 1000 },
+		{ "250 MilliSeconds", 250 },
+		{ "10   MSEC", 10 },
+		{ "10msec", 10 },
+		{ "0.5 seconds", 500 },
+		{ ".25 second", 250 },
+		{ "1.9", 1 },
+		{ "0 minutes", 0 },	/* parses; refused by the range below */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config c;
+		struct config_error err;
+		char line[128];
+		int rc;
+
+		snprintf(line, sizeof(line), "TokenBucketRefillInterval %s", cases[i].value);
+		rc = parse(&c, line, &err);
+		if (cases[i].ms == 0) {
+			assert_int_equal(rc, -EINVAL);
+			assert_non_null(strstr(err.message, "between 1 and 1000 inclusive"));
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("'%s' refused: %s", line, err.message);
+		if (c.tor.token_bucket_refill_interval_ms != cases[i].ms)
+			fail_msg("'%s': %u msec, expected %u", cases[i].value,
+					c.tor.token_bucket_refill_interval_ms, cases[i].ms);
+	}
+}
+
+/* CountPrivateBandwidth's default follows TestingTorNetwork (tor's
+ * testnet.inc), whatever the order of the lines; an explicit value stays.
+ * config_check_relay() leaves it 0 or 1. */
+static void
+test_tor_count_private_bandwidth(void **state)
+{
+	static const char relay[] =
+		"DPDKPort net_null0\nAddress 10.77.1.2/24\nNickname r\nORPort 9001\n"
+		"DataDirectory /d\nDirAuthority " V3 " 127.0.0.1:1 " FP "\n";
+	static const struct {
+		const char *lines;
+		int parsed;
+		int checked;
+	} cases[] = {
+		{ "", -1, 0 },
+		{ "TestingTorNetwork 0\n", -1, 0 },
+		{ "TestingTorNetwork 1\n", -1, 1 },
+		{ "TestingTorNetwork 1\nCountPrivateBandwidth 0\n", 0, 0 },
+		{ "CountPrivateBandwidth 0\nTestingTorNetwork 1\n", 0, 0 },
+		{ "CountPrivateBandwidth 1\n", 1, 1 },
+		{ "CountPrivateBandwidth 1\nTestingTorNetwork 1\n", 1, 1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[1024];
+		struct config c;
+		struct config_error err;
+
+		snprintf(text, sizeof(text), "%s%s", relay, cases[i].lines);
+		if (parse(&c, text, &err) != 0)
+			fail_msg("case %zu refused: %s", i, err.message);
+		if (c.tor.count_private_bandwidth != cases[i].parsed)
+			fail_msg("case %zu parsed as %d, expected %d", i,
+					c.tor.count_private_bandwidth, cases[i].parsed);
+		assert_int_equal(config_check_relay(&c, "r.conf", &err), 0);
+		if (c.tor.count_private_bandwidth != cases[i].checked)
+			fail_msg("case %zu checked as %d, expected %d", i,
+					c.tor.count_private_bandwidth, cases[i].checked);
+		/* A second check keeps the resolved value. */
+		assert_int_equal(config_check_relay(&c, "r.conf", &err), 0);
+		assert_int_equal(c.tor.count_private_bandwidth, cases[i].checked);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1210,6 +1331,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_tor_defaults),
 		cmocka_unit_test(test_tor_good_values),
 		cmocka_unit_test(test_tor_bandwidth_units),
+		cmocka_unit_test(test_tor_token_bucket_refill_interval),
+		cmocka_unit_test(test_tor_count_private_bandwidth),
 		cmocka_unit_test(test_tor_dos_keys),
 		cmocka_unit_test(test_tor_metrics_port_and_policy),
 		cmocka_unit_test(test_tor_log),

@@ -278,6 +278,55 @@ test_dos_keys_apply(void **state)
 	assert_int_equal(a.tor.dos.circuit_creation_enabled, -1);
 }
 
+/* CountPrivateBandwidth is applied (tor reads it for every connection)
+ * without touching the descriptor; TokenBucketRefillInterval needs a
+ * restart (tor cannot change it while running) and keeps its old value. */
+static void
+test_bucket_keys(void **state)
+{
+	struct config a, b;
+	struct config_reload_plan plan;
+	const struct config_reload_change *ch;
+
+	(void)state;
+	load(&a, "");
+	load(&b, "CountPrivateBandwidth 1\nTokenBucketRefillInterval 10 msec\n");
+	assert_int_equal(a.tor.count_private_bandwidth, 0);
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 2);
+	ch = find(&plan, "CountPrivateBandwidth");
+	assert_non_null(ch);
+	assert_int_equal(ch->action, CONFIG_RELOAD_APPLY);
+	assert_false(ch->descriptor);
+	ch = find(&plan, "TokenBucketRefillInterval");
+	assert_non_null(ch);
+	assert_int_equal(ch->action, CONFIG_RELOAD_RESTART);
+	assert_false(ch->descriptor);
+	assert_true(plan.apply);
+	assert_true(plan.needs_restart);
+	assert_false(plan.descriptor_dirty);
+	config_reload_apply(&a, &b, &plan);
+	assert_int_equal(a.tor.count_private_bandwidth, 1);
+	assert_int_equal(a.tor.token_bucket_refill_interval_ms, 100);
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 1);
+	assert_string_equal(plan.changes[0].key, "TokenBucketRefillInterval");
+	assert_false(plan.apply);
+
+	/* Under TestingTorNetwork an explicit 1 is the default: no change.
+	 * An explicit 0 is one. */
+	load(&a, "TestingTorNetwork 1\n");
+	load(&b, "TestingTorNetwork 1\nCountPrivateBandwidth 1\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 0);
+	load(&b, "TestingTorNetwork 1\nCountPrivateBandwidth 0\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 1);
+	assert_int_equal(find(&plan, "CountPrivateBandwidth")->action, CONFIG_RELOAD_APPLY);
+	config_reload_apply(&a, &b, &plan);
+	assert_int_equal(a.tor.count_private_bandwidth, 0);
+}
+
 static void
 test_action_of(void **state)
 {
@@ -289,6 +338,10 @@ test_action_of(void **state)
 	assert_int_equal(config_reload_action_of("DataDirectory", &action), 0);
 	assert_int_equal(action, CONFIG_RELOAD_RESTART);
 	assert_int_equal(config_reload_action_of("TestingTorNetwork", &action), 0);
+	assert_int_equal(action, CONFIG_RELOAD_RESTART);
+	assert_int_equal(config_reload_action_of("countprivatebandwidth", &action), 0);
+	assert_int_equal(action, CONFIG_RELOAD_APPLY);
+	assert_int_equal(config_reload_action_of("TokenBucketRefillInterval", &action), 0);
 	assert_int_equal(action, CONFIG_RELOAD_RESTART);
 	assert_int_equal(config_reload_action_of("NoSuchKey", &action), -ENOENT);
 	assert_string_equal(config_reload_action_name(CONFIG_RELOAD_RESTART),
@@ -306,6 +359,7 @@ main(void)
 		cmocka_unit_test(test_metrics_policy_and_publish),
 		cmocka_unit_test(test_metrics_port_authorities_log),
 		cmocka_unit_test(test_dos_keys_apply),
+		cmocka_unit_test(test_bucket_keys),
 		cmocka_unit_test(test_action_of),
 	};
 

@@ -106,6 +106,10 @@ tor_start(struct bench_rut *r, const char *work, const struct bench_rut_options 
 			"ExitRelay 0\nExitPolicy reject *:*\n"
 			"ContactInfo hsrelay-bench\n"
 			"TestingTorNetwork 1\n"
+			/* The bench measures capacity: its internal
+			 * addresses do not count against BandwidthRate
+			 * (TestingTorNetwork would make them count). */
+			"CountPrivateBandwidth 0\n"
 			"ExtendAllowPrivateAddresses 1\n"
 			"%s"
 			"UseDefaultFallbackDirs 0\n"
@@ -296,6 +300,7 @@ hsrelay_start(struct bench_rut *r, const char *work, const struct bench_rut_opti
 			"PublishServerDescriptor 0\n"
 			"AssumeReachable 1\n"
 			"TestingTorNetwork 1\n"
+			"CountPrivateBandwidth 0\n"
 			"%s%s",
 			o->bench, lcores, port, o->workers, bench_rut_idle_sleep(o), r->dir,
 			BENCH_HS_OR_PORT, fake_authority,

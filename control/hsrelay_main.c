@@ -292,6 +292,8 @@ make_control(struct hsrelay *r, time_t now)
 	cc.n_family_keys = r->n_family_keys;
 	cc.bandwidth_rate = tor->bandwidth_rate;
 	cc.bandwidth_burst = tor->bandwidth_burst;
+	cc.count_private_bandwidth = tor->count_private_bandwidth != 0;
+	cc.token_bucket_refill_interval_ms = tor->token_bucket_refill_interval_ms;
 	cc.publish = tor->publish_server_descriptor;
 	cc.allow_private_extend = tor->testing_tor_network;
 	cc.testing_tor_network = tor->testing_tor_network;
@@ -467,6 +469,8 @@ publish_metrics(struct hsrelay *r)
 			 * links' TCP payload (retransmissions included). */
 			mc.bytes_read += ws->tcp.bytes_in;
 			mc.bytes_written += ws->tcp.bytes_out;
+			mc.rate_limit_read_reached += ws->rate_limit_read_reached;
+			mc.rate_limit_write_reached += ws->rate_limit_write_reached;
 		}
 		mc.dos_conn_rejected = d->conn_rejected;
 		mc.dos_concurrent_conn_rejected = d->concurrent_conn_rejected;
@@ -524,6 +528,9 @@ print_circuit_stats(const struct hsrelay *r)
 		printf("hsrelay: stats tls worker %u key_updates_in=%" PRIu64
 				" key_updates_out=%" PRIu64 "\n", i, s.tls_key_updates_in,
 				s.tls_key_updates_out);
+		printf("hsrelay: stats bandwidth worker %u read_limit_reached=%" PRIu64
+				" write_limit_reached=%" PRIu64 "\n", i, s.rate_limit_read_reached,
+				s.rate_limit_write_reached);
 		printf("hsrelay: stats padding worker %u negotiations=%" PRIu64
 				" negotiate_ignored=%" PRIu64 " cells_sent=%" PRIu64 "\n", i,
 				s.padding_negotiations, s.padding_negotiate_ignored,
@@ -608,6 +615,7 @@ reload_config(struct hsrelay *r, time_t now)
 			.n_family = tor->n_family,
 			.bandwidth_rate = tor->bandwidth_rate,
 			.bandwidth_burst = tor->bandwidth_burst,
+			.count_private_bandwidth = tor->count_private_bandwidth != 0,
 			.publish = tor->publish_server_descriptor,
 			.max_hsdir_cache_bytes = hsdir_cache_cap(tor),
 			.descriptor_dirty = plan.descriptor_dirty,

@@ -1613,6 +1613,30 @@ padding_params_from_consensus(struct relay_control *c)
 				(uint64_t)p.ito_low_ms << 16 | p.ito_high_ms, NULL);
 }
 
+/* BandwidthRate and BandwidthBurst, divided among the workers (each
+ * limits the links it owns; flows are spread over them by hash), to every
+ * worker: tor's global token buckets (connection.c connection_bucket_init()
+ * and connection_bucket_adjust()). */
+static void
+bandwidth_to_workers(struct relay_control *c)
+{
+	unsigned n = c->cfg.n_workers;
+	uint64_t rate = c->cfg.bandwidth_rate / n, burst = c->cfg.bandwidth_burst / n;
+	uint32_t flags = c->cfg.token_bucket_refill_interval_ms & RELAY_BANDWIDTH_INTERVAL_MASK;
+
+	if (c->cfg.count_private_bandwidth)
+		flags |= RELAY_BANDWIDTH_COUNT_PRIVATE;
+	rate = RTE_MIN(RTE_MAX(rate, 1), (uint64_t)UINT32_MAX);
+	burst = RTE_MIN(RTE_MAX(burst, rate), (uint64_t)UINT32_MAX);
+	relay_log("notice", "bandwidth: reads and writes limited to %" PRIu64 " bytes/s, bursts "
+			"of %" PRIu64 " bytes (%" PRIu64 " and %" PRIu64 " per worker), refilled "
+			"every %u ms; links to internal addresses %s", c->cfg.bandwidth_rate,
+			c->cfg.bandwidth_burst, rate, burst, c->cfg.token_bucket_refill_interval_ms,
+			c->cfg.count_private_bandwidth ? "count" : "are not limited");
+	for (unsigned w = 0; w < n; w++)
+		send_msg(c, w, RELAY_MSG_BANDWIDTH, flags, rate << 32 | burst, NULL);
+}
+
 /* tor relay.c relay_consensus_has_changed(): the longest circuit queue
  * towards the client (circ_max_cell_queue_size) and towards the next hop
  * (circ_max_cell_queue_size_out, defaulting to the first), to every
@@ -3056,6 +3080,7 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 	load_circuit_keys(c);
 	c->last_tls_rotation = now;
 	c->next_maintenance = now + MAINTENANCE_INTERVAL;
+	bandwidth_to_workers(c);
 	return c;
 fail:
 	*error = rc;
@@ -3164,8 +3189,14 @@ relay_control_reload(struct relay_control *c, const struct relay_control_reload 
 		c->contact[0] = '\0';
 		c->cfg.contact = NULL;
 	}
-	c->cfg.bandwidth_rate = r->bandwidth_rate;
-	c->cfg.bandwidth_burst = r->bandwidth_burst;
+	if (c->cfg.bandwidth_rate != r->bandwidth_rate ||
+	    c->cfg.bandwidth_burst != r->bandwidth_burst ||
+	    c->cfg.count_private_bandwidth != r->count_private_bandwidth) {
+		c->cfg.bandwidth_rate = r->bandwidth_rate;
+		c->cfg.bandwidth_burst = r->bandwidth_burst;
+		c->cfg.count_private_bandwidth = r->count_private_bandwidth;
+		bandwidth_to_workers(c);
+	}
 	/* Turning publishing on publishes now: nothing was uploaded while it
 	 * was off (tor router.c: a dirty descriptor is uploaded at once). */
 	if (r->publish && !c->cfg.publish)

@@ -70,8 +70,14 @@ struct relay_control_config {
 	 * RELAY_FAMILY_IDS_MAX: a family-cert each in the descriptor. */
 	const struct ed25519_keypair *family_keys;
 	unsigned n_family_keys;
+	/* BandwidthRate and BandwidthBurst: advertised, and enforced on the
+	 * workers' links, each worker taking an equal share
+	 * (RELAY_MSG_BANDWIDTH) */
 	uint64_t bandwidth_rate;	/* bytes/s */
 	uint64_t bandwidth_burst;
+	/* CountPrivateBandwidth: links to internal addresses count too */
+	bool count_private_bandwidth;
+	uint32_t token_bucket_refill_interval_ms;	/* TokenBucketRefillInterval */
 	bool publish;			/* upload the descriptor */
 	bool allow_private_extend;	/* TestingTorNetwork: extend to private addresses */
 	/* TestingTorNetwork: the observed bandwidth counts from the first
@@ -201,6 +207,7 @@ struct relay_control_reload {
 	unsigned n_family;
 	uint64_t bandwidth_rate;	/* bytes/s */
 	uint64_t bandwidth_burst;
+	bool count_private_bandwidth;
 	bool publish;
 	uint64_t max_hsdir_cache_bytes;	/* resolved as in relay_control_config */
 	/* Something the descriptor says changed: rebuild and upload it at the

@@ -205,6 +205,14 @@ fill_tor_totals(struct family_builder *b, const struct relay_worker_stats *worke
 	sample(b, (struct metrics_label[]){ { "direction", "written" } }, 1,
 			control->bytes_written);
 
+	/* tor relay_metrics.c fill_global_bw_limit_values(). */
+	family(b, "tor_relay_load_global_rate_limit_reached_total",
+			"Total number of global connection bucket limit reached", METRICS_COUNTER);
+	sample(b, (struct metrics_label[]){ { "side", "read" } }, 1,
+			control->rate_limit_read_reached);
+	sample(b, (struct metrics_label[]){ { "side", "write" } }, 1,
+			control->rate_limit_write_reached);
+
 	/* tor relay_metrics.c fill_est_rend_cells() / fill_rend1_cells(). */
 	family(b, "tor_relay_est_rend_total", "Total number of EST_REND cells we received",
 			METRICS_COUNTER);

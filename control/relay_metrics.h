@@ -70,6 +70,9 @@ struct relay_metrics_control {
 	 * directory fetch): read in order, written with retransmissions */
 	uint64_t bytes_read;
 	uint64_t bytes_written;
+	/* BandwidthRate: times a worker's read / write bucket became empty */
+	uint64_t rate_limit_read_reached;
+	uint64_t rate_limit_write_reached;
 	/* Rendezvous point, in tor's label order (control/rendezvous.h):
 	 * success, unsuitable_circuit, single_hop, malformed,
 	 * duplicate_cookie, circuit_dead / success, unsuitable_circuit,

@@ -62,6 +62,10 @@
 #define RELAY_CIRCUIT_QUEUE_MAX 2500
 /* tor's lower bound of both parameters (RELAY_CIRC_CELL_QUEUE_SIZE_MIN). */
 #define RELAY_CIRCUIT_QUEUE_MIN 50
+/* MSG_BANDWIDTH's u32: the refill interval's bits, and the flag that
+ * links to internal addresses count too. */
+#define RELAY_BANDWIDTH_INTERVAL_MASK 0xffffu
+#define RELAY_BANDWIDTH_COUNT_PRIVATE (1u << 16)
 /* The first link protocol with PADDING_NEGOTIATE (padding-spec). */
 #define RELAY_LINK_PROTOCOL_PADDING 5
 
@@ -124,6 +128,12 @@ enum relay_msg_type {
 	 * direction (consensus circ_max_cell_queue_size_out and
 	 * circ_max_cell_queue_size, tor relay.c). */
 	RELAY_MSG_QUEUE_LIMITS,
+	/* u64 = rate << 32 | burst (bytes per second, bytes: this worker's
+	 * share of BandwidthRate and BandwidthBurst), u32 = the refill
+	 * interval in ms (TokenBucketRefillInterval) | RELAY_BANDWIDTH_COUNT_
+	 * PRIVATE (CountPrivateBandwidth): limit the links' reads and writes
+	 * from now on (dataplane/token_bucket.h). */
+	RELAY_MSG_BANDWIDTH,
 
 	/* worker -> control */
 	/* u32 link, u64 = remote ipv4 << 16 | remote port. */
@@ -308,6 +318,10 @@ struct relay_worker_stats {
 	uint64_t padding_negotiate_ignored;	/* malformed, bad version, link
 						 * protocol < 5 */
 	uint64_t padding_cells_sent;
+	/* BandwidthRate: the read and the write bucket became empty (tor's
+	 * tor_relay_load_global_rate_limit_reached_total{side}) */
+	uint64_t rate_limit_read_reached;
+	uint64_t rate_limit_write_reached;
 	struct circuit_counters circuits;
 	/* Latency of the relay cells this worker sent on its links
 	 * (dataplane/latency_histogram.h), [LATENCY_KIND_FORWARD - 1]:

@@ -16,8 +16,10 @@
 #include "dataplane/circuit.h"
 #include "dataplane/circuit_queue.h"
 #include "dataplane/cross_batch.h"
+#include "dataplane/ipv4_address.h"
 #include "dataplane/latency_histogram.h"
 #include "dataplane/tls_stream.h"
+#include "dataplane/token_bucket.h"
 #include "dataplane/wire.h"
 
 enum link_state {
@@ -44,6 +46,16 @@ enum link_state {
 #define LATENCY_PENDING_MAX 1024
 /* relay_link.pad_index: not in the padding list. */
 #define PAD_INDEX_NONE UINT32_MAX
+/* relay_link.park_index: not waiting for tokens. */
+#define PARK_INDEX_NONE UINT32_MAX
+
+/* The two lists of links that wait for the token bucket
+ * (RELAY_MSG_BANDWIDTH): to read, and to send their backlog. */
+enum park_side {
+	PARK_READ,
+	PARK_WRITE,
+	PARK_SIDES,
+};
 
 struct relay_link {
 	struct tls_record_dir rx_dir;
@@ -82,6 +94,11 @@ struct relay_link {
 	bool pad_client;
 	bool pad_used;
 	uint32_t pad_index;	/* in relay_worker.pad_links, or PAD_INDEX_NONE */
+	/* in relay_worker.parked[side], or PARK_INDEX_NONE */
+	uint32_t park_index[PARK_SIDES];
+	/* the peer's address is internal (tor_addr_is_internal): its bytes
+	 * count against the limit only with CountPrivateBandwidth */
+	bool peer_internal;
 	struct channel_padding padding;
 	int close_error;
 	uint8_t carry[RELAY_LINK_CARRY_MAX];
@@ -150,6 +167,17 @@ struct relay_worker {
 	uint32_t nb_pad;
 	uint64_t pad_next;
 	struct channel_padding_params pad_params;
+
+	/* BandwidthRate and BandwidthBurst, this worker's share
+	 * (RELAY_MSG_BANDWIDTH; no limit before it), and the links that wait
+	 * for tokens to read or to send */
+	struct token_bucket_rw bucket;
+	bool bucket_on;
+	bool count_private;
+	uint32_t *parked[PARK_SIDES];
+	uint32_t nb_parked[PARK_SIDES];
+	uint32_t *park_scratch;		/* bandwidth_tick()'s copy of a list */
+	uint32_t park_rotor;
 
 	/* latency tags of the measured cells appended to records since the
 	 * last flush (latency_account()) */
@@ -221,6 +249,8 @@ link_alloc(struct relay_worker *w, uint8_t state)
 	l->pad_client = false;
 	l->pad_used = false;
 	l->pad_index = PAD_INDEX_NONE;
+	l->park_index[PARK_READ] = l->park_index[PARK_WRITE] = PARK_INDEX_NONE;
+	l->peer_internal = false;
 	channel_padding_init(&l->padding, w->now);
 	w->stats.links_open++;
 	return l;
@@ -252,6 +282,56 @@ pad_list_remove(struct relay_worker *w, struct relay_link *l)
 	if (i < w->nb_pad)
 		w->links[w->pad_links[i]].pad_index = i;
 	l->pad_index = PAD_INDEX_NONE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Rate limit (BandwidthRate, BandwidthBurst; dataplane/token_bucket.h) */
+
+/* tor connection.c connection_is_rate_limited(): every link, but those to
+ * internal addresses unless CountPrivateBandwidth. */
+static inline bool
+link_rate_limited(const struct relay_worker *w, const struct relay_link *l)
+{
+	return w->bucket_on && (w->count_private || !l->peer_internal);
+}
+
+static void
+park(struct relay_worker *w, struct relay_link *l, enum park_side side)
+{
+	if (l->park_index[side] != PARK_INDEX_NONE)
+		return;
+	l->park_index[side] = w->nb_parked[side];
+	w->parked[side][w->nb_parked[side]++] = l->id & LINK_SLOT_MASK;
+}
+
+/* Takes the link out of a wait list (swap with the last). */
+static void
+unpark(struct relay_worker *w, struct relay_link *l, enum park_side side)
+{
+	uint32_t i = l->park_index[side];
+
+	if (i == PARK_INDEX_NONE)
+		return;
+	w->parked[side][i] = w->parked[side][--w->nb_parked[side]];
+	if (i < w->nb_parked[side])
+		w->links[w->parked[side][i]].park_index[side] = i;
+	l->park_index[side] = PARK_INDEX_NONE;
+}
+
+/* Spends what a link read or wrote; an emptied bucket is what tor's
+ * MetricsPort counts as tor_relay_load_global_rate_limit_reached_total. */
+static inline void
+spend_read(struct relay_worker *w, uint32_t bytes)
+{
+	if (token_bucket_rw_spend_read(&w->bucket, bytes))
+		w->stats.rate_limit_read_reached++;
+}
+
+static inline void
+spend_write(struct relay_worker *w, uint32_t bytes)
+{
+	if (token_bucket_rw_spend_write(&w->bucket, bytes))
+		w->stats.rate_limit_write_reached++;
 }
 
 /* Copies len bytes into a new mbuf chain from the worker's pool; NULL
@@ -341,6 +421,8 @@ close_link_circuits(struct relay_worker *w, uint32_t id)
 	}
 }
 
+static void link_send_backlog(struct relay_worker *w, struct relay_link *l, bool ignore_bucket);
+
 /* Ends a link. tcp_alive: the TCP handle is still ours (close it);
  * graceful: with FIN (else RST). */
 static void
@@ -352,9 +434,16 @@ link_close(struct relay_worker *w, struct relay_link *l, int error, bool tcp_ali
 	close_link_circuits(w, l->id);
 	circuit_queue_drop_link(w->queues, slot);
 	pad_list_remove(w, l);
+	unpark(w, l, PARK_READ);
+	unpark(w, l, PARK_WRITE);
 	if (l->tcp_conn < w->max_conns && w->conn_links[l->tcp_conn] == slot + 1)
 		w->conn_links[l->tcp_conn] = 0;
 	if (tcp_alive && l->tcp_conn != UINT32_MAX) {
+		/* What waited for tokens goes out before the FIN, as tor
+		 * flushes a connection it marks for close: the bytes are
+		 * spent, the bucket goes into debt. */
+		if (graceful)
+			link_send_backlog(w, l, true);
 		if (graceful)
 			tcp_close(w->tcp, l->tcp_conn, w->now);
 		else
@@ -379,15 +468,26 @@ link_close(struct relay_worker *w, struct relay_link *l, int error, bool tcp_ali
 	w->stats.links_closed++;
 }
 
-/* Hands a sealed record (or raw bytes) to TCP, behind any backlog. */
+/* Hands a sealed record (or raw bytes) to TCP, behind any backlog. With
+ * the write bucket empty it waits in the backlog (as when TCP's send
+ * buffer is full) and the link waits for tokens; a record may take the
+ * bucket into debt. */
 static void
 link_send_chain(struct relay_worker *w, struct relay_link *l, struct rte_mbuf *chain)
 {
-	if (l->backlog_count == 0) {
+	bool limited = link_rate_limited(w, l);
+
+	if (limited && token_bucket_rw_write_allowed(&w->bucket) == 0) {
+		park(w, l, PARK_WRITE);
+	} else if (l->backlog_count == 0) {
+		uint32_t bytes = chain->pkt_len;
 		int rc = tcp_send(w->tcp, l->tcp_conn, chain, w->now);
 
-		if (rc == 0)
+		if (rc == 0) {
+			if (limited)
+				spend_write(w, bytes);
 			return;
+		}
 		if (rc != -EAGAIN) {
 			rte_pktmbuf_free(chain);
 			mark_failed(l, rc);
@@ -404,18 +504,32 @@ link_send_chain(struct relay_worker *w, struct relay_link *l, struct rte_mbuf *c
 	l->backlog_count++;
 }
 
+/* Sends the backlog while TCP takes it and, for a rate-limited link,
+ * while the write bucket has tokens (ignore_bucket: a closing link's last
+ * bytes). */
 static void
-link_send_backlog(struct relay_worker *w, struct relay_link *l)
+link_send_backlog(struct relay_worker *w, struct relay_link *l, bool ignore_bucket)
 {
-	while (l->backlog_count > 0) {
-		int rc = tcp_send(w->tcp, l->tcp_conn, l->backlog[l->backlog_first], w->now);
+	bool limited = link_rate_limited(w, l);
 
+	while (l->backlog_count > 0) {
+		struct rte_mbuf *chain = l->backlog[l->backlog_first];
+		uint32_t bytes = chain->pkt_len;
+		int rc;
+
+		if (limited && !ignore_bucket && token_bucket_rw_write_allowed(&w->bucket) == 0) {
+			park(w, l, PARK_WRITE);
+			return;
+		}
+		rc = tcp_send(w->tcp, l->tcp_conn, chain, w->now);
 		if (rc == -EAGAIN)
 			return;
 		if (rc != 0) {
 			mark_failed(l, rc);
 			return;
 		}
+		if (limited)
+			spend_write(w, bytes);
 		l->backlog_first = (l->backlog_first + 1) % RELAY_LINK_BACKLOG_RECORDS;
 		l->backlog_count--;
 	}
@@ -1315,18 +1429,42 @@ process_records(struct relay_worker *w)
 	}
 }
 
-/* Takes what TCP received on the link. */
+/* Takes what TCP received on the link: all of it, or on a rate-limited
+ * link what the read bucket holds, at most share bytes (whole segments,
+ * so a little more); with the bucket empty, or bytes possibly left in TCP
+ * (no event comes for those), the link waits for tokens. TCP keeps what
+ * is not read, and its window closes (tor stops reading a connection
+ * whose bucket is empty: connection_read_bw_exhausted()). ignore_bucket:
+ * the peer closed, and what it sent is read now whatever the bucket
+ * holds (data left unread would turn our close into a RST). */
 static void
-link_read(struct relay_worker *w, struct relay_link *l)
+link_read_share(struct relay_worker *w, struct relay_link *l, uint64_t share,
+		bool ignore_bucket)
 {
+	bool limited = link_rate_limited(w, l);
+	uint32_t at_most = UINT32_MAX;
 	struct rte_mbuf *chain;
 	int n;
 
 	if (l->state == LINK_TLS && l->paused)
 		return;
-	n = tcp_recv(w->tcp, l->tcp_conn, &chain, w->now);
+	if (limited && !ignore_bucket) {
+		uint64_t allowed = RTE_MIN(token_bucket_rw_read_allowed(&w->bucket), share);
+
+		if (allowed == 0) {
+			park(w, l, PARK_READ);
+			return;
+		}
+		at_most = (uint32_t)RTE_MIN(allowed, (uint64_t)UINT32_MAX);
+	}
+	n = tcp_recv_at_most(w->tcp, l->tcp_conn, at_most, &chain, w->now);
 	if (n <= 0)
 		return;
+	if (limited) {
+		spend_read(w, (uint32_t)n);
+		if ((uint32_t)n >= at_most)
+			park(w, l, PARK_READ);
+	}
 	switch (l->state) {
 	case LINK_TLS:
 		l->paused = true;
@@ -1342,6 +1480,62 @@ link_read(struct relay_worker *w, struct relay_link *l)
 		rte_pktmbuf_free(chain);
 		return;
 	}
+}
+
+static void
+link_read(struct relay_worker *w, struct relay_link *l)
+{
+	link_read_share(w, l, UINT64_MAX, false);
+}
+
+/* Refills this worker's bucket, and while it holds tokens gives the links
+ * waiting for them a turn (tor connection_bucket_refill_all() wakes every
+ * connection it blocked). Readers share: each gets an equal part of what
+ * the bucket holds, at least one segment; writers send their backlogs,
+ * then their circuits' queues, until the bucket is empty, starting from a
+ * different link each time. */
+static unsigned
+bandwidth_tick(struct relay_worker *w)
+{
+	uint32_t *order = w->park_scratch;
+	unsigned work = 0;
+	uint32_t n;
+
+	if (!w->bucket_on)
+		return 0;
+	token_bucket_rw_refill(&w->bucket, w->now);
+	n = w->nb_parked[PARK_READ];
+	if (n > 0 && token_bucket_rw_read_allowed(&w->bucket) > 0) {
+		uint64_t share = RTE_MAX(token_bucket_rw_read_allowed(&w->bucket) / n, 1);
+
+		memcpy(order, w->parked[PARK_READ], n * sizeof(order[0]));
+		for (uint32_t i = 0; i < n; i++) {
+			struct relay_link *l = &w->links[order[(i + w->park_rotor) % n]];
+
+			unpark(w, l, PARK_READ);
+			link_read_share(w, l, share, false);
+		}
+		work += n;
+	}
+	n = w->nb_parked[PARK_WRITE];
+	if (n > 0 && token_bucket_rw_write_allowed(&w->bucket) > 0) {
+		memcpy(order, w->parked[PARK_WRITE], n * sizeof(order[0]));
+		for (uint32_t i = 0; i < n; i++) {
+			struct relay_link *l = &w->links[order[(i + w->park_rotor) % n]];
+
+			unpark(w, l, PARK_WRITE);
+			if (l->state == LINK_FREE)
+				continue;
+			link_send_backlog(w, l, false);
+			link_drain_queues(w, l);
+			if (l->failed)
+				add_to_flush(w, l);
+		}
+		work += n;
+	}
+	if (work > 0)
+		w->park_rotor++;
+	return work;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1390,6 +1584,7 @@ relay_events(void *app, struct stack *stack, const struct tcp_event *ev, unsigne
 			l->tcp_conn = ev[i].conn;
 			conn_bind(w, ev[i].conn, l);
 			tcp_conn_info(w->tcp, ev[i].conn, &info);
+			l->peer_internal = ipv4_address_is_internal(info.remote_ip);
 			w->stats.links_accepted++;
 			event(w, RELAY_EV_LINK_NEW, l->id,
 					(uint64_t)info.remote_ip << 16 | info.remote_port, NULL);
@@ -1408,11 +1603,12 @@ relay_events(void *app, struct stack *stack, const struct tcp_event *ev, unsigne
 			link_read(w, l);
 			break;
 		case TCP_EVENT_WRITABLE:
-			link_send_backlog(w, l);
+			link_send_backlog(w, l, false);
 			link_drain_queues(w, l);
 			break;
 		case TCP_EVENT_PEER_CLOSED:
-			link_read(w, l);
+			unpark(w, l, PARK_READ);
+			link_read_share(w, l, UINT64_MAX, true);
 			process_records(w);
 			if ((l = link_of_event(w, &ev[i])) != NULL)
 				link_close(w, l, 0, true, true);
@@ -1616,6 +1812,8 @@ relay_poll(void *app, struct stack *stack, uint64_t now)
 	process_records(w);
 	work += cross_input(w);
 	work += padding_tick(w);
+	work += bandwidth_tick(w);
+	process_records(w);
 	flush_links(w);
 	cross_flush(w);
 	report_closed(w);
@@ -1876,6 +2074,7 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 		rc = tcp_connect(w->tcp, w->cfg.local_ip, 0, (uint32_t)(msg->u64 >> 16),
 				(uint16_t)msg->u64, now, &conn);
 		l->connect_request = msg->u32;
+		l->peer_internal = ipv4_address_is_internal((uint32_t)(msg->u64 >> 16));
 		if (rc < 0) {
 			link_close(w, l, rc, false, false);
 			break;
@@ -2008,6 +2207,20 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 		w->pad_params.ito_low_ms = (uint16_t)(msg->u64 >> 16);
 		w->pad_params.ito_high_ms = (uint16_t)msg->u64;
 		break;
+	case RELAY_MSG_BANDWIDTH: {
+		uint32_t rate = (uint32_t)(msg->u64 >> 32), burst = (uint32_t)msg->u64;
+		uint32_t interval_ms = msg->u32 & RELAY_BANDWIDTH_INTERVAL_MASK;
+
+		/* tor connection_bucket_adjust(): a reload keeps what the
+		 * buckets hold, up to the new burst. */
+		if (w->bucket_on)
+			token_bucket_rw_adjust(&w->bucket, rate, burst, interval_ms, now);
+		else
+			token_bucket_rw_init(&w->bucket, rate, burst, interval_ms, now);
+		w->bucket_on = true;
+		w->count_private = (msg->u32 & RELAY_BANDWIDTH_COUNT_PRIVATE) != 0;
+		break;
+	}
 	case RELAY_MSG_QUEUE_LIMITS:
 		/* tor relay_consensus_has_changed(): queues longer than a
 		 * lowered limit keep their cells and take no more. */
@@ -2085,6 +2298,11 @@ relay_worker_create(const struct relay_worker_config *cfg, int *error)
 			cfg->socket_id);
 	w->pad_links = rte_malloc_socket("relay_pad_links", sizeof(uint32_t) * cfg->max_links,
 			0, cfg->socket_id);
+	for (unsigned side = 0; side < PARK_SIDES; side++)
+		w->parked[side] = rte_malloc_socket("relay_parked_links",
+				sizeof(uint32_t) * cfg->max_links, 0, cfg->socket_id);
+	w->park_scratch = rte_malloc_socket("relay_park_order", sizeof(uint32_t) * cfg->max_links,
+			0, cfg->socket_id);
 	w->pad_next = CHANNEL_PADDING_NEVER;
 	w->pad_params.ito_low_ms = CHANNEL_PADDING_ITO_LOW_DEFAULT_MS;
 	w->pad_params.ito_high_ms = CHANNEL_PADDING_ITO_HIGH_DEFAULT_MS;
@@ -2105,7 +2323,8 @@ relay_worker_create(const struct relay_worker_config *cfg, int *error)
 	}
 	if (w->links == NULL || w->free_slots == NULL || w->scratch == NULL ||
 	    w->circuits == NULL || w->queues == NULL || w->conn_links == NULL ||
-	    w->pad_links == NULL) {
+	    w->pad_links == NULL || w->parked[PARK_READ] == NULL ||
+	    w->parked[PARK_WRITE] == NULL || w->park_scratch == NULL) {
 		relay_worker_destroy(w);
 		*error = -ENOMEM;
 		return NULL;
@@ -2169,6 +2388,9 @@ relay_worker_destroy(struct relay_worker *w)
 	rte_free(w->conn_links);
 	rte_free(w->free_slots);
 	rte_free(w->pad_links);
+	rte_free(w->parked[PARK_READ]);
+	rte_free(w->parked[PARK_WRITE]);
+	rte_free(w->park_scratch);
 	rte_free(w->scratch);
 	rte_free(w);
 }

@@ -68,11 +68,10 @@ token_bucket_rw_refill(struct token_bucket_rw *b, uint64_t now)
 	uint64_t steps;
 	unsigned refilled = 0;
 
-	if (now <= b->last_step_ns)
+	/* Called on every worker iteration: no division until a step ended. */
+	if (now <= b->last_step_ns || now - b->last_step_ns < b->step_ns)
 		return 0;
 	steps = (now - b->last_step_ns) / b->step_ns;
-	if (steps == 0)
-		return 0;
 	/* Only whole steps advance the mark: the part of a step that has
 	 * passed counts towards the next one (tor token_bucket_rw_refill()). */
 	b->last_step_ns += steps * b->step_ns;

@@ -281,6 +281,8 @@ test_relay_families(void **state)
 	control.drop_cells = 8;
 	control.bytes_read = 123456;
 	control.bytes_written = 654321;
+	control.rate_limit_read_reached = 31;
+	control.rate_limit_write_reached = 29;
 	control.est_intro[2] = 6;
 	control.intro1[4] = 12;
 	control.introduce2_rejected = 13;
@@ -308,6 +310,10 @@ test_relay_families(void **state)
 	assert_non_null(find_line(text, "tor_relay_traffic_bytes{direction=\"read\"} 123456\n"));
 	assert_non_null(find_line(text,
 			"tor_relay_traffic_bytes{direction=\"written\"} 654321\n"));
+	assert_non_null(find_line(text, "tor_relay_load_global_rate_limit_reached_total"
+			"{side=\"read\"} 31\n"));
+	assert_non_null(find_line(text, "tor_relay_load_global_rate_limit_reached_total"
+			"{side=\"write\"} 29\n"));
 	assert_non_null(find_line(text, "tor_relay_load_onionskins_total{type=\"ntor_v3\","
 			"action=\"processed\"} 42\n"));
 	assert_non_null(find_line(text, "tor_relay_load_onionskins_total{type=\"ntor\","
@@ -446,8 +452,8 @@ test_relay_families(void **state)
 	}
 	/* connections (2 created + 1 rejected) + ... + est_rend (6 actions) +
 	 * rend1 (5) + dos (9: all of tor's but the exit's stream_rejected) +
-	 * est_intro (4) + intro1 (7). */
-	assert_int_equal(tor_series, 3 + 1 + 1 + 1 + 1 + 2 + 8 + 6 + 5 + 9 + 4 + 7);
+	 * est_intro (4) + intro1 (7) + global_rate_limit_reached (2). */
+	assert_int_equal(tor_series, 3 + 1 + 1 + 1 + 1 + 2 + 8 + 6 + 5 + 9 + 4 + 7 + 2);
 	free(tor_text);
 	free(text);
 

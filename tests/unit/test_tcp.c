@@ -698,30 +698,39 @@ test_zero_window_persist(void **state)
 	script_stop(&s);
 }
 
+/* A passive open with a 4000-byte receive buffer (no timestamps), then
+ * four 1000-byte segments at 20 ms that nobody reads: the window closes. */
 static void
-test_receive_window_closes_and_reopens(void **state)
+fill_receive_buffer(struct tcp_script *s)
 {
 	struct tcp_stack_config cfg;
-	struct tcp_script s;
 
-	(void)state;
 	script_config(&cfg);
 	cfg.no_timestamps = true;
 	cfg.recv_buffer = 4000;
-	script_start(&s, &cfg);
-	script_listen(&s);
-	script_inject(&s, 0, "S seq 0 win 65535 <mss 1000>");
-	script_expect(&s, 0, "S. seq 0 ack 1 win 4000 <mss 1460>");
-	script_inject(&s, 10, ". seq 1 ack 1");
-	script_events(&s);
+	script_start(s, &cfg);
+	script_listen(s);
+	script_inject(s, 0, "S seq 0 win 65535 <mss 1000>");
+	script_expect(s, 0, "S. seq 0 ack 1 win 4000 <mss 1460>");
+	script_inject(s, 10, ". seq 1 ack 1");
+	script_events(s);
 	for (unsigned k = 0; k < 4; k++) {
 		char line[64];
 
 		snprintf(line, sizeof(line), ". seq %u ack 1 len 1000", 1 + 1000 * k);
-		script_inject(&s, 20, line);
+		script_inject(s, 20, line);
 	}
-	script_expect(&s, 20, ". seq 1 ack 2001 win 2000");
-	script_expect(&s, 20, ". seq 1 ack 4001 win 0");
+	script_expect(s, 20, ". seq 1 ack 2001 win 2000");
+	script_expect(s, 20, ". seq 1 ack 4001 win 0");
+}
+
+static void
+test_receive_window_closes_and_reopens(void **state)
+{
+	struct tcp_script s;
+
+	(void)state;
+	fill_receive_buffer(&s);
 	/* Beyond a zero window: not accepted, ACKed. */
 	script_inject(&s, 30, ". seq 4001 ack 1 len 100");
 	script_expect(&s, 30, ". seq 1 ack 4001 win 0");
@@ -737,28 +746,11 @@ test_receive_window_closes_and_reopens(void **state)
 static void
 test_receive_at_most(void **state)
 {
-	struct tcp_stack_config cfg;
 	struct tcp_script s;
 	struct rte_mbuf *m;
 
 	(void)state;
-	script_config(&cfg);
-	cfg.no_timestamps = true;
-	cfg.recv_buffer = 4000;
-	script_start(&s, &cfg);
-	script_listen(&s);
-	script_inject(&s, 0, "S seq 0 win 65535 <mss 1000>");
-	script_expect(&s, 0, "S. seq 0 ack 1 win 4000 <mss 1460>");
-	script_inject(&s, 10, ". seq 1 ack 1");
-	script_events(&s);
-	for (unsigned k = 0; k < 4; k++) {
-		char line[64];
-
-		snprintf(line, sizeof(line), ". seq %u ack 1 len 1000", 1 + 1000 * k);
-		script_inject(&s, 20, line);
-	}
-	script_expect(&s, 20, ". seq 1 ack 2001 win 2000");
-	script_expect(&s, 20, ". seq 1 ack 4001 win 0");
+	fill_receive_buffer(&s);
 	assert_int_equal(script_info(&s).recv_queued, 4000);
 	/* 1500 bytes allowed: the segment that crosses the budget comes
 	 * whole, the window opens by what was taken. */

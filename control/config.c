@@ -935,6 +935,33 @@ set_bandwidth_burst(struct config *config, const char *value, char *msg,
 	return parse_bandwidth(value, &config->tor.bandwidth_burst, msg, msg_len);
 }
 
+/* RelayBandwidthRate and RelayBandwidthBurst: tor's MEMUNIT (default 0,
+ * not set) with the same cap as BandwidthRate (options_validate_relay_bandwidth()
+ * calls config_ensure_bandwidth_cap() on them). Their resolution and
+ * minimums need the whole file: config_check_relay(). */
+static int
+set_relay_bandwidth_rate(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	return parse_bandwidth(value, &config->tor.relay_bandwidth_rate, msg, msg_len);
+}
+
+static int
+set_relay_bandwidth_burst(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	return parse_bandwidth(value, &config->tor.relay_bandwidth_burst, msg, msg_len);
+}
+
+/* MaxAdvertisedBandwidth: tor's MEMUNIT (default 1 GByte), capped as
+ * BandwidthRate; its relay minimum is checked by config_check_relay(). */
+static int
+set_max_advertised_bandwidth(struct config *config, const char *value, char *msg,
+		size_t msg_len)
+{
+	return parse_bandwidth(value, &config->tor.max_advertised_bandwidth, msg, msg_len);
+}
+
 /* tor's BOOL. Stored as an int so that "not given" (-1, config_init())
  * stays apart from an explicit 0: config_check_relay() gives it the
  * default that depends on TestingTorNetwork, whatever the line order. */
@@ -1503,6 +1530,9 @@ static const struct config_key config_keys[] = {
 	{ "TestingTorNetwork", false, set_testing_tor_network },
 	{ "BandwidthRate", false, set_bandwidth_rate },
 	{ "BandwidthBurst", false, set_bandwidth_burst },
+	{ "RelayBandwidthRate", false, set_relay_bandwidth_rate },
+	{ "RelayBandwidthBurst", false, set_relay_bandwidth_burst },
+	{ "MaxAdvertisedBandwidth", false, set_max_advertised_bandwidth },
 	{ "CountPrivateBandwidth", false, set_count_private_bandwidth },
 	{ "TokenBucketRefillInterval", false, set_token_bucket_refill_interval },
 	{ "MetricsPort", false, set_metrics_port },
@@ -1552,6 +1582,7 @@ config_init(struct config *config)
 	config->netcheck.connections = 1;
 	config->tor.bandwidth_rate = 1u << 30;
 	config->tor.bandwidth_burst = 1u << 30;
+	config->tor.max_advertised_bandwidth = 1u << 30;
 	config->tor.count_private_bandwidth = -1;
 	config->tor.token_bucket_refill_interval_ms = 100;
 	config->tor.publish_server_descriptor = true;
@@ -1635,9 +1666,15 @@ parse_line(struct config *config, const char *line, size_t len,
 	}
 	if (!seen[k])
 		seen[k] = line_no;
-	/* The one cross-key check made after parsing names this line. */
+	/* The cross-key checks made after parsing name these lines. */
 	if (key->set == set_gateway)
 		config->dpdk.gateway_line = line_no;
+	else if (key->set == set_relay_bandwidth_rate)
+		config->tor.relay_bandwidth_rate_line = line_no;
+	else if (key->set == set_relay_bandwidth_burst)
+		config->tor.relay_bandwidth_burst_line = line_no;
+	else if (key->set == set_max_advertised_bandwidth)
+		config->tor.max_advertised_bandwidth_line = line_no;
 	return 0;
 }
 
@@ -1747,6 +1784,79 @@ config_check_dataplane(const struct config *config, const char *name,
 	return 0;
 }
 
+/* tor's options_validate_relay_bandwidth() (src/feature/relay/relay_config.c)
+ * for a public relay (server_mode() and public_server_mode(): hsrelay is
+ * never a bridge or a client), after BandwidthRate's minimum, in tor's
+ * order:
+ * - a RelayBandwidthRate given alone is the burst too, and a lone
+ *   RelayBandwidthBurst the rate too (tor bug 2470: a burst without a
+ *   rate used to be ignored);
+ * - MaxAdvertisedBandwidth at least RELAY_REQUIRED_MIN_BANDWIDTH / 2;
+ * - RelayBandwidthRate, when set, at least RELAY_REQUIRED_MIN_BANDWIDTH;
+ * - "RelayBandwidthBurst must be at least equal to RelayBandwidthRate.";
+ * - BandwidthRate and BandwidthBurst raised to RelayBandwidthRate and
+ *   RelayBandwidthBurst when lower, before the caller's "BandwidthBurst
+ *   must be at least equal to BandwidthRate." (options_validate_cb()).
+ * The errors carry tor's text and name the line of the key that gave the
+ * value (a copied rate names RelayBandwidthBurst's line). The resolution
+ * is idempotent, so a configuration may be checked twice. */
+static int
+check_relay_bandwidth(struct config_tor *tor, const char *name, struct config_error *err)
+{
+	char msg[sizeof(err->message)];
+	unsigned rate_line = tor->relay_bandwidth_rate_line;
+
+	if (tor->relay_bandwidth_rate != 0 && tor->relay_bandwidth_burst == 0)
+		tor->relay_bandwidth_burst = tor->relay_bandwidth_rate;
+	if (tor->relay_bandwidth_burst != 0 && tor->relay_bandwidth_rate == 0) {
+		tor->relay_bandwidth_rate = tor->relay_bandwidth_burst;
+		rate_line = tor->relay_bandwidth_burst_line;
+	}
+	if (tor->max_advertised_bandwidth < CONFIG_MAX_ADVERTISED_BANDWIDTH_MIN) {
+		snprintf(msg, sizeof(msg), "is set to %llu bytes/second. For servers, it must "
+				"be at least %u.", (unsigned long long)tor->max_advertised_bandwidth,
+				CONFIG_MAX_ADVERTISED_BANDWIDTH_MIN);
+		error_set(err, name, tor->max_advertised_bandwidth_line,
+				"MaxAdvertisedBandwidth", 22, msg);
+		return -EINVAL;
+	}
+	if (tor->relay_bandwidth_rate != 0 &&
+			tor->relay_bandwidth_rate < CONFIG_RELAY_BANDWIDTH_MIN) {
+		snprintf(msg, sizeof(msg), "is set to %llu bytes/second. For servers, it must "
+				"be at least %u.", (unsigned long long)tor->relay_bandwidth_rate,
+				CONFIG_RELAY_BANDWIDTH_MIN);
+		error_set(err, name, rate_line, "RelayBandwidthRate", 18, msg);
+		return -EINVAL;
+	}
+	if (tor->relay_bandwidth_rate > tor->relay_bandwidth_burst) {
+		error_set(err, name, tor->relay_bandwidth_burst_line, "RelayBandwidthBurst", 19,
+				"must be at least equal to RelayBandwidthRate.");
+		return -EINVAL;
+	}
+	if (tor->relay_bandwidth_rate > tor->bandwidth_rate)
+		tor->bandwidth_rate = tor->relay_bandwidth_rate;
+	if (tor->relay_bandwidth_burst > tor->bandwidth_burst)
+		tor->bandwidth_burst = tor->relay_bandwidth_burst;
+	return 0;
+}
+
+void
+config_effective_bandwidth(const struct config_tor *tor, uint64_t *rate, uint64_t *burst)
+{
+	uint64_t r = tor->bandwidth_rate, b = tor->bandwidth_burst;
+
+	/* tor's relay_get_effective_bwrate() */
+	if (r > tor->max_advertised_bandwidth)
+		r = tor->max_advertised_bandwidth;
+	if (tor->relay_bandwidth_rate > 0 && r > tor->relay_bandwidth_rate)
+		r = tor->relay_bandwidth_rate;
+	/* tor's relay_get_effective_bwburst() */
+	if (tor->relay_bandwidth_burst > 0 && b > tor->relay_bandwidth_burst)
+		b = tor->relay_bandwidth_burst;
+	*rate = r;
+	*burst = b;
+}
+
 int
 config_check_relay(struct config *config, const char *name,
 		struct config_error *err)
@@ -1801,6 +1911,9 @@ config_check_relay(struct config *config, const char *name,
 		error_set(err, name, 0, "BandwidthRate", 13, msg);
 		return -EINVAL;
 	}
+	rc = check_relay_bandwidth(tor, name, err);
+	if (rc < 0)
+		return rc;
 	if (tor->bandwidth_burst < tor->bandwidth_rate) {
 		error_set(err, name, 0, "BandwidthBurst", 14, "must be at least BandwidthRate");
 		return -EINVAL;

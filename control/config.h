@@ -126,6 +126,9 @@ struct config_netcheck {
  * public relay, RELAY_REQUIRED_MIN_BANDWIDTH (75 KBytes/s). */
 #define CONFIG_BANDWIDTH_MAX 2147483647u
 #define CONFIG_RELAY_BANDWIDTH_MIN (75u * 1024u)
+/* tor's options_validate_relay_bandwidth(): a relay's MaxAdvertisedBandwidth
+ * is at least half of RELAY_REQUIRED_MIN_BANDWIDTH. */
+#define CONFIG_MAX_ADVERTISED_BANDWIDTH_MIN (CONFIG_RELAY_BANDWIDTH_MIN / 2)
 
 /* One DirAuthority line: "[nickname] [flags] address:dirport fingerprint"
  * (tor's parse_dir_authority_line). */
@@ -230,6 +233,24 @@ struct config_tor {
 	bool testing_tor_network;		/* TestingTorNetwork, default 0 */
 	uint64_t bandwidth_rate;		/* BandwidthRate, bytes/s, default 1 GByte */
 	uint64_t bandwidth_burst;		/* BandwidthBurst, bytes, default 1 GByte */
+	/* RelayBandwidthRate and RelayBandwidthBurst (tor's MEMUNIT, default
+	 * 0 = not set): a separate limit for relayed traffic, on OR links.
+	 * config_check_relay() resolves them as tor's
+	 * options_validate_relay_bandwidth() does: either one given alone is
+	 * copied into the other, so after a successful check both are 0 or
+	 * both are set, with burst >= rate; and BandwidthRate/BandwidthBurst
+	 * are raised to them when lower. */
+	uint64_t relay_bandwidth_rate;
+	uint64_t relay_bandwidth_burst;
+	/* MaxAdvertisedBandwidth (tor's MEMUNIT, default 1 GByte): a cap on the
+	 * rate the descriptor advertises, never on traffic; at least
+	 * CONFIG_MAX_ADVERTISED_BANDWIDTH_MIN for a relay. */
+	uint64_t max_advertised_bandwidth;
+	/* The lines of the three keys above (0: not given), so that
+	 * config_check_relay()'s cross-key errors name them. */
+	unsigned relay_bandwidth_rate_line;
+	unsigned relay_bandwidth_burst_line;
+	unsigned max_advertised_bandwidth_line;
 	/* CountPrivateBandwidth (tor's BOOL, default 0; 1 under
 	 * TestingTorNetwork, tor's testnet.inc): whether links to internal
 	 * IPv4 peers (tor's tor_addr_is_internal()) count against
@@ -306,15 +327,36 @@ int config_check_dataplane(const struct config *config, const char *name,
  *   authority: hsrelay has no built-in authority list (so this holds with
  *   and without TestingTorNetwork), and a relay uploads its descriptor
  *   only to v3 authorities;
- * - BandwidthRate is at least 75 KBytes and BandwidthBurst at least
- *   BandwidthRate (tor's rules for a relay);
+ * - BandwidthRate is at least 75 KBytes, MaxAdvertisedBandwidth at least
+ *   37.5 KBytes, a RelayBandwidthRate (given, or copied from a lone
+ *   RelayBandwidthBurst) at least 75 KBytes, RelayBandwidthBurst at least
+ *   RelayBandwidthRate, and BandwidthBurst at least BandwidthRate once
+ *   both are raised to RelayBandwidthRate/Burst (tor's rules for a relay,
+ *   options_validate_relay_bandwidth() and options_validate_cb(), in their
+ *   order; the relay keys' errors name their line when given);
  * - CountPrivateBandwidth, when not given, takes its default: 1 with
- *   TestingTorNetwork, 0 without (the one field this function writes);
+ *   TestingTorNetwork, 0 without;
  * - MetricsPort, when set, has a MetricsPortPolicy (tor would refuse every
  *   request without one, which is never what the operator meant).
+ * It writes only the fields tor's validation resolves: CountPrivateBandwidth's
+ * default, RelayBandwidthRate/Burst when one is given alone, and
+ * BandwidthRate/BandwidthBurst when RelayBandwidthRate/Burst is higher (tor:
+ * "if they set relaybandwidth* really high but left bandwidth* at the
+ * default, raise the defaults"). Checking again gives the same result.
  * Returns 0 or -EINVAL. */
 int config_check_relay(struct config *config, const char *name,
 		struct config_error *err);
+
+/* The rate and burst a relay advertises in its descriptor's "bandwidth"
+ * line, tor's relay_get_effective_bwrate() and relay_get_effective_bwburst()
+ * (src/feature/relay/relay_config.c):
+ *   rate  = min(BandwidthRate, MaxAdvertisedBandwidth, RelayBandwidthRate if set)
+ *   burst = min(BandwidthBurst, RelayBandwidthBurst if set)
+ * For a configuration config_check_relay() accepted. Not the limits the
+ * token buckets enforce: MaxAdvertisedBandwidth caps only what is
+ * advertised. */
+void config_effective_bandwidth(const struct config_tor *tor, uint64_t *rate,
+		uint64_t *burst);
 
 /* Whether policy lets address (host order) in: the first matching entry's
  * verdict, false when none matches. */

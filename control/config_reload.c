@@ -63,6 +63,9 @@ STRING_DIFFERS(contact_differs, tor.contact_info)
 SCALAR_DIFFERS(testing_differs, tor.testing_tor_network)
 SCALAR_DIFFERS(rate_differs, tor.bandwidth_rate)
 SCALAR_DIFFERS(burst_differs, tor.bandwidth_burst)
+SCALAR_DIFFERS(relay_rate_differs, tor.relay_bandwidth_rate)
+SCALAR_DIFFERS(relay_burst_differs, tor.relay_bandwidth_burst)
+SCALAR_DIFFERS(max_advertised_differs, tor.max_advertised_bandwidth)
 SCALAR_DIFFERS(count_private_differs, tor.count_private_bandwidth)
 SCALAR_DIFFERS(refill_interval_differs, tor.token_bucket_refill_interval_ms)
 SCALAR_DIFFERS(publish_differs, tor.publish_server_descriptor)
@@ -75,6 +78,9 @@ STRING_COPY(nickname_copy, tor.nickname)
 STRING_COPY(contact_copy, tor.contact_info)
 SCALAR_COPY(rate_copy, tor.bandwidth_rate)
 SCALAR_COPY(burst_copy, tor.bandwidth_burst)
+SCALAR_COPY(relay_rate_copy, tor.relay_bandwidth_rate)
+SCALAR_COPY(relay_burst_copy, tor.relay_bandwidth_burst)
+SCALAR_COPY(max_advertised_copy, tor.max_advertised_bandwidth)
 SCALAR_COPY(count_private_copy, tor.count_private_bandwidth)
 SCALAR_COPY(publish_copy, tor.publish_server_descriptor)
 SCALAR_COPY(assume_reachable_copy, tor.assume_reachable)
@@ -274,6 +280,8 @@ logs_copy(struct config *to, const struct config *from)
  * - the descriptor fields, PublishServerDescriptor, MaxHSDirCacheBytes,
  *   MetricsPortPolicy and the DoS keys are the control thread's own and
  *   are applied (tor too re-reads its DoS options on SIGHUP);
+ * - RelayBandwidthRate, RelayBandwidthBurst and MaxAdvertisedBandwidth are
+ *   applied and dirty the descriptor, as BandwidthRate and BandwidthBurst;
  * - CountPrivateBandwidth is applied, as tor does; TokenBucketRefillInterval
  *   needs a restart, as tor refuses to change it while running;
  * - Log and AssumeReachable are parsed but unused (hsrelay logs to stderr
@@ -314,6 +322,18 @@ static const struct reload_key reload_keys[] = {
 	{ "TestingTorNetwork", CONFIG_RELOAD_RESTART, false, testing_differs, NULL },
 	{ "BandwidthRate", CONFIG_RELOAD_APPLY, true, rate_differs, rate_copy },
 	{ "BandwidthBurst", CONFIG_RELOAD_APPLY, true, burst_differs, burst_copy },
+	/* tor changes all three while running and rebuilds its descriptor when
+	 * the advertised rate or burst they give changes (relay_config.c
+	 * options_transition_affects_descriptor() compares
+	 * relay_get_effective_bwrate()/bwburst()); hsrelay uploads on any
+	 * change of them, at worst once more than tor. Compared as resolved
+	 * by config_check_relay(), so a lone RelayBandwidthRate equals the
+	 * pair with the same burst. */
+	{ "RelayBandwidthRate", CONFIG_RELOAD_APPLY, true, relay_rate_differs, relay_rate_copy },
+	{ "RelayBandwidthBurst", CONFIG_RELOAD_APPLY, true, relay_burst_differs,
+	  relay_burst_copy },
+	{ "MaxAdvertisedBandwidth", CONFIG_RELOAD_APPLY, true, max_advertised_differs,
+	  max_advertised_copy },
 	/* tor applies CountPrivateBandwidth at run time (get_options() is
 	 * read for every connection, connection_is_rate_limited() in tor's
 	 * src/core/mainloop/connection.c); it is not in the descriptor, so

@@ -3,7 +3,9 @@
  * every count is within its array and every string is terminated inside
  * its field; on failure the error names a line of the input and formats.
  * config_check_relay() and the policy lookup then run on what was kept
- * (a checked configuration has CountPrivateBandwidth 0 or 1), and
+ * (a checked configuration has CountPrivateBandwidth 0 or 1, the relay
+ * bandwidth pair resolved as tor resolves it, an effective rate and burst
+ * within every limit, and checks the same again), and
  * MyFamily's items become a family line (relay_family_declared()): every
  * member well formed, in order, each once. */
 #include <errno.h>
@@ -64,6 +66,38 @@ check_family(const struct config_tor *tor)
 	}
 }
 
+/* After config_check_relay(): tor's options_validate_relay_bandwidth()
+ * rules hold, and config_effective_bandwidth() (tor's
+ * relay_get_effective_bwrate()/bwburst()) is within every limit. */
+static void
+check_bandwidth(const struct config_tor *tor)
+{
+	uint64_t rate, burst;
+
+	/* Both relay values set or neither; burst >= rate; relay minimums. */
+	if ((tor->relay_bandwidth_rate == 0) != (tor->relay_bandwidth_burst == 0) ||
+			tor->relay_bandwidth_burst < tor->relay_bandwidth_rate ||
+			(tor->relay_bandwidth_rate != 0 &&
+			 tor->relay_bandwidth_rate < CONFIG_RELAY_BANDWIDTH_MIN) ||
+			tor->max_advertised_bandwidth < CONFIG_MAX_ADVERTISED_BANDWIDTH_MIN ||
+			tor->bandwidth_rate < CONFIG_RELAY_BANDWIDTH_MIN ||
+			tor->bandwidth_burst < tor->bandwidth_rate)
+		abort();
+	/* BandwidthRate/Burst were raised to the relay values. */
+	if (tor->bandwidth_rate < tor->relay_bandwidth_rate ||
+			tor->bandwidth_burst < tor->relay_bandwidth_burst)
+		abort();
+	config_effective_bandwidth(tor, &rate, &burst);
+	if (rate > tor->bandwidth_rate || rate > tor->max_advertised_bandwidth ||
+			(tor->relay_bandwidth_rate != 0 && rate > tor->relay_bandwidth_rate) ||
+			rate < CONFIG_MAX_ADVERTISED_BANDWIDTH_MIN || rate > CONFIG_BANDWIDTH_MAX)
+		abort();
+	if (burst > tor->bandwidth_burst ||
+			burst != (tor->relay_bandwidth_burst != 0 ? tor->relay_bandwidth_burst :
+				tor->bandwidth_burst))
+		abort();
+}
+
 static unsigned
 count_lines(const uint8_t *data, size_t size)
 {
@@ -120,7 +154,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	if (tor->bandwidth_rate > CONFIG_BANDWIDTH_MAX ||
-			tor->bandwidth_burst > CONFIG_BANDWIDTH_MAX)
+			tor->bandwidth_burst > CONFIG_BANDWIDTH_MAX ||
+			tor->relay_bandwidth_rate > CONFIG_BANDWIDTH_MAX ||
+			tor->relay_bandwidth_burst > CONFIG_BANDWIDTH_MAX ||
+			tor->max_advertised_bandwidth > CONFIG_BANDWIDTH_MAX)
 		abort();
 	if (tor->has_or_port && tor->or_port == 0)
 		abort();
@@ -151,13 +188,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	if (config_check_relay(&config, "fuzz.conf", &err) < 0) {
-		if (err.line != 0)
+		/* Line 0 for the whole file, else the line of the key at fault
+		 * (DPDKGateway, the relay bandwidth keys). */
+		if (err.line > count_lines(data, size))
 			abort();
+		check_string(err.key, sizeof(err.key));
 		check_string(err.message, sizeof(err.message));
+		if (config_error_format(&err, formatted, sizeof(formatted)) <= 0)
+			abort();
 		return 0;
 	}
 	/* A checked configuration has CountPrivateBandwidth resolved. */
 	if (config.tor.count_private_bandwidth != 0 && config.tor.count_private_bandwidth != 1)
 		abort();
+	check_bandwidth(&config.tor);
+	/* The resolution is idempotent: a second check accepts the same values. */
+	{
+		uint64_t before[5] = { tor->bandwidth_rate, tor->bandwidth_burst,
+			tor->relay_bandwidth_rate, tor->relay_bandwidth_burst,
+			tor->max_advertised_bandwidth };
+
+		if (config_check_relay(&config, "fuzz.conf", &err) != 0 ||
+				before[0] != tor->bandwidth_rate || before[1] != tor->bandwidth_burst ||
+				before[2] != tor->relay_bandwidth_rate ||
+				before[3] != tor->relay_bandwidth_burst ||
+				before[4] != tor->max_advertised_bandwidth)
+			abort();
+	}
 	return 0;
 }

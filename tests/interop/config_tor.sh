@@ -7,7 +7,11 @@
 #     by tor;
 #  2. every line of tor-both-accept.txt is accepted by both, added to a
 #     minimal relay configuration;
-#  3. every line of tor-both-refuse.txt is refused by both.
+#  3. every line of tor-both-refuse.txt is refused by both;
+#  4. every case of tor-relay-cases.txt ("accept|refuse LINES", the lines
+#     separated by \n) gets that verdict from both, hsrelay running
+#     config_check_relay() too: the rules that need the whole file (tor's
+#     options_validate_relay_bandwidth()).
 # Lines hsrelay refuses on purpose although tor accepts them (IPv6,
 # NoAdvertise, exits, logging domains...) are documented in control/config.h
 # and tested in tests/unit/test_config.c, not here.
@@ -85,6 +89,31 @@ while IFS= read -r line; do
   fi
   passed=$((passed + 1))
 done <"$vectors/tor-both-refuse.txt"
+
+# hsrelay's side of a case: a relay (config_check_relay() needs the
+# dataplane's keys and a v3 authority) with the case's lines after it.
+hs_relay="DPDKPort net_null0
+Address 10.77.1.2/24
+Nickname case0
+ORPort 9001
+DataDirectory $work/data
+DirAuthority a0 orport=21100 v3ident=19E23A2429C5D0D03D775AF958B94D797F7D8CD3 127.0.0.1:21200 AEDF243C9ABD0F38C680DC12B5259F5627DC11E5"
+
+while IFS= read -r case; do
+  case "$case" in ''|'#'*) continue ;; esac
+  verdict=${case%% *} lines=$(printf '%b' "${case#* }")
+  printf '%s\n%s\n' "$hs_relay" "$lines" >"$work/case.conf"
+  printf '%s\nORPort 9001\n%s\n' "$base" "$lines" >"$work/torrc"
+  hs=refuse tor=refuse
+  if "$checker" "$work/case.conf" relay 2>"$work/hs.err"; then hs=accept; fi
+  if tor_accepts "$work/torrc"; then tor=accept; fi
+  if [ "$hs" != "$verdict" ] || [ "$tor" != "$verdict" ]; then
+    echo "case '$case': expected $verdict, hsrelay ${hs}s ($(cat "$work/hs.err")), tor ${tor}s:"
+    grep -E 'Failed to parse|Configuration was valid|Malformed' "$work/tor.out" | tail -1
+    failed=$((failed + 1)); continue
+  fi
+  passed=$((passed + 1))
+done <"$vectors/tor-relay-cases.txt"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -425,6 +425,11 @@ test_tor_defaults(void **state)
 	assert_false(c.tor.testing_tor_network);
 	assert_int_equal(c.tor.bandwidth_rate, 1u << 30);
 	assert_int_equal(c.tor.bandwidth_burst, 1u << 30);
+	/* tor's option table: RelayBandwidthRate/Burst "0" (not set),
+	 * MaxAdvertisedBandwidth "1 GB". */
+	assert_int_equal(c.tor.relay_bandwidth_rate, 0);
+	assert_int_equal(c.tor.relay_bandwidth_burst, 0);
+	assert_int_equal(c.tor.max_advertised_bandwidth, 1u << 30);
 	assert_false(c.tor.has_metrics_port);
 	assert_int_equal(c.tor.metrics_policy.n_entries, 0);
 	assert_int_equal(c.tor.n_logs, 0);
@@ -638,6 +643,22 @@ test_tor_bandwidth_units(void **state)
 		snprintf(line, sizeof(line), "BandwidthBurst %s", cases[i].value);
 		parse_ok(&c, line);
 		assert_int_equal(c.tor.bandwidth_burst, cases[i].bytes);
+		/* tor's MEMUNIT with config_ensure_bandwidth_cap() for the three
+		 * keys of options_validate_relay_bandwidth() too. */
+		snprintf(line, sizeof(line), "RelayBandwidthRate %s", cases[i].value);
+		parse_ok(&c, line);
+		assert_int_equal(c.tor.relay_bandwidth_rate, cases[i].bytes);
+		assert_int_equal(c.tor.relay_bandwidth_burst, 0);
+		assert_int_equal(c.tor.relay_bandwidth_rate_line, 1);
+		snprintf(line, sizeof(line), "RelayBandwidthBurst %s", cases[i].value);
+		parse_ok(&c, line);
+		assert_int_equal(c.tor.relay_bandwidth_burst, cases[i].bytes);
+		assert_int_equal(c.tor.relay_bandwidth_rate, 0);
+		assert_int_equal(c.tor.relay_bandwidth_burst_line, 1);
+		snprintf(line, sizeof(line), "# x\nMaxAdvertisedBandwidth %s", cases[i].value);
+		parse_ok(&c, line);
+		assert_int_equal(c.tor.max_advertised_bandwidth, cases[i].bytes);
+		assert_int_equal(c.tor.max_advertised_bandwidth_line, 2);
 	}
 }
 
@@ -864,6 +885,24 @@ static const struct exact_case tor_bad_cases[] = {
 		"2147483647 bytes" },
 	{ "BandwidthBurst 99999999999999999999999", "test.conf:4: BandwidthBurst: "
 		"99999999999999999999999 is more than 2147483647 bytes" },
+	{ "RelayBandwidthRate fast", "test.conf:4: RelayBandwidthRate: 'fast' is not a number "
+		"with a unit such as 75 KBytes or 10 MBits" },
+	{ "RelayBandwidthRate -1", "test.conf:4: RelayBandwidthRate: '-1' is not a number "
+		"with a unit such as 75 KBytes or 10 MBits" },
+	{ "RelayBandwidthRate 3 GBytes", "test.conf:4: RelayBandwidthRate: 3 GBytes is more "
+		"than 2147483647 bytes" },
+	{ "RelayBandwidthRate 2147483649", "test.conf:4: RelayBandwidthRate: 2147483649 is "
+		"more than 2147483647 bytes" },
+	{ "RelayBandwidthBurst 10 KiB", "test.conf:4: RelayBandwidthBurst: unknown unit 'KiB' "
+		"(bytes, KBytes, MBytes, GBytes, TBytes, KBits, MBits, GBits, TBits)" },
+	{ "RelayBandwidthBurst 2.5 GBytes", "test.conf:4: RelayBandwidthBurst: 2.5 GBytes is "
+		"more than 2147483647 bytes" },
+	{ "MaxAdvertisedBandwidth lots", "test.conf:4: MaxAdvertisedBandwidth: 'lots' is not "
+		"a number with a unit such as 75 KBytes or 10 MBits" },
+	{ "MaxAdvertisedBandwidth 1 TBits", "test.conf:4: MaxAdvertisedBandwidth: 1 TBits is "
+		"more than 2147483647 bytes" },
+	{ "MaxAdvertisedBandwidth 10 k", "test.conf:4: MaxAdvertisedBandwidth: unknown unit "
+		"'k' (bytes, KBytes, MBytes, GBytes, TBytes, KBits, MBits, GBits, TBits)" },
 	{ "MetricsPort 9035 json", "test.conf:4: MetricsPort: unknown format 'json': only "
 		"prometheus" },
 	{ "MetricsPort 127.0.0.1:9035 prometheus x", "test.conf:4: MetricsPort: expected "
@@ -1119,6 +1158,18 @@ test_tor_full_relay_file(void **state)
 	assert_true(c.tor.publish_server_descriptor);
 	assert_int_equal(c.tor.bandwidth_rate, 10u << 20);
 	assert_int_equal(c.tor.bandwidth_burst, 20u << 20);
+	/* RelayBandwidthBurst takes RelayBandwidthRate's value; the descriptor
+	 * advertises MaxAdvertisedBandwidth and the relay burst. */
+	assert_int_equal(c.tor.relay_bandwidth_rate, 5u << 20);
+	assert_int_equal(c.tor.relay_bandwidth_burst, 5u << 20);
+	assert_int_equal(c.tor.max_advertised_bandwidth, 4u << 20);
+	{
+		uint64_t rate, burst;
+
+		config_effective_bandwidth(&c.tor, &rate, &burst);
+		assert_int_equal(rate, 4u << 20);
+		assert_int_equal(burst, 5u << 20);
+	}
 	/* Not in the file: TestingTorNetwork's default, and tor's. */
 	assert_int_equal(c.tor.count_private_bandwidth, 1);
 	assert_int_equal(c.tor.token_bucket_refill_interval_ms, 100);
@@ -1316,6 +1367,225 @@ test_tor_count_private_bandwidth(void **state)
 	}
 }
 
+/* config_check_relay() with the relay bandwidth keys: tor's
+ * options_validate_relay_bandwidth() and then options_validate_cb()'s
+ * BandwidthBurst check. The file's lines: 1-6 the relay, 7.. the case's. */
+static void
+test_tor_relay_bandwidth(void **state)
+{
+	static const char relay[] =
+		"DPDKPort net_null0\nAddress 10.77.1.2/24\nNickname r\nORPort 9001\n"
+		"DataDirectory /d\nDirAuthority " V3 " 127.0.0.1:1 " FP "\n";
+	static const struct {
+		const char *lines;
+		const char *error;	/* NULL: accepted, with the values below */
+		uint64_t bw_rate, bw_burst, relay_rate, relay_burst, max_advertised;
+	} cases[] = {
+		/* Nothing given: tor's defaults stay. */
+		{ "", NULL, 1u << 30, 1u << 30, 0, 0, 1u << 30 },
+		/* Only the rate: the burst takes its value. */
+		{ "RelayBandwidthRate 100 KBytes\n", NULL,
+		  1u << 30, 1u << 30, 100u << 10, 100u << 10, 1u << 30 },
+		/* Only the burst: the rate takes its value. */
+		{ "RelayBandwidthBurst 200 KBytes\n", NULL,
+		  1u << 30, 1u << 30, 200u << 10, 200u << 10, 1u << 30 },
+		/* An explicit 0 is "not set", as in tor. */
+		{ "RelayBandwidthRate 0\nRelayBandwidthBurst 300 KBytes\n", NULL,
+		  1u << 30, 1u << 30, 300u << 10, 300u << 10, 1u << 30 },
+		{ "RelayBandwidthRate 100 KBytes\nRelayBandwidthBurst 1 MByte\n", NULL,
+		  1u << 30, 1u << 30, 100u << 10, 1u << 20, 1u << 30 },
+		/* Higher than BandwidthRate/Burst: those are raised to them
+		 * ("raise the defaults"). */
+		{ "BandwidthRate 100 KBytes\nBandwidthBurst 100 KBytes\n"
+		  "RelayBandwidthRate 1 MByte\nRelayBandwidthBurst 2 MBytes\n", NULL,
+		  1u << 20, 2u << 20, 1u << 20, 2u << 20, 1u << 30 },
+		{ "BandwidthRate 100 KBytes\nBandwidthBurst 5 MBytes\n"
+		  "RelayBandwidthRate 1 MByte\n", NULL,
+		  1u << 20, 5u << 20, 1u << 20, 1u << 20, 1u << 30 },
+		/* BandwidthBurst below BandwidthRate is checked after the raise:
+		 * tor accepts this one. */
+		{ "BandwidthRate 200 KBytes\nBandwidthBurst 100 KBytes\n"
+		  "RelayBandwidthRate 100 KBytes\nRelayBandwidthBurst 300 KBytes\n", NULL,
+		  200u << 10, 300u << 10, 100u << 10, 300u << 10, 1u << 30 },
+		{ "MaxAdvertisedBandwidth 38400\n", NULL, 1u << 30, 1u << 30, 0, 0, 38400 },
+		{ "MaxAdvertisedBandwidth 2 GBytes\n", NULL,
+		  1u << 30, 1u << 30, 0, 0, 2147483647u },
+		{ "RelayBandwidthRate 75 KBytes\nRelayBandwidthBurst 75 KBytes\n", NULL,
+		  1u << 30, 1u << 30, 75u << 10, 75u << 10, 1u << 30 },
+		/* Refused, with tor's words, naming the line. */
+		{ "RelayBandwidthRate 2 MBytes\nRelayBandwidthBurst 1 MBytes\n",
+		  "r.conf:8: RelayBandwidthBurst: must be at least equal to RelayBandwidthRate.",
+		  0, 0, 0, 0, 0 },
+		{ "RelayBandwidthBurst 76800\n# 8\nRelayBandwidthRate 76801\n",
+		  "r.conf:7: RelayBandwidthBurst: must be at least equal to RelayBandwidthRate.",
+		  0, 0, 0, 0, 0 },
+		{ "RelayBandwidthRate 76799\n", "r.conf:7: RelayBandwidthRate: is set to 76799 "
+		  "bytes/second. For servers, it must be at least 76800.", 0, 0, 0, 0, 0 },
+		/* A rate copied from a lone burst is checked as a rate, at the
+		 * burst's line. */
+		{ "# 7\nRelayBandwidthBurst 50 KBytes\n", "r.conf:8: RelayBandwidthRate: is set "
+		  "to 51200 bytes/second. For servers, it must be at least 76800.", 0, 0, 0, 0, 0 },
+		{ "MaxAdvertisedBandwidth 38399\n", "r.conf:7: MaxAdvertisedBandwidth: is set to "
+		  "38399 bytes/second. For servers, it must be at least 38400.", 0, 0, 0, 0, 0 },
+		{ "MaxAdvertisedBandwidth 0\n", "r.conf:7: MaxAdvertisedBandwidth: is set to "
+		  "0 bytes/second. For servers, it must be at least 38400.", 0, 0, 0, 0, 0 },
+		/* tor's order: BandwidthRate's minimum, then MaxAdvertisedBandwidth's
+		 * (else-if), then RelayBandwidthRate's, then the relay pair. */
+		{ "BandwidthRate 1000\nMaxAdvertisedBandwidth 1000\n",
+		  "r.conf: BandwidthRate: 1000 bytes/s is below the 76800 a relay needs",
+		  0, 0, 0, 0, 0 },
+		{ "MaxAdvertisedBandwidth 1000\nRelayBandwidthRate 1000\n",
+		  "r.conf:7: MaxAdvertisedBandwidth: is set to 1000 bytes/second. For servers, "
+		  "it must be at least 38400.", 0, 0, 0, 0, 0 },
+		{ "RelayBandwidthRate 1000\nRelayBandwidthBurst 500\n",
+		  "r.conf:7: RelayBandwidthRate: is set to 1000 bytes/second. For servers, "
+		  "it must be at least 76800.", 0, 0, 0, 0, 0 },
+		/* The relay keys do not hide a BandwidthBurst below BandwidthRate
+		 * when they do not raise it. */
+		{ "BandwidthRate 2 MBytes\nBandwidthBurst 1 MBytes\nRelayBandwidthRate 100 KBytes\n",
+		  "r.conf: BandwidthBurst: must be at least BandwidthRate", 0, 0, 0, 0, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[1024], formatted[512];
+		struct config c;
+		struct config_error err;
+
+		snprintf(text, sizeof(text), "%s%s", relay, cases[i].lines);
+		if (parse(&c, text, &err) != 0) {
+			config_error_format(&err, formatted, sizeof(formatted));
+			fail_msg("case %zu does not parse: %s", i, formatted);
+		}
+		memset(&err, 0, sizeof(err));
+		if (cases[i].error != NULL) {
+			assert_int_equal(config_check_relay(&c, "r.conf", &err), -EINVAL);
+			config_error_format(&err, formatted, sizeof(formatted));
+			if (strcmp(formatted, cases[i].error) != 0)
+				fail_msg("case %zu:\n got      '%s'\n expected '%s'", i, formatted,
+						cases[i].error);
+			continue;
+		}
+		/* Twice: the resolution is idempotent. */
+		for (int pass = 0; pass < 2; pass++) {
+			if (config_check_relay(&c, "r.conf", &err) != 0) {
+				config_error_format(&err, formatted, sizeof(formatted));
+				fail_msg("case %zu refused: %s", i, formatted);
+			}
+			if (c.tor.bandwidth_rate != cases[i].bw_rate ||
+					c.tor.bandwidth_burst != cases[i].bw_burst ||
+					c.tor.relay_bandwidth_rate != cases[i].relay_rate ||
+					c.tor.relay_bandwidth_burst != cases[i].relay_burst ||
+					c.tor.max_advertised_bandwidth != cases[i].max_advertised)
+				fail_msg("case %zu pass %d: BandwidthRate %llu Burst %llu, "
+						"RelayBandwidthRate %llu Burst %llu, MaxAdvertised %llu",
+						i, pass, (unsigned long long)c.tor.bandwidth_rate,
+						(unsigned long long)c.tor.bandwidth_burst,
+						(unsigned long long)c.tor.relay_bandwidth_rate,
+						(unsigned long long)c.tor.relay_bandwidth_burst,
+						(unsigned long long)c.tor.max_advertised_bandwidth);
+		}
+	}
+}
+
+/* config_effective_bandwidth(): tor's relay_get_effective_bwrate() and
+ * relay_get_effective_bwburst(), on configurations config_check_relay()
+ * accepted (so the relay pair is resolved and BandwidthRate/Burst raised). */
+static void
+test_tor_effective_bandwidth(void **state)
+{
+	static const char relay[] =
+		"DPDKPort net_null0\nAddress 10.77.1.2/24\nNickname r\nORPort 9001\n"
+		"DataDirectory /d\nDirAuthority " V3 " 127.0.0.1:1 " FP "\n";
+	static const struct {
+		const char *lines;
+		uint64_t rate, burst;
+	} cases[] = {
+		/* Defaults: 1 GByte each. */
+		{ "", 1u << 30, 1u << 30 },
+		{ "BandwidthRate 1 MByte\nBandwidthBurst 2 MBytes\n", 1u << 20, 2u << 20 },
+		/* MaxAdvertisedBandwidth lowers the rate only. */
+		{ "BandwidthRate 1 MByte\nBandwidthBurst 2 MBytes\n"
+		  "MaxAdvertisedBandwidth 500 KBytes\n", 500u << 10, 2u << 20 },
+		/* ... and only when lower. */
+		{ "BandwidthRate 1 MByte\nBandwidthBurst 2 MBytes\n"
+		  "MaxAdvertisedBandwidth 5 MBytes\n", 1u << 20, 2u << 20 },
+		/* RelayBandwidthRate alone: rate and burst are it. */
+		{ "RelayBandwidthRate 300 KBytes\n", 300u << 10, 300u << 10 },
+		/* RelayBandwidthBurst alone: the same, from the burst. */
+		{ "RelayBandwidthBurst 400 KBytes\n", 400u << 10, 400u << 10 },
+		{ "RelayBandwidthRate 300 KBytes\nRelayBandwidthBurst 900 KBytes\n",
+		  300u << 10, 900u << 10 },
+		/* The smallest of the three rates. */
+		{ "BandwidthRate 1 MByte\nBandwidthBurst 4 MBytes\n"
+		  "RelayBandwidthRate 800 KBytes\nRelayBandwidthBurst 3 MBytes\n"
+		  "MaxAdvertisedBandwidth 600 KBytes\n", 600u << 10, 3u << 20 },
+		{ "BandwidthRate 1 MByte\nBandwidthBurst 4 MBytes\n"
+		  "RelayBandwidthRate 500 KBytes\nRelayBandwidthBurst 3 MBytes\n"
+		  "MaxAdvertisedBandwidth 600 KBytes\n", 500u << 10, 3u << 20 },
+		/* Relay values above BandwidthRate/Burst raise them, so the relay
+		 * values are what is advertised. */
+		{ "BandwidthRate 100 KBytes\nBandwidthBurst 200 KBytes\n"
+		  "RelayBandwidthRate 1 MByte\nRelayBandwidthBurst 2 MBytes\n", 1u << 20, 2u << 20 },
+		/* 2 GBytes is taken as INT32_MAX, as tor's config_ensure_bandwidth_cap. */
+		{ "BandwidthRate 2 GBytes\nBandwidthBurst 2 GBytes\nMaxAdvertisedBandwidth 2 GBytes\n",
+		  2147483647u, 2147483647u },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[1024], formatted[512];
+		struct config c;
+		struct config_error err;
+		uint64_t rate = 0, burst = 0;
+
+		snprintf(text, sizeof(text), "%s%s", relay, cases[i].lines);
+		if (parse(&c, text, &err) != 0 || config_check_relay(&c, "r.conf", &err) != 0) {
+			config_error_format(&err, formatted, sizeof(formatted));
+			fail_msg("case %zu refused: %s", i, formatted);
+		}
+		config_effective_bandwidth(&c.tor, &rate, &burst);
+		if (rate != cases[i].rate || burst != cases[i].burst)
+			fail_msg("case %zu: rate %llu burst %llu, expected %llu %llu", i,
+					(unsigned long long)rate, (unsigned long long)burst,
+					(unsigned long long)cases[i].rate,
+					(unsigned long long)cases[i].burst);
+	}
+}
+
+/* The function alone, on values config_check_relay() would not leave
+ * (the relay burst not resolved, BandwidthRate not raised): it is tor's
+ * plain min() of what is set, nothing else. */
+static void
+test_tor_effective_bandwidth_raw(void **state)
+{
+	struct config_tor tor;
+	uint64_t rate, burst;
+
+	(void)state;
+	memset(&tor, 0, sizeof(tor));
+	tor.bandwidth_rate = 1000000;
+	tor.bandwidth_burst = 2000000;
+	tor.max_advertised_bandwidth = 1u << 30;
+	config_effective_bandwidth(&tor, &rate, &burst);
+	assert_int_equal(rate, 1000000);
+	assert_int_equal(burst, 2000000);
+	/* A relay rate above BandwidthRate does not raise the result. */
+	tor.relay_bandwidth_rate = 3000000;
+	config_effective_bandwidth(&tor, &rate, &burst);
+	assert_int_equal(rate, 1000000);
+	assert_int_equal(burst, 2000000);
+	tor.relay_bandwidth_rate = 700000;
+	tor.relay_bandwidth_burst = 900000;
+	config_effective_bandwidth(&tor, &rate, &burst);
+	assert_int_equal(rate, 700000);
+	assert_int_equal(burst, 900000);
+	tor.max_advertised_bandwidth = 600000;
+	config_effective_bandwidth(&tor, &rate, &burst);
+	assert_int_equal(rate, 600000);
+	assert_int_equal(burst, 900000);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1333,6 +1603,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_tor_bandwidth_units),
 		cmocka_unit_test(test_tor_token_bucket_refill_interval),
 		cmocka_unit_test(test_tor_count_private_bandwidth),
+		cmocka_unit_test(test_tor_relay_bandwidth),
+		cmocka_unit_test(test_tor_effective_bandwidth),
+		cmocka_unit_test(test_tor_effective_bandwidth_raw),
 		cmocka_unit_test(test_tor_dos_keys),
 		cmocka_unit_test(test_tor_metrics_port_and_policy),
 		cmocka_unit_test(test_tor_log),

@@ -327,6 +327,98 @@ test_bucket_keys(void **state)
 	assert_int_equal(a.tor.count_private_bandwidth, 0);
 }
 
+/* RelayBandwidthRate, RelayBandwidthBurst and MaxAdvertisedBandwidth are
+ * applied on SIGHUP, as tor applies them, and dirty the descriptor: the
+ * effective rate and burst it advertises change. */
+static void
+test_relay_bandwidth_keys(void **state)
+{
+	static const char *const keys[] = {
+		"RelayBandwidthRate", "RelayBandwidthBurst", "MaxAdvertisedBandwidth",
+	};
+	struct config a, b;
+	struct config_reload_plan plan;
+	const struct config_reload_change *ch;
+	uint64_t rate, burst;
+
+	(void)state;
+	/* A lone RelayBandwidthRate: the burst resolved from it changes too. */
+	load(&a, "");
+	load(&b, "RelayBandwidthRate 500 KBytes\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		ch = find(&plan, keys[i]);
+		assert_non_null(ch);
+		assert_int_equal(ch->action, CONFIG_RELOAD_APPLY);
+		assert_true(ch->descriptor);
+	}
+	assert_true(plan.apply);
+	assert_false(plan.needs_restart);
+	assert_true(plan.descriptor_dirty);
+	config_reload_apply(&a, &b, &plan);
+	assert_int_equal(a.tor.relay_bandwidth_rate, 500u << 10);
+	assert_int_equal(a.tor.relay_bandwidth_burst, 500u << 10);
+	config_effective_bandwidth(&a.tor, &rate, &burst);
+	assert_int_equal(rate, 500u << 10);
+	assert_int_equal(burst, 500u << 10);
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 0);
+
+	/* Giving the burst explicitly with the same value is no change. */
+	load(&b, "RelayBandwidthRate 500 KBytes\nRelayBandwidthBurst 500 KBytes\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 0);
+
+	/* The burst alone. */
+	load(&b, "RelayBandwidthRate 500 KBytes\nRelayBandwidthBurst 1 MBytes\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 1);
+	ch = find(&plan, "RelayBandwidthBurst");
+	assert_non_null(ch);
+	assert_int_equal(ch->action, CONFIG_RELOAD_APPLY);
+	assert_true(ch->descriptor);
+	assert_true(plan.descriptor_dirty);
+	config_reload_apply(&a, &b, &plan);
+	assert_int_equal(a.tor.relay_bandwidth_burst, 1u << 20);
+
+	/* MaxAdvertisedBandwidth alone: only the advertised rate changes. */
+	load(&a, "");
+	load(&b, "MaxAdvertisedBandwidth 512 KBytes\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 1);
+	ch = find(&plan, "MaxAdvertisedBandwidth");
+	assert_non_null(ch);
+	assert_int_equal(ch->action, CONFIG_RELOAD_APPLY);
+	assert_true(ch->descriptor);
+	assert_true(plan.apply);
+	assert_true(plan.descriptor_dirty);
+	config_reload_apply(&a, &b, &plan);
+	assert_int_equal(a.tor.max_advertised_bandwidth, 512u << 10);
+	assert_int_equal(a.tor.bandwidth_rate, 1u << 20);
+	config_effective_bandwidth(&a.tor, &rate, &burst);
+	assert_int_equal(rate, 512u << 10);
+	assert_int_equal(burst, 2u << 20);
+
+	/* A relay pair above BandwidthRate/Burst (1 and 2 MBytes in the base)
+	 * raises them: four changes, all applied. */
+	load(&a, "");
+	load(&b, "RelayBandwidthRate 4 MBytes\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 4);
+	assert_non_null(find(&plan, "BandwidthRate"));
+	assert_non_null(find(&plan, "BandwidthBurst"));
+	assert_non_null(find(&plan, "RelayBandwidthRate"));
+	assert_non_null(find(&plan, "RelayBandwidthBurst"));
+	assert_true(plan.descriptor_dirty);
+	assert_false(plan.needs_restart);
+	config_reload_apply(&a, &b, &plan);
+	assert_int_equal(a.tor.bandwidth_rate, 4u << 20);
+	assert_int_equal(a.tor.bandwidth_burst, 4u << 20);
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 0);
+}
+
 static void
 test_action_of(void **state)
 {
@@ -343,6 +435,12 @@ test_action_of(void **state)
 	assert_int_equal(action, CONFIG_RELOAD_APPLY);
 	assert_int_equal(config_reload_action_of("TokenBucketRefillInterval", &action), 0);
 	assert_int_equal(action, CONFIG_RELOAD_RESTART);
+	assert_int_equal(config_reload_action_of("RelayBandwidthRate", &action), 0);
+	assert_int_equal(action, CONFIG_RELOAD_APPLY);
+	assert_int_equal(config_reload_action_of("relaybandwidthburst", &action), 0);
+	assert_int_equal(action, CONFIG_RELOAD_APPLY);
+	assert_int_equal(config_reload_action_of("MaxAdvertisedBandwidth", &action), 0);
+	assert_int_equal(action, CONFIG_RELOAD_APPLY);
 	assert_int_equal(config_reload_action_of("NoSuchKey", &action), -ENOENT);
 	assert_string_equal(config_reload_action_name(CONFIG_RELOAD_RESTART),
 			"needs restart, kept old value");
@@ -360,6 +458,7 @@ main(void)
 		cmocka_unit_test(test_metrics_port_authorities_log),
 		cmocka_unit_test(test_dos_keys_apply),
 		cmocka_unit_test(test_bucket_keys),
+		cmocka_unit_test(test_relay_bandwidth_keys),
 		cmocka_unit_test(test_action_of),
 	};
 

@@ -292,6 +292,11 @@ make_control(struct hsrelay *r, time_t now)
 	cc.n_family_keys = r->n_family_keys;
 	cc.bandwidth_rate = tor->bandwidth_rate;
 	cc.bandwidth_burst = tor->bandwidth_burst;
+	cc.relay_bandwidth_rate = tor->relay_bandwidth_rate;
+	cc.relay_bandwidth_burst = tor->relay_bandwidth_burst;
+	/* MaxAdvertisedBandwidth only lowers what the descriptor says, never
+	 * the buckets (tor router.c relay_get_effective_bwrate()). */
+	config_effective_bandwidth(tor, &cc.advertised_rate, &cc.advertised_burst);
 	cc.count_private_bandwidth = tor->count_private_bandwidth != 0;
 	cc.token_bucket_refill_interval_ms = tor->token_bucket_refill_interval_ms;
 	cc.publish = tor->publish_server_descriptor;
@@ -529,8 +534,10 @@ print_circuit_stats(const struct hsrelay *r)
 				" key_updates_out=%" PRIu64 "\n", i, s.tls_key_updates_in,
 				s.tls_key_updates_out);
 		printf("hsrelay: stats bandwidth worker %u read_limit_reached=%" PRIu64
-				" write_limit_reached=%" PRIu64 "\n", i, s.rate_limit_read_reached,
-				s.rate_limit_write_reached);
+				" write_limit_reached=%" PRIu64 " relayed_read_limit_reached=%" PRIu64
+				" relayed_write_limit_reached=%" PRIu64 "\n", i,
+				s.rate_limit_read_reached, s.rate_limit_write_reached,
+				s.relayed_limit_read_reached, s.relayed_limit_write_reached);
 		printf("hsrelay: stats padding worker %u negotiations=%" PRIu64
 				" negotiate_ignored=%" PRIu64 " cells_sent=%" PRIu64 "\n", i,
 				s.padding_negotiations, s.padding_negotiate_ignored,
@@ -608,13 +615,15 @@ reload_config(struct hsrelay *r, time_t now)
 	config_reload_apply(&r->config, &fresh, &plan);
 	if (plan.apply) {
 		const struct config_tor *tor = &r->config.tor;
-		const struct relay_control_reload rr = {
+		struct relay_control_reload rr = {
 			.nickname = tor->nickname,
 			.contact = tor->contact_info[0] ? tor->contact_info : NULL,
 			.family = (const char (*)[RELAY_FAMILY_ITEM_MAX + 1])tor->family,
 			.n_family = tor->n_family,
 			.bandwidth_rate = tor->bandwidth_rate,
 			.bandwidth_burst = tor->bandwidth_burst,
+			.relay_bandwidth_rate = tor->relay_bandwidth_rate,
+			.relay_bandwidth_burst = tor->relay_bandwidth_burst,
 			.count_private_bandwidth = tor->count_private_bandwidth != 0,
 			.publish = tor->publish_server_descriptor,
 			.max_hsdir_cache_bytes = hsdir_cache_cap(tor),
@@ -623,6 +632,7 @@ reload_config(struct hsrelay *r, time_t now)
 		const struct dos_guard_options dos = dos_options(&tor->dos);
 		struct relay_keys_error kerr;
 
+		config_effective_bandwidth(tor, &rr.advertised_rate, &rr.advertised_burst);
 		if (relay_control_reload(r->control_state, &rr, now) < 0)
 			fprintf(stderr, "hsrelay: SIGHUP: the control thread refused the "
 					"new values\n");

@@ -1617,24 +1617,43 @@ padding_params_from_consensus(struct relay_control *c)
  * limits the links it owns; flows are spread over them by hash), to every
  * worker: tor's global token buckets (connection.c connection_bucket_init()
  * and connection_bucket_adjust()). */
+/* A worker's share of a rate and burst as RELAY_MSG_BANDWIDTH carries
+ * them: rate << 32 | burst, each at least 1 byte and at most 32 bits. */
+static uint64_t
+bandwidth_share(const struct relay_control *c, uint64_t rate, uint64_t burst)
+{
+	rate = RTE_MIN(RTE_MAX(rate / c->cfg.n_workers, 1), (uint64_t)UINT32_MAX);
+	burst = RTE_MIN(RTE_MAX(burst / c->cfg.n_workers, rate), (uint64_t)UINT32_MAX);
+	return rate << 32 | burst;
+}
+
 static void
 bandwidth_to_workers(struct relay_control *c)
 {
-	unsigned n = c->cfg.n_workers;
-	uint64_t rate = c->cfg.bandwidth_rate / n, burst = c->cfg.bandwidth_burst / n;
-	uint32_t flags = c->cfg.token_bucket_refill_interval_ms & RELAY_BANDWIDTH_INTERVAL_MASK;
+	uint64_t share = bandwidth_share(c, c->cfg.bandwidth_rate, c->cfg.bandwidth_burst);
+	uint64_t relayed = c->cfg.relay_bandwidth_rate == 0 ? 0
+			: bandwidth_share(c, c->cfg.relay_bandwidth_rate, c->cfg.relay_bandwidth_burst);
+	uint32_t interval = c->cfg.token_bucket_refill_interval_ms & RELAY_BANDWIDTH_INTERVAL_MASK;
+	uint32_t flags = interval;
 
 	if (c->cfg.count_private_bandwidth)
 		flags |= RELAY_BANDWIDTH_COUNT_PRIVATE;
-	rate = RTE_MIN(RTE_MAX(rate, 1), (uint64_t)UINT32_MAX);
-	burst = RTE_MIN(RTE_MAX(burst, rate), (uint64_t)UINT32_MAX);
 	relay_log("notice", "bandwidth: reads and writes limited to %" PRIu64 " bytes/s, bursts "
 			"of %" PRIu64 " bytes (%" PRIu64 " and %" PRIu64 " per worker), refilled "
 			"every %u ms; links to internal addresses %s", c->cfg.bandwidth_rate,
-			c->cfg.bandwidth_burst, rate, burst, c->cfg.token_bucket_refill_interval_ms,
+			c->cfg.bandwidth_burst, share >> 32, share & UINT32_MAX,
+			c->cfg.token_bucket_refill_interval_ms,
 			c->cfg.count_private_bandwidth ? "count" : "are not limited");
-	for (unsigned w = 0; w < n; w++)
-		send_msg(c, w, RELAY_MSG_BANDWIDTH, flags, rate << 32 | burst, NULL);
+	if (relayed != 0)
+		relay_log("notice", "bandwidth: relayed traffic limited to %" PRIu64 " bytes/s, "
+				"bursts of %" PRIu64 " bytes (%" PRIu64 " and %" PRIu64 " per "
+				"worker)", c->cfg.relay_bandwidth_rate, c->cfg.relay_bandwidth_burst,
+				relayed >> 32, relayed & UINT32_MAX);
+	/* The relayed buckets first: the worker limits from the second. */
+	for (unsigned w = 0; w < c->cfg.n_workers; w++) {
+		send_msg(c, w, RELAY_MSG_RELAYED_BANDWIDTH, interval, relayed, NULL);
+		send_msg(c, w, RELAY_MSG_BANDWIDTH, flags, share, NULL);
+	}
 }
 
 /* tor relay.c relay_consensus_has_changed(): the longest circuit queue
@@ -2535,8 +2554,8 @@ upload_descriptor(struct relay_control *c, time_t now)
 	d.n_family = (size_t)n_family;
 	d.family_keys = c->cfg.family_keys;
 	d.n_family_keys = c->cfg.n_family_keys;
-	d.bandwidth_rate = c->cfg.bandwidth_rate;
-	d.bandwidth_burst = c->cfg.bandwidth_burst;
+	d.bandwidth_rate = c->cfg.advertised_rate;
+	d.bandwidth_burst = c->cfg.advertised_burst;
 	c->observed_bw = bw_history_assess(&c->bw, now, bandwidth_min_observation(c));
 	d.bandwidth_observed = c->observed_bw;
 	d.uptime = (uint64_t)(now - c->started);
@@ -3189,11 +3208,17 @@ relay_control_reload(struct relay_control *c, const struct relay_control_reload 
 		c->contact[0] = '\0';
 		c->cfg.contact = NULL;
 	}
+	c->cfg.advertised_rate = r->advertised_rate;
+	c->cfg.advertised_burst = r->advertised_burst;
 	if (c->cfg.bandwidth_rate != r->bandwidth_rate ||
 	    c->cfg.bandwidth_burst != r->bandwidth_burst ||
+	    c->cfg.relay_bandwidth_rate != r->relay_bandwidth_rate ||
+	    c->cfg.relay_bandwidth_burst != r->relay_bandwidth_burst ||
 	    c->cfg.count_private_bandwidth != r->count_private_bandwidth) {
 		c->cfg.bandwidth_rate = r->bandwidth_rate;
 		c->cfg.bandwidth_burst = r->bandwidth_burst;
+		c->cfg.relay_bandwidth_rate = r->relay_bandwidth_rate;
+		c->cfg.relay_bandwidth_burst = r->relay_bandwidth_burst;
 		c->cfg.count_private_bandwidth = r->count_private_bandwidth;
 		bandwidth_to_workers(c);
 	}

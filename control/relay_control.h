@@ -75,6 +75,15 @@ struct relay_control_config {
 	 * (RELAY_MSG_BANDWIDTH) */
 	uint64_t bandwidth_rate;	/* bytes/s */
 	uint64_t bandwidth_burst;
+	/* RelayBandwidthRate and RelayBandwidthBurst (0: not set): a second
+	 * pair of buckets for relayed traffic, enforced the same way on every
+	 * link but the raw directory connections hsrelay opens */
+	uint64_t relay_bandwidth_rate;
+	uint64_t relay_bandwidth_burst;
+	/* What the descriptor advertises: tor's effective rate and burst
+	 * (config_effective_bandwidth()) */
+	uint64_t advertised_rate;
+	uint64_t advertised_burst;
 	/* CountPrivateBandwidth: links to internal addresses count too */
 	bool count_private_bandwidth;
 	uint32_t token_bucket_refill_interval_ms;	/* TokenBucketRefillInterval */
@@ -207,6 +216,10 @@ struct relay_control_reload {
 	unsigned n_family;
 	uint64_t bandwidth_rate;	/* bytes/s */
 	uint64_t bandwidth_burst;
+	uint64_t relay_bandwidth_rate;	/* as in relay_control_config */
+	uint64_t relay_bandwidth_burst;
+	uint64_t advertised_rate;
+	uint64_t advertised_burst;
 	bool count_private_bandwidth;
 	bool publish;
 	uint64_t max_hsdir_cache_bytes;	/* resolved as in relay_control_config */

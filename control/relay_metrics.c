@@ -288,6 +288,14 @@ static const struct worker_family worker_families_before_latency[] = {
 		{ "unknown_circuit", STAT(circuits.drop_unknown_circuit) },
 		{ "padding", STAT(circuits.drop_padding) },
 		{ "other_cell", STAT(circuits.drop_other) }) },
+	{ "hsrelay_bandwidth_limit_reached_total", "bucket",
+	  "Times a worker's token buckets ran empty: the read and write buckets of "
+	  "BandwidthRate, and those of RelayBandwidthRate for relayed traffic",
+	  METRICS_COUNTER, FIELDS(
+		{ "read", STAT(rate_limit_read_reached) },
+		{ "write", STAT(rate_limit_write_reached) },
+		{ "relayed_read", STAT(relayed_limit_read_reached) },
+		{ "relayed_write", STAT(relayed_limit_write_reached) }) },
 	{ "hsrelay_padding_total", "event",
 	  "Connection-level padding per worker: PADDING_NEGOTIATE cells applied and "
 	  "ignored, PADDING cells sent",

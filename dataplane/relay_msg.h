@@ -134,6 +134,13 @@ enum relay_msg_type {
 	 * PRIVATE (CountPrivateBandwidth): limit the links' reads and writes
 	 * from now on (dataplane/token_bucket.h). */
 	RELAY_MSG_BANDWIDTH,
+	/* u64 = rate << 32 | burst, this worker's share of RelayBandwidthRate
+	 * and RelayBandwidthBurst (0: none), u32 = the refill interval in ms:
+	 * a second pair of buckets for relayed traffic (tor's
+	 * global_relayed_bucket), on the links MSG_BANDWIDTH limits but the
+	 * raw ones (RELAY_CONNECT_RAW). Control sends it before each
+	 * MSG_BANDWIDTH. */
+	RELAY_MSG_RELAYED_BANDWIDTH,
 
 	/* worker -> control */
 	/* u32 link, u64 = remote ipv4 << 16 | remote port. */
@@ -322,6 +329,9 @@ struct relay_worker_stats {
 	 * tor_relay_load_global_rate_limit_reached_total{side}) */
 	uint64_t rate_limit_read_reached;
 	uint64_t rate_limit_write_reached;
+	/* RelayBandwidthRate: the relayed read and write buckets emptied */
+	uint64_t relayed_limit_read_reached;
+	uint64_t relayed_limit_write_reached;
 	struct circuit_counters circuits;
 	/* Latency of the relay cells this worker sent on its links
 	 * (dataplane/latency_histogram.h), [LATENCY_KIND_FORWARD - 1]:

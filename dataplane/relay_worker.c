@@ -174,6 +174,11 @@ struct relay_worker {
 	struct token_bucket_rw bucket;
 	bool bucket_on;
 	bool count_private;
+	/* RelayBandwidthRate and RelayBandwidthBurst's share
+	 * (RELAY_MSG_RELAYED_BANDWIDTH), for the links that carry relayed
+	 * traffic */
+	struct token_bucket_rw relayed;
+	bool relayed_on;
 	uint32_t *parked[PARK_SIDES];
 	uint32_t nb_parked[PARK_SIDES];
 	uint32_t *park_scratch;		/* bandwidth_tick()'s copy of a list */
@@ -295,6 +300,38 @@ link_rate_limited(const struct relay_worker *w, const struct relay_link *l)
 	return w->bucket_on && (w->count_private || !l->peer_internal);
 }
 
+/* tor connection_counts_as_relayed_traffic(): OR connections not used by
+ * our own client circuits (hsrelay builds none) and directory connections
+ * we serve; not the raw ones hsrelay opens to the authorities. */
+static inline bool
+link_relayed(const struct relay_worker *w, const struct relay_link *l)
+{
+	return w->relayed_on && !(l->connect_request & RELAY_CONNECT_RAW);
+}
+
+/* What the buckets let a rate-limited link read or write now: the global
+ * bucket's tokens, and the relayed bucket's when the link counts as
+ * relayed (tor connection_bucket_read_limit(): the smaller). */
+static inline uint64_t
+read_allowed(const struct relay_worker *w, const struct relay_link *l)
+{
+	uint64_t allowed = token_bucket_rw_read_allowed(&w->bucket);
+
+	if (link_relayed(w, l))
+		allowed = RTE_MIN(allowed, token_bucket_rw_read_allowed(&w->relayed));
+	return allowed;
+}
+
+static inline uint64_t
+write_allowed(const struct relay_worker *w, const struct relay_link *l)
+{
+	uint64_t allowed = token_bucket_rw_write_allowed(&w->bucket);
+
+	if (link_relayed(w, l))
+		allowed = RTE_MIN(allowed, token_bucket_rw_write_allowed(&w->relayed));
+	return allowed;
+}
+
 static void
 park(struct relay_worker *w, struct relay_link *l, enum park_side side)
 {
@@ -318,20 +355,26 @@ unpark(struct relay_worker *w, struct relay_link *l, enum park_side side)
 	l->park_index[side] = PARK_INDEX_NONE;
 }
 
-/* Spends what a link read or wrote; an emptied bucket is what tor's
- * MetricsPort counts as tor_relay_load_global_rate_limit_reached_total. */
+/* Spends what a rate-limited link read or wrote (tor
+ * connection_buckets_decrement()). An emptied global bucket is what tor's
+ * MetricsPort counts as tor_relay_load_global_rate_limit_reached_total;
+ * the relayed one's are counted apart. */
 static inline void
-spend_read(struct relay_worker *w, uint32_t bytes)
+spend_read(struct relay_worker *w, const struct relay_link *l, uint32_t bytes)
 {
 	if (token_bucket_rw_spend_read(&w->bucket, bytes))
 		w->stats.rate_limit_read_reached++;
+	if (link_relayed(w, l) && token_bucket_rw_spend_read(&w->relayed, bytes))
+		w->stats.relayed_limit_read_reached++;
 }
 
 static inline void
-spend_write(struct relay_worker *w, uint32_t bytes)
+spend_write(struct relay_worker *w, const struct relay_link *l, uint32_t bytes)
 {
 	if (token_bucket_rw_spend_write(&w->bucket, bytes))
 		w->stats.rate_limit_write_reached++;
+	if (link_relayed(w, l) && token_bucket_rw_spend_write(&w->relayed, bytes))
+		w->stats.relayed_limit_write_reached++;
 }
 
 /* Copies len bytes into a new mbuf chain from the worker's pool; NULL
@@ -477,7 +520,7 @@ link_send_chain(struct relay_worker *w, struct relay_link *l, struct rte_mbuf *c
 {
 	bool limited = link_rate_limited(w, l);
 
-	if (limited && token_bucket_rw_write_allowed(&w->bucket) == 0) {
+	if (limited && write_allowed(w, l) == 0) {
 		park(w, l, PARK_WRITE);
 	} else if (l->backlog_count == 0) {
 		uint32_t bytes = chain->pkt_len;
@@ -485,7 +528,7 @@ link_send_chain(struct relay_worker *w, struct relay_link *l, struct rte_mbuf *c
 
 		if (rc == 0) {
 			if (limited)
-				spend_write(w, bytes);
+				spend_write(w, l, bytes);
 			return;
 		}
 		if (rc != -EAGAIN) {
@@ -517,7 +560,7 @@ link_send_backlog(struct relay_worker *w, struct relay_link *l, bool ignore_buck
 		uint32_t bytes = chain->pkt_len;
 		int rc;
 
-		if (limited && !ignore_bucket && token_bucket_rw_write_allowed(&w->bucket) == 0) {
+		if (limited && !ignore_bucket && write_allowed(w, l) == 0) {
 			park(w, l, PARK_WRITE);
 			return;
 		}
@@ -529,7 +572,7 @@ link_send_backlog(struct relay_worker *w, struct relay_link *l, bool ignore_buck
 			return;
 		}
 		if (limited)
-			spend_write(w, bytes);
+			spend_write(w, l, bytes);
 		l->backlog_first = (l->backlog_first + 1) % RELAY_LINK_BACKLOG_RECORDS;
 		l->backlog_count--;
 	}
@@ -1449,7 +1492,7 @@ link_read_share(struct relay_worker *w, struct relay_link *l, uint64_t share,
 	if (l->state == LINK_TLS && l->paused)
 		return;
 	if (limited && !ignore_bucket) {
-		uint64_t allowed = RTE_MIN(token_bucket_rw_read_allowed(&w->bucket), share);
+		uint64_t allowed = RTE_MIN(read_allowed(w, l), share);
 
 		if (allowed == 0) {
 			park(w, l, PARK_READ);
@@ -1461,7 +1504,7 @@ link_read_share(struct relay_worker *w, struct relay_link *l, uint64_t share,
 	if (n <= 0)
 		return;
 	if (limited) {
-		spend_read(w, (uint32_t)n);
+		spend_read(w, l, (uint32_t)n);
 		if ((uint32_t)n >= at_most)
 			park(w, l, PARK_READ);
 	}
@@ -1488,7 +1531,31 @@ link_read(struct relay_worker *w, struct relay_link *l)
 	link_read_share(w, l, UINT64_MAX, false);
 }
 
-/* Refills this worker's bucket, and while it holds tokens gives the links
+/* The tokens of the buckets that hold waiting links back: the global ones
+ * and, when set, the relayed ones (the raw links that only the global
+ * bucket limits wait with the others while the relayed bucket is empty,
+ * at most one refill step). */
+static inline uint64_t
+tick_read_tokens(const struct relay_worker *w)
+{
+	uint64_t tokens = token_bucket_rw_read_allowed(&w->bucket);
+
+	if (w->relayed_on)
+		tokens = RTE_MIN(tokens, token_bucket_rw_read_allowed(&w->relayed));
+	return tokens;
+}
+
+static inline uint64_t
+tick_write_tokens(const struct relay_worker *w)
+{
+	uint64_t tokens = token_bucket_rw_write_allowed(&w->bucket);
+
+	if (w->relayed_on)
+		tokens = RTE_MIN(tokens, token_bucket_rw_write_allowed(&w->relayed));
+	return tokens;
+}
+
+/* Refills this worker's buckets, and while they hold tokens gives the links
  * waiting for them a turn (tor connection_bucket_refill_all() wakes every
  * connection it blocked). Readers share: each gets an equal part of what
  * the bucket holds, at least one segment; writers send their backlogs,
@@ -1504,9 +1571,11 @@ bandwidth_tick(struct relay_worker *w)
 	if (!w->bucket_on)
 		return 0;
 	token_bucket_rw_refill(&w->bucket, w->now);
+	if (w->relayed_on)
+		token_bucket_rw_refill(&w->relayed, w->now);
 	n = w->nb_parked[PARK_READ];
-	if (n > 0 && token_bucket_rw_read_allowed(&w->bucket) > 0) {
-		uint64_t share = RTE_MAX(token_bucket_rw_read_allowed(&w->bucket) / n, 1);
+	if (n > 0 && tick_read_tokens(w) > 0) {
+		uint64_t share = RTE_MAX(tick_read_tokens(w) / n, 1);
 
 		memcpy(order, w->parked[PARK_READ], n * sizeof(order[0]));
 		for (uint32_t i = 0; i < n; i++) {
@@ -1518,7 +1587,7 @@ bandwidth_tick(struct relay_worker *w)
 		work += n;
 	}
 	n = w->nb_parked[PARK_WRITE];
-	if (n > 0 && token_bucket_rw_write_allowed(&w->bucket) > 0) {
+	if (n > 0 && tick_write_tokens(w) > 0) {
 		memcpy(order, w->parked[PARK_WRITE], n * sizeof(order[0]));
 		for (uint32_t i = 0; i < n; i++) {
 			struct relay_link *l = &w->links[order[(i + w->park_rotor) % n]];
@@ -2219,6 +2288,19 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 			token_bucket_rw_init(&w->bucket, rate, burst, interval_ms, now);
 		w->bucket_on = true;
 		w->count_private = (msg->u32 & RELAY_BANDWIDTH_COUNT_PRIVATE) != 0;
+		break;
+	}
+	case RELAY_MSG_RELAYED_BANDWIDTH: {
+		uint32_t rate = (uint32_t)(msg->u64 >> 32), burst = (uint32_t)msg->u64;
+		uint32_t interval_ms = msg->u32 & RELAY_BANDWIDTH_INTERVAL_MASK;
+
+		if (msg->u64 == 0)
+			w->relayed_on = false;
+		else if (w->relayed_on)
+			token_bucket_rw_adjust(&w->relayed, rate, burst, interval_ms, now);
+		else
+			token_bucket_rw_init(&w->relayed, rate, burst, interval_ms, now);
+		w->relayed_on = msg->u64 != 0;
 		break;
 	}
 	case RELAY_MSG_QUEUE_LIMITS:

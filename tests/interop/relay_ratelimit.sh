@@ -19,6 +19,10 @@
 #     read bucket is not emptied), b_to_a by the read bucket alone.
 #  3. The same with link B from 10.77.9.1 too: nothing is limited, a run
 #     takes a fraction of the time and empties no bucket.
+#  4. SIGHUP with RelayBandwidthRate 128 KBytes (tor's bucket for relayed
+#     traffic, which every OR link carries): b_to_a from 198.18.0.1 again,
+#     now held by the relayed read bucket at half the rate, the global
+#     buckets not emptied.
 # Then hsrelay must stop on SIGTERM with status 0.
 # Exit 77 (meson: skipped) without root.
 set -euo pipefail
@@ -54,17 +58,19 @@ grep -q "bandwidth: reads and writes limited to $rate bytes/s, bursts of $rate b
   "$work/hsrelay.err" || { grep 'bandwidth:' "$work/hsrelay.err" >&2 || true; fail "no rate limit at start"; }
 checked "$(grep -o 'bandwidth: .*' "$work/hsrelay.err" | head -1)"
 
-# counters: read_reached write_reached from the MetricsPort, once they
-# stopped moving (workers report about once a second).
+# counters: read_reached write_reached relayed_read_reached from the
+# MetricsPort, once they stopped moving (workers report about once a
+# second).
 counters() {
   local before="" now=""
   for _ in 1 2 3 4 5 6 7 8 9 10; do
     standalone_metrics "$metrics_port"
-    now="$(metric 'tor_relay_load_global_rate_limit_reached_total{side="read"}') $(metric 'tor_relay_load_global_rate_limit_reached_total{side="write"}')"
+    now="$(metric 'tor_relay_load_global_rate_limit_reached_total{side="read"}') $(metric 'tor_relay_load_global_rate_limit_reached_total{side="write"}') $(metric 'hsrelay_bandwidth_limit_reached_total{worker="0",bucket="relayed_read"}')"
     [ "$now" != "$before" ] || break
     before=$now
   done
-  [ -n "${now// /}" ] || fail "the MetricsPort lacks tor_relay_load_global_rate_limit_reached_total"
+  [ "$(wc -w <<<"$now")" = 3 ] ||
+    fail "the MetricsPort lacks tor_relay_load_global_rate_limit_reached_total or hsrelay_bandwidth_limit_reached_total"
   echo "$now"
 }
 
@@ -106,12 +112,12 @@ limited() {
   checked "$1: $bytes bytes in $seconds s (the limit allows it in no less than $min s)"
 }
 
-read -r r0 w0 <<<"$(counters)"
+read -r r0 w0 x0 <<<"$(counters)"
 
 # 1. Both links count.
 limited limited_a_to_b "$external" a_to_b
 limited limited_b_to_a "$external" b_to_a
-read -r r1 w1 <<<"$(counters)"
+read -r r1 w1 x1 <<<"$(counters)"
 [ "$r1" -gt "$r0" ] || fail "CountPrivateBandwidth 1: the read bucket never ran empty"
 checked "the read bucket ran empty $((r1 - r0)) times, the write bucket $((w1 - w0)) times"
 
@@ -124,19 +130,19 @@ wait_until 10 grep -q 'bandwidth: .* links to internal addresses are not limited
   fail "the workers were not told that internal links are not limited"
 checked "SIGHUP applied CountPrivateBandwidth 0"
 limited mixed_a_to_b "$external" a_to_b
-read -r r2 w2 <<<"$(counters)"
+read -r r2 w2 x2 <<<"$(counters)"
 [ "$w2" -gt "$w1" ] && [ "$r2" = "$r1" ] ||
   fail "a_to_b (read from internal A, written to external B): read bucket emptied $((r2 - r1)) times, write bucket $((w2 - w1)); only the write bucket may limit it"
 checked "a_to_b was held by the write bucket alone (emptied $((w2 - w1)) times)"
 limited mixed_b_to_a "$external" b_to_a
-read -r r3 w3 <<<"$(counters)"
+read -r r3 w3 x3 <<<"$(counters)"
 [ "$r3" -gt "$r2" ] && [ "$w3" = "$w2" ] ||
   fail "b_to_a (read from external B, written to internal A): read bucket emptied $((r3 - r2)) times, write bucket $((w3 - w2)); only the read bucket may limit it"
 checked "b_to_a was held by the read bucket alone (emptied $((r3 - r2)) times)"
 
 # 3. Both links internal: not limited.
 run_client internal_a_to_b "$ip_kernel" a_to_b
-read -r r4 w4 <<<"$(counters)"
+read -r r4 w4 x4 <<<"$(counters)"
 quick=$(awk -v b="$bytes" -v r="$rate" 'BEGIN { print (b - r) / r / 3 }')
 awk -v t="$seconds" -v q="$quick" 'BEGIN { exit !(t < q) }' ||
   fail "with both links internal $bytes bytes took $seconds s (limited: no less than 3x $quick s)"
@@ -144,8 +150,22 @@ awk -v t="$seconds" -v q="$quick" 'BEGIN { exit !(t < q) }' ||
   fail "with both links internal a bucket ran empty (read $((r4 - r3)), write $((w4 - w3)) times)"
 checked "both links internal: $bytes bytes in $seconds s, no bucket emptied"
 
+# 4. RelayBandwidthRate: a second, lower limit on relayed traffic.
+echo "RelayBandwidthRate 128 KBytes" >>"$conf"
+kill -HUP "$hsrelay_pid"
+wait_until 10 grep -q 'bandwidth: relayed traffic limited to 131072 bytes/s, bursts of 131072 bytes' \
+  "$work/hsrelay.err" || { tail -20 "$work/hsrelay.err" >&2; fail "SIGHUP did not apply RelayBandwidthRate"; }
+rate=131072
+cells=1200
+limited relayed_b_to_a "$external" b_to_a
+read -r r5 w5 x5 <<<"$(counters)"
+[ "$x5" -gt "$x4" ] && [ "$r5" = "$r4" ] && [ "$w5" = "$w4" ] ||
+  fail "RelayBandwidthRate: relayed read bucket emptied $((x5 - x4)) times, global read $((r5 - r4)), write $((w5 - w4)); only the relayed one may limit it"
+checked "b_to_a was held by the relayed read bucket alone (emptied $((x5 - x4)) times)"
+
 standalone_stop
-[ "$(stat "bandwidth worker 0" read_limit_reached)" = "$r4" ] &&
-  [ "$(stat "bandwidth worker 0" write_limit_reached)" = "$w4" ] ||
-  fail "exit stats $(grep '^hsrelay: stats bandwidth' "$work/hsrelay.out"), the MetricsPort said read $r4 write $w4"
+[ "$(stat "bandwidth worker 0" read_limit_reached)" = "$r5" ] &&
+  [ "$(stat "bandwidth worker 0" write_limit_reached)" = "$w5" ] &&
+  [ "$(stat "bandwidth worker 0" relayed_read_limit_reached)" = "$x5" ] ||
+  fail "exit stats $(grep '^hsrelay: stats bandwidth' "$work/hsrelay.out"), the MetricsPort said read $r5 write $w5 relayed read $x5"
 echo "PASS relay_ratelimit in $(( ($(date +%s%N) - start) / 1000000 )) ms"

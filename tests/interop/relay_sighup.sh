@@ -5,12 +5,14 @@
 # a MetricsPort inside the namespace and a stub directory authority on the
 # kernel side that keeps every descriptor POSTed to it (and answers 404 to
 # everything else). The test edits the file and sends SIGHUP three times:
-#  1. Nickname, ContactInfo, MyFamily, MaxHSDirCacheBytes (reloadable) and
-#     DPDKMemoryMB (needs a restart): one log line per key says which, the
-#     MetricsPort's hsrelay_hsdir_max_bytes shows the new cap,
-#     DataDirectory/fingerprint the new nickname, and a new descriptor with
-#     the new nickname, contact and family line reaches the authority at
-#     once;
+#  1. Nickname, ContactInfo, MyFamily, MaxHSDirCacheBytes,
+#     MaxAdvertisedBandwidth, RelayBandwidthRate (reloadable; the latter
+#     also sets RelayBandwidthBurst, as in tor) and DPDKMemoryMB (needs a
+#     restart): one log line per key says which, the MetricsPort's
+#     hsrelay_hsdir_max_bytes shows the new cap, DataDirectory/fingerprint
+#     the new nickname, the workers get the relayed-traffic limit, and a new
+#     descriptor with the new nickname, contact, family line and tor's
+#     effective bandwidth reaches the authority at once;
 #  2. an invalid Nickname: the error names file, line and key, hsrelay keeps
 #     running with the previous values;
 #  3. a MetricsPortPolicy that rejects 127.0.0.1: the MetricsPort answers 403.
@@ -37,7 +39,9 @@ start=$(date +%s%N)
 
 mkdir -m 0700 "$work/hsrelay"
 conf=$work/hsrelay.conf
-# write_conf NICKNAME CONTACT HSDIR_CAP MEMORY_MB POLICY [FAMILY]
+# write_conf NICKNAME CONTACT HSDIR_CAP MEMORY_MB POLICY [FAMILY]; the
+# lines in $bandwidth_lines too.
+bandwidth_lines=()
 write_conf() {
   {
     echo "# written by $(basename "$0")"
@@ -53,6 +57,7 @@ write_conf() {
     echo "ORPort $orport"
     echo "ContactInfo $2"
     [ -z "${6:-}" ] || echo "MyFamily $6"
+    [ "${#bandwidth_lines[@]}" -eq 0 ] || printf '%s\n' "${bandwidth_lines[@]}"
     echo "PublishServerDescriptor 1"
     echo "TestingTorNetwork 1"
     echo "MaxHSDirCacheBytes $3"
@@ -123,16 +128,24 @@ wait_until 30 uploaded "contact first contact" ||
 checked "descriptor uploaded at start: $(ls "$work/uploads" | wc -l) upload(s)"
 
 uploaded "family.*" && fail "a descriptor without MyFamily has a family line"
+uploaded "bandwidth 1073741824 1073741824 [0-9]*" ||
+  fail "the first descriptor does not advertise BandwidthRate's default"
 family="bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb, \$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA~sister"
+bandwidth_lines=("MaxAdvertisedBandwidth 100 KBytes" "RelayBandwidthRate 200 KBytes")
 write_conf sighupsecond "second contact" "32 MB" 256 "accept 127.0.0.1" "$family"
 hup 'SIGHUP: MaxHSDirCacheBytes changed'
 for line in "SIGHUP: DPDKMemoryMB changed: needs restart, kept old value" \
     "SIGHUP: Nickname changed: applied" "SIGHUP: ContactInfo changed: applied" \
-    "SIGHUP: MyFamily changed: applied" "SIGHUP: MaxHSDirCacheBytes changed: applied"; do
+    "SIGHUP: MyFamily changed: applied" "SIGHUP: MaxHSDirCacheBytes changed: applied" \
+    "SIGHUP: MaxAdvertisedBandwidth changed: applied" \
+    "SIGHUP: RelayBandwidthRate changed: applied" \
+    "SIGHUP: RelayBandwidthBurst changed: applied"; do
   grep -qF "$line" "$work/hsrelay.err" || fail "no '$line' in the log"
 done
-[ "$(grep -c 'SIGHUP: .* changed: ' "$work/hsrelay.err")" = 5 ] ||
-  fail "expected 5 changed keys: $(grep 'SIGHUP' "$work/hsrelay.err")"
+[ "$(grep -c 'SIGHUP: .* changed: ' "$work/hsrelay.err")" = 8 ] ||
+  fail "expected 8 changed keys: $(grep 'SIGHUP' "$work/hsrelay.err")"
+grep -q 'bandwidth: relayed traffic limited to 204800 bytes/s, bursts of 204800 bytes' \
+  "$work/hsrelay.err" || fail "the workers did not get RelayBandwidthRate"
 checked "one line per changed key: $(grep -c 'SIGHUP: .* changed: ' "$work/hsrelay.err")"
 wait_until 5 sh -c "ip netns exec $ns curl -s --max-time 2 http://127.0.0.1:$metrics_port/metrics |
   grep -q '^hsrelay_hsdir_max_bytes 33554432$'" ||
@@ -153,7 +166,13 @@ expected_family="family $(printf '$%s\n' AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 uploaded "$expected_family" || fail "no descriptor with '$expected_family'"
 grep -q 'SIGHUP: descriptor changed; uploading it' "$work/hsrelay.err" ||
   fail "no 'descriptor changed' line"
-checked "descriptor with the new nickname, contact and '$expected_family' uploaded after SIGHUP"
+# tor router.c relay_get_effective_bwrate(): the least of BandwidthRate,
+# MaxAdvertisedBandwidth and RelayBandwidthRate; the burst the lesser of
+# BandwidthBurst and RelayBandwidthBurst.
+uploaded "bandwidth 102400 204800 [0-9]*" ||
+  fail "no descriptor advertising 'bandwidth 102400 204800 ...' after SIGHUP"
+checked "descriptor with the new nickname, contact, '$expected_family' and tor's effective" \
+  "bandwidth 102400 204800 uploaded after SIGHUP"
 
 write_conf 'bad_nickname!' "third contact" "16 MB" 256 "accept 127.0.0.1" "$family"
 hup 'keeping the running configuration'

@@ -270,6 +270,8 @@ test_relay_families(void **state)
 	workers[1].circuits.drop_unknown_circuit = 9;
 	workers[1].padding_negotiations = 2;
 	workers[1].padding_cells_sent = 17;
+	workers[0].relayed_limit_write_reached = 8;
+	workers[1].rate_limit_read_reached = 3;
 	/* Cell latencies: worker 0 forwarded cells of 500 ns, 1.5 us and
 	 * 3 ms; worker 1 spliced one of 200 ms (above the last bound). */
 	latency_histogram_add(&workers[0].latency[LATENCY_KIND_FORWARD - 1], 500);
@@ -380,6 +382,12 @@ test_relay_families(void **state)
 			"hsrelay_padding_total{worker=\"1\",event=\"negotiated\"} 2\n"));
 	assert_non_null(find_line(text, "hsrelay_circuits_open{worker=\"0\"} 5\n"));
 	assert_non_null(find_line(text, "# TYPE hsrelay_links_open gauge\n"));
+	assert_non_null(find_line(text, "hsrelay_bandwidth_limit_reached_total{worker=\"0\","
+			"bucket=\"relayed_write\"} 8\n"));
+	assert_non_null(find_line(text, "hsrelay_bandwidth_limit_reached_total{worker=\"1\","
+			"bucket=\"read\"} 3\n"));
+	assert_non_null(find_line(text, "hsrelay_bandwidth_limit_reached_total{worker=\"1\","
+			"bucket=\"relayed_read\"} 0\n"));
 	/* The latency histograms, per worker and kind. */
 	assert_non_null(find_line(text, "# TYPE hsrelay_cell_latency_seconds histogram\n"));
 	{

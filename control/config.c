@@ -556,6 +556,27 @@ set_path(char *dest, size_t size, const char *value, char *msg, size_t msg_len)
 }
 
 static int
+set_capture(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	return set_path(config->dpdk.capture_path, sizeof(config->dpdk.capture_path), value,
+			msg, msg_len);
+}
+
+static int
+set_capture_packets(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (!isdigit((unsigned char)value[0]) || *end != '\0' || errno == ERANGE)
+		return bad(msg, msg_len, "'%s' is not a number of packets (0: no limit)", value);
+	config->dpdk.capture_packets = v;
+	return 0;
+}
+
+static int
 set_data_directory(struct config *config, const char *value, char *msg,
 		size_t msg_len)
 {
@@ -1510,6 +1531,8 @@ static const struct config_key config_keys[] = {
 	{ "DPDKMac", false, set_mac },
 	{ "DPDKArpTimeout", false, set_arp_timeout },
 	{ "DPDKChecksumOffload", false, set_checksum_offload },
+	{ "DPDKCapture", false, set_capture },
+	{ "DPDKCapturePackets", false, set_capture_packets },
 	{ "Address", false, set_address },
 	{ "DPDKGateway", false, set_gateway },
 	{ "TCPCongestionControl", false, set_tcp_congestion },
@@ -1578,6 +1601,7 @@ config_init(struct config *config)
 	config->dpdk.tcp_recv_buffer = CONFIG_TCP_BUFFER_DEFAULT;
 	config->dpdk.tcp_send_buffer = CONFIG_TCP_BUFFER_DEFAULT;
 	config->dpdk.checksum_offload = true;
+	config->dpdk.capture_packets = 1000000;
 	config->netcheck.connect_bytes = 1u << 20;
 	config->netcheck.connections = 1;
 	config->tor.bandwidth_rate = 1u << 30;

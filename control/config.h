@@ -67,6 +67,9 @@ struct config_port {
 	char spec[CONFIG_PORT_SPEC_MAX];
 };
 
+/* Longest path a key takes (DataDirectory, Log file, DPDKCapture). */
+#define CONFIG_PATH_MAX 256
+
 /* The dataplane's keys. Defaults are set by config_init(). */
 struct config_dpdk {
 	char lcores[CONFIG_LCORES_MAX];      /* DPDKLcores, default "0" */
@@ -90,6 +93,11 @@ struct config_dpdk {
 	uint32_t tcp_recv_buffer;            /* TCPRecvBuffer, bytes, default 256 KBytes */
 	uint32_t tcp_send_buffer;            /* TCPSendBuffer, bytes, default 256 KBytes */
 	bool checksum_offload;               /* DPDKChecksumOffload, default 1 */
+	/* DPDKCapture: a pcapng file of every frame the port received and
+	 * sent (dataplane/capture.h), "" = none; DPDKCapturePackets: frames
+	 * written at most, default 1000000, 0 = no limit */
+	char capture_path[CONFIG_PATH_MAX];
+	uint64_t capture_packets;
 };
 
 /* hsrelay-netcheck's TCP checks (dataplane/netcheck_main.c). Defaults
@@ -110,8 +118,6 @@ struct config_netcheck {
 
 /* Nicknames: 1 to 19 characters [A-Za-z0-9] (tor's MAX_NICKNAME_LEN). */
 #define CONFIG_NICKNAME_MAX 19
-/* Longest DataDirectory or Log file path. */
-#define CONFIG_PATH_MAX 256
 /* Longest ContactInfo. */
 #define CONFIG_CONTACT_MAX 256
 /* DirAuthority lines kept (a test network has 3, the public one 9). */

@@ -53,6 +53,8 @@ SCALAR_DIFFERS(idle_polls_differs, dpdk.idle_polls)
 SCALAR_DIFFERS(idle_sleep_differs, dpdk.idle_sleep_usec)
 SCALAR_DIFFERS(arp_timeout_differs, dpdk.arp_timeout_sec)
 SCALAR_DIFFERS(checksum_offload_differs, dpdk.checksum_offload)
+STRING_DIFFERS(capture_differs, dpdk.capture_path)
+SCALAR_DIFFERS(capture_packets_differs, dpdk.capture_packets)
 SCALAR_DIFFERS(gateway_differs, dpdk.gateway)
 SCALAR_DIFFERS(echo_port_differs, netcheck.tcp_echo_port)
 SCALAR_DIFFERS(connect_bytes_differs, netcheck.connect_bytes)
@@ -298,6 +300,8 @@ static const struct reload_key reload_keys[] = {
 	{ "DPDKMac", CONFIG_RELOAD_RESTART, false, mac_differs, NULL },
 	{ "DPDKArpTimeout", CONFIG_RELOAD_RESTART, false, arp_timeout_differs, NULL },
 	{ "DPDKChecksumOffload", CONFIG_RELOAD_RESTART, false, checksum_offload_differs, NULL },
+	{ "DPDKCapture", CONFIG_RELOAD_RESTART, false, capture_differs, NULL },
+	{ "DPDKCapturePackets", CONFIG_RELOAD_RESTART, false, capture_packets_differs, NULL },
 	{ "Address", CONFIG_RELOAD_RESTART, false, address_differs, NULL },
 	{ "DPDKGateway", CONFIG_RELOAD_RESTART, false, gateway_differs, NULL },
 	{ "TCPCongestionControl", CONFIG_RELOAD_RESTART, false, tcp_congestion_differs, NULL },

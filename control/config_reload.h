@@ -35,7 +35,7 @@ struct config_reload_change {
 
 /* Every key that can differ (the key table of config.c, minus ExitRelay and
  * ExitPolicy, whose only accepted values leave nothing to store). */
-#define CONFIG_RELOAD_KEYS_MAX 56
+#define CONFIG_RELOAD_KEYS_MAX 64
 
 struct config_reload_plan {
 	unsigned n_changes;

@@ -692,6 +692,7 @@ control_loop(struct hsrelay *r)
 		unsigned work = relay_control_poll(r->control_state, now);
 		int sig;
 
+		work += worker_set_capture_poll(&r->dp);
 		if (now != last_metrics) {
 			publish_metrics(r);
 			last_metrics = now;

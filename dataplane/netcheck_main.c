@@ -484,7 +484,7 @@ print_counters(const struct worker *w, struct stack *s,
 			" echo_accepted=%" PRIu64 " echo_closed=%" PRIu64
 			" echo_resets=%" PRIu64 " echo_bytes=%" PRIu64
 			" arp_shared=%" PRIu64 " arp_share_dropped=%" PRIu64
-			" arp_learnt=%" PRIu64,
+			" arp_learnt=%" PRIu64 " capture_dropped=%" PRIu64,
 			worker_index(w), c->rx_packets, c->tx_packets, c->tx_dropped,
 			c->handoff_out, c->handoff_in, c->handoff_dropped, net->arp,
 			sc->arp_replies, net->icmp_echo, sc->icmp_replies, net->tcp,
@@ -492,7 +492,7 @@ print_counters(const struct worker *w, struct stack *s,
 			sc->alloc_failed + app->client_alloc_failed, c->idle_sleeps,
 			app->echo_accepted, app->echo_closed, app->echo_resets,
 			app->echo_bytes, sc->arp_shared, sc->arp_share_dropped,
-			sc->arp_learnt);
+			sc->arp_learnt, c->capture_dropped);
 	for (size_t i = 0; i < RTE_DIM(tcp); i++)
 		printf(" tcp_%s=%" PRIu64, tcp[i].name, tcp[i].value);
 	if (sc->drop_no_route || sc->drop_unresolved || sc->drop_arp_evicted ||
@@ -660,6 +660,7 @@ wait_for_stop(struct netcheck *nc, unsigned seconds)
 
 		if (sig == SIGTERM || sig == SIGINT)
 			return;
+		worker_set_capture_poll(&nc->dp);
 		/* EAGAIN: the tick passed; EINTR: some other signal. */
 		if (clients_done(nc, &reported)) {
 			/* Let the FINs of the closes go out. */

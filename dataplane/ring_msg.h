@@ -34,6 +34,9 @@ enum ring_msg_type {
 	/* control -> worker: u32 = idle sleep in microseconds (0: busy
 	 * poll), u64 = empty polls before sleeping. */
 	RING_MSG_SET_IDLE = 3,
+	/* control -> worker: the capture file is complete (DPDKCapture):
+	 * stop copying frames (dataplane/capture.h). */
+	RING_MSG_CAPTURE_STOP = 6,
 	/* worker -> control: answer to RING_MSG_STATS_REQUEST; u64 = the
 	 * request's u64 (a sequence number chosen by control). */
 	RING_MSG_STATS_DONE = 4,

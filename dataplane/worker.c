@@ -14,6 +14,7 @@
 #include <rte_ring.h>
 #include <rte_thash.h>
 
+#include "dataplane/capture.h"
 #include "dataplane/port.h"
 
 #define WORKER_DEFAULT_TX_DRAIN_NS 100000
@@ -33,6 +34,11 @@ struct __rte_cache_aligned worker {
 	bool tx_linearize;
 	bool tx_prepare;
 	bool stopping;
+	bool capturing;
+	/* tx_buffer[0 .. tx_captured) were copied for the capture already
+	 * (a flush that the device took only part of keeps the rest) */
+	uint16_t tx_captured;
+	struct capture_tap capture;
 	uint64_t now;
 	uint64_t tx_deadline;
 	uint16_t tx_count;
@@ -107,6 +113,10 @@ worker_create(const struct worker_config *config)
 	w->idle_polls = config->idle_polls ? config->idle_polls :
 		WORKER_DEFAULT_IDLE_POLLS;
 	w->idle_sleep_usec = config->idle_sleep_usec;
+	if (config->capture != NULL) {
+		w->capture = *config->capture;
+		w->capturing = true;
+	}
 	return w;
 }
 
@@ -174,11 +184,18 @@ worker_tx_flush(struct worker *w)
 
 	if (w->tx_count == 0)
 		return 0;
+	/* Copied before the device takes them: a PMD may free or reuse a
+	 * frame inside rte_eth_tx_burst(). */
+	if (unlikely(w->capturing) && w->tx_captured < w->tx_count)
+		w->counters.capture_dropped += capture_frames(&w->capture, w->port_id, w->queue_id,
+				w->tx_buffer + w->tx_captured, (uint16_t)(w->tx_count - w->tx_captured),
+				RTE_PCAPNG_DIRECTION_OUT);
 	sent = rte_eth_tx_burst(w->port_id, w->queue_id, w->tx_buffer, w->tx_count);
 	if (sent < w->tx_count)
 		memmove(w->tx_buffer, w->tx_buffer + sent,
 				(size_t)(w->tx_count - sent) * sizeof(w->tx_buffer[0]));
 	w->tx_count = (uint16_t)(w->tx_count - sent);
+	w->tx_captured = w->tx_count;
 	w->counters.tx_packets += sent;
 	return sent;
 }
@@ -307,6 +324,9 @@ worker_control(struct worker *w, const struct ring_msg *msg)
 			memcpy(msg->ptr, &w->counters, sizeof(w->counters));
 		worker_event(w, RING_MSG_STATS_DONE, msg->u64);
 		break;
+	case RING_MSG_CAPTURE_STOP:
+		w->capturing = false;
+		break;
 	case RING_MSG_SET_IDLE:
 		w->idle_sleep_usec = msg->u32;
 		w->idle_polls = msg->u64 ? (unsigned)msg->u64 : WORKER_DEFAULT_IDLE_POLLS;
@@ -338,6 +358,9 @@ worker_poll(struct worker *w, uint64_t now)
 	/* 1. RX burst. */
 	n_rx = rte_eth_rx_burst(w->port_id, w->queue_id, rx, WORKER_BURST);
 	w->counters.rx_packets += n_rx;
+	if (unlikely(w->capturing) && n_rx > 0)
+		w->counters.capture_dropped += capture_frames(&w->capture, w->port_id,
+				w->queue_id, rx, n_rx, RTE_PCAPNG_DIRECTION_IN);
 
 	/* 2. Classify by flow owner. */
 	if (w->n_workers == 1 || w->hw_rss) {

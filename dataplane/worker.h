@@ -49,6 +49,8 @@ struct worker;
 /* Counters of the runtime; the stack keeps its own per kind. Written only
  * by the worker; read by control through RING_MSG_STATS_REQUEST, or
  * directly once the worker's lcore has finished. */
+struct capture_tap;
+
 struct worker_counters {
 	uint64_t polls;            /* loop iterations */
 	uint64_t rx_packets;       /* frames received on the queue */
@@ -62,6 +64,7 @@ struct worker_counters {
 	uint64_t control_unknown;  /* of which had a type nobody handles */
 	uint64_t events_dropped;   /* answers lost: event ring full */
 	uint64_t idle_sleeps;      /* back-off sleeps */
+	uint64_t capture_dropped;  /* frames DPDKCapture could not copy */
 	/* TSC cycles spent in worker_run()'s loop iterations (sleeps not
 	 * included): all of them, and those that did work (received, handed
 	 * over or sent frames, ran timers or the application, took control
@@ -113,6 +116,9 @@ struct worker_config {
 	unsigned idle_polls;      /* 0: 64 */
 	unsigned idle_sleep_usec; /* 0: busy poll */
 	int socket_id;
+	/* DPDKCapture: copy every frame received on the queue and sent
+	 * (dataplane/capture.h) until RING_MSG_CAPTURE_STOP; NULL: off. */
+	const struct capture_tap *capture;
 };
 
 /* Allocates and initialises a worker from config (copied). Returns NULL

@@ -2,6 +2,7 @@
 #include "dataplane/worker_set.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,9 +11,11 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_pause.h>
 #include <rte_ring.h>
 
 #include "control/config.h"
+#include "dataplane/capture.h"
 #include "dataplane/ring_msg.h"
 #include "dataplane/stack.h"
 
@@ -145,6 +148,16 @@ create_workers(struct worker_set *set)
 		if (rc < 0)
 			return rc;
 	}
+	if (cfg->capture_path[0] != '\0') {
+		char msg[CONFIG_PATH_MAX + 128];
+
+		set->capture = capture_open(cfg->capture_path, set->n_workers, cfg->capture_packets,
+				set->socket_id, &rc, msg, sizeof(msg));
+		if (set->capture == NULL) {
+			fprintf(stderr, "%s: %s\n", set->config.name, msg);
+			return rc;
+		}
+	}
 	for (unsigned i = 0; i < set->n_workers; i++) {
 		struct worker_config wc = {
 			.index = i,
@@ -161,6 +174,7 @@ create_workers(struct worker_set *set)
 			.idle_polls = cfg->idle_polls,
 			.idle_sleep_usec = cfg->idle_sleep_usec,
 			.socket_id = set->socket_id,
+			.capture = set->capture != NULL ? capture_tap_of(set->capture, i) : NULL,
 		};
 
 		memcpy(wc.handoff_rings, set->handoff, sizeof(set->handoff));
@@ -211,9 +225,48 @@ worker_set_stop(struct worker_set *set)
 		}
 }
 
+unsigned
+worker_set_capture_poll(struct worker_set *set)
+{
+	struct capture_stats st;
+	bool complete;
+	unsigned n;
+
+	if (set->capture == NULL)
+		return 0;
+	n = capture_drain(set->capture, &complete);
+	if (complete && !set->capture_stopped) {
+		for (unsigned i = 0; i < set->n_workers; i++) {
+			struct ring_msg msg = { .type = RING_MSG_CAPTURE_STOP, .worker = (uint16_t)i };
+
+			/* A full control ring drains within an iteration. */
+			while (set->launched[i] && ring_msg_send(set->control[i], &msg) < 0)
+				rte_pause();
+		}
+		set->capture_stopped = true;
+		capture_get_stats(set->capture, &st);
+		fprintf(stderr, "%s: capture: %s holds %" PRIu64 " frames%s; no more are "
+				"copied\n", set->config.name, set->config.dpdk->capture_path,
+				st.packets, st.write_errors ? " (stopped by a write error)"
+				: " (DPDKCapturePackets)");
+	}
+	return n;
+}
+
 void
 worker_set_destroy(struct worker_set *set)
 {
+	if (set->capture != NULL) {
+		struct capture_stats st;
+
+		/* The workers are stopped: what they copied last is written. */
+		capture_close(set->capture, &st);
+		set->capture = NULL;
+		fprintf(stderr, "%s: capture: %" PRIu64 " frames, %" PRIu64 " bytes written to "
+				"%s; %" PRIu64 " copied beyond the limit, %" PRIu64 " write errors\n",
+				set->config.name, st.packets, st.bytes, set->config.dpdk->capture_path,
+				st.discarded, st.write_errors);
+	}
 	for (unsigned i = 0; i < set->n_workers; i++) {
 		stack_destroy(set->stacks[i]);
 		set->stacks[i] = NULL;

@@ -25,6 +25,7 @@
 #include "dataplane/port.h"
 #include "dataplane/worker.h"
 
+struct capture;
 struct config_dpdk;
 struct rte_mempool;
 struct rte_ring;
@@ -83,6 +84,8 @@ struct worker_set {
 	void *apps[WORKER_MAX];
 	struct stack *stacks[WORKER_MAX];
 	struct worker *workers[WORKER_MAX];
+	struct capture *capture;		/* DPDKCapture, NULL: none */
+	bool capture_stopped;			/* the workers were told */
 };
 
 /* Copies config into set (which must be zeroed), takes the first
@@ -104,6 +107,12 @@ int worker_set_create_workers(struct worker_set *set);
  * negative code of the first launch that failed (printed); the workers
  * launched before it run and are stopped by worker_set_stop(). */
 int worker_set_launch(struct worker_set *set);
+
+/* Writes the frames the workers copied for DPDKCapture (nothing without
+ * it); once the file holds DPDKCapturePackets frames, tells the workers to
+ * stop copying and says so on stderr. Called from the main lcore's loop.
+ * Returns the frames written. */
+unsigned worker_set_capture_poll(struct worker_set *set);
 
 /* Sends RING_MSG_STOP to every launched worker and waits for each lcore. */
 void worker_set_stop(struct worker_set *set);

@@ -17,7 +17,8 @@
 #     running with the previous values;
 #  3. a MetricsPortPolicy that rejects 127.0.0.1: the MetricsPort answers 403.
 # Then SIGTERM must stop it with status 0 and "stats reload valid=2
-# refused=1". Exit 77 (meson: skipped) without root.
+# refused=1", and its DPDKCapture file must hold the uploads it sent (the
+# capture through hsrelay's main loop). Exit 77 (meson: skipped) without root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=../netns/lib.sh
@@ -51,6 +52,7 @@ write_conf() {
     echo "DPDKMemoryMB $4"
     echo "DPDKIdleSleepUsec 100"
     echo "DPDKMac $mac_ours"
+    echo "DPDKCapture $work/hsrelay.pcapng"
     echo "Address $ip_ours/24"
     echo "DataDirectory $work/hsrelay"
     echo "Nickname $1"
@@ -194,4 +196,11 @@ standalone_stop
 grep -q '^hsrelay: stats reload valid=2 refused=1$' "$work/hsrelay.out" ||
   fail "reload counters: $(grep 'stats reload' "$work/hsrelay.out")"
 checked "stopped with status 0; $(grep 'stats reload' "$work/hsrelay.out")"
+"$python" "$here/../netns/pcapng_check.py" "$work/hsrelay.pcapng" >"$work/capture" ||
+  fail "pcapng_check.py refused hsrelay's capture"
+uploads=$(find "$work/uploads" -type f ! -name '*.tmp' | wc -l)
+syn_out=$(tr ' ' '\n' <"$work/capture" | sed -n 's/^syn_out=//p')
+[ "$syn_out" -ge "$uploads" ] ||
+  fail "the capture has $syn_out connections opened, hsrelay uploaded $uploads descriptors: $(cat "$work/capture")"
+checked "DPDKCapture: $(cut -d' ' -f1-4 "$work/capture"), $syn_out connections opened for $uploads uploads"
 echo "PASS relay_sighup in $(( ($(date +%s%N) - start) / 1000000 )) ms"

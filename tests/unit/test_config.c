@@ -41,6 +41,8 @@ test_defaults(void **state)
 	assert_int_equal(c.dpdk.tcp_recv_buffer, 256 * 1024);
 	assert_int_equal(c.dpdk.tcp_send_buffer, 256 * 1024);
 	assert_true(c.dpdk.checksum_offload);
+	assert_string_equal(c.dpdk.capture_path, "");
+	assert_int_equal(c.dpdk.capture_packets, 1000000);
 	assert_false(c.dpdk.has_mac);
 	assert_false(c.dpdk.has_address);
 }
@@ -64,6 +66,8 @@ test_full_file(void **state)
 		"DPDKMac 02:00:00:77:01:02\n"
 		"DPDKArpTimeout 5\n"
 		"DPDKChecksumOffload 0\n"
+		"DPDKCapture /var/tmp/hs0.pcapng\n"
+		"DPDKCapturePackets 0\n"
 		"Address 10.77.1.2/24\n"
 		"DPDKGateway 10.77.1.1\n"
 		"TCPCongestionControl NewReno\n"
@@ -93,6 +97,8 @@ test_full_file(void **state)
 	assert_memory_equal(c.dpdk.mac, ((uint8_t[]){ 2, 0, 0, 0x77, 1, 2 }), 6);
 	assert_int_equal(c.dpdk.arp_timeout_sec, 5);
 	assert_false(c.dpdk.checksum_offload);
+	assert_string_equal(c.dpdk.capture_path, "/var/tmp/hs0.pcapng");
+	assert_int_equal(c.dpdk.capture_packets, 0);
 	assert_true(c.dpdk.has_address);
 	assert_int_equal(c.dpdk.address, 0x0a4d0102);
 	assert_int_equal(c.dpdk.prefix_len, 24);
@@ -144,6 +150,11 @@ static const struct bad_case bad_cases[] = {
 	{ "DPDKMac 00:00:00:00:00:00", "DPDKMac", "all-zero" },
 	{ "DPDKArpTimeout 0", "DPDKArpTimeout", "out of range" },
 	{ "DPDKChecksumOffload yes", "DPDKChecksumOffload", "not 0 or 1" },
+	{ "DPDKCapture ~/hs.pcapng", "DPDKCapture", "'~' is not expanded" },
+	{ "DPDKCapturePackets -1", "DPDKCapturePackets", "not a number of packets" },
+	{ "DPDKCapturePackets 10k", "DPDKCapturePackets", "not a number of packets" },
+	{ "DPDKCapturePackets 99999999999999999999", "DPDKCapturePackets",
+	  "not a number of packets" },
 	{ "Address 10.77.1.2", "Address", "no prefix length" },
 	{ "Address 10.77.1/24", "Address", "not an IPv4 address" },
 	{ "Address 10.77.1.256/24", "Address", "not an IPv4 address" },

@@ -441,6 +441,11 @@ test_action_of(void **state)
 	assert_int_equal(action, CONFIG_RELOAD_APPLY);
 	assert_int_equal(config_reload_action_of("MaxAdvertisedBandwidth", &action), 0);
 	assert_int_equal(action, CONFIG_RELOAD_APPLY);
+	/* The capture file is opened with the workers. */
+	assert_int_equal(config_reload_action_of("DPDKCapture", &action), 0);
+	assert_int_equal(action, CONFIG_RELOAD_RESTART);
+	assert_int_equal(config_reload_action_of("DPDKCapturePackets", &action), 0);
+	assert_int_equal(action, CONFIG_RELOAD_RESTART);
 	assert_int_equal(config_reload_action_of("NoSuchKey", &action), -ENOENT);
 	assert_string_equal(config_reload_action_name(CONFIG_RELOAD_RESTART),
 			"needs restart, kept old value");

@@ -993,8 +993,10 @@ set_count_private_bandwidth(struct config *config, const char *value, char *msg,
 	bool count = false;
 	int rc = parse_bool(value, &count, msg, msg_len);
 
-	if (rc == 0)
+	if (rc == 0) {
 		config->tor.count_private_bandwidth = count ? 1 : 0;
+		config->tor.count_private_bandwidth_given = true;
+	}
 	return rc;
 }
 

@@ -263,6 +263,7 @@ struct config_tor {
 	 * BandwidthRate and BandwidthBurst. -1 until config_check_relay()
 	 * resolves it, so 0 or 1 once a configuration is checked. */
 	int count_private_bandwidth;
+	bool count_private_bandwidth_given;	/* the key is in the file */
 	/* TokenBucketRefillInterval (tor's MSEC_INTERVAL, 1..1000, default
 	 * 100): how often the rate limiter's token buckets are refilled. */
 	uint32_t token_bucket_refill_interval_ms;

@@ -68,7 +68,7 @@ SCALAR_DIFFERS(burst_differs, tor.bandwidth_burst)
 SCALAR_DIFFERS(relay_rate_differs, tor.relay_bandwidth_rate)
 SCALAR_DIFFERS(relay_burst_differs, tor.relay_bandwidth_burst)
 SCALAR_DIFFERS(max_advertised_differs, tor.max_advertised_bandwidth)
-SCALAR_DIFFERS(count_private_differs, tor.count_private_bandwidth)
+
 SCALAR_DIFFERS(refill_interval_differs, tor.token_bucket_refill_interval_ms)
 SCALAR_DIFFERS(publish_differs, tor.publish_server_descriptor)
 SCALAR_DIFFERS(assume_reachable_differs, tor.assume_reachable)
@@ -83,7 +83,30 @@ SCALAR_COPY(burst_copy, tor.bandwidth_burst)
 SCALAR_COPY(relay_rate_copy, tor.relay_bandwidth_rate)
 SCALAR_COPY(relay_burst_copy, tor.relay_bandwidth_burst)
 SCALAR_COPY(max_advertised_copy, tor.max_advertised_bandwidth)
-SCALAR_COPY(count_private_copy, tor.count_private_bandwidth)
+/* CountPrivateBandwidth as the running relay takes it from the new file:
+ * when the key is not given its default follows TestingTorNetwork, which
+ * a reload does not change (it needs a restart), so the running one
+ * decides, not the new file's (tor refuses such a reload as a whole). */
+static int
+count_private_of(const struct config *running, const struct config *fresh)
+{
+	if (fresh->tor.count_private_bandwidth_given)
+		return fresh->tor.count_private_bandwidth;
+	return running->tor.testing_tor_network ? 1 : 0;
+}
+
+static bool
+count_private_differs(const struct config *running, const struct config *fresh)
+{
+	return running->tor.count_private_bandwidth != count_private_of(running, fresh);
+}
+
+static void
+count_private_copy(struct config *running, const struct config *fresh)
+{
+	running->tor.count_private_bandwidth = count_private_of(running, fresh);
+	running->tor.count_private_bandwidth_given = fresh->tor.count_private_bandwidth_given;
+}
 SCALAR_COPY(publish_copy, tor.publish_server_descriptor)
 SCALAR_COPY(assume_reachable_copy, tor.assume_reachable)
 SCALAR_COPY(max_hsdir_copy, tor.max_hsdir_cache_bytes)

@@ -325,6 +325,33 @@ test_bucket_keys(void **state)
 	assert_int_equal(find(&plan, "CountPrivateBandwidth")->action, CONFIG_RELOAD_APPLY);
 	config_reload_apply(&a, &b, &plan);
 	assert_int_equal(a.tor.count_private_bandwidth, 0);
+
+	/* TestingTorNetwork dropped (needs a restart, kept): an unset
+	 * CountPrivateBandwidth keeps the default of the running
+	 * TestingTorNetwork, not the new file's; an explicit 0 applies. */
+	load(&a, "TestingTorNetwork 1\n");
+	load(&b, "TestingTorNetwork 0\n");
+	assert_int_equal(b.tor.count_private_bandwidth, 0);
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 1);
+	assert_string_equal(plan.changes[0].key, "TestingTorNetwork");
+	assert_int_equal(plan.changes[0].action, CONFIG_RELOAD_RESTART);
+	config_reload_apply(&a, &b, &plan);
+	assert_true(a.tor.testing_tor_network);
+	assert_int_equal(a.tor.count_private_bandwidth, 1);
+	load(&b, "TestingTorNetwork 0\nCountPrivateBandwidth 0\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 2);
+	assert_int_equal(find(&plan, "CountPrivateBandwidth")->action, CONFIG_RELOAD_APPLY);
+	config_reload_apply(&a, &b, &plan);
+	assert_int_equal(a.tor.count_private_bandwidth, 0);
+	/* Its line removed again: back to the running default (1). */
+	load(&b, "TestingTorNetwork 1\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 1);
+	assert_string_equal(plan.changes[0].key, "CountPrivateBandwidth");
+	config_reload_apply(&a, &b, &plan);
+	assert_int_equal(a.tor.count_private_bandwidth, 1);
 }
 
 /* RelayBandwidthRate, RelayBandwidthBurst and MaxAdvertisedBandwidth are

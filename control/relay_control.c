@@ -1613,10 +1613,6 @@ padding_params_from_consensus(struct relay_control *c)
 				(uint64_t)p.ito_low_ms << 16 | p.ito_high_ms, NULL);
 }
 
-/* BandwidthRate and BandwidthBurst, divided among the workers (each
- * limits the links it owns; flows are spread over them by hash), to every
- * worker: tor's global token buckets (connection.c connection_bucket_init()
- * and connection_bucket_adjust()). */
 /* A worker's share of a rate and burst as RELAY_MSG_BANDWIDTH carries
  * them: rate << 32 | burst, each at least 1 byte and at most 32 bits. */
 static uint64_t
@@ -1627,6 +1623,10 @@ bandwidth_share(const struct relay_control *c, uint64_t rate, uint64_t burst)
 	return rate << 32 | burst;
 }
 
+/* BandwidthRate and BandwidthBurst (and RelayBandwidthRate/Burst),
+ * divided among the workers (each limits the links it owns; flows are
+ * spread over them by hash), to every worker: tor's global token buckets
+ * (connection.c connection_bucket_init() and connection_bucket_adjust()). */
 static void
 bandwidth_to_workers(struct relay_control *c)
 {
@@ -1649,7 +1649,8 @@ bandwidth_to_workers(struct relay_control *c)
 				"bursts of %" PRIu64 " bytes (%" PRIu64 " and %" PRIu64 " per "
 				"worker)", c->cfg.relay_bandwidth_rate, c->cfg.relay_bandwidth_burst,
 				relayed >> 32, relayed & UINT32_MAX);
-	/* The relayed buckets first: the worker limits from the second. */
+	/* The relayed pair first, so that a worker has both when
+	 * MSG_BANDWIDTH turns its limiting on. */
 	for (unsigned w = 0; w < c->cfg.n_workers; w++) {
 		send_msg(c, w, RELAY_MSG_RELAYED_BANDWIDTH, interval, relayed, NULL);
 		send_msg(c, w, RELAY_MSG_BANDWIDTH, flags, share, NULL);

@@ -330,7 +330,7 @@ write_keys(struct text *t, const struct descriptor_params *params,
 	return 0;
 }
 
-/* family .. tunnelled-dir-server. */
+/* family .. tunnelled-dir-server, overload-general. */
 static int
 write_tail(struct text *t, const struct descriptor_params *params,
 		const struct relay_keys *keys)
@@ -370,6 +370,10 @@ write_tail(struct text *t, const struct descriptor_params *params,
 	text_puts(t, "\nreject *:*\n");
 	if (params->roles & DESCRIPTOR_ROLE_DIR_CACHE)
 		text_puts(t, "tunnelled-dir-server\n");
+	/* tor router.c: overload-general after tunnelled-dir-server, before
+	 * the signatures (dir-spec 2.1.1). */
+	if (params->overload_general != NULL)
+		text_puts(t, params->overload_general);
 	return 0;
 }
 

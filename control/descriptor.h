@@ -91,6 +91,9 @@ struct descriptor_params {
 	uint64_t bandwidth_rate;
 	uint64_t bandwidth_burst;
 	uint64_t bandwidth_observed;
+	/* tor's overload-general line with its newline (control/overload.h),
+	 * NULL or "" when the relay was not overloaded in the last 72 hours */
+	const char *overload_general;
 	uint64_t uptime;		/* seconds */
 	time_t published;
 	/* "$" + 40 hex digits, or nicknames; n_family 0 for no family line. */

@@ -400,10 +400,11 @@ print_stats(const struct hsrelay *r)
 			" create_failures=%" PRIu64 " extends=%" PRIu64 " extend_failures=%" PRIu64
 			" extended=%" PRIu64 " uploads_ok=%" PRIu64 " uploads_failed=%" PRIu64
 			" messages_dropped=%" PRIu64 " extends_cross_worker=%" PRIu64
-			" cross_lost=%" PRIu64 "\n", c->tls_handshakes, c->tls_failures,
-			c->link_handshakes, c->link_failures, c->creates, c->create_failures,
-			c->extends, c->extend_failures, c->extended, c->uploads_ok, c->uploads_failed,
-			c->messages_dropped, c->extends_cross_worker, c->cross_lost);
+			" cross_lost=%" PRIu64 " overloads=%" PRIu64 "\n", c->tls_handshakes,
+			c->tls_failures, c->link_handshakes, c->link_failures, c->creates,
+			c->create_failures, c->extends, c->extend_failures, c->extended, c->uploads_ok,
+			c->uploads_failed, c->messages_dropped, c->extends_cross_worker, c->cross_lost,
+			c->overloads);
 	print_intro_stats(relay_control_intro_stats(r->control_state));
 	{
 		const struct dos_guard_stats *d = relay_control_dos_stats(r->control_state);

@@ -22,6 +22,7 @@
 
 #include "control/authority_cert.h"
 #include "control/bw_history.h"
+#include "control/overload.h"
 #include "control/circ_cells.h"
 #include "control/consdiff.h"
 #include "control/consensus.h"
@@ -249,6 +250,10 @@ struct relay_control {
 	struct bw_history bw;
 	time_t bw_last_second, next_bw_check, last_bw_change;
 	uint64_t observed_bw;
+	/* The general overload signal (overload.h), and the workers'
+	 * out-of-memory circuit kills counted into it so far. */
+	struct overload overload;
+	uint64_t overload_oom_seen;
 	bool stats_outstanding[WORKER_MAX];
 	/* Directory cache: the raw text of the kept consensus and of each
 	 * kept authority certificate (certs[i]), served over BEGIN_DIR. */
@@ -2259,12 +2264,26 @@ on_link_bytes(struct relay_control *c, struct control_link *cl, struct rte_mbuf 
 	rte_pktmbuf_free(m);
 }
 
+/* A general overload (overload.h), logged once per hour it marks. */
+static void
+note_overload(struct relay_control *c, const char *why, time_t now)
+{
+	c->stats.overloads++;
+	if (overload_note_general(&c->overload, now))
+		relay_log("notice", "overload: %s; the next descriptor says overload-general",
+				why);
+}
+
 static void
 on_link_closed(struct relay_control *c, uint32_t id, uint64_t u64)
 {
 	uint32_t request = (uint32_t)(u64 >> 32);
 	struct control_link *cl = id != 0 ? link_find(c, id) : NULL;
 
+	/* tor rep_hist_note_tcp_exhaustion(): a connect that found no free
+	 * source port (tcp_connect() -EADDRINUSE) is a general overload. */
+	if (request != 0 && (uint32_t)u64 == EADDRINUSE)
+		note_overload(c, "no free TCP source port for a connection", time(NULL));
 	if (cl == NULL && request != 0)
 		cl = take_connecting(c, request);
 	if (cl == NULL)
@@ -2407,6 +2426,20 @@ bandwidth_min_observation(const struct relay_control *c)
 /* tor's bwhist: the bytes the links' TCP read and wrote (the workers' last
  * reported totals, asked for every second), noted once a second; then
  * tor's check of the descriptor's bandwidth-observed. */
+/* tor relay.c cell_queues_check_size(): the OOM handler's circuit kills
+ * are a general overload; the workers count theirs (closed_oom). */
+static void
+overload_poll(struct relay_control *c, time_t now)
+{
+	uint64_t oom = 0;
+
+	for (unsigned w = 0; w < c->cfg.n_workers; w++)
+		oom += c->stats_reported[w].closed_oom;
+	if (oom > c->overload_oom_seen)
+		note_overload(c, "circuits closed for want of queue memory", now);
+	c->overload_oom_seen = oom;
+}
+
 static void
 bandwidth_poll(struct relay_control *c, time_t now)
 {
@@ -2531,6 +2564,7 @@ upload_descriptor(struct relay_control *c, time_t now)
 	const char *family[RELAY_FAMILY_MAX + 1];
 	struct descriptor_params d;
 	char address[INET_ADDRSTRLEN], platform[64];
+	char overload_line[OVERLOAD_GENERAL_LINE_MAX];
 	int n_family;
 	ssize_t len;
 
@@ -2559,6 +2593,8 @@ upload_descriptor(struct relay_control *c, time_t now)
 	d.bandwidth_burst = c->cfg.advertised_burst;
 	c->observed_bw = bw_history_assess(&c->bw, now, bandwidth_min_observation(c));
 	d.bandwidth_observed = c->observed_bw;
+	overload_general_line(&c->overload, now, overload_line);
+	d.overload_general = overload_line;
 	d.uptime = (uint64_t)(now - c->started);
 	d.published = now;
 	/* A directory cache over BEGIN_DIR (dir-spec 2.1.1
@@ -2938,6 +2974,7 @@ relay_control_poll(struct relay_control *c, time_t now)
 	stream_circuits_poll(c, now);
 	rendezvous_poll(c, now);
 	bandwidth_poll(c, now);
+	overload_poll(c, now);
 	if (intro_point_stats(c->intro)->acks_pending > 0) {
 		/* INTRODUCE_ACKs whose worker answer was lost (intro_point.h);
 		 * the same monotonic seconds as intro_cell(). */

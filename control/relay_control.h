@@ -123,6 +123,9 @@ struct relay_control_stats {
 	uint64_t links_outbound;
 	uint64_t creates;		/* CREATE2 / CREATE_FAST answered */
 	uint64_t create_failures;
+	/* general overloads noted (control/overload.h): OOM circuit kills,
+	 * TCP source ports exhausted */
+	uint64_t overloads;
 	uint64_t extends;		/* EXTEND2 forwarded as CREATE2 */
 	uint64_t extend_failures;
 	uint64_t extended;		/* EXTENDED2 sent */

@@ -553,6 +553,16 @@ test_roles_and_proto(void **state)
 	assert_non_null(strstr(ours, "\nhidden-service-dir\nntor-onion-key "));
 	assert_int_equal(check_descriptor(ours, TOR_PUBLISHED), CHECK_OK);
 	free(ours);
+
+	/* After an overload (control/overload.h): tor's overload-general
+	 * line between tunnelled-dir-server and the signatures, which cover
+	 * it. */
+	params.overload_general = "overload-general 1 2026-12-03 18:00:00\n";
+	ours = build(&params, &len, NULL);
+	assert_non_null(strstr(ours, "\nreject *:*\ntunnelled-dir-server\n"
+			"overload-general 1 2026-12-03 18:00:00\nrouter-sig-ed25519 "));
+	assert_int_equal(check_descriptor(ours, TOR_PUBLISHED), CHECK_OK);
+	free(ours);
 }
 
 static void

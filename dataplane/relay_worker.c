@@ -309,27 +309,30 @@ link_relayed(const struct relay_worker *w, const struct relay_link *l)
 	return w->relayed_on && !(l->connect_request & RELAY_CONNECT_RAW);
 }
 
-/* What the buckets let a rate-limited link read or write now: the global
- * bucket's tokens, and the relayed bucket's when the link counts as
- * relayed (tor connection_bucket_read_limit(): the smaller). */
+/* What the buckets let one read or write now: the global pair's tokens
+ * and, with relayed, the smaller of those and the relayed pair's (tor
+ * connection_bucket_read_limit()). For a link, relayed is
+ * link_relayed(); for the waiting links together, relayed_on (a raw link,
+ * which only the global pair limits, then waits with the others while the
+ * relayed bucket is empty: at most one refill step). */
 static inline uint64_t
-read_allowed(const struct relay_worker *w, const struct relay_link *l)
+read_tokens(const struct relay_worker *w, bool relayed)
 {
-	uint64_t allowed = token_bucket_rw_read_allowed(&w->bucket);
+	uint64_t tokens = token_bucket_rw_read_allowed(&w->bucket);
 
-	if (link_relayed(w, l))
-		allowed = RTE_MIN(allowed, token_bucket_rw_read_allowed(&w->relayed));
-	return allowed;
+	if (relayed)
+		tokens = RTE_MIN(tokens, token_bucket_rw_read_allowed(&w->relayed));
+	return tokens;
 }
 
 static inline uint64_t
-write_allowed(const struct relay_worker *w, const struct relay_link *l)
+write_tokens(const struct relay_worker *w, bool relayed)
 {
-	uint64_t allowed = token_bucket_rw_write_allowed(&w->bucket);
+	uint64_t tokens = token_bucket_rw_write_allowed(&w->bucket);
 
-	if (link_relayed(w, l))
-		allowed = RTE_MIN(allowed, token_bucket_rw_write_allowed(&w->relayed));
-	return allowed;
+	if (relayed)
+		tokens = RTE_MIN(tokens, token_bucket_rw_write_allowed(&w->relayed));
+	return tokens;
 }
 
 static void
@@ -485,12 +488,12 @@ link_close(struct relay_worker *w, struct relay_link *l, int error, bool tcp_ali
 		/* What waited for tokens goes out before the FIN, as tor
 		 * flushes a connection it marks for close: the bytes are
 		 * spent, the bucket goes into debt. */
-		if (graceful)
+		if (graceful) {
 			link_send_backlog(w, l, true);
-		if (graceful)
 			tcp_close(w->tcp, l->tcp_conn, w->now);
-		else
+		} else {
 			tcp_abort(w->tcp, l->tcp_conn, w->now);
+		}
 	}
 	tls_stream_rx_release(&l->rx);
 	tls_stream_tx_discard(&l->tx);
@@ -520,7 +523,7 @@ link_send_chain(struct relay_worker *w, struct relay_link *l, struct rte_mbuf *c
 {
 	bool limited = link_rate_limited(w, l);
 
-	if (limited && write_allowed(w, l) == 0) {
+	if (limited && write_tokens(w, link_relayed(w, l)) == 0) {
 		park(w, l, PARK_WRITE);
 	} else if (l->backlog_count == 0) {
 		uint32_t bytes = chain->pkt_len;
@@ -560,7 +563,7 @@ link_send_backlog(struct relay_worker *w, struct relay_link *l, bool ignore_buck
 		uint32_t bytes = chain->pkt_len;
 		int rc;
 
-		if (limited && !ignore_bucket && write_allowed(w, l) == 0) {
+		if (limited && !ignore_bucket && write_tokens(w, link_relayed(w, l)) == 0) {
 			park(w, l, PARK_WRITE);
 			return;
 		}
@@ -1492,7 +1495,7 @@ link_read_share(struct relay_worker *w, struct relay_link *l, uint64_t share,
 	if (l->state == LINK_TLS && l->paused)
 		return;
 	if (limited && !ignore_bucket) {
-		uint64_t allowed = RTE_MIN(read_allowed(w, l), share);
+		uint64_t allowed = RTE_MIN(read_tokens(w, link_relayed(w, l)), share);
 
 		if (allowed == 0) {
 			park(w, l, PARK_READ);
@@ -1531,30 +1534,6 @@ link_read(struct relay_worker *w, struct relay_link *l)
 	link_read_share(w, l, UINT64_MAX, false);
 }
 
-/* The tokens of the buckets that hold waiting links back: the global ones
- * and, when set, the relayed ones (the raw links that only the global
- * bucket limits wait with the others while the relayed bucket is empty,
- * at most one refill step). */
-static inline uint64_t
-tick_read_tokens(const struct relay_worker *w)
-{
-	uint64_t tokens = token_bucket_rw_read_allowed(&w->bucket);
-
-	if (w->relayed_on)
-		tokens = RTE_MIN(tokens, token_bucket_rw_read_allowed(&w->relayed));
-	return tokens;
-}
-
-static inline uint64_t
-tick_write_tokens(const struct relay_worker *w)
-{
-	uint64_t tokens = token_bucket_rw_write_allowed(&w->bucket);
-
-	if (w->relayed_on)
-		tokens = RTE_MIN(tokens, token_bucket_rw_write_allowed(&w->relayed));
-	return tokens;
-}
-
 /* Refills this worker's buckets, and while they hold tokens gives the links
  * waiting for them a turn (tor connection_bucket_refill_all() wakes every
  * connection it blocked). Readers share: each gets an equal part of what
@@ -1566,6 +1545,7 @@ bandwidth_tick(struct relay_worker *w)
 {
 	uint32_t *order = w->park_scratch;
 	unsigned work = 0;
+	uint64_t tokens;
 	uint32_t n;
 
 	if (!w->bucket_on)
@@ -1574,8 +1554,9 @@ bandwidth_tick(struct relay_worker *w)
 	if (w->relayed_on)
 		token_bucket_rw_refill(&w->relayed, w->now);
 	n = w->nb_parked[PARK_READ];
-	if (n > 0 && tick_read_tokens(w) > 0) {
-		uint64_t share = RTE_MAX(tick_read_tokens(w) / n, 1);
+	tokens = n > 0 ? read_tokens(w, w->relayed_on) : 0;
+	if (tokens > 0) {
+		uint64_t share = RTE_MAX(tokens / n, 1);
 
 		memcpy(order, w->parked[PARK_READ], n * sizeof(order[0]));
 		for (uint32_t i = 0; i < n; i++) {
@@ -1587,7 +1568,7 @@ bandwidth_tick(struct relay_worker *w)
 		work += n;
 	}
 	n = w->nb_parked[PARK_WRITE];
-	if (n > 0 && tick_write_tokens(w) > 0) {
+	if (n > 0 && write_tokens(w, w->relayed_on) > 0) {
 		memcpy(order, w->parked[PARK_WRITE], n * sizeof(order[0]));
 		for (uint32_t i = 0; i < n; i++) {
 			struct relay_link *l = &w->links[order[(i + w->park_rotor) % n]];

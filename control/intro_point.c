@@ -29,6 +29,7 @@ struct intro_entry {
 	uint8_t auth_key[HS_AUTH_KEY_LEN];	/* intro */
 	struct hs_intro_dos_params dos;
 	struct intro_bucket bucket;
+	uint64_t introduce2;		/* intro: INTRODUCE2 handed on */
 	struct intro_entry *next_by_circ;
 	struct intro_entry *next_by_key;	/* intro only */
 };
@@ -172,6 +173,8 @@ unlink_key(struct intro_point *ip, struct intro_entry *e)
 	e->next_by_key = NULL;
 	e->intro = false;
 	ip->stats.intro_circuits--;
+	if (ip->cfg.ops.intro_gone != NULL)
+		ip->cfg.ops.intro_gone(ip->cfg.ctx, &e->circ, e->auth_key, e->introduce2);
 }
 
 static void
@@ -282,6 +285,7 @@ intro_point_free(struct intro_point *ip)
 {
 	if (ip == NULL)
 		return;
+	ip->cfg.ops.intro_gone = NULL;	/* nothing closes: no one to tell */
 	for (unsigned b = 0; b < INTRO_POINT_BUCKETS; b++) {
 		while (ip->by_circ[b] != NULL)
 			entry_remove(ip, ip->by_circ[b]);
@@ -415,7 +419,7 @@ send_ack(struct intro_point *ip, const struct intro_circuit *circ, uint16_t stat
  * plain way). */
 static int
 send_introduce2_confirmed(struct intro_point *ip, const struct intro_circuit *circ,
-		const struct intro_entry *service, const uint8_t *body, size_t body_len,
+		struct intro_entry *service, const uint8_t *body, size_t body_len,
 		uint32_t now_sec)
 {
 	uint32_t id = ++ip->next_id == 0 ? ++ip->next_id : ip->next_id;
@@ -428,6 +432,7 @@ send_introduce2_confirmed(struct intro_point *ip, const struct intro_circuit *ci
 		ip->stats.intro1[INTRO1_CIRCUIT_DEAD]++;
 		return send_ack(ip, circ, INTRODUCE_ACK_UNKNOWN_ID);
 	}
+	service->introduce2++;
 	pa->id = id;
 	pa->since = now_sec;
 	pa->client = *circ;
@@ -546,6 +551,7 @@ intro_point_introduce1(struct intro_point *ip, const struct intro_circuit *circ,
 		ip->stats.intro1[INTRO1_CIRCUIT_DEAD]++;
 		return send_ack(ip, circ, INTRODUCE_ACK_UNKNOWN_ID);
 	}
+	service->introduce2++;
 	ip->stats.intro1[INTRO1_SUCCESS]++;
 	return send_ack(ip, circ, INTRODUCE_ACK_SUCCESS);
 }

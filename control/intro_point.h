@@ -69,6 +69,12 @@ struct intro_point_ops {
 	 * and the ACK at once. */
 	int (*send_confirmed)(void *ctx, const struct intro_circuit *circ, uint8_t relay_command,
 			const uint8_t *body, size_t len, uint32_t id);
+	/* Optional. circ, the intro circuit of auth_key, is forgotten (it
+	 * closed, was replaced or its link went); introduce2 INTRODUCE2
+	 * messages were handed to send or send_confirmed on it. For the
+	 * operator's log: which key stopped taking introductions, and when. */
+	void (*intro_gone)(void *ctx, const struct intro_circuit *circ,
+			const uint8_t auth_key[HS_AUTH_KEY_LEN], uint64_t introduce2);
 };
 
 /* The INTRODUCE2 defence defaults from the consensus (tor hs_dos.c):

@@ -291,9 +291,17 @@ struct relay_control {
 static void
 relay_log(const char *level, const char *fmt, ...)
 {
+	struct timespec now;
+	struct tm tm;
+	char stamp[32] = "";
 	va_list ap;
 
-	fprintf(stderr, "hsrelay [%s] ", level);
+	/* tor's log prefix ("Dec 03 21:05:09.123 [notice]", local time), so
+	 * that hsrelay's lines sort in with the tor logs of the same network. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (localtime_r(&now.tv_sec, &tm) != NULL)
+		strftime(stamp, sizeof(stamp), "%b %d %H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ld hsrelay [%s] ", stamp, now.tv_nsec / 1000000, level);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -1561,6 +1569,19 @@ intro_close(void *ctx, const struct intro_circuit *circ, uint8_t reason)
 	struct relay_circuit_ref ref = intro_ref(circ);
 
 	destroy_circuit(c, circ->worker, &ref, reason);
+}
+
+static void
+intro_gone(void *ctx, const struct intro_circuit *circ, const uint8_t auth_key[HS_AUTH_KEY_LEN],
+		uint64_t introduce2)
+{
+	char key[48];
+
+	(void)ctx;
+	hs_key_base64(auth_key, key);
+	relay_log("info", "intro point: circuit %08x on link %08x gone for auth key %s "
+			"after %" PRIu64 " INTRODUCE2", circ->p_circ_id, circ->p_link, key,
+			introduce2);
 }
 
 static void
@@ -3094,7 +3115,7 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 	c->rendezvous = rendezvous_table_create(NULL);
 	c->intro = intro_point_new(&(struct intro_point_config){
 		.ops = { .send = intro_send, .close = intro_close, .watch = intro_watch,
-			 .send_confirmed = intro_send_confirmed },
+			 .send_confirmed = intro_send_confirmed, .intro_gone = intro_gone },
 		.ctx = c,
 	});
 	c->hsdir = hsdir_store_new(cfg->max_hsdir_cache_bytes);

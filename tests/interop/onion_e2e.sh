@@ -456,8 +456,15 @@ allowed=$(( live * (dos_burst + dos_rate * (p_ms / 1000 + 1)) + ${#on_clients[@]
 # processed: up to one second's tokens per such key.
 lost=0
 [ "$unknown" -eq 0 ] || lost=$(( dos_rate * live ))
-wait_until 5 intro2_seen $(( relayed + p_relayed - lost )) ||
+if ! wait_until 5 intro2_seen $(( relayed + p_relayed - lost )); then
+  # What tells where they went: the flood's keys, the intro circuits
+  # hsrelay held and when each went (and after how many INTRODUCE2),
+  # the cells hsrelay dropped, and the links it closed meanwhile.
+  grep -E '^flood: ' "$tn_work/paced.out" | sed 's/^/  paced /'
+  grep -E 'intro point: circuit|link .* clos' "$tn_work/hsrelay.log" | tail -40 | sed 's/^/  hsrelay: /'
+  grep '^hsrelay_drops_total' "$tn_work/metrics.3" | sed 's/^/  /'
   fail "the service logged $(intro2_counts) INTRODUCE2, the floods had $(( relayed + p_relayed )) relayed (at most $lost lost)"
+fi
 echo "  the service logged $(intro2_counts) INTRODUCE2 of the $(( relayed + p_relayed )) relayed"
 checked "paced flood of $p_sent INTRODUCE1 ($flood_rate/s per key, ${#pkeys[@]} keys, $live live) in $p_ms ms: $p_refused refused, $p_relayed relayed; hsrelay relayed $passed in all, at most $allowed may pass"
 # The proof of "while": a byte-exact fetch during which hsrelay was

@@ -37,6 +37,12 @@ struct recorder {
 	unsigned n_closed;
 	unsigned n_watched;
 	struct intro_circuit watched[MAX_EVENTS];
+	struct gone {
+		struct intro_circuit circ;
+		uint8_t auth_key[HS_AUTH_KEY_LEN];
+		uint64_t introduce2;
+	} gone[MAX_EVENTS];
+	unsigned n_gone;
 	int send_result;
 };
 
@@ -92,6 +98,19 @@ rec_watch(void *ctx, const struct intro_circuit *circ)
 	r->watched[r->n_watched++] = *circ;
 }
 
+static void
+rec_intro_gone(void *ctx, const struct intro_circuit *circ,
+		const uint8_t auth_key[HS_AUTH_KEY_LEN], uint64_t introduce2)
+{
+	struct recorder *r = ctx;
+
+	assert_true(r->n_gone < MAX_EVENTS);
+	r->gone[r->n_gone].circ = *circ;
+	memcpy(r->gone[r->n_gone].auth_key, auth_key, HS_AUTH_KEY_LEN);
+	r->gone[r->n_gone].introduce2 = introduce2;
+	r->n_gone++;
+}
+
 struct fixture {
 	struct recorder rec;
 	struct intro_point *ip;
@@ -120,7 +139,8 @@ setup(void **state)
 {
 	static struct fixture f;
 	struct intro_point_config cfg = {
-		.ops = { .send = rec_send, .close = rec_close, .watch = rec_watch },
+		.ops = { .send = rec_send, .close = rec_close, .watch = rec_watch,
+			 .intro_gone = rec_intro_gone },
 		.ctx = &f.rec,
 	};
 
@@ -555,15 +575,25 @@ test_cleanup_on_close(void **state)
 	reused.p_circ_id ^= 1;
 	intro_point_circuit_closed(f->ip, &reused);
 	assert_true(intro_point_is_intro_circuit(f->ip, &s));
-	/* The service circuit closes: its key is gone, NACK 0x0001. */
+	assert_int_equal(introduce(f, &n, 1), INTRODUCE_ACK_SUCCESS);
+	assert_int_equal(f->rec.n_gone, 0);
+	/* The service circuit closes: its key is gone, NACK 0x0001; the
+	 * operator's log learns which key and after how many INTRODUCE2. */
 	intro_point_circuit_closed(f->ip, &s);
 	assert_false(intro_point_is_intro_circuit(f->ip, &s));
+	assert_int_equal(f->rec.n_gone, 1);
+	assert_true(same(&f->rec.gone[0].circ, &s));
+	assert_memory_equal(f->rec.gone[0].auth_key, f->auth_key.public_key, HS_AUTH_KEY_LEN);
+	assert_int_equal(f->rec.gone[0].introduce2, 2);
 	assert_int_equal(intro_point_stats(f->ip)->intro_circuits, 0);
 	assert_int_equal(introduce(f, &n, 1), INTRODUCE_ACK_UNKNOWN_ID);
 	/* Re-established on a new circuit, then its link closes. */
 	establish_ok(f, &client, 0, 0, 1);
 	intro_point_link_closed(f->ip, client.p_link);
 	assert_int_equal(introduce(f, &n, 1), INTRODUCE_ACK_UNKNOWN_ID);
+	assert_int_equal(f->rec.n_gone, 2);
+	assert_true(same(&f->rec.gone[1].circ, &client));
+	assert_int_equal(f->rec.gone[1].introduce2, 0);
 	/* A DESTROY seen by control (by p side). */
 	{
 		struct intro_circuit t = circuit(700);

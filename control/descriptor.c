@@ -343,6 +343,10 @@ write_tail(struct text *t, const struct descriptor_params *params,
 			text_printf(t, " %s", params->family[i]);
 		text_puts(t, "\n");
 	}
+	/* tor router.c: "hibernating 1" between family and
+	 * hidden-service-dir (dir-spec 2.1.1 "hibernating"). */
+	if (params->hibernating)
+		text_puts(t, "hibernating 1\n");
 	if (params->roles & DESCRIPTOR_ROLE_HSDIR)
 		text_puts(t, "hidden-service-dir\n");
 	/* tor 0.4.9 router.c: one family-cert per family key, our Ed25519
@@ -368,7 +372,7 @@ write_tail(struct text *t, const struct descriptor_params *params,
 			CURVE25519_KEY_LEN);
 	/* Exit policy: a middle relay; dir-spec 2.1.1 needs at least one. */
 	text_puts(t, "\nreject *:*\n");
-	if (params->roles & DESCRIPTOR_ROLE_DIR_CACHE)
+	if ((params->roles & DESCRIPTOR_ROLE_DIR_CACHE) && !params->no_tunnelled_dir_server)
 		text_puts(t, "tunnelled-dir-server\n");
 	/* tor router.c: overload-general after tunnelled-dir-server, before
 	 * the signatures (dir-spec 2.1.1). */

@@ -17,6 +17,7 @@
  *   onion-key-crosscert + CROSSCERT object
  *   ntor-onion-key-crosscert SIGNBIT + ED25519 CERT object
  *   [family ...]
+ *   [hibernating 1]
  *   [hidden-service-dir]
  *   [family-cert + FAMILY CERT object] (one per family key, tor 0.4.9)
  *   [contact TEXT]
@@ -44,6 +45,7 @@
 #ifndef HSRELAY_CONTROL_DESCRIPTOR_H
 #define HSRELAY_CONTROL_DESCRIPTOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -104,6 +106,15 @@ struct descriptor_params {
 	const struct ed25519_keypair *family_keys;
 	size_t n_family_keys;
 	unsigned roles;			/* enum descriptor_role bits */
+	/* AccountingMax (control/accounting.h): the relay hibernates, tor's
+	 * we_are_hibernating(): "hibernating 1", and the caller passes 0 as
+	 * bandwidth_observed (tor router.c) */
+	bool hibernating;
+	/* AccountingMax could spend the interval's budget on directory
+	 * traffic (accounting_allows_dir_service() false, tor's
+	 * router_should_be_dirserver()): no tunnelled-dir-server line even
+	 * with DESCRIPTOR_ROLE_DIR_CACHE, whose proto entry stays, as in tor */
+	bool no_tunnelled_dir_server;
 };
 
 /* tor 0.4.9 router.c FAMILY_CERT_LIFETIME: 30 days from publication. */

@@ -141,6 +141,10 @@ enum relay_msg_type {
 	 * raw ones (RELAY_CONNECT_RAW). Control sends it before each
 	 * MSG_BANDWIDTH. */
 	RELAY_MSG_RELAYED_BANDWIDTH,
+	/* u64 = 1: accept inbound connections on the ORPort again; 0: stop
+	 * (tor's hibernation closes its listeners; established links go on;
+	 * a SYN then gets a RST, as from a closed port). */
+	RELAY_MSG_LISTEN,
 
 	/* worker -> control */
 	/* u32 link, u64 = remote ipv4 << 16 | remote port. */
@@ -287,6 +291,8 @@ struct relay_circuit_sent_digest {
 /* What the relay on a worker counted (MSG_STATS). */
 struct relay_worker_stats {
 	uint64_t links_open;		/* gauge */
+	uint64_t listening;		/* gauge: 1 while the ORPort accepts */
+	uint64_t listen_failures;	/* MSG_LISTEN could not (un)listen */
 	uint64_t links_accepted;
 	uint64_t links_connected;
 	uint64_t links_closed;

@@ -127,6 +127,7 @@ struct relay_worker {
 	uint32_t *free_slots;
 	uint32_t nb_free;
 	uint32_t listener;
+	bool listening;			/* listener is the ORPort's */
 	uint64_t now;
 
 	uint32_t rx_list[LIST_MAX];
@@ -2005,6 +2006,7 @@ msg_tls_ready(struct relay_worker *w, struct relay_link *l, struct rte_mbuf *m)
 	struct rte_mbuf *leftover = m->next;
 	int rc;
 
+
 	m->next = NULL;
 	m->nb_segs = 1;
 	if (l->state != LINK_TLS || m->data_len < sizeof(*r)) {
@@ -2038,6 +2040,22 @@ msg_tls_ready(struct relay_worker *w, struct relay_link *l, struct rte_mbuf *m)
 	tls_stream_rx_append(&l->rx, leftover);
 	add_to_rx(w, l);
 	link_read(w, l);
+}
+
+/* Opens or closes the ORPort's listener; established links are not
+ * touched. */
+static int
+set_listening(struct relay_worker *w, bool on)
+{
+	int rc = 0;
+
+	if (on && !w->listening)
+		rc = tcp_listen(w->tcp, w->cfg.local_ip, w->cfg.or_port, &w->listener);
+	else if (!on && w->listening)
+		rc = tcp_unlisten(w->tcp, w->listener);
+	if (rc == 0)
+		w->listening = on;
+	return rc;
 }
 
 static void
@@ -2284,6 +2302,10 @@ relay_message(void *app, struct stack *stack, const struct ring_msg *msg, uint64
 		w->relayed_on = msg->u64 != 0;
 		break;
 	}
+	case RELAY_MSG_LISTEN:
+		if (w->cfg.or_port != 0 && set_listening(w, msg->u64 != 0) < 0)
+			w->stats.listen_failures++;
+		break;
 	case RELAY_MSG_QUEUE_LIMITS:
 		/* tor relay_consensus_has_changed(): queues longer than a
 		 * lowered limit keep their cells and take no more. */
@@ -2416,7 +2438,7 @@ relay_worker_attach(struct relay_worker *w, struct stack *stack)
 	w->tcp = stack_tcp(stack);
 	if (w->cfg.or_port == 0)
 		return 0;
-	return tcp_listen(w->tcp, w->cfg.local_ip, w->cfg.or_port, &w->listener);
+	return set_listening(w, true);
 }
 
 void
@@ -2464,6 +2486,7 @@ relay_worker_stats(const struct relay_worker *w, struct relay_worker_stats *out)
 	*out = w->stats;
 	out->circuits = *circuit_table_counters(w->circuits);
 	out->cells_queued = circuit_queue_total(w->queues);
+	out->listening = w->listening;
 	if (w->stack != NULL)
 		out->tcp = *tcp_stack_stats(stack_tcp(w->stack));
 }

@@ -563,6 +563,21 @@ test_roles_and_proto(void **state)
 			"overload-general 1 2026-12-03 18:00:00\nrouter-sig-ed25519 "));
 	assert_int_equal(check_descriptor(ours, TOR_PUBLISHED), CHECK_OK);
 	free(ours);
+
+	/* Hibernating (AccountingMax, control/accounting.h): tor router.c
+	 * writes "hibernating 1" between family and hidden-service-dir; and
+	 * when accounting keeps it from serving directories, no
+	 * tunnelled-dir-server while DirCache=2 stays in proto. */
+	params.overload_general = NULL;
+	params.hibernating = true;
+	params.no_tunnelled_dir_server = true;
+	ours = build(&params, &len, NULL);
+	assert_non_null(strstr(ours, "\nhibernating 1\nhidden-service-dir\nntor-onion-key "));
+	assert_null(strstr(ours, "tunnelled-dir-server"));
+	assert_non_null(strstr(ours, " DirCache=2 "));
+	assert_non_null(strstr(ours, "\nreject *:*\nrouter-sig-ed25519 "));
+	assert_int_equal(check_descriptor(ours, TOR_PUBLISHED), CHECK_OK);
+	free(ours);
 }
 
 static void

@@ -1262,39 +1262,45 @@ set_max_circuits(struct config *config, const char *value, char *msg, size_t msg
 			msg, msg_len);
 }
 
-/* tor's MEMUNIT (config_parse_memunit): "N [unit]" with the memory
- * units above, N a whole or fractional number; no upper cap but 2^64. */
+/* tor's MEMUNIT (config_parse_memunit(), that is config_parse_units() with
+ * memory_units): strtoull's number, or strtod's when it has a '.' or is no
+ * integer (".5 GB", "1.5e3 MBytes"), then optional spaces and one of the
+ * memory units above; the bytes at most INT64_MAX, tor's "Overflow while
+ * parsing" (strtoull's wrap makes "-1" such an overflow and "-0" a zero, as
+ * in tor). A NaN, which tor's double-to-integer cast takes as 0, is refused. */
 static int
 parse_memunit(const char *value, uint64_t *out, char *msg, size_t msg_len)
 {
-	const char *s = value;
-	uint64_t whole = 0;
-	double fraction = 0, scale = 1;
+	char *end;
+	uint64_t v;
+	double d = 0;
+	bool fractional = false;
 
-	if (!isdigit((unsigned char)*s))
-		return bad(msg, msg_len, "'%s' is not a number with a unit such as 512 MBytes",
-				value);
-	for (; isdigit((unsigned char)*s); s++) {
-		if (whole > (UINT64_MAX - 9) / 10)
-			return bad(msg, msg_len, "%s is too large", value);
-		whole = whole * 10 + (uint64_t)(*s - '0');
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno == ERANGE || end == value || *end == '.') {
+		errno = 0;
+		d = strtod(value, &end);
+		if (errno == ERANGE || end == value || !(d >= 0) || d > (double)UINT64_MAX)
+			return bad(msg, msg_len, "'%s' is not a number with a unit such as "
+					"512 MBytes", value);
+		fractional = true;
 	}
-	if (*s == '.')
-		for (s++; isdigit((unsigned char)*s); s++)
-			fraction += (scale /= 10) * (*s - '0');
-	while (isspace((unsigned char)*s))
-		s++;
+	while (isspace((unsigned char)*end))
+		end++;
 	for (size_t u = 0; u < sizeof(memory_units) / sizeof(memory_units[0]); u++) {
 		uint64_t unit = memory_units[u].bytes;
 
-		if (strcasecmp(s, memory_units[u].name) != 0)
+		if (strcasecmp(end, memory_units[u].name) != 0)
 			continue;
-		if (whole > UINT64_MAX / unit)
+		/* tor: a double from 2^63 up, or a product over INT64_MAX. */
+		if (fractional ? d * (double)unit >= 0x1p63 : v > INT64_MAX / unit)
 			return bad(msg, msg_len, "%s is too large", value);
-		*out = whole * unit + (uint64_t)(fraction * (double)unit);
+		*out = fractional ? (uint64_t)(d * (double)unit) : v * unit;
 		return 0;
 	}
-	return bad(msg, msg_len, "unknown unit '%s' (bytes, KBytes, MBytes, GBytes, TBytes)", s);
+	return bad(msg, msg_len, "unknown unit '%s' (bytes, KBytes, MBytes, GBytes, TBytes)",
+			end);
 }
 
 static int

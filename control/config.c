@@ -1309,6 +1309,34 @@ set_max_hsdir_cache_bytes(struct config *config, const char *value, char *msg, s
 	return parse_memunit(value, &config->tor.max_hsdir_cache_bytes, msg, msg_len);
 }
 
+/* AccountingMax: tor's MEMUNIT, so unlike the bandwidth keys not capped at
+ * INT32_MAX bytes ("1 TB" is a usual monthly budget). */
+static int
+set_accounting_max(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	return parse_memunit(value, &config->tor.accounting_max, msg, msg_len);
+}
+
+/* AccountingRule: tor's options_validate_relay_accounting() compares the
+ * word with strcmp(), so "MAX" is refused; the message is tor's. */
+static int
+set_accounting_rule(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	if (accounting_rule_parse(value, &config->tor.accounting_rule) < 0)
+		return bad(msg, msg_len, "AccountingRule must be 'sum', 'max', 'in', or "
+				"'out', not '%s'", value);
+	return 0;
+}
+
+/* AccountingStart: tor's accounting_parse_options() via
+ * accounting_start_parse(), whose message is the one tor logs before its
+ * "Failed to parse accounting options. See logs for details." */
+static int
+set_accounting_start(struct config *config, const char *value, char *msg, size_t msg_len)
+{
+	return accounting_start_parse(value, &config->tor.accounting_start, msg, msg_len);
+}
+
 /* TCPRecvBuffer, TCPSendBuffer: what one link's TCP may hold unread /
  * unacknowledged, so the most it carries per round trip (the window). */
 static int
@@ -1576,6 +1604,9 @@ static const struct config_key config_keys[] = {
 	{ "MaxCircuitsPerWorker", false, set_max_circuits },
 	{ "MaxLinksPerWorker", false, set_max_links },
 	{ "MaxHSDirCacheBytes", false, set_max_hsdir_cache_bytes },
+	{ "AccountingMax", false, set_accounting_max },
+	{ "AccountingRule", false, set_accounting_rule },
+	{ "AccountingStart", false, set_accounting_start },
 	{ "DoSCircuitCreationEnabled", false, set_dos_cc_enabled },
 	{ "DoSCircuitCreationMinConnections", false, set_dos_cc_min_connections },
 	{ "DoSCircuitCreationRate", false, set_dos_cc_rate },
@@ -1620,6 +1651,8 @@ config_init(struct config *config)
 	config->tor.publish_server_descriptor = true;
 	config->tor.max_circuits_per_worker = 65536;
 	config->tor.max_links_per_worker = 4096;
+	config->tor.accounting_rule = ACCOUNTING_RULE_MAX;
+	config->tor.accounting_start = ACCOUNTING_START_DEFAULT;
 	config->tor.dos.circuit_creation_enabled = -1;
 	config->tor.dos.connection_enabled = -1;
 }

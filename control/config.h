@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control/accounting.h"
 #include "control/relay_family.h"
 
 /* Longest accepted line, including the key, excluding the newline. */
@@ -283,6 +284,18 @@ struct config_tor {
 	 * 0 (default) = a fifth of tor's automatic MaxMemInQueues
 	 * (hsdir_store_auto_max_bytes). */
 	uint64_t max_hsdir_cache_bytes;
+	/* AccountingMax (tor's MEMUNIT, default 0 = accounting off): the bytes
+	 * an accounting interval may carry, counted as accounting_rule says,
+	 * before the relay hibernates (control/accounting.h). */
+	uint64_t accounting_max;
+	/* AccountingRule: "max" (default), "sum", "in" or "out", compared
+	 * case-sensitively as tor's options_validate_relay_accounting() does. */
+	enum accounting_rule accounting_rule;
+	/* AccountingStart: the interval (month, week or day) and where it
+	 * starts, as tor's accounting_parse_options() reads it; default
+	 * ACCOUNTING_START_DEFAULT, month 1 00:00. Checked whether or not
+	 * AccountingMax is set, as tor does. */
+	struct accounting_start accounting_start;
 	struct config_dos dos;			/* the DoS keys */
 };
 

@@ -458,6 +458,15 @@ test_tor_defaults(void **state)
 	assert_int_equal(c.tor.dos.circuit_creation_burst, 0);
 	assert_int_equal(c.tor.dos.circuit_creation_defense_time_period, 0);
 	assert_int_equal(c.tor.dos.connection_defense_type, 0);
+	/* tor's option table: AccountingMax "0 bytes" (off), AccountingRule
+	 * "max", AccountingStart unset, which accounting_parse_options() takes
+	 * as month 1 00:00. */
+	assert_true(c.tor.accounting_max == 0);
+	assert_int_equal(c.tor.accounting_rule, ACCOUNTING_RULE_MAX);
+	assert_int_equal(c.tor.accounting_start.unit, ACCOUNTING_UNIT_MONTH);
+	assert_int_equal(c.tor.accounting_start.day, 1);
+	assert_int_equal(c.tor.accounting_start.hour, 0);
+	assert_int_equal(c.tor.accounting_start.minute, 0);
 }
 
 /* Parses one line alone and expects success. */
@@ -1145,6 +1154,48 @@ static const struct exact_case tor_bad_cases[] = {
 		"DoSConnectionConnectDefenseTimePeriod: 25000 days is too large" },
 	{ "DoSConnectionConnectDefenseTimePeriod -5", "test.conf:4: "
 		"DoSConnectionConnectDefenseTimePeriod: overflow while parsing -5" },
+	/* The accounting keys: tor's words (options_validate_relay_accounting(),
+	 * accounting_parse_options()). */
+	{ "AccountingMax lots", "test.conf:4: AccountingMax: 'lots' is not a number with a "
+		"unit such as 512 MBytes" },
+	{ "AccountingMax 5 KiB", "test.conf:4: AccountingMax: unknown unit 'KiB' (bytes, "
+		"KBytes, MBytes, GBytes, TBytes)" },
+	{ "AccountingMax 8388608 TB", "test.conf:4: AccountingMax: 8388608 TB is too large" },
+	{ "AccountingMax -1 GB", "test.conf:4: AccountingMax: -1 GB is too large" },
+	{ "AccountingRule both", "test.conf:4: AccountingRule: AccountingRule must be 'sum', "
+		"'max', 'in', or 'out', not 'both'" },
+	{ "AccountingRule MAX", "test.conf:4: AccountingRule: AccountingRule must be 'sum', "
+		"'max', 'in', or 'out', not 'MAX'" },
+	{ "AccountingRule sum max", "test.conf:4: AccountingRule: AccountingRule must be "
+		"'sum', 'max', 'in', or 'out', not 'sum max'" },
+	{ "AccountingStart month 29 00:00", "test.conf:4: AccountingStart: Monthly accounting "
+		"must begin on a day between 1 and 28" },
+	{ "AccountingStart month 0 00:00", "test.conf:4: AccountingStart: Monthly accounting "
+		"must begin on a day between 1 and 28" },
+	{ "AccountingStart month 1x 00:00", "test.conf:4: AccountingStart: Monthly accounting "
+		"must begin on a day between 1 and 28" },
+	{ "AccountingStart week 0 00:00", "test.conf:4: AccountingStart: Weekly accounting "
+		"must begin on a day between 1 (Monday) and 7 (Sunday)" },
+	{ "AccountingStart week 8 00:00", "test.conf:4: AccountingStart: Weekly accounting "
+		"must begin on a day between 1 (Monday) and 7 (Sunday)" },
+	{ "AccountingStart day 24:00", "test.conf:4: AccountingStart: Accounting start time "
+		"not parseable: bad hour." },
+	{ "AccountingStart day 12:60", "test.conf:4: AccountingStart: Accounting start time "
+		"not parseable: bad minute" },
+	{ "AccountingStart day 12", "test.conf:4: AccountingStart: Accounting start time "
+		"not parseable: not in HH:MM format" },
+	{ "AccountingStart day 12:5x", "test.conf:4: AccountingStart: Accounting start time "
+		"not parseable: not in HH:MM format" },
+	{ "AccountingStart year 1 00:00", "test.conf:4: AccountingStart: Unrecognized "
+		"accounting unit 'year': only 'month', 'week', and 'day' are supported." },
+	{ "AccountingStart month 1", "test.conf:4: AccountingStart: Accounting unit 'month' "
+		"requires 2 arguments." },
+	{ "AccountingStart week 3 10:00 11:00", "test.conf:4: AccountingStart: Accounting "
+		"unit 'week' requires 2 arguments." },
+	{ "AccountingStart day 04:30 x", "test.conf:4: AccountingStart: Accounting unit 'day' "
+		"requires 1 argument." },
+	{ "AccountingStart month", "test.conf:4: AccountingStart: Too few arguments to "
+		"AccountingStart" },
 };
 
 static void
@@ -1190,6 +1241,22 @@ test_tor_limits_and_repeats(void **state)
 	assert_int_equal(parse(&c, "ORPort 1\n\norport 2\n", &err), -EINVAL);
 	config_error_format(&err, formatted, sizeof(formatted));
 	assert_string_equal(formatted, "test.conf:3: ORPort: given twice (first on line 1)");
+	/* The accounting keys too (tor would warn and keep the last line). */
+	assert_int_equal(parse(&c, "AccountingMax 1 TB\nAccountingMax 2 TB\n", &err), -EINVAL);
+	config_error_format(&err, formatted, sizeof(formatted));
+	assert_string_equal(formatted, "test.conf:2: AccountingMax: given twice (first on line 1)");
+	assert_int_equal(parse(&c, "AccountingRule sum\n# x\naccountingrule sum\n", &err),
+			-EINVAL);
+	config_error_format(&err, formatted, sizeof(formatted));
+	assert_string_equal(formatted, "test.conf:3: AccountingRule: given twice (first on line 1)");
+	assert_int_equal(parse(&c, "# x\nAccountingStart day 01:00\nAccountingStart day 02:00\n",
+				&err), -EINVAL);
+	config_error_format(&err, formatted, sizeof(formatted));
+	assert_string_equal(formatted, "test.conf:3: AccountingStart: given twice (first on "
+			"line 2)");
+	/* A bad first line is the error, not a repeat (its line is not kept). */
+	assert_int_equal(parse(&c, "AccountingRule both\nAccountingRule sum\n", &err), -EINVAL);
+	assert_int_equal(err.line, 1);
 
 	/* DirAuthority repeats up to CONFIG_DIR_AUTHORITIES_MAX. */
 	for (int i = 0; i < CONFIG_DIR_AUTHORITIES_MAX + 1; i++) {
@@ -1373,6 +1440,118 @@ test_tor_check_relay(void **state)
 			fail_msg("case %zu:\n got      '%s'\n expected '%s'", i, formatted,
 					cases[i].error);
 	}
+}
+
+static uint64_t
+accounting_max_of(const struct config *c)
+{
+	return c->tor.accounting_max;
+}
+
+/* AccountingMax (tor's MEMUNIT, no bandwidth cap), AccountingRule (four
+ * words, case-sensitive) and AccountingStart (every form tor's
+ * accounting_parse_options() takes); none of them needs another key, and
+ * config_check_relay() keeps them as parsed. */
+static void
+test_tor_accounting(void **state)
+{
+	static const struct {
+		const char *value;
+		uint64_t bytes;
+	} maxes[] = {
+		{ "500 GBytes", 500ull << 30 },
+		{ "1 TB", 1ull << 40 },
+		{ "1 terabyte", 1ull << 40 },
+		{ "40 GB", 40ull << 30 },
+		{ "4 GB", 4ull << 30 },
+		{ "3 GBytes", 3ull << 30 },		/* above the bandwidth keys' cap */
+		{ "0 bytes", 0 },
+		{ "1.5 TBytes", 3ull << 39 },
+		{ "8 TBits", 1ull << 40 },
+	};
+	static const struct {
+		const char *value;
+		enum accounting_rule rule;
+	} rules[] = {
+		{ "sum", ACCOUNTING_RULE_SUM },
+		{ "max", ACCOUNTING_RULE_MAX },
+		{ "in", ACCOUNTING_RULE_IN },
+		{ "out", ACCOUNTING_RULE_OUT },
+	};
+	static const struct {
+		const char *value;
+		enum accounting_unit unit;
+		int day, hour, minute;
+	} starts[] = {
+		{ "month 1 00:00", ACCOUNTING_UNIT_MONTH, 1, 0, 0 },
+		{ "month 3 15:00", ACCOUNTING_UNIT_MONTH, 3, 15, 0 },
+		{ "month 28 23:59", ACCOUNTING_UNIT_MONTH, 28, 23, 59 },
+		{ "Month 01 0:0", ACCOUNTING_UNIT_MONTH, 1, 0, 0 },
+		{ "week 1 00:00", ACCOUNTING_UNIT_WEEK, 1, 0, 0 },
+		{ "week 7 00:00", ACCOUNTING_UNIT_WEEK, 7, 0, 0 },
+		{ "WEEK   4\t12:30", ACCOUNTING_UNIT_WEEK, 4, 12, 30 },
+		{ "day 04:30", ACCOUNTING_UNIT_DAY, 0, 4, 30 },
+		{ "day 00:00", ACCOUNTING_UNIT_DAY, 0, 0, 0 },
+		{ "DAY 23:59", ACCOUNTING_UNIT_DAY, 0, 23, 59 },
+		/* tor_parse_long() is strtol: a sign is taken. */
+		{ "day +4:-0", ACCOUNTING_UNIT_DAY, 0, 4, 0 },
+	};
+	static const char relay[] =
+		"DPDKPort net_null0\nAddress 10.77.1.2/24\nNickname r\nORPort 9001\n"
+		"DataDirectory /d\nDirAuthority " V3 " 127.0.0.1:1 " FP "\n";
+	struct config c;
+	struct config_error err;
+	char line[128], text[1024];
+
+	(void)state;
+	check_memunit_key("AccountingMax", accounting_max_of);
+	for (size_t i = 0; i < sizeof(maxes) / sizeof(maxes[0]); i++) {
+		snprintf(line, sizeof(line), "AccountingMax %s", maxes[i].value);
+		parse_ok(&c, line);
+		if (c.tor.accounting_max != maxes[i].bytes)
+			fail_msg("'%s': %llu bytes, expected %llu", line,
+					(unsigned long long)c.tor.accounting_max,
+					(unsigned long long)maxes[i].bytes);
+		/* The other two keep their defaults. */
+		assert_int_equal(c.tor.accounting_rule, ACCOUNTING_RULE_MAX);
+		assert_int_equal(c.tor.accounting_start.unit, ACCOUNTING_UNIT_MONTH);
+	}
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		snprintf(line, sizeof(line), "AccountingRule %s   # comment", rules[i].value);
+		parse_ok(&c, line);
+		assert_int_equal(c.tor.accounting_rule, rules[i].rule);
+		assert_true(c.tor.accounting_max == 0);
+	}
+	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+		snprintf(line, sizeof(line), "accountingstart %s", starts[i].value);
+		parse_ok(&c, line);
+		if (c.tor.accounting_start.unit != starts[i].unit ||
+				c.tor.accounting_start.day != starts[i].day ||
+				c.tor.accounting_start.hour != starts[i].hour ||
+				c.tor.accounting_start.minute != starts[i].minute)
+			fail_msg("'%s': unit %d day %d %02d:%02d", line,
+					(int)c.tor.accounting_start.unit, c.tor.accounting_start.day,
+					c.tor.accounting_start.hour, c.tor.accounting_start.minute);
+	}
+
+	/* All three on a relay: config_check_relay() accepts and keeps them. */
+	snprintf(text, sizeof(text), "%sAccountingMax 500 GBytes\nAccountingRule in\n"
+			"AccountingStart week 7 23:59\n", relay);
+	assert_int_equal(parse(&c, text, &err), 0);
+	assert_int_equal(config_check_relay(&c, "r.conf", &err), 0);
+	assert_true(c.tor.accounting_max == 500ull << 30);
+	assert_int_equal(c.tor.accounting_rule, ACCOUNTING_RULE_IN);
+	assert_int_equal(c.tor.accounting_start.unit, ACCOUNTING_UNIT_WEEK);
+	assert_int_equal(c.tor.accounting_start.day, 7);
+	assert_int_equal(c.tor.accounting_start.hour, 23);
+	assert_int_equal(c.tor.accounting_start.minute, 59);
+	/* A bad AccountingStart is refused without AccountingMax, as tor
+	 * checks it then too; the error names its line (7). */
+	snprintf(text, sizeof(text), "%sAccountingStart day 12:60\n", relay);
+	assert_int_equal(parse(&c, text, &err), -EINVAL);
+	assert_int_equal(err.line, 7);
+	assert_string_equal(err.key, "AccountingStart");
+	assert_string_equal(err.message, "Accounting start time not parseable: bad minute");
 }
 
 /* TokenBucketRefillInterval is tor's MSEC_INTERVAL (config_parse_units()
@@ -1703,6 +1882,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_tor_good_values),
 		cmocka_unit_test(test_tor_bandwidth_units),
 		cmocka_unit_test(test_tor_memunit),
+		cmocka_unit_test(test_tor_accounting),
 		cmocka_unit_test(test_tor_token_bucket_refill_interval),
 		cmocka_unit_test(test_tor_count_private_bandwidth),
 		cmocka_unit_test(test_tor_relay_bandwidth),

@@ -110,6 +110,25 @@ count_private_copy(struct config *running, const struct config *fresh)
 SCALAR_COPY(publish_copy, tor.publish_server_descriptor)
 SCALAR_COPY(assume_reachable_copy, tor.assume_reachable)
 SCALAR_COPY(max_hsdir_copy, tor.max_hsdir_cache_bytes)
+SCALAR_DIFFERS(accounting_max_differs, tor.accounting_max)
+SCALAR_COPY(accounting_max_copy, tor.accounting_max)
+SCALAR_DIFFERS(accounting_rule_differs, tor.accounting_rule)
+SCALAR_COPY(accounting_rule_copy, tor.accounting_rule)
+
+/* AccountingStart as parsed, not as written: "month 1 0:00", "Month 01
+ * 00:00" and no line at all are one start (tor compares the string and
+ * would rebuild its descriptor once more for nothing). */
+static bool
+accounting_start_differs(const struct config *a, const struct config *b)
+{
+	const struct accounting_start *x = &a->tor.accounting_start;
+	const struct accounting_start *y = &b->tor.accounting_start;
+
+	return x->unit != y->unit || x->day != y->day || x->hour != y->hour ||
+	       x->minute != y->minute;
+}
+
+SCALAR_COPY(accounting_start_copy, tor.accounting_start)
 SCALAR_COPY(echo_port_copy, netcheck.tcp_echo_port)
 SCALAR_COPY(connect_bytes_copy, netcheck.connect_bytes)
 SCALAR_COPY(connections_copy, netcheck.connections)
@@ -307,6 +326,10 @@ logs_copy(struct config *to, const struct config *from)
  *   are applied (tor too re-reads its DoS options on SIGHUP);
  * - RelayBandwidthRate, RelayBandwidthBurst and MaxAdvertisedBandwidth are
  *   applied and dirty the descriptor, as BandwidthRate and BandwidthBurst;
+ * - AccountingMax, AccountingRule and AccountingStart are applied and
+ *   dirty the descriptor, as tor does (options_act_relay_accounting() runs
+ *   configure_accounting() again; options_transition_affects_descriptor()
+ *   is YES_IF_CHANGED for all three);
  * - CountPrivateBandwidth is applied, as tor does; TokenBucketRefillInterval
  *   needs a restart, as tor refuses to change it while running;
  * - Log and AssumeReachable are parsed but unused (hsrelay logs to stderr
@@ -382,6 +405,16 @@ static const struct reload_key reload_keys[] = {
 	{ "MaxCircuitsPerWorker", CONFIG_RELOAD_RESTART, false, max_circuits_differs, NULL },
 	{ "MaxLinksPerWorker", CONFIG_RELOAD_RESTART, false, max_links_differs, NULL },
 	{ "MaxHSDirCacheBytes", CONFIG_RELOAD_APPLY, false, max_hsdir_differs, max_hsdir_copy },
+	/* tor takes them at once (options_act_relay_accounting() calls
+	 * configure_accounting() again); the accounting state
+	 * (control/accounting.h) is the control thread's, so they are
+	 * applied, and the descriptor is rebuilt as tor rebuilds its own. */
+	{ "AccountingMax", CONFIG_RELOAD_APPLY, true, accounting_max_differs,
+	  accounting_max_copy },
+	{ "AccountingRule", CONFIG_RELOAD_APPLY, true, accounting_rule_differs,
+	  accounting_rule_copy },
+	{ "AccountingStart", CONFIG_RELOAD_APPLY, true, accounting_start_differs,
+	  accounting_start_copy },
 	{ "DoSCircuitCreationEnabled", CONFIG_RELOAD_APPLY, false, dos_cc_enabled_differs, dos_cc_enabled_copy },
 	{ "DoSCircuitCreationMinConnections", CONFIG_RELOAD_APPLY, false, dos_cc_min_conn_differs, dos_cc_min_conn_copy },
 	{ "DoSCircuitCreationRate", CONFIG_RELOAD_APPLY, false, dos_cc_rate_differs, dos_cc_rate_copy },

@@ -10,7 +10,8 @@
  * when the workers start, so a change to them is reported as needing a
  * restart and the old value stays in force; what the control thread owns
  * (descriptor fields, the HSDir cache cap, the MetricsPort policy, the
- * DoS limits) is applied. Pure functions over struct config: no I/O, no global state.
+ * DoS limits, the accounting keys) is applied. Pure functions over struct
+ * config: no I/O, no global state.
  */
 #ifndef HSRELAY_CONTROL_CONFIG_RELOAD_H
 #define HSRELAY_CONTROL_CONFIG_RELOAD_H

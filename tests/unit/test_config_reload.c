@@ -446,6 +446,95 @@ test_relay_bandwidth_keys(void **state)
 	assert_int_equal(plan.n_changes, 0);
 }
 
+/* The accounting keys are applied on SIGHUP and dirty the descriptor, as
+ * in tor (options_act_relay_accounting(), and YES_IF_CHANGED for all three
+ * in options_transition_affects_descriptor()). AccountingStart is compared
+ * as parsed. */
+static void
+test_accounting_keys(void **state)
+{
+	static const char *const keys[] = {
+		"AccountingMax", "AccountingRule", "AccountingStart",
+	};
+	struct config a, b;
+	struct config_reload_plan plan;
+	const struct config_reload_change *ch;
+
+	(void)state;
+	load(&a, "");
+	load(&b, "AccountingMax 500 GBytes\nAccountingRule sum\nAccountingStart week 1 06:00\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		ch = find(&plan, keys[i]);
+		assert_non_null(ch);
+		assert_int_equal(ch->action, CONFIG_RELOAD_APPLY);
+		assert_true(ch->descriptor);
+		/* In the key table's order. */
+		assert_string_equal(plan.changes[i].key, keys[i]);
+	}
+	assert_true(plan.apply);
+	assert_true(plan.descriptor_dirty);
+	assert_false(plan.needs_restart);
+	config_reload_apply(&a, &b, &plan);
+	assert_true(a.tor.accounting_max == 500ull << 30);
+	assert_int_equal(a.tor.accounting_rule, ACCOUNTING_RULE_SUM);
+	assert_int_equal(a.tor.accounting_start.unit, ACCOUNTING_UNIT_WEEK);
+	assert_int_equal(a.tor.accounting_start.day, 1);
+	assert_int_equal(a.tor.accounting_start.hour, 6);
+	assert_int_equal(a.tor.accounting_start.minute, 0);
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 0);
+
+	/* One key alone; the same start written otherwise is no change. */
+	load(&b, "AccountingMax 500 GBytes\nAccountingRule out\n"
+			"AccountingStart WEEK 01 6:0\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 1);
+	ch = find(&plan, "AccountingRule");
+	assert_non_null(ch);
+	assert_int_equal(ch->action, CONFIG_RELOAD_APPLY);
+	assert_true(plan.descriptor_dirty);
+	config_reload_apply(&a, &b, &plan);
+	assert_int_equal(a.tor.accounting_rule, ACCOUNTING_RULE_OUT);
+
+	/* Only the minute of the start. */
+	load(&b, "AccountingMax 500 GBytes\nAccountingRule out\nAccountingStart week 1 06:01\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 1);
+	assert_non_null(find(&plan, "AccountingStart"));
+	config_reload_apply(&a, &b, &plan);
+	assert_int_equal(a.tor.accounting_start.minute, 1);
+
+	/* The lines removed: back to tor's defaults (off, max, month 1 00:00). */
+	load(&b, "");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 3);
+	config_reload_apply(&a, &b, &plan);
+	assert_true(a.tor.accounting_max == 0);
+	assert_int_equal(a.tor.accounting_rule, ACCOUNTING_RULE_MAX);
+	assert_int_equal(a.tor.accounting_start.unit, ACCOUNTING_UNIT_MONTH);
+	assert_int_equal(a.tor.accounting_start.day, 1);
+	assert_int_equal(a.tor.accounting_start.minute, 0);
+	/* The defaults written out are the defaults. */
+	load(&b, "AccountingMax 0 bytes\nAccountingRule max\nAccountingStart month 1 00:00\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 0);
+
+	/* With a key that needs a restart: the accounting key is still taken. */
+	load(&b, "AccountingMax 1 TB\nORPort 9002\n");
+	config_reload_diff(&a, &b, &plan);
+	assert_int_equal(plan.n_changes, 2);
+	assert_int_equal(find(&plan, "AccountingMax")->action, CONFIG_RELOAD_APPLY);
+	assert_int_equal(find(&plan, "ORPort")->action, CONFIG_RELOAD_RESTART);
+	assert_true(plan.apply);
+	assert_true(plan.needs_restart);
+	assert_true(plan.descriptor_dirty);
+	config_reload_apply(&a, &b, &plan);
+	assert_true(a.tor.accounting_max == 1ull << 40);
+	assert_int_equal(a.tor.or_port, 9001);
+}
+
 static void
 test_action_of(void **state)
 {
@@ -467,6 +556,12 @@ test_action_of(void **state)
 	assert_int_equal(config_reload_action_of("relaybandwidthburst", &action), 0);
 	assert_int_equal(action, CONFIG_RELOAD_APPLY);
 	assert_int_equal(config_reload_action_of("MaxAdvertisedBandwidth", &action), 0);
+	assert_int_equal(action, CONFIG_RELOAD_APPLY);
+	assert_int_equal(config_reload_action_of("AccountingMax", &action), 0);
+	assert_int_equal(action, CONFIG_RELOAD_APPLY);
+	assert_int_equal(config_reload_action_of("accountingrule", &action), 0);
+	assert_int_equal(action, CONFIG_RELOAD_APPLY);
+	assert_int_equal(config_reload_action_of("AccountingStart", &action), 0);
 	assert_int_equal(action, CONFIG_RELOAD_APPLY);
 	/* The capture file is opened with the workers. */
 	assert_int_equal(config_reload_action_of("DPDKCapture", &action), 0);
@@ -491,6 +586,7 @@ main(void)
 		cmocka_unit_test(test_dos_keys_apply),
 		cmocka_unit_test(test_bucket_keys),
 		cmocka_unit_test(test_relay_bandwidth_keys),
+		cmocka_unit_test(test_accounting_keys),
 		cmocka_unit_test(test_action_of),
 	};
 

@@ -7,13 +7,17 @@
  * bandwidth pair resolved as tor resolves it, an effective rate and burst
  * within every limit, and checks the same again), and
  * MyFamily's items become a family line (relay_family_declared()): every
- * member well formed, in order, each once. */
+ * member well formed, in order, each once. The accounting keys stay within
+ * tor's ranges, AccountingStart written back in tor's form reads the same,
+ * and config_check_relay() leaves them alone. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "control/accounting.h"
 #include "control/config.h"
 #include "control/relay_family.h"
 
@@ -98,6 +102,58 @@ check_bandwidth(const struct config_tor *tor)
 		abort();
 }
 
+/* AccountingMax at most INT64_MAX (tor's config_parse_units()), the rule
+ * one of the four (and its name reads back as itself), the start within
+ * tor's accounting_parse_options() ranges for its unit: month days 1..28,
+ * week days 1..7, day 0 for the day unit, HH 0..23, MM 0..59. */
+static void
+check_accounting(const struct config_tor *tor)
+{
+	static const char *const units[] = {
+		[ACCOUNTING_UNIT_MONTH] = "month",
+		[ACCOUNTING_UNIT_WEEK] = "week",
+		[ACCOUNTING_UNIT_DAY] = "day",
+	};
+	const struct accounting_start *s = &tor->accounting_start;
+	struct accounting_start again;
+	enum accounting_rule rule;
+	char text[64], err[256];
+
+	if (tor->accounting_max > INT64_MAX)
+		abort();
+	if ((unsigned)tor->accounting_rule > ACCOUNTING_RULE_OUT ||
+			accounting_rule_parse(accounting_rule_name(tor->accounting_rule),
+				&rule) != 0 || rule != tor->accounting_rule)
+		abort();
+	switch (s->unit) {
+	case ACCOUNTING_UNIT_MONTH:
+		if (s->day < 1 || s->day > 28)
+			abort();
+		break;
+	case ACCOUNTING_UNIT_WEEK:
+		if (s->day < 1 || s->day > 7)
+			abort();
+		break;
+	case ACCOUNTING_UNIT_DAY:
+		if (s->day != 0)
+			abort();
+		break;
+	default:
+		abort();
+	}
+	if (s->hour < 0 || s->hour > 23 || s->minute < 0 || s->minute > 59)
+		abort();
+	if (s->unit == ACCOUNTING_UNIT_DAY)
+		snprintf(text, sizeof(text), "day %02d:%02d", s->hour, s->minute);
+	else
+		snprintf(text, sizeof(text), "%s %d %02d:%02d", units[s->unit], s->day, s->hour,
+				s->minute);
+	if (accounting_start_parse(text, &again, err, sizeof(err)) != 0 ||
+			again.unit != s->unit || again.day != s->day || again.hour != s->hour ||
+			again.minute != s->minute)
+		abort();
+}
+
 static unsigned
 count_lines(const uint8_t *data, size_t size)
 {
@@ -161,6 +217,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (tor->has_or_port && tor->or_port == 0)
 		abort();
+	check_accounting(tor);
 	/* tor's range for TokenBucketRefillInterval; CountPrivateBandwidth
 	 * is 0, 1 or not given (-1) until config_check_relay(). */
 	if (tor->token_bucket_refill_interval_ms < 1 ||
@@ -187,6 +244,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				tor->metrics_policy.entries[j].accept)
 			abort();
 	}
+	const uint64_t accounting_max = tor->accounting_max;
+	const enum accounting_rule accounting_rule = tor->accounting_rule;
+	const struct accounting_start accounting_start = tor->accounting_start;
+
 	if (config_check_relay(&config, "fuzz.conf", &err) < 0) {
 		/* Line 0 for the whole file, else the line of the key at fault
 		 * (DPDKGateway, the relay bandwidth keys). */
@@ -202,6 +263,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (config.tor.count_private_bandwidth != 0 && config.tor.count_private_bandwidth != 1)
 		abort();
 	check_bandwidth(&config.tor);
+	/* Nothing in the relay checks resolves the accounting keys. */
+	if (tor->accounting_max != accounting_max || tor->accounting_rule != accounting_rule ||
+			tor->accounting_start.unit != accounting_start.unit ||
+			tor->accounting_start.day != accounting_start.day ||
+			tor->accounting_start.hour != accounting_start.hour ||
+			tor->accounting_start.minute != accounting_start.minute)
+		abort();
 	/* The resolution is idempotent: a second check accepts the same values. */
 	{
 		uint64_t before[5] = { tor->bandwidth_rate, tor->bandwidth_burst,

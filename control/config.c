@@ -1318,7 +1318,7 @@ set_accounting_max(struct config *config, const char *value, char *msg, size_t m
 }
 
 /* AccountingRule: tor's options_validate_relay_accounting() compares the
- * word with strcmp(), so "MAX" is refused; the message is tor's. */
+ * word with strcmp(), so "MAX" is refused; tor's message, then the value. */
 static int
 set_accounting_rule(struct config *config, const char *value, char *msg, size_t msg_len)
 {

@@ -752,7 +752,8 @@ check_memunit_key(const char *key, uint64_t (*field)(const struct config *))
 		snprintf(text, sizeof(text), "# 1\n%s %s\n", key, memunit_bad[i].value);
 		assert_int_equal(parse(&c, text, &err), -EINVAL);
 		config_error_format(&err, formatted, sizeof(formatted));
-		snprintf(expect, sizeof(expect), "test.conf:2: %s: %s", key, memunit_bad[i].message);
+		snprintf(expect, sizeof(expect), "test.conf:2: %s: %s", key,
+				memunit_bad[i].message);
 		if (strcmp(formatted, expect) != 0)
 			fail_msg("'%s %s':\n got      '%s'\n expected '%s'", key,
 					memunit_bad[i].value, formatted, expect);
@@ -1248,7 +1249,8 @@ test_tor_limits_and_repeats(void **state)
 	assert_int_equal(parse(&c, "AccountingRule sum\n# x\naccountingrule sum\n", &err),
 			-EINVAL);
 	config_error_format(&err, formatted, sizeof(formatted));
-	assert_string_equal(formatted, "test.conf:3: AccountingRule: given twice (first on line 1)");
+	assert_string_equal(formatted, "test.conf:3: AccountingRule: given twice (first on "
+			"line 1)");
 	assert_int_equal(parse(&c, "# x\nAccountingStart day 01:00\nAccountingStart day 02:00\n",
 				&err), -EINVAL);
 	config_error_format(&err, formatted, sizeof(formatted));
@@ -1530,8 +1532,9 @@ test_tor_accounting(void **state)
 				c.tor.accounting_start.hour != starts[i].hour ||
 				c.tor.accounting_start.minute != starts[i].minute)
 			fail_msg("'%s': unit %d day %d %02d:%02d", line,
-					(int)c.tor.accounting_start.unit, c.tor.accounting_start.day,
-					c.tor.accounting_start.hour, c.tor.accounting_start.minute);
+					(int)c.tor.accounting_start.unit,
+					c.tor.accounting_start.day, c.tor.accounting_start.hour,
+					c.tor.accounting_start.minute);
 	}
 
 	/* All three on a relay: config_check_relay() accepts and keeps them. */

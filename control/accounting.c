@@ -333,17 +333,46 @@ reset_interval(struct accounting *a, time_t now)
 /* "YYYY-MM-DD HH:MM:SS" in UTC, tor's format_iso_time(). */
 #define ISO_TIME_LEN 19
 
-static bool
+/* Sets tm to the given moment, as tor's correct_tm() pins times that
+ * strftime() cannot write in four digits or gmtime() cannot break down. */
+static void
+pin_tm(struct tm *tm, int year, int month, int day, int hour, int minute, int second)
+{
+	*tm = (struct tm){
+		.tm_year = year - 1900,
+		.tm_mon = month - 1,
+		.tm_mday = day,
+		.tm_hour = hour,
+		.tm_min = minute,
+		.tm_sec = second,
+	};
+}
+
+static void
 format_iso_time(char buf[ISO_TIME_LEN + 1], time_t t)
 {
 	struct tm tm;
-	int n;
+	char text[72];
 
-	if (gmtime_r(&t, &tm) == NULL)
-		return false;
-	n = snprintf(buf, ISO_TIME_LEN + 1, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900,
+	/* tor's tor_gmtime_r(): after 9999 the last second of 9999, before
+	 * year 1 its first second; when gmtime() fails, 1970 for a negative
+	 * time and the end of 2037 for a large one. */
+	if (gmtime_r(&t, &tm) == NULL) {
+		if (t < 0)
+			pin_tm(&tm, 1970, 1, 1, 0, 0, 0);
+		else
+			pin_tm(&tm, 2037, 12, 31, 23, 59, 59);
+	} else if (tm.tm_year > 9999 - 1900) {
+		pin_tm(&tm, 9999, 12, 31, 23, 59, 59);
+	} else if (tm.tm_year < 1 - 1900) {
+		pin_tm(&tm, 1, 1, 1, 0, 0, 0);
+	}
+	/* text has room for any int, so that the compiler sees no
+	 * truncation; the fields are in range, so it is ISO_TIME_LEN long. */
+	snprintf(text, sizeof(text), "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900,
 			tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	return n == ISO_TIME_LEN;
+	memcpy(buf, text, ISO_TIME_LEN);
+	buf[ISO_TIME_LEN] = '\0';
 }
 
 #define DIGEST_LEN 20
@@ -358,7 +387,7 @@ format_iso_time(char buf[ISO_TIME_LEN + 1], time_t t)
 static void
 set_wakeup_time(struct accounting *a)
 {
-	uint8_t input[ISO_TIME_LEN + 1 + DIGEST_LEN];
+	uint8_t input[ISO_TIME_LEN + DIGEST_LEN];
 	uint8_t digest[EVP_MAX_MD_SIZE];
 	uint64_t time_to_exhaust;
 	uint32_t hash_word;
@@ -373,11 +402,10 @@ set_wakeup_time(struct accounting *a)
 	}
 	/* The hash input is the 19 characters of the time (no NUL), then the
 	 * identity digest. */
-	if (!format_iso_time(iso, a->interval_start))
-		memset(iso, '0', sizeof(iso));
+	format_iso_time(iso, a->interval_start);
 	memcpy(input, iso, ISO_TIME_LEN);
 	memcpy(input + ISO_TIME_LEN, a->identity_digest, DIGEST_LEN);
-	if (EVP_Digest(input, ISO_TIME_LEN + DIGEST_LEN, digest, NULL, EVP_sha1(), NULL) != 1)
+	if (EVP_Digest(input, sizeof(input), digest, NULL, EVP_sha1(), NULL) != 1)
 		memset(digest, 0, sizeof(digest));
 	/* tor's get_uint32(): the first four bytes in host order. */
 	memcpy(&hash_word, digest, sizeof(hash_word));
@@ -770,8 +798,7 @@ accounting_state_format(const struct accounting_saved *saved, time_t now, char *
 		if (v == 0)
 			continue;
 		if (state_keys[k].type == KEY_TIME) {
-			if (!format_iso_time(iso, (time_t)v))
-				return -EINVAL;
+			format_iso_time(iso, (time_t)v);
 			n = snprintf(buf + used, len - used, "%s %s\n", state_keys[k].name, iso);
 		} else {
 			n = snprintf(buf + used, len - used, "%s %llu\n", state_keys[k].name,
@@ -827,14 +854,12 @@ scan_char(struct span *s, char c)
 /* tor's parse_iso_time() (strict): "%u-%2u-%2u %2u:%2u:%2u" and nothing
  * after, fields within range, then timegm() as tor_timegm() uses it on
  * systems that have it (so "02-30" rolls over into March, as with tor
- * on Linux). The result must also break down again into a year tor
- * accepts, so that what format writes, parse reads back. */
+ * on Linux). */
 static bool
 parse_iso_time(struct span s, time_t *out)
 {
 	unsigned year, month, day, hour, minute, second;
 	struct tm tm = { 0 };
-	struct tm check;
 	time_t t;
 
 	if (!scan_unsigned(&s, SIZE_MAX, &year) || !scan_char(&s, '-') ||
@@ -854,8 +879,7 @@ parse_iso_time(struct span s, time_t *out)
 	tm.tm_min = (int)minute;
 	tm.tm_sec = (int)second;
 	t = timegm(&tm);
-	if (t == (time_t)-1 || gmtime_r(&t, &check) == NULL ||
-			(int64_t)check.tm_year + 1900 >= INT32_MAX)
+	if (t == (time_t)-1)
 		return false;
 	*out = t;
 	return true;

@@ -197,8 +197,8 @@ bool accounting_allows_dir_service(const struct accounting *a, uint64_t effectiv
  * writes them (ROUND_UP). accounting_state_format() writes the
  * Accounting* keys and LastWritten (now) into buf, NUL-terminated, and
  * like tor's minimal config_dump() leaves out the keys whose value is 0;
- * returns the length (without the NUL), -ENOSPC, or -EINVAL for a time
- * gmtime_r() cannot break down.
+ * a time after 9999 is written as 9999-12-31 23:59:59 (tor's
+ * correct_tm()); returns the length (without the NUL) or -ENOSPC.
  * accounting_state_parse() reads them from text (len bytes, not
  * necessarily NUL-terminated), ignoring other keys (tor's state file has
  * many); keys are case-insensitive, the last of a repeated key wins, an

@@ -1146,6 +1146,17 @@ test_state_parse_lines(void **state)
 	assert_int_equal(s.interval_start, utc(2024, 1, 2, 3, 4, 5));
 	s = parsed("AccountingIntervalStart 2024-02-30 00:00:60\n");
 	assert_int_equal(s.interval_start, utc(2024, 3, 1, 0, 1, 0));
+	/* tor takes years up to INT32_MAX - 1 and writes those after 9999 as
+	 * its last second (tor's correct_tm()). */
+	s = parsed("AccountingIntervalStart 20024-01-02 03:04:05\n");
+	assert_int_equal(s.interval_start, 569729300645);
+	{
+		char buf[256];
+
+		assert_int_equal(accounting_state_format(&s, utc(2024, 3, 1, 0, 0, 0), buf,
+				sizeof(buf)), 141);
+		assert_non_null(strstr(buf, "\nAccountingIntervalStart 9999-12-31 23:59:59\n"));
+	}
 	/* Nothing at all. */
 	s = parsed("");
 	assert_int_equal(s.bytes_read, 0);

@@ -273,7 +273,7 @@ make_control(struct hsrelay *r, time_t now)
 {
 	const struct config_tor *tor = &r->config.tor;
 	struct relay_control_config cc;
-	char message[256];
+	char message[256], state_file[CONFIG_PATH_MAX + 8];
 	int err;
 
 	memset(&cc, 0, sizeof(cc));
@@ -299,6 +299,12 @@ make_control(struct hsrelay *r, time_t now)
 	config_effective_bandwidth(tor, &cc.advertised_rate, &cc.advertised_burst);
 	cc.count_private_bandwidth = tor->count_private_bandwidth != 0;
 	cc.token_bucket_refill_interval_ms = tor->token_bucket_refill_interval_ms;
+	cc.accounting_max = tor->accounting_max;
+	cc.accounting_rule = tor->accounting_rule;
+	cc.accounting_start = tor->accounting_start;
+	/* tor keeps the accounting counts in DataDirectory/state. */
+	snprintf(state_file, sizeof(state_file), "%s/state", tor->data_directory);
+	cc.state_file = state_file;
 	cc.publish = tor->publish_server_descriptor;
 	cc.allow_private_extend = tor->testing_tor_network;
 	cc.testing_tor_network = tor->testing_tor_network;
@@ -407,6 +413,17 @@ print_stats(const struct hsrelay *r)
 			c->overloads);
 	print_intro_stats(relay_control_intro_stats(r->control_state));
 	{
+		const struct accounting *a = relay_control_accounting(r->control_state);
+
+		if (a != NULL)
+			printf("hsrelay: stats accounting state=%s read=%" PRIu64 " written=%" PRIu64
+					" max=%" PRIu64 " rule=%s creates_refused=%" PRIu64
+					" state_file_errors=%" PRIu64 "\n",
+					hibernate_state_name(a->state), a->bytes_read,
+					a->bytes_written, a->cfg.max, accounting_rule_name(a->cfg.rule),
+					c->creates_hibernating, c->state_file_errors);
+	}
+	{
 		const struct dos_guard_stats *d = relay_control_dos_stats(r->control_state);
 
 		printf("hsrelay: stats dos circuit_rejected=%" PRIu64 " marked_address=%" PRIu64
@@ -482,6 +499,19 @@ publish_metrics(struct hsrelay *r)
 		mc.dos_concurrent_conn_rejected = d->concurrent_conn_rejected;
 		mc.connections_rejected = d->connections_closed;
 		mc.single_hop_refused = cs->rendezvous.est_rend[REND_EST_SINGLE_HOP];
+	}
+	{
+		const struct accounting *a = relay_control_accounting(r->control_state);
+
+		if (a != NULL) {
+			mc.accounting_on = true;
+			mc.accounting_max = a->cfg.max;
+			mc.accounting_read = a->bytes_read;
+			mc.accounting_written = a->bytes_written;
+			mc.accounting_interval_end = a->interval_end;
+			mc.hibernation_state = a->state;
+			mc.creates_refused_hibernating = cs->creates_hibernating;
+		}
 	}
 	s = metrics_snapshot_new();
 	if (s == NULL)
@@ -626,6 +656,9 @@ reload_config(struct hsrelay *r, time_t now)
 			.relay_bandwidth_rate = tor->relay_bandwidth_rate,
 			.relay_bandwidth_burst = tor->relay_bandwidth_burst,
 			.count_private_bandwidth = tor->count_private_bandwidth != 0,
+			.accounting_max = tor->accounting_max,
+			.accounting_rule = tor->accounting_rule,
+			.accounting_start = tor->accounting_start,
 			.publish = tor->publish_server_descriptor,
 			.max_hsdir_cache_bytes = hsdir_cache_cap(tor),
 			.descriptor_dirty = plan.descriptor_dirty,

@@ -3,7 +3,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -286,6 +289,14 @@ struct relay_control {
 	bool hsdir_ring_known;
 	bool hsdir_listed;
 	struct dos_guard *dos;		/* tor dos.c: per-address limits */
+	/* AccountingMax (accounting.h), on when cfg.accounting_max > 0: the
+	 * workers' TCP byte totals already counted, and the second of the
+	 * last count. */
+	struct accounting accounting;
+	bool accounting_on;
+	uint64_t accounting_read_seen, accounting_written_seen;
+	time_t accounting_last;
+	char state_file[PATH_MAX];	/* cfg.state_file; "" = not kept */
 };
 
 static void
@@ -315,6 +326,13 @@ ip_string(uint32_t ip, char *buf)
 
 	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 	return buf;
+}
+
+/* AccountingMax's hibernation, soft or hard (tor we_are_hibernating()). */
+static bool
+hibernating(const struct relay_control *c)
+{
+	return c->accounting_on && c->accounting.state != HIBERNATE_AWAKE;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1248,7 +1266,17 @@ answer_create(struct relay_control *c, struct control_link *cl, const uint8_t *c
 	create.p_circ_id = cell_wire_circ_id(cell);
 	/* tor command.c: every CREATE from a client link is counted first;
 	 * a marked address gets DESTROY(RESOURCELIMIT) (docs/dos.md). */
-	if (dos_guard_circuit_create(c->dos, cl->peer_ip, !cl->peer_rsa_known, now)) {
+	bool dos_refused = dos_guard_circuit_create(c->dos, cl->peer_ip, !cl->peer_rsa_known,
+			now);
+
+	/* tor command_process_create_cell(): a hibernating relay answers
+	 * every CREATE with DESTROY(HIBERNATING), after the DoS count and
+	 * before its verdict (which dos_guard has counted already). */
+	if (hibernating(c)) {
+		rc = -EAGAIN;
+		result.destroy_reason = DESTROY_REASON_HIBERNATING;
+		c->stats.creates_hibernating++;
+	} else if (dos_refused) {
 		rc = -EBUSY;
 		result.destroy_reason = DESTROY_REASON_RESOURCELIMIT;
 	/* tor-spec 5.1.1 (tor command.c): the link's initiator sets the high
@@ -1265,7 +1293,7 @@ answer_create(struct relay_control *c, struct control_link *cl, const uint8_t *c
 		/* tor command.c: a CREATE2 we cannot answer is refused with a
 		 * DESTROY; the worker installs nothing for it. DoS refusals
 		 * are counted by dos_guard, not as failed handshakes. */
-		if (rc != -EBUSY)
+		if (rc != -EBUSY && rc != -EAGAIN)
 			c->stats.create_failures++;
 		memset(create.reply, 0, CELL_LEN);
 		cell_wire_set_circ_id(create.reply, create.p_circ_id);
@@ -1837,6 +1865,12 @@ relay_control_set_dos_options(struct relay_control *c, const struct dos_guard_op
 	dos_params_update(c);
 }
 
+const struct accounting *
+relay_control_accounting(const struct relay_control *c)
+{
+	return c->accounting_on ? &c->accounting : NULL;
+}
+
 const struct dos_guard_stats *
 relay_control_dos_stats(const struct relay_control *c)
 {
@@ -1910,6 +1944,12 @@ on_link_new(struct relay_control *c, unsigned worker, uint32_t id, uint64_t addr
 	/* tor connection.c: a marked address, or one with too many
 	 * connections open, is closed at once (docs/dos.md). */
 	if (!dos_guard_connection_allowed(c->dos, (uint32_t)(addr >> 16), now)) {
+		send_msg(c, worker, RELAY_MSG_LINK_CLOSE, id, 0, NULL);
+		return;
+	}
+	/* Hibernating, the listeners are closed (tor hibernate_begin());
+	 * a connection accepted before the workers heard of it goes too. */
+	if (hibernating(c)) {
 		send_msg(c, worker, RELAY_MSG_LINK_CLOSE, id, 0, NULL);
 		return;
 	}
@@ -2438,6 +2478,199 @@ microdescs_fetch(struct relay_control *c, time_t now)
 	free(missing);
 }
 
+/* ------------------------------------------------------------------ */
+/* Accounting and hibernation (tor hibernate.c)                        */
+
+/* The most DataDirectory/state may hold: tor's state file has a few
+ * dozen lines; hsrelay writes only the Accounting* ones. */
+#define STATE_FILE_MAX 65536
+
+/* tor or_state_save(): the whole file replaced through a temporary one,
+ * mode 0600 like the rest of the DataDirectory. */
+static void
+accounting_save(struct relay_control *c, time_t now)
+{
+	struct accounting_saved saved;
+	char text[1024], tmp[PATH_MAX + 8];
+	int len, fd;
+	bool ok;
+
+	if (c->state_file[0] == '\0')
+		return;
+	accounting_saved_get(&c->accounting, &saved);
+	len = accounting_state_format(&saved, now, text, sizeof(text));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->state_file);
+	fd = len < 0 ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ok = fd >= 0 && write(fd, text, (size_t)len) == len && fsync(fd) == 0;
+	if (fd >= 0 && close(fd) != 0)
+		ok = false;
+	if (ok && rename(tmp, c->state_file) == 0)
+		return;
+	c->stats.state_file_errors++;
+	relay_log("warn", "Couldn't record bandwidth usage to disk: %s: %s", c->state_file,
+			len < 0 ? "too long" : strerror(errno));
+}
+
+/* tor read_bandwidth_usage(): what the last run kept, or nothing (a
+ * missing file is a first start; a malformed one is reported and
+ * ignored, as tor starts afresh from a state file it cannot parse). */
+static bool
+accounting_read_state(struct relay_control *c, struct accounting_saved *saved)
+{
+	static char text[STATE_FILE_MAX];
+	unsigned bad_line = 0;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	if (c->state_file[0] == '\0')
+		return false;
+	fd = open(c->state_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT) {
+			c->stats.state_file_errors++;
+			relay_log("warn", "cannot read %s: %s", c->state_file, strerror(errno));
+		}
+		return false;
+	}
+	while (len < sizeof(text) && (n = read(fd, text + len, sizeof(text) - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (len == sizeof(text) || accounting_state_parse(text, len, saved, &bad_line) < 0) {
+		c->stats.state_file_errors++;
+		relay_log("warn", "%s: %s; accounting starts a new interval", c->state_file,
+				len == sizeof(text) ? "too long" : "malformed Accounting* value");
+		if (bad_line > 0)
+			relay_log("warn", "%s:%u: the malformed line", c->state_file, bad_line);
+		return false;
+	}
+	return saved->interval_start != 0;
+}
+
+static void
+listen_all(struct relay_control *c, bool on)
+{
+	for (unsigned w = 0; w < c->cfg.n_workers; w++)
+		send_msg(c, w, RELAY_MSG_LISTEN, 0, on ? 1 : 0, NULL);
+}
+
+/* tor hibernate_go_dormant(): every OR link goes (circuits with them);
+ * the raw directory links stay, so that descriptors are still uploaded
+ * and the consensus fetched. */
+static void
+close_or_links(struct relay_control *c)
+{
+	for (unsigned w = 0; w < c->cfg.n_workers; w++) {
+		for (uint32_t s = 0; s < LINK_SLOTS; s++) {
+			struct control_link *cl = c->slots[w][s];
+
+			if (cl != NULL && cl->state != CONTROL_LINK_RAW)
+				link_close(c, cl, "hibernating (AccountingMax reached)");
+		}
+	}
+}
+
+static void
+accounting_act(struct relay_control *c, enum accounting_action action, time_t now)
+{
+	char when[32];
+	struct tm tm;
+
+	switch (action) {
+	case ACCOUNTING_NONE:
+		return;
+	case ACCOUNTING_GO_SOFT:
+		relay_log("notice", "Bandwidth soft limit reached; commencing hibernation. "
+				"No new connections will be accepted");
+		listen_all(c, false);
+		break;
+	case ACCOUNTING_GO_HARD:
+		gmtime_r(&c->accounting.hibernate_end, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		relay_log("notice", "Going dormant until %s UTC. Blowing away remaining "
+				"connections.", when);
+		listen_all(c, false);
+		close_or_links(c);
+		break;
+	case ACCOUNTING_WAKE:
+		relay_log("notice", "Hibernation period ended. Resuming normal activity.");
+		listen_all(c, true);
+		/* tor hibernate_end(): reset_uptime() */
+		c->started = now;
+		break;
+	}
+	/* tor check_descriptor_bandwidth_changed(): the observed bandwidth
+	 * went to or from 0 (hibernating), so the descriptor is dirty; it
+	 * also says "hibernating 1" now, or no longer. */
+	if (c->cfg.publish)
+		c->next_upload = now;
+}
+
+/* tor configure_accounting() at start and on SIGHUP. */
+static void
+accounting_setup(struct relay_control *c, time_t now)
+{
+	struct accounting_config cfg = {
+		.max = c->cfg.accounting_max,
+		.rule = c->cfg.accounting_rule,
+		.start = c->cfg.accounting_start,
+		.rate = c->cfg.relay_bandwidth_rate > 0 ? c->cfg.relay_bandwidth_rate :
+				c->cfg.bandwidth_rate,
+	};
+	struct accounting_saved saved;
+	bool was_on = c->accounting_on;
+
+	if (cfg.max == 0) {
+		/* tor consider_hibernation() with accounting off: wake up. */
+		if (hibernating(c)) {
+			c->accounting.state = HIBERNATE_AWAKE;
+			accounting_act(c, ACCOUNTING_WAKE, now);
+		}
+		c->accounting_on = false;
+		return;
+	}
+	memset(&saved, 0, sizeof(saved));
+	accounting_configure(&c->accounting, &cfg, relay_keys_fingerprint(c->cfg.keys),
+			!was_on && accounting_read_state(c, &saved) ? &saved : NULL, now);
+	c->accounting_on = true;
+	/* tor consider_hibernation() right after configuring: a relay that
+	 * restarts over its limit, or before its wake-up time, hibernates
+	 * from the start. */
+	accounting_act(c, accounting_tick(&c->accounting, now), now);
+	if (!was_on) {
+		c->accounting_last = now;
+		c->accounting_read_seen = 0;
+		c->accounting_written_seen = 0;
+		for (unsigned w = 0; w < c->cfg.n_workers; w++) {
+			c->accounting_read_seen += c->stats_reported[w].tcp.bytes_in;
+			c->accounting_written_seen += c->stats_reported[w].tcp.bytes_out;
+		}
+	}
+}
+
+/* Once a second (tor accounting_add_bytes() from the connections,
+ * consider_hibernation() and accounting_run_housekeeping()): the TCP
+ * payload every link and directory fetch read and wrote since the last
+ * second, as tor counts every connection's bytes. */
+static void
+accounting_poll(struct relay_control *c, time_t now, uint64_t read, uint64_t written)
+{
+	uint64_t dr = read >= c->accounting_read_seen ? read - c->accounting_read_seen : 0;
+	uint64_t dw = written >= c->accounting_written_seen ?
+			written - c->accounting_written_seen : 0;
+
+	if (!c->accounting_on)
+		return;
+	c->accounting_read_seen = read;
+	c->accounting_written_seen = written;
+	accounting_add_bytes(&c->accounting, dr, dw,
+			now > c->accounting_last ? (uint32_t)(now - c->accounting_last) : 0);
+	c->accounting_last = now;
+	accounting_act(c, accounting_tick(&c->accounting, now), now);
+	if (accounting_should_save(&c->accounting, now))
+		accounting_save(c, now);
+}
+
 static time_t
 bandwidth_min_observation(const struct relay_control *c)
 {
@@ -2474,11 +2707,13 @@ bandwidth_poll(struct relay_control *c, time_t now)
 		written += c->stats_reported[w].tcp.bytes_out;
 	}
 	bw_history_note_totals(&c->bw, now, read, written);
+	accounting_poll(c, now, read, written);
 	if (now < c->next_bw_check || !c->descriptor_built)
 		return;
 	c->next_bw_check = now + BANDWIDTH_CHECK_INTERVAL;
 	prev = c->observed_bw;
-	cur = bw_history_assess(&c->bw, now, bandwidth_min_observation(c));
+	/* tor: a hibernating relay's bandwidth is 0. */
+	cur = hibernating(c) ? 0 : bw_history_assess(&c->bw, now, bandwidth_min_observation(c));
 	if (!((prev != cur && (prev == 0 || cur == 0)) || cur > prev * BANDWIDTH_CHANGE_FACTOR ||
 			cur < prev / BANDWIDTH_CHANGE_FACTOR))
 		return;
@@ -2612,8 +2847,14 @@ upload_descriptor(struct relay_control *c, time_t now)
 	d.n_family_keys = c->cfg.n_family_keys;
 	d.bandwidth_rate = c->cfg.advertised_rate;
 	d.bandwidth_burst = c->cfg.advertised_burst;
-	c->observed_bw = bw_history_assess(&c->bw, now, bandwidth_min_observation(c));
+	/* tor router_build_fresh_unsigned_routerinfo(): bandwidthcapacity
+	 * is 0 while hibernating, and the descriptor says so. */
+	c->observed_bw = hibernating(c) ? 0 :
+			bw_history_assess(&c->bw, now, bandwidth_min_observation(c));
 	d.bandwidth_observed = c->observed_bw;
+	d.hibernating = hibernating(c);
+	d.no_tunnelled_dir_server = c->accounting_on &&
+			!accounting_allows_dir_service(&c->accounting, c->cfg.advertised_rate);
 	overload_general_line(&c->overload, now, overload_line);
 	d.overload_general = overload_line;
 	d.uptime = (uint64_t)(now - c->started);
@@ -3159,6 +3400,16 @@ relay_control_create(const struct relay_control_config *cfg, time_t now, int *er
 	c->last_tls_rotation = now;
 	c->next_maintenance = now + MAINTENANCE_INTERVAL;
 	bandwidth_to_workers(c);
+	if (cfg->state_file != NULL) {
+		if (strlen(cfg->state_file) >= sizeof(c->state_file)) {
+			rc = -ENAMETOOLONG;
+			snprintf(errbuf, errbuf_len, "state file path too long");
+			goto fail;
+		}
+		strcpy(c->state_file, cfg->state_file);
+	}
+	c->cfg.state_file = NULL;
+	accounting_setup(c, now);
 	return c;
 fail:
 	*error = rc;
@@ -3171,6 +3422,9 @@ relay_control_destroy(struct relay_control *c)
 {
 	if (c == NULL)
 		return;
+	/* tor tor_cleanup(): the accounting counts are saved at exit. */
+	if (c->accounting_on)
+		accounting_save(c, time(NULL));
 	for (unsigned w = 0; w < c->cfg.n_workers; w++) {
 		if (c->slots[w] == NULL)
 			continue;
@@ -3288,6 +3542,12 @@ relay_control_reload(struct relay_control *c, const struct relay_control_reload 
 	c->cfg.publish = r->publish;
 	if (r->descriptor_dirty && c->cfg.publish)
 		c->next_upload = now;
+	/* tor options_act_relay_accounting(): configure_accounting() again
+	 * (the counts stay). */
+	c->cfg.accounting_max = r->accounting_max;
+	c->cfg.accounting_rule = r->accounting_rule;
+	c->cfg.accounting_start = r->accounting_start;
+	accounting_setup(c, now);
 	c->cfg.max_hsdir_cache_bytes = r->max_hsdir_cache_bytes;
 	pruned = hsdir_store_set_max_bytes(c->hsdir, r->max_hsdir_cache_bytes);
 	if (pruned > 0)

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "control/accounting.h"
 #include "control/dir_compress.h"
 #include "control/dos_guard.h"
 #include "control/relay_family.h"
@@ -87,6 +88,14 @@ struct relay_control_config {
 	/* CountPrivateBandwidth: links to internal addresses count too */
 	bool count_private_bandwidth;
 	uint32_t token_bucket_refill_interval_ms;	/* TokenBucketRefillInterval */
+	/* AccountingMax (0: off), AccountingRule and AccountingStart
+	 * (control/accounting.h): the links' bytes counted per interval, the
+	 * relay hibernating near and at the limit; the counts are kept in
+	 * state_file (DataDirectory/state, copied; NULL: not kept) */
+	uint64_t accounting_max;
+	enum accounting_rule accounting_rule;
+	struct accounting_start accounting_start;
+	const char *state_file;
 	bool publish;			/* upload the descriptor */
 	bool allow_private_extend;	/* TestingTorNetwork: extend to private addresses */
 	/* TestingTorNetwork: the observed bandwidth counts from the first
@@ -123,6 +132,9 @@ struct relay_control_stats {
 	uint64_t links_outbound;
 	uint64_t creates;		/* CREATE2 / CREATE_FAST answered */
 	uint64_t create_failures;
+	/* CREATE2 / CREATE_FAST refused with DESTROY(HIBERNATING) */
+	uint64_t creates_hibernating;
+	uint64_t state_file_errors;	/* DataDirectory/state not read or written */
 	/* general overloads noted (control/overload.h): OOM circuit kills,
 	 * TCP source ports exhausted */
 	uint64_t overloads;
@@ -224,6 +236,9 @@ struct relay_control_reload {
 	uint64_t advertised_rate;
 	uint64_t advertised_burst;
 	bool count_private_bandwidth;
+	uint64_t accounting_max;	/* as in relay_control_config */
+	enum accounting_rule accounting_rule;
+	struct accounting_start accounting_start;
 	bool publish;
 	uint64_t max_hsdir_cache_bytes;	/* resolved as in relay_control_config */
 	/* Something the descriptor says changed: rebuild and upload it at the
@@ -244,6 +259,10 @@ void relay_control_set_dos_options(struct relay_control *c, const struct dos_gua
 
 /* The DoS limits' counters (control/dos_guard.h). */
 const struct dos_guard_stats *relay_control_dos_stats(const struct relay_control *c);
+
+/* The accounting state (control/accounting.h), or NULL when AccountingMax
+ * is 0. */
+const struct accounting *relay_control_accounting(const struct relay_control *c);
 
 struct hsdir_store;
 /* The HSDir descriptor cache (hsdir_store.h), for its metrics. */

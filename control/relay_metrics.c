@@ -227,6 +227,35 @@ fill_tor_totals(struct family_builder *b, const struct relay_worker_stats *worke
 
 	fill_intro(b, control);
 
+	if (control->accounting_on) {
+		static const char *const states[] = { "awake", "soft", "hard" };
+
+		family(b, "hsrelay_accounting_max_bytes",
+				"AccountingMax: the bytes an accounting interval may use",
+				METRICS_GAUGE);
+		sample(b, NULL, 0, control->accounting_max);
+		family(b, "hsrelay_accounting_bytes",
+				"Bytes read and written in the current accounting interval",
+				METRICS_GAUGE);
+		sample(b, (struct metrics_label[]){ { "direction", "read" } }, 1,
+				control->accounting_read);
+		sample(b, (struct metrics_label[]){ { "direction", "written" } }, 1,
+				control->accounting_written);
+		family(b, "hsrelay_accounting_interval_end_timestamp_seconds",
+				"When the current accounting interval ends (Unix time)",
+				METRICS_GAUGE);
+		sample(b, NULL, 0, (uint64_t)control->accounting_interval_end);
+		family(b, "hsrelay_hibernation_state",
+				"Hibernation for AccountingMax: 1 for the current state",
+				METRICS_GAUGE);
+		for (unsigned i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+			sample(b, (struct metrics_label[]){ { "state", states[i] } }, 1,
+					control->hibernation_state == i);
+		family(b, "hsrelay_creates_refused_hibernating_total",
+				"CREATE cells answered with DESTROY(HIBERNATING)", METRICS_COUNTER);
+		sample(b, NULL, 0, control->creates_refused_hibernating);
+	}
+
 	family(b, "tor_relay_load_onionskins_total", "Total number of onionskins handled",
 			METRICS_COUNTER);
 	for (int t = 0; t < RELAY_METRICS_ONIONSKINS; t++) {

@@ -105,6 +105,21 @@ struct relay_metrics_control {
 	uint64_t dos_concurrent_conn_rejected;
 	uint64_t single_hop_refused;
 	uint64_t connections_rejected;
+
+	/* AccountingMax (control/accounting.h); tor 0.4.9's MetricsPort has
+	 * no accounting family, so these are hsrelay's own, only when
+	 * accounting is on:
+	 *   hsrelay_accounting_max_bytes, hsrelay_accounting_bytes{direction},
+	 *   hsrelay_accounting_interval_end_timestamp_seconds,
+	 *   hsrelay_hibernation_state{state="awake"|"soft"|"hard"} (1 for the
+	 *   current one), hsrelay_creates_refused_hibernating_total */
+	bool accounting_on;
+	uint64_t accounting_max;
+	uint64_t accounting_read;
+	uint64_t accounting_written;
+	int64_t accounting_interval_end;
+	unsigned hibernation_state;		/* enum hibernate_state */
+	uint64_t creates_refused_hibernating;
 };
 
 /* Adds every family above to s: the tor_ totals summed over the n_workers

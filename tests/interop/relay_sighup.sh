@@ -73,36 +73,7 @@ write_conf() {
 write_conf sighupfirst "first contact" "64 MB" 512 "accept 127.0.0.1"
 "$hsrelay" -f "$conf" --verify-config >/dev/null || fail "hsrelay --verify-config refused $conf"
 
-mkdir "$work/uploads"
-# The stub authority, listening before hsrelay's first upload: POST /tor/
-# bodies go to uploads/N (dir-spec 3.1).
-ip netns exec "$ns" "$python" -c '
-import http.server, os, sys
-out = sys.argv[1]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        n = len(os.listdir(out))
-        with open(os.path.join(out, "%d.tmp" % n), "wb") as f:
-            f.write(body)
-        os.rename(os.path.join(out, "%d.tmp" % n), os.path.join(out, str(n)))
-        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
-    def do_GET(self):
-        self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers()
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer((sys.argv[2], int(sys.argv[3])), H).serve_forever()
-' "$work/uploads" 0.0.0.0 5201 &
-authority_pid=$!
-# uploaded PATTERN: some descriptor uploaded so far has a line PATTERN.
-uploaded() {
-  local f
-  for f in "$work"/uploads/*; do
-    case $f in *.tmp) continue ;; esac
-    [ -f "$f" ] && grep -qx "$1" "$f" && return 0
-  done
-  return 1
-}
+standalone_stub_authority
 standalone_start
 
 # metric NAME: its value on the MetricsPort (empty when refused).

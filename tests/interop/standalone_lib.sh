@@ -6,8 +6,9 @@
 # lib.sh's addresses, and sets $conf and $hsrelay_pid.
 
 # standalone_config NICKNAME WORKERS [LINE...]: writes $work/hsrelay.conf
-# (a non-publishing relay; the one DirAuthority is never contacted) with
-# the extra config LINEs, and checks it with --verify-config.
+# (a non-publishing relay, unless standalone_publish=1: then it uploads to
+# the one DirAuthority, standalone_stub_authority) with the extra config
+# LINEs, and checks it with --verify-config.
 standalone_config() {
   local nickname=$1 workers=$2 line
   shift 2
@@ -27,9 +28,9 @@ standalone_config() {
     echo "ORPort $orport"
     echo "ContactInfo hsrelay $(basename "$0" .sh) test"
     echo "ExitRelay 0"
-    echo "PublishServerDescriptor 0"
+    echo "PublishServerDescriptor ${standalone_publish:-0}"
     echo "TestingTorNetwork 1"
-    # Nothing listens there; with PublishServerDescriptor 0 it is never used.
+    # With PublishServerDescriptor 0 it is never used; else the stub below.
     echo "DirAuthority nowhere orport=5101 v3ident=0123456789ABCDEF0123456789ABCDEF01234567" \
       "$ip_kernel:5201 89AB CDEF 0123 4567 89AB CDEF 0123 4567 89AB CDEF"
     for line in "$@"; do
@@ -101,4 +102,53 @@ check_stat() {
   [ -n "$got" ] || fail "hsrelay printed no $name"
   [ "$got" = "$expected" ] || fail "hsrelay $name=$got, the client caused $expected"
   echo "$name=$got"
+}
+
+# standalone_stub_authority: a stub directory authority on the namespace's
+# kernel side at $ip_kernel:5201 (the DirAuthority of the configs here),
+# listening before hsrelay's first upload: each POST /tor/ body is kept in
+# $work/uploads/N (dir-spec 3.1) and answered 200; every GET gets 404.
+# Sets authority_pid (give it to begin_test to be killed). Needs
+# require_python.
+standalone_stub_authority() {
+  mkdir -p "$work/uploads"
+  ip netns exec "$ns" "$python" -c '
+import http.server, os, sys
+out = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        n = len(os.listdir(out))
+        with open(os.path.join(out, "%d.tmp" % n), "wb") as f:
+            f.write(body)
+        os.rename(os.path.join(out, "%d.tmp" % n), os.path.join(out, str(n)))
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+    def do_GET(self):
+        self.send_response(404); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer((sys.argv[2], int(sys.argv[3])), H).serve_forever()
+' "$work/uploads" 0.0.0.0 5201 &
+  authority_pid=$!
+}
+
+# uploaded PATTERN: some descriptor the stub authority kept has a line
+# PATTERN (grep -x).
+uploaded() {
+  local f
+  for f in "$work"/uploads/*; do
+    case $f in *.tmp) continue ;; esac
+    [ -f "$f" ] && grep -qx "$1" "$f" && return 0
+  done
+  return 1
+}
+
+# uploads: how many descriptors the stub authority kept.
+uploads() {
+  find "$work/uploads" -type f ! -name '*.tmp' | wc -l
+}
+
+# last_upload: the file of the newest descriptor the stub authority kept.
+last_upload() {
+  echo "$work/uploads/$(( $(uploads) - 1 ))"
 }

@@ -474,6 +474,54 @@ test_relay_families(void **state)
 	metrics_snapshot_free(s);
 }
 
+/* AccountingMax (control/accounting.h): hsrelay's own families, only
+ * when accounting is on; one hibernation state at 1. */
+static void
+test_relay_families_accounting(void **state)
+{
+	struct relay_worker_stats workers[1];
+	struct relay_metrics_control control;
+	struct metrics_snapshot *s = metrics_snapshot_new();
+	char *text;
+
+	(void)state;
+	memset(workers, 0, sizeof(workers));
+	memset(&control, 0, sizeof(control));
+	assert_int_equal(relay_metrics_fill(s, workers, 1, &control), 0);
+	text = render(s);
+	assert_null(strstr(text, "hsrelay_accounting"));
+	assert_null(strstr(text, "hsrelay_hibernation_state"));
+	free(text);
+	metrics_snapshot_free(s);
+
+	s = metrics_snapshot_new();
+	control.accounting_on = true;
+	control.accounting_max = 4194304;
+	control.accounting_read = 4306240;
+	control.accounting_written = 4076977;
+	control.accounting_interval_end = 1796371200;
+	control.hibernation_state = 2;		/* HIBERNATE_HARD */
+	control.creates_refused_hibernating = 3;
+	assert_int_equal(relay_metrics_fill(s, workers, 1, &control), 0);
+	text = render(s);
+	assert_non_null(find_line(text, "# TYPE hsrelay_accounting_max_bytes gauge\n"));
+	assert_non_null(find_line(text, "hsrelay_accounting_max_bytes 4194304\n"));
+	assert_non_null(find_line(text,
+			"hsrelay_accounting_bytes{direction=\"read\"} 4306240\n"));
+	assert_non_null(find_line(text,
+			"hsrelay_accounting_bytes{direction=\"written\"} 4076977\n"));
+	assert_non_null(find_line(text,
+			"hsrelay_accounting_interval_end_timestamp_seconds 1796371200\n"));
+	assert_non_null(find_line(text, "hsrelay_hibernation_state{state=\"awake\"} 0\n"));
+	assert_non_null(find_line(text, "hsrelay_hibernation_state{state=\"soft\"} 0\n"));
+	assert_non_null(find_line(text, "hsrelay_hibernation_state{state=\"hard\"} 1\n"));
+	assert_non_null(find_line(text, "# TYPE hsrelay_creates_refused_hibernating_total "
+			"counter\n"));
+	assert_non_null(find_line(text, "hsrelay_creates_refused_hibernating_total 3\n"));
+	free(text);
+	metrics_snapshot_free(s);
+}
+
 /* ---- The server, fetched with a plain socket client ---- */
 
 struct http_reply {
@@ -767,6 +815,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_snapshot_errors),
 		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_relay_families),
+		cmocka_unit_test(test_relay_families_accounting),
 		cmocka_unit_test(test_server),
 		cmocka_unit_test(test_server_policy),
 		cmocka_unit_test(test_concurrent_publish),

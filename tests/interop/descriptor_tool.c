@@ -12,9 +12,11 @@
  *       Loads the keys and runs the schedule 28 days ahead (onion keys
  *       rotated, the previous ones in the .old files); prints the result of
  *       relay_keys_rotate_if_due().
- *   descriptor_tool build DATADIR NICKNAME ORPORT OUTFILE
+ *   descriptor_tool build DATADIR NICKNAME ORPORT OUTFILE [hibernating]
  *       Builds the descriptor (Address 127.0.0.1, all roles, published now)
- *       into OUTFILE; prints its digest in hex.
+ *       into OUTFILE; prints its digest in hex. With "hibernating", as a
+ *       relay over its AccountingMax sends it: "hibernating 1", observed
+ *       bandwidth 0, no tunnelled-dir-server (control/accounting.h).
  *   descriptor_tool post HOST:PORT FILE
  *       POSTs FILE to /tor/ and prints "STATUS REASON" of the reply; exit 0
  *       when the reply parsed, whatever the status.
@@ -139,7 +141,7 @@ cmd_rotate(const char *datadir)
 
 static int
 cmd_build(const char *datadir, const char *nickname, const char *or_port,
-		const char *outfile)
+		const char *outfile, bool hibernating)
 {
 	static char text[DESCRIPTOR_MAX_LEN + 1];
 	uint8_t digest[DESCRIPTOR_DIGEST_LEN];
@@ -156,11 +158,15 @@ cmd_build(const char *datadir, const char *nickname, const char *or_port,
 		.uptime = 0,
 		.published = time(NULL),
 		.roles = DESCRIPTOR_ROLES_ALL,
+		.hibernating = hibernating,
+		.no_tunnelled_dir_server = hibernating,
 	};
 	struct relay_keys *keys;
 	ssize_t len;
 	FILE *f;
 
+	if (hibernating)
+		params.bandwidth_observed = 0;
 	load_keys(datadir, &keys);
 	len = descriptor_build(&params, keys, text, sizeof(text), digest);
 	relay_keys_free(keys);
@@ -325,13 +331,16 @@ main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "rotate") == 0)
 		return cmd_rotate(argv[2]);
 	if (argc == 6 && strcmp(argv[1], "build") == 0)
-		return cmd_build(argv[2], argv[3], argv[4], argv[5]);
+		return cmd_build(argv[2], argv[3], argv[4], argv[5], false);
+	if (argc == 7 && strcmp(argv[1], "build") == 0 && strcmp(argv[6], "hibernating") == 0)
+		return cmd_build(argv[2], argv[3], argv[4], argv[5], true);
 	if (argc == 4 && strcmp(argv[1], "post") == 0)
 		return cmd_post(argv[2], argv[3]);
 	if (argc == 5 && strcmp(argv[1], "get") == 0)
 		return cmd_get(argv[2], argv[3], argv[4]);
 	fprintf(stderr, "usage: descriptor_tool freeport | keys DATADIR NICK | "
-			"rotate DATADIR | build DATADIR NICK ORPORT OUT | post HOST:PORT FILE | "
+			"rotate DATADIR | build DATADIR NICK ORPORT OUT [hibernating] | "
+			"post HOST:PORT FILE | "
 			"get HOST:PORT PATH OUT\n");
 	return 2;
 }

@@ -16,6 +16,8 @@
 #   3. Our descriptor is POSTed and must get "HTTP/1.0 200"; the authority
 #      must then serve it back byte for byte under /tor/server/d/DIGEST and
 #      /tor/server/fp/FINGERPRINT.
+#   4. A newer one of ours with "hibernating 1" (AccountingMax) likewise
+#      replaces it.
 # Exit 77 (meson: skipped) when tor or tor-gencert is not installed.
 set -euo pipefail
 tool=$1
@@ -222,4 +224,25 @@ for path in "/tor/server/d/$digest" "/tor/server/fp/$our_fp"; do
   echo "GET $path: $status, $(wc -c <"$work/served") bytes, identical"
 done
 echo "descriptor digest $digest"
+
+# 4. The same relay hibernating (AccountingMax, docs/accounting.md): a
+# newer descriptor with "hibernating 1", observed bandwidth 0 and no
+# tunnelled-dir-server; tor's authority must take it over the first one
+# (the change is not cosmetic to it) and serve it under our fingerprint.
+sleep 1
+hib_digest=$("$tool" build "$ours" "$nick" "$our_or" "$work/desc-hib" hibernating) ||
+  fail "building our hibernating descriptor"
+grep -qx 'hibernating 1' "$work/desc-hib" || fail "no 'hibernating 1' line in it"
+status=$("$tool" post "$dirport" "$work/desc-hib") || fail "posting our hibernating descriptor"
+echo "our hibernating descriptor: $status"
+[ "${status%% *}" = 200 ] || fail "the authority refused our hibernating descriptor: $status"
+signed_len=$(grep -b -- '^-----END SIGNATURE-----$' "$work/desc-hib" | tail -1 | cut -d: -f1)
+head -c $((signed_len + 24)) "$work/desc-hib" >"$work/desc-hib-signed"
+for path in "/tor/server/d/$hib_digest" "/tor/server/fp/$our_fp"; do
+  status=$("$tool" get "$dirport" "$path" "$work/served") || fail "GET $path"
+  [ "${status%% *}" = 200 ] || fail "GET $path: $status"
+  cmp "$work/desc-hib-signed" "$work/served" >&2 ||
+    fail "GET $path served other bytes than our hibernating descriptor"
+  echo "GET $path: $status, the hibernating descriptor"
+done
 cat "$work/desc"

@@ -49,7 +49,10 @@
 #      bandwidth-observed is what hsrelay measured, not 0;
 #  10. with a family key (tor --keygen-family) and FamilyId, hsrelay's
 #      descriptor has a family-cert and a1's microdescriptor of it lists
-#      the key in family-ids.
+#      the key in family-ids;
+#  11. AccountingMax 1 MBytes by SIGHUP and a download through hsrelay:
+#      hsrelay hibernates, a1 keeps its descriptor with "hibernating 1" and
+#      stops listing it Running.
 # hsrelay's counters are printed at the end. Exit 77 (meson: skipped)
 # without root, tor, tor-gencert or curl.
 set -euo pipefail
@@ -318,16 +321,6 @@ if [ "${DEMO:-0}" = 1 ]; then
   grep -v '^#' "$tn_work/metrics" | sed 's/^/  /'
 fi
 
-kill -0 "$hsrelay_pid" || fail "hsrelay exited"
-kill -TERM "$hsrelay_pid"
-wait_until 20 sh -c "! kill -0 $hsrelay_pid 2>/dev/null" || fail "hsrelay did not stop on SIGTERM"
-grep -E 'uploaded|stats|relay ' "$tn_work/hsrelay.log" | tail -14 | sed 's/^/  hsrelay: /'
-# begindir_client asked for microdescriptors once or a few times (step 7a);
-# client2's fetches come on top.
-md_ok=$(sed -n 's/.*stats dircache microdesc ok=\([0-9]*\).*/\1/p' "$tn_work/hsrelay.log")
-[ "${md_ok:-0}" -ge 2 ] ||
-  fail "hsrelay's counters show ${md_ok:-no} microdescriptor answers, expected begindir_client's and client2's"
-checked "hsrelay answered $md_ok microdescriptor requests"
 # 8. The consensus's parameters reached hsrelay: the padding window its
 # workers use (tor channelpadding.c) and its DoS limits (tor dos.c), both
 # from ConsensusParams above, not tor's defaults (1500..9500 ms, off).
@@ -335,14 +328,10 @@ grep -q "^params .*nf_ito_high=4200 nf_ito_low=1800" "$tn_work/begindir.consensu
   fail "the consensus lacks the ConsensusParams: $(grep '^params' "$tn_work/begindir.consensus")"
 grep -q "connection padding: idle timeout 1800..4200 ms" "$tn_work/hsrelay.log" ||
   fail "hsrelay did not take nf_ito_low/nf_ito_high from the consensus: $(grep 'connection padding' "$tn_work/hsrelay.log")"
-grep -q "nf_ito_low_ms=1800 nf_ito_high_ms=4200" "$tn_work/hsrelay.log" ||
-  fail "hsrelay's padding window at exit is not the consensus's"
 grep -q "DoS limits: circuit creation on (min 5 connections, 50/s, burst 500, .*); connections on (max 200 concurrent" "$tn_work/hsrelay.log" ||
   fail "hsrelay did not take the DoS limits from the consensus: $(grep 'DoS limits' "$tn_work/hsrelay.log")"
 grep -q "circuit queues: at most 2000 cells towards the next hop, 1250 towards the client" "$tn_work/hsrelay.log" ||
   fail "hsrelay did not take the circuit queue limits from the consensus: $(grep 'circuit queues' "$tn_work/hsrelay.log")"
-grep -q "stats circuit_queues control toward_n=2000 toward_p=1250" "$tn_work/hsrelay.log" ||
-  fail "hsrelay's circuit queue limits at exit are not the consensus's"
 checked "consensus parameters: $(grep -m1 -o 'connection padding: idle timeout [0-9.]* ms' "$tn_work/hsrelay.log"); $(grep -o 'DoS limits: circuit creation on ([^)]*)' "$tn_work/hsrelay.log" | tail -1); $(grep -m1 -o 'circuit queues: at most [0-9]* cells towards the next hop, [0-9]* towards the client' "$tn_work/hsrelay.log")"
 # 9. MyFamily in the authorities' documents (tor's canonical family line).
 expected_family="family $(printf '$%s\n' "${tn_fp[r1]}" "${tn_fp[r2]}" "$middle" | LC_ALL=C sort | paste -sd' ') familysibling"
@@ -379,6 +368,56 @@ grep -qx "family-ids ed25519:$family_id" "$tn_work/hsrelay.md" ||
 grep -q "family key $family_id: a family-cert in our descriptor" "$tn_work/hsrelay.log" ||
   fail "hsrelay did not log its family key"
 checked "FamilyId: a1's microdescriptor of hsrelay says 'family-ids ed25519:$family_id'"
+# 11. AccountingMax by SIGHUP (docs/accounting.md): counting starts at the
+# reload; a 20 MiB download through hsrelay spends 1 MByte at once, hsrelay
+# goes dormant (its links closed, the download cut), uploads a descriptor
+# with "hibernating 1", and the authorities stop listing it Running (tor
+# dirserv_set_router_is_running()).
+echo "AccountingMax 1 MBytes" >>"$conf"
+kill -HUP "$hsrelay_pid"
+wait_until 10 grep -q 'SIGHUP: AccountingMax changed: applied' "$tn_work/hsrelay.log" ||
+  { grep SIGHUP "$tn_work/hsrelay.log" >&2; fail "SIGHUP did not apply AccountingMax"; }
+testnet_fetch "$tn_origin/big.bin" "$tn_work/big2.out" big2 "$middle" >/dev/null 2>&1 &
+fetch_pid=$!
+wait_until 60 grep -q 'Going dormant until' "$tn_work/hsrelay.log" ||
+  { grep -E 'ccounting|ibernat|soft limit' "$tn_work/hsrelay.log" >&2; fail "hsrelay did not go dormant past AccountingMax 1 MBytes"; }
+kill "$fetch_pid" 2>/dev/null || true
+wait "$fetch_pid" 2>/dev/null || true
+t_dormant=$(testnet_elapsed)
+hibernating_at_a1() {
+  ip netns exec "$tn_ns" curl -sf --max-time 5 -o "$tn_work/hsrelay.desc" \
+      "http://$tn_addr:5201/tor/server/fp/$middle" &&
+    grep -qx 'hibernating 1' "$tn_work/hsrelay.desc" || { sleep 1; return 1; }
+}
+wait_until 60 hibernating_at_a1 || fail "a1 does not hold hsrelay's descriptor with 'hibernating 1'"
+# Not Running in a1's consensus: absent, or listed without the flag.
+not_running_at_a1() {
+  local flags
+  ip netns exec "$tn_ns" curl -sf --max-time 5 -o "$tn_work/a1.consensus" \
+      "http://$tn_addr:5201/tor/status-vote/current/consensus-microdesc" || return 1
+  flags=$(awk '/^r hsrelay /{f=1; next} f && /^s /{print; exit}' "$tn_work/a1.consensus")
+  case " $flags " in *" Running "*) sleep 1; return 1 ;; esac
+  hs_flags_after=${flags:-(not listed)}
+}
+wait_until 90 not_running_at_a1 || fail "a1's consensus still lists hsrelay Running after it hibernated"
+checked "AccountingMax 1 MBytes by SIGHUP: dormant at ${t_dormant} s, a1 keeps 'hibernating 1', its consensus at $(testnet_elapsed) s: hsrelay $hs_flags_after"
+
+kill -0 "$hsrelay_pid" || fail "hsrelay exited"
+kill -TERM "$hsrelay_pid"
+wait_until 20 sh -c "! kill -0 $hsrelay_pid 2>/dev/null" || fail "hsrelay did not stop on SIGTERM"
+grep -E 'uploaded|stats|relay ' "$tn_work/hsrelay.log" | tail -14 | sed 's/^/  hsrelay: /'
+# begindir_client asked for microdescriptors once or a few times (step 7a);
+# client2's fetches come on top.
+md_ok=$(sed -n 's/.*stats dircache microdesc ok=\([0-9]*\).*/\1/p' "$tn_work/hsrelay.log")
+[ "${md_ok:-0}" -ge 2 ] ||
+  fail "hsrelay's counters show ${md_ok:-no} microdescriptor answers, expected begindir_client's and client2's"
+checked "hsrelay answered $md_ok microdescriptor requests"
+# 8 (continued): the padding window and the queue limits in the exit
+# counters.
+grep -q "stats circuit_queues control toward_n=2000 toward_p=1250" "$tn_work/hsrelay.log" ||
+  fail "hsrelay's circuit queue limits at exit are not the consensus's"
+grep -q "nf_ito_low_ms=1800 nf_ito_high_ms=4200" "$tn_work/hsrelay.log" ||
+  fail "hsrelay's padding window at exit is not the consensus's"
 # client2 (tor 0.4.9 offers x-tor-lzma, x-zstd, deflate, gzip, identity) was
 # sent the consensus as x-tor-lzma and microdescriptors as x-zstd, as tor's
 # dircache would, and bootstrapped on them; begindir_client asks for identity.
@@ -388,5 +427,6 @@ enc_zstd=$(printf '%s\n' "$enc" | sed -n 's/.*x-zstd=\([0-9]*\).*/\1/p')
 [ "${enc_lzma:-0}" -ge 1 ] && [ "${enc_zstd:-0}" -ge 1 ] ||
   fail "hsrelay's answers per encoding ($enc): expected x-tor-lzma and x-zstd answers to client2"
 checked "hsrelay's answers per Content-Encoding: $enc"
+
 testnet_log "done"
 echo "PASS relay_testnet"

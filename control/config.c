@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1262,6 +1263,33 @@ set_max_circuits(struct config *config, const char *value, char *msg, size_t msg
 			msg, msg_len);
 }
 
+/* The number of tor's config_parse_units(): strtoull's integer, or
+ * strtod's when it has a '.' or is no integer (".5", "1.5e3"), then
+ * optional spaces. Returns where the unit word starts, or NULL when no
+ * number within 0..UINT64_MAX is there; a NaN comes back (fractional) for
+ * the caller to judge. */
+static const char *
+read_unit_number(const char *value, uint64_t *integer, double *fraction, bool *fractional)
+{
+	char *end;
+
+	*fraction = 0;
+	*fractional = false;
+	errno = 0;
+	*integer = strtoull(value, &end, 10);
+	if (errno == ERANGE || end == value || *end == '.') {
+		errno = 0;
+		*fraction = strtod(value, &end);
+		if (errno == ERANGE || end == value || *fraction < 0 ||
+				*fraction > (double)UINT64_MAX)
+			return NULL;
+		*fractional = true;
+	}
+	while (isspace((unsigned char)*end))
+		end++;
+	return end;
+}
+
 /* tor's MEMUNIT (config_parse_memunit(), that is config_parse_units() with
  * memory_units): strtoull's number, or strtod's when it has a '.' or is no
  * integer (".5 GB", "1.5e3 MBytes"), then optional spaces and one of the
@@ -1271,23 +1299,14 @@ set_max_circuits(struct config *config, const char *value, char *msg, size_t msg
 static int
 parse_memunit(const char *value, uint64_t *out, char *msg, size_t msg_len)
 {
-	char *end;
 	uint64_t v;
-	double d = 0;
-	bool fractional = false;
+	double d;
+	bool fractional;
+	const char *end = read_unit_number(value, &v, &d, &fractional);
 
-	errno = 0;
-	v = strtoull(value, &end, 10);
-	if (errno == ERANGE || end == value || *end == '.') {
-		errno = 0;
-		d = strtod(value, &end);
-		if (errno == ERANGE || end == value || !(d >= 0) || d > (double)UINT64_MAX)
-			return bad(msg, msg_len, "'%s' is not a number with a unit such as "
-					"512 MBytes", value);
-		fractional = true;
-	}
-	while (isspace((unsigned char)*end))
-		end++;
+	if (end == NULL || (fractional && isnan(d)))
+		return bad(msg, msg_len, "'%s' is not a number with a unit such as "
+				"512 MBytes", value);
 	for (size_t u = 0; u < sizeof(memory_units) / sizeof(memory_units[0]); u++) {
 		uint64_t unit = memory_units[u].bytes;
 
@@ -1342,7 +1361,7 @@ set_accounting_start(struct config *config, const char *value, char *msg, size_t
 static int
 set_tcp_buffer(uint32_t *out, const char *value, char *msg, size_t msg_len)
 {
-	uint64_t bytes;
+	uint64_t bytes = 0;
 	int rc = parse_memunit(value, &bytes, msg, msg_len);
 
 	if (rc < 0)
@@ -1474,22 +1493,13 @@ static int
 parse_time_interval(const struct time_unit_table *table, int32_t *out,
 		const char *value, char *msg, size_t msg_len)
 {
-	char *end;
 	uint64_t v;
-	double d = 0;
-	bool fractional = false;
+	double d;
+	bool fractional;
+	const char *end = read_unit_number(value, &v, &d, &fractional);
 
-	errno = 0;
-	v = strtoull(value, &end, 10);
-	if (errno == ERANGE || end == value || *end == '.') {
-		errno = 0;
-		d = strtod(value, &end);
-		if (errno == ERANGE || end == value || d < 0 || d > (double)UINT64_MAX)
-			return bad(msg, msg_len, "unable to parse %s as a number", value);
-		fractional = true;
-	}
-	while (isspace((unsigned char)*end))
-		end++;
+	if (end == NULL)
+		return bad(msg, msg_len, "unable to parse %s as a number", value);
 	for (size_t u = 0; u < table->n_units; u++) {
 		uint64_t multiplier = table->units[u].multiplier;
 
@@ -1521,7 +1531,7 @@ static int
 set_token_bucket_refill_interval(struct config *config, const char *value, char *msg,
 		size_t msg_len)
 {
-	int32_t interval_ms;
+	int32_t interval_ms = 0;
 	int rc = parse_time_interval(&time_milliseconds, &interval_ms, value, msg, msg_len);
 
 	if (rc < 0)
